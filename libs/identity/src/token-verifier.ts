@@ -1,0 +1,114 @@
+import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import { toPrincipal } from './claims.js';
+import { TokenRejectedError } from './errors.js';
+import { issuersConfigSchema, type IssuerConfig } from './issuer-config.js';
+import { IssuerMatcher } from './issuer-matcher.js';
+import { DEFAULT_KEY_RESOLVER_OPTIONS, IssuerKeyResolver, type KeyResolverOptions } from './key-resolver.js';
+import type { Principal } from './principal.js';
+import { roleMappingsSchema, type RoleMappings } from './role-mapping.js';
+import { MAX_TOKEN_LENGTH } from './unverified.js';
+
+/** Asymmetric algorithms Entra and the dev IdP use. HS* is never accepted: a shared secret cannot prove an issuer. */
+export const ALLOWED_ALGORITHMS = ['RS256', 'PS256', 'ES256'] as const;
+export const MAX_CLOCK_SKEW_SECONDS = 60;
+
+export interface TokenVerifierOptions extends Partial<KeyResolverOptions> {
+  /** Allowed clock skew for exp/nbf/iat, in seconds; capped at 60. */
+  clockSkewSeconds?: number;
+}
+
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/**
+ * Verifies bearer tokens of the trusted issuers and maps them to a Principal. Every refusal is a
+ * TokenRejectedError; nothing else escapes `verify` for a bad token or an unreachable IdP.
+ */
+export class TokenVerifier {
+  private readonly matcher: IssuerMatcher;
+  private readonly resolvers = new Map<IssuerConfig, IssuerKeyResolver>();
+  private readonly clockSkew: number;
+
+  private constructor(
+    issuers: readonly IssuerConfig[],
+    private readonly roleMappings: RoleMappings,
+    options: TokenVerifierOptions,
+  ) {
+    this.matcher = new IssuerMatcher(issuers);
+    const { clockSkewSeconds, ...resolverOverrides } = options;
+    const resolverOptions: KeyResolverOptions = { ...DEFAULT_KEY_RESOLVER_OPTIONS, ...resolverOverrides };
+    this.clockSkew = Math.min(Math.max(clockSkewSeconds ?? MAX_CLOCK_SKEW_SECONDS, 0), MAX_CLOCK_SKEW_SECONDS);
+    for (const issuer of issuers) this.resolvers.set(issuer, new IssuerKeyResolver(issuer, resolverOptions));
+  }
+
+  /** Issuers and mappings are validated again here so a hand-built object cannot bypass the schema rules. */
+  static fromConfig(issuers: readonly IssuerConfig[], roleMappings: RoleMappings, opts: TokenVerifierOptions = {}): TokenVerifier {
+    return new TokenVerifier(issuersConfigSchema.parse(issuers), roleMappingsSchema.parse(roleMappings), opts);
+  }
+
+  async verify(token: string): Promise<Principal> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) {
+      throw new TokenRejectedError('malformed', 'the bearer token is not a compact JWS');
+    }
+    let alg: unknown;
+    let unverified: JWTPayload;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+      unverified = decodeJwt(token);
+    } catch (cause) {
+      throw new TokenRejectedError('malformed', 'the token header or payload cannot be decoded', { cause });
+    }
+    // Refused before any key lookup, so "none" and HMAC-with-public-key tricks never reach a verifier.
+    if (typeof alg !== 'string' || !(ALLOWED_ALGORITHMS as readonly string[]).includes(alg)) {
+      throw new TokenRejectedError('algorithm_not_allowed', `signing algorithm must be one of ${ALLOWED_ALGORITHMS.join(', ')}`);
+    }
+    if (typeof unverified.iss !== 'string') throw new TokenRejectedError('claim_missing', 'claim "iss" is missing');
+    const match = this.matcher.match(unverified.iss);
+    if (match === undefined) throw new TokenRejectedError('issuer_untrusted', 'the token issuer is not trusted');
+    const resolver = this.resolvers.get(match.config);
+    if (resolver === undefined) throw new TokenRejectedError('issuer_untrusted', 'the token issuer is not trusted');
+
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, resolver.getKey, {
+        algorithms: [...ALLOWED_ALGORITHMS],
+        issuer: match.concreteIssuer,
+        audience: match.config.audience,
+        clockTolerance: this.clockSkew,
+        requiredClaims: ['exp', 'iat', ...(match.config.requiredClaims ?? [])],
+      }));
+    } catch (error) {
+      throw toRejection(error);
+    }
+    // jose only checks iat against the clock when maxTokenAge is set; a token from the future is refused here.
+    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + this.clockSkew) {
+      throw new TokenRejectedError('issued_in_future', 'the token is issued in the future (beyond the allowed clock skew)');
+    }
+    return toPrincipal(payload, match, this.roleMappings);
+  }
+}
+
+/** Maps jose's error classes onto our codes; unknown failures are refusals too (fail closed). */
+function toRejection(error: unknown): TokenRejectedError {
+  if (error instanceof TokenRejectedError) return error;
+  if (error instanceof errors.JWTExpired) return new TokenRejectedError('expired', 'the token has expired', { cause: error });
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.reason === 'missing') return new TokenRejectedError('claim_missing', `claim "${error.claim}" is missing`, { cause: error });
+    switch (error.claim) {
+      case 'nbf':
+        return new TokenRejectedError('not_yet_valid', 'the token is not valid yet (nbf)', { cause: error });
+      case 'aud':
+        return new TokenRejectedError('audience_mismatch', 'the token audience is not accepted', { cause: error });
+      case 'iss':
+        return new TokenRejectedError('issuer_untrusted', 'the token issuer is not trusted', { cause: error });
+      default:
+        return new TokenRejectedError('malformed', `claim "${error.claim}" is invalid`, { cause: error });
+    }
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) return new TokenRejectedError('signature_invalid', 'the token signature is invalid', { cause: error });
+  if (error instanceof errors.JOSEAlgNotAllowed) return new TokenRejectedError('algorithm_not_allowed', 'the signing algorithm is not allowed', { cause: error });
+  if (error instanceof errors.JWKSNoMatchingKey) return new TokenRejectedError('key_not_found', 'no signing key of the issuer matches the token', { cause: error });
+  if (error instanceof errors.JWKSMultipleMatchingKeys) return new TokenRejectedError('key_not_found', 'the token does not name one signing key (kid)', { cause: error });
+  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) return new TokenRejectedError('malformed', 'the token is not a valid JWT', { cause: error });
+  // Anything else (unsupported key type, crypto failure) is still a refusal, never a crash.
+  return new TokenRejectedError('signature_invalid', 'the token could not be verified', { cause: error });
+}
