@@ -1,0 +1,31 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { AppConfig } from './config/app-config.js';
+import { ConfigModule } from './config/config.module.js';
+import { DatabaseModule } from './database/database.module.js';
+import { RedisModule } from './redis/redis.module.js';
+import { AuditModule } from './audit/audit.module.js';
+import { IdentityModule } from './identity/identity.module.js';
+import { PoliciesModule } from './policies/policies.module.js';
+import { AgentsModule } from './agents/agents.module.js';
+import { ResourcesModule } from './resources/resources.module.js';
+import { HealthModule } from './health/health.module.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule,
+        RedisModule,
+        AuditModule,
+        IdentityModule,
+        PoliciesModule,
+        AgentsModule,
+        ResourcesModule,
+        HealthModule,
+      ],
+    };
+  }
+}

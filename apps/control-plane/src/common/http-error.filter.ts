@@ -1,0 +1,54 @@
+import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import { DomainError, DomainErrorCode } from './domain-error.js';
+import { loggerFor } from './logger.js';
+
+function statusFor(code: DomainErrorCode): number {
+  switch (code) {
+    case DomainErrorCode.ValidationFailed:
+    case DomainErrorCode.PolicyInvalid:
+      return 400;
+    case DomainErrorCode.Unauthenticated:
+      return 401;
+    case DomainErrorCode.Forbidden:
+      return 403;
+    case DomainErrorCode.NotFound:
+      return 404;
+    case DomainErrorCode.Conflict:
+      return 409;
+    case DomainErrorCode.Unavailable:
+      return 503;
+  }
+}
+
+/** Maps every error to a JSON body; a 500 gets an error id that is also in the log line. */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly log = loggerFor(HttpErrorFilter);
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const res = http.getResponse<Response>();
+    const req = http.getRequest<Request>();
+    if (error instanceof DomainError) {
+      const status = statusFor(error.code);
+      if (error.code === DomainErrorCode.Unauthenticated) {
+        res.setHeader('WWW-Authenticate', String(error.details?.wwwAuthenticate ?? 'Bearer realm="gateway"'));
+      }
+      const { wwwAuthenticate: _omit, ...details } = error.details ?? {};
+      res.status(status).json({ error: error.code, message: error.message, ...details });
+      return;
+    }
+    if (error instanceof HttpException) {
+      const status = error.getStatus();
+      const body = error.getResponse();
+      const message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? error.message);
+      res.status(status).json({ error: status === 404 ? 'not_found' : 'http_error', message });
+      return;
+    }
+    const errorId = randomUUID();
+    this.log.error({ err: error, errorId, path: req.path, correlationId: req.headers['x-request-id'] }, 'unhandled error');
+    res.status(500).json({ error: 'internal', message: 'internal error', errorId });
+  }
+}

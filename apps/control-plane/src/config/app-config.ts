@@ -1,0 +1,75 @@
+import { z } from 'zod';
+
+/**
+ * The only place that reads process.env. Parsed once at boot; a bad value stops the
+ * process with a message naming the variable.
+ */
+const jsonFromString = (name: string) =>
+  z.string().transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `${name} must be valid JSON` });
+      return z.NEVER;
+    }
+  });
+
+const DEFAULT_OIDC_ISSUERS = JSON.stringify([{ issuer: 'http://127.0.0.1:9000', audience: 'api://gateway' }]);
+
+const envSchema = z.object({
+  HTTP_HOST: z.string().default('127.0.0.1'),
+  HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  PUBLIC_URL: z.string().url().optional(),
+  DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/gateway'),
+  DATABASE_CREATE_IF_MISSING: z.enum(['true', 'false']).default('true'),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z.string().default('gw'),
+  OIDC_ISSUERS: jsonFromString('OIDC_ISSUERS').default(JSON.parse(DEFAULT_OIDC_ISSUERS) as unknown),
+  ROLE_MAPPINGS: jsonFromString('ROLE_MAPPINGS').optional(),
+  DATA_DIR: z.string().default('.data/control-plane'),
+  MIGRATIONS_RUN: z.enum(['true', 'false']).default('true'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DEV_IDP_URL: z.string().url().optional(),
+});
+
+export interface AppConfig {
+  http: { host: string; port: number; publicUrl: string };
+  database: { url: string; createIfMissing: boolean; runMigrations: boolean };
+  redis: { url: string; prefix: string };
+  identity: { issuers: unknown; roleMappings: unknown };
+  dataDir: string;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    http: { host: e.HTTP_HOST, port: e.HTTP_PORT, publicUrl: e.PUBLIC_URL ?? `http://${e.HTTP_HOST}:${e.HTTP_PORT}` },
+    database: {
+      url: e.DATABASE_URL,
+      createIfMissing: e.DATABASE_CREATE_IF_MISSING === 'true',
+      runMigrations: e.MIGRATIONS_RUN === 'true',
+    },
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    identity: { issuers: e.OIDC_ISSUERS, roleMappings: e.ROLE_MAPPINGS },
+    dataDir: e.DATA_DIR,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** For logs: the config with credentials in URLs removed. */
+export function redactedConfig(config: AppConfig): unknown {
+  const stripPassword = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+  return {
+    ...config,
+    database: { ...config.database, url: stripPassword(config.database.url) },
+    redis: { ...config.redis, url: stripPassword(config.redis.url) },
+  };
+}

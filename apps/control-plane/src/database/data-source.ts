@@ -1,0 +1,43 @@
+import { DataSource } from 'typeorm';
+import pg from 'pg';
+import { AgentEntity } from '../agents/agent.entity.js';
+import { AuditEventEntity } from '../audit/audit-event.entity.js';
+import { PolicyVersionEntity } from '../policies/policy-version.entity.js';
+import { ResourceEntity } from '../resources/resource.entity.js';
+import { InitialSchema1764300000000 } from './migrations/1764300000000-initial-schema.js';
+
+export const ENTITIES = [AgentEntity, ResourceEntity, PolicyVersionEntity, AuditEventEntity];
+export const MIGRATIONS = [InitialSchema1764300000000];
+
+export function createDataSource(url: string): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'schema_migrations',
+    synchronize: false,
+    logging: false,
+    extra: { max: 20 },
+  });
+}
+
+/** Creates the target database when missing (quick start on a fresh machine). */
+export async function ensureDatabaseExists(url: string): Promise<void> {
+  const target = new URL(url);
+  const dbName = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_-]+$/.test(dbName)) throw new Error(`refusing to create database with unusual name "${dbName}"`);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
+    if (found.rowCount === 0) await client.query(`CREATE DATABASE "${dbName}"`);
+  } catch (error) {
+    // Two processes starting at once: the loser sees duplicate_database, which is fine.
+    if ((error as { code?: string }).code !== '42P04') throw error;
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,27 @@
+import { ConfigError, loadConfig, redactedConfig } from './config/app-config.js';
+import { createApp } from './app.js';
+import { loggerFor, rootLogger } from './common/logger.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+  rootLogger(config.logLevel);
+  const log = loggerFor('main');
+  log.info({ config: redactedConfig(config) }, 'starting control plane');
+  const app = await createApp(config);
+  await app.listen(config.http.port, config.http.host);
+  log.info({ url: config.http.publicUrl, docs: `${config.http.publicUrl}/api/docs` }, 'control plane listening');
+}
+
+main().catch((error: unknown) => {
+  loggerFor('main').fatal({ err: error }, 'control plane failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,38 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDataSource } from '../src/database/data-source.js';
+import { createTestDatabase } from './support/harness.js';
+
+describe('migrations', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  const tables = async (ds: ReturnType<typeof createDataSource>) =>
+    ((await ds.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)) as { tablename: string }[]).map((r) => r.tablename);
+
+  it('go up on an empty database, down cleanly, and up again', async () => {
+    const ds = createDataSource(db.url);
+    await ds.initialize();
+    try {
+      expect(await tables(ds)).toEqual([]);
+      await ds.runMigrations({ transaction: 'each' });
+      expect(await tables(ds)).toEqual([
+        'access_requests', 'agents', 'approvals', 'audit_events', 'grants', 'policy_versions', 'resources',
+        'schema_migrations', 'session_events', 'sessions', 'webhook_subscriptions',
+      ]);
+      expect(await ds.showMigrations()).toBe(false);
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await tables(ds)).toEqual(['schema_migrations']);
+      const functions = await ds.query(`SELECT proname FROM pg_proc WHERE proname = 'audit_events_append_only'`);
+      expect(functions).toEqual([]);
+      await ds.runMigrations({ transaction: 'each' });
+      expect(await tables(ds)).toContain('audit_events');
+    } finally {
+      await ds.destroy();
+    }
+  });
+});

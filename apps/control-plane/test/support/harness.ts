@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { startDevIdp } from '@gw/dev-idp';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
+import { createApp } from '../../src/app.js';
+
+export const ADMIN_DB_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** A fresh, uniquely named database on the real local Postgres. */
+export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const name = `gw_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_DB_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  return {
+    name,
+    url: `postgres://postgres@127.0.0.1:5432/${name}`,
+    async drop() {
+      const c = new pg.Client({ connectionString: ADMIN_DB_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export interface Harness {
+  app: NestExpressApplication;
+  config: AppConfig;
+  baseUrl: string;
+  dbUrl: string;
+  token(client: string): Promise<string>;
+  request(method: string, path: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+/** Control plane on a random port, its own database and Redis prefix, and the dev IdP in process. */
+export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+  const db = await createTestDatabase();
+  const idp = await startDevIdp({ port: 0 });
+  const config = loadConfig({
+    HTTP_PORT: '0',
+    DATABASE_URL: db.url,
+    REDIS_PREFIX: `gwtest-${randomBytes(4).toString('hex')}`,
+    OIDC_ISSUERS: JSON.stringify([{ issuer: idp.issuer, audience: 'api://gateway' }]),
+    LOG_LEVEL: 'silent',
+    DATA_DIR: `.data/test-${randomBytes(4).toString('hex')}`,
+    ...env,
+  });
+  const app = await createApp(config);
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  const baseUrl = `http://127.0.0.1:${address.port}`;
+  const tokens = new Map<string, string>();
+  return {
+    app,
+    config,
+    baseUrl,
+    dbUrl: db.url,
+    async token(client) {
+      const cached = tokens.get(client);
+      if (cached) return cached;
+      const t = await idp.issueToken(client);
+      tokens.set(client, t);
+      return t;
+    },
+    async request(method, path, opts = {}) {
+      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+      if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+      if (opts.body !== undefined) headers['content-type'] = 'application/json';
+      const res = await fetch(baseUrl + path, {
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
+      });
+      const text = await res.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        /* not JSON */
+      }
+      return { status: res.status, body, headers: res.headers };
+    },
+    async close() {
+      await app.close();
+      await idp.close();
+      await db.drop();
+    },
+  };
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+// `npm start`: the whole system on this machine: dev IdP, control plane (migrated, demo policy
+// active), and the demo agent once it exists. Ctrl-C stops everything.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+
+const env = { ...process.env };
+const IDP_URL = env.DEV_IDP_URL ?? 'http://127.0.0.1:9000';
+const API_URL = `http://${env.HTTP_HOST ?? '127.0.0.1'}:${env.HTTP_PORT ?? '8080'}`;
+const children = [];
+let stopping = false;
+
+function start(name, script, extraEnv = {}) {
+  const child = spawn(process.execPath, [script], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const prefix = (line) => `[${name}] ${line}`;
+  for (const stream of [child.stdout, child.stderr]) {
+    let buf = '';
+    stream.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        if (env.GW_VERBOSE || /"level":(40|50|60)|error|Error/.test(buf.slice(0, i))) console.log(prefix(buf.slice(0, i)));
+        buf = buf.slice(i + 1);
+      }
+    });
+  }
+  child.on('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(`${name} exited (${signal ?? code}); stopping everything`);
+    shutdown(1);
+  });
+  children.push(child);
+  return child;
+}
+
+function shutdown(code = 0) {
+  stopping = true;
+  for (const c of children) c.kill('SIGTERM');
+  setTimeout(() => process.exit(code), 1500).unref();
+}
+process.on('SIGINT', () => shutdown(0));
+process.on('SIGTERM', () => shutdown(0));
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function waitFor(what, fn, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await fn()) return;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > deadline) throw new Error(`${what} did not become ready within ${timeoutMs / 1000} s`);
+    await sleep(300);
+  }
+}
+const reachable = (host, port) =>
+  new Promise((resolve) => {
+    const s = net.connect({ host, port }, () => (s.end(), resolve(true)));
+    s.on('error', () => resolve(false));
+  });
+
+async function token(client) {
+  const res = await fetch(`${IDP_URL}/token`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${client}:${client}-secret`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource: 'api://gateway' }),
+  });
+  if (!res.ok) throw new Error(`token for ${client}: ${res.status} ${await res.text()}`);
+  return (await res.json()).access_token;
+}
+
+async function api(method, path, tok, body) {
+  const res = await fetch(API_URL + path, {
+    method,
+    headers: { authorization: `Bearer ${tok}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+async function main() {
+  for (const [name, port] of [['PostgreSQL', 5432], ['Redis', 6379]]) {
+    if (!(await reachable('127.0.0.1', port))) {
+      console.error(`${name} is not reachable on 127.0.0.1:${port}; start it first (see README, "Requirements")`);
+      process.exit(1);
+    }
+  }
+  start('dev-idp', 'apps/dev-idp/dist/main.js');
+  await waitFor('dev IdP', async () => (await fetch(`${IDP_URL}/.well-known/openid-configuration`)).ok);
+  start('control-plane', 'apps/control-plane/dist/main.js');
+  await waitFor('control plane', async () => (await fetch(`${API_URL}/readyz`)).ok);
+
+  const admin = await token('security-admin');
+  const active = await api('GET', '/api/v1/policies/active', admin);
+  if (active.status === 404) {
+    const { DEMO_POLICY } = await import('../libs/policy/dist/index.js');
+    const created = await api('POST', '/api/v1/policies', admin, { text: DEMO_POLICY, description: 'demo policy (npm start)', activate: true });
+    if (created.status !== 201) throw new Error(`could not install the demo policy: ${JSON.stringify(created.body)}`);
+    console.log(`installed and activated the demo policy as version ${created.body.version}`);
+  }
+
+  if (existsSync('tools/start-agent.mjs')) {
+    const { startDemoAgent } = await import('./start-agent.mjs');
+    await startDemoAgent({ api, admin, start, env });
+  }
+
+  console.log(`
+Gateway is up.
+  REST API        ${API_URL}/api/v1   (OpenAPI UI: ${API_URL}/api/docs, JSON: ${API_URL}/api/docs-json)
+  health          ${API_URL}/healthz  ${API_URL}/readyz  ${API_URL}/metrics
+  dev IdP         ${IDP_URL}  (demo clients: security-admin, approver, auditor, ai-agent, ci-pipeline)
+
+Try it:
+  TOKEN=$(npm run -s token -- security-admin)
+  curl -s -H "Authorization: Bearer $TOKEN" ${API_URL}/api/v1/whoami
+  curl -s -H "Authorization: Bearer $TOKEN" ${API_URL}/api/v1/audit/verify
+
+Ctrl-C stops everything.`);
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  shutdown(1);
+});
