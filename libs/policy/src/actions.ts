@@ -1,0 +1,72 @@
+/**
+ * The action vocabulary of the gateway. These ids are a contract with the agent, the control plane and
+ * every stored policy: renaming one silently turns its policies into dead text, so only ever add.
+ */
+export const GATEWAY_ACTIONS = [
+  'connect',
+  'request_access',
+  'sql:select',
+  'sql:insert',
+  'sql:update',
+  'sql:delete',
+  'sql:ddl',
+  'sql:admin',
+  'sql:session',
+  'sql:procedural',
+  'ssh:shell',
+  'ssh:exec',
+  'ssh:sftp',
+  'ssh:forward',
+  'k8s:get',
+  'k8s:list',
+  'k8s:watch',
+  'k8s:create',
+  'k8s:update',
+  'k8s:patch',
+  'k8s:delete',
+  'k8s:exec',
+  'k8s:portforward',
+] as const;
+export type GatewayAction = (typeof GATEWAY_ACTIONS)[number];
+
+/**
+ * Action groups: policies write `action in Gateway::Action::"sql:write"`. Groups cannot be requested
+ * themselves (they have no `appliesTo` in the schema), only matched.
+ */
+export const ACTION_GROUPS = {
+  sql: [
+    'sql:select',
+    'sql:insert',
+    'sql:update',
+    'sql:delete',
+    'sql:ddl',
+    'sql:admin',
+    'sql:session',
+    'sql:procedural',
+  ],
+  'sql:read': ['sql:select', 'sql:session'],
+  'sql:write': ['sql:insert', 'sql:update', 'sql:delete'],
+  ssh: ['ssh:shell', 'ssh:exec', 'ssh:sftp', 'ssh:forward'],
+  k8s: [
+    'k8s:get',
+    'k8s:list',
+    'k8s:watch',
+    'k8s:create',
+    'k8s:update',
+    'k8s:patch',
+    'k8s:delete',
+    'k8s:exec',
+    'k8s:portforward',
+  ],
+  'k8s:read': ['k8s:get', 'k8s:list', 'k8s:watch'],
+  'k8s:write': ['k8s:create', 'k8s:update', 'k8s:patch', 'k8s:delete'],
+} as const satisfies Record<string, readonly GatewayAction[]>;
+export type ActionGroup = keyof typeof ACTION_GROUPS;
+
+export const RESOURCE_TYPES = ['postgres', 'mysql', 'ssh', 'kubernetes', 'tcp'] as const;
+export type ResourceType = (typeof RESOURCE_TYPES)[number];
+
+const ACTION_SET: ReadonlySet<string> = new Set(GATEWAY_ACTIONS);
+export function isGatewayAction(value: unknown): value is GatewayAction {
+  return typeof value === 'string' && ACTION_SET.has(value);
+}

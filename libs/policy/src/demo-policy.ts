@@ -1,0 +1,64 @@
+/**
+ * The policy set the quick start activates. It doubles as a worked example of every annotation.
+ * - `admin` gateway role: everything.
+ * - `requester` (AI agents and other workloads): connect to Postgres and read with PII masked; writes
+ *   need one approval on resources labelled env=prod; DDL and admin statements are forbidden; connect
+ *   to TCP resources labelled `demo`.
+ */
+export const DEMO_POLICY = `// Security administrators may do everything.
+@id("admin-all")
+@reason("security administrators have full access")
+permit (principal, action, resource)
+when { principal.gatewayRoles.contains("admin") };
+
+// Workloads may open Postgres sessions; results are masked from the first row.
+@id("requester-postgres-connect")
+@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+@max_session("1h")
+permit (principal, action == Gateway::Action::"connect", resource)
+when { principal.gatewayRoles.contains("requester") && resource.type == "postgres" };
+
+// Reads and session statements (SET, SHOW, BEGIN ...) with PII masked.
+@id("requester-postgres-read")
+@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+permit (principal, action in Gateway::Action::"sql:read", resource)
+when { principal.gatewayRoles.contains("requester") && resource.type == "postgres" };
+
+// Writes outside production go straight through.
+@id("requester-postgres-write-nonprod")
+@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+permit (principal, action in Gateway::Action::"sql:write", resource)
+when {
+  principal.gatewayRoles.contains("requester") &&
+  resource.type == "postgres" &&
+  !(resource.hasTag("env") && resource.getTag("env") == "prod")
+};
+
+// Writes in production wait for a human approver.
+@id("requester-postgres-write-prod")
+@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+@approval("required")
+@approvals("1")
+@approvers("role:approver")
+@approval_timeout("15m")
+permit (principal, action in Gateway::Action::"sql:write", resource)
+when {
+  principal.gatewayRoles.contains("requester") &&
+  resource.type == "postgres" &&
+  resource.hasTag("env") && resource.getTag("env") == "prod"
+};
+
+// Schema changes and administrative statements are never for workloads.
+@id("requester-no-ddl-or-admin")
+@reason("DDL and administrative statements are not allowed for workloads; ask a security administrator")
+forbid (principal, action in [Gateway::Action::"sql:ddl", Gateway::Action::"sql:admin"], resource)
+when { principal.gatewayRoles.contains("requester") }
+unless { principal.gatewayRoles.contains("admin") };
+
+// Demo TCP services.
+@id("requester-tcp-demo")
+permit (principal, action == Gateway::Action::"connect", resource)
+when {
+  principal.gatewayRoles.contains("requester") && resource.type == "tcp" && resource.hasTag("demo")
+};
+`;

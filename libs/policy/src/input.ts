@@ -1,0 +1,130 @@
+import type { Principal } from '@gw/identity';
+import { z } from 'zod';
+import { GATEWAY_ACTIONS, RESOURCE_TYPES, type GatewayAction, type ResourceType } from './actions.js';
+
+/** Hard limits on what a request may carry into the evaluator. */
+export const INPUT_LIMITS = {
+  string: 1024,
+  command: 16 * 1024,
+  setItems: 512,
+  labels: 64,
+  labelKey: 63,
+  labelValue: 256,
+} as const;
+
+export interface PolicyContext {
+  /** Client address as the gateway saw it. Default: "" (unknown). */
+  sourceIp?: string;
+  /** Whether an active JIT grant covers this request. Default: false. */
+  hasGrant?: boolean;
+  /** Hour of day 0-23, UTC. Default: taken from the engine's clock at evaluation time. */
+  hour?: number;
+  // SQL statements
+  statementKind?: string;
+  tables?: string[];
+  tablesWritten?: string[];
+  functions?: string[];
+  readOnly?: boolean;
+  dbRole?: string;
+  // connect
+  login?: string;
+  // ssh:exec
+  command?: string;
+  // ssh:forward
+  host?: string;
+  port?: number;
+  // k8s
+  namespace?: string;
+  kind?: string;
+  name?: string;
+}
+
+export interface PolicyResource {
+  name: string;
+  type: ResourceType;
+  /** Default: "" (unknown). */
+  environment?: string;
+  labels?: Record<string, string>;
+}
+
+export interface PolicyInput {
+  principal: Principal;
+  action: GatewayAction;
+  resource: PolicyResource;
+  context?: PolicyContext;
+}
+
+const str = z.string().max(INPUT_LIMITS.string);
+const stringSet = z.array(str).max(INPUT_LIMITS.setItems);
+
+const principalSchema = z.object({
+  id: str.min(1),
+  kind: z.enum(['human', 'workload']),
+  issuer: str,
+  tenantId: str.optional(),
+  subject: str,
+  objectId: str.optional(),
+  appId: str.optional(),
+  displayName: str.optional(),
+  roles: stringSet,
+  groups: stringSet,
+  gatewayRoles: stringSet,
+  tokenId: str.optional(),
+  expiresAt: z.number().optional(),
+});
+
+const labelKey = z
+  .string()
+  .min(1)
+  .max(INPUT_LIMITS.labelKey)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'label keys are letters, digits, . _ / -');
+
+/**
+ * Runtime check of a {@link PolicyInput}: the API's dry-run endpoint validates request bodies with it,
+ * and the engine applies it to every input it has not evaluated before.
+ */
+export const policyInputSchema = z.object({
+  principal: principalSchema,
+  action: z.enum(GATEWAY_ACTIONS),
+  resource: z.object({
+    name: str.min(1),
+    type: z.enum(RESOURCE_TYPES),
+    environment: str.optional(),
+    labels: z
+      .record(labelKey, z.string().max(INPUT_LIMITS.labelValue))
+      .refine((labels) => Object.keys(labels).length <= INPUT_LIMITS.labels, {
+        message: `at most ${INPUT_LIMITS.labels} labels`,
+      })
+      .optional(),
+  }),
+  context: z
+    .strictObject({
+      sourceIp: str.optional(),
+      hasGrant: z.boolean().optional(),
+      hour: z.number().int().min(0).max(23).optional(),
+      statementKind: str.optional(),
+      tables: stringSet.optional(),
+      tablesWritten: stringSet.optional(),
+      functions: stringSet.optional(),
+      readOnly: z.boolean().optional(),
+      dbRole: str.optional(),
+      login: str.optional(),
+      command: z.string().max(INPUT_LIMITS.command).optional(),
+      host: str.optional(),
+      port: z.number().int().min(0).max(65_535).optional(),
+      namespace: str.optional(),
+      kind: str.optional(),
+      name: str.optional(),
+    })
+    .optional(),
+});
+
+/** Short, bounded description of why an input was refused. */
+export function describeInputProblem(input: unknown): string | undefined {
+  const result = policyInputSchema.safeParse(input);
+  if (result.success) return undefined;
+  return result.error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`)
+    .join('; ');
+}

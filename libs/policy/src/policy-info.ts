@@ -1,0 +1,30 @@
+import type { MaskingObligation } from './masking.js';
+
+/** What a satisfied `@approval("required")` permit demands before the request may go ahead. */
+export interface ApprovalRequirement {
+  /** Number of distinct approvals needed (N of the eligible approvers). */
+  approvals: number;
+  /** `group:<id>` or `role:<gateway role>`; an approver must match at least one entry. */
+  approvers: string[];
+  timeoutSeconds: number;
+}
+
+/** One policy of a validated set, with its annotations already parsed into obligations. */
+export interface PolicyInfo {
+  id: string;
+  effect: 'permit' | 'forbid';
+  /** 1-based line of the policy's first character in the submitted text. */
+  line: number;
+  reason?: string;
+  approval?: ApprovalRequirement;
+  masking: MaskingObligation;
+  maxSessionSeconds?: number;
+  requireGrant: boolean;
+  /** The raw annotations, as written. */
+  annotations: Record<string, string>;
+}
+
+export interface PolicySetError {
+  policyId?: string;
+  message: string;
+}

@@ -1,0 +1,79 @@
+/**
+ * The Cedar schema every gateway policy is validated against (strict mode). A copy lives in
+ * `libs/policy/gateway.cedarschema` for editors and the Cedar CLI; a test keeps the two identical.
+ *
+ * Design notes:
+ * - One context type for all actions; attributes that only some action families send are optional,
+ *   so strict validation forces policies to test them with `context has x` before use.
+ * - Resource labels are Cedar entity tags (`resource.hasTag("env") && resource.getTag("env") == "prod"`).
+ * - The token's `groups` claim becomes membership in `Group` entities: `principal in Gateway::Group::"<id>"`.
+ */
+export const CEDAR_SCHEMA = `namespace Gateway {
+  entity Group;
+
+  entity Principal in [Group] {
+    kind: String,
+    issuer: String,
+    tenantId?: String,
+    appId?: String,
+    displayName?: String,
+    roles: Set<String>,
+    gatewayRoles: Set<String>,
+  };
+
+  entity Resource {
+    "type": String,
+    name: String,
+    environment: String,
+  } tags String;
+
+  type RequestContext = {
+    sourceIp: String,
+    hasGrant: Bool,
+    hour: Long,
+    statementKind?: String,
+    tables?: Set<String>,
+    tablesWritten?: Set<String>,
+    functions?: Set<String>,
+    readOnly?: Bool,
+    dbRole?: String,
+    login?: String,
+    command?: String,
+    host?: String,
+    port?: Long,
+    namespace?: String,
+    kind?: String,
+    name?: String,
+  };
+
+  action "sql", "ssh", "k8s";
+  action "sql:read", "sql:write" in ["sql"];
+  action "k8s:read", "k8s:write" in ["k8s"];
+
+  action "connect", "request_access"
+    appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };
+
+  action "sql:select", "sql:session" in ["sql", "sql:read"]
+    appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };
+  action "sql:insert", "sql:update", "sql:delete" in ["sql", "sql:write"]
+    appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };
+  action "sql:ddl", "sql:admin", "sql:procedural" in ["sql"]
+    appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };
+
+  action "ssh:shell", "ssh:exec", "ssh:sftp", "ssh:forward" in ["ssh"]
+    appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };
+
+  action "k8s:get", "k8s:list", "k8s:watch" in ["k8s", "k8s:read"]
+    appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };
+  action "k8s:create", "k8s:update", "k8s:patch", "k8s:delete" in ["k8s", "k8s:write"]
+    appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };
+  action "k8s:exec", "k8s:portforward" in ["k8s"]
+    appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };
+}
+`;
+
+export const CEDAR_NAMESPACE = 'Gateway';
+export const PRINCIPAL_TYPE = 'Gateway::Principal';
+export const GROUP_TYPE = 'Gateway::Group';
+export const RESOURCE_TYPE = 'Gateway::Resource';
+export const ACTION_TYPE = 'Gateway::Action';
