@@ -1,0 +1,87 @@
+import type { BackendMessage } from './backend-messages.js';
+import { BACKEND_MESSAGES } from './backend-table.js';
+import { ChunkQueue } from './chunk-queue.js';
+import { ProtocolError } from './errors.js';
+import type { Parsed } from './frontend-messages.js';
+import { resolveLimits, type ProtocolLimits } from './limits.js';
+import { nextTypedMessage } from './message-table.js';
+
+export interface BackendParserOptions {
+  readonly limits?: Partial<ProtocolLimits>;
+}
+
+/**
+ * Streaming parser for server -> client bytes. Like FrontendParser, the first ProtocolError is final.
+ * After the client sends an SSLRequest or GSSENCRequest, call expectEncryptionResponse(): the server's
+ * answer is a single unframed byte, unless it is an ErrorResponse (very old servers).
+ */
+export class BackendParser {
+  readonly limits: ProtocolLimits;
+  private readonly queue = new ChunkQueue();
+  private failure: unknown;
+  private awaitingEncryptionResponse = false;
+
+  constructor(options: BackendParserOptions = {}) {
+    this.limits = resolveLimits(options.limits);
+  }
+
+  get bufferedBytes(): number {
+    return this.queue.length;
+  }
+
+  expectEncryptionResponse(): void {
+    this.awaitingEncryptionResponse = true;
+  }
+
+  *parse(chunk: Buffer): Generator<Parsed<BackendMessage>, void, undefined> {
+    if (this.failure !== undefined) throw this.failure;
+    this.queue.push(chunk);
+    for (;;) {
+      const message = this.guard(() => this.next());
+      if (message === undefined) return;
+      yield message;
+    }
+  }
+
+  parseAll(chunk: Buffer): Parsed<BackendMessage>[] {
+    return [...this.parse(chunk)];
+  }
+
+  end(): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.queue.length > 0) {
+      this.guard(() => {
+        throw new ProtocolError('unexpected_eof', `backend stream ended inside a message (${this.queue.length} bytes pending)`);
+      });
+    }
+  }
+
+  private next(): Parsed<BackendMessage> | undefined {
+    if (this.awaitingEncryptionResponse && this.queue.length > 0) {
+      const b = this.queue.byteAt(0);
+      if (b === 0x53 || b === 0x47 || b === 0x4e) {
+        this.awaitingEncryptionResponse = false;
+        const raw = this.queue.take(1);
+        // Bytes behind an 'S'/'G' answer were sent before the TLS/GSS handshake, so no handshake
+        // protects them: a man in the middle could inject them (CVE-2021-23222). Refuse.
+        if (b !== 0x4e && this.queue.length > 0) {
+          throw new ProtocolError('unexpected_data', 'unencrypted data after the encryption response');
+        }
+        return { kind: 'EncryptionResponse', answer: String.fromCharCode(b) as 'S' | 'G' | 'N', raw };
+      }
+      if (b !== 0x45) throw new ProtocolError('invalid_value', `encryption response: unexpected byte ${b}`);
+      this.awaitingEncryptionResponse = false;
+    }
+    return nextTypedMessage(this.queue, BACKEND_MESSAGES, this.limits, 'backend');
+  }
+
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      this.failure = err;
+      this.queue.clear();
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import { ChunkQueue } from './chunk-queue.js';
+import { ProtocolError } from './errors.js';
+import type { FrontendMessage, Parsed } from './frontend-messages.js';
+import { FRONTEND_MESSAGES } from './frontend-table.js';
+import { resolveLimits, type ProtocolLimits } from './limits.js';
+import { nextTypedMessage } from './message-table.js';
+import { nextStartupPacket } from './startup.js';
+
+/**
+ * Where a frontend stream is:
+ * - startup: untyped packets (SSLRequest, GSSENCRequest, CancelRequest, StartupMessage);
+ * - messages: typed frames, after a StartupMessage;
+ * - closed: after a CancelRequest nothing else may follow.
+ */
+export type FrontendPhase = 'startup' | 'messages' | 'closed';
+
+export interface FrontendParserOptions {
+  readonly limits?: Partial<ProtocolLimits>;
+  /** Start in the typed-message phase (a relay that joins after the startup was handled). */
+  readonly startupDone?: boolean;
+}
+
+/**
+ * Streaming parser for client -> server bytes. Feed it whatever the socket delivers; it yields every
+ * complete message and keeps the rest. The first ProtocolError is final: the stream cannot be
+ * resynchronised, so every later call rethrows it (fail closed).
+ */
+export class FrontendParser {
+  readonly limits: ProtocolLimits;
+  private readonly queue = new ChunkQueue();
+  private currentPhase: FrontendPhase;
+  private failure: unknown;
+
+  constructor(options: FrontendParserOptions = {}) {
+    this.limits = resolveLimits(options.limits);
+    this.currentPhase = options.startupDone === true ? 'messages' : 'startup';
+  }
+
+  get phase(): FrontendPhase {
+    return this.currentPhase;
+  }
+
+  /** Bytes received but not yet part of a complete message (bounded by the limits plus one chunk). */
+  get bufferedBytes(): number {
+    return this.queue.length;
+  }
+
+  *parse(chunk: Buffer): Generator<Parsed<FrontendMessage>, void, undefined> {
+    if (this.failure !== undefined) throw this.failure;
+    this.queue.push(chunk);
+    for (;;) {
+      const message = this.guard(() => this.next());
+      if (message === undefined) return;
+      yield message;
+    }
+  }
+
+  /** Convenience for callers that want an array rather than a generator. */
+  parseAll(chunk: Buffer): Parsed<FrontendMessage>[] {
+    return [...this.parse(chunk)];
+  }
+
+  /** Call when the peer closed the stream: a partial message left over is a truncated stream. */
+  end(): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.queue.length > 0) {
+      this.guard(() => {
+        throw new ProtocolError('unexpected_eof', `frontend stream ended inside a message (${this.queue.length} bytes pending)`);
+      });
+    }
+  }
+
+  private next(): Parsed<FrontendMessage> | undefined {
+    switch (this.currentPhase) {
+      case 'startup': {
+        const packet = nextStartupPacket(this.queue, this.limits);
+        if (packet?.kind === 'StartupMessage') this.currentPhase = 'messages';
+        if (packet?.kind === 'CancelRequest') this.currentPhase = 'closed';
+        // A client must wait for the answer to SSLRequest/GSSENCRequest; bytes pipelined behind it would
+        // be taken as if they came through the encrypted channel (CVE-2021-23214). Refuse them.
+        if ((packet?.kind === 'SSLRequest' || packet?.kind === 'GSSENCRequest') && this.queue.length > 0) {
+          throw new ProtocolError('unexpected_data', `data pipelined after ${packet.kind}`);
+        }
+        return packet;
+      }
+      case 'messages':
+        return nextTypedMessage(this.queue, FRONTEND_MESSAGES, this.limits, 'frontend');
+      case 'closed':
+        if (this.queue.length > 0) throw new ProtocolError('unexpected_data', 'data after a CancelRequest');
+        return undefined;
+    }
+  }
+
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      // Anything else would be a bug in a decoder; it still poisons the stream but is not disguised.
+      this.failure = err;
+      this.queue.clear();
+      throw err;
+    }
+  }
+}
