@@ -1,1 +1,11 @@
-export {};
+export * from './limits.js';
+export * from './errors.js';
+export * from './codes.js';
+export * from './frame.js';
+export { encodeFrame, decodeFrame, truncateReason } from './codec.js';
+export * from './open-header.js';
+export * from './stats.js';
+export type { TunnelRole, StreamHandler, StreamOpenContext, TunnelEndpointOptions } from './endpoint-options.js';
+export { TunnelEndpoint } from './endpoint.js';
+export { TunnelStream } from './stream.js';
+export * from './grant.js';
