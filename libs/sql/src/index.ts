@@ -1,1 +1,12 @@
-export {};
+export { SQL_ACTIONS } from './actions.js';
+export type { SqlAction, StatementClassification, StatementKind } from './actions.js';
+export { SqlClassificationError } from './errors.js';
+export type { SqlClassificationErrorCode } from './errors.js';
+export { loadSqlParser } from './parser/load.js';
+export { classifySql } from './classify-sql.js';
+export { SqlClassifier } from './classify/classifier.js';
+export type { SqlClassifierOptions, SqlClassifierStats } from './classify/classifier.js';
+export { PreparedStatementTracker } from './prepared-tracker.js';
+export type { PreparedStatementTrackerOptions } from './prepared-tracker.js';
+export { ADMIN_FUNCTIONS, DATA_CHANGING_FUNCTIONS } from './classify/function-rules.js';
+export { ADMIN_SETTINGS } from './classify/settings.js';

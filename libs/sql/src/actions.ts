@@ -1,0 +1,63 @@
+/**
+ * Policy actions. These exact strings are part of the policy language: other packages depend on them.
+ */
+export const SQL_ACTIONS = [
+  'sql:select',
+  'sql:insert',
+  'sql:update',
+  'sql:delete',
+  'sql:ddl',
+  'sql:admin',
+  'sql:session',
+  'sql:procedural',
+] as const;
+
+export type SqlAction = (typeof SQL_ACTIONS)[number];
+
+/** The statement's own kind (what it is), as opposed to its actions (everything it does). */
+export type StatementKind =
+  | 'select'
+  | 'insert'
+  | 'update'
+  | 'delete'
+  | 'merge'
+  | 'copy_to'
+  | 'copy_from'
+  | 'ddl'
+  | 'admin'
+  | 'session'
+  | 'procedural'
+  | 'prepare'
+  | 'execute'
+  | 'explain'
+  | 'truncate'
+  | 'other';
+
+export interface StatementClassification {
+  readonly kind: StatementKind;
+  /** Every action the statement needs, sorted. A policy must allow all of them. */
+  readonly actions: readonly SqlAction[];
+  /** Relations read, `schema.table` when qualified, bare otherwise (parser-normalised case). Sorted. */
+  readonly tablesRead: readonly string[];
+  /** Relations written, created, altered or dropped. Sorted. */
+  readonly tablesWritten: readonly string[];
+  /** Functions called, qualified as written, lower-cased. Sorted. */
+  readonly functions: readonly string[];
+  /** True when the statement changes no data and no privileges (only reads and/or session settings). */
+  readonly readOnly: boolean;
+  /** True for SELECT ... FOR UPDATE/SHARE and friends: reads that take row locks. */
+  readonly locksRows: boolean;
+  /** The statement's own slice of the submitted text. */
+  readonly text: string;
+  /** libpg_query fingerprint: equal for the same statement shape with different constants. */
+  readonly fingerprint: string;
+  /** For `PREPARE name AS stmt`: the inner statement's classification (its actions are also the outer actions). */
+  readonly prepared?: { readonly name: string; readonly statement: StatementClassification };
+  /**
+   * For `EXECUTE name(args)`: what must be resolved through a PreparedStatementTracker. Until it is, the
+   * statement's actions hold `sql:admin` as a fail-closed placeholder, plus whatever the arguments do.
+   */
+  readonly execute?: { readonly name: string; readonly argumentActions: readonly SqlAction[] };
+  /** For `DEALLOCATE name` (`null` = ALL, also set by `DISCARD ALL`). */
+  readonly deallocate?: { readonly name: string | null };
+}

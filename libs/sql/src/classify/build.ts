@@ -1,0 +1,81 @@
+import type { SqlAction, StatementClassification, StatementKind } from '../actions.js';
+import type { Collector } from './collector.js';
+import { STATEMENT_RULES } from './statement-rules.js';
+
+const READ_ONLY_ACTIONS: ReadonlySet<SqlAction> = new Set(['sql:select', 'sql:session']);
+
+function sorted<T extends string>(values: Iterable<T>): T[] {
+  return [...values].sort();
+}
+
+function kindOf(type: string, body: Record<string, unknown>, actions: ReadonlySet<SqlAction>): StatementKind {
+  switch (type) {
+    case 'SelectStmt':
+      return body['intoClause'] === undefined ? 'select' : 'ddl';
+    case 'CopyStmt':
+      return body['is_from'] === true ? 'copy_from' : 'copy_to';
+    case 'VariableSetStmt':
+      return actions.has('sql:admin') ? 'admin' : 'session';
+    default:
+      return STATEMENT_RULES[type]?.kind ?? 'other';
+  }
+}
+
+export interface BuildInput {
+  readonly type: string;
+  readonly body: Record<string, unknown>;
+  readonly collector: Collector;
+  readonly text: string;
+  readonly fingerprint: string;
+}
+
+/** Turns what the walk collected into the (frozen) classification of one top-level statement. */
+export function buildClassification({ type, body, collector, text, fingerprint }: BuildInput): StatementClassification {
+  const actions = new Set(collector.actions);
+  let execute: StatementClassification['execute'];
+  if (collector.executeName !== undefined) {
+    if (type === 'ExecuteStmt') execute = Object.freeze({ name: collector.executeName, argumentActions: Object.freeze(sorted(actions)) });
+    // Until a tracker resolves the name, an EXECUTE could run anything: fail closed.
+    actions.add('sql:admin');
+  }
+  if (type === 'SelectStmt') actions.add('sql:select'); // a top-level VALUES list is a read too
+
+  let prepared: StatementClassification['prepared'];
+  if (collector.prepareName !== undefined && collector.preparedNode !== undefined) {
+    const inner = buildClassification({
+      type: collector.preparedNode.type,
+      body: collector.preparedNode.body,
+      collector: withoutPrepare(collector),
+      text,
+      fingerprint,
+    });
+    prepared = Object.freeze({ name: collector.prepareName, statement: inner });
+    for (const action of inner.actions) actions.add(action);
+  }
+
+  const readOnly =
+    [...actions].every((action) => READ_ONLY_ACTIONS.has(action)) && !collector.locksRows && !collector.writesOutsideTables;
+
+  const result: StatementClassification = {
+    kind: kindOf(type, body, actions),
+    actions: Object.freeze(sorted(actions)),
+    tablesRead: Object.freeze(sorted(collector.tablesRead)),
+    tablesWritten: Object.freeze(sorted(collector.tablesWritten)),
+    functions: Object.freeze(sorted(collector.functions)),
+    readOnly,
+    locksRows: collector.locksRows,
+    text,
+    fingerprint,
+    ...(prepared ? { prepared } : {}),
+    ...(execute ? { execute } : {}),
+    ...(collector.deallocate ? { deallocate: Object.freeze({ ...collector.deallocate }) } : {}),
+  };
+  return Object.freeze(result);
+}
+
+function withoutPrepare(collector: Collector): Collector {
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(collector) as object) as Collector, collector);
+  copy.prepareName = undefined;
+  copy.preparedNode = undefined;
+  return copy;
+}

@@ -1,0 +1,124 @@
+import type { StatementClassification } from '../actions.js';
+import { SqlClassificationError } from '../errors.js';
+import { fingerprintSql, parseSql } from '../parser/load.js';
+import { buildClassification } from './build.js';
+import { Collector } from './collector.js';
+import { LruCache } from './lru-cache.js';
+import { TreeWalker } from './walk.js';
+
+export interface SqlClassifierOptions {
+  /** Longest text accepted, in UTF-16 code units (default 1 MiB). Longer text is refused, not truncated. */
+  readonly maxTextLength?: number;
+  /** Most statements in one text (default 1000). */
+  readonly maxStatements?: number;
+  /** Classifications kept, keyed by exact text (default 5000). */
+  readonly cacheSize?: number;
+  /** Deepest parse-tree nesting accepted (default 1000). */
+  readonly maxDepth?: number;
+  /** Most parse-tree nodes in one statement (default 200 000). */
+  readonly maxNodes?: number;
+  /** How deep LANGUAGE sql function bodies may define further functions (default 3). */
+  readonly maxBodyNesting?: number;
+}
+
+export interface SqlClassifierStats {
+  /** Texts handed to the parser (cache misses). */
+  readonly parses: number;
+  readonly cacheHits: number;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Classifies SQL text with the real PostgreSQL parser. Results are frozen and cached by exact text, so
+ * the same text is parsed once while it stays in the cache.
+ */
+export class SqlClassifier {
+  private readonly cache: LruCache<string, readonly StatementClassification[]>;
+  private readonly maxTextLength: number;
+  private readonly maxStatements: number;
+  private readonly maxDepth: number;
+  private readonly maxNodes: number;
+  private readonly maxBodyNesting: number;
+  private bodyNesting = 0;
+  private parses = 0;
+  private cacheHits = 0;
+
+  constructor(options: SqlClassifierOptions = {}) {
+    this.cache = new LruCache(options.cacheSize ?? 5000);
+    this.maxTextLength = options.maxTextLength ?? 1024 * 1024;
+    this.maxStatements = options.maxStatements ?? 1000;
+    this.maxDepth = options.maxDepth ?? 1000;
+    this.maxNodes = options.maxNodes ?? 200_000;
+    this.maxBodyNesting = options.maxBodyNesting ?? 3;
+  }
+
+  get stats(): SqlClassifierStats {
+    return { parses: this.parses, cacheHits: this.cacheHits };
+  }
+
+  /** One classification per statement, in order. Throws SqlClassificationError: treat that as deny. */
+  classify(text: string): readonly StatementClassification[] {
+    const cached = this.cache.get(text);
+    if (cached !== undefined) {
+      this.cacheHits += 1;
+      return cached;
+    }
+    const result = Object.freeze(this.classifyUncached(text));
+    this.cache.set(text, result);
+    return result;
+  }
+
+  private classifyUncached(text: string): StatementClassification[] {
+    if (text.length > this.maxTextLength) {
+      throw new SqlClassificationError('LIMIT_EXCEEDED', `SQL text longer than ${this.maxTextLength} characters`);
+    }
+    if (text.includes('\u0000')) {
+      // The server stops reading a query string at NUL; the parser would not. Refuse the divergence.
+      throw new SqlClassificationError('PARSE_ERROR', 'SQL text contains a NUL character');
+    }
+    if (text.trim() === '') return [];
+    this.parses += 1;
+    const tree = parseSql(text);
+    const stmts = tree.stmts ?? [];
+    if (stmts.length > this.maxStatements) {
+      throw new SqlClassificationError('LIMIT_EXCEEDED', `more than ${this.maxStatements} statements in one text`);
+    }
+    // Statement locations are byte offsets into the UTF-8 text.
+    const bytes = Buffer.from(text, 'utf8');
+    return stmts.map((raw) => {
+      const start = raw.stmt_location ?? 0;
+      const end = raw.stmt_len === undefined || raw.stmt_len === 0 ? bytes.length : start + raw.stmt_len;
+      const slice = utf8.decode(bytes.subarray(start, end)).trim();
+      const node = raw.stmt as unknown;
+      if (typeof node !== 'object' || node === null) throw new SqlClassificationError('MALFORMED_TREE', 'statement without a body');
+      const entries = Object.entries(node as Record<string, unknown>);
+      const [entry] = entries;
+      if (entries.length !== 1 || entry === undefined || typeof entry[1] !== 'object' || entry[1] === null) {
+        throw new SqlClassificationError('MALFORMED_TREE', 'statement node is not a single typed node');
+      }
+      const [type, body] = entry as [string, Record<string, unknown>];
+      const collector = new Collector();
+      new TreeWalker(collector, { maxDepth: this.maxDepth, maxNodes: this.maxNodes }, (bodyText) =>
+        this.classifyFunctionBody(bodyText),
+      ).walkStatement(type, body);
+      return buildClassification({ type, body, collector, text: slice, fingerprint: fingerprintSql(slice) });
+    });
+  }
+
+  private classifyFunctionBody(text: string): readonly StatementClassification[] {
+    if (this.bodyNesting >= this.maxBodyNesting) {
+      throw new SqlClassificationError('LIMIT_EXCEEDED', `function bodies nested deeper than ${this.maxBodyNesting}`);
+    }
+    this.bodyNesting += 1;
+    try {
+      return this.classify(text);
+    } finally {
+      this.bodyNesting -= 1;
+    }
+  }
+
+  clearCache(): void {
+    this.cache.clear();
+  }
+}

@@ -1,0 +1,27 @@
+import type { SqlAction, StatementClassification } from '../actions.js';
+
+/** What the walk of one statement found. Mutable while walking; turned into a classification afterwards. */
+export class Collector {
+  readonly actions = new Set<SqlAction>();
+  readonly tablesRead = new Set<string>();
+  readonly tablesWritten = new Set<string>();
+  readonly functions = new Set<string>();
+  locksRows = false;
+  /** A function that cannot run in a read-only transaction was called (e.g. nextval). */
+  writesOutsideTables = false;
+  prepareName?: string;
+  /** Type and body of the PREPAREd statement (for its own kind). */
+  preparedNode?: { type: string; body: Record<string, unknown> };
+  executeName?: string;
+  deallocate?: { name: string | null };
+
+  /** Merges what a nested classification (e.g. a LANGUAGE sql function body) does. */
+  absorb(nested: StatementClassification): void {
+    for (const a of nested.actions) this.actions.add(a);
+    for (const t of nested.tablesRead) this.tablesRead.add(t);
+    for (const t of nested.tablesWritten) this.tablesWritten.add(t);
+    for (const f of nested.functions) this.functions.add(f);
+    if (nested.locksRows) this.locksRows = true;
+    if (!nested.readOnly) this.writesOutsideTables = true;
+  }
+}

@@ -1,0 +1,452 @@
+import type { SqlAction, StatementClassification } from '../actions.js';
+import { SqlClassificationError } from '../errors.js';
+import { INLINE_STRUCT_FIELDS } from '../parser/node-schema.generated.js';
+import type { Collector } from './collector.js';
+import {
+  ADMIN_FUNCTIONS,
+  DATA_CHANGING_FUNCTIONS,
+  NOT_READ_ONLY_FUNCTIONS,
+  SESSION_FUNCTIONS,
+  SETTING_FUNCTIONS,
+} from './function-rules.js';
+import { INERT_NODES } from './inert-nodes.js';
+import { ADMIN_SETTINGS } from './settings.js';
+import { STATEMENT_RULES } from './statement-rules.js';
+
+type Body = Record<string, unknown>;
+type Mode = 'read' | 'write';
+
+export interface WalkLimits {
+  /** Maximum nesting of parse-tree nodes (deeply nested expressions are refused, not truncated). */
+  readonly maxDepth: number;
+  /** Maximum number of parse-tree nodes in one statement. */
+  readonly maxNodes: number;
+}
+
+/** Classifies the text of a LANGUAGE sql function body (recursion goes back through the cache). */
+export type NestedClassifier = (text: string) => readonly StatementClassification[];
+
+/** Clause types (not statements) with fields whose relations are written. */
+const CLAUSE_WRITE_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  IntoClause: ['rel'],
+};
+
+/** Node types through which a write context reaches the RangeVar below them. */
+const WRITE_CONTEXT_CARRIERS: ReadonlySet<string> = new Set(['List', 'VacuumRelation']);
+
+const TABLE_LIKE_DROPS: ReadonlySet<string> = new Set([
+  'OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_FOREIGN_TABLE', 'OBJECT_SEQUENCE',
+]);
+
+/** Languages whose functions run with the server's OS privileges: creating or running one is admin. */
+const UNTRUSTED_LANGUAGES: ReadonlySet<string> = new Set([
+  'c', 'internal', 'plpythonu', 'plpython2u', 'plpython3u', 'plperlu', 'pltclu', 'plv8u', 'plrustu',
+]);
+
+const MERGE_COMMAND_ACTIONS: Readonly<Record<string, SqlAction | null>> = {
+  CMD_INSERT: 'sql:insert',
+  CMD_UPDATE: 'sql:update',
+  CMD_DELETE: 'sql:delete',
+  CMD_NOTHING: null,
+};
+
+function isObject(value: unknown): value is Body {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function malformed(message: string): SqlClassificationError {
+  return new SqlClassificationError('MALFORMED_TREE', message);
+}
+
+/** Unwraps `{ TypeName: body }`. */
+function unwrap(value: unknown): { type: string; body: Body } {
+  if (!isObject(value)) throw malformed('expected a parse-tree node');
+  const keys = Object.keys(value);
+  const type = keys[0];
+  if (keys.length !== 1 || type === undefined) throw malformed('expected a parse-tree node with one type key');
+  const body = value[type];
+  if (!isObject(body)) throw malformed(`node ${type} has no body`);
+  return { type, body };
+}
+
+function stringValue(value: unknown): string | undefined {
+  if (!isObject(value)) return undefined;
+  const str = value['String'];
+  if (isObject(str) && typeof str['sval'] === 'string') return str['sval'];
+  return undefined;
+}
+
+/** `sval` of an A_Const string constant (wrapped). */
+function constString(value: unknown): string | undefined {
+  if (!isObject(value)) return undefined;
+  const aConst = value['A_Const'];
+  if (!isObject(aConst)) return undefined;
+  const sval = aConst['sval'];
+  return isObject(sval) && typeof sval['sval'] === 'string' ? sval['sval'] : undefined;
+}
+
+function hasItems(value: unknown): boolean {
+  return Array.isArray(value) && value.length > 0;
+}
+
+function returningExprs(body: Body): boolean {
+  const clause = body['returningClause'];
+  return isObject(clause) && hasItems(clause['exprs']);
+}
+
+function relationName(rangeVar: Body): string {
+  const parts = [rangeVar['catalogname'], rangeVar['schemaname'], rangeVar['relname']].filter(
+    (p): p is string => typeof p === 'string' && p.length > 0,
+  );
+  if (parts.length === 0) throw malformed('relation without a name');
+  return parts.join('.');
+}
+
+/**
+ * Walks one statement's parse tree generically: every node is visited, every node type must be known
+ * (a statement in STATEMENT_RULES or an entry of INERT_NODES), and every statement found anywhere --
+ * in a CTE, a subquery, EXPLAIN ANALYZE, COPY (...), a rule or a function body -- adds its actions.
+ */
+export class TreeWalker {
+  private depth = 0;
+  private nodeCount = 0;
+  /** CTE names visible at the current point, innermost last. */
+  private readonly cteScopes: ReadonlySet<string>[] = [];
+  /** False below a plain EXPLAIN: the inner statement is planned, not run. */
+  private executing = true;
+
+  constructor(
+    private readonly out: Collector,
+    private readonly limits: WalkLimits,
+    private readonly classifyNested: NestedClassifier,
+  ) {}
+
+  walkStatement(type: string, body: Body): void {
+    this.walkNode(type, body, 'read');
+  }
+
+  private addAction(action: SqlAction): void {
+    // A plain EXPLAIN does not run its statement, but anything administrative in it stays visible.
+    if (this.executing || action === 'sql:admin') this.out.actions.add(action);
+  }
+
+  private walkWrapped(value: unknown, mode: Mode): void {
+    const { type, body } = unwrap(value);
+    this.walkNode(type, body, mode);
+  }
+
+  private walkNode(type: string, body: Body, mode: Mode): void {
+    this.nodeCount += 1;
+    if (this.nodeCount > this.limits.maxNodes) {
+      throw new SqlClassificationError('LIMIT_EXCEEDED', `statement has more than ${this.limits.maxNodes} parse-tree nodes`);
+    }
+    if (this.depth >= this.limits.maxDepth) {
+      throw new SqlClassificationError('LIMIT_EXCEEDED', `statement nests deeper than ${this.limits.maxDepth} parse-tree levels`);
+    }
+    this.depth += 1;
+    try {
+      const rule = STATEMENT_RULES[type];
+      let skip: ReadonlySet<string> = EMPTY;
+      if (rule !== undefined) {
+        for (const action of rule.actions) this.addAction(action);
+        skip = this.onStatement(type, body);
+      } else if (!INERT_NODES.has(type)) {
+        throw new SqlClassificationError('UNKNOWN_NODE', `unrecognised parse-tree node ${type}: refusing to classify`);
+      } else if (type === 'RangeVar') {
+        this.recordRelation(body, mode);
+      } else if (type === 'FuncCall') {
+        this.recordFunction(body);
+      }
+      const writeFields = rule?.writeFields ?? CLAUSE_WRITE_FIELDS[type] ?? [];
+      const inherited: Mode = WRITE_CONTEXT_CARRIERS.has(type) ? mode : 'read';
+      const ctes = this.openWithScope(body, skip);
+      try {
+        for (const [field, value] of Object.entries(body)) {
+          if (skip.has(field) || field === 'withClause') continue;
+          this.walkField(type, field, value, writeFields.includes(field) ? 'write' : inherited);
+        }
+      } finally {
+        if (ctes) this.cteScopes.pop();
+      }
+    } finally {
+      this.depth -= 1;
+    }
+  }
+
+  private walkField(parentType: string, field: string, value: unknown, mode: Mode): void {
+    if (value === null || typeof value !== 'object') return; // scalars: names, flags, locations, enums
+    const inline = INLINE_STRUCT_FIELDS[parentType]?.[field];
+    const inlineType = inline?.endsWith('[]') ? inline.slice(0, -2) : inline;
+    const items = Array.isArray(value) ? value : [value];
+    for (const item of items) {
+      if (item === null || typeof item !== 'object') continue;
+      if (inlineType !== undefined) {
+        if (!isObject(item)) throw malformed(`${parentType}.${field} is not a ${inlineType}`);
+        this.walkNode(inlineType, item, mode);
+      } else {
+        this.walkWrapped(item, mode);
+      }
+    }
+  }
+
+  /**
+   * Walks a WITH clause with Postgres' visibility rules -- a non-recursive CTE sees only the CTEs
+   * before it, a recursive one sees all -- and returns true when it pushed the scope that the rest of
+   * the statement sees. Getting this right matters: `WITH users AS (SELECT * FROM users) ...` reads
+   * the real table `users` inside the CTE.
+   */
+  private openWithScope(body: Body, skip: ReadonlySet<string>): boolean {
+    const withClause = body['withClause'];
+    if (withClause === undefined || skip.has('withClause')) return false;
+    if (!isObject(withClause)) throw malformed('WITH clause is not an object');
+    const ctes = asArray(withClause['ctes']).map((cte) => {
+      const { type, body: cteBody } = unwrap(cte);
+      if (type !== 'CommonTableExpr' || typeof cteBody['ctename'] !== 'string') throw malformed('WITH item is not a CTE');
+      return { name: cteBody['ctename'], body: cteBody };
+    });
+    const recursive = withClause['recursive'] === true;
+    const all = new Set(ctes.map((c) => c.name));
+    ctes.forEach((cte, index) => {
+      this.cteScopes.push(recursive ? all : new Set(ctes.slice(0, index).map((c) => c.name)));
+      try {
+        this.walkNode('CommonTableExpr', cte.body, 'read');
+      } finally {
+        this.cteScopes.pop();
+      }
+    });
+    for (const [field, value] of Object.entries(withClause)) {
+      if (field !== 'ctes') this.walkField('WithClause', field, value, 'read');
+    }
+    this.cteScopes.push(all);
+    return true;
+  }
+
+  private isCteReference(rangeVar: Body): boolean {
+    if (rangeVar['schemaname'] !== undefined || rangeVar['catalogname'] !== undefined) return false;
+    const name = rangeVar['relname'];
+    return typeof name === 'string' && this.cteScopes.some((scope) => scope.has(name));
+  }
+
+  private recordRelation(rangeVar: Body, mode: Mode): void {
+    // Targets of INSERT/UPDATE/DELETE/MERGE are never CTE names in Postgres, so only reads can be.
+    if (mode === 'write') {
+      this.out.tablesWritten.add(relationName(rangeVar));
+    } else if (!this.isCteReference(rangeVar)) {
+      this.out.tablesRead.add(relationName(rangeVar));
+    }
+  }
+
+  private recordFunction(call: Body): void {
+    const parts = asArray(call['funcname']).map(stringValue);
+    if (parts.length === 0 || parts.some((p) => p === undefined)) throw malformed('function call without a name');
+    const name = parts.join('.').toLowerCase();
+    const base = (parts[parts.length - 1] ?? '').toLowerCase();
+    this.out.functions.add(name);
+    if (ADMIN_FUNCTIONS.has(base)) this.addAction('sql:admin');
+    const dataAction = DATA_CHANGING_FUNCTIONS[base];
+    if (dataAction !== undefined) this.addAction(dataAction);
+    if (NOT_READ_ONLY_FUNCTIONS.has(base) && this.executing) this.out.writesOutsideTables = true;
+    if (SESSION_FUNCTIONS.has(base)) this.addAction('sql:session');
+    if (SETTING_FUNCTIONS.has(base)) {
+      const setting = constString(asArray(call['args'])[0])?.trim().toLowerCase();
+      // A computed setting name could be 'role': fail closed.
+      this.addAction(setting === undefined || ADMIN_SETTINGS.has(setting) ? 'sql:admin' : 'sql:session');
+    }
+  }
+
+  /** Statement-specific refinements. Returns fields it walked itself (the generic walk skips them). */
+  private onStatement(type: string, body: Body): ReadonlySet<string> {
+    switch (type) {
+      case 'SelectStmt':
+        return this.onSelect(body);
+      case 'InsertStmt':
+        if (isObject(body['onConflictClause']) && body['onConflictClause']['action'] === 'ONCONFLICT_UPDATE') {
+          this.addAction('sql:update');
+        }
+        this.onReturning(body);
+        return EMPTY;
+      case 'UpdateStmt':
+        if (hasItems(body['fromClause'])) this.addAction('sql:select');
+        this.onReturning(body);
+        return EMPTY;
+      case 'DeleteStmt':
+        if (hasItems(body['usingClause'])) this.addAction('sql:select');
+        this.onReturning(body);
+        return EMPTY;
+      case 'MergeStmt':
+        return this.onMerge(body);
+      case 'CopyStmt':
+        return this.onCopy(body);
+      case 'ExplainStmt':
+        return this.onExplain(body);
+      case 'VariableSetStmt':
+        return this.onVariableSet(body);
+      case 'CreateFunctionStmt':
+        return this.onCreateFunction(body);
+      case 'DoStmt':
+        if (UNTRUSTED_LANGUAGES.has(this.languageOf(body['args']) ?? '')) this.addAction('sql:admin');
+        return EMPTY;
+      case 'PrepareStmt':
+        return this.onPrepare(body);
+      case 'ExecuteStmt':
+        if (typeof body['name'] !== 'string') throw malformed('EXECUTE without a name');
+        this.out.executeName = body['name'];
+        return EMPTY;
+      case 'DeallocateStmt':
+        this.out.deallocate = { name: body['isall'] === true ? null : typeof body['name'] === 'string' ? body['name'] : null };
+        return EMPTY;
+      case 'DiscardStmt':
+        if (body['target'] === 'DISCARD_ALL') this.out.deallocate = { name: null };
+        return EMPTY;
+      case 'DropStmt':
+        this.onDrop(body);
+        return EMPTY;
+      default:
+        return EMPTY;
+    }
+  }
+
+  private onSelect(body: Body): ReadonlySet<string> {
+    const pureValues = hasItems(body['valuesLists']) && !hasItems(body['targetList']) && !hasItems(body['fromClause']);
+    // INSERT ... VALUES is parsed as a VALUES SelectStmt: it reads nothing. Everything else reads.
+    if (!pureValues) this.addAction('sql:select');
+    if (body['intoClause'] !== undefined) this.addAction('sql:ddl'); // SELECT INTO creates a table
+    if (hasItems(body['lockingClause']) && this.executing) this.out.locksRows = true;
+    return EMPTY;
+  }
+
+  /** RETURNING hands the target's rows back to the client: Postgres requires SELECT on them, and so do we. */
+  private onReturning(body: Body): void {
+    if (!returningExprs(body)) return;
+    this.addAction('sql:select');
+    const relation = body['relation'];
+    if (isObject(relation)) this.out.tablesRead.add(relationName(relation));
+  }
+
+  private onMerge(body: Body): ReadonlySet<string> {
+    for (const clause of asArray(body['mergeWhenClauses'])) {
+      const { type, body: when } = unwrap(clause);
+      if (type !== 'MergeWhenClause') throw malformed('MERGE WHEN item is not a MergeWhenClause');
+      const command = when['commandType'];
+      if (typeof command !== 'string' || !(command in MERGE_COMMAND_ACTIONS)) {
+        throw new SqlClassificationError('UNKNOWN_NODE', `unrecognised MERGE action ${String(command)}`);
+      }
+      const action = MERGE_COMMAND_ACTIONS[command];
+      if (action) this.addAction(action);
+    }
+    // MERGE joins the target to the source: it reads the target too.
+    const relation = body['relation'];
+    if (isObject(relation)) this.out.tablesRead.add(relationName(relation));
+    this.onReturning(body);
+    return EMPTY;
+  }
+
+  private onCopy(body: Body): ReadonlySet<string> {
+    const from = body['is_from'] === true;
+    // COPY to/from a server file or program reads/writes the server's file system as its OS user.
+    if (body['is_program'] === true || typeof body['filename'] === 'string') this.addAction('sql:admin');
+    const relation = body['relation'];
+    if (isObject(relation)) {
+      this.addAction(from ? 'sql:insert' : 'sql:select');
+      this.walkNode('RangeVar', relation, from ? 'write' : 'read');
+    } else if (body['query'] !== undefined) {
+      this.addAction('sql:select');
+    } else {
+      throw malformed('COPY without a table or a query');
+    }
+    return RELATION_FIELD;
+  }
+
+  private onExplain(body: Body): ReadonlySet<string> {
+    const analyze = asArray(body['options']).some((option) => {
+      const { type, body: def } = unwrap(option);
+      return type === 'DefElem' && def['defname'] === 'analyze' && !isFalseOption(def['arg']);
+    });
+    this.addAction('sql:select');
+    const previous = this.executing;
+    // EXPLAIN ANALYZE runs the statement: it needs everything the statement needs.
+    this.executing = previous && analyze;
+    try {
+      this.walkWrapped(body['query'], 'read');
+    } finally {
+      this.executing = previous;
+    }
+    return QUERY_FIELD;
+  }
+
+  private onVariableSet(body: Body): ReadonlySet<string> {
+    const name = typeof body['name'] === 'string' ? body['name'].toLowerCase() : undefined;
+    const kind = body['kind'];
+    if (kind === 'VAR_RESET_ALL') {
+      this.addAction('sql:session');
+    } else if (name === undefined) {
+      throw malformed('SET without a setting name');
+    } else {
+      this.addAction(ADMIN_SETTINGS.has(name) ? 'sql:admin' : 'sql:session');
+    }
+    return EMPTY;
+  }
+
+  private languageOf(options: unknown): string | undefined {
+    for (const option of asArray(options)) {
+      const { type, body } = unwrap(option);
+      if (type === 'DefElem' && body['defname'] === 'language') return stringValue(body['arg'])?.toLowerCase();
+    }
+    return undefined;
+  }
+
+  private onCreateFunction(body: Body): ReadonlySet<string> {
+    const language = this.languageOf(body['options']);
+    if (language !== undefined && UNTRUSTED_LANGUAGES.has(language)) this.addAction('sql:admin');
+    if (language !== 'sql' || body['sql_body'] !== undefined) return EMPTY; // BEGIN ATOMIC bodies are walked as nodes
+    for (const option of asArray(body['options'])) {
+      const { body: def } = unwrap(option);
+      if (def['defname'] !== 'as') continue;
+      const list = isObject(def['arg']) ? def['arg']['List'] : undefined;
+      const source = isObject(list) ? stringValue(asArray(list['items'])[0]) : stringValue(def['arg']);
+      if (source === undefined) throw malformed('LANGUAGE sql function without a body text');
+      // The body runs whenever the function is called: report what it does.
+      if (this.executing) for (const nested of this.classifyNested(source)) this.out.absorb(nested);
+    }
+    return EMPTY;
+  }
+
+  private onPrepare(body: Body): ReadonlySet<string> {
+    if (typeof body['name'] !== 'string') throw malformed('PREPARE without a name');
+    const { type, body: inner } = unwrap(body['query']);
+    this.out.prepareName = body['name'];
+    this.out.preparedNode = { type, body: inner };
+    return EMPTY; // the query is walked generically: PREPARE needs what its statement needs
+  }
+
+  private onDrop(body: Body): void {
+    if (typeof body['removeType'] !== 'string' || !TABLE_LIKE_DROPS.has(body['removeType'])) return;
+    for (const object of asArray(body['objects'])) {
+      const { type, body: list } = unwrap(object);
+      if (type !== 'List') continue;
+      const parts = asArray(list['items']).map(stringValue);
+      if (parts.length > 0 && parts.every((p) => p !== undefined)) this.out.tablesWritten.add(parts.join('.'));
+    }
+  }
+}
+
+const EMPTY: ReadonlySet<string> = new Set();
+const RELATION_FIELD: ReadonlySet<string> = new Set(['relation']);
+const QUERY_FIELD: ReadonlySet<string> = new Set(['query']);
+
+/** EXPLAIN (ANALYZE false|off|0|no): anything else, including a value we do not understand, counts as true. */
+function isFalseOption(arg: unknown): boolean {
+  if (arg === undefined) return false;
+  const { type, body } = unwrap(arg);
+  if (type === 'String' || type === 'A_Const') {
+    const text = type === 'String' ? body['sval'] : isObject(body['sval']) ? body['sval']['sval'] : undefined;
+    return typeof text === 'string' && ['false', 'off', '0', 'no'].includes(text.toLowerCase());
+  }
+  if (type === 'Boolean') return body['boolval'] !== true;
+  if (type === 'Integer') return body['ival'] === undefined || body['ival'] === 0;
+  return false;
+}

@@ -1,0 +1,48 @@
+import { fingerprintSync, loadModule, parseSync, type ParseResult } from 'libpg-query';
+
+import { SqlClassificationError } from '../errors.js';
+
+let loading: Promise<void> | undefined;
+let loaded = false;
+
+/** Loads the PostgreSQL parser (WebAssembly). Call once at start-up; later calls are cheap. */
+export async function loadSqlParser(): Promise<void> {
+  loading ??= loadModule().then(() => {
+    loaded = true;
+  });
+  await loading;
+}
+
+function requireLoaded(): void {
+  if (!loaded) {
+    throw new SqlClassificationError('PARSER_NOT_LOADED', 'call await loadSqlParser() before classifying SQL');
+  }
+}
+
+function errorPosition(error: unknown): number | undefined {
+  if (typeof error === 'object' && error !== null && 'sqlDetails' in error) {
+    const details = (error as { sqlDetails?: { cursorPosition?: unknown } }).sqlDetails;
+    if (typeof details?.cursorPosition === 'number') return details.cursorPosition;
+  }
+  return undefined;
+}
+
+export function parseSql(text: string): ParseResult {
+  requireLoaded();
+  try {
+    return parseSync(text);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new SqlClassificationError('PARSE_ERROR', `cannot parse SQL: ${message}`, errorPosition(error));
+  }
+}
+
+export function fingerprintSql(text: string): string {
+  requireLoaded();
+  try {
+    return fingerprintSync(text);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new SqlClassificationError('PARSE_ERROR', `cannot fingerprint SQL: ${message}`, errorPosition(error));
+  }
+}
