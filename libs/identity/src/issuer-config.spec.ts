@@ -43,3 +43,13 @@ describe('parseIssuersConfig', () => {
     expect(() => parseIssuersConfig('nope', 'identity.issuers')).toThrow('identity.issuers is not valid JSON');
   });
 });
+
+describe('TokenVerifier.fromConfig', () => {
+  it('refuses a hand-built template entry without an allow-list', async () => {
+    const { TokenVerifier } = await import('./token-verifier.js');
+    const { DEFAULT_ROLE_MAPPINGS } = await import('./role-mapping.js');
+    expect(() => TokenVerifier.fromConfig([{ issuer: 'https://login.microsoftonline.com/{tenantid}/v2.0', audience: 'a' }], DEFAULT_ROLE_MAPPINGS)).toThrow(
+      IdentityConfigError,
+    );
+  });
+});

@@ -1,5 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { toPrincipal } from './claims.js';
+import { parseJsonConfig } from './config-error.js';
 import { TokenRejectedError } from './errors.js';
 import { issuersConfigSchema, type IssuerConfig } from './issuer-config.js';
 import { IssuerMatcher } from './issuer-matcher.js';
@@ -40,9 +41,16 @@ export class TokenVerifier {
     for (const issuer of issuers) this.resolvers.set(issuer, new IssuerKeyResolver(issuer, resolverOptions));
   }
 
-  /** Issuers and mappings are validated again here so a hand-built object cannot bypass the schema rules. */
+  /**
+   * Issuers and mappings are validated again here so a hand-built object cannot bypass the schema rules
+   * (e.g. a template without a tenant allow-list); a bad value throws IdentityConfigError.
+   */
   static fromConfig(issuers: readonly IssuerConfig[], roleMappings: RoleMappings, opts: TokenVerifierOptions = {}): TokenVerifier {
-    return new TokenVerifier(issuersConfigSchema.parse(issuers), roleMappingsSchema.parse(roleMappings), opts);
+    return new TokenVerifier(
+      parseJsonConfig(issuersConfigSchema, issuers, 'issuer configuration'),
+      parseJsonConfig(roleMappingsSchema, roleMappings, 'role mappings'),
+      opts,
+    );
   }
 
   async verify(token: string): Promise<Principal> {

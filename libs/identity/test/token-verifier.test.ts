@@ -300,6 +300,22 @@ describe('discovery and key fetching', () => {
     await expectRejected(await sign(rs256, v2Payload()), 'discovery_failed', noJwks);
   });
 
+  it('backs off after a failed discovery and recovers once the IdP answers', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    const issuer = `${server.baseUrl}/late`;
+    const path = '/late/.well-known/openid-configuration';
+    const late = TokenVerifier.fromConfig([{ issuer, audience: AUDIENCE }], DEFAULT_ROLE_MAPPINGS);
+    const token = await sign(rs256, v2Payload({ iss: issuer, aud: AUDIENCE }));
+    await expectRejected(token, 'discovery_failed', late);
+    server.documents.set(path, { issuer, jwks_uri: `${server.baseUrl}/keys` });
+    // Within the back-off window the IdP is not asked again, even though it would now answer.
+    await expectRejected(token, 'discovery_failed', late);
+    expect(server.hitCount(path)).toBe(1);
+    vi.setSystemTime(Date.now() + 11_000);
+    await expect(late.verify(token)).resolves.toMatchObject({ issuer });
+    expect(server.hitCount(path)).toBe(2);
+  });
+
   it('refetches the JWKS for unknown kids at most once per minute, and picks up rotated keys after that', async () => {
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
     const rotated = await makeKey('ES256', 'rotated-1');
