@@ -18,7 +18,7 @@ export interface BackendParserOptions {
 export class BackendParser {
   readonly limits: ProtocolLimits;
   private readonly queue = new ChunkQueue();
-  private failure: unknown;
+  private failure: Error | undefined;
   private awaitingEncryptionResponse = false;
 
   constructor(options: BackendParserOptions = {}) {
@@ -79,9 +79,9 @@ export class BackendParser {
     try {
       return fn();
     } catch (err) {
-      this.failure = err;
+      this.failure = err instanceof Error ? err : new Error(String(err));
       this.queue.clear();
-      throw err;
+      throw this.failure;
     }
   }
 }

@@ -56,7 +56,7 @@ function decodeAuthentication(r: Reader, raw: Buffer): Parsed<BackendMessage> {
 }
 
 function decodeNoticeFields(r: Reader): NoticeFields {
-  const fields: Record<string, unknown> = {};
+  const fields: { -readonly [K in keyof NoticeFields]: NoticeFields[K] } = {};
   const unknown: { code: string; value: string }[] = [];
   for (;;) {
     const code = r.u8('field code');
@@ -73,8 +73,8 @@ function decodeNoticeFields(r: Reader): NoticeFields {
       unknown.push({ code: String.fromCharCode(code), value });
     }
   }
-  if (unknown.length > 0) fields['unknown'] = unknown;
-  return fields as NoticeFields;
+  if (unknown.length > 0) fields.unknown = unknown;
+  return fields;
 }
 
 function decodeFields(r: Reader, limits: ProtocolLimits): FieldDescription[] {
@@ -115,7 +115,7 @@ function copyResponse<K extends 'CopyInResponse' | 'CopyOutResponse' | 'CopyBoth
     decode: (r: Reader, raw: Buffer, limits: ProtocolLimits): Parsed<BackendMessage> => {
       const format = toFormat(r.u8('format'), kind);
       const columnFormats = readFormats(r, limits.maxFields, 'column formats');
-      return { kind, format, columnFormats, raw } as Parsed<BackendMessage>;
+      return { kind, format, columnFormats, raw };
     },
   };
 }

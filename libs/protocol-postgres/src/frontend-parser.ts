@@ -29,7 +29,7 @@ export class FrontendParser {
   readonly limits: ProtocolLimits;
   private readonly queue = new ChunkQueue();
   private currentPhase: FrontendPhase;
-  private failure: unknown;
+  private failure: Error | undefined;
 
   constructor(options: FrontendParserOptions = {}) {
     this.limits = resolveLimits(options.limits);
@@ -96,9 +96,9 @@ export class FrontendParser {
       return fn();
     } catch (err) {
       // Anything else would be a bug in a decoder; it still poisons the stream but is not disguised.
-      this.failure = err;
+      this.failure = err instanceof Error ? err : new Error(String(err));
       this.queue.clear();
-      throw err;
+      throw this.failure;
     }
   }
 }

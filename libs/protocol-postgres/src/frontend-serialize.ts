@@ -118,21 +118,16 @@ function checkMinor(minor: number): number {
   return minor;
 }
 
+/** A close guess of the encoded size, so large messages are not grown by repeated doubling. */
 function sizeHint(m: FrontendMessage): number {
-  switch (m.kind) {
-    case 'Query':
-      return m.sql.length * 3 + 6;
-    case 'Bind': {
-      let n = 64 + m.portal.length * 3 + m.statement.length * 3;
-      for (const p of m.params) n += 4 + (p?.length ?? 0);
-      return n;
-    }
-    case 'CopyData':
-    case 'AuthenticationResponse':
-      return m.data.length + 5;
-    default:
-      return 256;
+  if (m.kind === 'Query') return m.sql.length * 3 + 6;
+  if (m.kind === 'CopyData' || m.kind === 'AuthenticationResponse') return m.data.length + 5;
+  if (m.kind === 'Bind') {
+    let n = 64 + m.portal.length * 3 + m.statement.length * 3;
+    for (const p of m.params) n += 4 + (p?.length ?? 0);
+    return n;
   }
+  return 256;
 }
 
 // Convenience builders for the messages a client-side connection (the agent) sends most.

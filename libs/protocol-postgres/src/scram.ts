@@ -159,7 +159,10 @@ function parseAttributes(message: string, required: readonly string[]): Map<stri
 
 // Characters SASLprep (RFC 4013) maps to a space or to nothing.
 const NON_ASCII_SPACE = /[\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]/g;
-const MAPPED_TO_NOTHING = /[\u00AD\u034F\u1806\u180B-\u180D\u200B-\u200D\u2060\uFE00-\uFE0F\uFEFF]/g;
+const MAPPED_TO_NOTHING: ReadonlySet<number> = new Set([
+  0xad, 0x34f, 0x1806, 0x180b, 0x180c, 0x180d, 0x200b, 0x200c, 0x200d, 0x2060, 0xfeff,
+  ...Array.from({ length: 16 }, (_, i) => 0xfe00 + i),
+]);
 // Prohibited output (controls, private use, surrogates, non-characters, tagging characters).
 // eslint-disable-next-line no-control-regex
 const PROHIBITED = /[\u0000-\u001F\u007F-\u009F\uE000-\uF8FF\uFFF9-\uFFFF\u2028\u2029\u200E\u200F\u202A-\u202E\u206A-\u206F]/;
@@ -171,6 +174,9 @@ const PROHIBITED = /[\u0000-\u001F\u007F-\u009F\uE000-\uF8FF\uFFF9-\uFFFF\u2028\
  */
 function saslPrep(password: string): string {
   if (/^[\x20-\x7e]*$/.test(password)) return password;
-  const prepared = password.replace(NON_ASCII_SPACE, ' ').replace(MAPPED_TO_NOTHING, '').normalize('NFKC');
+  const mapped = Array.from(password.replace(NON_ASCII_SPACE, ' '))
+    .filter((ch) => !MAPPED_TO_NOTHING.has(ch.codePointAt(0)!))
+    .join('');
+  const prepared = mapped.normalize('NFKC');
   return PROHIBITED.test(prepared) ? password : prepared;
 }
