@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { IdentityConfigError } from './config-error.js';
 import { parseIssuersConfig } from './issuer-config.js';
+import { DEFAULT_ROLE_MAPPINGS } from './role-mapping.js';
+import { TokenVerifier } from './token-verifier.js';
 
 const TENANT = '72F988BF-86F1-41AF-91AB-2D7CD011DB47';
 
@@ -45,9 +47,7 @@ describe('parseIssuersConfig', () => {
 });
 
 describe('TokenVerifier.fromConfig', () => {
-  it('refuses a hand-built template entry without an allow-list', async () => {
-    const { TokenVerifier } = await import('./token-verifier.js');
-    const { DEFAULT_ROLE_MAPPINGS } = await import('./role-mapping.js');
+  it('refuses a hand-built template entry without an allow-list', () => {
     expect(() => TokenVerifier.fromConfig([{ issuer: 'https://login.microsoftonline.com/{tenantid}/v2.0', audience: 'a' }], DEFAULT_ROLE_MAPPINGS)).toThrow(
       IdentityConfigError,
     );
