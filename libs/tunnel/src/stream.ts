@@ -52,6 +52,8 @@ export class TunnelStream extends Duplex {
   private readonly held = new ByteAccumulator();
   /** push() returned false: stop granting until the consumer asks for more (_read). */
   private consumerPaused = false;
+  /** _read() was called and nothing has been pushed since: the next bytes must be pushed, not held. */
+  private readRequested = false;
 
   private localEnded = false;
   private remoteEnded = false;
@@ -111,10 +113,15 @@ export class TunnelStream extends Duplex {
     }
     this.peerCredit -= data.length;
     this.received += data.length;
-    if (this.consumerPaused || this.held.length > 0) {
+    const readerWaiting = this.readRequested || (!this.consumerPaused && this.readableLength === 0);
+    if (readerWaiting && this.held.length === 0) {
+      // Fast path: the consumer keeps up, hand the frame's bytes over without copying.
+      this.readRequested = false;
+      if (!this.push(data)) this.consumerPaused = true;
+    } else {
+      // The consumer is behind: coalesce into blocks until it asks for more (_read).
       this.held.append(data);
-    } else if (!this.push(data)) {
-      this.consumerPaused = true;
+      if (this.readRequested) this.flushHeld();
     }
     this.grantCredit();
   }
@@ -157,13 +164,8 @@ export class TunnelStream extends Duplex {
 
   override _read(): void {
     this.consumerPaused = false;
-    for (let block = this.held.shift(); block !== undefined; block = this.held.shift()) {
-      if (!this.push(block)) {
-        this.consumerPaused = true;
-        break;
-      }
-    }
-    if (this.remoteEnded && this.held.length === 0) this.pushEof();
+    this.readRequested = true;
+    this.flushHeld();
     this.grantCredit();
   }
 
@@ -226,6 +228,18 @@ export class TunnelStream extends Duplex {
     if (grant < this.grantThreshold) return;
     this.peerCredit += grant;
     this.host.sendFrame({ type: 'CREDIT', streamId: this.id, increment: grant });
+  }
+
+  /** Push held blocks while the consumer wants them. Node calls _read again after any push. */
+  private flushHeld(): void {
+    for (let block = this.held.shift(); block !== undefined; block = this.held.shift()) {
+      this.readRequested = false;
+      if (!this.push(block)) {
+        this.consumerPaused = true;
+        break;
+      }
+    }
+    if (this.remoteEnded && this.held.length === 0) this.pushEof();
   }
 
   private pushEof(): void {
