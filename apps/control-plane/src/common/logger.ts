@@ -9,15 +9,23 @@ export const REDACT_PATHS = [
 ];
 
 let root: Logger | undefined;
+// Class loggers are created at import time, before the config is read; keep them to apply the level later.
+const children = new Set<Logger>();
 
-export function rootLogger(level = 'info'): Logger {
-  root ??= pino({ level, base: { service: 'control-plane' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+export function rootLogger(level?: string): Logger {
+  root ??= pino({ level: level ?? 'info', base: { service: 'control-plane' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+  if (level && root.level !== level) {
+    root.level = level;
+    for (const child of children) child.level = level;
+  }
   return root;
 }
 
 /** One logger per class: `loggerFor(MyService)`. */
 export function loggerFor(owner: string | { name: string }): Logger {
-  return rootLogger().child({ component: typeof owner === 'string' ? owner : owner.name });
+  const child = rootLogger().child({ component: typeof owner === 'string' ? owner : owner.name });
+  children.add(child);
+  return child;
 }
 
 /** Routes Nest's own framework logs into pino. */
