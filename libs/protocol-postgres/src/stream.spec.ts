@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { strip } from '../test/support/bytes.js';
+import { BACKEND_SAMPLES, FRONTEND_SAMPLES } from '../test/support/samples.js';
+import { BackendParser } from './backend-parser.js';
+import { dataRow, serializeBackend } from './backend-serialize.js';
+import { ChunkQueue } from './chunk-queue.js';
+import { FrontendParser } from './frontend-parser.js';
+import { serializeFrontend, startupMessage } from './frontend-serialize.js';
+
+const frontendStream = Buffer.concat([
+  startupMessage({ user: 'agent', database: 'app', application_name: 'pgbench' }),
+  ...FRONTEND_SAMPLES.map(serializeFrontend),
+]);
+const backendStream = Buffer.concat(BACKEND_SAMPLES.map(serializeBackend));
+
+type AnyParser = { parseAll(chunk: Buffer): { kind: string; raw: Buffer }[]; end(): void; bufferedBytes: number };
+
+function parseInChunks(make: () => AnyParser, chunks: Buffer[]) {
+  const p = make();
+  const out = chunks.flatMap((c) => p.parseAll(c));
+  p.end();
+  expect(p.bufferedBytes).toBe(0);
+  return out.map(strip);
+}
+
+describe.each([
+  ['frontend', () => new FrontendParser() as AnyParser, frontendStream, FRONTEND_SAMPLES.length + 1],
+  ['backend', () => new BackendParser() as AnyParser, backendStream, BACKEND_SAMPLES.length],
+] as const)('%s stream', (_side, make, stream, count) => {
+  const whole = parseInChunks(make, [stream]);
+
+  it('parses every message of the stream from one chunk', () => {
+    expect(whole).toHaveLength(count);
+  });
+
+  it('parses to the same messages when split at every offset', () => {
+    for (let i = 1; i < stream.length; i++) {
+      expect(parseInChunks(make, [stream.subarray(0, i), stream.subarray(i)])).toEqual(whole);
+    }
+  });
+
+  it('parses to the same messages when split into three at sliding offsets', () => {
+    for (let i = 1; i < stream.length - 7; i += 3) {
+      const j = i + 7;
+      expect(parseInChunks(make, [stream.subarray(0, i), stream.subarray(i, j), stream.subarray(j)])).toEqual(whole);
+    }
+  });
+
+  it('parses to the same messages when fed one byte at a time', () => {
+    const bytes = Array.from({ length: stream.length }, (_, i) => stream.subarray(i, i + 1));
+    expect(parseInChunks(make, bytes)).toEqual(whole);
+  });
+});
+
+describe('zero-copy and linear buffering', () => {
+  it('returns every message of a chunk of 500 DataRows as a view of that chunk', () => {
+    const rows = Array.from({ length: 500 }, (_, i) => dataRow([Buffer.from(String(i)), null]));
+    const chunk = Buffer.concat(rows);
+    const parsed = new BackendParser().parseAll(chunk);
+    expect(parsed).toHaveLength(500);
+    for (const m of parsed) expect(m.raw.buffer).toBe(chunk.buffer);
+    expect(parsed[499]!.kind === 'DataRow' && parsed[499]!.values[0]!.toString()).toBe('499');
+  });
+
+  it('assembles a 4 MiB CopyData arriving in 1024 chunks once, with the exact bytes', () => {
+    const payload = Buffer.alloc(4 * 1024 * 1024);
+    for (let i = 0; i < payload.length; i += 4096) payload[i] = i & 0xff;
+    const bytes = serializeBackend({ kind: 'CopyData', data: payload });
+    const p = new BackendParser();
+    const out = [];
+    const step = Math.ceil(bytes.length / 1024);
+    for (let i = 0; i < bytes.length; i += step) out.push(...p.parseAll(bytes.subarray(i, i + step)));
+    expect(out).toHaveLength(1);
+    const m = out[0]!;
+    expect(m.kind === 'CopyData' && m.data.equals(payload)).toBe(true);
+  });
+
+  it('ChunkQueue reads headers across chunk boundaries and takes frames spanning many chunks', () => {
+    const q = new ChunkQueue();
+    for (const b of [0x00, 0x00, 0x01, 0x02, 0xff]) q.push(Buffer.from([b]));
+    expect(q.int32At(0)).toBe(0x102);
+    expect(q.byteAt(4)).toBe(0xff);
+    expect([...q.take(3)]).toEqual([0, 0, 1]);
+    q.push(Buffer.from([7, 8]));
+    expect(q.length).toBe(4);
+    expect([...q.take(4)]).toEqual([2, 0xff, 7, 8]);
+    expect(q.length).toBe(0);
+  });
+});
