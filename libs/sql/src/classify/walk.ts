@@ -135,6 +135,8 @@ export class TreeWalker {
   }
 
   private walkWrapped(value: unknown, mode: Mode): void {
+    // libpg_query writes a NULL list element (e.g. a missing column definition list) as `{}`.
+    if (isObject(value) && Object.keys(value).length === 0) return;
     const { type, body } = unwrap(value);
     this.walkNode(type, body, mode);
   }
@@ -305,6 +307,11 @@ export class TreeWalker {
       case 'DropStmt':
         this.onDrop(body);
         return EMPTY;
+      case 'AlterSystemStmt':
+      case 'AlterRoleSetStmt':
+      case 'AlterDatabaseSetStmt':
+        // The SET inside changes stored defaults, not this session: the statement is admin already.
+        return SETSTMT_FIELD;
       default:
         return EMPTY;
     }
@@ -437,6 +444,7 @@ export class TreeWalker {
 const EMPTY: ReadonlySet<string> = new Set();
 const RELATION_FIELD: ReadonlySet<string> = new Set(['relation']);
 const QUERY_FIELD: ReadonlySet<string> = new Set(['query']);
+const SETSTMT_FIELD: ReadonlySet<string> = new Set(['setstmt']);
 
 /** EXPLAIN (ANALYZE false|off|0|no): anything else, including a value we do not understand, counts as true. */
 function isFalseOption(arg: unknown): boolean {

@@ -1,0 +1,165 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import type { SqlAction, StatementKind } from '../actions.js';
+import { loadSqlParser } from '../parser/load.js';
+import { SqlClassifier } from './classifier.js';
+
+interface Case {
+  readonly sql: string;
+  readonly kind: StatementKind;
+  readonly actions: readonly SqlAction[];
+  readonly read?: readonly string[];
+  readonly written?: readonly string[];
+  readonly readOnly?: boolean;
+  readonly functions?: readonly string[];
+}
+
+/**
+ * One statement per case. `actions` must match exactly: a missing action is a policy bypass, an extra one
+ * a spurious denial. Tables default to "none".
+ */
+const CASES: readonly Case[] = [
+  // plain DML
+  { sql: 'SELECT * FROM users WHERE id = 1', kind: 'select', actions: ['sql:select'], read: ['users'], readOnly: true },
+  { sql: 'select a from Public.Users u join "Orders" o on o.uid = u.id', kind: 'select', actions: ['sql:select'], read: ['Orders', 'public.users'], readOnly: true },
+  { sql: 'INSERT INTO t (a) VALUES (1), (2)', kind: 'insert', actions: ['sql:insert'], written: ['t'] },
+  { sql: 'UPDATE t SET a = 1 WHERE id = 2', kind: 'update', actions: ['sql:update'], written: ['t'] },
+  { sql: 'DELETE FROM t WHERE id = 2', kind: 'delete', actions: ['sql:delete'], written: ['t'] },
+  { sql: 'DELETE FROM users RETURNING email', kind: 'delete', actions: ['sql:delete', 'sql:select'], read: ['users'], written: ['users'] },
+  { sql: 'UPDATE t SET a = s.a FROM s WHERE s.id = t.id', kind: 'update', actions: ['sql:select', 'sql:update'], read: ['s'], written: ['t'] },
+  { sql: 'INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET a = 2', kind: 'insert', actions: ['sql:insert', 'sql:update'], written: ['t'] },
+  { sql: 'INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING', kind: 'insert', actions: ['sql:insert'], written: ['t'] },
+  { sql: 'INSERT INTO archive SELECT * FROM live', kind: 'insert', actions: ['sql:insert', 'sql:select'], read: ['live'], written: ['archive'] },
+  { sql: 'VALUES (1, 2)', kind: 'select', actions: ['sql:select'], readOnly: true },
+  { sql: 'TABLE secrets', kind: 'select', actions: ['sql:select'], read: ['secrets'], readOnly: true },
+
+  // DML hidden in CTEs and subqueries
+  { sql: 'WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d', kind: 'select', actions: ['sql:delete', 'sql:select'], read: ['t'], written: ['t'] },
+  { sql: 'WITH a AS (WITH b AS (UPDATE t SET x = 1 RETURNING id) SELECT * FROM b) SELECT * FROM a', kind: 'select', actions: ['sql:select', 'sql:update'], read: ['t'], written: ['t'] },
+  { sql: 'INSERT INTO log SELECT * FROM (WITH x AS (DELETE FROM q RETURNING *) SELECT * FROM x) s', kind: 'insert', actions: ['sql:delete', 'sql:insert', 'sql:select'], read: ['q'], written: ['log', 'q'] },
+  { sql: 'WITH moved AS (DELETE FROM a RETURNING *) INSERT INTO b SELECT * FROM moved', kind: 'insert', actions: ['sql:delete', 'sql:insert', 'sql:select'], read: ['a'], written: ['a', 'b'] },
+  { sql: 'WITH t AS (SELECT 1) DELETE FROM t', kind: 'delete', actions: ['sql:delete', 'sql:select'], written: ['t'] },
+  { sql: 'WITH users AS (SELECT * FROM users) SELECT * FROM users', kind: 'select', actions: ['sql:select'], read: ['users'], readOnly: true },
+  { sql: 'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 5) SELECT * FROM r', kind: 'select', actions: ['sql:select'], readOnly: true },
+  { sql: 'SELECT (SELECT count(*) FROM (WITH z AS (INSERT INTO t VALUES (1) RETURNING 1) SELECT * FROM z) q)', kind: 'select', actions: ['sql:insert', 'sql:select'], read: ['t'], written: ['t'], functions: ['count'] },
+
+  // EXPLAIN
+  { sql: 'EXPLAIN ANALYZE DELETE FROM t', kind: 'explain', actions: ['sql:delete', 'sql:select'], written: ['t'] },
+  { sql: 'EXPLAIN (ANALYZE, BUFFERS) UPDATE t SET a = 1', kind: 'explain', actions: ['sql:select', 'sql:update'], written: ['t'] },
+  { sql: 'EXPLAIN DELETE FROM t', kind: 'explain', actions: ['sql:select'], written: ['t'], readOnly: true },
+  { sql: 'EXPLAIN (ANALYZE false) DELETE FROM t', kind: 'explain', actions: ['sql:select'], written: ['t'], readOnly: true },
+  { sql: 'EXPLAIN SELECT pg_read_file(\'/etc/passwd\')', kind: 'explain', actions: ['sql:admin', 'sql:select'], functions: ['pg_read_file'] },
+
+  // COPY
+  { sql: 'COPY (SELECT * FROM users) TO STDOUT', kind: 'copy_to', actions: ['sql:select'], read: ['users'], readOnly: true },
+  { sql: 'COPY (DELETE FROM t RETURNING *) TO STDOUT', kind: 'copy_to', actions: ['sql:delete', 'sql:select'], read: ['t'], written: ['t'] },
+  { sql: 'COPY t FROM STDIN', kind: 'copy_from', actions: ['sql:insert'], written: ['t'] },
+  { sql: 'COPY s.t (a, b) TO STDOUT WITH (FORMAT csv)', kind: 'copy_to', actions: ['sql:select'], read: ['s.t'], readOnly: true },
+  { sql: "COPY t FROM PROGRAM 'curl evil'", kind: 'copy_from', actions: ['sql:admin', 'sql:insert'], written: ['t'] },
+  { sql: "COPY t TO '/tmp/out.csv'", kind: 'copy_to', actions: ['sql:admin', 'sql:select'], read: ['t'] },
+
+  // MERGE
+  {
+    sql: 'MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE WHEN NOT MATCHED THEN INSERT VALUES (s.id)',
+    kind: 'merge', actions: ['sql:delete', 'sql:insert', 'sql:select'], read: ['s', 't'], written: ['t'],
+  },
+  {
+    sql: 'MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET a = s.a WHEN MATCHED AND s.x THEN DO NOTHING',
+    kind: 'merge', actions: ['sql:select', 'sql:update'], read: ['s', 't'], written: ['t'],
+  },
+
+  // procedural code
+  { sql: 'DO $$BEGIN DELETE FROM t; END$$', kind: 'procedural', actions: ['sql:procedural'] },
+  { sql: "DO LANGUAGE plpython3u $py$import os$py$", kind: 'procedural', actions: ['sql:admin', 'sql:procedural'] },
+  { sql: 'CALL archive_orders(30)', kind: 'procedural', actions: ['sql:procedural'], functions: ['archive_orders'] },
+  {
+    sql: 'CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $body$ DELETE FROM audit RETURNING 1 $body$',
+    kind: 'ddl', actions: ['sql:ddl', 'sql:delete', 'sql:procedural', 'sql:select'], read: ['audit'], written: ['audit'],
+  },
+  {
+    sql: "CREATE OR REPLACE PROCEDURE p() LANGUAGE sql AS 'UPDATE t SET a = 1; DELETE FROM u'",
+    kind: 'ddl', actions: ['sql:ddl', 'sql:delete', 'sql:procedural', 'sql:update'], written: ['t', 'u'],
+  },
+  { sql: 'CREATE FUNCTION g() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$', kind: 'ddl', actions: ['sql:ddl', 'sql:procedural'] },
+  { sql: 'CREATE FUNCTION h() RETURNS int BEGIN ATOMIC DELETE FROM t; SELECT 1; END', kind: 'ddl', actions: ['sql:ddl', 'sql:delete', 'sql:procedural', 'sql:select'], written: ['t'] },
+  { sql: "CREATE FUNCTION sh() RETURNS void LANGUAGE c AS 'libevil', 'run'", kind: 'ddl', actions: ['sql:admin', 'sql:ddl', 'sql:procedural'] },
+
+  // identity and session
+  { sql: 'SET ROLE admin', kind: 'admin', actions: ['sql:admin'] },
+  { sql: 'SET LOCAL ROLE admin', kind: 'admin', actions: ['sql:admin'] },
+  { sql: 'RESET ROLE', kind: 'admin', actions: ['sql:admin'] },
+  { sql: "SET SESSION AUTHORIZATION 'postgres'", kind: 'admin', actions: ['sql:admin'] },
+  { sql: 'SET standard_conforming_strings = off', kind: 'admin', actions: ['sql:admin'] },
+  { sql: "SET NAMES 'SJIS'", kind: 'admin', actions: ['sql:admin'] },
+  { sql: "SELECT set_config('role', 'admin', false)", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['set_config'] },
+  { sql: "SELECT pg_catalog.set_config('ROLE', 'admin', false)", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['pg_catalog.set_config'] },
+  { sql: "SELECT set_config(current_user || 'x', 'v', false)", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['set_config'] },
+  { sql: "SELECT set_config('search_path', 'x', true)", kind: 'select', actions: ['sql:select', 'sql:session'], functions: ['set_config'], readOnly: true },
+  { sql: 'SET search_path TO app, public', kind: 'session', actions: ['sql:session'], readOnly: true },
+  { sql: 'SHOW work_mem', kind: 'session', actions: ['sql:session'], readOnly: true },
+  { sql: 'RESET ALL', kind: 'session', actions: ['sql:session'], readOnly: true },
+  { sql: 'BEGIN ISOLATION LEVEL SERIALIZABLE', kind: 'session', actions: ['sql:session'], readOnly: true },
+  { sql: 'SAVEPOINT s1', kind: 'session', actions: ['sql:session'], readOnly: true },
+  { sql: 'ROLLBACK TO SAVEPOINT s1', kind: 'session', actions: ['sql:session'], readOnly: true },
+  { sql: 'COMMIT', kind: 'session', actions: ['sql:session'], readOnly: true },
+  { sql: 'DISCARD ALL', kind: 'session', actions: ['sql:session'], readOnly: true },
+  { sql: "NOTIFY chan, 'payload'", kind: 'session', actions: ['sql:session'], readOnly: true },
+
+  // selects with side effects
+  { sql: 'SELECT * FROM t FOR UPDATE', kind: 'select', actions: ['sql:select'], read: ['t'], readOnly: false },
+  { sql: 'SELECT * INTO copy_of_users FROM users', kind: 'ddl', actions: ['sql:ddl', 'sql:select'], read: ['users'], written: ['copy_of_users'] },
+  { sql: 'CREATE TABLE x AS SELECT * FROM y', kind: 'ddl', actions: ['sql:ddl', 'sql:select'], read: ['y'], written: ['x'] },
+  { sql: "SELECT setval('s', 1)", kind: 'select', actions: ['sql:select', 'sql:update'], functions: ['setval'] },
+  { sql: "SELECT nextval('s')", kind: 'select', actions: ['sql:select'], functions: ['nextval'], readOnly: false },
+
+  // schema and administration
+  { sql: 'TRUNCATE a.b, c', kind: 'truncate', actions: ['sql:ddl', 'sql:delete'], written: ['a.b', 'c'] },
+  { sql: 'DROP TABLE a.b, c', kind: 'ddl', actions: ['sql:ddl'], written: ['a.b', 'c'] },
+  { sql: 'ALTER TABLE t ADD COLUMN c int', kind: 'ddl', actions: ['sql:ddl'], written: ['t'] },
+  { sql: 'CREATE VIEW v AS SELECT * FROM secrets', kind: 'ddl', actions: ['sql:ddl', 'sql:select'], read: ['secrets'], written: ['v'] },
+  { sql: 'CREATE RULE r AS ON INSERT TO t DO INSTEAD DELETE FROM u', kind: 'ddl', actions: ['sql:ddl', 'sql:delete'], written: ['t', 'u'] },
+  { sql: 'GRANT SELECT ON t TO bob', kind: 'admin', actions: ['sql:admin'], written: ['t'] },
+  { sql: 'REVOKE ALL ON DATABASE app FROM PUBLIC', kind: 'admin', actions: ['sql:admin'] },
+  { sql: 'CREATE ROLE eve SUPERUSER LOGIN', kind: 'admin', actions: ['sql:admin'] },
+  { sql: "ALTER SYSTEM SET archive_command = 'rm -rf /'", kind: 'admin', actions: ['sql:admin'] },
+  { sql: 'VACUUM FULL t', kind: 'admin', actions: ['sql:admin'], written: ['t'] },
+  { sql: "LOAD 'evil.so'", kind: 'admin', actions: ['sql:admin'] },
+  { sql: 'CREATE EXTENSION dblink', kind: 'admin', actions: ['sql:admin'] },
+  { sql: 'LOCK TABLE t IN ACCESS EXCLUSIVE MODE', kind: 'admin', actions: ['sql:admin'], written: ['t'] },
+  { sql: "SELECT lo_import('/etc/passwd')", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['lo_import'] },
+  { sql: "SELECT * FROM dblink('host=x', 'DELETE FROM t') AS r(a int)", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['dblink'] },
+  { sql: 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity', kind: 'select', actions: ['sql:admin', 'sql:select'], read: ['pg_stat_activity'], functions: ['pg_terminate_backend'] },
+  { sql: "SELECT query_to_xml('DELETE FROM t RETURNING 1', true, false, '')", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['query_to_xml'] },
+  { sql: 'SELECT "PG_READ_FILE"(\'x\')', kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['pg_read_file'] },
+
+  // lexical tricks: quoting, dollar bodies, E-strings, nested comments
+  { sql: "SELECT 'a; DELETE FROM t; --' AS x", kind: 'select', actions: ['sql:select'], readOnly: true },
+  { sql: "SELECT E'it\\'s; DROP TABLE t; --' FROM t", kind: 'select', actions: ['sql:select'], read: ['t'], readOnly: true },
+  { sql: 'SELECT $tag$ ; DELETE FROM t; $tag$', kind: 'select', actions: ['sql:select'], readOnly: true },
+  { sql: 'SELECT 1 /* outer /* ; DELETE FROM t; */ still comment */ FROM t -- ; DELETE FROM u', kind: 'select', actions: ['sql:select'], read: ['t'], readOnly: true },
+  { sql: 'sElEcT * FrOm "Weird.Name"', kind: 'select', actions: ['sql:select'], read: ['Weird.Name'], readOnly: true },
+  { sql: 'DeLeTe FrOm "T"', kind: 'delete', actions: ['sql:delete'], written: ['T'] },
+];
+
+describe('bypass suite', () => {
+  const classifier = new SqlClassifier();
+  beforeAll(loadSqlParser);
+
+  it('has enough cases to mean something', () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it.each(CASES)('$sql', (c) => {
+    const result = classifier.classify(c.sql);
+    expect(result).toHaveLength(1);
+    const [statement] = result;
+    expect(statement?.kind).toBe(c.kind);
+    expect(statement?.actions).toEqual([...c.actions].sort());
+    expect(statement?.tablesRead).toEqual([...(c.read ?? [])].sort());
+    expect(statement?.tablesWritten).toEqual([...(c.written ?? [])].sort());
+    if (c.functions !== undefined) expect(statement?.functions).toEqual([...c.functions].sort());
+    if (c.readOnly !== undefined) expect(statement?.readOnly).toBe(c.readOnly);
+    // Anything that needs more than select/session must never be reported read-only.
+    if (c.actions.some((a) => a !== 'sql:select' && a !== 'sql:session')) expect(statement?.readOnly).toBe(false);
+  });
+});

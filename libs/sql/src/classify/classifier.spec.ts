@@ -1,0 +1,141 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { SqlClassificationError } from '../errors.js';
+import { loadSqlParser } from '../parser/load.js';
+import { PARSER_NODE_TYPES } from '../parser/node-schema.generated.js';
+import { SqlClassifier } from './classifier.js';
+import { Collector } from './collector.js';
+import { INERT_NODES } from './inert-nodes.js';
+import { STATEMENT_RULES } from './statement-rules.js';
+import { TreeWalker } from './walk.js';
+
+/** Nodes only the analyzer/planner produce (never a raw parse tree) or parser plumbing. */
+const NOT_IN_RAW_TREES = new Set([
+  'ParseResult', 'ScanResult', 'RawStmt', 'OidList', 'IntList', 'TableFunc', 'Var', 'Param', 'Aggref',
+  'WindowFunc', 'WindowFuncRunCondition', 'SubscriptingRef', 'FuncExpr', 'OpExpr', 'DistinctExpr', 'NullIfExpr',
+  'ScalarArrayOpExpr', 'SubPlan', 'AlternativeSubPlan', 'FieldSelect', 'FieldStore', 'RelabelType', 'CoerceViaIO',
+  'ArrayCoerceExpr', 'ConvertRowtypeExpr', 'CollateExpr', 'CaseTestExpr', 'ArrayExpr', 'RowCompareExpr',
+  'JsonConstructorExpr', 'JsonExpr', 'JsonTablePath', 'JsonTablePathScan', 'JsonTableSiblingJoin', 'MergeAction',
+  'CoerceToDomain', 'CoerceToDomainValue', 'NextValueExpr', 'InferenceElem', 'ReturningExpr', 'TargetEntry',
+  'RangeTblRef', 'FromExpr', 'OnConflictExpr', 'Query', 'RangeTblEntry', 'RTEPermissionInfo', 'RangeTblFunction',
+  'TableSampleClause', 'WithCheckOption', 'SortGroupClause', 'WindowClause', 'RowMarkClause', 'InlineCodeBlock',
+  'CallContext', 'ScanToken', 'SummaryResult', 'Table', 'Function', 'FilterColumn', 'SetOperationStmt', 'PLAssignStmt',
+]);
+
+describe('SqlClassifier', () => {
+  beforeAll(loadSqlParser);
+
+  it('classifies every statement of a multi-statement string with its own text slice', () => {
+    const text = "SELECT 'héllo; x' FROM a;\n  -- comment; DELETE FROM z\n DELETE FROM b WHERE id = 1 ; SET ROLE admin";
+    const result = new SqlClassifier().classify(text);
+    expect(result.map((s) => s.kind)).toEqual(['select', 'delete', 'admin']);
+    expect(result[0]?.text).toBe("SELECT 'héllo; x' FROM a");
+    expect(result[1]?.text).toBe('DELETE FROM b WHERE id = 1');
+    expect(result[1]?.tablesWritten).toEqual(['b']);
+    expect(result[2]?.text).toBe('SET ROLE admin');
+  });
+
+  it('gives equal fingerprints to the same shape with different constants, and different ones otherwise', () => {
+    const c = new SqlClassifier();
+    const [a] = c.classify('SELECT * FROM t WHERE id = 1');
+    const [b] = c.classify("select *  from t where id = 42 /* other */");
+    const [d] = c.classify('SELECT * FROM u WHERE id = 1');
+    expect(a?.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    expect(a?.fingerprint).toBe(b?.fingerprint);
+    expect(a?.fingerprint).not.toBe(d?.fingerprint);
+  });
+
+  it('parses the same text once and serves it from the cache afterwards', () => {
+    const c = new SqlClassifier({ cacheSize: 2 });
+    const first = c.classify('SELECT 1');
+    expect(c.classify('SELECT 1')).toBe(first);
+    expect(c.stats).toEqual({ parses: 1, cacheHits: 1 });
+    c.classify('SELECT 2');
+    c.classify('SELECT 3'); // evicts 'SELECT 1' (least recently used)
+    c.classify('SELECT 1');
+    expect(c.stats.parses).toBe(4);
+  });
+
+  it('returns frozen results so a caller cannot corrupt the cache', () => {
+    const [s] = new SqlClassifier().classify('DELETE FROM t');
+    expect(Object.isFrozen(s)).toBe(true);
+    expect(Object.isFrozen(s?.actions)).toBe(true);
+  });
+
+  it('returns no statements for empty or comment-only text', () => {
+    const c = new SqlClassifier();
+    expect(c.classify('')).toEqual([]);
+    expect(c.classify('  ;  -- nothing /* here */')).toEqual([]);
+  });
+
+  it.each([
+    'SELEC 1',
+    'SELECT * FROM',
+    "SELECT 'unterminated",
+    'SELECT 1 /* unterminated comment',
+    'SELECT $a$ body $b$',
+    'DELETE FROM t; DROP TABLE',
+  ])('throws for unparseable text: %s', (sql) => {
+    expect(() => new SqlClassifier().classify(sql)).toThrow(SqlClassificationError);
+  });
+
+  it('refuses text with a NUL byte, which the server would cut short', () => {
+    expect(() => new SqlClassifier().classify('SELECT 1\u0000; DELETE FROM t')).toThrow(/NUL/);
+  });
+
+  it('enforces length, statement-count and depth limits instead of truncating', () => {
+    expect(() => new SqlClassifier({ maxTextLength: 10 }).classify('SELECT 12345678')).toThrow(/longer than/);
+    expect(() => new SqlClassifier({ maxStatements: 2 }).classify('SELECT 1; SELECT 2; SELECT 3')).toThrow(/statements/);
+    const nested = `SELECT ${'1 + ('.repeat(300)}1${')'.repeat(300)}`;
+    expect(() => new SqlClassifier({ maxDepth: 100 }).classify(nested)).toThrow(/nests deeper/);
+    expect(() => new SqlClassifier({ maxNodes: 5 }).classify('SELECT a, b, c, d FROM t')).toThrow(/parse-tree nodes/);
+  });
+
+  it('fails closed on a node type it does not know, wherever it sits in the tree', () => {
+    const walker = new TreeWalker(new Collector(), { maxDepth: 100, maxNodes: 1000 }, () => []);
+    const tree = {
+      targetList: [{ ResTarget: { val: { SubLink: { subselect: { ShinyNewDmlStmt: { relation: { relname: 't' } } } } } } }],
+    };
+    expect(() => walker.walkStatement('SelectStmt', tree)).toThrow(/unrecognised parse-tree node ShinyNewDmlStmt/);
+  });
+
+  it('knows every node type the parser declares: a statement rule, inert, or analyzer-only', () => {
+    const unaccounted = PARSER_NODE_TYPES.filter(
+      (t) => STATEMENT_RULES[t] === undefined && !INERT_NODES.has(t) && !NOT_IN_RAW_TREES.has(t),
+    );
+    expect(unaccounted).toEqual([]);
+    for (const t of Object.keys(STATEMENT_RULES)) expect(PARSER_NODE_TYPES).toContain(t);
+  });
+
+  it('reports the prepared statement for PREPARE and a fail-closed placeholder for EXECUTE', () => {
+    const c = new SqlClassifier();
+    const [prepare] = c.classify('PREPARE wipe(int) AS DELETE FROM t WHERE id = $1');
+    expect(prepare?.kind).toBe('prepare');
+    expect(prepare?.actions).toEqual(['sql:delete']);
+    expect(prepare?.prepared?.name).toBe('wipe');
+    expect(prepare?.prepared?.statement.kind).toBe('delete');
+    expect(prepare?.prepared?.statement.tablesWritten).toEqual(['t']);
+
+    const [execute] = c.classify("EXECUTE wipe(pg_read_file('x')::int)");
+    expect(execute?.kind).toBe('execute');
+    expect(execute?.execute).toEqual({ name: 'wipe', argumentActions: ['sql:admin'] });
+    expect(execute?.actions).toEqual(['sql:admin']);
+    expect(execute?.readOnly).toBe(false);
+
+    const [explained] = c.classify('EXPLAIN ANALYZE EXECUTE wipe(1)');
+    expect(explained?.actions).toContain('sql:admin');
+  });
+
+  it('does not follow a nested LANGUAGE sql body past the nesting limit', () => {
+    const inner = "CREATE FUNCTION i() RETURNS int LANGUAGE sql AS 'SELECT 1'";
+    const outer = `CREATE FUNCTION o() RETURNS int LANGUAGE sql AS $o$ ${inner} $o$`;
+    expect(new SqlClassifier({ maxBodyNesting: 2 }).classify(outer)[0]?.actions).toContain('sql:ddl');
+    expect(() => new SqlClassifier({ maxBodyNesting: 1 }).classify(outer)).toThrow(/nested deeper/);
+  });
+
+  it('throws for a LANGUAGE sql body that does not parse', () => {
+    expect(() =>
+      new SqlClassifier().classify("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'DELET FROM t'"),
+    ).toThrow(SqlClassificationError);
+  });
+});
