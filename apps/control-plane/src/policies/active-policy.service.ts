@@ -40,7 +40,9 @@ export class ActivePolicyService implements OnModuleInit, OnModuleDestroy {
     this.subscriber.on('message', (channel: string) => {
       if (channel === this.channel) this.reload().catch((err: unknown) => this.log.error({ err }, 'policy reload failed'));
     });
-    await this.subscriber.subscribe(this.channel);
+    // Not awaited: the process must come up (and report not-ready) while Redis is down; ioredis
+    // re-subscribes on reconnect, and Postgres stays the source of truth.
+    this.subscriber.subscribe(this.channel).catch((err: unknown) => this.log.warn({ err }, 'policy channel subscribe failed; will retry on reconnect'));
   }
 
   async onModuleDestroy(): Promise<void> {

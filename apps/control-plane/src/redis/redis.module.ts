@@ -2,13 +2,26 @@ import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/comm
 import { Redis } from 'ioredis';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
+import { loggerFor } from '../common/logger.js';
 
 export const REDIS = Symbol('REDIS');
 /** A second connection: a subscribed ioredis client cannot issue other commands. */
 export const REDIS_SUBSCRIBER = Symbol('REDIS_SUBSCRIBER');
 
-const connect = (config: AppConfig) =>
-  new Redis(config.redis.url, { lazyConnect: false, maxRetriesPerRequest: 3, enableOfflineQueue: true });
+const log = loggerFor('redis');
+
+function connect(config: AppConfig): Redis {
+  const client = new Redis(config.redis.url, { lazyConnect: false, maxRetriesPerRequest: 3, enableOfflineQueue: true });
+  let lastLogged = 0;
+  client.on('error', (err: Error) => {
+    // ioredis retries by itself; log at most every 10 s instead of once per attempt.
+    if (Date.now() - lastLogged > 10_000) {
+      lastLogged = Date.now();
+      log.warn({ err: err.message }, 'redis connection error');
+    }
+  });
+  return client;
+}
 
 @Global()
 @Module({
