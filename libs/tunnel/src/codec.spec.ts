@@ -76,7 +76,7 @@ describe('frame codec', () => {
       } catch (error) {
         return (error as FrameError).code;
       }
-      return 'BAD_PAYLOAD' as never;
+      throw new Error(`${frame.type} frame was encoded`);
     };
     expect(encodeCode({ type: 'DATA', streamId: 1, data: new Uint8Array(MAX_FRAME_PAYLOAD + 1) })).toBe('TOO_LARGE');
     expect(encodeCode({ type: 'DATA', streamId: 1, data: new Uint8Array() })).toBe('BAD_LENGTH');

@@ -38,7 +38,7 @@ export type StreamHandler = (
 export interface TunnelEndpointOptions {
   role: TunnelRole;
   /** Hand one encoded frame to the transport (one transport message per frame). */
-  send(frame: Uint8Array): void;
+  send: (frame: Uint8Array) => void;
   /** Required on the agent side; an OPEN without a handler is refused. */
   onStream?: StreamHandler;
   /** Called once when the tunnel closes, whatever the cause. The transport should then be closed. */

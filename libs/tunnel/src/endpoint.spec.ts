@@ -17,11 +17,12 @@ const header = (resource = 'orders-db'): StreamOpenHeaderInput => ({
 });
 
 /** Agent handler that echoes every stream back (with backpressure, via pipe). */
-const echo: StreamHandler = (_header, accept) => {
+function echoStream(accept: () => TunnelStream): void {
   const stream = accept();
   stream.on('error', () => undefined);
   stream.pipe(stream);
-};
+}
+const echo: StreamHandler = (_header, accept) => echoStream(accept);
 
 const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
@@ -66,7 +67,7 @@ describe('TunnelEndpoint: opening streams', () => {
     const link = memoryLink({}, {
       onStream: async (_h, accept) => {
         await new Promise((resolve) => setTimeout(resolve, 20));
-        echo(_h, accept, () => undefined, { streamId: 0, signal: new AbortController().signal });
+        echoStream(accept);
       },
     });
     const stream = await link.cp.openStream(header());
@@ -206,9 +207,9 @@ describe('TunnelEndpoint: data, half-close and reset', () => {
   it('keeps a slow reader within one window while another stream keeps flowing', async () => {
     const slow: TunnelStream[] = [];
     const link = memoryLink({}, {
-      onStream: (h, accept, reject, ctx) => {
+      onStream: (h, accept) => {
         if (h.resource === 'slow') slow.push(accept()); // never read: the consumer is stuck
-        else echo(h, accept, reject, ctx);
+        else echoStream(accept);
       },
     });
     const slowStream = await link.cp.openStream(header('slow'));

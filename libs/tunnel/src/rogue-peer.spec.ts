@@ -194,7 +194,8 @@ describe('receive() never throws', () => {
         bytes = frame.subarray(at);
       } else {
         const frame = Buffer.from(valid[Math.floor(rand() * valid.length)]!);
-        frame[Math.floor(rand() * 12)] ^= 1 + Math.floor(rand() * 255);
+        const at = Math.floor(rand() * 12);
+        frame[at] = frame[at]! ^ (1 + Math.floor(rand() * 255));
         bytes = frame;
       }
       expect(() => h.ep.receive(bytes)).not.toThrow();
