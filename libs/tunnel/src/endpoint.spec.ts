@@ -277,15 +277,15 @@ describe('TunnelEndpoint: teardown', () => {
   it('keepalive: answers PINGs, and closes the tunnel when PONGs stop', async () => {
     let cpClosed: TunnelClosedError | undefined;
     const link = memoryLink(
-      { keepalive: { intervalMs: 20, timeoutMs: 60 }, onClose: (e) => (cpClosed = e) },
+      { keepalive: { intervalMs: 20, timeoutMs: 250 }, onClose: (e) => (cpClosed = e) },
       { onStream: echo },
     );
     const stream = await link.cp.openStream(header());
     const error = once(stream, 'error');
     // Several PING/PONG rounds pass while the peer answers.
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await new Promise((resolve) => setTimeout(resolve, 400));
     expect(cpClosed).toBeUndefined();
-    expect(link.agent.stats().framesOut).toBeGreaterThan(3);
+    expect(link.agent.stats().framesOut).toBeGreaterThan(5); // PONGs
     // The agent goes silent (a half-dead connection): nothing comes back any more.
     link.toCp.blocked = true;
     const [reason] = (await error) as [TunnelClosedError];
