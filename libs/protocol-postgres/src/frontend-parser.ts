@@ -45,11 +45,27 @@ export class FrontendParser {
     return this.queue.length;
   }
 
-  *parse(chunk: Buffer): Generator<Parsed<FrontendMessage>, void, undefined> {
+  /**
+   * Queues the chunk at once (not lazily: the bytes are kept in arrival order even if the returned
+   * iterator is never used) and returns an iterator over the complete messages now available. Messages
+   * not iterated stay queued and come out of the next parse() call, so a consumer can stop early to
+   * apply backpressure.
+   */
+  parse(chunk: Buffer): Generator<Parsed<FrontendMessage>, void, undefined> {
     if (this.failure !== undefined) throw this.failure;
     this.queue.push(chunk);
+    return this.drain();
+  }
+
+  private *drain(): Generator<Parsed<FrontendMessage>, void, undefined> {
     for (;;) {
-      const message = this.guard(() => this.next());
+      if (this.failure !== undefined) throw this.failure;
+      let message;
+      try {
+        message = this.next();
+      } catch (err) {
+        this.fail(err);
+      }
       if (message === undefined) return;
       yield message;
     }
@@ -64,9 +80,7 @@ export class FrontendParser {
   end(): void {
     if (this.failure !== undefined) throw this.failure;
     if (this.queue.length > 0) {
-      this.guard(() => {
-        throw new ProtocolError('unexpected_eof', `frontend stream ended inside a message (${this.queue.length} bytes pending)`);
-      });
+      this.fail(new ProtocolError('unexpected_eof', `frontend stream ended inside a message (${this.queue.length} bytes pending)`));
     }
   }
 
@@ -91,14 +105,12 @@ export class FrontendParser {
     }
   }
 
-  private guard<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      // Anything else would be a bug in a decoder; it still poisons the stream but is not disguised.
-      this.failure = err instanceof Error ? err : new Error(String(err));
-      this.queue.clear();
-      throw this.failure;
-    }
+  /** Poisons the parser: the stream cannot be resynchronised after a framing error (fail closed). */
+  private fail(err: unknown): never {
+    // A non-ProtocolError would be a bug in a decoder; it poisons the stream too but is not disguised.
+    this.failure = err instanceof Error ? err : new Error(String(err));
+    this.queue.clear();
+    throw this.failure;
   }
+
 }

@@ -59,5 +59,6 @@ export const FRONTEND_MESSAGES: MessageTable<FrontendMessage> = table<FrontendMe
       return { kind: 'FunctionCall', functionOid, argFormats, args, resultFormat, raw };
     },
   },
-  p: { name: 'AuthenticationResponse', decode: (r, raw) => ({ kind: 'AuthenticationResponse', data: r.rest(), raw }) },
+  // Sent before the client is authenticated: bounded like PostgreSQL's PG_MAX_AUTH_TOKEN_LENGTH (65535).
+  p: { name: 'AuthenticationResponse', maxLength: 65_535 + 4, decode: (r, raw) => ({ kind: 'AuthenticationResponse', data: r.rest(), raw }) },
 });

@@ -240,6 +240,11 @@ describe('frontend typed-message errors', () => {
     expect(errorCode(() => parseTyped(frame('Q', cstr('a'), str('b'))))).toBe('trailing_bytes');
   });
 
+  it('bounds a pre-authentication p message like PostgreSQL does (65535-byte token)', () => {
+    expect(parseTyped(frame('p', Buffer.alloc(65_535)))[0]?.kind).toBe('AuthenticationResponse');
+    expect(errorCode(() => parseTyped(Buffer.concat([Buffer.from('p'), i32(65_540)])))).toBe('limit_exceeded');
+  });
+
   it('enforces maxParams on Bind', () => {
     const p = new FrontendParser({ startupDone: true, limits: { maxParams: 2 } });
     const bytes = frame('B', cstr(''), cstr(''), i16(0), i16(3), i32(-1), i32(-1), i32(-1), i16(0));

@@ -9,6 +9,8 @@ export interface MessageSpec<M> {
   readonly name: string;
   /** Exact value of the length word for fixed-size messages, checked before the body is buffered. */
   readonly exactLength?: number;
+  /** Tighter bound than maxMessage for the length word of a message that is small by nature. */
+  readonly maxLength?: number;
   /** Bounded by maxCopyData instead of maxMessage. */
   readonly copy?: boolean;
   /** Builds the message including `raw` (in the literal, so every message of a kind shares one shape). */
@@ -46,7 +48,7 @@ export function nextTypedMessage<M>(
   if (spec.exactLength !== undefined && length !== spec.exactLength) {
     throw new ProtocolError('bad_length', `${side} ${spec.name}: length must be ${spec.exactLength}, got ${length}`);
   }
-  const limit = spec.copy === true ? limits.maxCopyData : limits.maxMessage;
+  const limit = Math.min(spec.copy === true ? limits.maxCopyData : limits.maxMessage, spec.maxLength ?? Infinity);
   if (length > limit) {
     throw new ProtocolError('limit_exceeded', `${side} ${spec.name}: length ${length} exceeds the limit of ${limit}`);
   }

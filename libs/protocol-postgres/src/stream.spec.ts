@@ -87,3 +87,23 @@ describe('zero-copy and linear buffering', () => {
     expect(q.length).toBe(0);
   });
 });
+
+describe('parse() iteration contract', () => {
+  it('queues chunks eagerly and yields messages in arrival order across iterators', () => {
+    const p = new BackendParser();
+    const rows = [0, 1, 2, 3].map((i) => dataRow([Buffer.from(String(i))]));
+    const first = p.parse(Buffer.concat(rows.slice(0, 2)));
+    const second = p.parse(Buffer.concat(rows.slice(2)));
+    // Iterating the second iterator first still delivers the oldest message first.
+    const order = [...second, ...first].map((m) => (m.kind === 'DataRow' ? m.values[0]!.toString() : m.kind));
+    expect(order).toEqual(['0', '1', '2', '3']);
+  });
+
+  it('keeps messages a consumer did not take for the next call (backpressure)', () => {
+    const p = new FrontendParser({ startupDone: true });
+    const it1 = p.parse(Buffer.concat([serializeFrontend({ kind: 'Sync' }), serializeFrontend({ kind: 'Flush' })]));
+    expect(it1.next().value?.kind).toBe('Sync');
+    expect(p.bufferedBytes).toBe(5);
+    expect(p.parseAll(serializeFrontend({ kind: 'Terminate' })).map((m) => m.kind)).toEqual(['Flush', 'Terminate']);
+  });
+});
