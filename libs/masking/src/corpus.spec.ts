@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+
+import { luhnValid } from './recognizers/card.js';
+import { findEntities } from './scan.js';
+import { MASK_ENTITIES, type MaskEntity } from './types.js';
+
+const b64url = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
+const JWT = `${b64url('{"alg":"HS256","typ":"JWT"}')}.${b64url('{"sub":"42","name":"Ada"}')}.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c`;
+const JWT_NONE = `${b64url('{"alg":"none"}')}.${b64url('{"sub":"1"}')}.`;
+// Assembled from pieces so that secret scanners do not flag the test file itself.
+const AWS_ID = ['AKIA', 'IOSFODNN7EXAMPLE'].join('');
+const AWS_SESSION_ID = ['ASIA', 'Y34FZKBOKMUTVV7A'].join('');
+const AWS_SECRET = ['wJalrXUtnFEMI', '/K7MDENG/bPxRfiCYEXAMPLEKEY'].join('');
+const GCP = ['AIza', 'SyA-1234567890abcdefghijklmnopqrstu'].join('');
+const AZURE_KEY = ['Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq', '/K1SZFPTOtr/KBHBeksoGMGw=='].join('');
+const GH = ['ghp_', '16C7e42F292c6912E7710c838347Ae178B4a'].join('');
+const GH_PAT = ['github_pat_', '11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJ'].join('');
+const SLACK = ['xoxb-', '123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx'].join('');
+
+interface Case {
+  readonly text: string;
+  /** Every occurrence the recognizers must report, in order; empty = must stay visible. */
+  readonly found: readonly (readonly [MaskEntity, string])[];
+  readonly region?: 'US' | 'GB' | 'DE';
+}
+
+const TRUE_POSITIVES: readonly Case[] = [
+  // e-mail
+  { text: 'contact jane.doe+news@example.co.uk today', found: [['email', 'jane.doe+news@example.co.uk']] },
+  { text: '{"email":"Bob_Smith@Mail.Example.COM","id":3}', found: [['email', 'Bob_Smith@Mail.Example.COM']] },
+  { text: '3,alice@example.org,active', found: [['email', 'alice@example.org']] },
+  { text: '<a href="mailto:x.y@sub.domain.io">', found: [['email', 'x.y@sub.domain.io']] },
+  // payment cards
+  { text: 'card 4111 1111 1111 1111 exp 12/29', found: [['card', '4111 1111 1111 1111']] },
+  { text: '{"pan":"5555555555554444"}', found: [['card', '5555555555554444']] },
+  { text: 'amex 3782-822463-10005,', found: [['card', '3782-822463-10005']] },
+  { text: '7,6011111111111117,USD', found: [['card', '6011111111111117']] },
+  { text: 'jcb 3530111333300000.', found: [['card', '3530111333300000']] },
+  { text: 'mc2 2223003122003222', found: [['card', '2223003122003222']] },
+  { text: 'visa 4012-8888-8888-1881 and 2024', found: [['card', '4012-8888-8888-1881']] },
+  { text: 'ref 4111 1111 1111 1111 2024', found: [['card', '4111 1111 1111 1111']] },
+  // SSN
+  { text: 'SSN: 536-22-1234', found: [['ssn', '536-22-1234']] },
+  { text: '{"ssn":"234-56-7890"}', found: [['ssn', '234-56-7890']] },
+  { text: 'social security number 536221234', found: [['ssn', '536221234']] },
+  { text: 'name,ssn\nAda,772-10-4321', found: [['ssn', '772-10-4321']] },
+  // IBAN
+  { text: 'IBAN DE89 3704 0044 0532 0130 00 please', found: [['iban', 'DE89 3704 0044 0532 0130 00']] },
+  { text: '"iban":"GB82WEST12345698765432"', found: [['iban', 'GB82WEST12345698765432']] },
+  { text: 'pay to NL91ABNA0417164300.', found: [['iban', 'NL91ABNA0417164300']] },
+  { text: 'FR14 2004 1010 0505 0001 3M02 606', found: [['iban', 'FR14 2004 1010 0505 0001 3M02 606']] },
+  // phone numbers
+  { text: 'call +1 (415) 555-2671 now', found: [['phone', '+1 (415) 555-2671']] },
+  { text: 'tel: +44 20 7946 0958', found: [['phone', '+44 20 7946 0958']] },
+  { text: 'office (415) 555-2671', found: [['phone', '(415) 555-2671']], region: 'US' },
+  { text: 'London 020 7946 0958', found: [['phone', '020 7946 0958']], region: 'GB' },
+  { text: '{"phone":"+4930901820"}', found: [['phone', '+4930901820']] },
+  // IP addresses
+  { text: 'from 192.168.1.20 at noon', found: [['ip', '192.168.1.20']] },
+  { text: 'client=10.0.0.1;', found: [['ip', '10.0.0.1']] },
+  { text: 'v6 2001:db8::8a2e:370:7334.', found: [['ip', '2001:db8::8a2e:370:7334']] },
+  { text: '["::ffff:192.0.2.1"]', found: [['ip', '::ffff:192.0.2.1']] },
+  { text: 'gw fe80::1', found: [['ip', 'fe80::1']] },
+  // JWT
+  { text: `Authorization: Bearer ${JWT}`, found: [['jwt', JWT]] },
+  { text: `{"token":"${JWT_NONE}"}`, found: [['jwt', JWT_NONE]] },
+  // cloud keys
+  { text: `aws_access_key_id=${AWS_ID}`, found: [['cloud_key', AWS_ID]] },
+  { text: `"AccessKeyId": "${AWS_SESSION_ID}"`, found: [['cloud_key', AWS_SESSION_ID]] },
+  { text: `aws_secret_access_key = ${AWS_SECRET}`, found: [['cloud_key', AWS_SECRET]] },
+  { text: `"SecretAccessKey":"${AWS_SECRET}"`, found: [['cloud_key', AWS_SECRET]] },
+  { text: `key=${GCP}&q=1`, found: [['cloud_key', GCP]] },
+  { text: `DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=${AZURE_KEY};EndpointSuffix=core.windows.net`, found: [['cloud_key', AZURE_KEY]] },
+  { text: `token ${GH}`, found: [['cloud_key', GH]] },
+  { text: `GH_TOKEN=${GH_PAT}`, found: [['cloud_key', GH_PAT]] },
+  { text: `slack ${SLACK}`, found: [['cloud_key', SLACK]] },
+  // several entities in one row
+  {
+    text: 'Ada Lovelace,ada@example.com,+44 20 7946 0958,4111111111111111,10.1.2.3',
+    found: [['email', 'ada@example.com'], ['phone', '+44 20 7946 0958'], ['card', '4111111111111111'], ['ip', '10.1.2.3']],
+  },
+  {
+    text: '{"user":{"mail":"a@b.io","ssn":"536-22-1234","iban":"DE89370400440532013000"}}',
+    found: [['email', 'a@b.io'], ['ssn', '536-22-1234'], ['iban', 'DE89370400440532013000']],
+  },
+];
+
+const FALSE_POSITIVES: readonly Case[] = [
+  { text: 'order 4111 1111 1111 1112', found: [] },
+  { text: 'order id 1234567812345678', found: [] },
+  { text: 'shipment 9876543210987654 shipped', found: [] },
+  { text: 'version 1.2.3.4.5', found: [] },
+  { text: 'build 10.0.19045.2965', found: [] },
+  { text: 'date 2024-01-15 and 15/01/2024 at 12:30:45', found: [] },
+  { text: 'id 123e4567-e89b-12d3-a456-426614174000', found: [] },
+  { text: 'ISBN 978-3-16-148410-0', found: [] },
+  { text: 'ISBN 9783161484100', found: [] },
+  { text: 'ssn 000-12-3456', found: [] },
+  { text: 'ssn 666-12-3456', found: [] },
+  { text: 'ssn 912-12-3456', found: [] },
+  { text: 'ssn 536-00-1234', found: [] },
+  { text: 'ssn 536-22-0000', found: [] },
+  { text: 'order 536221234', found: [] },
+  { text: 'price $1,234.56 or 1234.56 EUR', found: [] },
+  { text: 'total 4111111111111111.25', found: [] },
+  { text: 'count 42, 1000000, 4155552671', found: [] },
+  { text: 'ip 256.1.1.1 and 999.999.999.999', found: [] },
+  { text: 'mac 00:1A:2B:3C:4D:5E', found: [] },
+  { text: 'std::vector<int> and a::b', found: [] },
+  { text: 'iban DE89 3704 0044 0532 0130 01', found: [] },
+  { text: 'user@localhost and foo@bar', found: [] },
+  { text: 'eyJub3Rqc29u.eyJzdWIiOiIxIn0.sig', found: [] },
+  { text: `${b64url('{"typ":"JWT"}')}.${b64url('{}')}.abc`, found: [] },
+  { text: 'AKIA1234 is too short', found: [] },
+  { text: 'sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709', found: [] },
+  { text: 'phone 555-0100', found: [] },
+  { text: 'the quick brown fox', found: [] },
+  { text: '', found: [] },
+];
+
+const ALL = new Set(MASK_ENTITIES);
+
+function run(c: Case): [MaskEntity, string][] {
+  return findEntities(c.text, ALL, c.region ? { defaultRegion: c.region } : {}).map((m) => [
+    m.entity,
+    c.text.slice(m.start, m.end),
+  ]);
+}
+
+describe('recognizer corpus', () => {
+  it('has at least 60 cases', () => {
+    expect(TRUE_POSITIVES.length + FALSE_POSITIVES.length).toBeGreaterThanOrEqual(60);
+  });
+
+  it.each(TRUE_POSITIVES)('finds $found in $text', (c) => {
+    expect(run(c)).toEqual(c.found);
+  });
+
+  it.each(FALSE_POSITIVES)('leaves visible: $text', (c) => {
+    expect(run(c)).toEqual([]);
+  });
+
+  it('uses numbers in the false-positive corpus that really fail Luhn', () => {
+    expect(luhnValid('4111111111111112')).toBe(false);
+    expect(luhnValid('1234567812345678')).toBe(false);
+    expect(luhnValid('4111111111111111')).toBe(true);
+  });
+});

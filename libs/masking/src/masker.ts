@@ -1,0 +1,116 @@
+import { findEntities } from './scan.js';
+import { maskFull, maskHash, maskOccurrence, maskPartial } from './styles.js';
+import type { ColumnRef, MaskEntity, MaskingRules, MaskStyle, RecognizerOptions } from './types.js';
+
+export interface MaskerOptions extends RecognizerOptions {
+  /** HMAC key for the `hash` style (at least 16 bytes). Keep it secret and stable to keep hashes joinable. */
+  readonly key: Uint8Array | string;
+  /**
+   * Longest value scanned for entities (default 1 MiB of UTF-16 code units). A longer value cannot be
+   * checked within a bounded cost, so it is replaced by OVERSIZED_VALUE (fail closed) -- unless no entity
+   * rule is configured, in which case nothing would be scanned anyway.
+   */
+  readonly maxScanLength?: number;
+}
+
+/** What a value too long to scan becomes. */
+export const OVERSIZED_VALUE = '[masked: value too large to scan]';
+
+interface ColumnRule {
+  readonly table: string;
+  readonly column: string;
+  readonly style: MaskStyle;
+  readonly specificity: number;
+}
+
+const MIN_KEY_BYTES = 16;
+
+/**
+ * Applies a MaskingObligation to values. A column rule masks the whole value; otherwise the value is
+ * scanned for the configured entities and each occurrence is masked in place, the rest kept -- so values
+ * embedded in larger strings (concat(), row_to_json(), COPY text rows) are masked too.
+ */
+export class Masker {
+  private readonly entityStyles: ReadonlyMap<MaskEntity, MaskStyle>;
+  private readonly entities: ReadonlySet<MaskEntity>;
+  private readonly columnRules: readonly ColumnRule[];
+  private readonly key: Uint8Array;
+  private readonly maxScanLength: number;
+  private readonly recognizerOptions: RecognizerOptions;
+
+  constructor(rules: MaskingRules, options: MaskerOptions) {
+    this.key = typeof options.key === 'string' ? Buffer.from(options.key, 'utf8') : options.key;
+    if (this.key.length < MIN_KEY_BYTES) throw new RangeError(`masking key must be at least ${MIN_KEY_BYTES} bytes`);
+    const styles = new Map<MaskEntity, MaskStyle>();
+    for (const { entity, style } of rules.entities) {
+      // Two rules for one entity: the stronger one wins (full > hash > partial; null masks like full here).
+      const previous = styles.get(entity);
+      if (previous === undefined || STRENGTH[style] > STRENGTH[previous]) styles.set(entity, style);
+    }
+    this.entityStyles = styles;
+    this.entities = new Set(styles.keys());
+    this.columnRules = rules.columns
+      .map((rule) => ({
+        table: rule.table.toLowerCase(),
+        column: rule.column.toLowerCase(),
+        style: rule.style,
+        specificity: rule.table === '*' ? 0 : rule.table.includes('.') ? 2 : 1,
+      }))
+      .sort((a, b) => b.specificity - a.specificity);
+    this.maxScanLength = options.maxScanLength ?? 1024 * 1024;
+    this.recognizerOptions = { defaultRegion: options.defaultRegion };
+  }
+
+  /** The masked value: a string, or null when a `null` column rule applies. */
+  maskValue(value: string, column?: ColumnRef): string | null {
+    const rule = column ? this.columnRuleFor(column) : undefined;
+    if (rule !== undefined) return this.applyColumnStyle(value, rule.style);
+    return this.maskEntities(value);
+  }
+
+  /** Scans `value` for the configured entities and masks each occurrence in place. */
+  maskEntities(value: string): string {
+    if (this.entities.size === 0) return value;
+    if (value.length > this.maxScanLength) return OVERSIZED_VALUE;
+    const matches = findEntities(value, this.entities, this.recognizerOptions);
+    if (matches.length === 0) return value;
+    let out = '';
+    let cursor = 0;
+    for (const match of matches) {
+      const style = this.entityStyles.get(match.entity) ?? 'full';
+      out += value.slice(cursor, match.start);
+      out += maskOccurrence(value.slice(match.start, match.end), match.normalized, match.entity, style, this.key);
+      cursor = match.end;
+    }
+    return out + value.slice(cursor);
+  }
+
+  private columnRuleFor(column: ColumnRef): ColumnRule | undefined {
+    const name = column.column.toLowerCase();
+    const table = column.table?.toLowerCase();
+    return this.columnRules.find((rule) => {
+      if (rule.column !== name) return false;
+      if (rule.table === '*') return true;
+      if (table === undefined) return false;
+      // A bare rule table matches that table in any schema; a qualified one only itself.
+      return rule.table === table || (rule.specificity === 1 && table.endsWith(`.${rule.table}`));
+    });
+  }
+
+  private applyColumnStyle(value: string, style: MaskStyle): string | null {
+    switch (style) {
+      case 'null':
+        return null;
+      case 'full':
+        return maskFull(value);
+      case 'partial':
+        return maskPartial(value, LOOKS_LIKE_EMAIL.test(value) ? 'email' : undefined);
+      case 'hash':
+        return maskHash(value, this.key);
+    }
+  }
+}
+
+const LOOKS_LIKE_EMAIL = /^[^@\s]{1,256}@[^@\s]{1,256}$/;
+
+const STRENGTH: Readonly<Record<MaskStyle, number>> = { partial: 0, hash: 1, full: 2, null: 2 };

@@ -1,0 +1,52 @@
+import type { EntityMatch, Recognizer } from '../types.js';
+
+interface KeyPattern {
+  readonly name: string;
+  /** Must have a `key` named group: the secret part that gets masked. */
+  readonly pattern: RegExp;
+  /** Literal that must appear for the pattern to be worth running (checked case-insensitively). */
+  readonly marker: string;
+}
+
+/**
+ * Credential formats with a recognisable shape (vendors' documented prefixes). A generic 40-character
+ * string is only an AWS secret when it is the value of a key that says so: on its own it could be
+ * anything (a SHA-1, a base64 blob).
+ */
+const KEY_PATTERNS: readonly KeyPattern[] = [
+  {
+    name: 'aws-access-key-id',
+    marker: 'A',
+    pattern: /(?<![A-Za-z0-9])(?<key>(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16})(?![A-Za-z0-9])/g,
+  },
+  {
+    name: 'aws-secret-access-key',
+    marker: 'secret',
+    pattern:
+      /(?:aws_?secret_?access_?key|aws_?secret_?key|secret_?access_?key)["']?[ \t]{0,8}[:=][ \t]{0,8}["']?(?<key>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi,
+  },
+  { name: 'gcp-api-key', marker: 'AIza', pattern: /(?<![A-Za-z0-9_-])(?<key>AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])/g },
+  { name: 'azure-storage-account-key', marker: 'AccountKey', pattern: /AccountKey=(?<key>[A-Za-z0-9+/]{20,120}={0,2})/gi },
+  { name: 'github-token', marker: 'gh', pattern: /(?<![A-Za-z0-9_])(?<key>gh[pousr]_[A-Za-z0-9]{36,251})(?![A-Za-z0-9_])/g },
+  { name: 'github-fine-grained-token', marker: 'github_pat_', pattern: /(?<![A-Za-z0-9_])(?<key>github_pat_[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])/g },
+  { name: 'slack-token', marker: 'xox', pattern: /(?<![A-Za-z0-9_-])(?<key>xox[abposr]-[A-Za-z0-9-]{10,250})(?![A-Za-z0-9_-])/g },
+];
+
+export const cloudKeyRecognizer: Recognizer = {
+  entity: 'cloud_key',
+  mayMatch: (text) => text.length >= 20,
+  find(text) {
+    const lower = text.toLowerCase();
+    const found: EntityMatch[] = [];
+    for (const { pattern, marker } of KEY_PATTERNS) {
+      if (!lower.includes(marker.toLowerCase())) continue;
+      for (const m of text.matchAll(pattern)) {
+        const key = m.groups?.['key'];
+        if (key === undefined) continue;
+        const start = m.index + m[0].lastIndexOf(key);
+        found.push({ entity: 'cloud_key', start, end: start + key.length, normalized: key });
+      }
+    }
+    return found;
+  },
+};

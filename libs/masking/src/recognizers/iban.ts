@@ -1,0 +1,51 @@
+import { getCountrySpecifications, isValidIBAN } from 'ibantools';
+
+import type { EntityMatch, Recognizer } from '../types.js';
+
+/** Country code + check digits at a word start; the rest is read char by char below. */
+const START = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}/g;
+const SPECS = getCountrySpecifications();
+
+function isAlnum(c: string | undefined): boolean {
+  return c !== undefined && /[A-Za-z0-9]/.test(c);
+}
+
+/**
+ * Reads exactly the country's IBAN length in letters/digits from `start`, allowing single spaces
+ * between them (the printed form groups by 4). Returns the end index, or -1.
+ */
+function readIban(text: string, start: number, length: number): { end: number; compact: string } | undefined {
+  let compact = '';
+  let i = start;
+  while (i < text.length && compact.length < length) {
+    const c = text[i];
+    if (isAlnum(c)) {
+      compact += (c ?? '').toUpperCase();
+      i++;
+    } else if (c === ' ' && compact.length > 0 && isAlnum(text[i + 1])) {
+      i++;
+    } else {
+      break;
+    }
+  }
+  // The IBAN must end at a token boundary: `DE89...3000X` is not an IBAN followed by X.
+  if (compact.length !== length || isAlnum(text[i])) return undefined;
+  return { end: i, compact };
+}
+
+export const ibanRecognizer: Recognizer = {
+  entity: 'iban',
+  mayMatch: (_text, hints) => hints.digits >= 4,
+  find(text) {
+    const found: EntityMatch[] = [];
+    for (const m of text.matchAll(START)) {
+      const length = SPECS[m[0].slice(0, 2)]?.chars;
+      if (typeof length !== 'number') continue;
+      const iban = readIban(text, m.index, length);
+      if (iban !== undefined && isValidIBAN(iban.compact)) {
+        found.push({ entity: 'iban', start: m.index, end: iban.end, normalized: iban.compact });
+      }
+    }
+    return found;
+  },
+};

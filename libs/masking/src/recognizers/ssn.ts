@@ -1,0 +1,47 @@
+import type { EntityMatch, Recognizer } from '../types.js';
+
+/** NNN-NN-NNNN, not inside a longer dashed or dotted number. */
+const DASHED = /(?<![\d-])(\d{3})-(\d{2})-(\d{4})(?![\d]|-\d)/g;
+/** Nine bare digits, not inside a longer number. Only taken with SSN context before it. */
+const BARE = /(?<![\d.,-])(\d{3})(\d{2})(\d{4})(?![\d]|[.,-]\d)/g;
+/** Words that announce an SSN; looked for in the CONTEXT_WINDOW characters before a bare match. */
+const CONTEXT = /\b(?:ssn|ssns|social security|soc\.? ?sec|tax ?id|tin)\b/i;
+const CONTEXT_WINDOW = 40;
+
+/** Numbers published as examples and never issued (Woolworth wallet card, SSA advertisement). */
+const NEVER_ISSUED: ReadonlySet<string> = new Set(['078051120', '219099999', '123456789']);
+
+/** Social Security Administration rules: area not 000/666/9xx, group not 00, serial not 0000. */
+export function ssnValid(area: string, group: string, serial: string): boolean {
+  const areaNumber = Number(area);
+  return (
+    areaNumber !== 0 &&
+    areaNumber !== 666 &&
+    areaNumber < 900 &&
+    group !== '00' &&
+    serial !== '0000' &&
+    !NEVER_ISSUED.has(area + group + serial)
+  );
+}
+
+export const ssnRecognizer: Recognizer = {
+  entity: 'ssn',
+  mayMatch: (_text, hints) => hints.digits >= 9,
+  find(text) {
+    const found: EntityMatch[] = [];
+    for (const m of text.matchAll(DASHED)) {
+      const [, area = '', group = '', serial = ''] = m;
+      if (ssnValid(area, group, serial)) {
+        found.push({ entity: 'ssn', start: m.index, end: m.index + m[0].length, normalized: area + group + serial });
+      }
+    }
+    for (const m of text.matchAll(BARE)) {
+      const [, area = '', group = '', serial = ''] = m;
+      const before = text.slice(Math.max(0, m.index - CONTEXT_WINDOW), m.index);
+      if (ssnValid(area, group, serial) && CONTEXT.test(before)) {
+        found.push({ entity: 'ssn', start: m.index, end: m.index + m[0].length, normalized: area + group + serial });
+      }
+    }
+    return found;
+  },
+};

@@ -1,0 +1,61 @@
+import { createHmac } from 'node:crypto';
+
+import type { MaskEntity, MaskStyle } from './types.js';
+
+const SIGNIFICANT = /[\p{L}\p{N}]/u;
+/** Hex digits of HMAC-SHA256 kept in a `hash` token: 64 bits, collision-safe for joins on real data sets. */
+export const HASH_HEX_LENGTH = 16;
+export const HASH_PREFIX = 'h:';
+const PARTIAL_KEEP = 4;
+
+/** Every letter and digit becomes `*`; separators and structure stay. */
+export function maskFull(value: string): string {
+  let out = '';
+  for (const ch of value) out += SIGNIFICANT.test(ch) ? '*' : ch;
+  return out;
+}
+
+/** Keeps the last 4 letters/digits, but never more than half of them, so short values are not revealed. */
+export function maskPartial(value: string, entity?: MaskEntity): string {
+  if (entity === 'email') {
+    const at = value.lastIndexOf('@');
+    if (at > 0) {
+      const local = [...value.slice(0, at)];
+      return (local[0] ?? '') + '*'.repeat(local.length - 1) + value.slice(at);
+    }
+  }
+  const chars = [...value];
+  const significant = chars.filter((c) => SIGNIFICANT.test(c)).length;
+  let keep = Math.min(PARTIAL_KEEP, Math.floor(significant / 2));
+  const out: string[] = new Array<string>(chars.length);
+  for (let i = chars.length - 1; i >= 0; i--) {
+    const ch = chars[i] ?? '';
+    if (!SIGNIFICANT.test(ch)) out[i] = ch;
+    else if (keep > 0) {
+      out[i] = ch;
+      keep--;
+    } else out[i] = '*';
+  }
+  return out.join('');
+}
+
+/** `h:` + 16 hex digits of HMAC-SHA256(key, value): stable per key, irreversible without it. */
+export function maskHash(value: string, key: Uint8Array): string {
+  return HASH_PREFIX + createHmac('sha256', key).update(value, 'utf8').digest('hex').slice(0, HASH_HEX_LENGTH);
+}
+
+/**
+ * Masks one recognised occurrence inside a text. `null` has no meaning inside a larger text, so it
+ * masks like `full` there.
+ */
+export function maskOccurrence(value: string, normalized: string, entity: MaskEntity, style: MaskStyle, key: Uint8Array): string {
+  switch (style) {
+    case 'full':
+    case 'null':
+      return maskFull(value);
+    case 'partial':
+      return maskPartial(value, entity);
+    case 'hash':
+      return maskHash(normalized, key);
+  }
+}
