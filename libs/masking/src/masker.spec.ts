@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+
+import { Masker, OVERSIZED_VALUE } from './masker.js';
+import { maskFull, maskHash, maskPartial } from './styles.js';
+import type { MaskingRules } from './types.js';
+
+const KEY = 'test-key-0123456789abcdef';
+const ALL_FULL: MaskingRules = {
+  entities: (['email', 'card', 'ssn', 'iban', 'phone', 'ip', 'jwt', 'cloud_key'] as const).map((entity) => ({ entity, style: 'full' as const })),
+  columns: [],
+};
+
+describe('mask styles', () => {
+  it('full keeps structure and hides every letter and digit', () => {
+    expect(maskFull('4111-1111-1111-1111')).toBe('****-****-****-****');
+    expect(maskFull('ada@example.com')).toBe('***@*******.***');
+  });
+
+  it('partial keeps the last four significant characters, or half of short values', () => {
+    expect(maskPartial('4111 1111 1111 1111')).toBe('**** **** **** 1111');
+    expect(maskPartial('536-22-1234')).toBe('***-**-1234');
+    expect(maskPartial('ab12')).toBe('**12');
+    expect(maskPartial('jane.doe@example.com', 'email')).toBe('j*******@example.com');
+  });
+
+  it('hash is a short keyed tag, stable per key and different across keys', () => {
+    const a = maskHash('ada@example.com', Buffer.from(KEY));
+    expect(a).toMatch(/^h:[0-9a-f]{16}$/);
+    expect(maskHash('ada@example.com', Buffer.from(KEY))).toBe(a);
+    expect(maskHash('ada@example.com', Buffer.from('another-key-0123456789'))).not.toBe(a);
+    expect(maskHash('bob@example.com', Buffer.from(KEY))).not.toBe(a);
+  });
+});
+
+describe('Masker', () => {
+  it('masks entities in place and keeps the rest of the text', () => {
+    const masker = new Masker(ALL_FULL, { key: KEY });
+    expect(masker.maskValue('{"email":"ada@example.com","card":"4111 1111 1111 1111","n":7}')).toBe(
+      '{"email":"***@*******.***","card":"**** **** **** ****","n":7}',
+    );
+    expect(masker.maskValue('Ada,536-22-1234,10.0.0.1\n')).toBe('Ada,***-**-****,**.*.*.*\n');
+  });
+
+  it('leaves values that fail validation visible', () => {
+    const masker = new Masker(ALL_FULL, { key: KEY });
+    const text = 'order 4111 1111 1111 1112 on 2024-01-15, ssn 000-12-3456, v1.2.3.4.5';
+    expect(masker.maskValue(text)).toBe(text);
+  });
+
+  it('masks only the configured entities, each with its own style', () => {
+    const masker = new Masker(
+      { entities: [{ entity: 'email', style: 'partial' }, { entity: 'card', style: 'hash' }], columns: [] },
+      { key: KEY },
+    );
+    const out = masker.maskValue('ada@example.com paid with 4111-1111-1111-1111 from 10.0.0.1');
+    expect(out).toMatch(/^a\*\*@example\.com paid with h:[0-9a-f]{16} from 10\.0\.0\.1$/);
+  });
+
+  it('hashes the normalised value, so differently formatted copies still join', () => {
+    const masker = new Masker({ entities: [{ entity: 'card', style: 'hash' }], columns: [] }, { key: KEY });
+    expect(masker.maskValue('4111 1111 1111 1111')).toBe(masker.maskValue('4111-1111-1111-1111'));
+    expect(masker.maskValue('4111111111111111')).toBe(maskHash('4111111111111111', Buffer.from(KEY)));
+  });
+
+  it('treats null as full for an entity inside a larger text', () => {
+    const masker = new Masker({ entities: [{ entity: 'ssn', style: 'null' }], columns: [] }, { key: KEY });
+    expect(masker.maskValue('ssn=536-22-1234')).toBe('ssn=***-**-****');
+  });
+
+  it('applies column rules before scanning, most specific table first', () => {
+    const masker = new Masker(
+      {
+        entities: [{ entity: 'email', style: 'full' }],
+        columns: [
+          { table: '*', column: 'notes', style: 'full' },
+          { table: 'users', column: 'ssn', style: 'null' },
+          { table: 'hr.people', column: 'ssn', style: 'partial' },
+          { table: 'customers', column: 'email', style: 'hash' },
+        ],
+      },
+      { key: KEY },
+    );
+    expect(masker.maskValue('536-22-1234', { table: 'users', column: 'ssn' })).toBeNull();
+    expect(masker.maskValue('536-22-1234', { table: 'public.users', column: 'SSN' })).toBeNull();
+    expect(masker.maskValue('536-22-1234', { table: 'hr.people', column: 'ssn' })).toBe('***-**-1234');
+    expect(masker.maskValue('anything at all', { column: 'notes' })).toBe('******** ** ***');
+    expect(masker.maskValue('ada@example.com', { table: 'customers', column: 'email' })).toBe(
+      maskHash('ada@example.com', Buffer.from(KEY)),
+    );
+    // no column rule for this table: falls back to the entity scan
+    expect(masker.maskValue('ada@example.com', { table: 'other', column: 'email' })).toBe('***@*******.***');
+    expect(masker.maskValue('536-22-1234', { table: 'other', column: 'ssn' })).toBe('536-22-1234');
+  });
+
+  it('keeps the strongest style when an entity is listed twice', () => {
+    const masker = new Masker(
+      { entities: [{ entity: 'email', style: 'partial' }, { entity: 'email', style: 'full' }], columns: [] },
+      { key: KEY },
+    );
+    expect(masker.maskValue('ada@example.com')).toBe('***@*******.***');
+  });
+
+  it('refuses a short key', () => {
+    expect(() => new Masker(ALL_FULL, { key: 'short' })).toThrow(/at least 16 bytes/);
+  });
+
+  it('replaces a value too long to scan instead of letting it through', () => {
+    const masker = new Masker(ALL_FULL, { key: KEY, maxScanLength: 100 });
+    expect(masker.maskValue(`${'x'.repeat(100)}ada@example.com`)).toBe(OVERSIZED_VALUE);
+    const noEntities = new Masker({ entities: [], columns: [] }, { key: KEY, maxScanLength: 100 });
+    expect(noEntities.maskValue('y'.repeat(200))).toBe('y'.repeat(200));
+  });
+
+  it('scans large adversarial inputs in linear passes and still finds what is at the end', () => {
+    const masker = new Masker(ALL_FULL, { key: KEY });
+    // Shapes that make naive patterns backtrack: long runs of near-matches for every recognizer.
+    const adversarial = [
+      'a.'.repeat(20_000) + '@',
+      'a@'.repeat(20_000),
+      '1 '.repeat(20_000),
+      '1-'.repeat(20_000),
+      '1.'.repeat(20_000),
+      ':1'.repeat(20_000),
+      'eyJ'.repeat(10_000) + '.' + 'a'.repeat(10_000) + '.',
+      'AccountKey=' + 'A'.repeat(30_000),
+      'DE89'.repeat(10_000),
+      '9'.repeat(40_000),
+    ];
+    for (const text of adversarial) {
+      const input = `${text} ada@example.com`;
+      const out = masker.maskValue(input);
+      expect(out?.endsWith(' ***@*******.***')).toBe(true);
+    }
+  });
+});
