@@ -1,0 +1,117 @@
+import type { AgentHello } from '@gw/contracts';
+import type { TunnelStats } from '@gw/tunnel';
+import type { Logger } from 'pino';
+import type { BackoffOptions } from './backoff.js';
+import { parseAgentConfig, type AgentConfig, type AgentResource, type ParseOptions } from './config/agent-config.js';
+import { ControlChannel, type HandshakeAuth } from './control-channel.js';
+import { handlerRegistry, type ProtocolHandler } from './handlers/protocol-handler.js';
+import { TcpHandler } from './handlers/tcp-handler.js';
+import { createLogger } from './logger.js';
+import { OidcTokenSource } from './oidc-token-source.js';
+import { createStreamRouter, emptyCounters, type StreamCounters } from './tunnel/stream-router.js';
+import { AGENT_VERSION } from './version.js';
+
+export interface StartAgentOptions extends ParseOptions {
+  logger?: Logger;
+  /** Replaces the built-in handlers (tcp); tests and future protocols plug in here. */
+  handlers?: readonly ProtocolHandler[];
+  backoff?: BackoffOptions;
+  keepalive?: { intervalMs?: number; timeoutMs?: number } | false;
+}
+
+export type AgentStopReason = { kind: 'closed' } | { kind: 'revoked'; reason: string };
+
+export interface AgentStats extends StreamCounters {
+  connected: boolean;
+  agentId: string | undefined;
+  policyVersion: number | undefined;
+  reconnects: number;
+  tunnel: TunnelStats | undefined;
+}
+
+export interface AgentHandle {
+  agentId(): string | undefined;
+  connected(): boolean;
+  waitConnected(timeoutMs?: number): Promise<void>;
+  stats(): AgentStats;
+  /** Settles when the agent stops for good: close() or a revoked credential. */
+  readonly stopped: Promise<AgentStopReason>;
+  close(): Promise<void>;
+}
+
+export function helloFor(resources: readonly AgentResource[]): AgentHello {
+  return {
+    version: AGENT_VERSION,
+    // Only what the control plane may know: never the address or credentials.
+    resources: resources.map((r) => ({
+      name: r.name,
+      type: r.type,
+      labels: r.labels,
+      ...(r.environment !== undefined ? { environment: r.environment } : {}),
+    })),
+  };
+}
+
+function handshakeFor(config: AgentConfig): () => Promise<HandshakeAuth> {
+  const auth = config.auth;
+  if ('credential' in auth) {
+    return () => Promise.resolve({ credential: auth.credential.reveal(), version: AGENT_VERSION });
+  }
+  const tokens = new OidcTokenSource({
+    tokenUrl: auth.oidc.tokenUrl,
+    clientId: auth.oidc.clientId,
+    clientSecret: auth.oidc.clientSecret,
+    resource: auth.oidc.resource,
+  });
+  return async () => ({ token: await tokens.get(), agentName: auth.agentName, version: AGENT_VERSION });
+}
+
+/** Starts an agent in this process. Resolves once connecting has begun, not once connected. */
+export function startAgent(configInput: AgentConfig | string, options: StartAgentOptions = {}): Promise<AgentHandle> {
+  const config = typeof configInput === 'string' ? parseAgentConfig(configInput, options) : configInput;
+  const log = options.logger ?? createLogger(config.logLevel);
+  const counters = emptyCounters();
+  const catalogue = new Map(config.resources.map((r) => [r.name, r]));
+  const handlers = handlerRegistry(options.handlers ?? [new TcpHandler()]);
+
+  let resolveStopped!: (reason: AgentStopReason) => void;
+  const stopped = new Promise<AgentStopReason>((resolve) => (resolveStopped = resolve));
+
+  const channel: ControlChannel = new ControlChannel({
+    url: config.controlPlane.url,
+    handshake: handshakeFor(config),
+    hello: helloFor(config.resources),
+    onStream: createStreamRouter({ catalogue, handlers, counters, log, verifier: () => channel.session?.verifier }),
+    openStreams: () => counters.openStreams,
+    log,
+    ...(options.backoff ? { backoff: options.backoff } : {}),
+    ...(options.keepalive !== undefined ? { keepalive: options.keepalive } : {}),
+    onRevoked: (reason) => {
+      channel.stop(`revoked: ${reason}`);
+      resolveStopped({ kind: 'revoked', reason });
+    },
+  });
+  log.info({ controlPlane: config.controlPlane.url, resources: config.resources.map((r) => `${r.name}(${r.type})`) }, 'agent starting');
+  channel.start();
+
+  const handle: AgentHandle = {
+    agentId: () => channel.session?.agentId,
+    connected: () => channel.connected,
+    waitConnected: (timeoutMs = 10_000) => channel.waitReady(timeoutMs),
+    stats: () => ({
+      ...counters,
+      connected: channel.connected,
+      agentId: channel.session?.agentId,
+      policyVersion: channel.session?.policy?.version,
+      reconnects: channel.reconnects,
+      tunnel: channel.tunnelStats(),
+    }),
+    stopped,
+    close: () => {
+      channel.stop('agent closing');
+      resolveStopped({ kind: 'closed' });
+      return Promise.resolve();
+    },
+  };
+  return Promise.resolve(handle);
+}

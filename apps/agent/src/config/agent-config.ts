@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import { RESOURCE_TYPES, resourceDeclarationSchema } from '@gw/contracts';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseHostPort } from './address.js';
+import type { SecretValue } from './secret.js';
+import { SecretRefError, resolveSecretRef, type SecretRefContext } from './secret-ref.js';
+
+/** A config file larger than this is refused before parsing (it is a few KiB in practice). */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+export const MAX_RESOURCES = 1000;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** The config is invalid; the message names the field (`resources[1].address: expected host:port`). */
+export class AgentConfigError extends Error {
+  override readonly name = 'AgentConfigError';
+  constructor(readonly issues: string[]) {
+    super(`invalid agent config:\n  ${issues.join('\n  ')}`);
+  }
+}
+
+function schemaFor(ctx: SecretRefContext) {
+  const secretRef = z
+    .string()
+    .min(1)
+    .max(4096)
+    .transform((ref, zctx): SecretValue => {
+      try {
+        return resolveSecretRef(ref, ctx);
+      } catch (error) {
+        if (!(error instanceof SecretRefError)) throw error;
+        zctx.addIssue({ code: 'custom', message: error.message });
+        return z.NEVER;
+      }
+    });
+
+  const httpUrl = z
+    .string()
+    .max(2048)
+    .refine((text) => {
+      try {
+        const url = new URL(text);
+        return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
+      } catch {
+        return false;
+      }
+    }, 'expected an http(s) URL without credentials');
+
+  const resource = resourceDeclarationSchema.extend({
+    address: z
+      .string()
+      .max(300)
+      .transform((text, zctx) => {
+        const parsed = parseHostPort(text);
+        if (!parsed) {
+          zctx.addIssue({ code: 'custom', message: 'expected host:port' });
+          return z.NEVER;
+        }
+        return parsed;
+      }),
+    type: z.enum(RESOURCE_TYPES, { error: `expected one of ${RESOURCE_TYPES.join(', ')}` }),
+    credentials: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'credential names: letters, digits, _ . -'), secretRef).optional(),
+  });
+
+  const auth = z.union(
+    [
+      z.strictObject({ credential: secretRef }),
+      z.strictObject({
+        oidc: z.strictObject({
+          tokenUrl: httpUrl,
+          clientId: z.string().min(1).max(256),
+          clientSecret: secretRef,
+          resource: z.string().min(1).max(512).default('api://gateway'),
+        }),
+        agentName: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lower-case letters, digits, . _ -, at most 63'),
+      }),
+    ],
+    { error: 'expected { credential } or { oidc, agentName }' },
+  );
+
+  return z
+    .strictObject({
+      controlPlane: z.strictObject({ url: httpUrl }),
+      auth,
+      resources: z.array(resource).max(MAX_RESOURCES).default([]),
+      spoolDir: z.string().min(1).max(1024).default('.data/agent'),
+      logLevel: z.enum(LOG_LEVELS).default('info'),
+    })
+    .superRefine((config, zctx) => {
+      const seen = new Set<string>();
+      config.resources.forEach((r, i) => {
+        if (seen.has(r.name)) zctx.addIssue({ code: 'custom', path: ['resources', i, 'name'], message: `duplicate resource name ${r.name}` });
+        seen.add(r.name);
+      });
+    });
+}
+
+export type AgentConfig = z.output<ReturnType<typeof schemaFor>>;
+export type AgentResource = AgentConfig['resources'][number];
+export type AgentAuthConfig = AgentConfig['auth'];
+
+export interface ParseOptions {
+  /** Where env: references are looked up (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export function formatIssuePath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+/** Validates an already-parsed object (YAML or a test's literal) and resolves every secret reference. */
+export function validateAgentConfig(raw: unknown, options: ParseOptions = {}): AgentConfig {
+  const result = schemaFor({ env: options.env ?? process.env }).safeParse(raw);
+  if (!result.success) {
+    throw new AgentConfigError(result.error.issues.map((issue) => `${formatIssuePath(issue.path)}: ${issue.message}`));
+  }
+  return result.data;
+}
+
+export function parseAgentConfig(text: string, options: ParseOptions = {}): AgentConfig {
+  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw new AgentConfigError([`(root): config larger than ${MAX_CONFIG_BYTES} bytes`]);
+  let raw: unknown;
+  try {
+    // maxAliasCount bounds "billion laughs" expansion.
+    raw = parseYaml(text, { maxAliasCount: 100, prettyErrors: true });
+  } catch (error) {
+    throw new AgentConfigError([`(root): not valid YAML: ${(error as Error).message.split('\n')[0]}`]);
+  }
+  return validateAgentConfig(raw ?? {}, options);
+}
+
+export function loadAgentConfig(path: string, options: ParseOptions = {}): AgentConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new AgentConfigError([`(file): cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`]);
+  }
+  return parseAgentConfig(text, options);
+}

@@ -1,0 +1,15 @@
+export { startAgent, helloFor, type AgentHandle, type AgentStats, type AgentStopReason, type StartAgentOptions } from './agent.js';
+export {
+  AgentConfigError,
+  loadAgentConfig,
+  parseAgentConfig,
+  validateAgentConfig,
+  type AgentConfig,
+  type AgentResource,
+  type ParseOptions,
+} from './config/agent-config.js';
+export { SecretValue } from './config/secret.js';
+export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+export { handlerRegistry, type ProtocolHandler, type ProtocolOpenContext, type ProtocolHandlerRegistry } from './handlers/protocol-handler.js';
+export { TcpHandler } from './handlers/tcp-handler.js';
+export { AGENT_VERSION } from './version.js';
