@@ -9,6 +9,9 @@ import { PoliciesModule } from './policies/policies.module.js';
 import { AgentsModule } from './agents/agents.module.js';
 import { ResourcesModule } from './resources/resources.module.js';
 import { HealthModule } from './health/health.module.js';
+import { SessionsModule } from './sessions/sessions.module.js';
+import { TunnelHubModule } from './tunnel-hub/tunnel-hub.module.js';
+import { ConnectModule } from './connect/connect.module.js';
 
 @Module({})
 export class AppModule {
@@ -25,6 +28,9 @@ export class AppModule {
         AgentsModule,
         ResourcesModule,
         HealthModule,
+        SessionsModule,
+        TunnelHubModule,
+        ConnectModule,
       ],
     };
   }

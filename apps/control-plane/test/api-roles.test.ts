@@ -21,6 +21,9 @@ const routes: { method: string; path: string; body?: unknown; allowed: Client[] 
   { method: 'POST', path: '/api/v1/policies/1/activate', allowed: ['security-admin'] },
   { method: 'GET', path: '/api/v1/audit/events', allowed: ['security-admin', 'auditor'] },
   { method: 'GET', path: '/api/v1/audit/verify', allowed: ['security-admin', 'auditor'] },
+  { method: 'GET', path: '/api/v1/sessions', allowed: ['security-admin', 'auditor'] },
+  { method: 'GET', path: '/api/v1/sessions/00000000-0000-4000-8000-000000000000', allowed: ['security-admin', 'auditor'] },
+  { method: 'POST', path: '/api/v1/sessions/00000000-0000-4000-8000-000000000000/kill', allowed: ['security-admin'] },
 ];
 
 describe('role checks on every route', () => {

@@ -26,6 +26,9 @@ describe('migrations', () => {
       ]);
       expect(await ds.showMigrations()).toBe(false);
       await ds.undoLastMigration({ transaction: 'each' });
+      const columns = await ds.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'agents' AND column_name = 'oidc_principal_id'`);
+      expect(columns).toEqual([]);
+      await ds.undoLastMigration({ transaction: 'each' });
       expect(await tables(ds)).toEqual(['schema_migrations']);
       const functions = await ds.query(`SELECT proname FROM pg_proc WHERE proname = 'audit_events_append_only'`);
       expect(functions).toEqual([]);

@@ -1,1 +1,2 @@
-export {};
+export * from './agent-channel.js';
+export * from './client-connect.js';

@@ -13,4 +13,8 @@ export class AgentEntity {
   @Column('text', { name: 'revoked_by', nullable: true }) revokedBy!: string | null;
   @Column('timestamptz', { name: 'last_seen_at', nullable: true }) lastSeenAt!: Date | null;
   @Column('text', { nullable: true }) version!: string | null;
+  /** Connected to some replica right now (cleared on disconnect and by the stale sweep). */
+  @Column('boolean') connected!: boolean;
+  /** When set, the agent may authenticate with an OIDC token of this principal instead of its credential. */
+  @Column('text', { name: 'oidc_principal_id', nullable: true }) oidcPrincipalId!: string | null;
 }

@@ -31,7 +31,8 @@ export class AgentsService {
       const { credential, hash } = newAgentCredential(id);
       const agent = tx.create(AgentEntity, {
         id, name: dto.name, credentialHash: hash, description: dto.description ?? null, createdBy: actor.id,
-        createdAt: new Date(), revokedAt: null, revokedBy: null, lastSeenAt: null, version: null,
+        createdAt: new Date(), revokedAt: null, revokedBy: null, lastSeenAt: null, version: null, connected: false,
+        oidcPrincipalId: dto.oidcPrincipal ?? null,
       });
       await tx.insert(AgentEntity, agent);
       await this.audit.append({ action: 'agent.registered', outcome: 'success', actor, resource: `agent:${dto.name}`, details: { agentId: id } }, tx);
@@ -52,6 +53,7 @@ export class AgentsService {
       found.revokedBy = actor.id;
       await tx.update(AgentEntity, { id }, { revokedAt: found.revokedAt, revokedBy: actor.id });
       await tx.query('UPDATE resources SET online = false, updated_at = now() WHERE agent_id = $1', [id]);
+      await tx.query('UPDATE agents SET connected = false WHERE id = $1', [id]);
       await this.audit.append({ action: 'agent.revoked', outcome: 'success', actor, resource: `agent:${found.name}`, details: { agentId: id } }, tx);
       return found;
     });

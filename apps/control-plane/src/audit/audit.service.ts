@@ -5,6 +5,7 @@ import type { Principal } from '@gw/identity';
 import { AuditEventEntity } from './audit-event.entity.js';
 import { checkLink, GENESIS_HASH, hashEvent, type BrokenLink } from './audit-chain.js';
 import { jsonSafe } from './canonical-json.js';
+import { insertRow } from '../database/insert-row.js';
 
 export type AuditOutcome = 'success' | 'failure' | 'denied' | 'allowed' | 'pending';
 
@@ -68,7 +69,7 @@ export class AuditService {
     event.details = jsonSafe(record.details ?? {});
     event.prevHash = head[0]?.hash ?? GENESIS_HASH;
     event.hash = hashEvent(event);
-    await tx.getRepository(AuditEventEntity).insert(event as never);
+    await insertRow(tx, AuditEventEntity, event);
     return event;
   }
 

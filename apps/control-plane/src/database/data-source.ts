@@ -5,9 +5,11 @@ import { AuditEventEntity } from '../audit/audit-event.entity.js';
 import { PolicyVersionEntity } from '../policies/policy-version.entity.js';
 import { ResourceEntity } from '../resources/resource.entity.js';
 import { InitialSchema1764300000000 } from './migrations/1764300000000-initial-schema.js';
+import { AgentOidcIdentity1764400000000 } from './migrations/1764400000000-agent-oidc-identity.js';
+import { SessionEntity } from '../sessions/session.entity.js';
 
-export const ENTITIES = [AgentEntity, ResourceEntity, PolicyVersionEntity, AuditEventEntity];
-export const MIGRATIONS = [InitialSchema1764300000000];
+export const ENTITIES = [AgentEntity, ResourceEntity, PolicyVersionEntity, AuditEventEntity, SessionEntity];
+export const MIGRATIONS = [InitialSchema1764300000000, AgentOidcIdentity1764400000000];
 
 export function createDataSource(url: string): DataSource {
   return new DataSource({

@@ -47,4 +47,5 @@ export class RedisModule implements OnApplicationShutdown {
 export const channels = (prefix: string) => ({
   policyActivated: `${prefix}:policy:activated`,
   agentRevoked: `${prefix}:agent:revoked`,
+  sessionKill: `${prefix}:session:kill`,
 });

@@ -1,10 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { ResourceEntity } from './resource.entity.js';
+import type { ResourceDeclaration } from '@gw/contracts';
+import { ResourceEntity, type ResourceType } from './resource.entity.js';
 
 export interface ResourceView {
   name: string;
-  type: string;
+  type: ResourceType;
   environment: string | null;
   labels: Record<string, string>;
   online: boolean;
@@ -31,5 +33,56 @@ export class ResourcesService {
       byName.set(r.name, view);
     }
     return [...byName.values()];
+  }
+
+  /** One resource by name (any agent's row: type, environment and labels must agree across agents). */
+  async findByName(name: string): Promise<ResourceEntity | null> {
+    return this.dataSource.getRepository(ResourceEntity).findOne({ where: { name }, order: { updatedAt: 'DESC' } });
+  }
+
+  /** An agent (re)connected: its declared resources become exactly these, online. */
+  async declare(agentId: string, declarations: ResourceDeclaration[], version?: string): Promise<void> {
+    await this.dataSource.transaction(async (tx) => {
+      await tx.query('UPDATE agents SET connected = true, last_seen_at = now(), version = $2 WHERE id = $1', [agentId, version ?? null]);
+      const names = declarations.map((d) => d.name);
+      await tx.query('DELETE FROM resources WHERE agent_id = $1 AND NOT (name = ANY($2::text[]))', [agentId, names]);
+      for (const d of declarations) {
+        await tx.query(
+          `INSERT INTO resources (id, agent_id, name, type, environment, labels, online, last_heartbeat_at, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, true, now(), now(), now())
+           ON CONFLICT (agent_id, name) DO UPDATE SET type = EXCLUDED.type, environment = EXCLUDED.environment,
+             labels = EXCLUDED.labels, online = true, last_heartbeat_at = now(), updated_at = now()`,
+          [randomUUID(), agentId, d.name, d.type, d.environment ?? null, JSON.stringify(d.labels)],
+        );
+      }
+    });
+  }
+
+  async heartbeat(agentId: string): Promise<void> {
+    await this.dataSource.query(
+      'UPDATE resources SET online = true, last_heartbeat_at = now() WHERE agent_id = $1',
+      [agentId],
+    );
+    await this.dataSource.query('UPDATE agents SET last_seen_at = now(), connected = true WHERE id = $1', [agentId]);
+  }
+
+  async markAgentOffline(agentId: string): Promise<void> {
+    await this.dataSource.query('UPDATE resources SET online = false, updated_at = now() WHERE agent_id = $1', [agentId]);
+    await this.dataSource.query('UPDATE agents SET connected = false WHERE id = $1', [agentId]);
+  }
+
+  /** Resources whose agent missed its heartbeats (e.g. its replica died) go offline. */
+  async sweepStale(olderThanMs: number): Promise<number> {
+    const result = (await this.dataSource.query(
+      `UPDATE resources SET online = false, updated_at = now()
+       WHERE online AND (last_heartbeat_at IS NULL OR last_heartbeat_at < now() - ($1::int * interval '1 millisecond'))`,
+      [olderThanMs],
+    )) as [unknown[], number];
+    await this.dataSource.query(
+      `UPDATE agents SET connected = false
+       WHERE connected AND (last_seen_at IS NULL OR last_seen_at < now() - ($1::int * interval '1 millisecond'))`,
+      [olderThanMs],
+    );
+    return result[1] ?? 0;
   }
 }

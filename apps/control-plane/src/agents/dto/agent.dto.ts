@@ -4,10 +4,12 @@ import type { AgentEntity } from '../agent.entity.js';
 export const registerAgentSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, at most 63 characters'),
   description: z.string().max(1000).optional(),
+  /** Principal id (`<issuer>#<oid>`) whose OIDC token may authenticate this agent instead of the credential. */
+  oidcPrincipal: z.string().min(3).max(512).optional(),
 });
 export type RegisterAgentDto = z.infer<typeof registerAgentSchema>;
 
-export function agentDto(a: AgentEntity, online = false) {
+export function agentDto(a: AgentEntity) {
   return {
     id: a.id,
     name: a.name,
@@ -17,6 +19,7 @@ export function agentDto(a: AgentEntity, online = false) {
     revokedAt: a.revokedAt?.toISOString() ?? null,
     lastSeenAt: a.lastSeenAt?.toISOString() ?? null,
     version: a.version,
-    status: a.revokedAt ? 'revoked' : online ? 'online' : 'offline',
+    oidcPrincipal: a.oidcPrincipalId,
+    status: a.revokedAt ? 'revoked' : a.connected ? 'online' : 'offline',
   };
 }

@@ -1,0 +1,169 @@
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import type { Duplex } from 'node:stream';
+import type { Redis } from 'ioredis';
+import { CONNECT_CLOSE } from '@gw/contracts';
+import type { Principal } from '@gw/identity';
+import type { PolicyDecision } from '@gw/policy';
+import { MAX_SESSION_SECONDS, StreamOpenRejectedError } from '@gw/tunnel';
+import { AuditService } from '../audit/audit.service.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/app-config.js';
+import { loggerFor } from '../common/logger.js';
+import { ActivePolicyService } from '../policies/active-policy.service.js';
+import { channels, REDIS_SUBSCRIBER } from '../redis/redis.module.js';
+import { ResourcesService } from '../resources/resources.service.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { AgentRegistry } from '../tunnel-hub/agent-registry.js';
+import { GrantSigner } from '../tunnel-hub/grant-signer.service.js';
+import type { BridgeResult } from './session-bridge.js';
+
+/** Sessions without a policy limit still end after this. */
+const DEFAULT_SESSION_SECONDS = 8 * 60 * 60;
+
+export class SessionRefused extends Error {
+  constructor(readonly closeCode: number, message: string) {
+    super(message);
+  }
+}
+
+export interface OpenRequest {
+  principal: Principal;
+  resourceName: string;
+  /** Database role / SSH login the client asked for; null for raw TCP. */
+  role?: string | null;
+  sourceAddress: string | null;
+  declared: Record<string, unknown>;
+  /** Called when the session must end from the control plane's side (kill, time limit). */
+  onTerminate: (closeCode: number, reason: string) => void;
+}
+
+export interface OpenedSession {
+  sessionId: string;
+  stream: Duplex;
+  decision: PolicyDecision;
+  finish(result: BridgeResult): Promise<void>;
+}
+
+interface LiveSession {
+  terminate(reason: string): void;
+  killedBy?: string;
+}
+
+/**
+ * The protocol-independent part of opening a session: resource lookup, `connect` policy, agent
+ * choice, session record, signed grant, tunnel stream, time limit, kill switch, audit.
+ */
+@Injectable()
+export class SessionBroker implements OnApplicationBootstrap {
+  private readonly log = loggerFor(SessionBroker);
+  private readonly live = new Map<string, LiveSession>();
+
+  constructor(
+    @Inject(ResourcesService) private readonly resources: ResourcesService,
+    @Inject(ActivePolicyService) private readonly policy: ActivePolicyService,
+    @Inject(AgentRegistry) private readonly registry: AgentRegistry,
+    @Inject(SessionsService) private readonly sessions: SessionsService,
+    @Inject(GrantSigner) private readonly grants: GrantSigner,
+    @Inject(AuditService) private readonly audit: AuditService,
+    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const channel = channels(this.config.redis.prefix).sessionKill;
+    this.subscriber.on('message', (ch: string, message: string) => {
+      if (ch !== channel) return;
+      const { sessionId, by } = JSON.parse(message) as { sessionId: string; by: string };
+      const live = this.live.get(sessionId);
+      if (live) {
+        live.killedBy = by;
+        live.terminate(`session killed by ${by}`);
+      }
+    });
+    this.subscriber.subscribe(channel).catch((err: unknown) => this.log.warn({ err }, 'subscribe failed'));
+  }
+
+  async open(req: OpenRequest): Promise<OpenedSession> {
+    const { principal } = req;
+    const resource = await this.resources.findByName(req.resourceName);
+    if (!resource) throw new SessionRefused(CONNECT_CLOSE.unknownResource, `unknown resource "${req.resourceName}"`);
+    const decision = this.policy.evaluate({
+      principal,
+      action: 'connect',
+      resource: { name: resource.name, type: resource.type, environment: resource.environment ?? undefined, labels: resource.labels },
+      context: { sourceIp: req.sourceAddress ?? '', hasGrant: false, ...(req.role ? { dbRole: req.role, login: req.role } : {}) },
+    });
+    const auditBase = { actor: principal, resource: resource.name, details: { action: 'connect', role: req.role ?? null, sourceIp: req.sourceAddress, policies: decision.determiningPolicies, reasons: decision.reasons } };
+    if (decision.effect !== 'allow') {
+      await this.audit.append({ action: 'session.connect', outcome: 'denied', ...auditBase });
+      const why = decision.effect === 'require_approval'
+        ? `approval is required to connect to "${resource.name}" (${decision.reasons.join('; ')})`
+        : `not allowed to connect to "${resource.name}": ${decision.reasons.join('; ')}`;
+      throw new SessionRefused(CONNECT_CLOSE.forbidden, why);
+    }
+    const agent = this.registry.pick(resource.name);
+    if (!agent) {
+      throw new SessionRefused(CONNECT_CLOSE.resourceOffline, `resource "${resource.name}" is offline: no agent serving it is connected`);
+    }
+    const session = await this.sessions.open({
+      principal, resourceName: resource.name, resourceType: resource.type, role: req.role ?? null,
+      sourceAddress: req.sourceAddress, declared: req.declared,
+    });
+    const limitSeconds = Math.min(decision.obligations.maxSessionSeconds ?? DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS);
+    let stream: Duplex;
+    try {
+      const grant = await this.grants.sign({
+        sid: session.id,
+        principal: { id: principal.id, displayName: principal.displayName ?? principal.id, kind: principal.kind === 'human' ? 'user' : 'workload' },
+        resource: resource.name,
+        login: req.role ?? resource.type,
+        agentId: agent.agentId,
+        sessionExpiresAt: Math.floor(Date.now() / 1000) + limitSeconds,
+      });
+      stream = await agent.tunnel.openStream({
+        grant,
+        resource: resource.name,
+        protocol: resource.type,
+        client: {
+          ...(req.sourceAddress ? { address: req.sourceAddress } : {}),
+          ...(typeof req.declared.userAgent === 'string' ? { userAgent: req.declared.userAgent.slice(0, 512) } : {}),
+          ...(typeof req.declared.applicationName === 'string' ? { applicationName: req.declared.applicationName.slice(0, 256) } : {}),
+        },
+      });
+    } catch (error) {
+      const reason = error instanceof StreamOpenRejectedError ? error.reason : error instanceof Error ? error.message : String(error);
+      await this.sessions.close(session.id, 'failed', reason, { in: 0, out: 0 });
+      await this.audit.append({ action: 'session.open_failed', outcome: 'failure', ...auditBase, details: { ...auditBase.details, sessionId: session.id, reason } });
+      throw new SessionRefused(CONNECT_CLOSE.resourceError, `could not open "${resource.name}": ${reason}`);
+    }
+    await this.sessions.markActive(session.id, agent.agentId);
+    await this.audit.append({ action: 'session.connect', outcome: 'allowed', ...auditBase, details: { ...auditBase.details, sessionId: session.id, agentId: agent.agentId } });
+
+    const live: LiveSession = {
+      terminate: (reason) => {
+        req.onTerminate(CONNECT_CLOSE.terminated, reason);
+        stream.destroy();
+      },
+    };
+    this.live.set(session.id, live);
+    const limitTimer = setTimeout(() => live.terminate('session time limit reached'), limitSeconds * 1000);
+    limitTimer.unref();
+
+    return {
+      sessionId: session.id,
+      stream,
+      decision,
+      finish: async (result) => {
+        clearTimeout(limitTimer);
+        this.live.delete(session.id);
+        const status = live.killedBy ? 'killed' : result.error && result.endedBy === 'error' ? 'failed' : 'ended';
+        const reason = live.killedBy ? `killed by ${live.killedBy}` : result.error ? result.error.message : `closed by ${result.endedBy}`;
+        await this.sessions.close(session.id, status, reason, { in: result.bytesIn, out: result.bytesOut });
+        await this.audit.append({
+          action: 'session.closed', outcome: status === 'failed' ? 'failure' : 'success', actor: principal, resource: resource.name,
+          details: { sessionId: session.id, status, reason, bytesIn: result.bytesIn, bytesOut: result.bytesOut },
+        });
+      },
+    };
+  }
+}

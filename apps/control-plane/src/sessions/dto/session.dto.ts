@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import type { SessionEntity } from '../session.entity.js';
+
+export const sessionQuerySchema = z.strictObject({
+  principal: z.string().min(1).max(512).optional(),
+  resource: z.string().min(1).max(256).optional(),
+  status: z.enum(['opening', 'active', 'ended', 'killed', 'failed']).optional(),
+  from: z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional(),
+  to: z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export type SessionQueryDto = z.infer<typeof sessionQuerySchema>;
+
+export function sessionDto(s: SessionEntity) {
+  return {
+    id: s.id,
+    status: s.status,
+    principal: s.principal,
+    tokenId: s.tokenId,
+    resource: { name: s.resourceName, type: s.resourceType },
+    role: s.role,
+    agentId: s.agentId,
+    sourceAddress: s.sourceAddress,
+    /** Claimed by the client (application_name, user agent...): recorded, never trusted. */
+    declared: s.declared,
+    startedAt: s.startedAt.toISOString(),
+    endedAt: s.endedAt?.toISOString() ?? null,
+    endReason: s.endReason,
+    bytesIn: Number(s.bytesIn),
+    bytesOut: Number(s.bytesOut),
+  };
+}

@@ -1,0 +1,25 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+export type SessionStatus = 'opening' | 'active' | 'ended' | 'killed' | 'failed';
+
+@Entity('sessions')
+export class SessionEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Column('text', { name: 'principal_id' }) principalId!: string;
+  @Column('jsonb') principal!: Record<string, unknown>;
+  @Column('text', { name: 'token_id', nullable: true }) tokenId!: string | null;
+  @Column('text', { name: 'resource_name' }) resourceName!: string;
+  @Column('text', { name: 'resource_type' }) resourceType!: string;
+  @Column('uuid', { name: 'agent_id', nullable: true }) agentId!: string | null;
+  @Column('text', { nullable: true }) role!: string | null;
+  @Column('uuid', { name: 'grant_id', nullable: true }) grantId!: string | null;
+  @Column('text', { name: 'source_address', nullable: true }) sourceAddress!: string | null;
+  /** What the client claimed about itself (application_name, client version, user agent): never trusted. */
+  @Column('jsonb') declared!: Record<string, unknown>;
+  @Column('text') status!: SessionStatus;
+  @Column('text', { name: 'end_reason', nullable: true }) endReason!: string | null;
+  @Column('bigint', { name: 'bytes_in' }) bytesIn!: string;
+  @Column('bigint', { name: 'bytes_out' }) bytesOut!: string;
+  @Column('timestamptz', { name: 'started_at' }) startedAt!: Date;
+  @Column('timestamptz', { name: 'ended_at', nullable: true }) endedAt!: Date | null;
+}

@@ -1,0 +1,107 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/app-config.js';
+import { AuditService } from '../audit/audit.service.js';
+import { ConflictError } from '../common/domain-error.js';
+import { channels, REDIS } from '../redis/redis.module.js';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import type { Principal } from '@gw/identity';
+import { NotFoundError } from '../common/domain-error.js';
+import { SessionEntity, type SessionStatus } from './session.entity.js';
+import { insertRow } from '../database/insert-row.js';
+
+export interface OpenSessionInput {
+  principal: Principal;
+  resourceName: string;
+  resourceType: string;
+  role: string | null;
+  sourceAddress: string | null;
+  declared: Record<string, unknown>;
+}
+
+export interface SessionQuery {
+  principal?: string;
+  resource?: string;
+  status?: SessionStatus;
+  from?: Date;
+  to?: Date;
+  limit: number;
+}
+
+@Injectable()
+export class SessionsService {
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(AuditService) private readonly audit: AuditService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Every replica hears the kill; the one holding the session closes the client within a second. */
+  async kill(id: string, actor: Principal): Promise<SessionEntity> {
+    const session = await this.get(id);
+    if (session.status !== 'active' && session.status !== 'opening') {
+      throw new ConflictError(`session ${id} is not live (status ${session.status})`);
+    }
+    await this.audit.append({ action: 'session.kill', outcome: 'success', actor, resource: session.resourceName, details: { sessionId: id } });
+    await this.redis.publish(channels(this.config.redis.prefix).sessionKill, JSON.stringify({ sessionId: id, by: actor.displayName ?? actor.id }));
+    return session;
+  }
+
+  async open(input: OpenSessionInput): Promise<SessionEntity> {
+    const p = input.principal;
+    const session: SessionEntity = Object.assign(new SessionEntity(), {
+      id: randomUUID(),
+      principalId: p.id,
+      principal: {
+        id: p.id, kind: p.kind, issuer: p.issuer, tenantId: p.tenantId, subject: p.subject, objectId: p.objectId,
+        appId: p.appId, displayName: p.displayName, roles: p.roles, groups: p.groups, gatewayRoles: p.gatewayRoles,
+      },
+      tokenId: p.tokenId ?? null,
+      resourceName: input.resourceName,
+      resourceType: input.resourceType,
+      agentId: null,
+      role: input.role,
+      grantId: null,
+      sourceAddress: input.sourceAddress,
+      declared: input.declared,
+      status: 'opening',
+      endReason: null,
+      bytesIn: '0',
+      bytesOut: '0',
+      startedAt: new Date(),
+      endedAt: null,
+    });
+    await insertRow(this.dataSource.manager, SessionEntity, session);
+    return session;
+  }
+
+  async markActive(id: string, agentId: string): Promise<void> {
+    await this.dataSource.getRepository(SessionEntity).update({ id }, { status: 'active', agentId });
+  }
+
+  async close(id: string, status: Exclude<SessionStatus, 'opening' | 'active'>, reason: string, bytes: { in: number; out: number }): Promise<void> {
+    await this.dataSource.getRepository(SessionEntity).update(
+      { id },
+      { status, endReason: reason.slice(0, 1000), endedAt: new Date(), bytesIn: String(bytes.in), bytesOut: String(bytes.out) },
+    );
+  }
+
+  async get(id: string): Promise<SessionEntity> {
+    const found = await this.dataSource.getRepository(SessionEntity).findOne({ where: { id } });
+    if (!found) throw new NotFoundError('session', id);
+    return found;
+  }
+
+  search(q: SessionQuery): Promise<SessionEntity[]> {
+    const qb = this.dataSource.getRepository(SessionEntity).createQueryBuilder('s');
+    if (q.principal) qb.andWhere('s.principal_id = :principal', { principal: q.principal });
+    if (q.resource) qb.andWhere('s.resource_name = :resource', { resource: q.resource });
+    if (q.status) qb.andWhere('s.status = :status', { status: q.status });
+    if (q.from) qb.andWhere('s.started_at >= :from', { from: q.from });
+    if (q.to) qb.andWhere('s.started_at < :to', { to: q.to });
+    return qb.orderBy('s.started_at', 'DESC').limit(q.limit).getMany();
+  }
+}

@@ -1,0 +1,183 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import type { Redis } from 'ioredis';
+import { AGENT_EVENTS, AGENT_NAMESPACE, heartbeatSchema, helloSchema, type HelloAck } from '@gw/contracts';
+import { MAX_FRAME_PAYLOAD, TunnelEndpoint } from '@gw/tunnel';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/app-config.js';
+import { loggerFor } from '../common/logger.js';
+import { AuditService } from '../audit/audit.service.js';
+import { ActivePolicyService } from '../policies/active-policy.service.js';
+import { ResourcesService } from '../resources/resources.service.js';
+import { channels, REDIS_SUBSCRIBER } from '../redis/redis.module.js';
+import { AgentAuthenticator, AgentAuthError } from './agent-authenticator.js';
+import { AgentRegistry, type ConnectedAgent } from './agent-registry.js';
+import { GrantSigner } from './grant-signer.service.js';
+import type { AgentEntity } from '../agents/agent.entity.js';
+
+export const HEARTBEAT_INTERVAL_MS = 5_000;
+/** Missing this many heartbeats marks an agent's resources offline. */
+const MISSED_HEARTBEATS = 3;
+/** Frame payload plus header and socket.io framing; anything larger is refused by engine.io itself. */
+const MAX_SOCKET_MESSAGE = MAX_FRAME_PAYLOAD + 1024;
+const HELLO_TIMEOUT_MS = 10_000;
+
+/**
+ * The socket.io server on `/agents`: authenticates agents, records their resources, carries one
+ * tunnel per agent connection, pushes policy activations and disconnects revoked agents.
+ */
+@Injectable()
+export class AgentHub implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = loggerFor(AgentHub);
+  private io?: Server;
+  private sweeper?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
+    @Inject(AgentAuthenticator) private readonly authenticator: AgentAuthenticator,
+    @Inject(AgentRegistry) private readonly registry: AgentRegistry,
+    @Inject(ResourcesService) private readonly resources: ResourcesService,
+    @Inject(GrantSigner) private readonly grants: GrantSigner,
+    @Inject(ActivePolicyService) private readonly policy: ActivePolicyService,
+    @Inject(AuditService) private readonly audit: AuditService,
+    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const server = this.adapterHost.httpAdapter.getHttpServer() as HttpServer;
+    this.io = new Server(server, {
+      transports: ['websocket'],
+      maxHttpBufferSize: MAX_SOCKET_MESSAGE,
+      // Other upgrade paths (the client connect endpoint) are handled by their own listeners.
+      destroyUpgrade: false,
+      serveClient: false,
+      pingInterval: 10_000,
+      pingTimeout: 10_000,
+    });
+    const nsp = this.io.of(AGENT_NAMESPACE);
+    nsp.use((socket, next) => {
+      this.authenticator.authenticate(socket.handshake.auth).then(
+        ({ agent, version }) => {
+          socket.data = { agent, version };
+          next();
+        },
+        (error: unknown) => {
+          const message = error instanceof AgentAuthError ? error.message : 'agent authentication failed';
+          if (!(error instanceof AgentAuthError)) this.log.error({ err: error }, 'agent authentication error');
+          this.log.warn({ address: socket.handshake.address, reason: message }, 'agent refused');
+          next(new Error(message));
+        },
+      );
+    });
+    nsp.on('connection', (socket) => this.onConnection(socket));
+    // Nothing is served on the default namespace.
+    this.io.of('/').use((_socket, next) => next(new Error('unknown namespace')));
+
+    const { agentRevoked } = channels(this.config.redis.prefix);
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel === agentRevoked) this.disconnectAgent(message, 'agent credential revoked');
+    });
+    this.subscriber.subscribe(agentRevoked).catch((err: unknown) => this.log.warn({ err }, 'subscribe failed'));
+    this.policy.onActivation((snapshot) => nsp.emit(AGENT_EVENTS.policy, snapshot));
+
+    const staleAfter = HEARTBEAT_INTERVAL_MS * MISSED_HEARTBEATS;
+    this.sweeper = setInterval(() => {
+      this.resources.sweepStale(staleAfter).catch((err: unknown) => this.log.warn({ err }, 'stale sweep failed'));
+    }, HEARTBEAT_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const agent of this.registry.all()) agent.tunnel.close('control plane shutting down');
+    await new Promise<void>((resolve) => (this.io ? void this.io.close(() => resolve()) : resolve()));
+  }
+
+  private onConnection(socket: Socket): void {
+    const { agent, version } = socket.data as { agent: AgentEntity; version?: string };
+    const log = this.log.child({ agentId: agent.id, agentName: agent.name, socketId: socket.id });
+    const helloTimer = setTimeout(() => {
+      log.warn('no hello within the deadline; disconnecting');
+      socket.disconnect(true);
+    }, HELLO_TIMEOUT_MS);
+
+    socket.once(AGENT_EVENTS.hello, (raw: unknown, ack?: (a: HelloAck) => void) => {
+      clearTimeout(helloTimer);
+      const reply = typeof ack === 'function' ? ack : () => undefined;
+      const hello = helloSchema.safeParse(raw);
+      if (!hello.success) {
+        reply({ ok: false, error: `invalid hello: ${hello.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+        socket.disconnect(true);
+        return;
+      }
+      const tunnel = new TunnelEndpoint({
+        role: 'control-plane',
+        send: (frame) => socket.emit(AGENT_EVENTS.frame, frame),
+        onClose: (err) => {
+          log.info({ reason: err.reason }, 'tunnel closed');
+          if (socket.connected) socket.disconnect(true);
+        },
+        onViolation: (kind, streamId, detail) => log.warn({ kind, streamId, detail }, 'tunnel protocol violation by agent'),
+      });
+      const connected: ConnectedAgent = {
+        agentId: agent.id,
+        agentName: agent.name,
+        socket,
+        tunnel,
+        resources: new Map(hello.data.resources.map((r) => [r.name, r])),
+        connectedAt: new Date(),
+      };
+      socket.on(AGENT_EVENTS.frame, (frame: unknown) => {
+        if (frame instanceof Uint8Array) tunnel.receive(frame);
+        else tunnel.close('non-binary frame from agent');
+      });
+      socket.on(AGENT_EVENTS.heartbeat, (hb: unknown) => {
+        if (!heartbeatSchema.safeParse(hb).success) return;
+        this.resources.heartbeat(agent.id).catch((err: unknown) => log.warn({ err }, 'heartbeat update failed'));
+      });
+      this.registry.add(connected);
+      this.resources
+        .declare(agent.id, hello.data.resources, hello.data.version)
+        .then(() => this.audit.append({ action: 'agent.connected', outcome: 'success', actor: { id: `agent:${agent.id}`, kind: 'agent', name: agent.name }, resource: `agent:${agent.name}`, details: { version: hello.data.version ?? version, resources: hello.data.resources.map((r) => r.name), address: socket.handshake.address } }))
+        .then(() => {
+          reply({
+            ok: true,
+            agentId: agent.id,
+            agentName: agent.name,
+            grantPublicKey: this.grants.publicJwk as Record<string, unknown>,
+            policy: this.policy.snapshot ?? null,
+            heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+          });
+          log.info({ resources: hello.data.resources.length }, 'agent online');
+        })
+        .catch((err: unknown) => {
+          log.error({ err }, 'recording agent resources failed');
+          reply({ ok: false, error: 'control plane could not record the agent; retry later' });
+          socket.disconnect(true);
+        });
+    });
+
+    socket.on('disconnect', (reason) => {
+      clearTimeout(helloTimer);
+      const gone = this.registry.remove(socket.id);
+      if (!gone) return;
+      gone.tunnel.close(`agent disconnected: ${reason}`);
+      log.info({ reason }, 'agent offline');
+      if (!this.registry.isOnline(agent.id)) {
+        this.resources.markAgentOffline(agent.id).catch((err: unknown) => log.warn({ err }, 'mark offline failed'));
+      }
+    });
+  }
+
+  private disconnectAgent(agentId: string, reason: string): void {
+    for (const connected of this.registry.connectionsOf(agentId)) {
+      this.log.info({ agentId, reason }, 'disconnecting agent');
+      connected.socket.emit(AGENT_EVENTS.revoked, { reason });
+      connected.tunnel.close(reason);
+      connected.socket.disconnect(true);
+    }
+  }
+}

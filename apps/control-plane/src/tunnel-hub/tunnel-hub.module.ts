@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { AgentsModule } from '../agents/agents.module.js';
+import { AuditModule } from '../audit/audit.module.js';
+import { IdentityModule } from '../identity/identity.module.js';
+import { PoliciesModule } from '../policies/policies.module.js';
+import { ResourcesModule } from '../resources/resources.module.js';
+import { AgentAuthenticator } from './agent-authenticator.js';
+import { AgentHub } from './agent-hub.service.js';
+import { AgentRegistry } from './agent-registry.js';
+import { GrantSigner } from './grant-signer.service.js';
+
+/** Where agents dial in: authentication, the registry of connected agents, and grant signing. */
+@Module({
+  imports: [AgentsModule, AuditModule, IdentityModule, PoliciesModule, ResourcesModule],
+  providers: [AgentHub, AgentRegistry, GrantSigner, AgentAuthenticator],
+  exports: [AgentRegistry, GrantSigner],
+})
+export class TunnelHubModule {}
