@@ -1,0 +1,103 @@
+import { io } from 'socket.io-client';
+import { encodeFrame } from '@gw/tunnel';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectFakeAgent, waitForDisconnect } from './support/fake-agent.js';
+import { startHarness, type Harness } from './support/harness.js';
+
+const redis = { name: 'redis-a', type: 'tcp' as const, labels: { demo: 'true' } };
+
+describe('agent hub', () => {
+  let h: Harness;
+  let admin: string;
+  const register = async (name: string) => {
+    const res = await h.request('POST', '/api/v1/agents', { token: admin, body: { name } });
+    expect(res.status).toBe(201);
+    return res.body as { id: string; credential: string };
+  };
+  const resourceView = async (name: string) =>
+    (await h.request('GET', '/api/v1/resources', { token: admin })).body.items.find((r: { name: string }) => r.name === name);
+
+  beforeAll(async () => {
+    h = await startHarness();
+    admin = await h.token('security-admin');
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('an agent with its credential comes online with its resources, and goes offline when it leaves', async () => {
+    const reg = await register('edge-1');
+    expect(reg.credential).toMatch(/^gwa_[0-9a-f]{32}_/);
+    const agent = await connectFakeAgent(h.baseUrl, { credential: reg.credential }, [redis]);
+    expect(agent.ack).toMatchObject({ ok: true, agentId: reg.id, agentName: 'edge-1' });
+    if (!agent.ack.ok) throw new Error('not ok');
+    expect(agent.ack.grantPublicKey).toMatchObject({ kty: 'EC', crv: 'P-256' });
+    expect(agent.ack.grantPublicKey).not.toHaveProperty('d');
+    const online = await resourceView('redis-a');
+    expect(online).toMatchObject({ type: 'tcp', online: true, labels: { demo: 'true' } });
+    expect(online.lastHeartbeatAt).toBeTruthy();
+    const agents = (await h.request('GET', '/api/v1/agents', { token: admin })).body.items;
+    expect(agents.find((a: { id: string }) => a.id === reg.id)).toMatchObject({ status: 'online', version: 'test' });
+    agent.close();
+    await expect.poll(async () => (await resourceView('redis-a')).online, { timeout: 5000 }).toBe(false);
+  });
+
+  it('refuses a wrong or malformed credential with a reason', async () => {
+    const reg = await register('edge-2');
+    const wrong = reg.credential.slice(0, -4) + 'AAAA';
+    await expect(connectFakeAgent(h.baseUrl, { credential: wrong })).rejects.toThrow(/unknown or revoked/);
+    await expect(connectFakeAgent(h.baseUrl, { nonsense: true })).rejects.toThrow(/handshake/);
+  });
+
+  it('revoking the credential disconnects the agent within seconds and keeps it out', async () => {
+    const reg = await register('edge-3');
+    const agent = await connectFakeAgent(h.baseUrl, { credential: reg.credential }, [{ ...redis, name: 'redis-c' }]);
+    let revokedNotice: unknown;
+    agent.socket.on('revoked', (m: unknown) => (revokedNotice = m));
+    const started = Date.now();
+    expect((await h.request('DELETE', `/api/v1/agents/${reg.id}`, { token: admin })).status).toBe(200);
+    await waitForDisconnect(agent.socket, 3000);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(revokedNotice).toMatchObject({ reason: expect.stringMatching(/revoked/) });
+    await expect(connectFakeAgent(h.baseUrl, { credential: reg.credential })).rejects.toThrow(/unknown or revoked/);
+    expect((await resourceView('redis-c')).online).toBe(false);
+  });
+
+  it('an agent can authenticate with its own OIDC token when registered for that identity', async () => {
+    const token = await h.token('agent-edge-1');
+    const whoami = await h.request('GET', '/api/v1/whoami', { token });
+    const res = await h.request('POST', '/api/v1/agents', { token: admin, body: { name: 'edge-oidc', oidcPrincipal: whoami.body.id } });
+    expect(res.status).toBe(201);
+    const agent = await connectFakeAgent(h.baseUrl, { token, agentName: 'edge-oidc' }, [{ ...redis, name: 'redis-oidc' }]);
+    expect(agent.ack.ok).toBe(true);
+    agent.close();
+    // Another workload's token cannot pose as this agent.
+    await expect(connectFakeAgent(h.baseUrl, { token: await h.token('ai-agent'), agentName: 'edge-oidc' })).rejects.toThrow(/no active agent/);
+  });
+
+  it('a rogue agent sending malformed frames is cut off and the control plane keeps serving', async () => {
+    const good = await connectFakeAgent(h.baseUrl, { credential: (await register('edge-good')).credential }, [{ ...redis, name: 'redis-good' }]);
+    const rogue = await connectFakeAgent(h.baseUrl, { credential: (await register('edge-rogue')).credential }, [{ ...redis, name: 'redis-rogue' }]);
+    // Garbage, a truncated frame, an OPEN from the agent side (never allowed), and text where bytes belong.
+    rogue.socket.emit('f', Buffer.from('not a frame at all'));
+    rogue.socket.emit('f', Buffer.from([1, 3, 0, 0]));
+    rogue.socket.emit('f', encodeFrame({ type: 'OPEN', streamId: 1, window: 65536, header: { grant: 'x', resource: 'redis-rogue', protocol: 'tcp', client: {} } }));
+    await waitForDisconnect(rogue.socket, 5000);
+    // An oversized message is refused by the transport itself.
+    const rogue2 = await connectFakeAgent(h.baseUrl, { credential: (await register('edge-rogue-2')).credential });
+    rogue2.socket.emit('f', Buffer.alloc(2 * 1024 * 1024));
+    await waitForDisconnect(rogue2.socket, 5000);
+    // Non-hello chatter before hello is ignored; no hello at all gets the socket dropped.
+    expect((await h.request('GET', '/healthz')).status).toBe(200);
+    expect(good.socket.connected).toBe(true);
+    expect((await resourceView('redis-good')).online).toBe(true);
+    good.close();
+  });
+
+  it('a connection that never says hello is dropped', async () => {
+    const reg = await register('edge-silent');
+    const socket = io(h.baseUrl + '/agents', { transports: ['websocket'], auth: { credential: reg.credential }, reconnection: false, forceNew: true });
+    await new Promise((r) => socket.once('connect', r));
+    await waitForDisconnect(socket as never, 15_000);
+  }, 20_000);
+});
