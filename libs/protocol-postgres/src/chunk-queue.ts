@@ -3,7 +3,13 @@
  * frame inside one chunk is returned as a zero-copy view, and a frame spread over several chunks is
  * copied exactly once when it is complete. This keeps a 64 MiB row arriving in 64 KiB pieces linear
  * and a chunk holding hundreds of small messages allocation-free.
+ *
+ * Tiny chunks (a peer trickling bytes) are the exception: they are appended to an accumulator
+ * buffer, so the queue never holds millions of one-byte views while a large frame is pending.
  */
+const SMALL_CHUNK = 1024;
+const ACCUMULATOR_SIZE = 64 * 1024;
+
 export class ChunkQueue {
   private chunks: Buffer[] = [];
   /** Index of the first live chunk (avoids O(n) shift() on long queues). */
@@ -11,15 +17,46 @@ export class ChunkQueue {
   /** Bytes already consumed from chunks[first]. */
   private offset = 0;
   private size = 0;
+  /** Buffer that tiny chunks are copied into; bytes below accumulatorUsed are never rewritten. */
+  private accumulator: Buffer | undefined;
+  private accumulatorUsed = 0;
+  /** The queued view of the accumulator (the last queued chunk while it is still queued). */
+  private accumulatorView: Buffer | undefined;
+  private accumulatorViewStart = 0;
 
   get length(): number {
     return this.size;
   }
 
+  /** Number of queued buffers (bounded by the accumulator even when the peer trickles bytes). */
+  get chunkCount(): number {
+    return this.chunks.length - this.first;
+  }
+
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    this.chunks.push(chunk);
     this.size += chunk.length;
+    if (chunk.length >= SMALL_CHUNK) {
+      this.chunks.push(chunk);
+      return;
+    }
+    if (this.accumulator === undefined || this.accumulatorUsed + chunk.length > this.accumulator.length) {
+      this.accumulator = Buffer.allocUnsafe(ACCUMULATOR_SIZE);
+      this.accumulatorUsed = 0;
+      this.accumulatorView = undefined;
+    }
+    chunk.copy(this.accumulator, this.accumulatorUsed);
+    this.accumulatorUsed += chunk.length;
+    const last = this.chunks.length - 1;
+    if (this.accumulatorView !== undefined && last >= this.first && this.chunks[last] === this.accumulatorView) {
+      // Grow the queued view in place; its start (and so any offset into it) is unchanged.
+      this.accumulatorView = this.accumulator.subarray(this.accumulatorViewStart, this.accumulatorUsed);
+      this.chunks[last] = this.accumulatorView;
+    } else {
+      this.accumulatorViewStart = this.accumulatorUsed - chunk.length;
+      this.accumulatorView = this.accumulator.subarray(this.accumulatorViewStart, this.accumulatorUsed);
+      this.chunks.push(this.accumulatorView);
+    }
   }
 
   /** Byte at position i from the front; caller guarantees i < length. */
@@ -80,6 +117,8 @@ export class ChunkQueue {
   }
 
   clear(): void {
+    this.accumulator = undefined;
+    this.accumulatorView = undefined;
     this.chunks = [];
     this.first = 0;
     this.offset = 0;

@@ -107,3 +107,27 @@ describe('parse() iteration contract', () => {
     expect(p.parseAll(serializeFrontend({ kind: 'Terminate' })).map((m) => m.kind)).toEqual(['Flush', 'Terminate']);
   });
 });
+
+describe('trickled bytes', () => {
+  it('keeps the queue small when a large frame arrives one byte at a time', () => {
+    const q = new ChunkQueue();
+    const payload = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
+    for (let i = 0; i < payload.length; i++) q.push(payload.subarray(i, i + 1));
+    // 300 000 one-byte reads are held in a handful of 64 KiB accumulators, not 300 000 views.
+    expect(q.chunkCount).toBeLessThanOrEqual(5);
+    expect(q.take(payload.length).equals(payload)).toBe(true);
+  });
+
+  it('interleaves tiny and large chunks in arrival order', () => {
+    const q = new ChunkQueue();
+    const big = Buffer.alloc(5000, 7);
+    q.push(Buffer.from([1]));
+    q.push(big);
+    q.push(Buffer.from([2, 3]));
+    expect(q.take(1)[0]).toBe(1);
+    q.push(Buffer.from([4]));
+    const rest = q.take(q.length);
+    expect(rest.length).toBe(5003);
+    expect([...rest.subarray(5000)]).toEqual([2, 3, 4]);
+  });
+});
