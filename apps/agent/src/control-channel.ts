@@ -231,7 +231,7 @@ export class ControlChannel {
     }
     let verifier: SessionGrantVerifier;
     try {
-      verifier = this.verifierFor(ack.agentId, ack.grantPublicKey as GrantKey);
+      verifier = this.verifierFor(ack.agentId, ack.grantPublicKey);
     } catch (error) {
       log.error({ err: error }, 'control plane sent an unusable grant key');
       this.socket.disconnect();

@@ -62,21 +62,32 @@ function schemaFor(ctx: SecretRefContext) {
     credentials: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'credential names: letters, digits, _ . -'), secretRef).optional(),
   });
 
-  const auth = z.union(
-    [
-      z.strictObject({ credential: secretRef }),
-      z.strictObject({
-        oidc: z.strictObject({
-          tokenUrl: httpUrl,
-          clientId: z.string().min(1).max(256),
-          clientSecret: secretRef,
-          resource: z.string().min(1).max(512).default('api://gateway'),
-        }),
-        agentName: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lower-case letters, digits, . _ -, at most 63'),
-      }),
-    ],
-    { error: 'expected { credential } or { oidc, agentName }' },
-  );
+  const credentialAuth = z.strictObject({ credential: secretRef });
+  const oidcAuth = z.strictObject({
+    oidc: z.strictObject({
+      tokenUrl: httpUrl,
+      clientId: z.string().min(1).max(256),
+      clientSecret: secretRef,
+      resource: z.string().min(1).max(512).default('api://gateway'),
+    }),
+    agentName: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lower-case letters, digits, . _ -, at most 63'),
+  });
+  // Picked by key rather than z.union, so that an error inside the chosen form names its field
+  // (a union would only say that neither form matched).
+  const auth = z.unknown().transform((value, zctx) => {
+    const isObject = typeof value === 'object' && value !== null;
+    const schema = isObject && 'credential' in value ? credentialAuth : isObject && ('oidc' in value || 'agentName' in value) ? oidcAuth : undefined;
+    if (!schema) {
+      zctx.addIssue({ code: 'custom', message: 'expected { credential } or { oidc, agentName }' });
+      return z.NEVER;
+    }
+    const result = schema.safeParse(value);
+    if (!result.success) {
+      for (const issue of result.error.issues) zctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+      return z.NEVER;
+    }
+    return result.data;
+  });
 
   return z
     .strictObject({

@@ -5,7 +5,7 @@ import type { ProtocolHandler, ProtocolOpenContext } from './protocol-handler.js
 export const TCP_CONNECT_TIMEOUT_MS = 10_000;
 
 function describeDialError(error: NodeJS.ErrnoException, resource: string): string {
-  switch (error.code) {
+  switch (error.code ?? '') {
     case 'ECONNREFUSED':
       return `resource ${resource} refused the connection (ECONNREFUSED)`;
     case 'ENOTFOUND':
