@@ -179,7 +179,15 @@ describe('against the real PostgreSQL at 127.0.0.1:5432', () => {
     const { conn, startup } = await connect();
     const key = expectKind(startup.find((m) => m.kind === 'BackendKeyData'), 'BackendKeyData');
     conn.send(query('select pg_sleep(20)'));
-    await new Promise((r) => setTimeout(r, 300));
+    // Cancel only once the sleep is running: a cancel that arrives earlier is silently ignored.
+    const { conn: watcher } = await connect();
+    for (let tries = 0; ; tries++) {
+      watcher.send(query(`select count(*) from pg_stat_activity where pid = ${key.processId} and state = 'active'`));
+      const row = expectKind((await watcher.until('ReadyForQuery')).find((m) => m.kind === 'DataRow'), 'DataRow');
+      if (row.values[0]?.toString() === '1') break;
+      if (tries > 100) throw new Error('the query never became active');
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const canceller = await RawConnection.connect(PORT);
     open.push(canceller);
     canceller.send(serializeFrontend({ kind: 'CancelRequest', processId: key.processId, secretKey: key.secretKey }));

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,10 +37,10 @@ export async function startScramCluster(): Promise<Cluster> {
   writeFileSync(pwfile, `${superuserPassword}\n`, { mode: 0o600 });
   const asRoot = process.getuid?.() === 0;
   if (asRoot) {
-    const { stdout } = await run('id', ['-u', 'postgres']);
-    const { stdout: gid } = await run('id', ['-g', 'postgres']);
-    chownSync(dir, Number(stdout.trim()), Number(gid.trim()));
-    chownSync(pwfile, Number(stdout.trim()), Number(gid.trim()));
+    const uid = Number((await run('id', ['-u', 'postgres'])).stdout.trim());
+    const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
+    chownSync(dir, uid, gid);
+    chownSync(pwfile, uid, gid);
   }
   const pg = (cmd: string, args: string[]) =>
     asRoot ? run('runuser', ['-u', 'postgres', '--', join(BIN, cmd), ...args]) : run(join(BIN, cmd), args);
@@ -56,14 +56,16 @@ export async function startScramCluster(): Promise<Cluster> {
   };
   try {
     await pg('initdb', ['-D', data, '-U', 'postgres', `--pwfile=${pwfile}`, '-A', 'scram-sha-256', '--no-sync', '-E', 'UTF8']);
+    // Both files exist (created by initdb as postgres); rewriting/appending keeps their owner.
     writeFileSync(
       join(data, 'pg_hba.conf'),
       // Only SCRAM over TCP on loopback; nothing else is allowed in.
       'host all all 127.0.0.1/32 scram-sha-256\n',
     );
-    writeFileSync(
-      join(data, 'postgresql.auto.conf'),
+    appendFileSync(
+      join(data, 'postgresql.conf'),
       [
+        '',
         `port = ${port}`,
         "listen_addresses = '127.0.0.1'",
         `unix_socket_directories = '${dir}'`,
@@ -74,11 +76,6 @@ export async function startScramCluster(): Promise<Cluster> {
         '',
       ].join('\n'),
     );
-    if (asRoot) {
-      const { stdout } = await run('id', ['-u', 'postgres']);
-      const { stdout: gid } = await run('id', ['-g', 'postgres']);
-      for (const f of ['pg_hba.conf', 'postgresql.auto.conf']) chownSync(join(data, f), Number(stdout.trim()), Number(gid.trim()));
-    }
     await pg('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', 'start']);
     started = true;
   } catch (err) {
