@@ -1,2 +1,4 @@
 export * from './agent-channel.js';
 export * from './client-connect.js';
+export * from './postgres-session.js';
+export * from './recording.js';

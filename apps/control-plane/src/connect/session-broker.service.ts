@@ -106,7 +106,7 @@ export class SessionBroker implements OnApplicationBootstrap {
       throw new SessionRefused(CONNECT_CLOSE.resourceOffline, `resource "${resource.name}" is offline: no agent serving it is connected`);
     }
     const session = await this.sessions.open({
-      principal, resourceName: resource.name, resourceType: resource.type, role: req.role ?? null,
+      principal, resourceName: resource.name, resourceType: resource.type, agentId: agent.agentId, role: req.role ?? null,
       sourceAddress: req.sourceAddress, declared: req.declared,
     });
     const limitSeconds = Math.min(decision.obligations.maxSessionSeconds ?? DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS);
@@ -136,7 +136,7 @@ export class SessionBroker implements OnApplicationBootstrap {
       await this.audit.append({ action: 'session.open_failed', outcome: 'failure', ...auditBase, details: { ...auditBase.details, sessionId: session.id, reason } });
       throw new SessionRefused(CONNECT_CLOSE.resourceError, `could not open "${resource.name}": ${reason}`);
     }
-    await this.sessions.markActive(session.id, agent.agentId);
+    await this.sessions.markActive(session.id);
     await this.audit.append({ action: 'session.connect', outcome: 'allowed', ...auditBase, details: { ...auditBase.details, sessionId: session.id, agentId: agent.agentId } });
 
     const live: LiveSession = {

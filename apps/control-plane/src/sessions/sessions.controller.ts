@@ -5,12 +5,22 @@ import { ZodPipe } from '../common/zod-body.pipe.js';
 import { CurrentPrincipal, Roles } from '../identity/roles.decorator.js';
 import { sessionDto, sessionQuerySchema, type SessionQueryDto } from './dto/session.dto.js';
 import { SessionsService } from './sessions.service.js';
+import { RecordingsService } from './recordings.service.js';
+import { z } from 'zod';
+
+const eventsQuerySchema = z.strictObject({
+  after: z.coerce.number().int().min(-1).default(-1),
+  limit: z.coerce.number().int().min(1).max(1000).default(500),
+});
 
 @ApiTags('sessions')
 @ApiBearerAuth()
 @Controller('api/v1/sessions')
 export class SessionsController {
-  constructor(@Inject(SessionsService) private readonly sessions: SessionsService) {}
+  constructor(
+    @Inject(SessionsService) private readonly sessions: SessionsService,
+    @Inject(RecordingsService) private readonly recordings: RecordingsService,
+  ) {}
 
   @Get()
   @Roles('admin', 'auditor')
@@ -24,6 +34,14 @@ export class SessionsController {
   @ApiOperation({ summary: 'One session with its principal, token id, source address and declared client details' })
   async get(@Param('id', new ParseUUIDPipe()) id: string) {
     return sessionDto(await this.sessions.get(id));
+  }
+
+  @Get(':id/events')
+  @Roles('admin', 'auditor')
+  @ApiOperation({ summary: 'The recording: statements, decisions, row counts and (masked) sample rows, in order; page with `after=<seq>`' })
+  async events(@Param('id', new ParseUUIDPipe()) id: string, @Query(new ZodPipe(eventsQuerySchema)) q: z.infer<typeof eventsQuerySchema>) {
+    const items = await this.recordings.list(id, q.after, q.limit);
+    return { items, nextAfter: items.length === q.limit ? items.at(-1)?.seq : null };
   }
 
   @Post(':id/kill')

@@ -16,6 +16,8 @@ export interface OpenSessionInput {
   principal: Principal;
   resourceName: string;
   resourceType: string;
+  /** Chosen before the stream opens, so the agent's first recording batch is accepted. */
+  agentId: string;
   role: string | null;
   sourceAddress: string | null;
   declared: Record<string, unknown>;
@@ -62,7 +64,7 @@ export class SessionsService {
       tokenId: p.tokenId ?? null,
       resourceName: input.resourceName,
       resourceType: input.resourceType,
-      agentId: null,
+      agentId: input.agentId,
       role: input.role,
       grantId: null,
       sourceAddress: input.sourceAddress,
@@ -78,8 +80,8 @@ export class SessionsService {
     return session;
   }
 
-  async markActive(id: string, agentId: string): Promise<void> {
-    await this.dataSource.getRepository(SessionEntity).update({ id }, { status: 'active', agentId });
+  async markActive(id: string): Promise<void> {
+    await this.dataSource.getRepository(SessionEntity).update({ id }, { status: 'active' });
   }
 
   async close(id: string, status: Exclude<SessionStatus, 'opening' | 'active'>, reason: string, bytes: { in: number; out: number }): Promise<void> {

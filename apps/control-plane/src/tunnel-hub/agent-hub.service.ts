@@ -3,7 +3,8 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import type { Redis } from 'ioredis';
-import { AGENT_EVENTS, AGENT_NAMESPACE, heartbeatSchema, helloSchema, type HelloAck } from '@gw/contracts';
+import { AGENT_EVENTS, AGENT_NAMESPACE, RECORDING_EVENT, heartbeatSchema, helloSchema, recordingBatchSchema, type HelloAck, type RecordingAck } from '@gw/contracts';
+import { RecordingsService } from '../sessions/recordings.service.js';
 import { MAX_FRAME_PAYLOAD, TunnelEndpoint } from '@gw/tunnel';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -42,6 +43,7 @@ export class AgentHub implements OnApplicationBootstrap, OnApplicationShutdown {
     @Inject(GrantSigner) private readonly grants: GrantSigner,
     @Inject(ActivePolicyService) private readonly policy: ActivePolicyService,
     @Inject(AuditService) private readonly audit: AuditService,
+    @Inject(RecordingsService) private readonly recordings: RecordingsService,
     @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -137,6 +139,18 @@ export class AgentHub implements OnApplicationBootstrap, OnApplicationShutdown {
       socket.on(AGENT_EVENTS.heartbeat, (hb: unknown) => {
         if (!heartbeatSchema.safeParse(hb).success) return;
         this.resources.heartbeat(agent.id).catch((err: unknown) => log.warn({ err }, 'heartbeat update failed'));
+      });
+      socket.on(RECORDING_EVENT, (raw: unknown, ack?: (a: RecordingAck) => void) => {
+        const reply = typeof ack === 'function' ? ack : () => undefined;
+        const batch = recordingBatchSchema.safeParse(raw);
+        if (!batch.success) {
+          reply({ ok: false, error: `invalid recording batch: ${batch.error.issues[0]?.message ?? 'bad shape'}`, retry: false });
+          return;
+        }
+        this.recordings.store(agent.id, batch.data).then(reply, (err: unknown) => {
+          log.error({ err, sessionId: batch.data.sessionId }, 'storing recording failed');
+          reply({ ok: false, error: 'control plane could not store the batch', retry: true });
+        });
       });
       this.registry.add(connected);
       this.resources

@@ -4,6 +4,7 @@ import { AuditModule } from '../audit/audit.module.js';
 import { IdentityModule } from '../identity/identity.module.js';
 import { PoliciesModule } from '../policies/policies.module.js';
 import { ResourcesModule } from '../resources/resources.module.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
 import { AgentAuthenticator } from './agent-authenticator.js';
 import { AgentHub } from './agent-hub.service.js';
 import { AgentRegistry } from './agent-registry.js';
@@ -11,7 +12,7 @@ import { GrantSigner } from './grant-signer.service.js';
 
 /** Where agents dial in: authentication, the registry of connected agents, and grant signing. */
 @Module({
-  imports: [AgentsModule, AuditModule, IdentityModule, PoliciesModule, ResourcesModule],
+  imports: [AgentsModule, AuditModule, IdentityModule, PoliciesModule, ResourcesModule, SessionsModule],
   providers: [AgentHub, AgentRegistry, GrantSigner, AgentAuthenticator],
   exports: [AgentRegistry, GrantSigner],
 })

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+
+/**
+ * Session recordings travel agent -> control plane as batches on the `rec` event, with an ack.
+ * The agent spools every event to disk first and deletes it only once acknowledged; the control
+ * plane stores idempotently by (session id, seq), so a batch sent twice is stored once.
+ */
+export const RECORDING_EVENT = 'rec';
+export const MAX_RECORDING_BATCH = 500;
+/** One event's JSON after encoding; larger events must be cut by the agent. */
+export const MAX_RECORDING_EVENT_BYTES = 256 * 1024;
+
+export const recordingEventSchema = z.strictObject({
+  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  at: z.iso.datetime({ offset: true }),
+  type: z.string().regex(/^[a-z][a-z0-9_.:-]{0,63}$/),
+  data: z.record(z.string(), z.unknown()),
+});
+export type RecordingEvent = z.output<typeof recordingEventSchema>;
+
+export const recordingBatchSchema = z.strictObject({
+  sessionId: z.uuid(),
+  events: z.array(recordingEventSchema).min(1).max(MAX_RECORDING_BATCH),
+});
+export type RecordingBatch = z.output<typeof recordingBatchSchema>;
+
+export type RecordingAck = { ok: true; stored: number } | { ok: false; error: string; retry: boolean };
