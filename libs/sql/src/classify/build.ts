@@ -27,10 +27,12 @@ export interface BuildInput {
   readonly collector: Collector;
   readonly text: string;
   readonly fingerprint: string;
+  /** For PREPARE: the inner statement's own text and fingerprint. */
+  readonly preparedText?: { readonly text: string; readonly fingerprint: string };
 }
 
 /** Turns what the walk collected into the (frozen) classification of one top-level statement. */
-export function buildClassification({ type, body, collector, text, fingerprint }: BuildInput): StatementClassification {
+export function buildClassification({ type, body, collector, text, fingerprint, preparedText }: BuildInput): StatementClassification {
   const actions = new Set(collector.actions);
   let execute: StatementClassification['execute'];
   if (collector.executeName !== undefined) {
@@ -46,8 +48,8 @@ export function buildClassification({ type, body, collector, text, fingerprint }
       type: collector.preparedNode.type,
       body: collector.preparedNode.body,
       collector: withoutPrepare(collector),
-      text,
-      fingerprint,
+      text: preparedText?.text ?? text,
+      fingerprint: preparedText?.fingerprint ?? fingerprint,
     });
     prepared = Object.freeze({ name: collector.prepareName, statement: inner });
     for (const action of inner.actions) actions.add(action);

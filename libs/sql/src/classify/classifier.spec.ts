@@ -115,6 +115,11 @@ describe('SqlClassifier', () => {
     expect(prepare?.prepared?.name).toBe('wipe');
     expect(prepare?.prepared?.statement.kind).toBe('delete');
     expect(prepare?.prepared?.statement.tablesWritten).toEqual(['t']);
+    expect(prepare?.prepared?.statement.text).toBe('DELETE FROM t WHERE id = $1');
+    const [direct] = c.classify('DELETE FROM t WHERE id = $1');
+    expect(prepare?.prepared?.statement.fingerprint).toBe(direct?.fingerprint);
+    const [quoted] = c.classify('PREPARE "As (x)" (text, int) /* AS */ AS SELECT $1 AS "as"');
+    expect(quoted?.prepared?.statement.text).toBe('SELECT $1 AS "as"');
 
     const [execute] = c.classify("EXECUTE wipe(pg_read_file('x')::int)");
     expect(execute?.kind).toBe('execute');

@@ -1,6 +1,7 @@
 import type { StatementClassification } from '../actions.js';
 import { SqlClassificationError } from '../errors.js';
 import { fingerprintSql, parseSql } from '../parser/load.js';
+import { preparedStatementText } from '../parser/prepare-body.js';
 import { buildClassification } from './build.js';
 import { Collector } from './collector.js';
 import { LruCache } from './lru-cache.js';
@@ -102,7 +103,12 @@ export class SqlClassifier {
       new TreeWalker(collector, { maxDepth: this.maxDepth, maxNodes: this.maxNodes }, (bodyText) =>
         this.classifyFunctionBody(bodyText),
       ).walkStatement(type, body);
-      return buildClassification({ type, body, collector, text: slice, fingerprint: fingerprintSql(slice) });
+      let preparedText: { text: string; fingerprint: string } | undefined;
+      if (type === 'PrepareStmt') {
+        const inner = preparedStatementText(slice);
+        preparedText = { text: inner, fingerprint: fingerprintSql(inner) };
+      }
+      return buildClassification({ type, body, collector, text: slice, fingerprint: fingerprintSql(slice), preparedText });
     });
   }
 
