@@ -1,0 +1,49 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { connectCommand } from './commands/connect.js';
+import type { CliContext } from './commands/context.js';
+import { loginCommand } from './commands/login.js';
+import { resourcesCommand } from './commands/resources.js';
+import { whoamiCommand } from './commands/whoami.js';
+import { resolveApiUrl } from './settings.js';
+
+export function parsePort(value: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535');
+  return Number(value);
+}
+
+export function parseHost(value: string): string {
+  if (value.length === 0 || value.length > 255 || !/^[A-Za-z0-9.:-]+$/.test(value)) throw new InvalidArgumentError('expected a host name or IP address');
+  return value;
+}
+
+/** The `gw` command tree; main.ts runs it, tests run it in-process with their own context. */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('gw')
+    .description('Access gateway client: log in, list resources, open local tunnels to them')
+    .option('--api <url>', 'control plane URL (env GW_API_URL, default http://127.0.0.1:8080)')
+    .configureOutput({ writeOut: ctx.out, writeErr: ctx.err })
+    .showHelpAfterError()
+    .exitOverride();
+  const api = (): string => resolveApiUrl(program.opts<{ api?: string }>().api, ctx.env);
+
+  program
+    .command('login')
+    .description('save a token for later commands')
+    .option('--dev <client>', 'client-credentials token from the dev IdP (GW_DEV_IDP_URL)')
+    .option('--token <jwt>', 'save the given token')
+    .action((options: { dev?: string; token?: string }) => loginCommand(ctx, options));
+
+  program.command('whoami').description('show who the control plane thinks you are').action(() => whoamiCommand(ctx, api()));
+
+  program.command('resources').description('list resources, their status and your access').action(() => resourcesCommand(ctx, api()));
+
+  program
+    .command('connect')
+    .description('listen on a local port; each connection becomes a session to <resource>')
+    .argument('<resource>', 'resource name')
+    .option('--port <n>', 'local port (0 = any free port)', parsePort, 0)
+    .option('--host <address>', 'local address to listen on', parseHost, '127.0.0.1')
+    .action((resource: string, options: { port: number; host: string }) => connectCommand(ctx, api(), resource, options));
+
+  return program;
+}
