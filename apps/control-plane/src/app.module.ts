@@ -12,6 +12,7 @@ import { HealthModule } from './health/health.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { TunnelHubModule } from './tunnel-hub/tunnel-hub.module.js';
 import { ConnectModule } from './connect/connect.module.js';
+import { PgEndpointModule } from './pg-endpoint/pg-endpoint.module.js';
 
 @Module({})
 export class AppModule {
@@ -31,6 +32,7 @@ export class AppModule {
         SessionsModule,
         TunnelHubModule,
         ConnectModule,
+        PgEndpointModule,
       ],
     };
   }

@@ -29,7 +29,11 @@ const envSchema = z.object({
   DATA_DIR: z.string().default('.data/control-plane'),
   MIGRATIONS_RUN: z.enum(['true', 'false']).default('true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  DEV_IDP_URL: z.string().url().optional(),
+  PG_HOST: z.string().default('127.0.0.1'),
+  PG_PORT: z.coerce.number().int().min(0).max(65535).default(15432),
+  PG_TLS_CERT_FILE: z.string().optional(),
+  PG_TLS_KEY_FILE: z.string().optional(),
+  PG_ALLOW_CLEARTEXT: z.enum(['true', 'false']).default('false'),
 });
 
 export interface AppConfig {
@@ -37,6 +41,7 @@ export interface AppConfig {
   database: { url: string; createIfMissing: boolean; runMigrations: boolean };
   redis: { url: string; prefix: string };
   identity: { issuers: unknown; roleMappings: unknown };
+  postgres: { host: string; port: number; certFile?: string; keyFile?: string; allowCleartext: boolean };
   dataDir: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -59,6 +64,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     identity: { issuers: e.OIDC_ISSUERS, roleMappings: e.ROLE_MAPPINGS },
+    postgres: {
+      host: e.PG_HOST,
+      port: e.PG_PORT,
+      certFile: e.PG_TLS_CERT_FILE,
+      keyFile: e.PG_TLS_KEY_FILE,
+      allowCleartext: e.PG_ALLOW_CLEARTEXT === 'true',
+    },
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,
   };

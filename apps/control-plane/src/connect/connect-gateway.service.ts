@@ -63,6 +63,7 @@ export class ConnectGateway implements OnApplicationBootstrap, OnApplicationShut
       opened = await this.broker.open({
         principal,
         resourceName,
+        expectedType: 'tcp',
         sourceAddress,
         declared: { userAgent: req.headers['user-agent'] ?? null },
         onTerminate: (code, reason) => closeWith(ws, code, reason),

@@ -31,6 +31,8 @@ export interface OpenRequest {
   resourceName: string;
   /** Database role / SSH login the client asked for; null for raw TCP. */
   role?: string | null;
+  /** The endpoint speaks one protocol; a resource of another type is refused (no inspection bypass). */
+  expectedType: 'postgres' | 'mysql' | 'ssh' | 'kubernetes' | 'tcp';
   sourceAddress: string | null;
   declared: Record<string, unknown>;
   /** Called when the session must end from the control plane's side (kill, time limit). */
@@ -41,11 +43,14 @@ export interface OpenedSession {
   sessionId: string;
   stream: Duplex;
   decision: PolicyDecision;
+  /** Sends a control message about this session to the agent serving it (e.g. a Postgres cancel). */
+  notifyAgent(event: string, payload: unknown): void;
   finish(result: BridgeResult): Promise<void>;
 }
 
 interface LiveSession {
   terminate(reason: string): void;
+  notify(event: string, payload: unknown): void;
   killedBy?: string;
 }
 
@@ -83,10 +88,23 @@ export class SessionBroker implements OnApplicationBootstrap {
     this.subscriber.subscribe(channel).catch((err: unknown) => this.log.warn({ err }, 'subscribe failed'));
   }
 
+  /** Sends a control message to the agent of a live session on this replica; false if not here. */
+  notify(sessionId: string, event: string, payload: unknown): boolean {
+    const live = this.live.get(sessionId);
+    live?.notify(event, payload);
+    return live !== undefined;
+  }
+
   async open(req: OpenRequest): Promise<OpenedSession> {
     const { principal } = req;
     const resource = await this.resources.findByName(req.resourceName);
     if (!resource) throw new SessionRefused(CONNECT_CLOSE.unknownResource, `unknown resource "${req.resourceName}"`);
+    if (resource.type !== req.expectedType) {
+      throw new SessionRefused(
+        CONNECT_CLOSE.unknownResource,
+        `resource "${resource.name}" is a ${resource.type} resource; this endpoint serves ${req.expectedType}`,
+      );
+    }
     const decision = this.policy.evaluate({
       principal,
       action: 'connect',
@@ -139,11 +157,15 @@ export class SessionBroker implements OnApplicationBootstrap {
     await this.sessions.markActive(session.id);
     await this.audit.append({ action: 'session.connect', outcome: 'allowed', ...auditBase, details: { ...auditBase.details, sessionId: session.id, agentId: agent.agentId } });
 
+    const notifyAgent = (event: string, payload: unknown) => {
+      if (agent.socket.connected) agent.socket.emit(event, payload);
+    };
     const live: LiveSession = {
       terminate: (reason) => {
         req.onTerminate(CONNECT_CLOSE.terminated, reason);
         stream.destroy();
       },
+      notify: notifyAgent,
     };
     this.live.set(session.id, live);
     const limitTimer = setTimeout(() => live.terminate('session time limit reached'), limitSeconds * 1000);
@@ -153,6 +175,7 @@ export class SessionBroker implements OnApplicationBootstrap {
       sessionId: session.id,
       stream,
       decision,
+      notifyAgent,
       finish: async (result) => {
         clearTimeout(limitTimer);
         this.live.delete(session.id);

@@ -42,6 +42,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const idp = await startDevIdp({ port: 0 });
   const config = loadConfig({
     HTTP_PORT: '0',
+    PG_PORT: '0',
     DATABASE_URL: db.url,
     REDIS_PREFIX: `gwtest-${randomBytes(4).toString('hex')}`,
     OIDC_ISSUERS: JSON.stringify([{ issuer: idp.issuer, audience: 'api://gateway' }]),

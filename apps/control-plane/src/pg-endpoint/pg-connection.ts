@@ -1,0 +1,297 @@
+import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import {
+  BackendParser, FrontendParser, ProtocolError, decodePassword, errorResponse, serializeBackend, startupMessage,
+  type StartupMessage,
+} from '@gw/protocol-postgres';
+import { CONNECT_CLOSE } from '@gw/contracts';
+import { TokenRejectedError, type Principal, type TokenVerifier } from '@gw/identity';
+import type { Logger } from 'pino';
+import type { OpenedSession, SessionBroker } from '../connect/session-broker.service.js';
+import { SessionRefused } from '../connect/session-broker.service.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { CancelKeys } from './cancel-keys.js';
+
+const STARTUP_TIMEOUT_MS = 30_000;
+
+export interface PgConnectionDeps {
+  verifier: TokenVerifier;
+  broker: SessionBroker;
+  audit: AuditService;
+  cancelKeys: CancelKeys;
+  secureContext: SecureContext;
+  allowCleartext: boolean;
+  onCancel(processId: number, secretKey: Buffer): void;
+  log: Logger;
+}
+
+/** SQLSTATE for each way a session can be refused before it starts. */
+function sqlstateFor(closeCode: number): string {
+  switch (closeCode) {
+    case CONNECT_CLOSE.unknownResource:
+      return '3D000'; // invalid_catalog_name: the "database" names a resource
+    case CONNECT_CLOSE.resourceOffline:
+    case CONNECT_CLOSE.resourceError:
+      return '08006';
+    default:
+      return '28000';
+  }
+}
+
+const isLoopback = (address: string | undefined) =>
+  !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
+
+/**
+ * One client connection to the Postgres endpoint: TLS, startup, the OIDC token as password, the
+ * session through the agent, then a framed relay (malformed client frames never leave the gateway).
+ */
+export class PgConnection {
+  private socket: Socket | TLSSocket;
+  private readonly parser = new FrontendParser();
+  private startupTimer: NodeJS.Timeout;
+  private state: 'startup' | 'password' | 'opening' | 'relay' | 'closed' = 'startup';
+  private startup?: StartupMessage;
+  private session?: OpenedSession;
+  private stream?: Duplex;
+  private cancelPid?: number;
+  private bytesIn = 0;
+  private bytesOut = 0;
+  private killedReason?: string;
+
+  constructor(private readonly raw: Socket, private readonly deps: PgConnectionDeps) {
+    this.socket = raw;
+    raw.setNoDelay(true);
+    this.startupTimer = setTimeout(() => this.fatal('08P01', 'startup did not complete in time'), STARTUP_TIMEOUT_MS);
+    this.startupTimer.unref();
+    this.attach(raw);
+  }
+
+  private attach(socket: Socket | TLSSocket): void {
+    socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    socket.on('error', () => this.teardown('client socket error'));
+    socket.on('close', () => this.teardown('client closed'));
+  }
+
+  private onClientData(chunk: Buffer): void {
+    this.bytesIn += chunk.length;
+    try {
+      if (this.state === 'relay') {
+        this.relayClient(chunk);
+        return;
+      }
+      for (const msg of this.parser.parse(chunk)) {
+        if (this.state === 'closed') return;
+        this.onStartupPhaseMessage(msg);
+        // While the session opens the socket is paused; anything already parsed stays queued in the
+        // parser and is relayed, in order, once the session is up.
+        if (this.state === 'opening') return;
+      }
+    } catch (error) {
+      this.protocolError(error);
+    }
+  }
+
+  private onStartupPhaseMessage(msg: ReturnType<FrontendParser['parseAll']>[number]): void {
+    switch (msg.kind) {
+      case 'SSLRequest': {
+        if (this.socket instanceof TLSSocket) return this.fatal('08P01', 'SSLRequest inside TLS');
+        this.raw.removeAllListeners('data');
+        this.raw.write('S');
+        const tls = new TLSSocket(this.raw, { isServer: true, secureContext: this.deps.secureContext });
+        this.socket = tls;
+        this.raw.removeAllListeners('error');
+        this.raw.removeAllListeners('close');
+        this.attach(tls);
+        return;
+      }
+      case 'GSSENCRequest':
+        this.socket.write('N');
+        return;
+      case 'CancelRequest':
+        this.deps.onCancel(msg.processId, Buffer.from(msg.secretKey));
+        this.close();
+        return;
+      case 'StartupMessage': {
+        if (this.state !== 'startup') return this.fatal('08P01', 'duplicate startup message');
+        const encrypted = this.socket instanceof TLSSocket;
+        if (!encrypted && (!this.deps.allowCleartext || !isLoopback(this.raw.remoteAddress))) {
+          return this.fatal('28000', 'the gateway requires TLS (use sslmode=require)');
+        }
+        if (msg.parameters.get('replication') && msg.parameters.get('replication') !== 'false') {
+          return this.fatal('28000', 'replication connections are not allowed through the gateway');
+        }
+        if (!msg.parameters.get('user') || !msg.parameters.get('database')) {
+          return this.fatal('28000', 'startup must name a user (database role) and a database (resource)');
+        }
+        this.startup = msg;
+        this.state = 'password';
+        this.socket.write(serializeBackend({ kind: 'AuthenticationCleartextPassword' }));
+        return;
+      }
+      case 'AuthenticationResponse': {
+        if (this.state !== 'password') return this.fatal('08P01', 'unexpected password message');
+        const token = decodePassword(msg);
+        this.state = 'opening';
+        this.socket.pause();
+        this.authenticateAndOpen(token).catch((error: unknown) => {
+          this.deps.log.error({ err: error }, 'opening a postgres session failed');
+          this.fatal('XX000', 'internal error while opening the session');
+        });
+        return;
+      }
+      default:
+        return this.fatal('08P01', `unexpected ${msg.kind} during startup`);
+    }
+  }
+
+  private async authenticateAndOpen(token: string): Promise<void> {
+    const startup = this.startup!;
+    const resourceName = startup.parameters.get('database')!;
+    const role = startup.parameters.get('user')!;
+    let principal: Principal;
+    try {
+      principal = await this.deps.verifier.verify(token);
+    } catch (error) {
+      if (!(error instanceof TokenRejectedError)) throw error;
+      await this.deps.audit.append({
+        action: 'auth.token_refused', outcome: 'denied',
+        details: { code: error.code, reason: error.reason, sourceIp: this.raw.remoteAddress ?? null, endpoint: 'postgres' },
+      });
+      return this.fatal('28P01', `token refused: ${error.reason}`);
+    }
+    if (this.isClosed()) return;
+    let opened: OpenedSession;
+    try {
+      opened = await this.deps.broker.open({
+        principal,
+        resourceName,
+        role,
+        expectedType: 'postgres',
+        sourceAddress: this.raw.remoteAddress ?? null,
+        declared: { applicationName: startup.parameters.get('application_name') ?? null, client: 'postgres' },
+        onTerminate: (_code, reason) => {
+          this.killedReason = reason;
+          this.fatal('57P01', `terminating connection: ${reason}`);
+        },
+      });
+    } catch (error) {
+      if (error instanceof SessionRefused) return this.fatal(sqlstateFor(error.closeCode), error.message);
+      throw error;
+    }
+    if (this.isClosed()) {
+      opened.stream.destroy();
+      await opened.finish({ bytesIn: this.bytesIn, bytesOut: this.bytesOut, endedBy: 'client' });
+      return;
+    }
+    clearTimeout(this.startupTimer);
+    this.session = opened;
+    this.stream = opened.stream;
+    this.state = 'relay';
+    this.stream.write(startupMessage(startup.parameters));
+    this.relayAgent(opened);
+    this.relayClient(Buffer.alloc(0));
+    this.socket.resume();
+  }
+
+  /** Client -> agent: complete frames only, each forwarded as its own bytes. */
+  private relayClient(chunk: Buffer): void {
+    const stream = this.stream!;
+    let ok = true;
+    for (const msg of this.parser.parse(chunk)) ok = stream.write(msg.raw) && ok;
+    if (!ok) {
+      this.socket.pause();
+      stream.once('drain', () => this.socket.resume());
+    }
+  }
+
+  /** Agent -> client: swap the upstream BackendKeyData for the gateway's own, then relay. */
+  private relayAgent(opened: OpenedSession): void {
+    const stream = opened.stream;
+    const backend = new BackendParser();
+    let keySwapped = false;
+    stream.on('data', (chunk: Buffer) => {
+      let out: Buffer[] = [chunk];
+      if (!keySwapped) {
+        out = [];
+        try {
+          for (const msg of backend.parse(chunk)) {
+            if (msg.kind === 'BackendKeyData') {
+              const key = this.deps.cancelKeys.issue(opened.sessionId);
+              this.cancelPid = key.processId;
+              out.push(serializeBackend({ kind: 'BackendKeyData', processId: key.processId, secretKey: key.secretKey }));
+            } else {
+              out.push(msg.raw);
+              if (msg.kind === 'ReadyForQuery') keySwapped = true;
+            }
+            if (keySwapped) break;
+          }
+          if (keySwapped) for (const rest of backend.parse(Buffer.alloc(0))) out.push(rest.raw);
+        } catch (error) {
+          this.deps.log.warn({ err: error }, 'malformed startup answer from agent');
+          return this.fatal('08P01', 'the agent sent a malformed answer');
+        }
+      }
+      let ok = true;
+      for (const b of out) {
+        this.bytesOut += b.length;
+        ok = this.socket.write(b) && ok;
+      }
+      if (!ok) {
+        stream.pause();
+        this.socket.once('drain', () => stream.resume());
+      }
+    });
+    stream.on('end', () => this.close());
+    stream.on('error', (error: Error) => {
+      if (this.killedReason) return;
+      const lost = /tunnel closed/i.test(error.message);
+      this.fatal('08006', lost ? 'the agent serving this resource was lost' : `session ended: ${error.message}`);
+    });
+  }
+
+  /** A method, not a field read, because the state changes while awaiting. */
+  private isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  private protocolError(error: unknown): void {
+    const message = error instanceof ProtocolError ? error.message : 'malformed message';
+    this.fatal('08P01', `protocol violation: ${message}`);
+  }
+
+  /** FATAL ErrorResponse (never naming the token), then close. */
+  private fatal(code: string, message: string): void {
+    if (this.state === 'closed') return;
+    try {
+      this.socket.write(errorResponse({ severity: 'FATAL', code, message }));
+    } catch {
+      /* socket already gone */
+    }
+    this.close();
+  }
+
+  private close(): void {
+    if (this.state === 'closed') return;
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.teardown('closed');
+  }
+
+  private teardown(reason: string): void {
+    const wasRelaying = this.state === 'relay' || this.session !== undefined;
+    this.state = 'closed';
+    clearTimeout(this.startupTimer);
+    if (this.cancelPid !== undefined) this.deps.cancelKeys.release(this.cancelPid);
+    this.cancelPid = undefined;
+    const session = this.session;
+    this.session = undefined;
+    if (session && wasRelaying) {
+      this.stream?.end();
+      setTimeout(() => this.stream?.destroy(), 2000).unref();
+      session
+        .finish({ bytesIn: this.bytesIn, bytesOut: this.bytesOut, endedBy: reason.startsWith('client') ? 'client' : 'resource' })
+        .catch((err: unknown) => this.deps.log.warn({ err }, 'closing the session record failed'));
+    }
+  }
+}

@@ -1,0 +1,97 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import type { Redis } from 'ioredis';
+import { PG_EVENTS } from '@gw/contracts';
+import { TokenVerifier } from '@gw/identity';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/app-config.js';
+import { loggerFor } from '../common/logger.js';
+import { AuditService } from '../audit/audit.service.js';
+import { SessionBroker } from '../connect/session-broker.service.js';
+import { REDIS, REDIS_SUBSCRIBER } from '../redis/redis.module.js';
+import { CancelKeys } from './cancel-keys.js';
+import { PgConnection } from './pg-connection.js';
+import { loadOrCreateCertificate } from './tls-certificate.js';
+
+/** The native Postgres endpoint (default 127.0.0.1:15432). */
+@Injectable()
+export class PgEndpoint implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = loggerFor(PgEndpoint);
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly cancelKeys = new CancelKeys();
+  private secureContext?: SecureContext;
+  private readonly cancelChannel: string;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(TokenVerifier) private readonly verifier: TokenVerifier,
+    @Inject(SessionBroker) private readonly broker: SessionBroker,
+    @Inject(AuditService) private readonly audit: AuditService,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
+  ) {
+    this.cancelChannel = `${config.redis.prefix}:pg:cancel`;
+  }
+
+  /** The port actually bound (tests bind port 0). */
+  get port(): number | undefined {
+    const address = this.server?.address();
+    return typeof address === 'object' && address ? address.port : undefined;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const pg = this.config.postgres;
+    if (pg.port < 0) return;
+    const tls = await loadOrCreateCertificate({
+      certFile: pg.certFile, keyFile: pg.keyFile, dataDir: this.config.dataDir, hostnames: ['localhost', '127.0.0.1', '::1'],
+    });
+    this.secureContext = createSecureContext({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
+    // A cancel request may reach any replica: every replica checks its own keys.
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== this.cancelChannel) return;
+      const { processId, secretKey } = JSON.parse(message) as { processId: number; secretKey: string };
+      this.cancelLocal(processId, Buffer.from(secretKey, 'hex'));
+    });
+    this.subscriber.subscribe(this.cancelChannel).catch((err: unknown) => this.log.warn({ err }, 'subscribe failed'));
+    this.server = createServer((socket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(pg.port, pg.host, () => resolve());
+    });
+    this.log.info({ host: pg.host, port: this.port, certificate: tls.source }, 'postgres endpoint listening');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    new PgConnection(socket, {
+      verifier: this.verifier,
+      broker: this.broker,
+      audit: this.audit,
+      cancelKeys: this.cancelKeys,
+      secureContext: this.secureContext!,
+      allowCleartext: this.config.postgres.allowCleartext,
+      onCancel: (processId, secretKey) => {
+        if (this.cancelLocal(processId, secretKey)) return;
+        this.redis
+          .publish(this.cancelChannel, JSON.stringify({ processId, secretKey: secretKey.toString('hex') }))
+          .catch((err: unknown) => this.log.warn({ err }, 'cancel broadcast failed'));
+      },
+      log: this.log,
+    });
+  }
+
+  private cancelLocal(processId: number, secretKey: Buffer): boolean {
+    const sessionId = this.cancelKeys.resolve(processId, secretKey);
+    if (!sessionId) return false;
+    this.broker.notify(sessionId, PG_EVENTS.cancel, { sessionId });
+    return true;
+  }
+}
