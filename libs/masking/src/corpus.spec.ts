@@ -114,6 +114,8 @@ const FALSE_POSITIVES: readonly Case[] = [
   { text: 'AKIA1234 is too short', found: [] },
   { text: 'sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709', found: [] },
   { text: 'phone 555-0100', found: [] },
+  { text: 'national number without a region: (415) 555-2671', found: [] },
+  { text: 'dates 2024-01-15, 15.01.2024 and 01/15/2024', found: [], region: 'US' },
   { text: 'the quick brown fox', found: [] },
   { text: '', found: [] },
 ];

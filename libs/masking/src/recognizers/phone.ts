@@ -2,55 +2,59 @@ import { findPhoneNumbersInText, parsePhoneNumberFromString, type CountryCode } 
 
 import type { EntityMatch, Recognizer } from '../types.js';
 
+/**
+ * Spans that could be a written phone number: an optional `+` or `(`, then digits and the separators
+ * people write between them, ending on a digit. Commas and semicolons are not separators here (in CSV
+ * they end a field). libphonenumber runs only on these short spans, never on the whole text: that keeps
+ * the cost proportional to the number of candidates, not to the text length times the matcher's cost.
+ */
+const CANDIDATE = /(?<![\w+])\+?\(?\d[\d ()./-]{5,30}\d/g;
 /** Characters that show a number was written as a phone number, not an id: `+`, brackets, separators. */
 const PHONE_FORMATTING = /[+() .-]/;
-/** Longest text handed to libphonenumber in one call; longer texts are scanned in overlapping windows. */
-const WINDOW = 4096;
-const OVERLAP = 64;
+const MIN_DIGITS = 7;
+/** E.164 allows at most 15 digits: a longer candidate may hold several numbers and needs the matcher. */
+const MAX_SINGLE_NUMBER_DIGITS = 15;
+/** Dates written with separators look like short phone numbers to libphonenumber. */
+const DATE = /^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$/;
 
-/** libphonenumber reads `,digits` after a number as a pause/extension; in CSV it is the next field. */
-const FIELD_SEPARATOR = /[,;]/;
+function digitCount(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) n++;
+  }
+  return n;
+}
 
-function findInWindow(text: string, offset: number, region: CountryCode | undefined, out: EntityMatch[]): void {
-  for (const found of findPhoneNumbersInText(text, region ? { defaultCountry: region } : {})) {
-    let raw = text.slice(found.startsAt, found.endsAt);
-    let number = found.number;
-    const cut = raw.search(FIELD_SEPARATOR);
-    if (cut > 0) {
-      raw = raw.slice(0, cut).trimEnd();
-      const reparsed = parsePhoneNumberFromString(raw, region);
-      if (reparsed === undefined) continue;
-      number = reparsed;
-    }
+/** The common case, about 5x cheaper than the matcher: the candidate is one number, or none. */
+function parseWholeCandidate(candidate: string, offset: number, region: CountryCode | undefined, out: EntityMatch[]): void {
+  const number = parsePhoneNumberFromString(candidate, region);
+  if (number?.isValid()) out.push({ entity: 'phone', start: offset, end: offset + candidate.length, normalized: number.number });
+}
+
+function findInCandidate(candidate: string, offset: number, region: CountryCode | undefined, out: EntityMatch[]): void {
+  for (const found of findPhoneNumbersInText(candidate, region ? { defaultCountry: region } : {})) {
+    const raw = candidate.slice(found.startsAt, found.endsAt);
     // A bare digit string (order id, account number) is valid for some region far too often: only a
     // number written like a phone number counts.
-    if (!PHONE_FORMATTING.test(raw) || !number.isValid()) continue;
-    const start = offset + found.startsAt;
-    out.push({ entity: 'phone', start, end: start + raw.length, normalized: number.number });
+    if (!PHONE_FORMATTING.test(raw) || !found.number.isValid()) continue;
+    out.push({ entity: 'phone', start: offset + found.startsAt, end: offset + found.endsAt, normalized: found.number.number });
   }
 }
 
 export const phoneRecognizer: Recognizer = {
   entity: 'phone',
-  mayMatch: (_text, hints) => hints.digits >= 7,
+  mayMatch: (_text, hints) => hints.digits >= MIN_DIGITS,
   find(text, options) {
-    const region = options.defaultRegion;
     const found: EntityMatch[] = [];
-    if (text.length <= WINDOW) {
-      findInWindow(text, 0, region, found);
-      return found;
-    }
-    // Bounded windows keep libphonenumber's cost proportional to the text; the overlap catches numbers
-    // on a window edge, and duplicates from the overlap are dropped.
-    const seen = new Set<number>();
-    for (let start = 0; start < text.length; start += WINDOW - OVERLAP) {
-      const part: EntityMatch[] = [];
-      findInWindow(text.slice(start, start + WINDOW), start, region, part);
-      for (const m of part) {
-        if (seen.has(m.start)) continue;
-        seen.add(m.start);
-        found.push(m);
-      }
+    for (const m of text.matchAll(CANDIDATE)) {
+      const candidate = m[0];
+      const digits = digitCount(candidate);
+      if (!PHONE_FORMATTING.test(candidate) || digits < MIN_DIGITS || DATE.test(candidate)) continue;
+      // A national number (no '+') means nothing without a region to read it in.
+      if (!candidate.startsWith('+') && options.defaultRegion === undefined) continue;
+      if (digits <= MAX_SINGLE_NUMBER_DIGITS) parseWholeCandidate(candidate, m.index, options.defaultRegion, found);
+      else findInCandidate(candidate, m.index, options.defaultRegion, found);
     }
     return found;
   },
