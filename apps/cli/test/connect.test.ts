@@ -15,7 +15,7 @@ let apiUrl: string;
 const seen: { resource: string | null; authorization: string | undefined }[] = [];
 
 function serve(ws: WebSocket, resource: string | null): void {
-  switch (resource) {
+  switch (resource ?? '') {
     case 'echo':
       // Ready comes late, so the client's first bytes must wait in the pre-ready buffer.
       setTimeout(() => {
