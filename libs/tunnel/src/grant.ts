@@ -21,10 +21,25 @@ export const MAX_GRANT_TTL_SECONDS = 300;
 export const MAX_SESSION_SECONDS = 24 * 60 * 60;
 const MAX_TOKEN_LENGTH = 8192;
 
+const claimList = z.array(z.string().max(256)).max(500);
+
+/**
+ * Who the session is for. Besides the id, the claims the agent needs to evaluate per-statement
+ * policy itself (Cedar sees the same principal on both sides).
+ */
 const PrincipalSchema = z.strictObject({
   id: z.string().min(1).max(512),
   displayName: z.string().max(512),
   kind: z.enum(['user', 'workload', 'service']),
+  issuer: z.string().max(512).optional(),
+  tenantId: z.string().max(128).optional(),
+  subject: z.string().max(512).optional(),
+  objectId: z.string().max(128).optional(),
+  appId: z.string().max(256).optional(),
+  tokenId: z.string().max(256).optional(),
+  roles: claimList.optional(),
+  groups: claimList.optional(),
+  gatewayRoles: z.array(z.enum(['admin', 'approver', 'auditor', 'requester'])).max(4).optional(),
 });
 
 const GrantClaimsSchema = z.object({

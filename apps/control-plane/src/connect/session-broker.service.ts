@@ -132,7 +132,20 @@ export class SessionBroker implements OnApplicationBootstrap {
     try {
       const grant = await this.grants.sign({
         sid: session.id,
-        principal: { id: principal.id, displayName: principal.displayName ?? principal.id, kind: principal.kind === 'human' ? 'user' : 'workload' },
+        principal: {
+          id: principal.id,
+          displayName: principal.displayName ?? principal.id,
+          kind: principal.kind === 'human' ? 'user' : 'workload',
+          issuer: principal.issuer,
+          tenantId: principal.tenantId,
+          subject: principal.subject,
+          objectId: principal.objectId,
+          appId: principal.appId,
+          tokenId: principal.tokenId,
+          roles: principal.roles,
+          groups: principal.groups,
+          gatewayRoles: principal.gatewayRoles,
+        },
         resource: resource.name,
         login: req.role ?? resource.type,
         agentId: agent.agentId,
