@@ -1,5 +1,5 @@
-// Prints the cost of Masker.maskValue per value for typical shapes. Run: npx tsx libs/masking/bench/mask-values.ts
-import { MASK_ENTITIES, Masker } from '../src/index.js';
+// Prints the cost of Masker.maskValue per value for typical shapes. Run: npx tsx libs/masking/test/bench/mask-values.ts
+import { MASK_ENTITIES, Masker } from '../../src/index.js';
 
 const masker = new Masker(
   { entities: MASK_ENTITIES.map((entity) => ({ entity, style: 'full' as const })), columns: [] },
