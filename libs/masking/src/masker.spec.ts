@@ -83,6 +83,8 @@ describe('Masker', () => {
     expect(masker.maskValue('536-22-1234', { table: 'users', column: 'ssn' })).toBeNull();
     expect(masker.maskValue('536-22-1234', { table: 'public.users', column: 'SSN' })).toBeNull();
     expect(masker.maskValue('536-22-1234', { table: 'hr.people', column: 'ssn' })).toBe('***-**-1234');
+    expect(masker.maskValue('536-22-1234', { table: 'people', column: 'ssn' })).toBe('***-**-1234');
+    expect(masker.maskValue('536-22-1234', { table: 'sales.people', column: 'ssn' })).toBe('536-22-1234');
     expect(masker.maskValue('anything at all', { column: 'notes' })).toBe('******** ** ***');
     expect(masker.maskValue('ada@example.com', { table: 'customers', column: 'email' })).toBe(
       maskHash('ada@example.com', Buffer.from(KEY)),

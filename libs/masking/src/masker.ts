@@ -92,8 +92,11 @@ export class Masker {
       if (rule.column !== name) return false;
       if (rule.table === '*') return true;
       if (table === undefined) return false;
-      // A bare rule table matches that table in any schema; a qualified one only itself.
-      return rule.table === table || (rule.specificity === 1 && table.endsWith(`.${rule.table}`));
+      if (rule.table === table) return true;
+      // A bare rule table matches that table in any schema. A qualified rule also matches a value whose
+      // schema is unknown (bare table): over-masking another schema's table is the safe mistake.
+      if (rule.specificity === 1) return table.endsWith(`.${rule.table}`);
+      return !table.includes('.') && rule.table.endsWith(`.${table}`);
     });
   }
 
