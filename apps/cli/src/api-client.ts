@@ -17,8 +17,9 @@ export async function apiGet(apiUrl: string, path: string, token: string): Promi
   try {
     response = await fetch(`${apiUrl}${path}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-    throw new CliError(`cannot reach the control plane at ${apiUrl} (${cause})`);
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message ?? (error as Error).message;
+    throw new CliError(`cannot reach the control plane at ${apiUrl} (${why})`);
   }
   const text = await response.text();
   if (text.length > MAX_BODY) throw new CliError(`response from ${path} is too large`);

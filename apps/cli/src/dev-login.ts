@@ -19,8 +19,9 @@ async function get(url: string, init: RequestInit, what: string): Promise<Respon
   try {
     return await fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-    throw new CliError(`${what}: cannot reach ${url} (${cause})`);
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message ?? (error as Error).message;
+    throw new CliError(`${what}: cannot reach ${url} (${why})`);
   }
 }
 

@@ -1,0 +1,12 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadAgentConfig } from './config/agent-config.js';
+
+const example = (name: string) => fileURLToPath(new URL(`../../../examples/${name}`, import.meta.url));
+
+describe('shipped example configs', () => {
+  it.each(['agent.yaml', 'agent.compose.yaml'])('%s is valid', (name) => {
+    const config = loadAgentConfig(example(name), { env: { GW_AGENT_CREDENTIAL: 'gwa_example' } });
+    expect(config.resources.map((r) => `${r.name}:${r.type}`)).toEqual(['redis:tcp', 'postgres-demo:postgres']);
+  });
+});
