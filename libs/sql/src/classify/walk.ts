@@ -165,7 +165,7 @@ export class TreeWalker {
       }
       const writeFields = rule?.writeFields ?? CLAUSE_WRITE_FIELDS[type] ?? [];
       const inherited: Mode = WRITE_CONTEXT_CARRIERS.has(type) ? mode : 'read';
-      const ctes = this.openWithScope(body, skip);
+      const ctes = this.openWithScope(body);
       try {
         for (const [field, value] of Object.entries(body)) {
           if (skip.has(field) || field === 'withClause') continue;
@@ -201,9 +201,9 @@ export class TreeWalker {
    * the statement sees. Getting this right matters: `WITH users AS (SELECT * FROM users) ...` reads
    * the real table `users` inside the CTE.
    */
-  private openWithScope(body: Body, skip: ReadonlySet<string>): boolean {
+  private openWithScope(body: Body): boolean {
     const withClause = body['withClause'];
-    if (withClause === undefined || skip.has('withClause')) return false;
+    if (withClause === undefined) return false;
     if (!isObject(withClause)) throw malformed('WITH clause is not an object');
     const ctes = asArray(withClause['ctes']).map((cte) => {
       const { type, body: cteBody } = unwrap(cte);
