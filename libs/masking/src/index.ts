@@ -1,5 +1,5 @@
 export { MASK_ENTITIES } from './types.js';
-export type { ColumnRef, EntityMatch, MaskEntity, MaskingRules, MaskStyle, RecognizerOptions } from './types.js';
+export type { ColumnRef, EntityMatch, MaskEntity, MaskingObligation, MaskingRules, MaskStyle, RecognizerOptions } from './types.js';
 export { Masker, OVERSIZED_VALUE } from './masker.js';
 export type { MaskerOptions } from './masker.js';
 export { findEntities } from './scan.js';

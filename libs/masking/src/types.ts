@@ -22,6 +22,9 @@ export interface MaskingRules {
   readonly columns: readonly { readonly table: string; readonly column: string; readonly style: MaskStyle }[];
 }
 
+/** The same shape under the policy engine's name. */
+export type MaskingObligation = MaskingRules;
+
 /** Where a value came from, when known (e.g. from the Postgres RowDescription). */
 export interface ColumnRef {
   readonly table?: string;
