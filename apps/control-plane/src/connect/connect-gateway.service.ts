@@ -117,5 +117,7 @@ export function closeWith(ws: WebSocket, code: number, reason: string): void {
   if (ws.readyState === ws.CLOSED || ws.readyState === ws.CLOSING) return;
   let r = reason;
   while (Buffer.byteLength(r) > 123) r = r.slice(0, -1);
+  // A paused socket would never read the peer's answering close frame, holding the close for 30 s.
+  if (ws.isPaused) ws.resume();
   ws.close(code, r);
 }
