@@ -2,7 +2,7 @@
 // `npm start`: the whole system on this machine: dev IdP, control plane (migrated, demo policy
 // active), and the demo agent once it exists. Ctrl-C stops everything.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { startDemoAgent } from './start-agent.mjs';
 import net from 'node:net';
 
 const env = { ...process.env };
@@ -11,8 +11,8 @@ const API_URL = `http://${env.HTTP_HOST ?? '127.0.0.1'}:${env.HTTP_PORT ?? '8080
 const children = [];
 let stopping = false;
 
-function start(name, script, extraEnv = {}) {
-  const child = spawn(process.execPath, [script], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(name, script, extraEnv = {}, args = []) {
+  const child = spawn(process.execPath, [script, ...args], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   const prefix = (line) => `[${name}] ${line}`;
   for (const stream of [child.stdout, child.stderr]) {
     let buf = '';
@@ -62,7 +62,8 @@ const reachable = (host, port) =>
   });
 
 async function token(client) {
-  const res = await fetch(`${IDP_URL}/token`, {
+  const discovery = await (await fetch(`${IDP_URL}/.well-known/openid-configuration`)).json();
+  const res = await fetch(discovery.token_endpoint, {
     method: 'POST',
     headers: {
       authorization: `Basic ${Buffer.from(`${client}:${client}-secret`).toString('base64')}`,
@@ -104,21 +105,25 @@ async function main() {
     console.log(`installed and activated the demo policy as version ${created.body.version}`);
   }
 
-  if (existsSync('tools/start-agent.mjs')) {
-    const { startDemoAgent } = await import('./start-agent.mjs');
-    await startDemoAgent({ api, admin, start, env });
-  }
+  await startDemoAgent({ api, admin, start });
 
   console.log(`
 Gateway is up.
   REST API        ${API_URL}/api/v1   (OpenAPI UI: ${API_URL}/api/docs, JSON: ${API_URL}/api/docs-json)
   health          ${API_URL}/healthz  ${API_URL}/readyz  ${API_URL}/metrics
+  Postgres        127.0.0.1:${env.PG_PORT ?? '15432'} (TLS; dbname = resource, password = OIDC token)
   dev IdP         ${IDP_URL}  (demo clients: security-admin, approver, auditor, ai-agent, ci-pipeline)
 
 Try it:
   TOKEN=$(npm run -s token -- security-admin)
   curl -s -H "Authorization: Bearer $TOKEN" ${API_URL}/api/v1/whoami
   curl -s -H "Authorization: Bearer $TOKEN" ${API_URL}/api/v1/audit/verify
+
+  export GW_TOKEN=$(npm run -s token -- ai-agent)
+  npm run -s gw -- resources
+  npm run -s gw -- connect redis --port 16379 &   then   redis-cli -p 16379 PING
+
+  PGPASSWORD=$(npm run -s token -- ai-agent) psql "host=127.0.0.1 port=${env.PG_PORT ?? '15432'} dbname=postgres-demo user=postgres sslmode=require"
 
 Ctrl-C stops everything.`);
 }
