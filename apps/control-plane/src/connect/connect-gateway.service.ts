@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -18,7 +18,7 @@ const MAX_CLIENT_MESSAGE = 1024 * 1024;
  * Refusals are close codes with a human reason (see @gw/contracts CONNECT_CLOSE).
  */
 @Injectable()
-export class ConnectGateway implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ConnectGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = loggerFor(ConnectGateway);
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE, perMessageDeflate: false });
   private readonly live = new Set<WebSocket>();
@@ -35,6 +35,10 @@ export class ConnectGateway implements OnApplicationBootstrap, OnApplicationShut
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (url.pathname !== CONNECT_PATH) return; // socket.io handles its own path
+      if (this.shuttingDown) {
+        socket.destroy();
+        return;
+      }
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         this.live.add(ws);
         ws.once('close', () => this.live.delete(ws));
@@ -46,8 +50,15 @@ export class ConnectGateway implements OnApplicationBootstrap, OnApplicationShut
     });
   }
 
-  onApplicationShutdown(): void {
-    for (const ws of this.live) closeWith(ws, CONNECT_CLOSE.terminated, 'control plane shutting down');
+  private shuttingDown = false;
+
+  /** Before Nest closes the HTTP server, which would otherwise wait for these connections. */
+  beforeApplicationShutdown(): void {
+    this.shuttingDown = true;
+    for (const ws of this.live) {
+      closeWith(ws, CONNECT_CLOSE.terminated, 'control plane shutting down');
+      setTimeout(() => ws.terminate(), 1000).unref();
+    }
     this.wss.close();
   }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Redis } from 'ioredis';
@@ -16,7 +16,7 @@ import { loadOrCreateCertificate } from './tls-certificate.js';
 
 /** The native Postgres endpoint (default 127.0.0.1:15432). */
 @Injectable()
-export class PgEndpoint implements OnApplicationBootstrap, OnApplicationShutdown {
+export class PgEndpoint implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = loggerFor(PgEndpoint);
   private server?: Server;
   private readonly sockets = new Set<Socket>();
@@ -63,7 +63,7 @@ export class PgEndpoint implements OnApplicationBootstrap, OnApplicationShutdown
     this.log.info({ host: pg.host, port: this.port, certificate: tls.source }, 'postgres endpoint listening');
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
@@ -30,10 +30,11 @@ const HELLO_TIMEOUT_MS = 10_000;
  * tunnel per agent connection, pushes policy activations and disconnects revoked agents.
  */
 @Injectable()
-export class AgentHub implements OnApplicationBootstrap, OnApplicationShutdown {
+export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = loggerFor(AgentHub);
   private io?: Server;
   private sweeper?: NodeJS.Timeout;
+  private shuttingDown = false;
 
   constructor(
     @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
@@ -61,6 +62,7 @@ export class AgentHub implements OnApplicationBootstrap, OnApplicationShutdown {
     });
     const nsp = this.io.of(AGENT_NAMESPACE);
     nsp.use((socket, next) => {
+      if (this.shuttingDown) return next(new Error('control plane shutting down'));
       this.authenticator.authenticate(socket.handshake.auth).then(
         ({ agent, version }) => {
           socket.data = { agent, version };
@@ -92,10 +94,16 @@ export class AgentHub implements OnApplicationBootstrap, OnApplicationShutdown {
     this.sweeper.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Before Nest closes the HTTP server (which waits for every open connection): refuse new agents
+   * and drop the connected ones; they reconnect to whichever replica is up.
+   */
+  beforeApplicationShutdown(): void {
+    this.shuttingDown = true;
     if (this.sweeper) clearInterval(this.sweeper);
     for (const agent of this.registry.all()) agent.tunnel.close('control plane shutting down');
-    await new Promise<void>((resolve) => (this.io ? void this.io.close(() => resolve()) : resolve()));
+    this.io?.disconnectSockets(true);
+    this.io?.engine.close();
   }
 
   private onConnection(socket: Socket): void {

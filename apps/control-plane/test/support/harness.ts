@@ -4,6 +4,7 @@ import { startDevIdp } from '@gw/dev-idp';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
 import { createApp } from '../../src/app.js';
+import { PgEndpoint } from '../../src/pg-endpoint/pg-endpoint.service.js';
 
 export const ADMIN_DB_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -33,6 +34,8 @@ export interface Harness {
   dbUrl: string;
   token(client: string): Promise<string>;
   request(method: string, path: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  /** Stops the control plane and starts it again on the same ports, database and keys. */
+  restart(downtimeMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,12 +53,13 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     DATA_DIR: `.data/test-${randomBytes(4).toString('hex')}`,
     ...env,
   });
-  const app = await createApp(config);
+  let app = await createApp(config);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
+  const pgPort = (app.get(PgEndpoint).port ?? 0).toString();
   const baseUrl = `http://127.0.0.1:${address.port}`;
   const tokens = new Map<string, string>();
-  return {
+  const harness: Harness = {
     app,
     config,
     baseUrl,
@@ -85,10 +89,19 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       }
       return { status: res.status, body, headers: res.headers };
     },
+    async restart(downtimeMs = 0) {
+      await app.close();
+      if (downtimeMs) await new Promise((r) => setTimeout(r, downtimeMs));
+      const again = { ...config, postgres: { ...config.postgres, port: Number(pgPort) } };
+      app = await createApp(again);
+      await app.listen(address.port, '127.0.0.1');
+      harness.app = app;
+    },
     async close() {
       await app.close();
       await idp.close();
       await db.drop();
     },
   };
+  return harness;
 }

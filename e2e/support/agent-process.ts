@@ -1,0 +1,43 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+
+/** A real agent process (the built `apps/agent/dist/main.js`), for kill and memory tests. */
+export interface AgentProcess {
+  child: ChildProcess;
+  rssBytes(): number;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function spawnAgent(opts: { controlPlaneUrl: string; credential: string; resources: { name: string; type: string; address: string; labels?: Record<string, string> }[] }): AgentProcess {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-agent-'));
+  const configFile = join(dir, 'agent.yaml');
+  writeFileSync(configFile, stringify({
+    controlPlane: { url: opts.controlPlaneUrl },
+    auth: { credential: 'env:GW_AGENT_CREDENTIAL' },
+    resources: opts.resources.map((r) => ({ labels: {}, ...r })),
+    spoolDir: join(dir, 'spool'),
+    logLevel: 'warn',
+  }));
+  const child = spawn(process.execPath, ['apps/agent/dist/main.js', '--config', configFile], {
+    env: { ...process.env, GW_AGENT_CREDENTIAL: opts.credential },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return {
+    child,
+    rssBytes() {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+      return Number(kb) * 1024;
+    },
+    kill(signal = 'SIGKILL') {
+      return new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      });
+    },
+  };
+}
