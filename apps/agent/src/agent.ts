@@ -1,4 +1,4 @@
-import type { AgentHello } from '@gw/contracts';
+import { PG_EVENTS, RECORDING_EVENT, type AgentHello, type RecordingAck } from '@gw/contracts';
 import type { TunnelStats } from '@gw/tunnel';
 import type { Logger } from 'pino';
 import type { BackoffOptions } from './backoff.js';
@@ -8,12 +8,15 @@ import { handlerRegistry, type ProtocolHandler } from './handlers/protocol-handl
 import { TcpHandler } from './handlers/tcp-handler.js';
 import { createLogger } from './logger.js';
 import { OidcTokenSource } from './oidc-token-source.js';
+import { PolicyHolder } from './protocols/postgres/policy-holder.js';
+import { PostgresHandler } from './protocols/postgres/postgres-handler.js';
+import { RecordingShipper } from './recording/recording-shipper.js';
 import { createStreamRouter, emptyCounters, type StreamCounters } from './tunnel/stream-router.js';
 import { AGENT_VERSION } from './version.js';
 
 export interface StartAgentOptions extends ParseOptions {
   logger?: Logger;
-  /** Replaces the built-in handlers (tcp); tests and future protocols plug in here. */
+  /** Replaces the built-in handlers (tcp, postgres); tests and future protocols plug in here. */
   handlers?: readonly ProtocolHandler[];
   backoff?: BackoffOptions;
   keepalive?: { intervalMs?: number; timeoutMs?: number } | false;
@@ -72,12 +75,26 @@ export function startAgent(configInput: AgentConfig | string, options: StartAgen
   const log = options.logger ?? createLogger(config.logLevel);
   const counters = emptyCounters();
   const catalogue = new Map(config.resources.map((r) => [r.name, r]));
-  const handlers = handlerRegistry(options.handlers ?? [new TcpHandler()]);
+  // eslint-disable-next-line prefer-const -- the channel needs the handlers, the handlers need the channel
+  let channel: ControlChannel;
+  const shipper = new RecordingShipper({
+    spoolDir: config.spoolDir,
+    log,
+    send: (batch) => channel.request<RecordingAck>(RECORDING_EVENT, batch, 15_000),
+  });
+  const postgres = new PostgresHandler({
+    policy: new PolicyHolder(() => channel.session?.policy, log),
+    shipper,
+    agentId: () => channel.session?.agentId,
+    spoolDir: config.spoolDir,
+    log,
+  });
+  const handlers = handlerRegistry(options.handlers ?? [new TcpHandler(), postgres]);
 
   let resolveStopped!: (reason: AgentStopReason) => void;
   const stopped = new Promise<AgentStopReason>((resolve) => (resolveStopped = resolve));
 
-  const channel: ControlChannel = new ControlChannel({
+  channel = new ControlChannel({
     url: config.controlPlane.url,
     handshake: handshakeFor(config),
     hello: helloFor(config.resources),
@@ -90,6 +107,11 @@ export function startAgent(configInput: AgentConfig | string, options: StartAgen
       channel.stop(`revoked: ${reason}`);
       resolveStopped({ kind: 'revoked', reason });
     },
+  });
+  channel.onReady(() => shipper.kick());
+  channel.on(PG_EVENTS.cancel, (payload) => {
+    const sessionId = (payload as { sessionId?: unknown } | null)?.sessionId;
+    if (typeof sessionId === 'string') postgres.cancel(sessionId);
   });
   log.info({ controlPlane: config.controlPlane.url, resources: config.resources.map((r) => `${r.name}(${r.type})`) }, 'agent starting');
   channel.start();
@@ -107,10 +129,11 @@ export function startAgent(configInput: AgentConfig | string, options: StartAgen
       tunnel: channel.tunnelStats(),
     }),
     stopped,
-    close: () => {
+    close: async () => {
+      await postgres.close();
       channel.stop('agent closing');
+      shipper.close();
       resolveStopped({ kind: 'closed' });
-      return Promise.resolve();
     },
   };
   return Promise.resolve(handle);

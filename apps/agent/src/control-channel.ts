@@ -120,6 +120,23 @@ export class ControlChannel {
     });
   }
 
+  /** Emits with an ack; rejects when not registered or on timeout (recording batches). */
+  async request<T>(event: string, payload: unknown, timeoutMs: number): Promise<T> {
+    if (!this.ready) throw new Error('not connected to the control plane');
+    return (await this.socket.timeout(timeoutMs).emitWithAck(event, payload)) as T;
+  }
+
+  /** Listens to a control-plane event (e.g. pg:cancel). */
+  on(event: string, listener: (payload: unknown) => void): void {
+    this.socket.on(event, listener);
+  }
+
+  /** Called each time the agent is registered (again) with the control plane. */
+  onReady(listener: () => void): void {
+    this.readyListeners.add(listener);
+  }
+  private readonly readyListeners = new Set<() => void>();
+
   stop(reason: string): void {
     if (this.stopped) return;
     this.stopped = true;
@@ -247,6 +264,7 @@ export class ControlChannel {
     this.ready = true;
     for (const waiter of this.readyWaiters) waiter();
     this.readyWaiters.clear();
+    for (const listener of this.readyListeners) listener();
     log.info({ agentId: ack.agentId, agentName: ack.agentName, policyVersion: this.current.policy?.version }, 'registered with the control plane');
     this.startHeartbeat(ack.heartbeatIntervalMs);
   }

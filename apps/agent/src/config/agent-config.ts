@@ -3,6 +3,7 @@ import { RESOURCE_TYPES, resourceDeclarationSchema } from '@gw/contracts';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseHostPort } from './address.js';
+import { postgresOptionsShape } from '../protocols/postgres/postgres-config.js';
 import type { SecretValue } from './secret.js';
 import { SecretRefError, resolveSecretRef, type SecretRefContext } from './secret-ref.js';
 
@@ -60,6 +61,8 @@ function schemaFor(ctx: SecretRefContext) {
       }),
     type: z.enum(RESOURCE_TYPES, { error: `expected one of ${RESOURCE_TYPES.join(', ')}` }),
     credentials: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'credential names: letters, digits, _ . -'), secretRef).optional(),
+    /** Only for `type: postgres`; see protocols/postgres/postgres-config.ts. */
+    postgres: z.strictObject({ ...postgresOptionsShape, maskingKey: secretRef.optional() }).optional(),
   });
 
   const credentialAuth = z.strictObject({ credential: secretRef });
@@ -102,6 +105,13 @@ function schemaFor(ctx: SecretRefContext) {
       config.resources.forEach((r, i) => {
         if (seen.has(r.name)) zctx.addIssue({ code: 'custom', path: ['resources', i, 'name'], message: `duplicate resource name ${r.name}` });
         seen.add(r.name);
+        if (r.postgres && r.type !== 'postgres') {
+          zctx.addIssue({ code: 'custom', path: ['resources', i, 'postgres'], message: 'a postgres block needs type: postgres' });
+        }
+        if (r.type === 'postgres' && !r.credentials?.['user']) {
+          // The agent logs in upstream itself (admin login for ephemeral roles, or the fixed login).
+          zctx.addIssue({ code: 'custom', path: ['resources', i, 'credentials', 'user'], message: 'a postgres resource needs credentials.user (the agent\'s own login)' });
+        }
       });
     });
 }

@@ -1,0 +1,76 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * Feeds a readable's chunks through a protocol parser to a handler, one message at a time. A handler
+ * that returns a promise (a catalog lookup, later an approval hold) pauses the source until it
+ * settles; messages behind it stay queued in the parser, so order is kept and nothing is buffered
+ * beyond the chunk that was already read.
+ */
+export class MessagePump<M> {
+  private readonly chunks: Buffer[] = [];
+  private running = false;
+  private holds = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly source: Readable,
+    private readonly parse: (chunk: Buffer) => Iterable<M>,
+    private readonly handle: (message: M) => void | Promise<void>,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    source.on('data', (chunk: Buffer) => {
+      this.chunks.push(chunk);
+      this.run();
+    });
+  }
+
+  /** Pause the source for a reason of the caller's (backpressure); balanced by release(). */
+  hold(): void {
+    if (this.holds++ === 0) this.source.pause();
+  }
+  release(): void {
+    if (this.holds > 0 && --this.holds === 0 && !this.stopped) this.source.resume();
+  }
+
+  /** Processes messages already queued in the parser (bytes read before the pump existed). */
+  kick(): void {
+    this.chunks.push(Buffer.alloc(0));
+    this.run();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.chunks.length = 0;
+  }
+
+  private run(): void {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    this.loop().then(
+      () => (this.running = false),
+      (error: unknown) => {
+        this.running = false;
+        this.stop();
+        this.onError(error);
+      },
+    );
+  }
+
+  private async loop(): Promise<void> {
+    while (this.chunks.length > 0 && !this.stopped) {
+      const chunk = this.chunks.shift()!;
+      for (const message of this.parse(chunk)) {
+        if (this.stopped) return;
+        const pending = this.handle(message);
+        if (pending) {
+          this.hold();
+          try {
+            await pending;
+          } finally {
+            this.release();
+          }
+        }
+      }
+    }
+  }
+}

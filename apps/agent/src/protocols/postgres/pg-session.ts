@@ -1,0 +1,618 @@
+import { connect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Masker, MASK_ENTITIES, type MaskingRules } from '@gw/masking';
+import {
+  errorResponse,
+  serializeFrontend,
+  type BackendMessage,
+  type Bind,
+  type FieldDescription,
+  type FrontendMessage,
+  type FrontendParser,
+  type BackendParser,
+  type NoticeFields,
+  type Parsed,
+  serializeBackend,
+} from '@gw/protocol-postgres';
+import { PreparedStatementTracker, SqlClassificationError, classifySql, type StatementClassification } from '@gw/sql';
+import type { Logger } from 'pino';
+import type { SessionRecorder } from '../../recording/recording-shipper.js';
+import type { ColumnCatalog } from './column-catalog.js';
+import { deniedBind, deniedParse, deniedQuery, newDenialMarker, rewriteDenial } from './deny-rewrite.js';
+import { MessagePump } from './message-pump.js';
+import type { PolicyHolder } from './policy-holder.js';
+import { maskDataRow, maskFields, sampleRow, type MaskField } from './row-masking.js';
+import { NO_MASKING, combineVerdicts, decideStatement, denialMessage, denied, type SessionPolicyContext, type StatementVerdict } from './statement-policy.js';
+
+/** One statement as the recording sees it, from decision to completion. */
+interface StatementRun {
+  text: string;
+  kind: string;
+  actions: readonly string[];
+  tables: string[];
+  verdict: StatementVerdict;
+  params?: string[];
+  started: number;
+  rows: number;
+  sample: (string | null)[][];
+  done: boolean;
+}
+
+/** Result shape of a portal (extended protocol), filled in by the server's answers. */
+interface Portal {
+  verdict: StatementVerdict;
+  statement: StatementClassification | undefined;
+  params: string[];
+  fields: MaskField[] | undefined;
+  described: boolean;
+}
+
+/** What the server will answer next, in order: one entry per message that gets an answer. */
+type Pending =
+  | { kind: 'query'; runs: StatementRun[]; index: number; verdict: StatementVerdict; marker?: string; fields?: MaskField[]; prepared: string[] }
+  | { kind: 'parse'; name: string; added: boolean; marker?: string; run?: StatementRun }
+  | { kind: 'bind'; portal: Portal; marker?: string; run?: StatementRun }
+  | { kind: 'describe'; target: 'S' | 'P'; portal?: Portal; internal: boolean }
+  | { kind: 'execute'; portal: Portal; run: StatementRun }
+  | { kind: 'close' }
+  | { kind: 'sync' }
+  | { kind: 'function'; marker?: string; run: StatementRun };
+
+export interface PgSessionOptions {
+  client: Duplex;
+  frontend: FrontendParser;
+  upstream: Socket;
+  backend: BackendParser;
+  upstreamAddress: { host: string; port: number };
+  upstreamKey: { processId: number; secretKey: Buffer } | undefined;
+  policy: PolicyHolder;
+  policyContext: SessionPolicyContext;
+  catalog: ColumnCatalog;
+  maskingKey: Buffer;
+  recorder: SessionRecorder;
+  sampleRows: number;
+  log: Logger;
+  /** Called once when the session is over (both sides closed), with the reason. */
+  onEnd: (reason: string, bytes: { in: number; out: number }) => void;
+}
+
+const MAX_RECORDED_TEXT = 64 * 1024;
+const MAX_PORTALS = 1000;
+
+/**
+ * The relay of one Postgres session after login: every client message is classified and decided
+ * by policy before it reaches the server; result rows are masked before they reach the client;
+ * every statement is recorded. Denials are delegated to the server (see deny-rewrite.ts), so the
+ * server stays the only source of ReadyForQuery and transaction state.
+ */
+export class PgSession {
+  private readonly pending: Pending[] = [];
+  private readonly tracker = new PreparedStatementTracker();
+  private readonly portals = new Map<string, Portal>();
+  private readonly maskers = new Map<string, Masker>();
+  private readonly recordingMasker: Masker;
+  private readonly fromClient: MessagePump<Parsed<FrontendMessage>>;
+  private readonly fromServer: MessagePump<Parsed<BackendMessage>>;
+  /** The server is discarding extended-protocol messages until the next Sync. */
+  private skipToSync = false;
+  private copyOutMasking: StatementVerdict | undefined;
+  private ended = false;
+  private bytesIn = 0;
+  private bytesOut = 0;
+
+  constructor(private readonly o: PgSessionOptions) {
+    this.recordingMasker = new Masker({ entities: MASK_ENTITIES.map((entity) => ({ entity, style: 'full' })), columns: [] }, { key: o.maskingKey });
+    this.fromClient = new MessagePump(o.client, (c) => {
+      this.bytesIn += c.length;
+      return o.frontend.parse(c);
+    }, (m) => this.onClientMessage(m), (e) => this.fail(e, 'client'));
+    this.fromServer = new MessagePump(o.upstream, (c) => o.backend.parse(c), (m) => this.onServerMessage(m), (e) => this.fail(e, 'server'));
+    o.upstream.on('drain', () => this.fromClient.release());
+    o.client.on('drain', () => this.fromServer.release());
+    o.client.on('end', () => this.end('client closed the session'));
+    o.client.on('error', () => this.end('client stream failed'));
+    o.client.on('close', () => this.end('client stream closed'));
+    o.upstream.on('error', () => this.end('database connection failed'));
+    o.upstream.on('close', () => this.end('database closed the connection'));
+    o.client.resume();
+    o.upstream.resume();
+    this.fromClient.kick();
+    this.fromServer.kick();
+  }
+
+  /** Sends the client a FATAL error and ends the session (expiry, kill). */
+  terminate(code: string, message: string): void {
+    if (this.ended) return;
+    this.o.client.write(errorResponse({ severity: 'FATAL', code, message }));
+    this.end(message);
+  }
+
+  /** Forwards a CancelRequest to the server with the real backend key. */
+  cancel(): void {
+    const key = this.o.upstreamKey;
+    if (!key || this.ended) return;
+    const socket = connect({ host: this.o.upstreamAddress.host, port: this.o.upstreamAddress.port });
+    socket.on('error', (error) => this.o.log.warn({ err: error }, 'cancel request failed'));
+    socket.on('connect', () => socket.end(serializeFrontend({ kind: 'CancelRequest', processId: key.processId, secretKey: key.secretKey })));
+  }
+
+  // ---------------------------------------------------------------- client -> server
+
+  private toServer(bytes: Buffer): void {
+    if (!this.o.upstream.write(bytes)) this.fromClient.hold(); // released on the upstream's 'drain'
+  }
+
+  private onClientMessage(m: Parsed<FrontendMessage>): void {
+    switch (m.kind) {
+      case 'Query':
+        return this.onQuery(m.sql, m.raw);
+      case 'Parse':
+        return this.onParse(m.statement, m.sql, m.raw);
+      case 'Bind':
+        return this.onBind(m);
+      case 'Describe': {
+        const portal = m.target === 'P' ? this.portals.get(m.name) : undefined;
+        if (portal) portal.described = true;
+        this.expect({ kind: 'describe', target: m.target, ...(portal ? { portal } : {}), internal: false });
+        return this.toServer(m.raw);
+      }
+      case 'Execute':
+        return this.onExecute(m.portal, m.raw);
+      case 'Close':
+        if (m.target === 'S') this.tracker.closeProtocolStatement(m.name);
+        else this.portals.delete(m.name);
+        this.expect({ kind: 'close' });
+        return this.toServer(m.raw);
+      case 'Sync':
+        this.pending.push({ kind: 'sync' });
+        this.skipToSync = false;
+        return this.toServer(m.raw);
+      case 'FunctionCall':
+        return this.onFunctionCall(m.functionOid, m.raw);
+      case 'Flush':
+      case 'CopyData':
+      case 'CopyDone':
+      case 'CopyFail':
+        return this.toServer(m.raw);
+      case 'Terminate':
+        this.toServer(m.raw);
+        this.o.upstream.end();
+        return;
+      case 'AuthenticationResponse':
+      case 'StartupMessage':
+      case 'SSLRequest':
+      case 'GSSENCRequest':
+      case 'CancelRequest':
+        throw new Error(`unexpected ${m.kind} after login`);
+    }
+  }
+
+  /** Queues the expected answer, unless the server is skipping to Sync (it will not answer). */
+  private expect(entry: Pending): void {
+    if (!this.skipToSync) this.pending.push(entry);
+  }
+
+  private classify(text: string): readonly StatementClassification[] | StatementVerdict {
+    try {
+      return classifySql(text);
+    } catch (error) {
+      if (error instanceof SqlClassificationError) return denied(`could not classify statement: ${error.message}; denied`);
+      throw error;
+    }
+  }
+
+  private newRun(text: string, verdict: StatementVerdict, s?: StatementClassification): StatementRun {
+    return {
+      text: this.maskText(text),
+      kind: s?.kind ?? 'unknown',
+      actions: s?.actions ?? [],
+      tables: s ? [...new Set([...s.tablesRead, ...s.tablesWritten])] : [],
+      verdict,
+      started: Date.now(),
+      rows: 0,
+      sample: [],
+      done: false,
+    };
+  }
+
+  private onQuery(sql: string, raw: Buffer): void {
+    const classified = this.classify(sql);
+    if (isVerdict(classified)) return this.denyQuery(sql, classified);
+    const verdicts: StatementVerdict[] = [];
+    const resolved: StatementClassification[] = [];
+    const prepared: string[] = [];
+    try {
+      for (const s of classified) {
+        // EXECUTE resolves against what is prepared, including a PREPARE earlier in this same Query.
+        const effective = s.execute ? this.tracker.resolve(s) : s;
+        resolved.push(effective);
+        verdicts.push(decideStatement(this.o.policy, this.o.policyContext, effective));
+        if (s.prepared && !this.tracker.get(s.prepared.name)) prepared.push(s.prepared.name);
+        this.tracker.observe(s);
+      }
+    } catch (error) {
+      for (const name of prepared) this.tracker.closeProtocolStatement(name);
+      if (error instanceof SqlClassificationError) return this.denyQuery(sql, denied(`could not classify statement: ${error.message}; denied`));
+      throw error;
+    }
+    const verdict = combineVerdicts(verdicts);
+    if (verdict.effect !== 'allow') {
+      for (const name of prepared) this.tracker.closeProtocolStatement(name);
+      // An approval hold would plug in here: park the Query, keep later messages queued, then
+      // forward or deny. Until approvals exist, require_approval is refused.
+      return this.denyQuery(sql, verdict, resolved);
+    }
+    const runs = resolved.map((s) => this.newRun(s.text, verdict, s));
+    this.expect({ kind: 'query', runs, index: 0, verdict, prepared });
+    this.toServer(raw);
+  }
+
+  private denyQuery(sql: string, verdict: StatementVerdict, statements: StatementClassification[] = []): void {
+    const marker = newDenialMarker();
+    const run = this.newRun(sql, verdict, statements.length === 1 ? statements[0] : undefined);
+    if (statements.length > 1) {
+      run.kind = 'multi';
+      run.actions = [...new Set(statements.flatMap((s) => s.actions))].sort();
+      run.tables = [...new Set(statements.flatMap((s) => [...s.tablesRead, ...s.tablesWritten]))].sort();
+    }
+    this.expect({ kind: 'query', runs: [run], index: 0, verdict, marker, prepared: [] });
+    this.toServer(deniedQuery(marker));
+  }
+
+  private onParse(name: string, sql: string, raw: Buffer): void {
+    const classified = this.classify(sql);
+    let verdict: StatementVerdict;
+    let statement: StatementClassification | undefined;
+    if (isVerdict(classified)) verdict = classified;
+    else if (classified.length > 1) verdict = denied('a prepared statement cannot contain several statements; denied');
+    else {
+      statement = classified[0];
+      try {
+        if (statement?.execute) statement = this.tracker.resolve(statement);
+        verdict = statement ? decideStatement(this.o.policy, this.o.policyContext, statement) : { effect: 'allow', policies: [], reasons: [], masking: NO_MASKING };
+      } catch (error) {
+        if (!(error instanceof SqlClassificationError)) throw error;
+        verdict = denied(`could not classify statement: ${error.message}; denied`);
+      }
+    }
+    if (verdict.effect !== 'allow') {
+      const marker = newDenialMarker();
+      if (name === '') this.tracker.closeProtocolStatement('');
+      this.expect({ kind: 'parse', name, added: false, marker, run: this.newRun(sql, verdict, statement) });
+      return this.toServer(deniedParse(name, marker));
+    }
+    const existed = name !== '' && this.tracker.get(name) !== undefined;
+    this.tracker.registerProtocolStatement(name, statement ? [statement] : []);
+    this.expect({ kind: 'parse', name, added: !existed });
+    this.toServer(raw);
+  }
+
+  private onBind(m: Parsed<Bind>): void {
+    let statement: StatementClassification | undefined;
+    let verdict: StatementVerdict;
+    try {
+      statement = this.tracker.resolveName(m.statement);
+      // Decided again: the policy may have changed since Parse, and masking obligations are needed now.
+      verdict = decideStatement(this.o.policy, this.o.policyContext, statement);
+    } catch (error) {
+      if (!(error instanceof SqlClassificationError)) throw error;
+      verdict = m.statement === '' && !this.tracker.get('')
+        ? { effect: 'allow', policies: [], reasons: [], masking: NO_MASKING } // empty query: nothing to run
+        : denied(`${error.message}; denied`);
+    }
+    const params = m.params.map((p, i) => this.describeParam(p, m.paramFormats.length === 1 ? m.paramFormats[0] : m.paramFormats[i]));
+    const portal: Portal = { verdict, statement, params, fields: undefined, described: false };
+    if (m.portal === '' || this.portals.size < MAX_PORTALS) this.portals.set(m.portal, portal);
+    if (verdict.effect !== 'allow') {
+      const marker = newDenialMarker();
+      const run = this.newRun(statement?.text ?? `(bind of "${m.statement}")`, verdict, statement);
+      run.params = params;
+      this.expect({ kind: 'bind', portal, marker, run });
+      return this.toServer(deniedBind(m.portal, marker));
+    }
+    this.expect({ kind: 'bind', portal });
+    this.toServer(m.raw);
+  }
+
+  private onExecute(name: string, raw: Buffer): void {
+    const portal = this.portals.get(name) ?? { verdict: denied('unknown portal'), statement: undefined, params: [], fields: undefined, described: true };
+    if (!portal.described && !this.skipToSync) {
+      // Masking needs the result's column types; ask the server and keep its answer to ourselves.
+      portal.described = true;
+      this.pending.push({ kind: 'describe', target: 'P', portal, internal: true });
+      this.toServer(serializeFrontend({ kind: 'Describe', target: 'P', name }));
+    }
+    const run = this.newRun(portal.statement?.text ?? '', portal.verdict, portal.statement);
+    run.params = portal.params;
+    this.expect({ kind: 'execute', portal, run });
+    this.toServer(raw);
+  }
+
+  private onFunctionCall(oid: number, raw: Buffer): void {
+    // The fast-path function call runs a function by OID without SQL: it is procedural code.
+    const statement: StatementClassification = Object.freeze({
+      kind: 'procedural', actions: ['sql:procedural'] as const, tablesRead: [], tablesWritten: [], functions: [`oid:${oid}`],
+      readOnly: false, locksRows: false, text: `-- FunctionCall oid ${oid}`, fingerprint: '',
+    });
+    const verdict = decideStatement(this.o.policy, this.o.policyContext, statement);
+    const run = this.newRun(statement.text, verdict, statement);
+    if (verdict.effect !== 'allow') {
+      const marker = newDenialMarker();
+      // A refused Query gets the same answer shape as a refused FunctionCall: ErrorResponse, ReadyForQuery.
+      this.expect({ kind: 'function', marker, run });
+      return this.toServer(deniedQuery(marker));
+    }
+    this.expect({ kind: 'function', run });
+    this.toServer(raw);
+  }
+
+  private describeParam(value: Buffer | null, format: 0 | 1 | undefined): string {
+    if (value === null) return 'NULL';
+    if (format === 1) return `<binary ${value.length} bytes>`;
+    return this.maskText(value.toString('utf8'));
+  }
+
+  private maskText(text: string): string {
+    const cut = text.length > MAX_RECORDED_TEXT ? `${text.slice(0, MAX_RECORDED_TEXT)}…` : text;
+    return this.recordingMasker.maskEntities(cut);
+  }
+
+  // ---------------------------------------------------------------- server -> client
+
+  private toClient(bytes: Buffer): void {
+    this.bytesOut += bytes.length;
+    if (!this.o.client.write(bytes)) this.fromServer.hold(); // released on the client's 'drain'
+  }
+
+  private onServerMessage(m: Parsed<BackendMessage>): void | Promise<void> {
+    const head = this.pending[0];
+    switch (m.kind) {
+      case 'ParseComplete':
+        if (head?.kind === 'parse') this.pending.shift();
+        return this.toClient(m.raw);
+      case 'BindComplete':
+        if (head?.kind === 'bind') this.pending.shift();
+        return this.toClient(m.raw);
+      case 'CloseComplete':
+        if (head?.kind === 'close') this.pending.shift();
+        return this.toClient(m.raw);
+      case 'ParameterDescription':
+        return this.toClient(m.raw);
+      case 'NoData':
+        if (head?.kind === 'describe') {
+          this.pending.shift();
+          if (head.portal) head.portal.fields = [];
+          if (head.internal) return;
+        }
+        return this.toClient(m.raw);
+      case 'RowDescription':
+        return this.onRowDescription(m.fields, m.raw, head);
+      case 'DataRow':
+        return this.onDataRow(m.values, m.raw, head);
+      case 'CommandComplete':
+      case 'EmptyQueryResponse':
+      case 'PortalSuspended': {
+        const tag = m.kind === 'CommandComplete' ? m.tag : undefined;
+        if (head?.kind === 'query') {
+          const run = head.runs[head.index];
+          if (run) this.finishRun(run, tag);
+          if (m.kind === 'CommandComplete' && /^PREPARE/.test(m.tag)) head.prepared.shift();
+          head.index += 1;
+          head.fields = undefined;
+        } else if (head?.kind === 'execute') {
+          this.pending.shift();
+          this.finishRun(head.run, tag ?? (m.kind === 'PortalSuspended' ? 'SUSPENDED' : undefined));
+        }
+        return this.toClient(m.raw);
+      }
+      case 'ErrorResponse':
+        return this.onError(m.fields, m.raw, head);
+      case 'ReadyForQuery':
+        if (head?.kind === 'query' || head?.kind === 'sync' || head?.kind === 'function') {
+          this.pending.shift();
+          if (head.kind === 'query') for (const run of head.runs) if (!run.done) this.finishRun(run, undefined);
+          if (head.kind === 'function' && !head.run.done) this.finishRun(head.run, 'FUNCTION CALL');
+        }
+        this.copyOutMasking = undefined;
+        return this.toClient(m.raw);
+      case 'CopyOutResponse':
+      case 'CopyBothResponse': {
+        const verdict = head?.kind === 'query' ? head.verdict : head?.kind === 'execute' ? head.portal.verdict : undefined;
+        this.copyOutMasking = verdict && hasRules(verdict.masking) ? verdict : undefined;
+        if (this.copyOutMasking && m.kind === 'CopyOutResponse' && m.format === 1) {
+          throw new MaskingRefusal('binary COPY output cannot be masked; use text or CSV format');
+        }
+        return this.toClient(m.raw);
+      }
+      case 'CopyData':
+        if (this.copyOutMasking) {
+          const text = m.data.toString('utf8');
+          const masked = this.maskerFor(this.copyOutMasking.masking).maskEntities(text);
+          if (masked !== text) return this.toClient(serializeBackend({ kind: 'CopyData', data: Buffer.from(masked, 'utf8') }));
+        }
+        return this.toClient(m.raw);
+      case 'FunctionCallResponse':
+      case 'CopyInResponse':
+      case 'CopyDone':
+      case 'NoticeResponse':
+      case 'NotificationResponse':
+      case 'ParameterStatus':
+      case 'BackendKeyData':
+      case 'NegotiateProtocolVersion':
+        return this.toClient(m.raw);
+      default:
+        // Authentication and encryption answers cannot come after login.
+        throw new Error(`unexpected ${m.kind} from the database`);
+    }
+  }
+
+  private onRowDescription(fields: readonly FieldDescription[], raw: Buffer, head: Pending | undefined): void | Promise<void> {
+    const apply = (): void => {
+      const mapped = maskFields(fields, (oid, att, name) => this.o.catalog.resolve(oid, att, name));
+      if (head?.kind === 'describe') {
+        this.pending.shift();
+        if (head.portal) head.portal.fields = mapped;
+        if (head.internal) return;
+      } else if (head?.kind === 'query') {
+        head.fields = mapped;
+      }
+      this.toClient(raw);
+    };
+    const verdict = head?.kind === 'query' ? head.verdict : head?.kind === 'describe' ? head.portal?.verdict : undefined;
+    const needsNames = verdict === undefined || verdict.masking.columns.length > 0;
+    const missing = needsNames ? this.o.catalog.missing(fields.map((f) => f.tableOid)) : [];
+    if (missing.length === 0) return apply();
+    // Column rules need the table's name: the relay waits (source paused) for the catalog.
+    return this.o.catalog.load(missing).then(apply);
+  }
+
+  private onDataRow(values: readonly (Buffer | null)[], raw: Buffer, head: Pending | undefined): void {
+    let verdict: StatementVerdict | undefined;
+    let fields: MaskField[] | undefined;
+    let run: StatementRun | undefined;
+    if (head?.kind === 'query') {
+      verdict = head.verdict;
+      fields = head.fields;
+      run = head.runs[head.index];
+    } else if (head?.kind === 'execute') {
+      verdict = head.portal.verdict;
+      fields = head.portal.fields;
+      run = head.run;
+    }
+    let out = raw;
+    let shown = values;
+    // Rows the agent cannot attribute to a decided statement are masked with the strictest known
+    // rules would be guesswork: they cannot happen with a well-behaved server, so they end the session.
+    if (!verdict) throw new Error('a result row arrived that belongs to no statement');
+    if (hasRules(verdict.masking)) {
+      const masked = maskDataRow(values, fields ?? [], this.maskerFor(verdict.masking));
+      if (masked) {
+        out = masked;
+        shown = parseDataRowValues(masked);
+      }
+    }
+    if (run) {
+      run.rows += 1;
+      if (run.sample.length < this.o.sampleRows) run.sample.push(sampleRow(shown, fields ?? []));
+    }
+    this.toClient(out);
+  }
+
+  private onError(fields: NoticeFields, raw: Buffer, head: Pending | undefined): void {
+    let out = raw;
+    const error = { code: fields.code ?? '', message: fields.message ?? '' };
+    if (head?.kind === 'query') {
+      if (head.marker) {
+        out = rewriteDenial(fields, head.marker, denialMessage(head.verdict)) ?? raw;
+      }
+      const run = head.runs[head.index];
+      if (run) this.finishRun(run, undefined, head.marker && out !== raw ? undefined : error);
+      // A PREPARE that did not run did not prepare anything.
+      for (const name of head.prepared) this.tracker.closeProtocolStatement(name);
+      head.prepared.length = 0;
+      for (const r of head.runs) r.done = true;
+    } else if (head && head.kind !== 'sync') {
+      const marker = 'marker' in head ? head.marker : undefined;
+      const run = 'run' in head ? head.run : undefined;
+      if (marker && run) out = rewriteDenial(fields, marker, denialMessage(run.verdict)) ?? raw;
+      if (run) this.finishRun(run, undefined, marker && out !== raw ? undefined : error);
+      if (head.kind === 'parse' && head.added) this.tracker.closeProtocolStatement(head.name);
+      if (head.kind !== 'function') {
+        // Extended protocol: the server now skips everything up to Sync.
+        while (this.pending.length > 0 && this.pending[0]?.kind !== 'sync') {
+          const dropped = this.pending.shift();
+          if (dropped?.kind === 'parse' && dropped.added) this.tracker.closeProtocolStatement(dropped.name);
+        }
+        if (this.pending.length === 0) this.skipToSync = true;
+      }
+    }
+    this.toClient(out);
+  }
+
+  private finishRun(run: StatementRun, tag: string | undefined, error?: { code: string; message: string }): void {
+    if (run.done) return;
+    run.done = true;
+    const rowCount = tag ? Number(/(\d+)$/.exec(tag)?.[1] ?? NaN) : NaN;
+    this.o.recorder.record('pg.statement', {
+      text: run.text,
+      kind: run.kind,
+      actions: run.actions,
+      tables: run.tables,
+      decision: run.verdict.effect,
+      policies: run.verdict.policies,
+      reasons: run.verdict.reasons,
+      ...(run.params ? { params: run.params } : {}),
+      durationMs: Date.now() - run.started,
+      ...(tag !== undefined ? { tag } : {}),
+      ...(Number.isFinite(rowCount) ? { rowCount } : {}),
+      ...(error ? { error } : {}),
+      ...(run.sample.length > 0 ? { rows: run.sample } : {}),
+    });
+  }
+
+  private maskerFor(rules: MaskingRules): Masker {
+    const key = JSON.stringify(rules);
+    let masker = this.maskers.get(key);
+    if (!masker) {
+      if (this.maskers.size > 64) this.maskers.clear();
+      masker = new Masker(rules, { key: this.o.maskingKey });
+      this.maskers.set(key, masker);
+    }
+    return masker;
+  }
+
+  // ---------------------------------------------------------------- end
+
+  private fail(error: unknown, side: 'client' | 'server'): void {
+    if (this.ended) return;
+    if (error instanceof MaskingRefusal) {
+      this.terminate('0A000', error.message);
+      return;
+    }
+    this.o.log.warn({ err: error, side }, 'postgres session protocol error');
+    const message = side === 'client' ? `invalid message from the client: ${(error as Error).message}` : `invalid message from the database: ${(error as Error).message}`;
+    this.terminate('08P01', message.slice(0, 500));
+  }
+
+  end(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.fromClient.stop();
+    this.fromServer.stop();
+    for (const entry of this.pending) {
+      if ('run' in entry && entry.run) this.finishRun(entry.run, undefined, { code: '08006', message: `session ended: ${reason}` });
+      if (entry.kind === 'query') for (const run of entry.runs) this.finishRun(run, undefined, { code: '08006', message: `session ended: ${reason}` });
+    }
+    this.pending.length = 0;
+    this.o.upstream.destroy();
+    if (!this.o.client.destroyed) this.o.client.end();
+    this.o.onEnd(reason, { in: this.bytesIn, out: this.bytesOut });
+  }
+}
+
+class MaskingRefusal extends Error {}
+
+function isVerdict(value: readonly StatementClassification[] | StatementVerdict): value is StatementVerdict {
+  return !Array.isArray(value);
+}
+
+function hasRules(m: MaskingRules): boolean {
+  return m.entities.length > 0 || m.columns.length > 0;
+}
+
+/** Values of a DataRow we built ourselves (for the recording sample). */
+function parseDataRowValues(frame: Buffer): (Buffer | null)[] {
+  const count = frame.readUInt16BE(5);
+  const values: (Buffer | null)[] = [];
+  let at = 7;
+  for (let i = 0; i < count; i++) {
+    const len = frame.readInt32BE(at);
+    at += 4;
+    if (len < 0) values.push(null);
+    else {
+      values.push(frame.subarray(at, at + len));
+      at += len;
+    }
+  }
+  return values;
+}

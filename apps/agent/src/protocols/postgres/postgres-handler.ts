@@ -1,0 +1,248 @@
+import type { Duplex } from 'node:stream';
+import { errorResponse, FrontendParser, ProtocolError, type StartupMessage } from '@gw/protocol-postgres';
+import { loadSqlParser } from '@gw/sql';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { AgentResource } from '../../config/agent-config.js';
+import type { ProtocolHandler, ProtocolOpenContext } from '../../handlers/protocol-handler.js';
+import type { RecordingShipper } from '../../recording/recording-shipper.js';
+import { ColumnCatalog } from './column-catalog.js';
+import { EphemeralRoles, RoleRefusedError, type EphemeralRole } from './ephemeral-roles.js';
+import { loadMaskingKey } from './masking-key.js';
+import { PgSession } from './pg-session.js';
+import type { PolicyHolder } from './policy-holder.js';
+import { DEFAULT_POSTGRES_OPTIONS } from './postgres-config.js';
+import { principalFromGrant } from './statement-policy.js';
+import { filterStartupParams } from './startup-params.js';
+import { UpstreamError, openUpstream } from './upstream.js';
+
+const STARTUP_TIMEOUT_MS = 15_000;
+
+export interface PostgresHandlerOptions {
+  policy: PolicyHolder;
+  shipper: RecordingShipper;
+  agentId: () => string | undefined;
+  spoolDir: string;
+  log: Logger;
+}
+
+/** Per resource: the admin pool, ephemeral role manager and masking key, made on first use. */
+interface ResourceState {
+  admin: pg.Pool;
+  roles: EphemeralRoles;
+  maskingKey: Buffer;
+}
+
+/**
+ * Serves `postgres` streams: reads the client's StartupMessage (relayed by the control plane), logs
+ * in upstream itself (ephemeral role or fixed credentials), then runs a PgSession on the stream.
+ */
+export class PostgresHandler implements ProtocolHandler {
+  readonly type = 'postgres' as const;
+  private readonly resources = new Map<string, ResourceState>();
+  private readonly sessions = new Map<string, PgSession>();
+  private readonly parserReady = loadSqlParser();
+
+  constructor(private readonly o: PostgresHandlerOptions) {
+    this.parserReady.catch((error: unknown) => o.log.error({ err: error }, 'SQL parser failed to load; postgres sessions will be refused'));
+  }
+
+  /** `pg:cancel` from the control plane. */
+  cancel(sessionId: string): void {
+    this.sessions.get(sessionId)?.cancel();
+  }
+
+  /** Open sessions (tests, stats). */
+  get openSessions(): number {
+    return this.sessions.size;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sessions.values()) s.terminate('57P01', 'the gateway agent is shutting down');
+    for (const r of this.resources.values()) await r.admin.end().catch(() => undefined);
+    this.resources.clear();
+  }
+
+  open(ctx: ProtocolOpenContext): void {
+    let stream: Duplex;
+    try {
+      stream = ctx.accept();
+    } catch (error) {
+      ctx.log.debug({ err: error }, 'open cancelled');
+      return;
+    }
+    stream.on('error', () => undefined);
+    this.readStartup(stream, ctx).then(
+      (startup) => (startup ? this.serve(ctx, stream, startup.message, startup.parser) : undefined),
+      (error: unknown) => ctx.log.warn({ err: error }, 'postgres startup failed'),
+    ).catch((error: unknown) => {
+      ctx.log.error({ err: error }, 'postgres session failed');
+      refuse(stream, '08006', 'the gateway agent failed to open the session');
+    });
+  }
+
+  private readStartup(stream: Duplex, ctx: ProtocolOpenContext): Promise<{ message: StartupMessage; parser: FrontendParser } | undefined> {
+    return new Promise((resolve) => {
+      const parser = new FrontendParser();
+      const timer = setTimeout(() => finish(undefined, 'no startup message from the control plane'), STARTUP_TIMEOUT_MS);
+      const finish = (message: StartupMessage | undefined, problem?: string): void => {
+        clearTimeout(timer);
+        stream.removeListener('data', onData);
+        stream.pause();
+        if (problem) {
+          ctx.log.warn({ problem }, 'postgres stream refused');
+          refuse(stream, '08P01', problem);
+        }
+        resolve(message ? { message, parser } : undefined);
+      };
+      const onData = (chunk: Buffer): void => {
+        try {
+          for (const m of parser.parse(chunk)) {
+            if (m.kind === 'StartupMessage') return finish(m);
+            return finish(undefined, `expected a StartupMessage, got ${m.kind}`);
+          }
+        } catch (error) {
+          finish(undefined, error instanceof ProtocolError ? error.message : 'malformed startup');
+        }
+      };
+      stream.on('data', onData);
+    });
+  }
+
+  private resourceState(resource: AgentResource): ResourceState {
+    let state = this.resources.get(resource.name);
+    if (!state) {
+      const options = resource.postgres ?? DEFAULT_POSTGRES_OPTIONS;
+      const admin = new pg.Pool({
+        host: resource.address.host,
+        port: resource.address.port,
+        user: resource.credentials?.['user']?.reveal(),
+        password: resource.credentials?.['password']?.reveal(),
+        database: options.database,
+        max: 4,
+        idleTimeoutMillis: 30_000,
+        application_name: 'gw-agent',
+      });
+      admin.on('error', (error) => this.o.log.warn({ err: error, resource: resource.name }, 'admin connection error'));
+      state = {
+        admin,
+        roles: new EphemeralRoles(admin, () => this.o.agentId() ?? 'unknown'),
+        maskingKey: loadMaskingKey(resource.postgres?.maskingKey?.reveal(), this.o.spoolDir),
+      };
+      this.resources.set(resource.name, state);
+    }
+    return state;
+  }
+
+  private async serve(ctx: ProtocolOpenContext, stream: Duplex, startup: StartupMessage, frontend: FrontendParser): Promise<void> {
+    const { grant, resource, header, log } = ctx;
+    const options = resource.postgres ?? DEFAULT_POSTGRES_OPTIONS;
+    const filtered = filterStartupParams(startup.parameters);
+    if (!filtered.ok) return refuse(stream, '08004', filtered.message);
+    try {
+      await this.parserReady;
+    } catch {
+      return refuse(stream, '08006', 'the gateway agent cannot inspect SQL (parser unavailable); refused');
+    }
+    const state = this.resourceState(resource);
+    const expiresAt = new Date(grant.sessionExpiresAt * 1000);
+    let ephemeral: EphemeralRole | undefined;
+    let upstreamUser: string;
+    let upstreamPassword: string | undefined;
+    if (options.mode === 'ephemeral') {
+      try {
+        ephemeral = await state.roles.create(grant.sid, grant.login, expiresAt);
+      } catch (error) {
+        if (error instanceof RoleRefusedError) return refuse(stream, '28000', error.message);
+        log.error({ err: error }, 'creating the ephemeral role failed');
+        return refuse(stream, '28000', `the gateway could not create a session role for "${grant.login}": ${(error as Error).message.slice(0, 200)}`);
+      }
+      upstreamUser = ephemeral.name;
+      upstreamPassword = ephemeral.password;
+    } else {
+      upstreamUser = resource.credentials?.['user']?.reveal() ?? '';
+      upstreamPassword = resource.credentials?.['password']?.reveal();
+    }
+    const dropRole = async (): Promise<void> => {
+      if (!ephemeral) return;
+      await state.roles.drop(ephemeral.name).catch((error: unknown) => log.error({ err: error, role: ephemeral.name }, 'dropping the ephemeral role failed; the next sweep retries'));
+    };
+
+    let upstream;
+    try {
+      upstream = await openUpstream({
+        host: resource.address.host,
+        port: resource.address.port,
+        user: upstreamUser,
+        password: upstreamPassword,
+        database: options.database,
+        params: filtered.params,
+      });
+    } catch (error) {
+      await dropRole();
+      if (error instanceof UpstreamError) return refuse(stream, error.code, error.message);
+      throw error;
+    }
+    if (stream.destroyed) {
+      upstream.socket.destroy();
+      await dropRole();
+      return;
+    }
+
+    const recorder = this.o.shipper.session(grant.sid);
+    recorder.record('pg.session', {
+      principal: { id: grant.principal.id, displayName: grant.principal.displayName, kind: grant.principal.kind, appId: grant.principal.appId },
+      resource: resource.name,
+      role: grant.login,
+      upstreamUser,
+      mode: options.mode,
+      database: options.database,
+      declared: { applicationName: startup.parameters.get('application_name') ?? header.client.applicationName ?? null },
+      sourceIp: header.client.address ?? null,
+    });
+    stream.write(Buffer.concat([authenticationOk(), ...upstream.startupReplies]));
+
+    let timer: NodeJS.Timeout | undefined;
+    const session = new PgSession({
+      client: stream,
+      frontend,
+      upstream: upstream.socket,
+      backend: upstream.parser,
+      upstreamAddress: resource.address,
+      upstreamKey: upstream.key,
+      policy: this.o.policy,
+      policyContext: {
+        principal: principalFromGrant(grant.principal),
+        resource: { name: resource.name, type: 'postgres', ...(resource.environment !== undefined ? { environment: resource.environment } : {}), labels: resource.labels },
+        dbRole: grant.login,
+        sourceIp: header.client.address ?? '',
+      },
+      catalog: new ColumnCatalog(state.admin),
+      maskingKey: state.maskingKey,
+      recorder,
+      sampleRows: options.sampleRows,
+      log,
+      onEnd: (reason, bytes) => {
+        clearTimeout(timer);
+        this.sessions.delete(grant.sid);
+        recorder.record('pg.end', { reason, bytesIn: bytes.in, bytesOut: bytes.out });
+        void dropRole();
+      },
+    });
+    this.sessions.set(grant.sid, session);
+    const remaining = expiresAt.getTime() - Date.now();
+    timer = setTimeout(() => session.terminate('57P01', 'session expired'), Math.max(0, Math.min(remaining, 2 ** 31 - 1)));
+    timer.unref();
+  }
+}
+
+/** AuthenticationOk: the control plane already authenticated the client; the agent confirms the login. */
+function authenticationOk(): Buffer {
+  return Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 0]);
+}
+
+/** Writes one FATAL ErrorResponse and ends the stream (the contract for a session that cannot open). */
+function refuse(stream: Duplex, code: string, message: string): void {
+  if (stream.destroyed || stream.writableEnded) return;
+  stream.end(errorResponse({ severity: 'FATAL', code, message: message.slice(0, 1000) }));
+}

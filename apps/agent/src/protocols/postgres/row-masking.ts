@@ -1,0 +1,72 @@
+import type { ColumnRef, Masker } from '@gw/masking';
+import { dataRow, type FieldDescription } from '@gw/protocol-postgres';
+
+/** Types whose values are text on the wire (in both formats): the ones masking looks into. */
+export const TEXT_LIKE_TYPES: ReadonlySet<number> = new Set([
+  25, // text
+  1043, // varchar
+  1042, // bpchar
+  19, // name
+  114, // json
+  3802, // jsonb (binary: version byte 1, then the text)
+  142, // xml
+  705, // unknown
+  18, // "char"
+]);
+const JSONB = 3802;
+
+/** A result column as masking needs it: the wire description plus the resolved table/column names. */
+export interface MaskField {
+  typeOid: number;
+  format: 0 | 1;
+  column: ColumnRef | undefined;
+}
+
+export function maskFields(fields: readonly FieldDescription[], resolve: (tableOid: number, attnum: number, name: string) => ColumnRef | undefined): MaskField[] {
+  return fields.map((f) => ({
+    typeOid: f.typeOid,
+    format: f.format,
+    column: f.tableOid !== 0 && f.columnAttr > 0 ? resolve(f.tableOid, f.columnAttr, f.name) : { column: f.name },
+  }));
+}
+
+function maskOne(value: Buffer, field: MaskField, masker: Masker): Buffer | null | undefined {
+  if (!TEXT_LIKE_TYPES.has(field.typeOid)) return undefined;
+  const binaryJsonb = field.typeOid === JSONB && field.format === 1;
+  if (binaryJsonb && value[0] !== 1) return Buffer.alloc(0); // unknown jsonb version: fail closed (empty)
+  const text = (binaryJsonb ? value.subarray(1) : value).toString('utf8');
+  const masked = masker.maskValue(text, field.column);
+  if (masked === null) return null;
+  if (masked === text) return undefined;
+  const body = Buffer.from(masked, 'utf8');
+  return binaryJsonb ? Buffer.concat([Buffer.from([1]), body]) : body;
+}
+
+/**
+ * Masks one DataRow. Returns the re-encoded message, or undefined when no value changed (forward
+ * the original bytes). Values of non-text types are never touched; a `null` style becomes SQL NULL.
+ * A row with more values than described fields is masked as text where a field is missing.
+ */
+export function maskDataRow(values: readonly (Buffer | null)[], fields: readonly MaskField[], masker: Masker): Buffer | undefined {
+  let out: (Buffer | null)[] | undefined;
+  values.forEach((value, i) => {
+    if (value === null) return;
+    const field = fields[i] ?? { typeOid: 25, format: 0, column: undefined };
+    const masked = maskOne(value, field, masker);
+    if (masked === undefined) return;
+    out ??= values.slice();
+    out[i] = masked;
+  });
+  return out ? dataRow(out) : undefined;
+}
+
+/** Decodes a row for the recording sample, as the client sees it. */
+export function sampleRow(values: readonly (Buffer | null)[], fields: readonly MaskField[]): (string | null)[] {
+  return values.map((value, i) => {
+    if (value === null) return null;
+    const field = fields[i];
+    if (field && field.format === 1 && !TEXT_LIKE_TYPES.has(field.typeOid)) return `\\x${value.subarray(0, 64).toString('hex')}`;
+    const text = field?.typeOid === JSONB && field.format === 1 ? value.subarray(1).toString('utf8') : value.toString('utf8');
+    return text.length > 1024 ? `${text.slice(0, 1024)}…` : text;
+  });
+}

@@ -1,0 +1,113 @@
+import type { PolicyInput } from '@gw/policy';
+import { mergeMasking, type MaskingObligation, type PolicyDecision, type PolicyResource } from '@gw/policy';
+
+type Principal = PolicyInput['principal'];
+import type { StatementClassification } from '@gw/sql';
+import type { SessionPrincipal } from '@gw/tunnel';
+import type { PolicyHolder } from './policy-holder.js';
+
+/** The outcome for one statement (or one whole Query), as the relay and the recording need it. */
+export interface StatementVerdict {
+  effect: 'allow' | 'deny' | 'require_approval';
+  /** Policies that decided (for a deny: the denying ones; else the permits). */
+  policies: string[];
+  reasons: string[];
+  masking: MaskingObligation;
+}
+
+export interface SessionPolicyContext {
+  principal: Principal;
+  resource: PolicyResource;
+  dbRole: string;
+  sourceIp: string;
+}
+
+export const NO_MASKING: MaskingObligation = { entities: [], columns: [] };
+
+export function denied(reason: string, policies: string[] = []): StatementVerdict {
+  return { effect: 'deny', policies, reasons: [reason], masking: NO_MASKING };
+}
+
+/** The grant's principal in the policy engine's model (Cedar sees the same principal on both sides). */
+export function principalFromGrant(p: SessionPrincipal): Principal {
+  return {
+    id: p.id,
+    kind: p.kind === 'user' ? 'human' : 'workload',
+    issuer: p.issuer ?? '',
+    subject: p.subject ?? p.id,
+    ...(p.tenantId !== undefined ? { tenantId: p.tenantId } : {}),
+    ...(p.objectId !== undefined ? { objectId: p.objectId } : {}),
+    ...(p.appId !== undefined ? { appId: p.appId } : {}),
+    ...(p.displayName ? { displayName: p.displayName } : {}),
+    ...(p.tokenId !== undefined ? { tokenId: p.tokenId } : {}),
+    roles: p.roles ?? [],
+    groups: p.groups ?? [],
+    gatewayRoles: p.gatewayRoles ?? [],
+  };
+}
+
+/**
+ * Decides one statement: every action it needs is evaluated; any deny denies it, any approval
+ * requirement (with no deny) makes it `require_approval`; masking obligations of all decisions merge.
+ */
+export function decideStatement(policy: PolicyHolder, ctx: SessionPolicyContext, statement: StatementClassification): StatementVerdict {
+  const current = policy.current();
+  if (!current.engine) return denied(`${current.reason}; denied`);
+  if (statement.actions.length === 0) return denied('statement needs no known action; denied');
+  const tables = [...new Set([...statement.tablesRead, ...statement.tablesWritten])].sort();
+  const decisions: PolicyDecision[] = [];
+  for (const action of statement.actions) {
+    decisions.push(
+      current.engine.evaluate({
+        principal: ctx.principal,
+        action,
+        resource: ctx.resource,
+        context: {
+          sourceIp: ctx.sourceIp,
+          statementKind: statement.kind,
+          tables,
+          tablesWritten: [...statement.tablesWritten],
+          functions: [...statement.functions],
+          readOnly: statement.readOnly,
+          dbRole: ctx.dbRole,
+        },
+      }),
+    );
+  }
+  const denies = decisions.filter((d) => d.effect === 'deny');
+  if (denies.length > 0) {
+    return {
+      effect: 'deny',
+      policies: [...new Set(denies.flatMap((d) => d.determiningPolicies))],
+      reasons: [...new Set(denies.flatMap((d) => d.reasons))],
+      masking: NO_MASKING,
+    };
+  }
+  const masking = decisions.reduce<MaskingObligation>((acc, d) => mergeMasking([acc, d.obligations.masking]), NO_MASKING);
+  const approvals = decisions.filter((d) => d.effect === 'require_approval');
+  if (approvals.length > 0) {
+    return { effect: 'require_approval', policies: [...new Set(approvals.flatMap((d) => d.determiningPolicies))], reasons: [...new Set(approvals.flatMap((d) => d.reasons))], masking };
+  }
+  return { effect: 'allow', policies: [...new Set(decisions.flatMap((d) => d.determiningPolicies))], reasons: [], masking };
+}
+
+/** Combines the verdicts of the statements of one Query: one deny denies all (no partial run). */
+export function combineVerdicts(verdicts: readonly StatementVerdict[]): StatementVerdict {
+  const deny = verdicts.find((v) => v.effect === 'deny');
+  if (deny) return deny;
+  const approval = verdicts.find((v) => v.effect === 'require_approval');
+  const masking = verdicts.reduce<MaskingObligation>((acc, v) => mergeMasking([acc, v.masking]), NO_MASKING);
+  if (approval) return { ...approval, masking };
+  return { effect: 'allow', policies: [...new Set(verdicts.flatMap((v) => v.policies))], reasons: [], masking };
+}
+
+/** The client-facing message for a refused statement. */
+export function denialMessage(verdict: StatementVerdict): string {
+  const reason = verdict.reasons[0] ?? 'not permitted';
+  if (verdict.effect === 'require_approval') {
+    const names = verdict.policies.map((p) => `"${p}"`).join(', ');
+    return `approval required by policy ${names}: statement approval is not available yet; denied`;
+  }
+  const policy = verdict.policies[0];
+  return policy ? `denied by policy "${policy}": ${reason}` : `denied: ${reason}`;
+}
