@@ -47,7 +47,11 @@ export class MessagePump<M> {
     if (this.running || this.stopped) return;
     this.running = true;
     this.loop().then(
-      () => (this.running = false),
+      () => {
+        this.running = false;
+        // Chunks can arrive synchronously after the loop's last check but before this microtask.
+        if (this.chunks.length > 0) this.run();
+      },
       (error: unknown) => {
         this.running = false;
         this.stop();

@@ -165,7 +165,9 @@ export class PostgresHandler implements ProtocolHandler {
     }
     const dropRole = async (): Promise<void> => {
       if (!ephemeral) return;
-      await state.roles.drop(ephemeral.name).catch((error: unknown) => log.error({ err: error, role: ephemeral.name }, 'dropping the ephemeral role failed; the next sweep retries'));
+      await state.roles.drop(ephemeral.name).catch((error: unknown) => {
+        log.error({ err: error, role: ephemeral.name }, 'dropping the ephemeral role failed; the next sweep retries');
+      });
     };
 
     let upstream;
