@@ -67,7 +67,7 @@ describe('postgres through the gateway: policy, masking, recording, ephemeral ro
     try {
       const rows = await c.query('SELECT id, email, card FROM customers ORDER BY id');
       expect(rows.rows[0]).toEqual({ id: 1, email: 'a**@example.com', card: '**** **** **** ****' });
-      await expect(c.query('DELETE FROM customers WHERE id = 1')).rejects.toMatchObject({ code: '42501', message: expect.stringContaining('no-delete') });
+      await expect(c.query('DELETE FROM customers WHERE id = 1')).rejects.toMatchObject({ code: '42501', message: expect.stringContaining('no-delete') as unknown });
       const ext = await c.query({ text: 'SELECT email FROM customers WHERE id = $1', values: [2] });
       expect(ext.rows[0]).toEqual({ email: 'b**@example.org' });
       await expect(c.query({ text: 'DELETE FROM customers WHERE id = $1', values: [1] })).rejects.toMatchObject({ code: '42501' });
@@ -88,7 +88,7 @@ describe('postgres through the gateway: policy, masking, recording, ephemeral ro
     await db.connect();
     try {
       expect((await db.query('SELECT count(*)::int AS n FROM customers')).rows[0]).toEqual({ n: 2 });
-      await expect.poll(async () => (await db.query(`SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'gw\\_%' AND rolname <> '${ROLE}' AND pg_has_role(rolname, '${ROLE}', 'MEMBER')`)).rows[0].n, { timeout: 5000 }).toBe(0);
+      await expect.poll(async () => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'gw\\_%' AND rolname <> '${ROLE}' AND pg_has_role(rolname, '${ROLE}', 'MEMBER')`)).rows[0]?.n, { timeout: 5000 }).toBe(0);
     } finally {
       await db.end();
     }

@@ -1,3 +1,4 @@
+import { startupMessage } from '@gw/protocol-postgres';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
@@ -146,15 +147,21 @@ describe('agent against a stand-in control plane', () => {
     });
   });
 
-  it('refuses unknown resources, protocol mismatches and types it does not serve yet', async () => {
+  it('refuses unknown resources and protocol mismatches; a postgres resource without credentials answers one FATAL', async () => {
     await expect(endpoint.openStream(header(await grantFor('nope'), 'nope'))).rejects.toMatchObject({ codeName: 'RESOURCE_UNKNOWN' });
     await expect(endpoint.openStream(header(await grantFor('echo'), 'echo', 'postgres'))).rejects.toMatchObject({
       codeName: 'REJECTED',
       reason: 'resource echo is of type tcp, not postgres',
     });
-    await expect(endpoint.openStream(header(await grantFor('pg'), 'pg', 'postgres'))).rejects.toMatchObject({
-      reason: 'unsupported: protocol postgres is not served by this agent version yet',
-    });
+    const pg = await endpoint.openStream(header(await grantFor('pg'), 'pg', 'postgres'));
+    const answer: Buffer[] = [];
+    pg.on('data', (c: Buffer) => answer.push(c));
+    const ended = new Promise((resolve) => pg.once('end', resolve));
+    pg.write(startupMessage({ user: 'app', database: 'pg' }));
+    await ended;
+    const bytes = Buffer.concat(answer);
+    expect(String.fromCharCode(bytes[0] ?? 0)).toBe('E');
+    expect(bytes.toString('utf8')).toContain('no credentials.user configured');
   });
 
   it('reports a refused resource connection clearly', async () => {

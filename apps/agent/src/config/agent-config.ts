@@ -108,10 +108,6 @@ function schemaFor(ctx: SecretRefContext) {
         if (r.postgres && r.type !== 'postgres') {
           zctx.addIssue({ code: 'custom', path: ['resources', i, 'postgres'], message: 'a postgres block needs type: postgres' });
         }
-        if (r.type === 'postgres' && !r.credentials?.['user']) {
-          // The agent logs in upstream itself (admin login for ephemeral roles, or the fixed login).
-          zctx.addIssue({ code: 'custom', path: ['resources', i, 'credentials', 'user'], message: 'a postgres resource needs credentials.user (the agent\'s own login)' });
-        }
       });
     });
 }

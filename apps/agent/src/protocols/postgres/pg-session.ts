@@ -440,7 +440,17 @@ export class PgSession {
       case 'BackendKeyData':
       case 'NegotiateProtocolVersion':
         return this.toClient(m.raw);
-      default:
+      case 'AuthenticationOk':
+      case 'AuthenticationCleartextPassword':
+      case 'AuthenticationMD5Password':
+      case 'AuthenticationGSS':
+      case 'AuthenticationGSSContinue':
+      case 'AuthenticationKerberosV5':
+      case 'AuthenticationSSPI':
+      case 'AuthenticationSASL':
+      case 'AuthenticationSASLContinue':
+      case 'AuthenticationSASLFinal':
+      case 'EncryptionResponse':
         // Authentication and encryption answers cannot come after login.
         throw new Error(`unexpected ${m.kind} from the database`);
     }

@@ -137,6 +137,9 @@ export class PostgresHandler implements ProtocolHandler {
   private async serve(ctx: ProtocolOpenContext, stream: Duplex, startup: StartupMessage, frontend: FrontendParser): Promise<void> {
     const { grant, resource, header, log } = ctx;
     const options = resource.postgres ?? DEFAULT_POSTGRES_OPTIONS;
+    if (!resource.credentials?.['user']) {
+      return refuse(stream, '08006', `resource ${resource.name} has no credentials.user configured on the agent`);
+    }
     const filtered = filterStartupParams(startup.parameters);
     if (!filtered.ok) return refuse(stream, '08004', filtered.message);
     try {
@@ -204,7 +207,7 @@ export class PostgresHandler implements ProtocolHandler {
     });
     stream.write(Buffer.concat([authenticationOk(), ...upstream.startupReplies]));
 
-    let timer: NodeJS.Timeout | undefined;
+    const timers: { expiry?: NodeJS.Timeout } = {};
     const session = new PgSession({
       client: stream,
       frontend,
@@ -225,7 +228,7 @@ export class PostgresHandler implements ProtocolHandler {
       sampleRows: options.sampleRows,
       log,
       onEnd: (reason, bytes) => {
-        clearTimeout(timer);
+        clearTimeout(timers.expiry);
         this.sessions.delete(grant.sid);
         recorder.record('pg.end', { reason, bytesIn: bytes.in, bytesOut: bytes.out });
         void dropRole();
@@ -233,8 +236,8 @@ export class PostgresHandler implements ProtocolHandler {
     });
     this.sessions.set(grant.sid, session);
     const remaining = expiresAt.getTime() - Date.now();
-    timer = setTimeout(() => session.terminate('57P01', 'session expired'), Math.max(0, Math.min(remaining, 2 ** 31 - 1)));
-    timer.unref();
+    timers.expiry = setTimeout(() => session.terminate('57P01', 'session expired'), Math.max(0, Math.min(remaining, 2 ** 31 - 1)));
+    timers.expiry.unref();
   }
 }
 
