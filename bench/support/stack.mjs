@@ -1,0 +1,79 @@
+// Starts the real system as separate processes for benchmarks: dev IdP, control plane (own
+// database `gateway_bench`), and an agent serving the given resources. Uses the built dist/.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const children = [];
+
+function run(name, args, env) {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr.on('data', (d) => { if (process.env.BENCH_VERBOSE) process.stderr.write(`[${name}] ${d}`); });
+  children.push(child);
+  return child;
+}
+
+async function waitFor(what, fn, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try { if (await fn()) return; } catch { /* not yet */ }
+    if (Date.now() > deadline) throw new Error(`${what} not ready`);
+    if (process.env.BENCH_VERBOSE) process.stderr.write(`waiting for ${what}\n`);
+    await sleep(200);
+  }
+}
+
+export function rssOf(pid) {
+  return import('node:fs').then(({ readFileSync }) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024);
+}
+
+export async function startBenchStack({ resources, policy, httpPort = 18080, pgPort = 25432, idpPort = 19000 }) {
+  const db = 'gateway_bench';
+  const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+  await admin.end();
+  const dataDir = mkdtempSync(join(tmpdir(), 'gw-bench-'));
+  const idpUrl = `http://127.0.0.1:${idpPort}`;
+  run('idp', ['apps/dev-idp/dist/main.js'], { DEV_IDP_PORT: String(idpPort), DEV_IDP_KEY_FILE: join(dataDir, 'idp-keys.json') });
+  await waitFor('dev IdP', async () => (await fetch(`${idpUrl}/.well-known/openid-configuration`)).ok);
+  const api = `http://127.0.0.1:${httpPort}`;
+  const cp = run('control-plane', ['apps/control-plane/dist/main.js'], {
+    HTTP_PORT: String(httpPort), PG_PORT: String(pgPort), DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}`,
+    OIDC_ISSUERS: JSON.stringify([{ issuer: idpUrl, audience: 'api://gateway' }]), DATA_DIR: dataDir, LOG_LEVEL: 'warn', REDIS_PREFIX: 'gwbench',
+  });
+  await waitFor('control plane', async () => (await fetch(`${api}/readyz`)).ok);
+  const token = async (client) => {
+    const discovery = await (await fetch(`${idpUrl}/.well-known/openid-configuration`)).json();
+    const res = await fetch(discovery.token_endpoint, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${client}:${client}-secret`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', resource: 'api://gateway' }),
+    });
+    return (await res.json()).access_token;
+  };
+  const call = async (method, path, tok, body) => {
+    const res = await fetch(api + path, { method, headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+    return res.json();
+  };
+  const adminToken = await token('security-admin');
+  await call('POST', '/api/v1/policies', adminToken, { text: policy, activate: true });
+  const reg = await call('POST', '/api/v1/agents', adminToken, { name: 'bench-agent' });
+  const configFile = join(dataDir, 'agent.yaml');
+  writeFileSync(configFile, JSON.stringify({ controlPlane: { url: api }, auth: { credential: 'env:GW_AGENT_CREDENTIAL' }, resources, spoolDir: join(dataDir, 'spool'), logLevel: 'warn' }));
+  const agent = run('agent', ['apps/agent/dist/main.js', '--config', configFile], { GW_AGENT_CREDENTIAL: reg.credential });
+  await waitFor('agent', async () => {
+    const res = await call('GET', '/api/v1/resources', adminToken);
+    return resources.every((r) => res.items.some((i) => i.name === r.name && i.online));
+  });
+  return {
+    api, pgPort, token, agentPid: agent.pid, controlPlanePid: cp.pid,
+    async stop() {
+      for (const c of children) c.kill('SIGTERM');
+      await sleep(500);
+    },
+  };
+}
