@@ -3,6 +3,7 @@
 // active), and the demo agent once it exists. Ctrl-C stops everything.
 import { spawn } from 'node:child_process';
 import { startDemoAgent } from './start-agent.mjs';
+import { ensureDemoData } from './demo-data.mjs';
 import net from 'node:net';
 
 const env = { ...process.env };
@@ -91,6 +92,7 @@ async function main() {
       process.exit(1);
     }
   }
+  await ensureDemoData();
   start('dev-idp', 'apps/dev-idp/dist/main.js');
   await waitFor('dev IdP', async () => (await fetch(`${IDP_URL}/.well-known/openid-configuration`)).ok);
   start('control-plane', 'apps/control-plane/dist/main.js');
@@ -123,7 +125,9 @@ Try it:
   npm run -s gw -- resources
   npm run -s gw -- connect redis --port 16379 &   then   redis-cli -p 16379 PING
 
-  PGPASSWORD=$(npm run -s token -- ai-agent) psql "host=127.0.0.1 port=${env.PG_PORT ?? '15432'} dbname=postgres-demo user=postgres sslmode=require"
+  export PGPASSWORD=$(npm run -s token -- ai-agent)
+  psql "host=127.0.0.1 port=${env.PG_PORT ?? '15432'} dbname=postgres-demo user=demo_writer sslmode=require" -c 'SELECT * FROM customers'
+  psql "host=127.0.0.1 port=${env.PG_PORT ?? '15432'} dbname=postgres-demo user=demo_writer sslmode=require" -c 'DELETE FROM customers'   # refused
 
 Ctrl-C stops everything.`);
 }

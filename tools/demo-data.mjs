@@ -1,0 +1,43 @@
+// Part of `npm start`: the demo database behind the `postgres-demo` resource. Idempotent.
+// Fake customer data only: every card number is a test number, every SSN/IBAN is invented.
+import pg from 'pg';
+
+const DB = 'gateway_demo';
+
+export async function ensureDemoData(adminUrl = 'postgres://postgres@127.0.0.1:5432/postgres') {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DB]);
+    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${DB}`);
+    for (const [role, comment] of [['demo_reader', 'reads the demo tables'], ['demo_writer', 'reads and writes the demo tables']]) {
+      const found = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+      if (found.rowCount === 0) await admin.query(`CREATE ROLE ${role} NOLOGIN`);
+      await admin.query(`COMMENT ON ROLE ${role} IS '${comment} (gateway demo)'`);
+    }
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${DB}`;
+  const db = new pg.Client({ connectionString: url.toString() });
+  await db.connect();
+  try {
+    await db.query(`CREATE TABLE IF NOT EXISTS customers (
+      id serial PRIMARY KEY, name text NOT NULL, email text, card_number text, ssn text, iban text, phone text,
+      order_ref text, notes text)`);
+    const { rows } = await db.query('SELECT count(*)::int AS n FROM customers');
+    if (rows[0].n === 0) {
+      await db.query(`INSERT INTO customers (name, email, card_number, ssn, iban, phone, order_ref, notes) VALUES
+        ('Ada Lovelace', 'ada@example.com', '4111 1111 1111 1111', '536-22-8410', 'DE89 3704 0044 0532 0130 00', '+1 415 555 0132', '4111111111111112', 'prefers e-mail'),
+        ('Alan Turing', 'alan.turing@example.org', '5500-0000-0000-0004', '412-67-3398', 'GB82WEST12345698765432', '+44 20 7946 0958', 'ORD-2024-0001', 'VIP'),
+        ('Grace Hopper', 'grace@example.net', '340000000000009', '623-15-0947', 'FR1420041010050500013M02606', '+1 202 555 0173', 'ORD-2024-0002', 'call after 5pm: +1 202 555 0199'),
+        ('Katherine Johnson', 'kj@example.com', '6011000000000004', '457-55-5462', 'NL91ABNA0417164300', '+1 757 555 0100', 'ORD-2024-0003', NULL)`);
+    }
+    await db.query('GRANT SELECT ON customers TO demo_reader');
+    await db.query('GRANT SELECT, INSERT, UPDATE, DELETE ON customers TO demo_writer');
+    await db.query('GRANT USAGE, SELECT ON SEQUENCE customers_id_seq TO demo_writer');
+  } finally {
+    await db.end();
+  }
+}
