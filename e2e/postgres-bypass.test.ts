@@ -1,0 +1,137 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPgFixture, type PgFixture } from './support/pg-fixture.js';
+
+/**
+ * Attempts to get a forbidden statement past the gateway with a real driver. Each must come back as
+ * SQLSTATE 42501, leave the data untouched (checked on a direct connection), and leave the same gateway
+ * connection usable.
+ */
+
+type Attack = { name: string; run: (c: pg.Client) => Promise<unknown> };
+
+const q = (text: string) => (c: pg.Client) => c.query(text);
+
+const ATTACKS: Attack[] = [
+  { name: 'two statements in one Query', run: q('SELECT 1; DELETE FROM orders') },
+  { name: 'DELETE first then SELECT in one Query', run: q('DELETE FROM orders; SELECT 1') },
+  { name: 'DML in a CTE', run: q('WITH d AS (DELETE FROM orders RETURNING *) SELECT * FROM d') },
+  { name: 'COPY of a DELETE ... RETURNING', run: q('COPY (DELETE FROM orders RETURNING *) TO STDOUT') },
+  { name: 'EXPLAIN ANALYZE DELETE', run: q('EXPLAIN ANALYZE DELETE FROM orders') },
+  { name: 'MERGE ... WHEN MATCHED THEN DELETE', run: q('MERGE INTO orders o USING customers c ON o.customer_id = c.id WHEN MATCHED THEN DELETE') },
+  { name: 'DO $$ body', run: q('DO $$ BEGIN DELETE FROM orders; END $$') },
+  { name: 'DO $x$ tagged body', run: q('DO $x$ BEGIN DELETE FROM orders; END $x$') },
+  { name: "E'' string with escaped quote next to a DELETE", run: q("SELECT E'it\\'s'; DELETE FROM orders") },
+  { name: 'string that looks like it closes early', run: q("SELECT 'a'';DELETE FROM orders;--'; DELETE FROM orders") },
+  { name: 'block comment before DELETE', run: q('/* x */ DELETE FROM orders') },
+  { name: 'line comment before DELETE', run: q('-- x\nDELETE FROM orders') },
+  { name: 'nested block comment', run: q('/* /* */ SELECT 1; */ DELETE FROM orders') },
+  { name: 'mixed case and quoted identifier', run: q('DeLeTe FROM "orders"') },
+  { name: 'schema-qualified quoted identifiers', run: q('DELETE FROM "public"."orders"') },
+  { name: 'CREATE FUNCTION wrapping a DELETE', run: q("CREATE FUNCTION gw_evil() RETURNS void LANGUAGE sql AS 'DELETE FROM orders'") },
+  { name: 'PREPARE p AS DELETE', run: q('PREPARE gw_p AS DELETE FROM orders') },
+  { name: 'DELETE via Parse/Bind/Execute', run: (c) => c.query({ text: 'DELETE FROM orders WHERE id > $1', values: [0] }) },
+  { name: 'named prepared DELETE', run: (c) => c.query({ name: 'gw_named_delete', text: 'DELETE FROM orders WHERE id > $1', values: [0] }) },
+  { name: 'SET ROLE postgres', run: q('SET ROLE postgres') },
+  { name: 'SET SESSION AUTHORIZATION postgres', run: q('SET SESSION AUTHORIZATION postgres') },
+  { name: "set_config('role')", run: q("SELECT set_config('role', 'postgres', false)") },
+  { name: 'TRUNCATE', run: q('TRUNCATE orders') },
+  { name: 'DROP TABLE', run: q('DROP TABLE orders') },
+  { name: 'ALTER TABLE', run: q('ALTER TABLE orders ADD COLUMN pwned int') },
+  { name: 'GRANT', run: q('GRANT ALL ON orders TO PUBLIC') },
+  { name: 'COPY FROM PROGRAM', run: q("COPY orders FROM PROGRAM 'true'") },
+  { name: 'pg_terminate_backend', run: q('SELECT pg_terminate_backend(1)') },
+  { name: 'lo_import', run: q("SELECT lo_import('/etc/passwd')") },
+  { name: 'unparseable statement', run: q('SELEKT * FROM orders WHERE') },
+  { name: 'unparseable via extended protocol', run: (c) => c.query({ text: 'DELETE FROM orders WHERE (', values: [] }) },
+];
+
+describe('postgres gateway: policy bypass attempts through node-postgres', () => {
+  let fx: PgFixture;
+  let c: pg.Client;
+  let before: { customers: number; orders: number };
+
+  beforeAll(async () => {
+    fx = await startPgFixture('bypass');
+    before = await fx.counts();
+    c = fx.gateway();
+    await c.connect();
+  }, 60_000);
+
+  afterAll(async () => {
+    await c?.end().catch(() => undefined);
+    await fx?.close();
+  });
+
+  it.each(ATTACKS)('$name: 42501, nothing changed, connection still usable', async ({ run }) => {
+    const err = (await run(c).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as { code?: string; message?: string } | undefined;
+    expect(err, 'the statement must be refused').toBeDefined();
+    expect(err?.code).toBe('42501');
+    expect(err?.message).toMatch(/^denied/);
+    expect(await fx.counts()).toEqual(before);
+    expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+  });
+
+  it('the denial names the forbidding policy and its reason', async () => {
+    await expect(c.query('DELETE FROM orders')).rejects.toMatchObject({
+      code: '42501',
+      message: expect.stringMatching(/no-destructive.*workloads may not delete rows/) as unknown,
+    });
+  });
+
+  it('no function, prepared statement or extra column was created by the refused statements', async () => {
+    const fns = await fx.directQuery(`SELECT 1 FROM pg_proc WHERE proname = 'gw_evil'`);
+    expect(fns).toEqual([]);
+    const cols = await fx.directQuery(`SELECT 1 FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'pwned'`);
+    expect(cols).toEqual([]);
+    // A PREPARE that was refused must not be executable.
+    await expect(c.query('EXECUTE gw_p')).rejects.toMatchObject({ code: expect.stringMatching(/^(42501|26000)$/) as unknown });
+    expect(await fx.counts()).toEqual(before);
+    expect((await c.query('SELECT current_user AS u')).rows[0]?.u).not.toBe('postgres');
+  });
+
+  it('pipelined extended queries: the DELETE in the middle is refused, its neighbours answer', async () => {
+    const p1 = c.query({ text: 'SELECT $1::int AS n', values: [1] });
+    const p2 = c.query({ text: 'DELETE FROM orders WHERE id > $1', values: [0] });
+    const p3 = c.query({ text: 'SELECT $1::int AS n', values: [3] });
+    const p4 = c.query({ name: 'gw_pipe_del', text: 'DELETE FROM orders WHERE id = $1', values: [1] });
+    const p5 = c.query('SELECT 5 AS n');
+    const [r1, r2, r3, r4, r5] = await Promise.allSettled([p1, p2, p3, p4, p5]);
+    expect(r1).toMatchObject({ status: 'fulfilled', value: { rows: [{ n: 1 }] } });
+    expect(r2).toMatchObject({ status: 'rejected', reason: { code: '42501' } });
+    expect(r3).toMatchObject({ status: 'fulfilled', value: { rows: [{ n: 3 }] } });
+    expect(r4).toMatchObject({ status: 'rejected', reason: { code: '42501' } });
+    expect(r5).toMatchObject({ status: 'fulfilled', value: { rows: [{ n: 5 }] } });
+    expect(await fx.counts()).toEqual(before);
+  });
+
+  it('allowed: plain SELECTs and a committed transaction', async () => {
+    expect((await c.query('SELECT count(*)::int AS n FROM orders')).rows).toEqual([{ n: before.orders }]);
+    expect((await c.query({ text: 'SELECT item FROM orders WHERE id = $1', values: [1] })).rows).toEqual([{ item: 'book' }]);
+    await c.query('BEGIN');
+    const inTx = await c.query('SELECT count(*)::int AS n FROM customers');
+    await c.query('COMMIT');
+    expect(inTx.rows).toEqual([{ n: before.customers }]);
+  });
+
+  it('a denied statement inside a transaction aborts it (25P02) and ROLLBACK restores the session', async () => {
+    await c.query('BEGIN');
+    await c.query(`UPDATE orders SET item = 'changed-in-tx' WHERE id = 1`);
+    await expect(c.query('DELETE FROM orders')).rejects.toMatchObject({ code: '42501' });
+    await expect(c.query('SELECT 1')).rejects.toMatchObject({ code: '25P02' });
+    await c.query('ROLLBACK');
+    expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    // The UPDATE before the denial was rolled back with the transaction, like after a real permission error.
+    expect(await fx.directQuery('SELECT item FROM orders WHERE id = 1')).toEqual([{ item: 'book' }]);
+    expect(await fx.counts()).toEqual(before);
+  });
+
+  it('the gateway session does not run as a superuser and cannot see the agent credentials', async () => {
+    const r = await c.query<{ su: string; u: string }>(`SELECT current_setting('is_superuser') AS su, session_user AS u`);
+    expect(r.rows[0]?.su).toBe('off');
+    expect(r.rows[0]?.u).toMatch(/^gw_/);
+  });
+});
