@@ -90,7 +90,7 @@ describe('postgres gateway: policy bypass attempts through node-postgres', () =>
     // A PREPARE that was refused must not be executable.
     await expect(c.query('EXECUTE gw_p')).rejects.toMatchObject({ code: expect.stringMatching(/^(42501|26000)$/) as unknown });
     expect(await fx.counts()).toEqual(before);
-    expect((await c.query('SELECT current_user AS u')).rows[0]?.u).not.toBe('postgres');
+    expect((await c.query<{ u: string }>('SELECT current_user AS u')).rows[0]?.u).not.toBe('postgres');
   });
 
   it('pipelined extended queries: the DELETE in the middle is refused, its neighbours answer', async () => {
