@@ -1,0 +1,164 @@
+import { PolicyEngine } from '@gw/policy';
+import { PreparedStatementTracker, SqlClassificationError, classifySql, loadSqlParser, type StatementClassification } from '@gw/sql';
+import pino from 'pino';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { PolicyHolder } from './policy-holder.js';
+import { combineVerdicts, decideStatement, denialMessage, principalFromGrant, type SessionPolicyContext } from './statement-policy.js';
+
+const POLICY = `
+@id("read")
+@mask("email:partial")
+permit (principal, action in Gateway::Action::"sql:read", resource);
+
+@id("insert")
+@mask_columns("public.customers.ssn:null")
+permit (principal, action == Gateway::Action::"sql:insert", resource);
+
+@id("delete-allowed")
+permit (principal, action == Gateway::Action::"sql:delete", resource);
+
+@id("no-delete-on-orders")
+@reason("deleting orders is not allowed")
+forbid (principal, action == Gateway::Action::"sql:delete", resource)
+when { context has tablesWritten && context.tablesWritten.contains("orders") };
+
+@id("update-approval")
+@approval("required")
+permit (principal, action == Gateway::Action::"sql:update", resource);
+`;
+
+const log = pino({ level: 'silent' });
+const holder = new PolicyHolder(() => ({ version: 1, sha256: 'a', text: POLICY }), log);
+const ctx: SessionPolicyContext = {
+  principal: principalFromGrant({ id: 'iss#agent-1', kind: 'workload', issuer: 'iss', subject: 'agent-1', roles: [], groups: [], gatewayRoles: ['requester'] } as never),
+  resource: { name: 'crm', type: 'postgres' },
+  dbRole: 'app',
+  sourceIp: '10.0.0.5',
+};
+
+function one(sql: string): StatementClassification {
+  const [s, ...rest] = classifySql(sql);
+  expect(rest).toHaveLength(0);
+  return s!;
+}
+
+/** Decides a whole simple-protocol Query the way the session does: each statement, then combined. */
+function decideQuery(sql: string) {
+  return combineVerdicts(classifySql(sql).map((s) => decideStatement(holder, ctx, s)));
+}
+
+beforeAll(async () => {
+  await loadSqlParser();
+});
+
+describe('decideStatement', () => {
+  it('allows a plain read and carries its masking obligation', () => {
+    const v = decideStatement(holder, ctx, one('SELECT email FROM customers'));
+    expect(v).toMatchObject({ effect: 'allow', policies: ['read'], masking: { entities: [{ entity: 'email', style: 'partial' }], columns: [] } });
+  });
+
+  it('evaluates every action of a statement: a SELECT with a DELETE CTE on orders is denied by the forbid', () => {
+    const s = one('WITH d AS (DELETE FROM orders RETURNING *) SELECT * FROM d');
+    expect(s.kind).toBe('select');
+    expect([...s.actions]).toEqual(['sql:delete', 'sql:select']);
+    const v = decideStatement(holder, ctx, s);
+    expect(v).toMatchObject({ effect: 'deny', policies: ['no-delete-on-orders'], reasons: ['deleting orders is not allowed'] });
+    expect(v.masking).toEqual({ entities: [], columns: [] });
+  });
+
+  it('asks the engine about each action, with the statement context', () => {
+    const current = holder.current();
+    if (!current.engine) throw new Error('policy should compile');
+    const spy = vi.spyOn(current.engine, 'evaluate');
+    try {
+      decideStatement(holder, ctx, one('WITH i AS (INSERT INTO customers (ssn) VALUES ($1) RETURNING id) SELECT * FROM i, orders'));
+      expect(spy.mock.calls.map(([input]) => input.action)).toEqual(['sql:insert', 'sql:select']);
+      expect(spy.mock.calls[0]?.[0].context).toMatchObject({ statementKind: 'select', tables: ['customers', 'orders'], tablesWritten: ['customers'], readOnly: false, dbRole: 'app', sourceIp: '10.0.0.5' });
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('merges the masking obligations of all actions of one statement', () => {
+    const v = decideStatement(holder, ctx, one('WITH i AS (INSERT INTO customers (ssn) VALUES (1) RETURNING *) SELECT * FROM i'));
+    expect(v.effect).toBe('allow');
+    expect(v.policies.sort()).toEqual(['insert', 'read']);
+    expect(v.masking).toEqual({ entities: [{ entity: 'email', style: 'partial' }], columns: [{ table: 'public.customers', column: 'ssn', style: 'null' }] });
+  });
+
+  it('turns require_approval into a refusal message naming the policy', () => {
+    const v = decideStatement(holder, ctx, one('UPDATE customers SET email = NULL'));
+    expect(v).toMatchObject({ effect: 'require_approval', policies: ['update-approval'] });
+    const message = denialMessage(v);
+    expect(message).toContain('"update-approval"');
+    expect(message).toMatch(/approval required.*denied$/);
+  });
+
+  it('denies a statement with no known action', () => {
+    const v = decideStatement(holder, ctx, { ...one('SELECT 1'), actions: [] });
+    expect(v.effect).toBe('deny');
+  });
+});
+
+describe('classification failure', () => {
+  it('is a SqlClassificationError the session turns into a deny (never a pass-through)', () => {
+    expect(() => classifySql('SELEC * FROM customers')).toThrow(SqlClassificationError);
+  });
+});
+
+describe('a multi-statement Query', () => {
+  it('is denied as a whole when one statement is denied, naming that statement policy', () => {
+    const v = decideQuery('SELECT 1; DELETE FROM orders; SELECT 2');
+    expect(v).toMatchObject({ effect: 'deny', policies: ['no-delete-on-orders'] });
+    expect(denialMessage(v)).toBe('denied by policy "no-delete-on-orders": deleting orders is not allowed');
+  });
+
+  it('is refused when one statement needs approval, even if the others are allowed', () => {
+    const v = decideQuery('SELECT 1; UPDATE customers SET email = NULL');
+    expect(v.effect).toBe('require_approval');
+    expect(denialMessage(v)).toContain('"update-approval"');
+  });
+
+  it('a deny wins over an approval anywhere in the Query', () => {
+    expect(decideQuery('UPDATE customers SET email = NULL; DELETE FROM orders').effect).toBe('deny');
+  });
+
+  it('merges masking obligations across its statements', () => {
+    const v = decideQuery('SELECT email FROM customers; INSERT INTO customers (ssn) VALUES (1)');
+    expect(v.effect).toBe('allow');
+    expect(v.masking).toEqual({ entities: [{ entity: 'email', style: 'partial' }], columns: [{ table: 'public.customers', column: 'ssn', style: 'null' }] });
+    expect(v.policies.sort()).toEqual(['insert', 'read']);
+  });
+});
+
+describe('EXECUTE through the prepared statement tracker', () => {
+  it('is decided on what was prepared, not on the placeholder', () => {
+    const tracker = new PreparedStatementTracker();
+    const [prepRead, execRead] = classifySql('PREPARE r AS SELECT email FROM customers; EXECUTE r');
+    tracker.observe(prepRead!);
+    // Unresolved, EXECUTE is a fail-closed sql:admin placeholder, which this policy does not permit.
+    expect(decideStatement(holder, ctx, execRead!).effect).toBe('deny');
+    const resolved = tracker.resolve(execRead!);
+    expect(decideStatement(holder, ctx, resolved)).toMatchObject({ effect: 'allow', masking: { entities: [{ entity: 'email', style: 'partial' }] } });
+
+    const [prepDel, execDel] = classifySql('PREPARE d AS DELETE FROM orders; EXECUTE d');
+    tracker.observe(prepDel!);
+    expect(decideStatement(holder, ctx, tracker.resolve(execDel!))).toMatchObject({ effect: 'deny', policies: ['no-delete-on-orders'] });
+  });
+
+  it('an EXECUTE of an unknown name cannot be resolved (the session denies it)', () => {
+    const tracker = new PreparedStatementTracker();
+    expect(() => tracker.resolve(one('EXECUTE nope'))).toThrow(SqlClassificationError);
+  });
+});
+
+describe('fail closed without a usable policy', () => {
+  it('denies every statement when no snapshot was received', () => {
+    const none = new PolicyHolder(() => undefined, log);
+    expect(decideStatement(none, ctx, one('SELECT 1'))).toMatchObject({ effect: 'deny', reasons: [expect.stringContaining('no policy received')] });
+  });
+
+  it('compiles real Cedar text (sanity: the fixture is valid)', () => {
+    expect(() => PolicyEngine.compile(POLICY)).not.toThrow();
+  });
+});

@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RecordingAck, RecordingBatch } from '@gw/contracts';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { RecordingShipper } from './recording-shipper.js';
+import { SessionSpool } from './recording-spool.js';
+
+const log = pino({ level: 'silent' });
+let root: string;
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'gw-spool-spec-'));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function lines(file: string): Promise<{ seq: number; type: string }[]> {
+  const text = await readFile(file, 'utf8');
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as { seq: number; type: string });
+}
+
+describe('SessionSpool', () => {
+  it('appends events with consecutive seq numbers, each fsynced to one JSONL line', async () => {
+    const spool = new SessionSpool(randomUUID(), root);
+    await Promise.all([spool.append('pg.session', { a: 1 }), spool.append('pg.statement', { text: 'SELECT 1' }), spool.append('pg.statement', { text: 'SELECT 2' })]);
+    expect(spool.pending.map((e) => e.seq)).toEqual([0, 1, 2]);
+    expect((await lines(spool.file)).map((e) => [e.seq, e.type])).toEqual([
+      [0, 'pg.session'],
+      [1, 'pg.statement'],
+      [2, 'pg.statement'],
+    ]);
+  });
+
+  it('an ack drops what it covers from memory and is remembered on disk; a stale ack does not go back', async () => {
+    const id = randomUUID();
+    const spool = new SessionSpool(id, root);
+    for (let i = 0; i < 4; i++) await spool.append('pg.statement', { i });
+    await spool.ack(1);
+    expect(spool.pending.map((e) => e.seq)).toEqual([2, 3]);
+    expect(await readFile(join(root, `${id}.ack`), 'utf8')).toBe('1');
+    await spool.ack(0);
+    expect(spool.acked).toBe(1);
+    expect(spool.pending.map((e) => e.seq)).toEqual([2, 3]);
+  });
+
+  it('after a restart, restores exactly the unacknowledged events with their original seq numbers', async () => {
+    const id = randomUUID();
+    const before = new SessionSpool(id, root);
+    for (let i = 0; i < 5; i++) await before.append('pg.statement', { i });
+    await before.ack(2);
+    const [after, ...others] = await SessionSpool.restore(root);
+    expect(others).toHaveLength(0);
+    expect(after?.sessionId).toBe(id);
+    expect(after?.pending.map((e) => [e.seq, e.data['i']])).toEqual([
+      [3, 3],
+      [4, 4],
+    ]);
+    // Numbering continues after the last seq on disk: a later event can never reuse a seq.
+    expect(after?.nextSeq).toBe(5);
+    expect(after?.ended).toBe(true);
+  });
+
+  it('skips a torn last line left by a crash', async () => {
+    const id = randomUUID();
+    const spool = new SessionSpool(id, root);
+    await spool.append('pg.statement', { i: 0 });
+    const { appendFile } = await import('node:fs/promises');
+    await appendFile(spool.file, '{"seq":1,"at":"2025-');
+    const [restored] = await SessionSpool.restore(root);
+    expect(restored?.pending.map((e) => e.seq)).toEqual([0]);
+  });
+
+  it('deletes its files once an ended session is fully acknowledged', async () => {
+    const id = randomUUID();
+    const spool = new SessionSpool(id, root);
+    await spool.append('pg.statement', {});
+    await spool.append('pg.end', {});
+    await spool.ack(1);
+    expect(await readdir(root)).toEqual([]);
+  });
+});
+
+/** A control plane stand-in: records every batch; `mode` decides the answer. */
+function controlPlane() {
+  const batches: RecordingBatch[] = [];
+  let mode: 'ack' | 'offline' | 'retry' = 'ack';
+  const send = vi.fn(async (batch: RecordingBatch): Promise<RecordingAck> => {
+    batches.push(structuredClone(batch));
+    if (mode === 'offline') throw new Error('not connected');
+    if (mode === 'retry') return { ok: false, error: 'database busy', retry: true };
+    return { ok: true, stored: batch.events.length };
+  });
+  return {
+    send,
+    batches,
+    setMode: (m: typeof mode) => (mode = m),
+    seqs: (sessionId: string) => batches.filter((b) => b.sessionId === sessionId).map((b) => b.events.map((e) => e.seq)),
+  };
+}
+
+describe('RecordingShipper', () => {
+  it('ships appended events and advances on ack (nothing is sent twice once acknowledged)', async () => {
+    const cp = controlPlane();
+    const shipper = new RecordingShipper({ spoolDir: root, send: cp.send, log, retryMs: 10 });
+    const rec = shipper.session(randomUUID());
+    rec.record('pg.session', { user: 'alice' });
+    rec.record('pg.statement', { text: 'SELECT 1' });
+    await vi.waitFor(() => expect(shipper.backlog()).toBe(0));
+    const all = cp.seqs(rec.sessionId).flat();
+    expect(all).toEqual([0, 1]);
+    shipper.kick();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(cp.seqs(rec.sessionId).flat()).toEqual([0, 1]);
+    shipper.close();
+  });
+
+  it('resends unacknowledged batches with the same seq numbers after a reconnect', async () => {
+    const cp = controlPlane();
+    cp.setMode('offline');
+    const shipper = new RecordingShipper({ spoolDir: root, send: cp.send, log, retryMs: 10 });
+    const rec = shipper.session(randomUUID());
+    rec.record('pg.statement', { i: 0 });
+    rec.record('pg.statement', { i: 1 });
+    await rec.flushed();
+    await vi.waitFor(() => expect(cp.send).toHaveBeenCalled());
+    expect(shipper.backlog()).toBe(2);
+    cp.setMode('ack'); // the connection comes back; the retry timer (or a kick) resends
+    shipper.kick();
+    await vi.waitFor(() => expect(shipper.backlog()).toBe(0));
+    const sent = cp.seqs(rec.sessionId);
+    // Every attempt carried the same events: the control plane can de-duplicate by seq.
+    for (const seqs of sent) expect(seqs[0]).toBe(0);
+    expect(sent.at(-1)).toEqual([0, 1]);
+    shipper.close();
+  });
+
+  it('keeps the batch when the control plane asks to retry, and sends it again later', async () => {
+    const cp = controlPlane();
+    cp.setMode('retry');
+    const shipper = new RecordingShipper({ spoolDir: root, send: cp.send, log, retryMs: 10 });
+    const rec = shipper.session(randomUUID());
+    rec.record('pg.statement', { i: 0 });
+    await vi.waitFor(() => expect(cp.send.mock.calls.length).toBeGreaterThanOrEqual(2));
+    expect(shipper.backlog()).toBe(1);
+    cp.setMode('ack');
+    await vi.waitFor(() => expect(shipper.backlog()).toBe(0));
+    shipper.close();
+  });
+
+  it('after an agent restart, a new shipper on the same directory resends what was not acknowledged, then deletes it', async () => {
+    const id = randomUUID();
+    const first = controlPlane();
+    const a = new RecordingShipper({ spoolDir: root, send: first.send, log, retryMs: 10 });
+    const rec = a.session(id);
+    rec.record('pg.session', {});
+    await vi.waitFor(() => expect(a.backlog()).toBe(0)); // seq 0 acknowledged
+    first.setMode('offline');
+    rec.record('pg.statement', { text: 'SELECT 1' });
+    rec.record('pg.statement', { text: 'SELECT 2' });
+    await rec.flushed();
+    await vi.waitFor(() => expect(first.send.mock.calls.length).toBeGreaterThanOrEqual(2));
+    a.close(); // the agent stops with seq 1 and 2 unacknowledged
+
+    const second = controlPlane();
+    const b = new RecordingShipper({ spoolDir: root, send: second.send, log, retryMs: 10 });
+    b.kick();
+    await vi.waitFor(() => expect(second.send).toHaveBeenCalled());
+    await vi.waitFor(() => expect(b.backlog()).toBe(0));
+    expect(second.seqs(id)).toEqual([[1, 2]]);
+    expect(second.batches[0]?.events.map((e) => e.data['text'])).toEqual(['SELECT 1', 'SELECT 2']);
+    // The left-over session is over: once everything is acknowledged its files are removed.
+    await vi.waitFor(async () => expect(await readdir(join(root, 'recordings'))).toEqual([]));
+    b.close();
+  });
+});
