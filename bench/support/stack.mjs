@@ -9,8 +9,11 @@ import pg from 'pg';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const children = [];
 
+// BENCH_PROFILE=1 runs the control plane and the agent with --cpu-prof (profiles in .data/profiles).
+const profileArgs = (name) => (process.env.BENCH_PROFILE && name !== 'idp' ? ['--cpu-prof', '--cpu-prof-dir=.data/profiles', `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : []);
+
 function run(name, args, env) {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...profileArgs(name), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore', 'pipe'] });
   child.stderr.on('data', (d) => { if (process.env.BENCH_VERBOSE) process.stderr.write(`[${name}] ${d}`); });
   children.push(child);
   return child;
@@ -31,6 +34,7 @@ export function rssOf(pid) {
 }
 
 export async function startBenchStack({ resources, policy, httpPort = 18080, pgPort = 25432, idpPort = 19000 }) {
+  const pgPortValue = pgPort;
   const db = 'gateway_bench';
   const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
   await admin.connect();
@@ -70,10 +74,12 @@ export async function startBenchStack({ resources, policy, httpPort = 18080, pgP
     return resources.every((r) => res.items.some((i) => i.name === r.name && i.online));
   });
   return {
-    api, pgPort, token, agentPid: agent.pid, controlPlanePid: cp.pid,
+    api, pgPort: pgPortValue, token, agentPid: agent.pid, controlPlanePid: cp.pid,
     async stop() {
-      for (const c of children) c.kill('SIGTERM');
-      await sleep(500);
+      // SIGINT lets the processes exit normally, so --cpu-prof writes its profile.
+      for (const c of children) c.kill('SIGINT');
+      await sleep(process.env.BENCH_PROFILE ? 3000 : 500);
+      for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     },
   };
 }

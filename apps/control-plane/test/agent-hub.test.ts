@@ -85,7 +85,7 @@ describe('agent hub', () => {
     await waitForDisconnect(rogue.socket, 5000);
     // An oversized message is refused by the transport itself.
     const rogue2 = await connectFakeAgent(h.baseUrl, { credential: (await register('edge-rogue-2')).credential });
-    rogue2.socket.emit('f', Buffer.alloc(2 * 1024 * 1024));
+    rogue2.socket.emit('f', Buffer.alloc(3 * 1024 * 1024));
     await waitForDisconnect(rogue2.socket, 5000);
     // Non-hello chatter before hello is ignored; no hello at all gets the socket dropped.
     expect((await h.request('GET', '/healthz')).status).toBe(200);

@@ -19,6 +19,13 @@ export const AGENT_EVENTS = {
   revoked: 'revoked',
 } as const;
 
+/**
+ * Largest single socket.io message either side accepts (engine.io closes the connection beyond it).
+ * Tunnel frames are far smaller (64 KiB payload, enforced by the tunnel codec); recording batches
+ * are the large ones (at most MAX_RECORDING_BATCH_BYTES of events plus envelope).
+ */
+export const MAX_AGENT_MESSAGE_BYTES = 2 * 1024 * 1024;
+
 export const RESOURCE_TYPES = ['postgres', 'mysql', 'ssh', 'kubernetes', 'tcp'] as const;
 export type ResourceKind = (typeof RESOURCE_TYPES)[number];
 

@@ -9,6 +9,8 @@ export const RECORDING_EVENT = 'rec';
 export const MAX_RECORDING_BATCH = 500;
 /** One event's JSON after encoding; larger events must be cut by the agent. */
 export const MAX_RECORDING_EVENT_BYTES = 256 * 1024;
+/** A batch's events, JSON-encoded, stay under this (the agent cuts batches by size as well as count). */
+export const MAX_RECORDING_BATCH_BYTES = 1024 * 1024;
 
 export const recordingEventSchema = z.strictObject({
   seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),

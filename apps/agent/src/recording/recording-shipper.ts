@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { MAX_RECORDING_BATCH, type RecordingAck, type RecordingBatch } from '@gw/contracts';
+import { MAX_RECORDING_BATCH, MAX_RECORDING_BATCH_BYTES, type RecordingAck, type RecordingBatch, type RecordingEvent } from '@gw/contracts';
 import type { Logger } from 'pino';
 import { SessionSpool } from './recording-spool.js';
 
@@ -106,7 +106,7 @@ export class RecordingShipper {
           if (spool.ended) this.spools.delete(spool.sessionId);
           break;
         }
-        const events = spool.pending.slice(0, MAX_RECORDING_BATCH);
+        const events = nextBatch(spool.pending);
         let ack: RecordingAck;
         try {
           ack = await this.options.send({ sessionId: spool.sessionId, events });
@@ -140,4 +140,18 @@ export class RecordingShipper {
     }, this.options.retryMs ?? 2000);
     this.retryTimer.unref();
   }
+}
+
+/** The first events that fit one batch by count and by encoded size (always at least one). */
+export function nextBatch(pending: readonly RecordingEvent[]): RecordingEvent[] {
+  const batch: RecordingEvent[] = [];
+  let bytes = 0;
+  for (const event of pending) {
+    if (batch.length >= MAX_RECORDING_BATCH) break;
+    const size = Buffer.byteLength(JSON.stringify(event));
+    if (batch.length > 0 && bytes + size > MAX_RECORDING_BATCH_BYTES) break;
+    batch.push(event);
+    bytes += size;
+  }
+  return batch;
 }

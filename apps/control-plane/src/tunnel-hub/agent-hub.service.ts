@@ -3,9 +3,9 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import type { Redis } from 'ioredis';
-import { AGENT_EVENTS, AGENT_NAMESPACE, RECORDING_EVENT, heartbeatSchema, helloSchema, recordingBatchSchema, type HelloAck, type RecordingAck } from '@gw/contracts';
+import { AGENT_EVENTS, AGENT_NAMESPACE, MAX_AGENT_MESSAGE_BYTES, RECORDING_EVENT, heartbeatSchema, helloSchema, recordingBatchSchema, type HelloAck, type RecordingAck } from '@gw/contracts';
 import { RecordingsService } from '../sessions/recordings.service.js';
-import { MAX_FRAME_PAYLOAD, TunnelEndpoint } from '@gw/tunnel';
+import { TunnelEndpoint } from '@gw/tunnel';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
@@ -21,8 +21,6 @@ import type { AgentEntity } from '../agents/agent.entity.js';
 export const HEARTBEAT_INTERVAL_MS = 5_000;
 /** Missing this many heartbeats marks an agent's resources offline. */
 const MISSED_HEARTBEATS = 3;
-/** Frame payload plus header and socket.io framing; anything larger is refused by engine.io itself. */
-const MAX_SOCKET_MESSAGE = MAX_FRAME_PAYLOAD + 1024;
 const HELLO_TIMEOUT_MS = 10_000;
 
 /**
@@ -53,7 +51,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
     const server = this.adapterHost.httpAdapter.getHttpServer() as HttpServer;
     this.io = new Server(server, {
       transports: ['websocket'],
-      maxHttpBufferSize: MAX_SOCKET_MESSAGE,
+      maxHttpBufferSize: MAX_AGENT_MESSAGE_BYTES,
       // Other upgrade paths (the client connect endpoint) are handled by their own listeners.
       destroyUpgrade: false,
       serveClient: false,

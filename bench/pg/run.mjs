@@ -1,0 +1,67 @@
+// pgbench through the gateway (TLS endpoint, per-statement classification and policy, masking,
+// recording) against the same database directly, in the same run.
+//   npm run build && node bench/pg/run.mjs          (BENCH_SECONDS=30 by default; BENCH_PROFILE=1 for --cpu-prof)
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { startBenchStack } from '../support/stack.mjs';
+
+const run = promisify(execFile);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const DB = 'gateway_bench_pg';
+const POLICY = `
+@id("bench-connect") permit (principal, action == Gateway::Action::"connect", resource) when { resource.type == "postgres" };
+@id("bench-sql")
+@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+permit (principal, action in [Gateway::Action::"sql:select", Gateway::Action::"sql:insert", Gateway::Action::"sql:update", Gateway::Action::"sql:session"], resource)
+when { resource.type == "postgres" };`;
+
+async function prepare() {
+  const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${DB}`);
+  if ((await admin.query(`SELECT 1 FROM pg_roles WHERE rolname = 'bench_user'`)).rowCount === 0) await admin.query('CREATE ROLE bench_user NOLOGIN');
+  await admin.end();
+  await run('pgbench', ['-i', '-s', '10', '-q', '-h', '127.0.0.1', '-U', 'postgres', DB]);
+  const db = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${DB}` });
+  await db.connect();
+  await db.query('GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO bench_user');
+  await db.end();
+}
+
+async function pgbench(args, env) {
+  const { stdout } = await run('pgbench', [...args, '-c', '8', '-j', '2', '-T', String(SECONDS), '-n'], { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 });
+  const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1]);
+  const latency = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]);
+  const failed = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
+  return { tps, latency, failed };
+}
+
+await prepare();
+const stack = await startBenchStack({
+  policy: POLICY,
+  resources: [{ name: 'pgbench', type: 'postgres', address: '127.0.0.1:5432', labels: {}, postgres: { database: DB }, credentials: { user: 'literal:postgres' } }],
+});
+try {
+  const token = await stack.token('ai-agent');
+  const direct = ['-h', '127.0.0.1', '-p', '5432', '-U', 'postgres', DB];
+  const gateway = ['-h', '127.0.0.1', '-p', String(stack.pgPort), '-U', 'bench_user', 'pgbench'];
+  const gwEnv = { PGPASSWORD: token, PGSSLMODE: 'require' };
+  const results = [];
+  for (const [label, extra] of [['select-only (-S)', ['-S']], ['default (TPC-B)', []]]) {
+    for (const mode of ['simple', 'prepared']) {
+      const d = await pgbench([...extra, '-M', mode, ...direct], {});
+      const g = await pgbench([...extra, '-M', mode, ...gateway], gwEnv);
+      results.push({ label: `${label} -M ${mode}`, d, g });
+    }
+  }
+  console.log(`\npgbench -c 8 -j 2 -T ${SECONDS}, scale 10: direct vs through the gateway (inspection, masking, recording on)`);
+  console.log('script                         direct tps  gateway tps  ratio   direct ms  gateway ms  failed(gw)');
+  for (const { label, d, g } of results) {
+    console.log(`${label.padEnd(30)} ${d.tps.toFixed(0).padStart(10)} ${g.tps.toFixed(0).padStart(12)}  ${(g.tps / d.tps).toFixed(2).padStart(5)}  ${d.latency.toFixed(2).padStart(9)}  ${g.latency.toFixed(2).padStart(10)}  ${String(g.failed).padStart(9)}`);
+  }
+} finally {
+  await stack.stop();
+}
+process.exit(0);
