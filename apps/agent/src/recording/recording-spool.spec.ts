@@ -141,6 +141,19 @@ describe('RecordingShipper', () => {
     shipper.close();
   });
 
+  it('retries on its own after a failed send, without waiting for a reconnect signal', async () => {
+    const cp = controlPlane();
+    cp.setMode('offline');
+    const shipper = new RecordingShipper({ spoolDir: root, send: cp.send, log, retryMs: 200 });
+    const rec = shipper.session(randomUUID());
+    rec.record('pg.statement', { i: 0 });
+    await vi.waitFor(() => expect(cp.send).toHaveBeenCalledTimes(1));
+    cp.setMode('ack'); // no kick(): only the retry timer can send again
+    await vi.waitFor(() => expect(shipper.backlog()).toBe(0));
+    expect(cp.seqs(rec.sessionId)).toEqual([[0], [0]]);
+    shipper.close();
+  });
+
   it('keeps the batch when the control plane asks to retry, and sends it again later', async () => {
     const cp = controlPlane();
     cp.setMode('retry');
