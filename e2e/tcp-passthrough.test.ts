@@ -87,7 +87,7 @@ describe('tcp passthrough: gw connect -> control plane -> agent -> resource', ()
   it('clear refusals: not allowed, unknown resource, resource refusing connections', async () => {
     const events: { type: string; code?: number; message?: string }[] = [];
     const open = async (resource: string) => {
-      const listener = await startConnectListener({ apiUrl: stack.cp.baseUrl, token: agentToken, resource, onEvent: (e) => events.push(e as never) });
+      const listener = await startConnectListener({ apiUrl: stack.cp.baseUrl, token: agentToken, resource, onEvent: (e) => events.push(e) });
       const s = net.connect(listener.port, '127.0.0.1');
       s.on('error', () => undefined);
       await new Promise((r) => s.on('close', r));

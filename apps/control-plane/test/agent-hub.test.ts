@@ -98,6 +98,6 @@ describe('agent hub', () => {
     const reg = await register('edge-silent');
     const socket = io(h.baseUrl + '/agents', { transports: ['websocket'], auth: { credential: reg.credential }, reconnection: false, forceNew: true });
     await new Promise((r) => socket.once('connect', r));
-    await waitForDisconnect(socket as never, 15_000);
+    await waitForDisconnect(socket, 15_000);
   }, 20_000);
 });

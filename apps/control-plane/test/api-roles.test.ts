@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './support/harness.js';
 
 /** Which demo clients (and so which gateway roles) may call each route. */
-const CLIENT_ROLE = { 'security-admin': 'admin', approver: 'approver', auditor: 'auditor', 'ai-agent': 'requester' } as const;
-type Client = keyof typeof CLIENT_ROLE;
+/** Demo clients and the gateway role each maps to: security-admin=admin, approver, auditor, ai-agent=requester. */
+type Client = 'security-admin' | 'approver' | 'auditor' | 'ai-agent';
 const ALL: Client[] = ['security-admin', 'approver', 'auditor', 'ai-agent'];
 
 const routes: { method: string; path: string; body?: unknown; allowed: Client[] }[] = [

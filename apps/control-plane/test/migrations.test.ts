@@ -12,7 +12,7 @@ describe('migrations', () => {
   });
 
   const tables = async (ds: ReturnType<typeof createDataSource>) =>
-    ((await ds.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)) as { tablename: string }[]).map((r) => r.tablename);
+    (await ds.query<{ tablename: string }[]>(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)).map((r) => r.tablename);
 
   it('go up on an empty database, down cleanly, and up again', async () => {
     const ds = createDataSource(db.url);

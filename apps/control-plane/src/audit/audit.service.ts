@@ -53,10 +53,7 @@ export class AuditService {
 
   private async appendIn(tx: EntityManager, record: AuditRecord): Promise<AuditEventEntity> {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK_KEY]);
-    const head = (await tx.query('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1')) as {
-      seq: string;
-      hash: string;
-    }[];
+    const head = await tx.query<{ seq: string; hash: string }[]>('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
     const event = new AuditEventEntity();
     event.seq = head[0] ? (BigInt(head[0].seq) + 1n).toString() : '1';
     event.id = randomUUID();

@@ -18,5 +18,5 @@ function encode(value: unknown): string {
 
 /** jsonb cannot hold NUL characters; strip them so an attacker-supplied string cannot fail an audit write. */
 export function jsonSafe<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value ?? null, (_k, v: unknown) => (typeof v === 'string' ? v.replace(/\u0000/g, '\uFFFD') : v))) as T;
+  return JSON.parse(JSON.stringify(value ?? null, (_k, v: unknown) => (typeof v === 'string' ? v.replaceAll(String.fromCharCode(0), '\uFFFD') : v))) as T;
 }

@@ -34,7 +34,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (error instanceof DomainError) {
       const status = statusFor(error.code);
       if (error.code === DomainErrorCode.Unauthenticated) {
-        res.setHeader('WWW-Authenticate', String(error.details?.wwwAuthenticate ?? 'Bearer realm="gateway"'));
+        const header = error.details?.wwwAuthenticate;
+        res.setHeader('WWW-Authenticate', typeof header === 'string' ? header : 'Bearer realm="gateway"');
       }
       const { wwwAuthenticate: _omit, ...details } = error.details ?? {};
       res.status(status).json({ error: error.code, message: error.message, ...details });

@@ -1,10 +1,9 @@
 import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 
 /**
- * Inserts a fully built entity. TypeORM's deep-partial insert type cannot express jsonb columns
- * typed as `Record<string, unknown>`; the entity is complete, so the cast loses nothing.
+ * Inserts a fully built entity. Called with a concrete entity type, TypeORM's deep-partial insert
+ * type rejects jsonb columns typed `Record<string, unknown>`; through this generic it does not.
  */
 export async function insertRow<T extends ObjectLiteral>(manager: EntityManager, target: EntityTarget<T>, row: T): Promise<void> {
-  await manager.insert(target, row as unknown as QueryDeepPartialEntity<T>);
+  await manager.insert(target, row);
 }

@@ -37,7 +37,7 @@ export class PoliciesService {
     }
     const created = await this.dataSource.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [VERSION_LOCK_KEY]);
-      const [{ max }] = (await tx.query('SELECT COALESCE(MAX(version), 0) AS max FROM policy_versions')) as [{ max: number }];
+      const [{ max }] = await tx.query<[{ max: number }]>('SELECT COALESCE(MAX(version), 0) AS max FROM policy_versions');
       const entity = tx.create(PolicyVersionEntity, {
         id: randomUUID(),
         version: Number(max) + 1,
@@ -129,7 +129,7 @@ export class PoliciesService {
       principal,
       action: dto.action,
       resource: dto.resource,
-      context: dto.context as never,
+      context: dto.context,
     });
     return { version, decision };
   }

@@ -73,11 +73,11 @@ export class ResourcesService {
 
   /** Resources whose agent missed its heartbeats (e.g. its replica died) go offline. */
   async sweepStale(olderThanMs: number): Promise<number> {
-    const result = (await this.dataSource.query(
+    const result = await this.dataSource.query<[unknown[], number]>(
       `UPDATE resources SET online = false, updated_at = now()
        WHERE online AND (last_heartbeat_at IS NULL OR last_heartbeat_at < now() - ($1::int * interval '1 millisecond'))`,
       [olderThanMs],
-    )) as [unknown[], number];
+    );
     await this.dataSource.query(
       `UPDATE agents SET connected = false
        WHERE connected AND (last_seen_at IS NULL OR last_seen_at < now() - ($1::int * interval '1 millisecond'))`,

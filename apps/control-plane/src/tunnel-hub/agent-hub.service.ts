@@ -167,7 +167,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
             ok: true,
             agentId: agent.id,
             agentName: agent.name,
-            grantPublicKey: this.grants.publicJwk as Record<string, unknown>,
+            grantPublicKey: this.grants.publicJwk,
             policy: this.policy.snapshot ?? null,
             heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
           });
