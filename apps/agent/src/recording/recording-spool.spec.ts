@@ -91,11 +91,11 @@ describe('SessionSpool', () => {
 function controlPlane() {
   const batches: RecordingBatch[] = [];
   let mode: 'ack' | 'offline' | 'retry' = 'ack';
-  const send = vi.fn(async (batch: RecordingBatch): Promise<RecordingAck> => {
+  const send = vi.fn((batch: RecordingBatch): Promise<RecordingAck> => {
     batches.push(structuredClone(batch));
-    if (mode === 'offline') throw new Error('not connected');
-    if (mode === 'retry') return { ok: false, error: 'database busy', retry: true };
-    return { ok: true, stored: batch.events.length };
+    if (mode === 'offline') return Promise.reject(new Error('not connected'));
+    if (mode === 'retry') return Promise.resolve({ ok: false, error: 'database busy', retry: true });
+    return Promise.resolve({ ok: true, stored: batch.events.length });
   });
   return {
     send,
