@@ -178,6 +178,16 @@ export class TunnelStream extends Duplex {
     this.pump();
   }
 
+  /**
+   * Several buffered writes (a corked stream, or writes queued behind flow control) leave as one
+   * run of DATA frames instead of one frame per write: a proxy writing message by message would
+   * otherwise send a transport message for every few bytes.
+   */
+  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
+    const data = chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk));
+    this._write(data, 'binary', callback);
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
     if (!this.detached) {
       this.host.sendFrame({ type: 'END', streamId: this.id });

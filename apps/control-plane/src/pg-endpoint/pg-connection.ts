@@ -198,7 +198,9 @@ export class PgConnection {
   private relayClient(chunk: Buffer): void {
     const stream = this.stream!;
     let ok = true;
+    stream.cork(); // the chunk's messages leave as one tunnel write
     for (const msg of this.parser.parse(chunk)) ok = stream.write(msg.raw) && ok;
+    stream.uncork();
     if (!ok) {
       this.socket.pause();
       stream.once('drain', () => this.socket.resume());
@@ -233,10 +235,12 @@ export class PgConnection {
         }
       }
       let ok = true;
+      this.socket.cork();
       for (const b of out) {
         this.bytesOut += b.length;
         ok = this.socket.write(b) && ok;
       }
+      this.socket.uncork();
       if (!ok) {
         stream.pause();
         this.socket.once('drain', () => stream.resume());

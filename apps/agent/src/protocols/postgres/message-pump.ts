@@ -17,6 +17,8 @@ export class MessagePump<M> {
     private readonly parse: (chunk: Buffer) => Iterable<M>,
     private readonly handle: (message: M) => void | Promise<void>,
     private readonly onError: (error: unknown) => void,
+    /** Corked while one chunk's messages are handled, so their output leaves as one write. */
+    private readonly output?: { cork(): void; uncork(): void },
   ) {
     source.on('data', (chunk: Buffer) => {
       this.chunks.push(chunk);
@@ -63,17 +65,22 @@ export class MessagePump<M> {
   private async loop(): Promise<void> {
     while (this.chunks.length > 0 && !this.stopped) {
       const chunk = this.chunks.shift()!;
-      for (const message of this.parse(chunk)) {
-        if (this.stopped) return;
-        const pending = this.handle(message);
-        if (pending) {
-          this.hold();
-          try {
-            await pending;
-          } finally {
-            this.release();
+      this.output?.cork();
+      try {
+        for (const message of this.parse(chunk)) {
+          if (this.stopped) return;
+          const pending = this.handle(message);
+          if (pending) {
+            this.hold();
+            try {
+              await pending;
+            } finally {
+              this.release();
+            }
           }
         }
+      } finally {
+        this.output?.uncork();
       }
     }
   }

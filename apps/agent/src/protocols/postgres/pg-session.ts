@@ -105,8 +105,8 @@ export class PgSession {
     this.fromClient = new MessagePump(o.client, (c) => {
       this.bytesIn += c.length;
       return o.frontend.parse(c);
-    }, (m) => this.onClientMessage(m), (e) => this.fail(e, 'client'));
-    this.fromServer = new MessagePump(o.upstream, (c) => o.backend.parse(c), (m) => this.onServerMessage(m), (e) => this.fail(e, 'server'));
+    }, (m) => this.onClientMessage(m), (e) => this.fail(e, 'client'), o.upstream);
+    this.fromServer = new MessagePump(o.upstream, (c) => o.backend.parse(c), (m) => this.onServerMessage(m), (e) => this.fail(e, 'server'), o.client);
     o.upstream.on('drain', () => this.fromClient.release());
     o.client.on('drain', () => this.fromServer.release());
     o.client.on('end', () => this.end('client closed the session'));
