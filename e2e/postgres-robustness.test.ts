@@ -144,6 +144,24 @@ describe('postgres gateway robustness: malformed, out-of-order and random frames
       await stillServes();
     });
 
+    it('a FunctionCall (fast path) to pg_terminate_backend is refused with 42501, the session still answers', async () => {
+      const c = await login();
+      const mark = c.received().length;
+      const pid = (await fx.directQuery<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]?.pid ?? 0;
+      const arg = Buffer.from(String(pid));
+      // oid 2096 = pg_terminate_backend(int4, int8) in PG 15; one text argument, text result.
+      const body = Buffer.concat([int32(2096), Buffer.from([0, 1, 0, 0]), Buffer.from([0, 1]), int32(arg.length), arg, Buffer.from([0, 0])]);
+      c.write(frame('F', body));
+      await c.waitFor((b) => messages(b.subarray(mark)).some(([t]) => t === 'Z'));
+      expect(errorCode(c.received().subarray(mark))).toBe('42501');
+      const mark2 = c.received().length;
+      c.write(frame('Q', cstr('SELECT 41 + 1')));
+      await c.waitFor((b) => messages(b.subarray(mark2)).some(([t]) => t === 'Z'));
+      expect(c.received().subarray(mark2).toString('latin1')).toContain('42');
+      c.write(frame('X'));
+      await settle(c);
+    });
+
     it('an oversized length field closes the session promptly with 08P01', async () => {
       const c = await login();
       const mark = c.received().length;
