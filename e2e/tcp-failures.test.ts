@@ -126,15 +126,17 @@ describe('tcp passthrough under failure: dead agent, restarted control plane, sl
   it('the control plane restarted: the agent is back within 5 s and new sessions work', async () => {
     agent = spawnAgent({ controlPlaneUrl: stack.cp.baseUrl, credential, resources: [{ name: 'echo', type: 'tcp', address: `127.0.0.1:${echo.port}` }] });
     await stack.waitOnline('echo');
-    const restartedAt = Date.now();
+    const stoppedAt = Date.now();
     await stack.cp.restart(500);
+    // Measured from the moment the new control plane is listening again.
+    const restartedAt = Date.now();
     await stack.waitOnline('echo', true);
     // waitOnline may see the pre-restart row: require a fresh heartbeat after the restart.
     let backAt = 0;
     for (;;) {
       const agents = (await stack.cp.request('GET', '/api/v1/agents', { token: stack.admin })).body.items as { name: string; status: string; lastSeenAt: string }[];
       const me = agents.find((a) => a.name === 'edge-proc');
-      if (me && me.status === 'online' && Date.parse(me.lastSeenAt) > restartedAt) {
+      if (me && me.status === 'online' && Date.parse(me.lastSeenAt) > stoppedAt) {
         backAt = Date.now();
         break;
       }
@@ -149,5 +151,28 @@ describe('tcp passthrough under failure: dead agent, restarted control plane, sl
     expect(echoed).toBe('after restart');
     client.destroy();
     await listener.close();
+  }, 30_000);
+
+  it('two agents serve one resource: with one of them killed, new sessions go to the other', async () => {
+    const reg = await stack.cp.request('POST', '/api/v1/agents', { token: stack.admin, body: { name: 'edge-proc-b' } });
+    const second = spawnAgent({ controlPlaneUrl: stack.cp.baseUrl, credential: reg.body.credential, resources: [{ name: 'echo', type: 'tcp', address: `127.0.0.1:${echo.port}` }] });
+    try {
+      await expect.poll(async () => {
+        const items = (await stack.cp.request('GET', '/api/v1/resources', { token: stack.admin })).body.items as { name: string; agents: { online: boolean }[] }[];
+        return items.find((r) => r.name === 'echo')?.agents.filter((a) => a.online).length;
+      }, { timeout: 10_000 }).toBe(2);
+      await agent.kill('SIGKILL');
+      for (let i = 0; i < 5; i++) {
+        const listener = await startConnectListener({ apiUrl: stack.cp.baseUrl, token, resource: 'echo' });
+        const client = net.connect(listener.port, '127.0.0.1');
+        client.write(`ha ${i}`);
+        const echoed = await new Promise<string>((r) => client.once('data', (d) => r(d.toString())));
+        expect(echoed).toBe(`ha ${i}`);
+        client.destroy();
+        await listener.close();
+      }
+    } finally {
+      await second.kill();
+    }
   }, 30_000);
 });

@@ -18,7 +18,7 @@ describe('agent hub', () => {
     (await h.request('GET', '/api/v1/resources', { token: admin })).body.items.find((r: { name: string }) => r.name === name);
 
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness({ AGENT_HEARTBEAT_INTERVAL_MS: '300' });
     admin = await h.token('security-admin');
   });
   afterAll(async () => {
@@ -92,6 +92,31 @@ describe('agent hub', () => {
     expect(good.socket.connected).toBe(true);
     expect((await resourceView('redis-good')).online).toBe(true);
     good.close();
+  });
+
+  it('pushes the active policy on connect and every later activation', async () => {
+    const agent = await connectFakeAgent(h.baseUrl, { credential: (await register('edge-policy')).credential });
+    const pushed: { version: number; text: string }[] = [];
+    agent.socket.on('policy', (p: { version: number; text: string }) => pushed.push(p));
+    const text = `@id("only-admins") permit (principal, action, resource) when { principal.gatewayRoles.contains("admin") };`;
+    const created = await h.request('POST', '/api/v1/policies', { token: admin, body: { text, activate: true } });
+    expect(created.status).toBe(201);
+    await expect.poll(() => pushed.at(-1), { timeout: 3000 }).toMatchObject({ version: created.body.version, text });
+    const again = await connectFakeAgent(h.baseUrl, { credential: (await register('edge-policy-2')).credential });
+    expect(again.ack).toMatchObject({ ok: true, policy: { version: created.body.version, text } });
+    agent.close();
+    again.close();
+  });
+
+  it('an agent that stops heartbeating is marked offline although its socket stays open', async () => {
+    const agent = await connectFakeAgent(h.baseUrl, { credential: (await register('edge-mute')).credential }, [{ ...redis, name: 'redis-mute' }]);
+    expect((await resourceView('redis-mute')).online).toBe(true);
+    // The fake agent never sends 'hb'; the interval in this harness is 300 ms, so 3 missed = ~1 s.
+    await expect.poll(async () => (await resourceView('redis-mute')).online, { timeout: 5000, interval: 200 }).toBe(false);
+    expect(agent.socket.connected).toBe(true);
+    agent.socket.emit('hb', { openStreams: 0 });
+    await expect.poll(async () => (await resourceView('redis-mute')).online, { timeout: 3000 }).toBe(true);
+    agent.close();
   });
 
   it('a connection that never says hello is dropped', async () => {

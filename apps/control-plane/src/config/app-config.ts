@@ -34,6 +34,7 @@ const envSchema = z.object({
   PG_TLS_CERT_FILE: z.string().optional(),
   PG_TLS_KEY_FILE: z.string().optional(),
   PG_ALLOW_CLEARTEXT: z.enum(['true', 'false']).default('false'),
+  AGENT_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
 });
 
 export interface AppConfig {
@@ -42,6 +43,8 @@ export interface AppConfig {
   redis: { url: string; prefix: string };
   identity: { issuers: unknown; roleMappings: unknown };
   postgres: { host: string; port: number; certFile?: string; keyFile?: string; allowCleartext: boolean };
+  /** Agents heartbeat at this interval; three missed heartbeats mark their resources offline. */
+  agents: { heartbeatIntervalMs: number };
   dataDir: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -71,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       keyFile: e.PG_TLS_KEY_FILE,
       allowCleartext: e.PG_ALLOW_CLEARTEXT === 'true',
     },
+    agents: { heartbeatIntervalMs: e.AGENT_HEARTBEAT_INTERVAL_MS },
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,
   };

@@ -18,7 +18,6 @@ import { AgentRegistry, type ConnectedAgent } from './agent-registry.js';
 import { GrantSigner } from './grant-signer.service.js';
 import type { AgentEntity } from '../agents/agent.entity.js';
 
-export const HEARTBEAT_INTERVAL_MS = 5_000;
 /** Missing this many heartbeats marks an agent's resources offline. */
 const MISSED_HEARTBEATS = 3;
 const HELLO_TIMEOUT_MS = 10_000;
@@ -85,10 +84,11 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
     this.subscriber.subscribe(agentRevoked).catch((err: unknown) => this.log.warn({ err }, 'subscribe failed'));
     this.policy.onActivation((snapshot) => nsp.emit(AGENT_EVENTS.policy, snapshot));
 
-    const staleAfter = HEARTBEAT_INTERVAL_MS * MISSED_HEARTBEATS;
+    const interval = this.config.agents.heartbeatIntervalMs;
+    const staleAfter = interval * MISSED_HEARTBEATS;
     this.sweeper = setInterval(() => {
       this.resources.sweepStale(staleAfter).catch((err: unknown) => this.log.warn({ err }, 'stale sweep failed'));
-    }, HEARTBEAT_INTERVAL_MS);
+    }, interval);
     this.sweeper.unref();
   }
 
@@ -169,7 +169,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
             agentName: agent.name,
             grantPublicKey: this.grants.publicJwk,
             policy: this.policy.snapshot ?? null,
-            heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+            heartbeatIntervalMs: this.config.agents.heartbeatIntervalMs,
           });
           log.info({ resources: hello.data.resources.length }, 'agent online');
         })
