@@ -1,0 +1,178 @@
+import type { Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import {
+  BackendParser,
+  FrontendParser,
+  dataRow,
+  query,
+  readyForQuery,
+  serializeBackend,
+  type BackendMessage,
+  type FrontendMessage,
+} from '@gw/protocol-postgres';
+import { loadSqlParser } from '@gw/sql';
+import pino from 'pino';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { SessionRecorder } from '../../recording/recording-shipper.js';
+import { ColumnCatalog } from './column-catalog.js';
+import { PgSession } from './pg-session.js';
+import { PolicyHolder } from './policy-holder.js';
+import { principalFromGrant } from './statement-policy.js';
+
+const POLICY = `
+@id("read")
+@mask("email:full")
+permit (principal, action in Gateway::Action::"sql:read", resource);
+
+@id("no-delete")
+@reason("deletes are not allowed")
+forbid (principal, action == Gateway::Action::"sql:delete", resource);
+`;
+
+/** One side of the relay: what the session writes is captured, what the test pushes is read by it. */
+function endpoint() {
+  const written: Buffer[] = [];
+  const stream = new Duplex({
+    read() {},
+    write(chunk: Buffer, _encoding, callback) {
+      written.push(chunk);
+      callback();
+    },
+  });
+  return { stream, bytes: () => Buffer.concat(written) };
+}
+
+const log = pino({ level: 'silent' });
+/** Generous: the machine's 2 cores are shared with other test runs. */
+const WAIT = { timeout: 5000, interval: 10 };
+const sessions: PgSession[] = [];
+
+function start() {
+  const client = endpoint();
+  const server = endpoint();
+  const records: { type: string; data: Record<string, unknown> }[] = [];
+  const recorder: SessionRecorder = { sessionId: 's', record: (type, data) => records.push({ type, data }), flushed: () => Promise.resolve() };
+  const session = new PgSession({
+    client: client.stream,
+    frontend: new FrontendParser({ startupDone: true }),
+    upstream: server.stream as unknown as Socket,
+    backend: new BackendParser(),
+    upstreamAddress: { host: '127.0.0.1', port: 1 },
+    upstreamKey: undefined,
+    policy: new PolicyHolder(() => ({ version: 1, sha256: 'x', text: POLICY }), log),
+    policyContext: {
+      principal: principalFromGrant({ id: 'iss#a', kind: 'workload', issuer: 'iss', subject: 'a' } as never),
+      resource: { name: 'crm', type: 'postgres' },
+      dbRole: 'app',
+      sourceIp: '127.0.0.1',
+    },
+    catalog: new ColumnCatalog(undefined),
+    maskingKey: Buffer.alloc(32, 7),
+    recorder,
+    sampleRows: 5,
+    log,
+    onEnd: () => undefined,
+  });
+  sessions.push(session);
+  return {
+    /** The client sends bytes to the agent. */
+    send: (bytes: Buffer) => client.stream.push(bytes),
+    /** The database answers. */
+    answer: (...frames: Buffer[]) => server.stream.push(Buffer.concat(frames)),
+    toServer: (): FrontendMessage[] => new FrontendParser({ startupDone: true }).parseAll(server.bytes()),
+    serverBytes: server.bytes,
+    toClient: (): BackendMessage[] => new BackendParser().parseAll(client.bytes()),
+    clientBytes: client.bytes,
+    records,
+  };
+}
+
+function syntaxErrorOn(token: string): Buffer {
+  return serializeBackend({ kind: 'ErrorResponse', fields: { severity: 'ERROR', code: '42601', message: `syntax error at or near "${token}"`, position: '1' } });
+}
+
+beforeAll(async () => {
+  await loadSqlParser();
+});
+
+afterEach(() => {
+  for (const s of sessions.splice(0)) s.end('test over');
+});
+
+describe('PgSession denial through the server', () => {
+  it('replaces a denied Query by the marker and rewrites the server refusal into 42501 naming the policy', async () => {
+    const s = start();
+    s.send(query('DELETE FROM orders'));
+    await vi.waitFor(() => expect(s.toServer()).toHaveLength(1), WAIT);
+    const [sent] = s.toServer();
+    expect(sent?.kind).toBe('Query');
+    const marker = sent?.kind === 'Query' ? sent.sql : '';
+    expect(marker).toMatch(/^GW_DENIED_[0-9a-f]{16}$/);
+    expect(s.serverBytes().toString('latin1')).not.toContain('orders');
+
+    s.answer(syntaxErrorOn(marker), readyForQuery('I'));
+    await vi.waitFor(() => expect(s.toClient()).toHaveLength(2), WAIT);
+    const [error, ready] = s.toClient();
+    expect(error).toMatchObject({ kind: 'ErrorResponse', fields: { code: '42501', message: 'denied by policy "no-delete": deletes are not allowed' } });
+    expect(ready).toMatchObject({ kind: 'ReadyForQuery', status: 'I' });
+    await vi.waitFor(() => expect(s.records.find((r) => r.type === 'pg.statement')?.data).toMatchObject({ decision: 'deny', policies: ['no-delete'] }), WAIT);
+  });
+
+  it('denies a client-forged marker with a fresh nonce of its own; the client cannot learn or reuse it', async () => {
+    const s = start();
+    const forged = 'GW_DENIED_0000000000000000';
+    s.send(query(forged));
+    await vi.waitFor(() => expect(s.toServer()).toHaveLength(1), WAIT);
+    const [sent] = s.toServer();
+    const marker = sent?.kind === 'Query' ? sent.sql : '';
+    expect(marker).toMatch(/^GW_DENIED_[0-9a-f]{16}$/);
+    expect(marker).not.toBe(forged);
+    s.answer(syntaxErrorOn(marker), readyForQuery('I'));
+    await vi.waitFor(() => expect(s.toClient()).toHaveLength(2), WAIT);
+    const [error] = s.toClient();
+    expect(error).toMatchObject({ kind: 'ErrorResponse', fields: { code: '42501' } });
+    // The nonce never reaches the client, so it cannot be replayed to trigger a rewrite.
+    expect(s.clientBytes().toString('latin1')).not.toContain(marker);
+  });
+
+  it('forwards the server error of an allowed statement unchanged, even if it carries marker-like text', async () => {
+    const s = start();
+    s.send(query('SELECT 1'));
+    await vi.waitFor(() => expect(s.toServer()).toHaveLength(1), WAIT);
+    expect(s.toServer()[0]).toMatchObject({ kind: 'Query', sql: 'SELECT 1' });
+    const real = syntaxErrorOn('GW_DENIED_0123456789abcdef');
+    s.answer(real, readyForQuery('I'));
+    await vi.waitFor(() => expect(s.toClient()).toHaveLength(2), WAIT);
+    expect(s.toClient()[0]).toMatchObject({ kind: 'ErrorResponse', fields: { code: '42601', message: 'syntax error at or near "GW_DENIED_0123456789abcdef"' } });
+  });
+});
+
+describe('PgSession masking', () => {
+  it('forwards an allowed Query byte for byte and masks its result rows', async () => {
+    const s = start();
+    const sql = query('SELECT id, email FROM customers');
+    s.send(sql);
+    await vi.waitFor(() => expect(s.toServer()).toHaveLength(1), WAIT);
+    expect(s.serverBytes().equals(sql)).toBe(true);
+    s.answer(
+      serializeBackend({
+        kind: 'RowDescription',
+        fields: [
+          { name: 'id', tableOid: 0, columnAttr: 0, typeOid: 23, typeSize: 4, typeModifier: -1, format: 0 },
+          { name: 'email', tableOid: 0, columnAttr: 0, typeOid: 25, typeSize: -1, typeModifier: -1, format: 0 },
+        ],
+      }),
+      dataRow([Buffer.from('1'), Buffer.from('alice@example.com')]),
+      dataRow([Buffer.from('2'), null]),
+      serializeBackend({ kind: 'CommandComplete', tag: 'SELECT 2' }),
+      readyForQuery('I'),
+    );
+    await vi.waitFor(() => expect(s.toClient()).toHaveLength(5), WAIT);
+    const rows = s.toClient().filter((m) => m.kind === 'DataRow').map((m) => m.values.map((v) => v?.toString('utf8') ?? null));
+    expect(rows).toEqual([
+      ['1', '*****@*******.***'],
+      ['2', null],
+    ]);
+    await vi.waitFor(() => expect(s.records.find((r) => r.type === 'pg.statement')?.data).toMatchObject({ decision: 'allow', rowCount: 2, rows: [['1', '*****@*******.***'], ['2', null]] }), WAIT);
+  });
+});
