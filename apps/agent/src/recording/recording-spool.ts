@@ -30,6 +30,7 @@ export class SessionSpool {
   nextSeq = 0;
   ended = false;
   private writes: Promise<void> = Promise.resolve();
+  private dirReady = false;
 
   constructor(readonly sessionId: string, private readonly dir: string) {}
 
@@ -47,7 +48,13 @@ export class SessionSpool {
     if (this.pending.length < MAX_PENDING_IN_MEMORY && !this.diskBacklog) this.pending.push(event);
     else this.diskBacklog = true;
     const line = `${JSON.stringify(event)}\n`;
-    this.writes = this.writes.then(async () => {
+    // Each write starts after the previous one whatever its outcome: one failed write (a full disk)
+    // must not wedge every later event of the session.
+    const write = this.writes.catch(() => undefined).then(async () => {
+      if (!this.dirReady) {
+        await mkdir(this.dir, { recursive: true });
+        this.dirReady = true;
+      }
       const handle = await open(this.file, 'a');
       try {
         await handle.appendFile(line);
@@ -56,11 +63,13 @@ export class SessionSpool {
         await handle.close();
       }
     });
-    return this.writes;
+    this.writes = write;
+    return write;
   }
 
+  /** Settles when every write so far is done; a failed write was reported to its caller. */
   flushed(): Promise<void> {
-    return this.writes;
+    return this.writes.catch(() => undefined);
   }
 
   /** Marks everything up to `seq` as stored by the control plane. */
