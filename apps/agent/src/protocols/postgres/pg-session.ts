@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import type { SessionRecorder } from '../../recording/recording-shipper.js';
 import type { ColumnCatalog } from './column-catalog.js';
 import { deniedBind, deniedParse, deniedQuery, newDenialMarker, rewriteDenial } from './deny-rewrite.js';
+import { maskNoticeFields } from './error-masking.js';
 import { MessagePump } from './message-pump.js';
 import type { PolicyHolder } from './policy-holder.js';
 import { maskDataRow, maskFields, sampleRow, type MaskField } from './row-masking.js';
@@ -508,7 +509,8 @@ export class PgSession {
     this.toClient(out);
   }
 
-  private onError(fields: NoticeFields, raw: Buffer, head: Pending | undefined): void {
+  private onError(serverFields: NoticeFields, serverRaw: Buffer, head: Pending | undefined): void {
+    const { fields, raw } = this.maskError(serverFields, serverRaw, head);
     let out = raw;
     const error = { code: fields.code ?? '', message: fields.message ?? '' };
     if (head?.kind === 'query') {
@@ -537,6 +539,17 @@ export class PgSession {
       }
     }
     this.toClient(out);
+  }
+
+  /** Masks values the server quotes in an error with the masking of the statement that caused it. */
+  private maskError(fields: NoticeFields, raw: Buffer, head: Pending | undefined): { fields: NoticeFields; raw: Buffer } {
+    const verdict = head?.kind === 'query' ? head.verdict : head && 'run' in head ? head.run?.verdict : undefined;
+    if (!verdict || !hasRules(verdict.masking)) return { fields, raw };
+    // The marker's own error is replaced by the denial anyway; masking must not alter the marker first.
+    const marker = head && 'marker' in head ? head.marker : undefined;
+    if (marker && (fields.message ?? '').includes(marker)) return { fields, raw };
+    const masked = maskNoticeFields(fields, this.maskerFor(verdict.masking));
+    return masked ? { fields: masked, raw: serializeBackend({ kind: 'ErrorResponse', fields: masked }) } : { fields, raw };
   }
 
   private finishRun(run: StatementRun, tag: string | undefined, error?: { code: string; message: string }): void {

@@ -15,6 +15,16 @@ export const TEXT_LIKE_TYPES: ReadonlySet<number> = new Set([
 ]);
 const JSONB = 3802;
 
+/**
+ * Built-in scalar types whose text form is a number, time, identifier or encoding and never a quoted
+ * string. Every other type in text format (arrays, records and composites, domains, enums, tsvector,
+ * inet, extension types ...) can carry the strings it was built from — `ARRAY[email]`,
+ * `(email, card)` — so it is scanned too; leaving these scalars alone keeps numbers parseable.
+ */
+const SCALAR_TYPES: ReadonlySet<number> = new Set([
+  16, 17, 20, 21, 23, 24, 26, 27, 28, 29, 700, 701, 790, 1082, 1083, 1114, 1184, 1186, 1266, 1560, 1562, 1700, 2202, 2203, 2204, 2205, 2206, 2950, 3220, 3734, 3769, 4089, 4096, 829, 774,
+]);
+
 /** A result column as masking needs it: the wire description plus the resolved table/column names. */
 export interface MaskField {
   typeOid: number;
@@ -31,7 +41,8 @@ export function maskFields(fields: readonly FieldDescription[], resolve: (tableO
 }
 
 function maskOne(value: Buffer, field: MaskField, masker: Masker): Buffer | null | undefined {
-  if (!TEXT_LIKE_TYPES.has(field.typeOid)) return undefined;
+  // Binary arrays/records are not decoded here; text-format results (the default of every client) are covered.
+  if (!TEXT_LIKE_TYPES.has(field.typeOid) && (field.format !== 0 || SCALAR_TYPES.has(field.typeOid))) return undefined;
   const binaryJsonb = field.typeOid === JSONB && field.format === 1;
   if (binaryJsonb && value[0] !== 1) return Buffer.alloc(0); // unknown jsonb version: fail closed (empty)
   const text = (binaryJsonb ? value.subarray(1) : value).toString('utf8');
@@ -44,7 +55,7 @@ function maskOne(value: Buffer, field: MaskField, masker: Masker): Buffer | null
 
 /**
  * Masks one DataRow. Returns the re-encoded message, or undefined when no value changed (forward
- * the original bytes). Values of non-text types are never touched; a `null` style becomes SQL NULL.
+ * the original bytes). Built-in scalar (number/time) values are never touched; a `null` style becomes SQL NULL.
  * A row with more values than described fields is masked as text where a field is missing.
  */
 export function maskDataRow(values: readonly (Buffer | null)[], fields: readonly MaskField[], masker: Masker): Buffer | undefined {

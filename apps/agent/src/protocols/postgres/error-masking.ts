@@ -1,0 +1,23 @@
+import type { Masker } from '@gw/masking';
+import type { NoticeFields } from '@gw/protocol-postgres';
+
+/**
+ * Server errors and notices quote values (`invalid input syntax for type integer: "ada@example.com"`,
+ * key details of constraint violations, contexts): with masking active they are masked like result
+ * text, otherwise `SELECT email::int` would read any column through the error message.
+ */
+const TEXT_FIELDS = ['message', 'detail', 'hint', 'where', 'internalQuery'] as const;
+
+/** The fields with every free-text field entity-masked, or undefined when nothing changed. */
+export function maskNoticeFields(fields: NoticeFields, masker: Masker): NoticeFields | undefined {
+  let out: Record<string, unknown> | undefined;
+  for (const key of TEXT_FIELDS) {
+    const value = fields[key];
+    if (value === undefined) continue;
+    const masked = masker.maskEntities(value);
+    if (masked === value) continue;
+    out ??= { ...fields };
+    out[key] = masked;
+  }
+  return out;
+}
