@@ -159,6 +159,43 @@ describe('postgres gateway with real clients: psql, node-postgres, pgbench', () 
     });
   });
 
+  describe('masking cannot be sidestepped through other shapes of the same value', () => {
+    it('arrays, records and array_agg are masked', async () => {
+      const c = fx.gateway();
+      await c.connect();
+      try {
+        const arr = await c.query<{ a: string[] }>('SELECT ARRAY[email, card] AS a FROM customers WHERE id = 1');
+        expect(arr.rows[0]?.a).toEqual([MASKED_ADA.email, MASKED_ADA.card]);
+        const agg = await c.query<{ a: (string | null)[] }>('SELECT array_agg(email ORDER BY id) AS a FROM customers');
+        expect(agg.rows[0]?.a).toEqual(['a**@example.com', 'b**@example.org', null]);
+        const rec = await c.query<{ r: string }>('SELECT (email, ssn) AS r FROM customers WHERE id = 1');
+        expect(rec.rows[0]?.r).toBe(`(${MASKED_ADA.email},${MASKED_ADA.ssn})`);
+        // Numbers in arrays are left intact.
+        const nums = await c.query<{ a: number[] }>('SELECT array_agg(id ORDER BY id) AS a FROM customers');
+        expect(nums.rows[0]?.a).toEqual([1, 2, 3]);
+      } finally {
+        await c.end();
+      }
+    });
+
+    it('values the server quotes in an error message are masked', async () => {
+      const c = fx.gateway();
+      await c.connect();
+      try {
+        await expect(c.query('SELECT email::int FROM customers WHERE id = 1')).rejects.toMatchObject({
+          code: '22P02',
+          message: 'invalid input syntax for type integer: "a**@example.com"',
+        });
+        await expect(c.query({ text: 'SELECT card::int FROM customers WHERE id = $1', values: [1] })).rejects.toMatchObject({
+          code: '22P02',
+          message: `invalid input syntax for type integer: "${MASKED_ADA.card}"`,
+        });
+      } finally {
+        await c.end();
+      }
+    });
+  });
+
   describe('pgbench', () => {
     beforeAll(async () => {
       // The benchmark tables are created directly: initialising is DDL, which the policy forbids.
