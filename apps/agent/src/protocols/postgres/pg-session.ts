@@ -22,7 +22,7 @@ import { deniedBind, deniedParse, deniedQuery, newDenialMarker, rewriteDenial } 
 import { maskNoticeFields } from './error-masking.js';
 import { MessagePump } from './message-pump.js';
 import type { PolicyHolder } from './policy-holder.js';
-import { maskDataRow, maskFields, sampleRow, type MaskField } from './row-masking.js';
+import { UnmaskableValueError, maskDataRow, maskFields, sampleRow, type MaskField } from './row-masking.js';
 import { NO_MASKING, combineVerdicts, decideStatement, denialMessage, denied, type SessionPolicyContext, type StatementVerdict } from './statement-policy.js';
 
 /** One statement as the recording sees it, from decision to completion. */
@@ -432,11 +432,19 @@ export class PgSession {
           if (masked !== text) return this.toClient(serializeBackend({ kind: 'CopyData', data: Buffer.from(masked, 'utf8') }));
         }
         return this.toClient(m.raw);
+      case 'NotificationResponse': {
+        // pg_notify(channel, email) would carry a column value past masking: mask it like a result.
+        const verdict = this.verdictOf(head);
+        if (verdict && hasRules(verdict.masking)) {
+          const payload = this.maskerFor(verdict.masking).maskEntities(m.payload);
+          if (payload !== m.payload) return this.toClient(serializeBackend({ ...m, payload }));
+        }
+        return this.toClient(m.raw);
+      }
       case 'FunctionCallResponse':
       case 'CopyInResponse':
       case 'CopyDone':
       case 'NoticeResponse':
-      case 'NotificationResponse':
       case 'ParameterStatus':
       case 'BackendKeyData':
       case 'NegotiateProtocolVersion':
@@ -541,9 +549,14 @@ export class PgSession {
     this.toClient(out);
   }
 
+  /** The decision of the statement the server is answering, if any. */
+  private verdictOf(head: Pending | undefined): StatementVerdict | undefined {
+    return head?.kind === 'query' ? head.verdict : head && 'run' in head ? head.run?.verdict : undefined;
+  }
+
   /** Masks values the server quotes in an error with the masking of the statement that caused it. */
   private maskError(fields: NoticeFields, raw: Buffer, head: Pending | undefined): { fields: NoticeFields; raw: Buffer } {
-    const verdict = head?.kind === 'query' ? head.verdict : head && 'run' in head ? head.run?.verdict : undefined;
+    const verdict = this.verdictOf(head);
     if (!verdict || !hasRules(verdict.masking)) return { fields, raw };
     // The marker's own error is replaced by the denial anyway; masking must not alter the marker first.
     const marker = head && 'marker' in head ? head.marker : undefined;
@@ -588,7 +601,7 @@ export class PgSession {
 
   private fail(error: unknown, side: 'client' | 'server'): void {
     if (this.ended) return;
-    if (error instanceof MaskingRefusal) {
+    if (error instanceof MaskingRefusal || error instanceof UnmaskableValueError) {
       this.terminate('0A000', error.message);
       return;
     }

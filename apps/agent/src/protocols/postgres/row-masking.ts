@@ -25,6 +25,9 @@ const SCALAR_TYPES: ReadonlySet<number> = new Set([
   16, 17, 20, 21, 23, 24, 26, 27, 28, 29, 700, 701, 790, 1082, 1083, 1114, 1184, 1186, 1266, 1560, 1562, 1700, 2202, 2203, 2204, 2205, 2206, 2950, 3220, 3734, 3769, 4089, 4096, 829, 774,
 ]);
 
+/** A value masking cannot look into; the session ends rather than pass it unmasked. */
+export class UnmaskableValueError extends Error {}
+
 /** A result column as masking needs it: the wire description plus the resolved table/column names. */
 export interface MaskField {
   typeOid: number;
@@ -41,8 +44,12 @@ export function maskFields(fields: readonly FieldDescription[], resolve: (tableO
 }
 
 function maskOne(value: Buffer, field: MaskField, masker: Masker): Buffer | null | undefined {
-  // Binary arrays/records are not decoded here; text-format results (the default of every client) are covered.
-  if (!TEXT_LIKE_TYPES.has(field.typeOid) && (field.format !== 0 || SCALAR_TYPES.has(field.typeOid))) return undefined;
+  if (!TEXT_LIKE_TYPES.has(field.typeOid)) {
+    if (SCALAR_TYPES.has(field.typeOid)) return undefined;
+    // Binary arrays, records, enums ... are not decoded here: their strings would pass unmasked, so
+    // fail closed (text format, what clients use by default, is scanned above).
+    if (field.format !== 0) throw new UnmaskableValueError(`a binary-format value of type oid ${field.typeOid} cannot be masked; request text format for it`);
+  }
   const binaryJsonb = field.typeOid === JSONB && field.format === 1;
   if (binaryJsonb && value[0] !== 1) return Buffer.alloc(0); // unknown jsonb version: fail closed (empty)
   const text = (binaryJsonb ? value.subarray(1) : value).toString('utf8');
