@@ -178,6 +178,31 @@ describe('postgres gateway with real clients: psql, node-postgres, pgbench', () 
       }
     });
 
+    it('pg_notify payloads built from a column are masked', async () => {
+      const c = fx.gateway();
+      const payloads: string[] = [];
+      c.on('notification', (n) => payloads.push(n.payload ?? ''));
+      await c.connect();
+      try {
+        await c.query('LISTEN gw_leak');
+        await c.query(`SELECT pg_notify('gw_leak', email || ' ' || card) FROM customers WHERE id = 1`);
+        await expect.poll(() => payloads.length, { timeout: 2000 }).toBe(1);
+        expect(payloads).toEqual([`${MASKED_ADA.email} ${MASKED_ADA.card}`]);
+      } finally {
+        await c.end();
+      }
+    });
+
+    it('a binary-format array it cannot mask ends the session (0A000) instead of leaking', async () => {
+      const c = fx.gateway();
+      c.on('error', () => undefined);
+      await c.connect();
+      await expect(c.query({ text: 'SELECT ARRAY[email] AS a FROM customers WHERE id = $1', values: [1], binary: true })).rejects.toMatchObject({
+        code: '0A000',
+      });
+      await c.end().catch(() => undefined);
+    });
+
     it('values the server quotes in an error message are masked', async () => {
       const c = fx.gateway();
       await c.connect();
