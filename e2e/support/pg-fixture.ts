@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { startStack, type Stack } from './stack.js';
 
@@ -54,7 +56,28 @@ export interface PgFixture {
 
 const adminClient = () => new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
 
+/**
+ * vitest externalizes the workspace packages, so `@gw/agent` (and the libs) load from their `dist/`,
+ * not from `src/`: a handler fix that was not built would silently not be under test.
+ */
+export function assertAgentBuilt(root = 'apps/agent'): void {
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+  for (const file of walk(join(root, 'src'))) {
+    if (!file.endsWith('.ts') || file.endsWith('.spec.ts')) continue;
+    const built = join(root, 'dist', file.slice(join(root, 'src').length).replace(/\.ts$/, '.js'));
+    let builtAt = 0;
+    try {
+      builtAt = statSync(built).mtimeMs;
+    } catch {
+      /* missing: stale */
+    }
+    if (builtAt < statSync(file).mtimeMs) throw new Error(`${built} is older than ${file}: run \`npx tsc -b ${root}\` before the e2e tests`);
+  }
+}
+
 export async function startPgFixture(tag: string): Promise<PgFixture> {
+  assertAgentBuilt();
   const suffix = randomBytes(4).toString('hex');
   const resource = `gwpg${tag}${suffix}`;
   const role = `gwpg_app_${tag}_${suffix}`;
