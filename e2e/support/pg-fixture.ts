@@ -63,16 +63,21 @@ const adminClient = () => new pg.Client({ host: '127.0.0.1', port: 5432, user: '
 export function assertAgentBuilt(root = 'apps/agent'): void {
   const walk = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+  const mtime = (file: string) => {
+    try {
+      return statSync(file).mtimeMs;
+    } catch {
+      return 0;
+    }
+  };
+  // tsc -b rewrites its build info on every build that saw a change, even when it emits no new file.
+  const lastBuild = mtime(join(root, 'dist', 'tsconfig.tsbuildinfo'));
   for (const file of walk(join(root, 'src'))) {
     if (!file.endsWith('.ts') || file.endsWith('.spec.ts')) continue;
     const built = join(root, 'dist', file.slice(join(root, 'src').length).replace(/\.ts$/, '.js'));
-    let builtAt = 0;
-    try {
-      builtAt = statSync(built).mtimeMs;
-    } catch {
-      /* missing: stale */
+    if (Math.max(mtime(built), lastBuild) < mtime(file) || mtime(built) === 0) {
+      throw new Error(`${built} is older than ${file}: run \`npx tsc -b ${root}\` before the e2e tests`);
     }
-    if (builtAt < statSync(file).mtimeMs) throw new Error(`${built} is older than ${file}: run \`npx tsc -b ${root}\` before the e2e tests`);
   }
 }
 
