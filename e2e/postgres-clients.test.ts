@@ -66,6 +66,17 @@ describe('postgres gateway with real clients: psql, node-postgres, pgbench', () 
       expect(out.stdout.trim().split('\n')).toEqual(['1\ta**@example.com\t**** **** **** ****\t***-**-****', '2\tb**@example.org\t****-****-****-****\t***-**-****', '3\t\\N\t\\N\t\\N']);
     });
 
+    it('\\copy in CSV is masked; binary COPY output is refused rather than passed unmasked', async () => {
+      const csv = await psql(['-c', '\\copy (SELECT email, card FROM customers WHERE id = 1) TO STDOUT WITH (FORMAT csv)']);
+      expect(csv.stdout.trim()).toBe(`${MASKED_ADA.email},${MASKED_ADA.card}`);
+      const bin = await psql(['-c', `\\copy customers TO '${join(dir, 'bin.copy')}' WITH (FORMAT binary)`]).then(
+        () => ({ stderr: '', failed: false }),
+        (e: { stderr: string }) => ({ stderr: e.stderr, failed: true }),
+      );
+      expect(bin.failed).toBe(true);
+      expect(bin.stderr).toMatch(/binary COPY output cannot be masked/);
+    });
+
     it('a -f script runs statements in order and stops at the denied one', async () => {
       const file = join(dir, 'script.sql');
       writeFileSync(file, "SELECT 'first' AS step;\nDELETE FROM orders;\nSELECT 'never' AS step;\n");
