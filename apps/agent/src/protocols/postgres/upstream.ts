@@ -78,7 +78,7 @@ export function openUpstream(login: UpstreamLogin): Promise<UpstreamSession> {
       return login.password;
     };
     const onMessage = (msg: Parsed<BackendMessage>): void => {
-      // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- everything else is refused below
+       
       switch (msg.kind) {
         case 'AuthenticationOk':
           return;
