@@ -23,5 +23,10 @@ try {
   failed = Math.max(failed, 1);
   console.error('could not read the test results; counting the run as failed');
 }
+// Vitest fails the run on unhandled errors even when every test passed: count that as a failure.
+if (run.status !== 0 && failed === 0) {
+  console.error('the test run failed outside any test (unhandled error, see above)');
+  failed = 1;
+}
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(run.status === 0 && failed === 0 ? 0 : 1);

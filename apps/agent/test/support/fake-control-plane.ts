@@ -46,6 +46,14 @@ export async function startFakeControlPlane(validCredential: string): Promise<Fa
       send: (frame) => socket.emit('f', frame),
       onClose: () => socket.disconnect(true),
     });
+    // Tests open streams and drop the connection under them: a closed tunnel errors every open
+    // stream, which must not become an uncaught exception of the test process.
+    const openStream = endpoint.openStream.bind(endpoint);
+    endpoint.openStream = async (h) => {
+      const stream = await openStream(h);
+      stream.on('error', () => undefined);
+      return stream;
+    };
     socket.on('f', (frame: Buffer) => endpoint.receive(frame));
     socket.on('disconnect', (reason) => endpoint.close(`agent disconnected: ${reason}`));
     socket.on('hb', (beat: unknown) => heartbeats.push(beat));

@@ -167,6 +167,9 @@ export class SessionBroker implements OnApplicationBootstrap {
       await this.audit.append({ action: 'session.open_failed', outcome: 'failure', ...auditBase, details: { ...auditBase.details, sessionId: session.id, reason } });
       throw new SessionRefused(CONNECT_CLOSE.resourceError, `could not open "${resource.name}": ${reason}`);
     }
+    // Until the endpoint attaches its own handlers (after the awaits below), a tunnel that closes
+    // must not turn the stream's error into an uncaught exception of the control plane.
+    stream.on('error', (err: Error) => this.log.debug({ err: err.message, sessionId: session.id }, 'stream error'));
     await this.sessions.markActive(session.id);
     await this.audit.append({ action: 'session.connect', outcome: 'allowed', ...auditBase, details: { ...auditBase.details, sessionId: session.id, agentId: agent.agentId } });
 
