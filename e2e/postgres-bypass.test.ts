@@ -89,6 +89,22 @@ describe('postgres gateway: policy bypass attempts through node-postgres', () =>
     expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });
 
+  it('a function a DBA created, whose body deletes, is procedural code: refused', async () => {
+    await fx.directQuery(`CREATE FUNCTION gw_dba_fn() RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1'`);
+    const fresh = fx.gateway(); // the catalogue is read when a session starts
+    await fresh.connect();
+    try {
+      for (const text of ['SELECT gw_dba_fn()', 'SELECT public.gw_dba_fn()', 'SELECT * FROM gw_dba_fn()', 'SELECT upper(gw_dba_fn()::text)']) {
+        await expect(fresh.query(text), text).rejects.toMatchObject({ code: '42501' });
+      }
+      expect(await fx.counts()).toEqual(before);
+      expect((await fresh.query('SELECT lower($1::text) AS l', ['A'])).rows).toEqual([{ l: 'a' }]);
+    } finally {
+      await fresh.end();
+      await fx.directQuery('DROP FUNCTION gw_dba_fn()');
+    }
+  });
+
   it('the denial names the forbidding policy and its reason', async () => {
     await expect(c.query('DELETE FROM orders')).rejects.toMatchObject({
       code: '42501',

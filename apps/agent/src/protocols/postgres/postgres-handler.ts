@@ -7,6 +7,7 @@ import type { AgentResource } from '../../config/agent-config.js';
 import type { ProtocolHandler, ProtocolOpenContext } from '../../handlers/protocol-handler.js';
 import type { RecordingShipper } from '../../recording/recording-shipper.js';
 import { ColumnCatalog } from './column-catalog.js';
+import { loadUserFunctionNames } from './user-functions.js';
 import { EphemeralRoles, RoleRefusedError, type EphemeralRole } from './ephemeral-roles.js';
 import { loadMaskingKey } from './masking-key.js';
 import { PgSession } from './pg-session.js';
@@ -194,6 +195,16 @@ export class PostgresHandler implements ProtocolHandler {
       return;
     }
 
+    let userFunctions: ReadonlySet<string>;
+    try {
+      userFunctions = await loadUserFunctionNames(state.admin);
+    } catch (error) {
+      upstream.socket.destroy();
+      await dropRole();
+      log.warn({ err: error }, 'reading the function catalogue failed');
+      return refuse(stream, '08006', 'the gateway could not read the function catalogue of the database');
+    }
+
     const recorder = this.o.shipper.session(grant.sid);
     recorder.record('pg.session', {
       principal: { id: grant.principal.id, displayName: grant.principal.displayName, kind: grant.principal.kind, appId: grant.principal.appId },
@@ -221,6 +232,7 @@ export class PostgresHandler implements ProtocolHandler {
         resource: { name: resource.name, type: 'postgres', ...(resource.environment !== undefined ? { environment: resource.environment } : {}), labels: resource.labels },
         dbRole: grant.login,
         sourceIp: header.client.address ?? '',
+        userFunctions,
       },
       catalog: new ColumnCatalog(state.admin),
       maskingKey: state.maskingKey,

@@ -5,6 +5,7 @@ type Principal = PolicyInput['principal'];
 import type { StatementClassification } from '@gw/sql';
 import type { SessionPrincipal } from '@gw/tunnel';
 import type { PolicyHolder } from './policy-holder.js';
+import { callsUserCode } from './user-functions.js';
 
 /** The outcome for one statement (or one whole Query), as the relay and the recording need it. */
 export interface StatementVerdict {
@@ -20,6 +21,8 @@ export interface SessionPolicyContext {
   resource: PolicyResource;
   dbRole: string;
   sourceIp: string;
+  /** Names of functions defined outside pg_catalog (see user-functions.ts); absent = none known. */
+  userFunctions?: ReadonlySet<string>;
 }
 
 export const NO_MASKING: MaskingObligation = { entities: [], columns: [] };
@@ -55,8 +58,10 @@ export function decideStatement(policy: PolicyHolder, ctx: SessionPolicyContext,
   if (!current.engine) return denied(`${current.reason}; denied`);
   if (statement.actions.length === 0) return denied('statement needs no known action; denied');
   const tables = [...new Set([...statement.tablesRead, ...statement.tablesWritten])].sort();
+  const actions = new Set(statement.actions);
+  if (callsUserCode(statement.functions, ctx.userFunctions ?? new Set())) actions.add('sql:procedural');
   const decisions: PolicyDecision[] = [];
-  for (const action of statement.actions) {
+  for (const action of actions) {
     decisions.push(
       current.engine.evaluate({
         principal: ctx.principal,
