@@ -4,9 +4,9 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CONNECT_CLOSE, CONNECT_PATH } from '@gw/contracts';
-import { TokenRejectedError, TokenVerifier, readUnverifiedTokenId, type Principal } from '@gw/identity';
+import { TokenRejectedError, type Principal } from '@gw/identity';
 import { loggerFor } from '../common/logger.js';
-import { AuditService } from '../audit/audit.service.js';
+import { TokenAuthenticator, bearerTokenOf } from '../identity/token-authenticator.js';
 import { SessionBroker, SessionRefused } from './session-broker.service.js';
 import { bridge } from './session-bridge.js';
 
@@ -25,9 +25,8 @@ export class ConnectGateway implements OnApplicationBootstrap, BeforeApplication
 
   constructor(
     @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
-    @Inject(TokenVerifier) private readonly verifier: TokenVerifier,
+    @Inject(TokenAuthenticator) private readonly tokens: TokenAuthenticator,
     @Inject(SessionBroker) private readonly broker: SessionBroker,
-    @Inject(AuditService) private readonly audit: AuditService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -103,20 +102,15 @@ export class ConnectGateway implements OnApplicationBootstrap, BeforeApplication
   }
 
   private async authenticate(ws: WebSocket, req: IncomingMessage, sourceAddress: string | null): Promise<Principal | undefined> {
-    const token = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+    const token = bearerTokenOf(req.headers.authorization);
     if (!token) {
       closeWith(ws, CONNECT_CLOSE.unauthenticated, 'a bearer token is required');
       return undefined;
     }
     try {
-      return await this.verifier.verify(token);
+      return await this.tokens.authenticate(token, { sourceIp: sourceAddress, path: CONNECT_PATH });
     } catch (error) {
       if (!(error instanceof TokenRejectedError)) throw error;
-      await this.audit.append({
-        action: 'auth.token_refused',
-        outcome: 'denied',
-        details: { code: error.code, reason: error.reason, tokenId: readUnverifiedTokenId(token), sourceIp: sourceAddress, path: CONNECT_PATH },
-      });
       closeWith(ws, CONNECT_CLOSE.unauthenticated, `token refused: ${error.reason}`);
       return undefined;
     }

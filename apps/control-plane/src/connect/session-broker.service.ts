@@ -1,6 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Duplex } from 'node:stream';
-import type { Redis } from 'ioredis';
 import { CONNECT_CLOSE } from '@gw/contracts';
 import type { Principal } from '@gw/identity';
 import type { PolicyDecision } from '@gw/policy';
@@ -10,7 +9,8 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
 import { ActivePolicyService } from '../policies/active-policy.service.js';
-import { channels, REDIS_SUBSCRIBER } from '../redis/redis.module.js';
+import { channels } from '../redis/redis.module.js';
+import { RedisChannels } from '../redis/redis-channels.js';
 import { ResourcesService } from '../resources/resources.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { AgentRegistry } from '../tunnel-hub/agent-registry.js';
@@ -70,14 +70,12 @@ export class SessionBroker implements OnApplicationBootstrap {
     @Inject(SessionsService) private readonly sessions: SessionsService,
     @Inject(GrantSigner) private readonly grants: GrantSigner,
     @Inject(AuditService) private readonly audit: AuditService,
-    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
+    @Inject(RedisChannels) private readonly redisChannels: RedisChannels,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onApplicationBootstrap(): void {
-    const channel = channels(this.config.redis.prefix).sessionKill;
-    this.subscriber.on('message', (ch: string, message: string) => {
-      if (ch !== channel) return;
+    this.redisChannels.listen(channels(this.config.redis.prefix).sessionKill, (message) => {
       const { sessionId, by } = JSON.parse(message) as { sessionId: string; by: string };
       const live = this.live.get(sessionId);
       if (live) {
@@ -85,7 +83,6 @@ export class SessionBroker implements OnApplicationBootstrap {
         live.terminate(`session killed by ${by}`);
       }
     });
-    this.subscriber.subscribe(channel).catch((err: unknown) => this.log.warn({ err }, 'subscribe failed'));
   }
 
   /** Sends a control message to the agent of a live session on this replica; false if not here. */

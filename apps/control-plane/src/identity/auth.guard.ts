@@ -1,10 +1,10 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { TokenRejectedError, TokenVerifier, readUnverifiedTokenId, buildWwwAuthenticate } from '@gw/identity';
+import { TokenRejectedError, buildWwwAuthenticate } from '@gw/identity';
 import { DomainError, DomainErrorCode } from '../common/domain-error.js';
 import { loggerFor } from '../common/logger.js';
-import { AuditService } from '../audit/audit.service.js';
+import { TokenAuthenticator, bearerTokenOf } from './token-authenticator.js';
 import { ANY_AUTHENTICATED, PUBLIC_KEY, ROLES_KEY, type AuthenticatedRequest } from './roles.decorator.js';
 
 /**
@@ -17,8 +17,7 @@ export class AuthGuard implements CanActivate {
 
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
-    @Inject(TokenVerifier) private readonly verifier: TokenVerifier,
-    @Inject(AuditService) private readonly audit: AuditService,
+    @Inject(TokenAuthenticator) private readonly tokens: TokenAuthenticator,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -30,23 +29,16 @@ export class AuthGuard implements CanActivate {
       this.log.error({ path: req.path }, 'route declares no roles; refusing');
       throw new DomainError(DomainErrorCode.Forbidden, 'this route has no access rule');
     }
-    const token = bearerToken(req.headers.authorization);
+    const token = bearerTokenOf(req.headers.authorization);
     if (!token) {
       throw new DomainError(DomainErrorCode.Unauthenticated, 'a bearer token is required', {
         wwwAuthenticate: 'Bearer realm="gateway"',
       });
     }
     try {
-      req.principal = await this.verifier.verify(token);
+      req.principal = await this.tokens.authenticate(token, { sourceIp: req.ip, path: req.path });
     } catch (error) {
       if (!(error instanceof TokenRejectedError)) throw error;
-      const tokenId = readUnverifiedTokenId(token);
-      this.log.warn({ tokenId, code: error.code, reason: error.reason, sourceIp: req.ip }, 'token refused');
-      await this.audit.append({
-        action: 'auth.token_refused',
-        outcome: 'denied',
-        details: { code: error.code, reason: error.reason, tokenId, sourceIp: req.ip, path: req.path },
-      });
       throw new DomainError(DomainErrorCode.Unauthenticated, `token refused: ${error.reason}`, {
         reason: error.code,
         wwwAuthenticate: buildWwwAuthenticate(error),
@@ -59,9 +51,4 @@ export class AuthGuard implements CanActivate {
       yourRoles: held,
     });
   }
-}
-
-function bearerToken(header: string | undefined): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return match?.[1];
 }

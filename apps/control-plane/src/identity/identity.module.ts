@@ -5,11 +5,12 @@ import { AuditModule } from '../audit/audit.module.js';
 import { AuthGuard } from './auth.guard.js';
 import { tokenVerifierProvider } from './token-verifier.provider.js';
 import { WhoamiController } from './whoami.controller.js';
+import { TokenAuthenticator } from './token-authenticator.js';
 
 @Module({
   imports: [AuditModule],
-  providers: [tokenVerifierProvider, { provide: APP_GUARD, useClass: AuthGuard }],
+  providers: [tokenVerifierProvider, TokenAuthenticator, { provide: APP_GUARD, useClass: AuthGuard }],
   controllers: [WhoamiController],
-  exports: [TokenVerifier],
+  exports: [TokenVerifier, TokenAuthenticator],
 })
 export class IdentityModule {}

@@ -6,19 +6,18 @@ import {
   type StartupMessage,
 } from '@gw/protocol-postgres';
 import { CONNECT_CLOSE } from '@gw/contracts';
-import { TokenRejectedError, type Principal, type TokenVerifier } from '@gw/identity';
+import { TokenRejectedError, type Principal } from '@gw/identity';
 import type { Logger } from 'pino';
 import type { OpenedSession, SessionBroker } from '../connect/session-broker.service.js';
 import { SessionRefused } from '../connect/session-broker.service.js';
-import type { AuditService } from '../audit/audit.service.js';
+import type { TokenAuthenticator } from '../identity/token-authenticator.js';
 import type { CancelKeys } from './cancel-keys.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
 
 export interface PgConnectionDeps {
-  verifier: TokenVerifier;
+  tokens: TokenAuthenticator;
   broker: SessionBroker;
-  audit: AuditService;
   cancelKeys: CancelKeys;
   secureContext: SecureContext;
   allowCleartext: boolean;
@@ -151,13 +150,9 @@ export class PgConnection {
     const role = startup.parameters.get('user')!;
     let principal: Principal;
     try {
-      principal = await this.deps.verifier.verify(token);
+      principal = await this.deps.tokens.authenticate(token, { sourceIp: this.raw.remoteAddress, path: 'postgres' });
     } catch (error) {
       if (!(error instanceof TokenRejectedError)) throw error;
-      await this.deps.audit.append({
-        action: 'auth.token_refused', outcome: 'denied',
-        details: { code: error.code, reason: error.reason, sourceIp: this.raw.remoteAddress ?? null, endpoint: 'postgres' },
-      });
       return this.fatal('28P01', `token refused: ${error.reason}`);
     }
     if (this.isClosed()) return;

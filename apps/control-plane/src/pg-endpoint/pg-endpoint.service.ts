@@ -3,13 +3,13 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Redis } from 'ioredis';
 import { PG_EVENTS } from '@gw/contracts';
-import { TokenVerifier } from '@gw/identity';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
-import { AuditService } from '../audit/audit.service.js';
+import { TokenAuthenticator } from '../identity/token-authenticator.js';
 import { SessionBroker } from '../connect/session-broker.service.js';
-import { REDIS, REDIS_SUBSCRIBER } from '../redis/redis.module.js';
+import { channels, REDIS } from '../redis/redis.module.js';
+import { RedisChannels } from '../redis/redis-channels.js';
 import { CancelKeys } from './cancel-keys.js';
 import { PgConnection } from './pg-connection.js';
 import { loadOrCreateCertificate } from './tls-certificate.js';
@@ -26,13 +26,12 @@ export class PgEndpoint implements OnApplicationBootstrap, BeforeApplicationShut
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(TokenVerifier) private readonly verifier: TokenVerifier,
+    @Inject(TokenAuthenticator) private readonly tokens: TokenAuthenticator,
     @Inject(SessionBroker) private readonly broker: SessionBroker,
-    @Inject(AuditService) private readonly audit: AuditService,
     @Inject(REDIS) private readonly redis: Redis,
-    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
+    @Inject(RedisChannels) private readonly redisChannels: RedisChannels,
   ) {
-    this.cancelChannel = `${config.redis.prefix}:pg:cancel`;
+    this.cancelChannel = channels(config.redis.prefix).pgCancel;
   }
 
   /** The port actually bound (tests bind port 0). */
@@ -49,12 +48,10 @@ export class PgEndpoint implements OnApplicationBootstrap, BeforeApplicationShut
     });
     this.secureContext = createSecureContext({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
     // A cancel request may reach any replica: every replica checks its own keys.
-    this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel !== this.cancelChannel) return;
+    this.redisChannels.listen(this.cancelChannel, (message) => {
       const { processId, secretKey } = JSON.parse(message) as { processId: number; secretKey: string };
       this.cancelLocal(processId, Buffer.from(secretKey, 'hex'));
     });
-    this.subscriber.subscribe(this.cancelChannel).catch((err: unknown) => this.log.warn({ err }, 'subscribe failed'));
     this.server = createServer((socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
@@ -72,9 +69,8 @@ export class PgEndpoint implements OnApplicationBootstrap, BeforeApplicationShut
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     new PgConnection(socket, {
-      verifier: this.verifier,
+      tokens: this.tokens,
       broker: this.broker,
-      audit: this.audit,
       cancelKeys: this.cancelKeys,
       secureContext: this.secureContext!,
       allowCleartext: this.config.postgres.allowCleartext,

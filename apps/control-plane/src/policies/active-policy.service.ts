@@ -5,7 +5,8 @@ import { PolicyEngine, type PolicyDecision, type PolicyInput } from '@gw/policy'
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
-import { channels, REDIS_SUBSCRIBER } from '../redis/redis.module.js';
+import { channels } from '../redis/redis.module.js';
+import { RedisChannels } from '../redis/redis-channels.js';
 import { PolicyVersionEntity } from './policy-version.entity.js';
 
 export interface ActivePolicySnapshot {
@@ -29,7 +30,7 @@ export class ActivePolicyService implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
-    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
+    @Inject(RedisChannels) private readonly redisChannels: RedisChannels,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.channel = channels(config.redis.prefix).policyActivated;
@@ -37,16 +38,14 @@ export class ActivePolicyService implements OnModuleInit, OnModuleDestroy {
 
   async onModuleInit(): Promise<void> {
     await this.reload();
-    this.subscriber.on('message', (channel: string) => {
-      if (channel === this.channel) this.reload().catch((err: unknown) => this.log.error({ err }, 'policy reload failed'));
+    // Postgres stays the source of truth: a lost message only delays the reload.
+    this.redisChannels.listen(this.channel, () => {
+      this.reload().catch((err: unknown) => this.log.error({ err }, 'policy reload failed'));
     });
-    // Not awaited: the process must come up (and report not-ready) while Redis is down; ioredis
-    // re-subscribes on reconnect, and Postgres stays the source of truth.
-    this.subscriber.subscribe(this.channel).catch((err: unknown) => this.log.warn({ err }, 'policy channel subscribe failed; will retry on reconnect'));
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.subscriber.unsubscribe(this.channel).catch(() => undefined);
+    await this.redisChannels.stop(this.channel);
   }
 
   get snapshot(): ActivePolicySnapshot | undefined {

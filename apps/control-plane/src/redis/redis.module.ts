@@ -3,10 +3,10 @@ import { Redis } from 'ioredis';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
+import { REDIS, REDIS_SUBSCRIBER } from './redis-tokens.js';
+import { RedisChannels } from './redis-channels.js';
 
-export const REDIS = Symbol('REDIS');
-/** A second connection: a subscribed ioredis client cannot issue other commands. */
-export const REDIS_SUBSCRIBER = Symbol('REDIS_SUBSCRIBER');
+export { REDIS, REDIS_SUBSCRIBER, channels } from './redis-tokens.js';
 
 const log = loggerFor('redis');
 
@@ -28,8 +28,9 @@ function connect(config: AppConfig): Redis {
   providers: [
     { provide: REDIS, inject: [APP_CONFIG], useFactory: connect },
     { provide: REDIS_SUBSCRIBER, inject: [APP_CONFIG], useFactory: connect },
+    RedisChannels,
   ],
-  exports: [REDIS, REDIS_SUBSCRIBER],
+  exports: [REDIS, REDIS_SUBSCRIBER, RedisChannels],
 })
 export class RedisModule implements OnApplicationShutdown {
   constructor(
@@ -42,10 +43,3 @@ export class RedisModule implements OnApplicationShutdown {
     this.subscriber.disconnect();
   }
 }
-
-/** Channel names, prefixed so several gateways can share one Redis. */
-export const channels = (prefix: string) => ({
-  policyActivated: `${prefix}:policy:activated`,
-  agentRevoked: `${prefix}:agent:revoked`,
-  sessionKill: `${prefix}:session:kill`,
-});

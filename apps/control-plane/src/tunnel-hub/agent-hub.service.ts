@@ -2,7 +2,6 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
-import type { Redis } from 'ioredis';
 import { AGENT_EVENTS, AGENT_NAMESPACE, MAX_AGENT_MESSAGE_BYTES, RECORDING_EVENT, heartbeatSchema, helloSchema, recordingBatchSchema, type HelloAck, type RecordingAck } from '@gw/contracts';
 import { RecordingsService } from '../sessions/recordings.service.js';
 import { TunnelEndpoint } from '@gw/tunnel';
@@ -12,7 +11,8 @@ import { loggerFor } from '../common/logger.js';
 import { AuditService } from '../audit/audit.service.js';
 import { ActivePolicyService } from '../policies/active-policy.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
-import { channels, REDIS_SUBSCRIBER } from '../redis/redis.module.js';
+import { channels } from '../redis/redis.module.js';
+import { RedisChannels } from '../redis/redis-channels.js';
 import { AgentAuthenticator, AgentAuthError } from './agent-authenticator.js';
 import { AgentRegistry, type ConnectedAgent } from './agent-registry.js';
 import { GrantSigner } from './grant-signer.service.js';
@@ -42,7 +42,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
     @Inject(ActivePolicyService) private readonly policy: ActivePolicyService,
     @Inject(AuditService) private readonly audit: AuditService,
     @Inject(RecordingsService) private readonly recordings: RecordingsService,
-    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
+    @Inject(RedisChannels) private readonly redisChannels: RedisChannels,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -77,11 +77,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
     // Nothing is served on the default namespace.
     this.io.of('/').use((_socket, next) => next(new Error('unknown namespace')));
 
-    const { agentRevoked } = channels(this.config.redis.prefix);
-    this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel === agentRevoked) this.disconnectAgent(message, 'agent credential revoked');
-    });
-    this.subscriber.subscribe(agentRevoked).catch((err: unknown) => this.log.warn({ err }, 'subscribe failed'));
+    this.redisChannels.listen(channels(this.config.redis.prefix).agentRevoked, (agentId) => this.disconnectAgent(agentId, 'agent credential revoked'));
     this.policy.onActivation((snapshot) => nsp.emit(AGENT_EVENTS.policy, snapshot));
 
     const interval = this.config.agents.heartbeatIntervalMs;
