@@ -3,6 +3,7 @@ import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { RedisModule } from './redis/redis.module.js';
+import { EventsModule } from './events/events.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { IdentityModule } from './identity/identity.module.js';
 import { PoliciesModule } from './policies/policies.module.js';
@@ -23,6 +24,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         DatabaseModule,
         RedisModule,
+        EventsModule,
         AuditModule,
         IdentityModule,
         PoliciesModule,

@@ -8,4 +8,5 @@ export const channels = (prefix: string) => ({
   agentRevoked: `${prefix}:agent:revoked`,
   sessionKill: `${prefix}:session:kill`,
   pgCancel: `${prefix}:pg:cancel`,
+  domainEvents: `${prefix}:events`,
 });

@@ -1,0 +1,28 @@
+/**
+ * What happened in the access domain (requests, grants, approvals, held statements), as one shape
+ * that the live stream (SSE), webhooks and tests all read. `data` is the public view of the record:
+ * never a token, never an unmasked statement.
+ */
+export const DOMAIN_EVENT_TYPES = [
+  'access_request.created',
+  'access_request.approved',
+  'access_request.denied',
+  'grant.created',
+  'grant.revoked',
+  'grant.expired',
+  'approval.requested',
+  'approval.decided',
+  'approval.expired',
+  'statement.held',
+  'statement.released',
+] as const;
+
+export type DomainEventType = (typeof DOMAIN_EVENT_TYPES)[number];
+
+export interface DomainEvent {
+  /** UUID; webhook deliveries and SSE `id:` lines carry it so receivers can de-duplicate. */
+  id: string;
+  type: DomainEventType;
+  occurredAt: string;
+  data: Record<string, unknown>;
+}
