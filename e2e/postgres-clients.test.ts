@@ -204,14 +204,47 @@ describe('postgres gateway with real clients: psql, node-postgres, pgbench', () 
       }
     });
 
-    it('a binary-format array it cannot mask ends the session (0A000) instead of leaking', async () => {
+    it('binary-format arrays and records are decoded and masked; a binary value it cannot read ends the session (0A000)', async () => {
       const c = fx.gateway();
       c.on('error', () => undefined);
       await c.connect();
-      await expect(c.query({ text: 'SELECT ARRAY[email] AS a FROM customers WHERE id = $1', values: [1], binary: true })).rejects.toMatchObject({
-        code: '0A000',
-      });
+      const raw = { getTypeParser: () => (value: Buffer | string) => value };
+      const arr = await c.query<{ a: string[] }>({ text: 'SELECT ARRAY[email, card] AS a FROM customers WHERE id = $1', values: [1], binary: true });
+      expect(arr.rows[0]?.a).toEqual([MASKED_ADA.email, MASKED_ADA.card]);
+      const rec = await c.query<{ r: Buffer }>({ text: 'SELECT ROW(id, email, ssn) AS r FROM customers WHERE id = $1', values: [1], binary: true, types: raw });
+      const bytes = rec.rows[0]?.r.toString('latin1') ?? '';
+      expect(bytes).toContain(MASKED_ADA.email);
+      expect(bytes).toContain(MASKED_ADA.ssn);
+      for (const v of Object.values(PII.ada)) expect(bytes).not.toContain(v);
+      const agg = await c.query<{ a: Buffer }>({ text: 'SELECT array_agg(c) AS a FROM customers c WHERE id < $1', values: [3], binary: true, types: raw });
+      const aggBytes = agg.rows[0]?.a.toString('latin1') ?? '';
+      for (const v of [...Object.values(PII.ada), ...Object.values(PII.bob)]) expect(aggBytes).not.toContain(v);
+      expect(aggBytes).toContain(PII.notACard);
+      // An enum's binary form is its bare label: nothing says it is text, so it is refused rather than passed.
+      const d = await fx.direct();
+      await d.query(`DO $$ BEGIN CREATE TYPE gw_mood AS ENUM ('happy'); EXCEPTION WHEN duplicate_object THEN NULL; END $$`).finally(() => d.end());
+      await expect(c.query({ text: `SELECT 'happy'::gw_mood AS m, $1::int AS n`, values: [1], binary: true })).rejects.toMatchObject({ code: '0A000' });
       await c.end().catch(() => undefined);
+    });
+
+    it('values turned around or encoded by the query are masked: reverse(), ::bytea, encode() in hex and base64', async () => {
+      const c = fx.gateway();
+      await c.connect();
+      try {
+        const r = await c.query<{ rc: string; re: string; b: Buffer; h: string; b64: string }>(
+          `SELECT reverse(card) AS rc, reverse(email) AS re, email::bytea AS b, encode(ssn::bytea, 'hex') AS h, encode(convert_to(card, 'UTF8'), 'base64') AS b64 FROM customers WHERE id = 1`,
+        );
+        const row = r.rows[0]!;
+        expect(row.rc).toBe([...MASKED_ADA.card].reverse().join(''));
+        expect(row.re).toBe([...MASKED_ADA.email].reverse().join(''));
+        expect(row.b.toString('latin1')).toBe(MASKED_ADA.email);
+        expect(Buffer.from(row.h, 'hex').toString('latin1')).toBe(MASKED_ADA.ssn);
+        expect(Buffer.from(row.b64, 'base64').toString('latin1')).toBe(MASKED_ADA.card);
+        const bin = await c.query<{ b: Buffer }>({ text: 'SELECT convert_to(email, $2) AS b FROM customers WHERE id = $1', values: [2, 'UTF8'], binary: true });
+        expect(bin.rows[0]?.b.toString('latin1')).toBe('b**@example.org');
+      } finally {
+        await c.end();
+      }
     });
 
     it('values the server quotes in an error message are masked', async () => {

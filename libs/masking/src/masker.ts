@@ -1,3 +1,4 @@
+import { maskBase64Runs, maskHexRuns, maskReversed } from './encoded-views.js';
 import { findEntities } from './scan.js';
 import { maskFull, maskHash, maskOccurrence, maskPartial } from './styles.js';
 import type { ColumnRef, MaskEntity, MaskingRules, MaskStyle, RecognizerOptions } from './types.js';
@@ -61,17 +62,34 @@ export class Masker {
     this.recognizerOptions = { defaultRegion: options.defaultRegion };
   }
 
-  /** The masked value: a string, or null when a `null` column rule applies. */
-  maskValue(value: string, column?: ColumnRef): string | null {
+  /**
+   * The masked value: a string, or null when a `null` column rule applies. `computed` says the value
+   * is an expression's result rather than a stored column: it is also read backwards, since
+   * `reverse(card)` is an easy way around a recognizer (stored data is not, which keeps reversed
+   * ordinary numbers in stored columns from being taken for cards).
+   */
+  maskValue(value: string, column?: ColumnRef, computed = false): string | null {
     const rule = column ? this.columnRuleFor(column) : undefined;
     if (rule !== undefined) return this.applyColumnStyle(value, rule.style);
-    return this.maskEntities(value);
+    return this.maskEntities(value, computed);
   }
 
-  /** Scans `value` for the configured entities and masks each occurrence in place. */
-  maskEntities(value: string): string {
+  /**
+   * Scans `value` for the configured entities and masks each occurrence in place, then does the same
+   * inside hex and base64 runs (bytea output, `encode()`), and for a computed value, backwards.
+   */
+  maskEntities(value: string, computed = false): string {
     if (this.entities.size === 0) return value;
     if (value.length > this.maxScanLength) return OVERSIZED_VALUE;
+    const plain = (text: string): string => this.maskPlain(text);
+    let out = plain(value);
+    out = maskHexRuns(out, plain);
+    out = maskBase64Runs(out, plain);
+    if (computed) out = maskReversed(out, plain);
+    return out;
+  }
+
+  private maskPlain(value: string): string {
     const matches = findEntities(value, this.entities, this.recognizerOptions);
     if (matches.length === 0) return value;
     let out = '';

@@ -14,7 +14,7 @@ export function maskNoticeFields(fields: NoticeFields, masker: Masker): NoticeFi
   for (const key of TEXT_FIELDS) {
     const value = fields[key];
     if (value === undefined) continue;
-    const masked = masker.maskEntities(value);
+    const masked = masker.maskEntities(value, true);
     if (masked === value) continue;
     out ??= { ...fields };
     out[key] = masked;

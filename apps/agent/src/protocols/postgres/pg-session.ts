@@ -428,7 +428,7 @@ export class PgSession {
       case 'CopyData':
         if (this.copyOutMasking) {
           const text = m.data.toString('utf8');
-          const masked = this.maskerFor(this.copyOutMasking.masking).maskEntities(text);
+          const masked = this.maskerFor(this.copyOutMasking.masking).maskEntities(text, true);
           if (masked !== text) return this.toClient(serializeBackend({ kind: 'CopyData', data: Buffer.from(masked, 'utf8') }));
         }
         return this.toClient(m.raw);
@@ -436,7 +436,7 @@ export class PgSession {
         // pg_notify(channel, email) would carry a column value past masking: mask it like a result.
         const verdict = this.verdictOf(head);
         if (verdict && hasRules(verdict.masking)) {
-          const payload = this.maskerFor(verdict.masking).maskEntities(m.payload);
+          const payload = this.maskerFor(verdict.masking).maskEntities(m.payload, true);
           if (payload !== m.payload) return this.toClient(serializeBackend({ ...m, payload }));
         }
         return this.toClient(m.raw);

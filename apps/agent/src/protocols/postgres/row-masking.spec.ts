@@ -101,10 +101,10 @@ describe('maskDataRow', () => {
   it('never touches values of non-text types, even when the bytes look like PII', () => {
     const fields: MaskField[] = [
       { typeOid: INT8, format: 0, column: undefined },
-      { typeOid: BYTEA, format: 0, column: undefined },
+      { typeOid: INT8, format: 1, column: undefined },
       { typeOid: INT8, format: 0, column: { table: 'public.customers', column: 'ssn' } },
     ];
-    expect(maskDataRow([utf8('4111111111111111'), utf8('a@b.com'), utf8('123456789')], fields, masker)).toBeUndefined();
+    expect(maskDataRow([utf8('4111111111111111'), utf8('a@b.com!'), utf8('123456789')], fields, masker)).toBeUndefined();
   });
 
   it('re-encodes lengths in bytes, not characters, around multi-byte UTF-8', () => {
@@ -145,8 +145,8 @@ describe('maskFields', () => {
     const resolve = vi.fn((oid: number, att: number, name: string): ColumnRef => ({ table: `public.t${oid}`, column: `${name}#${att}` }));
     const out = maskFields([field({ tableOid: 16384, columnAttr: 2, format: 1 }), field({ name: '?column?' })], resolve);
     expect(out).toEqual([
-      { typeOid: TEXT, format: 1, column: { table: 'public.t16384', column: 'email#2' } },
-      { typeOid: TEXT, format: 0, column: { column: '?column?' } },
+      { typeOid: TEXT, format: 1, column: { table: 'public.t16384', column: 'email#2' }, computed: false },
+      { typeOid: TEXT, format: 0, column: { column: '?column?' }, computed: true },
     ]);
     expect(resolve).toHaveBeenCalledTimes(1);
   });

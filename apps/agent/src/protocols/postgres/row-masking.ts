@@ -1,5 +1,6 @@
 import type { ColumnRef, Masker } from '@gw/masking';
 import { dataRow, type FieldDescription } from '@gw/protocol-postgres';
+import { decodeArray, decodeRecord, encodeArray, encodeRecord } from './binary-containers.js';
 
 /** Types whose values are text on the wire (in both formats): the ones masking looks into. */
 export const TEXT_LIKE_TYPES: ReadonlySet<number> = new Set([
@@ -14,6 +15,7 @@ export const TEXT_LIKE_TYPES: ReadonlySet<number> = new Set([
   18, // "char"
 ]);
 const JSONB = 3802;
+const BYTEA = 17;
 
 /**
  * Built-in scalar types whose text form is a number, time, identifier or encoding and never a quoted
@@ -22,8 +24,11 @@ const JSONB = 3802;
  * `(email, card)` — so it is scanned too; leaving these scalars alone keeps numbers parseable.
  */
 const SCALAR_TYPES: ReadonlySet<number> = new Set([
-  16, 17, 20, 21, 23, 24, 26, 27, 28, 29, 700, 701, 790, 1082, 1083, 1114, 1184, 1186, 1266, 1560, 1562, 1700, 2202, 2203, 2204, 2205, 2206, 2950, 3220, 3734, 3769, 4089, 4096, 829, 774,
+  16, 20, 21, 23, 24, 26, 27, 28, 29, 700, 701, 790, 1082, 1083, 1114, 1184, 1186, 1266, 1560, 1562, 1700, 2202, 2203, 2204, 2205, 2206, 2950, 3220, 3734, 3769, 4089, 4096, 829, 774,
 ]);
+
+/** Arrays inside records inside arrays ...: deeper than this is refused rather than recursed into. */
+const MAX_NESTING = 16;
 
 /** A value masking cannot look into; the session ends rather than pass it unmasked. */
 export class UnmaskableValueError extends Error {}
@@ -33,31 +38,107 @@ export interface MaskField {
   typeOid: number;
   format: 0 | 1;
   column: ColumnRef | undefined;
+  /** An expression's result (no source column): also read backwards, see Masker.maskValue. */
+  computed?: boolean;
 }
 
 export function maskFields(fields: readonly FieldDescription[], resolve: (tableOid: number, attnum: number, name: string) => ColumnRef | undefined): MaskField[] {
-  return fields.map((f) => ({
-    typeOid: f.typeOid,
-    format: f.format,
-    column: f.tableOid !== 0 && f.columnAttr > 0 ? resolve(f.tableOid, f.columnAttr, f.name) : { column: f.name },
-  }));
+  return fields.map((f) => {
+    const stored = f.tableOid !== 0 && f.columnAttr > 0;
+    return { typeOid: f.typeOid, format: f.format, column: stored ? resolve(f.tableOid, f.columnAttr, f.name) : { column: f.name }, computed: !stored };
+  });
 }
 
-function maskOne(value: Buffer, field: MaskField, masker: Masker): Buffer | null | undefined {
-  if (!TEXT_LIKE_TYPES.has(field.typeOid)) {
-    if (SCALAR_TYPES.has(field.typeOid)) return undefined;
-    // Binary arrays, records, enums ... are not decoded here: their strings would pass unmasked, so
-    // fail closed (text format, what clients use by default, is scanned above).
-    if (field.format !== 0) throw new UnmaskableValueError(`a binary-format value of type oid ${field.typeOid} cannot be masked; request text format for it`);
+type Masked = Buffer | null | undefined;
+
+/** Masks one value as text; undefined = unchanged, null = SQL NULL (a `null` column rule). */
+function maskString(text: string, field: MaskField, masker: Masker): string | null | undefined {
+  const masked = masker.maskValue(text, field.column, field.computed === true);
+  return masked === text ? undefined : masked;
+}
+
+/** bytea: the bytes are scanned as Latin-1 text (one char per byte), so unmasked bytes stay exact. */
+function maskBytes(bytes: Buffer, field: MaskField, masker: Masker): Buffer | null | undefined {
+  const masked = maskString(bytes.toString('latin1'), field, masker);
+  return masked == null ? masked : Buffer.from(masked, 'latin1');
+}
+
+/** bytea in text format: `\x` hex (the default) or the old escape format; answered in hex. */
+function maskByteaText(value: Buffer, field: MaskField, masker: Masker): Masked {
+  const text = value.toString('latin1');
+  const bytes = text.startsWith('\\x') ? Buffer.from(text.slice(2), 'hex') : decodeByteaEscape(text);
+  const masked = maskBytes(bytes, field, masker);
+  return masked == null ? masked : Buffer.from(`\\x${masked.toString('hex')}`, 'latin1');
+}
+
+function decodeByteaEscape(text: string): Buffer {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== '\\') {
+      out.push(text.charCodeAt(i) & 0xff);
+    } else if (text[i + 1] === '\\') {
+      out.push(0x5c);
+      i += 1;
+    } else {
+      out.push(parseInt(text.slice(i + 1, i + 4), 8) & 0xff);
+      i += 3;
+    }
   }
+  return Buffer.from(out);
+}
+
+function maskText(value: Buffer, field: MaskField, masker: Masker): Masked {
   const binaryJsonb = field.typeOid === JSONB && field.format === 1;
   if (binaryJsonb && value[0] !== 1) return Buffer.alloc(0); // unknown jsonb version: fail closed (empty)
-  const text = (binaryJsonb ? value.subarray(1) : value).toString('utf8');
-  const masked = masker.maskValue(text, field.column);
-  if (masked === null) return null;
-  if (masked === text) return undefined;
+  const masked = maskString((binaryJsonb ? value.subarray(1) : value).toString('utf8'), field, masker);
+  if (masked == null) return masked;
   const body = Buffer.from(masked, 'utf8');
   return binaryJsonb ? Buffer.concat([Buffer.from([1]), body]) : body;
+}
+
+/**
+ * A binary value of a type masking has no codec for: arrays and records (any composite) are decoded
+ * and their elements masked by their own types; anything else cannot be looked into and is refused.
+ */
+function maskBinaryContainer(value: Buffer, field: MaskField, masker: Masker, depth: number): Masked {
+  if (depth > MAX_NESTING) throw new UnmaskableValueError('a binary value nested too deeply to mask');
+  const array = decodeArray(value);
+  if (array) {
+    let changed = false;
+    const elements = array.elements.map((element) => {
+      if (element === null) return null;
+      const masked = maskValue(element, { ...field, typeOid: array.elementType, format: 1 }, masker, depth + 1);
+      if (masked === undefined) return element;
+      changed = true;
+      return masked;
+    });
+    if (!changed) return undefined;
+    const header = Buffer.from(array.header);
+    if (elements.includes(null)) header.writeInt32BE(1, 4); // the has-null flag
+    return encodeArray({ ...array, header, elements });
+  }
+  const record = decodeRecord(value);
+  if (record) {
+    let changed = false;
+    const columns = record.columns.map((column) => {
+      if (column.value === null) return column;
+      const masked = maskValue(column.value, { ...field, typeOid: column.typeOid, format: 1 }, masker, depth + 1);
+      if (masked === undefined) return column;
+      changed = true;
+      return { typeOid: column.typeOid, value: masked };
+    });
+    return changed ? encodeRecord({ kind: 'record', columns }) : undefined;
+  }
+  throw new UnmaskableValueError(`a binary-format value of type oid ${field.typeOid} cannot be masked; request text format for it`);
+}
+
+function maskValue(value: Buffer, field: MaskField, masker: Masker, depth = 0): Masked {
+  if (field.typeOid === BYTEA) return field.format === 1 ? maskBytes(value, field, masker) : maskByteaText(value, field, masker);
+  if (TEXT_LIKE_TYPES.has(field.typeOid)) return maskText(value, field, masker);
+  if (SCALAR_TYPES.has(field.typeOid)) return undefined;
+  // Text format of everything else (arrays, records, enums, domains ...) is scanned as text.
+  if (field.format === 0) return maskText(value, field, masker);
+  return maskBinaryContainer(value, field, masker, depth);
 }
 
 /**
@@ -70,7 +151,7 @@ export function maskDataRow(values: readonly (Buffer | null)[], fields: readonly
   values.forEach((value, i) => {
     if (value === null) return;
     const field = fields[i] ?? { typeOid: 25, format: 0, column: undefined };
-    const masked = maskOne(value, field, masker);
+    const masked = maskValue(value, field, masker);
     if (masked === undefined) return;
     out ??= values.slice();
     out[i] = masked;

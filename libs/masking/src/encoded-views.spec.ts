@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { Masker } from './masker.js';
+
+const masker = new Masker(
+  {
+    entities: [
+      { entity: 'email', style: 'full' },
+      { entity: 'card', style: 'full' },
+      { entity: 'ssn', style: 'full' },
+    ],
+    columns: [],
+  },
+  { key: '0123456789abcdef0123' },
+);
+
+const hex = (s: string): string => Buffer.from(s, 'latin1').toString('hex');
+const b64 = (s: string): string => Buffer.from(s, 'latin1').toString('base64');
+const unhex = (s: string): string => Buffer.from(s, 'hex').toString('latin1');
+const unb64 = (s: string): string => Buffer.from(s, 'base64').toString('latin1');
+
+describe('PII hidden in an encoding is still masked', () => {
+  it('bytea hex output (`email::bytea`)', () => {
+    const out = masker.maskEntities(`\\x${hex('ada@example.com')}`);
+    expect(out.startsWith('\\x')).toBe(true);
+    expect(unhex(out.slice(2))).toBe('***@*******.***');
+  });
+
+  it("encode(..., 'hex') in upper or lower case, inside a larger text", () => {
+    const upper = hex('card: ada@example.com').toUpperCase();
+    const out = masker.maskEntities(`pan=${upper};`);
+    expect(out).toMatch(/^pan=[0-9A-F]+;$/);
+    expect(unhex(out.slice(4, -1))).toBe('card: ***@*******.***');
+    expect(unhex(masker.maskEntities(hex('4111 1111 1111 1111')))).toBe('**** **** **** ****');
+  });
+
+  it("encode(..., 'base64') with and without padding, and base64url", () => {
+    const padded = b64('bob@example.org!');
+    expect(padded.endsWith('=')).toBe(true);
+    expect(unb64(masker.maskEntities(padded))).toBe('***@*******.***!');
+    const unpadded = b64('ssn 536-22-8714').replace(/=+$/, '');
+    expect(unb64(masker.maskEntities(unpadded))).toBe('ssn ***-**-****');
+    const url = Buffer.from('>>>ada@example.com???', 'latin1').toString('base64url');
+    expect(Buffer.from(masker.maskEntities(url), 'base64url').toString('latin1')).toBe('>>>***@*******.***???');
+  });
+
+  it('reversed text only when the caller says the value is computed', () => {
+    expect(masker.maskEntities('moc.elpmaxe@ada', true)).toBe('***.*******@***');
+    expect(masker.maskEntities('4178-22-635', true)).toBe('****-**-***');
+    expect(masker.maskEntities('moc.elpmaxe@ada')).toBe('moc.elpmaxe@ada');
+  });
+});
+
+describe('encodings of harmless data are left alone', () => {
+  it.each([
+    ['an md5 hex digest', 'd41d8cd98f00b204e9800998ecf8427e'],
+    ['a uuid', '123e4567-e89b-12d3-a456-426614174000'],
+    ['ordinary long words', 'administrators configuration'],
+    ['base64 of random bytes', Buffer.from([0x8f, 0x01, 0xfe, 0x33, 0x90, 0x12, 0xaa, 0xcc, 0x07]).toString('base64')],
+    ['base64 of harmless text', b64('hello world, nothing here')],
+    ['hex of harmless text', `\\x${hex('just a note')}`],
+  ])('%s', (_name, value) => {
+    expect(masker.maskEntities(value, true)).toBe(value);
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * A query can hand PII back in a shape the recognizers do not see: `email::bytea` (hex), 
+ * `encode(card::bytea, 'base64')`, `encode(x, 'hex')`, `reverse(card)`. Each view below decodes one
+ * such shape, lets the caller mask the decoded text, and encodes the result back the same way, so the
+ * client still gets a value of the shape it asked for.
+ */
+
+/** Masks a decoded text; returns it unchanged when nothing was found. */
+export type MaskText = (text: string) => string;
+
+/** Decoded runs shorter than this many bytes cannot hold any entity the recognizers know (e-mail ≥ 6). */
+const MIN_DECODED_BYTES = 6;
+
+// Hex runs: an optional `\x` (bytea output) then at least MIN_DECODED_BYTES bytes, on word boundaries.
+const HEX_RUN = /(?:(\\x)|\b)((?:[0-9a-fA-F]{2}){6,})\b/g;
+// Standard and URL-safe base64 runs of at least 8 characters (6 bytes), optional padding.
+const BASE64_RUN = /[A-Za-z0-9+/_-]{8,}={0,2}/g;
+
+/** Latin-1 keeps every byte as one code unit, so decode -> mask -> encode preserves unmasked bytes. */
+function bytesToText(bytes: Buffer): string {
+  return bytes.toString('latin1');
+}
+
+function textToBytes(text: string): Buffer {
+  return Buffer.from(text, 'latin1');
+}
+
+/** Masks what is inside hex runs (bytea `\x...` output, `encode(..., 'hex')`). */
+export function maskHexRuns(value: string, mask: MaskText): string {
+  if (value.length < MIN_DECODED_BYTES * 2) return value;
+  return value.replace(HEX_RUN, (run: string, prefix: string | undefined, hex: string) => {
+    const decoded = bytesToText(Buffer.from(hex, 'hex'));
+    const masked = mask(decoded);
+    if (masked === decoded) return run;
+    const upper = /[A-F]/.test(hex) && !/[a-f]/.test(hex);
+    const encoded = textToBytes(masked).toString('hex');
+    return (prefix ?? '') + (upper ? encoded.toUpperCase() : encoded);
+  });
+}
+
+/** Masks what is inside base64 runs (`encode(..., 'base64')`, base64url tokens). */
+export function maskBase64Runs(value: string, mask: MaskText): string {
+  if (value.length < 8) return value;
+  return value.replace(BASE64_RUN, (run: string) => {
+    const urlSafe = /[-_]/.test(run);
+    if (urlSafe && /[+/]/.test(run)) return run; // mixed alphabets: not base64
+    const body = run.replace(/=+$/, '');
+    if (body.length % 4 === 1) return run; // no base64 encoding has this length
+    const bytes = Buffer.from(body, urlSafe ? 'base64url' : 'base64');
+    if (bytes.length < MIN_DECODED_BYTES || !mostlyPrintable(bytes)) return run;
+    const decoded = bytesToText(bytes);
+    const masked = mask(decoded);
+    if (masked === decoded) return run;
+    const encoded = textToBytes(masked).toString(urlSafe ? 'base64url' : 'base64');
+    // Keep the run's own padding convention.
+    return run.endsWith('=') || urlSafe ? encoded : encoded.replace(/=+$/, '');
+  });
+}
+
+/** Masks a value read backwards (`reverse(card)`), then turns it around again. */
+export function maskReversed(value: string, mask: MaskText): string {
+  const reversed = reverse(value);
+  const masked = mask(reversed);
+  return masked === reversed ? value : reverse(masked);
+}
+
+function reverse(text: string): string {
+  let out = '';
+  for (let i = text.length - 1; i >= 0; i--) out += text[i];
+  return out;
+}
+
+/**
+ * Random bytes decoded from an ordinary word are mostly unprintable; text that was base64-encoded is
+ * mostly printable. Only the latter is worth scanning (and re-encoding).
+ */
+function mostlyPrintable(bytes: Buffer): boolean {
+  let printable = 0;
+  for (const b of bytes) if ((b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d || b >= 0xc0) printable++;
+  return printable >= bytes.length * 0.9;
+}
