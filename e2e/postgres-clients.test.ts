@@ -4,12 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client, CustomTypesConfig, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { PII, startPgFixture, type PgFixture } from './support/pg-fixture.js';
 
 const run = promisify(execFile);
 const PGBIN = '/usr/lib/postgresql/15/bin';
 
 /** Masked forms of the fixture's PII under the fixture policy (email/iban/phone partial, card/ssn full). */
+/** A binary-format query (typed once: inline configs with `binary` confuse the overloads). */
+const binaryQuery = <R extends QueryResultRow>(c: Client, config: QueryConfig): Promise<QueryResult<R>> =>
+  c.query<R>({ ...config, binary: true } as QueryConfig);
+/** Type parsers that hand every value over as it arrived (a Buffer in binary format). */
+const RAW_VALUES = { getTypeParser: () => (value: unknown) => value } as unknown as CustomTypesConfig;
+
 const MASKED_ADA = {
   email: 'a**@example.com',
   card: '**** **** **** ****',
@@ -208,22 +215,21 @@ describe('postgres gateway with real clients: psql, node-postgres, pgbench', () 
       const c = fx.gateway();
       c.on('error', () => undefined);
       await c.connect();
-      const raw = { getTypeParser: () => (value: Buffer | string) => value };
-      const arr = await c.query<{ a: string[] }>({ text: 'SELECT ARRAY[email, card] AS a FROM customers WHERE id = $1', values: [1], binary: true });
+      const arr = await binaryQuery<{ a: string[] }>(c, { text: 'SELECT ARRAY[email, card] AS a FROM customers WHERE id = $1', values: [1] });
       expect(arr.rows[0]?.a).toEqual([MASKED_ADA.email, MASKED_ADA.card]);
-      const rec = await c.query<{ r: Buffer }>({ text: 'SELECT ROW(id, email, ssn) AS r FROM customers WHERE id = $1', values: [1], binary: true, types: raw });
+      const rec = await binaryQuery<{ r: Buffer }>(c, { text: 'SELECT ROW(id, email, ssn) AS r FROM customers WHERE id = $1', values: [1], types: RAW_VALUES });
       const bytes = rec.rows[0]?.r.toString('latin1') ?? '';
       expect(bytes).toContain(MASKED_ADA.email);
       expect(bytes).toContain(MASKED_ADA.ssn);
       for (const v of Object.values(PII.ada)) expect(bytes).not.toContain(v);
-      const agg = await c.query<{ a: Buffer }>({ text: 'SELECT array_agg(c) AS a FROM customers c WHERE id < $1', values: [3], binary: true, types: raw });
+      const agg = await binaryQuery<{ a: Buffer }>(c, { text: 'SELECT array_agg(c) AS a FROM customers c WHERE id < $1', values: [3], types: RAW_VALUES });
       const aggBytes = agg.rows[0]?.a.toString('latin1') ?? '';
       for (const v of [...Object.values(PII.ada), ...Object.values(PII.bob)]) expect(aggBytes).not.toContain(v);
       expect(aggBytes).toContain(PII.notACard);
       // An enum's binary form is its bare label: nothing says it is text, so it is refused rather than passed.
       const d = await fx.direct();
       await d.query(`DO $$ BEGIN CREATE TYPE gw_mood AS ENUM ('happy'); EXCEPTION WHEN duplicate_object THEN NULL; END $$`).finally(() => d.end());
-      await expect(c.query({ text: `SELECT 'happy'::gw_mood AS m, $1::int AS n`, values: [1], binary: true })).rejects.toMatchObject({ code: '0A000' });
+      await expect(binaryQuery(c, { text: `SELECT 'happy'::gw_mood AS m, $1::int AS n`, values: [1] })).rejects.toMatchObject({ code: '0A000' });
       await c.end().catch(() => undefined);
     });
 
@@ -240,7 +246,7 @@ describe('postgres gateway with real clients: psql, node-postgres, pgbench', () 
         expect(row.b.toString('latin1')).toBe(MASKED_ADA.email);
         expect(Buffer.from(row.h, 'hex').toString('latin1')).toBe(MASKED_ADA.ssn);
         expect(Buffer.from(row.b64, 'base64').toString('latin1')).toBe(MASKED_ADA.card);
-        const bin = await c.query<{ b: Buffer }>({ text: 'SELECT convert_to(email, $2) AS b FROM customers WHERE id = $1', values: [2, 'UTF8'], binary: true });
+        const bin = await binaryQuery<{ b: Buffer }>(c, { text: 'SELECT convert_to(email, $2) AS b FROM customers WHERE id = $1', values: [2, 'UTF8'] });
         expect(bin.rows[0]?.b.toString('latin1')).toBe('b**@example.org');
       } finally {
         await c.end();
