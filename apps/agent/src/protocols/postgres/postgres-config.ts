@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_UPSTREAM_TLS, upstreamTlsShape } from './upstream-tls.js';
 
 export const POSTGRES_MODES = ['ephemeral', 'fixed'] as const;
 
@@ -10,11 +11,13 @@ export const POSTGRES_MODES = ['ephemeral', 'fixed'] as const;
  *   session grant expires, dropped at the end. `fixed` logs in with the configured credentials for every
  *   session (weaker: every session runs as the same upstream user; only policy stands between them).
  * - `sampleRows`: result rows (as the client saw them, masked) kept in the recording per statement.
+ * - `tls`: TLS from the agent to the database (libpq's sslmode names; see upstream-tls.ts).
  */
 export const postgresOptionsShape = {
   database: z.string().min(1).max(63).default('postgres'),
   mode: z.enum(POSTGRES_MODES).default('ephemeral'),
   sampleRows: z.number().int().min(0).max(1000).default(50),
+  tls: upstreamTlsShape.default(DEFAULT_UPSTREAM_TLS),
 };
 
-export const DEFAULT_POSTGRES_OPTIONS = { database: 'postgres', mode: 'ephemeral', sampleRows: 50 } as const;
+export const DEFAULT_POSTGRES_OPTIONS = { database: 'postgres', mode: 'ephemeral', sampleRows: 50, tls: DEFAULT_UPSTREAM_TLS } as const;

@@ -16,6 +16,7 @@ import { DEFAULT_POSTGRES_OPTIONS } from './postgres-config.js';
 import { principalFromGrant } from './statement-policy.js';
 import { filterStartupParams } from './startup-params.js';
 import { UpstreamError, openUpstream } from './upstream.js';
+import { poolSslOption, upstreamTls, type UpstreamTls } from './upstream-tls.js';
 
 const STARTUP_TIMEOUT_MS = 15_000;
 
@@ -32,6 +33,7 @@ interface ResourceState {
   admin: pg.Pool;
   roles: EphemeralRoles;
   maskingKey: Buffer;
+  tls: UpstreamTls;
 }
 
 /**
@@ -40,7 +42,7 @@ interface ResourceState {
  */
 export class PostgresHandler implements ProtocolHandler {
   readonly type = 'postgres' as const;
-  private readonly resources = new Map<string, ResourceState>();
+  private readonly resources = new Map<string, Promise<ResourceState>>();
   private readonly sessions = new Map<string, PgSession>();
   private readonly parserReady = loadSqlParser();
 
@@ -60,7 +62,10 @@ export class PostgresHandler implements ProtocolHandler {
 
   async close(): Promise<void> {
     for (const s of this.sessions.values()) s.terminate('57P01', 'the gateway agent is shutting down');
-    for (const r of this.resources.values()) await r.admin.end().catch(() => undefined);
+    for (const pending of this.resources.values()) {
+      const r = await pending.catch(() => undefined);
+      await r?.admin.end().catch(() => undefined);
+    }
     this.resources.clear();
   }
 
@@ -110,29 +115,39 @@ export class PostgresHandler implements ProtocolHandler {
     });
   }
 
-  private resourceState(resource: AgentResource): ResourceState {
+  /** Made once per resource; a failure (database down, unreadable CA file) is not kept, the next session retries. */
+  private resourceState(resource: AgentResource): Promise<ResourceState> {
     let state = this.resources.get(resource.name);
     if (!state) {
-      const options = resource.postgres ?? DEFAULT_POSTGRES_OPTIONS;
-      const admin = new pg.Pool({
-        host: resource.address.host,
-        port: resource.address.port,
-        user: resource.credentials?.['user']?.reveal(),
-        password: resource.credentials?.['password']?.reveal(),
-        database: options.database,
-        max: 4,
-        idleTimeoutMillis: 30_000,
-        application_name: 'gw-agent',
-      });
-      admin.on('error', (error) => this.o.log.warn({ err: error, resource: resource.name }, 'admin connection error'));
-      state = {
-        admin,
-        roles: new EphemeralRoles(admin, () => this.o.agentId() ?? 'unknown'),
-        maskingKey: loadMaskingKey(resource.postgres?.maskingKey?.reveal(), this.o.spoolDir),
-      };
+      state = this.makeResourceState(resource);
+      state.catch(() => this.resources.delete(resource.name));
       this.resources.set(resource.name, state);
     }
     return state;
+  }
+
+  private async makeResourceState(resource: AgentResource): Promise<ResourceState> {
+    const options = resource.postgres ?? DEFAULT_POSTGRES_OPTIONS;
+    const { host, port } = resource.address;
+    const tls = upstreamTls(options.tls, host);
+    const admin = new pg.Pool({
+      host,
+      port,
+      user: resource.credentials?.['user']?.reveal(),
+      password: resource.credentials?.['password']?.reveal(),
+      database: options.database,
+      ssl: await poolSslOption(tls, host, port),
+      max: 4,
+      idleTimeoutMillis: 30_000,
+      application_name: 'gw-agent',
+    });
+    admin.on('error', (error) => this.o.log.warn({ err: error, resource: resource.name }, 'admin connection error'));
+    return {
+      admin,
+      roles: new EphemeralRoles(admin, () => this.o.agentId() ?? 'unknown'),
+      maskingKey: loadMaskingKey(resource.postgres?.maskingKey?.reveal(), this.o.spoolDir),
+      tls,
+    };
   }
 
   private async serve(ctx: ProtocolOpenContext, stream: Duplex, startup: StartupMessage, frontend: FrontendParser): Promise<void> {
@@ -148,7 +163,13 @@ export class PostgresHandler implements ProtocolHandler {
     } catch {
       return refuse(stream, '08006', 'the gateway agent cannot inspect SQL (parser unavailable); refused');
     }
-    const state = this.resourceState(resource);
+    let state: ResourceState;
+    try {
+      state = await this.resourceState(resource);
+    } catch (error) {
+      log.warn({ err: error }, 'cannot prepare the connection to the database');
+      return refuse(stream, '08001', `the gateway agent cannot reach the database: ${(error as Error).message.slice(0, 200)}`);
+    }
     const expiresAt = new Date(grant.sessionExpiresAt * 1000);
     let ephemeral: EphemeralRole | undefined;
     let upstreamUser: string;
@@ -158,6 +179,10 @@ export class PostgresHandler implements ProtocolHandler {
         ephemeral = await state.roles.create(grant.sid, grant.login, expiresAt);
       } catch (error) {
         if (error instanceof RoleRefusedError) return refuse(stream, '28000', error.message);
+        if (isConnectionFailure(error)) {
+          log.warn({ err: error }, 'cannot reach the database to create the session role');
+          return refuse(stream, '08001', `the gateway agent cannot reach the database: ${(error as Error).message.slice(0, 200)}`);
+        }
         log.error({ err: error }, 'creating the ephemeral role failed');
         return refuse(stream, '28000', `the gateway could not create a session role for "${grant.login}": ${(error as Error).message.slice(0, 200)}`);
       }
@@ -183,6 +208,7 @@ export class PostgresHandler implements ProtocolHandler {
         password: upstreamPassword,
         database: options.database,
         params: filtered.params,
+        tls: state.tls,
       });
     } catch (error) {
       await dropRole();
@@ -262,4 +288,15 @@ function authenticationOk(): Buffer {
 function refuse(stream: Duplex, code: string, message: string): void {
   if (stream.destroyed || stream.writableEnded) return;
   stream.end(errorResponse({ severity: 'FATAL', code, message: message.slice(0, 1000) }));
+}
+
+/**
+ * Failures to reach or trust the database (network, TLS) as opposed to the database refusing
+ * something: the client gets 08001 for these, like libpq's own connection errors.
+ */
+function isConnectionFailure(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
+  if (/^(ECONN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_)/.test(code)) return true;
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/.test(code)) return true;
+  return /does not support SSL|Connection terminated/i.test((error as Error | undefined)?.message ?? '');
 }

@@ -10,6 +10,7 @@ import {
   type BackendMessage,
   type Parsed,
 } from '@gw/protocol-postgres';
+import { negotiateTls, type UpstreamTls } from './upstream-tls.js';
 
 export const UPSTREAM_CONNECT_TIMEOUT_MS = 10_000;
 
@@ -32,6 +33,7 @@ export interface UpstreamLogin {
   database: string;
   /** Other startup parameters (already filtered). */
   params: ReadonlyMap<string, string>;
+  tls: UpstreamTls;
   timeoutMs?: number;
 }
 
@@ -44,13 +46,13 @@ export interface UpstreamSession {
 }
 
 /**
- * Connects and authenticates as `login.user` (trust, cleartext or SCRAM-SHA-256; MD5 is refused),
- * resolving once the server is ready for the first query. No TLS upstream: the agent sits in the
- * resource's own segment.
+ * Connects (TLS as the resource's `tls` says) and authenticates as `login.user` (trust, cleartext or
+ * SCRAM-SHA-256; MD5 is refused), resolving once the server is ready for the first query.
  */
 export function openUpstream(login: UpstreamLogin): Promise<UpstreamSession> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: login.host, port: login.port, noDelay: true });
+    const raw = connect({ host: login.host, port: login.port, noDelay: true });
+    let socket: Socket = raw;
     const parser = new BackendParser();
     const replies: Buffer[] = [];
     let key: UpstreamSession['key'];
@@ -67,11 +69,25 @@ export function openUpstream(login: UpstreamLogin): Promise<UpstreamSession> {
       () => fail(new UpstreamError('08001', `the database did not complete the login within ${(login.timeoutMs ?? UPSTREAM_CONNECT_TIMEOUT_MS) / 1000} s`)),
       login.timeoutMs ?? UPSTREAM_CONNECT_TIMEOUT_MS,
     );
-    socket.once('error', (error: NodeJS.ErrnoException) => fail(new UpstreamError('08001', `cannot reach the database: ${error.code ?? error.message}`)));
-    socket.once('close', () => fail(new UpstreamError('08006', 'the database closed the connection during login')));
-    socket.once('connect', () => {
-      const params = new Map<string, string>([['user', login.user], ['database', login.database], ...login.params]);
-      socket.write(startupMessage(params));
+    const watch = (s: Socket): void => {
+      s.once('error', (error: NodeJS.ErrnoException) => fail(new UpstreamError('08001', `cannot reach the database: ${error.code ?? error.message}`)));
+      s.once('close', () => fail(new UpstreamError('08006', 'the database closed the connection during login')));
+    };
+    watch(raw);
+    raw.once('connect', () => {
+      negotiateTls(raw, login.tls).then(
+        (ready) => {
+          if (done) return void ready.destroy();
+          if (ready !== raw) {
+            socket = ready;
+            watch(ready);
+          }
+          ready.on('data', onData);
+          const params = new Map<string, string>([['user', login.user], ['database', login.database], ...login.params]);
+          ready.write(startupMessage(params));
+        },
+        (error: unknown) => fail(new UpstreamError('08001', (error as Error).message)),
+      );
     });
     const needPassword = (): string => {
       if (login.password === undefined) throw new UpstreamError('28000', `the database asks a password for ${login.user}, and none is configured`);
@@ -114,8 +130,10 @@ export function openUpstream(login: UpstreamLogin): Promise<UpstreamSession> {
           replies.push(msg.raw);
           done = true;
           clearTimeout(timer);
-          socket.removeAllListeners('error');
-          socket.removeAllListeners('close');
+          for (const s of new Set([raw, socket])) {
+            s.removeAllListeners('error');
+            s.removeAllListeners('close');
+          }
           socket.removeListener('data', onData);
           socket.pause();
           resolve({ socket, parser, startupReplies: replies, key });
@@ -138,6 +156,5 @@ export function openUpstream(login: UpstreamLogin): Promise<UpstreamSession> {
         fail(error instanceof UpstreamError ? error : new UpstreamError('08P01', `login to the database failed: ${(error as Error).message}`));
       }
     };
-    socket.on('data', onData);
   });
 }
