@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client, CustomTypesConfig, QueryConfig, QueryResult, QueryResultRow } from 'pg';
-import { PII, startPgFixture, type PgFixture } from './support/pg-fixture.js';
+import { PG_POLICY, PII, startPgFixture, type PgFixture } from './support/pg-fixture.js';
 
 const run = promisify(execFile);
 const PGBIN = '/usr/lib/postgresql/15/bin';
@@ -250,6 +250,33 @@ describe('postgres gateway with real clients: psql, node-postgres, pgbench', () 
         expect(bin.rows[0]?.b.toString('latin1')).toBe('b**@example.org');
       } finally {
         await c.end();
+      }
+    });
+
+    it('under a column rule, values computed from that column are masked whole (numbers become NULL); other columns pass', async () => {
+      const withColumnRule = PG_POLICY.replace('@id("pg-read")', '@id("pg-read")\n@mask_columns("customers.ssn:full")');
+      await fx.stack.activatePolicy(withColumnRule);
+      try {
+        const c = fx.gateway();
+        await c.connect();
+        try {
+          // The agent applies a pushed policy to statements as they come: poll until the rule is in force.
+          await expect
+            .poll(async () => (await c.query<{ s: string }>('SELECT reverse(ssn) AS s FROM customers WHERE id = 2')).rows[0]?.s, { timeout: 5000 })
+            .toBe('****-**-***');
+          const r = await c.query<{ n: number | null; j: { ssn: string; name: string }; name: string; d: string }>(
+            "SELECT replace(ssn, '-', '')::bigint AS n, row_to_json(c) AS j, name, ssn || '' AS d FROM customers c WHERE id = 1",
+          );
+          expect(r.rows[0]).toMatchObject({ n: null, name: 'Ada Lovelace', d: '***-**-****' });
+          // JSON keeps its shape: every value is masked, the keys stay.
+          expect(r.rows[0]?.j).toMatchObject({ id: null, ssn: '***-**-****', name: '*** ********' });
+          const plain = await c.query<{ name: string; n: number }>('SELECT upper(name) AS name, count(*)::int AS n FROM customers GROUP BY name ORDER BY name LIMIT 1');
+          expect(plain.rows[0]).toEqual({ name: 'ADA LOVELACE', n: 1 });
+        } finally {
+          await c.end();
+        }
+      } finally {
+        await fx.stack.activatePolicy(PG_POLICY);
       }
     });
 

@@ -106,16 +106,12 @@ export class Masker {
   private columnRuleFor(column: ColumnRef): ColumnRule | undefined {
     const name = column.column.toLowerCase();
     const table = column.table?.toLowerCase();
-    return this.columnRules.find((rule) => {
-      if (rule.column !== name) return false;
-      if (rule.table === '*') return true;
-      if (table === undefined) return false;
-      if (rule.table === table) return true;
-      // A bare rule table matches that table in any schema. A qualified rule also matches a value whose
-      // schema is unknown (bare table): over-masking another schema's table is the safe mistake.
-      if (rule.specificity === 1) return table.endsWith(`.${rule.table}`);
-      return !table.includes('.') && rule.table.endsWith(`.${table}`);
-    });
+    return this.columnRules.find((rule) => rule.column === name && (rule.table === '*' || (table !== undefined && ruleTableMatches(rule.table, table))));
+  }
+
+  /** Masks a whole value in a column rule's style (for values derived from a ruled column). */
+  maskWithStyle(value: string, style: MaskStyle): string | null {
+    return this.applyColumnStyle(value, style);
   }
 
   private applyColumnStyle(value: string, style: MaskStyle): string | null {
@@ -130,6 +126,27 @@ export class Masker {
         return maskHash(value, this.key);
     }
   }
+}
+
+/**
+ * Whether a column rule's table (`*` excluded by the caller; bare = any schema; `schema.table`) covers
+ * `table` (as written in a query or resolved from the catalog; bare when the schema is unknown). A
+ * qualified rule also covers a bare table of that name: over-masking another schema's table is the
+ * safe mistake.
+ */
+export function ruleTableMatches(ruleTable: string, table: string): boolean {
+  const rule = ruleTable.toLowerCase();
+  const t = table.toLowerCase();
+  if (rule === t) return true;
+  if (!rule.includes('.')) return t.endsWith(`.${rule}`);
+  return !t.includes('.') && rule.endsWith(`.${t}`);
+}
+
+/** The strongest of some styles (full/null > hash > partial), or undefined for none. */
+export function strongestStyle(styles: Iterable<MaskStyle>): MaskStyle | undefined {
+  let best: MaskStyle | undefined;
+  for (const style of styles) if (best === undefined || STRENGTH[style] > STRENGTH[best]) best = style;
+  return best;
 }
 
 const LOOKS_LIKE_EMAIL = /^[^@\s]{1,256}@[^@\s]{1,256}$/;

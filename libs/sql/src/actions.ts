@@ -43,6 +43,12 @@ export interface StatementClassification {
   readonly tablesWritten: readonly string[];
   /** Functions called, qualified as written, lower-cased. Sorted. */
   readonly functions: readonly string[];
+  /**
+   * Last names of the columns referenced anywhere in the statement, lower-cased, sorted; `*` for a star
+   * or a whole-row reference (`row_to_json(c)`). Used to tell which masked columns an expression may
+   * be derived from.
+   */
+  readonly columnsReferenced: readonly string[];
   /** True when the statement changes no data and no privileges (only reads and/or session settings). */
   readonly readOnly: boolean;
   /** True for SELECT ... FOR UPDATE/SHARE and friends: reads that take row locks. */

@@ -64,6 +64,7 @@ export function buildClassification({ type, body, collector, text, fingerprint, 
     tablesRead: Object.freeze(sorted(collector.tablesRead)),
     tablesWritten: Object.freeze(sorted(collector.tablesWritten)),
     functions: Object.freeze(sorted(collector.functions)),
+    columnsReferenced: Object.freeze(sorted(columnsReferenced(collector))),
     readOnly,
     locksRows: collector.locksRows,
     text,
@@ -73,6 +74,13 @@ export function buildClassification({ type, body, collector, text, fingerprint, 
     ...(collector.deallocate ? { deallocate: Object.freeze({ ...collector.deallocate }) } : {}),
   };
   return Object.freeze(result);
+}
+
+/** Column names referenced; a whole-row reference (`SELECT c FROM customers c`) counts as `*`. */
+function columnsReferenced(collector: Collector): Set<string> {
+  const names = new Set(collector.columnNames);
+  for (const bare of collector.bareReferences) if (collector.relationNames.has(bare)) names.add('*');
+  return names;
 }
 
 function withoutPrepare(collector: Collector): Collector {

@@ -6,6 +6,12 @@ export class Collector {
   readonly tablesRead = new Set<string>();
   readonly tablesWritten = new Set<string>();
   readonly functions = new Set<string>();
+  /** Last name of every column reference, lower-cased; `*` for a star. */
+  readonly columnNames = new Set<string>();
+  /** Single-name column references: a whole-row reference when the name is a relation or alias. */
+  readonly bareReferences = new Set<string>();
+  /** Names and aliases of the relations in FROM clauses, lower-cased. */
+  readonly relationNames = new Set<string>();
   locksRows = false;
   /** A function that cannot run in a read-only transaction was called (e.g. nextval). */
   writesOutsideTables = false;
@@ -21,6 +27,7 @@ export class Collector {
     for (const t of nested.tablesRead) this.tablesRead.add(t);
     for (const t of nested.tablesWritten) this.tablesWritten.add(t);
     for (const f of nested.functions) this.functions.add(f);
+    for (const c of nested.columnsReferenced) this.columnNames.add(c);
     if (nested.locksRows) this.locksRows = true;
     if (!nested.readOnly) this.writesOutsideTables = true;
   }

@@ -162,6 +162,8 @@ export class TreeWalker {
         this.recordRelation(body, mode);
       } else if (type === 'FuncCall') {
         this.recordFunction(body);
+      } else if (type === 'ColumnRef') {
+        this.recordColumnRef(body);
       }
       const writeFields = rule?.writeFields ?? CLAUSE_WRITE_FIELDS[type] ?? [];
       const inherited: Mode = WRITE_CONTEXT_CARRIERS.has(type) ? mode : 'read';
@@ -234,12 +236,29 @@ export class TreeWalker {
   }
 
   private recordRelation(rangeVar: Body, mode: Mode): void {
+    const relname = rangeVar['relname'];
+    if (typeof relname === 'string') this.out.relationNames.add(relname.toLowerCase());
+    const alias = rangeVar['alias'];
+    if (isObject(alias) && typeof alias['aliasname'] === 'string') this.out.relationNames.add(alias['aliasname'].toLowerCase());
     // Targets of INSERT/UPDATE/DELETE/MERGE are never CTE names in Postgres, so only reads can be.
     if (mode === 'write') {
       this.out.tablesWritten.add(relationName(rangeVar));
     } else if (!this.isCteReference(rangeVar)) {
       this.out.tablesRead.add(relationName(rangeVar));
     }
+  }
+
+  private recordColumnRef(ref: Body): void {
+    const fields = asArray(ref['fields']);
+    const last = fields[fields.length - 1];
+    if (isObject(last) && 'A_Star' in last) {
+      this.out.columnNames.add('*');
+      return;
+    }
+    const name = stringValue(last)?.toLowerCase();
+    if (name === undefined) return;
+    this.out.columnNames.add(name);
+    if (fields.length === 1) this.out.bareReferences.add(name);
   }
 
   private recordFunction(call: Body): void {

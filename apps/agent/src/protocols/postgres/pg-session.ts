@@ -332,7 +332,7 @@ export class PgSession {
   private onFunctionCall(oid: number, raw: Buffer): void {
     // The fast-path function call runs a function by OID without SQL: it is procedural code.
     const statement: StatementClassification = Object.freeze({
-      kind: 'procedural', actions: ['sql:procedural'] as const, tablesRead: [], tablesWritten: [], functions: [`oid:${oid}`],
+      kind: 'procedural', actions: ['sql:procedural'] as const, tablesRead: [], tablesWritten: [], functions: [`oid:${oid}`], columnsReferenced: [],
       readOnly: false, locksRows: false, text: `-- FunctionCall oid ${oid}`, fingerprint: '',
     });
     const verdict = decideStatement(this.o.policy, this.o.policyContext, statement);
@@ -467,7 +467,7 @@ export class PgSession {
 
   private onRowDescription(fields: readonly FieldDescription[], raw: Buffer, head: Pending | undefined): void | Promise<void> {
     const apply = (): void => {
-      const mapped = maskFields(fields, (oid, att, name) => this.o.catalog.resolve(oid, att, name));
+      const mapped = maskFields(fields, (oid, att, name) => this.o.catalog.resolve(oid, att, name), verdict?.derivedStyle);
       if (head?.kind === 'describe') {
         this.pending.shift();
         if (head.portal) head.portal.fields = mapped;

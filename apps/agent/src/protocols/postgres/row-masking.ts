@@ -1,4 +1,4 @@
-import type { ColumnRef, Masker } from '@gw/masking';
+import type { ColumnRef, Masker, MaskStyle } from '@gw/masking';
 import { dataRow, type FieldDescription } from '@gw/protocol-postgres';
 import { decodeArray, decodeRecord, encodeArray, encodeRecord } from './binary-containers.js';
 
@@ -15,6 +15,7 @@ export const TEXT_LIKE_TYPES: ReadonlySet<number> = new Set([
   18, // "char"
 ]);
 const JSONB = 3802;
+const JSON_TYPE = 114;
 const BYTEA = 17;
 
 /**
@@ -40,12 +41,24 @@ export interface MaskField {
   column: ColumnRef | undefined;
   /** An expression's result (no source column): also read backwards, see Masker.maskValue. */
   computed?: boolean;
+  /** For a computed field: masked as a whole in this style, being derived from a ruled column. */
+  derivedStyle?: MaskStyle;
 }
 
-export function maskFields(fields: readonly FieldDescription[], resolve: (tableOid: number, attnum: number, name: string) => ColumnRef | undefined): MaskField[] {
+/**
+ * `derivedStyle` (see StatementVerdict) applies to the computed fields: a value computed from a
+ * masked column is masked whole, and a number or date computed from one (`length(ssn)`,
+ * `replace(ssn, '-', '')::bigint`) becomes NULL, since it cannot be masked in place.
+ */
+export function maskFields(
+  fields: readonly FieldDescription[],
+  resolve: (tableOid: number, attnum: number, name: string) => ColumnRef | undefined,
+  derivedStyle?: MaskStyle,
+): MaskField[] {
   return fields.map((f) => {
     const stored = f.tableOid !== 0 && f.columnAttr > 0;
-    return { typeOid: f.typeOid, format: f.format, column: stored ? resolve(f.tableOid, f.columnAttr, f.name) : { column: f.name }, computed: !stored };
+    if (stored) return { typeOid: f.typeOid, format: f.format, column: resolve(f.tableOid, f.columnAttr, f.name), computed: false };
+    return { typeOid: f.typeOid, format: f.format, column: { column: f.name }, computed: true, ...(derivedStyle ? { derivedStyle } : {}) };
   });
 }
 
@@ -53,8 +66,29 @@ type Masked = Buffer | null | undefined;
 
 /** Masks one value as text; undefined = unchanged, null = SQL NULL (a `null` column rule). */
 function maskString(text: string, field: MaskField, masker: Masker): string | null | undefined {
-  const masked = masker.maskValue(text, field.column, field.computed === true);
+  const masked = field.derivedStyle ? maskDerived(text, field, field.derivedStyle, masker) : masker.maskValue(text, field.column, field.computed === true);
   return masked === text ? undefined : masked;
+}
+
+/**
+ * A whole value derived from a ruled column, in the rule's style. JSON keeps its shape (keys kept,
+ * every string masked, every number/boolean NULL), so `row_to_json(c)` still parses.
+ */
+function maskDerived(text: string, field: MaskField, style: MaskStyle, masker: Masker): string | null {
+  if (field.typeOid !== JSON_TYPE && field.typeOid !== JSONB) return masker.maskWithStyle(text, style);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return masker.maskWithStyle(text, style);
+  }
+  const leaf = (v: unknown): unknown => {
+    if (typeof v === 'string') return masker.maskWithStyle(v, style);
+    if (Array.isArray(v)) return v.map(leaf);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, inner]) => [k, leaf(inner)]));
+    return null;
+  };
+  return JSON.stringify(leaf(value));
 }
 
 /** bytea: the bytes are scanned as Latin-1 text (one char per byte), so unmasked bytes stay exact. */
@@ -135,7 +169,7 @@ function maskBinaryContainer(value: Buffer, field: MaskField, masker: Masker, de
 function maskValue(value: Buffer, field: MaskField, masker: Masker, depth = 0): Masked {
   if (field.typeOid === BYTEA) return field.format === 1 ? maskBytes(value, field, masker) : maskByteaText(value, field, masker);
   if (TEXT_LIKE_TYPES.has(field.typeOid)) return maskText(value, field, masker);
-  if (SCALAR_TYPES.has(field.typeOid)) return undefined;
+  if (SCALAR_TYPES.has(field.typeOid)) return field.derivedStyle ? null : undefined;
   // Text format of everything else (arrays, records, enums, domains ...) is scanned as text.
   if (field.format === 0) return maskText(value, field, masker);
   return maskBinaryContainer(value, field, masker, depth);

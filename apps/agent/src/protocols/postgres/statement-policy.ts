@@ -1,11 +1,12 @@
+import { ruleTableMatches, strongestStyle, type MaskStyle } from '@gw/masking';
 import type { PolicyInput } from '@gw/policy';
 import { mergeMasking, type MaskingObligation, type PolicyDecision, type PolicyResource } from '@gw/policy';
-
-type Principal = PolicyInput['principal'];
 import type { StatementClassification } from '@gw/sql';
 import type { SessionPrincipal } from '@gw/tunnel';
 import type { PolicyHolder } from './policy-holder.js';
 import { callsUserCode } from './user-functions.js';
+
+type Principal = PolicyInput['principal'];
 
 /** The outcome for one statement (or one whole Query), as the relay and the recording need it. */
 export interface StatementVerdict {
@@ -14,6 +15,12 @@ export interface StatementVerdict {
   policies: string[];
   reasons: string[];
   masking: MaskingObligation;
+  /**
+   * Style for expression results (no source column) of a statement that references a column under a
+   * column rule, or a whole row/star of a table that has one: `reverse(ssn)`, `ssn || ''`,
+   * `row_to_json(c)` are derived from the ruled column and masked as a whole in the rule's style.
+   */
+  derivedStyle?: MaskStyle;
 }
 
 export interface SessionPolicyContext {
@@ -89,11 +96,30 @@ export function decideStatement(policy: PolicyHolder, ctx: SessionPolicyContext,
     };
   }
   const masking = decisions.reduce<MaskingObligation>((acc, d) => mergeMasking([acc, d.obligations.masking]), NO_MASKING);
+  const derived = derivedStyleOf(masking, statement, tables);
+  const withDerived = derived ? { derivedStyle: derived } : {};
   const approvals = decisions.filter((d) => d.effect === 'require_approval');
   if (approvals.length > 0) {
-    return { effect: 'require_approval', policies: [...new Set(approvals.flatMap((d) => d.determiningPolicies))], reasons: [...new Set(approvals.flatMap((d) => d.reasons))], masking };
+    return {
+      effect: 'require_approval',
+      policies: [...new Set(approvals.flatMap((d) => d.determiningPolicies))],
+      reasons: [...new Set(approvals.flatMap((d) => d.reasons))],
+      masking,
+      ...withDerived,
+    };
   }
-  return { effect: 'allow', policies: [...new Set(decisions.flatMap((d) => d.determiningPolicies))], reasons: [], masking };
+  return { effect: 'allow', policies: [...new Set(decisions.flatMap((d) => d.determiningPolicies))], reasons: [], masking, ...withDerived };
+}
+
+/** The strongest style of the column rules whose column (or a star/whole row) the statement references on a table it touches. */
+function derivedStyleOf(masking: MaskingObligation, statement: StatementClassification, tables: readonly string[]): MaskStyle | undefined {
+  if (masking.columns.length === 0) return undefined;
+  const referenced = new Set(statement.columnsReferenced);
+  const applies = masking.columns.filter(
+    (rule) =>
+      (referenced.has('*') || referenced.has(rule.column.toLowerCase())) && (rule.table === '*' || tables.some((table) => ruleTableMatches(rule.table, table))),
+  );
+  return strongestStyle(applies.map((rule) => rule.style));
 }
 
 /** Combines the verdicts of the statements of one Query: one deny denies all (no partial run). */
@@ -102,8 +128,10 @@ export function combineVerdicts(verdicts: readonly StatementVerdict[]): Statemen
   if (deny) return deny;
   const approval = verdicts.find((v) => v.effect === 'require_approval');
   const masking = verdicts.reduce<MaskingObligation>((acc, v) => mergeMasking([acc, v.masking]), NO_MASKING);
-  if (approval) return { ...approval, masking };
-  return { effect: 'allow', policies: [...new Set(verdicts.flatMap((v) => v.policies))], reasons: [], masking };
+  const derived = strongestStyle(verdicts.flatMap((v) => (v.derivedStyle ? [v.derivedStyle] : [])));
+  const withDerived = derived ? { derivedStyle: derived } : {};
+  if (approval) return { ...approval, masking, ...withDerived };
+  return { effect: 'allow', policies: [...new Set(verdicts.flatMap((v) => v.policies))], reasons: [], masking, ...withDerived };
 }
 
 /** The client-facing message for a refused statement. */
