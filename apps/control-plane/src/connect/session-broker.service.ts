@@ -90,6 +90,11 @@ export class SessionBroker implements OnApplicationBootstrap {
     });
   }
 
+  /** Ends every live session of this replica with a reason the clients see (shutdown). */
+  terminateAll(reason: string): void {
+    for (const live of this.live.values()) live.terminate(reason);
+  }
+
   /** Sends a control message to the agent of a live session on this replica; false if not here. */
   notify(sessionId: string, event: string, payload: unknown): boolean {
     const live = this.live.get(sessionId);

@@ -1,5 +1,5 @@
 import type { PolicyInput } from '@gw/policy';
-import { mergeMasking, type MaskingObligation, type PolicyDecision, type PolicyResource } from '@gw/policy';
+import { mergeMasking, type ApprovalRequirement, type MaskingObligation, type PolicyDecision, type PolicyResource } from '@gw/policy';
 
 type Principal = PolicyInput['principal'];
 import type { StatementClassification } from '@gw/sql';
@@ -14,6 +14,10 @@ export interface StatementVerdict {
   policies: string[];
   reasons: string[];
   masking: MaskingObligation;
+  /** For require_approval: the merged requirement (highest N, approvers joined, shortest timeout). */
+  approval?: ApprovalRequirement;
+  /** Overrides the client-facing denial message (a denied or expired approval names itself). */
+  message?: string;
 }
 
 export interface SessionPolicyContext {
@@ -91,7 +95,8 @@ export function decideStatement(policy: PolicyHolder, ctx: SessionPolicyContext,
   const masking = decisions.reduce<MaskingObligation>((acc, d) => mergeMasking([acc, d.obligations.masking]), NO_MASKING);
   const approvals = decisions.filter((d) => d.effect === 'require_approval');
   if (approvals.length > 0) {
-    return { effect: 'require_approval', policies: [...new Set(approvals.flatMap((d) => d.determiningPolicies))], reasons: [...new Set(approvals.flatMap((d) => d.reasons))], masking };
+    const approval = mergeApproval(approvals.flatMap((d) => (d.obligations.approval ? [d.obligations.approval] : [])));
+    return { effect: 'require_approval', policies: [...new Set(approvals.flatMap((d) => d.determiningPolicies))], reasons: [...new Set(approvals.flatMap((d) => d.reasons))], masking, ...(approval ? { approval } : {}) };
   }
   return { effect: 'allow', policies: [...new Set(decisions.flatMap((d) => d.determiningPolicies))], reasons: [], masking };
 }
@@ -100,19 +105,41 @@ export function decideStatement(policy: PolicyHolder, ctx: SessionPolicyContext,
 export function combineVerdicts(verdicts: readonly StatementVerdict[]): StatementVerdict {
   const deny = verdicts.find((v) => v.effect === 'deny');
   if (deny) return deny;
-  const approval = verdicts.find((v) => v.effect === 'require_approval');
+  const approvals = verdicts.filter((v) => v.effect === 'require_approval');
   const masking = verdicts.reduce<MaskingObligation>((acc, v) => mergeMasking([acc, v.masking]), NO_MASKING);
-  if (approval) return { ...approval, masking };
+  if (approvals.length > 0) {
+    const approval = mergeApproval(approvals.flatMap((v) => (v.approval ? [v.approval] : [])));
+    return {
+      effect: 'require_approval',
+      policies: [...new Set(approvals.flatMap((v) => v.policies))],
+      reasons: [...new Set(approvals.flatMap((v) => v.reasons))],
+      masking,
+      ...(approval ? { approval } : {}),
+    };
+  }
   return { effect: 'allow', policies: [...new Set(verdicts.flatMap((v) => v.policies))], reasons: [], masking };
 }
 
 /** The client-facing message for a refused statement. */
 export function denialMessage(verdict: StatementVerdict): string {
+  if (verdict.message !== undefined) return verdict.message;
   const reason = verdict.reasons[0] ?? 'not permitted';
   if (verdict.effect === 'require_approval') {
     const names = verdict.policies.map((p) => `"${p}"`).join(', ');
-    return `approval required by policy ${names}: statement approval is not available yet; denied`;
+    return `approval required by policy ${names}: this kind of message cannot be held for approval; denied`;
   }
   const policy = verdict.policies[0];
   return policy ? `denied by policy "${policy}": ${reason}` : `denied: ${reason}`;
+}
+
+/** Several demanding decisions: the most demanding N, their approvers joined, the shortest timeout. */
+export function mergeApproval(requirements: readonly ApprovalRequirement[]): ApprovalRequirement | undefined {
+  if (requirements.length === 0) return undefined;
+  const needed = Math.max(...requirements.map((r) => r.approvals));
+  const timeouts = requirements.flatMap((r) => (r.timeoutSeconds !== undefined ? [r.timeoutSeconds] : []));
+  return {
+    approvals: needed,
+    approvers: [...new Set(requirements.filter((r) => r.approvals === needed).flatMap((r) => r.approvers))].sort(),
+    ...(timeouts.length > 0 ? { timeoutSeconds: Math.min(...timeouts) } : {}),
+  };
 }
