@@ -141,10 +141,11 @@ export class SessionBroker implements OnApplicationBootstrap {
       principal, resourceName: resource.name, resourceType: resource.type, agentId: agent.agentId, role: req.role ?? null,
       sourceAddress: req.sourceAddress, declared: req.declared, grantId: grant?.id ?? null,
     });
-    const policyLimit = Math.min(decision.obligations.maxSessionSeconds ?? DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS);
-    // Under a grant the agent's timer and the ephemeral role's VALID UNTIL stop at the grant's expiry.
-    const grantLimit = grant ? Math.max(1, Math.floor((grant.expiresAt.getTime() - Date.now()) / 1000)) : Infinity;
-    const limitSeconds = Math.min(policyLimit, grantLimit);
+    const openedAt = Date.now();
+    const policyEndsAt = openedAt + Math.min(decision.obligations.maxSessionSeconds ?? DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS) * 1000;
+    // Under a grant, the session (this timer, the agent's timer and the ephemeral role's VALID
+    // UNTIL) ends at the grant's expiry; the agent's whole seconds round down, never past it.
+    const endsAt = grant ? Math.min(policyEndsAt, grant.expiresAt.getTime()) : policyEndsAt;
     let stream: Duplex;
     try {
       const grant = await this.grants.sign({
@@ -166,7 +167,7 @@ export class SessionBroker implements OnApplicationBootstrap {
         resource: resource.name,
         login: req.role ?? resource.type,
         agentId: agent.agentId,
-        sessionExpiresAt: Math.floor(Date.now() / 1000) + limitSeconds,
+        sessionExpiresAt: Math.max(Math.floor(endsAt / 1000), Math.floor(openedAt / 1000) + 1),
       });
       stream = await agent.tunnel.openStream({
         grant,
@@ -201,8 +202,8 @@ export class SessionBroker implements OnApplicationBootstrap {
       notify: notifyAgent,
     };
     this.live.set(session.id, live);
-    const limitReason = grant && grantLimit <= policyLimit ? `access grant ${grant.id} expired` : 'session time limit reached';
-    const limitTimer = setTimeout(() => live.terminate(limitReason), limitSeconds * 1000);
+    const limitReason = grant && endsAt < policyEndsAt ? `access grant ${grant.id} expired` : 'session time limit reached';
+    const limitTimer = setTimeout(() => live.terminate(limitReason), Math.max(0, endsAt - Date.now()));
     limitTimer.unref();
 
     return {
