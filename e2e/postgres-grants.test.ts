@@ -67,13 +67,13 @@ describe('postgres sessions under just-in-time grants: no grant no session, revo
     const clients = [fx.gateway(), fx.gateway()];
     for (const c of clients) await c.connect();
     const ends = clients.map(endOf);
-    const sleeping = clients[0]!.query('SELECT pg_sleep(60)').catch((e: Error) => e);
+    const sleeping = clients[0]!.query('SELECT pg_sleep(60)').then(() => 'completed', (e: Error) => e.message);
     await expect.poll(async () => (await fx.directQuery(`SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'`)).length, { timeout: 5000 }).toBe(1);
     const t0 = Date.now();
     expect((await api('DELETE', `/api/v1/grants/${grant.id}`, await fx.stack.cp.token('approver'))).status).toBe(200);
     const ended = await Promise.all(ends.map((e) => Promise.race([e, new Promise<{ at: number }>((r) => setTimeout(() => r({ at: Infinity }), 5000))])));
     for (const e of ended) expect(e.at - t0).toBeLessThan(2000);
-    expect(String(await sleeping)).toMatch(/revoked/);
+    expect(await sleeping).toMatch(/revoked/);
     await expect(fx.gateway().connect()).rejects.toMatchObject({ code: '28000' });
   });
 
@@ -93,9 +93,8 @@ describe('postgres sessions under just-in-time grants: no grant no session, revo
     expect(roles).toHaveLength(1);
     expect(Math.abs(roles[0]!.valid.getTime() - made.grant.expiresAt.getTime())).toBeLessThan(1500);
     const t0 = Date.now();
-    const result = await c.query('SELECT pg_sleep(60)').catch((e: Error) => e);
-    expect(result).toBeInstanceOf(Error);
-    expect(String(result)).toMatch(/expired/);
+    const result = await c.query('SELECT pg_sleep(60)').then(() => 'completed', (e: Error) => e.message);
+    expect(result).toMatch(/expired/);
     // Ended at the expiry: not after it by more than the 2 s the issue allows, not before by more than the agent's rounding to seconds.
     const endedAt = (await end).at - made.grant.expiresAt.getTime();
     expect(endedAt).toBeLessThan(2000);
