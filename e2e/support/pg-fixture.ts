@@ -81,7 +81,7 @@ export function assertAgentBuilt(root = 'apps/agent'): void {
   }
 }
 
-export async function startPgFixture(tag: string): Promise<PgFixture> {
+export async function startPgFixture(tag: string, opts: { policy?: string } = {}): Promise<PgFixture> {
   assertAgentBuilt();
   const suffix = randomBytes(4).toString('hex');
   const resource = `gwpg${tag}${suffix}`;
@@ -118,7 +118,7 @@ export async function startPgFixture(tag: string): Promise<PgFixture> {
   let stack: Stack | undefined;
   try {
     stack = await startStack({
-      policy: PG_POLICY,
+      policy: opts.policy ?? PG_POLICY,
       resources: [
         { name: resource, type: 'postgres', address: '127.0.0.1:5432', extra: { credentials: { user: 'literal:postgres' }, postgres: { database: resource } } },
         { name: `${resource}-closed`, type: 'postgres', address: '127.0.0.1:5432', labels: { closed: 'yes' }, extra: { credentials: { user: 'literal:postgres' }, postgres: { database: resource } } },

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { BackoffOptions } from './backoff.js';
 import { parseAgentConfig, type AgentConfig, type AgentResource, type ParseOptions } from './config/agent-config.js';
 import { ControlChannel, type HandshakeAuth } from './control-channel.js';
+import { ApprovalClient } from './approvals/approval-client.js';
 import { handlerRegistry, type ProtocolHandler } from './handlers/protocol-handler.js';
 import { TcpHandler } from './handlers/tcp-handler.js';
 import { createLogger } from './logger.js';
@@ -82,12 +83,15 @@ export function startAgent(configInput: AgentConfig | string, options: StartAgen
     log,
     send: (batch) => channel.request<RecordingAck>(RECORDING_EVENT, batch, 15_000),
   });
+  // eslint-disable-next-line prefer-const -- made once the channel exists
+  let approvals: ApprovalClient;
   const postgres = new PostgresHandler({
     policy: new PolicyHolder(() => channel.session?.policy, log),
     shipper,
     agentId: () => channel.session?.agentId,
     spoolDir: config.spoolDir,
     log,
+    requestApproval: (request, hooks) => approvals.requestApproval(request, hooks),
   });
   const handlers = handlerRegistry(options.handlers ?? [new TcpHandler(), postgres]);
 
@@ -108,6 +112,7 @@ export function startAgent(configInput: AgentConfig | string, options: StartAgen
       resolveStopped({ kind: 'revoked', reason });
     },
   });
+  approvals = new ApprovalClient(channel, log);
   channel.onReady(() => shipper.kick());
   channel.on(PG_EVENTS.cancel, (payload) => {
     const sessionId = (payload as { sessionId?: unknown } | null)?.sessionId;

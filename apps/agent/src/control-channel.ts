@@ -137,6 +137,12 @@ export class ControlChannel {
   }
   private readonly readyListeners = new Set<() => void>();
 
+  /** Called each time the connection to the control plane is lost (or stopped). */
+  onDisconnect(listener: (reason: string) => void): void {
+    this.disconnectListeners.add(listener);
+  }
+  private readonly disconnectListeners = new Set<(reason: string) => void>();
+
   stop(reason: string): void {
     if (this.stopped) return;
     this.stopped = true;
@@ -289,7 +295,9 @@ export class ControlChannel {
   }
 
   private teardown(reason: string): void {
+    const wasReady = this.ready;
     this.ready = false;
+    if (wasReady) for (const listener of this.disconnectListeners) listener(reason);
     clearInterval(this.heartbeat);
     this.heartbeat = undefined;
     const endpoint = this.endpoint;

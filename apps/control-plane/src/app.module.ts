@@ -14,6 +14,9 @@ import { SessionsModule } from './sessions/sessions.module.js';
 import { TunnelHubModule } from './tunnel-hub/tunnel-hub.module.js';
 import { ConnectModule } from './connect/connect.module.js';
 import { PgEndpointModule } from './pg-endpoint/pg-endpoint.module.js';
+import { JobsModule } from './jobs/jobs.module.js';
+import { ApprovalsModule } from './approvals/approvals.module.js';
+import { GrantsModule } from './grants/grants.module.js';
 
 @Module({})
 export class AppModule {
@@ -25,6 +28,7 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         EventsModule,
+        JobsModule,
         AuditModule,
         IdentityModule,
         PoliciesModule,
@@ -32,6 +36,8 @@ export class AppModule {
         ResourcesModule,
         HealthModule,
         SessionsModule,
+        ApprovalsModule,
+        GrantsModule,
         TunnelHubModule,
         ConnectModule,
         PgEndpointModule,

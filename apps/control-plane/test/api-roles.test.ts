@@ -24,6 +24,15 @@ const routes: { method: string; path: string; body?: unknown; allowed: Client[] 
   { method: 'GET', path: '/api/v1/sessions', allowed: ['security-admin', 'auditor'] },
   { method: 'GET', path: '/api/v1/sessions/00000000-0000-4000-8000-000000000000', allowed: ['security-admin', 'auditor'] },
   { method: 'POST', path: '/api/v1/sessions/00000000-0000-4000-8000-000000000000/kill', allowed: ['security-admin'] },
+  { method: 'POST', path: '/api/v1/access-requests', body: {}, allowed: ALL },
+  { method: 'GET', path: '/api/v1/access-requests', allowed: ALL },
+  { method: 'GET', path: '/api/v1/grants', allowed: ALL },
+  { method: 'GET', path: '/api/v1/grants/00000000-0000-4000-8000-000000000000', allowed: ALL },
+  { method: 'DELETE', path: '/api/v1/grants/00000000-0000-4000-8000-000000000000', allowed: ALL },
+  { method: 'GET', path: '/api/v1/approvals?status=pending', allowed: ALL },
+  { method: 'GET', path: '/api/v1/approvals/00000000-0000-4000-8000-000000000000', allowed: ALL },
+  { method: 'POST', path: '/api/v1/approvals/00000000-0000-4000-8000-000000000000/approve', body: {}, allowed: ['security-admin', 'approver'] },
+  { method: 'POST', path: '/api/v1/approvals/00000000-0000-4000-8000-000000000000/deny', body: {}, allowed: ['security-admin', 'approver'] },
 ];
 
 describe('role checks on every route', () => {

@@ -26,6 +26,9 @@ describe('migrations', () => {
       ]);
       expect(await ds.showMigrations()).toBe(false);
       await ds.undoLastMigration({ transaction: 'each' });
+      const grantColumns = await ds.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'grants' AND column_name = 'expired_at'`);
+      expect(grantColumns).toEqual([]);
+      await ds.undoLastMigration({ transaction: 'each' });
       const columns = await ds.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'agents' AND column_name = 'oidc_principal_id'`);
       expect(columns).toEqual([]);
       await ds.undoLastMigration({ transaction: 'each' });

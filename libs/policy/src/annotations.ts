@@ -28,7 +28,9 @@ const MAX_APPROVALS = 10;
 const MAX_APPROVERS = 20;
 const MAX_REASON = 500;
 const MAX_ANNOTATION = 4096;
+/** Default timeouts when a policy has no @approval_timeout: access requests wait longer than a held statement. */
 export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 15 * 60;
+export const DEFAULT_STATEMENT_APPROVAL_TIMEOUT_SECONDS = 5 * 60;
 export const DEFAULT_APPROVERS = ['role:approver'];
 
 export interface ParsedAnnotations {
@@ -152,11 +154,11 @@ function parseApproval(annotations: Record<string, string>, errors: string[]): A
     if ('error' in parsed) errors.push(`@approvers: ${parsed.error}`);
     else approvers = parsed.approvers;
   }
-  let timeoutSeconds = DEFAULT_APPROVAL_TIMEOUT_SECONDS;
+  let timeoutSeconds: number | undefined;
   if (annotations.approval_timeout !== undefined) {
     const parsed = parseDuration(annotations.approval_timeout, { minSeconds: 30, maxSeconds: 86_400 });
     if ('error' in parsed) errors.push(`@approval_timeout: ${parsed.error}`);
     else timeoutSeconds = parsed.seconds;
   }
-  return { approvals, approvers: [...approvers], timeoutSeconds };
+  return { approvals, approvers: [...approvers], ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) };
 }

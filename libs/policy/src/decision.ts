@@ -117,10 +117,11 @@ export function mergeObligations(permits: readonly PolicyInfo[]): PolicyObligati
   if (approvals.length > 0) {
     const needed = Math.max(...approvals.map((a) => a.approvals));
     const strictest = approvals.filter((a) => a.approvals === needed);
+    const timeouts = approvals.flatMap((a) => (a.timeoutSeconds !== undefined ? [a.timeoutSeconds] : []));
     approval = {
       approvals: needed,
       approvers: [...new Set(strictest.flatMap((a) => a.approvers))].sort(),
-      timeoutSeconds: Math.min(...approvals.map((a) => a.timeoutSeconds)),
+      ...(timeouts.length > 0 ? { timeoutSeconds: Math.min(...timeouts) } : {}),
     };
   }
   return {

@@ -22,6 +22,7 @@ export {
 export type { PolicyInfo, PolicySetError, ApprovalRequirement } from './policy-info.js';
 export {
   DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+  DEFAULT_STATEMENT_APPROVAL_TIMEOUT_SECONDS,
   DEFAULT_APPROVERS,
   POLICY_ID_PATTERN,
 } from './annotations.js';
@@ -36,6 +37,7 @@ export {
 export type { PolicyDecision, PolicyEffect, PolicyObligations } from './decision.js';
 export type { CedarRequest } from './cedar-request.js';
 export { PolicyValidationError } from './errors.js';
+export { parseDuration } from './durations.js';
 export {
   PolicyEngine,
   DEFAULT_CACHE_SIZE,

@@ -6,7 +6,8 @@ export interface ApprovalRequirement {
   approvals: number;
   /** `group:<id>` or `role:<gateway role>`; an approver must match at least one entry. */
   approvers: string[];
-  timeoutSeconds: number;
+  /** From @approval_timeout; absent = the caller's default for the kind of approval. */
+  timeoutSeconds?: number;
 }
 
 /** One policy of a validated set, with its annotations already parsed into obligations. */

@@ -35,6 +35,8 @@ const envSchema = z.object({
   PG_TLS_KEY_FILE: z.string().optional(),
   PG_ALLOW_CLEARTEXT: z.enum(['true', 'false']).default('false'),
   AGENT_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  /** Longest grant when the `request_access` permit has no @max_session (seconds, 1 min to 7 days). */
+  GRANT_MAX_DURATION_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(8 * 3600),
 });
 
 export interface AppConfig {
@@ -45,6 +47,7 @@ export interface AppConfig {
   postgres: { host: string; port: number; certFile?: string; keyFile?: string; allowCleartext: boolean };
   /** Agents heartbeat at this interval; three missed heartbeats mark their resources offline. */
   agents: { heartbeatIntervalMs: number };
+  grants: { maxDurationSeconds: number };
   dataDir: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -75,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       allowCleartext: e.PG_ALLOW_CLEARTEXT === 'true',
     },
     agents: { heartbeatIntervalMs: e.AGENT_HEARTBEAT_INTERVAL_MS },
+    grants: { maxDurationSeconds: e.GRANT_MAX_DURATION_SECONDS },
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,
   };

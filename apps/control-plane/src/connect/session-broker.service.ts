@@ -16,6 +16,9 @@ import { SessionsService } from '../sessions/sessions.service.js';
 import { AgentRegistry } from '../tunnel-hub/agent-registry.js';
 import { GrantSigner } from '../tunnel-hub/grant-signer.service.js';
 import type { BridgeResult } from './session-bridge.js';
+import { GrantsService } from '../grants/grants.service.js';
+import type { GrantEntity } from '../grants/grant.entity.js';
+import { ApprovalsService } from '../approvals/approvals.service.js';
 
 /** Sessions without a policy limit still end after this. */
 const DEFAULT_SESSION_SECONDS = 8 * 60 * 60;
@@ -71,18 +74,25 @@ export class SessionBroker implements OnApplicationBootstrap {
     @Inject(GrantSigner) private readonly grants: GrantSigner,
     @Inject(AuditService) private readonly audit: AuditService,
     @Inject(RedisChannels) private readonly redisChannels: RedisChannels,
+    @Inject(GrantsService) private readonly accessGrants: GrantsService,
+    @Inject(ApprovalsService) private readonly approvals: ApprovalsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onApplicationBootstrap(): void {
     this.redisChannels.listen(channels(this.config.redis.prefix).sessionKill, (message) => {
-      const { sessionId, by } = JSON.parse(message) as { sessionId: string; by: string };
+      const { sessionId, by, reason } = JSON.parse(message) as { sessionId: string; by: string; reason?: string };
       const live = this.live.get(sessionId);
       if (live) {
         live.killedBy = by;
-        live.terminate(`session killed by ${by}`);
+        live.terminate(reason ?? `session killed by ${by}`);
       }
     });
+  }
+
+  /** Ends every live session of this replica with a reason the clients see (shutdown). */
+  terminateAll(reason: string): void {
+    for (const live of this.live.values()) live.terminate(reason);
   }
 
   /** Sends a control message to the agent of a live session on this replica; false if not here. */
@@ -102,13 +112,20 @@ export class SessionBroker implements OnApplicationBootstrap {
         `resource "${resource.name}" is a ${resource.type} resource; this endpoint serves ${req.expectedType}`,
       );
     }
-    const decision = this.policy.evaluate({
+    const connectInput = (hasGrant: boolean) => this.policy.evaluate({
       principal,
       action: 'connect',
       resource: { name: resource.name, type: resource.type, environment: resource.environment ?? undefined, labels: resource.labels },
-      context: { sourceIp: req.sourceAddress ?? '', hasGrant: false, ...(req.role ? { dbRole: req.role, login: req.role } : {}) },
+      context: { sourceIp: req.sourceAddress ?? '', hasGrant, ...(req.role ? { dbRole: req.role, login: req.role } : {}) },
     });
-    const auditBase = { actor: principal, resource: resource.name, details: { action: 'connect', role: req.role ?? null, sourceIp: req.sourceAddress, policies: decision.determiningPolicies, reasons: decision.reasons } };
+    let decision = connectInput(false);
+    // A session runs under a grant only where policy demands one; it then ends with the grant.
+    let grant: GrantEntity | null = null;
+    if (decision.effect === 'deny' && decision.obligations.requireGrant) {
+      grant = await this.accessGrants.findActive(principal.id, resource.name, req.role ?? null);
+      if (grant) decision = connectInput(true);
+    }
+    const auditBase = { actor: principal, resource: resource.name, details: { action: 'connect', role: req.role ?? null, sourceIp: req.sourceAddress, policies: decision.determiningPolicies, reasons: decision.reasons, grantId: grant?.id ?? null } };
     if (decision.effect !== 'allow') {
       await this.audit.append({ action: 'session.connect', outcome: 'denied', ...auditBase });
       const why = decision.effect === 'require_approval'
@@ -122,9 +139,13 @@ export class SessionBroker implements OnApplicationBootstrap {
     }
     const session = await this.sessions.open({
       principal, resourceName: resource.name, resourceType: resource.type, agentId: agent.agentId, role: req.role ?? null,
-      sourceAddress: req.sourceAddress, declared: req.declared,
+      sourceAddress: req.sourceAddress, declared: req.declared, grantId: grant?.id ?? null,
     });
-    const limitSeconds = Math.min(decision.obligations.maxSessionSeconds ?? DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS);
+    const openedAt = Date.now();
+    const policyEndsAt = openedAt + Math.min(decision.obligations.maxSessionSeconds ?? DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS) * 1000;
+    // Under a grant, the session (this timer, the agent's timer and the ephemeral role's VALID
+    // UNTIL) ends at the grant's expiry; the agent's whole seconds round down, never past it.
+    const endsAt = grant ? Math.min(policyEndsAt, grant.expiresAt.getTime()) : policyEndsAt;
     let stream: Duplex;
     try {
       const grant = await this.grants.sign({
@@ -146,7 +167,7 @@ export class SessionBroker implements OnApplicationBootstrap {
         resource: resource.name,
         login: req.role ?? resource.type,
         agentId: agent.agentId,
-        sessionExpiresAt: Math.floor(Date.now() / 1000) + limitSeconds,
+        sessionExpiresAt: Math.max(Math.floor(endsAt / 1000), Math.floor(openedAt / 1000) + 1),
       });
       stream = await agent.tunnel.openStream({
         grant,
@@ -181,7 +202,8 @@ export class SessionBroker implements OnApplicationBootstrap {
       notify: notifyAgent,
     };
     this.live.set(session.id, live);
-    const limitTimer = setTimeout(() => live.terminate('session time limit reached'), limitSeconds * 1000);
+    const limitReason = grant && endsAt < policyEndsAt ? `access grant ${grant.id} expired` : 'session time limit reached';
+    const limitTimer = setTimeout(() => live.terminate(limitReason), Math.max(0, endsAt - Date.now()));
     limitTimer.unref();
 
     return {
@@ -192,6 +214,10 @@ export class SessionBroker implements OnApplicationBootstrap {
       finish: async (result) => {
         clearTimeout(limitTimer);
         this.live.delete(session.id);
+        // A statement still held for approval has nobody waiting for it any more.
+        await this.approvals.cancelForSession(session.id, 'the session ended while the statement was held').catch((err: unknown) => {
+          this.log.warn({ err, sessionId: session.id }, 'could not cancel the held approvals of an ended session');
+        });
         const status = live.killedBy ? 'killed' : result.error && result.endedBy === 'error' ? 'failed' : 'ended';
         const reason = live.killedBy ? `killed by ${live.killedBy}` : result.error ? result.error.message : `closed by ${result.endedBy}`;
         await this.sessions.close(session.id, status, reason, { in: result.bytesIn, out: result.bytesOut });

@@ -6,10 +6,14 @@ import { PolicyVersionEntity } from '../policies/policy-version.entity.js';
 import { ResourceEntity } from '../resources/resource.entity.js';
 import { InitialSchema1764300000000 } from './migrations/1764300000000-initial-schema.js';
 import { AgentOidcIdentity1764400000000 } from './migrations/1764400000000-agent-oidc-identity.js';
+import { ApprovalsAndGrants1764500000000 } from './migrations/1764500000000-approvals-and-grants.js';
 import { SessionEntity } from '../sessions/session.entity.js';
+import { AccessRequestEntity } from '../grants/access-request.entity.js';
+import { GrantEntity } from '../grants/grant.entity.js';
+import { ApprovalEntity } from '../approvals/approval.entity.js';
 
-export const ENTITIES = [AgentEntity, ResourceEntity, PolicyVersionEntity, AuditEventEntity, SessionEntity];
-export const MIGRATIONS = [InitialSchema1764300000000, AgentOidcIdentity1764400000000];
+export const ENTITIES = [AgentEntity, ResourceEntity, PolicyVersionEntity, AuditEventEntity, SessionEntity, AccessRequestEntity, GrantEntity, ApprovalEntity];
+export const MIGRATIONS = [InitialSchema1764300000000, AgentOidcIdentity1764400000000, ApprovalsAndGrants1764500000000];
 
 export function createDataSource(url: string): DataSource {
   return new DataSource({

@@ -61,6 +61,11 @@ export class PgEndpoint implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    // Clients learn why (a held statement cannot survive: its client connection ends here).
+    this.broker.terminateAll('the gateway control plane is shutting down; statements waiting for approval did not run');
+    // Let the FATAL messages leave before cutting what is still open.
+    const closed = [...this.sockets].map((s) => new Promise<void>((resolve) => s.once('close', () => resolve())));
+    await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 500).unref())]);
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }

@@ -6,7 +6,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { ConflictError } from '../common/domain-error.js';
 import { channels, REDIS } from '../redis/redis.module.js';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import type { Principal } from '@gw/identity';
 import { NotFoundError } from '../common/domain-error.js';
 import { SessionEntity, type SessionStatus } from './session.entity.js';
@@ -21,6 +21,8 @@ export interface OpenSessionInput {
   role: string | null;
   sourceAddress: string | null;
   declared: Record<string, unknown>;
+  /** The JIT grant the session runs under; it ends when the grant does. */
+  grantId?: string | null;
 }
 
 export interface SessionQuery {
@@ -52,6 +54,19 @@ export class SessionsService {
     return session;
   }
 
+  /**
+   * Ends every live session opened under a grant (revoked or expired), on whichever replica holds
+   * it; `reason` is what the client is told.
+   */
+  async terminateUnderGrant(grantId: string, reason: string): Promise<string[]> {
+    const live = await this.dataSource.getRepository(SessionEntity).find({ where: { grantId, status: In(['opening', 'active']) } });
+    const channel = channels(this.config.redis.prefix).sessionKill;
+    for (const session of live) {
+      await this.redis.publish(channel, JSON.stringify({ sessionId: session.id, by: `grant ${grantId}`, reason }));
+    }
+    return live.map((s) => s.id);
+  }
+
   async open(input: OpenSessionInput): Promise<SessionEntity> {
     const p = input.principal;
     const session: SessionEntity = Object.assign(new SessionEntity(), {
@@ -66,7 +81,7 @@ export class SessionsService {
       resourceType: input.resourceType,
       agentId: input.agentId,
       role: input.role,
-      grantId: null,
+      grantId: input.grantId ?? null,
       sourceAddress: input.sourceAddress,
       declared: input.declared,
       status: 'opening',

@@ -16,6 +16,7 @@ import { RedisChannels } from '../redis/redis-channels.js';
 import { AgentAuthenticator, AgentAuthError } from './agent-authenticator.js';
 import { AgentRegistry, type ConnectedAgent } from './agent-registry.js';
 import { GrantSigner } from './grant-signer.service.js';
+import { AgentApprovals } from './agent-approvals.service.js';
 import type { AgentEntity } from '../agents/agent.entity.js';
 
 /** Missing this many heartbeats marks an agent's resources offline. */
@@ -43,6 +44,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
     @Inject(AuditService) private readonly audit: AuditService,
     @Inject(RecordingsService) private readonly recordings: RecordingsService,
     @Inject(RedisChannels) private readonly redisChannels: RedisChannels,
+    @Inject(AgentApprovals) private readonly agentApprovals: AgentApprovals,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -154,6 +156,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
           reply({ ok: false, error: 'control plane could not store the batch', retry: true });
         });
       });
+      this.agentApprovals.attach(socket, agent.id);
       this.registry.add(connected);
       this.resources
         .declare(agent.id, hello.data.resources, hello.data.version)

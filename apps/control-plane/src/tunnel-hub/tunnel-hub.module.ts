@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AgentsModule } from '../agents/agents.module.js';
+import { ApprovalsModule } from '../approvals/approvals.module.js';
 import { AuditModule } from '../audit/audit.module.js';
 import { IdentityModule } from '../identity/identity.module.js';
 import { PoliciesModule } from '../policies/policies.module.js';
@@ -8,12 +9,13 @@ import { SessionsModule } from '../sessions/sessions.module.js';
 import { AgentAuthenticator } from './agent-authenticator.js';
 import { AgentHub } from './agent-hub.service.js';
 import { AgentRegistry } from './agent-registry.js';
+import { AgentApprovals } from './agent-approvals.service.js';
 import { GrantSigner } from './grant-signer.service.js';
 
 /** Where agents dial in: authentication, the registry of connected agents, and grant signing. */
 @Module({
-  imports: [AgentsModule, AuditModule, IdentityModule, PoliciesModule, ResourcesModule, SessionsModule],
-  providers: [AgentHub, AgentRegistry, GrantSigner, AgentAuthenticator],
+  imports: [AgentsModule, ApprovalsModule, AuditModule, IdentityModule, PoliciesModule, ResourcesModule, SessionsModule],
+  providers: [AgentHub, AgentApprovals, AgentRegistry, GrantSigner, AgentAuthenticator],
   exports: [AgentRegistry, GrantSigner],
 })
 export class TunnelHubModule {}

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { Masker, MASK_ENTITIES, type MaskingRules } from '@gw/masking';
 import {
   errorResponse,
+  noticeResponse,
   serializeFrontend,
   type BackendMessage,
   type Bind,
@@ -16,6 +17,8 @@ import {
 } from '@gw/protocol-postgres';
 import { PreparedStatementTracker, SqlClassificationError, classifySql, type StatementClassification } from '@gw/sql';
 import type { Logger } from 'pino';
+import type { ApprovalRequirement } from '@gw/policy';
+import type { ApprovalHooks, ApprovalOutcome } from '../../approvals/approval-client.js';
 import type { SessionRecorder } from '../../recording/recording-shipper.js';
 import type { ColumnCatalog } from './column-catalog.js';
 import { deniedBind, deniedParse, deniedQuery, newDenialMarker, rewriteDenial } from './deny-rewrite.js';
@@ -23,6 +26,7 @@ import { maskNoticeFields } from './error-masking.js';
 import { MessagePump } from './message-pump.js';
 import type { PolicyHolder } from './policy-holder.js';
 import { UnmaskableValueError, maskDataRow, maskFields, sampleRow, type MaskField } from './row-masking.js';
+import { approvalNotice, approvalRecord, refusedByApproval, type ApprovalRecord } from './statement-approval.js';
 import { NO_MASKING, combineVerdicts, decideStatement, denialMessage, denied, type SessionPolicyContext, type StatementVerdict } from './statement-policy.js';
 
 /** One statement as the recording sees it, from decision to completion. */
@@ -37,6 +41,8 @@ interface StatementRun {
   rows: number;
   sample: (string | null)[][];
   done: boolean;
+  /** Set when the statement was held for approval (or ran under a session-wide approval). */
+  approval?: ApprovalRecord;
 }
 
 /** Result shape of a portal (extended protocol), filled in by the server's answers. */
@@ -46,6 +52,7 @@ interface Portal {
   params: string[];
   fields: MaskField[] | undefined;
   described: boolean;
+  approval?: ApprovalRecord;
 }
 
 /** What the server will answer next, in order: one entry per message that gets an answer. */
@@ -73,9 +80,16 @@ export interface PgSessionOptions {
   recorder: SessionRecorder;
   sampleRows: number;
   log: Logger;
+  /**
+   * Holds a statement for a human (see ApprovalClient.requestApproval). Absent: statements that
+   * need an approval are refused.
+   */
+  holdForApproval?: HoldForApproval;
   /** Called once when the session is over (both sides closed), with the reason. */
   onEnd: (reason: string, bytes: { in: number; out: number }) => void;
 }
+
+export type HoldForApproval = (subject: Record<string, unknown>, requirement: ApprovalRequirement | undefined, hooks: ApprovalHooks) => Promise<ApprovalOutcome>;
 
 const MAX_RECORDED_TEXT = 64 * 1024;
 const MAX_PORTALS = 1000;
@@ -98,6 +112,10 @@ export class PgSession {
   private skipToSync = false;
   private copyOutMasking: StatementVerdict | undefined;
   private ended = false;
+  /** Ends any approval wait when the session ends. */
+  private readonly lifetime = new AbortController();
+  /** Fingerprints an approver allowed for the rest of this session, with the approval that did it. */
+  private readonly approvedFingerprints = new Map<string, string>();
   private bytesIn = 0;
   private bytesOut = 0;
 
@@ -143,7 +161,7 @@ export class PgSession {
     if (!this.o.upstream.write(bytes)) this.fromClient.hold(); // released on the upstream's 'drain'
   }
 
-  private onClientMessage(m: Parsed<FrontendMessage>): void {
+  private onClientMessage(m: Parsed<FrontendMessage>): void | Promise<void> {
     switch (m.kind) {
       case 'Query':
         return this.onQuery(m.sql, m.raw);
@@ -216,7 +234,7 @@ export class PgSession {
     };
   }
 
-  private onQuery(sql: string, raw: Buffer): void {
+  private onQuery(sql: string, raw: Buffer): void | Promise<void> {
     const classified = this.classify(sql);
     if (isVerdict(classified)) return this.denyQuery(sql, classified);
     const verdicts: StatementVerdict[] = [];
@@ -237,20 +255,64 @@ export class PgSession {
       throw error;
     }
     const verdict = combineVerdicts(verdicts);
+    if (verdict.effect === 'require_approval') {
+      const fingerprints = resolved.filter((_, i) => verdicts[i]?.effect === 'require_approval').map((s) => s.fingerprint);
+      const standing = this.standingApproval(fingerprints);
+      if (standing) return this.forwardQuery(raw, resolved, verdict, prepared, standing);
+      // Held: the pump keeps this client's later messages queued until the decision; other sessions go on.
+      return this.holdQuery(sql, raw, verdict, resolved, prepared, fingerprints);
+    }
     if (verdict.effect !== 'allow') {
       for (const name of prepared) this.tracker.closeProtocolStatement(name);
-      // An approval hold would plug in here: park the Query, keep later messages queued, then
-      // forward or deny. Until approvals exist, require_approval is refused.
       return this.denyQuery(sql, verdict, resolved);
     }
-    const runs = resolved.map((s) => this.newRun(s.text, verdict, s));
+    this.forwardQuery(raw, resolved, verdict, prepared);
+  }
+
+  private forwardQuery(raw: Buffer, resolved: StatementClassification[], verdict: StatementVerdict, prepared: string[], approval?: ApprovalRecord): void {
+    const runs = resolved.map((s) => ({ ...this.newRun(s.text, verdict, s), ...(approval ? { approval } : {}) }));
     this.expect({ kind: 'query', runs, index: 0, verdict, prepared });
     this.toServer(raw);
   }
 
-  private denyQuery(sql: string, verdict: StatementVerdict, statements: StatementClassification[] = []): void {
+  private async holdQuery(sql: string, raw: Buffer, verdict: StatementVerdict, resolved: StatementClassification[], prepared: string[], fingerprints: string[]): Promise<void> {
+    const outcome = await this.hold(verdict, {
+      text: this.maskText(sql),
+      statementKinds: [...new Set(resolved.map((s) => s.kind))],
+      actions: [...new Set(resolved.flatMap((s) => s.actions))].sort(),
+      tables: [...new Set(resolved.flatMap((s) => [...s.tablesRead, ...s.tablesWritten]))].sort(),
+      fingerprints,
+    });
+    if (this.ended) return;
+    if (outcome.status === 'approved') {
+      if (outcome.scope === 'session') for (const f of fingerprints) if (f) this.approvedFingerprints.set(f, outcome.approvalId);
+      return this.forwardQuery(raw, resolved, verdict, prepared, approvalRecord(outcome));
+    }
+    for (const name of prepared) this.tracker.closeProtocolStatement(name);
+    this.denyQuery(sql, refusedByApproval(verdict, outcome), resolved, approvalRecord(outcome));
+  }
+
+  /** An approval with scope `session` covering every fingerprint that needs one. */
+  private standingApproval(fingerprints: readonly string[]): ApprovalRecord | undefined {
+    if (fingerprints.length === 0 || fingerprints.some((f) => !f || !this.approvedFingerprints.has(f))) return undefined;
+    return { id: this.approvedFingerprints.get(fingerprints[0]!)!, status: 'approved', scope: 'session', by: null };
+  }
+
+  private hold(verdict: StatementVerdict, subject: Record<string, unknown>): Promise<ApprovalOutcome> {
+    if (!this.o.holdForApproval) return Promise.resolve({ status: 'unavailable', reason: 'statement approvals are not available on this agent' });
+    const full = { ...subject, protocol: 'postgres', dbRole: this.o.policyContext.dbRole, policies: verdict.policies, reasons: verdict.reasons };
+    return this.o.holdForApproval(full, verdict.approval, {
+      signal: this.lifetime.signal,
+      onRequested: (info) => {
+        if (!this.ended) this.toClient(noticeResponse(approvalNotice(info)));
+      },
+    });
+  }
+
+  private denyQuery(sql: string, verdict: StatementVerdict, statements: StatementClassification[] = [], approval?: ApprovalRecord): void {
     const marker = newDenialMarker();
     const run = this.newRun(sql, verdict, statements.length === 1 ? statements[0] : undefined);
+    if (approval) run.approval = approval;
     if (statements.length > 1) {
       run.kind = 'multi';
       run.actions = [...new Set(statements.flatMap((s) => s.actions))].sort();
@@ -276,7 +338,8 @@ export class PgSession {
         verdict = denied(`could not classify statement: ${error.message}; denied`);
       }
     }
-    if (verdict.effect !== 'allow') {
+    // A statement that needs approval is held at Bind, where its parameters are known.
+    if (verdict.effect === 'deny') {
       const marker = newDenialMarker();
       if (name === '') this.tracker.closeProtocolStatement('');
       this.expect({ kind: 'parse', name, added: false, marker, run: this.newRun(sql, verdict, statement) });
@@ -288,7 +351,7 @@ export class PgSession {
     this.toServer(raw);
   }
 
-  private onBind(m: Parsed<Bind>): void {
+  private onBind(m: Parsed<Bind>): void | Promise<void> {
     let statement: StatementClassification | undefined;
     let verdict: StatementVerdict;
     try {
@@ -304,15 +367,48 @@ export class PgSession {
     const params = m.params.map((p, i) => this.describeParam(p, m.paramFormats.length === 1 ? m.paramFormats[0] : m.paramFormats[i]));
     const portal: Portal = { verdict, statement, params, fields: undefined, described: false };
     if (m.portal === '' || this.portals.size < MAX_PORTALS) this.portals.set(m.portal, portal);
-    if (verdict.effect !== 'allow') {
-      const marker = newDenialMarker();
-      const run = this.newRun(statement?.text ?? `(bind of "${m.statement}")`, verdict, statement);
-      run.params = params;
-      this.expect({ kind: 'bind', portal, marker, run });
-      return this.toServer(deniedBind(m.portal, marker));
+    if (verdict.effect === 'require_approval' && !this.skipToSync) {
+      const fingerprint = statement?.fingerprint ?? '';
+      const standing = this.standingApproval([fingerprint]);
+      if (standing) return this.forwardBind(m.raw, portal, standing);
+      return this.holdBind(m, portal, verdict, statement, params, fingerprint);
     }
+    // Also a held statement after an error: the server discards it until Sync anyway.
+    if (verdict.effect !== 'allow') return this.denyBind(m, portal, verdict, statement, params);
+    this.forwardBind(m.raw, portal);
+  }
+
+  private forwardBind(raw: Buffer, portal: Portal, approval?: ApprovalRecord): void {
+    if (approval) portal.approval = approval;
     this.expect({ kind: 'bind', portal });
-    this.toServer(m.raw);
+    this.toServer(raw);
+  }
+
+  private denyBind(m: Parsed<Bind>, portal: Portal, verdict: StatementVerdict, statement: StatementClassification | undefined, params: string[], approval?: ApprovalRecord): void {
+    const marker = newDenialMarker();
+    const run = this.newRun(statement?.text ?? `(bind of "${m.statement}")`, verdict, statement);
+    run.params = params;
+    if (approval) run.approval = approval;
+    portal.verdict = verdict;
+    this.expect({ kind: 'bind', portal, marker, run });
+    this.toServer(deniedBind(m.portal, marker));
+  }
+
+  private async holdBind(m: Parsed<Bind>, portal: Portal, verdict: StatementVerdict, statement: StatementClassification | undefined, params: string[], fingerprint: string): Promise<void> {
+    const outcome = await this.hold(verdict, {
+      text: this.maskText(statement?.text ?? ''),
+      params,
+      statementKinds: statement ? [statement.kind] : [],
+      actions: statement ? [...statement.actions] : [],
+      tables: statement ? [...new Set([...statement.tablesRead, ...statement.tablesWritten])].sort() : [],
+      fingerprints: [fingerprint],
+    });
+    if (this.ended) return;
+    if (outcome.status === 'approved') {
+      if (outcome.scope === 'session' && fingerprint) this.approvedFingerprints.set(fingerprint, outcome.approvalId);
+      return this.forwardBind(m.raw, portal, approvalRecord(outcome));
+    }
+    this.denyBind(m, portal, refusedByApproval(verdict, outcome), statement, params, approvalRecord(outcome));
   }
 
   private onExecute(name: string, raw: Buffer): void {
@@ -325,6 +421,7 @@ export class PgSession {
     }
     const run = this.newRun(portal.statement?.text ?? '', portal.verdict, portal.statement);
     run.params = portal.params;
+    if (portal.approval) run.approval = portal.approval;
     this.expect({ kind: 'execute', portal, run });
     this.toServer(raw);
   }
@@ -578,6 +675,7 @@ export class PgSession {
       policies: run.verdict.policies,
       reasons: run.verdict.reasons,
       ...(run.params ? { params: run.params } : {}),
+      ...(run.approval ? { approval: run.approval } : {}),
       durationMs: Date.now() - run.started,
       ...(tag !== undefined ? { tag } : {}),
       ...(Number.isFinite(rowCount) ? { rowCount } : {}),
@@ -613,6 +711,7 @@ export class PgSession {
   end(reason: string): void {
     if (this.ended) return;
     this.ended = true;
+    this.lifetime.abort();
     this.fromClient.stop();
     this.fromServer.stop();
     for (const entry of this.pending) {

@@ -3,7 +3,7 @@ import { PreparedStatementTracker, SqlClassificationError, classifySql, loadSqlP
 import pino from 'pino';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { PolicyHolder } from './policy-holder.js';
-import { combineVerdicts, decideStatement, denialMessage, principalFromGrant, type SessionPolicyContext } from './statement-policy.js';
+import { combineVerdicts, decideStatement, denialMessage, mergeApproval, principalFromGrant, type SessionPolicyContext } from './statement-policy.js';
 
 const POLICY = `
 @id("read")
@@ -92,6 +92,21 @@ describe('decideStatement', () => {
     const message = denialMessage(v);
     expect(message).toContain('"update-approval"');
     expect(message).toMatch(/approval required.*denied$/);
+  });
+
+  it('carries the approval requirement of the policy (N, approvers, timeout) for the hold', () => {
+    const v = decideStatement(holder, ctx, one('UPDATE customers SET email = NULL'));
+    expect(v.approval).toMatchObject({ approvals: expect.any(Number) as unknown, approvers: expect.arrayContaining([expect.stringMatching(/^(role|group):/)]) as unknown });
+  });
+
+  it('merges several approval requirements: highest N, its approvers joined, shortest timeout', () => {
+    expect(mergeApproval([])).toBeUndefined();
+    expect(mergeApproval([
+      { approvals: 1, approvers: ['role:admin'], timeoutSeconds: 600 },
+      { approvals: 2, approvers: ['group:dba'] },
+      { approvals: 2, approvers: ['role:approver', 'group:dba'], timeoutSeconds: 120 },
+    ])).toEqual({ approvals: 2, approvers: ['group:dba', 'role:approver'], timeoutSeconds: 120 });
+    expect(mergeApproval([{ approvals: 1, approvers: ['role:approver'] }])).toEqual({ approvals: 1, approvers: ['role:approver'] });
   });
 
   it('denies a statement with no known action', () => {

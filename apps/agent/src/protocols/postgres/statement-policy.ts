@@ -1,6 +1,6 @@
 import { ruleTableMatches, strongestStyle, type MaskStyle } from '@gw/masking';
 import type { PolicyInput } from '@gw/policy';
-import { mergeMasking, type MaskingObligation, type PolicyDecision, type PolicyResource } from '@gw/policy';
+import { mergeMasking, type ApprovalRequirement, type MaskingObligation, type PolicyDecision, type PolicyResource } from '@gw/policy';
 import type { StatementClassification } from '@gw/sql';
 import type { SessionPrincipal } from '@gw/tunnel';
 import type { PolicyHolder } from './policy-holder.js';
@@ -21,6 +21,10 @@ export interface StatementVerdict {
    * `row_to_json(c)` are derived from the ruled column and masked as a whole in the rule's style.
    */
   derivedStyle?: MaskStyle;
+  /** For require_approval: the merged requirement (highest N, approvers joined, shortest timeout). */
+  approval?: ApprovalRequirement;
+  /** Overrides the client-facing denial message (a denied or expired approval names itself). */
+  message?: string;
 }
 
 export interface SessionPolicyContext {
@@ -100,11 +104,13 @@ export function decideStatement(policy: PolicyHolder, ctx: SessionPolicyContext,
   const withDerived = derived ? { derivedStyle: derived } : {};
   const approvals = decisions.filter((d) => d.effect === 'require_approval');
   if (approvals.length > 0) {
+    const approval = mergeApproval(approvals.flatMap((d) => (d.obligations.approval ? [d.obligations.approval] : [])));
     return {
       effect: 'require_approval',
       policies: [...new Set(approvals.flatMap((d) => d.determiningPolicies))],
       reasons: [...new Set(approvals.flatMap((d) => d.reasons))],
       masking,
+      ...(approval ? { approval } : {}),
       ...withDerived,
     };
   }
@@ -126,21 +132,44 @@ function derivedStyleOf(masking: MaskingObligation, statement: StatementClassifi
 export function combineVerdicts(verdicts: readonly StatementVerdict[]): StatementVerdict {
   const deny = verdicts.find((v) => v.effect === 'deny');
   if (deny) return deny;
-  const approval = verdicts.find((v) => v.effect === 'require_approval');
+  const approvals = verdicts.filter((v) => v.effect === 'require_approval');
   const masking = verdicts.reduce<MaskingObligation>((acc, v) => mergeMasking([acc, v.masking]), NO_MASKING);
   const derived = strongestStyle(verdicts.flatMap((v) => (v.derivedStyle ? [v.derivedStyle] : [])));
   const withDerived = derived ? { derivedStyle: derived } : {};
-  if (approval) return { ...approval, masking, ...withDerived };
+  if (approvals.length > 0) {
+    const approval = mergeApproval(approvals.flatMap((v) => (v.approval ? [v.approval] : [])));
+    return {
+      effect: 'require_approval',
+      policies: [...new Set(approvals.flatMap((v) => v.policies))],
+      reasons: [...new Set(approvals.flatMap((v) => v.reasons))],
+      masking,
+      ...(approval ? { approval } : {}),
+      ...withDerived,
+    };
+  }
   return { effect: 'allow', policies: [...new Set(verdicts.flatMap((v) => v.policies))], reasons: [], masking, ...withDerived };
 }
 
 /** The client-facing message for a refused statement. */
 export function denialMessage(verdict: StatementVerdict): string {
+  if (verdict.message !== undefined) return verdict.message;
   const reason = verdict.reasons[0] ?? 'not permitted';
   if (verdict.effect === 'require_approval') {
     const names = verdict.policies.map((p) => `"${p}"`).join(', ');
-    return `approval required by policy ${names}: statement approval is not available yet; denied`;
+    return `approval required by policy ${names}: this kind of message cannot be held for approval; denied`;
   }
   const policy = verdict.policies[0];
   return policy ? `denied by policy "${policy}": ${reason}` : `denied: ${reason}`;
+}
+
+/** Several demanding decisions: the most demanding N, their approvers joined, the shortest timeout. */
+export function mergeApproval(requirements: readonly ApprovalRequirement[]): ApprovalRequirement | undefined {
+  if (requirements.length === 0) return undefined;
+  const needed = Math.max(...requirements.map((r) => r.approvals));
+  const timeouts = requirements.flatMap((r) => (r.timeoutSeconds !== undefined ? [r.timeoutSeconds] : []));
+  return {
+    approvals: needed,
+    approvers: [...new Set(requirements.filter((r) => r.approvals === needed).flatMap((r) => r.approvers))].sort(),
+    ...(timeouts.length > 0 ? { timeoutSeconds: Math.min(...timeouts) } : {}),
+  };
 }

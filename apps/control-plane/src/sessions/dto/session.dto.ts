@@ -19,6 +19,8 @@ export function sessionDto(s: SessionEntity) {
     tokenId: s.tokenId,
     resource: { name: s.resourceName, type: s.resourceType },
     role: s.role,
+    /** The just-in-time grant the session runs under (it ends with the grant). */
+    grantId: s.grantId,
     agentId: s.agentId,
     sourceAddress: s.sourceAddress,
     /** Claimed by the client (application_name, user agent...): recorded, never trusted. */

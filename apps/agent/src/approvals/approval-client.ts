@@ -1,0 +1,100 @@
+import { APPROVAL_EVENTS, approvalDecidedSchema, type ApprovalRequestAck, type ApprovalRequestMessage } from '@gw/contracts';
+import type { Logger } from 'pino';
+
+/** How a held statement or command ends. Anything but `approved` means: do not run it. */
+export type ApprovalOutcome =
+  | { status: 'approved'; approvalId: string; scope: 'once' | 'session'; by: string | null; comment: string | null }
+  | { status: 'denied' | 'expired' | 'cancelled'; approvalId: string; by: string | null; comment: string | null }
+  | { status: 'unavailable'; approvalId?: string; reason: string };
+
+/** Known as soon as the control plane has created the approval: tell the waiting client. */
+export interface ApprovalRequested {
+  approvalId: string;
+  expiresAt: Date;
+  approveUrl: string;
+}
+
+export interface ApprovalHooks {
+  onRequested?: (info: ApprovalRequested) => void;
+  /** Aborted when the session ends while held: the wait ends as `cancelled`. */
+  signal?: AbortSignal;
+}
+
+/** What the agent needs from its control channel (ControlChannel implements it). */
+export interface ApprovalChannel {
+  request<T>(event: string, payload: unknown, timeoutMs: number): Promise<T>;
+  on(event: string, listener: (payload: unknown) => void): void;
+  onDisconnect(listener: (reason: string) => void): void;
+}
+
+export type RequestApproval = (request: ApprovalRequestMessage, hooks?: ApprovalHooks) => Promise<ApprovalOutcome>;
+
+const REQUEST_TIMEOUT_MS = 10_000;
+/** Past the approval's expiry the agent stops waiting even if the control plane says nothing. */
+const EXPIRY_GRACE_MS = 2_000;
+
+/**
+ * The agent's one way to hold something for a human: `requestApproval(request, hooks)` resolves
+ * with the decision. It fails closed: no control plane, a lost connection, a malformed answer or
+ * silence past the expiry all resolve as something other than `approved`. One held request never
+ * blocks another (each is its own promise); protocols decide what else to queue meanwhile.
+ */
+export class ApprovalClient {
+  private readonly waiting = new Map<string, (outcome: ApprovalOutcome) => void>();
+
+  constructor(private readonly channel: ApprovalChannel, private readonly log: Logger) {
+    channel.on(APPROVAL_EVENTS.decided, (payload) => {
+      const decided = approvalDecidedSchema.safeParse(payload);
+      if (!decided.success) {
+        log.warn('ignored a malformed approval decision');
+        return;
+      }
+      const d = decided.data;
+      const settle = this.waiting.get(d.approvalId);
+      if (!settle) return;
+      if (d.status === 'approved') settle({ status: 'approved', approvalId: d.approvalId, scope: d.scope ?? 'once', by: d.by, comment: d.comment });
+      else settle({ status: d.status, approvalId: d.approvalId, by: d.by, comment: d.comment });
+    });
+    channel.onDisconnect((reason) => {
+      for (const [approvalId, settle] of [...this.waiting]) settle({ status: 'unavailable', approvalId, reason: `the connection to the control plane was lost (${reason})` });
+    });
+  }
+
+  readonly requestApproval: RequestApproval = async (request, hooks = {}) => {
+    if (hooks.signal?.aborted) return { status: 'unavailable', reason: 'the session ended' };
+    let ack: ApprovalRequestAck;
+    try {
+      ack = await this.channel.request<ApprovalRequestAck>(APPROVAL_EVENTS.request, request, REQUEST_TIMEOUT_MS);
+    } catch (error) {
+      return { status: 'unavailable', reason: `the control plane could not be asked (${(error as Error).message})` };
+    }
+    if (!ack || typeof ack !== 'object' || ack.ok !== true || typeof ack.approvalId !== 'string') {
+      const why = ack && ack.ok === false && typeof ack.error === 'string' ? ack.error : 'malformed answer';
+      return { status: 'unavailable', reason: `the control plane refused the approval request: ${why.slice(0, 300)}` };
+    }
+    const { approvalId } = ack;
+    const expiresAt = new Date(ack.expiresAt);
+    return new Promise<ApprovalOutcome>((resolve) => {
+      const timer = setTimeout(
+        () => settle({ status: 'expired', approvalId, by: null, comment: null }),
+        Math.max(0, Math.min(expiresAt.getTime() - Date.now() + EXPIRY_GRACE_MS, 2 ** 31 - 1)),
+      );
+      const onAbort = (): void => settle({ status: 'cancelled', approvalId, by: null, comment: 'the session ended' });
+      const settle = (outcome: ApprovalOutcome): void => {
+        if (!this.waiting.has(approvalId)) return;
+        this.waiting.delete(approvalId);
+        clearTimeout(timer);
+        hooks.signal?.removeEventListener('abort', onAbort);
+        resolve(outcome);
+      };
+      this.waiting.set(approvalId, settle);
+      hooks.signal?.addEventListener('abort', onAbort, { once: true });
+      if (hooks.signal?.aborted) onAbort();
+      try {
+        hooks.onRequested?.({ approvalId, expiresAt, approveUrl: ack.approveUrl });
+      } catch (error) {
+        this.log.warn({ err: error, approvalId }, 'approval notice hook failed');
+      }
+    });
+  };
+}

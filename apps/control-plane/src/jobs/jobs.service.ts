@@ -1,0 +1,82 @@
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Queue, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/app-config.js';
+import { loggerFor } from '../common/logger.js';
+import { ACCESS_TIMERS_QUEUE, jobIdFor, type JobName, type JobPayloads } from './job-catalogue.js';
+
+type Handler<N extends JobName> = (payload: JobPayloads[N]) => Promise<void>;
+
+/**
+ * Delayed jobs on BullMQ (grant expiry, approval timeouts). Every replica runs a worker; BullMQ hands
+ * each job to one of them. Queue keys are under `<REDIS_PREFIX>:bull` so gateways (and test files)
+ * sharing a Redis do not see each other's jobs.
+ */
+@Injectable()
+export class JobsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly log = loggerFor(JobsService);
+  private readonly handlers = new Map<JobName, Handler<JobName>>();
+  private readonly prefix: string;
+  private readonly queueConnection: Redis;
+  private readonly queue: Queue;
+  private worker?: Worker;
+  private workerConnection?: Redis;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.prefix = `${config.redis.prefix}:bull`;
+    // Blocking worker commands need a connection that never gives up on a request.
+    this.queueConnection = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+    this.queueConnection.on('error', (err: Error) => this.log.debug({ err: err.message }, 'job queue redis error'));
+    this.queue = new Queue(ACCESS_TIMERS_QUEUE, { connection: this.queueConnection, prefix: this.prefix });
+    this.queue.on('error', (err: Error) => this.log.warn({ err: err.message }, 'job queue error'));
+  }
+
+  /** Registered by the owning service at module init, before the worker starts. */
+  handle<N extends JobName>(name: N, handler: Handler<N>): void {
+    this.handlers.set(name, handler as Handler<JobName>);
+  }
+
+  /** Schedules `name` at `runAt` (now if past). Same row, same job id: scheduling again is a no-op. */
+  async schedule<N extends JobName>(name: N, payload: JobPayloads[N], runAt: Date): Promise<void> {
+    const jobId = jobIdFor(name, payload);
+    await this.queue.add(name, payload, {
+      jobId,
+      delay: Math.max(0, runAt.getTime() - Date.now()),
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: true,
+      removeOnFail: 1000,
+    });
+  }
+
+  /** Removes a scheduled job that is no longer needed (a revoked grant, a decided approval). */
+  async cancel<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<void> {
+    await this.queue.remove(jobIdFor(name, payload)).catch((err: unknown) => this.log.debug({ err }, 'could not remove a job'));
+  }
+
+  onApplicationBootstrap(): void {
+    this.workerConnection = new Redis(this.config.redis.url, { maxRetriesPerRequest: null });
+    this.workerConnection.on('error', (err: Error) => this.log.debug({ err: err.message }, 'job worker redis error'));
+    this.worker = new Worker(ACCESS_TIMERS_QUEUE, (job: Job) => this.run(job), {
+      connection: this.workerConnection,
+      prefix: this.prefix,
+      concurrency: 8,
+    });
+    this.worker.on('failed', (job, err) => this.log.warn({ err, job: job?.name, id: job?.id }, 'job failed'));
+    this.worker.on('error', (err: Error) => this.log.warn({ err: err.message }, 'job worker error'));
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.worker?.close().catch(() => undefined);
+    await this.queue.close().catch(() => undefined);
+    this.workerConnection?.disconnect();
+    this.queueConnection.disconnect();
+  }
+
+  private async run(job: Job): Promise<void> {
+    const handler = this.handlers.get(job.name as JobName);
+    if (!handler) throw new Error(`no handler for job ${job.name}`);
+    await handler(job.data as JobPayloads[JobName]);
+  }
+}

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+/**
+ * Approvals requested by an agent for something it holds (a Postgres statement, later an SSH
+ * command): agent -> CP `approval:request` with an ack carrying the approval id; CP -> agent
+ * `approval:decided` once it is approved, denied, expired or cancelled. The agent never runs a held
+ * thing without an `approved` decision; losing the connection counts as a refusal.
+ */
+export const APPROVAL_EVENTS = {
+  request: 'approval:request',
+  decided: 'approval:decided',
+} as const;
+
+/** What the agent asks: the subject is already masked (it is stored, shown and published as is). */
+export const approvalRequestSchema = z.strictObject({
+  sessionId: z.uuid(),
+  kind: z.enum(['statement', 'command']),
+  subject: z.record(z.string(), z.unknown()).refine((s) => JSON.stringify(s).length <= 128 * 1024, 'subject larger than 128 KiB'),
+  requirement: z.strictObject({
+    approvals: z.number().int().min(1).max(10),
+    approvers: z.array(z.string().regex(/^(group:[A-Za-z0-9][A-Za-z0-9._:@/-]{0,255}|role:(approver|admin))$/)).min(1).max(20),
+    /** Absent: the control plane's default for the kind. */
+    timeoutSeconds: z.number().int().min(30).max(86_400).optional(),
+  }),
+});
+export type ApprovalRequestMessage = z.output<typeof approvalRequestSchema>;
+
+export type ApprovalRequestAck =
+  | { ok: true; approvalId: string; expiresAt: string; approveUrl: string }
+  | { ok: false; error: string };
+
+export const approvalDecidedSchema = z.strictObject({
+  approvalId: z.uuid(),
+  sessionId: z.uuid(),
+  status: z.enum(['approved', 'denied', 'expired', 'cancelled']),
+  /** For approved statements: `session` lets statements with the same fingerprint run for the rest of the session. */
+  scope: z.enum(['once', 'session']).nullable(),
+  /** Display name of the approver who decided (approved or denied). */
+  by: z.string().max(512).nullable(),
+  comment: z.string().max(2000).nullable(),
+});
+export type ApprovalDecidedMessage = z.output<typeof approvalDecidedSchema>;
