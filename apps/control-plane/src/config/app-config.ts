@@ -35,6 +35,10 @@ const envSchema = z.object({
   PG_TLS_KEY_FILE: z.string().optional(),
   PG_ALLOW_CLEARTEXT: z.enum(['true', 'false']).default('false'),
   AGENT_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(8),
+  WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(2000),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  WEBHOOK_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
 });
 
 export interface AppConfig {
@@ -45,6 +49,12 @@ export interface AppConfig {
   postgres: { host: string; port: number; certFile?: string; keyFile?: string; allowCleartext: boolean };
   /** Agents heartbeat at this interval; three missed heartbeats mark their resources offline. */
   agents: { heartbeatIntervalMs: number };
+  /**
+   * Webhook delivery: attempts per delivery (then dead-lettered), base of the exponential backoff
+   * (attempt n+1 waits backoffMs * 2^(n-1)), timeout of one attempt, and how often pending rows
+   * without a queued job (Redis was down when they were created) are queued again.
+   */
+  webhooks: { maxAttempts: number; backoffMs: number; timeoutMs: number; sweepIntervalMs: number };
   dataDir: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -75,6 +85,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       allowCleartext: e.PG_ALLOW_CLEARTEXT === 'true',
     },
     agents: { heartbeatIntervalMs: e.AGENT_HEARTBEAT_INTERVAL_MS },
+    webhooks: {
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      backoffMs: e.WEBHOOK_BACKOFF_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      sweepIntervalMs: e.WEBHOOK_SWEEP_INTERVAL_MS,
+    },
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,
   };

@@ -7,9 +7,15 @@ import { ResourceEntity } from '../resources/resource.entity.js';
 import { InitialSchema1764300000000 } from './migrations/1764300000000-initial-schema.js';
 import { AgentOidcIdentity1764400000000 } from './migrations/1764400000000-agent-oidc-identity.js';
 import { SessionEntity } from '../sessions/session.entity.js';
+import { WebhookDeliveries1764560000000 } from './migrations/1764560000000-webhook-deliveries.js';
+import { WebhookSubscriptionEntity } from '../webhooks/webhook-subscription.entity.js';
+import { WebhookDeliveryEntity } from '../webhooks/webhook-delivery.entity.js';
 
-export const ENTITIES = [AgentEntity, ResourceEntity, PolicyVersionEntity, AuditEventEntity, SessionEntity];
-export const MIGRATIONS = [InitialSchema1764300000000, AgentOidcIdentity1764400000000];
+export const ENTITIES = [
+  AgentEntity, ResourceEntity, PolicyVersionEntity, AuditEventEntity, SessionEntity,
+  WebhookSubscriptionEntity, WebhookDeliveryEntity,
+];
+export const MIGRATIONS = [InitialSchema1764300000000, AgentOidcIdentity1764400000000, WebhookDeliveries1764560000000];
 
 export function createDataSource(url: string): DataSource {
   return new DataSource({
