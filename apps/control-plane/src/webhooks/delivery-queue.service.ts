@@ -62,6 +62,10 @@ export class DeliveryQueue implements OnApplicationShutdown {
   /** False when Redis did not take the jobs in time; the rows stay pending for the sweeper. */
   async enqueue(jobs: WebhookDeliveryJob[]): Promise<boolean> {
     if (jobs.length === 0) return true;
+    if (this.connection.status !== 'ready') {
+      this.log.warn({ count: jobs.length, redis: this.connection.status }, 'redis unavailable; the sweeper will queue these webhook deliveries');
+      return false;
+    }
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([

@@ -80,10 +80,10 @@ describe('json payload', () => {
   it('renders any event type, with missing or odd fields, without throwing', () => {
     for (const type of ['access_request.created', 'access_request.approved', 'access_request.denied', 'grant.created', 'grant.revoked', 'grant.expired', 'approval.requested', 'approval.decided', 'approval.expired', 'statement.held', 'statement.released'] as const) {
       for (const data of [{}, { approval: null }, { approval: 'x', grant: 5 }, { accessRequest: { durationSeconds: 'long', role: {} } }]) {
-        const view = describeEvent({ id: 'e', type, occurredAt: 'x', data: data as Record<string, unknown> });
+        const view = describeEvent({ id: 'e', type, occurredAt: 'x', data });
         expect(view.summary.length, `${type}`).toBeGreaterThan(10);
         expect(view.summary).not.toMatch(/undefined|\[object/);
-        expect(renderPayload('slack', 'd', { id: 'e', type, occurredAt: 'x', data: data as Record<string, unknown> }, publicUrl)).toHaveProperty('blocks');
+        expect(renderPayload('slack', 'd', { id: 'e', type, occurredAt: 'x', data }, publicUrl)).toHaveProperty('blocks');
       }
     }
   });
