@@ -41,9 +41,29 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     this.worker.on('error', (err) => this.log.warn({ err: err.message }, 'webhook worker error'));
   }
 
-  /** Lets attempts in flight finish (each is bounded by the timeout) before the process goes. */
+  /**
+   * Lets attempts in flight finish (each is bounded by the timeout) before the process goes. With
+   * Redis unreachable a graceful close never returns, and nothing could be acknowledged anyway:
+   * then the worker is closed at once; the rows stay pending and are picked up again.
+   */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.worker?.close().catch((err: unknown) => this.log.warn({ err }, 'closing the webhook worker failed'));
+    const worker = this.worker;
+    if (worker) {
+      const force = this.connection?.status !== 'ready';
+      const bound = this.config.webhooks.timeoutMs + 5_000;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        worker.close(force),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            this.log.warn({ waitedMs: bound }, 'webhook worker did not close in time; leaving its jobs to another run');
+            resolve();
+          }, bound);
+        }),
+      ])
+        .catch((err: unknown) => this.log.warn({ err }, 'closing the webhook worker failed'))
+        .finally(() => clearTimeout(timer));
+    }
     this.connection?.disconnect();
   }
 

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import type { Principal } from '@gw/identity';
 import { ZodPipe } from '../common/zod-body.pipe.js';
@@ -32,6 +32,7 @@ export class WebhooksController {
   @Get()
   @Roles('admin', 'auditor')
   @ApiOperation({ summary: 'Subscriptions, newest first (`includeDeleted=true` adds deleted ones)' })
+  @ApiQuery({ name: 'includeDeleted', required: false, enum: ['true', 'false'] })
   async list(@Query(new ZodPipe(listWebhooksSchema)) q: z.infer<typeof listWebhooksSchema>) {
     return { items: (await this.webhooks.list(q.includeDeleted)).map(webhookDto) };
   }
@@ -53,6 +54,9 @@ export class WebhooksController {
   @Get(':id/deliveries')
   @Roles('admin', 'auditor')
   @ApiOperation({ summary: 'Deliveries, newest first; `status=dead` is the dead-letter list; page with `before=<createdAt>`' })
+  @ApiQuery({ name: 'status', required: false, enum: ['pending', 'delivered', 'dead', 'cancelled'] })
+  @ApiQuery({ name: 'before', required: false, description: 'ISO date-time; deliveries created before it' })
+  @ApiQuery({ name: 'limit', required: false })
   async listDeliveries(@Param('id', new ParseUUIDPipe()) id: string, @Query(new ZodPipe(listDeliveriesSchema)) q: ListDeliveriesDto) {
     return { items: (await this.deliveries.list(id, q)).map(deliveryDto) };
   }
