@@ -77,7 +77,7 @@ describe('webhook subscriptions API', () => {
       () => ['POST', `/api/v1/webhooks/${created.id}/test`, undefined] as const,
       () => ['POST', `/api/v1/webhooks/deliveries/${NO_SUCH_ID}/redeliver`, undefined] as const,
     ];
-    const reads = [`/api/v1/webhooks`, `/api/v1/webhooks/${created.id}`, `/api/v1/webhooks/${created.id}/deliveries`];
+    const reads = [`/api/v1/webhooks`, `/api/v1/webhooks/${created.id}`, `/api/v1/webhooks/${created.id}/deliveries`, `/api/v1/webhooks/deliveries`];
     for (const client of ['approver', 'ai-agent', 'auditor']) {
       const token = await h.token(client);
       for (const write of writes) {

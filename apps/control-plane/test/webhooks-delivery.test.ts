@@ -124,6 +124,10 @@ describe('webhook delivery', () => {
     expect(r.calls).toHaveLength(5);
     expect(dead).toMatchObject({ eventType: 'grant.revoked', status: 'dead', attempts: 5, lastStatusCode: 503, lastError: 'HTTP 503: receiver says 503' });
     expect(await deliveries(h, id, 'delivered')).toEqual([]);
+    const allDead = await h.request('GET', '/api/v1/webhooks/deliveries?status=dead', { token: await h.token('auditor') });
+    expect(allDead.status).toBe(200);
+    expect(allDead.body.items.map((d: { id: string }) => d.id)).toContain(dead.id);
+    expect(allDead.body.items.every((d: { status: string }) => d.status === 'dead')).toBe(true);
 
     const admin = await h.token('security-admin');
     const audit = await h.request('GET', `/api/v1/audit/events?action=webhook.delivery.dead&resource=webhook:${id}`, { token: admin });

@@ -22,12 +22,13 @@ export class DeliveriesService {
     @Inject(DeliveryQueue) private readonly queue: DeliveryQueue,
   ) {}
 
-  async list(subscriptionId: string, q: ListDeliveriesDto): Promise<WebhookDeliveryEntity[]> {
-    await this.webhooks.get(subscriptionId);
-    const qb = this.dataSource
-      .getRepository(WebhookDeliveryEntity)
-      .createQueryBuilder('d')
-      .where('d.subscription_id = :subscriptionId', { subscriptionId });
+  /** One subscription's deliveries, or (without an id) those of all subscriptions. */
+  async list(subscriptionId: string | undefined, q: ListDeliveriesDto): Promise<WebhookDeliveryEntity[]> {
+    const qb = this.dataSource.getRepository(WebhookDeliveryEntity).createQueryBuilder('d');
+    if (subscriptionId) {
+      await this.webhooks.get(subscriptionId);
+      qb.andWhere('d.subscription_id = :subscriptionId', { subscriptionId });
+    }
     if (q.status) qb.andWhere('d.status = :status', { status: q.status });
     if (q.before) qb.andWhere('d.created_at < :before', { before: q.before });
     return qb.orderBy('d.created_at', 'DESC').addOrderBy('d.id', 'DESC').limit(q.limit).getMany();

@@ -37,6 +37,17 @@ export class WebhooksController {
     return { items: (await this.webhooks.list(q.includeDeleted)).map(webhookDto) };
   }
 
+  // Declared before `:id`, which would otherwise take "deliveries" for an id.
+  @Get('deliveries')
+  @Roles('admin', 'auditor')
+  @ApiOperation({ summary: 'Deliveries of all subscriptions, newest first; `status=dead` is the whole dead-letter list' })
+  @ApiQuery({ name: 'status', required: false, enum: ['pending', 'delivered', 'dead', 'cancelled'] })
+  @ApiQuery({ name: 'before', required: false, description: 'ISO date-time; deliveries created before it' })
+  @ApiQuery({ name: 'limit', required: false })
+  async listAllDeliveries(@Query(new ZodPipe(listDeliveriesSchema)) q: ListDeliveriesDto) {
+    return { items: (await this.deliveries.list(undefined, q)).map(deliveryDto) };
+  }
+
   @Get(':id')
   @Roles('admin', 'auditor')
   @ApiOperation({ summary: 'One subscription (never its secret)' })
