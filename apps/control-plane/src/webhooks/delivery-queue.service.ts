@@ -62,7 +62,8 @@ export class DeliveryQueue implements OnApplicationShutdown {
   /** False when Redis did not take the jobs in time; the rows stay pending for the sweeper. */
   async enqueue(jobs: WebhookDeliveryJob[]): Promise<boolean> {
     if (jobs.length === 0) return true;
-    if (this.connection.status !== 'ready') {
+    // Known down: answer at once. Still connecting (just after start): try, bounded by the timeout.
+    if (['reconnecting', 'close', 'end'].includes(this.connection.status)) {
       this.log.warn({ count: jobs.length, redis: this.connection.status }, 'redis unavailable; the sweeper will queue these webhook deliveries');
       return false;
     }
