@@ -17,6 +17,7 @@ import { PgEndpointModule } from './pg-endpoint/pg-endpoint.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { ApprovalsModule } from './approvals/approvals.module.js';
 import { GrantsModule } from './grants/grants.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 @Module({})
 export class AppModule {
@@ -41,6 +42,7 @@ export class AppModule {
         TunnelHubModule,
         ConnectModule,
         PgEndpointModule,
+        WebhooksModule,
       ],
     };
   }

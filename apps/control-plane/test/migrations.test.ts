@@ -22,9 +22,13 @@ describe('migrations', () => {
       await ds.runMigrations({ transaction: 'each' });
       expect(await tables(ds)).toEqual([
         'access_requests', 'agents', 'approvals', 'audit_events', 'grants', 'policy_versions', 'resources',
-        'schema_migrations', 'session_events', 'sessions', 'webhook_subscriptions',
+        'schema_migrations', 'session_events', 'sessions', 'webhook_deliveries', 'webhook_subscriptions',
       ]);
       expect(await ds.showMigrations()).toBe(false);
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await tables(ds)).not.toContain('webhook_deliveries');
+      const webhookColumns = await ds.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'webhook_subscriptions' AND column_name IN ('description', 'disabled_by')`);
+      expect(webhookColumns).toEqual([]);
       await ds.undoLastMigration({ transaction: 'each' });
       const grantColumns = await ds.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'grants' AND column_name = 'expired_at'`);
       expect(grantColumns).toEqual([]);

@@ -37,6 +37,10 @@ const envSchema = z.object({
   AGENT_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   /** Longest grant when the `request_access` permit has no @max_session (seconds, 1 min to 7 days). */
   GRANT_MAX_DURATION_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(8 * 3600),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(8),
+  WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(2000),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  WEBHOOK_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
 });
 
 export interface AppConfig {
@@ -48,6 +52,12 @@ export interface AppConfig {
   /** Agents heartbeat at this interval; three missed heartbeats mark their resources offline. */
   agents: { heartbeatIntervalMs: number };
   grants: { maxDurationSeconds: number };
+  /**
+   * Webhook delivery: attempts per delivery (then dead-lettered), base of the exponential backoff
+   * (attempt n+1 waits backoffMs * 2^(n-1)), timeout of one attempt, and how often pending rows
+   * without a queued job (Redis was down when they were created) are queued again.
+   */
+  webhooks: { maxAttempts: number; backoffMs: number; timeoutMs: number; sweepIntervalMs: number };
   dataDir: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -79,6 +89,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     agents: { heartbeatIntervalMs: e.AGENT_HEARTBEAT_INTERVAL_MS },
     grants: { maxDurationSeconds: e.GRANT_MAX_DURATION_SECONDS },
+    webhooks: {
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      backoffMs: e.WEBHOOK_BACKOFF_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      sweepIntervalMs: e.WEBHOOK_SWEEP_INTERVAL_MS,
+    },
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,
   };

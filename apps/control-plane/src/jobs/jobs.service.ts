@@ -67,8 +67,17 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
     this.worker.on('error', (err: Error) => this.log.warn({ err: err.message }, 'job worker error'));
   }
 
+  /**
+   * A graceful BullMQ close waits for Redis, which never answers when it is down: then the worker is
+   * closed at once (its jobs stay in Redis for the next run) and the connections dropped first.
+   */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.worker?.close().catch(() => undefined);
+    const redisUp = this.workerConnection?.status === 'ready' && this.queueConnection.status === 'ready';
+    if (!redisUp) {
+      this.workerConnection?.disconnect();
+      this.queueConnection.disconnect();
+    }
+    await this.worker?.close(!redisUp).catch(() => undefined);
     await this.queue.close().catch(() => undefined);
     this.workerConnection?.disconnect();
     this.queueConnection.disconnect();
