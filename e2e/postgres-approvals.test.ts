@@ -3,6 +3,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalsService } from '../apps/control-plane/src/approvals/approvals.service.js';
 import { PII, startPgFixture, type PgFixture } from './support/pg-fixture.js';
+import { WebhookReceiver } from '../apps/control-plane/test/support/webhook-receiver.js';
+import { deliveries, subscribe } from '../apps/control-plane/test/support/webhooks.js';
+import { verifyWebhookSignature } from '../apps/control-plane/src/webhooks/webhook-signature.js';
 
 /** Requesters read and insert; a DELETE waits for one approver; DDL is forbidden. */
 const POLICY = `
@@ -246,5 +249,36 @@ describe('postgres statement approvals: held in the agent, approved once or for 
     expect((await fx.stack.cp.request('POST', `/api/v1/approvals/${a.id}/approve`, { token: approver, body: {} })).status).toBe(409);
     expect(await orders()).toContain('desk');
     await c.end().catch(() => undefined);
+  });
+
+  it('an approver is notified by a signed webhook carrying the masked statement and working approve/deny links', async () => {
+    await resetOrders();
+    const receiver = await WebhookReceiver.start();
+    try {
+      const { id: subscriptionId, secret } = await subscribe(fx.stack.cp, { url: receiver.url, events: ['approval.requested'], format: 'json' });
+      const { c, notices } = await client('gw-e2e-webhook');
+      try {
+        const pending = c.query("DELETE FROM orders WHERE item = 'clip' AND customer_id IN (SELECT id FROM customers WHERE email = $1)", [PII.bob.email]);
+        const a = await heldApproval(notices);
+        await expect.poll(() => receiver.calls.length, { timeout: 10_000 }).toBe(1);
+        const call = receiver.calls[0]!;
+        const signed = { secret, body: call.body, timestamp: String(call.headers['x-gateway-timestamp']), signature: String(call.headers['x-gateway-signature']) };
+        expect(verifyWebhookSignature(signed)).toBe(true);
+        expect(call.json).toMatchObject({ event: { type: 'approval.requested', data: { approval: { id: a.id, status: 'pending' } } } });
+        expect(call.json.summary).toContain('sql:delete');
+        expect(call.body).not.toContain(PII.bob.email);
+        // The link in the payload is the API route an approver calls with their own token.
+        const approveUrl = new URL(call.json.links.approve as string);
+        expect(approveUrl.pathname).toBe(`/api/v1/approvals/${a.id}/approve`);
+        expect((await api('POST', approveUrl.pathname, approver, { comment: 'ok from the webhook' })).status).toBe(200);
+        expect((await pending).rowCount).toBe(1);
+        expect(await orders()).not.toContain('clip');
+        expect(await deliveries(fx.stack.cp, subscriptionId)).toMatchObject([{ status: 'delivered' }]);
+      } finally {
+        await c.end();
+      }
+    } finally {
+      await receiver.stop();
+    }
   });
 });

@@ -38,6 +38,9 @@ const text = (v: unknown): string | undefined => {
 const record = (v: unknown): Record<string, unknown> | undefined =>
   v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 
+const actionsOf = (v: unknown): string | undefined =>
+  Array.isArray(v) && v.length > 0 && v.every((a) => typeof a === 'string') ? v.join(', ') : undefined;
+
 export function formatDuration(seconds: unknown): string | undefined {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) return undefined;
   const d = Math.floor(seconds / 86_400);
@@ -79,8 +82,9 @@ export function describeEvent(event: DeliveredEvent): EventView {
     reason: text(subject?.reason ?? accessRequest?.reason),
     kind: text(approval?.kind),
     status: text(approval?.status ?? accessRequest?.status),
-    statement: text(subject?.statement),
-    classification: text(subject?.classification),
+    // Statement approvals carry {text, params, actions}; commands {command}; older shapes {statement, classification}.
+    statement: text(subject?.statement ?? subject?.text ?? subject?.command),
+    classification: text(subject?.classification) ?? actionsOf(subject?.actions),
     expiresAt: text(approval?.expiresAt ?? grant?.expiresAt),
     approvalId: text(approval?.id),
     awaitingDecision: approval !== undefined && text(approval.id) !== undefined && approval.status === 'pending',
