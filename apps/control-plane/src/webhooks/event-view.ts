@@ -89,7 +89,7 @@ export function describeEvent(event: DeliveredEvent): EventView {
     classification: text(subject?.classification),
     expiresAt: text(approval?.expiresAt ?? grant?.expiresAt),
     approvalId: text(approval?.id),
-    decidedBy: text(votes.at(-1)?.approverId),
+    decidedBy: text(votes.at(-1)?.approverName ?? votes.at(-1)?.approverId),
     approvals: required !== undefined && required > 1 ? `${votes.filter((x) => x.decision === 'approve' || x.decision === 'approved').length} of ${required}` : undefined,
     awaitingDecision: approval !== undefined && text(approval.id) !== undefined && approval.status === 'pending',
   };

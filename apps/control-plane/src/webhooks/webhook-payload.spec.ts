@@ -94,7 +94,7 @@ describe('json payload', () => {
       requiredApprovals: 2,
       votes: [
         { approverId: 'carol', decision: 'approve', comment: 'ok', at: 'x' },
-        { approverId: 'dave', decision: 'approve', comment: null, at: 'y' },
+        { approverId: 'issuer#dave-oid', approverName: 'dave', decision: 'approve', comment: null, at: 'y' },
       ],
     });
     const view = describeEvent({ ...decided, type: 'approval.decided' });
