@@ -26,6 +26,10 @@ export interface EventView {
   classification?: string;
   expiresAt?: string;
   approvalId?: string;
+  /** Who cast the latest vote (for decided approvals). */
+  decidedBy?: string;
+  /** "1 of 2" when an approval needs more than one approver. */
+  approvals?: string;
   /** An approval that still waits for a decision: payloads then carry approve and deny links. */
   awaitingDecision: boolean;
 }
@@ -72,6 +76,8 @@ export function describeEvent(event: DeliveredEvent): EventView {
   const accessRequest = record(data.accessRequest);
   const grant = record(data.grant);
   const subject = record(approval?.subject);
+  const votes = Array.isArray(approval?.votes) ? approval.votes.map(record).filter((x) => x !== undefined) : [];
+  const required = typeof approval?.requiredApprovals === 'number' ? approval.requiredApprovals : undefined;
   const v: EventView = {
     title: TITLES[event.type] ?? event.type,
     summary: '',
@@ -87,6 +93,8 @@ export function describeEvent(event: DeliveredEvent): EventView {
     classification: text(subject?.classification) ?? actionsOf(subject?.actions),
     expiresAt: text(approval?.expiresAt ?? grant?.expiresAt),
     approvalId: text(approval?.id),
+    decidedBy: text(votes.at(-1)?.approverName ?? votes.at(-1)?.approverId),
+    approvals: required !== undefined && required > 1 ? `${votes.filter((x) => x.decision === 'approve' || x.decision === 'approved').length} of ${required}` : undefined,
     awaitingDecision: approval !== undefined && text(approval.id) !== undefined && approval.status === 'pending',
   };
   v.summary = summarise(event, v, text(grant?.revokedBy), text(data.subscriptionId));
@@ -115,7 +123,7 @@ function summarise(event: DeliveredEvent, v: EventView, revokedBy: string | unde
     case 'approval.requested':
       return `${who} asks ${asks}${because}${v.expiresAt ? ` (decide before ${v.expiresAt})` : ''}`;
     case 'approval.decided':
-      return `${who}'s request ${asks} was ${v.status ?? 'decided'}`;
+      return `${who}'s request ${asks} was ${v.status ?? 'decided'}${v.decidedBy ? ` by ${v.decidedBy}` : ''}`;
     case 'approval.expired':
       return `${who}'s request ${asks} expired without a decision`;
     case 'access_request.created':

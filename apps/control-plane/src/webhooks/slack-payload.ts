@@ -31,6 +31,8 @@ export function slackPayload(event: DeliveredEvent, view: EventView, links: Appr
   field('Duration', view.duration);
   field('Classification', view.classification);
   field('Status', view.status);
+  field('Approvals', view.approvals);
+  field('Decided by', view.decidedBy);
   field('Expires', view.expiresAt ? slackDate(view.expiresAt) : undefined, true);
 
   const blocks: Record<string, unknown>[] = [

@@ -88,6 +88,21 @@ describe('json payload', () => {
     }
   });
 
+  it('names who decided, and counts approvals when more than one is needed', () => {
+    const decided = heldStatement({
+      status: 'approved',
+      requiredApprovals: 2,
+      votes: [
+        { approverId: 'carol', decision: 'approve', comment: 'ok', at: 'x' },
+        { approverId: 'issuer#dave-oid', approverName: 'dave', decision: 'approve', comment: null, at: 'y' },
+      ],
+    });
+    const view = describeEvent({ ...decided, type: 'approval.decided' });
+    expect(view.summary).toBe("https://login.microsoftonline.com/t/v2.0#ai-agent's request to run a sql:delete statement on postgres-prod was approved by dave");
+    expect(view.approvals).toBe('2 of 2');
+    expect(describeEvent(heldStatement()).approvals).toBeUndefined();
+  });
+
   it('describes an access request with its duration and reason', () => {
     const event: DeliveredEvent = {
       id: 'e', type: 'access_request.created', occurredAt: 'x',
