@@ -21,6 +21,8 @@ forbid (principal, action in [Gateway::Action::"sql:ddl", Gateway::Action::"sql:
 
 interface ApprovalDto {
   id: string;
+  createdAt: string;
+  expiresAt: string;
   status: string;
   sessionId?: string;
   subject: { text: string; params?: string[]; fingerprints: string[]; actions: string[] };
@@ -75,6 +77,8 @@ describe('postgres statement approvals: held in the agent, approved once or for 
       expect(notices[0]).toMatch(/held for approval .* until/);
       expect(notices[0]).toContain(`/api/v1/approvals/${approval.id}/approve`);
       expect(approval).toMatchObject({ status: 'pending', subject: { text: "DELETE FROM orders WHERE item = 'pen'", actions: ['sql:delete'] } });
+      // The policy sets no @approval_timeout: statements wait 5 minutes.
+      expect(Date.parse(approval.expiresAt) - Date.parse(approval.createdAt)).toBe(5 * 60 * 1000);
       // Another session is not blocked, and the held statement has not run.
       expect((await other.c.query('SELECT count(*)::int AS n FROM orders')).rows[0]).toEqual({ n: 5 });
       expect(await orders()).toContain('pen');

@@ -100,6 +100,11 @@ export class GrantsService implements OnModuleInit, OnApplicationBootstrap {
     return qb.orderBy('g.expires_at', 'DESC').getOne();
   }
 
+  async stillActive(id: string): Promise<boolean> {
+    const grant = await this.dataSource.getRepository(GrantEntity).findOne({ where: { id } });
+    return grant !== null && grantState(grant) === 'active';
+  }
+
   async revoke(id: string, actor: Principal): Promise<GrantEntity> {
     const grant = await this.dataSource.transaction(async (tx) => {
       const found = await tx.getRepository(GrantEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
