@@ -217,6 +217,24 @@ describe('postgres statement approvals: held in the agent, approved once or for 
     expect(await orders()).not.toContain('tape');
   });
 
+  it('psql: Ctrl-C while held drops the statement and cancels its approval; a late approve is refused', async () => {
+    await resetOrders();
+    const child = spawn('psql', [`host=127.0.0.1 port=${fx.stack.pgPort} dbname=${fx.resource} user=${fx.role} sslmode=require`, '-X', '-c', "DELETE FROM orders WHERE item = 'book'"], {
+      env: { ...process.env, PGPASSWORD: fx.token },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await expect.poll(() => /approval ([0-9a-f-]{36})/.exec(stderr)?.[1], { timeout: 10_000 }).toBeDefined();
+    const id = /approval ([0-9a-f-]{36})/.exec(stderr)![1]!;
+    child.kill('SIGINT');
+    expect(await exited).not.toBe(0);
+    expect(stderr).toContain(`ERROR:  approval ${id} was cancelled (the client cancelled the statement); the statement did not run`);
+    await expect.poll(async () => ((await api('GET', `/api/v1/approvals/${id}`, approver)).body as ApprovalDto).status, { timeout: 5000 }).toBe('cancelled');
+    expect((await api('POST', `/api/v1/approvals/${id}/approve`, approver, {})).status).toBe(409);
+    expect(await orders()).toContain('book');
+  });
+
   it('two approvers at once on a held statement: it runs exactly once', async () => {
     await resetOrders();
     const approver2 = await fx.stack.cp.token('approver-2');
