@@ -262,7 +262,8 @@ describe('postgres statement approvals: held in the agent, approved once or for 
     pending.catch(() => undefined);
     const a = await heldApproval(notices);
     await fx.stack.cp.restart();
-    await expect(pending).rejects.toThrow(/shutting down|cancelled|terminat/);
+    // Whichever comes first: the replica's FATAL for the session, or the agent's 42501 for the cancelled approval.
+    await expect(pending).rejects.toThrow(/the gateway control plane is shutting down; statements waiting for approval did not run|approval [0-9a-f-]{36} was cancelled/);
     const after = await fx.stack.cp.request('GET', `/api/v1/approvals/${a.id}`, { token: approver });
     expect(after.body.status).toBe('cancelled');
     expect((await fx.stack.cp.request('POST', `/api/v1/approvals/${a.id}/approve`, { token: approver, body: {} })).status).toBe(409);
