@@ -24,6 +24,8 @@ forbid (principal, action in [Gateway::Action::"sql:ddl", Gateway::Action::"sql:
 
 interface ApprovalDto {
   id: string;
+  createdAt: string;
+  expiresAt: string;
   status: string;
   sessionId?: string;
   subject: { text: string; params?: string[]; fingerprints: string[]; actions: string[] };
@@ -78,6 +80,8 @@ describe('postgres statement approvals: held in the agent, approved once or for 
       expect(notices[0]).toMatch(/held for approval .* until/);
       expect(notices[0]).toContain(`/api/v1/approvals/${approval.id}/approve`);
       expect(approval).toMatchObject({ status: 'pending', subject: { text: "DELETE FROM orders WHERE item = 'pen'", actions: ['sql:delete'] } });
+      // The policy sets no @approval_timeout: statements wait 5 minutes.
+      expect(Date.parse(approval.expiresAt) - Date.parse(approval.createdAt)).toBe(5 * 60 * 1000);
       // Another session is not blocked, and the held statement has not run.
       expect((await other.c.query('SELECT count(*)::int AS n FROM orders')).rows[0]).toEqual({ n: 5 });
       expect(await orders()).toContain('pen');
@@ -216,6 +220,24 @@ describe('postgres statement approvals: held in the agent, approved once or for 
     expect(await orders()).not.toContain('tape');
   });
 
+  it('psql: Ctrl-C while held drops the statement and cancels its approval; a late approve is refused', async () => {
+    await resetOrders();
+    const child = spawn('psql', [`host=127.0.0.1 port=${fx.stack.pgPort} dbname=${fx.resource} user=${fx.role} sslmode=require`, '-X', '-c', "DELETE FROM orders WHERE item = 'book'"], {
+      env: { ...process.env, PGPASSWORD: fx.token },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await expect.poll(() => /approval ([0-9a-f-]{36})/.exec(stderr)?.[1], { timeout: 10_000 }).toBeDefined();
+    const id = /approval ([0-9a-f-]{36})/.exec(stderr)![1]!;
+    child.kill('SIGINT');
+    expect(await exited).not.toBe(0);
+    expect(stderr).toContain(`ERROR:  approval ${id} was cancelled (the client cancelled the statement); the statement did not run`);
+    await expect.poll(async () => ((await api('GET', `/api/v1/approvals/${id}`, approver)).body as ApprovalDto).status, { timeout: 5000 }).toBe('cancelled');
+    expect((await api('POST', `/api/v1/approvals/${id}/approve`, approver, {})).status).toBe(409);
+    expect(await orders()).toContain('book');
+  });
+
   it('two approvers at once on a held statement: it runs exactly once', async () => {
     await resetOrders();
     const approver2 = await fx.stack.cp.token('approver-2');
@@ -243,7 +265,8 @@ describe('postgres statement approvals: held in the agent, approved once or for 
     pending.catch(() => undefined);
     const a = await heldApproval(notices);
     await fx.stack.cp.restart();
-    await expect(pending).rejects.toThrow(/shutting down|cancelled|terminat/);
+    // Whichever comes first: the replica's FATAL for the session, or the agent's 42501 for the cancelled approval.
+    await expect(pending).rejects.toThrow(/the gateway control plane is shutting down; statements waiting for approval did not run|approval [0-9a-f-]{36} was cancelled/);
     const after = await fx.stack.cp.request('GET', `/api/v1/approvals/${a.id}`, { token: approver });
     expect(after.body.status).toBe('cancelled');
     expect((await fx.stack.cp.request('POST', `/api/v1/approvals/${a.id}/approve`, { token: approver, body: {} })).status).toBe(409);

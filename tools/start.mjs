@@ -127,7 +127,8 @@ Try it:
 
   export PGPASSWORD=$(npm run -s token -- ai-agent)
   psql "host=127.0.0.1 port=${env.PG_PORT ?? '15432'} dbname=postgres-demo user=demo_writer sslmode=require" -c 'SELECT * FROM customers'
-  psql "host=127.0.0.1 port=${env.PG_PORT ?? '15432'} dbname=postgres-demo user=demo_writer sslmode=require" -c 'DELETE FROM customers'   # refused
+  psql "host=127.0.0.1 port=${env.PG_PORT ?? '15432'} dbname=postgres-demo user=demo_writer sslmode=require" -c 'DELETE FROM customers WHERE id = 3'   # held: NOTICE names the approval
+  curl -s -X POST -H "Authorization: Bearer $(npm run -s token -- approver)" -H 'content-type: application/json' -d '{}' ${API_URL}/api/v1/approvals/<id>/approve
 
 Ctrl-C stops everything.`);
 }

@@ -13,3 +13,4 @@ export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js
 export { handlerRegistry, type ProtocolHandler, type ProtocolOpenContext, type ProtocolHandlerRegistry } from './handlers/protocol-handler.js';
 export { TcpHandler } from './handlers/tcp-handler.js';
 export { AGENT_VERSION } from './version.js';
+export { ApprovalClient, type ApprovalOutcome, type ApprovalHooks, type ApprovalRequested, type RequestApproval } from './approvals/approval-client.js';

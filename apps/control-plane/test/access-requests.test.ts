@@ -227,6 +227,12 @@ describe('access requests, approvals and grants (API, real Postgres, Redis and B
     expect(pending.status).toBe(200);
     expect(pending.body.items.map((a: { id: string }) => a.id)).toContain(res.body.approval.id);
     expect(pending.body.items.every((a: { status: string }) => a.status === 'pending')).toBe(true);
+    expect(pending.body.items.find((a: { id: string }) => a.id === res.body.approval.id).youMayDecide).toBe(true);
+    const asAdmin = await call('admin', 'GET', `/api/v1/approvals/${res.body.approval.id}`);
+    expect(asAdmin.body.youMayDecide).toBe(false);
+    await call('approver', 'POST', `/api/v1/approvals/${res.body.approval.id}/approve`, {});
+    expect((await call('approver', 'GET', `/api/v1/approvals/${res.body.approval.id}`)).body.youMayDecide).toBe(false);
+    expect((await call('approver2', 'GET', `/api/v1/approvals/${res.body.approval.id}`)).body.youMayDecide).toBe(true);
   });
 
   it('after a restart, expiries that passed while the control plane was down are processed', async () => {

@@ -9,6 +9,8 @@ import { z } from 'zod';
 export const APPROVAL_EVENTS = {
   request: 'approval:request',
   decided: 'approval:decided',
+  /** agent -> CP, with ack: the held thing is gone (client cancelled, session ended); cancel its approval. */
+  cancel: 'approval:cancel',
 } as const;
 
 /** What the agent asks: the subject is already masked (it is stored, shown and published as is). */
@@ -40,3 +42,10 @@ export const approvalDecidedSchema = z.strictObject({
   comment: z.string().max(2000).nullable(),
 });
 export type ApprovalDecidedMessage = z.output<typeof approvalDecidedSchema>;
+
+export const approvalCancelSchema = z.strictObject({
+  approvalId: z.uuid(),
+  reason: z.string().min(1).max(500),
+});
+export type ApprovalCancelMessage = z.output<typeof approvalCancelSchema>;
+export type ApprovalCancelAck = { ok: true } | { ok: false; error: string };

@@ -1,4 +1,4 @@
-import { APPROVAL_EVENTS, approvalDecidedSchema, type ApprovalRequestAck, type ApprovalRequestMessage } from '@gw/contracts';
+import { APPROVAL_EVENTS, approvalDecidedSchema, type ApprovalCancelAck, type ApprovalRequestAck, type ApprovalRequestMessage } from '@gw/contracts';
 import type { Logger } from 'pino';
 
 /** How a held statement or command ends. Anything but `approved` means: do not run it. */
@@ -16,7 +16,10 @@ export interface ApprovalRequested {
 
 export interface ApprovalHooks {
   onRequested?: (info: ApprovalRequested) => void;
-  /** Aborted when the session ends while held: the wait ends as `cancelled`. */
+  /**
+   * Aborted when the held thing is gone (client cancelled it, session ended): the wait ends as
+   * `cancelled` with the abort reason (a string) as comment, and the approval is cancelled too.
+   */
   signal?: AbortSignal;
 }
 
@@ -79,7 +82,14 @@ export class ApprovalClient {
         () => settle({ status: 'expired', approvalId, by: null, comment: null }),
         Math.max(0, Math.min(expiresAt.getTime() - Date.now() + EXPIRY_GRACE_MS, 2 ** 31 - 1)),
       );
-      const onAbort = (): void => settle({ status: 'cancelled', approvalId, by: null, comment: 'the session ended' });
+      const onAbort = (): void => {
+        const reason = typeof hooks.signal?.reason === 'string' ? hooks.signal.reason : 'the session ended';
+        settle({ status: 'cancelled', approvalId, by: null, comment: reason });
+        // Nobody may approve what is no longer waiting.
+        this.channel.request<ApprovalCancelAck>(APPROVAL_EVENTS.cancel, { approvalId, reason }, REQUEST_TIMEOUT_MS).catch((error: unknown) => {
+          this.log.debug({ err: error, approvalId }, 'could not cancel the approval; the session end or its timeout will');
+        });
+      };
       const settle = (outcome: ApprovalOutcome): void => {
         if (!this.waiting.has(approvalId)) return;
         this.waiting.delete(approvalId);

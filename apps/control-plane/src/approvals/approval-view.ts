@@ -1,4 +1,6 @@
+import type { Principal } from '@gw/identity';
 import type { ApprovalEntity } from './approval.entity.js';
+import { approverEligibility } from './approver-eligibility.js';
 
 /**
  * The public shape of an approval: the API answer, the `data.approval` of domain events (webhooks
@@ -25,3 +27,13 @@ export function approvalView(a: ApprovalEntity) {
 }
 
 export type ApprovalView = ReturnType<typeof approvalView>;
+
+/** The API's view for one viewer: also whether they may vote on it now (the approvers' queue). */
+export function approvalViewFor(a: ApprovalEntity, viewer: Principal) {
+  const mayVote =
+    a.status === 'pending' &&
+    viewer.gatewayRoles.some((r) => r === 'approver' || r === 'admin') &&
+    approverEligibility(viewer, a.requestedBy, a.approverConstraint).ok &&
+    !a.votes.some((v) => v.approverId === viewer.id);
+  return { ...approvalView(a), youMayDecide: mayVote };
+}

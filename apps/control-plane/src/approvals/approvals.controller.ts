@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Principal } from '@gw/identity';
 import { ZodPipe } from '../common/zod-body.pipe.js';
 import { ANY_AUTHENTICATED, CurrentPrincipal, Roles } from '../identity/roles.decorator.js';
-import { approvalView } from './approval-view.js';
+import { approvalView, approvalViewFor } from './approval-view.js';
 import { ApprovalsService } from './approvals.service.js';
 import { approvalQuerySchema, approveBodySchema, denyBodySchema, type ApprovalQuery, type ApproveBody, type DenyBody } from './dto/approval.dto.js';
 
@@ -15,16 +15,16 @@ export class ApprovalsController {
 
   @Get()
   @Roles(ANY_AUTHENTICATED)
-  @ApiOperation({ summary: 'Approvals, newest first (`status=pending` for the queue); requesters see only their own' })
+  @ApiOperation({ summary: 'Approvals, newest first (`status=pending` for the queue; `youMayDecide` marks those the caller may vote on); requesters see only their own' })
   async list(@Query(new ZodPipe(approvalQuerySchema)) q: ApprovalQuery, @CurrentPrincipal() viewer: Principal) {
-    return { items: (await this.approvals.list(viewer, q)).map(approvalView) };
+    return { items: (await this.approvals.list(viewer, q)).map((a) => approvalViewFor(a, viewer)) };
   }
 
   @Get(':id')
   @Roles(ANY_AUTHENTICATED)
   @ApiOperation({ summary: 'One approval with its votes; a workload may wait on it here or on the stream' })
   async get(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() viewer: Principal) {
-    return approvalView(await this.approvals.get(id, viewer));
+    return approvalViewFor(await this.approvals.get(id, viewer), viewer);
   }
 
   @Post(':id/approve')

@@ -8,6 +8,7 @@ import { loggerFor } from '../common/logger.js';
 import { insertRow } from '../database/insert-row.js';
 import { DomainEvents } from '../events/domain-events.service.js';
 import { JobsService } from '../jobs/jobs.service.js';
+import { NotDueYet } from '../jobs/job-catalogue.js';
 import { SessionEntity } from '../sessions/session.entity.js';
 import { ApprovalEntity, type ApprovalKind, type ApprovalScope, type ApprovalStatus, type ApprovalVote } from './approval.entity.js';
 import { approvalView } from './approval-view.js';
@@ -175,10 +176,8 @@ export class ApprovalsService implements OnModuleInit, OnApplicationBootstrap {
     const after = await this.dataSource.transaction(async (tx) => {
       const approval = await tx.getRepository(ApprovalEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!approval || approval.status !== 'pending') return undefined;
-      if (approval.expiresAt.getTime() > Date.now() + EXPIRY_SLACK_MS) {
-        // Early (clock skew, or rescheduled): try again at the real time.
-        return () => this.jobs.schedule('approval-timeout', { approvalId: id }, approval.expiresAt);
-      }
+      // Early (clocks of replicas differ): the job fails and BullMQ retries it with backoff.
+      if (approval.expiresAt.getTime() > Date.now() + EXPIRY_SLACK_MS) throw new NotDueYet(`approval ${id}`, approval.expiresAt);
       return this.settle(tx, approval, 'expired', null, 'the approval timed out');
     });
     if (after) await after();

@@ -202,6 +202,10 @@ export class SessionBroker implements OnApplicationBootstrap {
       notify: notifyAgent,
     };
     this.live.set(session.id, live);
+    if (grant && !(await this.accessGrants.stillActive(grant.id))) {
+      // Revoked between the check above and now: its revocation may not have seen this session.
+      live.terminate(`access grant ${grant.id} is no longer active`);
+    }
     const limitReason = grant && endsAt < policyEndsAt ? `access grant ${grant.id} expired` : 'session time limit reached';
     const limitTimer = setTimeout(() => live.terminate(limitReason), Math.max(0, endsAt - Date.now()));
     limitTimer.unref();

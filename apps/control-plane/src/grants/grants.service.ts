@@ -8,6 +8,7 @@ import { loggerFor } from '../common/logger.js';
 import { insertRow } from '../database/insert-row.js';
 import { DomainEvents } from '../events/domain-events.service.js';
 import { JobsService } from '../jobs/jobs.service.js';
+import { NotDueYet } from '../jobs/job-catalogue.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { seesEverything } from '../approvals/approver-eligibility.js';
 import { GrantEntity, grantState } from './grant.entity.js';
@@ -100,6 +101,11 @@ export class GrantsService implements OnModuleInit, OnApplicationBootstrap {
     return qb.orderBy('g.expires_at', 'DESC').getOne();
   }
 
+  async stillActive(id: string): Promise<boolean> {
+    const grant = await this.dataSource.getRepository(GrantEntity).findOne({ where: { id } });
+    return grant !== null && grantState(grant) === 'active';
+  }
+
   async revoke(id: string, actor: Principal): Promise<GrantEntity> {
     const grant = await this.dataSource.transaction(async (tx) => {
       const found = await tx.getRepository(GrantEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
@@ -126,17 +132,13 @@ export class GrantsService implements OnModuleInit, OnApplicationBootstrap {
     const grant = await this.dataSource.transaction(async (tx) => {
       const found = await tx.getRepository(GrantEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!found || found.revokedAt || found.expiredAt) return undefined;
-      if (found.expiresAt.getTime() > Date.now() + EXPIRY_SLACK_MS) return 'early' as const;
+      // Early (clocks of replicas differ): the job fails and BullMQ retries it with backoff.
+      if (found.expiresAt.getTime() > Date.now() + EXPIRY_SLACK_MS) throw new NotDueYet(`grant ${id}`, found.expiresAt);
       found.expiredAt = new Date();
       await tx.getRepository(GrantEntity).update({ id }, { expiredAt: found.expiredAt });
       await this.audit.append({ action: 'grant.expired', outcome: 'success', actor: { id: 'gateway', kind: 'system' }, resource: found.resourceName, details: { grantId: id, principalId: found.principalId, role: found.role, expiresAt: found.expiresAt.toISOString() } }, tx);
       return found;
     });
-    if (grant === 'early') {
-      const again = await this.dataSource.getRepository(GrantEntity).findOneOrFail({ where: { id } });
-      await this.jobs.schedule('grant-expiry', { grantId: id }, again.expiresAt);
-      return;
-    }
     if (!grant) return;
     await this.endSessions(grant, `access grant ${grant.id} expired at ${grant.expiresAt.toISOString()}`);
     await this.events.publish('grant.expired', { grant: grantView(grant) });

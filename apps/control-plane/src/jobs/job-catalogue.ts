@@ -18,3 +18,10 @@ export type JobName = keyof JobPayloads;
 export function jobIdFor<N extends JobName>(name: N, payload: JobPayloads[N]): string {
   return `${name}-${'grantId' in payload ? payload.grantId : payload.approvalId}`;
 }
+
+/** Thrown by a handler that ran before its time: BullMQ retries the job with backoff. */
+export class NotDueYet extends Error {
+  constructor(what: string, due: Date) {
+    super(`${what} is not due until ${due.toISOString()}`);
+  }
+}

@@ -40,19 +40,19 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
   /** Schedules `name` at `runAt` (now if past). Same row, same job id: scheduling again is a no-op. */
   async schedule<N extends JobName>(name: N, payload: JobPayloads[N], runAt: Date): Promise<void> {
     const jobId = jobIdFor(name, payload);
-    await this.queue.add(name, payload, {
+    await bounded(this.queue.add(name, payload, {
       jobId,
       delay: Math.max(0, runAt.getTime() - Date.now()),
       attempts: 5,
       backoff: { type: 'exponential', delay: 1000 },
       removeOnComplete: true,
       removeOnFail: 1000,
-    });
+    }), `scheduling ${jobId}`);
   }
 
   /** Removes a scheduled job that is no longer needed (a revoked grant, a decided approval). */
   async cancel<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<void> {
-    await this.queue.remove(jobIdFor(name, payload)).catch((err: unknown) => this.log.debug({ err }, 'could not remove a job'));
+    await bounded(this.queue.remove(jobIdFor(name, payload)), 'removing a job').catch((err: unknown) => this.log.debug({ err }, 'could not remove a job'));
   }
 
   onApplicationBootstrap(): void {
@@ -77,8 +77,9 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
       this.workerConnection?.disconnect();
       this.queueConnection.disconnect();
     }
-    await this.worker?.close(!redisUp).catch(() => undefined);
-    await this.queue.close().catch(() => undefined);
+    // Bounded as well: a Redis that goes away during the close would make BullMQ wait forever.
+    await bounded(this.worker?.close(!redisUp) ?? Promise.resolve(), 'closing the job worker').catch(() => undefined);
+    await bounded(this.queue.close(), 'closing the job queue').catch(() => undefined);
     this.workerConnection?.disconnect();
     this.queueConnection.disconnect();
   }
@@ -88,4 +89,15 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
     if (!handler) throw new Error(`no handler for job ${job.name}`);
     await handler(job.data as JobPayloads[JobName]);
   }
+}
+
+/** Redis down must not hang an API call or the shutdown: callers fail closed without the job. */
+const REDIS_OPERATION_TIMEOUT_MS = 3000;
+
+function bounded<T>(operation: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: Redis did not answer within ${REDIS_OPERATION_TIMEOUT_MS} ms`)), REDIS_OPERATION_TIMEOUT_MS);
+  });
+  return Promise.race([operation, timeout]).finally(() => clearTimeout(timer));
 }

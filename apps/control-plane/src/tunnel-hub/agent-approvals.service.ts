@@ -1,7 +1,7 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { DataSource } from 'typeorm';
-import { APPROVAL_EVENTS, approvalRequestSchema, type ApprovalDecidedMessage, type ApprovalRequestAck } from '@gw/contracts';
+import { APPROVAL_EVENTS, approvalCancelSchema, approvalRequestSchema, type ApprovalCancelAck, type ApprovalDecidedMessage, type ApprovalRequestAck } from '@gw/contracts';
 import { DEFAULT_STATEMENT_APPROVAL_TIMEOUT_SECONDS } from '@gw/policy';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -62,6 +62,19 @@ export class AgentApprovals implements OnModuleInit, BeforeApplicationShutdown {
       this.request(socket, agentId, raw).then(reply, (err: unknown) => {
         this.log.error({ err, agentId }, 'creating an approval failed');
         reply({ ok: false, error: 'the control plane could not create the approval' });
+      });
+    });
+    socket.on(APPROVAL_EVENTS.cancel, (raw: unknown, ack?: (a: ApprovalCancelAck) => void) => {
+      const reply = typeof ack === 'function' ? ack : () => undefined;
+      const parsed = approvalCancelSchema.safeParse(raw);
+      // Only what this connection asked for may be cancelled by it.
+      if (!parsed.success || this.brokered.get(parsed.data.approvalId)?.socket !== socket) {
+        reply({ ok: false, error: 'unknown approval for this agent connection' });
+        return;
+      }
+      this.approvals.cancel(parsed.data.approvalId, parsed.data.reason).then(() => reply({ ok: true }), (err: unknown) => {
+        this.log.warn({ err, approvalId: parsed.data.approvalId }, 'cancelling an approval failed');
+        reply({ ok: false, error: 'the control plane could not cancel the approval' });
       });
     });
     socket.on('disconnect', () => {

@@ -114,6 +114,8 @@ export class PgSession {
   private ended = false;
   /** Ends any approval wait when the session ends. */
   private readonly lifetime = new AbortController();
+  /** The approval wait in progress, if any: a client's CancelRequest ends it. */
+  private holding: AbortController | undefined;
   /** Fingerprints an approver allowed for the rest of this session, with the approval that did it. */
   private readonly approvedFingerprints = new Map<string, string>();
   private bytesIn = 0;
@@ -146,8 +148,12 @@ export class PgSession {
     this.end(message);
   }
 
-  /** Forwards a CancelRequest to the server with the real backend key. */
+  /** Forwards a CancelRequest to the server with the real backend key; a held statement is dropped instead. */
   cancel(): void {
+    if (this.holding) {
+      this.holding.abort('the client cancelled the statement');
+      return;
+    }
     const key = this.o.upstreamKey;
     if (!key || this.ended) return;
     const socket = connect({ host: this.o.upstreamAddress.host, port: this.o.upstreamAddress.port });
@@ -301,11 +307,15 @@ export class PgSession {
   private hold(verdict: StatementVerdict, subject: Record<string, unknown>): Promise<ApprovalOutcome> {
     if (!this.o.holdForApproval) return Promise.resolve({ status: 'unavailable', reason: 'statement approvals are not available on this agent' });
     const full = { ...subject, protocol: 'postgres', dbRole: this.o.policyContext.dbRole, policies: verdict.policies, reasons: verdict.reasons };
+    const holding = new AbortController();
+    this.holding = holding;
     return this.o.holdForApproval(full, verdict.approval, {
-      signal: this.lifetime.signal,
+      signal: AbortSignal.any([this.lifetime.signal, holding.signal]),
       onRequested: (info) => {
         if (!this.ended) this.toClient(noticeResponse(approvalNotice(info)));
       },
+    }).finally(() => {
+      if (this.holding === holding) this.holding = undefined;
     });
   }
 
@@ -711,7 +721,7 @@ export class PgSession {
   end(reason: string): void {
     if (this.ended) return;
     this.ended = true;
-    this.lifetime.abort();
+    this.lifetime.abort('the session ended');
     this.fromClient.stop();
     this.fromServer.stop();
     for (const entry of this.pending) {
