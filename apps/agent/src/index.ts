@@ -13,3 +13,5 @@ export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js
 export { handlerRegistry, type ProtocolHandler, type ProtocolOpenContext, type ProtocolHandlerRegistry } from './handlers/protocol-handler.js';
 export { TcpHandler } from './handlers/tcp-handler.js';
 export { AGENT_VERSION } from './version.js';
+export { loadOrCreateCaKey, caPublicKeyLine } from './protocols/ssh/ssh-ca.js';
+export { decodeCertificate, signUserCertificate, ED25519_CERT_ALGO } from './protocols/ssh/openssh-certificate.js';

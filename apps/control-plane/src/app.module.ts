@@ -14,6 +14,7 @@ import { SessionsModule } from './sessions/sessions.module.js';
 import { TunnelHubModule } from './tunnel-hub/tunnel-hub.module.js';
 import { ConnectModule } from './connect/connect.module.js';
 import { PgEndpointModule } from './pg-endpoint/pg-endpoint.module.js';
+import { SshEndpointModule } from './ssh-endpoint/ssh-endpoint.module.js';
 
 @Module({})
 export class AppModule {
@@ -35,6 +36,7 @@ export class AppModule {
         TunnelHubModule,
         ConnectModule,
         PgEndpointModule,
+        SshEndpointModule,
       ],
     };
   }

@@ -2,3 +2,4 @@ export * from './agent-channel.js';
 export * from './client-connect.js';
 export * from './postgres-session.js';
 export * from './recording.js';
+export * from './ssh-session.js';
