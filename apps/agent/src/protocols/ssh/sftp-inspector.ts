@@ -22,8 +22,10 @@ const MAX_PENDING = 4096;
 const MAX_OPEN_FILES = 1024;
 
 const REQUEST_OPS: Record<number, string> = {
-  3: 'open', 4: 'close', 5: 'read', 6: 'write', 9: 'setstat', 11: 'opendir', 13: 'remove', 14: 'mkdir', 15: 'rmdir', 18: 'rename', 20: 'symlink',
+  3: 'open', 4: 'close', 5: 'read', 6: 'write', 9: 'setstat', 11: 'opendir', 13: 'remove', 14: 'mkdir', 15: 'rmdir', 18: 'rename', 20: 'symlink', 200: 'extended',
 };
+/** OpenSSH's extended requests that change files: OpenSSH's sftp renames with posix-rename. */
+const EXTENDED_OPS: Record<string, string> = { 'posix-rename@openssh.com': 'rename', 'hardlink@openssh.com': 'link' };
 const STATUS_NAMES = ['ok', 'eof', 'no such file', 'permission denied', 'failure', 'bad message', 'no connection', 'connection lost', 'unsupported'];
 const FXF_WRITE = 0x02;
 
@@ -135,6 +137,13 @@ export class SftpInspector {
           const size = r.uint32();
           const file = this.files.get(handle);
           if (file) file.bytesWritten += size;
+          return;
+        }
+        case 200: {
+          const extended = EXTENDED_OPS[r.text(256)];
+          if (!extended) return; // statvfs, fsync, limits ...: reads, not changes
+          const path = r.text(4096);
+          this.pending.set(id, { op: extended, path, target: r.text(4096) });
           return;
         }
         case 18:
