@@ -269,7 +269,12 @@ export class SshClientConnection {
     if (!opened) return;
     setTimeout(() => opened.stream.destroy(), 2000).unref();
     await opened
-      .finish({ bytesIn: this.bytesIn, bytesOut: this.bytesOut, endedBy: this.endReason ? 'resource' : 'client' })
+      .finish({
+        bytesIn: this.bytesIn,
+        bytesOut: this.bytesOut,
+        endedBy: this.endReason ? 'resource' : 'client',
+        ...(this.endReason ? { error: new Error(this.endReason) } : {}),
+      })
       .catch((err: unknown) => this.deps.log.warn({ err }, 'closing the session record failed'));
   }
 }
