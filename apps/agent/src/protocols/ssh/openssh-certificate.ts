@@ -24,7 +24,7 @@ export interface UserCertificateFields {
 
 /** The raw 32-byte public key of an Ed25519 key object. */
 export function ed25519RawPublicKey(key: KeyObject): Buffer {
-  const jwk = createPublicKey(key).export({ format: 'jwk' });
+  const jwk = (key.type === 'public' ? key : createPublicKey(key)).export({ format: 'jwk' });
   if (jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string') throw new Error('not an Ed25519 key');
   return Buffer.from(jwk.x, 'base64url');
 }
