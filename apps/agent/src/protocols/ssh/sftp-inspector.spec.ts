@@ -37,7 +37,10 @@ function run(chunks: (buf: Buffer) => Buffer[]): SftpOperation[] {
   const ops: SftpOperation[] = [];
   const inspector = new SftpInspector((op) => ops.push(op));
   for (const [direction, bytes] of steps) {
-    for (const c of chunks(bytes)) (direction === 'c' ? inspector.clientData(c) : inspector.serverData(c));
+    for (const c of chunks(bytes)) {
+      if (direction === 'c') inspector.clientData(c);
+      else inspector.serverData(c);
+    }
   }
   inspector.end();
   return ops;
