@@ -33,7 +33,17 @@ export function rssOf(pid) {
   return import('node:fs').then(({ readFileSync }) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024);
 }
 
-export async function startBenchStack({ resources, policy, httpPort = 18080, pgPort = 25432, idpPort = 19000 }) {
+export async function startBenchStack(options) {
+  try {
+    return await startProcesses(options);
+  } catch (error) {
+    // A stack that failed half-way must not leave its processes holding the ports.
+    for (const c of children) c.kill('SIGKILL');
+    throw error;
+  }
+}
+
+async function startProcesses({ resources, policy, httpPort = 18080, pgPort = 25432, sshPort = 22222, idpPort = 19000 }) {
   const pgPortValue = pgPort;
   const db = 'gateway_bench';
   const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
@@ -46,7 +56,7 @@ export async function startBenchStack({ resources, policy, httpPort = 18080, pgP
   await waitFor('dev IdP', async () => (await fetch(`${idpUrl}/.well-known/openid-configuration`)).ok);
   const api = `http://127.0.0.1:${httpPort}`;
   const cp = run('control-plane', ['apps/control-plane/dist/main.js'], {
-    HTTP_PORT: String(httpPort), PG_PORT: String(pgPort), DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}`,
+    HTTP_PORT: String(httpPort), PG_PORT: String(pgPort), SSH_PORT: String(sshPort), DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}`,
     OIDC_ISSUERS: JSON.stringify([{ issuer: idpUrl, audience: 'api://gateway' }]), DATA_DIR: dataDir, LOG_LEVEL: 'warn', REDIS_PREFIX: 'gwbench',
   });
   await waitFor('control plane', async () => (await fetch(`${api}/readyz`)).ok);
@@ -74,7 +84,7 @@ export async function startBenchStack({ resources, policy, httpPort = 18080, pgP
     return resources.every((r) => res.items.some((i) => i.name === r.name && i.online));
   });
   return {
-    api, pgPort: pgPortValue, token, agentPid: agent.pid, controlPlanePid: cp.pid,
+    api, pgPort: pgPortValue, sshPort, dataDir, token, agentPid: agent.pid, controlPlanePid: cp.pid,
     async stop() {
       // SIGINT lets the processes exit normally, so --cpu-prof writes its profile.
       for (const c of children) c.kill('SIGINT');

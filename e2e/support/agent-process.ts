@@ -11,8 +11,14 @@ export interface AgentProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function spawnAgent(opts: { controlPlaneUrl: string; credential: string; resources: { name: string; type: string; address: string; labels?: Record<string, string> }[] }): AgentProcess {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-agent-'));
+export function spawnAgent(opts: {
+  controlPlaneUrl: string;
+  credential: string;
+  resources: { name: string; type: string; address: string; labels?: Record<string, string>; [extra: string]: unknown }[];
+  /** Reuse a directory (config and spool) across a restart; default a new temporary one. */
+  dir?: string;
+}): AgentProcess {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'gw-agent-'));
   const configFile = join(dir, 'agent.yaml');
   writeFileSync(configFile, stringify({
     controlPlane: { url: opts.controlPlaneUrl },

@@ -2,6 +2,7 @@ import pino from 'pino';
 import { startAgent, validateAgentConfig, type AgentHandle } from '@gw/agent';
 import { startHarness, type Harness } from '../../apps/control-plane/test/support/harness.js';
 import { PgEndpoint } from '../../apps/control-plane/src/pg-endpoint/pg-endpoint.service.js';
+import { SshEndpoint } from '../../apps/control-plane/src/ssh-endpoint/ssh-endpoint.service.js';
 
 export interface StackResource {
   name: string;
@@ -16,6 +17,7 @@ export interface Stack {
   cp: Harness;
   admin: string;
   pgPort: number;
+  sshPort: number;
   agents: AgentHandle[];
   /** Registers and starts one more agent serving these resources. */
   addAgent(name: string, resources: StackResource[]): Promise<AgentHandle>;
@@ -28,7 +30,7 @@ export interface Stack {
  * The whole system in one process: control plane (own database, Redis prefix, dev IdP) and real
  * edge agents dialling it over socket.io, as `npm start` runs them but on random ports.
  */
-export async function startStack(opts: { resources?: StackResource[]; policy?: string; env?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(opts: { resources?: StackResource[]; policy?: string; env?: Record<string, string>; spoolDir?: string } = {}): Promise<Stack> {
   const cp = await startHarness(opts.env);
   const admin = await cp.token('security-admin');
   const agents: AgentHandle[] = [];
@@ -36,6 +38,7 @@ export async function startStack(opts: { resources?: StackResource[]; policy?: s
     cp,
     admin,
     pgPort: cp.app.get(PgEndpoint).port ?? 0,
+    sshPort: cp.app.get(SshEndpoint).port ?? 0,
     agents,
     async addAgent(name, resources) {
       const reg = await cp.request('POST', '/api/v1/agents', { token: admin, body: { name } });
@@ -45,7 +48,7 @@ export async function startStack(opts: { resources?: StackResource[]; policy?: s
           controlPlane: { url: cp.baseUrl },
           auth: { credential: `literal:${reg.body.credential}` },
           resources: resources.map((r) => ({ name: r.name, type: r.type, address: r.address, labels: r.labels ?? {}, ...(r.extra ?? {}) })),
-          spoolDir: `.data/e2e-spool-${name}-${Date.now()}`,
+          spoolDir: opts.spoolDir ?? `.data/e2e-spool-${name}-${Date.now()}`,
           logLevel: 'silent',
         }),
         { logger: pino({ level: 'silent' }) },

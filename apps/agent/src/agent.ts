@@ -11,13 +11,14 @@ import { createLogger } from './logger.js';
 import { OidcTokenSource } from './oidc-token-source.js';
 import { PolicyHolder } from './protocols/postgres/policy-holder.js';
 import { PostgresHandler } from './protocols/postgres/postgres-handler.js';
+import { SshHandler } from './protocols/ssh/ssh-handler.js';
 import { RecordingShipper } from './recording/recording-shipper.js';
 import { createStreamRouter, emptyCounters, type StreamCounters } from './tunnel/stream-router.js';
 import { AGENT_VERSION } from './version.js';
 
 export interface StartAgentOptions extends ParseOptions {
   logger?: Logger;
-  /** Replaces the built-in handlers (tcp, postgres); tests and future protocols plug in here. */
+  /** Replaces the built-in handlers (tcp, postgres, ssh); tests and future protocols plug in here. */
   handlers?: readonly ProtocolHandler[];
   backoff?: BackoffOptions;
   keepalive?: { intervalMs?: number; timeoutMs?: number } | false;
@@ -85,15 +86,17 @@ export function startAgent(configInput: AgentConfig | string, options: StartAgen
   });
   // eslint-disable-next-line prefer-const -- made once the channel exists
   let approvals: ApprovalClient;
+  const policy = new PolicyHolder(() => channel.session?.policy, log);
   const postgres = new PostgresHandler({
-    policy: new PolicyHolder(() => channel.session?.policy, log),
+    policy,
     shipper,
     agentId: () => channel.session?.agentId,
     spoolDir: config.spoolDir,
     log,
     requestApproval: (request, hooks) => approvals.requestApproval(request, hooks),
   });
-  const handlers = handlerRegistry(options.handlers ?? [new TcpHandler(), postgres]);
+  const ssh = new SshHandler({ policy, shipper, spoolDir: config.spoolDir, log });
+  const handlers = handlerRegistry(options.handlers ?? [new TcpHandler(), postgres, ssh]);
 
   let resolveStopped!: (reason: AgentStopReason) => void;
   const stopped = new Promise<AgentStopReason>((resolve) => (resolveStopped = resolve));
@@ -136,6 +139,7 @@ export function startAgent(configInput: AgentConfig | string, options: StartAgen
     stopped,
     close: async () => {
       await postgres.close();
+      ssh.close();
       channel.stop('agent closing');
       shipper.close();
       resolveStopped({ kind: 'closed' });

@@ -14,3 +14,5 @@ export { handlerRegistry, type ProtocolHandler, type ProtocolOpenContext, type P
 export { TcpHandler } from './handlers/tcp-handler.js';
 export { AGENT_VERSION } from './version.js';
 export { ApprovalClient, type ApprovalOutcome, type ApprovalHooks, type ApprovalRequested, type RequestApproval } from './approvals/approval-client.js';
+export { loadOrCreateCaKey, caPublicKeyLine } from './protocols/ssh/ssh-ca.js';
+export { decodeCertificate, signUserCertificate, ED25519_CERT_ALGO } from './protocols/ssh/openssh-certificate.js';

@@ -18,6 +18,7 @@ import { JobsModule } from './jobs/jobs.module.js';
 import { ApprovalsModule } from './approvals/approvals.module.js';
 import { GrantsModule } from './grants/grants.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
+import { SshEndpointModule } from './ssh-endpoint/ssh-endpoint.module.js';
 
 @Module({})
 export class AppModule {
@@ -43,6 +44,7 @@ export class AppModule {
         ConnectModule,
         PgEndpointModule,
         WebhooksModule,
+        SshEndpointModule,
       ],
     };
   }

@@ -3,3 +3,4 @@ export * from './client-connect.js';
 export * from './postgres-session.js';
 export * from './recording.js';
 export * from './approvals.js';
+export * from './ssh-session.js';

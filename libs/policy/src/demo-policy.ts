@@ -61,4 +61,36 @@ permit (principal, action == Gateway::Action::"connect", resource)
 when {
   principal.gatewayRoles.contains("requester") && resource.type == "tcp" && resource.hasTag("demo")
 };
+
+// SSH: workloads run commands and copy files on demo hosts. No interactive shell and no port
+// forwarding (nothing permits ssh:shell or ssh:forward for them, so both are denied).
+@id("requester-ssh-connect")
+@max_session("1h")
+permit (principal, action == Gateway::Action::"connect", resource)
+when { principal.gatewayRoles.contains("requester") && resource.type == "ssh" && resource.hasTag("demo") };
+
+@id("requester-ssh-exec-sftp")
+permit (principal, action in [Gateway::Action::"ssh:exec", Gateway::Action::"ssh:sftp"], resource)
+when { principal.gatewayRoles.contains("requester") && resource.type == "ssh" && resource.hasTag("demo") };
+
+// Commands run as root wait for a human approver.
+@id("requester-ssh-sudo-approval")
+@approval("required")
+@approvals("1")
+@approvers("role:approver")
+@approval_timeout("15m")
+permit (principal, action == Gateway::Action::"ssh:exec", resource)
+when {
+  principal.gatewayRoles.contains("requester") && resource.type == "ssh" &&
+  context has command && context.command like "sudo *"
+};
+
+@id("requester-ssh-no-destructive")
+@reason("destructive commands (rm -rf, mkfs, shutdown, reboot) are not allowed for workloads")
+forbid (principal, action == Gateway::Action::"ssh:exec", resource)
+when {
+  principal.gatewayRoles.contains("requester") && context has command &&
+  (context.command like "*rm -rf*" || context.command like "*mkfs*" || context.command like "*shutdown*" || context.command like "*reboot*")
+}
+unless { principal.gatewayRoles.contains("admin") };
 `;

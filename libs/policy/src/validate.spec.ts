@@ -25,6 +25,10 @@ describe('validatePolicySet', () => {
       'requester-postgres-write-prod',
       'requester-no-ddl-or-admin',
       'requester-tcp-demo',
+      'requester-ssh-connect',
+      'requester-ssh-exec-sftp',
+      'requester-ssh-sudo-approval',
+      'requester-ssh-no-destructive',
     ]);
     expect(result.policies[0]?.line).toBe(2);
     expect(result.policies.find((p) => p.id === 'requester-no-ddl-or-admin')?.effect).toBe('forbid');

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseHostPort } from './address.js';
 import { postgresOptionsShape } from '../protocols/postgres/postgres-config.js';
+import { sshOptionsSchema } from '../protocols/ssh/ssh-config.js';
 import type { SecretValue } from './secret.js';
 import { SecretRefError, resolveSecretRef, type SecretRefContext } from './secret-ref.js';
 
@@ -63,6 +64,8 @@ function schemaFor(ctx: SecretRefContext) {
     credentials: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'credential names: letters, digits, _ . -'), secretRef).optional(),
     /** Only for `type: postgres`; see protocols/postgres/postgres-config.ts. */
     postgres: z.strictObject({ ...postgresOptionsShape, maskingKey: secretRef.optional() }).optional(),
+    /** Required for `type: ssh`; see protocols/ssh/ssh-config.ts. */
+    ssh: sshOptionsSchema.optional(),
   });
 
   const credentialAuth = z.strictObject({ credential: secretRef });
@@ -107,6 +110,15 @@ function schemaFor(ctx: SecretRefContext) {
         seen.add(r.name);
         if (r.postgres && r.type !== 'postgres') {
           zctx.addIssue({ code: 'custom', path: ['resources', i, 'postgres'], message: 'a postgres block needs type: postgres' });
+        }
+        if (r.ssh && r.type !== 'ssh') {
+          zctx.addIssue({ code: 'custom', path: ['resources', i, 'ssh'], message: 'an ssh block needs type: ssh' });
+        }
+        if (r.type === 'ssh' && !r.ssh) {
+          zctx.addIssue({ code: 'custom', path: ['resources', i, 'ssh'], message: 'an ssh resource needs an ssh block with the target\'s hostKeys' });
+        }
+        if (r.type === 'ssh' && r.ssh?.mode === 'fixed' && !r.credentials?.['privateKey']) {
+          zctx.addIssue({ code: 'custom', path: ['resources', i, 'credentials', 'privateKey'], message: 'ssh mode fixed needs credentials.privateKey (an OpenSSH private key)' });
         }
       });
     });

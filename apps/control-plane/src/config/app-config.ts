@@ -34,6 +34,9 @@ const envSchema = z.object({
   PG_TLS_CERT_FILE: z.string().optional(),
   PG_TLS_KEY_FILE: z.string().optional(),
   PG_ALLOW_CLEARTEXT: z.enum(['true', 'false']).default('false'),
+  SSH_HOST: z.string().default('127.0.0.1'),
+  SSH_PORT: z.coerce.number().int().min(0).max(65535).default(12222),
+  SSH_HOST_KEY_FILE: z.string().optional(),
   AGENT_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   /** Longest grant when the `request_access` permit has no @max_session (seconds, 1 min to 7 days). */
   GRANT_MAX_DURATION_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(8 * 3600),
@@ -49,6 +52,8 @@ export interface AppConfig {
   redis: { url: string; prefix: string };
   identity: { issuers: unknown; roleMappings: unknown };
   postgres: { host: string; port: number; certFile?: string; keyFile?: string; allowCleartext: boolean };
+  /** SSH endpoint; `hostKeyFile` defaults to `<dataDir>/ssh/host_ed25519_key`, made at first start. */
+  ssh: { host: string; port: number; hostKeyFile?: string };
   /** Agents heartbeat at this interval; three missed heartbeats mark their resources offline. */
   agents: { heartbeatIntervalMs: number };
   grants: { maxDurationSeconds: number };
@@ -87,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       keyFile: e.PG_TLS_KEY_FILE,
       allowCleartext: e.PG_ALLOW_CLEARTEXT === 'true',
     },
+    ssh: { host: e.SSH_HOST, port: e.SSH_PORT, hostKeyFile: e.SSH_HOST_KEY_FILE },
     agents: { heartbeatIntervalMs: e.AGENT_HEARTBEAT_INTERVAL_MS },
     grants: { maxDurationSeconds: e.GRANT_MAX_DURATION_SECONDS },
     webhooks: {

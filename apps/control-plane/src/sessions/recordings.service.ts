@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { MAX_RECORDING_EVENT_BYTES, type RecordingAck, type RecordingBatch } from '@gw/contracts';
-import { NotFoundError } from '../common/domain-error.js';
+import { DomainError, DomainErrorCode, NotFoundError } from '../common/domain-error.js';
+import { renderAsciicast, terminalChannels } from './asciicast.js';
 
 export interface StoredEvent {
   seq: number;
@@ -40,5 +41,35 @@ export class RecordingsService {
       [sessionId, afterSeq, limit],
     );
     return rows.map((r) => ({ seq: Number(r.seq), at: r.occurred_at.toISOString(), type: r.type, data: r.data }));
+  }
+
+  /** Every event of a session whose type is one of `types`, in order (for renderings of a whole session). */
+  async listByType(sessionId: string, types: readonly string[]): Promise<StoredEvent[]> {
+    const all: StoredEvent[] = [];
+    let after = -1;
+    for (;;) {
+      const rows = await this.dataSource.query<{ seq: string; occurred_at: Date; type: string; data: Record<string, unknown> }[]>(
+        `SELECT seq, occurred_at, type, data FROM session_events WHERE session_id = $1 AND seq > $2 AND type = ANY($3) ORDER BY seq LIMIT 1000`,
+        [sessionId, after, types],
+      );
+      all.push(...rows.map((r) => ({ seq: Number(r.seq), at: r.occurred_at.toISOString(), type: r.type, data: r.data })));
+      if (rows.length < 1000) return all;
+      after = Number(rows.at(-1)!.seq);
+    }
+  }
+
+  /** The asciicast v2 file of an SSH session's terminal (the first shell, else the first command, or `channel`). */
+  async asciicast(sessionId: string, channel?: number): Promise<string> {
+    const exists = await this.dataSource.query<unknown[]>('SELECT 1 FROM sessions WHERE id = $1', [sessionId]);
+    if (exists.length === 0) throw new NotFoundError('session', sessionId);
+    const events = await this.listByType(sessionId, ['ssh.shell', 'ssh.exec', 'ssh.io']);
+    const channels = terminalChannels(events);
+    const chosen = channel === undefined ? channels[0] : channels.find((c) => c.channel === channel);
+    if (!chosen) {
+      throw new DomainError(DomainErrorCode.NotFound, channel === undefined
+        ? `session ${sessionId} has no terminal recording (no shell or command ran in it)`
+        : `session ${sessionId} has no terminal recording for channel ${channel}`);
+    }
+    return renderAsciicast(chosen, events);
   }
 }

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Principal } from '@gw/identity';
 import { ZodPipe } from '../common/zod-body.pipe.js';
@@ -11,6 +11,10 @@ import { z } from 'zod';
 const eventsQuerySchema = z.strictObject({
   after: z.coerce.number().int().min(-1).default(-1),
   limit: z.coerce.number().int().min(1).max(1000).default(500),
+});
+
+const castQuerySchema = z.strictObject({
+  channel: z.coerce.number().int().min(1).optional(),
 });
 
 @ApiTags('sessions')
@@ -42,6 +46,14 @@ export class SessionsController {
   async events(@Param('id', new ParseUUIDPipe()) id: string, @Query(new ZodPipe(eventsQuerySchema)) q: z.infer<typeof eventsQuerySchema>) {
     const items = await this.recordings.list(id, q.after, q.limit);
     return { items, nextAfter: items.length === q.limit ? items.at(-1)?.seq : null };
+  }
+
+  @Get(':id/recording.cast')
+  @Roles('admin', 'auditor')
+  @Header('content-type', 'application/x-asciicast')
+  @ApiOperation({ summary: 'An SSH session\'s terminal as asciicast v2 (`asciinema play`, asciinema-player): the first shell, else the first command, or `channel=<n>`' })
+  async cast(@Param('id', new ParseUUIDPipe()) id: string, @Query(new ZodPipe(castQuerySchema)) q: z.infer<typeof castQuerySchema>) {
+    return this.recordings.asciicast(id, q.channel);
   }
 
   @Post(':id/kill')

@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
 import { createApp } from '../../src/app.js';
 import { PgEndpoint } from '../../src/pg-endpoint/pg-endpoint.service.js';
+import { SshEndpoint } from '../../src/ssh-endpoint/ssh-endpoint.service.js';
 
 export const ADMIN_DB_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -46,6 +47,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const config = loadConfig({
     HTTP_PORT: '0',
     PG_PORT: '0',
+    SSH_PORT: '0',
     DATABASE_URL: db.url,
     REDIS_PREFIX: `gwtest-${randomBytes(4).toString('hex')}`,
     OIDC_ISSUERS: JSON.stringify([{ issuer: idp.issuer, audience: 'api://gateway' }]),
@@ -57,6 +59,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const pgPort = (app.get(PgEndpoint).port ?? 0).toString();
+  const sshPort = app.get(SshEndpoint).port ?? 0;
   const baseUrl = `http://127.0.0.1:${address.port}`;
   const tokens = new Map<string, string>();
   const harness: Harness = {
@@ -92,7 +95,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     async restart(downtimeMs = 0) {
       await app.close();
       if (downtimeMs) await new Promise((r) => setTimeout(r, downtimeMs));
-      const again = { ...config, postgres: { ...config.postgres, port: Number(pgPort) } };
+      const again = { ...config, postgres: { ...config.postgres, port: Number(pgPort) }, ssh: { ...config.ssh, port: sshPort } };
       app = await createApp(again);
       await app.listen(address.port, '127.0.0.1');
       harness.app = app;

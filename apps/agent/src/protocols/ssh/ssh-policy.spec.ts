@@ -1,0 +1,45 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { PolicyHolder } from '../postgres/policy-holder.js';
+import { decideSsh, MAX_COMMAND_LENGTH, refusalMessage, type SshPolicyContext } from './ssh-policy.js';
+
+const POLICY = `
+@id("exec") permit (principal, action == Gateway::Action::"ssh:exec", resource) when { context has login && context.login == "deploy" };
+@id("no-rm") @reason("no deleting") forbid (principal, action == Gateway::Action::"ssh:exec", resource) when { context has command && context.command like "*rm -rf*" };
+@id("sudo") @approval("required") permit (principal, action == Gateway::Action::"ssh:exec", resource) when { context has command && context.command like "sudo *" };
+@id("fwd") permit (principal, action == Gateway::Action::"ssh:forward", resource) when { context has host && context.host == "10.0.0.5" && context has port && context.port == 5432 };
+`;
+const holder = (text: string | null) => new PolicyHolder(() => (text === null ? null : { version: 1, sha256: String(text.length), text }), pino({ level: 'silent' }));
+const ctx: SshPolicyContext = {
+  principal: { id: 'p', kind: 'workload', issuer: 'i', subject: 's', roles: [], groups: [], gatewayRoles: ['requester'] },
+  resource: { name: 'box', type: 'ssh', labels: {} },
+  login: 'deploy',
+  sourceIp: '127.0.0.1',
+};
+
+describe('decideSsh', () => {
+  const policy = holder(POLICY);
+
+  it('decides exec on the command text and the login', () => {
+    expect(decideSsh(policy, ctx, { action: 'ssh:exec', command: 'uptime' })).toMatchObject({ effect: 'allow', policies: ['exec'] });
+    expect(decideSsh(policy, ctx, { action: 'ssh:exec', command: 'cd / && rm -rf tmp' })).toMatchObject({ effect: 'deny', policies: ['no-rm'], reasons: ['no deleting'] });
+    expect(decideSsh(policy, { ...ctx, login: 'root' }, { action: 'ssh:exec', command: 'uptime' }).effect).toBe('deny');
+    expect(decideSsh(policy, ctx, { action: 'ssh:exec', command: 'sudo reboot' }).effect).toBe('require_approval');
+  });
+
+  it('decides forwards on host and port', () => {
+    expect(decideSsh(policy, ctx, { action: 'ssh:forward', host: '10.0.0.5', port: 5432 }).effect).toBe('allow');
+    expect(decideSsh(policy, ctx, { action: 'ssh:forward', host: '10.0.0.5', port: 22 }).effect).toBe('deny');
+  });
+
+  it('fails closed: no policy yet, a shell nobody permitted, an over-long command', () => {
+    expect(decideSsh(holder(null), ctx, { action: 'ssh:exec', command: 'uptime' })).toMatchObject({ effect: 'deny', reasons: ['no policy received from the control plane yet; denied'] });
+    expect(decideSsh(policy, ctx, { action: 'ssh:shell' }).effect).toBe('deny');
+    expect(decideSsh(policy, ctx, { action: 'ssh:exec', command: `echo ${'x'.repeat(MAX_COMMAND_LENGTH)}` }).effect).toBe('deny');
+  });
+
+  it('tells the client which policy refused, and that approval is required when it is', () => {
+    expect(refusalMessage(decideSsh(policy, ctx, { action: 'ssh:exec', command: 'rm -rf /' }), 'command')).toBe('gateway: command denied by policy "no-rm": no deleting');
+    expect(refusalMessage(decideSsh(policy, ctx, { action: 'ssh:exec', command: 'sudo reboot' }), 'command')).toMatch(/^gateway: command needs approval \(approval required by policy "sudo"\)/);
+  });
+});

@@ -1,0 +1,231 @@
+import type { Duplex } from 'node:stream';
+import ssh2 from 'ssh2';
+import type { AuthContext, Client, ClientChannel, Connection, PseudoTtyInfo, ServerChannel, Session } from 'ssh2';
+import type { Logger } from 'pino';
+import type { SessionRecorder } from '../../recording/recording-shipper.js';
+import type { PolicyHolder } from '../postgres/policy-holder.js';
+import { refuseOnChannel, spliceSessionChannel } from './channel-splice.js';
+import { IoRecorder } from './io-recorder.js';
+import { SftpInspector } from './sftp-inspector.js';
+import { decideSsh, holdForApproval, refusalMessage, type SshPolicyContext, type SshRequest, type SshVerdict } from './ssh-policy.js';
+import { SSH_INNER_ALGORITHMS } from '@gw/contracts';
+
+/** Exit status of a command the gateway refused (the shell's "cannot execute"). */
+export const REFUSED_EXIT_STATUS = 126;
+
+export interface SshSessionOptions {
+  /** The tunnel stream from the control plane: an SSH connection in which the control plane is the client. */
+  stream: Duplex;
+  /** The inner link's host key (OpenSSH private key text). */
+  hostKey: string;
+  upstream: Client;
+  login: string;
+  policy: PolicyHolder;
+  policyContext: SshPolicyContext;
+  recorder: SessionRecorder;
+  recordOutputLimitBytes: number;
+  log: Logger;
+  onEnd(reason: string): void;
+}
+
+/**
+ * One SSH session on the agent: the control plane's inner SSH connection (server side, on the tunnel
+ * stream) and the target connection (client side, logged in with the session's certificate). Every
+ * channel and request is decided by policy here, replayed to the target if allowed, and recorded.
+ */
+export class SshSession {
+  private channelSeq = 0;
+  private ended = false;
+  private connection: Connection | undefined;
+
+  constructor(private readonly o: SshSessionOptions) {
+    const server = new ssh2.Server({ hostKeys: [o.hostKey], algorithms: { cipher: [...SSH_INNER_ALGORITHMS.cipher], kex: [...SSH_INNER_ALGORITHMS.kex], serverHostKey: [...SSH_INNER_ALGORITHMS.serverHostKey], compress: [...SSH_INNER_ALGORITHMS.compress] }, ident: 'gw-agent', ...(o.log.isLevelEnabled('trace') ? { debug: (m: string) => o.log.trace(m) } : {}) }, (connection) => this.onConnection(connection));
+    server.injectSocket(o.stream as unknown as import('node:net').Socket);
+    o.upstream.on('close', () => this.end('the target closed the connection'));
+    o.upstream.on('error', (error) => o.log.warn({ err: error.message }, 'target connection error'));
+  }
+
+  /** Ends the session from the agent's side (expiry, shutdown). */
+  terminate(reason: string): void {
+    this.end(reason);
+  }
+
+  private end(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.o.upstream.end();
+    this.connection?.end();
+    this.o.stream.destroy();
+    this.o.onEnd(reason);
+  }
+
+  private onConnection(connection: Connection): void {
+    this.connection = connection;
+    connection.on('error', (error) => this.o.log.debug({ err: error.message }, 'inner connection error'));
+    connection.on('close', () => this.end('the control plane closed the session'));
+    // The tunnel grant already authenticated this session; the inner SSH layer only carries channels.
+    connection.on('authentication', (ctx: AuthContext) => (ctx.method === 'none' && ctx.username === this.o.login ? ctx.accept() : ctx.reject(['none'])));
+    connection.on('ready', () => {
+      connection.on('session', (accept) => this.onSession(accept()));
+      connection.on('tcpip', (accept, reject, info) => void this.onForward(accept, reject, info));
+      connection.on('request', (_accept, reject, name) => {
+        this.o.recorder.record('ssh.refused', { request: name, reason: 'remote forwarding and other global requests are not allowed through the gateway' });
+        reject?.();
+      });
+    });
+  }
+
+  private decide(request: SshRequest): SshVerdict {
+    return decideSsh(this.o.policy, this.o.policyContext, request);
+  }
+
+  /** allow, or the refusal message; `require_approval` goes through the hold point. */
+  private async gate(request: SshRequest, what: string): Promise<{ verdict: SshVerdict; refusal?: string }> {
+    const verdict = this.decide(request);
+    if (verdict.effect === 'allow') return { verdict };
+    if (verdict.effect === 'require_approval' && (await holdForApproval(verdict, request)) === 'approved') return { verdict };
+    return { verdict, refusal: refusalMessage(verdict, what) };
+  }
+
+  private onSession(session: Session): void {
+    const channel = ++this.channelSeq;
+    let pty: PseudoTtyInfo | undefined;
+    const env: Record<string, string> = {};
+    let started: ClientChannel | undefined;
+    let io: IoRecorder | undefined;
+    session.on('pty', (accept, _reject, info) => {
+      pty = info;
+      accept?.();
+    });
+    session.on('env', (accept, _reject, info) => {
+      if (Object.keys(env).length < 64) env[String(info.key).slice(0, 256)] = String(info.val).slice(0, 4096);
+      accept?.();
+    });
+    session.on('window-change', (accept, _reject, info) => {
+      started?.setWindow(info.rows, info.cols, info.height, info.width);
+      io?.resize(info.cols, info.rows);
+      this.o.recorder.record('ssh.resize', { channel, cols: info.cols, rows: info.rows });
+      accept?.();
+    });
+    session.on('signal', (accept, _reject, info) => {
+      started?.signal(info.name);
+      this.o.recorder.record('ssh.signal', { channel, signal: info.name });
+      accept?.();
+    });
+    session.on('x11', (_accept, reject) => {
+      this.o.recorder.record('ssh.refused', { channel, request: 'x11', reason: 'X11 forwarding is not allowed through the gateway' });
+      reject?.();
+    });
+    session.on('auth-agent', (_accept, reject) => {
+      this.o.recorder.record('ssh.refused', { channel, request: 'auth-agent', reason: 'agent forwarding is not allowed through the gateway' });
+      reject?.();
+    });
+
+    const terminal = () => (pty ? { term: pty.term, cols: pty.cols, rows: pty.rows } : null);
+    const start = async (
+      kind: 'exec' | 'shell',
+      accept: () => ServerChannel,
+      request: SshRequest,
+      open: (cb: (err: Error | undefined, ch: ClientChannel) => void) => void,
+      what: string,
+      command?: string,
+    ) => {
+      // Accepted at once (the client may send EOF right behind its request); a held request keeps the
+      // client waiting on an open channel, as a held SQL statement does.
+      const outer = accept();
+      if (!outer) return;
+      const { verdict, refusal } = await this.gate(request, what);
+      this.o.recorder.record(`ssh.${kind}`, {
+        channel, ...(command !== undefined ? { command } : {}), pty: terminal(), env,
+        decision: refusal ? (verdict.effect === 'allow' ? 'deny' : verdict.effect) : 'allow', policies: verdict.policies, reasons: verdict.reasons,
+      });
+      if (refusal) {
+        this.o.log.info({ channel, kind, policies: verdict.policies }, 'ssh request refused');
+        return refuseOnChannel(outer, refusal, REFUSED_EXIT_STATUS);
+      }
+      open((err, upstream) => {
+        if (err) return refuseOnChannel(outer, `gateway: the target refused the ${kind} request: ${err.message}`, 1);
+        started = upstream;
+        io = new IoRecorder(this.o.recorder, channel, this.o.recordOutputLimitBytes);
+        const rec = io;
+        spliceSessionChannel(outer, upstream, {
+          // Input is the keystrokes of a terminal; an exec's stdin (an upload, a script) is not a terminal.
+          ...(pty ? { input: (c: Buffer) => rec.data('i', c) } : {}),
+          output: (c) => rec.data('o', c),
+          stderr: (c) => rec.data('e', c),
+          exit: (status) => this.o.recorder.record('ssh.exit', { channel, ...status }),
+          closed: () => rec.close(),
+        });
+      });
+    };
+
+    session.on('exec', (accept, _reject, info) => {
+      const command = info.command;
+      void start('exec', accept, { action: 'ssh:exec', command }, (cb) => this.o.upstream.exec(command, { env, ...(pty ? { pty } : {}) }, cb), 'command', command);
+    });
+    session.on('shell', (accept) => {
+      void start('shell', accept, { action: 'ssh:shell' }, (cb) => this.o.upstream.shell(pty ?? false, { env }, cb), 'interactive shell');
+    });
+    session.on('subsystem', (accept, reject, info) => {
+      if (info.name !== 'sftp') {
+        this.o.recorder.record('ssh.refused', { channel, request: `subsystem ${info.name}`, reason: 'only the sftp subsystem is served' });
+        return reject?.();
+      }
+      void this.onSftp(channel, accept);
+    });
+  }
+
+  private async onSftp(channel: number, accept: () => ServerChannel): Promise<void> {
+    const outer = accept();
+    if (!outer) return;
+    const { verdict, refusal } = await this.gate({ action: 'ssh:sftp' }, 'sftp');
+    this.o.recorder.record('ssh.sftp.start', { channel, decision: refusal ? (verdict.effect === 'allow' ? 'deny' : verdict.effect) : 'allow', policies: verdict.policies, reasons: verdict.reasons });
+    if (refusal) return refuseOnChannel(outer, refusal, REFUSED_EXIT_STATUS);
+    this.o.upstream.subsys('sftp', (err, upstream) => {
+      if (err) return refuseOnChannel(outer, `gateway: the target refused the sftp subsystem: ${err.message}`, 1);
+      const inspector = new SftpInspector((op) => this.o.recorder.record('ssh.sftp', { channel, ...op }));
+      spliceSessionChannel(outer, upstream, {
+        input: (c) => inspector.clientData(c),
+        output: (c) => inspector.serverData(c),
+        closed: () => {
+          inspector.end();
+          this.o.recorder.record('ssh.sftp.end', { channel });
+        },
+      });
+    });
+  }
+
+  private async onForward(
+    accept: () => ServerChannel,
+    reject: () => void,
+    info: { destIP: string; destPort: number; srcIP: string; srcPort: number },
+  ): Promise<void> {
+    const request: SshRequest = { action: 'ssh:forward', host: info.destIP, port: info.destPort };
+    const { verdict, refusal } = await this.gate(request, `forwarding to ${info.destIP}:${info.destPort}`);
+    const channel = ++this.channelSeq;
+    this.o.recorder.record('ssh.forward', {
+      channel, host: info.destIP, port: info.destPort, decision: refusal ? (verdict.effect === 'allow' ? 'deny' : verdict.effect) : 'allow',
+      policies: verdict.policies, reasons: verdict.reasons,
+    });
+    if (refusal) return reject();
+    this.o.upstream.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (err, upstream) => {
+      if (err) {
+        this.o.recorder.record('ssh.forward.failed', { channel, error: err.message });
+        return reject();
+      }
+      const outer = accept();
+      let bytesIn = 0;
+      let bytesOut = 0;
+      outer.on('data', (c: Buffer) => (bytesIn += c.length));
+      upstream.on('data', (c: Buffer) => (bytesOut += c.length));
+      outer.pipe(upstream).pipe(outer);
+      outer.on('error', () => upstream.close());
+      upstream.on('error', () => outer.close());
+      upstream.once('close', () => {
+        outer.close();
+        this.o.recorder.record('ssh.forward.end', { channel, bytesIn, bytesOut });
+      });
+      outer.once('close', () => upstream.close());
+    });
+  }
+}

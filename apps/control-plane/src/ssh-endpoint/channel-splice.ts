@@ -1,0 +1,59 @@
+import type { ClientChannel, ServerChannel } from 'ssh2';
+
+// The agent has the same splice (apps/agent/src/protocols/ssh/channel-splice.ts): apps share no code
+// but libs, and this is too small and too ssh2-specific for a lib of its own.
+
+export interface SpliceObserver {
+  /** Bytes from the client side (towards the target). */
+  input?(chunk: Buffer): void;
+  output?(chunk: Buffer): void;
+  stderr?(chunk: Buffer): void;
+  exit?(status: { code: number } | { signal: string }): void;
+  closed?(): void;
+}
+
+/**
+ * Joins a session channel accepted from the client side (`server`) to the one opened towards the
+ * target (`client`): data both ways with backpressure (pipe), stderr, EOF, and the exit status or
+ * signal, sent before the channel closes as RFC 4254 §6.10 expects.
+ */
+export function spliceSessionChannel(server: ServerChannel, client: ClientChannel, observer: SpliceObserver = {}): void {
+  let closedOnce = false;
+  const closed = (): void => {
+    if (closedOnce) return;
+    closedOnce = true;
+    observer.closed?.();
+  };
+  let exit: { code: number } | { signal: string; coreDumped: boolean; message: string } | undefined;
+  if (observer.input) server.on('data', (chunk: Buffer) => observer.input?.(chunk));
+  if (observer.output) client.on('data', (chunk: Buffer) => observer.output?.(chunk));
+  if (observer.stderr) client.stderr.on('data', (chunk: Buffer) => observer.stderr?.(chunk));
+  server.pipe(client);
+  client.pipe(server, { end: false });
+  client.stderr.pipe(server.stderr, { end: false });
+  client.on('exit', (code: number | null, signal?: string, coreDumped?: boolean, message?: string) => {
+    exit = code !== null ? { code } : { signal: signal ?? 'KILL', coreDumped: coreDumped === true, message: message ?? '' };
+    observer.exit?.(code !== null ? { code } : { signal: signal ?? 'KILL' });
+  });
+  const finish = (): void => {
+    if (exit && 'code' in exit) server.exit(exit.code);
+    else if (exit) server.exit(exit.signal, exit.coreDumped, exit.message);
+    server.end();
+    closed();
+  };
+  client.once('close', finish);
+  server.once('close', () => {
+    client.removeListener('close', finish);
+    client.close();
+    closed();
+  });
+  server.on('error', () => client.close());
+  client.on('error', () => server.close());
+}
+
+/** Ends a session channel with a message on stderr and an exit status (a refusal the client can read). */
+export function refuseOnChannel(server: ServerChannel, message: string, status: number): void {
+  server.stderr.write(`${message}\r\n`);
+  server.exit(status);
+  server.end();
+}

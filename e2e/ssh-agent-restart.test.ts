@@ -1,0 +1,76 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnAgent, type AgentProcess } from './support/agent-process.js';
+import { gatewaySsh, type GatewaySsh } from './support/ssh-client.js';
+import { startSshTarget, type SshTarget } from './support/ssh-fixture.js';
+import { TEST_LOGIN } from './support/sshd.js';
+import { startStack, type Stack } from './support/stack.js';
+
+const POLICY = `
+@id("admins") permit (principal, action, resource) when { principal.gatewayRoles.contains("admin") };
+@id("ssh") permit (principal, action in [Gateway::Action::"connect", Gateway::Action::"ssh:exec"], resource)
+  when { principal.gatewayRoles.contains("requester") && resource.type == "ssh" };
+`;
+
+interface Event { type: string; data: Record<string, any> }
+
+describe('ssh and a restarting agent process', () => {
+  let target: SshTarget;
+  let stack: Stack;
+  let client: GatewaySsh;
+  let agent: AgentProcess;
+  let credential: string;
+  const dir = mkdtempSync(join(tmpdir(), 'gw-agent-ssh-'));
+  const start = () => {
+    const r = target.resource('box');
+    return spawnAgent({ controlPlaneUrl: stack.cp.baseUrl, credential, dir, resources: [{ name: r.name, type: r.type, address: r.address, labels: {}, ...r.extra }] });
+  };
+
+  beforeAll(async () => {
+    target = await startSshTarget();
+    stack = await startStack({ policy: POLICY });
+    credential = (await stack.cp.request('POST', '/api/v1/agents', { token: stack.admin, body: { name: 'edge-ssh-proc' } })).body.credential;
+    agent = start();
+    await stack.waitOnline('box');
+    client = gatewaySsh(stack.sshPort, await stack.cp.token('ai-agent'));
+  }, 60_000);
+
+  afterAll(async () => {
+    await agent?.kill();
+    await stack?.close();
+    await target?.sshd.stop();
+  });
+
+  it('tells the client the agent was lost, serves again after the restart, and ships the spooled recording', async () => {
+    const ssh = spawn('ssh', [...client.options, '-p', String(stack.sshPort), '-l', `${TEST_LOGIN}@box`, '127.0.0.1', 'echo started; sleep 60'], { env: client.env });
+    let stdout = '';
+    let stderr = '';
+    ssh.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    ssh.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => ssh.on('close', resolve));
+    await expect.poll(() => stdout, { timeout: 10_000 }).toContain('started');
+    const id = (await stack.cp.request('GET', '/api/v1/sessions?resource=box', { token: stack.admin })).body.items[0].id as string;
+
+    await agent.kill('SIGKILL');
+    expect(await exited).toBe(255);
+    expect(stderr).toContain('gateway: the agent serving "box" was lost');
+
+    agent = start();
+    await stack.waitOnline('box');
+    expect((await client.ssh(`${TEST_LOGIN}@box`, ['echo back'])).stdout).toBe('back\n');
+
+    await expect
+      .poll(async () => {
+        const events = (await stack.cp.request('GET', `/api/v1/sessions/${id}/events`, { token: stack.admin })).body.items as Event[];
+        const output = events.filter((e) => e.type === 'ssh.io').flatMap((e) => e.data.frames as [number, string, string][]).map((f) => f[2]).join('');
+        return events.some((e) => e.type === 'ssh.exec' && e.data.command === 'echo started; sleep 60') && output.includes('started');
+      }, { timeout: 15_000 })
+      .toBe(true);
+    const session = (await stack.cp.request('GET', `/api/v1/sessions/${id}`, { token: stack.admin })).body;
+    expect(session.status).toBe('ended');
+    expect(session.endReason).toContain('was lost');
+  });
+});

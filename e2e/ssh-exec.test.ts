@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import ssh2 from 'ssh2';
+import { gatewaySsh, tmuxSsh, type GatewaySsh } from './support/ssh-client.js';
+import { startSshTarget, type SshTarget } from './support/ssh-fixture.js';
+import { TEST_LOGIN } from './support/sshd.js';
+import { startStack, type Stack } from './support/stack.js';
+
+const POLICY = `
+@id("admins") permit (principal, action, resource) when { principal.gatewayRoles.contains("admin") };
+@id("ssh-connect")
+permit (principal, action == Gateway::Action::"connect", resource)
+  when { principal.gatewayRoles.contains("requester") && resource.type == "ssh" && context has login && context.login == "${TEST_LOGIN}" };
+@id("ssh-exec")
+permit (principal, action == Gateway::Action::"ssh:exec", resource)
+  when { principal.gatewayRoles.contains("requester") && resource.type == "ssh" };
+@id("ssh-shell-dev")
+permit (principal, action == Gateway::Action::"ssh:shell", resource)
+  when { principal.gatewayRoles.contains("requester") && resource.hasTag("env") && resource.getTag("env") == "dev" };
+@id("no-rm") @reason("deleting files is not allowed for workloads")
+forbid (principal, action == Gateway::Action::"ssh:exec", resource)
+  when { context has command && context.command like "*rm *" };
+@id("sudo-needs-approval") @approval("required")
+permit (principal, action == Gateway::Action::"ssh:exec", resource)
+  when { principal.gatewayRoles.contains("requester") && context has command && context.command like "sudo *" };
+`;
+
+describe('ssh through the gateway: exec, policy, certificates', () => {
+  let target: SshTarget;
+  let stack: Stack;
+  let client: GatewaySsh;
+  let token: string;
+
+  beforeAll(async () => {
+    target = await startSshTarget();
+    stack = await startStack({ policy: POLICY, resources: [target.resource('box', { env: 'dev' }), target.resource('prod-box', { env: 'prod' })] });
+    token = await stack.cp.token('ai-agent');
+    client = gatewaySsh(stack.sshPort, token);
+  }, 60_000);
+
+  afterAll(async () => {
+    await stack?.close();
+    await target?.sshd.stop();
+  });
+
+  it('runs a command as the login, with a per-session certificate the target logs by session and principal', async () => {
+    const result = await client.ssh(`${TEST_LOGIN}@box`, ['echo hello; id -un; exit 3']);
+    expect(result.stdout).toBe(`hello\n${TEST_LOGIN}\n`);
+    expect(result.code).toBe(3);
+    const sessions = await stack.cp.request('GET', '/api/v1/sessions?resource=box', { token: stack.admin });
+    const sessionId = sessions.body.items[0].id as string;
+    expect(target.sshd.log()).toMatch(new RegExp(`Accepted publickey for ${TEST_LOGIN} .*ED25519-CERT .*ID gw session=${sessionId} principal=`));
+  });
+
+  it('passes stdin and stderr through', async () => {
+    const result = await client.ssh(`${TEST_LOGIN}@box`, ['tr a-z A-Z; echo oops >&2'], { input: 'quiet words\n' });
+    expect(result.stdout).toBe('QUIET WORDS\n');
+    expect(result.stderr).toContain('oops');
+    expect(result.code).toBe(0);
+  });
+
+  it('refuses a denied command with the policy on stderr and status 126, and the command never runs', async () => {
+    const marker = `/tmp/gw-e2e-keep-${Date.now()}`;
+    await client.ssh(`${TEST_LOGIN}@box`, [`touch ${marker}`]);
+    const result = await client.ssh(`${TEST_LOGIN}@box`, [`rm -f ${marker}`]);
+    expect(result.code).toBe(126);
+    expect(result.stderr).toContain('denied by policy "no-rm": deleting files is not allowed for workloads');
+    expect((await client.ssh(`${TEST_LOGIN}@box`, [`test -e ${marker} && echo still-there`])).stdout).toBe('still-there\n');
+  });
+
+  it('refuses a command that needs approval (approvals are not wired yet: fail closed)', async () => {
+    const result = await client.ssh(`${TEST_LOGIN}@box`, ['sudo true']);
+    expect(result.code).toBe(126);
+    expect(result.stderr).toContain('approval required by policy "sudo-needs-approval"');
+  });
+
+  it('keeps the connection usable after a denial (two channels on one connection)', async () => {
+    const conn = new ssh2.Client();
+    await new Promise<void>((resolve, reject) => {
+      conn.once('ready', resolve).once('error', reject);
+      conn.connect({ host: '127.0.0.1', port: stack.sshPort, username: `${TEST_LOGIN}@box`, password: token, hostVerifier: () => true });
+    });
+    const exec = (command: string) =>
+      new Promise<{ out: string; err: string; code: number }>((resolve, reject) => {
+        conn.exec(command, (error, channel) => {
+          if (error) return reject(error);
+          let out = '';
+          let err = '';
+          let code = -1;
+          channel.on('data', (c: Buffer) => (out += c.toString()));
+          channel.stderr.on('data', (c: Buffer) => (err += c.toString()));
+          channel.on('exit', (c: number) => (code = c));
+          channel.on('close', () => resolve({ out, err, code }));
+        });
+      });
+    try {
+      const denied = await exec('rm -rf /nothing');
+      expect(denied.code).toBe(126);
+      expect(denied.err).toContain('no-rm');
+      expect(await exec('echo after')).toEqual({ out: 'after\n', err: '', code: 0 });
+    } finally {
+      conn.end();
+    }
+  });
+
+  it('gives an interactive shell with a terminal: keystrokes, resize, exit status', async () => {
+    const term = await tmuxSsh(client, stack.sshPort, `${TEST_LOGIN}@box`);
+    try {
+      await term.send('echo "tty=$(tty) term=$TERM"; echo $((6*7))', 'Enter');
+      const screen = await term.waitFor(/^42$/m);
+      expect(screen).toMatch(/tty=\/dev\/pts\/\d+ term=\S+/);
+      await term.resize(90, 20);
+      await term.send('stty size', 'Enter');
+      await term.waitFor('20 90');
+      await term.send('exit 7', 'Enter');
+      expect(await term.exited()).toBe(7);
+    } finally {
+      await term.kill();
+    }
+  });
+
+  it('refuses a shell where policy does not permit one, with the reason', async () => {
+    const result = await client.ssh(`${TEST_LOGIN}@prod-box`, ['-tt'], { input: 'echo should-not-run\nexit\n' });
+    expect(result.code).toBe(126);
+    expect(result.stdout + result.stderr).toContain('interactive shell denied');
+    expect(result.stdout).not.toContain('should-not-run\r\nshould-not-run');
+  });
+
+  it('refuses a login that connect policy does not allow, saying why', async () => {
+    const result = await client.ssh('root@box', ['true']);
+    expect(result.code).toBe(255);
+    expect(result.stderr).toContain('gateway: not allowed to connect to "box"');
+  });
+
+  it('refuses a bad token and a malformed user name at authentication', async () => {
+    expect((await client.ssh(`${TEST_LOGIN}@box`, ['true'], { token: 'not-a-token' })).stderr).toContain('Permission denied');
+    expect((await client.ssh('no-resource-here', ['true'])).stderr).toContain('Permission denied');
+  });
+
+  it('does not forward the agent or X11', async () => {
+    const result = await client.ssh(`${TEST_LOGIN}@box`, ['-o', 'ForwardAgent=yes', '-o', 'ForwardX11=yes', 'echo "agent=[$SSH_AUTH_SOCK] display=[$DISPLAY]"'], {});
+    expect(result.stdout).toBe('agent=[] display=[]\n');
+  });
+});

@@ -1,0 +1,33 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { caPublicKeyLine, loadOrCreateCaKey } from '@gw/agent';
+import { startSshd, type Sshd } from './sshd.js';
+import type { StackResource } from './stack.js';
+
+/** An sshd target that trusts a fresh agent CA, and the agent resource entries that point at it. */
+export interface SshTarget {
+  sshd: Sshd;
+  caKeyFile: string;
+  caPublicKey: string;
+  resource(name: string, labels?: Record<string, string>, address?: string): StackResource;
+}
+
+export async function startSshTarget(): Promise<SshTarget> {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-ssh-ca-'));
+  const caKeyFile = join(dir, 'ssh-ca.key');
+  const caPublicKey = caPublicKeyLine(loadOrCreateCaKey(caKeyFile));
+  const sshd = await startSshd({ caPublicKey });
+  return {
+    sshd,
+    caKeyFile,
+    caPublicKey,
+    resource: (name, labels = {}, address = sshd.address) => ({
+      name,
+      type: 'ssh',
+      address,
+      labels,
+      extra: { ssh: { hostKeys: [sshd.hostKey], caKeyFile } },
+    }),
+  };
+}
