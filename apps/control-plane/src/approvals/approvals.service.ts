@@ -164,10 +164,10 @@ export class ApprovalsService implements OnModuleInit, OnApplicationBootstrap {
       }
       await tx.getRepository(ApprovalEntity).update({ id }, { votes: approval.votes });
       return { approval };
-    }).catch((error: unknown) => ({ thrown: error }));
-    if ('thrown' in outcome) throw outcome.thrown;
+    });
+    // A refusal may still have changed the approval (expired, cancelled): announce that first.
     if (outcome.after) await outcome.after();
-    if ('refused' in outcome && outcome.refused) throw outcome.refused;
+    if ('refused' in outcome) throw outcome.refused;
     return outcome.approval;
   }
 
