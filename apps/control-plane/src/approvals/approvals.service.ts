@@ -44,6 +44,8 @@ export interface VoteInput {
   scope?: ApprovalScope;
 }
 
+type VoteOutcome = { refused: DomainError; after?: AfterCommit } | { approval: ApprovalEntity; after?: AfterCommit };
+
 const LIVE_SESSION = ['opening', 'active'];
 /** A timeout job may fire a little early; an approval this close to its expiry is treated as expired. */
 const EXPIRY_SLACK_MS = 1000;
@@ -128,7 +130,7 @@ export class ApprovalsService implements OnModuleInit, OnApplicationBootstrap {
   }
 
   async vote(id: string, voter: Principal, input: VoteInput): Promise<ApprovalEntity> {
-    const outcome = await this.dataSource.transaction(async (tx) => {
+    const outcome = await this.dataSource.transaction(async (tx): Promise<VoteOutcome> => {
       const approval = await this.lock(tx, id);
       if (approval.status !== 'pending') return { refused: new ConflictError(`approval ${id} is already ${approval.status}`) };
       if (approval.expiresAt.getTime() <= Date.now()) {
