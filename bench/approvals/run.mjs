@@ -55,13 +55,11 @@ try {
   const hold = [];
   const release = [];
   for (let i = 1; i <= ROUNDS; i++) {
-    let noticed;
     const notice = new Promise((resolve) => c.once('notice', (n) => resolve(n.message)));
     const t0 = performance.now();
     const query = c.query(`DELETE FROM items WHERE n = ${i}`);
     const message = await notice;
-    noticed = performance.now();
-    hold.push(noticed - t0);
+    hold.push(performance.now() - t0);
     const id = /approval ([0-9a-f-]{36})/.exec(message)[1];
     const t1 = performance.now();
     await Promise.all([call('POST', `/api/v1/approvals/${id}/approve`, approver, {}), query]);
