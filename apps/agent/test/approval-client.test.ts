@@ -86,8 +86,17 @@ describe('ApprovalClient: holding for a human fails closed', () => {
     answer = () => created(id);
     const lost = client.requestApproval(request());
     await new Promise((r) => setTimeout(r, 100));
+    const reconnected = cp.nextAgent();
     socket.disconnect(true);
     await expect(lost).resolves.toMatchObject({ status: 'unavailable', approvalId: id, reason: expect.stringContaining('connection to the control plane was lost') as unknown });
+    // Back online, the agent cancels what it gave up (the replica that brokered it may be gone).
+    const again = (await reconnected).socket;
+    const cancelled = new Promise((resolve) => again.on(APPROVAL_EVENTS.cancel, (msg: unknown, ack: (a: unknown) => void) => {
+      ack({ ok: true });
+      resolve(msg);
+    }));
+    await expect(cancelled).resolves.toEqual({ approvalId: id, reason: 'the agent lost the control plane while it was held; it did not run' });
+    channel.stop('next case');
 
     await connect();
     const quiet = randomUUID();

@@ -28,6 +28,7 @@ export interface ApprovalChannel {
   request<T>(event: string, payload: unknown, timeoutMs: number): Promise<T>;
   on(event: string, listener: (payload: unknown) => void): void;
   onDisconnect(listener: (reason: string) => void): void;
+  onReady(listener: () => void): void;
 }
 
 export type RequestApproval = (request: ApprovalRequestMessage, hooks?: ApprovalHooks) => Promise<ApprovalOutcome>;
@@ -59,7 +60,26 @@ export class ApprovalClient {
       else settle({ status: d.status, approvalId: d.approvalId, by: d.by, comment: d.comment });
     });
     channel.onDisconnect((reason) => {
-      for (const [approvalId, settle] of [...this.waiting]) settle({ status: 'unavailable', approvalId, reason: `the connection to the control plane was lost (${reason})` });
+      for (const [approvalId, settle] of [...this.waiting]) {
+        settle({ status: 'unavailable', approvalId, reason: `the connection to the control plane was lost (${reason})` });
+        this.abandoned.add(approvalId);
+      }
+    });
+    // The replica that brokered them may have died without cancelling them: do it on reconnect.
+    channel.onReady(() => {
+      for (const approvalId of [...this.abandoned]) {
+        this.abandoned.delete(approvalId);
+        this.cancelRemotely(approvalId, 'the agent lost the control plane while it was held; it did not run');
+      }
+    });
+  }
+
+  /** Approvals given up while disconnected, to cancel once connected again. */
+  private readonly abandoned = new Set<string>();
+
+  private cancelRemotely(approvalId: string, reason: string): void {
+    this.channel.request<ApprovalCancelAck>(APPROVAL_EVENTS.cancel, { approvalId, reason }, REQUEST_TIMEOUT_MS).catch((error: unknown) => {
+      this.log.debug({ err: error, approvalId }, 'could not cancel the approval; the session end or its timeout will');
     });
   }
 
@@ -86,9 +106,7 @@ export class ApprovalClient {
         const reason = typeof hooks.signal?.reason === 'string' ? hooks.signal.reason : 'the session ended';
         settle({ status: 'cancelled', approvalId, by: null, comment: reason });
         // Nobody may approve what is no longer waiting.
-        this.channel.request<ApprovalCancelAck>(APPROVAL_EVENTS.cancel, { approvalId, reason }, REQUEST_TIMEOUT_MS).catch((error: unknown) => {
-          this.log.debug({ err: error, approvalId }, 'could not cancel the approval; the session end or its timeout will');
-        });
+        this.cancelRemotely(approvalId, reason);
       };
       const settle = (outcome: ApprovalOutcome): void => {
         if (!this.waiting.has(approvalId)) return;

@@ -44,6 +44,8 @@ export interface VoteInput {
   scope?: ApprovalScope;
 }
 
+type VoteOutcome = { refused: DomainError; after?: AfterCommit } | { approval: ApprovalEntity; after?: AfterCommit };
+
 const LIVE_SESSION = ['opening', 'active'];
 /** A timeout job may fire a little early; an approval this close to its expiry is treated as expired. */
 const EXPIRY_SLACK_MS = 1000;
@@ -128,7 +130,7 @@ export class ApprovalsService implements OnModuleInit, OnApplicationBootstrap {
   }
 
   async vote(id: string, voter: Principal, input: VoteInput): Promise<ApprovalEntity> {
-    const outcome = await this.dataSource.transaction(async (tx) => {
+    const outcome = await this.dataSource.transaction(async (tx): Promise<VoteOutcome> => {
       const approval = await this.lock(tx, id);
       if (approval.status !== 'pending') return { refused: new ConflictError(`approval ${id} is already ${approval.status}`) };
       if (approval.expiresAt.getTime() <= Date.now()) {
@@ -164,10 +166,10 @@ export class ApprovalsService implements OnModuleInit, OnApplicationBootstrap {
       }
       await tx.getRepository(ApprovalEntity).update({ id }, { votes: approval.votes });
       return { approval };
-    }).catch((error: unknown) => ({ thrown: error }));
-    if ('thrown' in outcome) throw outcome.thrown;
+    });
+    // A refusal may still have changed the approval (expired, cancelled): announce that first.
     if (outcome.after) await outcome.after();
-    if ('refused' in outcome && outcome.refused) throw outcome.refused;
+    if ('refused' in outcome) throw outcome.refused;
     return outcome.approval;
   }
 

@@ -67,13 +67,13 @@ export class AgentApprovals implements OnModuleInit, BeforeApplicationShutdown {
     socket.on(APPROVAL_EVENTS.cancel, (raw: unknown, ack?: (a: ApprovalCancelAck) => void) => {
       const reply = typeof ack === 'function' ? ack : () => undefined;
       const parsed = approvalCancelSchema.safeParse(raw);
-      // Only what this connection asked for may be cancelled by it.
-      if (!parsed.success || this.brokered.get(parsed.data.approvalId)?.socket !== socket) {
-        reply({ ok: false, error: 'unknown approval for this agent connection' });
+      if (!parsed.success) {
+        reply({ ok: false, error: 'invalid cancel message' });
         return;
       }
-      this.approvals.cancel(parsed.data.approvalId, parsed.data.reason).then(() => reply({ ok: true }), (err: unknown) => {
-        this.log.warn({ err, approvalId: parsed.data.approvalId }, 'cancelling an approval failed');
+      const { approvalId, reason } = parsed.data;
+      this.cancelFromAgent(agentId, approvalId, reason).then(reply, (err: unknown) => {
+        this.log.warn({ err, approvalId }, 'cancelling an approval failed');
         reply({ ok: false, error: 'the control plane could not cancel the approval' });
       });
     });
@@ -118,6 +118,21 @@ export class AgentApprovals implements OnModuleInit, BeforeApplicationShutdown {
       expiresAt: made.approval.expiresAt.toISOString(),
       approveUrl: `${this.config.http.publicUrl}/api/v1/approvals/${made.approval.id}/approve`,
     };
+  }
+
+  /**
+   * An agent may cancel only approvals of sessions it serves: the ones it holds now, and, after a
+   * reconnect (a control plane replica may have died without cancelling them), the ones it gave up.
+   */
+  private async cancelFromAgent(agentId: string, approvalId: string, reason: string): Promise<ApprovalCancelAck> {
+    const rows = await this.dataSource.query<{ agent_id: string }[]>(
+      'SELECT s.agent_id FROM approvals a JOIN sessions s ON s.id = a.session_id WHERE a.id = $1',
+      [approvalId],
+    );
+    if (rows[0]?.agent_id !== agentId) return { ok: false, error: 'unknown approval for this agent' };
+    await this.approvals.cancel(approvalId, reason);
+    this.brokered.delete(approvalId);
+    return { ok: true };
   }
 
   private async cancelAll(ids: string[], reason: string): Promise<void> {
