@@ -204,9 +204,13 @@ describe('access requests, approvals and grants (API, real Postgres, Redis and B
   it('the stream tells a workload the outcome of its own approval, and nothing about others', async () => {
     const mineStream = await openSse(`${h.baseUrl}/api/v1/approvals/stream`, tokens.agent);
     const ciStream = await openSse(`${h.baseUrl}/api/v1/approvals/stream`, tokens.ci);
+    const approverStream = await openSse(`${h.baseUrl}/api/v1/approvals/stream`, tokens.approver);
     const res = await ask('agent', 'pg-staging');
     const id = res.body.approval.id as string;
     await mineStream.next((e) => e.event === 'approval.requested' && e.data.data.approval.id === id);
+    // Approvers watch the queue live: they see every request, not only their own.
+    await approverStream.next((e) => e.event === 'approval.requested' && e.data.data.approval.id === id);
+    approverStream.close();
     expect((await call('approver', 'POST', `/api/v1/approvals/${id}/approve`, { comment: 'ok' })).status).toBe(200);
     const decided = await mineStream.next((e) => e.event === 'approval.decided' && e.data.data.approval.id === id);
     expect(decided.data.data.approval).toMatchObject({ status: 'approved', principalId: res.body.accessRequest.principalId, kind: 'access_request', requiredApprovals: 1 });
