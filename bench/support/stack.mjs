@@ -1,5 +1,7 @@
 // Starts the real system as separate processes for benchmarks: dev IdP, control plane (own
 // database `gateway_bench`), and an agent serving the given resources. Uses the built dist/.
+// For A/B runs, BENCH_AGENT_MAIN / BENCH_CP_MAIN point at another build (e.g. a copy of an older dist
+// kept under .data/, which still resolves the repository's node_modules).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,7 +47,7 @@ export async function startBenchStack({ resources, policy, httpPort = 18080, pgP
   run('idp', ['apps/dev-idp/dist/main.js'], { DEV_IDP_PORT: String(idpPort), DEV_IDP_KEY_FILE: join(dataDir, 'idp-keys.json') });
   await waitFor('dev IdP', async () => (await fetch(`${idpUrl}/.well-known/openid-configuration`)).ok);
   const api = `http://127.0.0.1:${httpPort}`;
-  const cp = run('control-plane', ['apps/control-plane/dist/main.js'], {
+  const cp = run('control-plane', [process.env.BENCH_CP_MAIN ?? 'apps/control-plane/dist/main.js'], {
     HTTP_PORT: String(httpPort), PG_PORT: String(pgPort), DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}`,
     OIDC_ISSUERS: JSON.stringify([{ issuer: idpUrl, audience: 'api://gateway' }]), DATA_DIR: dataDir, LOG_LEVEL: 'warn', REDIS_PREFIX: 'gwbench',
   });
@@ -68,7 +70,7 @@ export async function startBenchStack({ resources, policy, httpPort = 18080, pgP
   const reg = await call('POST', '/api/v1/agents', adminToken, { name: 'bench-agent' });
   const configFile = join(dataDir, 'agent.yaml');
   writeFileSync(configFile, JSON.stringify({ controlPlane: { url: api }, auth: { credential: 'env:GW_AGENT_CREDENTIAL' }, resources, spoolDir: join(dataDir, 'spool'), logLevel: 'warn' }));
-  const agent = run('agent', ['apps/agent/dist/main.js', '--config', configFile], { GW_AGENT_CREDENTIAL: reg.credential });
+  const agent = run('agent', [process.env.BENCH_AGENT_MAIN ?? 'apps/agent/dist/main.js', '--config', configFile], { GW_AGENT_CREDENTIAL: reg.credential });
   await waitFor('agent', async () => {
     const res = await call('GET', '/api/v1/resources', adminToken);
     return resources.every((r) => res.items.some((i) => i.name === r.name && i.online));

@@ -133,6 +133,8 @@ export function startAgent(configInput: AgentConfig | string, options: StartAgen
       await postgres.close();
       channel.stop('agent closing');
       shipper.close();
+      // Events recorded by the sessions just ended (and anything still buffered) reach the disk.
+      await shipper.closeFiles();
       resolveStopped({ kind: 'closed' });
     },
   };
