@@ -1,12 +1,15 @@
 // Sums the self time of a V8 .cpuprofile (node --cpu-prof) by function and by file, so that a bench
 // run can say where the time goes without opening DevTools.
-//   node bench/support/profile-summary.mjs .data/profiles/agent-*.cpuprofile [--top 30]
+//   node bench/support/profile-summary.mjs .data/profiles/agent-*.cpuprofile [--top 30] [--callers writeBuffer]
+// --callers NAME: where the self time of functions named NAME comes from (their callers, 4 levels up).
 import { readFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
 const topIndex = args.indexOf('--top');
 const top = topIndex >= 0 ? Number(args[topIndex + 1]) : 25;
-const files = args.filter((a, i) => a !== '--top' && i !== topIndex + 1);
+const callersIndex = args.indexOf('--callers');
+const callersOf = callersIndex >= 0 ? args[callersIndex + 1] : undefined;
+const files = args.filter((a, i) => !a.startsWith('--') && i !== topIndex + 1 && i !== callersIndex + 1);
 if (files.length === 0) {
   console.error('usage: node bench/support/profile-summary.mjs <file.cpuprofile>... [--top N]');
   process.exit(2);
@@ -56,6 +59,23 @@ function summarize(file) {
   for (const [key, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(us)} ${ms(us)}  ${key}`);
   console.log('-- self time by file');
   for (const [key, us] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(us)} ${ms(us)}  ${key}`);
+  if (callersOf) {
+    const parent = new Map();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    const chains = new Map();
+    for (const [id, us] of selfUs) {
+      if (byId.get(id).callFrame.functionName !== callersOf) continue;
+      const chain = [];
+      for (let p = parent.get(id); p !== undefined && chain.length < 4; p = parent.get(p)) {
+        const f = byId.get(p).callFrame;
+        chain.push(`${f.functionName || '(anonymous)'}@${shortFile(f.url).split('/').pop()}`);
+      }
+      const key = chain.join(' < ');
+      chains.set(key, (chains.get(key) ?? 0) + us);
+    }
+    console.log(`-- callers of ${callersOf}`);
+    for (const [key, us] of [...chains].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(us)} ${ms(us)}  ${key}`);
+  }
 }
 
 for (const file of files) summarize(file);

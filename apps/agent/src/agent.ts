@@ -45,6 +45,7 @@ export interface AgentHandle {
 export function helloFor(resources: readonly AgentResource[]): AgentHello {
   return {
     version: AGENT_VERSION,
+    frameBatches: true,
     // Only what the control plane may know: never the address or credentials.
     resources: resources.map((r) => ({
       name: r.name,
@@ -79,6 +80,8 @@ export function startAgent(configInput: AgentConfig | string, options: StartAgen
   let channel: ControlChannel;
   const shipper = new RecordingShipper({
     spoolDir: config.spoolDir,
+    flushIntervalMs: config.recording.flushIntervalMs,
+    shipDelayMs: config.recording.shipDelayMs,
     log,
     send: (batch) => channel.request<RecordingAck>(RECORDING_EVENT, batch, 15_000),
   });

@@ -4,7 +4,7 @@ import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import { AGENT_EVENTS, AGENT_NAMESPACE, MAX_AGENT_MESSAGE_BYTES, RECORDING_EVENT, heartbeatSchema, helloSchema, recordingBatchSchema, type HelloAck, type RecordingAck } from '@gw/contracts';
 import { RecordingsService } from '../sessions/recordings.service.js';
-import { TunnelEndpoint } from '@gw/tunnel';
+import { FrameCoalescer, TunnelEndpoint } from '@gw/tunnel';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
@@ -117,10 +117,17 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
         socket.disconnect(true);
         return;
       }
-      const tunnel = new TunnelEndpoint({
+      // Agents that announce it get the frames of one event-loop turn as one `fs` message.
+      const coalescer = hello.data.frameBatches
+        ? new FrameCoalescer((batch) => socket.emit(AGENT_EVENTS.frames, batch), {
+            onError: (error) => tunnel.close(`transport send failed: ${error instanceof Error ? error.message : String(error)}`),
+          })
+        : undefined;
+      const tunnel: TunnelEndpoint = new TunnelEndpoint({
         role: 'control-plane',
-        send: (frame) => socket.emit(AGENT_EVENTS.frame, frame),
+        send: coalescer ? coalescer.send : (frame) => socket.emit(AGENT_EVENTS.frame, frame),
         onClose: (err) => {
+          coalescer?.discard();
           log.info({ reason: err.reason }, 'tunnel closed');
           if (socket.connected) socket.disconnect(true);
         },
@@ -137,6 +144,10 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
       socket.on(AGENT_EVENTS.frame, (frame: unknown) => {
         if (frame instanceof Uint8Array) tunnel.receive(frame);
         else tunnel.close('non-binary frame from agent');
+      });
+      socket.on(AGENT_EVENTS.frames, (batch: unknown) => {
+        if (batch instanceof Uint8Array) tunnel.receiveBatch(batch);
+        else tunnel.close('non-binary frame batch from agent');
       });
       socket.on(AGENT_EVENTS.heartbeat, (hb: unknown) => {
         if (!heartbeatSchema.safeParse(hb).success) return;
@@ -166,6 +177,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
             grantPublicKey: this.grants.publicJwk,
             policy: this.policy.snapshot ?? null,
             heartbeatIntervalMs: this.config.agents.heartbeatIntervalMs,
+            frameBatches: true,
           });
           log.info({ resources: hello.data.resources.length }, 'agent online');
         })
