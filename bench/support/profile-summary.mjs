@@ -2,6 +2,7 @@
 // run can say where the time goes without opening DevTools.
 //   node bench/support/profile-summary.mjs .data/profiles/agent-*.cpuprofile [--top 30] [--callers writeBuffer]
 // --callers NAME: where the self time of functions named NAME comes from (their callers, 4 levels up).
+// --inclusive NAME[,NAME...]: total time spent in (and below) functions of those names.
 import { readFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
@@ -9,7 +10,10 @@ const topIndex = args.indexOf('--top');
 const top = topIndex >= 0 ? Number(args[topIndex + 1]) : 25;
 const callersIndex = args.indexOf('--callers');
 const callersOf = callersIndex >= 0 ? args[callersIndex + 1] : undefined;
-const files = args.filter((a, i) => !a.startsWith('--') && i !== topIndex + 1 && i !== callersIndex + 1);
+const inclusiveIndex = args.indexOf('--inclusive');
+const inclusiveOf = inclusiveIndex >= 0 ? args[inclusiveIndex + 1].split(',') : [];
+const valueIndexes = new Set([topIndex, callersIndex, inclusiveIndex].filter((i) => i >= 0).map((i) => i + 1));
+const files = args.filter((a, i) => !a.startsWith('--') && !valueIndexes.has(i));
 if (files.length === 0) {
   console.error('usage: node bench/support/profile-summary.mjs <file.cpuprofile>... [--top N]');
   process.exit(2);
@@ -59,6 +63,19 @@ function summarize(file) {
   for (const [key, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(us)} ${ms(us)}  ${key}`);
   console.log('-- self time by file');
   for (const [key, us] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(us)} ${ms(us)}  ${key}`);
+  for (const name of inclusiveOf) {
+    // Subtree totals, not counting a node again below an ancestor of the same name (recursion).
+    const subtree = (id, inside) => {
+      const node = byId.get(id);
+      const match = node.callFrame.functionName === name;
+      let us = inside || match ? selfUs.get(id) ?? 0 : 0;
+      for (const c of node.children ?? []) us += subtree(c, inside || match);
+      return us;
+    };
+    const rootId = profile.nodes[0].id;
+    const us = subtree(rootId, false);
+    console.log(`-- inclusive ${name}: ${pct(us)} ${ms(us)}`);
+  }
   if (callersOf) {
     const parent = new Map();
     for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);

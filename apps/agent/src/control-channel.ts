@@ -1,5 +1,5 @@
 import { AGENT_EVENTS, AGENT_NAMESPACE, type AgentHeartbeat, type AgentHello, type HelloAck, type PolicySnapshotMessage } from '@gw/contracts';
-import { FrameCoalescer, SessionGrantVerifier, TunnelEndpoint, type SessionGrantVerifierOptions, type StreamHandler, type TunnelStats } from '@gw/tunnel';
+import { FrameCoalescer, SessionGrantVerifier, rawEventParser, TunnelEndpoint, type SessionGrantVerifierOptions, type StreamHandler, type TunnelStats } from '@gw/tunnel';
 import type { Logger } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
@@ -78,6 +78,8 @@ export class ControlChannel {
     const base = options.url.replace(/\/+$/, '');
     this.socket = io(`${base}${AGENT_NAMESPACE}`, {
       transports: ['websocket'],
+      // Frame batches (`fs`) go as one raw WebSocket message instead of socket.io's header + attachment.
+      parser: rawEventParser(AGENT_EVENTS.frames),
       autoConnect: false,
       reconnectionDelay: backoff.initialMs,
       reconnectionDelayMax: backoff.maxMs,

@@ -10,3 +10,4 @@ export type { TunnelRole, StreamHandler, StreamOpenContext, TunnelEndpointOption
 export { TunnelEndpoint } from './endpoint.js';
 export { TunnelStream } from './stream.js';
 export * from './grant.js';
+export { rawEventParser, type SocketIoParser } from './socketio-parser.js';

@@ -4,7 +4,7 @@ import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import { AGENT_EVENTS, AGENT_NAMESPACE, MAX_AGENT_MESSAGE_BYTES, RECORDING_EVENT, heartbeatSchema, helloSchema, recordingBatchSchema, type HelloAck, type RecordingAck } from '@gw/contracts';
 import { RecordingsService } from '../sessions/recordings.service.js';
-import { FrameCoalescer, TunnelEndpoint } from '@gw/tunnel';
+import { FrameCoalescer, TunnelEndpoint, rawEventParser } from '@gw/tunnel';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
@@ -50,6 +50,8 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
     const server = this.adapterHost.httpAdapter.getHttpServer() as HttpServer;
     this.io = new Server(server, {
       transports: ['websocket'],
+      // Frame batches (`fs`) go as one raw WebSocket message instead of socket.io's header + attachment.
+      parser: rawEventParser(AGENT_EVENTS.frames),
       maxHttpBufferSize: MAX_AGENT_MESSAGE_BYTES,
       // Other upgrade paths (the client connect endpoint) are handled by their own listeners.
       destroyUpgrade: false,

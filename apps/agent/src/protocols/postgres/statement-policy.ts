@@ -1,4 +1,4 @@
-import type { PolicyInput } from '@gw/policy';
+import type { PolicyEngine, PolicyInput } from '@gw/policy';
 import { mergeMasking, type MaskingObligation, type PolicyDecision, type PolicyResource } from '@gw/policy';
 
 type Principal = PolicyInput['principal'];
@@ -49,13 +49,49 @@ export function principalFromGrant(p: SessionPrincipal): Principal {
   };
 }
 
+/** Verdicts remembered per session, for one policy engine and one hour (`context.hour` is an input). */
+interface VerdictMemo {
+  engine: object;
+  hour: number;
+  verdicts: Map<string, StatementVerdict>;
+}
+const MAX_MEMO_ENTRIES = 1000;
+const verdictMemos = new WeakMap<SessionPolicyContext, VerdictMemo>();
+
 /**
  * Decides one statement: every action it needs is evaluated; any deny denies it, any approval
  * requirement (with no deny) makes it `require_approval`; masking obligations of all decisions merge.
+ *
+ * The verdict depends only on the session's context, the engine, the hour and the statement's
+ * classification (kind, actions, tables, functions, read-only), not on its text: statements that
+ * differ only in their literals (a client sending `... WHERE id = 42` in a loop) reuse it without
+ * building Cedar requests again. A new policy (another engine) or another hour starts afresh.
  */
 export function decideStatement(policy: PolicyHolder, ctx: SessionPolicyContext, statement: StatementClassification): StatementVerdict {
   const current = policy.current();
   if (!current.engine) return denied(`${current.reason}; denied`);
+  const hour = new Date().getUTCHours();
+  let memo = verdictMemos.get(ctx);
+  if (!memo || memo.engine !== current.engine || memo.hour !== hour) {
+    memo = { engine: current.engine, hour, verdicts: new Map() };
+    verdictMemos.set(ctx, memo);
+  }
+  const key = JSON.stringify([statement.kind, statement.actions, statement.tablesRead, statement.tablesWritten, statement.functions, statement.readOnly]);
+  const known = memo.verdicts.get(key);
+  if (known) return known;
+  const verdict = freezeVerdict(decideUncached(current.engine, ctx, statement));
+  if (memo.verdicts.size >= MAX_MEMO_ENTRIES) memo.verdicts.clear();
+  memo.verdicts.set(key, verdict);
+  return verdict;
+}
+
+function freezeVerdict(verdict: StatementVerdict): StatementVerdict {
+  Object.freeze(verdict.policies);
+  Object.freeze(verdict.reasons);
+  return Object.freeze(verdict);
+}
+
+function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, statement: StatementClassification): StatementVerdict {
   if (statement.actions.length === 0) return denied('statement needs no known action; denied');
   const tables = [...new Set([...statement.tablesRead, ...statement.tablesWritten])].sort();
   const actions = new Set(statement.actions);
@@ -63,7 +99,7 @@ export function decideStatement(policy: PolicyHolder, ctx: SessionPolicyContext,
   const decisions: PolicyDecision[] = [];
   for (const action of actions) {
     decisions.push(
-      current.engine.evaluate({
+      engine.evaluate({
         principal: ctx.principal,
         action,
         resource: ctx.resource,
