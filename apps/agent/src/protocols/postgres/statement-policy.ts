@@ -77,18 +77,15 @@ export function decideStatement(policy: PolicyHolder, ctx: SessionPolicyContext,
     verdictMemos.set(ctx, memo);
   }
   const key = JSON.stringify([statement.kind, statement.actions, statement.tablesRead, statement.tablesWritten, statement.functions, statement.readOnly]);
-  const known = memo.verdicts.get(key);
-  if (known) return known;
-  const verdict = freezeVerdict(decideUncached(current.engine, ctx, statement));
-  if (memo.verdicts.size >= MAX_MEMO_ENTRIES) memo.verdicts.clear();
-  memo.verdicts.set(key, verdict);
-  return verdict;
-}
-
-function freezeVerdict(verdict: StatementVerdict): StatementVerdict {
-  Object.freeze(verdict.policies);
-  Object.freeze(verdict.reasons);
-  return Object.freeze(verdict);
+  let verdict = memo.verdicts.get(key);
+  if (!verdict) {
+    verdict = decideUncached(current.engine, ctx, statement);
+    if (memo.verdicts.size >= MAX_MEMO_ENTRIES) memo.verdicts.clear();
+    memo.verdicts.set(key, verdict);
+  }
+  // Callers own what they get (they may sort or extend the lists); the masking rules are shared, and
+  // their identity lets the session find its masker without serializing them.
+  return { ...verdict, policies: [...verdict.policies], reasons: [...verdict.reasons] };
 }
 
 function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, statement: StatementClassification): StatementVerdict {
