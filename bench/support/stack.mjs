@@ -3,6 +3,7 @@
 // For A/B runs, BENCH_AGENT_MAIN / BENCH_CP_MAIN point at another build (e.g. a copy of an older dist
 // kept under .data/, which still resolves the repository's node_modules).
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,9 +36,25 @@ export function rssOf(pid) {
   return import('node:fs').then(({ readFileSync }) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024);
 }
 
-export async function startBenchStack({ resources, policy, httpPort = 18080, pgPort = 25432, idpPort = 19000 }) {
+/** A port nothing listens on right now (the machine is shared: fixed ports collide). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startBenchStack({ resources, policy, httpPort, pgPort, idpPort }) {
+  httpPort ??= await freePort();
+  pgPort ??= await freePort();
+  idpPort ??= await freePort();
   const pgPortValue = pgPort;
-  const db = 'gateway_bench';
+  // Per run, like the ports: another run on the shared machine keeps its own database and Redis keys.
+  const db = `gateway_bench_${process.pid}`;
   const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
@@ -49,7 +66,7 @@ export async function startBenchStack({ resources, policy, httpPort = 18080, pgP
   const api = `http://127.0.0.1:${httpPort}`;
   const cp = run('control-plane', [process.env.BENCH_CP_MAIN ?? 'apps/control-plane/dist/main.js'], {
     HTTP_PORT: String(httpPort), PG_PORT: String(pgPort), DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}`,
-    OIDC_ISSUERS: JSON.stringify([{ issuer: idpUrl, audience: 'api://gateway' }]), DATA_DIR: dataDir, LOG_LEVEL: 'warn', REDIS_PREFIX: 'gwbench',
+    OIDC_ISSUERS: JSON.stringify([{ issuer: idpUrl, audience: 'api://gateway' }]), DATA_DIR: dataDir, LOG_LEVEL: 'warn', REDIS_PREFIX: `gwbench${process.pid}`,
   });
   await waitFor('control plane', async () => (await fetch(`${api}/readyz`)).ok);
   const token = async (client) => {
@@ -82,6 +99,10 @@ export async function startBenchStack({ resources, policy, httpPort = 18080, pgP
       for (const c of children) c.kill('SIGINT');
       await sleep(process.env.BENCH_PROFILE ? 3000 : 500);
       for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+      const cleanup = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+      await cleanup.connect();
+      await cleanup.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
+      await cleanup.end();
     },
   };
 }

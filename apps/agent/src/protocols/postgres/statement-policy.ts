@@ -131,6 +131,8 @@ function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, stateme
 
 /** Combines the verdicts of the statements of one Query: one deny denies all (no partial run). */
 export function combineVerdicts(verdicts: readonly StatementVerdict[]): StatementVerdict {
+  // One statement (the usual Query): its verdict as it is, masking rules included (same object).
+  if (verdicts.length === 1) return verdicts[0]!;
   const deny = verdicts.find((v) => v.effect === 'deny');
   if (deny) return deny;
   const approval = verdicts.find((v) => v.effect === 'require_approval');
