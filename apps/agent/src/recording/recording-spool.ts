@@ -24,6 +24,9 @@ export function fitEvent(event: RecordingEvent): RecordingEvent {
 /** How long appended events may wait in memory before they are written and fsynced together. */
 export const DEFAULT_FLUSH_INTERVAL_MS = 20;
 
+/** A session file handle unused this long is closed (reopened by the next append): fds stay bounded by active sessions. */
+export const DEFAULT_IDLE_CLOSE_MS = 2000;
+
 /** Encoded size of each spooled event (its JSON line), so batching does not serialize it again. */
 const encodedSizes = new WeakMap<RecordingEvent, number>();
 export function encodedSize(event: RecordingEvent): number {
@@ -57,11 +60,13 @@ export class SessionSpool {
   private nextFlush: Promise<void> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private flushNow: (() => void) | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly sessionId: string,
     private readonly dir: string,
     private readonly flushIntervalMs = DEFAULT_FLUSH_INTERVAL_MS,
+    private readonly idleCloseMs = DEFAULT_IDLE_CLOSE_MS,
   ) {}
 
   get file(): string {
@@ -126,6 +131,22 @@ export class SessionSpool {
     await this.handle.write(lines.join(''));
     await this.handle.datasync();
     this.durableSeq = Math.max(this.durableSeq, lastSeq);
+    this.armIdleClose();
+  }
+
+  private armIdleClose(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      // Queued behind any write in progress; a flush queued after it simply reopens the file.
+      const closing = this.writes.catch(() => undefined).then(async () => {
+        if (this.nextFlush) return;
+        const handle = this.handle;
+        this.handle = undefined;
+        await handle?.close();
+      });
+      this.writes = closing;
+    }, this.idleCloseMs);
+    this.idleTimer.unref();
   }
 
   /** Settles when every event appended so far is written; a failed write was reported to its caller. */
@@ -136,6 +157,7 @@ export class SessionSpool {
 
   /** Closes the file handle (agent shutdown); a later append reopens it. */
   async close(): Promise<void> {
+    clearTimeout(this.idleTimer);
     await this.flushed();
     const handle = this.handle;
     this.handle = undefined;
