@@ -276,6 +276,7 @@ describe('postgres statement approvals: held in the agent, approved once or for 
 
   it('an approver is notified by a signed webhook carrying the masked statement and working approve/deny links', async () => {
     await resetOrders();
+    await fx.stack.waitOnline(fx.resource); // the test before restarts the control plane
     const receiver = await WebhookReceiver.start();
     try {
       const { id: subscriptionId, secret } = await subscribe(fx.stack.cp, { url: receiver.url, events: ['approval.requested'], format: 'json' });

@@ -1,13 +1,16 @@
 // pgbench through the gateway (TLS endpoint, per-statement classification and policy, masking,
 // recording) against the same database directly, in the same run.
 //   npm run build && node bench/pg/run.mjs          (BENCH_SECONDS=30 by default; BENCH_PROFILE=1 for --cpu-prof)
+//   BENCH_FILTER='(-S) -M simple' runs only the scripts whose label contains that text (while iterating).
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { startBenchStack } from '../support/stack.mjs';
 
 const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const FILTER = process.env.BENCH_FILTER ?? '';
 const DB = 'gateway_bench_pg';
 const POLICY = `
 @id("bench-connect") permit (principal, action == Gateway::Action::"connect", resource) when { resource.type == "postgres" };
@@ -38,6 +41,12 @@ async function pgbench(args, env) {
   return { tps, latency, failed };
 }
 
+/** CPU time (user + system, ms) a process has used so far. */
+function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100/s)
+}
+
 await prepare();
 const stack = await startBenchStack({
   policy: POLICY,
@@ -51,15 +60,21 @@ try {
   const results = [];
   for (const [label, extra] of [['select-only (-S)', ['-S']], ['default (TPC-B)', []]]) {
     for (const mode of ['simple', 'prepared']) {
+      if (!`${label} -M ${mode}`.includes(FILTER)) continue;
       const d = await pgbench([...extra, '-M', mode, ...direct], {});
+      const before = { cp: cpuMs(stack.controlPlanePid), agent: cpuMs(stack.agentPid) };
       const g = await pgbench([...extra, '-M', mode, ...gateway], gwEnv);
+      // CPU per transaction of our two processes: steadier than TPS on a shared machine.
+      const tx = g.tps * SECONDS;
+      g.cpCpuUs = ((cpuMs(stack.controlPlanePid) - before.cp) * 1000) / tx;
+      g.agentCpuUs = ((cpuMs(stack.agentPid) - before.agent) * 1000) / tx;
       results.push({ label: `${label} -M ${mode}`, d, g });
     }
   }
   console.log(`\npgbench -c 8 -j 2 -T ${SECONDS}, scale 10: direct vs through the gateway (inspection, masking, recording on)`);
-  console.log('script                         direct tps  gateway tps  ratio   direct ms  gateway ms  failed(gw)');
+  console.log('script                         direct tps  gateway tps  ratio   direct ms  gateway ms  failed(gw)  CP us/tx  agent us/tx');
   for (const { label, d, g } of results) {
-    console.log(`${label.padEnd(30)} ${d.tps.toFixed(0).padStart(10)} ${g.tps.toFixed(0).padStart(12)}  ${(g.tps / d.tps).toFixed(2).padStart(5)}  ${d.latency.toFixed(2).padStart(9)}  ${g.latency.toFixed(2).padStart(10)}  ${String(g.failed).padStart(9)}`);
+    console.log(`${label.padEnd(30)} ${d.tps.toFixed(0).padStart(10)} ${g.tps.toFixed(0).padStart(12)}  ${(g.tps / d.tps).toFixed(2).padStart(5)}  ${d.latency.toFixed(2).padStart(9)}  ${g.latency.toFixed(2).padStart(10)}  ${String(g.failed).padStart(10)}  ${g.cpCpuUs.toFixed(0).padStart(8)}  ${g.agentCpuUs.toFixed(0).padStart(11)}`);
   }
 } finally {
   await stack.stop();

@@ -1,6 +1,9 @@
 // Starts the real system as separate processes for benchmarks: dev IdP, control plane (own
 // database `gateway_bench`), and an agent serving the given resources. Uses the built dist/.
+// For A/B runs, BENCH_AGENT_MAIN / BENCH_CP_MAIN point at another build (e.g. a copy of an older dist
+// kept under .data/, which still resolves the repository's node_modules).
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +36,18 @@ export function rssOf(pid) {
   return import('node:fs').then(({ readFileSync }) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024);
 }
 
+/** A port nothing listens on right now (the machine is shared: fixed ports collide). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 export async function startBenchStack(options) {
   try {
     return await startProcesses(options);
@@ -43,9 +58,14 @@ export async function startBenchStack(options) {
   }
 }
 
-async function startProcesses({ resources, policy, httpPort = 18080, pgPort = 25432, sshPort = 22222, idpPort = 19000 }) {
+async function startProcesses({ resources, policy, httpPort, pgPort, sshPort, idpPort }) {
+  httpPort ??= await freePort();
+  pgPort ??= await freePort();
+  sshPort ??= await freePort();
+  idpPort ??= await freePort();
   const pgPortValue = pgPort;
-  const db = 'gateway_bench';
+  // Per run, like the ports: another run on the shared machine keeps its own database and Redis keys.
+  const db = `gateway_bench_${process.pid}`;
   const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
@@ -55,9 +75,9 @@ async function startProcesses({ resources, policy, httpPort = 18080, pgPort = 25
   run('idp', ['apps/dev-idp/dist/main.js'], { DEV_IDP_PORT: String(idpPort), DEV_IDP_KEY_FILE: join(dataDir, 'idp-keys.json') });
   await waitFor('dev IdP', async () => (await fetch(`${idpUrl}/.well-known/openid-configuration`)).ok);
   const api = `http://127.0.0.1:${httpPort}`;
-  const cp = run('control-plane', ['apps/control-plane/dist/main.js'], {
+  const cp = run('control-plane', [process.env.BENCH_CP_MAIN ?? 'apps/control-plane/dist/main.js'], {
     HTTP_PORT: String(httpPort), PG_PORT: String(pgPort), SSH_PORT: String(sshPort), DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}`,
-    OIDC_ISSUERS: JSON.stringify([{ issuer: idpUrl, audience: 'api://gateway' }]), DATA_DIR: dataDir, LOG_LEVEL: 'warn', REDIS_PREFIX: 'gwbench',
+    OIDC_ISSUERS: JSON.stringify([{ issuer: idpUrl, audience: 'api://gateway' }]), DATA_DIR: dataDir, LOG_LEVEL: 'warn', REDIS_PREFIX: `gwbench${process.pid}`,
   });
   await waitFor('control plane', async () => (await fetch(`${api}/readyz`)).ok);
   const token = async (client) => {
@@ -78,7 +98,7 @@ async function startProcesses({ resources, policy, httpPort = 18080, pgPort = 25
   const reg = await call('POST', '/api/v1/agents', adminToken, { name: 'bench-agent' });
   const configFile = join(dataDir, 'agent.yaml');
   writeFileSync(configFile, JSON.stringify({ controlPlane: { url: api }, auth: { credential: 'env:GW_AGENT_CREDENTIAL' }, resources, spoolDir: join(dataDir, 'spool'), logLevel: 'warn' }));
-  const agent = run('agent', ['apps/agent/dist/main.js', '--config', configFile], { GW_AGENT_CREDENTIAL: reg.credential });
+  const agent = run('agent', [process.env.BENCH_AGENT_MAIN ?? 'apps/agent/dist/main.js', '--config', configFile], { GW_AGENT_CREDENTIAL: reg.credential });
   await waitFor('agent', async () => {
     const res = await call('GET', '/api/v1/resources', adminToken);
     return resources.every((r) => res.items.some((i) => i.name === r.name && i.online));
@@ -90,6 +110,10 @@ async function startProcesses({ resources, policy, httpPort = 18080, pgPort = 25
       for (const c of children) c.kill('SIGINT');
       await sleep(process.env.BENCH_PROFILE ? 3000 : 500);
       for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+      const cleanup = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+      await cleanup.connect();
+      await cleanup.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
+      await cleanup.end();
     },
   };
 }

@@ -11,13 +11,18 @@ export interface AgentProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function spawnAgent(opts: {
+export interface SpawnAgentOptions {
   controlPlaneUrl: string;
   credential: string;
+  /** Extra fields of a resource entry (credentials, postgres options) are passed through. */
   resources: { name: string; type: string; address: string; labels?: Record<string, string>; [extra: string]: unknown }[];
-  /** Reuse a directory (config and spool) across a restart; default a new temporary one. */
+  /** Reuse a directory (config and spool) of an earlier agent process: a restart rather than a new agent. */
   dir?: string;
-}): AgentProcess {
+  /** More top-level config fields (e.g. `recording`). */
+  config?: Record<string, unknown>;
+}
+
+export function spawnAgent(opts: SpawnAgentOptions): AgentProcess & { dir: string } {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'gw-agent-'));
   const configFile = join(dir, 'agent.yaml');
   writeFileSync(configFile, stringify({
@@ -26,12 +31,14 @@ export function spawnAgent(opts: {
     resources: opts.resources.map((r) => ({ labels: {}, ...r })),
     spoolDir: join(dir, 'spool'),
     logLevel: 'warn',
+    ...opts.config,
   }));
   const child = spawn(process.execPath, ['apps/agent/dist/main.js', '--config', configFile], {
     env: { ...process.env, GW_AGENT_CREDENTIAL: opts.credential },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return {
+    dir,
     child,
     rssBytes() {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');

@@ -47,6 +47,7 @@ export interface AgentHandle {
 export function helloFor(resources: readonly AgentResource[]): AgentHello {
   return {
     version: AGENT_VERSION,
+    frameBatches: true,
     // Only what the control plane may know: never the address or credentials.
     resources: resources.map((r) => ({
       name: r.name,
@@ -81,6 +82,8 @@ export function startAgent(configInput: AgentConfig | string, options: StartAgen
   let channel: ControlChannel;
   const shipper = new RecordingShipper({
     spoolDir: config.spoolDir,
+    flushIntervalMs: config.recording.flushIntervalMs,
+    shipDelayMs: config.recording.shipDelayMs,
     log,
     send: (batch) => channel.request<RecordingAck>(RECORDING_EVENT, batch, 15_000),
   });
@@ -142,6 +145,8 @@ export function startAgent(configInput: AgentConfig | string, options: StartAgen
       ssh.close();
       channel.stop('agent closing');
       shipper.close();
+      // Events recorded by the sessions just ended (and anything still buffered) reach the disk.
+      await shipper.closeFiles();
       resolveStopped({ kind: 'closed' });
     },
   };

@@ -1,5 +1,5 @@
 import { AGENT_EVENTS, AGENT_NAMESPACE, type AgentHeartbeat, type AgentHello, type HelloAck, type PolicySnapshotMessage } from '@gw/contracts';
-import { SessionGrantVerifier, TunnelEndpoint, type SessionGrantVerifierOptions, type StreamHandler, type TunnelStats } from '@gw/tunnel';
+import { FrameCoalescer, SessionGrantVerifier, rawEventParser, TunnelEndpoint, type SessionGrantVerifierOptions, type StreamHandler, type TunnelStats } from '@gw/tunnel';
 import type { Logger } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
@@ -62,6 +62,8 @@ function validPolicy(value: unknown): value is PolicySnapshotMessage {
 export class ControlChannel {
   private readonly socket: Socket;
   private endpoint: TunnelEndpoint | undefined;
+  /** Set once the control plane's hello ack says it takes `fs` batches; until then one `f` per frame. */
+  private coalescer: FrameCoalescer | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private refusals = 0;
@@ -76,6 +78,8 @@ export class ControlChannel {
     const base = options.url.replace(/\/+$/, '');
     this.socket = io(`${base}${AGENT_NAMESPACE}`, {
       transports: ['websocket'],
+      // Frame batches (`fs`) go as one raw WebSocket message instead of socket.io's header + attachment.
+      parser: rawEventParser(AGENT_EVENTS.frames),
       autoConnect: false,
       reconnectionDelay: backoff.initialMs,
       reconnectionDelayMax: backoff.maxMs,
@@ -195,6 +199,15 @@ export class ControlChannel {
       this.endpoint?.receive(bytes);
     });
 
+    socket.on(AGENT_EVENTS.frames, (payload: unknown) => {
+      const bytes = asFrameBytes(payload);
+      if (!bytes) {
+        log.warn('ignored a non-binary tunnel frame batch');
+        return;
+      }
+      this.endpoint?.receiveBatch(bytes);
+    });
+
     socket.on(AGENT_EVENTS.policy, (payload: unknown) => {
       if (!validPolicy(payload)) {
         log.warn('ignored a malformed policy message');
@@ -213,11 +226,14 @@ export class ControlChannel {
 
   private openTunnel(): void {
     this.endpoint?.close('replaced by a new connection');
+    this.coalescer?.discard();
+    this.coalescer = undefined;
     const socket = this.socket;
     const endpoint = new TunnelEndpoint({
       role: 'agent',
       send: (frame) => {
-        socket.emit(AGENT_EVENTS.frame, frame);
+        if (this.coalescer) this.coalescer.send(frame);
+        else socket.emit(AGENT_EVENTS.frame, frame);
       },
       onStream: this.options.onStream,
       onClose: (error) => {
@@ -266,6 +282,12 @@ export class ControlChannel {
       verifier,
       policy: validPolicy(ack.policy) ? ack.policy : (this.current?.policy ?? null),
     };
+    if (ack.frameBatches === true && !this.coalescer) {
+      const endpoint = this.endpoint;
+      this.coalescer = new FrameCoalescer((batch) => this.socket.emit(AGENT_EVENTS.frames, batch), {
+        onError: (error) => endpoint?.close(`transport send failed: ${error instanceof Error ? error.message : String(error)}`),
+      });
+    }
     this.refusals = 0;
     this.ready = true;
     for (const waiter of this.readyWaiters) waiter();
@@ -302,6 +324,8 @@ export class ControlChannel {
     this.heartbeat = undefined;
     const endpoint = this.endpoint;
     this.endpoint = undefined;
+    this.coalescer?.discard();
+    this.coalescer = undefined;
     // Closing the endpoint destroys every stream, and the relays destroy their TCP sockets.
     endpoint?.close(reason);
   }

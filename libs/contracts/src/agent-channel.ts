@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 /**
  * The messages between an edge agent and the control plane on the socket.io namespace `/agents`
- * (WebSocket transport only). Binary tunnel frames travel as the `f` event (see @gw/tunnel);
+ * (WebSocket transport only). Binary tunnel frames travel as the `f` event, or several back to back
+ * as one `fs` event once both sides said they understand it (see @gw/tunnel frame-batch.ts);
  * everything else is one of the typed events below. Both sides validate what they receive.
  */
 export const AGENT_NAMESPACE = '/agents';
@@ -15,6 +16,8 @@ export const AGENT_EVENTS = {
   policy: 'policy',
   /** both ways: one binary tunnel frame. */
   frame: 'f',
+  /** both ways, once negotiated in hello / hello ack (`frameBatches`): tunnel frames back to back. */
+  frames: 'fs',
   /** CP -> agent, just before disconnecting it: the credential was revoked. */
   revoked: 'revoked',
 } as const;
@@ -49,6 +52,8 @@ export type AgentHandshake = z.output<typeof agentHandshakeSchema>;
 
 export const helloSchema = z.strictObject({
   version: z.string().max(64),
+  /** The agent accepts `fs` frame batches (agents that do not say so get one `f` per frame). */
+  frameBatches: z.boolean().optional(),
   resources: z.array(resourceDeclarationSchema).max(1000),
 });
 export type AgentHello = z.output<typeof helloSchema>;
@@ -68,6 +73,8 @@ export type HelloAck =
       grantPublicKey: Record<string, unknown>;
       policy: PolicySnapshotMessage | null;
       heartbeatIntervalMs: number;
+      /** The control plane accepts `fs` frame batches (absent: send one `f` per frame). */
+      frameBatches?: boolean;
     }
   | { ok: false; error: string };
 

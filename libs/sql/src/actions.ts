@@ -55,7 +55,10 @@ export interface StatementClassification {
   readonly locksRows: boolean;
   /** The statement's own slice of the submitted text. */
   readonly text: string;
-  /** libpg_query fingerprint: equal for the same statement shape with different constants. */
+  /**
+   * libpg_query fingerprint: equal for the same statement shape with different constants. Computed on
+   * first read (a second parse); throws SqlClassificationError then if the text cannot be fingerprinted.
+   */
   readonly fingerprint: string;
   /** For `PREPARE name AS stmt`: the inner statement's classification (its actions are also the outer actions). */
   readonly prepared?: { readonly name: string; readonly statement: StatementClassification };

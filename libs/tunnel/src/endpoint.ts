@@ -9,6 +9,7 @@ import {
 } from './endpoint-options.js';
 import { FrameError, TunnelClosedError, TunnelError } from './errors.js';
 import type { Frame, OpenFrame, StreamFrame } from './frame.js';
+import { splitFrameBatch } from './frame-batch.js';
 import { Keepalive } from './keepalive.js';
 import { MAX_PINGS_PER_SECOND, MAX_STREAM_ID } from './limits.js';
 import { type StreamOpenHeader, type StreamOpenHeaderInput, StreamOpenHeaderSchema } from './open-header.js';
@@ -140,6 +141,26 @@ export class TunnelEndpoint implements StreamHost {
       const stream = frame.streamId === 0 ? undefined : this.streams.get(frame.streamId);
       stream?.destroy(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  /**
+   * Feed one frame batch (several frames back to back, see frame-batch.ts). A batch that does not
+   * split into frames counts as one malformed frame and is dropped whole: after a bad length no
+   * later frame boundary can be trusted.
+   */
+  receiveBatch(batch: Uint8Array): void {
+    if (this.closedWith) return;
+    let frames: Uint8Array[];
+    try {
+      frames = splitFrameBatch(batch);
+    } catch (error) {
+      this.counters.framesIn++;
+      this.counters.bytesIn += batch.length;
+      const detail = error instanceof FrameError ? `${error.code}: ${error.message}` : 'unsplittable frame batch';
+      this.violation('MALFORMED_FRAME', 0, detail);
+      return;
+    }
+    for (const frame of frames) this.receive(frame);
   }
 
   /** Tear down the tunnel: every stream and pending open fails with a TunnelClosedError. Idempotent. */

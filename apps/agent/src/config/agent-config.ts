@@ -101,6 +101,13 @@ function schemaFor(ctx: SecretRefContext) {
       auth,
       resources: z.array(resource).max(MAX_RESOURCES).default([]),
       spoolDir: z.string().min(1).max(1024).default('.data/agent'),
+      /** Recording group commit: events of one session written and fsynced together, shipped in batches. */
+      recording: z
+        .strictObject({
+          flushIntervalMs: z.number().int().min(1).max(1000).default(20),
+          shipDelayMs: z.number().int().min(0).max(3_600_000).default(100),
+        })
+        .default({ flushIntervalMs: 20, shipDelayMs: 100 }),
       logLevel: z.enum(LOG_LEVELS).default('info'),
     })
     .superRefine((config, zctx) => {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { MAX_RECORDING_BATCH, MAX_RECORDING_BATCH_BYTES, type RecordingAck, type RecordingBatch, type RecordingEvent } from '@gw/contracts';
 import type { Logger } from 'pino';
-import { SessionSpool } from './recording-spool.js';
+import { DEFAULT_FLUSH_INTERVAL_MS, SessionSpool, encodedSize } from './recording-spool.js';
 
 /** Sends one batch and resolves with the control plane's ack; rejects when not connected or on timeout. */
 export type SendBatch = (batch: RecordingBatch) => Promise<RecordingAck>;
@@ -12,7 +12,16 @@ export interface RecordingShipperOptions {
   log: Logger;
   /** Delay before retrying after a failed send (default 2 s). */
   retryMs?: number;
+  /** Events appended within this many ms share one write and one fsync (default 20). */
+  flushIntervalMs?: number;
+  /**
+   * How long durable events wait before they are shipped, so that one batch (one message, one insert
+   * on the control plane) carries many statements instead of one (default 100 ms).
+   */
+  shipDelayMs?: number;
 }
+
+export const DEFAULT_SHIP_DELAY_MS = 100;
 
 /** What a session handler writes its recording through. Never throws; append order = seq order. */
 export interface SessionRecorder {
@@ -24,8 +33,10 @@ export interface SessionRecorder {
 
 /**
  * Ships spooled recording events to the control plane: batches of up to MAX_RECORDING_BATCH on `rec`
- * with an ack, one batch in flight at a time, the spool advanced only after a positive ack. Anything
- * unacknowledged is resent on the next connection (and after an agent restart, from the files).
+ * with an ack, one batch in flight at a time, the spool advanced only after a positive ack. Only
+ * events already fsynced are shipped, and shipping waits `shipDelayMs` after new events so that a
+ * batch carries many. Anything unacknowledged is resent on the next connection (and after an agent
+ * restart, from the files).
  */
 export class RecordingShipper {
   private readonly spools = new Map<string, SessionSpool>();
@@ -33,6 +44,7 @@ export class RecordingShipper {
   private running = false;
   private again = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private shipTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly restored: Promise<void>;
 
@@ -50,7 +62,7 @@ export class RecordingShipper {
   session(sessionId: string): SessionRecorder {
     let spool = this.spools.get(sessionId);
     if (!spool) {
-      spool = new SessionSpool(sessionId, this.dir);
+      spool = new SessionSpool(sessionId, this.dir, this.options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS);
       this.spools.set(sessionId, spool);
     }
     const s = spool;
@@ -58,7 +70,7 @@ export class RecordingShipper {
       sessionId,
       record: (type, data) => {
         s.append(type, data).then(
-          () => this.kick(),
+          () => this.kickSoon(),
           (error: unknown) => this.options.log.error({ err: error, sessionId }, 'recording spool write failed'),
         );
       },
@@ -66,7 +78,17 @@ export class RecordingShipper {
     };
   }
 
-  /** Try to send now (new events, or the connection came back). */
+  /** Send within shipDelayMs (new durable events): events arriving meanwhile join the batch. */
+  private kickSoon(): void {
+    if (this.closed || this.shipTimer) return;
+    this.shipTimer = setTimeout(() => {
+      this.shipTimer = undefined;
+      this.kick();
+    }, this.options.shipDelayMs ?? DEFAULT_SHIP_DELAY_MS);
+    this.shipTimer.unref();
+  }
+
+  /** Try to send now (the connection came back, or the ship delay is over). */
   kick(): void {
     if (this.closed) return;
     if (this.running) {
@@ -93,6 +115,12 @@ export class RecordingShipper {
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.shipTimer);
+  }
+
+  /** Writes what is buffered and closes the spool files (agent shutdown). */
+  async closeFiles(): Promise<void> {
+    await Promise.all([...this.spools.values()].map((s) => s.close()));
   }
 
   private async pump(): Promise<void> {
@@ -100,13 +128,14 @@ export class RecordingShipper {
     for (const spool of [...this.spools.values()]) {
       for (;;) {
         if (this.closed) return;
-        await spool.flushed();
         if (spool.pending.length === 0 && spool.diskBacklog) await spool.reload();
         if (spool.pending.length === 0) {
           if (spool.ended) this.spools.delete(spool.sessionId);
           break;
         }
-        const events = nextBatch(spool.pending);
+        // Events not yet fsynced wait for their flush, which kicks the shipper again.
+        const events = nextBatch(spool.pending, spool.durableSeq);
+        if (events.length === 0) break;
         let ack: RecordingAck;
         try {
           ack = await this.options.send({ sessionId: spool.sessionId, events });
@@ -142,13 +171,16 @@ export class RecordingShipper {
   }
 }
 
-/** The first events that fit one batch by count and by encoded size (always at least one). */
-export function nextBatch(pending: readonly RecordingEvent[]): RecordingEvent[] {
+/**
+ * The first events that fit one batch by count and by encoded size (at least one, if the first is
+ * durable), stopping at the first event above `durableSeq`.
+ */
+export function nextBatch(pending: readonly RecordingEvent[], durableSeq = Number.MAX_SAFE_INTEGER): RecordingEvent[] {
   const batch: RecordingEvent[] = [];
   let bytes = 0;
   for (const event of pending) {
-    if (batch.length >= MAX_RECORDING_BATCH) break;
-    const size = Buffer.byteLength(JSON.stringify(event));
+    if (batch.length >= MAX_RECORDING_BATCH || event.seq > durableSeq) break;
+    const size = encodedSize(event);
     if (batch.length > 0 && bytes + size > MAX_RECORDING_BATCH_BYTES) break;
     batch.push(event);
     bytes += size;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { RecordingAck, RecordingBatch } from '@gw/contracts';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { RecordingShipper } from './recording-shipper.js';
+import { RecordingShipper, nextBatch } from './recording-shipper.js';
 import { SessionSpool } from './recording-spool.js';
 
 const log = pino({ level: 'silent' });
@@ -79,6 +79,29 @@ describe('SessionSpool', () => {
     expect(restored?.pending.map((e) => e.seq)).toEqual([0]);
   });
 
+  it('group-commits: appends of one flush interval become durable together; the file is closed when idle and reopened', async () => {
+    const { readdirSync, readlinkSync } = await import('node:fs');
+    const openOnFile = (file: string) => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === file;
+      } catch {
+        return false;
+      }
+    }).length;
+    const spool = new SessionSpool(randomUUID(), root, 50, 100);
+    const first = spool.append('pg.statement', { i: 0 });
+    const second = spool.append('pg.statement', { i: 1 });
+    expect(spool.durableSeq).toBe(-1); // nothing is durable before its flush
+    await Promise.all([first, second]);
+    expect(spool.durableSeq).toBe(1);
+    expect(openOnFile(spool.file)).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(openOnFile(spool.file)).toBe(0);
+    await spool.append('pg.statement', { i: 2 });
+    expect((await lines(spool.file)).map((e) => e.seq)).toEqual([0, 1, 2]);
+    await spool.close();
+  });
+
   it('deletes its files once an ended session is fully acknowledged', async () => {
     const id = randomUUID();
     const spool = new SessionSpool(id, root);
@@ -106,6 +129,15 @@ function controlPlane() {
     seqs: (sessionId: string) => batches.filter((b) => b.sessionId === sessionId).map((b) => b.events.map((e) => e.seq)),
   };
 }
+
+describe('nextBatch', () => {
+  it('never takes an event that is not fsynced yet', () => {
+    const events = [0, 1, 2, 3].map((seq) => ({ seq, at: '2026-01-01T00:00:00.000Z', type: 'pg.statement', data: {} }));
+    expect(nextBatch(events, 1).map((e) => e.seq)).toEqual([0, 1]);
+    expect(nextBatch(events, -1)).toEqual([]);
+    expect(nextBatch(events).map((e) => e.seq)).toEqual([0, 1, 2, 3]);
+  });
+});
 
 describe('RecordingShipper', () => {
   beforeEach(async () => {

@@ -4,7 +4,7 @@ import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import { AGENT_EVENTS, AGENT_NAMESPACE, MAX_AGENT_MESSAGE_BYTES, RECORDING_EVENT, heartbeatSchema, helloSchema, recordingBatchSchema, type HelloAck, type RecordingAck } from '@gw/contracts';
 import { RecordingsService } from '../sessions/recordings.service.js';
-import { TunnelEndpoint } from '@gw/tunnel';
+import { FrameCoalescer, TunnelEndpoint, rawEventParser } from '@gw/tunnel';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
@@ -52,6 +52,8 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
     const server = this.adapterHost.httpAdapter.getHttpServer() as HttpServer;
     this.io = new Server(server, {
       transports: ['websocket'],
+      // Frame batches (`fs`) go as one raw WebSocket message instead of socket.io's header + attachment.
+      parser: rawEventParser(AGENT_EVENTS.frames),
       maxHttpBufferSize: MAX_AGENT_MESSAGE_BYTES,
       // Other upgrade paths (the client connect endpoint) are handled by their own listeners.
       destroyUpgrade: false,
@@ -119,10 +121,17 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
         socket.disconnect(true);
         return;
       }
-      const tunnel = new TunnelEndpoint({
+      // Agents that announce it get the frames of one event-loop turn as one `fs` message.
+      const coalescer = hello.data.frameBatches
+        ? new FrameCoalescer((batch) => socket.emit(AGENT_EVENTS.frames, batch), {
+            onError: (error) => tunnel.close(`transport send failed: ${error instanceof Error ? error.message : String(error)}`),
+          })
+        : undefined;
+      const tunnel: TunnelEndpoint = new TunnelEndpoint({
         role: 'control-plane',
-        send: (frame) => socket.emit(AGENT_EVENTS.frame, frame),
+        send: coalescer ? coalescer.send : (frame) => socket.emit(AGENT_EVENTS.frame, frame),
         onClose: (err) => {
+          coalescer?.discard();
           log.info({ reason: err.reason }, 'tunnel closed');
           if (socket.connected) socket.disconnect(true);
         },
@@ -139,6 +148,10 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
       socket.on(AGENT_EVENTS.frame, (frame: unknown) => {
         if (frame instanceof Uint8Array) tunnel.receive(frame);
         else tunnel.close('non-binary frame from agent');
+      });
+      socket.on(AGENT_EVENTS.frames, (batch: unknown) => {
+        if (batch instanceof Uint8Array) tunnel.receiveBatch(batch);
+        else tunnel.close('non-binary frame batch from agent');
       });
       socket.on(AGENT_EVENTS.heartbeat, (hb: unknown) => {
         if (!heartbeatSchema.safeParse(hb).success) return;
@@ -169,6 +182,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
             grantPublicKey: this.grants.publicJwk,
             policy: this.policy.snapshot ?? null,
             heartbeatIntervalMs: this.config.agents.heartbeatIntervalMs,
+            frameBatches: true,
           });
           log.info({ resources: hello.data.resources.length }, 'agent online');
         })

@@ -26,7 +26,8 @@ export interface BuildInput {
   readonly body: Record<string, unknown>;
   readonly collector: Collector;
   readonly text: string;
-  readonly fingerprint: string;
+  /** A function is called on the first read of `fingerprint` (most callers never read it). */
+  readonly fingerprint: string | (() => string);
   /** For PREPARE: the inner statement's own text and fingerprint. */
   readonly preparedText?: { readonly text: string; readonly fingerprint: string };
 }
@@ -68,11 +69,16 @@ export function buildClassification({ type, body, collector, text, fingerprint, 
     readOnly,
     locksRows: collector.locksRows,
     text,
-    fingerprint,
+    fingerprint: typeof fingerprint === 'string' ? fingerprint : '',
     ...(prepared ? { prepared } : {}),
     ...(execute ? { execute } : {}),
     ...(collector.deallocate ? { deallocate: Object.freeze({ ...collector.deallocate }) } : {}),
   };
+  if (typeof fingerprint === 'function') {
+    // Fingerprinting parses the text a second time: only pay for it when someone asks.
+    let computed: string | undefined;
+    Object.defineProperty(result, 'fingerprint', { enumerable: true, get: () => (computed ??= fingerprint()) });
+  }
   return Object.freeze(result);
 }
 

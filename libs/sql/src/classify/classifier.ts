@@ -108,7 +108,7 @@ export class SqlClassifier {
         const inner = preparedStatementText(slice);
         preparedText = { text: inner, fingerprint: fingerprintSql(inner) };
       }
-      return buildClassification({ type, body, collector, text: slice, fingerprint: fingerprintSql(slice), preparedText });
+      return buildClassification({ type, body, collector, text: slice, fingerprint: () => fingerprintSql(slice), preparedText });
     });
   }
 

@@ -47,6 +47,12 @@ describe('values derived from a column under a column rule', () => {
     },
   );
 
+  it('a session deciding a plain read first still masks a later derived value of the same shape (verdicts are remembered per shape)', () => {
+    expect(derived('SELECT name FROM customers')).toBeUndefined();
+    expect(derived("SELECT ssn || name FROM customers")).toBe('full');
+    expect(derived('SELECT name FROM customers')).toBeUndefined();
+  });
+
   it('lists the columns a statement references (star and whole-row references as *)', () => {
     expect(classifySql('SELECT a.x, upper("Y") FROM t a WHERE z > 1')[0]?.columnsReferenced).toEqual(['x', 'y', 'z']);
     expect(classifySql('SELECT row_to_json(t) FROM t')[0]?.columnsReferenced).toEqual(['*', 't']);

@@ -105,6 +105,7 @@ export class PgSession {
   private readonly tracker = new PreparedStatementTracker();
   private readonly portals = new Map<string, Portal>();
   private readonly maskers = new Map<string, Masker>();
+  private readonly maskersByRules = new WeakMap<MaskingRules, Masker>();
   private readonly recordingMasker: Masker;
   private readonly fromClient: MessagePump<Parsed<FrontendMessage>>;
   private readonly fromServer: MessagePump<Parsed<BackendMessage>>;
@@ -695,6 +696,15 @@ export class PgSession {
   }
 
   private maskerFor(rules: MaskingRules): Masker {
+    // Remembered verdicts share their rules object: one lookup by identity per row, no JSON.
+    const same = this.maskersByRules.get(rules);
+    if (same) return same;
+    const masker = this.maskerForKey(rules);
+    this.maskersByRules.set(rules, masker);
+    return masker;
+  }
+
+  private maskerForKey(rules: MaskingRules): Masker {
     const key = JSON.stringify(rules);
     let masker = this.maskers.get(key);
     if (!masker) {

@@ -115,6 +115,22 @@ describe('decideStatement', () => {
   });
 });
 
+describe('remembered verdicts', () => {
+  it('reuse the decision for statements that differ only in literals, and not after a policy change', () => {
+    let snapshot = { version: 1, sha256: 'a', text: POLICY };
+    const live = new PolicyHolder(() => snapshot, log);
+    const session: SessionPolicyContext = { ...ctx };
+    const first = decideStatement(live, session, one('DELETE FROM customers WHERE id = 1'));
+    expect(first).toMatchObject({ effect: 'allow', policies: ['delete-allowed'] });
+    first.policies.push('changed by a caller');
+    expect(decideStatement(live, session, one('DELETE FROM customers WHERE id = 2'))).toMatchObject({ effect: 'allow', policies: ['delete-allowed'] });
+    snapshot = { version: 2, sha256: 'b', text: POLICY.replace('permit (principal, action == Gateway::Action::"sql:delete"', 'forbid (principal, action == Gateway::Action::"sql:delete"') };
+    expect(decideStatement(live, session, one('DELETE FROM customers WHERE id = 3'))).toMatchObject({ effect: 'deny', policies: ['delete-allowed'] });
+    // A different table is a different classification: decided on its own.
+    expect(decideStatement(holder, { ...ctx }, one('DELETE FROM orders WHERE id = 3'))).toMatchObject({ effect: 'deny', policies: ['no-delete-on-orders'] });
+  });
+});
+
 describe('classification failure', () => {
   it('is a SqlClassificationError the session turns into a deny (never a pass-through)', () => {
     expect(() => classifySql('SELEC * FROM customers')).toThrow(SqlClassificationError);

@@ -1,5 +1,5 @@
 import { ruleTableMatches, strongestStyle, type MaskStyle } from '@gw/masking';
-import type { PolicyInput } from '@gw/policy';
+import type { PolicyEngine, PolicyInput } from '@gw/policy';
 import { mergeMasking, type ApprovalRequirement, type MaskingObligation, type PolicyDecision, type PolicyResource } from '@gw/policy';
 import type { StatementClassification } from '@gw/sql';
 import type { SessionPrincipal } from '@gw/tunnel';
@@ -60,13 +60,48 @@ export function principalFromGrant(p: SessionPrincipal): Principal {
   };
 }
 
+/** Verdicts remembered per session, for one policy engine and one hour (`context.hour` is an input). */
+interface VerdictMemo {
+  engine: object;
+  hour: number;
+  verdicts: Map<string, StatementVerdict>;
+}
+const MAX_MEMO_ENTRIES = 1000;
+const verdictMemos = new WeakMap<SessionPolicyContext, VerdictMemo>();
+
 /**
  * Decides one statement: every action it needs is evaluated; any deny denies it, any approval
  * requirement (with no deny) makes it `require_approval`; masking obligations of all decisions merge.
+ *
+ * The verdict depends only on the session's context, the engine, the hour and the statement's
+ * classification (kind, actions, tables, functions, read-only, columns referenced), not on its text: statements that
+ * differ only in their literals (a client sending `... WHERE id = 42` in a loop) reuse it without
+ * building Cedar requests again. A new policy (another engine) or another hour starts afresh.
  */
 export function decideStatement(policy: PolicyHolder, ctx: SessionPolicyContext, statement: StatementClassification): StatementVerdict {
   const current = policy.current();
   if (!current.engine) return denied(`${current.reason}; denied`);
+  const hour = new Date().getUTCHours();
+  let memo = verdictMemos.get(ctx);
+  if (!memo || memo.engine !== current.engine || memo.hour !== hour) {
+    memo = { engine: current.engine, hour, verdicts: new Map() };
+    verdictMemos.set(ctx, memo);
+  }
+  // Everything of the classification that the decision reads: the policy inputs, and the columns
+  // referenced (they decide whether computed results are masked as derived from a ruled column).
+  const key = JSON.stringify([statement.kind, statement.actions, statement.tablesRead, statement.tablesWritten, statement.functions, statement.readOnly, statement.locksRows, statement.columnsReferenced]);
+  let verdict = memo.verdicts.get(key);
+  if (!verdict) {
+    verdict = decideUncached(current.engine, ctx, statement);
+    if (memo.verdicts.size >= MAX_MEMO_ENTRIES) memo.verdicts.clear();
+    memo.verdicts.set(key, verdict);
+  }
+  // Callers own what they get (they may sort or extend the lists); the masking rules are shared, and
+  // their identity lets the session find its masker without serializing them.
+  return { ...verdict, policies: [...verdict.policies], reasons: [...verdict.reasons] };
+}
+
+function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, statement: StatementClassification): StatementVerdict {
   if (statement.actions.length === 0) return denied('statement needs no known action; denied');
   const tables = [...new Set([...statement.tablesRead, ...statement.tablesWritten])].sort();
   const actions = new Set(statement.actions);
@@ -74,7 +109,7 @@ export function decideStatement(policy: PolicyHolder, ctx: SessionPolicyContext,
   const decisions: PolicyDecision[] = [];
   for (const action of actions) {
     decisions.push(
-      current.engine.evaluate({
+      engine.evaluate({
         principal: ctx.principal,
         action,
         resource: ctx.resource,
@@ -130,6 +165,8 @@ function derivedStyleOf(masking: MaskingObligation, statement: StatementClassifi
 
 /** Combines the verdicts of the statements of one Query: one deny denies all (no partial run). */
 export function combineVerdicts(verdicts: readonly StatementVerdict[]): StatementVerdict {
+  // One statement (the usual Query): its verdict as it is, masking rules included (same object).
+  if (verdicts.length === 1) return verdicts[0]!;
   const deny = verdicts.find((v) => v.effect === 'deny');
   if (deny) return deny;
   const approvals = verdicts.filter((v) => v.effect === 'require_approval');
