@@ -16,6 +16,11 @@ const AZURE_KEY = ['Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6
 const GH = ['ghp_', '16C7e42F292c6912E7710c838347Ae178B4a'].join('');
 const GH_PAT = ['github_pat_', '11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJ'].join('');
 const SLACK = ['xoxb-', '123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx'].join('');
+const STRIPE = ['sk_live_', '4eC39HqLyjWDarjtT1zdp7dc'].join('');
+const GITLAB = ['glpat-', 'Abcdefghij0123456789'].join('');
+const NPM = ['npm_', 'abcdefghijklmnopqrstuvwxyz0123456789'].join('');
+const OPENAI = ['sk-proj-', 'Abcdefghijklmnopqrstuvwxyz0123456789ABCD'].join('');
+const PEM_BODY = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7';
 
 interface Case {
   readonly text: string;
@@ -74,6 +79,15 @@ const TRUE_POSITIVES: readonly Case[] = [
   { text: `token ${GH}`, found: [['cloud_key', GH]] },
   { text: `GH_TOKEN=${GH_PAT}`, found: [['cloud_key', GH_PAT]] },
   { text: `slack ${SLACK}`, found: [['cloud_key', SLACK]] },
+  { text: `STRIPE_KEY=${STRIPE}`, found: [['cloud_key', STRIPE]] },
+  { text: `token: ${GITLAB}`, found: [['cloud_key', GITLAB]] },
+  { text: `//registry.npmjs.org/:_authToken=${NPM}`, found: [['cloud_key', NPM]] },
+  { text: `OPENAI_API_KEY="${OPENAI}"`, found: [['cloud_key', OPENAI]] },
+  { text: `-----BEGIN PRIVATE KEY-----\n${PEM_BODY}\n-----END PRIVATE KEY-----`, found: [['cloud_key', `\n${PEM_BODY}\n`]] },
+  { text: `-----BEGIN OPENSSH PRIVATE KEY-----\n${PEM_BODY}\n-----END OPENSSH PRIVATE KEY-----`, found: [['cloud_key', `\n${PEM_BODY}\n`]] },
+  // other printed forms
+  { text: 'ssn 536 22 8714.', found: [['ssn', '536 22 8714']] },
+  { text: 'iban: gb82 west 1234 5698 7654 32', found: [['iban', 'gb82 west 1234 5698 7654 32']] },
   // several entities in one row
   {
     text: 'Ada Lovelace,ada@example.com,+44 20 7946 0958,4111111111111111,10.1.2.3',
@@ -96,6 +110,10 @@ const FALSE_POSITIVES: readonly Case[] = [
   { text: 'ISBN 978-3-16-148410-0', found: [] },
   { text: 'ISBN 9783161484100', found: [] },
   { text: 'ssn 000-12-3456', found: [] },
+  { text: 'phone 415 555 0132 1', found: [] },
+  { text: 'coordinates 123 45 6789 1011', found: [] },
+  { text: 'BEGIN PUBLIC KEY MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA', found: [] },
+  { text: 'a sk-short key and task-list items', found: [] },
   { text: 'ssn 666-12-3456', found: [] },
   { text: 'ssn 912-12-3456', found: [] },
   { text: 'ssn 536-00-1234', found: [] },

@@ -30,6 +30,17 @@ const KEY_PATTERNS: readonly KeyPattern[] = [
   { name: 'github-token', marker: 'gh', pattern: /(?<![A-Za-z0-9_])(?<key>gh[pousr]_[A-Za-z0-9]{36,251})(?![A-Za-z0-9_])/g },
   { name: 'github-fine-grained-token', marker: 'github_pat_', pattern: /(?<![A-Za-z0-9_])(?<key>github_pat_[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])/g },
   { name: 'slack-token', marker: 'xox', pattern: /(?<![A-Za-z0-9_-])(?<key>xox[abposr]-[A-Za-z0-9-]{10,250})(?![A-Za-z0-9_-])/g },
+  { name: 'stripe-key', marker: 'k_', pattern: /(?<![A-Za-z0-9_])(?<key>[sr]k_(?:live|test)_[0-9A-Za-z]{16,247})(?![A-Za-z0-9_])/g },
+  { name: 'gitlab-token', marker: 'glpat-', pattern: /(?<![A-Za-z0-9_-])(?<key>glpat-[0-9A-Za-z_-]{20,64})(?![A-Za-z0-9_-])/g },
+  { name: 'npm-token', marker: 'npm_', pattern: /(?<![A-Za-z0-9_])(?<key>npm_[A-Za-z0-9]{36})(?![A-Za-z0-9_])/g },
+  { name: 'openai-key', marker: 'sk-', pattern: /(?<![A-Za-z0-9_-])(?<key>sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,200})(?![A-Za-z0-9_-])/g },
+  { name: 'google-oauth-client-secret', marker: 'GOCSPX-', pattern: /(?<![A-Za-z0-9_-])(?<key>GOCSPX-[A-Za-z0-9_-]{28})(?![A-Za-z0-9_-])/g },
+  {
+    // The body of a PEM private key (any algorithm, encrypted or not); the armour lines stay readable.
+    name: 'pem-private-key',
+    marker: 'PRIVATE KEY-----',
+    pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?<key>[\s\S]{16,16384}?)-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----/g,
+  },
 ];
 
 export const cloudKeyRecognizer: Recognizer = {

@@ -2,8 +2,8 @@ import { getCountrySpecifications, isValidIBAN } from 'ibantools';
 
 import type { EntityMatch, Recognizer } from '../types.js';
 
-/** Country code + check digits at a word start; the rest is read char by char below. */
-const START = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}/g;
+/** Country code + check digits at a word start (any case: `lower(iban)`); the rest is read char by char below. */
+const START = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}/g;
 const SPECS = getCountrySpecifications();
 
 function isAlnum(c: string | undefined): boolean {
@@ -39,7 +39,7 @@ export const ibanRecognizer: Recognizer = {
   find(text) {
     const found: EntityMatch[] = [];
     for (const m of text.matchAll(START)) {
-      const length = SPECS[m[0].slice(0, 2)]?.chars;
+      const length = SPECS[m[0].slice(0, 2).toUpperCase()]?.chars;
       if (typeof length !== 'number') continue;
       const iban = readIban(text, m.index, length);
       if (iban !== undefined && isValidIBAN(iban.compact)) {

@@ -2,6 +2,8 @@ import type { EntityMatch, Recognizer } from '../types.js';
 
 /** NNN-NN-NNNN, not inside a longer dashed or dotted number. */
 const DASHED = /(?<![\d-])(\d{3})-(\d{2})-(\d{4})(?![\d]|-\d)/g;
+/** NNN NN NNNN: the same grouping with spaces. */
+const SPACED = /(?<!\d)(?<!\d )(\d{3}) (\d{2}) (\d{4})(?!\d)(?! \d)/g;
 /** Nine bare digits, not inside a longer number. Only taken with SSN context before it. */
 const BARE = /(?<![\d.,-])(\d{3})(\d{2})(\d{4})(?![\d]|[.,-]\d)/g;
 /** Words that announce an SSN; looked for in the CONTEXT_WINDOW characters before a bare match. */
@@ -29,7 +31,7 @@ export const ssnRecognizer: Recognizer = {
   mayMatch: (_text, hints) => hints.digits >= 9,
   find(text) {
     const found: EntityMatch[] = [];
-    for (const m of text.matchAll(DASHED)) {
+    for (const m of [...text.matchAll(DASHED), ...text.matchAll(SPACED)]) {
       const [, area = '', group = '', serial = ''] = m;
       if (ssnValid(area, group, serial)) {
         found.push({ entity: 'ssn', start: m.index, end: m.index + m[0].length, normalized: area + group + serial });
