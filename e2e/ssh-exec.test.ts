@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ssh2 from 'ssh2';
 import { gatewaySsh, tmuxSsh, type GatewaySsh } from './support/ssh-client.js';
@@ -134,6 +135,26 @@ describe('ssh through the gateway: exec, policy, certificates', () => {
   it('refuses a bad token and a malformed user name at authentication', async () => {
     expect((await client.ssh(`${TEST_LOGIN}@box`, ['true'], { token: 'not-a-token' })).stderr).toContain('Permission denied');
     expect((await client.ssh('no-resource-here', ['true'])).stderr).toContain('Permission denied');
+  });
+
+  it('takes the token through keyboard-interactive as well', async () => {
+    const result = await client.ssh(`${TEST_LOGIN}@box`, ['-o', 'PreferredAuthentications=keyboard-interactive', 'echo kbd-ok']);
+    expect(result.stdout).toBe('kbd-ok\n');
+  });
+
+  it('ends a live session when an admin kills it, telling the client', async () => {
+    const ssh = spawn('ssh', [...client.options, '-p', String(stack.sshPort), '-l', `${TEST_LOGIN}@box`, '127.0.0.1', 'echo started; sleep 60'], { env: client.env });
+    let stdout = '';
+    let stderr = '';
+    ssh.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    ssh.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => ssh.on('close', resolve));
+    await expect.poll(() => stdout, { timeout: 10_000 }).toContain('started');
+    const live = (await stack.cp.request('GET', '/api/v1/sessions?resource=box&status=active', { token: stack.admin })).body.items[0];
+    expect((await stack.cp.request('POST', `/api/v1/sessions/${live.id}/kill`, { token: stack.admin })).status).toBe(202);
+    expect(await exited).toBe(255);
+    expect(stderr).toContain('gateway: session killed by');
+    await expect.poll(async () => (await stack.cp.request('GET', `/api/v1/sessions/${live.id}`, { token: stack.admin })).body.status, { timeout: 5000 }).toBe('killed');
   });
 
   it('does not forward the agent or X11', async () => {

@@ -6,10 +6,8 @@ import type { Logger } from 'pino';
 import { SessionRefused, type OpenedSession, type SessionBroker } from '../connect/session-broker.service.js';
 import type { TokenAuthenticator } from '../identity/token-authenticator.js';
 import { refuseOnChannel, spliceSessionChannel } from './channel-splice.js';
+import { TokenAnswers } from './token-answers.js';
 
-/** OpenSSH reads a password or prompt answer into a 1024-byte buffer: longer tokens arrive cut at 1023. */
-export const OPENSSH_ANSWER_LIMIT = 1023;
-const MAX_TOKEN_LENGTH = 16 * 1024;
 const MAX_AUTH_FAILURES = 3;
 /** ssh's own exit status for a connection-level failure; used when the gateway cannot serve a channel. */
 const GATEWAY_EXIT_STATUS = 255;
@@ -75,15 +73,13 @@ export class SshClientConnection {
 
   /** Asks for the token; an answer of exactly OpenSSH's limit is taken as cut and the rest is asked for. */
   private promptToken(ctx: KeyboardAuthContext, target: Target): void {
-    const parts: string[] = [];
+    const answers = new TokenAnswers();
     const ask = (prompt: string): void =>
-      ctx.prompt([{ prompt, echo: false }], 'Gateway login', '', (answers) => {
-        if (!Array.isArray(answers)) return; // aborted by the client
-        const part = String(answers[0] ?? '');
-        parts.push(part);
-        const total = parts.reduce((n, p) => n + p.length, 0);
-        if (part.length === OPENSSH_ANSWER_LIMIT && total < MAX_TOKEN_LENGTH) return ask('OIDC access token (continued): ');
-        this.verify(ctx, target, parts.join(''));
+      ctx.prompt([{ prompt, echo: false }], 'Gateway login', '', (responses) => {
+        if (!Array.isArray(responses)) return; // aborted by the client
+        const token = answers.add(String(responses[0] ?? ''));
+        if (token === undefined) return ask('OIDC access token (continued): ');
+        this.verify(ctx, target, token);
       });
     ask('OIDC access token: ');
   }
