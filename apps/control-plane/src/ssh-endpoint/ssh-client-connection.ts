@@ -13,6 +13,9 @@ const MAX_AUTH_FAILURES = 3;
 const GATEWAY_EXIT_STATUS = 255;
 const AUTH_METHODS = ['password', 'keyboard-interactive'] as const;
 const INNER_READY_TIMEOUT_MS = 20_000;
+/** A client that has not authenticated by then is disconnected (ssh2 has no login timeout of its own). */
+const LOGIN_TIMEOUT_MS = 60_000;
+const MAX_ENV_VARIABLES = 64;
 
 export interface SshConnectionDeps {
   tokens: TokenAuthenticator;
@@ -42,15 +45,22 @@ export class SshClientConnection {
   private bytesIn = 0;
   private bytesOut = 0;
   private closed = false;
+  private terminating = false;
   private endReason?: string;
+  private readonly loginTimer: NodeJS.Timeout;
 
   constructor(
     private readonly client: Connection,
     private readonly info: ClientInfo,
     private readonly deps: SshConnectionDeps,
   ) {
+    this.loginTimer = setTimeout(() => client.end(), LOGIN_TIMEOUT_MS);
+    this.loginTimer.unref();
     client.on('authentication', (ctx) => this.onAuthentication(ctx));
-    client.on('ready', () => this.onReady());
+    client.on('ready', () => {
+      clearTimeout(this.loginTimer);
+      this.onReady();
+    });
     client.on('error', (error) => deps.log.debug({ err: error.message }, 'ssh client connection error'));
     client.on('close', () => this.teardown());
   }
@@ -174,8 +184,9 @@ export class SshClientConnection {
       pty = info;
       accept?.();
     });
-    session.on('env', (accept, _reject, info) => {
-      env[String(info.key)] = String(info.val);
+    session.on('env', (accept, reject, info) => {
+      if (Object.keys(env).length >= MAX_ENV_VARIABLES) return reject?.();
+      env[String(info.key).slice(0, 256)] = String(info.val).slice(0, 4096);
       accept?.();
     });
     session.on('window-change', (accept, _reject, info) => {
@@ -239,7 +250,8 @@ export class SshClientConnection {
 
   /** Ends the session from the gateway's side (kill, time limit, agent lost): says why on every open channel. */
   private terminate(reason: string): void {
-    if (this.closed) return;
+    if (this.closed || this.terminating) return;
+    this.terminating = true;
     this.endReason ??= reason;
     for (const channel of this.channels) {
       try {
@@ -255,6 +267,7 @@ export class SshClientConnection {
   private teardown(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.loginTimer);
     this.inner?.end();
     void this.finish();
   }
