@@ -10,7 +10,8 @@ export interface SshTarget {
   sshd: Sshd;
   caKeyFile: string;
   caPublicKey: string;
-  resource(name: string, labels?: Record<string, string>, address?: string): StackResource;
+  /** `hostKeysFile: true` names the target's key by file (the sshd's .pub) rather than inline. */
+  resource(name: string, labels?: Record<string, string>, address?: string, opts?: { hostKeysFile?: boolean }): StackResource;
 }
 
 export async function startSshTarget(): Promise<SshTarget> {
@@ -22,12 +23,12 @@ export async function startSshTarget(): Promise<SshTarget> {
     sshd,
     caKeyFile,
     caPublicKey,
-    resource: (name, labels = {}, address = sshd.address) => ({
+    resource: (name, labels = {}, address = sshd.address, opts = {}) => ({
       name,
       type: 'ssh',
       address,
       labels,
-      extra: { ssh: { hostKeys: [sshd.hostKey], caKeyFile } },
+      extra: { ssh: { ...(opts.hostKeysFile ? { hostKeysFile: join(sshd.dir, 'host_key.pub') } : { hostKeys: [sshd.hostKey] }), caKeyFile } },
     }),
   };
 }
