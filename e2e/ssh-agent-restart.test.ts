@@ -41,7 +41,7 @@ describe('ssh and a restarting agent process', () => {
   afterAll(async () => {
     await agent?.kill();
     await stack?.close();
-    await target?.sshd.stop();
+    await target?.sshd.remove();
   });
 
   it('tells the client the agent was lost, serves again after the restart, and ships the spooled recording', async () => {

@@ -40,7 +40,7 @@ describe('ssh through the gateway: exec, policy, certificates', () => {
 
   afterAll(async () => {
     await stack?.close();
-    await target?.sshd.stop();
+    await target?.sshd.remove();
   });
 
   it('runs a command as the login, with a per-session certificate the target logs by session and principal', async () => {

@@ -49,7 +49,7 @@ describe('ssh recordings: events and asciicast v2', () => {
 
   afterAll(async () => {
     await stack?.close();
-    await target?.sshd.stop();
+    await target?.sshd.remove();
   });
 
   it('records a terminal (output, input, resize) and serves it as a cast that asciinema reads', async () => {

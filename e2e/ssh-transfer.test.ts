@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,8 +92,10 @@ describe('ssh transfers through the gateway: sftp, scp, port forwarding, failure
 
   afterAll(async () => {
     await stack?.close();
-    await target?.sshd.stop();
+    await target?.sshd.remove();
     await echo?.close();
+    rmSync(remoteDir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
   });
 
   it('copies a file up and down with scp (the SFTP protocol), byte for byte, and records the transfers', async () => {

@@ -15,6 +15,8 @@ export interface Sshd {
   log(): string;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Stops sshd and deletes its directory. */
+  remove(): Promise<void>;
 }
 
 export const TEST_LOGIN = 'gwtest';
@@ -100,13 +102,11 @@ export async function startSshd(opts: { caPublicKey?: string; authorizedKey?: st
         c.kill('SIGTERM');
       });
     },
+    async remove() {
+      await sshd.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
   await sshd.start();
-  const stop = sshd.stop.bind(sshd);
-  sshd.stop = async () => {
-    await stop();
-  };
-  return Object.assign(sshd, {
-    remove: () => rmSync(dir, { recursive: true, force: true }),
-  });
+  return sshd;
 }
