@@ -112,7 +112,9 @@ export class SshClientConnection {
   private onReady(): void {
     this.state = this.openSession();
     this.client.on('session', (accept) => this.onSession(accept()));
-    this.client.on('tcpip', (accept, reject, info) => void this.onForward(accept, reject, info));
+    this.client.on('tcpip', (accept, reject, info) => {
+      this.onForward(accept, reject, info).catch((error: unknown) => this.deps.log.error({ err: error }, 'forwarding failed'));
+    });
     // Remote forwarding (-R), streamlocal and other global requests are not served.
     this.client.on('request', (_accept, reject) => reject?.());
     this.client.on('openssh.streamlocal', (_accept, reject) => reject());
@@ -208,20 +210,25 @@ export class SshClientConnection {
     const start = (accept: () => ServerChannel, open: (inner: ssh2.Client, cb: ClientCallback) => void): void => {
       const outer = accept();
       if (!outer) return;
-      void this.state!.then((state) => {
+      this.state!.then((state) => {
         if ('error' in state) return refuseOnChannel(outer, `gateway: ${state.error}`, GATEWAY_EXIT_STATUS);
         this.channels.add(outer);
         outer.once('close', () => this.channels.delete(outer));
-        open(state.inner, (err, channel) => {
-          if (err) return refuseOnChannel(outer, `gateway: ${err.message}`, GATEWAY_EXIT_STATUS);
-          innerChannel = channel;
-          spliceSessionChannel(outer, channel, {
-            input: (c) => (this.bytesIn += c.length),
-            output: (c) => (this.bytesOut += c.length),
-            stderr: (c) => (this.bytesOut += c.length),
+        try {
+          open(state.inner, (err, channel) => {
+            if (err) return refuseOnChannel(outer, `gateway: ${err.message}`, GATEWAY_EXIT_STATUS);
+            innerChannel = channel;
+            spliceSessionChannel(outer, channel, {
+              input: (c) => (this.bytesIn += c.length),
+              output: (c) => (this.bytesOut += c.length),
+              stderr: (c) => (this.bytesOut += c.length),
+            });
           });
-        });
-      });
+        } catch (error) {
+          // ssh2 throws "Not connected" when the agent's connection went away in the meantime.
+          refuseOnChannel(outer, `gateway: ${this.endReason ?? (error as Error).message}`, GATEWAY_EXIT_STATUS);
+        }
+      }).catch((error: unknown) => this.deps.log.error({ err: error }, 'serving an ssh channel failed'));
     };
     session.on('exec', (accept, _reject, info) => start(accept, (inner, cb) => inner.exec(info.command, { env, ...(pty ? { pty } : {}) }, cb)));
     session.on('shell', (accept) => start(accept, (inner, cb) => inner.shell(pty ?? false, { env }, cb)));
@@ -235,6 +242,7 @@ export class SshClientConnection {
   ): Promise<void> {
     const state = await this.state!;
     if ('error' in state) return reject();
+    if (this.terminating || this.closed) return reject();
     state.inner.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (err, channel) => {
       if (err) return reject();
       const outer = accept();
