@@ -74,7 +74,12 @@ describe('ssh through the gateway: exec, policy, certificates', () => {
     expect(result.stderr).toContain('approval required by policy "sudo-needs-approval"');
   });
 
-  it('keeps the connection usable after a denial (two channels on one connection)', async () => {
+  it('passes environment variables the target accepts', async () => {
+    const result = await client.ssh(`${TEST_LOGIN}@box`, ['-o', 'SetEnv=GW_COLOR=blue', 'echo "color=$GW_COLOR"']);
+    expect(result.stdout).toBe('color=blue\n');
+  });
+
+  it('keeps the connection usable after a denial (two channels on one connection), and delivers signals', async () => {
     const conn = new ssh2.Client();
     await new Promise<void>((resolve, reject) => {
       conn.once('ready', resolve).once('error', reject);
@@ -98,6 +103,15 @@ describe('ssh through the gateway: exec, policy, certificates', () => {
       expect(denied.code).toBe(126);
       expect(denied.err).toContain('no-rm');
       expect(await exec('echo after')).toEqual({ out: 'after\n', err: '', code: 0 });
+      const signalled = await new Promise<{ code: number | null; signal?: string }>((resolve, reject) => {
+        conn.exec('echo ready; sleep 30', (error, channel) => {
+          if (error) return reject(error);
+          channel.on('data', () => channel.signal('TERM'));
+          channel.on('exit', (code: number | null, signal?: string) => resolve({ code, signal }));
+          channel.stderr.resume();
+        });
+      });
+      expect(signalled).toEqual({ code: null, signal: 'SIGTERM' }); // ssh2 names it SIGTERM; the wire carries "TERM"
     } finally {
       conn.end();
     }

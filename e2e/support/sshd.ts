@@ -71,6 +71,7 @@ export async function startSshd(opts: { caPublicKey?: string; authorizedKey?: st
       'AllowTcpForwarding yes',
       'X11Forwarding no',
       'Subsystem sftp internal-sftp',
+      'AcceptEnv GW_*',
       'LogLevel VERBOSE',
       '',
     ].join('\n'),
