@@ -33,7 +33,7 @@ describe('ssh through the gateway: exec, policy, certificates', () => {
 
   beforeAll(async () => {
     target = await startSshTarget();
-    stack = await startStack({ policy: POLICY, resources: [target.resource('box', { env: 'dev' }), target.resource('prod-box', { env: 'prod' })] });
+    stack = await startStack({ policy: POLICY, resources: [target.resource('box', { env: 'dev' }), target.resource('prod-box', { env: 'prod' }), target.fixedKeyResource('box-fixed')] });
     token = await stack.cp.token('ai-agent');
     client = gatewaySsh(stack.sshPort, token);
   }, 60_000);
@@ -50,6 +50,12 @@ describe('ssh through the gateway: exec, policy, certificates', () => {
     const sessions = await stack.cp.request('GET', '/api/v1/sessions?resource=box', { token: stack.admin });
     const sessionId = sessions.body.items[0].id as string;
     expect(target.sshd.log()).toMatch(new RegExp(`Accepted publickey for ${TEST_LOGIN} .*ED25519-CERT .*ID gw session=${sessionId} principal=`));
+  });
+
+  it('logs in with the fixed key in mode fixed (the weaker fallback: no certificate, no session in the target\'s log)', async () => {
+    const result = await client.ssh(`${TEST_LOGIN}@box-fixed`, ['echo fixed-ok']);
+    expect(result.stdout).toBe('fixed-ok\n');
+    expect(target.sshd.log()).toMatch(new RegExp(`Accepted publickey for ${TEST_LOGIN} from \\S+ port \\d+ ssh2: ED25519 SHA256`));
   });
 
   it('passes stdin and stderr through', async () => {

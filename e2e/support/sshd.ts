@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +50,7 @@ export async function startSshd(opts: { caPublicKey?: string; authorizedKey?: st
   ensureTestUser(login);
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const dir = mkdtempSync(join(tmpdir(), 'gw-sshd-'));
+  chmodSync(dir, 0o755); // sshd reads authorized_keys as the login
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
   writeFileSync(join(dir, 'trusted_ca'), `${opts.caPublicKey ?? ''}\n`);
   writeFileSync(join(dir, 'authorized_keys'), `${opts.authorizedKey ?? ''}\n`, { mode: 0o644 });
