@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -53,6 +53,10 @@ describe('ssh and a restarting agent process', () => {
     const exited = new Promise<number | null>((resolve) => ssh.on('close', resolve));
     await expect.poll(() => stdout, { timeout: 10_000 }).toContain('started');
     const id = (await stack.cp.request('GET', '/api/v1/sessions?resource=box', { token: stack.admin })).body.items[0].id as string;
+    // Output frames wait up to 50 ms in memory before they reach the spool (a crash loses at most that):
+    // kill the agent once the output is on disk, so what follows tests the spool, not that window.
+    const spoolFile = join(dir, 'spool', 'recordings', `${id}.jsonl`);
+    await expect.poll(() => (existsSync(spoolFile) ? readFileSync(spoolFile, 'utf8') : ''), { timeout: 10_000 }).toContain('started');
 
     await agent.kill('SIGKILL');
     expect(await exited).toBe(255);
