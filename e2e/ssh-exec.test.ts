@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ssh2 from 'ssh2';
 import { gatewaySsh, tmuxSsh, type GatewaySsh } from './support/ssh-client.js';
@@ -32,14 +33,14 @@ describe('ssh through the gateway: exec, policy, certificates', () => {
 
   beforeAll(async () => {
     target = await startSshTarget();
-    stack = await startStack({ policy: POLICY, resources: [target.resource('box', { env: 'dev' }), target.resource('prod-box', { env: 'prod' })] });
+    stack = await startStack({ policy: POLICY, resources: [target.resource('box', { env: 'dev' }), target.resource('prod-box', { env: 'prod' }), target.fixedKeyResource('box-fixed')] });
     token = await stack.cp.token('ai-agent');
     client = gatewaySsh(stack.sshPort, token);
   }, 60_000);
 
   afterAll(async () => {
     await stack?.close();
-    await target?.sshd.stop();
+    await target?.sshd.remove();
   });
 
   it('runs a command as the login, with a per-session certificate the target logs by session and principal', async () => {
@@ -49,6 +50,12 @@ describe('ssh through the gateway: exec, policy, certificates', () => {
     const sessions = await stack.cp.request('GET', '/api/v1/sessions?resource=box', { token: stack.admin });
     const sessionId = sessions.body.items[0].id as string;
     expect(target.sshd.log()).toMatch(new RegExp(`Accepted publickey for ${TEST_LOGIN} .*ED25519-CERT .*ID gw session=${sessionId} principal=`));
+  });
+
+  it('logs in with the fixed key in mode fixed (the weaker fallback: no certificate, no session in the target\'s log)', async () => {
+    const result = await client.ssh(`${TEST_LOGIN}@box-fixed`, ['echo fixed-ok']);
+    expect(result.stdout).toBe('fixed-ok\n');
+    expect(target.sshd.log()).toMatch(new RegExp(`Accepted publickey for ${TEST_LOGIN} from \\S+ port \\d+ ssh2: ED25519 SHA256`));
   });
 
   it('passes stdin and stderr through', async () => {
@@ -73,7 +80,12 @@ describe('ssh through the gateway: exec, policy, certificates', () => {
     expect(result.stderr).toContain('approval required by policy "sudo-needs-approval"');
   });
 
-  it('keeps the connection usable after a denial (two channels on one connection)', async () => {
+  it('passes environment variables the target accepts', async () => {
+    const result = await client.ssh(`${TEST_LOGIN}@box`, ['-o', 'SetEnv=GW_COLOR=blue', 'echo "color=$GW_COLOR"']);
+    expect(result.stdout).toBe('color=blue\n');
+  });
+
+  it('keeps the connection usable after a denial (two channels on one connection), and delivers signals', async () => {
     const conn = new ssh2.Client();
     await new Promise<void>((resolve, reject) => {
       conn.once('ready', resolve).once('error', reject);
@@ -97,6 +109,15 @@ describe('ssh through the gateway: exec, policy, certificates', () => {
       expect(denied.code).toBe(126);
       expect(denied.err).toContain('no-rm');
       expect(await exec('echo after')).toEqual({ out: 'after\n', err: '', code: 0 });
+      const signalled = await new Promise<{ code: number | null; signal?: string }>((resolve, reject) => {
+        conn.exec('echo ready; sleep 30', (error, channel) => {
+          if (error) return reject(error);
+          channel.on('data', () => channel.signal('TERM'));
+          channel.on('exit', (code: number | null, signal?: string) => resolve({ code, signal }));
+          channel.stderr.resume();
+        });
+      });
+      expect(signalled).toEqual({ code: null, signal: 'SIGTERM' }); // ssh2 names it SIGTERM; the wire carries "TERM"
     } finally {
       conn.end();
     }
@@ -134,6 +155,26 @@ describe('ssh through the gateway: exec, policy, certificates', () => {
   it('refuses a bad token and a malformed user name at authentication', async () => {
     expect((await client.ssh(`${TEST_LOGIN}@box`, ['true'], { token: 'not-a-token' })).stderr).toContain('Permission denied');
     expect((await client.ssh('no-resource-here', ['true'])).stderr).toContain('Permission denied');
+  });
+
+  it('takes the token through keyboard-interactive as well', async () => {
+    const result = await client.ssh(`${TEST_LOGIN}@box`, ['-o', 'PreferredAuthentications=keyboard-interactive', 'echo kbd-ok']);
+    expect(result.stdout).toBe('kbd-ok\n');
+  });
+
+  it('ends a live session when an admin kills it, telling the client', async () => {
+    const ssh = spawn('ssh', [...client.options, '-p', String(stack.sshPort), '-l', `${TEST_LOGIN}@box`, '127.0.0.1', 'echo started; sleep 60'], { env: client.env });
+    let stdout = '';
+    let stderr = '';
+    ssh.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    ssh.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => ssh.on('close', resolve));
+    await expect.poll(() => stdout, { timeout: 10_000 }).toContain('started');
+    const live = (await stack.cp.request('GET', '/api/v1/sessions?resource=box&status=active', { token: stack.admin })).body.items[0];
+    expect((await stack.cp.request('POST', `/api/v1/sessions/${live.id}/kill`, { token: stack.admin })).status).toBe(202);
+    expect(await exited).toBe(255);
+    expect(stderr).toContain('gateway: session killed by');
+    await expect.poll(async () => (await stack.cp.request('GET', `/api/v1/sessions/${live.id}`, { token: stack.admin })).body.status, { timeout: 5000 }).toBe('killed');
   });
 
   it('does not forward the agent or X11', async () => {

@@ -13,7 +13,7 @@ const run = promisify(execFile);
 
 const POLICY = `
 @id("admins") permit (principal, action, resource) when { principal.gatewayRoles.contains("admin") };
-@id("ssh-all") permit (principal, action in [Gateway::Action::"connect", Gateway::Action::"ssh:exec", Gateway::Action::"ssh:shell"], resource)
+@id("ssh-all") @max_session("10m") permit (principal, action in [Gateway::Action::"connect", Gateway::Action::"ssh:exec", Gateway::Action::"ssh:shell"], resource)
   when { principal.gatewayRoles.contains("requester") && resource.type == "ssh" };
 @id("no-shutdown") @reason("workloads may not stop hosts")
 forbid (principal, action == Gateway::Action::"ssh:exec", resource) when { context has command && context.command like "*shutdown*" };
@@ -49,7 +49,7 @@ describe('ssh recordings: events and asciicast v2', () => {
 
   afterAll(async () => {
     await stack?.close();
-    await target?.sshd.stop();
+    await target?.sshd.remove();
   });
 
   it('records a terminal (output, input, resize) and serves it as a cast that asciinema reads', async () => {
@@ -91,11 +91,17 @@ describe('ssh recordings: events and asciicast v2', () => {
   });
 
   it('records commands with their decision, output and exit status', async () => {
+    const before = Math.floor(Date.now() / 1000);
     expect((await client.ssh(`${TEST_LOGIN}@box`, ['echo exec-output; echo exec-err >&2; exit 4'])).code).toBe(4);
     const allowedId = await latestSession();
     const events = await eventsOf(allowedId, (ev) => ev.some((e) => e.type === 'session.end'));
     expect(events.find((e) => e.type === 'ssh.session')?.data).toMatchObject({ login: TEST_LOGIN, resource: 'box', mode: 'certificate', certificate: { keyId: expect.stringContaining(`session=${allowedId}`) } });
     expect(events.find((e) => e.type === 'ssh.exec')?.data).toMatchObject({ command: 'echo exec-output; echo exec-err >&2; exit 4', decision: 'allow', policies: ['ssh-all'] });
+    // The certificate is valid no longer than the session may last (@max_session 10m).
+    const { validAfter, validBefore } = events.find((e) => e.type === 'ssh.session')!.data.certificate as { validAfter: number; validBefore: number };
+    expect(validAfter).toBeLessThanOrEqual(before);
+    expect(validBefore).toBeGreaterThan(before + 590);
+    expect(validBefore).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 600);
     const frames = events.filter((e) => e.type === 'ssh.io').flatMap((e) => e.data.frames as [number, string, string][]);
     expect(frames.filter(([, k]) => k === 'o').map(([, , d]) => d).join('')).toBe('exec-output\n');
     expect(frames.filter(([, k]) => k === 'e').map(([, , d]) => d).join('')).toBe('exec-err\n');

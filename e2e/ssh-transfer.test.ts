@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewaySsh, type GatewaySsh } from './support/ssh-client.js';
 import { startSshTarget, type SshTarget } from './support/ssh-fixture.js';
@@ -77,7 +78,13 @@ describe('ssh transfers through the gateway: sftp, scp, port forwarding, failure
     const downPort = await freePort();
     stack = await startStack({
       policy,
-      resources: [target.resource('box'), target.resource('vault', { locked: 'yes' }), target.resource('box-down', {}, `127.0.0.1:${downPort}`)],
+      resources: [
+        target.resource('box', {}, undefined, { hostKeysFile: true }),
+        target.resource('vault', { locked: 'yes' }),
+        target.resource('box-down', {}, `127.0.0.1:${downPort}`),
+        // The agent expects another host key than the one this sshd presents (a man in the middle, or a rebuilt host).
+        { ...target.resource('impostor'), extra: { ssh: { hostKeys: [ssh2.utils.generateKeyPairSync('ed25519').public], caKeyFile: target.caKeyFile } } },
+      ],
     });
     client = gatewaySsh(stack.sshPort, await stack.cp.token('ai-agent'));
     expect((await client.ssh(`${TEST_LOGIN}@box`, [`mkdir -p ${remoteDir}`])).code).toBe(0);
@@ -85,8 +92,10 @@ describe('ssh transfers through the gateway: sftp, scp, port forwarding, failure
 
   afterAll(async () => {
     await stack?.close();
-    await target?.sshd.stop();
+    await target?.sshd.remove();
     await echo?.close();
+    rmSync(remoteDir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
   });
 
   it('copies a file up and down with scp (the SFTP protocol), byte for byte, and records the transfers', async () => {
@@ -162,6 +171,12 @@ describe('ssh transfers through the gateway: sftp, scp, port forwarding, failure
     expect(result.stderr).toContain('gateway: could not open "box-down": ssh target box-down refused the connection (ECONNREFUSED)');
     const session = (await stack.cp.request('GET', '/api/v1/sessions?resource=box-down', { token: stack.admin })).body.items[0];
     expect(session.status).toBe('failed');
+  });
+
+  it('refuses a target whose host key is not the configured one', async () => {
+    const result = await client.ssh(`${TEST_LOGIN}@impostor`, ['true']);
+    expect(result.code).toBe(255);
+    expect(result.stderr).toContain("ssh target impostor presented a host key that is not in the agent's hostKeys for it; refused");
   });
 
   it('survives a client that disconnects in the middle of an upload: the transfer is recorded as interrupted', async () => {

@@ -3,6 +3,7 @@
 // active), and the demo agent once it exists. Ctrl-C stops everything.
 import { spawn } from 'node:child_process';
 import { startDemoAgent } from './start-agent.mjs';
+import { startSshDemo } from './start-ssh-demo.mjs';
 import { ensureDemoData } from './demo-data.mjs';
 import net from 'node:net';
 
@@ -107,13 +108,29 @@ async function main() {
     console.log(`installed and activated the demo policy as version ${created.body.version}`);
   }
 
+  const sshDemo = startSshDemo(env);
+  if (sshDemo) {
+    children.push(sshDemo.child);
+    sshDemo.child.on('exit', (code, signal) => {
+      if (!stopping) console.error(`ssh demo target exited (${signal ?? code}); the ssh-demo resource will refuse sessions`);
+    });
+  }
   await startDemoAgent({ api, admin, start });
+  const sshPort = env.SSH_PORT ?? '12222';
+  const sshLines = sshDemo
+    ? `
+  export TOKEN=$(npm run -s token -- ai-agent)      # the password; for scripts: SSH_ASKPASS, see README "SSH"
+  ssh -p ${sshPort} ${sshDemo.login}@ssh-demo@127.0.0.1 uptime                # runs, recorded
+  ssh -p ${sshPort} ${sshDemo.login}@ssh-demo@127.0.0.1 'rm -rf /tmp/x'       # refused by policy
+  scp -P ${sshPort} -o User=${sshDemo.login}@ssh-demo README.md 127.0.0.1:/tmp/`
+    : '';
 
   console.log(`
 Gateway is up.
   REST API        ${API_URL}/api/v1   (OpenAPI UI: ${API_URL}/api/docs, JSON: ${API_URL}/api/docs-json)
   health          ${API_URL}/healthz  ${API_URL}/readyz  ${API_URL}/metrics
   Postgres        127.0.0.1:${env.PG_PORT ?? '15432'} (TLS; dbname = resource, password = OIDC token)
+  SSH             127.0.0.1:${env.SSH_PORT ?? '12222'} (user <login>@<resource>, password = OIDC token)${sshDemo ? `; demo target sshd on 127.0.0.1:${sshDemo.port}` : ''}
   dev IdP         ${IDP_URL}  (demo clients: security-admin, approver, auditor, ai-agent, ci-pipeline)
 
 Try it:
@@ -129,6 +146,7 @@ Try it:
   psql "host=127.0.0.1 port=${env.PG_PORT ?? '15432'} dbname=postgres-demo user=demo_writer sslmode=require" -c 'SELECT * FROM customers'
   psql "host=127.0.0.1 port=${env.PG_PORT ?? '15432'} dbname=postgres-demo user=demo_writer sslmode=require" -c 'DELETE FROM customers WHERE id = 3'   # held: NOTICE names the approval
   curl -s -X POST -H "Authorization: Bearer $(npm run -s token -- approver)" -H 'content-type: application/json' -d '{}' ${API_URL}/api/v1/approvals/<id>/approve
+${sshLines}
 
 Ctrl-C stops everything.`);
 }

@@ -26,7 +26,7 @@ export function gatewaySsh(port: number, token: string): GatewaySsh {
   const askpass = join(dir, 'askpass.sh');
   writeFileSync(askpass, '#!/bin/sh\nprintf "%s\\n" "$GW_TEST_TOKEN"\n');
   chmodSync(askpass, 0o700);
-  const env = { ...process.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', GW_TEST_TOKEN: token, DISPLAY: '' };
+  const env: NodeJS.ProcessEnv = { ...process.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', GW_TEST_TOKEN: token, DISPLAY: '' };
   delete env.SSH_AUTH_SOCK;
   const options = [
     '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',

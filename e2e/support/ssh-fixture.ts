@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import ssh2 from 'ssh2';
 import { caPublicKeyLine, loadOrCreateCaKey } from '@gw/agent';
 import { startSshd, type Sshd } from './sshd.js';
 import type { StackResource } from './stack.js';
@@ -10,24 +11,35 @@ export interface SshTarget {
   sshd: Sshd;
   caKeyFile: string;
   caPublicKey: string;
-  resource(name: string, labels?: Record<string, string>, address?: string): StackResource;
+  /** `hostKeysFile: true` names the target's key by file (the sshd's .pub) rather than inline. */
+  resource(name: string, labels?: Record<string, string>, address?: string, opts?: { hostKeysFile?: boolean }): StackResource;
+  /** The weaker fallback: one fixed key (in the target's authorized_keys) for every session. */
+  fixedKeyResource(name: string): StackResource;
 }
 
 export async function startSshTarget(): Promise<SshTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'gw-ssh-ca-'));
   const caKeyFile = join(dir, 'ssh-ca.key');
   const caPublicKey = caPublicKeyLine(loadOrCreateCaKey(caKeyFile));
-  const sshd = await startSshd({ caPublicKey });
+  const fixedKey = ssh2.utils.generateKeyPairSync('ed25519');
+  const sshd = await startSshd({ caPublicKey, authorizedKey: fixedKey.public });
   return {
     sshd,
     caKeyFile,
     caPublicKey,
-    resource: (name, labels = {}, address = sshd.address) => ({
+    resource: (name, labels = {}, address = sshd.address, opts = {}) => ({
       name,
       type: 'ssh',
       address,
       labels,
-      extra: { ssh: { hostKeys: [sshd.hostKey], caKeyFile } },
+      extra: { ssh: { ...(opts.hostKeysFile ? { hostKeysFile: join(sshd.dir, 'host_key.pub') } : { hostKeys: [sshd.hostKey] }), caKeyFile } },
+    }),
+    fixedKeyResource: (name) => ({
+      name,
+      type: 'ssh',
+      address: sshd.address,
+      labels: {},
+      extra: { ssh: { hostKeys: [sshd.hostKey], mode: 'fixed' }, credentials: { privateKey: `literal:${fixedKey.private}` } },
     }),
   };
 }

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ export interface Sshd {
   log(): string;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Stops sshd and deletes its directory. */
+  remove(): Promise<void>;
 }
 
 export const TEST_LOGIN = 'gwtest';
@@ -48,6 +50,7 @@ export async function startSshd(opts: { caPublicKey?: string; authorizedKey?: st
   ensureTestUser(login);
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const dir = mkdtempSync(join(tmpdir(), 'gw-sshd-'));
+  chmodSync(dir, 0o755); // sshd reads authorized_keys as the login
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
   writeFileSync(join(dir, 'trusted_ca'), `${opts.caPublicKey ?? ''}\n`);
   writeFileSync(join(dir, 'authorized_keys'), `${opts.authorizedKey ?? ''}\n`, { mode: 0o644 });
@@ -69,6 +72,7 @@ export async function startSshd(opts: { caPublicKey?: string; authorizedKey?: st
       'AllowTcpForwarding yes',
       'X11Forwarding no',
       'Subsystem sftp internal-sftp',
+      'AcceptEnv GW_*',
       'LogLevel VERBOSE',
       '',
     ].join('\n'),
@@ -100,13 +104,11 @@ export async function startSshd(opts: { caPublicKey?: string; authorizedKey?: st
         c.kill('SIGTERM');
       });
     },
+    async remove() {
+      await sshd.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
   await sshd.start();
-  const stop = sshd.stop.bind(sshd);
-  sshd.stop = async () => {
-    await stop();
-  };
-  return Object.assign(sshd, {
-    remove: () => rmSync(dir, { recursive: true, force: true }),
-  });
+  return sshd;
 }

@@ -5,8 +5,11 @@ import { loadAgentConfig } from './config/agent-config.js';
 const example = (name: string) => fileURLToPath(new URL(`../../../examples/${name}`, import.meta.url));
 
 describe('shipped example configs', () => {
-  it.each(['agent.yaml', 'agent.compose.yaml'])('%s is valid', (name) => {
+  it.each([
+    ['agent.yaml', ['redis:tcp', 'postgres-demo:postgres', 'ssh-demo:ssh']],
+    ['agent.compose.yaml', ['redis:tcp', 'postgres-demo:postgres']],
+  ])('%s is valid', (name, resources) => {
     const config = loadAgentConfig(example(name), { env: { GW_AGENT_CREDENTIAL: 'gwa_example' } });
-    expect(config.resources.map((r) => `${r.name}:${r.type}`)).toEqual(['redis:tcp', 'postgres-demo:postgres']);
+    expect(config.resources.map((r) => `${r.name}:${r.type}`)).toEqual(resources);
   });
 });

@@ -4,7 +4,7 @@ import { PolicyEngine } from './engine.js';
 import type { PolicyInput } from './input.js';
 
 const workload: PolicyInput['principal'] = { id: 'ai', kind: 'workload', issuer: 'i', subject: 's', roles: [], groups: [], gatewayRoles: ['requester'] };
-const demoHost = { name: 'ssh-demo', type: 'ssh' as const, labels: { demo: 'true' } };
+const demoHost: PolicyInput['resource'] = { name: 'ssh-demo', type: 'ssh', labels: { demo: 'true' } };
 
 describe('demo policy: SSH lines', () => {
   const engine = PolicyEngine.compile(DEMO_POLICY);

@@ -53,6 +53,8 @@ export function spliceSessionChannel(server: ServerChannel, client: ClientChanne
 
 /** Ends a session channel with a message on stderr and an exit status (a refusal the client can read). */
 export function refuseOnChannel(server: ServerChannel, message: string, status: number): void {
+  // The client may have closed the channel meanwhile; a late write must not become an uncaught error.
+  server.on('error', () => undefined);
   server.stderr.write(`${message}\r\n`);
   server.exit(status);
   server.end();

@@ -6,15 +6,16 @@ import type { Logger } from 'pino';
 import { SessionRefused, type OpenedSession, type SessionBroker } from '../connect/session-broker.service.js';
 import type { TokenAuthenticator } from '../identity/token-authenticator.js';
 import { refuseOnChannel, spliceSessionChannel } from './channel-splice.js';
+import { TokenAnswers } from './token-answers.js';
 
-/** OpenSSH reads a password or prompt answer into a 1024-byte buffer: longer tokens arrive cut at 1023. */
-export const OPENSSH_ANSWER_LIMIT = 1023;
-const MAX_TOKEN_LENGTH = 16 * 1024;
 const MAX_AUTH_FAILURES = 3;
 /** ssh's own exit status for a connection-level failure; used when the gateway cannot serve a channel. */
 const GATEWAY_EXIT_STATUS = 255;
 const AUTH_METHODS = ['password', 'keyboard-interactive'] as const;
 const INNER_READY_TIMEOUT_MS = 20_000;
+/** A client that has not authenticated by then is disconnected (ssh2 has no login timeout of its own). */
+const LOGIN_TIMEOUT_MS = 60_000;
+const MAX_ENV_VARIABLES = 64;
 
 export interface SshConnectionDeps {
   tokens: TokenAuthenticator;
@@ -44,15 +45,22 @@ export class SshClientConnection {
   private bytesIn = 0;
   private bytesOut = 0;
   private closed = false;
+  private terminating = false;
   private endReason?: string;
+  private readonly loginTimer: NodeJS.Timeout;
 
   constructor(
     private readonly client: Connection,
     private readonly info: ClientInfo,
     private readonly deps: SshConnectionDeps,
   ) {
+    this.loginTimer = setTimeout(() => client.end(), LOGIN_TIMEOUT_MS);
+    this.loginTimer.unref();
     client.on('authentication', (ctx) => this.onAuthentication(ctx));
-    client.on('ready', () => this.onReady());
+    client.on('ready', () => {
+      clearTimeout(this.loginTimer);
+      this.onReady();
+    });
     client.on('error', (error) => deps.log.debug({ err: error.message }, 'ssh client connection error'));
     client.on('close', () => this.teardown());
   }
@@ -75,15 +83,13 @@ export class SshClientConnection {
 
   /** Asks for the token; an answer of exactly OpenSSH's limit is taken as cut and the rest is asked for. */
   private promptToken(ctx: KeyboardAuthContext, target: Target): void {
-    const parts: string[] = [];
+    const answers = new TokenAnswers();
     const ask = (prompt: string): void =>
-      ctx.prompt([{ prompt, echo: false }], 'Gateway login', '', (answers) => {
-        if (!Array.isArray(answers)) return; // aborted by the client
-        const part = String(answers[0] ?? '');
-        parts.push(part);
-        const total = parts.reduce((n, p) => n + p.length, 0);
-        if (part.length === OPENSSH_ANSWER_LIMIT && total < MAX_TOKEN_LENGTH) return ask('OIDC access token (continued): ');
-        this.verify(ctx, target, parts.join(''));
+      ctx.prompt([{ prompt, echo: false }], 'Gateway login', '', (responses) => {
+        if (!Array.isArray(responses)) return; // aborted by the client
+        const token = answers.add(String(responses[0] ?? ''));
+        if (token === undefined) return ask('OIDC access token (continued): ');
+        this.verify(ctx, target, token);
       });
     ask('OIDC access token: ');
   }
@@ -106,7 +112,9 @@ export class SshClientConnection {
   private onReady(): void {
     this.state = this.openSession();
     this.client.on('session', (accept) => this.onSession(accept()));
-    this.client.on('tcpip', (accept, reject, info) => void this.onForward(accept, reject, info));
+    this.client.on('tcpip', (accept, reject, info) => {
+      this.onForward(accept, reject, info).catch((error: unknown) => this.deps.log.error({ err: error }, 'forwarding failed'));
+    });
     // Remote forwarding (-R), streamlocal and other global requests are not served.
     this.client.on('request', (_accept, reject) => reject?.());
     this.client.on('openssh.streamlocal', (_accept, reject) => reject());
@@ -178,8 +186,9 @@ export class SshClientConnection {
       pty = info;
       accept?.();
     });
-    session.on('env', (accept, _reject, info) => {
-      env[String(info.key)] = String(info.val);
+    session.on('env', (accept, reject, info) => {
+      if (Object.keys(env).length >= MAX_ENV_VARIABLES) return reject?.();
+      env[String(info.key).slice(0, 256)] = String(info.val).slice(0, 4096);
       accept?.();
     });
     session.on('window-change', (accept, _reject, info) => {
@@ -201,20 +210,25 @@ export class SshClientConnection {
     const start = (accept: () => ServerChannel, open: (inner: ssh2.Client, cb: ClientCallback) => void): void => {
       const outer = accept();
       if (!outer) return;
-      void this.state!.then((state) => {
+      this.state!.then((state) => {
         if ('error' in state) return refuseOnChannel(outer, `gateway: ${state.error}`, GATEWAY_EXIT_STATUS);
         this.channels.add(outer);
         outer.once('close', () => this.channels.delete(outer));
-        open(state.inner, (err, channel) => {
-          if (err) return refuseOnChannel(outer, `gateway: ${err.message}`, GATEWAY_EXIT_STATUS);
-          innerChannel = channel;
-          spliceSessionChannel(outer, channel, {
-            input: (c) => (this.bytesIn += c.length),
-            output: (c) => (this.bytesOut += c.length),
-            stderr: (c) => (this.bytesOut += c.length),
+        try {
+          open(state.inner, (err, channel) => {
+            if (err) return refuseOnChannel(outer, `gateway: ${err.message}`, GATEWAY_EXIT_STATUS);
+            innerChannel = channel;
+            spliceSessionChannel(outer, channel, {
+              input: (c) => (this.bytesIn += c.length),
+              output: (c) => (this.bytesOut += c.length),
+              stderr: (c) => (this.bytesOut += c.length),
+            });
           });
-        });
-      });
+        } catch (error) {
+          // ssh2 throws "Not connected" when the agent's connection went away in the meantime.
+          refuseOnChannel(outer, `gateway: ${this.endReason ?? (error as Error).message}`, GATEWAY_EXIT_STATUS);
+        }
+      }).catch((error: unknown) => this.deps.log.error({ err: error }, 'serving an ssh channel failed'));
     };
     session.on('exec', (accept, _reject, info) => start(accept, (inner, cb) => inner.exec(info.command, { env, ...(pty ? { pty } : {}) }, cb)));
     session.on('shell', (accept) => start(accept, (inner, cb) => inner.shell(pty ?? false, { env }, cb)));
@@ -228,6 +242,7 @@ export class SshClientConnection {
   ): Promise<void> {
     const state = await this.state!;
     if ('error' in state) return reject();
+    if (this.terminating || this.closed) return reject();
     state.inner.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (err, channel) => {
       if (err) return reject();
       const outer = accept();
@@ -243,7 +258,8 @@ export class SshClientConnection {
 
   /** Ends the session from the gateway's side (kill, time limit, agent lost): says why on every open channel. */
   private terminate(reason: string): void {
-    if (this.closed) return;
+    if (this.closed || this.terminating) return;
+    this.terminating = true;
     this.endReason ??= reason;
     for (const channel of this.channels) {
       try {
@@ -259,6 +275,7 @@ export class SshClientConnection {
   private teardown(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.loginTimer);
     this.inner?.end();
     void this.finish();
   }

@@ -43,6 +43,8 @@ export class SshEndpoint implements OnApplicationBootstrap, BeforeApplicationShu
       this.server!.once('error', reject);
       this.server!.listen(ssh.port, ssh.host, () => resolve());
     });
+    // Errors of the listening socket or of a client before its handshake must not take the process down.
+    this.server.on('error', (err: Error) => this.log.warn({ err: err.message }, 'ssh endpoint error'));
     this.log.info({ host: ssh.host, port: this.port, hostKey: hostKey.source }, 'ssh endpoint listening');
   }
 

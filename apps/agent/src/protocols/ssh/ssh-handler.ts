@@ -9,7 +9,7 @@ import type { PolicyHolder } from '../postgres/policy-holder.js';
 import { principalFromGrant } from '../postgres/statement-policy.js';
 import { issueSessionCertificate } from './certificate-auth.js';
 import { loadOrCreateCaKey } from './ssh-ca.js';
-import { hostKeyBlobs, type SshOptions } from './ssh-config.js';
+import { loadHostKeys, type SshOptions } from './ssh-config.js';
 import { SshSession } from './ssh-session.js';
 
 export const SSH_CONNECT_TIMEOUT_MS = 10_000;
@@ -102,7 +102,12 @@ export class SshHandler implements ProtocolHandler {
       return ctx.reject('RESOURCE_UNAVAILABLE', `the agent could not prepare credentials for ${resource.name}: ${(error as Error).message}`);
     }
 
-    const allowed = hostKeyBlobs(options.hostKeys);
+    let allowed: Buffer[];
+    try {
+      allowed = loadHostKeys(options);
+    } catch (error) {
+      return ctx.reject('RESOURCE_UNAVAILABLE', `resource ${resource.name}: ${(error as Error).message}`);
+    }
     let hostKeyRejected = false;
     const upstream: Client = new ssh2.Client();
     let settled = false;

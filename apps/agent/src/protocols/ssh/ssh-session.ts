@@ -67,7 +67,9 @@ export class SshSession {
     connection.on('authentication', (ctx: AuthContext) => (ctx.method === 'none' && ctx.username === this.o.login ? ctx.accept() : ctx.reject(['none'])));
     connection.on('ready', () => {
       connection.on('session', (accept) => this.onSession(accept()));
-      connection.on('tcpip', (accept, reject, info) => void this.onForward(accept, reject, info));
+      connection.on('tcpip', (accept, reject, info) => {
+        this.onForward(accept, reject, info).catch((error: unknown) => this.o.log.error({ err: error }, 'serving a forward failed'));
+      });
       connection.on('request', (_accept, reject, name) => {
         this.o.recorder.record('ssh.refused', { request: name, reason: 'remote forwarding and other global requests are not allowed through the gateway' });
         reject?.();
@@ -121,6 +123,7 @@ export class SshSession {
       reject?.();
     });
 
+    const failed = (error: unknown): void => this.o.log.error({ err: error, channel }, 'serving an ssh request failed');
     const terminal = () => (pty ? { term: pty.term, cols: pty.cols, rows: pty.rows } : null);
     const start = async (
       kind: 'exec' | 'shell',
@@ -143,6 +146,7 @@ export class SshSession {
         this.o.log.info({ channel, kind, policies: verdict.policies }, 'ssh request refused');
         return refuseOnChannel(outer, refusal, REFUSED_EXIT_STATUS);
       }
+      if (this.ended) return refuseOnChannel(outer, 'gateway: the connection to the target is gone', 1);
       open((err, upstream) => {
         if (err) return refuseOnChannel(outer, `gateway: the target refused the ${kind} request: ${err.message}`, 1);
         started = upstream;
@@ -161,17 +165,17 @@ export class SshSession {
 
     session.on('exec', (accept, _reject, info) => {
       const command = info.command;
-      void start('exec', accept, { action: 'ssh:exec', command }, (cb) => this.o.upstream.exec(command, { env, ...(pty ? { pty } : {}) }, cb), 'command', command);
+      start('exec', accept, { action: 'ssh:exec', command }, (cb) => this.o.upstream.exec(command, { env, ...(pty ? { pty } : {}) }, cb), 'command', command).catch(failed);
     });
     session.on('shell', (accept) => {
-      void start('shell', accept, { action: 'ssh:shell' }, (cb) => this.o.upstream.shell(pty ?? false, { env }, cb), 'interactive shell');
+      start('shell', accept, { action: 'ssh:shell' }, (cb) => this.o.upstream.shell(pty ?? false, { env }, cb), 'interactive shell').catch(failed);
     });
     session.on('subsystem', (accept, reject, info) => {
       if (info.name !== 'sftp') {
         this.o.recorder.record('ssh.refused', { channel, request: `subsystem ${info.name}`, reason: 'only the sftp subsystem is served' });
         return reject?.();
       }
-      void this.onSftp(channel, accept);
+      this.onSftp(channel, accept).catch(failed);
     });
   }
 
@@ -181,6 +185,7 @@ export class SshSession {
     const { verdict, refusal } = await this.gate({ action: 'ssh:sftp' }, 'sftp');
     this.o.recorder.record('ssh.sftp.start', { channel, decision: refusal ? (verdict.effect === 'allow' ? 'deny' : verdict.effect) : 'allow', policies: verdict.policies, reasons: verdict.reasons });
     if (refusal) return refuseOnChannel(outer, refusal, REFUSED_EXIT_STATUS);
+    if (this.ended) return refuseOnChannel(outer, 'gateway: the connection to the target is gone', 1);
     this.o.upstream.subsys('sftp', (err, upstream) => {
       if (err) return refuseOnChannel(outer, `gateway: the target refused the sftp subsystem: ${err.message}`, 1);
       const inspector = new SftpInspector((op) => this.o.recorder.record('ssh.sftp', { channel, ...op }));
@@ -207,7 +212,7 @@ export class SshSession {
       channel, host: info.destIP, port: info.destPort, decision: refusal ? (verdict.effect === 'allow' ? 'deny' : verdict.effect) : 'allow',
       policies: verdict.policies, reasons: verdict.reasons,
     });
-    if (refusal) return reject();
+    if (refusal || this.ended) return reject();
     this.o.upstream.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (err, upstream) => {
       if (err) {
         this.o.recorder.record('ssh.forward.failed', { channel, error: err.message });
