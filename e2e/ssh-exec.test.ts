@@ -74,10 +74,43 @@ describe('ssh through the gateway: exec, policy, certificates', () => {
     expect((await client.ssh(`${TEST_LOGIN}@box`, [`test -e ${marker} && echo still-there`])).stdout).toBe('still-there\n');
   });
 
-  it('refuses a command that needs approval (approvals are not wired yet: fail closed)', async () => {
-    const result = await client.ssh(`${TEST_LOGIN}@box`, ['sudo true']);
+  /** The command approval the gateway created for a held exec, once it is pending. */
+  async function pendingCommandApproval(approver: string, command: string): Promise<{ id: string }> {
+    let found: { id: string } | undefined;
+    await expect
+      .poll(async () => {
+        const res = await stack.cp.request('GET', '/api/v1/approvals?status=pending', { token: approver });
+        found = (res.body.items as { id: string; kind: string; subject: { command?: string } }[]).find((a) => a.kind === 'command' && a.subject.command === command);
+        return found !== undefined;
+      }, { timeout: 15_000 })
+      .toBe(true);
+    return found!;
+  }
+
+  it('holds a command that needs approval: the client is told the approval id, and it runs only once approved', async () => {
+    const approver = await stack.cp.token('approver');
+    const command = 'sudo -n true 2>/dev/null; echo ran-after-approval';
+    const running = client.ssh(`${TEST_LOGIN}@box`, [command]);
+    const approval = await pendingCommandApproval(approver, command);
+    const res = await stack.cp.request('POST', `/api/v1/approvals/${approval.id}/approve`, { token: approver, body: { comment: 'go' } });
+    expect(res.status).toBe(200);
+    const result = await running;
+    expect(result.stderr).toContain(`held for approval ${approval.id}`);
+    expect(result.stdout).toBe('ran-after-approval\n');
+    expect(result.code).toBe(0);
+  });
+
+  it('a denied held command never runs: status 126 and the approval named on stderr', async () => {
+    const approver = await stack.cp.token('approver');
+    const marker = `/tmp/gw-e2e-held-${Date.now()}`;
+    const command = `sudo -n true 2>/dev/null; touch ${marker}`;
+    const running = client.ssh(`${TEST_LOGIN}@box`, [command]);
+    const approval = await pendingCommandApproval(approver, command);
+    expect((await stack.cp.request('POST', `/api/v1/approvals/${approval.id}/deny`, { token: approver, body: { comment: 'not today' } })).status).toBe(200);
+    const result = await running;
     expect(result.code).toBe(126);
-    expect(result.stderr).toContain('approval required by policy "sudo-needs-approval"');
+    expect(result.stderr).toMatch(new RegExp(`was denied by .*approval ${approval.id}.*: not today`));
+    expect((await client.ssh(`${TEST_LOGIN}@box`, [`test -e ${marker} && echo ran || echo never-ran`])).stdout).toBe('never-ran\n');
   });
 
   it('passes environment variables the target accepts', async () => {

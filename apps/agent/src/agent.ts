@@ -98,7 +98,7 @@ export function startAgent(configInput: AgentConfig | string, options: StartAgen
     log,
     requestApproval: (request, hooks) => approvals.requestApproval(request, hooks),
   });
-  const ssh = new SshHandler({ policy, shipper, spoolDir: config.spoolDir, log });
+  const ssh = new SshHandler({ policy, shipper, spoolDir: config.spoolDir, log, requestApproval: (request, hooks) => approvals.requestApproval(request, hooks) });
   const handlers = handlerRegistry(options.handlers ?? [new TcpHandler(), postgres, ssh]);
 
   let resolveStopped!: (reason: AgentStopReason) => void;

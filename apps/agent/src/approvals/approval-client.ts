@@ -1,5 +1,6 @@
 import { APPROVAL_EVENTS, approvalDecidedSchema, type ApprovalCancelAck, type ApprovalRequestAck, type ApprovalRequestMessage } from '@gw/contracts';
 import type { Logger } from 'pino';
+import { DEFAULT_APPROVERS, type ApprovalRequirement } from '@gw/policy';
 
 /** How a held statement or command ends. Anything but `approved` means: do not run it. */
 export type ApprovalOutcome =
@@ -32,6 +33,27 @@ export interface ApprovalChannel {
 }
 
 export type RequestApproval = (request: ApprovalRequestMessage, hooks?: ApprovalHooks) => Promise<ApprovalOutcome>;
+
+/** What a protocol session calls to hold one thing: the subject (already masked) and the policy's requirement. */
+export type HoldForApproval = (subject: Record<string, unknown>, requirement: ApprovalRequirement | undefined, hooks: ApprovalHooks) => Promise<ApprovalOutcome>;
+
+/** A session's hold function: its approvals are asked for that session, as `kind`, with the policy's requirement. */
+export function holdThrough(requestApproval: RequestApproval, sessionId: string, kind: ApprovalRequestMessage['kind']): HoldForApproval {
+  return (subject, requirement, hooks) =>
+    requestApproval(
+      {
+        sessionId,
+        kind,
+        subject,
+        requirement: {
+          approvals: requirement?.approvals ?? 1,
+          approvers: requirement?.approvers ?? DEFAULT_APPROVERS,
+          ...(requirement?.timeoutSeconds !== undefined ? { timeoutSeconds: requirement.timeoutSeconds } : {}),
+        },
+      },
+      hooks,
+    );
+}
 
 const REQUEST_TIMEOUT_MS = 10_000;
 /** Past the approval's expiry the agent stops waiting even if the control plane says nothing. */

@@ -18,7 +18,7 @@ import {
 import { PreparedStatementTracker, SqlClassificationError, classifySql, type StatementClassification } from '@gw/sql';
 import type { Logger } from 'pino';
 import type { ApprovalRequirement } from '@gw/policy';
-import type { ApprovalHooks, ApprovalOutcome } from '../../approvals/approval-client.js';
+import type { ApprovalOutcome, HoldForApproval } from '../../approvals/approval-client.js';
 import type { SessionRecorder } from '../../recording/recording-shipper.js';
 import type { ColumnCatalog } from './column-catalog.js';
 import { deniedBind, deniedParse, deniedQuery, newDenialMarker, rewriteDenial } from './deny-rewrite.js';
@@ -89,7 +89,7 @@ export interface PgSessionOptions {
   onEnd: (reason: string, bytes: { in: number; out: number }) => void;
 }
 
-export type HoldForApproval = (subject: Record<string, unknown>, requirement: ApprovalRequirement | undefined, hooks: ApprovalHooks) => Promise<ApprovalOutcome>;
+export type { HoldForApproval } from '../../approvals/approval-client.js';
 
 const MAX_RECORDED_TEXT = 64 * 1024;
 const MAX_PORTALS = 1000;

@@ -6,13 +6,12 @@ import type { Logger } from 'pino';
 import type { AgentResource } from '../../config/agent-config.js';
 import type { ProtocolHandler, ProtocolOpenContext } from '../../handlers/protocol-handler.js';
 import type { RecordingShipper } from '../../recording/recording-shipper.js';
-import type { RequestApproval } from '../../approvals/approval-client.js';
-import { DEFAULT_APPROVERS } from '@gw/policy';
+import { holdThrough, type RequestApproval } from '../../approvals/approval-client.js';
 import { ColumnCatalog } from './column-catalog.js';
 import { loadUserFunctionNames } from './user-functions.js';
 import { EphemeralRoles, RoleRefusedError, type EphemeralRole } from './ephemeral-roles.js';
 import { loadMaskingKey } from './masking-key.js';
-import { PgSession, type HoldForApproval } from './pg-session.js';
+import { PgSession } from './pg-session.js';
 import type { PolicyHolder } from './policy-holder.js';
 import { DEFAULT_POSTGRES_OPTIONS } from './postgres-config.js';
 import { principalFromGrant } from './statement-policy.js';
@@ -154,20 +153,6 @@ export class PostgresHandler implements ProtocolHandler {
     };
   }
 
-  private holdFor(sessionId: string, requestApproval: RequestApproval): HoldForApproval {
-    return (subject, requirement, hooks) =>
-      requestApproval({
-        sessionId,
-        kind: 'statement',
-        subject,
-        requirement: {
-          approvals: requirement?.approvals ?? 1,
-          approvers: requirement?.approvers ?? DEFAULT_APPROVERS,
-          ...(requirement?.timeoutSeconds !== undefined ? { timeoutSeconds: requirement.timeoutSeconds } : {}),
-        },
-      }, hooks);
-  }
-
   private async serve(ctx: ProtocolOpenContext, stream: Duplex, startup: StartupMessage, frontend: FrontendParser): Promise<void> {
     const { grant, resource, header, log } = ctx;
     const options = resource.postgres ?? DEFAULT_POSTGRES_OPTIONS;
@@ -283,7 +268,7 @@ export class PostgresHandler implements ProtocolHandler {
       recorder,
       sampleRows: options.sampleRows,
       log,
-      ...(this.o.requestApproval ? { holdForApproval: this.holdFor(grant.sid, this.o.requestApproval) } : {}),
+      ...(this.o.requestApproval ? { holdForApproval: holdThrough(this.o.requestApproval, grant.sid, 'statement') } : {}),
       onEnd: (reason, bytes) => {
         clearTimeout(timers.expiry);
         this.sessions.delete(grant.sid);

@@ -11,6 +11,7 @@ import { issueSessionCertificate } from './certificate-auth.js';
 import { loadOrCreateCaKey } from './ssh-ca.js';
 import { loadHostKeys, type SshOptions } from './ssh-config.js';
 import { SshSession } from './ssh-session.js';
+import { holdThrough, type RequestApproval } from '../../approvals/approval-client.js';
 
 export const SSH_CONNECT_TIMEOUT_MS = 10_000;
 /** Extensions of a session certificate: a terminal and port forwarding (each forward is still decided by policy). */
@@ -21,6 +22,8 @@ export interface SshHandlerOptions {
   shipper: RecordingShipper;
   spoolDir: string;
   log: Logger;
+  /** Asks the control plane to approve a held command (absent: such commands are refused). */
+  requestApproval?: RequestApproval;
 }
 
 /** Why the target could not be reached or refused the login, in words for the client. */
@@ -188,6 +191,7 @@ export class SshHandler implements ProtocolHandler {
       recorder,
       recordOutputLimitBytes: options.recordOutputLimitBytes,
       log,
+      ...(this.o.requestApproval ? { holdForApproval: holdThrough(this.o.requestApproval, grant.sid, 'command') } : {}),
       onEnd: (reason) => {
         clearTimeout(timers.expiry);
         this.sessions.delete(grant.sid);

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { PolicyHolder } from '../postgres/policy-holder.js';
-import { decideSsh, MAX_COMMAND_LENGTH, refusalMessage, type SshPolicyContext } from './ssh-policy.js';
+import { decideSsh, heldRefusal, MAX_COMMAND_LENGTH, refusalMessage, type SshPolicyContext } from './ssh-policy.js';
 
 const POLICY = `
 @id("exec") permit (principal, action == Gateway::Action::"ssh:exec", resource) when { context has login && context.login == "deploy" };
@@ -38,8 +38,13 @@ describe('decideSsh', () => {
     expect(decideSsh(policy, ctx, { action: 'ssh:exec', command: `echo ${'x'.repeat(MAX_COMMAND_LENGTH)}` }).effect).toBe('deny');
   });
 
-  it('tells the client which policy refused, and that approval is required when it is', () => {
+  it('tells the client which policy refused, and how a held command ended', () => {
     expect(refusalMessage(decideSsh(policy, ctx, { action: 'ssh:exec', command: 'rm -rf /' }), 'command')).toBe('gateway: command denied by policy "no-rm": no deleting');
-    expect(refusalMessage(decideSsh(policy, ctx, { action: 'ssh:exec', command: 'sudo reboot' }), 'command')).toMatch(/^gateway: command needs approval \(approval required by policy "sudo"\)/);
+    const held = decideSsh(policy, ctx, { action: 'ssh:exec', command: 'sudo reboot' });
+    expect(held.effect).toBe('require_approval');
+    const id = '6f1c2a8e-0000-4000-8000-000000000001';
+    expect(heldRefusal(held, 'command', { status: 'denied', approvalId: id, by: 'Ann', comment: 'not now' })).toBe(`gateway: command was denied by Ann (approval ${id}, policy "exec", "sudo"): not now`);
+    expect(heldRefusal(held, 'command', { status: 'expired', approvalId: id, by: null, comment: null })).toMatch(/not approved in time .* expired/);
+    expect(heldRefusal(held, 'command', { status: 'unavailable', reason: 'no control plane' })).toMatch(/needs approval \(policy "sudo"\), which cannot be asked for now: no control plane/);
   });
 });

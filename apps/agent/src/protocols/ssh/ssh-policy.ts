@@ -1,4 +1,5 @@
-import type { PolicyContext, PolicyInput, PolicyResource } from '@gw/policy';
+import type { ApprovalRequirement, PolicyContext, PolicyInput, PolicyResource } from '@gw/policy';
+import type { ApprovalOutcome } from '../../approvals/approval-client.js';
 import type { PolicyHolder } from '../postgres/policy-holder.js';
 
 export type SshAction = 'ssh:exec' | 'ssh:shell' | 'ssh:sftp' | 'ssh:forward';
@@ -14,6 +15,8 @@ export interface SshVerdict {
   effect: 'allow' | 'deny' | 'require_approval';
   policies: string[];
   reasons: string[];
+  /** For require_approval: how many approvers, which ones, how long (from the policy). */
+  approval?: ApprovalRequirement;
 }
 
 export interface SshPolicyContext {
@@ -40,25 +43,35 @@ export function decideSsh(policy: PolicyHolder, ctx: SshPolicyContext, request: 
     context.port = request.port;
   }
   const decision = current.engine.evaluate({ principal: ctx.principal, action: request.action, resource: ctx.resource, context });
-  return { effect: decision.effect, policies: decision.determiningPolicies, reasons: decision.reasons };
+  const approval = decision.effect === 'require_approval' ? decision.obligations.approval : undefined;
+  return { effect: decision.effect, policies: decision.determiningPolicies, reasons: decision.reasons, ...(approval ? { approval } : {}) };
 }
 
 /** The line the client sees on stderr for a refused request. */
 export function refusalMessage(verdict: SshVerdict, what: string): string {
   const reason = verdict.reasons[0] ?? 'not permitted';
-  if (verdict.effect === 'require_approval') {
-    const why = verdict.reasons.find((r) => r.startsWith('approval required')) ?? 'approval required by policy';
-    return `gateway: ${what} needs approval (${why}); approvals are not available in this version, so it was refused`;
-  }
   const policy = verdict.policies[0];
   return policy ? `gateway: ${what} denied by policy "${policy}": ${reason}` : `gateway: ${what} denied: ${reason}`;
 }
 
-/**
- * The hold point for a request whose decision is `require_approval`. Approvals are not wired to the
- * agent yet, so this refuses (fail closed). When they are, this is the one place to ask the control
- * plane for an approval and wait for it (the callers already await it, with the channel paused).
- */
-export function holdForApproval(_verdict: SshVerdict, _request: SshRequest): Promise<'approved' | 'refused'> {
-  return Promise.resolve('refused');
+/** The line the client sees on stderr when a held request is not approved. */
+export function heldRefusal(verdict: SshVerdict, what: string, outcome: Exclude<ApprovalOutcome, { status: 'approved' }>): string {
+  const policies = verdict.policies.map((p) => `"${p}"`).join(', ');
+  const by = 'by' in outcome && outcome.by ? ` by ${outcome.by}` : '';
+  const comment = 'comment' in outcome && outcome.comment ? `: ${outcome.comment}` : '';
+  switch (outcome.status) {
+    case 'denied':
+      return `gateway: ${what} was denied${by} (approval ${outcome.approvalId}, policy ${policies})${comment}`;
+    case 'expired':
+      return `gateway: ${what} was not approved in time (approval ${outcome.approvalId} expired); it did not run`;
+    case 'cancelled':
+      return `gateway: ${what} did not run: approval ${outcome.approvalId} was cancelled${comment}`;
+    case 'unavailable':
+      return `gateway: ${what} needs approval (policy ${policies}), which cannot be asked for now: ${outcome.reason}; it did not run`;
+  }
+}
+
+/** Told to the client (stderr) as soon as the approval exists, while the request waits. */
+export function heldNotice(what: string, approvalId: string, expiresAt: Date, approveUrl: string): string {
+  return `gateway: ${what} is held for approval ${approvalId} until ${expiresAt.toISOString()}; an approver runs it with: POST ${approveUrl}\r\n`;
 }

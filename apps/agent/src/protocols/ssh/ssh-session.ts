@@ -7,7 +7,8 @@ import type { PolicyHolder } from '../postgres/policy-holder.js';
 import { refuseOnChannel, spliceSessionChannel } from './channel-splice.js';
 import { IoRecorder } from './io-recorder.js';
 import { SftpInspector } from './sftp-inspector.js';
-import { decideSsh, holdForApproval, refusalMessage, type SshPolicyContext, type SshRequest, type SshVerdict } from './ssh-policy.js';
+import type { ApprovalOutcome, HoldForApproval } from '../../approvals/approval-client.js';
+import { decideSsh, heldNotice, heldRefusal, refusalMessage, type SshPolicyContext, type SshRequest, type SshVerdict } from './ssh-policy.js';
 import { SSH_INNER_ALGORITHMS } from '@gw/contracts';
 
 /** Exit status of a command the gateway refused (the shell's "cannot execute"). */
@@ -25,7 +26,24 @@ export interface SshSessionOptions {
   recorder: SessionRecorder;
   recordOutputLimitBytes: number;
   log: Logger;
+  /** Holds a request whose decision is require_approval (absent: such requests are refused). */
+  holdForApproval?: HoldForApproval;
   onEnd(reason: string): void;
+}
+
+/** How a held request was settled, for the recording. */
+interface ApprovalNote {
+  id: string | undefined;
+  status: ApprovalOutcome['status'];
+  scope?: 'once' | 'session';
+  by?: string | null;
+}
+
+/** A request's gate: whether it may go on, and how an approval settled it. */
+interface GateResult {
+  verdict: SshVerdict;
+  refusal?: string;
+  approval?: ApprovalNote;
 }
 
 /**
@@ -36,6 +54,10 @@ export interface SshSessionOptions {
 export class SshSession {
   private channelSeq = 0;
   private ended = false;
+  /** Aborts every wait for an approval when the session ends. */
+  private readonly lifetime = new AbortController();
+  /** Requests approved with scope `session`: the same request runs again without asking. */
+  private readonly approvedForSession = new Set<string>();
   private connection: Connection | undefined;
 
   constructor(private readonly o: SshSessionOptions) {
@@ -53,6 +75,7 @@ export class SshSession {
   private end(reason: string): void {
     if (this.ended) return;
     this.ended = true;
+    this.lifetime.abort(reason);
     this.o.upstream.end();
     this.connection?.end();
     this.o.stream.destroy();
@@ -81,12 +104,32 @@ export class SshSession {
     return decideSsh(this.o.policy, this.o.policyContext, request);
   }
 
-  /** allow, or the refusal message; `require_approval` goes through the hold point. */
-  private async gate(request: SshRequest, what: string): Promise<{ verdict: SshVerdict; refusal?: string }> {
+  /**
+   * allow, or the refusal message. `require_approval` holds the request: the approval is asked for,
+   * `notify` tells the client its id at once (stderr), and only an `approved` decision lets it run;
+   * `cancel` (the client closed the channel) and the session's end abort the wait.
+   */
+  private async gate(request: SshRequest, what: string, notify?: (line: string) => void, cancel?: AbortSignal): Promise<GateResult> {
     const verdict = this.decide(request);
     if (verdict.effect === 'allow') return { verdict };
-    if (verdict.effect === 'require_approval' && (await holdForApproval(verdict, request)) === 'approved') return { verdict };
-    return { verdict, refusal: refusalMessage(verdict, what) };
+    if (verdict.effect === 'deny') return { verdict, refusal: refusalMessage(verdict, what) };
+    const key = JSON.stringify(request);
+    if (this.approvedForSession.has(key)) return { verdict, approval: { id: undefined, status: 'approved', scope: 'session' } };
+    const outcome = await this.hold(verdict, request, what, notify, cancel);
+    if (outcome.status === 'approved') {
+      if (outcome.scope === 'session') this.approvedForSession.add(key);
+      return { verdict, approval: { id: outcome.approvalId, status: 'approved', scope: outcome.scope, by: outcome.by } };
+    }
+    return { verdict, refusal: heldRefusal(verdict, what, outcome), approval: { id: outcome.approvalId, status: outcome.status, ...('by' in outcome ? { by: outcome.by } : {}) } };
+  }
+
+  private hold(verdict: SshVerdict, request: SshRequest, what: string, notify?: (line: string) => void, cancel?: AbortSignal): Promise<ApprovalOutcome> {
+    if (!this.o.holdForApproval) return Promise.resolve({ status: 'unavailable', reason: 'approvals are not available on this agent' });
+    const subject = { protocol: 'ssh', login: this.o.login, ...request, policies: verdict.policies, reasons: verdict.reasons };
+    return this.o.holdForApproval(subject, verdict.approval, {
+      signal: cancel ? AbortSignal.any([this.lifetime.signal, cancel]) : this.lifetime.signal,
+      onRequested: (info) => notify?.(heldNotice(what, info.approvalId, info.expiresAt, info.approveUrl)),
+    });
   }
 
   private onSession(session: Session): void {
@@ -137,10 +180,13 @@ export class SshSession {
       // client waiting on an open channel, as a held SQL statement does.
       const outer = accept();
       if (!outer) return;
-      const { verdict, refusal } = await this.gate(request, what);
+      const closed = new AbortController();
+      outer.once('close', () => closed.abort('the client closed the channel while it was held'));
+      const { verdict, refusal, approval } = await this.gate(request, what, (line) => outer.stderr.write(line), closed.signal);
       this.o.recorder.record(`ssh.${kind}`, {
         channel, ...(command !== undefined ? { command } : {}), pty: terminal(), env,
         decision: refusal ? (verdict.effect === 'allow' ? 'deny' : verdict.effect) : 'allow', policies: verdict.policies, reasons: verdict.reasons,
+        ...(approval ? { approval } : {}),
       });
       if (refusal) {
         this.o.log.info({ channel, kind, policies: verdict.policies }, 'ssh request refused');
@@ -182,8 +228,13 @@ export class SshSession {
   private async onSftp(channel: number, accept: () => ServerChannel): Promise<void> {
     const outer = accept();
     if (!outer) return;
-    const { verdict, refusal } = await this.gate({ action: 'ssh:sftp' }, 'sftp');
-    this.o.recorder.record('ssh.sftp.start', { channel, decision: refusal ? (verdict.effect === 'allow' ? 'deny' : verdict.effect) : 'allow', policies: verdict.policies, reasons: verdict.reasons });
+    const closed = new AbortController();
+    outer.once('close', () => closed.abort('the client closed the channel while it was held'));
+    const { verdict, refusal, approval } = await this.gate({ action: 'ssh:sftp' }, 'sftp', undefined, closed.signal);
+    this.o.recorder.record('ssh.sftp.start', {
+      channel, decision: refusal ? (verdict.effect === 'allow' ? 'deny' : verdict.effect) : 'allow', policies: verdict.policies, reasons: verdict.reasons,
+      ...(approval ? { approval } : {}),
+    });
     if (refusal) return refuseOnChannel(outer, refusal, REFUSED_EXIT_STATUS);
     if (this.ended) return refuseOnChannel(outer, 'gateway: the connection to the target is gone', 1);
     this.o.upstream.subsys('sftp', (err, upstream) => {
@@ -206,11 +257,11 @@ export class SshSession {
     info: { destIP: string; destPort: number; srcIP: string; srcPort: number },
   ): Promise<void> {
     const request: SshRequest = { action: 'ssh:forward', host: info.destIP, port: info.destPort };
-    const { verdict, refusal } = await this.gate(request, `forwarding to ${info.destIP}:${info.destPort}`);
+    const { verdict, refusal, approval } = await this.gate(request, `forwarding to ${info.destIP}:${info.destPort}`);
     const channel = ++this.channelSeq;
     this.o.recorder.record('ssh.forward', {
       channel, host: info.destIP, port: info.destPort, decision: refusal ? (verdict.effect === 'allow' ? 'deny' : verdict.effect) : 'allow',
-      policies: verdict.policies, reasons: verdict.reasons,
+      policies: verdict.policies, reasons: verdict.reasons, ...(approval ? { approval } : {}),
     });
     if (refusal || this.ended) return reject();
     this.o.upstream.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (err, upstream) => {
