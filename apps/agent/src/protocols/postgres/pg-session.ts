@@ -17,7 +17,6 @@ import {
 } from '@gw/protocol-postgres';
 import { PreparedStatementTracker, SqlClassificationError, classifySql, type StatementClassification } from '@gw/sql';
 import type { Logger } from 'pino';
-import type { ApprovalRequirement } from '@gw/policy';
 import type { ApprovalOutcome, HoldForApproval } from '../../approvals/approval-client.js';
 import type { SessionRecorder } from '../../recording/recording-shipper.js';
 import type { ColumnCatalog } from './column-catalog.js';

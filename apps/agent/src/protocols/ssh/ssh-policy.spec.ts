@@ -45,6 +45,6 @@ describe('decideSsh', () => {
     const id = '6f1c2a8e-0000-4000-8000-000000000001';
     expect(heldRefusal(held, 'command', { status: 'denied', approvalId: id, by: 'Ann', comment: 'not now' })).toBe(`gateway: command was denied by Ann (approval ${id}, policy "exec", "sudo"): not now`);
     expect(heldRefusal(held, 'command', { status: 'expired', approvalId: id, by: null, comment: null })).toMatch(/not approved in time .* expired/);
-    expect(heldRefusal(held, 'command', { status: 'unavailable', reason: 'no control plane' })).toMatch(/needs approval \(policy "sudo"\), which cannot be asked for now: no control plane/);
+    expect(heldRefusal(held, 'command', { status: 'unavailable', reason: 'no control plane' })).toMatch(/needs approval \(policy "exec", "sudo"\), which cannot be asked for now: no control plane/);
   });
 });
