@@ -5,7 +5,7 @@ import { TokenRejectedError, type Principal } from '@gw/identity';
 import type { Logger } from 'pino';
 import { SessionRefused, type OpenedSession, type SessionBroker } from '../connect/session-broker.service.js';
 import type { TokenAuthenticator } from '../identity/token-authenticator.js';
-import { refuseOnChannel, spliceSessionChannel } from './channel-splice.js';
+import { refuseOnChannel, spliceSessionChannel } from '@gw/ssh-relay';
 import { TokenAnswers } from './token-answers.js';
 
 const MAX_AUTH_FAILURES = 3;

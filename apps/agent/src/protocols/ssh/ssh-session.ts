@@ -4,7 +4,7 @@ import type { AuthContext, Client, ClientChannel, Connection, PseudoTtyInfo, Ser
 import type { Logger } from 'pino';
 import type { SessionRecorder } from '../../recording/recording-shipper.js';
 import type { PolicyHolder } from '../postgres/policy-holder.js';
-import { refuseOnChannel, spliceSessionChannel } from './channel-splice.js';
+import { refuseOnChannel, spliceSessionChannel } from '@gw/ssh-relay';
 import { IoRecorder } from './io-recorder.js';
 import { SftpInspector } from './sftp-inspector.js';
 import type { ApprovalOutcome, HoldForApproval } from '../../approvals/approval-client.js';

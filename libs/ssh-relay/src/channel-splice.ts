@@ -1,5 +1,8 @@
 import type { ClientChannel, ServerChannel } from 'ssh2';
 
+/** Longest wait for buffered output to reach the other side once the channel has closed. */
+const DRAIN_TIMEOUT_MS = 5_000;
+
 export interface SpliceObserver {
   /** Bytes from the client side (towards the target). */
   input?(chunk: Buffer): void;
@@ -32,15 +35,36 @@ export function spliceSessionChannel(server: ServerChannel, client: ClientChanne
     exit = code !== null ? { code } : { signal: signal ?? 'KILL', coreDumped: coreDumped === true, message: message ?? '' };
     observer.exit?.(code !== null ? { code } : { signal: signal ?? 'KILL' });
   });
+  let finished = false;
   const finish = (): void => {
+    if (finished) return;
+    finished = true;
     if (exit && 'code' in exit) server.exit(exit.code);
     else if (exit) server.exit(exit.signal, exit.coreDumped, exit.message);
     server.end();
     closed();
   };
-  client.once('close', finish);
+  // ssh2 may report the channel closed while output is still buffered in the pipe (the far side was
+  // slower than the target): end only once both streams are drained, so no output is lost; bounded,
+  // in case the far side stops reading altogether.
+  client.once('close', () => {
+    const draining = [client, client.stderr].filter((s) => !s.readableEnded);
+    if (draining.length === 0) return finish();
+    let left = draining.length;
+    const timer = setTimeout(finish, DRAIN_TIMEOUT_MS);
+    timer.unref();
+    for (const s of draining) {
+      s.once('end', () => {
+        left -= 1;
+        if (left === 0) {
+          clearTimeout(timer);
+          finish();
+        }
+      });
+    }
+  });
   server.once('close', () => {
-    client.removeListener('close', finish);
+    finished = true; // the client side is gone: nothing more to send it
     client.close();
     closed();
   });

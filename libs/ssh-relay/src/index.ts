@@ -1,0 +1,1 @@
+export { refuseOnChannel, spliceSessionChannel, type SpliceObserver } from './channel-splice.js';
