@@ -4,12 +4,12 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewaySsh, type GatewaySsh } from './support/ssh-client.js';
 import { startSshTarget, type SshTarget } from './support/ssh-fixture.js';
 import { freePort, TEST_LOGIN } from './support/sshd.js';
 import { startStack, type Stack } from './support/stack.js';
+import { generateEd25519KeyPair } from '@gw/ssh-relay';
 
 interface Event { seq: number; type: string; data: Record<string, any> }
 
@@ -83,7 +83,7 @@ describe('ssh transfers through the gateway: sftp, scp, port forwarding, failure
         target.resource('vault', { locked: 'yes' }),
         target.resource('box-down', {}, `127.0.0.1:${downPort}`),
         // The agent expects another host key than the one this sshd presents (a man in the middle, or a rebuilt host).
-        { ...target.resource('impostor'), extra: { ssh: { hostKeys: [ssh2.utils.generateKeyPairSync('ed25519').public], caKeyFile: target.caKeyFile } } },
+        { ...target.resource('impostor'), extra: { ssh: { hostKeys: [generateEd25519KeyPair().public], caKeyFile: target.caKeyFile } } },
       ],
     });
     client = gatewaySsh(stack.sshPort, await stack.cp.token('ai-agent'));

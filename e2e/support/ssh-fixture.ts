@@ -1,10 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { caPublicKeyLine, loadOrCreateCaKey } from '@gw/agent';
 import { startSshd, type Sshd } from './sshd.js';
 import type { StackResource } from './stack.js';
+import { generateEd25519KeyPair } from '@gw/ssh-relay';
 
 /** An sshd target that trusts a fresh agent CA, and the agent resource entries that point at it. */
 export interface SshTarget {
@@ -21,7 +21,7 @@ export async function startSshTarget(): Promise<SshTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'gw-ssh-ca-'));
   const caKeyFile = join(dir, 'ssh-ca.key');
   const caPublicKey = caPublicKeyLine(loadOrCreateCaKey(caKeyFile));
-  const fixedKey = ssh2.utils.generateKeyPairSync('ed25519');
+  const fixedKey = generateEd25519KeyPair();
   const sshd = await startSshd({ caPublicKey, authorizedKey: fixedKey.public });
   return {
     sshd,

@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import ssh2 from 'ssh2';
+import { generateEd25519KeyPair } from '@gw/ssh-relay';
 
 /**
  * The SSH endpoint's host key: the configured file, or an Ed25519 key made at first start in the data
@@ -16,7 +17,7 @@ export async function loadOrCreateHostKey(opts: { file?: string; dataDir: string
       throw new Error(`cannot read the SSH host key ${file}: ${(error as Error).message}`);
     }
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'gateway ssh endpoint' });
+    const pair = generateEd25519KeyPair('gateway ssh endpoint');
     // 'wx': two replicas starting at once keep whichever key was written first.
     await writeFile(file, pair.private, { mode: 0o600, flag: 'wx' }).catch((raced: NodeJS.ErrnoException) => {
       if (raced.code !== 'EEXIST') throw raced;

@@ -4,6 +4,7 @@ import ssh2 from 'ssh2';
 import type { ParsedKey } from 'ssh2';
 import { ED25519_ALGO, ED25519_CERT_ALGO, signUserCertificate } from './openssh-certificate.js';
 import { SshWriter } from './ssh-wire.js';
+import { generateEd25519KeyPair } from '@gw/ssh-relay';
 
 /**
  * ssh2 1.17 cannot authenticate with an OpenSSH certificate: its `authPK` writes one algorithm name
@@ -99,7 +100,7 @@ export function certificateKeyId(sessionId: string, principalId: string, princip
  */
 export function issueSessionCertificate(ca: KeyObject, req: SessionCertificateRequest, now = Math.floor(Date.now() / 1000)): SessionCertificate {
   installCertificateAuth();
-  const pair = ssh2.utils.generateKeyPairSync('ed25519');
+  const pair = generateEd25519KeyPair();
   const parsed = ssh2.utils.parseKey(pair.private);
   if (parsed instanceof Error) throw parsed;
   const publicBlob = parsed.getPublicSSH();

@@ -12,6 +12,7 @@ import { loadOrCreateCaKey } from './ssh-ca.js';
 import { loadHostKeys, type SshOptions } from './ssh-config.js';
 import { SshSession } from './ssh-session.js';
 import { holdThrough, type RequestApproval } from '../../approvals/approval-client.js';
+import { generateEd25519KeyPair } from '@gw/ssh-relay';
 
 export const SSH_CONNECT_TIMEOUT_MS = 10_000;
 /** Extensions of a session certificate: a terminal and port forwarding (each forward is still decided by policy). */
@@ -57,7 +58,7 @@ export class SshHandler implements ProtocolHandler {
   private readonly sessions = new Map<string, SshSession>();
   private readonly cas = new Map<string, KeyObject>();
   /** The inner link's host key: ephemeral, since the tunnel grant authenticates the session. */
-  private readonly innerHostKey = ssh2.utils.generateKeyPairSync('ed25519').private;
+  private readonly innerHostKey = generateEd25519KeyPair().private;
 
   constructor(private readonly o: SshHandlerOptions) {}
 
