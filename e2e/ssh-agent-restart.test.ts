@@ -1,7 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnAgent, type AgentProcess } from './support/agent-process.js';
 import { gatewaySsh, type GatewaySsh } from './support/ssh-client.js';
@@ -45,13 +44,8 @@ describe('ssh and a restarting agent process', () => {
   });
 
   it('tells the client the agent was lost, serves again after the restart, and ships the spooled recording', async () => {
-    const ssh = spawn('ssh', [...client.options, '-p', String(stack.sshPort), '-l', `${TEST_LOGIN}@box`, '127.0.0.1', 'echo started; sleep 60'], { env: client.env });
-    let stdout = '';
-    let stderr = '';
-    ssh.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    ssh.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number | null>((resolve) => ssh.on('close', resolve));
-    await expect.poll(() => stdout, { timeout: 10_000 }).toContain('started');
+    const ssh = client.start(`${TEST_LOGIN}@box`, 'echo started; sleep 60');
+    await expect.poll(() => ssh.stdout(), { timeout: 10_000 }).toContain('started');
     const id = (await stack.cp.request('GET', '/api/v1/sessions?resource=box', { token: stack.admin })).body.items[0].id as string;
     // Output frames wait up to 50 ms in memory before they reach the spool (a crash loses at most that):
     // kill the agent once the output is on disk, so what follows tests the spool, not that window.
@@ -59,8 +53,8 @@ describe('ssh and a restarting agent process', () => {
     await expect.poll(() => (existsSync(spoolFile) ? readFileSync(spoolFile, 'utf8') : ''), { timeout: 10_000 }).toContain('started');
 
     await agent.kill('SIGKILL');
-    expect(await exited).toBe(255);
-    expect(stderr).toContain('gateway: the agent serving "box" was lost');
+    expect(await ssh.exited).toBe(255);
+    expect(ssh.stderr()).toContain('gateway: the agent serving "box" was lost');
 
     agent = start();
     // A cold agent process on a busy 2-core machine can take longer than the stack's 10 s default.

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ssh2 from 'ssh2';
 import { gatewaySsh, tmuxSsh, type GatewaySsh } from './support/ssh-client.js';
@@ -196,17 +195,12 @@ describe('ssh through the gateway: exec, policy, certificates', () => {
   });
 
   it('ends a live session when an admin kills it, telling the client', async () => {
-    const ssh = spawn('ssh', [...client.options, '-p', String(stack.sshPort), '-l', `${TEST_LOGIN}@box`, '127.0.0.1', 'echo started; sleep 60'], { env: client.env });
-    let stdout = '';
-    let stderr = '';
-    ssh.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    ssh.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number | null>((resolve) => ssh.on('close', resolve));
-    await expect.poll(() => stdout, { timeout: 10_000 }).toContain('started');
+    const ssh = client.start(`${TEST_LOGIN}@box`, 'echo started; sleep 60');
+    await expect.poll(() => ssh.stdout(), { timeout: 10_000 }).toContain('started');
     const live = (await stack.cp.request('GET', '/api/v1/sessions?resource=box&status=active', { token: stack.admin })).body.items[0];
     expect((await stack.cp.request('POST', `/api/v1/sessions/${live.id}/kill`, { token: stack.admin })).status).toBe(202);
-    expect(await exited).toBe(255);
-    expect(stderr).toContain('gateway: session killed by');
+    expect(await ssh.exited).toBe(255);
+    expect(ssh.stderr()).toContain('gateway: session killed by');
     await expect.poll(async () => (await stack.cp.request('GET', `/api/v1/sessions/${live.id}`, { token: stack.admin })).body.status, { timeout: 5000 }).toBe('killed');
   });
 

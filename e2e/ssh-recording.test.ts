@@ -8,6 +8,7 @@ import { gatewaySsh, tmuxSsh, type GatewaySsh } from './support/ssh-client.js';
 import { startSshTarget, type SshTarget } from './support/ssh-fixture.js';
 import { TEST_LOGIN } from './support/sshd.js';
 import { startStack, type Stack } from './support/stack.js';
+import { latestSession, sessionEvents } from './support/session-events.js';
 
 const run = promisify(execFile);
 
@@ -19,27 +20,11 @@ const POLICY = `
 forbid (principal, action == Gateway::Action::"ssh:exec", resource) when { context has command && context.command like "*shutdown*" };
 `;
 
-interface Event { seq: number; type: string; data: Record<string, any> }
-
 describe('ssh recordings: events and asciicast v2', () => {
   let target: SshTarget;
   let stack: Stack;
   let client: GatewaySsh;
 
-  const latestSession = async (): Promise<string> => {
-    const res = await stack.cp.request('GET', '/api/v1/sessions?resource=box', { token: stack.admin });
-    return res.body.items[0].id as string;
-  };
-  const eventsOf = async (id: string, until: (events: Event[]) => boolean): Promise<Event[]> => {
-    let events: Event[] = [];
-    await expect
-      .poll(async () => {
-        events = (await stack.cp.request('GET', `/api/v1/sessions/${id}/events?limit=1000`, { token: stack.admin })).body.items as Event[];
-        return until(events);
-      }, { timeout: 10_000 })
-      .toBe(true);
-    return events;
-  };
 
   beforeAll(async () => {
     target = await startSshTarget();
@@ -65,8 +50,8 @@ describe('ssh recordings: events and asciicast v2', () => {
     } finally {
       await term.kill();
     }
-    const id = await latestSession();
-    await eventsOf(id, (events) => events.some((e) => e.type === 'session.end'));
+    const id = await latestSession(stack);
+    await sessionEvents(stack, id, (events) => events.some((e) => e.type === 'session.end'));
 
     const res = await fetch(`${stack.cp.baseUrl}/api/v1/sessions/${id}/recording.cast`, { headers: { authorization: `Bearer ${stack.admin}` } });
     expect(res.status).toBe(200);
@@ -93,8 +78,8 @@ describe('ssh recordings: events and asciicast v2', () => {
   it('records commands with their decision, output and exit status', async () => {
     const before = Math.floor(Date.now() / 1000);
     expect((await client.ssh(`${TEST_LOGIN}@box`, ['echo exec-output; echo exec-err >&2; exit 4'])).code).toBe(4);
-    const allowedId = await latestSession();
-    const events = await eventsOf(allowedId, (ev) => ev.some((e) => e.type === 'session.end'));
+    const allowedId = await latestSession(stack);
+    const events = await sessionEvents(stack, allowedId, (ev) => ev.some((e) => e.type === 'session.end'));
     expect(events.find((e) => e.type === 'ssh.session')?.data).toMatchObject({ login: TEST_LOGIN, resource: 'box', mode: 'certificate', certificate: { keyId: expect.stringContaining(`session=${allowedId}`) } });
     expect(events.find((e) => e.type === 'ssh.exec')?.data).toMatchObject({ command: 'echo exec-output; echo exec-err >&2; exit 4', decision: 'allow', policies: ['ssh-all'] });
     // The certificate is valid no longer than the session may last (@max_session 10m).
@@ -108,15 +93,15 @@ describe('ssh recordings: events and asciicast v2', () => {
     expect(events.find((e) => e.type === 'ssh.exit')?.data).toMatchObject({ code: 4 });
 
     expect((await client.ssh(`${TEST_LOGIN}@box`, ['sudo shutdown -h now'])).code).toBe(126);
-    const deniedId = await latestSession();
-    const denied = await eventsOf(deniedId, (ev) => ev.some((e) => e.type === 'ssh.exec'));
+    const deniedId = await latestSession(stack);
+    const denied = await sessionEvents(stack, deniedId, (ev) => ev.some((e) => e.type === 'ssh.exec'));
     expect(denied.find((e) => e.type === 'ssh.exec')?.data).toMatchObject({ command: 'sudo shutdown -h now', decision: 'deny', policies: ['no-shutdown'], reasons: ['workloads may not stop hosts'] });
   });
 
   it('serves the cast of a command, to auditors but not to requesters; 404 without a terminal', async () => {
     await client.ssh(`${TEST_LOGIN}@box`, ['printf "line1\\nline2\\n"']);
-    const id = await latestSession();
-    await eventsOf(id, (ev) => ev.some((e) => e.type === 'session.end'));
+    const id = await latestSession(stack);
+    await sessionEvents(stack, id, (ev) => ev.some((e) => e.type === 'session.end'));
     const auditor = await stack.cp.token('auditor');
     const ok = await stack.cp.request('GET', `/api/v1/sessions/${id}/recording.cast`, { token: auditor });
     expect(ok.status).toBe(200);
@@ -125,8 +110,8 @@ describe('ssh recordings: events and asciicast v2', () => {
     expect((await stack.cp.request('GET', `/api/v1/sessions/${id}/recording.cast`, { token: requester })).status).toBe(403);
 
     await client.ssh(`${TEST_LOGIN}@box`, ['sudo shutdown -h now']);
-    const deniedOnly = await latestSession();
-    await eventsOf(deniedOnly, (ev) => ev.some((e) => e.type === 'session.end'));
+    const deniedOnly = await latestSession(stack);
+    await sessionEvents(stack, deniedOnly, (ev) => ev.some((e) => e.type === 'session.end'));
     const none = await stack.cp.request('GET', `/api/v1/sessions/${deniedOnly}/recording.cast`, { token: stack.admin });
     expect(none.status).toBe(404);
     expect(none.body.message).toContain('no terminal recording');

@@ -10,8 +10,7 @@ import { startSshTarget, type SshTarget } from './support/ssh-fixture.js';
 import { freePort, TEST_LOGIN } from './support/sshd.js';
 import { startStack, type Stack } from './support/stack.js';
 import { generateEd25519KeyPair } from '@gw/ssh-relay';
-
-interface Event { seq: number; type: string; data: Record<string, any> }
+import { latestSession, sessionEvents, type SessionEvent } from './support/session-events.js';
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
@@ -49,18 +48,8 @@ describe('ssh transfers through the gateway: sftp, scp, port forwarding, failure
   const work = mkdtempSync(join(tmpdir(), 'gw-ssh-transfer-'));
   const remoteDir = `/home/${TEST_LOGIN}/gw-e2e-${randomBytes(3).toString('hex')}`;
 
-  const latestSession = async (resource = 'box'): Promise<string> =>
-    (await stack.cp.request('GET', `/api/v1/sessions?resource=${resource}`, { token: stack.admin })).body.items[0].id as string;
-  const eventsOf = async (id: string, until: (events: Event[]) => boolean): Promise<Event[]> => {
-    let events: Event[] = [];
-    await expect
-      .poll(async () => {
-        events = (await stack.cp.request('GET', `/api/v1/sessions/${id}/events?limit=1000`, { token: stack.admin })).body.items as Event[];
-        return until(events);
-      }, { timeout: 15_000 })
-      .toBe(true);
-    return events;
-  };
+  // Transfers ship larger recordings: a longer wait than the default.
+  const eventsOf = (id: string, until: (events: SessionEvent[]) => boolean) => sessionEvents(stack, id, until, 15_000);
   const scpArgs = (...rest: string[]) => [...client.options, '-P', String(stack.sshPort), '-o', `User=${TEST_LOGIN}@box`, ...rest];
 
   beforeAll(async () => {
@@ -105,7 +94,7 @@ describe('ssh transfers through the gateway: sftp, scp, port forwarding, failure
     expect(up.stderr).toBe('');
     expect(up.code).toBe(0);
     expect(sha256(`${remoteDir}/up.bin`)).toBe(sha256(local));
-    const upId = await latestSession();
+    const upId = await latestSession(stack);
 
     const down = join(work, 'down.bin');
     expect((await client.run('scp', scpArgs(`127.0.0.1:${remoteDir}/up.bin`, down))).code).toBe(0);
@@ -116,7 +105,7 @@ describe('ssh transfers through the gateway: sftp, scp, port forwarding, failure
     expect(events.find((e) => e.type === 'ssh.sftp' && e.data.op === 'write')?.data).toMatchObject({
       path: `${remoteDir}/up.bin`, bytesWritten: 5 * 1024 * 1024 + 123, status: 'ok',
     });
-    const downEvents = await eventsOf(await latestSession(), (ev) => ev.some((e) => e.type === 'ssh.sftp' && e.data.op === 'read'));
+    const downEvents = await eventsOf(await latestSession(stack), (ev) => ev.some((e) => e.type === 'ssh.sftp' && e.data.op === 'read'));
     expect(downEvents.find((e) => e.type === 'ssh.sftp' && e.data.op === 'read')?.data).toMatchObject({ path: `${remoteDir}/up.bin`, bytesRead: 5 * 1024 * 1024 + 123 });
   });
 
@@ -128,7 +117,7 @@ describe('ssh transfers through the gateway: sftp, scp, port forwarding, failure
     const result = await client.run('sftp', [...client.options, '-P', String(stack.sshPort), '-b', batch, `${TEST_LOGIN}@box@127.0.0.1`]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('b.txt');
-    const events = await eventsOf(await latestSession(), (ev) => ev.some((e) => e.type === 'ssh.sftp' && e.data.op === 'rmdir'));
+    const events = await eventsOf(await latestSession(stack), (ev) => ev.some((e) => e.type === 'ssh.sftp' && e.data.op === 'rmdir'));
     const ops = events.filter((e) => e.type === 'ssh.sftp').map((e) => ({ op: e.data.op, path: e.data.path, status: e.data.status }));
     expect(ops).toEqual(expect.arrayContaining([
       { op: 'mkdir', path: `${remoteDir}/sub`, status: 'ok' },
@@ -157,7 +146,7 @@ describe('ssh transfers through the gateway: sftp, scp, port forwarding, failure
     try {
       await expect.poll(() => echoThrough(localPort, 'through the tunnel').catch(() => ''), { timeout: 10_000 }).toBe('through the tunnel');
       expect(await echoThrough(deniedPort, 'blocked').catch(() => '')).toBe('');
-      const events = await eventsOf(await latestSession(), (ev) => ev.filter((e) => e.type === 'ssh.forward').length >= 2);
+      const events = await eventsOf(await latestSession(stack), (ev) => ev.filter((e) => e.type === 'ssh.forward').length >= 2);
       const forwards = events.filter((e) => e.type === 'ssh.forward').map((e) => ({ port: e.data.port, decision: e.data.decision }));
       expect(forwards).toEqual(expect.arrayContaining([{ port: echo.port, decision: 'allow' }, { port: target.sshd.port, decision: 'deny' }]));
     } finally {
@@ -184,7 +173,7 @@ describe('ssh transfers through the gateway: sftp, scp, port forwarding, failure
     writeFileSync(local, randomBytes(64 * 1024 * 1024));
     const scp = spawn('scp', scpArgs('-l', '8000', local, `127.0.0.1:${remoteDir}/big.bin`), { env: client.env, stdio: 'ignore' });
     await expect.poll(() => { try { return statSync(`${remoteDir}/big.bin`).size; } catch { return 0; } }, { timeout: 15_000 }).toBeGreaterThan(0);
-    const id = await latestSession();
+    const id = await latestSession(stack);
     scp.kill('SIGKILL');
     const events = await eventsOf(id, (ev) => ev.some((e) => e.type === 'session.end'));
     const write = events.find((e) => e.type === 'ssh.sftp' && e.data.path === `${remoteDir}/big.bin`);

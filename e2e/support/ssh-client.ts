@@ -19,6 +19,15 @@ export interface GatewaySsh {
   options: string[];
   ssh(user: string, args: string[], opts?: { input?: string; token?: string; timeoutMs?: number }): Promise<SshClientResult>;
   run(cmd: string, args: string[], opts?: { input?: string; token?: string; timeoutMs?: number }): Promise<SshClientResult>;
+  /** Starts a long-running `ssh user command` and lets the test watch it while it runs. */
+  start(user: string, command: string): RunningSsh;
+}
+
+export interface RunningSsh {
+  stdout(): string;
+  stderr(): string;
+  /** The exit code once ssh ends. */
+  exited: Promise<number | null>;
 }
 
 export function gatewaySsh(port: number, token: string): GatewaySsh {
@@ -52,6 +61,14 @@ export function gatewaySsh(port: number, token: string): GatewaySsh {
     options,
     run,
     ssh: (user, args, opts) => run('ssh', [...options, '-p', String(port), '-l', user, '127.0.0.1', ...args], opts),
+    start(user, command) {
+      const child = spawn('ssh', [...options, '-p', String(port), '-l', user, '127.0.0.1', command], { env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      return { stdout: () => stdout, stderr: () => stderr, exited: new Promise((resolve) => child.on('close', resolve)) };
+    },
   };
 }
 
