@@ -50,7 +50,9 @@ describe('ssh and a restarting agent process', () => {
     // Output frames wait up to 50 ms in memory before they reach the spool (a crash loses at most that):
     // kill the agent once the output is on disk, so what follows tests the spool, not that window.
     const spoolFile = join(dir, 'spool', 'recordings', `${id}.jsonl`);
-    await expect.poll(() => (existsSync(spoolFile) ? readFileSync(spoolFile, 'utf8') : ''), { timeout: 10_000 }).toContain('started');
+    // The output frame itself (`[t,"o","started…`), not the command text of the ssh.exec event, which
+    // also contains the word and is written first.
+    await expect.poll(() => (existsSync(spoolFile) ? readFileSync(spoolFile, 'utf8') : ''), { timeout: 10_000 }).toMatch(/"o","started/);
 
     await agent.kill('SIGKILL');
     expect(await ssh.exited).toBe(255);
