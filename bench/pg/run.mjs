@@ -2,6 +2,7 @@
 // recording) against the same database directly, in the same run.
 //   npm run build && node bench/pg/run.mjs          (BENCH_SECONDS=30 by default; BENCH_PROFILE=1 for --cpu-prof)
 //   BENCH_FILTER='(-S) -M simple' runs only the scripts whose label contains that text (while iterating).
+//   BENCH_HOLD=1 starts the stack, prints the pgbench command line and pids, and waits for Ctrl-C.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
@@ -57,6 +58,11 @@ try {
   const direct = ['-h', '127.0.0.1', '-p', '5432', '-U', 'postgres', DB];
   const gateway = ['-h', '127.0.0.1', '-p', String(stack.pgPort), '-U', 'bench_user', 'pgbench'];
   const gwEnv = { PGPASSWORD: token, PGSSLMODE: 'require' };
+  if (process.env.BENCH_HOLD) {
+    // Keep the stack up for manual runs (perf, strace): prints the pgbench line and waits for Ctrl-C.
+    console.log(`PGPASSWORD='${token}' PGSSLMODE=require pgbench ${gateway.join(' ')}  # CP pid ${stack.controlPlanePid}, agent pid ${stack.agentPid}`);
+    await new Promise((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
+  }
   const results = [];
   for (const [label, extra] of [['select-only (-S)', ['-S']], ['default (TPC-B)', []]]) {
     for (const mode of ['simple', 'prepared']) {

@@ -13,7 +13,12 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const children = [];
 
 // BENCH_PROFILE=1 runs the control plane and the agent with --cpu-prof (profiles in .data/profiles).
-const profileArgs = (name) => (process.env.BENCH_PROFILE && name !== 'idp' ? ['--cpu-prof', '--cpu-prof-dir=.data/profiles', `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : []);
+// BENCH_NODE_ARGS adds node flags to both (e.g. --perf-basic-prof, to read `perf record` samples).
+const profileArgs = (name) => {
+  if (name === 'idp') return [];
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return process.env.BENCH_PROFILE ? [...extra, '--cpu-prof', '--cpu-prof-dir=.data/profiles', `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : extra;
+};
 
 function run(name, args, env) {
   const child = spawn(process.execPath, [...profileArgs(name), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore', 'pipe'] });

@@ -74,11 +74,34 @@ export function buildClassification({ type, body, collector, text, fingerprint, 
     ...(execute ? { execute } : {}),
     ...(collector.deallocate ? { deallocate: Object.freeze({ ...collector.deallocate }) } : {}),
   };
-  if (typeof fingerprint === 'function') {
-    // Fingerprinting parses the text a second time: only pay for it when someone asks.
-    let computed: string | undefined;
-    Object.defineProperty(result, 'fingerprint', { enumerable: true, get: () => (computed ??= fingerprint()) });
-  }
+  if (typeof fingerprint === 'function') lazyFingerprint(result, fingerprint);
+  return Object.freeze(result);
+}
+
+/** Fingerprinting parses the text a second time: only pay for it when someone asks. */
+function lazyFingerprint(result: StatementClassification, fingerprint: () => string): void {
+  let computed: string | undefined;
+  Object.defineProperty(result, 'fingerprint', { enumerable: true, get: () => (computed ??= fingerprint()) });
+}
+
+/**
+ * The same classification for another text of the same shape (only constants differ). Copies the fields
+ * one by one: spreading would read the template's lazy fingerprint.
+ */
+export function withText(template: StatementClassification, text: string, fingerprint: () => string): StatementClassification {
+  const result: StatementClassification = {
+    kind: template.kind,
+    actions: template.actions,
+    tablesRead: template.tablesRead,
+    tablesWritten: template.tablesWritten,
+    functions: template.functions,
+    columnsReferenced: template.columnsReferenced,
+    readOnly: template.readOnly,
+    locksRows: template.locksRows,
+    text,
+    fingerprint: '',
+  };
+  lazyFingerprint(result, fingerprint);
   return Object.freeze(result);
 }
 

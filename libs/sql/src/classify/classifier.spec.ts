@@ -46,14 +46,58 @@ describe('SqlClassifier', () => {
   });
 
   it('parses the same text once and serves it from the cache afterwards', () => {
-    const c = new SqlClassifier({ cacheSize: 2 });
+    const c = new SqlClassifier({ cacheSize: 2, shapeCacheSize: 0 });
     const first = c.classify('SELECT 1');
     expect(c.classify('SELECT 1')).toBe(first);
-    expect(c.stats).toEqual({ parses: 1, cacheHits: 1 });
+    expect(c.stats).toEqual({ parses: 1, cacheHits: 1, shapeHits: 0 });
     c.classify('SELECT 2');
     c.classify('SELECT 3'); // evicts 'SELECT 1' (least recently used)
     c.classify('SELECT 1');
     expect(c.stats.parses).toBe(4);
+  });
+
+  it('serves a single DML statement with other constants from its shape, with the new text', () => {
+    const c = new SqlClassifier();
+    c.classify('/* app */ SELECT email FROM customers WHERE id = 1 AND name = \'é\' ; ');
+    const [hit] = c.classify("/* app */ SELECT email FROM customers WHERE id = 123456 AND name = 'ü ok' ; ");
+    expect(c.stats).toEqual({ parses: 1, cacheHits: 0, shapeHits: 1 });
+    expect(hit?.text).toBe("SELECT email FROM customers WHERE id = 123456 AND name = 'ü ok'");
+    expect(hit?.tablesRead).toEqual(['customers']);
+    expect(hit?.columnsReferenced).toEqual(['email', 'id', 'name']);
+    expect(hit?.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    expect(Object.isFrozen(hit)).toBe(true);
+  });
+
+  it('gives the same classification from the shape cache as from a full parse', () => {
+    // [seed text, text of the same shape]: the second is classified by a warm and by a cold classifier.
+    const pairs: [string, string][] = [
+      ['SELECT abalance FROM pgbench_accounts WHERE aid = 1;', 'SELECT abalance FROM pgbench_accounts WHERE aid = 99999;'],
+      ['UPDATE a SET b = b + 1 WHERE id = 2 RETURNING *', "UPDATE a SET b = b + -77 WHERE id = 3.5e3 RETURNING *"],
+      ["INSERT INTO h (a, b) VALUES (1, 'x') ON CONFLICT (a) DO UPDATE SET b = 'y'", "INSERT INTO h (a, b) VALUES (2, E'q\\'s') ON CONFLICT (a) DO UPDATE SET b = 'z'"],
+      ["WITH d AS (DELETE FROM t WHERE id = 1 RETURNING *) SELECT * FROM d", "WITH d AS (DELETE FROM t WHERE id = 2 RETURNING *) SELECT * FROM d"],
+      ['SELECT * FROM t WHERE id = 1 FOR UPDATE', 'SELECT * FROM t WHERE id = 2 FOR UPDATE'],
+      ["SELECT nextval('s1')", "SELECT nextval('s2')"],
+      ["DELETE FROM t WHERE d < now() - interval '1 day'", "DELETE FROM t WHERE d < now() - interval '30 days'"],
+    ];
+    for (const [seed, probe] of pairs) {
+      const warm = new SqlClassifier();
+      warm.classify(seed);
+      const viaShape = warm.classify(probe);
+      expect(warm.stats.shapeHits, probe).toBe(1);
+      expect(viaShape, probe).toEqual(new SqlClassifier().classify(probe));
+    }
+  });
+
+  it('does not serve texts whose classification reads a constant, several statements or $ from the shape cache', () => {
+    const c = new SqlClassifier();
+    expect(c.classify("SELECT set_config('search_path', 'x', false)")[0]?.actions).toEqual(['sql:select', 'sql:session']);
+    expect(c.classify("SELECT set_config('role', 'postgres', false)")[0]?.actions).toContain('sql:admin');
+    expect(c.classify('SELECT 1; DELETE FROM a WHERE id = 1').map((s) => s.text)).toEqual(['SELECT 1', 'DELETE FROM a WHERE id = 1']);
+    expect(c.classify('SELECT 2; DELETE FROM a WHERE id = 22').map((s) => s.text)).toEqual(['SELECT 2', 'DELETE FROM a WHERE id = 22']);
+    c.classify('SELECT * FROM t WHERE a = $1');
+    c.classify('SELECT * FROM t WHERE a = 5');
+    expect(c.stats).toEqual({ parses: 6, cacheHits: 0, shapeHits: 0 });
+    expect(() => c.classify('SELEC 1')).toThrow(SqlClassificationError);
   });
 
   it('returns frozen results so a caller cannot corrupt the cache', () => {

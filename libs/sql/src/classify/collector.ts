@@ -15,6 +15,11 @@ export class Collector {
   locksRows = false;
   /** A function that cannot run in a read-only transaction was called (e.g. nextval). */
   writesOutsideTables = false;
+  /**
+   * The walk looked at a constant's value (a set_config() setting name, an EXPLAIN option, a function
+   * body): the classification may differ for other constants, so it must not serve texts of the same shape.
+   */
+  readsConstantValues = false;
   prepareName?: string;
   /** Type and body of the PREPAREd statement (for its own kind). */
   preparedNode?: { type: string; body: Record<string, unknown> };

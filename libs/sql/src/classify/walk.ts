@@ -273,6 +273,7 @@ export class TreeWalker {
     if (NOT_READ_ONLY_FUNCTIONS.has(base) && this.executing) this.out.writesOutsideTables = true;
     if (SESSION_FUNCTIONS.has(base)) this.addAction('sql:session');
     if (SETTING_FUNCTIONS.has(base)) {
+      this.out.readsConstantValues = true;
       const setting = constString(asArray(call['args'])[0])?.trim().toLowerCase();
       // A computed setting name could be 'role': fail closed.
       this.addAction(setting === undefined || ADMIN_SETTINGS.has(setting) ? 'sql:admin' : 'sql:session');
@@ -388,6 +389,7 @@ export class TreeWalker {
   }
 
   private onExplain(body: Body): ReadonlySet<string> {
+    this.out.readsConstantValues = true; // EXPLAIN (ANALYZE false)
     const analyze = asArray(body['options']).some((option) => {
       const { type, body: def } = unwrap(option);
       return type === 'DefElem' && def['defname'] === 'analyze' && !isFalseOption(def['arg']);
@@ -426,6 +428,7 @@ export class TreeWalker {
   }
 
   private onCreateFunction(body: Body): ReadonlySet<string> {
+    this.out.readsConstantValues = true; // the body is a string constant
     const language = this.languageOf(body['options']);
     if (language !== undefined && UNTRUSTED_LANGUAGES.has(language)) this.addAction('sql:admin');
     if (language !== 'sql' || body['sql_body'] !== undefined) return EMPTY; // BEGIN ATOMIC bodies are walked as nodes

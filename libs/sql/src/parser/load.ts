@@ -1,4 +1,4 @@
-import { fingerprintSync, loadModule, parseSync, type ParseResult } from 'libpg-query';
+import { fingerprintSync, loadModule, normalizeSync, parseSync, type ParseResult } from 'libpg-query';
 
 import { SqlClassificationError } from '../errors.js';
 
@@ -44,5 +44,16 @@ export function fingerprintSql(text: string): string {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new SqlClassificationError('PARSE_ERROR', `cannot fingerprint SQL: ${message}`, errorPosition(error));
+  }
+}
+
+/** The text with every constant replaced by `$n` (the parser's own normalization; comments and spacing kept). */
+export function normalizeSql(text: string): string {
+  requireLoaded();
+  try {
+    return normalizeSync(text);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new SqlClassificationError('PARSE_ERROR', `cannot normalize SQL: ${message}`, errorPosition(error));
   }
 }
