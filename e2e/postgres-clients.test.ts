@@ -280,6 +280,43 @@ describe('postgres gateway with real clients: psql, node-postgres, pgbench', () 
       }
     });
 
+    it('column rules hold through views: renamed, computed, view-on-view, materialized, subquery', async () => {
+      await fx.directQuery(`
+        CREATE VIEW people AS SELECT c.id, c.name AS who, upper(c.name) AS shout, c.balance FROM customers c;
+        CREATE VIEW people2 AS SELECT who AS w, id FROM people;
+        CREATE MATERIALIZED VIEW people_m AS SELECT * FROM customers;
+        CREATE VIEW people_sub AS SELECT s.x FROM (SELECT name AS x FROM customers) s;
+        CREATE VIEW balances AS SELECT id, balance FROM customers;
+        GRANT SELECT ON people, people2, people_m, people_sub, balances TO ${fx.role};`);
+      const withColumnRule = PG_POLICY.replace('@id("pg-read")', '@id("pg-read")\n@mask_columns("customers.name:full")');
+      await fx.stack.activatePolicy(withColumnRule);
+      try {
+        const c = fx.gateway();
+        await c.connect();
+        try {
+          const hidden = '*** ********'; // 'Ada Lovelace' in the full style
+          await expect.poll(async () => (await c.query<{ who: string }>('SELECT who FROM people WHERE id = 1')).rows[0]?.who, { timeout: 5000 }).toBe(hidden);
+          const r = await c.query('SELECT who, shout, id, balance FROM people WHERE id = 1');
+          expect(r.rows[0]).toEqual({ who: hidden, shout: hidden, id: 1, balance: expect.any(String) as unknown });
+          expect((await c.query('SELECT w FROM people2 WHERE id = 1')).rows[0]).toEqual({ w: hidden });
+          expect((await c.query('SELECT name FROM people_m WHERE id = 1')).rows[0]).toEqual({ name: hidden });
+          expect((await c.query('SELECT x FROM people_sub ORDER BY x LIMIT 1')).rows[0]).toEqual({ x: hidden });
+          // Computed over a view's ruled column: masked whole; a number from it becomes NULL.
+          expect((await c.query('SELECT lower(who) AS l, length(who) AS n FROM people WHERE id = 1')).rows[0]).toEqual({ l: hidden, n: null });
+          // Extended protocol, same rules.
+          expect((await c.query({ text: 'SELECT who FROM people2 p JOIN people q ON q.id = p.id WHERE p.id = $1', values: [1] })).rows[0]).toEqual({ who: hidden });
+          // What the views take from unruled columns is left alone.
+          const plain = await c.query<{ b: string; id: number }>('SELECT id, balance::text AS b FROM balances WHERE id = 1');
+          expect(plain.rows[0]?.id).toBe(1);
+          expect(plain.rows[0]?.b).toMatch(/^\d+\.\d\d$/);
+        } finally {
+          await c.end();
+        }
+      } finally {
+        await fx.stack.activatePolicy(PG_POLICY);
+      }
+    });
+
     it('values the server quotes in an error message are masked', async () => {
       const c = fx.gateway();
       await c.connect();

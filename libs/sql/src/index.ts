@@ -10,3 +10,5 @@ export { PreparedStatementTracker } from './prepared-tracker.js';
 export type { PreparedStatementTrackerOptions } from './prepared-tracker.js';
 export { ADMIN_FUNCTIONS, DATA_CHANGING_FUNCTIONS } from './classify/function-rules.js';
 export { ADMIN_SETTINGS } from './classify/settings.js';
+export { viewColumnLineage } from './view-lineage.js';
+export type { ViewColumnLineage, ViewColumnSource } from './view-lineage.js';

@@ -45,20 +45,38 @@ export interface MaskField {
   derivedStyle?: MaskStyle;
 }
 
+/** A RowDescription field's source column; `view` and `derivedFrom` when it was resolved through a view. */
+export interface SourceColumn extends ColumnRef {
+  readonly view?: ColumnRef;
+  readonly derivedFrom?: readonly ColumnRef[];
+}
+
 /**
  * `derivedStyle` (see StatementVerdict) applies to the computed fields: a value computed from a
  * masked column is masked whole, and a number or date computed from one (`length(ssn)`,
  * `replace(ssn, '-', '')::bigint`) becomes NULL, since it cannot be masked in place.
+ *
+ * A view column is masked by the rules of the table column it passes through (or, when no rule names
+ * that column, by the rules on the view's own column); a view column computed from ruled table
+ * columns is masked whole in the strongest of their styles, like a computed field. `styleOf` gives
+ * the strongest style of the column rules that match any of the given columns.
  */
 export function maskFields(
   fields: readonly FieldDescription[],
-  resolve: (tableOid: number, attnum: number, name: string) => ColumnRef | undefined,
+  resolve: (tableOid: number, attnum: number, name: string) => SourceColumn | undefined,
   derivedStyle?: MaskStyle,
+  styleOf: (columns: readonly ColumnRef[]) => MaskStyle | undefined = () => undefined,
 ): MaskField[] {
   return fields.map((f) => {
     const stored = f.tableOid !== 0 && f.columnAttr > 0;
-    if (stored) return { typeOid: f.typeOid, format: f.format, column: resolve(f.tableOid, f.columnAttr, f.name), computed: false };
-    return { typeOid: f.typeOid, format: f.format, column: { column: f.name }, computed: true, ...(derivedStyle ? { derivedStyle } : {}) };
+    if (!stored) return { typeOid: f.typeOid, format: f.format, column: { column: f.name }, computed: true, ...(derivedStyle ? { derivedStyle } : {}) };
+    const source = resolve(f.tableOid, f.columnAttr, f.name);
+    const field: MaskField = { typeOid: f.typeOid, format: f.format, column: source, computed: false };
+    if (!source?.view) return field;
+    const own = { ...(source.view.table === undefined ? {} : { table: source.view.table }), column: source.view.column };
+    if (source.derivedFrom === undefined) return styleOf([source]) ? field : { ...field, column: own };
+    const style = styleOf([...source.derivedFrom, own]);
+    return style ? { ...field, column: own, derivedStyle: style } : { ...field, column: own };
   });
 }
 

@@ -1,4 +1,4 @@
-import { ruleTableMatches, strongestStyle, type MaskStyle } from '@gw/masking';
+import { ruleTableMatches, strongestStyle, type ColumnRef, type MaskStyle } from '@gw/masking';
 import type { PolicyEngine, PolicyInput } from '@gw/policy';
 import { mergeMasking, type ApprovalRequirement, type MaskingObligation, type PolicyDecision, type PolicyResource } from '@gw/policy';
 import type { StatementClassification } from '@gw/sql';
@@ -159,6 +159,15 @@ function derivedStyleOf(masking: MaskingObligation, statement: StatementClassifi
   const applies = masking.columns.filter(
     (rule) =>
       (referenced.has('*') || referenced.has(rule.column.toLowerCase())) && (rule.table === '*' || tables.some((table) => ruleTableMatches(rule.table, table))),
+  );
+  return strongestStyle(applies.map((rule) => rule.style));
+}
+
+/** The strongest style of the column rules that name any of these (resolved) columns. */
+export function styleForColumns(masking: MaskingObligation, columns: readonly ColumnRef[]): MaskStyle | undefined {
+  if (masking.columns.length === 0 || columns.length === 0) return undefined;
+  const applies = masking.columns.filter((rule) =>
+    columns.some((c) => c.column.toLowerCase() === rule.column.toLowerCase() && (rule.table === '*' || (c.table !== undefined && ruleTableMatches(rule.table, c.table.toLowerCase())))),
   );
   return strongestStyle(applies.map((rule) => rule.style));
 }
