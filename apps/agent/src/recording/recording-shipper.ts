@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { MAX_RECORDING_BATCH, MAX_RECORDING_BATCH_BYTES, type RecordingAck, type RecordingBatch, type RecordingEvent } from '@gw/contracts';
 import type { Logger } from 'pino';
-import { DEFAULT_FLUSH_INTERVAL_MS, SessionSpool, encodedSize } from './recording-spool.js';
+import { DEFAULT_FLUSH_INTERVAL_MS, RecordingJournal } from './recording-journal.js';
+import { SessionSpool, encodedSize } from './recording-spool.js';
 
 /** Sends one batch and resolves with the control plane's ack; rejects when not connected or on timeout. */
 export type SendBatch = (batch: RecordingBatch) => Promise<RecordingAck>;
@@ -12,7 +13,7 @@ export interface RecordingShipperOptions {
   log: Logger;
   /** Delay before retrying after a failed send (default 2 s). */
   retryMs?: number;
-  /** Events appended within this many ms share one write and one fsync (default 20). */
+  /** Events appended within this many ms, by all sessions, share one write and one fsync (default 20). */
   flushIntervalMs?: number;
   /**
    * How long durable events wait before they are shipped, so that one batch (one message, one insert
@@ -47,10 +48,12 @@ export class RecordingShipper {
   private shipTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly restored: Promise<void>;
+  private readonly journal: RecordingJournal;
 
   constructor(private readonly options: RecordingShipperOptions) {
     this.dir = join(options.spoolDir, 'recordings');
-    this.restored = SessionSpool.restore(this.dir).then(
+    this.journal = new RecordingJournal(this.dir, options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS);
+    this.restored = SessionSpool.restore(this.journal).then(
       (spools) => {
         for (const spool of spools) if (!this.spools.has(spool.sessionId)) this.spools.set(spool.sessionId, spool);
         if (spools.length > 0) options.log.info({ sessions: spools.length }, 'recordings left in the spool will be resent');
@@ -62,7 +65,7 @@ export class RecordingShipper {
   session(sessionId: string): SessionRecorder {
     let spool = this.spools.get(sessionId);
     if (!spool) {
-      spool = new SessionSpool(sessionId, this.dir, this.options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS);
+      spool = new SessionSpool(sessionId, this.journal);
       this.spools.set(sessionId, spool);
     }
     const s = spool;
@@ -118,9 +121,9 @@ export class RecordingShipper {
     clearTimeout(this.shipTimer);
   }
 
-  /** Writes what is buffered and closes the spool files (agent shutdown). */
+  /** Writes what is buffered and closes the journal (agent shutdown). */
   async closeFiles(): Promise<void> {
-    await Promise.all([...this.spools.values()].map((s) => s.close()));
+    await this.journal.close();
   }
 
   private async pump(): Promise<void> {

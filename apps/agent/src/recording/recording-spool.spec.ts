@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RecordingAck, RecordingBatch } from '@gw/contracts';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RecordingShipper, nextBatch } from './recording-shipper.js';
-import { SessionSpool } from './recording-spool.js';
+import { RecordingJournal } from './recording-journal.js';
+import { MAX_PENDING_IN_MEMORY, SessionSpool } from './recording-spool.js';
 
 const log = pino({ level: 'silent' });
 /** Generous: the machine's 2 cores are shared with other test runs. */
@@ -20,95 +21,146 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function lines(file: string): Promise<{ seq: number; type: string }[]> {
-  const text = await readFile(file, 'utf8');
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as { seq: number; type: string });
+/** Every line of every journal segment, oldest first. */
+async function journalLines(dir: string): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for (const name of (await readdir(dir)).filter((n) => n.startsWith('journal-')).sort()) {
+    for (const line of (await readFile(join(dir, name), 'utf8')).split('\n')) if (line !== '') out.push(JSON.parse(line) as Record<string, unknown>);
+  }
+  return out;
 }
 
-describe('SessionSpool', () => {
-  it('appends events with consecutive seq numbers, each fsynced to one JSONL line', async () => {
-    const spool = new SessionSpool(randomUUID(), root);
-    await Promise.all([spool.append('pg.session', { a: 1 }), spool.append('pg.statement', { text: 'SELECT 1' }), spool.append('pg.statement', { text: 'SELECT 2' })]);
+describe('SessionSpool on the recording journal', () => {
+  it('appends events with consecutive seq numbers as journal lines; durable once fsynced', async () => {
+    const journal = new RecordingJournal(root);
+    const spool = new SessionSpool(randomUUID(), journal);
+    const writes = [spool.append('pg.session', { a: 1 }), spool.append('pg.statement', { text: 'SELECT 1' }), spool.append('pg.statement', { text: 'SELECT 2' })];
+    expect(spool.durableSeq).toBe(-1); // nothing is durable before its flush
+    await Promise.all(writes);
+    expect(spool.durableSeq).toBe(2);
     expect(spool.pending.map((e) => e.seq)).toEqual([0, 1, 2]);
-    expect((await lines(spool.file)).map((e) => [e.seq, e.type])).toEqual([
-      [0, 'pg.session'],
-      [1, 'pg.statement'],
-      [2, 'pg.statement'],
+    expect((await journalLines(root)).map((l) => [l['sid'], l['seq'], l['type']])).toEqual([
+      [spool.sessionId, 0, 'pg.session'],
+      [spool.sessionId, 1, 'pg.statement'],
+      [spool.sessionId, 2, 'pg.statement'],
     ]);
+    await journal.close();
   });
 
-  it('an ack drops what it covers from memory and is remembered on disk; a stale ack does not go back', async () => {
+  it('group-commits across sessions: one write and one fdatasync for everything appended in one interval', async () => {
+    const probe = await open(join(root, 'probe'), 'w');
+    const datasync = vi.spyOn(Object.getPrototypeOf(probe) as { datasync: () => Promise<void> }, 'datasync');
+    await probe.close();
+    try {
+      const journal = new RecordingJournal(root, 50);
+      const spools = [randomUUID(), randomUUID(), randomUUID()].map((id) => new SessionSpool(id, journal));
+      await Promise.all(spools.flatMap((s) => [s.append('pg.statement', { i: 0 }), s.append('pg.statement', { i: 1 })]));
+      expect(datasync).toHaveBeenCalledTimes(1);
+      expect(spools.map((s) => s.durableSeq)).toEqual([1, 1, 1]);
+      await journal.close();
+    } finally {
+      datasync.mockRestore();
+    }
+  });
+
+  it('an ack drops what it covers from memory and survives a restart; a stale ack does not go back', async () => {
     const id = randomUUID();
-    const spool = new SessionSpool(id, root);
+    const journal = new RecordingJournal(root);
+    const spool = new SessionSpool(id, journal);
     for (let i = 0; i < 4; i++) await spool.append('pg.statement', { i });
     await spool.ack(1);
     expect(spool.pending.map((e) => e.seq)).toEqual([2, 3]);
-    expect(await readFile(join(root, `${id}.ack`), 'utf8')).toBe('1');
     await spool.ack(0);
     expect(spool.acked).toBe(1);
     expect(spool.pending.map((e) => e.seq)).toEqual([2, 3]);
+    await journal.flushed();
+    const [after] = await SessionSpool.restore(new RecordingJournal(root));
+    expect(after?.acked).toBe(1);
+    expect(after?.pending.map((e) => e.seq)).toEqual([2, 3]);
+    await journal.close();
   });
 
-  it('after a restart, restores exactly the unacknowledged events with their original seq numbers', async () => {
-    const id = randomUUID();
-    const before = new SessionSpool(id, root);
-    for (let i = 0; i < 5; i++) await before.append('pg.statement', { i });
-    await before.ack(2);
-    const [after, ...others] = await SessionSpool.restore(root);
-    expect(others).toHaveLength(0);
-    expect(after?.sessionId).toBe(id);
-    expect(after?.pending.map((e) => [e.seq, e.data['i']])).toEqual([
-      [3, 3],
-      [4, 4],
-    ]);
-    // Numbering continues after the last seq on disk: a later event can never reuse a seq.
-    expect(after?.nextSeq).toBe(5);
-    expect(after?.ended).toBe(true);
+  it('after a restart, restores exactly the unacknowledged events of each session with their original seq numbers', async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    const before = new RecordingJournal(root);
+    const sa = new SessionSpool(a, before);
+    const sb = new SessionSpool(b, before);
+    for (let i = 0; i < 5; i++) await Promise.all([sa.append('pg.statement', { i }), sb.append('pg.statement', { i: i * 10 })]);
+    await sa.ack(2);
+    await before.flushed();
+    const restored = await SessionSpool.restore(new RecordingJournal(root));
+    const byId = new Map(restored.map((s) => [s.sessionId, s]));
+    expect(byId.get(a)?.pending.map((e) => [e.seq, e.data['i']])).toEqual([[3, 3], [4, 4]]);
+    expect(byId.get(b)?.pending.map((e) => e.seq)).toEqual([0, 1, 2, 3, 4]);
+    expect(byId.get(a)?.ended).toBe(true); // left over from a previous run: over
+    expect(byId.get(b)?.durableSeq).toBe(4);
+    await before.close();
   });
 
-  it('skips a torn last line left by a crash', async () => {
+  it('skips a torn last line left by a crash and never appends to that segment again', async () => {
     const id = randomUUID();
-    const spool = new SessionSpool(id, root);
+    const before = new RecordingJournal(root);
+    const spool = new SessionSpool(id, before);
     await spool.append('pg.statement', { i: 0 });
-    const { appendFile } = await import('node:fs/promises');
-    await appendFile(spool.file, '{"seq":1,"at":"2025-');
-    const [restored] = await SessionSpool.restore(root);
+    await before.close();
+    const [segment] = (await readdir(root)).filter((n) => n.startsWith('journal-'));
+    await appendFile(join(root, segment!), `{"sid":"${id}","seq":1,"at":"x","type":"pg.stat`);
+    const after = new RecordingJournal(root);
+    const [restored] = await SessionSpool.restore(after);
     expect(restored?.pending.map((e) => e.seq)).toEqual([0]);
+    const next = new SessionSpool(randomUUID(), after);
+    await next.append('pg.statement', {});
+    const names = (await readdir(root)).filter((n) => n.startsWith('journal-')).sort();
+    expect(names).toHaveLength(2);
+    const fresh = (await readFile(join(root, names[1]!), 'utf8')).trim().split('\n');
+    expect(fresh.map((l) => (JSON.parse(l) as { sid: string }).sid)).toEqual([next.sessionId]);
+    await after.close();
   });
 
-  it('group-commits: appends of one flush interval become durable together; the file is closed when idle and reopened', async () => {
-    const { readdirSync, readlinkSync } = await import('node:fs');
-    const openOnFile = (file: string) => readdirSync('/proc/self/fd').filter((fd) => {
-      try {
-        return readlinkSync(`/proc/self/fd/${fd}`) === file;
-      } catch {
-        return false;
-      }
-    }).length;
-    const spool = new SessionSpool(randomUUID(), root, 50, 100);
-    const first = spool.append('pg.statement', { i: 0 });
-    const second = spool.append('pg.statement', { i: 1 });
-    expect(spool.durableSeq).toBe(-1); // nothing is durable before its flush
-    await Promise.all([first, second]);
-    expect(spool.durableSeq).toBe(1);
-    expect(openOnFile(spool.file)).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(openOnFile(spool.file)).toBe(0);
-    await spool.append('pg.statement', { i: 2 });
-    expect((await lines(spool.file)).map((e) => e.seq)).toEqual([0, 1, 2]);
-    await spool.close();
-  });
-
-  it('deletes its files once an ended session is fully acknowledged', async () => {
-    const id = randomUUID();
-    const spool = new SessionSpool(id, root);
-    await spool.append('pg.statement', {});
-    await spool.append('pg.end', {});
-    await spool.ack(1);
+  it('deletes segments oldest first, once everything in them and before them is acknowledged', async () => {
+    const journal = new RecordingJournal(root, 5, 1); // every write fills its segment
+    const a = new SessionSpool(randomUUID(), journal);
+    const b = new SessionSpool(randomUUID(), journal);
+    await a.append('pg.statement', {});
+    await b.append('pg.statement', {});
+    await b.append('pg.end', {});
+    const segments = async () => (await readdir(root)).filter((n) => n.startsWith('journal-')).length;
+    expect(await segments()).toBe(3);
+    await b.ack(1);
+    await journal.flushed();
+    expect(await segments()).toBeGreaterThanOrEqual(3); // the oldest still holds a's unacknowledged event
+    await a.ack(0);
+    await journal.flushed();
     expect(await readdir(root)).toEqual([]);
+    await journal.close();
+  });
+
+  it('keeps a backlog beyond the in-memory cap on disk and reloads it in order', async () => {
+    const journal = new RecordingJournal(root);
+    const spool = new SessionSpool(randomUUID(), journal);
+    await Promise.all(Array.from({ length: MAX_PENDING_IN_MEMORY + 3 }, (_, i) => spool.append('pg.statement', { i })));
+    expect(spool.pending.length).toBe(MAX_PENDING_IN_MEMORY);
+    expect(spool.diskBacklog).toBe(true);
+    await spool.ack(MAX_PENDING_IN_MEMORY - 1);
+    await spool.reload();
+    expect(spool.pending.map((e) => e.seq)).toEqual([MAX_PENDING_IN_MEMORY, MAX_PENDING_IN_MEMORY + 1, MAX_PENDING_IN_MEMORY + 2]);
+    expect(spool.diskBacklog).toBe(false);
+    await journal.close();
+  });
+
+  it('moves the per-session files of an older agent into the journal at start, losing nothing', async () => {
+    const id = randomUUID();
+    const events = [0, 1, 2].map((seq) => JSON.stringify({ seq, at: new Date().toISOString(), type: 'pg.statement', data: { seq } }));
+    await writeFile(join(root, `${id}.jsonl`), `${events.join('\n')}\n`);
+    await writeFile(join(root, `${id}.ack`), '0');
+    const journal = new RecordingJournal(root);
+    const [spool] = await SessionSpool.restore(journal);
+    expect(spool?.pending.map((e) => e.seq)).toEqual([1, 2]);
+    expect((await readdir(root)).filter((n) => !n.startsWith('journal-'))).toEqual([]);
+    // After another restart the events come from the journal.
+    const [again] = await SessionSpool.restore(new RecordingJournal(root));
+    expect(again?.pending.map((e) => e.seq)).toEqual([1, 2]);
+    await journal.close();
   });
 });
 

@@ -1,7 +1,9 @@
-import { mkdir, open, readdir, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MAX_RECORDING_EVENT_BYTES, type RecordingEvent } from '@gw/contracts';
+import type { RecordingJournal } from './recording-journal.js';
 
+/** Per-session files of agents before the journal (read once at start, then moved into the journal). */
 const SESSION_FILE = /^([0-9a-f-]{36})\.jsonl$/;
 /** Unacknowledged events kept in memory per session; beyond it they wait on disk only. */
 export const MAX_PENDING_IN_MEMORY = 5000;
@@ -21,12 +23,6 @@ export function fitEvent(event: RecordingEvent): RecordingEvent {
   return { ...event, data };
 }
 
-/** How long appended events may wait in memory before they are written and fsynced together. */
-export const DEFAULT_FLUSH_INTERVAL_MS = 20;
-
-/** A session file handle unused this long is closed (reopened by the next append): fds stay bounded by active sessions. */
-export const DEFAULT_IDLE_CLOSE_MS = 2000;
-
 /** Encoded size of each spooled event (its JSON line), so batching does not serialize it again. */
 const encodedSizes = new WeakMap<RecordingEvent, number>();
 export function encodedSize(event: RecordingEvent): number {
@@ -34,12 +30,9 @@ export function encodedSize(event: RecordingEvent): number {
 }
 
 /**
- * One session's spooled events: the JSONL file on disk and the unacknowledged tail in memory.
- *
- * Group commit: appends made within one flush interval are written with one write and one fsync on a
- * file handle kept open for the session's life (a statement-per-round-trip client would otherwise pay
- * an open, an fsync and a close per statement). `durableSeq` says how far the file is fsynced: only
- * that much may be shipped, so the control plane never acknowledges what a crash could still lose.
+ * One session's spooled events: its lines in the agent's recording journal and the unacknowledged
+ * tail in memory. `durableSeq` says how far the journal is fsynced for this session: only that much may
+ * be shipped, so the control plane never acknowledges what a crash could still lose.
  */
 export class SessionSpool {
   readonly pending: RecordingEvent[] = [];
@@ -47,34 +40,15 @@ export class SessionSpool {
   diskBacklog = false;
   acked = -1;
   nextSeq = 0;
-  /** Highest seq known to be fsynced to the file (-1: none). */
+  /** Highest seq known to be fsynced (-1: none). */
   durableSeq = -1;
   ended = false;
-  private writes: Promise<void> = Promise.resolve();
-  private dirReady = false;
-  private handle: FileHandle | undefined;
-  /** Lines appended since the last flush, and the seq of the last of them. */
-  private buffered: string[] = [];
-  private bufferedLastSeq = -1;
-  /** Settles when the flush that will carry `buffered` is done; created with the first buffered line. */
-  private nextFlush: Promise<void> | undefined;
-  private flushTimer: NodeJS.Timeout | undefined;
-  private flushNow: (() => void) | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private lastWrite: Promise<void> = Promise.resolve();
 
   constructor(
     readonly sessionId: string,
-    private readonly dir: string,
-    private readonly flushIntervalMs = DEFAULT_FLUSH_INTERVAL_MS,
-    private readonly idleCloseMs = DEFAULT_IDLE_CLOSE_MS,
+    private readonly journal: RecordingJournal,
   ) {}
-
-  get file(): string {
-    return join(this.dir, `${this.sessionId}.jsonl`);
-  }
-  private get ackFile(): string {
-    return join(this.dir, `${this.sessionId}.ack`);
-  }
 
   /** Appends one event; resolves once it is on disk (fsync), at most one flush interval later. */
   append(type: string, data: Record<string, unknown>): Promise<void> {
@@ -92,151 +66,113 @@ export class SessionSpool {
     if (type === 'pg.end' || type === 'session.end') this.ended = true;
     if (this.pending.length < MAX_PENDING_IN_MEMORY && !this.diskBacklog) this.pending.push(event);
     else this.diskBacklog = true;
-    this.buffered.push(`${line}\n`);
-    this.bufferedLastSeq = event.seq;
-    const done = this.scheduleFlush();
-    // The session is over: nothing more will share this flush, so it need not wait for the timer.
-    if (this.ended) this.flushNow?.();
-    return done;
-  }
-
-  private scheduleFlush(): Promise<void> {
-    if (this.nextFlush) return this.nextFlush;
-    const flush = new Promise<void>((resolve) => {
-      this.flushNow = resolve;
-      this.flushTimer = setTimeout(resolve, this.flushIntervalMs);
-    }).then(() => {
-      clearTimeout(this.flushTimer);
-      this.flushNow = undefined;
-      this.nextFlush = undefined;
-      const lines = this.buffered;
-      const lastSeq = this.bufferedLastSeq;
-      this.buffered = [];
-      // Each write starts after the previous one whatever its outcome: one failed write (a full disk)
-      // must not wedge every later event of the session.
-      const write = this.writes.catch(() => undefined).then(() => this.writeLines(lines, lastSeq));
-      this.writes = write;
-      return write;
+    const seq = event.seq;
+    const written = this.journal.append(this.sessionId, seq, line).then(() => {
+      this.durableSeq = Math.max(this.durableSeq, seq);
     });
-    this.nextFlush = flush;
-    return flush;
-  }
-
-  private async writeLines(lines: string[], lastSeq: number): Promise<void> {
-    if (!this.dirReady) {
-      await mkdir(this.dir, { recursive: true });
-      this.dirReady = true;
-    }
-    this.handle ??= await open(this.file, 'a');
-    await this.handle.write(lines.join(''));
-    await this.handle.datasync();
-    this.durableSeq = Math.max(this.durableSeq, lastSeq);
-    this.armIdleClose();
-  }
-
-  private armIdleClose(): void {
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => {
-      // Queued behind any write in progress; a flush queued after it simply reopens the file.
-      const closing = this.writes.catch(() => undefined).then(async () => {
-        if (this.nextFlush) return;
-        const handle = this.handle;
-        this.handle = undefined;
-        await handle?.close();
-      });
-      this.writes = closing;
-    }, this.idleCloseMs);
-    this.idleTimer.unref();
+    this.lastWrite = written;
+    // The session is over: nothing more will share this flush, so it need not wait for the timer.
+    if (this.ended) void this.journal.flushed();
+    return written;
   }
 
   /** Settles when every event appended so far is written; a failed write was reported to its caller. */
-  flushed(): Promise<void> {
-    this.flushNow?.();
-    return (this.nextFlush ?? this.writes).catch(() => undefined);
+  async flushed(): Promise<void> {
+    const last = this.lastWrite;
+    await this.journal.flushed();
+    await last.catch(() => undefined);
   }
 
-  /** Closes the file handle (agent shutdown); a later append reopens it. */
-  async close(): Promise<void> {
-    clearTimeout(this.idleTimer);
-    await this.flushed();
-    const handle = this.handle;
-    this.handle = undefined;
-    await handle?.close().catch(() => undefined);
-  }
-
-  /** Marks everything up to `seq` as stored by the control plane. */
-  async ack(seq: number): Promise<void> {
+  /** Marks everything up to `seq` as stored by the control plane (the journal deletes what is done). */
+  ack(seq: number): Promise<void> {
     this.acked = Math.max(this.acked, seq);
     while (this.pending.length > 0 && (this.pending[0]?.seq ?? Infinity) <= this.acked) this.pending.shift();
-    await this.writes.catch(() => undefined);
-    if (this.ended && this.pending.length === 0 && !this.diskBacklog && this.acked >= this.nextSeq - 1) {
-      await this.close();
-      await rm(this.file, { force: true });
-      await rm(this.ackFile, { force: true });
-      return;
-    }
-    await writeFile(this.ackFile, String(this.acked));
+    this.journal.ack(this.sessionId, this.acked);
+    return Promise.resolve();
   }
 
-  /** Refills `pending` from the file (after a restart or once the in-memory cap was hit). */
+  /** Refills `pending` from the journal (after a restart or once the in-memory cap was hit). */
   async reload(): Promise<void> {
-    await this.flushed();
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch {
-      this.diskBacklog = false;
-      return;
-    }
-    const events: RecordingEvent[] = [];
-    let more = false;
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      let event: RecordingEvent;
-      try {
-        event = JSON.parse(line) as RecordingEvent;
-      } catch {
-        continue; // a torn last line after a crash: that event was never acknowledged nor complete
-      }
-      this.nextSeq = Math.max(this.nextSeq, event.seq + 1);
+    const after = Math.max(this.acked, this.pending[this.pending.length - 1]?.seq ?? -1);
+    const { events, more } = await this.journal.readSession(this.sessionId, after, MAX_PENDING_IN_MEMORY - this.pending.length);
+    for (const event of events) {
+      encodedSizes.set(event, Buffer.byteLength(JSON.stringify(event)));
       if (event.type === 'pg.end' || event.type === 'session.end') this.ended = true;
-      // What is in the file was fsynced by the run that wrote it (or is a torn line, skipped above).
       this.durableSeq = Math.max(this.durableSeq, event.seq);
-      if (event.seq <= this.acked || this.pending.some((e) => e.seq === event.seq)) continue;
-      if (this.pending.length + events.length >= MAX_PENDING_IN_MEMORY) {
-        more = true;
-        continue;
-      }
-      events.push(event);
-      encodedSizes.set(event, Buffer.byteLength(line));
     }
     this.pending.push(...events);
-    this.pending.sort((a, b) => a.seq - b.seq);
     this.diskBacklog = more;
   }
 
-  static async restore(dir: string): Promise<SessionSpool[]> {
-    await mkdir(dir, { recursive: true });
-    const spools: SessionSpool[] = [];
-    for (const name of await readdir(dir)) {
-      const match = SESSION_FILE.exec(name);
-      if (!match?.[1]) continue;
-      const spool = new SessionSpool(match[1], dir);
-      const acked = Number.parseInt(await readFile(join(dir, `${match[1]}.ack`), 'utf8').catch(() => '-1'), 10);
-      spool.acked = Number.isFinite(acked) ? acked : -1;
-      // A session left over from a previous run is over: whatever it recorded is all there will be.
+  /**
+   * The sessions a previous run left in the journal (and in per-session files of older agents, which
+   * are moved into the journal first). They are over: whatever they recorded is all there will be.
+   */
+  static async restore(journal: RecordingJournal): Promise<SessionSpool[]> {
+    // The journal first (synchronously queued): an append made meanwhile waits for it.
+    const restoring = journal.restore(MAX_PENDING_IN_MEMORY);
+    const legacy = await readLegacyFiles(journal.dir);
+    const restored = await restoring;
+    const spools = new Map<string, SessionSpool>();
+    for (const session of restored) {
+      const spool = new SessionSpool(session.sessionId, journal);
+      spool.acked = session.acked;
       spool.ended = true;
-      // Lines written before a crash of the agent (not of the machine) may not have been fsynced yet.
-      const handle = await open(spool.file, 'r+');
-      try {
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
-      await spool.reload();
-      spools.push(spool);
+      spool.nextSeq = session.lastSeq + 1;
+      spool.durableSeq = session.lastSeq;
+      for (const event of session.events) encodedSizes.set(event, Buffer.byteLength(JSON.stringify(event)));
+      spool.pending.push(...session.events);
+      spool.diskBacklog = session.more;
+      spools.set(spool.sessionId, spool);
     }
-    return spools;
+    for (const file of legacy) {
+      let spool = spools.get(file.sessionId);
+      if (!spool) {
+        spool = new SessionSpool(file.sessionId, journal);
+        spool.acked = file.acked;
+        spool.ended = true;
+        spools.set(file.sessionId, spool);
+      }
+      const known = new Set(spool.pending.map((e) => e.seq));
+      const writes: Promise<void>[] = [];
+      for (const event of file.events) {
+        if (event.seq <= spool.acked || known.has(event.seq)) continue;
+        writes.push(journal.append(file.sessionId, event.seq, JSON.stringify(event)));
+        encodedSizes.set(event, Buffer.byteLength(JSON.stringify(event)));
+        if (spool.pending.length < MAX_PENDING_IN_MEMORY) spool.pending.push(event);
+        else spool.diskBacklog = true;
+        spool.nextSeq = Math.max(spool.nextSeq, event.seq + 1);
+        spool.durableSeq = Math.max(spool.durableSeq, event.seq);
+      }
+      await journal.flushed();
+      await Promise.all(writes);
+      spool.pending.sort((a, b) => a.seq - b.seq);
+      // In the journal (fsynced) now: the old files can go.
+      await rm(join(journal.dir, `${file.sessionId}.jsonl`), { force: true });
+      await rm(join(journal.dir, `${file.sessionId}.ack`), { force: true });
+    }
+    return [...spools.values()].filter((s) => s.pending.length > 0 || s.diskBacklog);
   }
 }
 
+/** Per-session spool files (`<session>.jsonl` and `.ack`) written by agents before the journal. */
+async function readLegacyFiles(dir: string): Promise<{ sessionId: string; acked: number; events: RecordingEvent[] }[]> {
+  await mkdir(dir, { recursive: true });
+  const out: { sessionId: string; acked: number; events: RecordingEvent[] }[] = [];
+  for (const name of await readdir(dir)) {
+    const sessionId = SESSION_FILE.exec(name)?.[1];
+    if (!sessionId) continue;
+    const acked = Number.parseInt(await readFile(join(dir, `${sessionId}.ack`), 'utf8').catch(() => '-1'), 10);
+    const events: RecordingEvent[] = [];
+    for (const line of (await readFile(join(dir, name), 'utf8')).split('\n')) {
+      if (line === '') continue;
+      try {
+        events.push(JSON.parse(line) as RecordingEvent);
+      } catch {
+        // a torn last line: never acknowledged, never complete
+      }
+    }
+    out.push({ sessionId, acked: Number.isFinite(acked) ? acked : -1, events });
+  }
+  return out;
+}
