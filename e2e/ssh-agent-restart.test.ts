@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnAgent, type AgentProcess } from './support/agent-process.js';
+import { spooledLines } from './support/session-events.js';
 import { gatewaySsh, type GatewaySsh } from './support/ssh-client.js';
 import { startSshTarget, type SshTarget } from './support/ssh-fixture.js';
 import { TEST_LOGIN } from './support/sshd.js';
@@ -49,10 +50,9 @@ describe('ssh and a restarting agent process', () => {
     const id = (await stack.cp.request('GET', '/api/v1/sessions?resource=box', { token: stack.admin })).body.items[0].id as string;
     // Output frames wait up to 50 ms in memory before they reach the spool (a crash loses at most that):
     // kill the agent once the output is on disk, so what follows tests the spool, not that window.
-    const spoolFile = join(dir, 'spool', 'recordings', `${id}.jsonl`);
     // The output frame itself (`[t,"o","started…`), not the command text of the ssh.exec event, which
     // also contains the word and is written first.
-    await expect.poll(() => (existsSync(spoolFile) ? readFileSync(spoolFile, 'utf8') : ''), { timeout: 10_000 }).toMatch(/"o","started/);
+    await expect.poll(() => spooledLines(join(dir, 'spool'), id), { timeout: 10_000 }).toMatch(/"o","started/);
 
     await agent.kill('SIGKILL');
     expect(await ssh.exited).toBe(255);

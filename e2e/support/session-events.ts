@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { Stack } from './stack.js';
 
@@ -22,4 +24,16 @@ export async function sessionEvents(stack: Stack, id: string, until: (events: Se
     }, { timeout: timeoutMs })
     .toBe(true);
   return events;
+}
+
+/** A session's lines in an agent's recording journal (`<spoolDir>/recordings/journal-*.jsonl`), as text. */
+export function spooledLines(spoolDir: string, sessionId: string): string {
+  const dir = join(spoolDir, 'recordings');
+  if (!existsSync(dir)) return '';
+  const prefix = `{"sid":${JSON.stringify(sessionId)},`;
+  return readdirSync(dir)
+    .filter((name) => name.startsWith('journal-'))
+    .sort()
+    .flatMap((name) => readFileSync(join(dir, name), 'utf8').split('\n').filter((line) => line.startsWith(prefix)))
+    .join('\n');
 }
