@@ -72,7 +72,8 @@ describe('SqlClassifier', () => {
     // [seed text, text of the same shape]: the second is classified by a warm and by a cold classifier.
     const pairs: [string, string][] = [
       ['SELECT abalance FROM pgbench_accounts WHERE aid = 1;', 'SELECT abalance FROM pgbench_accounts WHERE aid = 99999;'],
-      ['UPDATE a SET b = b + 1 WHERE id = 2 RETURNING *', "UPDATE a SET b = b + -77 WHERE id = 3.5e3 RETURNING *"],
+      ['UPDATE a SET b = b + -1 WHERE id = 2 RETURNING *', 'UPDATE a SET b = b + -77 WHERE id = 3 RETURNING *'],
+      ['UPDATE a SET b = b + 1.5 WHERE id = 2 RETURNING *', "UPDATE a SET b = b + -77 WHERE id = 3.5e3 RETURNING *"],
       ["INSERT INTO h (a, b) VALUES (1, 'x') ON CONFLICT (a) DO UPDATE SET b = 'y'", "INSERT INTO h (a, b) VALUES (2, E'q\\'s') ON CONFLICT (a) DO UPDATE SET b = 'z'"],
       ["WITH d AS (DELETE FROM t WHERE id = 1 RETURNING *) SELECT * FROM d", "WITH d AS (DELETE FROM t WHERE id = 2 RETURNING *) SELECT * FROM d"],
       ['SELECT * FROM t WHERE id = 1 FOR UPDATE', 'SELECT * FROM t WHERE id = 2 FOR UPDATE'],

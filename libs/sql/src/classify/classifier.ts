@@ -1,10 +1,11 @@
 import type { StatementClassification } from '../actions.js';
 import { SqlClassificationError } from '../errors.js';
-import { fingerprintSql, normalizeSql, parseSql } from '../parser/load.js';
+import { fingerprintSql, parseSql } from '../parser/load.js';
 import { preparedStatementText } from '../parser/prepare-body.js';
 import { buildClassification, withText } from './build.js';
 import { Collector } from './collector.js';
 import { LruCache } from './lru-cache.js';
+import { shapeKeyOf } from './shape-key.js';
 import { TreeWalker } from './walk.js';
 
 export interface SqlClassifierOptions {
@@ -57,8 +58,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * Classifies SQL text with the real PostgreSQL parser. Results are frozen and cached by exact text, so
  * the same text is parsed once while it stays in the cache. A single DML statement is also cached by
  * shape: clients that inline their values (`WHERE id = 42`, then `WHERE id = 43`) send a new text each
- * time, and the parser's own normalization (constants replaced by `$n`, everything else kept) is about
- * a third of the cost of a full parse and classification.
+ * time. The shape key is the text with its integer constants replaced (a character scan, for texts
+ * whose only constants are plain integers) or else the parser's own normalization (constants replaced
+ * by `$n`, everything else kept), either far cheaper than a full parse and classification.
  */
 export class SqlClassifier {
   private readonly cache: LruCache<string, readonly StatementClassification[]>;
@@ -95,7 +97,7 @@ export class SqlClassifier {
       return cached;
     }
     this.checkText(text);
-    const shape = this.shapeKey(text);
+    const shape = shapeKeyOf(text);
     const entry = shape === undefined ? undefined : this.shapes.get(shape);
     if (entry !== undefined) {
       this.shapeHits += 1;
@@ -107,20 +109,6 @@ export class SqlClassifier {
     this.cache.set(text, result);
     if (shape !== undefined && classified.shape !== undefined) this.shapes.set(shape, classified.shape);
     return result;
-  }
-
-  /**
-   * The text with its constants replaced, or undefined where the shape cache must not be used: texts
-   * with `$` (a `$1` already in the text would normalize like a constant; dollar quoting) and texts the
-   * normalizer refuses (the full parse reports the error).
-   */
-  private shapeKey(text: string): string | undefined {
-    if (text.includes('$') || text.trim() === '') return undefined;
-    try {
-      return normalizeSql(text);
-    } catch {
-      return undefined;
-    }
   }
 
   private fromShape(entry: ShapeEntry, text: string): StatementClassification {
