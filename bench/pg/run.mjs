@@ -51,6 +51,8 @@ function cpuMs(pid) {
 await prepare();
 const stack = await startBenchStack({
   policy: POLICY,
+  // Loopback cleartext too (still refused from other addresses), to show what TLS costs: direct is cleartext.
+  controlPlaneEnv: { PG_ALLOW_CLEARTEXT: 'true' },
   resources: [{ name: 'pgbench', type: 'postgres', address: '127.0.0.1:5432', labels: {}, postgres: { database: DB }, credentials: { user: 'literal:postgres' } }],
 });
 try {
@@ -75,12 +77,21 @@ try {
       g.cpCpuUs = ((cpuMs(stack.controlPlanePid) - before.cp) * 1000) / tx;
       g.agentCpuUs = ((cpuMs(stack.agentPid) - before.agent) * 1000) / tx;
       results.push({ label: `${label} -M ${mode}`, d, g });
+      if (extra.length > 0) {
+        // Select-only also without TLS between pgbench and the endpoint (direct is cleartext as well).
+        const before2 = { cp: cpuMs(stack.controlPlanePid), agent: cpuMs(stack.agentPid) };
+        const c = await pgbench([...extra, '-M', mode, ...gateway], { ...gwEnv, PGSSLMODE: 'disable' });
+        const tx2 = c.tps * SECONDS;
+        c.cpCpuUs = ((cpuMs(stack.controlPlanePid) - before2.cp) * 1000) / tx2;
+        c.agentCpuUs = ((cpuMs(stack.agentPid) - before2.agent) * 1000) / tx2;
+        results.push({ label: `${label} -M ${mode}, no TLS`, d, g: c });
+      }
     }
   }
-  console.log(`\npgbench -c 8 -j 2 -T ${SECONDS}, scale 10: direct vs through the gateway (inspection, masking, recording on)`);
-  console.log('script                         direct tps  gateway tps  ratio   direct ms  gateway ms  failed(gw)  CP us/tx  agent us/tx');
+  console.log(`\npgbench -c 8 -j 2 -T ${SECONDS}, scale 10: direct vs through the gateway (inspection, masking, recording on; TLS to the endpoint unless 'no TLS')`);
+  console.log('script                                 direct tps  gateway tps  ratio   direct ms  gateway ms  failed(gw)  CP us/tx  agent us/tx');
   for (const { label, d, g } of results) {
-    console.log(`${label.padEnd(30)} ${d.tps.toFixed(0).padStart(10)} ${g.tps.toFixed(0).padStart(12)}  ${(g.tps / d.tps).toFixed(2).padStart(5)}  ${d.latency.toFixed(2).padStart(9)}  ${g.latency.toFixed(2).padStart(10)}  ${String(g.failed).padStart(10)}  ${g.cpCpuUs.toFixed(0).padStart(8)}  ${g.agentCpuUs.toFixed(0).padStart(11)}`);
+    console.log(`${label.padEnd(38)} ${d.tps.toFixed(0).padStart(10)} ${g.tps.toFixed(0).padStart(12)}  ${(g.tps / d.tps).toFixed(2).padStart(5)}  ${d.latency.toFixed(2).padStart(9)}  ${g.latency.toFixed(2).padStart(10)}  ${String(g.failed).padStart(10)}  ${g.cpCpuUs.toFixed(0).padStart(8)}  ${g.agentCpuUs.toFixed(0).padStart(11)}`);
   }
 } finally {
   await stack.stop();

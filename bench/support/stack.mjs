@@ -63,7 +63,7 @@ export async function startBenchStack(options) {
   }
 }
 
-async function startProcesses({ resources, policy, httpPort, pgPort, sshPort, idpPort }) {
+async function startProcesses({ resources, policy, httpPort, pgPort, sshPort, idpPort, controlPlaneEnv = {} }) {
   httpPort ??= await freePort();
   pgPort ??= await freePort();
   sshPort ??= await freePort();
@@ -83,6 +83,7 @@ async function startProcesses({ resources, policy, httpPort, pgPort, sshPort, id
   const cp = run('control-plane', [process.env.BENCH_CP_MAIN ?? 'apps/control-plane/dist/main.js'], {
     HTTP_PORT: String(httpPort), PG_PORT: String(pgPort), SSH_PORT: String(sshPort), DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}`,
     OIDC_ISSUERS: JSON.stringify([{ issuer: idpUrl, audience: 'api://gateway' }]), DATA_DIR: dataDir, LOG_LEVEL: 'warn', REDIS_PREFIX: `gwbench${process.pid}`,
+    ...controlPlaneEnv,
   });
   await waitFor('control plane', async () => (await fetch(`${api}/readyz`)).ok);
   const token = async (client) => {
