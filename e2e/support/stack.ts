@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import pino from 'pino';
 import { startAgent, validateAgentConfig, type AgentHandle } from '@gw/agent';
 import { startHarness, type Harness } from '../../apps/control-plane/test/support/harness.js';
@@ -34,6 +35,8 @@ export async function startStack(opts: { resources?: StackResource[]; policy?: s
   const cp = await startHarness(opts.env);
   const admin = await cp.token('security-admin');
   const agents: AgentHandle[] = [];
+  /** Spool directories this stack made up (not ones the test chose): removed at close. */
+  const ownSpools: string[] = [];
   const stack: Stack = {
     cp,
     admin,
@@ -43,12 +46,14 @@ export async function startStack(opts: { resources?: StackResource[]; policy?: s
     async addAgent(name, resources) {
       const reg = await cp.request('POST', '/api/v1/agents', { token: admin, body: { name } });
       if (reg.status !== 201) throw new Error(`register ${name}: ${JSON.stringify(reg.body)}`);
+      const spoolDir = opts.spoolDir ?? `.data/e2e-spool-${name}-${Date.now()}`;
+      if (!opts.spoolDir) ownSpools.push(spoolDir);
       const agent = await startAgent(
         validateAgentConfig({
           controlPlane: { url: cp.baseUrl },
           auth: { credential: `literal:${reg.body.credential}` },
           resources: resources.map((r) => ({ name: r.name, type: r.type, address: r.address, labels: r.labels ?? {}, ...(r.extra ?? {}) })),
-          spoolDir: opts.spoolDir ?? `.data/e2e-spool-${name}-${Date.now()}`,
+          spoolDir,
           logLevel: 'silent',
         }),
         { logger: pino({ level: 'silent' }) },
@@ -75,6 +80,7 @@ export async function startStack(opts: { resources?: StackResource[]; policy?: s
     async close() {
       for (const a of agents) await a.close().catch(() => undefined);
       await cp.close();
+      for (const dir of ownSpools) await rm(dir, { recursive: true, force: true });
     },
   };
   if (opts.policy) await stack.activatePolicy(opts.policy);
