@@ -1,5 +1,8 @@
 import { io } from 'socket.io-client';
+import { randomUUID } from 'node:crypto';
+import { RECORDING_EVENT, type RecordingAck } from '@gw/contracts';
 import { encodeFrame } from '@gw/tunnel';
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFakeAgent, waitForDisconnect } from './support/fake-agent.js';
 import { startHarness, type Harness } from './support/harness.js';
@@ -117,6 +120,34 @@ describe('agent hub', () => {
     agent.socket.emit('hb', { openStreams: 0 });
     await expect.poll(async () => (await resourceView('redis-mute')).online, { timeout: 3000 }).toBe(true);
     agent.close();
+  });
+
+  it("stores a session's recording only from the session's own agent, and forgets a deleted session", async () => {
+    const [a, b] = [await register('rec-a'), await register('rec-b')];
+    const agentA = await connectFakeAgent(h.baseUrl, { credential: a.credential }, []);
+    const agentB = await connectFakeAgent(h.baseUrl, { credential: b.credential }, []);
+    const db = h.app.get(DataSource);
+    const sessionId = randomUUID();
+    await db.query(
+      `INSERT INTO sessions (id, principal_id, principal, resource_name, resource_type, agent_id, status) VALUES ($1, 'p', '{}', 'r', 'postgres', $2, 'active')`,
+      [sessionId, a.id],
+    );
+    const send = (agent: typeof agentA, id: string, seq: number) =>
+      agent.socket.timeout(5000).emitWithAck(RECORDING_EVENT, { sessionId: id, events: [{ seq, at: new Date().toISOString(), type: 'pg.statement', data: { text: `SELECT ${seq}`, nul: 'a\u0000b' } }] }) as Promise<RecordingAck>;
+    try {
+      expect(await send(agentA, sessionId, 0)).toEqual({ ok: true, stored: 1 });
+      expect(await send(agentA, sessionId, 0)).toEqual({ ok: true, stored: 0 }); // idempotent by (session, seq)
+      expect(await send(agentB, sessionId, 1)).toMatchObject({ ok: false, error: 'session belongs to another agent', retry: false });
+      expect(await send(agentA, randomUUID(), 0)).toMatchObject({ ok: false, error: expect.stringContaining('unknown session') as unknown, retry: false });
+      const events = await h.request('GET', `/api/v1/sessions/${sessionId}/events`, { token: admin });
+      expect(events.body.items).toMatchObject([{ seq: 0, type: 'pg.statement', data: { text: 'SELECT 0', nul: 'a\ufffdb' } }]);
+      // Deleted (retention) after its owner was remembered: refused for good, not retried forever.
+      await db.query('DELETE FROM sessions WHERE id = $1', [sessionId]);
+      expect(await send(agentA, sessionId, 1)).toMatchObject({ ok: false, error: expect.stringContaining('unknown session') as unknown, retry: false });
+    } finally {
+      agentA.close();
+      agentB.close();
+    }
   });
 
   it('a connection that never says hello is dropped', async () => {

@@ -11,26 +11,59 @@ export interface StoredEvent {
   data: Record<string, unknown>;
 }
 
+/** Sessions whose owning agent is remembered (a session never changes agent). */
+const MAX_KNOWN_OWNERS = 10_000;
+
 /** Stores what agents record, idempotently by (session, seq); only the session's own agent may write. */
 @Injectable()
 export class RecordingsService {
+  /** Session id -> agent id, for sessions that exist: saves a query per batch (several per second per session). */
+  private readonly owners = new Map<string, string>();
+
   constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
 
   async store(agentId: string, batch: RecordingBatch): Promise<RecordingAck> {
-    const owner = await this.dataSource.query<{ agent_id: string | null }[]>('SELECT agent_id FROM sessions WHERE id = $1', [batch.sessionId]);
-    if (owner.length === 0) return { ok: false, error: `unknown session ${batch.sessionId}`, retry: false };
-    if (owner[0]?.agent_id !== agentId) return { ok: false, error: 'session belongs to another agent', retry: false };
+    const owner = await this.ownerOf(batch.sessionId);
+    if (owner === undefined) return { ok: false, error: `unknown session ${batch.sessionId}`, retry: false };
+    if (owner !== agentId) return { ok: false, error: 'session belongs to another agent', retry: false };
     const encoded = batch.events.map((e) => ({ ...e, json: JSON.stringify(e.data).replace(/\\u0000/g, '\\ufffd') }));
     const tooLarge = encoded.find((e) => Buffer.byteLength(e.json) > MAX_RECORDING_EVENT_BYTES);
     if (tooLarge) return { ok: false, error: `event ${tooLarge.seq} is larger than ${MAX_RECORDING_EVENT_BYTES} bytes`, retry: false };
-    const result = await this.dataSource.query<[unknown[], number]>(
-      `INSERT INTO session_events (session_id, seq, occurred_at, type, data)
-       SELECT $1, e.seq, e.at, e.type, e.data
-       FROM jsonb_to_recordset($2::jsonb) AS e(seq bigint, at timestamptz, type text, data jsonb)
-       ON CONFLICT (session_id, seq) DO NOTHING`,
-      [batch.sessionId, JSON.stringify(encoded.map((e) => ({ seq: e.seq, at: e.at, type: e.type, data: JSON.parse(e.json) as unknown })))],
-    );
-    return { ok: true, stored: result[1] ?? 0 };
+    // The events as one JSON array, built from the data already serialized above.
+    const rows = encoded.map((e) => `{"seq":${Number(e.seq)},"at":${JSON.stringify(e.at)},"type":${JSON.stringify(e.type)},"data":${e.json}}`);
+    let inserted: unknown[];
+    try {
+      // RETURNING: TypeORM hands back the rows of an INSERT, not its row count.
+      inserted = await this.dataSource.query<unknown[]>(
+        `INSERT INTO session_events (session_id, seq, occurred_at, type, data)
+         SELECT $1, e.seq, e.at, e.type, e.data
+         FROM jsonb_to_recordset($2::jsonb) AS e(seq bigint, at timestamptz, type text, data jsonb)
+         ON CONFLICT (session_id, seq) DO NOTHING
+         RETURNING seq`,
+        [batch.sessionId, `[${rows.join(',')}]`],
+      );
+    } catch (error) {
+      // The session was deleted (retention) since its owner was remembered.
+      if ((error as { driverError?: { code?: string } }).driverError?.code === '23503') {
+        this.owners.delete(batch.sessionId);
+        return { ok: false, error: `unknown session ${batch.sessionId}`, retry: false };
+      }
+      throw error;
+    }
+    return { ok: true, stored: inserted.length };
+  }
+
+  private async ownerOf(sessionId: string): Promise<string | null | undefined> {
+    const known = this.owners.get(sessionId);
+    if (known !== undefined) return known;
+    const rows = await this.dataSource.query<{ agent_id: string | null }[]>('SELECT agent_id FROM sessions WHERE id = $1', [sessionId]);
+    if (rows.length === 0) return undefined;
+    const owner = rows[0]?.agent_id ?? null;
+    if (owner !== null) {
+      if (this.owners.size >= MAX_KNOWN_OWNERS) this.owners.delete(this.owners.keys().next().value!);
+      this.owners.set(sessionId, owner);
+    }
+    return owner;
   }
 
   async list(sessionId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
