@@ -27,33 +27,26 @@ function errorPosition(error: unknown): number | undefined {
   return undefined;
 }
 
-export function parseSql(text: string): ParseResult {
+/** Runs one parser entry point; its errors become SqlClassificationError PARSE_ERROR (deny). */
+function callParser<T>(what: string, call: () => T): T {
   requireLoaded();
   try {
-    return parseSync(text);
+    return call();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new SqlClassificationError('PARSE_ERROR', `cannot parse SQL: ${message}`, errorPosition(error));
+    throw new SqlClassificationError('PARSE_ERROR', `cannot ${what} SQL: ${message}`, errorPosition(error));
   }
 }
 
+export function parseSql(text: string): ParseResult {
+  return callParser('parse', () => parseSync(text));
+}
+
 export function fingerprintSql(text: string): string {
-  requireLoaded();
-  try {
-    return fingerprintSync(text);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new SqlClassificationError('PARSE_ERROR', `cannot fingerprint SQL: ${message}`, errorPosition(error));
-  }
+  return callParser('fingerprint', () => fingerprintSync(text));
 }
 
 /** The text with every constant replaced by `$n` (the parser's own normalization; comments and spacing kept). */
 export function normalizeSql(text: string): string {
-  requireLoaded();
-  try {
-    return normalizeSync(text);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new SqlClassificationError('PARSE_ERROR', `cannot normalize SQL: ${message}`, errorPosition(error));
-  }
+  return callParser('normalize', () => normalizeSync(text));
 }
