@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /**
  * Feeds a readable's chunks through a protocol parser to a handler, one message at a time. A handler
@@ -11,6 +11,7 @@ export class MessagePump<M> {
   private running = false;
   private holds = 0;
   private stopped = false;
+  private readonly drainWaits = new WeakSet<Writable>();
 
   constructor(
     private readonly source: Readable,
@@ -32,6 +33,20 @@ export class MessagePump<M> {
   }
   release(): void {
     if (this.holds > 0 && --this.holds === 0 && !this.stopped) this.source.resume();
+  }
+
+  /**
+   * Pauses the source until `output` drains: call when a write to it returned false. One hold per
+   * output however many writes fill it before it drains (a chunk of many messages, e.g. a COPY).
+   */
+  waitForDrain(output: Writable): void {
+    if (this.drainWaits.has(output)) return;
+    this.drainWaits.add(output);
+    this.hold();
+    output.once('drain', () => {
+      this.drainWaits.delete(output);
+      this.release();
+    });
   }
 
   /** Processes messages already queued in the parser (bytes read before the pump existed). */

@@ -130,8 +130,6 @@ export class PgSession {
       return o.frontend.parse(c);
     }, (m) => this.onClientMessage(m), (e) => this.fail(e, 'client'), o.upstream);
     this.fromServer = new MessagePump(o.upstream, (c) => o.backend.parse(c), (m) => this.onServerMessage(m), (e) => this.fail(e, 'server'), o.client);
-    o.upstream.on('drain', () => this.fromClient.release());
-    o.client.on('drain', () => this.fromServer.release());
     o.client.on('end', () => this.end('client closed the session'));
     o.client.on('error', () => this.end('client stream failed'));
     o.client.on('close', () => this.end('client stream closed'));
@@ -166,7 +164,7 @@ export class PgSession {
   // ---------------------------------------------------------------- client -> server
 
   private toServer(bytes: Buffer): void {
-    if (!this.o.upstream.write(bytes)) this.fromClient.hold(); // released on the upstream's 'drain'
+    if (!this.o.upstream.write(bytes)) this.fromClient.waitForDrain(this.o.upstream);
   }
 
   private onClientMessage(m: Parsed<FrontendMessage>): void | Promise<void> {
@@ -472,7 +470,7 @@ export class PgSession {
 
   private toClient(bytes: Buffer): void {
     this.bytesOut += bytes.length;
-    if (!this.o.client.write(bytes)) this.fromServer.hold(); // released on the client's 'drain'
+    if (!this.o.client.write(bytes)) this.fromServer.waitForDrain(this.o.client);
   }
 
   private onServerMessage(m: Parsed<BackendMessage>): void | Promise<void> {
