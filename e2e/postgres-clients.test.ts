@@ -317,6 +317,25 @@ describe('postgres gateway with real clients: psql, node-postgres, pgbench', () 
       }
     });
 
+    it('reading a view that calls user code counts as calling it (sql:procedural); plain views are reads', async () => {
+      await fx.directQuery(`
+        CREATE FUNCTION audit_touch() RETURNS int LANGUAGE sql AS 'SELECT 1';
+        CREATE VIEW touched AS SELECT id, audit_touch() AS t FROM customers;
+        CREATE VIEW touched_again AS SELECT id FROM touched;
+        CREATE VIEW plain_ids AS SELECT id, abs(id) AS a FROM customers;
+        GRANT SELECT ON touched, touched_again, plain_ids TO ${fx.role};`);
+      const c = fx.gateway();
+      await c.connect();
+      try {
+        for (const sql of ['SELECT * FROM touched', 'SELECT id FROM public.touched_again WHERE id = 1']) {
+          await expect(c.query(sql), sql).rejects.toMatchObject({ code: '42501', message: expect.stringContaining('denied by policy "no-destructive"') as unknown });
+        }
+        expect((await c.query('SELECT a FROM plain_ids WHERE id = 2')).rows).toEqual([{ a: 2 }]);
+      } finally {
+        await c.end();
+      }
+    });
+
     it('values the server quotes in an error message are masked', async () => {
       const c = fx.gateway();
       await c.connect();

@@ -8,7 +8,7 @@ import type { ProtocolHandler, ProtocolOpenContext } from '../../handlers/protoc
 import type { RecordingShipper } from '../../recording/recording-shipper.js';
 import { holdThrough, type RequestApproval } from '../../approvals/approval-client.js';
 import { ColumnCatalog } from './column-catalog.js';
-import { loadUserFunctionNames } from './user-functions.js';
+import { loadUserCodeViewNames, loadUserFunctionNames } from './user-functions.js';
 import { EphemeralRoles, RoleRefusedError, type EphemeralRole } from './ephemeral-roles.js';
 import { loadMaskingKey } from './masking-key.js';
 import { PgSession } from './pg-session.js';
@@ -225,8 +225,9 @@ export class PostgresHandler implements ProtocolHandler {
     }
 
     let userFunctions: ReadonlySet<string>;
+    let userCodeViews: ReadonlySet<string>;
     try {
-      userFunctions = await loadUserFunctionNames(state.admin);
+      [userFunctions, userCodeViews] = await Promise.all([loadUserFunctionNames(state.admin), loadUserCodeViewNames(state.admin)]);
     } catch (error) {
       upstream.socket.destroy();
       await dropRole();
@@ -262,6 +263,7 @@ export class PostgresHandler implements ProtocolHandler {
         dbRole: grant.login,
         sourceIp: header.client.address ?? '',
         userFunctions,
+        userCodeViews,
       },
       catalog: new ColumnCatalog(state.admin),
       maskingKey: state.maskingKey,

@@ -4,7 +4,7 @@ import { mergeMasking, type ApprovalRequirement, type MaskingObligation, type Po
 import type { StatementClassification } from '@gw/sql';
 import type { SessionPrincipal } from '@gw/tunnel';
 import type { PolicyHolder } from './policy-holder.js';
-import { callsUserCode } from './user-functions.js';
+import { callsUserCode, readsUserCodeView } from './user-functions.js';
 
 type Principal = PolicyInput['principal'];
 
@@ -34,6 +34,8 @@ export interface SessionPolicyContext {
   sourceIp: string;
   /** Names of functions defined outside pg_catalog (see user-functions.ts); absent = none known. */
   userFunctions?: ReadonlySet<string>;
+  /** Names of views that call such functions (see user-functions.ts); absent = none known. */
+  userCodeViews?: ReadonlySet<string>;
 }
 
 export const NO_MASKING: MaskingObligation = { entities: [], columns: [] };
@@ -106,6 +108,7 @@ function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, stateme
   const tables = [...new Set([...statement.tablesRead, ...statement.tablesWritten])].sort();
   const actions = new Set(statement.actions);
   if (callsUserCode(statement.functions, ctx.userFunctions ?? new Set())) actions.add('sql:procedural');
+  if (readsUserCodeView(statement.tablesRead, ctx.userCodeViews ?? new Set())) actions.add('sql:procedural');
   const decisions: PolicyDecision[] = [];
   for (const action of actions) {
     decisions.push(

@@ -24,3 +24,37 @@ export function callsUserCode(functions: readonly string[], userFunctions: Reado
     return name.slice(0, dot) !== 'pg_catalog';
   });
 }
+
+/**
+ * Views whose definition calls a function that is not PostgreSQL's own, directly or through other
+ * views: reading one runs that code as surely as calling it (materialized views are read as stored
+ * and do not count). Names lower-cased, without schema (a same-named view elsewhere only adds caution).
+ */
+export async function loadUserCodeViewNames(admin: pg.Pool): Promise<ReadonlySet<string>> {
+  const { rows } = await admin.query<{ name: string }>(
+    `WITH RECURSIVE calling(view) AS (
+       SELECT r.ev_class
+         FROM pg_rewrite r
+         JOIN pg_class v ON v.oid = r.ev_class AND v.relkind = 'v'
+         JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_proc'::regclass
+         JOIN pg_proc p ON p.oid = d.refobjid
+         JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+       UNION
+       SELECT r.ev_class
+         FROM pg_rewrite r
+         JOIN pg_class v ON v.oid = r.ev_class AND v.relkind = 'v'
+         JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass
+         JOIN calling c ON c.view = d.refobjid
+        WHERE r.ev_class <> d.refobjid
+     )
+     SELECT DISTINCT lower(c.relname) AS name FROM calling JOIN pg_class c ON c.oid = calling.view`,
+  );
+  return new Set(rows.map((r) => r.name));
+}
+
+/** Whether a statement reads one of those views (tables as the classifier names them, qualified or not). */
+export function readsUserCodeView(tables: readonly string[], userCodeViews: ReadonlySet<string>): boolean {
+  if (userCodeViews.size === 0) return false;
+  return tables.some((name) => userCodeViews.has((name.split('.').pop() ?? name).toLowerCase()));
+}
