@@ -1,5 +1,6 @@
 import type { EntityMatch, Recognizer } from '../types.js';
 import { digitsOf } from './text-hints.js';
+import { allMatches } from './all-matches.js';
 
 // A run of digit groups joined by single spaces or dashes, not part of a decimal or dotted string.
 // A separator is required between groups, so the run splits one way only: matching is linear.
@@ -81,7 +82,7 @@ function consistentSeparators(raw: string): boolean {
  * number is never a card.
  */
 function cardsInRun(run: string, offset: number, out: EntityMatch[]): void {
-  const groups = [...run.matchAll(GROUP)].map((g) => ({ start: g.index, end: g.index + g[0].length }));
+  const groups = [...allMatches(GROUP, run)].map((g) => ({ start: g.index, end: g.index + g[0].length }));
   let i = 0;
   while (i < groups.length) {
     let matchedTo = -1;
@@ -115,7 +116,7 @@ export const cardRecognizer: Recognizer = {
   mayMatch: (_text, hints) => hints.digits >= 13,
   find(text) {
     const found: EntityMatch[] = [];
-    for (const m of text.matchAll(RUN)) {
+    for (const m of allMatches(RUN, text)) {
       if (m[0].length < MIN_DIGITS) continue;
       cardsInRun(m[0], m.index, found);
     }

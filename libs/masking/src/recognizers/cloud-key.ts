@@ -1,10 +1,11 @@
 import type { EntityMatch, Recognizer } from '../types.js';
+import { allMatches } from './all-matches.js';
 
 interface KeyPattern {
   readonly name: string;
   /** Must have a `key` named group: the secret part that gets masked. */
   readonly pattern: RegExp;
-  /** Literal that must appear for the pattern to be worth running (checked case-insensitively). */
+  /** Literal that must appear for the pattern to be worth running (case-insensitively for `i` patterns). */
   readonly marker: string;
 }
 
@@ -47,11 +48,15 @@ export const cloudKeyRecognizer: Recognizer = {
   entity: 'cloud_key',
   mayMatch: (text) => text.length >= 20,
   find(text) {
-    const lower = text.toLowerCase();
+    let lower: string | undefined;
     const found: EntityMatch[] = [];
     for (const { pattern, marker } of KEY_PATTERNS) {
-      if (!lower.includes(marker.toLowerCase())) continue;
-      for (const m of text.matchAll(pattern)) {
+      // A case-sensitive pattern needs its marker as written; only `i` patterns need the lower-cased text.
+      if (pattern.ignoreCase) {
+        lower ??= text.toLowerCase();
+        if (!lower.includes(marker.toLowerCase())) continue;
+      } else if (!text.includes(marker)) continue;
+      for (const m of allMatches(pattern, text)) {
         const key = m.groups?.['key'];
         if (key === undefined) continue;
         const start = m.index + m[0].lastIndexOf(key);

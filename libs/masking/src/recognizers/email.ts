@@ -1,4 +1,5 @@
 import type { EntityMatch, Recognizer } from '../types.js';
+import { allMatches } from './all-matches.js';
 
 // Local part and labels have fixed maximum lengths (RFC 5321), which keeps every attempt bounded; the
 // label class excludes '.', so the domain cannot be split two ways (no backtracking blow-up).
@@ -23,7 +24,7 @@ export const emailRecognizer: Recognizer = {
   mayMatch: (_text, hints) => hints.hasAt && hints.hasDot,
   find(text) {
     const found: EntityMatch[] = [];
-    for (const m of text.matchAll(EMAIL)) {
+    for (const m of allMatches(EMAIL, text)) {
       let value = m[0];
       // A sentence-ending '-' or similar is not part of the address.
       while (value.endsWith('-')) value = value.slice(0, -1);

@@ -1,6 +1,7 @@
 import { getCountrySpecifications, isValidIBAN } from 'ibantools';
 
 import type { EntityMatch, Recognizer } from '../types.js';
+import { allMatches } from './all-matches.js';
 
 /** Country code + check digits at a word start (any case: `lower(iban)`); the rest is read char by char below. */
 const START = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}/g;
@@ -38,7 +39,7 @@ export const ibanRecognizer: Recognizer = {
   mayMatch: (_text, hints) => hints.digits >= 4,
   find(text) {
     const found: EntityMatch[] = [];
-    for (const m of text.matchAll(START)) {
+    for (const m of allMatches(START, text)) {
       const length = SPECS[m[0].slice(0, 2).toUpperCase()]?.chars;
       if (typeof length !== 'number') continue;
       const iban = readIban(text, m.index, length);

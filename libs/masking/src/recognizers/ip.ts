@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 
 import type { EntityMatch, Recognizer } from '../types.js';
+import { allMatches } from './all-matches.js';
 
 /** Four dotted numbers, not part of a longer dotted string such as a version `1.2.3.4.5`. */
 const IPV4 = /(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?!\.?\d)/g;
@@ -12,7 +13,7 @@ export const ipRecognizer: Recognizer = {
   mayMatch: (_text, hints) => (hints.hasDot && hints.digits >= 4) || hints.hasColon,
   find(text) {
     const found: EntityMatch[] = [];
-    for (const m of text.matchAll(IPV6)) {
+    for (const m of allMatches(IPV6, text)) {
       // A sentence may end right after the address.
       const value = m[0].replace(/\.+$/, '');
       // Without a decimal digit it is more likely code (`a::b`) than an address.
@@ -22,7 +23,7 @@ export const ipRecognizer: Recognizer = {
       }
     }
     // After IPv6, so that the IPv4 tail of `::ffff:192.0.2.1` does not claim part of it.
-    for (const m of text.matchAll(IPV4)) {
+    for (const m of allMatches(IPV4, text)) {
       if (isIP(m[0]) === 4) found.push({ entity: 'ip', start: m.index, end: m.index + m[0].length, normalized: m[0] });
     }
 

@@ -1,4 +1,5 @@
 import type { EntityMatch, Recognizer } from '../types.js';
+import { allMatches } from './all-matches.js';
 
 // A JOSE header is a JSON object, so its base64url starts with "eyJ" ('{"'). The part classes exclude
 // '.', so the three parts split one way only (linear matching). The signature may be empty (alg none).
@@ -21,7 +22,7 @@ export const jwtRecognizer: Recognizer = {
   mayMatch: (text) => text.includes('eyJ'),
   find(text) {
     const found: EntityMatch[] = [];
-    for (const m of text.matchAll(JWT)) {
+    for (const m of allMatches(JWT, text)) {
       const header = m[0].slice(0, m[0].indexOf('.'));
       if (headerHasAlg(header)) found.push({ entity: 'jwt', start: m.index, end: m.index + m[0].length, normalized: m[0] });
     }

@@ -1,6 +1,7 @@
 import { findPhoneNumbersInText, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 
 import type { EntityMatch, Recognizer } from '../types.js';
+import { allMatches } from './all-matches.js';
 
 /**
  * Spans that could be a written phone number: an optional `+` or `(`, then digits and the separators
@@ -47,7 +48,7 @@ export const phoneRecognizer: Recognizer = {
   mayMatch: (_text, hints) => hints.digits >= MIN_DIGITS,
   find(text, options) {
     const found: EntityMatch[] = [];
-    for (const m of text.matchAll(CANDIDATE)) {
+    for (const m of allMatches(CANDIDATE, text)) {
       const candidate = m[0];
       const digits = digitCount(candidate);
       if (!PHONE_FORMATTING.test(candidate) || digits < MIN_DIGITS || DATE.test(candidate)) continue;

@@ -1,4 +1,5 @@
 import type { EntityMatch, Recognizer } from '../types.js';
+import { allMatches } from './all-matches.js';
 
 /** NNN-NN-NNNN, not inside a longer dashed or dotted number. */
 const DASHED = /(?<![\d-])(\d{3})-(\d{2})-(\d{4})(?![\d]|-\d)/g;
@@ -31,13 +32,13 @@ export const ssnRecognizer: Recognizer = {
   mayMatch: (_text, hints) => hints.digits >= 9,
   find(text) {
     const found: EntityMatch[] = [];
-    for (const m of [...text.matchAll(DASHED), ...text.matchAll(SPACED)]) {
+    for (const m of [...allMatches(DASHED, text), ...allMatches(SPACED, text)]) {
       const [, area = '', group = '', serial = ''] = m;
       if (ssnValid(area, group, serial)) {
         found.push({ entity: 'ssn', start: m.index, end: m.index + m[0].length, normalized: area + group + serial });
       }
     }
-    for (const m of text.matchAll(BARE)) {
+    for (const m of allMatches(BARE, text)) {
       const [, area = '', group = '', serial = ''] = m;
       const before = text.slice(Math.max(0, m.index - CONTEXT_WINDOW), m.index);
       if (ssnValid(area, group, serial) && CONTEXT.test(before)) {
