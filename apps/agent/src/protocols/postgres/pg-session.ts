@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Masker, MASK_ENTITIES, strongestStyle, type ColumnRef, type MaskingRules, type MaskStyle } from '@gw/masking';
+import { Masker, MASK_ENTITIES, type MaskingRules } from '@gw/masking';
 import {
   errorResponse,
   noticeResponse,
@@ -24,9 +24,10 @@ import { deniedBind, deniedParse, deniedQuery, newDenialMarker, rewriteDenial } 
 import { maskNoticeFields } from './error-masking.js';
 import { MessagePump } from './message-pump.js';
 import type { PolicyHolder } from './policy-holder.js';
-import { UnmaskableValueError, maskDataRow, maskFields, sampleRow, type MaskField } from './row-masking.js';
+import { describeResultFields } from './result-fields.js';
+import { UnmaskableValueError, maskDataRow, sampleRow, type MaskField } from './row-masking.js';
 import { approvalNotice, approvalRecord, refusedByApproval, type ApprovalRecord } from './statement-approval.js';
-import { NO_MASKING, combineVerdicts, decideStatement, denialMessage, denied, styleForColumns, type SessionPolicyContext, type StatementVerdict } from './statement-policy.js';
+import { NO_MASKING, combineVerdicts, decideStatement, denialMessage, denied, type SessionPolicyContext, type StatementVerdict } from './statement-policy.js';
 
 /** One statement as the recording sees it, from decision to completion. */
 interface StatementRun {
@@ -576,10 +577,7 @@ export class PgSession {
   private onRowDescription(fields: readonly FieldDescription[], raw: Buffer, head: Pending | undefined): void | Promise<void> {
     const verdict = head?.kind === 'query' ? head.verdict : head?.kind === 'describe' ? head.portal?.verdict : undefined;
     const statement = head?.kind === 'query' ? head.runs[head.index]?.statement : head?.kind === 'describe' ? head.portal?.statement : undefined;
-    let derivedStyle = verdict?.derivedStyle;
-    const apply = (): void => {
-      const styleOf = (columns: readonly ColumnRef[]): MaskStyle | undefined => (verdict ? styleForColumns(verdict.masking, columns) : undefined);
-      const mapped = maskFields(fields, (oid, att, name) => this.o.catalog.resolve(oid, att, name), derivedStyle, styleOf);
+    const apply = (mapped: MaskField[]): void => {
       if (head?.kind === 'describe') {
         this.pending.shift();
         if (head.portal) head.portal.fields = mapped;
@@ -589,22 +587,9 @@ export class PgSession {
       }
       this.toClient(raw);
     };
-    const needsNames = verdict === undefined || verdict.masking.columns.length > 0;
-    if (!needsNames) return apply();
-    // Column rules need the table's name (and a view's lineage): the relay waits (source paused) for the catalog.
-    const missing = this.o.catalog.missing(fields.map((f) => f.tableOid));
-    // Expressions computed over a view's columns: the rules on the table columns behind them apply.
-    const overViews = verdict !== undefined && statement !== undefined && statement.tablesRead.length > 0 && fields.some((f) => f.tableOid === 0);
-    if (missing.length === 0 && !overViews) return apply();
-    return (async () => {
-      await this.o.catalog.load(missing);
-      if (overViews) {
-        await this.o.catalog.loadViewsNamed(statement.tablesRead);
-        const sources = this.o.catalog.viewSources(statement.tablesRead, statement.columnsReferenced);
-        derivedStyle = strongestStyle([derivedStyle, styleForColumns(verdict.masking, sources)].filter((x): x is MaskStyle => x !== undefined));
-      }
-      apply();
-    })();
+    const described = describeResultFields(fields, verdict, statement, this.o.catalog);
+    if (Array.isArray(described)) return apply(described);
+    return described.then(apply);
   }
 
   private onDataRow(values: readonly (Buffer | null)[], raw: Buffer, head: Pending | undefined): void {
