@@ -1,4 +1,4 @@
-import { PG_EVENTS, RECORDING_EVENT, type AgentHello, type RecordingAck } from '@gw/contracts';
+import { PG_EVENTS, RECORDING_BATCHES_EVENT, RECORDING_EVENT, type AgentHello, type RecordingAck, type RecordingBatchesAck } from '@gw/contracts';
 import type { TunnelStats } from '@gw/tunnel';
 import type { Logger } from 'pino';
 import type { BackoffOptions } from './backoff.js';
@@ -86,6 +86,15 @@ export function startAgent(configInput: AgentConfig | string, options: StartAgen
     shipDelayMs: config.recording.shipDelayMs,
     log,
     send: (batch) => channel.request<RecordingAck>(RECORDING_EVENT, batch, 15_000),
+    sendMany: () =>
+      channel.session?.recordingBatches
+        ? async (batches) => {
+            const ack = await channel.request<RecordingBatchesAck>(RECORDING_BATCHES_EVENT, { batches }, 15_000);
+            if (!ack.ok) return batches.map(() => ({ ok: false as const, error: ack.error, retry: ack.retry }));
+            if (!Array.isArray(ack.results) || ack.results.length !== batches.length) throw new Error('control plane answered recording batches with a malformed ack');
+            return ack.results;
+          }
+        : undefined,
   });
   // eslint-disable-next-line prefer-const -- made once the channel exists
   let approvals: ApprovalClient;

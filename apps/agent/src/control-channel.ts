@@ -33,6 +33,8 @@ export interface ChannelSession {
   agentName: string;
   verifier: SessionGrantVerifier;
   policy: PolicySnapshotMessage | null;
+  /** The control plane takes recording batches of several sessions in one message (`recs`). */
+  recordingBatches: boolean;
 }
 
 /** Why the server refused the handshake. Revocation is final; everything else is retried. */
@@ -281,6 +283,7 @@ export class ControlChannel {
       agentName: ack.agentName,
       verifier,
       policy: validPolicy(ack.policy) ? ack.policy : (this.current?.policy ?? null),
+      recordingBatches: ack.recordingBatches === true,
     };
     if (ack.frameBatches === true && !this.coalescer) {
       const endpoint = this.endpoint;

@@ -1,6 +1,6 @@
 import { io } from 'socket.io-client';
 import { randomUUID } from 'node:crypto';
-import { RECORDING_EVENT, type RecordingAck } from '@gw/contracts';
+import { RECORDING_BATCHES_EVENT, RECORDING_EVENT, type RecordingAck, type RecordingBatchesAck } from '@gw/contracts';
 import { encodeFrame } from '@gw/tunnel';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,6 +147,43 @@ describe('agent hub', () => {
     } finally {
       agentA.close();
       agentB.close();
+    }
+  });
+
+  it('stores several sessions in one recs message, with one result per batch; refuses a malformed one', async () => {
+    const [a, b] = [await register('recs-a'), await register('recs-b')];
+    const agentA = await connectFakeAgent(h.baseUrl, { credential: a.credential }, []);
+    expect(agentA.ack).toMatchObject({ ok: true, recordingBatches: true });
+    const db = h.app.get(DataSource);
+    const [mine1, mine2, theirs] = [randomUUID(), randomUUID(), randomUUID()];
+    for (const [id, owner] of [[mine1, a.id], [mine2, a.id], [theirs, b.id]] as const) {
+      await db.query(`INSERT INTO sessions (id, principal_id, principal, resource_name, resource_type, agent_id, status) VALUES ($1, 'p', '{}', 'r', 'postgres', $2, 'active')`, [id, owner]);
+    }
+    const events = (n: number) => Array.from({ length: n }, (_, seq) => ({ seq, at: new Date().toISOString(), type: 'pg.statement', data: { seq } }));
+    const send = (batches: unknown) => agentA.socket.timeout(5000).emitWithAck(RECORDING_BATCHES_EVENT, { batches }) as Promise<RecordingBatchesAck>;
+    try {
+      const ack = await send([
+        { sessionId: mine1, events: events(3) },
+        { sessionId: theirs, events: events(1) },
+        { sessionId: mine2, events: events(2) },
+        { sessionId: randomUUID(), events: events(1) },
+      ]);
+      expect(ack).toMatchObject({
+        ok: true,
+        results: [
+          { ok: true, stored: 3 },
+          { ok: false, error: 'session belongs to another agent', retry: false },
+          { ok: true, stored: 2 },
+          { ok: false, error: expect.stringContaining('unknown session') as unknown, retry: false },
+        ],
+      });
+      const counts = await db.query<{ session_id: string; n: string }[]>('SELECT session_id, count(*) AS n FROM session_events WHERE session_id = ANY($1) GROUP BY 1', [[mine1, mine2, theirs]]);
+      expect(Object.fromEntries(counts.map((r) => [r.session_id, Number(r.n)]))).toEqual({ [mine1]: 3, [mine2]: 2 });
+      expect(await send([{ sessionId: mine1, events: events(3) }])).toEqual({ ok: true, results: [{ ok: true, stored: 0 }] }); // idempotent
+      expect(await send([{ sessionId: 'not-a-uuid', events: events(1) }])).toMatchObject({ ok: false, retry: false });
+      expect(await send([])).toMatchObject({ ok: false, retry: false });
+    } finally {
+      agentA.close();
     }
   });
 

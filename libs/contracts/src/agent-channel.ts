@@ -75,6 +75,8 @@ export type HelloAck =
       heartbeatIntervalMs: number;
       /** The control plane accepts `fs` frame batches (absent: send one `f` per frame). */
       frameBatches?: boolean;
+      /** The control plane accepts recording batches of several sessions on `recs` (absent: one `rec` per session). */
+      recordingBatches?: boolean;
     }
   | { ok: false; error: string };
 

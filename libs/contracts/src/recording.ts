@@ -27,3 +27,19 @@ export const recordingBatchSchema = z.strictObject({
 export type RecordingBatch = z.output<typeof recordingBatchSchema>;
 
 export type RecordingAck = { ok: true; stored: number } | { ok: false; error: string; retry: boolean };
+
+/**
+ * Batches of several sessions in one message, on `recs`, once the control plane said in its hello
+ * ack that it takes them (`recordingBatches`): one message and one insert for many sessions. The
+ * batches' events together stay under MAX_RECORDING_BATCH_BYTES; the ack has one result per batch,
+ * in order.
+ */
+export const RECORDING_BATCHES_EVENT = 'recs';
+export const MAX_RECORDING_SESSIONS_PER_MESSAGE = 200;
+
+export const recordingBatchesSchema = z.strictObject({
+  batches: z.array(recordingBatchSchema).min(1).max(MAX_RECORDING_SESSIONS_PER_MESSAGE),
+});
+export type RecordingBatches = z.output<typeof recordingBatchesSchema>;
+
+export type RecordingBatchesAck = { ok: true; results: RecordingAck[] } | { ok: false; error: string; retry: boolean };

@@ -1,15 +1,22 @@
 import { join } from 'node:path';
-import { MAX_RECORDING_BATCH, MAX_RECORDING_BATCH_BYTES, type RecordingAck, type RecordingBatch, type RecordingEvent } from '@gw/contracts';
+import { MAX_RECORDING_BATCH, MAX_RECORDING_BATCH_BYTES, MAX_RECORDING_SESSIONS_PER_MESSAGE, type RecordingAck, type RecordingBatch, type RecordingEvent } from '@gw/contracts';
 import type { Logger } from 'pino';
 import { DEFAULT_FLUSH_INTERVAL_MS, RecordingJournal } from './recording-journal.js';
 import { SessionSpool, encodedSize } from './recording-spool.js';
 
 /** Sends one batch and resolves with the control plane's ack; rejects when not connected or on timeout. */
 export type SendBatch = (batch: RecordingBatch) => Promise<RecordingAck>;
+/** Sends several sessions' batches in one message; one ack per batch, in order. */
+export type SendBatches = (batches: RecordingBatch[]) => Promise<RecordingAck[]>;
 
 export interface RecordingShipperOptions {
   spoolDir: string;
   send: SendBatch;
+  /**
+   * When the connected control plane takes several sessions per message: the sender for that (one
+   * message and one insert for many sessions); undefined otherwise, and `send` is used per session.
+   */
+  sendMany?: () => SendBatches | undefined;
   log: Logger;
   /** Delay before retrying after a failed send (default 2 s). */
   retryMs?: number;
@@ -128,17 +135,46 @@ export class RecordingShipper {
 
   private async pump(): Promise<void> {
     await this.restored;
+    const sendMany = this.options.sendMany?.();
+    if (sendMany) await this.pumpSessionsTogether(sendMany);
+    else await this.pumpSessionBySession();
+  }
+
+  /** Events of a spool that may be sent now (refilled from disk first); undefined when none. */
+  private async ready(spool: SessionSpool): Promise<RecordingEvent[] | undefined> {
+    if (spool.pending.length === 0 && spool.diskBacklog) await spool.reload();
+    if (spool.pending.length === 0) {
+      if (spool.ended) this.spools.delete(spool.sessionId);
+      return undefined;
+    }
+    // Events not yet fsynced wait for their flush, which kicks the shipper again.
+    const events = nextBatch(spool.pending, spool.durableSeq);
+    return events.length > 0 ? events : undefined;
+  }
+
+  /** Applies the control plane's answer to one session's batch; false when it must be sent again later. */
+  private async settle(spool: SessionSpool, events: RecordingEvent[], ack: RecordingAck | undefined): Promise<boolean> {
+    const last = events[events.length - 1]?.seq ?? -1;
+    if (ack?.ok) {
+      await spool.ack(last);
+      return true;
+    }
+    if (!ack || ack.retry) {
+      this.options.log.warn({ sessionId: spool.sessionId, error: ack?.error ?? 'no answer for the batch' }, 'control plane could not store a recording batch; will retry');
+      return false;
+    }
+    // Refused for good (e.g. unknown session): resending cannot help. Drop it loudly.
+    this.options.log.error({ sessionId: spool.sessionId, error: ack.error, events: events.length }, 'control plane refused a recording batch; dropped');
+    await spool.ack(last);
+    return true;
+  }
+
+  private async pumpSessionBySession(): Promise<void> {
     for (const spool of [...this.spools.values()]) {
       for (;;) {
         if (this.closed) return;
-        if (spool.pending.length === 0 && spool.diskBacklog) await spool.reload();
-        if (spool.pending.length === 0) {
-          if (spool.ended) this.spools.delete(spool.sessionId);
-          break;
-        }
-        // Events not yet fsynced wait for their flush, which kicks the shipper again.
-        const events = nextBatch(spool.pending, spool.durableSeq);
-        if (events.length === 0) break;
+        const events = await this.ready(spool);
+        if (!events) break;
         let ack: RecordingAck;
         try {
           ack = await this.options.send({ sessionId: spool.sessionId, events });
@@ -147,19 +183,43 @@ export class RecordingShipper {
           this.retryLater();
           return;
         }
-        const last = events[events.length - 1]?.seq ?? -1;
-        if (ack.ok) {
-          await spool.ack(last);
-          continue;
-        }
-        if (ack.retry) {
-          this.options.log.warn({ sessionId: spool.sessionId, error: ack.error }, 'control plane could not store a recording batch; will retry');
+        if (!(await this.settle(spool, events, ack))) {
           this.retryLater();
           return;
         }
-        // Refused for good (e.g. unknown session): resending cannot help. Drop it loudly.
-        this.options.log.error({ sessionId: spool.sessionId, error: ack.error, events: events.length }, 'control plane refused a recording batch; dropped');
-        await spool.ack(last);
+      }
+    }
+  }
+
+  /** One message carries the ready batches of many sessions, up to the message's count and size limits. */
+  private async pumpSessionsTogether(sendMany: SendBatches): Promise<void> {
+    for (;;) {
+      if (this.closed) return;
+      const picked: { spool: SessionSpool; events: RecordingEvent[] }[] = [];
+      let bytes = 0;
+      for (const spool of [...this.spools.values()]) {
+        if (picked.length >= MAX_RECORDING_SESSIONS_PER_MESSAGE) break;
+        const events = await this.ready(spool);
+        if (!events) continue;
+        const size = events.reduce((n, e) => n + encodedSize(e), 0);
+        if (picked.length > 0 && bytes + size > MAX_RECORDING_BATCH_BYTES) break;
+        picked.push({ spool, events });
+        bytes += size;
+      }
+      if (picked.length === 0) return;
+      let acks: RecordingAck[];
+      try {
+        acks = await sendMany(picked.map(({ spool, events }) => ({ sessionId: spool.sessionId, events })));
+      } catch (error) {
+        this.options.log.debug({ err: error, sessions: picked.length }, 'recording batches not sent; will retry');
+        this.retryLater();
+        return;
+      }
+      let again = true;
+      for (const [i, { spool, events }] of picked.entries()) if (!(await this.settle(spool, events, acks[i]))) again = false;
+      if (!again) {
+        this.retryLater();
+        return;
       }
     }
   }

@@ -301,4 +301,36 @@ describe('RecordingShipper', () => {
     await vi.waitFor(async () => expect(await readdir(join(root, 'recordings'))).toEqual([]), WAIT);
     b.close();
   });
+
+  it('with a control plane that takes several sessions per message, sends them together and settles each', async () => {
+    const messages: RecordingBatch[][] = [];
+    const answers = new Map<string, RecordingAck>();
+    const sendMany = vi.fn((batches: RecordingBatch[]) => {
+      messages.push(structuredClone(batches));
+      return Promise.resolve(batches.map((b) => answers.get(b.sessionId) ?? { ok: true as const, stored: b.events.length }));
+    });
+    const single = vi.fn(() => Promise.reject(new Error('not used')));
+    const shipper = new RecordingShipper({ spoolDir: root, send: single, sendMany: () => sendMany, log, retryMs: 20, shipDelayMs: 10 });
+    const [a, b, c] = [shipper.session(randomUUID()), shipper.session(randomUUID()), shipper.session(randomUUID())];
+    answers.set(b.sessionId, { ok: false, error: 'database busy', retry: true });
+    answers.set(c.sessionId, { ok: false, error: 'unknown session', retry: false });
+    for (const rec of [a, b, c]) {
+      rec.record('pg.statement', { text: 'SELECT 1' });
+      rec.record('pg.statement', { text: 'SELECT 2' });
+    }
+    await vi.waitFor(() => expect(messages.length).toBeGreaterThanOrEqual(1), WAIT);
+    expect(messages[0]?.map((batch) => [batch.sessionId, batch.events.map((e) => e.seq)])).toEqual([
+      [a.sessionId, [0, 1]],
+      [b.sessionId, [0, 1]],
+      [c.sessionId, [0, 1]],
+    ]);
+    // b was asked to retry: sent again later, alone (a was stored, c dropped for good).
+    answers.delete(b.sessionId);
+    await vi.waitFor(() => expect(shipper.backlog()).toBe(0), WAIT);
+    expect(messages.slice(1).flat().map((batch) => batch.sessionId)).toEqual(expect.arrayContaining([b.sessionId]));
+    expect(messages.slice(1).flat().some((batch) => batch.sessionId !== b.sessionId)).toBe(false);
+    expect(single).not.toHaveBeenCalled();
+    shipper.close();
+  });
 });
+

@@ -23,34 +23,62 @@ export class RecordingsService {
   constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
 
   async store(agentId: string, batch: RecordingBatch): Promise<RecordingAck> {
-    const owner = await this.ownerOf(batch.sessionId);
-    if (owner === undefined) return { ok: false, error: `unknown session ${batch.sessionId}`, retry: false };
-    if (owner !== agentId) return { ok: false, error: 'session belongs to another agent', retry: false };
-    const encoded = batch.events.map((e) => ({ ...e, json: JSON.stringify(e.data).replace(/\\u0000/g, '\\ufffd') }));
-    const tooLarge = encoded.find((e) => Buffer.byteLength(e.json) > MAX_RECORDING_EVENT_BYTES);
-    if (tooLarge) return { ok: false, error: `event ${tooLarge.seq} is larger than ${MAX_RECORDING_EVENT_BYTES} bytes`, retry: false };
-    // The events as one JSON array, built from the data already serialized above.
-    const rows = encoded.map((e) => `{"seq":${Number(e.seq)},"at":${JSON.stringify(e.at)},"type":${JSON.stringify(e.type)},"data":${e.json}}`);
-    let inserted: unknown[];
+    const [result] = await this.storeMany(agentId, [batch]);
+    return result!;
+  }
+
+  /**
+   * Several sessions' batches with one insert; one result per batch, in order. A batch that is refused
+   * (unknown session, another agent's, an event too large) does not hold up the others.
+   */
+  async storeMany(agentId: string, batches: readonly RecordingBatch[]): Promise<RecordingAck[]> {
+    const results: (RecordingAck | undefined)[] = [];
+    const rows: string[] = [];
+    const accepted: number[] = [];
+    for (const [i, batch] of batches.entries()) {
+      const refusal = await this.ownerRefusal(agentId, batch.sessionId);
+      const data = refusal ? [] : batch.events.map((e) => JSON.stringify(e.data).replace(/\\u0000/g, '\\ufffd'));
+      const tooLarge = batch.events.findIndex((_, j) => Buffer.byteLength(data[j] ?? '') > MAX_RECORDING_EVENT_BYTES);
+      results[i] = refusal ?? (tooLarge >= 0 ? { ok: false, error: `event ${batch.events[tooLarge]!.seq} is larger than ${MAX_RECORDING_EVENT_BYTES} bytes`, retry: false } : undefined);
+      if (results[i]) continue;
+      accepted.push(i);
+      // One JSON array of rows for all batches, built from the data serialized once.
+      for (const [j, e] of batch.events.entries()) {
+        rows.push(`{"sid":${JSON.stringify(batch.sessionId)},"seq":${Number(e.seq)},"at":${JSON.stringify(e.at)},"type":${JSON.stringify(e.type)},"data":${data[j]}}`);
+      }
+    }
+    if (accepted.length === 0) return results as RecordingAck[];
+    let inserted: { session_id: string }[];
     try {
       // RETURNING: TypeORM hands back the rows of an INSERT, not its row count.
-      inserted = await this.dataSource.query<unknown[]>(
+      inserted = await this.dataSource.query<{ session_id: string }[]>(
         `INSERT INTO session_events (session_id, seq, occurred_at, type, data)
-         SELECT $1, e.seq, e.at, e.type, e.data
-         FROM jsonb_to_recordset($2::jsonb) AS e(seq bigint, at timestamptz, type text, data jsonb)
+         SELECT e.sid::uuid, e.seq, e.at, e.type, e.data
+         FROM jsonb_to_recordset($1::jsonb) AS e(sid text, seq bigint, at timestamptz, type text, data jsonb)
          ON CONFLICT (session_id, seq) DO NOTHING
-         RETURNING seq`,
-        [batch.sessionId, `[${rows.join(',')}]`],
+         RETURNING session_id`,
+        [`[${rows.join(',')}]`],
       );
     } catch (error) {
-      // The session was deleted (retention) since its owner was remembered.
-      if ((error as { driverError?: { code?: string } }).driverError?.code === '23503') {
-        this.owners.delete(batch.sessionId);
-        return { ok: false, error: `unknown session ${batch.sessionId}`, retry: false };
-      }
-      throw error;
+      // A session was deleted (retention) since its owner was remembered: forget the owners, try one by one.
+      if ((error as { driverError?: { code?: string } }).driverError?.code !== '23503' || accepted.length === 0) throw error;
+      for (const i of accepted) this.owners.delete(batches[i]!.sessionId);
+      if (accepted.length === 1) return batches.map((b, i) => results[i] ?? { ok: false, error: `unknown session ${b.sessionId}`, retry: false });
+      for (const i of accepted) [results[i]] = await this.storeMany(agentId, [batches[i]!]);
+      return results as RecordingAck[];
     }
-    return { ok: true, stored: inserted.length };
+    const stored = new Map<string, number>();
+    for (const row of inserted) stored.set(row.session_id, (stored.get(row.session_id) ?? 0) + 1);
+    for (const i of accepted) results[i] = { ok: true, stored: stored.get(batches[i]!.sessionId) ?? 0 };
+    return results as RecordingAck[];
+  }
+
+  /** Why a session's batch cannot be stored (for good), or undefined. */
+  private async ownerRefusal(agentId: string, sessionId: string): Promise<RecordingAck | undefined> {
+    const owner = await this.ownerOf(sessionId);
+    if (owner === undefined) return { ok: false, error: `unknown session ${sessionId}`, retry: false };
+    if (owner !== agentId) return { ok: false, error: 'session belongs to another agent', retry: false };
+    return undefined;
   }
 
   private async ownerOf(sessionId: string): Promise<string | null | undefined> {

@@ -2,7 +2,20 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
-import { AGENT_EVENTS, AGENT_NAMESPACE, MAX_AGENT_MESSAGE_BYTES, RECORDING_EVENT, heartbeatSchema, helloSchema, recordingBatchSchema, type HelloAck, type RecordingAck } from '@gw/contracts';
+import {
+  AGENT_EVENTS,
+  AGENT_NAMESPACE,
+  MAX_AGENT_MESSAGE_BYTES,
+  RECORDING_BATCHES_EVENT,
+  RECORDING_EVENT,
+  heartbeatSchema,
+  helloSchema,
+  recordingBatchSchema,
+  recordingBatchesSchema,
+  type HelloAck,
+  type RecordingAck,
+  type RecordingBatchesAck,
+} from '@gw/contracts';
 import { RecordingsService } from '../sessions/recordings.service.js';
 import { FrameCoalescer, TunnelEndpoint, rawEventParser } from '@gw/tunnel';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -169,6 +182,21 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
           reply({ ok: false, error: 'control plane could not store the batch', retry: true });
         });
       });
+      socket.on(RECORDING_BATCHES_EVENT, (raw: unknown, ack?: (a: RecordingBatchesAck) => void) => {
+        const reply = typeof ack === 'function' ? ack : () => undefined;
+        const message = recordingBatchesSchema.safeParse(raw);
+        if (!message.success) {
+          reply({ ok: false, error: `invalid recording batches: ${message.error.issues[0]?.message ?? 'bad shape'}`, retry: false });
+          return;
+        }
+        this.recordings.storeMany(agent.id, message.data.batches).then(
+          (results) => reply({ ok: true, results }),
+          (err: unknown) => {
+            log.error({ err, sessions: message.data.batches.length }, 'storing recordings failed');
+            reply({ ok: false, error: 'control plane could not store the batches', retry: true });
+          },
+        );
+      });
       this.agentApprovals.attach(socket, agent.id);
       this.registry.add(connected);
       this.resources
@@ -183,6 +211,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
             policy: this.policy.snapshot ?? null,
             heartbeatIntervalMs: this.config.agents.heartbeatIntervalMs,
             frameBatches: true,
+            recordingBatches: true,
           });
           log.info({ resources: hello.data.resources.length }, 'agent online');
         })
