@@ -63,7 +63,6 @@ export class RecordingJournal {
   private dirReady = false;
   private readonly acked = new Map<string, number>();
   private buffered: Buffered[] = [];
-  private hasEvents = false;
   private nextFlush: Promise<void> | undefined;
   private flushNow: (() => void) | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -83,7 +82,6 @@ export class RecordingJournal {
    */
   append(sessionId: string, seq: number, eventJson: string): Promise<void> {
     this.buffered.push({ text: `{"sid":${JSON.stringify(sessionId)},${eventJson.slice(1)}\n`, sessionId, seq });
-    this.hasEvents = true;
     return this.scheduleFlush(this.flushIntervalMs);
   }
 
@@ -113,7 +111,7 @@ export class RecordingJournal {
   private scheduleFlush(delayMs: number): Promise<void> {
     if (this.nextFlush) {
       // An event must not wait for an acknowledgement's longer timer.
-      if (delayMs < this.flushIntervalMs + 1) this.shortenTimer();
+      if (delayMs <= this.flushIntervalMs) this.shortenTimer();
       return this.nextFlush;
     }
     const flush = new Promise<void>((resolve) => {
@@ -125,9 +123,9 @@ export class RecordingJournal {
       this.flushNow = undefined;
       this.nextFlush = undefined;
       const lines = this.buffered;
-      const sync = this.hasEvents;
       this.buffered = [];
-      this.hasEvents = false;
+      // Acknowledgements alone need no fsync (a lost one only means a batch is sent again).
+      const sync = lines.some((l) => l.sessionId !== undefined);
       const write = this.writes.catch(() => undefined).then(() => this.writeLines(lines, sync));
       this.writes = write;
       return write;
@@ -206,10 +204,11 @@ export class RecordingJournal {
       this.segments.shift();
       await rm(join(this.dir, oldest.name), { force: true });
     }
-    // Acknowledgements of sessions no segment mentions any more are not needed.
-    for (const sessionId of this.acked.keys()) {
-      if (!this.segments.some((s) => s.maxSeq.has(sessionId)) && !this.buffered.some((l) => l.sessionId === sessionId)) this.acked.delete(sessionId);
-    }
+    // Acknowledgements of sessions no segment (nor the buffer) mentions any more are not needed.
+    const mentioned = new Set<string>();
+    for (const segment of this.segments) for (const sessionId of segment.maxSeq.keys()) mentioned.add(sessionId);
+    for (const line of this.buffered) if (line.sessionId !== undefined) mentioned.add(line.sessionId);
+    for (const sessionId of this.acked.keys()) if (!mentioned.has(sessionId)) this.acked.delete(sessionId);
   }
 
   /**

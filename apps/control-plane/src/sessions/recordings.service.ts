@@ -22,11 +22,6 @@ export class RecordingsService {
 
   constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
 
-  async store(agentId: string, batch: RecordingBatch): Promise<RecordingAck> {
-    const [result] = await this.storeMany(agentId, [batch]);
-    return result!;
-  }
-
   /**
    * Several sessions' batches with one insert; one result per batch, in order. A batch that is refused
    * (unknown session, another agent's, an event too large) does not hold up the others.

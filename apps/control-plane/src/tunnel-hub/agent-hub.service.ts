@@ -14,6 +14,7 @@ import {
   recordingBatchesSchema,
   type HelloAck,
   type RecordingAck,
+  type RecordingBatch,
   type RecordingBatchesAck,
 } from '@gw/contracts';
 import { RecordingsService } from '../sessions/recordings.service.js';
@@ -170,6 +171,15 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
         if (!heartbeatSchema.safeParse(hb).success) return;
         this.resources.heartbeat(agent.id).catch((err: unknown) => log.warn({ err }, 'heartbeat update failed'));
       });
+      // Recordings: one session's batch on `rec` (older agents), several sessions' on `recs`; one store path.
+      const storeRecordings = (batches: RecordingBatch[]): Promise<RecordingBatchesAck> =>
+        this.recordings.storeMany(agent.id, batches).then(
+          (results) => ({ ok: true, results }),
+          (err: unknown) => {
+            log.error({ err, sessionIds: batches.map((b) => b.sessionId) }, 'storing recordings failed');
+            return { ok: false, error: 'control plane could not store the recording', retry: true };
+          },
+        );
       socket.on(RECORDING_EVENT, (raw: unknown, ack?: (a: RecordingAck) => void) => {
         const reply = typeof ack === 'function' ? ack : () => undefined;
         const batch = recordingBatchSchema.safeParse(raw);
@@ -177,10 +187,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
           reply({ ok: false, error: `invalid recording batch: ${batch.error.issues[0]?.message ?? 'bad shape'}`, retry: false });
           return;
         }
-        this.recordings.store(agent.id, batch.data).then(reply, (err: unknown) => {
-          log.error({ err, sessionId: batch.data.sessionId }, 'storing recording failed');
-          reply({ ok: false, error: 'control plane could not store the batch', retry: true });
-        });
+        void storeRecordings([batch.data]).then((stored) => reply(stored.ok ? stored.results[0]! : stored));
       });
       socket.on(RECORDING_BATCHES_EVENT, (raw: unknown, ack?: (a: RecordingBatchesAck) => void) => {
         const reply = typeof ack === 'function' ? ack : () => undefined;
@@ -189,13 +196,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
           reply({ ok: false, error: `invalid recording batches: ${message.error.issues[0]?.message ?? 'bad shape'}`, retry: false });
           return;
         }
-        this.recordings.storeMany(agent.id, message.data.batches).then(
-          (results) => reply({ ok: true, results }),
-          (err: unknown) => {
-            log.error({ err, sessions: message.data.batches.length }, 'storing recordings failed');
-            reply({ ok: false, error: 'control plane could not store the batches', retry: true });
-          },
-        );
+        void storeRecordings(message.data.batches).then(reply);
       });
       this.agentApprovals.attach(socket, agent.id);
       this.registry.add(connected);
