@@ -1,16 +1,20 @@
 // pgbench through the gateway (TLS endpoint, per-statement classification and policy, masking,
-// recording) against the same database directly, in the same run.
-//   npm run build && node bench/pg/run.mjs          (BENCH_SECONDS=30 by default; BENCH_PROFILE=1 for --cpu-prof)
-//   BENCH_FILTER='(-S) -M simple' runs only the scripts whose label contains that text (while iterating).
+// recording) against the same database directly and through pgbouncer (TLS to the client), in one run,
+// at -c 8 and -c 32: select-only and TPC-B, -M simple and -M prepared.
+//   npm run build && node bench/pg/run.mjs   (BENCH_SECONDS=20 per run; BENCH_CLIENTS=8,32; BENCH_PROFILE=1 for --cpu-prof)
+//   BENCH_FILTER='-S) -M simple -c 8' runs only the scripts whose label contains that text (while iterating).
+//   BENCH_NO_TLS=1 adds a gateway run without TLS to the endpoint.
 //   BENCH_HOLD=1 starts the stack, prints the pgbench command line and pids, and waits for Ctrl-C.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { startBenchStack } from '../support/stack.mjs';
+import { freePort, startBenchStack } from '../support/stack.mjs';
+import { startPgbouncer } from '../support/pgbouncer.mjs';
 
 const run = promisify(execFile);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const CLIENTS = (process.env.BENCH_CLIENTS ?? '8,32').split(',').map(Number);
 const FILTER = process.env.BENCH_FILTER ?? '';
 const DB = 'gateway_bench_pg';
 const POLICY = `
@@ -34,8 +38,8 @@ async function prepare() {
   await db.end();
 }
 
-async function pgbench(args, env) {
-  const { stdout } = await run('pgbench', [...args, '-c', '8', '-j', '2', '-T', String(SECONDS), '-n'], { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 });
+async function pgbench(args, env, clients) {
+  const { stdout } = await run('pgbench', [...args, '-c', String(clients), '-j', '2', '-T', String(SECONDS), '-n'], { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 });
   const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1]);
   const latency = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]);
   const failed = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
@@ -48,6 +52,15 @@ function cpuMs(pid) {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100/s)
 }
 
+/** Runs pgbench against one path and measures the CPU our processes spent per transaction meanwhile. */
+async function measure(args, env, clients, pids = {}) {
+  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)]));
+  const r = await pgbench(args, env, clients);
+  const tx = r.tps * SECONDS;
+  r.cpuUsPerTx = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, ((cpuMs(pid) - before[k]) * 1000) / tx]));
+  return r;
+}
+
 await prepare();
 const stack = await startBenchStack({
   policy: POLICY,
@@ -55,45 +68,59 @@ const stack = await startBenchStack({
   controlPlaneEnv: { PG_ALLOW_CLEARTEXT: 'true' },
   resources: [{ name: 'pgbench', type: 'postgres', address: '127.0.0.1:5432', labels: {}, postgres: { database: DB }, credentials: { user: 'literal:postgres' } }],
 });
+// The peer: pgbouncer with TLS to the client. Transaction pooling for -M simple; pgbouncer 1.18 (Debian)
+// cannot keep prepared statements across transactions, so -M prepared goes through a session-pooling
+// pgbouncer (pool as large as the clients, so it is the same relay work without the statement rewrite).
+const bouncers = {
+  transaction: await startPgbouncer({ port: await freePort(), database: DB, dbAlias: 'pgbench', poolMode: 'transaction' }),
+  session: await startPgbouncer({ port: await freePort(), database: DB, dbAlias: 'pgbench', poolMode: 'session' }),
+};
 try {
   const token = await stack.token('ai-agent');
   const direct = ['-h', '127.0.0.1', '-p', '5432', '-U', 'postgres', DB];
   const gateway = ['-h', '127.0.0.1', '-p', String(stack.pgPort), '-U', 'bench_user', 'pgbench'];
+  const bouncer = (mode) => ['-h', '127.0.0.1', '-p', String(bouncers[mode].port), '-U', 'postgres', 'pgbench'];
   const gwEnv = { PGPASSWORD: token, PGSSLMODE: 'require' };
+  const ourPids = { cp: stack.controlPlanePid, agent: stack.agentPid };
   if (process.env.BENCH_HOLD) {
     // Keep the stack up for manual runs (perf, strace): prints the pgbench line and waits for Ctrl-C.
     console.log(`PGPASSWORD='${token}' PGSSLMODE=require pgbench ${gateway.join(' ')}  # CP pid ${stack.controlPlanePid}, agent pid ${stack.agentPid}`);
     await new Promise((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
   }
   const results = [];
-  for (const [label, extra] of [['select-only (-S)', ['-S']], ['default (TPC-B)', []]]) {
+  for (const [label, extra, statements] of [['select-only (-S)', ['-S'], 1], ['TPC-B', [], 7]]) {
     for (const mode of ['simple', 'prepared']) {
-      if (!`${label} -M ${mode}`.includes(FILTER)) continue;
-      const d = await pgbench([...extra, '-M', mode, ...direct], {});
-      const before = { cp: cpuMs(stack.controlPlanePid), agent: cpuMs(stack.agentPid) };
-      const g = await pgbench([...extra, '-M', mode, ...gateway], gwEnv);
-      // CPU per transaction of our two processes: steadier than TPS on a shared machine.
-      const tx = g.tps * SECONDS;
-      g.cpCpuUs = ((cpuMs(stack.controlPlanePid) - before.cp) * 1000) / tx;
-      g.agentCpuUs = ((cpuMs(stack.agentPid) - before.agent) * 1000) / tx;
-      results.push({ label: `${label} -M ${mode}`, d, g });
-      if (extra.length > 0) {
-        // Select-only also without TLS between pgbench and the endpoint (direct is cleartext as well).
-        const before2 = { cp: cpuMs(stack.controlPlanePid), agent: cpuMs(stack.agentPid) };
-        const c = await pgbench([...extra, '-M', mode, ...gateway], { ...gwEnv, PGSSLMODE: 'disable' });
-        const tx2 = c.tps * SECONDS;
-        c.cpCpuUs = ((cpuMs(stack.controlPlanePid) - before2.cp) * 1000) / tx2;
-        c.agentCpuUs = ((cpuMs(stack.agentPid) - before2.agent) * 1000) / tx2;
-        results.push({ label: `${label} -M ${mode}, no TLS`, d, g: c });
+      for (const clients of CLIENTS) {
+        const name = `${label} -M ${mode} -c ${clients}`;
+        if (!name.includes(FILTER)) continue;
+        const poolMode = mode === 'prepared' ? 'session' : 'transaction';
+        const d = await measure([...extra, '-M', mode, ...direct], {}, clients);
+        const b = await measure([...extra, '-M', mode, ...bouncer(poolMode)], { PGSSLMODE: 'require' }, clients, { pgbouncer: bouncers[poolMode].pid });
+        const g = await measure([...extra, '-M', mode, ...gateway], gwEnv, clients, ourPids);
+        const row = { name, statements, d, b, g, poolMode };
+        if (process.env.BENCH_NO_TLS) row.c = await measure([...extra, '-M', mode, ...gateway], { ...gwEnv, PGSSLMODE: 'disable' }, clients, ourPids);
+        results.push(row);
+        printRow(row, results.length === 1);
       }
     }
   }
-  console.log(`\npgbench -c 8 -j 2 -T ${SECONDS}, scale 10: direct vs through the gateway (inspection, masking, recording on; TLS to the endpoint unless 'no TLS')`);
-  console.log('script                                 direct tps  gateway tps  ratio   direct ms  gateway ms  failed(gw)  CP us/tx  agent us/tx');
-  for (const { label, d, g } of results) {
-    console.log(`${label.padEnd(38)} ${d.tps.toFixed(0).padStart(10)} ${g.tps.toFixed(0).padStart(12)}  ${(g.tps / d.tps).toFixed(2).padStart(5)}  ${d.latency.toFixed(2).padStart(9)}  ${g.latency.toFixed(2).padStart(10)}  ${String(g.failed).padStart(10)}  ${g.cpCpuUs.toFixed(0).padStart(8)}  ${g.agentCpuUs.toFixed(0).padStart(11)}`);
-  }
 } finally {
+  for (const b of Object.values(bouncers)) b.stop();
   await stack.stop();
 }
 process.exit(0);
+
+function printRow({ name, statements, d, b, g, c, poolMode }, header) {
+  if (header) {
+    console.log(`\npgbench -j 2 -T ${SECONDS}, scale 10. Paths: direct (cleartext), pgbouncer (TLS to the client), gateway (TLS to the endpoint; inspection, masking, recording on).`);
+    console.log('script                               path        tps   ms/tx  /direct  /pgbouncer  failed  CP us/stmt  agent us/stmt  pgbouncer us/stmt');
+  }
+  const line = (path, r) => {
+    const cpu = (k) => (r.cpuUsPerTx?.[k] === undefined ? '' : (r.cpuUsPerTx[k] / statements).toFixed(0));
+    console.log(`${name.padEnd(36)} ${path.padEnd(9)} ${r.tps.toFixed(0).padStart(7)} ${r.latency.toFixed(2).padStart(7)} ${(r.tps / d.tps).toFixed(2).padStart(8)} ${(r.tps / b.tps).toFixed(2).padStart(11)} ${String(r.failed).padStart(7)} ${cpu('cp').padStart(11)} ${cpu('agent').padStart(14)} ${cpu('pgbouncer').padStart(18)}`);
+  };
+  line('direct', d);
+  line(`pgb-${poolMode.slice(0, 4)}`, b);
+  line('gateway', g);
+  if (c) line('gw noTLS', c);
+}

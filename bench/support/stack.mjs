@@ -42,7 +42,7 @@ export function rssOf(pid) {
 }
 
 /** A port nothing listens on right now (the machine is shared: fixed ports collide). */
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
