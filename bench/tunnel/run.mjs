@@ -1,11 +1,12 @@
 // Tunnel benchmark: redis-benchmark and raw throughput through gw connect -> control plane ->
-// agent, against a direct connection in the same run; plus agent memory idle and with 100 sessions.
+// agent, against a direct connection and a plain TCP relay (socat) in the same run; plus agent memory
+// idle and with 100 sessions.
 //   npm run build && node bench/tunnel/run.mjs
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import net from 'node:net';
 import { startConnectListener } from '../../apps/cli/dist/index.js';
-import { rssOf, startBenchStack } from '../support/stack.mjs';
+import { freePort, rssOf, startBenchStack } from '../support/stack.mjs';
 
 const POLICY = `@id("bench") permit (principal, action == Gateway::Action::"connect", resource) when { resource.type == "tcp" };`;
 const MiB = 1024 * 1024;
@@ -39,7 +40,20 @@ async function redisBench(port) {
   return rows;
 }
 
+/** A plain TCP relay (socat, one process per connection) in front of `port`: the peer the tunnel is judged against. */
+async function socatRelay(port) {
+  const listen = await freePort();
+  const child = spawn('socat', [`TCP-LISTEN:${listen},bind=127.0.0.1,reuseaddr,fork`, `TCP:127.0.0.1:${port}`], { stdio: 'ignore' });
+  for (let i = 0; i < 50; i++) {
+    const ok = await new Promise((r) => { const s = net.connect(listen, '127.0.0.1', () => { s.destroy(); r(true); }).once('error', () => r(false)); });
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { port: listen, close: () => child.kill('SIGTERM') };
+}
+
 const sink = await sinkServer();
+const relays = { redis: await socatRelay(6379), sink: await socatRelay(sink.port) };
 const stack = await startBenchStack({
   policy: POLICY,
   resources: [
@@ -54,8 +68,10 @@ try {
   const sinkL = await startConnectListener({ apiUrl: stack.api, token, resource: 'sink' });
 
   const direct = await redisBench(6379);
+  const relay = await redisBench(relays.redis.port);
   const tunnel = await redisBench(redisL.port);
   const directMBs = await pushThrough(sink.port, 512 * MiB);
+  const relayMBs = await pushThrough(relays.sink.port, 512 * MiB);
   const tunnelMBs = await pushThrough(sinkL.port, 512 * MiB);
 
   // 100 concurrent sessions held open through the tunnel.
@@ -67,16 +83,18 @@ try {
   for (const s of held) s.destroy();
 
   console.log('\nredis-benchmark -c 8 -n 20000 (requests/s; latency ms)');
-  console.log('test   direct rps  tunnel rps  ratio   direct p50/p99   tunnel p50/p99');
+  console.log('test   direct rps  socat rps  tunnel rps  /direct  /socat   direct p50/p99   socat p50/p99   tunnel p50/p99');
   for (const t of Object.keys(direct)) {
-    const d = direct[t], g = tunnel[t];
-    console.log(`${t.padEnd(6)} ${String(d.rps).padStart(10)} ${String(g.rps).padStart(11)}  ${(g.rps / d.rps).toFixed(2).padStart(5)}   ${d.p50.toFixed(3)}/${d.p99.toFixed(3)}      ${g.p50.toFixed(3)}/${g.p99.toFixed(3)}`);
+    const d = direct[t], r = relay[t], g = tunnel[t];
+    console.log(`${t.padEnd(6)} ${String(d.rps).padStart(10)} ${String(r.rps).padStart(10)} ${String(g.rps).padStart(11)}  ${(g.rps / d.rps).toFixed(2).padStart(7)} ${(g.rps / r.rps).toFixed(2).padStart(6)}   ${d.p50.toFixed(3)}/${d.p99.toFixed(3)}      ${r.p50.toFixed(3)}/${r.p99.toFixed(3)}     ${g.p50.toFixed(3)}/${g.p99.toFixed(3)}`);
   }
-  console.log(`\nthroughput, 512 MiB one way: direct ${directMBs.toFixed(0)} MiB/s, tunnel ${tunnelMBs.toFixed(0)} MiB/s, ratio ${(tunnelMBs / directMBs).toFixed(2)}`);
+  console.log(`\nthroughput, 512 MiB one way: direct ${directMBs.toFixed(0)} MiB/s, socat ${relayMBs.toFixed(0)} MiB/s, tunnel ${tunnelMBs.toFixed(0)} MiB/s; tunnel/direct ${(tunnelMBs / directMBs).toFixed(2)}, tunnel/socat ${(tunnelMBs / relayMBs).toFixed(2)}`);
   console.log(`agent RSS: idle ${(idleRss / MiB).toFixed(0)} MiB, with 100 open sessions ${(rss100 / MiB).toFixed(0)} MiB`);
   await redisL.close();
   await sinkL.close();
 } finally {
+  relays.redis.close();
+  relays.sink.close();
   await stack.stop();
   sink.close();
 }
