@@ -66,7 +66,7 @@ export interface FunctionRule {
   readonly tableReader: boolean;
   /** For SQL-text runners: argument count => positions of the SQL arguments for an overload of that arity. */
   readonly sqlTextArgs?: ReadonlyMap<number, readonly number[]>;
-  /** Highest arity of a SQL-text overload that takes a variadic list (-1: none). */
+  /** The classes of its overloads (for diagnostics and tests). */
   readonly classes: readonly FunctionClass[];
 }
 
