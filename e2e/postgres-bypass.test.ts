@@ -58,6 +58,15 @@ const ATTACKS: Attack[] = [
   { name: 'UPDATE hidden in a data-modifying CTE of an INSERT', run: q('WITH d AS (DELETE FROM orders RETURNING customer_id, amount, item) INSERT INTO orders (customer_id, amount, item) SELECT * FROM d') },
   { name: 'unparseable statement', run: q('SELEKT * FROM orders WHERE') },
   { name: 'unparseable via extended protocol', run: (c) => c.query({ text: 'DELETE FROM orders WHERE (', values: [] }) },
+  // SQL given as text to built-in functions: classified like a statement, refused when not a literal
+  { name: 'ts_stat running a large-object delete', run: q("SELECT * FROM ts_stat('SELECT to_tsvector(lo_unlink(424242)::text)')") },
+  { name: 'ts_stat running pg_terminate_backend', run: q("SELECT * FROM ts_stat($q$SELECT to_tsvector(pg_terminate_backend(pg_backend_pid())::text)$q$)") },
+  { name: 'ts_stat running a user function', run: q("SELECT * FROM ts_stat(E'SELECT to_tsvector(gw_missing_fn()::text)')") },
+  { name: 'ts_stat of a column', run: q('SELECT (ts_stat(item)).* FROM orders') },
+  { name: 'ts_stat of a concatenation', run: q("SELECT * FROM ts_stat('SELECT to_tsvector(item) FROM ' || 'orders')") },
+  { name: 'ts_stat of a parameter', run: (c) => c.query({ text: 'SELECT * FROM ts_stat($1)', values: ['SELECT to_tsvector(item) FROM orders'] }) },
+  { name: 'query_to_xml of a parameter', run: (c) => c.query({ text: "SELECT query_to_xml($1, true, false, '')", values: ['SELECT 1'] }) },
+  { name: 'table_to_xml of a computed name', run: q("SELECT table_to_xml(lower('ORDERS'), true, false, '')") },
 ];
 
 describe('postgres gateway: policy bypass attempts through node-postgres', () => {
@@ -163,5 +172,89 @@ describe('postgres gateway: policy bypass attempts through node-postgres', () =>
     const r = await c.query<{ su: string; u: string }>(`SELECT current_setting('is_superuser') AS su, session_user AS u`);
     expect(r.rows[0]?.su).toBe('off');
     expect(r.rows[0]?.u).toMatch(/^gw_/);
+  });
+});
+
+/** Only reads: what the security issue was tried under. */
+const READ_ONLY_POLICY = `
+@id("admins") permit (principal, action, resource) when { principal.gatewayRoles.contains("admin") };
+@id("pg-connect") permit (principal, action == Gateway::Action::"connect", resource)
+  when { principal.gatewayRoles.contains("requester") && resource.type == "postgres" };
+@id("pg-read-only") permit (principal, action in Gateway::Action::"sql:read", resource)
+  when { principal.gatewayRoles.contains("requester") && resource.type == "postgres" };
+`;
+
+const READ_ONLY_ATTACKS: Attack[] = [
+  { name: 'ts_stat running setval (the reported attack)', run: q("SELECT * FROM ts_stat($q$SELECT to_tsvector(setval('orders_id_seq', 999)::text)$q$)") },
+  { name: 'ts_rewrite running setval', run: q("SELECT ts_rewrite('a'::tsquery, $q$SELECT 'a'::tsquery, setval('orders_id_seq', 999)::text::tsquery$q$)") },
+  { name: 'nextval', run: q("SELECT nextval('orders_id_seq')") },
+  { name: 'pg_catalog.nextval', run: q("SELECT pg_catalog.nextval('orders_id_seq')") },
+  { name: 'quoted "NEXTVAL"', run: q('SELECT "NEXTVAL"(\'orders_id_seq\')') },
+  { name: 'setval with three arguments', run: q("SELECT setval('orders_id_seq', 999, false)") },
+  { name: 'nextval in FROM', run: q("SELECT * FROM nextval('orders_id_seq')") },
+  { name: 'nextval in COPY (SELECT ...) TO STDOUT', run: q("COPY (SELECT nextval('orders_id_seq')) TO STDOUT") },
+  { name: 'nextval under EXPLAIN ANALYZE', run: q("EXPLAIN ANALYZE SELECT nextval('orders_id_seq')") },
+  { name: 'nextval via the extended protocol', run: (c) => c.query({ text: 'SELECT nextval($1)', values: ['orders_id_seq'] }) },
+  { name: 'named prepared setval', run: (c) => c.query({ name: 'gw_ro_setval', text: 'SELECT setval($1, 999)', values: ['orders_id_seq'] }) },
+  { name: 'CALL of setval', run: q("CALL pg_catalog.setval('orders_id_seq', 999)") },
+  { name: 'query_to_xml whose query calls setval', run: q("SELECT query_to_xml('SELECT setval(''orders_id_seq'', 999)', true, false, '')") },
+  { name: 'SQL in SQL: ts_stat whose literal runs query_to_xml on setval', run: q("SELECT * FROM ts_stat($a$SELECT to_tsvector(query_to_xml($b$SELECT setval('orders_id_seq', 999)$b$, true, false, '')::text)$a$)") },
+  { name: 'lo_create', run: q('SELECT lo_create(0)') },
+  { name: 'lo_from_bytea', run: q("SELECT lo_from_bytea(0, '\\x00')") },
+  { name: "set_config('role')", run: q("SELECT set_config('role', 'postgres', false)") },
+  { name: 'a DEFAULT calling nextval', run: q("CREATE TEMP TABLE gw_ro_t (id bigint DEFAULT nextval('orders_id_seq'))") },
+];
+
+describe('postgres gateway: built-in functions under a read-only policy', () => {
+  let fx: PgFixture;
+  let c: pg.Client;
+  const sequence = async () => fx.directQuery<{ last_value: string; is_called: boolean }>('SELECT last_value, is_called FROM orders_id_seq');
+  let before: { counts: { customers: number; orders: number }; sequence: unknown };
+
+  beforeAll(async () => {
+    fx = await startPgFixture('ro', { policy: READ_ONLY_POLICY });
+    before = { counts: await fx.counts(), sequence: await sequence() };
+    c = fx.gateway();
+    await c.connect();
+  }, 60_000);
+
+  afterAll(async () => {
+    await c?.end().catch(() => undefined);
+    await fx?.close();
+  });
+
+  it.each(READ_ONLY_ATTACKS)('$name: 42501, sequence and rows untouched', async ({ run }) => {
+    const err = (await run(c).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as { code?: string; message?: string } | undefined;
+    expect(err, 'the statement must be refused').toBeDefined();
+    expect(err?.code).toBe('42501');
+    expect(err?.message).toMatch(/^denied/);
+    expect({ counts: await fx.counts(), sequence: await sequence() }).toEqual(before);
+    expect(await fx.directQuery('SELECT oid FROM pg_largeobject_metadata')).toEqual([]);
+    expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+  });
+
+  it("another workload's session survives pg_terminate_backend sent through ts_stat", async () => {
+    const other = await fx.direct();
+    try {
+      const pid = (await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+      await expect(c.query(`SELECT * FROM ts_stat('SELECT to_tsvector(pg_terminate_backend(${pid})::text)')`)).rejects.toMatchObject({ code: '42501' });
+      expect((await other.query('SELECT 1 AS alive')).rows).toEqual([{ alive: 1 }]);
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('reads through the same functions still work', async () => {
+    const words = await c.query<{ word: string }>("SELECT word FROM ts_stat('SELECT to_tsvector(item) FROM orders') ORDER BY word");
+    expect(words.rows.map((r) => r.word)).toEqual(['book', 'desk', 'pen']);
+    const xml = await c.query<{ x: string }>("SELECT table_to_xml('orders', true, false, '')::text AS x");
+    expect(xml.rows[0]?.x).toContain('<item>book</item>');
+    expect((await c.query<{ ok: boolean }>('SELECT random() < 2 AS ok, now() IS NOT NULL AS ok2')).rows[0]?.ok).toBe(true);
+    expect((await c.query<{ v: string }>('SELECT last_value::text AS v FROM orders_id_seq')).rows).toHaveLength(1);
+    expect((await c.query("SELECT pg_notify('gw_chan', 'x')")).rowCount).toBe(1);
+    expect({ counts: await fx.counts(), sequence: await sequence() }).toEqual(before);
   });
 });

@@ -5,7 +5,9 @@ export type SqlClassificationErrorCode =
   | 'UNKNOWN_NODE'
   | 'MALFORMED_TREE'
   | 'LIMIT_EXCEEDED'
-  | 'UNKNOWN_PREPARED_STATEMENT';
+  | 'UNKNOWN_PREPARED_STATEMENT'
+  /** A function that runs SQL (or reads a table) given as text got something other than a literal. */
+  | 'DYNAMIC_SQL';
 
 export class SqlClassificationError extends Error {
   override readonly name = 'SqlClassificationError';

@@ -110,7 +110,7 @@ const CASES: readonly Case[] = [
   { sql: 'SELECT * INTO copy_of_users FROM users', kind: 'ddl', actions: ['sql:ddl', 'sql:select'], read: ['users'], written: ['copy_of_users'] },
   { sql: 'CREATE TABLE x AS SELECT * FROM y', kind: 'ddl', actions: ['sql:ddl', 'sql:select'], read: ['y'], written: ['x'] },
   { sql: "SELECT setval('s', 1)", kind: 'select', actions: ['sql:select', 'sql:update'], functions: ['setval'] },
-  { sql: "SELECT nextval('s')", kind: 'select', actions: ['sql:select'], functions: ['nextval'], readOnly: false },
+  { sql: "SELECT nextval('s')", kind: 'select', actions: ['sql:select', 'sql:update'], functions: ['nextval'], readOnly: false },
 
   // schema and administration
   { sql: 'TRUNCATE a.b, c', kind: 'truncate', actions: ['sql:ddl', 'sql:delete'], written: ['a.b', 'c'] },
@@ -129,7 +129,19 @@ const CASES: readonly Case[] = [
   { sql: "SELECT lo_import('/etc/passwd')", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['lo_import'] },
   { sql: "SELECT * FROM dblink('host=x', 'DELETE FROM t') AS r(a int)", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['dblink'] },
   { sql: 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity', kind: 'select', actions: ['sql:admin', 'sql:select'], read: ['pg_stat_activity'], functions: ['pg_terminate_backend'] },
-  { sql: "SELECT query_to_xml('DELETE FROM t RETURNING 1', true, false, '')", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['query_to_xml'] },
+  { sql: "SELECT query_to_xml('DELETE FROM t RETURNING 1', true, false, '')", kind: 'select', actions: ['sql:delete', 'sql:select'], read: ['t'], written: ['t'], functions: ['query_to_xml'] },
+
+  // SQL hidden in strings that built-in functions run (the literal is classified like a statement)
+  { sql: "SELECT * FROM ts_stat($q$SELECT to_tsvector(setval('t_id_seq', 999)::text)$q$)", kind: 'select', actions: ['sql:select', 'sql:update'], functions: ['setval', 'to_tsvector', 'ts_stat'] },
+  { sql: "SELECT ts_rewrite('a'::tsquery, $q$SELECT 'a'::tsquery, setval('t_id_seq', 1)::text::tsquery$q$)", kind: 'select', actions: ['sql:select', 'sql:update'], functions: ['setval', 'ts_rewrite'] },
+  { sql: "SELECT * FROM ts_stat('SELECT to_tsvector(pg_terminate_backend(1)::text)')", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['pg_terminate_backend', 'to_tsvector', 'ts_stat'] },
+  { sql: "SELECT * FROM ts_stat($$SELECT to_tsvector(query_to_xml('DELETE FROM t RETURNING 1', true, false, '')::text)$$)", kind: 'select', actions: ['sql:delete', 'sql:select'], read: ['t'], written: ['t'], functions: ['query_to_xml', 'to_tsvector', 'ts_stat'] },
+  { sql: "SELECT * FROM ts_stat('SELECT body FROM docs')", kind: 'select', actions: ['sql:select'], read: ['docs'], readOnly: true, functions: ['ts_stat'] },
+  { sql: "SELECT table_to_xml('Secrets.\"Keys\"', true, false, '')", kind: 'select', actions: ['sql:select'], read: ['secrets.Keys'], readOnly: true, functions: ['table_to_xml'] },
+  { sql: "SELECT pg_catalog.nextval('s')", kind: 'select', actions: ['sql:select', 'sql:update'], functions: ['pg_catalog.nextval'] },
+  { sql: "SELECT public.setval('s', 1, false)", kind: 'select', actions: ['sql:procedural', 'sql:select', 'sql:update'], functions: ['public.setval'] },
+  { sql: 'SELECT pg_advisory_lock(1)', kind: 'select', actions: ['sql:select', 'sql:session'], functions: ['pg_advisory_lock'], readOnly: false },
+  { sql: 'SELECT my_report()', kind: 'select', actions: ['sql:procedural', 'sql:select'], functions: ['my_report'] },
   { sql: 'SELECT "PG_READ_FILE"(\'x\')', kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['pg_read_file'] },
 
   // lexical tricks: quoting, dollar bodies, E-strings, nested comments

@@ -1,57 +1,43 @@
 import type { SqlAction } from '../actions.js';
+import { buildFunctionRules, type FunctionClass, type FunctionRule } from './function-class.js';
+import { PG_FUNCTIONS } from './pg-functions.generated.js';
 
 /**
- * Built-in (and common extension) functions whose call is itself an administrative act: server file
- * access, large-object import/export to server files, connections to other servers, dynamic SQL that
- * the classifier cannot see, backend signalling, configuration, backups and replication.
- * Matched on the unqualified name, case-insensitively, whatever schema the call names, so a
- * `public.pg_read_file` shadow is treated like the real one (fail closed).
+ * Functions of common extensions (not in pg_catalog, so not in the generated table) whose call is an
+ * administrative act whatever the policy says about user code: connections to other servers or back
+ * into this one with SQL the classifier cannot see (dblink), and adminpack's server file access.
  */
-export const ADMIN_FUNCTIONS: ReadonlySet<string> = new Set([
-  // server file system
-  'pg_read_file', 'pg_read_binary_file', 'pg_stat_file', 'pg_ls_dir', 'pg_ls_logdir', 'pg_ls_waldir',
-  'pg_ls_tmpdir', 'pg_ls_archive_statusdir', 'pg_ls_logicalsnapdir', 'pg_ls_logicalmapdir',
-  'pg_ls_replslotdir', 'pg_file_write', 'pg_file_rename', 'pg_file_unlink', 'pg_file_sync',
-  'pg_logdir_ls', 'lo_import', 'lo_export',
-  // other servers and dynamic SQL the classifier cannot see
-  'dblink', 'dblink_exec', 'dblink_connect', 'dblink_connect_u', 'dblink_open', 'dblink_fetch',
-  'dblink_send_query', 'dblink_get_result', 'query_to_xml', 'query_to_xml_and_xmlschema',
-  'query_to_xmlschema', 'cursor_to_xml', 'cursor_to_xmlschema', 'table_to_xml',
-  'table_to_xml_and_xmlschema', 'schema_to_xml', 'schema_to_xml_and_xmlschema', 'database_to_xml',
-  'database_to_xml_and_xmlschema',
-  // other sessions and the server process
-  'pg_terminate_backend', 'pg_cancel_backend', 'pg_reload_conf', 'pg_rotate_logfile', 'pg_promote',
-  'pg_log_backend_memory_contexts', 'pg_stat_reset', 'pg_stat_reset_shared', 'pg_stat_reset_single_table_counters',
-  'pg_stat_reset_single_function_counters', 'pg_stat_reset_slru', 'pg_stat_reset_replication_slot',
-  'pg_import_system_collations',
-  // backups, WAL and replication
-  'pg_switch_wal', 'pg_create_restore_point', 'pg_backup_start', 'pg_backup_stop', 'pg_start_backup',
-  'pg_stop_backup', 'pg_create_physical_replication_slot', 'pg_create_logical_replication_slot',
-  'pg_drop_replication_slot', 'pg_copy_physical_replication_slot', 'pg_copy_logical_replication_slot',
-  'pg_logical_slot_get_changes', 'pg_logical_slot_peek_changes', 'pg_logical_slot_get_binary_changes',
-  'pg_logical_slot_peek_binary_changes', 'pg_replication_slot_advance', 'pg_logical_emit_message',
-  'pg_replication_origin_create', 'pg_replication_origin_drop', 'pg_replication_origin_session_setup',
-  'pg_replication_origin_advance', 'pg_wal_replay_pause', 'pg_wal_replay_resume',
-]);
-
-/** Functions that change stored data as a side effect of being called (e.g. from a SELECT). */
-export const DATA_CHANGING_FUNCTIONS: Readonly<Record<string, SqlAction>> = {
-  setval: 'sql:update',
-  lo_create: 'sql:insert',
-  lo_creat: 'sql:insert',
-  lo_from_bytea: 'sql:insert',
-  lo_put: 'sql:update',
-  lowrite: 'sql:update',
-  lo_truncate: 'sql:update',
-  lo_truncate64: 'sql:update',
-  lo_unlink: 'sql:delete',
+const EXTENSION_FUNCTION_CLASSES: Readonly<Record<string, FunctionClass>> = {
+  dblink: 'admin', dblink_exec: 'admin', dblink_connect: 'admin', dblink_connect_u: 'admin', dblink_open: 'admin',
+  dblink_fetch: 'admin', dblink_send_query: 'admin', dblink_get_result: 'admin', dblink_close: 'admin',
+  dblink_disconnect: 'admin', dblink_build_sql_insert: 'admin', dblink_build_sql_update: 'admin',
+  dblink_build_sql_delete: 'admin', dblink_get_connections: 'admin', dblink_is_busy: 'admin',
+  dblink_cancel_query: 'admin', dblink_error_message: 'admin', dblink_get_notify: 'admin',
+  pg_file_write: 'admin', pg_file_rename: 'admin', pg_file_unlink: 'admin', pg_file_sync: 'admin', pg_logdir_ls: 'admin',
+  // names of older server versions that the local catalogue no longer has
+  pg_start_backup: 'admin', pg_stop_backup: 'admin',
 };
 
-/** Functions that write nothing a policy cares about but cannot run in a read-only transaction. */
-export const NOT_READ_ONLY_FUNCTIONS: ReadonlySet<string> = new Set(['nextval']);
+/**
+ * Every pg_catalog / information_schema function by lower-cased name, merged over its overloads, plus
+ * the extension functions above. Built once at load.
+ */
+const FUNCTION_RULES: ReadonlyMap<string, FunctionRule> = buildFunctionRules(PG_FUNCTIONS, EXTENSION_FUNCTION_CLASSES);
 
-/** Session-setting functions: admin when the setting is in ADMIN_SETTINGS (or not a constant), else session. */
-export const SETTING_FUNCTIONS: ReadonlySet<string> = new Set(['set_config']);
+/**
+ * A function the table does not know is not PostgreSQL's own: a user-defined or extension function, or
+ * a built-in of a newer server version that nobody has reviewed. Its body can do anything, so it is
+ * never a read: `sql:procedural`, as the agent already treats functions defined outside pg_catalog.
+ */
+export const UNKNOWN_FUNCTION_ACTION: SqlAction = 'sql:procedural';
 
-/** `pg_notify()` is NOTIFY by another name. */
-export const SESSION_FUNCTIONS: ReadonlySet<string> = new Set(['pg_notify']);
+/** Schemas whose functions the table covers; a call qualified with any other schema is user code. */
+export const BUILT_IN_SCHEMAS: ReadonlySet<string> = new Set(['pg_catalog', 'information_schema']);
+
+/**
+ * The rule for a function's unqualified, lower-cased name, whatever schema the call names: a
+ * `public.setval` shadow is treated like the real `setval` (fail closed). One Map lookup.
+ */
+export function functionRuleFor(name: string): FunctionRule | undefined {
+  return FUNCTION_RULES.get(name);
+}

@@ -2,13 +2,7 @@ import type { SqlAction, StatementClassification } from '../actions.js';
 import { SqlClassificationError } from '../errors.js';
 import { INLINE_STRUCT_FIELDS } from '../parser/node-schema.generated.js';
 import type { Collector } from './collector.js';
-import {
-  ADMIN_FUNCTIONS,
-  DATA_CHANGING_FUNCTIONS,
-  NOT_READ_ONLY_FUNCTIONS,
-  SESSION_FUNCTIONS,
-  SETTING_FUNCTIONS,
-} from './function-rules.js';
+import { applyFunctionCall, type FunctionCallContext } from './function-calls.js';
 import { INERT_NODES } from './inert-nodes.js';
 import { ADMIN_SETTINGS } from './settings.js';
 import { STATEMENT_RULES } from './statement-rules.js';
@@ -80,15 +74,6 @@ function stringValue(value: unknown): string | undefined {
   return undefined;
 }
 
-/** `sval` of an A_Const string constant (wrapped). */
-function constString(value: unknown): string | undefined {
-  if (!isObject(value)) return undefined;
-  const aConst = value['A_Const'];
-  if (!isObject(aConst)) return undefined;
-  const sval = aConst['sval'];
-  return isObject(sval) && typeof sval['sval'] === 'string' ? sval['sval'] : undefined;
-}
-
 function hasItems(value: unknown): boolean {
   return Array.isArray(value) && value.length > 0;
 }
@@ -118,12 +103,21 @@ export class TreeWalker {
   private readonly cteScopes: ReadonlySet<string>[] = [];
   /** False below a plain EXPLAIN: the inner statement is planned, not run. */
   private executing = true;
+  /** What the function-call rules (function-calls.ts) may touch. */
+  private readonly functionCallContext: FunctionCallContext;
 
   constructor(
     private readonly out: Collector,
     private readonly limits: WalkLimits,
     private readonly classifyNested: NestedClassifier,
-  ) {}
+  ) {
+    this.functionCallContext = {
+      out,
+      isExecuting: () => this.executing,
+      addAction: (action) => this.addAction(action),
+      classifyNested: (text) => this.classifyNested(text),
+    };
+  }
 
   walkStatement(type: string, body: Body): void {
     this.walkNode(type, body, 'read');
@@ -264,20 +258,9 @@ export class TreeWalker {
   private recordFunction(call: Body): void {
     const parts = asArray(call['funcname']).map(stringValue);
     if (parts.length === 0 || parts.some((p) => p === undefined)) throw malformed('function call without a name');
-    const name = parts.join('.').toLowerCase();
-    const base = (parts[parts.length - 1] ?? '').toLowerCase();
-    this.out.functions.add(name);
-    if (ADMIN_FUNCTIONS.has(base)) this.addAction('sql:admin');
-    const dataAction = DATA_CHANGING_FUNCTIONS[base];
-    if (dataAction !== undefined) this.addAction(dataAction);
-    if (NOT_READ_ONLY_FUNCTIONS.has(base) && this.executing) this.out.writesOutsideTables = true;
-    if (SESSION_FUNCTIONS.has(base)) this.addAction('sql:session');
-    if (SETTING_FUNCTIONS.has(base)) {
-      this.out.readsConstantValues = true;
-      const setting = constString(asArray(call['args'])[0])?.trim().toLowerCase();
-      // A computed setting name could be 'role': fail closed.
-      this.addAction(setting === undefined || ADMIN_SETTINGS.has(setting) ? 'sql:admin' : 'sql:session');
-    }
+    const lower = (parts as string[]).map((p) => p.toLowerCase());
+    this.out.functions.add(lower.join('.'));
+    applyFunctionCall(this.functionCallContext, call, lower);
   }
 
   /** Statement-specific refinements. Returns fields it walked itself (the generic walk skips them). */

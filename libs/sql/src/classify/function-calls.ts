@@ -1,0 +1,98 @@
+import type { SqlAction, StatementClassification } from '../actions.js';
+import { SqlClassificationError } from '../errors.js';
+import type { Collector } from './collector.js';
+import { literalArgument, regclassName } from './function-arguments.js';
+import { BUILT_IN_SCHEMAS, functionRuleFor, UNKNOWN_FUNCTION_ACTION } from './function-rules.js';
+import { ADMIN_SETTINGS } from './settings.js';
+
+type Body = Record<string, unknown>;
+
+/** What the tree walker lends the function-call rules. */
+export interface FunctionCallContext {
+  readonly out: Collector;
+  /** False below a plain EXPLAIN: the call is planned, not run. */
+  isExecuting(): boolean;
+  addAction(action: SqlAction): void;
+  /** Classifies SQL text found in a literal argument (nesting is bounded by the classifier). */
+  classifyNested(text: string): readonly StatementClassification[];
+}
+
+const SQL_TEXT_CASTS: ReadonlySet<string> = new Set(['text']);
+const REGCLASS_CASTS: ReadonlySet<string> = new Set(['text', 'regclass']);
+
+function dynamic(message: string): SqlClassificationError {
+  return new SqlClassificationError('DYNAMIC_SQL', message);
+}
+
+/**
+ * Applies the reviewed class of a called function (see scripts/function-review.mjs). `name` is the call's
+ * name as written, lower-cased and qualified; `base` its last part.
+ */
+export function applyFunctionCall(ctx: FunctionCallContext, call: Body, parts: readonly string[]): void {
+  const base = parts[parts.length - 1] ?? '';
+  const schema = parts.length > 1 ? parts[parts.length - 2] : undefined;
+  const rule = functionRuleFor(base);
+  // Another schema's function of the same name is user code, and still gets the built-in's rule: a
+  // `public.setval` may be the real one tomorrow (search_path) and is judged like it today.
+  if (rule === undefined || (schema !== undefined && !BUILT_IN_SCHEMAS.has(schema))) ctx.addAction(UNKNOWN_FUNCTION_ACTION);
+  if (rule === undefined) return;
+  for (const action of rule.actions) ctx.addAction(action);
+  if (rule.notReadOnly && ctx.isExecuting()) ctx.out.writesOutsideTables = true;
+  const args = Array.isArray(call['args']) ? (call['args'] as unknown[]) : [];
+  if (rule.setting) applySetting(ctx, args);
+  if (rule.tableReader) applyTableRead(ctx, base, args);
+  if (rule.sqlTextArgs !== undefined) applySqlText(ctx, base, call, args, rule.sqlTextArgs);
+}
+
+function applySetting(ctx: FunctionCallContext, args: readonly unknown[]): void {
+  ctx.out.readsConstantValues = true;
+  const setting = literalArgument(args[0], SQL_TEXT_CASTS)?.trim().toLowerCase();
+  // A computed setting name could be 'role': fail closed.
+  ctx.addAction(setting === undefined || ADMIN_SETTINGS.has(setting) ? 'sql:admin' : 'sql:session');
+}
+
+function refuseNamedArguments(base: string, args: readonly unknown[]): void {
+  for (const arg of args) {
+    if (typeof arg === 'object' && arg !== null && 'NamedArgExpr' in arg) {
+      throw dynamic(`${base}() with named arguments: write its arguments by position`);
+    }
+  }
+}
+
+/** table_to_xml('t', ...): reads the named table, which must be a literal for the policy to judge it. */
+function applyTableRead(ctx: FunctionCallContext, base: string, args: readonly unknown[]): void {
+  ctx.out.readsConstantValues = true;
+  refuseNamedArguments(base, args);
+  const text = literalArgument(args[0], REGCLASS_CASTS);
+  if (text === undefined) throw dynamic(`${base}() reads a table whose name is not a literal: refusing`);
+  ctx.out.tablesRead.add(regclassName(text));
+}
+
+/**
+ * ts_stat('SELECT ...'), query_to_xml('...', ...), ts_rewrite(q, 'SELECT ...'): the server runs the text as
+ * SQL. A literal is classified like a statement and everything it does is added; any other argument (a
+ * column, a parameter, a concatenation, another call) could be anything, so the call is refused.
+ */
+function applySqlText(
+  ctx: FunctionCallContext,
+  base: string,
+  call: Body,
+  args: readonly unknown[],
+  sqlTextArgs: ReadonlyMap<number, readonly number[]>,
+): void {
+  ctx.out.readsConstantValues = true;
+  refuseNamedArguments(base, args);
+  if (call['func_variadic'] === true) throw dynamic(`${base}() with a VARIADIC argument: refusing`);
+  const positions = sqlTextArgs.get(args.length);
+  if (positions === undefined) return; // only overloads that run no SQL take this many arguments
+  for (const position of positions) {
+    const text = literalArgument(args[position], SQL_TEXT_CASTS);
+    if (text === undefined) throw dynamic(`${base}() runs SQL given as text, and argument ${position + 1} is not a literal: refusing`);
+    const nested = ctx.classifyNested(text);
+    if (ctx.isExecuting()) {
+      for (const statement of nested) ctx.out.absorb(statement);
+    } else if (nested.some((s) => s.actions.includes('sql:admin'))) {
+      ctx.addAction('sql:admin');
+    }
+  }
+}
