@@ -29,7 +29,6 @@ describe('PolicyEngine with the demo policy', () => {
   const engine = PolicyEngine.compile(DEMO_POLICY);
 
   it.each([
-    ['agent connects to postgres', 'allow', agent, 'connect', prodDb],
     ['agent selects', 'allow', agent, 'sql:select', prodDb],
     ['agent SET/SHOW', 'allow', agent, 'sql:session', prodDb],
     ['agent inserts on prod', 'require_approval', agent, 'sql:insert', prodDb],
@@ -49,6 +48,20 @@ describe('PolicyEngine with the demo policy', () => {
     expect(engine.evaluate(input(principal, action, resource)).effect).toBe(expected);
   });
 
+  it.each([
+    ['demo_writer', 'allow'],
+    ['demo_reader', 'allow'],
+    ['postgres', 'deny'],
+    ['pg_read_server_files', 'deny'],
+    ['DEMO_WRITER', 'deny'],
+    ['demo_writer ', 'deny'],
+    [undefined, 'deny'],
+  ] as const)('a workload connects to Postgres only as a role the demo policy names: %s -> %s', (dbRole, expected) => {
+    const context = dbRole === undefined ? {} : { dbRole, login: dbRole };
+    expect(engine.evaluate(input(agent, 'connect', prodDb, context)).effect).toBe(expected);
+    expect(engine.evaluate(input(admin, 'connect', prodDb, context)).effect).toBe('allow');
+  });
+
   it('names the forbid policy and its reason when a forbid wins', () => {
     const decision = engine.evaluate(input(agent, 'sql:ddl', prodDb));
     expect(decision.determiningPolicies).toEqual(['requester-no-ddl-or-admin']);
@@ -62,7 +75,7 @@ describe('PolicyEngine with the demo policy', () => {
   });
 
   it('carries masking, session limit and approval obligations', () => {
-    const connect = engine.evaluate(input(agent, 'connect', prodDb));
+    const connect = engine.evaluate(input(agent, 'connect', prodDb, { dbRole: 'demo_writer' }));
     expect(connect.obligations.maxSessionSeconds).toBe(3600);
     expect(connect.obligations.masking.entities).toContainEqual({ entity: 'card', style: 'full' });
     expect(connect.obligations.masking.entities).toContainEqual({ entity: 'email', style: 'partial' });
