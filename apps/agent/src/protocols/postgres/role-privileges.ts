@@ -4,6 +4,15 @@ import type pg from 'pg';
 export const PRIVILEGED_ATTRIBUTES = ['SUPERUSER', 'CREATEROLE', 'CREATEDB', 'REPLICATION', 'BYPASSRLS'] as const;
 export type PrivilegedAttribute = (typeof PRIVILEGED_ATTRIBUTES)[number];
 
+/** The pg_roles column of each attribute. */
+const ATTRIBUTE_COLUMNS = {
+  SUPERUSER: 'rolsuper',
+  CREATEROLE: 'rolcreaterole',
+  CREATEDB: 'rolcreatedb',
+  REPLICATION: 'rolreplication',
+  BYPASSRLS: 'rolbypassrls',
+} as const satisfies Record<PrivilegedAttribute, keyof RoleRow>;
+
 /** One role the requested role is, or can become, with its path and what makes it privileged. */
 export interface ReachableRole {
   /** From the requested role to this one, both included (one name: the requested role itself). */
@@ -57,7 +66,7 @@ export async function reachableRoles(admin: pg.Pool | pg.PoolClient, role: strin
   }
   return [...paths].map(([oid, path]) => {
     const r = byOid.get(oid)!;
-    return { path, predefined: r.predefined, attributes: PRIVILEGED_ATTRIBUTES.filter((a) => r[`rol${a.toLowerCase()}` as 'rolsuper']) };
+    return { path, predefined: r.predefined, attributes: PRIVILEGED_ATTRIBUTES.filter((a) => r[ATTRIBUTE_COLUMNS[a]]) };
   });
 }
 
