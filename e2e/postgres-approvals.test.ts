@@ -274,7 +274,7 @@ describe('postgres statement approvals: held in the agent, approved once or for 
     await c.end().catch(() => undefined);
   });
 
-  it('an approver is notified by a signed webhook carrying the masked statement and working approve/deny links', async () => {
+  it('an approver is notified by a signed webhook carrying the masked statement, its unmasked detail and working approve/deny links', async () => {
     await resetOrders();
     await fx.stack.waitOnline(fx.resource); // the test before restarts the control plane
     const receiver = await WebhookReceiver.start();
@@ -290,7 +290,9 @@ describe('postgres statement approvals: held in the agent, approved once or for 
         expect(verifyWebhookSignature(signed)).toBe(true);
         expect(call.json).toMatchObject({ event: { type: 'approval.requested', data: { approval: { id: a.id, status: 'pending' } } } });
         expect(call.json.summary).toContain('sql:delete');
-        expect(call.body).not.toContain(PII.bob.email);
+        // The subject is masked; the detail shows the approver the real parameter (the policy does not say @approval_view("masked")).
+        expect(JSON.stringify(call.json.event.data.approval.subject)).not.toContain(PII.bob.email);
+        expect(call.json.event.data.approval.detail.params).toEqual([PII.bob.email]);
         // The link in the payload is the API route an approver calls with their own token.
         const approveUrl = new URL(call.json.links.approve as string);
         expect(approveUrl.pathname).toBe(`/api/v1/approvals/${a.id}/approve`);
