@@ -25,6 +25,10 @@ describe('migrations', () => {
         'schema_migrations', 'session_events', 'sessions', 'webhook_deliveries', 'webhook_subscriptions',
       ]);
       expect(await ds.showMigrations()).toBe(false);
+      const detailColumn = `SELECT column_name FROM information_schema.columns WHERE table_name = 'approvals' AND column_name = 'detail'`;
+      expect(await ds.query(detailColumn)).toHaveLength(1);
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await ds.query(detailColumn)).toEqual([]);
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await tables(ds)).not.toContain('webhook_deliveries');
       const webhookColumns = await ds.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'webhook_subscriptions' AND column_name IN ('description', 'disabled_by')`);

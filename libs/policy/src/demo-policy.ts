@@ -1,7 +1,8 @@
 /**
  * The policy set the quick start activates. It doubles as a worked example of every annotation.
  * - `admin` gateway role: everything.
- * - `requester` (AI agents and other workloads): connect to Postgres and read with PII masked; writes
+ * - `requester` (AI agents and other workloads): connect to Postgres as `demo_reader` or `demo_writer`
+ *   and read with PII masked; writes
  *   need one approval on resources labelled env=prod; DDL and admin statements are forbidden; connect
  *   to TCP resources labelled `demo`.
  */
@@ -11,12 +12,16 @@ export const DEMO_POLICY = `// Security administrators may do everything.
 permit (principal, action, resource)
 when { principal.gatewayRoles.contains("admin") };
 
-// Workloads may open Postgres sessions; results are masked from the first row.
+// Workloads may open Postgres sessions as the demo's application roles only (admins: any role the
+// agent hands out); results are masked from the first row.
 @id("requester-postgres-connect")
 @mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
 @max_session("1h")
 permit (principal, action == Gateway::Action::"connect", resource)
-when { principal.gatewayRoles.contains("requester") && resource.type == "postgres" };
+when {
+  principal.gatewayRoles.contains("requester") && resource.type == "postgres" &&
+  context has dbRole && ["demo_reader", "demo_writer"].contains(context.dbRole)
+};
 
 // Reads and session statements (SET, SHOW, BEGIN ...) with PII masked.
 @id("requester-postgres-read")

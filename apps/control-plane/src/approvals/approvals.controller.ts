@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Principal } from '@gw/identity';
 import { ZodPipe } from '../common/zod-body.pipe.js';
 import { ANY_AUTHENTICATED, CurrentPrincipal, Roles } from '../identity/roles.decorator.js';
-import { approvalView, approvalViewFor } from './approval-view.js';
+import { approvalViewFor } from './approval-view.js';
 import { ApprovalsService } from './approvals.service.js';
 import { approvalQuerySchema, approveBodySchema, denyBodySchema, type ApprovalQuery, type ApproveBody, type DenyBody } from './dto/approval.dto.js';
 
@@ -32,7 +32,7 @@ export class ApprovalsController {
   @Roles('approver', 'admin')
   @ApiOperation({ summary: 'Approve (N-of-M; never your own request). For a held statement, `scope: session` also lets later statements with the same fingerprint run in that session' })
   async approve(@Param('id', new ParseUUIDPipe()) id: string, @Body(new ZodPipe(approveBodySchema)) body: ApproveBody, @CurrentPrincipal() voter: Principal) {
-    return approvalView(await this.approvals.vote(id, voter, { decision: 'approve', scope: body.scope, ...(body.comment ? { comment: body.comment } : {}) }));
+    return approvalViewFor(await this.approvals.vote(id, voter, { decision: 'approve', scope: body.scope, ...(body.comment ? { comment: body.comment } : {}) }), voter);
   }
 
   @Post(':id/deny')
@@ -40,6 +40,6 @@ export class ApprovalsController {
   @Roles('approver', 'admin')
   @ApiOperation({ summary: 'Deny: one eligible deny decides' })
   async deny(@Param('id', new ParseUUIDPipe()) id: string, @Body(new ZodPipe(denyBodySchema)) body: DenyBody, @CurrentPrincipal() voter: Principal) {
-    return approvalView(await this.approvals.vote(id, voter, { decision: 'deny', ...(body.comment ? { comment: body.comment } : {}) }));
+    return approvalViewFor(await this.approvals.vote(id, voter, { decision: 'deny', ...(body.comment ? { comment: body.comment } : {}) }), voter);
   }
 }

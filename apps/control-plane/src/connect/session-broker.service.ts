@@ -222,8 +222,15 @@ export class SessionBroker implements OnApplicationBootstrap {
         await this.approvals.cancelForSession(session.id, 'the session ended while the statement was held').catch((err: unknown) => {
           this.log.warn({ err, sessionId: session.id }, 'could not cancel the held approvals of an ended session');
         });
-        const status = live.killedBy ? 'killed' : result.error && result.endedBy === 'error' ? 'failed' : 'ended';
-        const reason = live.killedBy ? `killed by ${live.killedBy}` : result.error ? result.error.message : `closed by ${result.endedBy}`;
+        const refused = result.refusedAtStartup;
+        if (refused) {
+          await this.audit.append({
+            action: 'session.connect', outcome: 'denied', ...auditBase,
+            details: { ...auditBase.details, sessionId: session.id, agentId: agent.agentId, refusedBy: 'agent', sqlstate: refused.code, reason: refused.message },
+          });
+        }
+        const status = live.killedBy ? 'killed' : refused || (result.error && result.endedBy === 'error') ? 'failed' : 'ended';
+        const reason = live.killedBy ? `killed by ${live.killedBy}` : refused ? `refused by the agent: ${refused.message}` : result.error ? result.error.message : `closed by ${result.endedBy}`;
         await this.sessions.close(session.id, status, reason, { in: result.bytesIn, out: result.bytesOut });
         await this.audit.append({
           action: 'session.closed', outcome: status === 'failed' ? 'failure' : 'success', actor: principal, resource: resource.name,

@@ -290,7 +290,7 @@ export class PgSession {
       actions: [...new Set(resolved.flatMap((s) => s.actions))].sort(),
       tables: [...new Set(resolved.flatMap((s) => [...s.tablesRead, ...s.tablesWritten]))].sort(),
       fingerprints,
-    });
+    }, { text: cutText(sql) });
     if (this.ended) return;
     if (outcome.status === 'approved') {
       if (outcome.scope === 'session') for (const f of fingerprints) if (f) this.approvedFingerprints.set(f, outcome.approvalId);
@@ -306,12 +306,17 @@ export class PgSession {
     return { id: this.approvedFingerprints.get(fingerprints[0]!)!, status: 'approved', scope: 'session', by: null };
   }
 
-  private hold(verdict: StatementVerdict, subject: Record<string, unknown>): Promise<ApprovalOutcome> {
+  /**
+   * `subject` is masked (stored, audited, shown to everyone who may see the approval); `detail` is the
+   * real text and parameters for the approvers, sent only where the policy lets them see values.
+   */
+  private hold(verdict: StatementVerdict, subject: Record<string, unknown>, detail: Record<string, unknown>): Promise<ApprovalOutcome> {
     if (!this.o.holdForApproval) return Promise.resolve({ status: 'unavailable', reason: 'statement approvals are not available on this agent' });
     const full = { ...subject, protocol: 'postgres', dbRole: this.o.policyContext.dbRole, policies: verdict.policies, reasons: verdict.reasons };
     const holding = new AbortController();
     this.holding = holding;
     return this.o.holdForApproval(full, verdict.approval, {
+      detail,
       signal: AbortSignal.any([this.lifetime.signal, holding.signal]),
       onRequested: (info) => {
         if (!this.ended) this.toClient(noticeResponse(approvalNotice(info)));
@@ -414,7 +419,7 @@ export class PgSession {
       actions: statement ? [...statement.actions] : [],
       tables: statement ? [...new Set([...statement.tablesRead, ...statement.tablesWritten])].sort() : [],
       fingerprints: [fingerprint],
-    });
+    }, { text: cutText(statement?.text ?? ''), params: m.params.map((p, i) => describeRawParam(p, m.paramFormats.length === 1 ? m.paramFormats[0] : m.paramFormats[i])) });
     if (this.ended) return;
     if (outcome.status === 'approved') {
       if (outcome.scope === 'session' && fingerprint) this.approvedFingerprints.set(fingerprint, outcome.approvalId);
@@ -463,8 +468,7 @@ export class PgSession {
   }
 
   private maskText(text: string): string {
-    const cut = text.length > MAX_RECORDED_TEXT ? `${text.slice(0, MAX_RECORDED_TEXT)}…` : text;
-    return this.recordingMasker.maskEntities(cut);
+    return this.recordingMasker.maskEntities(cutText(text));
   }
 
   // ---------------------------------------------------------------- server -> client
@@ -769,4 +773,15 @@ function parseDataRowValues(frame: Buffer): (Buffer | null)[] {
     }
   }
   return values;
+}
+
+function cutText(text: string): string {
+  return text.length > MAX_RECORDED_TEXT ? `${text.slice(0, MAX_RECORDED_TEXT)}…` : text;
+}
+
+/** A Bind parameter as an approver reads it: unmasked text, or what a binary value is. */
+function describeRawParam(value: Buffer | null, format: 0 | 1 | undefined): string {
+  if (value === null) return 'NULL';
+  if (format === 1) return `<binary ${value.length} bytes>`;
+  return cutText(value.toString('utf8'));
 }
