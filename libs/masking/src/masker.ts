@@ -97,7 +97,7 @@ export class Masker {
    * The entity a number value holds (its text as the database returns it), or undefined. A number
    * cannot hold `*` or a hash, so a caller replaces a found one whole (the agent sends SQL NULL).
    */
-  entityInNumber(text: string, hints: ValueHints = NO_HINTS, kind: NumberKind = 'number'): MaskEntity | undefined {
+  entityInNumber(text: string, hints: ValueHints = NO_HINTS, kind: NumberKind = 'numeric'): MaskEntity | undefined {
     if (this.entities.size === 0) return undefined;
     return entityInNumber(text, this.entities, hints, this.recognizerOptions.defaultRegion, kind);
   }
@@ -127,6 +127,7 @@ export class Masker {
   }
 
   private columnRuleFor(column: ColumnRef): ColumnRule | undefined {
+    if (this.columnRules.length === 0) return undefined;
     const name = column.column.toLowerCase();
     const table = column.table?.toLowerCase();
     return this.columnRules.find((rule) => rule.column === name && (rule.table === '*' || (table !== undefined && ruleTableMatches(rule.table, table))));
