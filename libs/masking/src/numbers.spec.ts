@@ -12,6 +12,7 @@ interface Case {
   readonly text: string;
   readonly kind?: NumberKind;
   readonly hints?: ValueHints;
+  readonly region?: 'GB';
   readonly entity: MaskEntity | undefined;
 }
 
@@ -47,7 +48,10 @@ const CASES: readonly Case[] = [
   { text: '14155552671', kind: 'integer', hints: PHONE, entity: 'phone' },
   { text: '442079460958', kind: 'integer', hints: PHONE, entity: 'phone' },
   { text: '4155552671', kind: 'integer', hints: PHONE, entity: 'phone' },
-  { text: '2079460958', kind: 'integer', hints: PHONE, entity: 'phone' }, // 020 7946 0958
+  { text: '7946095800', kind: 'integer', hints: PHONE, region: 'GB', entity: 'phone' }, // 07946 095800 lost its 0
+  { text: '7946095800', kind: 'integer', hints: PHONE, entity: undefined }, // the same without a region: not guessed
+  { text: '1733443200000', kind: 'integer', hints: PHONE, entity: undefined }, // epoch ms, would be Austrian with a 0
+  { text: '1000003', kind: 'integer', hints: PHONE, entity: undefined }, // a count, would be Italian with a 0
   { text: '1.4155552671e+10', kind: 'float', hints: PHONE, entity: 'phone' },
   // stays a number: ids, counts, timestamps, non-Luhn 16 digits, SSN/phone digits without a hint
   { text: '42', kind: 'integer', entity: undefined },
@@ -71,7 +75,7 @@ const CASES: readonly Case[] = [
 
 describe('entityInNumber', () => {
   it.each(CASES)('$text ($kind, $hints) holds $entity', (c) => {
-    expect(entityInNumber(c.text, ALL, c.hints ?? NO_HINTS, undefined, c.kind)).toBe(c.entity);
+    expect(entityInNumber(c.text, ALL, c.hints ?? NO_HINTS, c.region, c.kind)).toBe(c.entity);
   });
 
   it('finds only the configured entities', () => {

@@ -62,8 +62,8 @@ function trimZeros(digits: string): string {
  * Which configured entity a number holds, or undefined. Cards always (Luhn and issuer range on the whole
  * part, and on the significant digits, so `card / 10^k` and `card * 10^k` are found too); SSNs and
  * phone numbers only with a name hint, since any 9 or 10 digits would do otherwise: an SSN from 7-9
- * digits (leading zeros lost), a phone number as E.164 without its `+`, a national number, or one that
- * lost its trunk `0`. Bounded by digit count first, so ordinary small numbers cost one comparison.
+ * digits (leading zeros lost), a phone number as E.164 without its `+`, a national number (NANP, or
+ * in the configured region), or one that lost its trunk `0` in the configured region. Bounded by digit count first, so ordinary small numbers cost one comparison.
  */
 export function entityInNumber(
   text: string,
@@ -81,7 +81,9 @@ export function entityInNumber(
     if (ssnValid(ssn.slice(0, 3), ssn.slice(3, 5), ssn.slice(5))) return 'ssn';
   }
   if (hints.phone === true && entities.has('phone') && whole.length >= MIN_PHONE_DIGITS && whole.length <= MAX_PHONE_DIGITS) {
-    if (parsePhoneCandidate(whole, region, true) ?? parsePhoneCandidate(`0${whole}`, region, false)) return 'phone';
+    // A national number that lost its trunk 0 is only read back in the configured region: guessed
+    // across regions, almost any count or timestamp is some country's number.
+    if (parsePhoneCandidate(whole, region, true) ?? (region ? parsePhoneCandidate(`0${whole}`, region, false) : undefined)) return 'phone';
   }
   return undefined;
 }

@@ -20,8 +20,6 @@ const DATE = /^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})
 /** Words that announce a phone number; looked for in the CONTEXT_WINDOW characters before bare digits. */
 const CONTEXT = /(?:phone|\btel\b|\btelephone|mobile|\bcell|\bfax\b|msisdn|whatsapp)/i;
 const CONTEXT_WINDOW = 40;
-/** An extension after the number (`ext. 123`, `x123`, `#123`): masked with it. */
-const EXTENSION = /^\s{0,3}(?:ext\.?|extension|x|#)\s{0,3}\d{1,6}(?!\w)/i;
 /** `00` is the international call prefix almost everywhere (`0044 20 7946 0958` = `+44 20 7946 0958`). */
 const INTERNATIONAL_00 = /^\(?00(?=[1-9])/;
 /**
@@ -30,7 +28,7 @@ const INTERNATIONAL_00 = /^\(?00(?=[1-9])/;
  * trunk `0` prefix in the countries that use one. Other bare national forms need `defaultRegion`.
  */
 const NANP = /^(?:\+?1[ .-]?)?\(?[2-9]\d{2}\)?[ .-]{0,2}\d{3}[ .-]?\d{4}$/;
-const TRUNK_ZERO_REGIONS: readonly CountryCode[] = ['GB', 'DE', 'FR', 'IT', 'ES', 'NL', 'BE', 'CH', 'AT', 'SE', 'AU', 'NZ', 'IN', 'JP', 'BR', 'ZA', 'IE', 'PL'];
+const TRUNK_ZERO_REGIONS: readonly CountryCode[] = ['GB', 'DE', 'FR', 'ES', 'NL', 'BE', 'CH', 'AT', 'SE', 'AU', 'NZ', 'IN', 'JP', 'BR', 'ZA', 'IE', 'PL'];
 
 function digitCount(text: string): number {
   let n = 0;
@@ -81,12 +79,6 @@ function findInCandidate(candidate: string, offset: number, region: CountryCode 
   }
 }
 
-/** The end of a phone number found at [start, end), past an extension written after it. */
-function endWithExtension(text: string, end: number): number {
-  const ext = EXTENSION.exec(text.slice(end, end + 24));
-  return ext ? end + ext[0].length : end;
-}
-
 export const phoneRecognizer: Recognizer = {
   entity: 'phone',
   mayMatch: (_text, hints) => hints.digits >= MIN_DIGITS,
@@ -96,6 +88,8 @@ export const phoneRecognizer: Recognizer = {
       const candidate = m[0];
       const digits = digitCount(candidate);
       if (digits < MIN_DIGITS || DATE.test(candidate)) continue;
+      // An extension (`ext. 12`, `x12`) ends the candidate at its letters: the number before it is
+      // masked, the extension alone identifies no one.
       // A bare digit string is a phone number only where the value's name or the words before it say so.
       const hinted = options.hints?.phone === true || CONTEXT.test(text.slice(Math.max(0, m.index - CONTEXT_WINDOW), m.index));
       if (!PHONE_FORMATTING.test(candidate) && !hinted) continue;
@@ -106,7 +100,7 @@ export const phoneRecognizer: Recognizer = {
         continue;
       }
       const number = parsePhoneCandidate(candidate, options.defaultRegion, hinted);
-      if (number) found.push({ entity: 'phone', start: m.index, end: endWithExtension(text, m.index + candidate.length), normalized: number.number });
+      if (number) found.push({ entity: 'phone', start: m.index, end: m.index + candidate.length, normalized: number.number });
     }
     return found;
   },

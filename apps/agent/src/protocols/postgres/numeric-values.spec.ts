@@ -119,7 +119,7 @@ const CASES: readonly Case[] = [
   { name: 'int4 ssn column', value: int(4, 536221234), field: field(INT4, 1, 'ssn', SSN), expect: 'null' },
   { name: 'int4 ssn, leading zero lost', value: text('78051121'), field: field(INT4, 0, 'ssn', SSN), expect: 'null' },
   { name: 'int8 phone E.164 without +', value: int(8, 14155552671n), field: field(INT8, 1, 'phone', PHONE), expect: 'null' },
-  { name: 'int8 phone, trunk 0 lost', value: text('2079460958'), field: field(INT8, 0, 'phone', PHONE), expect: 'null' },
+  { name: 'int8 phone, national NANP digits', value: text('4155550132'), field: field(INT8, 0, 'phone', PHONE), expect: 'null' },
   { name: 'numeric phone', value: numeric('442079460958'), field: field(NUMERIC, 1, 'phone', PHONE), expect: 'null' },
   // text columns named like the entity: bare digits
   { name: 'text ssn column, bare digits', value: text('536221234'), field: field(25, 0, 'ssn', SSN), expect: '*********' },

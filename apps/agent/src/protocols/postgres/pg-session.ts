@@ -532,7 +532,7 @@ export class PgSession {
         this.copyOutMasking = verdict && hasRules(verdict.masking) ? verdict : undefined;
         // COPY rows carry no column names: the columns the statement names tell what bare digits are.
         const statement = head?.kind === 'query' ? head.runs[head.index]?.statement : head?.kind === 'execute' ? head.portal.statement : undefined;
-        this.copyOutHints = hintsFromNames(statement?.columnsReferenced ?? []);
+        this.copyOutHints = copyHints(statement?.columnsReferenced ?? []);
         if (this.copyOutMasking && m.kind === 'CopyOutResponse' && m.format === 1) {
           throw new MaskingRefusal('binary COPY output cannot be masked; use text or CSV format');
         }
@@ -749,6 +749,16 @@ export class PgSession {
 }
 
 class MaskingRefusal extends Error {}
+
+/**
+ * The hints for a COPY's rows. `COPY t TO STDOUT` and `COPY t (a, b) ...` name no columns the
+ * classifier reports, and `*` names none either: the copied columns could be an `ssn int`, so bare
+ * digits are checked as SSNs and phone numbers (over-masking a 9-digit id that passes the SSN rules
+ * is the safe mistake).
+ */
+function copyHints(columns: readonly string[]): ValueHints {
+  return columns.length === 0 || columns.includes('*') ? { ssn: true, phone: true } : hintsFromNames(columns);
+}
 
 function isVerdict(value: readonly StatementClassification[] | StatementVerdict): value is StatementVerdict {
   return !Array.isArray(value);
