@@ -2,7 +2,7 @@ import { hintsFromNames, NO_HINTS, type ColumnRef, type Masker, type MaskStyle, 
 import { dataRow, type FieldDescription } from '@gw/protocol-postgres';
 import { decodeArray, decodeRecord, encodeArray, encodeRecord } from './binary-containers.js';
 import { nullInvalidJsonScalars } from './json-scalars.js';
-import { maskNumberArrayText, NUMBER_ARRAY_ELEMENT, NUMBER_TYPES, numberHoldsEntity } from './numeric-values.js';
+import { maskNumberArrayText, NUMBER_ARRAY_ELEMENT, NUMBER_TYPES, numberHoldsEntity, UnreadableNumberError } from './numeric-values.js';
 
 /** Types whose values are text on the wire (in both formats): the ones masking looks into. */
 export const TEXT_LIKE_TYPES: ReadonlySet<number> = new Set([
@@ -209,7 +209,12 @@ function maskScalar(value: Buffer, field: MaskField, masker: Masker): Masked {
   if (field.derivedStyle) return null;
   if (field.column && masker.columnStyle(field.column) !== undefined) return null;
   if (!NUMBER_TYPES.has(field.typeOid) || !masker.scansEntities) return undefined;
-  return numberHoldsEntity(value, field.typeOid, field.format, field.hints ?? NO_HINTS, masker) ? null : undefined;
+  try {
+    return numberHoldsEntity(value, field.typeOid, field.format, field.hints ?? NO_HINTS, masker) ? null : undefined;
+  } catch (error) {
+    if (error instanceof UnreadableNumberError) throw new UnmaskableValueError(error.message);
+    throw error;
+  }
 }
 
 /** A number array in text format: an element holding an entity becomes NULL, so the array still parses. */
