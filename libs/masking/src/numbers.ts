@@ -23,6 +23,10 @@ const SSN_DIGITS = 9;
 const MIN_SSN_DIGITS = 7;
 const MIN_PHONE_DIGITS = 7;
 const MAX_PHONE_DIGITS = 15;
+/** Fewer digits than this: no card (the only entity a number holds without a hint). */
+const MIN_CARD_DIGITS = 13;
+/** `card / 10^k` is looked for only in decimals whose whole part keeps at least this many digits. */
+const MIN_SCALED_WHOLE_DIGITS = 6;
 
 /** The number's whole part and all its significant digits, as digit strings without leading zeros. */
 export function numberDigits(text: string, kind: NumberKind = 'numeric'): { whole: string; significant: string } | undefined {
@@ -100,9 +104,3 @@ function cardInNumber(whole: string, significant: string, kind: NumberKind): boo
   return kind !== 'float' && whole.length >= MIN_SCALED_WHOLE_DIGITS && isCardNumber(significant);
 }
 
-const MIN_SCALED_WHOLE_DIGITS = 6;
-
-/** Fewer digits than this in a number: it cannot hold any entity, whatever its hints. */
-export const MIN_ENTITY_DIGITS = MIN_SSN_DIGITS;
-/** Fewer digits than this: no card (the only entity a number holds without a hint). */
-export const MIN_CARD_DIGITS = 13;
