@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Masker, MASK_ENTITIES, type MaskingRules } from '@gw/masking';
+import { hintsFromNames, Masker, MASK_ENTITIES, NO_HINTS, type MaskingRules, type ValueHints } from '@gw/masking';
 import {
   errorResponse,
   noticeResponse,
@@ -114,6 +114,7 @@ export class PgSession {
   /** The server is discarding extended-protocol messages until the next Sync. */
   private skipToSync = false;
   private copyOutMasking: StatementVerdict | undefined;
+  private copyOutHints: ValueHints = NO_HINTS;
   private ended = false;
   /** Ends any approval wait when the session ends. */
   private readonly lifetime = new AbortController();
@@ -533,6 +534,9 @@ export class PgSession {
       case 'CopyBothResponse': {
         const verdict = head?.kind === 'query' ? head.verdict : head?.kind === 'execute' ? head.portal.verdict : undefined;
         this.copyOutMasking = verdict && hasRules(verdict.masking) ? verdict : undefined;
+        // COPY rows carry no column names: the columns the statement names tell what bare digits are.
+        const statement = head?.kind === 'query' ? head.runs[head.index]?.statement : head?.kind === 'execute' ? head.portal.statement : undefined;
+        this.copyOutHints = copyHints(statement?.columnsReferenced ?? []);
         if (this.copyOutMasking && m.kind === 'CopyOutResponse' && m.format === 1) {
           throw new MaskingRefusal('binary COPY output cannot be masked; use text or CSV format');
         }
@@ -541,7 +545,7 @@ export class PgSession {
       case 'CopyData':
         if (this.copyOutMasking) {
           const text = m.data.toString('utf8');
-          const masked = this.maskerFor(this.copyOutMasking.masking).maskEntities(text, true);
+          const masked = this.maskerFor(this.copyOutMasking.masking).maskEntities(text, true, this.copyOutHints);
           if (masked !== text) return this.toClient(serializeBackend({ kind: 'CopyData', data: Buffer.from(masked, 'utf8') }));
         }
         return this.toClient(m.raw);
@@ -749,6 +753,16 @@ export class PgSession {
 }
 
 class MaskingRefusal extends Error {}
+
+/**
+ * The hints for a COPY's rows. `COPY t TO STDOUT` and `COPY t (a, b) ...` name no columns the
+ * classifier reports, and `*` names none either: the copied columns could be an `ssn int`, so bare
+ * digits are checked as SSNs and phone numbers (over-masking a 9-digit id that passes the SSN rules
+ * is the safe mistake).
+ */
+function copyHints(columns: readonly string[]): ValueHints {
+  return columns.length === 0 || columns.includes('*') ? { ssn: true, phone: true } : hintsFromNames(columns);
+}
 
 function isVerdict(value: readonly StatementClassification[] | StatementVerdict): value is StatementVerdict {
   return !Array.isArray(value);
