@@ -19,6 +19,7 @@ export class RedisChannels {
   private readonly log = loggerFor(RedisChannels);
   private readonly handlers = new Map<string, (message: string) => void>();
   private readonly drops = new Map<string, { count: number; lastLogged: number }>();
+  private readonly droppedTotals = new Map<string, number>();
 
   constructor(
     @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
@@ -48,6 +49,11 @@ export class RedisChannels {
     await this.subscriber.unsubscribe(channel).catch(() => undefined);
   }
 
+  /** How many messages on `channel` were dropped as not validly sealed since start (for operators and tests). */
+  dropped(channel: string): number {
+    return this.droppedTotals.get(channel) ?? 0;
+  }
+
   private dispatch(channel: string, message: string): void {
     const handler = this.handlers.get(channel);
     if (!handler) return;
@@ -64,6 +70,7 @@ export class RedisChannels {
   }
 
   private logDrop(channel: string, reason: string): void {
+    this.droppedTotals.set(channel, this.dropped(channel) + 1);
     const now = Date.now();
     const entry = this.drops.get(channel) ?? { count: 0, lastLogged: 0 };
     entry.count += 1;
