@@ -15,6 +15,14 @@ const jsonFromString = (name: string) =>
     }
   });
 
+const protocolOf = (url: string) => {
+  try {
+    return new URL(url).protocol;
+  } catch {
+    return '';
+  }
+};
+
 const DEFAULT_OIDC_ISSUERS = JSON.stringify([{ issuer: 'http://127.0.0.1:9000', audience: 'api://gateway' }]);
 
 const envSchema = z.object({
@@ -25,7 +33,7 @@ const envSchema = z.object({
   DATABASE_CREATE_IF_MISSING: z.enum(['true', 'false']).default('true'),
   /** redis://[user:password@]host:port[/db] or rediss:// for TLS; the user is a Redis ACL user. */
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379')
-    .refine((url) => /^rediss?:$/.test(new URL(url).protocol), 'REDIS_URL must start with redis:// or rediss:// (TLS)'),
+    .refine((url) => /^rediss?:$/.test(protocolOf(url)), 'REDIS_URL must start with redis:// or rediss:// (TLS)'),
   /** PEM file of the CA(s) that signed the Redis server's certificate (rediss:// only). */
   REDIS_TLS_CA_FILE: z.string().min(1).optional(),
   /** Replica messages older (or newer) than this are dropped: clock skew plus Redis latency. */
