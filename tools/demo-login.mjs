@@ -32,6 +32,9 @@ export function ensureDemoLogin() {
   } catch {
     run('useradd', ['--system', '--create-home', '--home-dir', DEMO_LOGIN_HOME, '--shell', '/bin/bash', '--user-group', '--comment', 'gateway SSH demo login', DEMO_LOGIN]);
   }
+  // A new account's password is "!" (locked) and sshd refuses locked accounts even with a
+  // certificate; "*" means no password can ever match, without locking.
+  run('usermod', ['-p', '*', DEMO_LOGIN]);
   return Number(run('id', ['-u', DEMO_LOGIN]).trim());
 }
 
