@@ -76,6 +76,15 @@ describe('the demo resources cannot reach the control plane\'s Redis, keys or da
     it.each(config.resources.filter((r) => r.type === 'tcp').map((r) => [r.name, r.address]))('tcp resource %s (%s) is no store of the gateway', (_name, address) => {
       expect(stores).not.toContain(address.split(':').at(-1));
     });
+    it('in docker-compose too, no tcp resource is the control plane\'s Redis or Postgres service', () => {
+      const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, { environment?: Record<string, string> }> };
+      const cpEnv = compose.services['control-plane']!.environment!;
+      const cpStores = [new URL(cpEnv.REDIS_URL!).host, new URL(cpEnv.DATABASE_URL!).host];
+      const agent = parse(readFileSync('examples/agent.compose.yaml', 'utf8')) as { resources: Array<{ type: string; address: string }> };
+      const tcp = agent.resources.filter((r) => r.type === 'tcp');
+      expect(tcp.length).toBeGreaterThan(0);
+      for (const r of tcp) expect(cpStores).not.toContain(r.address);
+    });
     it('the redis resource is the demo redis-server that npm start runs', () => {
       expect(config.resources.find((r) => r.name === 'redis')?.address).toBe(`127.0.0.1:${DEMO_REDIS_DEFAULT_PORT}`);
     });
