@@ -21,7 +21,7 @@ describe('migrations', () => {
       expect(await tables(ds)).toEqual([]);
       await ds.runMigrations({ transaction: 'each' });
       expect(await tables(ds)).toEqual([
-        'access_requests', 'agents', 'approvals', 'audit_events', 'grants', 'policy_versions', 'resources',
+        'access_requests', 'agents', 'approvals', 'audit_events', 'grants', 'policy_versions', 'replica_message_keys', 'resources',
         'schema_migrations', 'session_events', 'sessions', 'webhook_deliveries', 'webhook_subscriptions',
       ]);
       expect(await ds.showMigrations()).toBe(false);
