@@ -26,6 +26,10 @@ describe('migrations', () => {
       ]);
       expect(await ds.showMigrations()).toBe(false);
       await ds.undoLastMigration({ transaction: 'each' });
+      expect(await tables(ds)).not.toContain('replica_message_keys');
+      const killColumns = await ds.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'sessions' AND column_name = 'killed_by'`);
+      expect(killColumns).toEqual([]);
+      await ds.undoLastMigration({ transaction: 'each' });
       expect(await tables(ds)).not.toContain('webhook_deliveries');
       const webhookColumns = await ds.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'webhook_subscriptions' AND column_name IN ('description', 'disabled_by')`);
       expect(webhookColumns).toEqual([]);
