@@ -1,4 +1,10 @@
 /**
+ * The only login workloads may use on demo SSH hosts: the unprivileged system user that
+ * `npm start` creates for its SSH demo target (tools/demo-login.mjs).
+ */
+export const DEMO_SSH_LOGIN = 'gw-demo';
+
+/**
  * The policy set the quick start activates. It doubles as a worked example of every annotation.
  * - `admin` gateway role: everything.
  * - `requester` (AI agents and other workloads): connect to Postgres as `demo_reader` or `demo_writer`
@@ -67,12 +73,16 @@ when {
   principal.gatewayRoles.contains("requester") && resource.type == "tcp" && resource.hasTag("demo")
 };
 
-// SSH: workloads run commands and copy files on demo hosts. No interactive shell and no port
+// SSH: workloads run commands and copy files on demo hosts, logged in only as the unprivileged
+// demo login (never root, never the user running the gateway). No interactive shell and no port
 // forwarding (nothing permits ssh:shell or ssh:forward for them, so both are denied).
 @id("requester-ssh-connect")
 @max_session("1h")
 permit (principal, action == Gateway::Action::"connect", resource)
-when { principal.gatewayRoles.contains("requester") && resource.type == "ssh" && resource.hasTag("demo") };
+when {
+  principal.gatewayRoles.contains("requester") && resource.type == "ssh" && resource.hasTag("demo") &&
+  context has login && context.login == "${DEMO_SSH_LOGIN}"
+};
 
 @id("requester-ssh-exec-sftp")
 permit (principal, action in [Gateway::Action::"ssh:exec", Gateway::Action::"ssh:sftp"], resource)

@@ -47,4 +47,4 @@ export {
   type PolicyExplanation,
   type CacheStats,
 } from './engine.js';
-export { DEMO_POLICY } from './demo-policy.js';
+export { DEMO_POLICY, DEMO_SSH_LOGIN } from './demo-policy.js';

@@ -1,3 +1,4 @@
+import { describeKiller, parseKillMessage, type SessionKiller } from '../sessions/session-kill.js';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Duplex } from 'node:stream';
 import { CONNECT_CLOSE } from '@gw/contracts';
@@ -54,7 +55,7 @@ export interface OpenedSession {
 interface LiveSession {
   terminate(reason: string): void;
   notify(event: string, payload: unknown): void;
-  killedBy?: string;
+  killedBy?: SessionKiller;
 }
 
 /**
@@ -81,11 +82,11 @@ export class SessionBroker implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     this.redisChannels.listen(channels(this.config.redis.prefix).sessionKill, (message) => {
-      const { sessionId, by, reason } = JSON.parse(message) as { sessionId: string; by: string; reason?: string };
+      const { sessionId, by, reason } = parseKillMessage(message);
       const live = this.live.get(sessionId);
       if (live) {
         live.killedBy = by;
-        live.terminate(reason ?? `session killed by ${by}`);
+        live.terminate(reason ?? `session killed by ${describeKiller(by)}`);
       }
     });
   }
@@ -230,11 +231,11 @@ export class SessionBroker implements OnApplicationBootstrap {
           });
         }
         const status = live.killedBy ? 'killed' : refused || (result.error && result.endedBy === 'error') ? 'failed' : 'ended';
-        const reason = live.killedBy ? `killed by ${live.killedBy}` : refused ? `refused by the agent: ${refused.message}` : result.error ? result.error.message : `closed by ${result.endedBy}`;
+        const reason = live.killedBy ? `killed by ${describeKiller(live.killedBy)}` : refused ? `refused by the agent: ${refused.message}` : result.error ? result.error.message : `closed by ${result.endedBy}`;
         await this.sessions.close(session.id, status, reason, { in: result.bytesIn, out: result.bytesOut });
         await this.audit.append({
           action: 'session.closed', outcome: status === 'failed' ? 'failure' : 'success', actor: principal, resource: resource.name,
-          details: { sessionId: session.id, status, reason, bytesIn: result.bytesIn, bytesOut: result.bytesOut },
+          details: { sessionId: session.id, status, reason, killedBy: live.killedBy ?? null, bytesIn: result.bytesIn, bytesOut: result.bytesOut },
         });
       },
     };

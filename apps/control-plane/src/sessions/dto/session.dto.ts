@@ -28,6 +28,8 @@ export function sessionDto(s: SessionEntity) {
     startedAt: s.startedAt.toISOString(),
     endedAt: s.endedAt?.toISOString() ?? null,
     endReason: s.endReason,
+    /** Who killed it: `{ kind: 'principal', id, displayName }` or `{ kind: 'grant', grantId }`; null otherwise. */
+    killedBy: s.killedBy,
     bytesIn: Number(s.bytesIn),
     bytesOut: Number(s.bytesOut),
   };
