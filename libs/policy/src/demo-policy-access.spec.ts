@@ -3,7 +3,8 @@ import { DEMO_POLICY } from './demo-policy.js';
 import { PolicyEngine } from './engine.js';
 import type { PolicyInput } from './input.js';
 
-const principal = (gatewayRoles: string[]): PolicyInput['principal'] =>
+type GatewayRoles = PolicyInput['principal']['gatewayRoles'];
+const principal = (gatewayRoles: GatewayRoles): PolicyInput['principal'] =>
   ({ id: `p-${gatewayRoles.join('-')}`, kind: 'workload', issuer: 'i', subject: 's', roles: [], groups: [], gatewayRoles });
 const workload = principal(['requester']);
 
@@ -51,7 +52,7 @@ describe('demo policy: request_access (just-in-time grants)', () => {
   });
 
   it('gives nothing to principals without a gateway role, nor to approvers and auditors asking for themselves', () => {
-    for (const roles of [[], ['approver'], ['auditor']]) {
+    for (const roles of [[], ['approver'], ['auditor']] satisfies GatewayRoles[]) {
       for (const name of ['ssh-demo (env=dev)', 'postgres-demo (env=prod)']) {
         expect(ask(resources[name]!, principal(roles)).effect, `${roles.join(',') || 'none'} on ${name}`).toBe('deny');
       }
