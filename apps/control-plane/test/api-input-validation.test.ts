@@ -1,5 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import pg from 'pg';
+import WebSocket from 'ws';
+import { CONNECT_CLOSE } from '@gw/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './support/harness.js';
 
@@ -229,6 +231,18 @@ describe('API input validation: every path and query parameter', () => {
       const res = await rawRequest(h.baseUrl, 'POST', c.path, admin, JSON.stringify(c.body));
       expect(res.status, c.path).toBe(400);
       expect(res.body.fields, c.path).toContainEqual({ path: c.field, message: expect.stringMatching(/NUL/) });
+    }
+  });
+
+  it('gw connect: a resource name no agent could declare is an unknown resource (4404), not an internal error', async () => {
+    const wsBase = h.baseUrl.replace(/^http/, 'ws');
+    for (const name of ['%00', 'db%00x', 'a'.repeat(4000), encodeURIComponent('🦄'), 'UPPER', '..%2F..', '%ED%A0%80', '']) {
+      const ws = new WebSocket(`${wsBase}/api/v1/connect?resource=${name}`, { headers: { authorization: `Bearer ${admin}` } });
+      const [code] = await new Promise<[number, string]>((resolve, reject) => {
+        ws.once('close', (c: number, reason: Buffer) => resolve([c, reason.toString()]));
+        ws.once('error', reject);
+      });
+      expect(code, `resource=${name.slice(0, 40)}`).toBe(CONNECT_CLOSE.unknownResource);
     }
   });
 
