@@ -28,8 +28,9 @@ export const bigintText = z
 export const limitText = (max: number, fallback: number) => integerText(1, max).default(fallback);
 
 /**
- * An ISO 8601 timestamp with an offset, as a Date within years 1-9999: Postgres has no year 0
- * and JavaScript dates beyond 9999 are not ISO strings Postgres reads back.
+ * An ISO 8601 timestamp with an offset, as a Date within years 1-9999. Year 0 does not exist in
+ * Postgres (the pg driver would quietly send it as 1 BC), so such a filter is refused rather than
+ * reinterpreted.
  */
 export const isoTimestamp = z.iso
   .datetime({ offset: true })
