@@ -73,6 +73,28 @@ when {
   principal.gatewayRoles.contains("requester") && resource.type == "tcp" && resource.hasTag("demo")
 };
 
+// Just-in-time access (POST /api/v1/access-requests, action request_access): workloads get a grant on
+// env=dev resources at once, for at most an hour; on env=prod one approver must agree first. Any
+// other resource (no env label, or another env) is refused.
+@id("requester-access-dev")
+@max_session("1h")
+permit (principal, action == Gateway::Action::"request_access", resource)
+when {
+  principal.gatewayRoles.contains("requester") &&
+  resource.hasTag("env") && resource.getTag("env") == "dev"
+};
+
+@id("requester-access-prod")
+@approval("required")
+@approvals("1")
+@approvers("role:approver")
+@approval_timeout("30m")
+permit (principal, action == Gateway::Action::"request_access", resource)
+when {
+  principal.gatewayRoles.contains("requester") &&
+  resource.hasTag("env") && resource.getTag("env") == "prod"
+};
+
 // SSH: workloads run commands and copy files on demo hosts, logged in only as the unprivileged
 // demo login (never root, never the user running the gateway). No interactive shell and no port
 // forwarding (nothing permits ssh:shell or ssh:forward for them, so both are denied).

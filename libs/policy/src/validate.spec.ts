@@ -25,6 +25,8 @@ describe('validatePolicySet', () => {
       'requester-postgres-write-prod',
       'requester-no-ddl-or-admin',
       'requester-tcp-demo',
+      'requester-access-dev',
+      'requester-access-prod',
       'requester-ssh-connect',
       'requester-ssh-exec-sftp',
       'requester-ssh-sudo-approval',
