@@ -54,7 +54,7 @@ export function analyzeInvocation(words: readonly Word[], ctx: InvocationContext
 
 function analyzeWrapper(program: string, spec: WrapperSpec, args: readonly Word[], ctx: InvocationContext): void {
   const c = ctx.collector;
-  const parsed = parseLeadingOptions(args, spec);
+  const parsed = parseLeadingOptions(args, spec, spec.permutesOptions);
   addFlags(program, args.slice(0, parsed.operandIndex), c);
   if (parsed.unknown !== undefined) {
     c.opaque(`${program}: cannot tell which command it runs (option ${parsed.unknown})`);
@@ -65,6 +65,12 @@ function analyzeWrapper(program: string, spec: WrapperSpec, args: readonly Word[
   const code = parsed.options.find((o) => spec.codeOptions?.includes(o.name));
   if (code) return analyzeCodeWord(program, code.value, ctx);
 
+  if (parsed.operands) {
+    // su USER [ARGS]: extra operands go to the user's shell as its arguments.
+    if (parsed.operands.length > (spec.positional ?? 0)) c.opaque(`${program} passes arguments to a shell`);
+    else readsProgramFromStdin(program, ctx);
+    return;
+  }
   let rest = args.slice(parsed.operandIndex);
   if (spec.assignments) {
     while (rest.length > 0 && rest[0] !== undefined && ASSIGNMENT.test(rest[0])) {
@@ -75,7 +81,8 @@ function analyzeWrapper(program: string, spec: WrapperSpec, args: readonly Word[
   }
   const command = rest.slice(spec.positional ?? 0);
   if (command.length === 0) {
-    const shell = spec.shellWithoutCommand === true || (Array.isArray(spec.shellWithoutCommand) && spec.shellWithoutCommand.some((o) => given.has(o)));
+    const shellOptions: readonly string[] = typeof spec.shellWithoutCommand === 'object' ? spec.shellWithoutCommand : [];
+    const shell = spec.shellWithoutCommand === true || shellOptions.some((o) => given.has(o));
     if (shell) readsProgramFromStdin(program, ctx);
     return;
   }

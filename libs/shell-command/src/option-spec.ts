@@ -14,6 +14,8 @@ export interface OptionSpec {
 }
 
 export interface ParsedOptions {
+  /** With `permute`: the operands met between options, in order. */
+  operands?: (string | undefined)[];
   /** Options seen, as `-x` and `--name`, with their values. */
   options: { name: string; value?: string }[];
   /** Index of the first operand. */
@@ -25,15 +27,21 @@ export interface ParsedOptions {
 /**
  * Reads leading options the way getopt does for programs that stop at the first operand (wrappers
  * and interpreters: what follows belongs to the command or the script). `--` ends the options.
+ * `permute`: options may follow operands (GNU order, as `su USER -c CMD`); the operands are returned.
  */
-export function parseLeadingOptions(args: readonly (string | undefined)[], spec: OptionSpec, stopAt?: (arg: string) => boolean): ParsedOptions {
+export function parseLeadingOptions(args: readonly (string | undefined)[], spec: OptionSpec, permute = false): ParsedOptions {
   const options: ParsedOptions['options'] = [];
+  const operands: (string | undefined)[] = [];
   let i = 0;
   while (i < args.length) {
     const arg = args[i];
     if (arg === undefined) return { options, operandIndex: i, unknown: '(an argument computed at run time)' };
-    if (arg === '--') return { options, operandIndex: i + 1 };
-    if (stopAt?.(arg)) return { options, operandIndex: i };
+    if (arg === '--') return permute ? { options, operandIndex: args.length, operands: [...operands, ...args.slice(i + 1)] } : { options, operandIndex: i + 1 };
+    if (permute && (!arg.startsWith('-') || arg === '-')) {
+      operands.push(arg);
+      i++;
+      continue;
+    }
     if (arg.startsWith('--')) {
       const [name, inline] = splitLong(arg.slice(2));
       if (spec.valueLong?.includes(name)) {
@@ -69,7 +77,7 @@ export function parseLeadingOptions(args: readonly (string | undefined)[], spec:
     }
     i++;
   }
-  return { options, operandIndex: i };
+  return permute ? { options, operandIndex: args.length, operands } : { options, operandIndex: i };
 }
 
 function splitLong(text: string): [string, string | undefined] {

@@ -16,6 +16,8 @@ export interface WrapperSpec extends OptionSpec {
   argumentsFromStdin?: boolean;
   /** The operands are joined into one string of shell code (`watch`, `sg`). */
   operandsAreShellCode?: boolean;
+  /** Options may follow operands (`su USER -c CMD`); it runs no command operand, only a shell. */
+  permutesOptions?: boolean;
 }
 
 const SUDO_VALUE_LONG = ['user', 'group', 'host', 'prompt', 'chdir', 'close-from', 'role', 'type', 'other-user', 'command-timeout', 'chroot'];
@@ -52,6 +54,7 @@ export const WRAPPERS: Readonly<Record<string, WrapperSpec>> = {
   su: {
     valueShort: 'cgGsw', flagShort: 'lmpfP', valueLong: ['command', 'session-command', 'group', 'supp-group', 'shell', 'whitelist-environment'],
     flagLong: ['login', 'preserve-environment', 'pty', 'fast'], positional: 1, codeOptions: ['-c', '--command', '--session-command'], shellWithoutCommand: true,
+    permutesOptions: true,
   },
   runuser: { valueShort: 'ugGcsw', flagShort: 'lmpfP', valueLong: ['user', 'group', 'supp-group', 'command', 'session-command', 'shell', 'whitelist-environment'], flagLong: ['login', 'preserve-environment', 'pty', 'fast'], codeOptions: ['-c', '--command', '--session-command'] },
   xargs: {

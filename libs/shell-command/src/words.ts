@@ -10,7 +10,8 @@ export function staticWordValue(node: Node): string | undefined {
     case 'word':
       return unquotedWord(node.text);
     case 'number':
-      return /^[0-9]+$/.test(node.text) ? node.text : undefined;
+      // `-10`, `0x1f`, `8#17`: literal text (an arithmetic context reads the literal the same way).
+      return /^[-+]?[0-9A-Za-z#]+$/.test(node.text) ? node.text : undefined;
     case 'raw_string':
       return node.text.slice(1, -1);
     case 'ansi_c_string':
