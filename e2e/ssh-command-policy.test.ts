@@ -102,6 +102,16 @@ describe('ssh command policy: the demo policy cannot be spelled around', () => {
     },
   );
 
+  it('records the script piped into a refused `ssh host bash`', async () => {
+    const script = `rm -rf ${VICTIM} # piped-${Date.now()}`;
+    const result = await workload.ssh(HOST, ['bash'], { input: `${script}\n` });
+    expect(result.code).toBe(126);
+    const sid = await latestSession(stack, 'demo-box');
+    const events = await sessionEvents(stack, sid, (e) => e.some((x) => x.type === 'ssh.io' && JSON.stringify(x.data).includes(script)));
+    expect(events.find((e) => e.type === 'ssh.exec')?.data).toMatchObject({ command: 'bash', decision: 'deny', decidedAs: 'ssh:shell' });
+    expect(untouched()).toBe(true);
+  });
+
   it('records an exec\'s stdin: a script piped into a shell is in the recording', async () => {
     const admin = gatewaySsh(stack.sshPort, stack.admin);
     const result = await admin.ssh(HOST, ['bash'], { input: 'echo piped-script-$((20+22))\n' });

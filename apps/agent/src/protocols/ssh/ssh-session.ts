@@ -195,6 +195,8 @@ export class SshSession {
       });
       if (refusal) {
         this.o.log.info({ channel, kind, policies: verdict.policies }, 'ssh request refused');
+        // What the client piped in (`echo 'rm -rf x' | ssh host bash`) is evidence even when refused.
+        if (kind === 'exec') this.recordInput(outer, channel);
         return refuseOnChannel(outer, refusal, REFUSED_EXIT_STATUS);
       }
       if (this.ended) return refuseOnChannel(outer, 'gateway: the connection to the target is gone', 1);
@@ -229,6 +231,13 @@ export class SshSession {
       }
       this.onSftp(channel, accept).catch(failed);
     });
+  }
+
+  /** Records what a client sends on a channel that does not reach the target, until it closes. */
+  private recordInput(outer: ServerChannel, channel: number): void {
+    const io = new IoRecorder(this.o.recorder, channel, this.o.recordOutputLimitBytes);
+    outer.on('data', (c: Buffer) => io.data('i', c));
+    outer.once('close', () => io.close());
   }
 
   private async onSftp(channel: number, accept: () => ServerChannel): Promise<void> {
