@@ -28,9 +28,14 @@ describe('validatePolicySet', () => {
       'requester-access-dev',
       'requester-access-prod',
       'requester-ssh-connect',
-      'requester-ssh-exec-sftp',
+      'requester-ssh-sftp',
+      'requester-ssh-exec-allowed-programs',
       'requester-ssh-sudo-approval',
+      'requester-ssh-interpreter-approval',
       'requester-ssh-no-destructive',
+      'requester-ssh-no-destructive-options',
+      'requester-ssh-no-file-writes',
+      'requester-ssh-no-opaque',
     ]);
     expect(result.policies[0]?.line).toBe(2);
     expect(result.policies.find((p) => p.id === 'requester-no-ddl-or-admin')?.effect).toBe('forbid');
