@@ -30,6 +30,9 @@ describe('the demo resources cannot reach the control plane\'s Redis, keys or da
   let sshDemo: NonNullable<ReturnType<typeof prepareSshDemo>>;
   let sshSup: Supervisor;
   let client: GatewaySsh;
+  // What the login itself can reach is a property of the host, not of command policy: the probes run
+  // as a security administrator, whom the demo policy lets run any command as gw-demo.
+  let admin: GatewaySsh;
   let cpRedisPort: string;
 
   beforeAll(async () => {
@@ -60,6 +63,7 @@ describe('the demo resources cannot reach the control plane\'s Redis, keys or da
     });
     cpRedisPort = new URL(stack.cp.config.redis.url).port || '6379';
     client = gatewaySsh(stack.sshPort, await stack.cp.token('ai-agent'));
+    admin = gatewaySsh(stack.sshPort, await stack.cp.token('security-admin'));
   }, 90_000);
 
   afterAll(async () => {
@@ -132,12 +136,12 @@ describe('the demo resources cannot reach the control plane\'s Redis, keys or da
     const full = `${REPO}/${path}`;
     // Only secrets this machine has (an agent credential exists once npm start has run).
     if (!existsSync(full)) return;
-    const result = await client.ssh(`${DEMO_SSH_LOGIN}@ssh-demo`, [`cat ${full} >/dev/null 2>&1 || ls ${full} >/dev/null 2>&1 && echo READABLE || echo refused`]);
+    const result = await admin.ssh(`${DEMO_SSH_LOGIN}@ssh-demo`, [`cat ${full} >/dev/null 2>&1 || ls ${full} >/dev/null 2>&1 && echo READABLE || echo refused`]);
     expect(result.stdout.trim()).toBe('refused');
   });
 
   it(`${DEMO_SSH_LOGIN} finds no readable file anywhere under .data/`, async () => {
-    const result = await client.ssh(`${DEMO_SSH_LOGIN}@ssh-demo`, [`find ${REPO}/.data -type f -readable 2>/dev/null | head -5; echo done`]);
+    const result = await admin.ssh(`${DEMO_SSH_LOGIN}@ssh-demo`, [`find ${REPO}/.data -type f -readable 2>/dev/null | head -5; echo done`]);
     expect(result.stdout).toBe('done\n');
   });
 
@@ -158,7 +162,7 @@ describe('the demo resources cannot reach the control plane\'s Redis, keys or da
     ['control: the shell runs commands', `echo 42`, 'reached'],
   ];
   it.each(reach)(`${DEMO_SSH_LOGIN} and %s`, async (_name, command, expected) => {
-    const result = await client.ssh(`${DEMO_SSH_LOGIN}@ssh-demo`, [`(${command.replace('DEMO_REDIS_PORT', demoRedis.port)}) 2>/dev/null`]);
+    const result = await admin.ssh(`${DEMO_SSH_LOGIN}@ssh-demo`, [`(${command.replace('DEMO_REDIS_PORT', demoRedis.port)}) 2>/dev/null`]);
     expect(result.stdout.includes('42') ? 'reached' : 'refused').toBe(expected);
   });
 
