@@ -3,6 +3,7 @@
  * OSC (`ESC ]` up to BEL or ST), DCS/SOS/PM/APC strings (`ESC P|X|^|_` up to ST), and two- or
  * three-byte escapes (`ESC ( B`, `ESC 7`). String bodies are bounded so that the pattern stays linear.
  */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_SEQUENCE = /\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\x9c]{0,4096}(?:\x07|\x1b\\|\x9c)|\x1b[PX^_][^\x1b\x9c]{0,4096}(?:\x1b\\|\x9c)|\x1b[ -/]{0,2}[0-~]/g;
 
 /** What a terminal shows of a text (control sequences left out), with the way back to the text's offsets. */
