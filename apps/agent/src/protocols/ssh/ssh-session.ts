@@ -14,6 +14,8 @@ import { SSH_INNER_ALGORITHMS } from '@gw/contracts';
 
 /** Exit status of a command the gateway refused (the shell's "cannot execute"). */
 export const REFUSED_EXIT_STATUS = 126;
+/** How long a refused exec's channel stays open for the client's input to be recorded. */
+const REFUSED_INPUT_WAIT_MS = 2000;
 
 export interface SshSessionOptions {
   /** The tunnel stream from the control plane: an SSH connection in which the control plane is the client. */
@@ -204,7 +206,7 @@ export class SshSession {
       if (refusal) {
         this.o.log.info({ channel, kind, policies: verdict.policies }, 'ssh request refused');
         // What the client piped in (`echo 'rm -rf x' | ssh host bash`) is evidence even when refused.
-        if (kind === 'exec') this.recordInput(outer, channel, masker);
+        if (kind === 'exec') return this.refuseAfterInput(outer, channel, refusal, masker);
         return refuseOnChannel(outer, refusal, REFUSED_EXIT_STATUS);
       }
       if (this.ended) return refuseOnChannel(outer, 'gateway: the connection to the target is gone', 1);
@@ -241,11 +243,25 @@ export class SshSession {
     });
   }
 
-  /** Records what a client sends on a channel that does not reach the target, until it closes. */
-  private recordInput(outer: ServerChannel, channel: number, masker: Masker | undefined): void {
+  /**
+   * Refuses an exec but records what the client sends first. The refusal (stderr, exit status) goes out
+   * at once; the channel is closed when the client ends its input (a piped script: at once) or after
+   * REFUSED_INPUT_WAIT_MS. Closing right away would make the client stop before sending its stdin.
+   */
+  private refuseAfterInput(outer: ServerChannel, channel: number, refusal: string, masker: Masker | undefined): void {
     const io = new IoRecorder(this.o.recorder, channel, this.o.recordOutputLimitBytes, masker);
+    outer.on('error', () => undefined);
     outer.on('data', (c: Buffer) => io.data('i', c));
     outer.once('close', () => io.close());
+    outer.stderr.write(`${refusal}\r\n`);
+    outer.exit(REFUSED_EXIT_STATUS);
+    const timer = setTimeout(() => outer.end(), REFUSED_INPUT_WAIT_MS);
+    timer.unref();
+    outer.once('end', () => {
+      clearTimeout(timer);
+      outer.end();
+    });
+    outer.once('close', () => clearTimeout(timer));
   }
 
   /** A masker for entity rules (column rules mean nothing to a byte stream), or none without any. */
