@@ -88,10 +88,16 @@ export class StreamMasker<Tag> {
       starts.push(at);
       at += piece.length;
     }
+    // The last piece starting at or before `pos` (binary search: a typed line is one piece per key).
     const pieceAt = (pos: number): number => {
-      let i = starts.length - 1;
-      while (i > 0 && (starts[i] ?? 0) > pos) i--;
-      return i;
+      let lo = 0;
+      let hi = starts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if ((starts[mid] ?? 0) <= pos) lo = mid;
+        else hi = mid - 1;
+      }
+      return lo;
     };
     // Text aligned to the stream's positions: each character goes to the piece it came in.
     const place = (pos: number, str: string): void => {
