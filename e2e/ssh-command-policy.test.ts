@@ -1,6 +1,6 @@
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { DEMO_POLICY } from '@gw/policy';
+import { DEMO_POLICY, DEMO_SSH_LOGIN } from '@gw/policy';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { gatewaySsh, type GatewaySsh } from './support/ssh-client.js';
 import { startSshTarget, type SshTarget } from './support/ssh-fixture.js';
@@ -24,7 +24,9 @@ describe('ssh command policy: the demo policy cannot be spelled around', () => {
 
   beforeAll(async () => {
     target = await startSshTarget();
-    stack = await startStack({ policy: DEMO_POLICY, resources: [target.resource('demo-box', { demo: 'true' })] });
+    // The demo policy lets workloads log in as the demo login only; the test target's login stands in for it.
+    const policy = DEMO_POLICY.replaceAll(`"${DEMO_SSH_LOGIN}"`, `"${TEST_LOGIN}"`);
+    stack = await startStack({ policy, resources: [target.resource('demo-box', { demo: 'true' })] });
     workload = gatewaySsh(stack.sshPort, await stack.cp.token('ai-agent'));
   }, 60_000);
 
@@ -110,6 +112,22 @@ describe('ssh command policy: the demo policy cannot be spelled around', () => {
     const events = await sessionEvents(stack, sid, (e) => e.some((x) => x.type === 'ssh.io' && JSON.stringify(x.data).includes(script)));
     expect(events.find((e) => e.type === 'ssh.exec')?.data).toMatchObject({ command: 'bash', decision: 'deny', decidedAs: 'ssh:shell' });
     expect(untouched()).toBe(true);
+  });
+
+  it('masks PII in a workload\'s recording under the demo policy (the client still sees it)', async () => {
+    const pii = 'card 4111 1111 1111 1111 mail ada.lovelace@example.com\n';
+    const allowed = await workload.ssh(HOST, ['cat'], { input: pii });
+    expect(allowed.stdout).toBe(pii);
+    const catSession = await latestSession(stack, 'demo-box');
+    const catEvents = await sessionEvents(stack, catSession, (e) => e.some((x) => x.type === 'session.end'));
+    const refused = await workload.ssh(HOST, ['bash'], { input: `echo ${pii}` });
+    expect(refused.code).toBe(126);
+    const bashSession = await latestSession(stack, 'demo-box');
+    const bashEvents = await sessionEvents(stack, bashSession, (e) => e.some((x) => x.type === 'ssh.io'));
+    const frames = (events: typeof catEvents) => events.filter((e) => e.type === 'ssh.io').flatMap((e) => e.data.frames as [number, string, string][]);
+    expect(frames(catEvents).map(([, kind, text]) => [kind, text])).toEqual([['i', 'card **** **** **** **** mail a***********@example.com\n'], ['o', 'card **** **** **** **** mail a***********@example.com\n']]);
+    expect(frames(bashEvents).map(([, , text]) => text).join('')).toBe('echo card **** **** **** **** mail a***********@example.com\n');
+    for (const events of [catEvents, bashEvents]) expect(JSON.stringify(events)).not.toMatch(/4111 1111|lovelace/);
   });
 
   it('records an exec\'s stdin: a script piped into a shell is in the recording', async () => {

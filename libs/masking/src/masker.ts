@@ -16,6 +16,14 @@ export interface MaskerOptions extends RecognizerOptions {
   readonly maxScanLength?: number;
 }
 
+/** One masked occurrence: `text.slice(start, end)` becomes `replacement`. */
+export interface MaskedSpan {
+  readonly start: number;
+  readonly end: number;
+  readonly entity: MaskEntity;
+  readonly replacement: string;
+}
+
 /** What a value too long to scan becomes. */
 export const OVERSIZED_VALUE = '[masked: value too large to scan]';
 
@@ -110,6 +118,21 @@ export class Masker {
   /** The style of the column rule that applies to `column`, if any (the most specific one). */
   columnStyle(column: ColumnRef): MaskStyle | undefined {
     return this.columnRuleFor(column)?.style;
+  }
+
+  /**
+   * The occurrences of the configured entities in `text` with what each becomes, in `text`'s offsets
+   * (sorted, no overlaps). For callers that place masked text themselves, such as a stream masked in
+   * pieces (stream-masker.ts). Plain text only: hex and base64 runs are not decoded here.
+   */
+  maskedSpans(text: string): MaskedSpan[] {
+    if (this.entities.size === 0) return [];
+    return findEntities(text, this.entities, this.recognizerOptions).map((match) => ({
+      start: match.start,
+      end: match.end,
+      entity: match.entity,
+      replacement: maskOccurrence(text.slice(match.start, match.end), match.normalized, match.entity, this.entityStyles.get(match.entity) ?? 'full', this.key),
+    }));
   }
 
   private maskPlain(value: string, options: RecognizerOptions): string {

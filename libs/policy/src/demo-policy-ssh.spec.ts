@@ -29,6 +29,17 @@ describe('demo policy: SSH lines', () => {
     expect(decide('ssh:exec', { command: 'uptime' }).effect).toBe('deny');
   });
 
+  it('masks workloads\' SSH recordings with the Postgres rules\' entity styles (connect and every exec permit); admins unmasked', async () => {
+    const postgresRead = engine.evaluate({ principal: workload, action: 'sql:select', resource: { name: 'db', type: 'postgres', labels: {} }, context: {} }).obligations.masking;
+    const styles = (m: { entities: readonly { entity: string; style: string }[] }) => Object.fromEntries(m.entities.map((e) => [e.entity, e.style]));
+    expect(styles(postgresRead)).toEqual({ email: 'partial', card: 'full', ssn: 'full', phone: 'partial', iban: 'partial' });
+    expect(styles(decide('connect').obligations.masking)).toEqual(styles(postgresRead));
+    for (const command of ['cat /etc/hostname', 'sudo id', 'python3 /opt/report.py']) {
+      expect(styles((await decideCommand(command)).obligations.masking), command).toEqual(styles(postgresRead));
+    }
+    expect(decide('connect', {}, demoHost, admin).obligations.masking.entities).toEqual([]);
+  });
+
   it.each([
     'uptime', 'ls -la /tmp', 'cat /etc/hostname | grep x | wc -l', 'df -h; free -m', 'ps aux 2>/dev/null', 'id && whoami',
     'find /var/log -name "*.log"', 'echo "rm -rf /" ', "grep -r 'sudo' /etc/motd", 'scp -t /tmp/upload', 'env LANG=C ls',

@@ -100,8 +100,10 @@ when {
 // with a bash grammar and sends what it runs (context.programs, flags, writesFiles, opaque,
 // interpreter: libs/policy/README.md); every program in it is checked. No interactive shell (an exec
 // of an interpreter reading stdin or a terminal is decided as ssh:shell) and no port forwarding:
-// nothing permits ssh:shell or ssh:forward for workloads, so both are denied.
+// nothing permits ssh:shell or ssh:forward for workloads, so both are denied. The recording of every
+// command (its text, stdin, output; also a refused one, by the connect permit's @mask) is masked.
 @id("requester-ssh-connect")
+@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
 @max_session("1h")
 permit (principal, action == Gateway::Action::"connect", resource)
 when {
@@ -115,6 +117,7 @@ when { principal.gatewayRoles.contains("requester") && resource.type == "ssh" &&
 
 // An allow-list: commands made only of these programs, called by name, writing no file, run at once.
 @id("requester-ssh-exec-allowed-programs")
+@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
 permit (principal, action == Gateway::Action::"ssh:exec", resource)
 when {
   principal.gatewayRoles.contains("requester") && resource.type == "ssh" && resource.hasTag("demo") &&
@@ -130,6 +133,7 @@ when {
 
 // Commands run as root wait for a human approver (any sudo anywhere in the command line).
 @id("requester-ssh-sudo-approval")
+@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
 @approval("required")
 @approvals("1")
 @approvers("role:approver")
@@ -142,6 +146,7 @@ when {
 
 // Scripts run by an interpreter (python3 x.py, bash deploy.sh) wait for a human approver too.
 @id("requester-ssh-interpreter-approval")
+@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
 @approval("required")
 @approvals("1")
 @approvers("role:approver")

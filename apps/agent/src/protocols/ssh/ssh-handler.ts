@@ -13,6 +13,7 @@ import { loadHostKeys, type SshOptions } from './ssh-config.js';
 import { SshSession } from './ssh-session.js';
 import { holdThrough, type RequestApproval } from '../../approvals/approval-client.js';
 import { generateEd25519KeyPair } from '@gw/ssh-relay';
+import { loadMaskingKey } from '../postgres/masking-key.js';
 
 export const SSH_CONNECT_TIMEOUT_MS = 10_000;
 /** Extensions of a session certificate: a terminal and port forwarding (each forward is still decided by policy). */
@@ -59,6 +60,8 @@ export class SshHandler implements ProtocolHandler {
   private readonly cas = new Map<string, KeyObject>();
   /** The inner link's host key: ephemeral, since the tunnel grant authenticates the session. */
   private readonly innerHostKey = generateEd25519KeyPair().private;
+  /** The `hash` mask style's key for SSH recordings: the agent's generated one (<spoolDir>/masking.key). */
+  private maskingKey: Buffer | undefined;
 
   constructor(private readonly o: SshHandlerOptions) {}
 
@@ -191,6 +194,7 @@ export class SshHandler implements ProtocolHandler {
       },
       recorder,
       recordOutputLimitBytes: options.recordOutputLimitBytes,
+      maskingKey: (this.maskingKey ??= loadMaskingKey(undefined, this.o.spoolDir)),
       log,
       ...(this.o.requestApproval ? { holdForApproval: holdThrough(this.o.requestApproval, grant.sid, 'command') } : {}),
       onEnd: (reason) => {

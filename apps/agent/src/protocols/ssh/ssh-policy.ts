@@ -1,4 +1,4 @@
-import type { ApprovalRequirement, PolicyContext, PolicyInput, PolicyResource } from '@gw/policy';
+import { mergeMasking, type ApprovalRequirement, type MaskingObligation, type PolicyContext, type PolicyInput, type PolicyResource } from '@gw/policy';
 import { analyzeShellCommand, type ShellCommandAnalysis } from '@gw/shell-command';
 import type { ApprovalOutcome } from '../../approvals/approval-client.js';
 import type { PolicyHolder } from '../postgres/policy-holder.js';
@@ -22,7 +22,11 @@ export interface SshVerdict {
   decidedAs: SshAction;
   /** For a command: what it runs, as policy saw it. */
   analysis?: ShellCommandAnalysis;
+  /** The decision's masking obligation (a deny has none): with the connect one, it masks the channel's recording. */
+  masking: MaskingObligation;
 }
+
+const NO_MASKING: MaskingObligation = { entities: [], columns: [] };
 
 export interface SshPolicyContext {
   principal: PolicyInput['principal'];
@@ -42,9 +46,9 @@ export const MAX_COMMAND_LENGTH = 16 * 1024;
  */
 export async function decideSsh(policy: PolicyHolder, ctx: SshPolicyContext, request: SshRequest): Promise<SshVerdict> {
   const current = policy.current();
-  if (!current.engine) return { effect: 'deny', policies: [], reasons: [`${current.reason}; denied`], decidedAs: request.action };
+  if (!current.engine) return { effect: 'deny', policies: [], reasons: [`${current.reason}; denied`], decidedAs: request.action, masking: NO_MASKING };
   if (request.action === 'ssh:exec' && request.command.length > MAX_COMMAND_LENGTH) {
-    return { effect: 'deny', policies: [], reasons: [`commands longer than ${MAX_COMMAND_LENGTH} characters are refused`], decidedAs: request.action };
+    return { effect: 'deny', policies: [], reasons: [`commands longer than ${MAX_COMMAND_LENGTH} characters are refused`], decidedAs: request.action, masking: NO_MASKING };
   }
   const context: PolicyContext = { sourceIp: ctx.sourceIp, login: ctx.login };
   let action: SshAction = request.action;
@@ -62,8 +66,25 @@ export async function decideSsh(policy: PolicyHolder, ctx: SshPolicyContext, req
   const approval = decision.effect === 'require_approval' ? decision.obligations.approval : undefined;
   return {
     effect: decision.effect, policies: decision.determiningPolicies, reasons: decision.reasons, decidedAs: action,
-    ...(approval ? { approval } : {}), ...(analysis ? { analysis } : {}),
+    masking: decision.obligations.masking, ...(approval ? { approval } : {}), ...(analysis ? { analysis } : {}),
   };
+}
+
+/**
+ * The masking of a channel's recording: the session's `connect` obligation merged with the request's
+ * (as a statement's actions merge theirs). The control plane decided the connect and sends no
+ * obligations, so the agent evaluates it again for its masking only, with and without a JIT grant
+ * (the agent cannot tell whether the session runs under one; masking more is the safe mistake). A
+ * connect that now denies still carries the masking of its permits (a grant-demanding one does).
+ */
+export function channelMasking(policy: PolicyHolder, ctx: SshPolicyContext, verdict: SshVerdict): MaskingObligation {
+  const current = policy.current();
+  if (!current.engine) return verdict.masking;
+  const connect = [false, true].map((hasGrant) => current.engine.evaluate({
+    principal: ctx.principal, action: 'connect', resource: ctx.resource,
+    context: { sourceIp: ctx.sourceIp, login: ctx.login, hasGrant },
+  }).obligations.masking);
+  return mergeMasking([...connect, verdict.masking]);
 }
 
 /** The analysis, or (if the analyzer itself fails) an opaque one: policy never sees a command as harmless by accident. */

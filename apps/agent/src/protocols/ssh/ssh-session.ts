@@ -8,11 +8,14 @@ import { refuseOnChannel, spliceSessionChannel } from '@gw/ssh-relay';
 import { IoRecorder } from './io-recorder.js';
 import { SftpInspector } from './sftp-inspector.js';
 import type { ApprovalOutcome, HoldForApproval } from '../../approvals/approval-client.js';
-import { decideSsh, heldNotice, heldRefusal, refusalMessage, type SshPolicyContext, type SshRequest, type SshVerdict } from './ssh-policy.js';
+import { Masker, type MaskingRules } from '@gw/masking';
+import { channelMasking, decideSsh, heldNotice, heldRefusal, refusalMessage, type SshPolicyContext, type SshRequest, type SshVerdict } from './ssh-policy.js';
 import { SSH_INNER_ALGORITHMS } from '@gw/contracts';
 
 /** Exit status of a command the gateway refused (the shell's "cannot execute"). */
 export const REFUSED_EXIT_STATUS = 126;
+/** How long a refused exec's channel stays open for the client's input to be recorded. */
+const REFUSED_INPUT_WAIT_MS = 2000;
 
 export interface SshSessionOptions {
   /** The tunnel stream from the control plane: an SSH connection in which the control plane is the client. */
@@ -25,6 +28,8 @@ export interface SshSessionOptions {
   policyContext: SshPolicyContext;
   recorder: SessionRecorder;
   recordOutputLimitBytes: number;
+  /** HMAC key of the `hash` mask style in recordings. */
+  maskingKey: Buffer;
   log: Logger;
   /** Holds a request whose decision is require_approval (absent: such requests are refused). */
   holdForApproval?: HoldForApproval;
@@ -59,6 +64,8 @@ export class SshSession {
   /** Requests approved with scope `session`: the same request runs again without asking. */
   private readonly approvedForSession = new Set<string>();
   private connection: Connection | undefined;
+  /** Maskers by entity rules: a session's channels mostly share one. */
+  private readonly maskers = new Map<string, Masker>();
 
   constructor(private readonly o: SshSessionOptions) {
     const server = new ssh2.Server({ hostKeys: [o.hostKey], algorithms: { cipher: [...SSH_INNER_ALGORITHMS.cipher], kex: [...SSH_INNER_ALGORITHMS.kex], serverHostKey: [...SSH_INNER_ALGORITHMS.serverHostKey], compress: [...SSH_INNER_ALGORITHMS.compress] }, ident: 'gw-agent', ...(o.log.isLevelEnabled('trace') ? { debug: (m: string) => o.log.trace(m) } : {}) }, (connection) => this.onConnection(connection));
@@ -186,24 +193,27 @@ export class SshSession {
       const closed = new AbortController();
       outer.once('close', () => closed.abort('the client closed the channel while it was held'));
       const { verdict, refusal, approval } = await this.gate(request, what, (line) => outer.stderr.write(line), closed.signal);
+      // Everything of this channel that the recording keeps is masked by the connect and request
+      // obligations, refused or not: a command line or a piped script can carry PII as well as output.
+      const masker = this.maskerFor(channelMasking(this.o.policy, this.o.policyContext, verdict));
       this.o.recorder.record(`ssh.${kind}`, {
-        channel, ...(command !== undefined ? { command } : {}), pty: terminal(), env,
+        channel, ...(command !== undefined ? { command: maskStrings(command, masker) } : {}), pty: terminal(), env: maskStrings(env, masker),
         decision: refusal ? (verdict.effect === 'allow' ? 'deny' : verdict.effect) : 'allow', policies: verdict.policies, reasons: verdict.reasons,
         ...(verdict.decidedAs !== request.action ? { decidedAs: verdict.decidedAs } : {}),
-        ...(verdict.analysis ? { analysis: verdict.analysis } : {}),
+        ...(verdict.analysis ? { analysis: maskStrings(verdict.analysis, masker) } : {}),
         ...(approval ? { approval } : {}),
       });
       if (refusal) {
         this.o.log.info({ channel, kind, policies: verdict.policies }, 'ssh request refused');
         // What the client piped in (`echo 'rm -rf x' | ssh host bash`) is evidence even when refused.
-        if (kind === 'exec') this.recordInput(outer, channel);
+        if (kind === 'exec') return this.refuseAfterInput(outer, channel, refusal, masker);
         return refuseOnChannel(outer, refusal, REFUSED_EXIT_STATUS);
       }
       if (this.ended) return refuseOnChannel(outer, 'gateway: the connection to the target is gone', 1);
       open((err, upstream) => {
         if (err) return refuseOnChannel(outer, `gateway: the target refused the ${kind} request: ${err.message}`, 1);
         started = upstream;
-        io = new IoRecorder(this.o.recorder, channel, this.o.recordOutputLimitBytes);
+        io = new IoRecorder(this.o.recorder, channel, this.o.recordOutputLimitBytes, masker);
         const rec = io;
         spliceSessionChannel(outer, upstream, {
           // A terminal's keystrokes, and an exec's stdin too: a script piped into a command is code
@@ -233,11 +243,37 @@ export class SshSession {
     });
   }
 
-  /** Records what a client sends on a channel that does not reach the target, until it closes. */
-  private recordInput(outer: ServerChannel, channel: number): void {
-    const io = new IoRecorder(this.o.recorder, channel, this.o.recordOutputLimitBytes);
+  /**
+   * Refuses an exec but records what the client sends first. The refusal (stderr, exit status) goes out
+   * at once; the channel is closed when the client ends its input (a piped script: at once) or after
+   * REFUSED_INPUT_WAIT_MS. Closing right away would make the client stop before sending its stdin.
+   */
+  private refuseAfterInput(outer: ServerChannel, channel: number, refusal: string, masker: Masker | undefined): void {
+    const io = new IoRecorder(this.o.recorder, channel, this.o.recordOutputLimitBytes, masker);
+    outer.on('error', () => undefined);
     outer.on('data', (c: Buffer) => io.data('i', c));
     outer.once('close', () => io.close());
+    outer.stderr.write(`${refusal}\r\n`);
+    outer.exit(REFUSED_EXIT_STATUS);
+    const timer = setTimeout(() => outer.end(), REFUSED_INPUT_WAIT_MS);
+    timer.unref();
+    outer.once('end', () => {
+      clearTimeout(timer);
+      outer.end();
+    });
+    outer.once('close', () => clearTimeout(timer));
+  }
+
+  /** A masker for entity rules (column rules mean nothing to a byte stream), or none without any. */
+  private maskerFor(rules: MaskingRules): Masker | undefined {
+    if (rules.entities.length === 0) return undefined;
+    const key = JSON.stringify(rules.entities);
+    let masker = this.maskers.get(key);
+    if (!masker) {
+      masker = new Masker({ entities: rules.entities, columns: [] }, { key: this.o.maskingKey });
+      this.maskers.set(key, masker);
+    }
+    return masker;
   }
 
   private async onSftp(channel: number, accept: () => ServerChannel): Promise<void> {
@@ -299,4 +335,16 @@ export class SshSession {
       outer.once('close', () => upstream.close());
     });
   }
+}
+
+/** `value` with every string in it (object values and array items too) masked. */
+function maskStrings<T>(value: T, masker: Masker | undefined): T {
+  if (!masker) return value;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return masker.maskEntities(v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(value) as T;
 }

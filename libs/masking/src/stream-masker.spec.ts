@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { Masker } from './masker.js';
+import { StreamMasker } from './stream-masker.js';
+import { keepControlSequences, terminalView } from './terminal-text.js';
+
+const masker = new Masker({ entities: [{ entity: 'email', style: 'full' }, { entity: 'card', style: 'full' }], columns: [] }, { key: 'k'.repeat(32) });
+const joined = (pieces: readonly (readonly [number, string])[]): string => pieces.map(([, t]) => t).join('');
+
+describe('terminalView', () => {
+  it.each([
+    ['CSI colour', 'a\x1b[01;31mb\x1b[mc', 'abc'],
+    ['CSI private mode and erase', '\x1b[?2004h\x1b[Kx', 'x'],
+    ['OSC ended by BEL and by ST', '\x1b]0;t\x07a\x1b]8;;http://x\x1b\\b', 'ab'],
+    ['DCS string', '\x1bPq#0\x1b\\z', 'z'],
+    ['8-bit CSI', '\x9b1mq\x9b0m', 'q'],
+    ['charset and save-cursor escapes', '\x1b(Ba\x1b7b', 'ab'],
+    ['no control sequence', 'plain €', 'plain €'],
+  ])('leaves out %s', (_name, text, visible) => {
+    const view = terminalView(text);
+    expect(view.visible).toBe(visible);
+    for (let i = 0; i < visible.length; i++) expect(text[view.originalOffset(i)]).toBe(visible[i]);
+  });
+
+  it('keeps control sequences in place around a mask of the same length, else after it', () => {
+    expect(keepControlSequences('ab\x1b[1mcd\x1b[0m', '****')).toBe('**\x1b[1m**\x1b[0m');
+    expect(keepControlSequences('ab\x1b[1mcd\x1b[0m', 'h:1')).toBe('h:1\x1b[1m\x1b[0m');
+  });
+});
+
+describe('StreamMasker', () => {
+  it('holds the current line, releases it at a line break, and keeps each piece its tag', () => {
+    const stream = new StreamMasker<number>(masker);
+    expect(stream.write('mail ada@exa', 1)).toEqual([]);
+    expect(stream.heldSince()).toBe(1);
+    expect(stream.write('mple.com\nnext', 2)).toEqual([[1, 'mail ***@***'], [2, '****.***\n']]);
+    expect(stream.heldSince()).toBe(2);
+    expect(stream.end()).toEqual([[2, 'next']]);
+    expect(stream.heldSince()).toBeUndefined();
+  });
+
+  it('releases a long line beyond the carry, but never through a value', () => {
+    const stream = new StreamMasker<number>(masker, 32);
+    // 51 characters: 32 held would cut the card; the cut moves to where the card starts.
+    const out = [...stream.write(`${'x'.repeat(10)} 4111 1111 1111 1111 ${'y'.repeat(20)}`, 1)];
+    expect(joined(out)).toBe(`${'x'.repeat(10)} `);
+    out.push(...stream.write('z'.repeat(40), 2));
+    expect(joined(out)).toBe(`${'x'.repeat(10)} **** **** **** **** ${'y'.repeat(20)}${'z'.repeat(8)}`);
+    out.push(...stream.end());
+    expect(joined(out)).toBe(`${'x'.repeat(10)} **** **** **** **** ${'y'.repeat(20)}${'z'.repeat(40)}`);
+  });
+
+  it('reads the text before released text (look-behinds see the digit before a run)', () => {
+    const stream = new StreamMasker<number>(masker, 4);
+    // `94111111111111111` is no card: 17 digits. Released in pieces, the 16 after the 9 must not become one.
+    const out = [...stream.write('9', 1), ...stream.write('4111111111111111', 2), ...stream.end()];
+    expect(joined(out)).toBe('94111111111111111');
+  });
+});
