@@ -47,11 +47,20 @@ const log = pino({ level: 'silent' });
 const WAIT = { timeout: 5000, interval: 10 };
 const sessions: PgSession[] = [];
 
-function start() {
+/** How durable the n-th record becomes: at once unless a test says otherwise. */
+function start(durability: (n: number) => Promise<void> = () => Promise.resolve()) {
   const client = endpoint();
   const server = endpoint();
   const records: { type: string; data: Record<string, unknown> }[] = [];
-  const recorder: SessionRecorder = { sessionId: 's', record: (type, data) => records.push({ type, data }), flushed: () => Promise.resolve() };
+  const recorder: SessionRecorder = {
+    sessionId: 's',
+    record: (type, data) => records.push({ type, data }),
+    recordDurable: (type, data) => {
+      records.push({ type, data });
+      return durability(records.length);
+    },
+    flushed: () => Promise.resolve(),
+  };
   const session = new PgSession({
     client: client.stream,
     frontend: new FrontendParser({ startupDone: true }),
