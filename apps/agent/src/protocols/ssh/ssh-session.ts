@@ -183,11 +183,12 @@ export class SshSession {
       const closed = new AbortController();
       outer.once('close', () => closed.abort('the client closed the channel while it was held'));
       const { verdict, refusal, approval } = await this.gate(request, what, (line) => outer.stderr.write(line), closed.signal);
-      this.o.recorder.record(`ssh.${kind}`, {
+      const recorded = await this.recordBeforeRunning(`ssh.${kind}`, {
         channel, ...(command !== undefined ? { command } : {}), pty: terminal(), env,
         decision: refusal ? (verdict.effect === 'allow' ? 'deny' : verdict.effect) : 'allow', policies: verdict.policies, reasons: verdict.reasons,
         ...(approval ? { approval } : {}),
       });
+      if (!recorded) return refuseOnChannel(outer, `gateway: the recording could not be written to disk; the ${kind === 'exec' ? 'command' : 'shell'} was not started`, 1);
       if (refusal) {
         this.o.log.info({ channel, kind, policies: verdict.policies }, 'ssh request refused');
         return refuseOnChannel(outer, refusal, REFUSED_EXIT_STATUS);
@@ -225,16 +226,33 @@ export class SshSession {
     });
   }
 
+  /**
+   * Records a request's decision and waits until it is on disk (one group flush, shared with every
+   * other session), so that a command's output, a shell, a transfer or a forward never reaches the
+   * client before its record could survive an agent crash. False when the journal cannot make it
+   * durable: the caller refuses the request (fail closed).
+   */
+  private async recordBeforeRunning(type: string, data: Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.o.recorder.recordDurable(type, data);
+      return true;
+    } catch (error) {
+      this.o.log.error({ err: error, type }, 'recording write failed; request refused');
+      return false;
+    }
+  }
+
   private async onSftp(channel: number, accept: () => ServerChannel): Promise<void> {
     const outer = accept();
     if (!outer) return;
     const closed = new AbortController();
     outer.once('close', () => closed.abort('the client closed the channel while it was held'));
     const { verdict, refusal, approval } = await this.gate({ action: 'ssh:sftp' }, 'sftp', undefined, closed.signal);
-    this.o.recorder.record('ssh.sftp.start', {
+    const recorded = await this.recordBeforeRunning('ssh.sftp.start', {
       channel, decision: refusal ? (verdict.effect === 'allow' ? 'deny' : verdict.effect) : 'allow', policies: verdict.policies, reasons: verdict.reasons,
       ...(approval ? { approval } : {}),
     });
+    if (!recorded) return refuseOnChannel(outer, 'gateway: the recording could not be written to disk; sftp was not started', 1);
     if (refusal) return refuseOnChannel(outer, refusal, REFUSED_EXIT_STATUS);
     if (this.ended) return refuseOnChannel(outer, 'gateway: the connection to the target is gone', 1);
     this.o.upstream.subsys('sftp', (err, upstream) => {
@@ -259,11 +277,11 @@ export class SshSession {
     const request: SshRequest = { action: 'ssh:forward', host: info.destIP, port: info.destPort };
     const { verdict, refusal, approval } = await this.gate(request, `forwarding to ${info.destIP}:${info.destPort}`);
     const channel = ++this.channelSeq;
-    this.o.recorder.record('ssh.forward', {
+    const recorded = await this.recordBeforeRunning('ssh.forward', {
       channel, host: info.destIP, port: info.destPort, decision: refusal ? (verdict.effect === 'allow' ? 'deny' : verdict.effect) : 'allow',
       policies: verdict.policies, reasons: verdict.reasons, ...(approval ? { approval } : {}),
     });
-    if (refusal || this.ended) return reject();
+    if (!recorded || refusal || this.ended) return reject();
     this.o.upstream.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (err, upstream) => {
       if (err) {
         this.o.recorder.record('ssh.forward.failed', { channel, error: err.message });
