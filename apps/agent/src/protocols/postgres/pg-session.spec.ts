@@ -7,6 +7,7 @@ import {
   query,
   readyForQuery,
   serializeBackend,
+  serializeFrontend,
   type BackendMessage,
   type FrontendMessage,
 } from '@gw/protocol-postgres';
@@ -183,5 +184,95 @@ describe('PgSession masking', () => {
       ['2', null],
     ]);
     await vi.waitFor(() => expect(s.records.find((r) => r.type === 'pg.statement')?.data).toMatchObject({ decision: 'allow', rowCount: 2, rows: [['1', '*****@*******.***'], ['2', null]] }), WAIT);
+  });
+});
+
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+const textField = { name: 't', tableOid: 0, columnAttr: 0, typeOid: 25, typeSize: -1, typeModifier: -1, format: 0 as const };
+
+/** One statement in each protocol, and the server's whole answer to it. */
+const protocols = [
+  {
+    name: 'simple protocol (Query)',
+    request: () => query("SELECT 'x' AS t"),
+    answer: () => [
+      serializeBackend({ kind: 'RowDescription', fields: [textField] }),
+      dataRow([Buffer.from('x')]),
+      serializeBackend({ kind: 'CommandComplete', tag: 'SELECT 1' }),
+      readyForQuery('I'),
+    ],
+    /** Messages the client may get before the statement's record is durable. */
+    early: ['RowDescription', 'DataRow'],
+  },
+  {
+    name: 'extended protocol (Parse/Bind/Describe/Execute/Sync)',
+    request: () => Buffer.concat([
+      serializeFrontend({ kind: 'Parse', statement: '', sql: 'SELECT $1::text AS t', paramTypes: [] }),
+      serializeFrontend({ kind: 'Bind', portal: '', statement: '', paramFormats: [], params: [Buffer.from('x')], resultFormats: [] }),
+      serializeFrontend({ kind: 'Describe', target: 'P', name: '' }),
+      serializeFrontend({ kind: 'Execute', portal: '', maxRows: 0 }),
+      serializeFrontend({ kind: 'Sync' }),
+    ]),
+    answer: () => [
+      serializeBackend({ kind: 'ParseComplete' }),
+      serializeBackend({ kind: 'BindComplete' }),
+      serializeBackend({ kind: 'RowDescription', fields: [textField] }),
+      dataRow([Buffer.from('x')]),
+      serializeBackend({ kind: 'CommandComplete', tag: 'SELECT 1' }),
+      readyForQuery('I'),
+    ],
+    early: ['ParseComplete', 'BindComplete', 'RowDescription', 'DataRow'],
+  },
+];
+
+describe('PgSession releases a statement\'s end only once its record is durable', () => {
+  it.each(protocols)('$name: rows flow at once; CommandComplete and ReadyForQuery wait for the flush, then follow in order', async ({ request, answer, early }) => {
+    const flush = deferred();
+    const s = start(() => flush.promise);
+    s.send(request());
+    await vi.waitFor(() => expect(s.toServer().length).toBeGreaterThan(0), WAIT); // the statement went to the database at once
+    s.answer(...answer());
+    await vi.waitFor(() => expect(s.toClient().map((m) => m.kind)).toEqual(early), WAIT);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(s.toClient().map((m) => m.kind)).toEqual(early); // still held: the record is not on disk
+    expect(s.records.filter((r) => r.type === 'pg.statement')).toHaveLength(1);
+    flush.resolve();
+    await vi.waitFor(() => expect(s.toClient().map((m) => m.kind)).toEqual([...early, 'CommandComplete', 'ReadyForQuery']), WAIT);
+  });
+
+  it.each(protocols)('$name: a record that cannot be made durable ends the session with FATAL 58030, never with the result', async ({ request, answer, early }) => {
+    const flush = deferred();
+    const s = start(() => flush.promise);
+    s.send(request());
+    await vi.waitFor(() => expect(s.toServer().length).toBeGreaterThan(0), WAIT);
+    s.answer(...answer());
+    await vi.waitFor(() => expect(s.toClient().map((m) => m.kind)).toEqual(early), WAIT);
+    flush.reject(new Error('EIO: i/o error, fdatasync'));
+    await vi.waitFor(() => expect(s.toClient().map((m) => m.kind)).toEqual([...early, 'ErrorResponse']), WAIT);
+    const fatal = s.toClient().at(-1);
+    expect(fatal).toMatchObject({ kind: 'ErrorResponse', fields: { severity: 'FATAL', code: '58030' } });
+    expect(fatal?.kind === 'ErrorResponse' ? fatal.fields.message : '').toMatch(/could not write the session recording to disk \(EIO.*withheld.*closed/);
+  });
+
+  it('a denied statement\'s error also waits for its record', async () => {
+    const flush = deferred();
+    const s = start(() => flush.promise);
+    s.send(query('DELETE FROM orders'));
+    await vi.waitFor(() => expect(s.toServer()).toHaveLength(1), WAIT);
+    const [sent] = s.toServer();
+    s.answer(syntaxErrorOn(sent?.kind === 'Query' ? sent.sql : ''), readyForQuery('I'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(s.toClient()).toEqual([]);
+    flush.resolve();
+    await vi.waitFor(() => expect(s.toClient().map((m) => m.kind)).toEqual(['ErrorResponse', 'ReadyForQuery']), WAIT);
   });
 });
