@@ -100,3 +100,32 @@ describe('DurableReleaseQueue', () => {
     expect(h.written).toEqual([]);
   });
 });
+
+describe('DurableReleaseQueue at the end of a session', () => {
+  it('drained() waits for held bytes to be released (the database\'s last words reach the client, in order)', async () => {
+    const h = harness();
+    const flush = deferred();
+    h.queue.barrier(flush.promise);
+    h.send('FATAL terminating connection due to administrator command');
+    let drained = false;
+    void h.queue.drained().then(() => (drained = true));
+    await turn();
+    expect(drained).toBe(false);
+    flush.resolve();
+    await turn();
+    expect(drained).toBe(true);
+    expect(h.written).toEqual(['FATAL terminating connection due to administrator command']);
+  });
+
+  it('drained() settles without releasing anything when the record fails', async () => {
+    const h = harness();
+    const flush = deferred();
+    h.queue.barrier(flush.promise);
+    h.send('result');
+    const drained = h.queue.drained();
+    flush.reject(new Error('EIO'));
+    await drained;
+    expect(h.written).toEqual([]);
+    expect(h.failures).toHaveLength(1);
+  });
+});

@@ -31,6 +31,7 @@ export class DurableReleaseQueue {
   private heldBytes = 0;
   private paused = false;
   private broken = false;
+  private readonly drainedWaiters: (() => void)[] = [];
 
   constructor(
     private readonly target: ReleaseTarget,
@@ -67,11 +68,26 @@ export class DurableReleaseQueue {
     }
   }
 
-  /** Stops releasing anything (the session ended); held bytes are dropped. */
+  /**
+   * Resolves once everything written so far has been released (every barrier settled), or at once
+   * when nothing is held; also when a barrier fails (then nothing more is released). For a session
+   * that ends: what the database said last (e.g. its FATAL) still reaches the client, in order.
+   */
+  drained(): Promise<void> {
+    if (this.queue.length === 0 || this.broken) return Promise.resolve();
+    return new Promise((resolve) => this.drainedWaiters.push(resolve));
+  }
+
+  /** Stops releasing anything; held bytes are dropped. */
   close(): void {
     this.broken = true;
     this.queue.length = 0;
     this.heldBytes = 0;
+    this.notifyDrained();
+  }
+
+  private notifyDrained(): void {
+    for (const resolve of this.drainedWaiters.splice(0)) resolve();
   }
 
   private release(): void {
@@ -97,6 +113,7 @@ export class DurableReleaseQueue {
       this.paused = false;
       this.target.resume();
     }
+    if (this.queue.length === 0) this.notifyDrained();
   }
 
   private fail(error: unknown): void {

@@ -89,6 +89,8 @@ function start(durability: (n: number) => Promise<void> = () => Promise.resolve(
     send: (bytes: Buffer) => client.stream.push(bytes),
     /** The database answers. */
     answer: (...frames: Buffer[]) => server.stream.push(Buffer.concat(frames)),
+    /** The database closes the connection. */
+    closeServer: () => server.stream.destroy(),
     toServer: (): FrontendMessage[] => new FrontendParser({ startupDone: true }).parseAll(server.bytes()),
     serverBytes: server.bytes,
     toClient: (): BackendMessage[] => new BackendParser().parseAll(client.bytes()),
@@ -274,5 +276,19 @@ describe('PgSession releases a statement\'s end only once its record is durable'
     expect(s.toClient()).toEqual([]);
     flush.resolve();
     await vi.waitFor(() => expect(s.toClient().map((m) => m.kind)).toEqual(['ErrorResponse', 'ReadyForQuery']), WAIT);
+  });
+
+  it('a database that ends the session (its FATAL) is still heard, after the statement\'s record is durable', async () => {
+    const flush = deferred();
+    const s = start(() => flush.promise);
+    s.send(query('SELECT pg_sleep(10)'));
+    await vi.waitFor(() => expect(s.toServer()).toHaveLength(1), WAIT);
+    s.answer(serializeBackend({ kind: 'ErrorResponse', fields: { severity: 'FATAL', code: '57P01', message: 'terminating connection due to administrator command' } }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    s.closeServer();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(s.toClient()).toEqual([]);
+    flush.resolve();
+    await vi.waitFor(() => expect(s.toClient()).toMatchObject([{ kind: 'ErrorResponse', fields: { code: '57P01' } }]), WAIT);
   });
 });

@@ -158,7 +158,8 @@ export class PgSession {
   /** Sends the client a FATAL error and ends the session (expiry, kill). */
   terminate(code: string, message: string): void {
     if (this.ended) return;
-    this.o.client.write(errorResponse({ severity: 'FATAL', code, message }));
+    // Behind any answer still waiting for its record: the client sees what it was due, then the FATAL.
+    this.toClient(errorResponse({ severity: 'FATAL', code, message }));
     this.end(message);
   }
 
@@ -728,11 +729,11 @@ export class PgSession {
    * lost never reach the client. It gets FATAL 58030 saying so, and the session ends.
    */
   private recordingFailed(error: unknown): void {
-    if (this.ended) return;
     this.o.log.error({ err: error }, 'recording write failed; results withheld and session closed');
     const message = `the gateway could not write the session recording to disk (${(error as Error)?.message ?? String(error)}); `
       + 'results that were not recorded are withheld and the session is closed; the last statement may have run on the database';
-    this.o.client.write(errorResponse({ severity: 'FATAL', code: '58030', message: message.slice(0, 1000) }));
+    // Straight to the client: the ordered output is closed for good (nothing held is ever released).
+    if (!this.o.client.destroyed && !this.o.client.writableEnded) this.o.client.write(errorResponse({ severity: 'FATAL', code: '58030', message: message.slice(0, 1000) }));
     this.end('recording write failed');
   }
 
@@ -773,7 +774,6 @@ export class PgSession {
     if (this.ended) return;
     this.ended = true;
     this.lifetime.abort('the session ended');
-    this.toClientInOrder.close();
     this.fromClient.stop();
     this.fromServer.stop();
     for (const entry of this.pending) {
@@ -782,7 +782,11 @@ export class PgSession {
     }
     this.pending.length = 0;
     this.o.upstream.destroy();
-    if (!this.o.client.destroyed) this.o.client.end();
+    // Answers already received (the database's own FATAL, a terminate's) are released once their
+    // records are durable; a failed record drops them (fail closed).
+    void this.toClientInOrder.drained().then(() => {
+      if (!this.o.client.destroyed) this.o.client.end();
+    });
     this.o.onEnd(reason, { in: this.bytesIn, out: this.bytesOut });
   }
 }
