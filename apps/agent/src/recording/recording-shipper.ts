@@ -32,7 +32,10 @@ export interface RecordingShipperOptions {
 
 export const DEFAULT_SHIP_DELAY_MS = 100;
 
-/** What a session handler writes its recording through. Never throws; append order = seq order. */
+/**
+ * What a session handler writes its recording through. Never throws; append order = seq order.
+ * `data` is kept as it is and serialized by the journal's next flush: do not change it afterwards.
+ */
 export interface SessionRecorder {
   readonly sessionId: string;
   record(type: string, data: Record<string, unknown>): void;
