@@ -132,14 +132,16 @@ describe('postgres statement approvals: held in the agent, approved once or for 
     }
   });
 
-  it('extended protocol: held at Bind with the parameters masked; scope "session" lets the same fingerprint run again without asking', async () => {
+  it('extended protocol: held at Bind with the parameters masked (unmasked only in the detail for approvers); scope "session" lets the same fingerprint run again without asking', async () => {
     await resetOrders();
     const { c, notices } = await client('gw-e2e-session-scope');
     try {
       const first = c.query({ text: 'DELETE FROM orders WHERE customer_id = (SELECT id FROM customers WHERE email = $1) AND item = $2', values: [PII.ada.email, 'pen'] });
       const a = await heldApproval(notices);
       expect(a.subject.params).toHaveLength(2);
-      expect(JSON.stringify(a)).not.toContain(PII.ada.email);
+      // Masked in the subject; the approver gets the real values as the detail (see postgres-approval-view.test.ts).
+      expect(JSON.stringify(a.subject)).not.toContain(PII.ada.email);
+      expect((a as ApprovalDto & { detail?: { params?: string[] } }).detail?.params).toEqual([PII.ada.email, 'pen']);
       expect(a.subject.params?.[1]).toBe('pen');
       expect((await api('POST', `/api/v1/approvals/${a.id}/approve`, approver, { scope: 'session' })).status).toBe(200);
       expect((await first).rowCount).toBe(1);
@@ -274,7 +276,7 @@ describe('postgres statement approvals: held in the agent, approved once or for 
     await c.end().catch(() => undefined);
   });
 
-  it('an approver is notified by a signed webhook carrying the masked statement and working approve/deny links', async () => {
+  it('an approver is notified by a signed webhook carrying the masked statement, its unmasked detail and working approve/deny links', async () => {
     await resetOrders();
     await fx.stack.waitOnline(fx.resource); // the test before restarts the control plane
     const receiver = await WebhookReceiver.start();
@@ -290,7 +292,9 @@ describe('postgres statement approvals: held in the agent, approved once or for 
         expect(verifyWebhookSignature(signed)).toBe(true);
         expect(call.json).toMatchObject({ event: { type: 'approval.requested', data: { approval: { id: a.id, status: 'pending' } } } });
         expect(call.json.summary).toContain('sql:delete');
-        expect(call.body).not.toContain(PII.bob.email);
+        // The subject is masked; the detail shows the approver the real parameter (the policy does not say @approval_view("masked")).
+        expect(JSON.stringify(call.json.event.data.approval.subject)).not.toContain(PII.bob.email);
+        expect(call.json.event.data.approval.detail.params).toEqual([PII.bob.email]);
         // The link in the payload is the API route an approver calls with their own token.
         const approveUrl = new URL(call.json.links.approve as string);
         expect(approveUrl.pathname).toBe(`/api/v1/approvals/${a.id}/approve`);

@@ -1,5 +1,5 @@
 // Part of `npm start`: registers the demo agent once (its credential is kept in .data/agent, mode
-// 0600) and starts it with examples/agent.yaml, serving the local Redis and Postgres.
+// 0600) and starts it with examples/agent.yaml, serving the demo Redis, Postgres and SSH target.
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const CREDENTIAL_FILE = '.data/agent/credential';
@@ -23,7 +23,8 @@ export async function startDemoAgent({ api, admin, start }) {
     chmodSync(CREDENTIAL_FILE, 0o600);
     console.log(`registered the demo agent as ${name}`);
   }
-  start('agent', 'apps/agent/dist/main.js', { GW_AGENT_CREDENTIAL: credential }, ['--config', 'examples/agent.yaml']);
+  // Restarted with backoff if it dies (kill -9 included); the control plane keeps serving meanwhile.
+  start('agent', 'apps/agent/dist/main.js', { GW_AGENT_CREDENTIAL: credential }, ['--config', 'examples/agent.yaml'], { restart: true });
   const deadline = Date.now() + 30_000;
   for (;;) {
     const res = await api('GET', '/api/v1/resources', admin);

@@ -3,20 +3,26 @@
 // active), and the demo agent once it exists. Ctrl-C stops everything.
 import { spawn } from 'node:child_process';
 import { startDemoAgent } from './start-agent.mjs';
-import { startSshDemo } from './start-ssh-demo.mjs';
+import { prepareSshDemo } from './start-ssh-demo.mjs';
+import { prepareDemoRedis } from './demo-redis.mjs';
+import { supervise } from './supervise.mjs';
 import { ensureDemoData } from './demo-data.mjs';
 import net from 'node:net';
+import { userInfo } from 'node:os';
 
 const env = { ...process.env };
 const IDP_URL = env.DEV_IDP_URL ?? 'http://127.0.0.1:9000';
 const API_URL = `http://${env.HTTP_HOST ?? '127.0.0.1'}:${env.HTTP_PORT ?? '8080'}`;
 const children = [];
+/** Demo pieces that are restarted when they die: the agent, the demo sshd, the demo Redis. */
+const supervisors = [];
 let stopping = false;
 
-function start(name, script, extraEnv = {}, args = []) {
-  const child = spawn(process.execPath, [script, ...args], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Prints a child's warnings and errors (everything with GW_VERBOSE), prefixed with its name. */
+function relayOutput(name, child) {
   const prefix = (line) => `[${name}] ${line}`;
   for (const stream of [child.stdout, child.stderr]) {
+    if (!stream) continue;
     let buf = '';
     stream.on('data', (d) => {
       buf += d;
@@ -27,6 +33,23 @@ function start(name, script, extraEnv = {}, args = []) {
       }
     });
   }
+}
+
+/**
+ * Starts a node script. `restart: true` (the agent) keeps it running with backoff; otherwise (the
+ * IdP and control plane, which everything else needs) its death stops everything.
+ */
+function start(name, script, extraEnv = {}, args = [], { restart = false } = {}) {
+  const spawnOne = () => {
+    const child = spawn(process.execPath, [script, ...args], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    relayOutput(name, child);
+    return child;
+  };
+  if (restart) {
+    supervisors.push(supervise({ name, spawn: spawnOne, log: (line) => !stopping && console.error(line) }));
+    return;
+  }
+  const child = spawnOne();
   child.on('exit', (code, signal) => {
     if (stopping) return;
     console.error(`${name} exited (${signal ?? code}); stopping everything`);
@@ -39,6 +62,7 @@ function start(name, script, extraEnv = {}, args = []) {
 function shutdown(code = 0) {
   stopping = true;
   for (const c of children) c.kill('SIGTERM');
+  for (const s of supervisors) void s.stop();
   setTimeout(() => process.exit(code), 1500).unref();
 }
 process.on('SIGINT', () => shutdown(0));
@@ -102,18 +126,24 @@ async function main() {
   const admin = await token('security-admin');
   const active = await api('GET', '/api/v1/policies/active', admin);
   if (active.status === 404) {
-    const { DEMO_POLICY } = await import('../libs/policy/dist/index.js');
-    const created = await api('POST', '/api/v1/policies', admin, { text: DEMO_POLICY, description: 'demo policy (npm start)', activate: true });
+    const { DEMO_POLICY, DEMO_SSH_LOGIN } = await import('../libs/policy/dist/index.js');
+    // Not root: no dedicated demo login can be made, so the SSH demo logs in as this user (see
+    // tools/start-ssh-demo.mjs) and the policy names that login instead.
+    const text = process.getuid?.() === 0 ? DEMO_POLICY : DEMO_POLICY.replaceAll(`"${DEMO_SSH_LOGIN}"`, JSON.stringify(userInfo().username));
+    const created = await api('POST', '/api/v1/policies', admin, { text, description: 'demo policy (npm start)', activate: true });
     if (created.status !== 201) throw new Error(`could not install the demo policy: ${JSON.stringify(created.body)}`);
     console.log(`installed and activated the demo policy as version ${created.body.version}`);
   }
 
-  const sshDemo = startSshDemo(env);
+  const demoRedis = prepareDemoRedis(env);
+  if (await reachable('127.0.0.1', Number(demoRedis.port))) {
+    throw new Error(`port ${demoRedis.port} (the demo redis resource) is taken; free it or set DEMO_REDIS_PORT and the redis address in examples/agent.yaml`);
+  }
+  supervisors.push(supervise({ name: 'demo redis', spawn: demoRedis.spawn, log: (line) => !stopping && console.error(line) }));
+  const sshDemo = prepareSshDemo(env);
   if (sshDemo) {
-    children.push(sshDemo.child);
-    sshDemo.child.on('exit', (code, signal) => {
-      if (!stopping) console.error(`ssh demo target exited (${signal ?? code}); the ssh-demo resource will refuse sessions`);
-    });
+    supervisors.push(supervise({ name: 'ssh demo target', spawn: sshDemo.spawn, log: (line) => !stopping && console.error(line) }));
+    for (const note of sshDemo.notes) console.log(`ssh demo: ${note}`);
   }
   await startDemoAgent({ api, admin, start });
   const sshPort = env.SSH_PORT ?? '12222';
@@ -130,6 +160,7 @@ Gateway is up.
   REST API        ${API_URL}/api/v1   (OpenAPI UI: ${API_URL}/api/docs, JSON: ${API_URL}/api/docs-json)
   health          ${API_URL}/healthz  ${API_URL}/readyz  ${API_URL}/metrics
   Postgres        127.0.0.1:${env.PG_PORT ?? '15432'} (TLS; dbname = resource, password = OIDC token)
+  demo resources  redis = its own redis-server on 127.0.0.1:${demoRedis.port} (not the control plane's Redis)
   SSH             127.0.0.1:${env.SSH_PORT ?? '12222'} (user <login>@<resource>, password = OIDC token)${sshDemo ? `; demo target sshd on 127.0.0.1:${sshDemo.port}` : ''}
   dev IdP         ${IDP_URL}  (demo clients: security-admin, approver, auditor, ai-agent, ci-pipeline)
 

@@ -21,10 +21,19 @@ describe('migrations', () => {
       expect(await tables(ds)).toEqual([]);
       await ds.runMigrations({ transaction: 'each' });
       expect(await tables(ds)).toEqual([
-        'access_requests', 'agents', 'approvals', 'audit_events', 'grants', 'policy_versions', 'resources',
+        'access_requests', 'agents', 'approvals', 'audit_events', 'grants', 'policy_versions', 'replica_message_keys', 'resources',
         'schema_migrations', 'session_events', 'sessions', 'webhook_deliveries', 'webhook_subscriptions',
       ]);
       expect(await ds.showMigrations()).toBe(false);
+      const detailColumn = `SELECT column_name FROM information_schema.columns WHERE table_name = 'approvals' AND column_name = 'detail'`;
+      expect(await ds.query(detailColumn)).toHaveLength(1);
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await tables(ds)).not.toContain('replica_message_keys');
+      const killColumns = await ds.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'sessions' AND column_name = 'killed_by'`);
+      expect(killColumns).toEqual([]);
+      expect(await ds.query(detailColumn)).toHaveLength(1);
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await ds.query(detailColumn)).toEqual([]);
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await tables(ds)).not.toContain('webhook_deliveries');
       const webhookColumns = await ds.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'webhook_subscriptions' AND column_name IN ('description', 'disabled_by')`);

@@ -13,11 +13,22 @@ export const APPROVAL_EVENTS = {
   cancel: 'approval:cancel',
 } as const;
 
-/** What the agent asks: the subject is already masked (it is stored, shown and published as is). */
+/** Largest unmasked detail (JSON) an agent sends with a held statement; a larger one is left out. */
+export const MAX_APPROVAL_DETAIL_CHARS = 256 * 1024;
+
+/**
+ * What the agent asks: the subject is already masked (it is stored, audited, shown to every viewer
+ * and published as is). `detail` is the unmasked statement (text, parameters) for the approvers and
+ * admins only; the agent leaves it out when the policy says `@approval_view("masked")`.
+ */
 export const approvalRequestSchema = z.strictObject({
   sessionId: z.uuid(),
   kind: z.enum(['statement', 'command']),
   subject: z.record(z.string(), z.unknown()).refine((s) => JSON.stringify(s).length <= 128 * 1024, 'subject larger than 128 KiB'),
+  detail: z
+    .record(z.string(), z.unknown())
+    .refine((d) => JSON.stringify(d).length <= MAX_APPROVAL_DETAIL_CHARS, 'detail larger than 256 KiB')
+    .optional(),
   requirement: z.strictObject({
     approvals: z.number().int().min(1).max(10),
     approvers: z.array(z.string().regex(/^(group:[A-Za-z0-9][A-Za-z0-9._:@/-]{0,255}|role:(approver|admin))$/)).min(1).max(20),

@@ -6,3 +6,8 @@ export { findEntities } from './scan.js';
 export { HASH_HEX_LENGTH, HASH_PREFIX, maskFull, maskHash, maskPartial } from './styles.js';
 export { luhnValid } from './recognizers/card.js';
 export { ssnValid } from './recognizers/ssn.js';
+export { hintsFromNames, NO_HINTS } from './hints.js';
+export type { ValueHints } from './hints.js';
+export { numberDigits } from './numbers.js';
+export type { NumberKind } from './numbers.js';
+export { isCardNumber } from './recognizers/card.js';

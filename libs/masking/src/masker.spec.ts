@@ -102,6 +102,33 @@ describe('Masker', () => {
     expect(masker.maskValue('ada@example.com')).toBe('***@*******.***');
   });
 
+  it('partial never shows a whole e-mail, even with a one-letter local part', () => {
+    const masker = new Masker({ entities: [{ entity: 'email', style: 'partial' }], columns: [] }, { key: KEY });
+    expect(masker.maskValue('x@y.io')).toBe('*@y.io');
+    expect(masker.maskValue('to xy@y.io.')).toBe('to x*@y.io.');
+    expect(masker.maskValue('x@y.io', { column: 'email' })).toBe('x@y.io'.replace('x', '*'));
+  });
+
+  it('masks the original characters of a value written in compatibility forms', () => {
+    const masker = new Masker(
+      { entities: [{ entity: 'email', style: 'partial' }, { entity: 'card', style: 'full' }, { entity: 'card', style: 'full' }], columns: [] },
+      { key: KEY },
+    );
+    expect(masker.maskValue('ａｄａ＠ｅｘａｍｐｌｅ．ｃｏｍ paid')).toBe('ａ**＠ｅｘａｍｐｌｅ．ｃｏｍ paid');
+    expect(masker.maskValue('pan ４１１１\u200b１１１１ １１１１ １１１１!')).toBe('pan ****\u200b**** **** ****!');
+    expect(masker.maskValue('pan ٤١١١١١١١١١١١١١١١')).toBe('pan ****************');
+  });
+
+  it('reads bare digits as an SSN or phone number only with the hint from the value name', () => {
+    const masker = new Masker({ entities: [{ entity: 'ssn', style: 'full' }, { entity: 'phone', style: 'partial' }], columns: [] }, { key: KEY });
+    expect(masker.maskValue('536221234')).toBe('536221234');
+    expect(masker.maskValue('536221234', { column: 'ssn' }, false, { ssn: true })).toBe('*********');
+    expect(masker.maskValue('14155552671')).toBe('14155552671');
+    expect(masker.maskValue('14155552671', { column: 'phone' }, false, { phone: true })).toBe('*******2671');
+    expect(masker.entityInNumber('536221234', { ssn: true }, 'integer')).toBe('ssn');
+    expect(masker.entityInNumber('536221234', {}, 'integer')).toBeUndefined();
+  });
+
   it('refuses a short key', () => {
     expect(() => new Masker(ALL_FULL, { key: 'short' })).toThrow(/at least 16 bytes/);
   });
@@ -127,6 +154,14 @@ describe('Masker', () => {
       'AccountKey=' + 'A'.repeat(30_000),
       'DE89'.repeat(10_000),
       '9'.repeat(40_000),
+      '1 - '.repeat(10_000),
+      '1,111'.repeat(8_000),
+      '1e+1.'.repeat(8_000),
+      '"a'.repeat(20_000) + '"@',
+      'é.'.repeat(20_000) + '@',
+      '４'.repeat(40_000),
+      '1\u200b'.repeat(20_000),
+      '(1'.repeat(20_000),
     ];
     for (const text of adversarial) {
       const input = `${text} ada@example.com`;

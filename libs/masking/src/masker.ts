@@ -1,4 +1,6 @@
 import { maskBase64Runs, maskHexRuns, maskReversed } from './encoded-views.js';
+import { NO_HINTS, type ValueHints } from './hints.js';
+import { entityInNumber, type NumberKind } from './numbers.js';
 import { findEntities } from './scan.js';
 import { maskFull, maskHash, maskOccurrence, maskPartial } from './styles.js';
 import type { ColumnRef, MaskEntity, MaskingRules, MaskStyle, RecognizerOptions } from './types.js';
@@ -68,20 +70,22 @@ export class Masker {
    * `reverse(card)` is an easy way around a recognizer (stored data is not, which keeps reversed
    * ordinary numbers in stored columns from being taken for cards).
    */
-  maskValue(value: string, column?: ColumnRef, computed = false): string | null {
+  maskValue(value: string, column?: ColumnRef, computed = false, hints: ValueHints = NO_HINTS): string | null {
     const rule = column ? this.columnRuleFor(column) : undefined;
     if (rule !== undefined) return this.applyColumnStyle(value, rule.style);
-    return this.maskEntities(value, computed);
+    return this.maskEntities(value, computed, hints);
   }
 
   /**
    * Scans `value` for the configured entities and masks each occurrence in place, then does the same
    * inside hex and base64 runs (bytea output, `encode()`), and for a computed value, backwards.
+   * `hints` (see hintsFromNames) let bare digits count as an SSN or phone number.
    */
-  maskEntities(value: string, computed = false): string {
+  maskEntities(value: string, computed = false, hints: ValueHints = NO_HINTS): string {
     if (this.entities.size === 0) return value;
     if (value.length > this.maxScanLength) return OVERSIZED_VALUE;
-    const plain = (text: string): string => this.maskPlain(text);
+    const options: RecognizerOptions = hints === NO_HINTS ? this.recognizerOptions : { ...this.recognizerOptions, hints };
+    const plain = (text: string): string => this.maskPlain(text, options);
     let out = plain(value);
     out = maskHexRuns(out, plain);
     out = maskBase64Runs(out, plain);
@@ -89,8 +93,27 @@ export class Masker {
     return out;
   }
 
-  private maskPlain(value: string): string {
-    const matches = findEntities(value, this.entities, this.recognizerOptions);
+  /**
+   * The entity a number value holds (its text as the database returns it), or undefined. A number
+   * cannot hold `*` or a hash, so a caller replaces a found one whole (the agent sends SQL NULL).
+   */
+  entityInNumber(text: string, hints: ValueHints = NO_HINTS, kind: NumberKind = 'numeric'): MaskEntity | undefined {
+    if (this.entities.size === 0) return undefined;
+    return entityInNumber(text, this.entities, hints, this.recognizerOptions.defaultRegion, kind);
+  }
+
+  /** Whether an entity rule is configured: without one there is nothing to scan for. */
+  get scansEntities(): boolean {
+    return this.entities.size > 0;
+  }
+
+  /** The style of the column rule that applies to `column`, if any (the most specific one). */
+  columnStyle(column: ColumnRef): MaskStyle | undefined {
+    return this.columnRuleFor(column)?.style;
+  }
+
+  private maskPlain(value: string, options: RecognizerOptions): string {
+    const matches = findEntities(value, this.entities, options);
     if (matches.length === 0) return value;
     let out = '';
     let cursor = 0;
@@ -104,6 +127,7 @@ export class Masker {
   }
 
   private columnRuleFor(column: ColumnRef): ColumnRule | undefined {
+    if (this.columnRules.length === 0) return undefined;
     const name = column.column.toLowerCase();
     const table = column.table?.toLowerCase();
     return this.columnRules.find((rule) => rule.column === name && (rule.table === '*' || (table !== undefined && ruleTableMatches(rule.table, table))));

@@ -18,10 +18,13 @@ export function maskFull(value: string): string {
 /** Keeps the last 4 letters/digits, but never more than half of them, so short values are not revealed. */
 export function maskPartial(value: string, entity?: MaskEntity): string {
   if (entity === 'email') {
-    const at = value.lastIndexOf('@');
+    const at = lastAtSign(value);
     if (at > 0) {
+      // The first character of the local part stays, unless it is all there is: a partial mask never
+      // shows the whole value (`x@y.io` → `*@y.io`).
       const local = [...value.slice(0, at)];
-      return (local[0] ?? '') + '*'.repeat(local.length - 1) + value.slice(at);
+      const keep = local.length >= 2 ? 1 : 0;
+      return local.slice(0, keep).join('') + '*'.repeat(local.length - keep) + value.slice(at);
     }
   }
   const chars = [...value];
@@ -37,6 +40,11 @@ export function maskPartial(value: string, entity?: MaskEntity): string {
     } else out[i] = '*';
   }
   return out.join('');
+}
+
+/** The `@` of an address, also in the compatibility forms the recognizers read as `@` (＠, ﹫). */
+function lastAtSign(value: string): number {
+  return Math.max(value.lastIndexOf('@'), value.lastIndexOf('\uff20'), value.lastIndexOf('\ufe6b'));
 }
 
 /** `h:` + 16 hex digits of HMAC-SHA256(key, value): stable per key, irreversible without it. */

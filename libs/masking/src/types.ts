@@ -1,5 +1,7 @@
 import type { CountryCode } from 'libphonenumber-js';
 
+import type { ValueHints } from './hints.js';
+
 /** Kinds of personal or secret data the recognizers find. Exact names: the policy engine uses them. */
 export type MaskEntity = 'email' | 'card' | 'ssn' | 'iban' | 'phone' | 'ip' | 'jwt' | 'cloud_key';
 
@@ -43,6 +45,8 @@ export interface EntityMatch {
 export interface RecognizerOptions {
   /** Region for national phone numbers without a `+` prefix. */
   readonly defaultRegion?: CountryCode;
+  /** What the value's name says it is: bare digits count as an SSN or a phone number only with a hint. */
+  readonly hints?: ValueHints;
 }
 
 export interface Recognizer {

@@ -1,7 +1,7 @@
 import type { GatewayRole } from '@gw/identity';
 import { parseDuration } from './durations.js';
 import { parseColumnMask, parseEntityMask, type MaskingObligation } from './masking.js';
-import type { ApprovalRequirement, PolicyInfo } from './policy-info.js';
+import { APPROVAL_VIEWS, type ApprovalRequirement, type ApprovalView, type PolicyInfo } from './policy-info.js';
 
 /**
  * The annotation vocabulary. Anything else is refused: a misspelt `@mask` that silently did nothing
@@ -14,6 +14,7 @@ const PERMIT_ANNOTATIONS = new Set([
   'approvals',
   'approvers',
   'approval_timeout',
+  'approval_view',
   'mask',
   'mask_columns',
   'max_session',
@@ -131,7 +132,7 @@ export function parseAnnotations(effect: 'permit' | 'forbid', annotations: Recor
 }
 
 function parseApproval(annotations: Record<string, string>, errors: string[]): ApprovalRequirement | undefined {
-  const dependents = ['approvals', 'approvers', 'approval_timeout'].filter((key) => annotations[key] !== undefined);
+  const dependents = ['approvals', 'approvers', 'approval_timeout', 'approval_view'].filter((key) => annotations[key] !== undefined);
   if (annotations.approval === undefined) {
     for (const key of dependents) errors.push(`@${key} needs @approval("required") on the same policy`);
     return undefined;
@@ -160,5 +161,10 @@ function parseApproval(annotations: Record<string, string>, errors: string[]): A
     if ('error' in parsed) errors.push(`@approval_timeout: ${parsed.error}`);
     else timeoutSeconds = parsed.seconds;
   }
-  return { approvals, approvers: [...approvers], ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) };
+  let view: ApprovalView = 'unmasked';
+  if (annotations.approval_view !== undefined) {
+    if ((APPROVAL_VIEWS as readonly string[]).includes(annotations.approval_view)) view = annotations.approval_view as ApprovalView;
+    else errors.push(`@approval_view must be ${APPROVAL_VIEWS.map((v) => `"${v}"`).join(' or ')}, not "${annotations.approval_view}"`);
+  }
+  return { approvals, approvers: [...approvers], ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}), view };
 }

@@ -49,6 +49,14 @@ export function buildCedarRequest(input: PolicyInput, hourNow: number): CedarReq
   if (ctx.dbRole !== undefined) context.dbRole = ctx.dbRole;
   if (ctx.login !== undefined) context.login = ctx.login;
   if (ctx.command !== undefined) context.command = ctx.command;
+  if (ctx.programs !== undefined) context.programs = sortedSet(ctx.programs);
+  if (ctx.programPaths !== undefined) context.programPaths = sortedSet(ctx.programPaths);
+  if (ctx.flags !== undefined) context.flags = sortedSet(ctx.flags);
+  if (ctx.writesFiles !== undefined) context.writesFiles = sortedSet(ctx.writesFiles);
+  if (ctx.dynamicArgs !== undefined) context.dynamicArgs = sortedSet(ctx.dynamicArgs);
+  if (ctx.opaque !== undefined) context.opaque = ctx.opaque;
+  if (ctx.interpreter !== undefined) context.interpreter = ctx.interpreter;
+  if (ctx.shell !== undefined) context.shell = ctx.shell;
   if (ctx.host !== undefined) context.host = ctx.host;
   if (ctx.port !== undefined) context.port = ctx.port;
   if (ctx.namespace !== undefined) context.namespace = ctx.namespace;

@@ -122,6 +122,8 @@ export function mergeObligations(permits: readonly PolicyInfo[]): PolicyObligati
       approvals: needed,
       approvers: [...new Set(strictest.flatMap((a) => a.approvers))].sort(),
       ...(timeouts.length > 0 ? { timeoutSeconds: Math.min(...timeouts) } : {}),
+      // Any permit that asks to keep values from approvers keeps them (the safe side).
+      view: approvals.some((a) => a.view === 'masked') ? 'masked' : 'unmasked',
     };
   }
   return {

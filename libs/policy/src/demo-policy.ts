@@ -1,7 +1,14 @@
 /**
+ * The only login workloads may use on demo SSH hosts: the unprivileged system user that
+ * `npm start` creates for its SSH demo target (tools/demo-login.mjs).
+ */
+export const DEMO_SSH_LOGIN = 'gw-demo';
+
+/**
  * The policy set the quick start activates. It doubles as a worked example of every annotation.
  * - `admin` gateway role: everything.
- * - `requester` (AI agents and other workloads): connect to Postgres and read with PII masked; writes
+ * - `requester` (AI agents and other workloads): connect to Postgres as `demo_reader` or `demo_writer`
+ *   and read with PII masked; writes
  *   need one approval on resources labelled env=prod; DDL and admin statements are forbidden; connect
  *   to TCP resources labelled `demo`.
  */
@@ -11,12 +18,16 @@ export const DEMO_POLICY = `// Security administrators may do everything.
 permit (principal, action, resource)
 when { principal.gatewayRoles.contains("admin") };
 
-// Workloads may open Postgres sessions; results are masked from the first row.
+// Workloads may open Postgres sessions as the demo's application roles only (admins: any role the
+// agent hands out); results are masked from the first row.
 @id("requester-postgres-connect")
 @mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
 @max_session("1h")
 permit (principal, action == Gateway::Action::"connect", resource)
-when { principal.gatewayRoles.contains("requester") && resource.type == "postgres" };
+when {
+  principal.gatewayRoles.contains("requester") && resource.type == "postgres" &&
+  context has dbRole && ["demo_reader", "demo_writer"].contains(context.dbRole)
+};
 
 // Reads and session statements (SET, SHOW, BEGIN ...) with PII masked.
 @id("requester-postgres-read")
@@ -62,18 +73,62 @@ when {
   principal.gatewayRoles.contains("requester") && resource.type == "tcp" && resource.hasTag("demo")
 };
 
-// SSH: workloads run commands and copy files on demo hosts. No interactive shell and no port
-// forwarding (nothing permits ssh:shell or ssh:forward for them, so both are denied).
+// Just-in-time access (POST /api/v1/access-requests, action request_access): workloads get a grant on
+// env=dev resources at once, for at most an hour; on env=prod one approver must agree first. Any
+// other resource (no env label, or another env) is refused.
+@id("requester-access-dev")
+@max_session("1h")
+permit (principal, action == Gateway::Action::"request_access", resource)
+when {
+  principal.gatewayRoles.contains("requester") &&
+  resource.hasTag("env") && resource.getTag("env") == "dev"
+};
+
+@id("requester-access-prod")
+@approval("required")
+@approvals("1")
+@approvers("role:approver")
+@approval_timeout("30m")
+permit (principal, action == Gateway::Action::"request_access", resource)
+when {
+  principal.gatewayRoles.contains("requester") &&
+  resource.hasTag("env") && resource.getTag("env") == "prod"
+};
+
+// SSH: workloads run read-only commands and copy files on demo hosts, logged in only as the
+// unprivileged demo login (never root, never the user running the gateway). The agent parses each command
+// with a bash grammar and sends what it runs (context.programs, flags, writesFiles, opaque,
+// interpreter: libs/policy/README.md); every program in it is checked. No interactive shell (an exec
+// of an interpreter reading stdin or a terminal is decided as ssh:shell) and no port forwarding:
+// nothing permits ssh:shell or ssh:forward for workloads, so both are denied.
 @id("requester-ssh-connect")
 @max_session("1h")
 permit (principal, action == Gateway::Action::"connect", resource)
+when {
+  principal.gatewayRoles.contains("requester") && resource.type == "ssh" && resource.hasTag("demo") &&
+  context has login && context.login == "${DEMO_SSH_LOGIN}"
+};
+
+@id("requester-ssh-sftp")
+permit (principal, action == Gateway::Action::"ssh:sftp", resource)
 when { principal.gatewayRoles.contains("requester") && resource.type == "ssh" && resource.hasTag("demo") };
 
-@id("requester-ssh-exec-sftp")
-permit (principal, action in [Gateway::Action::"ssh:exec", Gateway::Action::"ssh:sftp"], resource)
-when { principal.gatewayRoles.contains("requester") && resource.type == "ssh" && resource.hasTag("demo") };
+// An allow-list: commands made only of these programs, called by name, writing no file, run at once.
+@id("requester-ssh-exec-allowed-programs")
+permit (principal, action == Gateway::Action::"ssh:exec", resource)
+when {
+  principal.gatewayRoles.contains("requester") && resource.type == "ssh" && resource.hasTag("demo") &&
+  context has programs && context has programPaths && context has writesFiles &&
+  context.programPaths.isEmpty() &&
+  ["uptime", "w", "who", "whoami", "id", "groups", "hostname", "uname", "date", "pwd", "cd", "echo", "printf",
+   "true", "false", "test", "[", "sleep", "env", "ls", "cat", "head", "tail", "tac", "nl", "wc", "grep", "egrep", "fgrep",
+   "sort", "uniq", "cut", "tr", "column", "seq", "basename", "dirname", "realpath", "readlink", "stat", "file",
+   "which", "md5sum", "sha1sum", "sha256sum", "diff", "cmp", "df", "du", "free", "nproc", "lscpu", "ps", "find",
+   "scp"].containsAll(context.programs) &&
+  ["/dev/null", "/dev/stdout", "/dev/stderr"].containsAll(context.writesFiles)
+};
 
-// Commands run as root wait for a human approver.
+// Commands run as root wait for a human approver (any sudo anywhere in the command line).
 @id("requester-ssh-sudo-approval")
 @approval("required")
 @approvals("1")
@@ -82,15 +137,55 @@ when { principal.gatewayRoles.contains("requester") && resource.type == "ssh" &&
 permit (principal, action == Gateway::Action::"ssh:exec", resource)
 when {
   principal.gatewayRoles.contains("requester") && resource.type == "ssh" &&
-  context has command && context.command like "sudo *"
+  context has programs && (context.programs.contains("sudo") || context.programs.contains("doas"))
+};
+
+// Scripts run by an interpreter (python3 x.py, bash deploy.sh) wait for a human approver too.
+@id("requester-ssh-interpreter-approval")
+@approval("required")
+@approvals("1")
+@approvers("role:approver")
+@approval_timeout("15m")
+permit (principal, action == Gateway::Action::"ssh:exec", resource)
+when {
+  principal.gatewayRoles.contains("requester") && resource.type == "ssh" && resource.hasTag("demo") &&
+  context has interpreter && context.interpreter
 };
 
 @id("requester-ssh-no-destructive")
-@reason("destructive commands (rm -rf, mkfs, shutdown, reboot) are not allowed for workloads")
+@reason("destructive programs (rm, shred, dd, mkfs, truncate, mv, cp, shutdown, reboot ...) are not allowed for workloads")
 forbid (principal, action == Gateway::Action::"ssh:exec", resource)
 when {
-  principal.gatewayRoles.contains("requester") && context has command &&
-  (context.command like "*rm -rf*" || context.command like "*mkfs*" || context.command like "*shutdown*" || context.command like "*reboot*")
+  principal.gatewayRoles.contains("requester") && context has programs &&
+  context.programs.containsAny(["rm", "rmdir", "unlink", "shred", "srm", "wipe", "wipefs", "dd", "truncate", "fallocate",
+    "mv", "cp", "install", "mkfs", "mkfs.ext2", "mkfs.ext3", "mkfs.ext4", "mkfs.xfs", "mkfs.btrfs", "mkfs.vfat",
+    "mkfs.fat", "mke2fs", "mkswap", "fdisk", "sfdisk", "gdisk", "parted", "blkdiscard", "shutdown", "reboot", "halt",
+    "poweroff", "init", "telinit", "kill", "killall", "pkill"])
 }
+unless { principal.gatewayRoles.contains("admin") };
+
+@id("requester-ssh-no-destructive-options")
+@reason("options that delete or overwrite files (find -delete, sed -i, rsync --delete ...) are not allowed for workloads")
+forbid (principal, action == Gateway::Action::"ssh:exec", resource)
+when {
+  principal.gatewayRoles.contains("requester") && context has flags &&
+  context.flags.containsAny(["find:-delete", "find:-fprint", "find:-fprint0", "find:-fprintf", "find:-fls",
+    "sed:-i", "sed:--in-place", "rsync:--delete", "rsync:--remove-source-files", "sort:-o", "sort:--output"])
+}
+unless { principal.gatewayRoles.contains("admin") };
+
+@id("requester-ssh-no-file-writes")
+@reason("commands may not write files (redirections, tee, dd of=) for workloads; copy files with scp or sftp")
+forbid (principal, action == Gateway::Action::"ssh:exec", resource)
+when {
+  principal.gatewayRoles.contains("requester") && context has writesFiles &&
+  !["/dev/null", "/dev/stdout", "/dev/stderr"].containsAll(context.writesFiles)
+}
+unless { principal.gatewayRoles.contains("admin") };
+
+@id("requester-ssh-no-opaque")
+@reason("the command has parts known only at run time (a computed program name, code given inline to an interpreter, eval, xargs, find -exec) or does not parse")
+forbid (principal, action in [Gateway::Action::"ssh:exec", Gateway::Action::"ssh:shell"], resource)
+when { principal.gatewayRoles.contains("requester") && context has opaque && context.opaque }
 unless { principal.gatewayRoles.contains("admin") };
 `;

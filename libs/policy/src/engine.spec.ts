@@ -29,7 +29,6 @@ describe('PolicyEngine with the demo policy', () => {
   const engine = PolicyEngine.compile(DEMO_POLICY);
 
   it.each([
-    ['agent connects to postgres', 'allow', agent, 'connect', prodDb],
     ['agent selects', 'allow', agent, 'sql:select', prodDb],
     ['agent SET/SHOW', 'allow', agent, 'sql:session', prodDb],
     ['agent inserts on prod', 'require_approval', agent, 'sql:insert', prodDb],
@@ -49,6 +48,20 @@ describe('PolicyEngine with the demo policy', () => {
     expect(engine.evaluate(input(principal, action, resource)).effect).toBe(expected);
   });
 
+  it.each([
+    ['demo_writer', 'allow'],
+    ['demo_reader', 'allow'],
+    ['postgres', 'deny'],
+    ['pg_read_server_files', 'deny'],
+    ['DEMO_WRITER', 'deny'],
+    ['demo_writer ', 'deny'],
+    [undefined, 'deny'],
+  ] as const)('a workload connects to Postgres only as a role the demo policy names: %s -> %s', (dbRole, expected) => {
+    const context = dbRole === undefined ? {} : { dbRole, login: dbRole };
+    expect(engine.evaluate(input(agent, 'connect', prodDb, context)).effect).toBe(expected);
+    expect(engine.evaluate(input(admin, 'connect', prodDb, context)).effect).toBe('allow');
+  });
+
   it('names the forbid policy and its reason when a forbid wins', () => {
     const decision = engine.evaluate(input(agent, 'sql:ddl', prodDb));
     expect(decision.determiningPolicies).toEqual(['requester-no-ddl-or-admin']);
@@ -62,12 +75,12 @@ describe('PolicyEngine with the demo policy', () => {
   });
 
   it('carries masking, session limit and approval obligations', () => {
-    const connect = engine.evaluate(input(agent, 'connect', prodDb));
+    const connect = engine.evaluate(input(agent, 'connect', prodDb, { dbRole: 'demo_writer' }));
     expect(connect.obligations.maxSessionSeconds).toBe(3600);
     expect(connect.obligations.masking.entities).toContainEqual({ entity: 'card', style: 'full' });
     expect(connect.obligations.masking.entities).toContainEqual({ entity: 'email', style: 'partial' });
     const write = engine.evaluate(input(agent, 'sql:insert', prodDb));
-    expect(write.obligations.approval).toEqual({ approvals: 1, approvers: ['role:approver'], timeoutSeconds: 900 });
+    expect(write.obligations.approval).toEqual({ approvals: 1, approvers: ['role:approver'], timeoutSeconds: 900, view: 'unmasked' });
     const denied = engine.evaluate(input(agent, 'sql:ddl', prodDb));
     expect(denied.obligations).toEqual({ masking: { entities: [], columns: [] }, requireGrant: false });
   });
@@ -201,6 +214,20 @@ describe('PolicyEngine evaluation semantics', () => {
     expect(day.evaluate(noHour).effect).toBe('require_approval');
   });
 
+  it('@approval_view: masked for approvers when any permit that demands approval says so', () => {
+    const text = `
+@id("w") @approval("required") permit (principal, action == Gateway::Action::"sql:update", resource);
+@id("w-masked") @approval("required") @approval_view("masked") permit (principal, action == Gateway::Action::"sql:update", resource)
+  when { resource.name == "payments" };
+@id("d") @approval("required") @approval_view("unmasked") permit (principal, action == Gateway::Action::"sql:delete", resource);`;
+    const e = PolicyEngine.compile(text);
+    const at = (action: 'sql:update' | 'sql:delete', name: string) =>
+      e.evaluate(input(agent, action, { name, type: 'postgres', environment: 'prod' })).obligations.approval?.view;
+    expect(at('sql:update', 'orders')).toBe('unmasked');
+    expect(at('sql:update', 'payments')).toBe('masked');
+    expect(at('sql:delete', 'orders')).toBe('unmasked');
+  });
+
   it('takes the most demanding approval: highest N, its approvers joined, shortest timeout', () => {
     const payments = { name: 'payments', type: 'postgres', environment: 'prod' } as const;
     const decision = engine.evaluate(input(agent, 'sql:update', payments));
@@ -209,6 +236,7 @@ describe('PolicyEngine evaluation semantics', () => {
       approvals: 2,
       approvers: ['group:dba-leads', 'group:payments', 'role:approver'],
       timeoutSeconds: 300,
+      view: 'unmasked',
     });
     expect(decision.determiningPolicies).toEqual(['writes', 'writes-any', 'writes-payments']);
   });

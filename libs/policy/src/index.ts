@@ -19,7 +19,8 @@ export {
   type EntityMaskRule,
   type ColumnMaskRule,
 } from './masking.js';
-export type { PolicyInfo, PolicySetError, ApprovalRequirement } from './policy-info.js';
+export type { PolicyInfo, PolicySetError, ApprovalRequirement, ApprovalView } from './policy-info.js';
+export { APPROVAL_VIEWS } from './policy-info.js';
 export {
   DEFAULT_APPROVAL_TIMEOUT_SECONDS,
   DEFAULT_STATEMENT_APPROVAL_TIMEOUT_SECONDS,
@@ -46,4 +47,4 @@ export {
   type PolicyExplanation,
   type CacheStats,
 } from './engine.js';
-export { DEMO_POLICY } from './demo-policy.js';
+export { DEMO_POLICY, DEMO_SSH_LOGIN } from './demo-policy.js';

@@ -28,8 +28,24 @@ export interface PolicyContext {
   dbRole?: string;
   // connect
   login?: string;
-  // ssh:exec
+  // ssh:exec (and ssh:shell when the command is a shell): the whole text, and what it runs
   command?: string;
+  /** Basenames of every program the command runs (`@gw/shell-command`). */
+  programs?: string[];
+  /** Programs named by a path, as written. */
+  programPaths?: string[];
+  /** Options as `<program>:<option>` (`rm:-r`, `rm:--recursive`). */
+  flags?: string[];
+  /** Files written by redirections, tee and dd (`?`: computed at run time). */
+  writesFiles?: string[];
+  /** Programs with arguments computed at run time. */
+  dynamicArgs?: string[];
+  /** Some part cannot be known from the text (parse failure, computed program, inline code ...). */
+  opaque?: boolean;
+  /** An interpreter runs a script or code. */
+  interpreter?: boolean;
+  /** An interpreter reads its program from the session's stdin or terminal. */
+  shell?: boolean;
   // ssh:forward
   host?: string;
   port?: number;
@@ -110,6 +126,14 @@ export const policyInputSchema = z.object({
       dbRole: str.optional(),
       login: str.optional(),
       command: z.string().max(INPUT_LIMITS.command).optional(),
+      programs: stringSet.optional(),
+      programPaths: stringSet.optional(),
+      flags: stringSet.optional(),
+      writesFiles: stringSet.optional(),
+      dynamicArgs: stringSet.optional(),
+      opaque: z.boolean().optional(),
+      interpreter: z.boolean().optional(),
+      shell: z.boolean().optional(),
       host: str.optional(),
       port: z.number().int().min(0).max(65_535).optional(),
       namespace: str.optional(),

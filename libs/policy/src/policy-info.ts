@@ -1,5 +1,13 @@
 import type { MaskingObligation } from './masking.js';
 
+/**
+ * What approvers are shown of a held statement or command (`@approval_view`): `unmasked` (default)
+ * the real text and parameters, so they can tell what it touches; `masked` only the masked text
+ * that the recording keeps.
+ */
+export const APPROVAL_VIEWS = ['unmasked', 'masked'] as const;
+export type ApprovalView = (typeof APPROVAL_VIEWS)[number];
+
 /** What a satisfied `@approval("required")` permit demands before the request may go ahead. */
 export interface ApprovalRequirement {
   /** Number of distinct approvals needed (N of the eligible approvers). */
@@ -8,6 +16,8 @@ export interface ApprovalRequirement {
   approvers: string[];
   /** From @approval_timeout; absent = the caller's default for the kind of approval. */
   timeoutSeconds?: number;
+  /** From @approval_view; `masked` wins when several permits demand approval. */
+  view: ApprovalView;
 }
 
 /** One policy of a validated set, with its annotations already parsed into obligations. */

@@ -1,4 +1,4 @@
-import { APPROVAL_EVENTS, approvalDecidedSchema, type ApprovalCancelAck, type ApprovalRequestAck, type ApprovalRequestMessage } from '@gw/contracts';
+import { APPROVAL_EVENTS, MAX_APPROVAL_DETAIL_CHARS, approvalDecidedSchema, type ApprovalCancelAck, type ApprovalRequestAck, type ApprovalRequestMessage } from '@gw/contracts';
 import type { Logger } from 'pino';
 import { DEFAULT_APPROVERS, type ApprovalRequirement } from '@gw/policy';
 
@@ -16,6 +16,11 @@ export interface ApprovalRequested {
 }
 
 export interface ApprovalHooks {
+  /**
+   * The unmasked statement or command for the approvers (the subject is masked). Sent only when the
+   * policy's `@approval_view` is not `masked`: values the policy keeps from approvers never leave the agent.
+   */
+  detail?: Record<string, unknown>;
   onRequested?: (info: ApprovalRequested) => void;
   /**
    * Aborted when the held thing is gone (client cancelled it, session ended): the wait ends as
@@ -45,6 +50,7 @@ export function holdThrough(requestApproval: RequestApproval, sessionId: string,
         sessionId,
         kind,
         subject,
+        ...approverDetail(hooks.detail, requirement),
         requirement: {
           approvals: requirement?.approvals ?? 1,
           approvers: requirement?.approvers ?? DEFAULT_APPROVERS,
@@ -53,6 +59,13 @@ export function holdThrough(requestApproval: RequestApproval, sessionId: string,
       },
       hooks,
     );
+}
+
+/** The unmasked detail, unless the policy keeps values from approvers; too large a one is replaced by a note. */
+function approverDetail(detail: Record<string, unknown> | undefined, requirement: ApprovalRequirement | undefined): { detail?: Record<string, unknown> } {
+  if (!detail || requirement?.view === 'masked') return {};
+  if (JSON.stringify(detail).length > MAX_APPROVAL_DETAIL_CHARS) return { detail: { omitted: 'the statement is too large to show unmasked; see the masked subject' } };
+  return { detail };
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;

@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, Inject, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Inject, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import type { Principal } from '@gw/identity';
+import { uuidParam } from '../common/path-params.js';
 import { ZodPipe } from '../common/zod-body.pipe.js';
 import { CurrentPrincipal, Roles } from '../identity/roles.decorator.js';
 import { AgentsService } from './agents.service.js';
@@ -32,7 +33,7 @@ export class AgentsController {
   @Delete(':id')
   @Roles('admin')
   @ApiOperation({ summary: 'Revoke an agent credential; its connections are closed' })
-  async revoke(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() actor: Principal) {
+  async revoke(@Param('id', uuidParam) id: string, @CurrentPrincipal() actor: Principal) {
     return agentDto(await this.agents.revoke(id, actor));
   }
 }

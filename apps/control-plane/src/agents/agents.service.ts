@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource, IsNull } from 'typeorm';
-import type { Redis } from 'ioredis';
 import type { Principal } from '@gw/identity';
 import { AuditService } from '../audit/audit.service.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { ConflictError, NotFoundError } from '../common/domain-error.js';
-import { channels, REDIS } from '../redis/redis.module.js';
+import { channels } from '../redis/redis.module.js';
+import { RedisChannels } from '../redis/redis-channels.js';
 import { AgentEntity } from './agent.entity.js';
 import { agentIdOf, credentialMatches, newAgentCredential } from './agent-credential.js';
 import type { RegisterAgentDto } from './dto/agent.dto.js';
@@ -17,7 +17,7 @@ export class AgentsService {
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(AuditService) private readonly audit: AuditService,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(RedisChannels) private readonly redisChannels: RedisChannels,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -58,7 +58,7 @@ export class AgentsService {
       return found;
     });
     // Every replica's agent hub disconnects this agent's sockets.
-    await this.redis.publish(channels(this.config.redis.prefix).agentRevoked, id);
+    await this.redisChannels.publish(channels(this.config.redis.prefix).agentRevoked, id);
     return agent;
   }
 

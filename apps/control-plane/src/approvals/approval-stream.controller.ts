@@ -7,6 +7,7 @@ import type { DomainEvent } from '../events/domain-event.js';
 import { DomainEvents } from '../events/domain-events.service.js';
 import { ANY_AUTHENTICATED, CurrentPrincipal, Roles } from '../identity/roles.decorator.js';
 import { seesEverything } from './approver-eligibility.js';
+import { approvalEventFor } from './approval-view.js';
 import { streamQuerySchema, type StreamQuery } from './dto/approval.dto.js';
 
 const HEARTBEAT_MS = 15_000;
@@ -36,7 +37,8 @@ export class ApprovalStreamController {
     res.write(': connected\n\n');
     const unsubscribe = this.events.subscribe((event) => {
       if (!visibleTo(event, viewer, q)) return;
-      res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+      const shown = { ...event, data: approvalEventFor(event.data, viewer) };
+      res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(shown)}\n\n`);
     });
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
     // The stream lives no longer than the token that opened it.

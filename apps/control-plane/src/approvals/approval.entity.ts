@@ -27,6 +27,12 @@ export class ApprovalEntity {
   @Column('jsonb') votes!: ApprovalVote[];
   /** What is to be approved, already masked (statement text, classification, or the access request). */
   @Column('jsonb') subject!: Record<string, unknown>;
+  /**
+   * The unmasked statement or command (text, parameters) for the approvers and admins; null when the
+   * policy keeps values masked for approvers (`@approval_view("masked")`) or for access requests.
+   * Never audited, never in the recording.
+   */
+  @Column('jsonb', { nullable: true }) detail!: Record<string, unknown> | null;
   /** Principal id of the requester: never allowed to vote on it. */
   @Column('text', { name: 'requested_by' }) requestedBy!: string;
   @Column('text', { nullable: true }) scope!: ApprovalScope | null;

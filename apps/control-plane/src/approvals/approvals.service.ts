@@ -11,7 +11,7 @@ import { JobsService } from '../jobs/jobs.service.js';
 import { NotDueYet } from '../jobs/job-catalogue.js';
 import { SessionEntity } from '../sessions/session.entity.js';
 import { ApprovalEntity, type ApprovalKind, type ApprovalScope, type ApprovalStatus, type ApprovalVote } from './approval.entity.js';
-import { approvalView } from './approval-view.js';
+import { approvalEventView } from './approval-view.js';
 import { approverEligibility, seesEverything } from './approver-eligibility.js';
 
 export interface ApprovalRequirementInput {
@@ -28,6 +28,8 @@ export interface NewApproval {
   accessRequestId?: string;
   /** Already masked: it is stored, shown to approvers and published. */
   subject: Record<string, unknown>;
+  /** Unmasked, for approvers and admins only (see approval-view.ts); never audited. */
+  detail?: Record<string, unknown>;
   requirement: ApprovalRequirementInput;
 }
 
@@ -103,6 +105,7 @@ export class ApprovalsService implements OnModuleInit, OnApplicationBootstrap {
       approverConstraint: input.requirement.approvers.join(', '),
       votes: [],
       subject: input.subject,
+      detail: input.detail ?? null,
       requestedBy: input.requestedBy.id,
       scope: null,
       createdAt: now,
@@ -121,9 +124,9 @@ export class ApprovalsService implements OnModuleInit, OnApplicationBootstrap {
           // Still fails closed: a vote after expires_at is refused, and the next start expires it.
           this.log.error({ err, approvalId: approval.id }, 'could not schedule the approval timeout');
         });
-        await this.events.publish('approval.requested', { approval: approvalView(approval) });
+        await this.events.publish('approval.requested', { approval: approvalEventView(approval) });
         if (approval.kind !== 'access_request') {
-          await this.events.publish('statement.held', { approval: approvalView(approval), sessionId: approval.sessionId });
+          await this.events.publish('statement.held', { approval: approvalEventView(approval), sessionId: approval.sessionId });
         }
       },
     };
@@ -246,7 +249,7 @@ export class ApprovalsService implements OnModuleInit, OnApplicationBootstrap {
     const kindAfter = hook ? await hook(approval, tx) : undefined;
     return async () => {
       if (status !== 'expired') await this.jobs.cancel('approval-timeout', { approvalId: approval.id });
-      const view = approvalView(approval);
+      const view = approvalEventView(approval);
       if (status === 'expired') await this.events.publish('approval.expired', { approval: view });
       else if (status !== 'cancelled') await this.events.publish('approval.decided', { approval: view });
       if (approval.kind !== 'access_request') await this.events.publish('statement.released', { approval: view, sessionId: approval.sessionId });

@@ -22,6 +22,16 @@ function statusFor(code: DomainErrorCode): number {
   }
 }
 
+/**
+ * Express refuses a path with broken percent-encoding (URIError) and a body that is not JSON
+ * (SyntaxError) before any route runs; Nest hands them over as a 400 with the cause attached.
+ */
+function malformedRequestMessage(cause: unknown): string | undefined {
+  if (cause instanceof URIError) return 'the request path is not valid percent-encoded UTF-8';
+  if (cause instanceof SyntaxError) return `the request body is not valid JSON: ${cause.message}`;
+  return undefined;
+}
+
 /** Maps every error to a JSON body; a 500 gets an error id that is also in the log line. */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
@@ -31,6 +41,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const res = http.getResponse<Response>();
     const req = http.getRequest<Request>();
+    // Set explicitly: a route's own content type (e.g. asciicast) must not label a JSON error.
+    if (!res.headersSent) res.type('application/json');
     if (error instanceof DomainError) {
       const status = statusFor(error.code);
       if (error.code === DomainErrorCode.Unauthenticated) {
@@ -43,6 +55,11 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     if (error instanceof HttpException) {
       const status = error.getStatus();
+      const malformed = status === 400 ? malformedRequestMessage(error.cause) : undefined;
+      if (malformed) {
+        res.status(400).json({ error: DomainErrorCode.ValidationFailed, message: malformed });
+        return;
+      }
       const body = error.getResponse();
       const message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? error.message);
       res.status(status).json({ error: status === 404 ? 'not_found' : 'http_error', message });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -14,6 +15,14 @@ const jsonFromString = (name: string) =>
     }
   });
 
+const protocolOf = (url: string) => {
+  try {
+    return new URL(url).protocol;
+  } catch {
+    return '';
+  }
+};
+
 const DEFAULT_OIDC_ISSUERS = JSON.stringify([{ issuer: 'http://127.0.0.1:9000', audience: 'api://gateway' }]);
 
 const envSchema = z.object({
@@ -22,7 +31,13 @@ const envSchema = z.object({
   PUBLIC_URL: z.string().url().optional(),
   DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/gateway'),
   DATABASE_CREATE_IF_MISSING: z.enum(['true', 'false']).default('true'),
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** redis://[user:password@]host:port[/db] or rediss:// for TLS; the user is a Redis ACL user. */
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379')
+    .refine((url) => /^rediss?:$/.test(protocolOf(url)), 'REDIS_URL must start with redis:// or rediss:// (TLS)'),
+  /** PEM file of the CA(s) that signed the Redis server's certificate (rediss:// only). */
+  REDIS_TLS_CA_FILE: z.string().min(1).optional(),
+  /** Replica messages older (or newer) than this are dropped: clock skew plus Redis latency. */
+  REDIS_MESSAGE_MAX_SKEW_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   REDIS_PREFIX: z.string().default('gw'),
   OIDC_ISSUERS: jsonFromString('OIDC_ISSUERS').default(JSON.parse(DEFAULT_OIDC_ISSUERS) as unknown),
   ROLE_MAPPINGS: jsonFromString('ROLE_MAPPINGS').optional(),
@@ -49,7 +64,11 @@ const envSchema = z.object({
 export interface AppConfig {
   http: { host: string; port: number; publicUrl: string };
   database: { url: string; createIfMissing: boolean; runMigrations: boolean };
-  redis: { url: string; prefix: string };
+  /**
+   * `tlsCa`: the PEM of REDIS_TLS_CA_FILE, read at boot. `messageMaxSkewMs`: the freshness window of
+   * sealed replica messages (see redis/replica-message-seal.ts).
+   */
+  redis: { url: string; prefix: string; tls: boolean; tlsCa?: string; messageMaxSkewMs: number };
   identity: { issuers: unknown; roleMappings: unknown };
   postgres: { host: string; port: number; certFile?: string; keyFile?: string; allowCleartext: boolean };
   /** SSH endpoint; `hostKeyFile` defaults to `<dataDir>/ssh/host_ed25519_key`, made at first start. */
@@ -83,7 +102,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       createIfMissing: e.DATABASE_CREATE_IF_MISSING === 'true',
       runMigrations: e.MIGRATIONS_RUN === 'true',
     },
-    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    redis: {
+      url: e.REDIS_URL,
+      prefix: e.REDIS_PREFIX,
+      tls: new URL(e.REDIS_URL).protocol === 'rediss:',
+      tlsCa: e.REDIS_TLS_CA_FILE === undefined ? undefined : readRedisCa(e.REDIS_URL, e.REDIS_TLS_CA_FILE),
+      messageMaxSkewMs: e.REDIS_MESSAGE_MAX_SKEW_MS,
+    },
     identity: { issuers: e.OIDC_ISSUERS, roleMappings: e.ROLE_MAPPINGS },
     postgres: {
       host: e.PG_HOST,
@@ -106,12 +131,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   };
 }
 
+function readRedisCa(url: string, file: string): string {
+  if (new URL(url).protocol !== 'rediss:') throw new ConfigError('REDIS_TLS_CA_FILE is set but REDIS_URL is not rediss:// (TLS)');
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`REDIS_TLS_CA_FILE: cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** A URL with its password (user:password@ or :password@) replaced, for logs and error messages. */
+export const stripPassword = (url: string) => url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+
 /** For logs: the config with credentials in URLs removed. */
 export function redactedConfig(config: AppConfig): unknown {
-  const stripPassword = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
   return {
     ...config,
     database: { ...config.database, url: stripPassword(config.database.url) },
-    redis: { ...config.redis, url: stripPassword(config.redis.url) },
+    redis: { ...config.redis, url: stripPassword(config.redis.url), tlsCa: config.redis.tlsCa ? '(PEM)' : undefined },
   };
 }

@@ -10,6 +10,8 @@ export interface BridgeResult {
   /** Who ended it: the client, the resource side, or an error on either. */
   endedBy: 'client' | 'resource' | 'error';
   error?: Error;
+  /** The agent refused the session before it started (e.g. a privileged database role): audited as a refused connect. */
+  refusedAtStartup?: { code: string; message: string };
 }
 
 /**

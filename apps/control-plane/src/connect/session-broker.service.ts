@@ -1,3 +1,4 @@
+import { describeKiller, parseKillMessage, type SessionKiller } from '../sessions/session-kill.js';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Duplex } from 'node:stream';
 import { CONNECT_CLOSE } from '@gw/contracts';
@@ -54,7 +55,7 @@ export interface OpenedSession {
 interface LiveSession {
   terminate(reason: string): void;
   notify(event: string, payload: unknown): void;
-  killedBy?: string;
+  killedBy?: SessionKiller;
 }
 
 /**
@@ -81,11 +82,11 @@ export class SessionBroker implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     this.redisChannels.listen(channels(this.config.redis.prefix).sessionKill, (message) => {
-      const { sessionId, by, reason } = JSON.parse(message) as { sessionId: string; by: string; reason?: string };
+      const { sessionId, by, reason } = parseKillMessage(message);
       const live = this.live.get(sessionId);
       if (live) {
         live.killedBy = by;
-        live.terminate(reason ?? `session killed by ${by}`);
+        live.terminate(reason ?? `session killed by ${describeKiller(by)}`);
       }
     });
   }
@@ -222,12 +223,19 @@ export class SessionBroker implements OnApplicationBootstrap {
         await this.approvals.cancelForSession(session.id, 'the session ended while the statement was held').catch((err: unknown) => {
           this.log.warn({ err, sessionId: session.id }, 'could not cancel the held approvals of an ended session');
         });
-        const status = live.killedBy ? 'killed' : result.error && result.endedBy === 'error' ? 'failed' : 'ended';
-        const reason = live.killedBy ? `killed by ${live.killedBy}` : result.error ? result.error.message : `closed by ${result.endedBy}`;
+        const refused = result.refusedAtStartup;
+        if (refused) {
+          await this.audit.append({
+            action: 'session.connect', outcome: 'denied', ...auditBase,
+            details: { ...auditBase.details, sessionId: session.id, agentId: agent.agentId, refusedBy: 'agent', sqlstate: refused.code, reason: refused.message },
+          });
+        }
+        const status = live.killedBy ? 'killed' : refused || (result.error && result.endedBy === 'error') ? 'failed' : 'ended';
+        const reason = live.killedBy ? `killed by ${describeKiller(live.killedBy)}` : refused ? `refused by the agent: ${refused.message}` : result.error ? result.error.message : `closed by ${result.endedBy}`;
         await this.sessions.close(session.id, status, reason, { in: result.bytesIn, out: result.bytesOut });
         await this.audit.append({
           action: 'session.closed', outcome: status === 'failed' ? 'failure' : 'success', actor: principal, resource: resource.name,
-          details: { sessionId: session.id, status, reason, bytesIn: result.bytesIn, bytesOut: result.bytesOut },
+          details: { sessionId: session.id, status, reason, killedBy: live.killedBy ?? null, bytesIn: result.bytesIn, bytesOut: result.bytesOut },
         });
       },
     };

@@ -1,7 +1,8 @@
 /**
  * What happened in the access domain (requests, grants, approvals, held statements), as one shape
  * that the live stream (SSE), webhooks and tests all read. `data` is the public view of the record:
- * never a token, never an unmasked statement.
+ * never a token; a held statement's unmasked `approval.detail` (absent under `@approval_view("masked")`)
+ * goes to webhooks as is and to each SSE viewer only if theirs to see (approval-view.ts).
  */
 export const DOMAIN_EVENT_TYPES = [
   'access_request.created',

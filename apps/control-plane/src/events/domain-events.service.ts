@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
-import { channels, REDIS } from '../redis/redis.module.js';
+import { channels } from '../redis/redis.module.js';
 import { RedisChannels } from '../redis/redis-channels.js';
 import { DOMAIN_EVENT_TYPES, type DomainEvent, type DomainEventType } from './domain-event.js';
 
@@ -27,7 +26,6 @@ export class DomainEvents implements OnModuleInit {
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
-    @Inject(REDIS) private readonly redis: Redis,
     @Inject(RedisChannels) private readonly redisChannels: RedisChannels,
   ) {
     this.channel = channels(config.redis.prefix).domainEvents;
@@ -66,7 +64,7 @@ export class DomainEvents implements OnModuleInit {
         this.log.error({ err, type }, 'origin event handler failed');
       }
     }
-    await this.redis.publish(this.channel, JSON.stringify(event)).catch((err: unknown) => {
+    await this.redisChannels.publish(this.channel, JSON.stringify(event)).catch((err: unknown) => {
       this.log.warn({ err, type }, 'could not broadcast a domain event; live streams miss it');
     });
     return event;

@@ -1,6 +1,7 @@
-import { Controller, Delete, Get, Inject, Param, ParseUUIDPipe, Query } from '@nestjs/common';
+import { Controller, Delete, Get, Inject, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Principal } from '@gw/identity';
+import { uuidParam } from '../common/path-params.js';
 import { ZodPipe } from '../common/zod-body.pipe.js';
 import { ANY_AUTHENTICATED, CurrentPrincipal, Roles } from '../identity/roles.decorator.js';
 import { grantQuerySchema, type GrantQuery } from './dto/access-request.dto.js';
@@ -23,14 +24,14 @@ export class GrantsController {
   @Get(':id')
   @Roles(ANY_AUTHENTICATED)
   @ApiOperation({ summary: 'One grant' })
-  async get(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() viewer: Principal) {
+  async get(@Param('id', uuidParam) id: string, @CurrentPrincipal() viewer: Principal) {
     return grantView(await this.grants.get(id, viewer));
   }
 
   @Delete(':id')
   @Roles(ANY_AUTHENTICATED)
   @ApiOperation({ summary: 'Revoke (admin, approver, or the holder giving it up): live sessions under the grant end within 2 s' })
-  async revoke(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() actor: Principal) {
+  async revoke(@Param('id', uuidParam) id: string, @CurrentPrincipal() actor: Principal) {
     return grantView(await this.grants.revoke(id, actor));
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { Queue, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from '../redis/redis-connection.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
@@ -26,7 +27,7 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.prefix = `${config.redis.prefix}:bull`;
     // Blocking worker commands need a connection that never gives up on a request.
-    this.queueConnection = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+    this.queueConnection = createRedis(config.redis, { maxRetriesPerRequest: null });
     this.queueConnection.on('error', (err: Error) => this.log.debug({ err: err.message }, 'job queue redis error'));
     this.queue = new Queue(ACCESS_TIMERS_QUEUE, { connection: this.queueConnection, prefix: this.prefix });
     this.queue.on('error', (err: Error) => this.log.warn({ err: err.message }, 'job queue error'));
@@ -56,7 +57,7 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   onApplicationBootstrap(): void {
-    this.workerConnection = new Redis(this.config.redis.url, { maxRetriesPerRequest: null });
+    this.workerConnection = createRedis(this.config.redis, { maxRetriesPerRequest: null });
     this.workerConnection.on('error', (err: Error) => this.log.debug({ err: err.message }, 'job worker redis error'));
     this.worker = new Worker(ACCESS_TIMERS_QUEUE, (job: Job) => this.run(job), {
       connection: this.workerConnection,

@@ -57,6 +57,8 @@ export class PgConnection {
   private bytesIn = 0;
   private bytesOut = 0;
   private killedReason?: string;
+  /** The agent's FATAL ErrorResponse before the session started, if it refused it. */
+  private agentRefusal?: { code: string; message: string };
 
   constructor(private readonly raw: Socket, private readonly deps: PgConnectionDeps) {
     this.socket = raw;
@@ -220,6 +222,8 @@ export class PgConnection {
             } else {
               out.push(msg.raw);
               if (msg.kind === 'ReadyForQuery') keySwapped = true;
+              // A FATAL before the first ReadyForQuery is the agent refusing the session (role, database).
+              if (msg.kind === 'ErrorResponse') this.agentRefusal = { code: msg.fields.code ?? '08006', message: msg.fields.message ?? 'refused' };
             }
             if (keySwapped) break;
           }
@@ -289,7 +293,10 @@ export class PgConnection {
       this.stream?.end();
       setTimeout(() => this.stream?.destroy(), 2000).unref();
       session
-        .finish({ bytesIn: this.bytesIn, bytesOut: this.bytesOut, endedBy: reason.startsWith('client') ? 'client' : 'resource' })
+        .finish({
+          bytesIn: this.bytesIn, bytesOut: this.bytesOut, endedBy: reason.startsWith('client') ? 'client' : 'resource',
+          ...(this.agentRefusal ? { refusedAtStartup: this.agentRefusal } : {}),
+        })
         .catch((err: unknown) => this.deps.log.warn({ err }, 'closing the session record failed'));
     }
   }

@@ -1,14 +1,13 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import type { Redis } from 'ioredis';
 import { PG_EVENTS } from '@gw/contracts';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
 import { TokenAuthenticator } from '../identity/token-authenticator.js';
 import { SessionBroker } from '../connect/session-broker.service.js';
-import { channels, REDIS } from '../redis/redis.module.js';
+import { channels } from '../redis/redis.module.js';
 import { RedisChannels } from '../redis/redis-channels.js';
 import { CancelKeys } from './cancel-keys.js';
 import { PgConnection } from './pg-connection.js';
@@ -28,7 +27,6 @@ export class PgEndpoint implements OnApplicationBootstrap, BeforeApplicationShut
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(TokenAuthenticator) private readonly tokens: TokenAuthenticator,
     @Inject(SessionBroker) private readonly broker: SessionBroker,
-    @Inject(REDIS) private readonly redis: Redis,
     @Inject(RedisChannels) private readonly redisChannels: RedisChannels,
   ) {
     this.cancelChannel = channels(config.redis.prefix).pgCancel;
@@ -81,7 +79,7 @@ export class PgEndpoint implements OnApplicationBootstrap, BeforeApplicationShut
       allowCleartext: this.config.postgres.allowCleartext,
       onCancel: (processId, secretKey) => {
         if (this.cancelLocal(processId, secretKey)) return;
-        this.redis
+        this.redisChannels
           .publish(this.cancelChannel, JSON.stringify({ processId, secretKey: secretKey.toString('hex') }))
           .catch((err: unknown) => this.log.warn({ err }, 'cancel broadcast failed'));
       },

@@ -1,6 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { Redis } from 'ioredis';
 import { PolicyEngine, type PolicyDecision, type PolicyInput } from '@gw/policy';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -82,9 +81,9 @@ export class ActivePolicyService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  async announceActivation(publisher: Redis): Promise<void> {
+  async announceActivation(): Promise<void> {
     await this.reload();
-    await publisher.publish(this.channel, 'reload');
+    await this.redisChannels.publish(this.channel, 'reload');
   }
 }
 

@@ -1,7 +1,8 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, ParseIntPipe, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import type { Principal } from '@gw/identity';
+import { policyVersionParam } from '../common/path-params.js';
 import { ZodPipe } from '../common/zod-body.pipe.js';
 import { CurrentPrincipal, Roles } from '../identity/roles.decorator.js';
 import {
@@ -61,7 +62,7 @@ export class PoliciesController {
   @Get(':version')
   @Roles('admin', 'auditor')
   @ApiOperation({ summary: 'One policy version, with its text' })
-  async get(@Param('version', ParseIntPipe) version: number) {
+  async get(@Param('version', policyVersionParam) version: number) {
     return policyVersionDto(await this.policies.get(version), true);
   }
 
@@ -69,7 +70,7 @@ export class PoliciesController {
   @HttpCode(200)
   @Roles('admin')
   @ApiOperation({ summary: 'Make this version the one active version' })
-  async activate(@Param('version', ParseIntPipe) version: number, @CurrentPrincipal() actor: Principal) {
+  async activate(@Param('version', policyVersionParam) version: number, @CurrentPrincipal() actor: Principal) {
     return policyVersionDto(await this.policies.activate(version, actor));
   }
 }

@@ -1,12 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { Redis } from 'ioredis';
 import { PolicyEngine, validatePolicySet } from '@gw/policy';
 import type { Principal } from '@gw/identity';
 import { AuditService } from '../audit/audit.service.js';
 import { DomainError, DomainErrorCode, NotFoundError } from '../common/domain-error.js';
-import { REDIS } from '../redis/redis.module.js';
 import { ActivePolicyService } from './active-policy.service.js';
 import type { CreatePolicyDto, DryRunDto } from './dto/policy.dto.js';
 import { PolicyVersionEntity } from './policy-version.entity.js';
@@ -19,7 +17,6 @@ export class PoliciesService {
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(AuditService) private readonly audit: AuditService,
     @Inject(ActivePolicyService) private readonly active: ActivePolicyService,
-    @Inject(REDIS) private readonly redis: Redis,
   ) {}
 
   validate(text: string) {
@@ -58,7 +55,7 @@ export class PoliciesService {
       if (dto.activate) await this.activateIn(tx, entity, actor);
       return entity;
     });
-    if (dto.activate) await this.active.announceActivation(this.redis);
+    if (dto.activate) await this.active.announceActivation();
     return created;
   }
 
@@ -70,7 +67,7 @@ export class PoliciesService {
       await this.activateIn(tx, found, actor);
       return found;
     });
-    await this.active.announceActivation(this.redis);
+    await this.active.announceActivation();
     return entity;
   }
 

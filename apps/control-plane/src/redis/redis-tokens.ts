@@ -1,6 +1,8 @@
 export const REDIS = Symbol('REDIS');
 /** A second connection: a subscribed ioredis client cannot issue other commands. */
 export const REDIS_SUBSCRIBER = Symbol('REDIS_SUBSCRIBER');
+/** The ReplicaMessageSeal built from the key in the database. */
+export const REPLICA_MESSAGE_SEAL = Symbol('REPLICA_MESSAGE_SEAL');
 
 /** Channel names, prefixed so several gateways can share one Redis. */
 export const channels = (prefix: string) => ({

@@ -1,17 +1,21 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
-import { REDIS, REDIS_SUBSCRIBER } from './redis-tokens.js';
+import { REDIS, REDIS_SUBSCRIBER, REPLICA_MESSAGE_SEAL } from './redis-tokens.js';
 import { RedisChannels } from './redis-channels.js';
+import { createRedis } from './redis-connection.js';
+import { loadOrCreateReplicaMessageKey } from './replica-message-key.js';
+import { ReplicaMessageSeal } from './replica-message-seal.js';
 
 export { REDIS, REDIS_SUBSCRIBER, channels } from './redis-tokens.js';
 
 const log = loggerFor('redis');
 
 function connect(config: AppConfig): Redis {
-  const client = new Redis(config.redis.url, { lazyConnect: false, maxRetriesPerRequest: 3, enableOfflineQueue: true });
+  const client = createRedis(config.redis, { lazyConnect: false, maxRetriesPerRequest: 3, enableOfflineQueue: true });
   let lastLogged = 0;
   client.on('error', (err: Error) => {
     // ioredis retries by itself; log at most every 10 s instead of once per attempt.
@@ -28,6 +32,12 @@ function connect(config: AppConfig): Redis {
   providers: [
     { provide: REDIS, inject: [APP_CONFIG], useFactory: connect },
     { provide: REDIS_SUBSCRIBER, inject: [APP_CONFIG], useFactory: connect },
+    {
+      provide: REPLICA_MESSAGE_SEAL,
+      inject: [DataSource, APP_CONFIG],
+      useFactory: async (dataSource: DataSource, config: AppConfig) =>
+        new ReplicaMessageSeal(await loadOrCreateReplicaMessageKey(dataSource), { maxSkewMs: config.redis.messageMaxSkewMs }),
+    },
     RedisChannels,
   ],
   exports: [REDIS, REDIS_SUBSCRIBER, RedisChannels],

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import type { ResourceDeclaration } from '@gw/contracts';
+import { resourceDeclarationSchema, type ResourceDeclaration } from '@gw/contracts';
 import { ResourceEntity, type ResourceType } from './resource.entity.js';
 
 export interface ResourceView {
@@ -37,6 +37,8 @@ export class ResourcesService {
 
   /** One resource by name (any agent's row: type, environment and labels must agree across agents). */
   async findByName(name: string): Promise<ResourceEntity | null> {
+    // A name no agent could declare is unknown without asking Postgres, which fails on some (a NUL).
+    if (!resourceDeclarationSchema.shape.name.safeParse(name).success) return null;
     return this.dataSource.getRepository(ResourceEntity).findOne({ where: { name }, order: { updatedAt: 'DESC' } });
   }
 

@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { SessionKiller } from './session-kill.js';
 
 export type SessionStatus = 'opening' | 'active' | 'ended' | 'killed' | 'failed';
 
@@ -18,6 +19,8 @@ export class SessionEntity {
   @Column('jsonb') declared!: Record<string, unknown>;
   @Column('text') status!: SessionStatus;
   @Column('text', { name: 'end_reason', nullable: true }) endReason!: string | null;
+  /** Who killed the session (an operator or a grant); null when it ended by itself. */
+  @Column('jsonb', { name: 'killed_by', nullable: true }) killedBy!: SessionKiller | null;
   @Column('bigint', { name: 'bytes_in' }) bytesIn!: string;
   @Column('bigint', { name: 'bytes_out' }) bytesOut!: string;
   @Column('timestamptz', { name: 'started_at' }) startedAt!: Date;

@@ -1,6 +1,8 @@
-import { Controller, Get, Header, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Principal } from '@gw/identity';
+import { uuidParam } from '../common/path-params.js';
+import { integerText, limitText } from '../common/query-fields.js';
 import { ZodPipe } from '../common/zod-body.pipe.js';
 import { CurrentPrincipal, Roles } from '../identity/roles.decorator.js';
 import { sessionDto, sessionQuerySchema, type SessionQueryDto } from './dto/session.dto.js';
@@ -9,12 +11,13 @@ import { RecordingsService } from './recordings.service.js';
 import { z } from 'zod';
 
 const eventsQuerySchema = z.strictObject({
-  after: z.coerce.number().int().min(-1).default(-1),
-  limit: z.coerce.number().int().min(1).max(1000).default(500),
+  after: integerText(-1, Number.MAX_SAFE_INTEGER).default(-1),
+  limit: limitText(1000, 500),
 });
 
 const castQuerySchema = z.strictObject({
-  channel: z.coerce.number().int().min(1).optional(),
+  /** An SSH channel id (uint32 on the wire). */
+  channel: integerText(1, 4_294_967_295).optional(),
 });
 
 @ApiTags('sessions')
@@ -36,14 +39,14 @@ export class SessionsController {
   @Get(':id')
   @Roles('admin', 'auditor')
   @ApiOperation({ summary: 'One session with its principal, token id, source address and declared client details' })
-  async get(@Param('id', new ParseUUIDPipe()) id: string) {
+  async get(@Param('id', uuidParam) id: string) {
     return sessionDto(await this.sessions.get(id));
   }
 
   @Get(':id/events')
   @Roles('admin', 'auditor')
   @ApiOperation({ summary: 'The recording: statements, decisions, row counts and (masked) sample rows, in order; page with `after=<seq>`' })
-  async events(@Param('id', new ParseUUIDPipe()) id: string, @Query(new ZodPipe(eventsQuerySchema)) q: z.infer<typeof eventsQuerySchema>) {
+  async events(@Param('id', uuidParam) id: string, @Query(new ZodPipe(eventsQuerySchema)) q: z.infer<typeof eventsQuerySchema>) {
     const items = await this.recordings.list(id, q.after, q.limit);
     return { items, nextAfter: items.length === q.limit ? items.at(-1)?.seq : null };
   }
@@ -52,7 +55,7 @@ export class SessionsController {
   @Roles('admin', 'auditor')
   @Header('content-type', 'application/x-asciicast')
   @ApiOperation({ summary: 'An SSH session\'s terminal as asciicast v2 (`asciinema play`, asciinema-player): the first shell, else the first command, or `channel=<n>`' })
-  async cast(@Param('id', new ParseUUIDPipe()) id: string, @Query(new ZodPipe(castQuerySchema)) q: z.infer<typeof castQuerySchema>) {
+  async cast(@Param('id', uuidParam) id: string, @Query(new ZodPipe(castQuerySchema)) q: z.infer<typeof castQuerySchema>) {
     return this.recordings.asciicast(id, q.channel);
   }
 
@@ -60,7 +63,7 @@ export class SessionsController {
   @HttpCode(202)
   @Roles('admin')
   @ApiOperation({ summary: "End a live session; the client's connection is closed within a second" })
-  async kill(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() actor: Principal) {
+  async kill(@Param('id', uuidParam) id: string, @CurrentPrincipal() actor: Principal) {
     return sessionDto(await this.sessions.kill(id, actor));
   }
 }

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { AuditService } from '../audit/audit.service.js';
 import { ConflictError } from '../common/domain-error.js';
-import { channels, REDIS } from '../redis/redis.module.js';
+import { channels } from '../redis/redis.module.js';
+import { RedisChannels } from '../redis/redis-channels.js';
+import { killerFromPrincipal, type SessionKiller, type SessionKillMessage } from './session-kill.js';
 import { randomUUID } from 'node:crypto';
 import { DataSource, In } from 'typeorm';
 import type { Principal } from '@gw/identity';
@@ -38,19 +39,25 @@ export interface SessionQuery {
 export class SessionsService {
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(RedisChannels) private readonly redisChannels: RedisChannels,
     @Inject(AuditService) private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Every replica hears the kill; the one holding the session closes the client within a second. */
+  /**
+   * Every replica hears the (sealed) kill; the one holding the session closes the client within a
+   * second. Who asked is written on the session first, so it is known even if the message is lost.
+   */
   async kill(id: string, actor: Principal): Promise<SessionEntity> {
     const session = await this.get(id);
     if (session.status !== 'active' && session.status !== 'opening') {
       throw new ConflictError(`session ${id} is not live (status ${session.status})`);
     }
-    await this.audit.append({ action: 'session.kill', outcome: 'success', actor, resource: session.resourceName, details: { sessionId: id } });
-    await this.redis.publish(channels(this.config.redis.prefix).sessionKill, JSON.stringify({ sessionId: id, by: actor.displayName ?? actor.id }));
+    const by = killerFromPrincipal(actor);
+    await this.recordKiller(id, by);
+    session.killedBy = by;
+    await this.audit.append({ action: 'session.kill', outcome: 'success', actor, resource: session.resourceName, details: { sessionId: id, killedBy: by } });
+    await this.sendKill({ sessionId: id, by });
     return session;
   }
 
@@ -60,11 +67,21 @@ export class SessionsService {
    */
   async terminateUnderGrant(grantId: string, reason: string): Promise<string[]> {
     const live = await this.dataSource.getRepository(SessionEntity).find({ where: { grantId, status: In(['opening', 'active']) } });
-    const channel = channels(this.config.redis.prefix).sessionKill;
+    const by: SessionKiller = { kind: 'grant', grantId };
     for (const session of live) {
-      await this.redis.publish(channel, JSON.stringify({ sessionId: session.id, by: `grant ${grantId}`, reason }));
+      await this.recordKiller(session.id, by);
+      await this.sendKill({ sessionId: session.id, by, reason });
     }
     return live.map((s) => s.id);
+  }
+
+  /** The first killer stays: a second kill of a session already being killed does not rewrite it. */
+  private async recordKiller(id: string, by: SessionKiller): Promise<void> {
+    await this.dataSource.query('UPDATE sessions SET killed_by = $1 WHERE id = $2 AND killed_by IS NULL', [JSON.stringify(by), id]);
+  }
+
+  private async sendKill(message: SessionKillMessage): Promise<void> {
+    await this.redisChannels.publish(channels(this.config.redis.prefix).sessionKill, JSON.stringify(message));
   }
 
   async open(input: OpenSessionInput): Promise<SessionEntity> {
@@ -86,6 +103,7 @@ export class SessionsService {
       declared: input.declared,
       status: 'opening',
       endReason: null,
+      killedBy: null,
       bytesIn: '0',
       bytesOut: '0',
       startedAt: new Date(),

@@ -103,6 +103,7 @@ export class AgentApprovals implements OnModuleInit, BeforeApplicationShutdown {
         resourceName: session.resourceName,
         sessionId: session.id,
         subject: req.subject,
+        ...(req.detail ? { detail: req.detail } : {}),
         requirement: {
           approvals: req.requirement.approvals,
           approvers: req.requirement.approvers,

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from '../redis/redis-connection.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
@@ -26,7 +27,7 @@ const ENQUEUE_TIMEOUT_MS = 2000;
 
 /** BullMQ connections are their own (blocking commands); BullMQ wants `maxRetriesPerRequest: null`. */
 export function bullConnection(config: AppConfig, log: ReturnType<typeof loggerFor>): Redis {
-  const connection = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+  const connection = createRedis(config.redis, { maxRetriesPerRequest: null });
   let lastLogged = 0;
   connection.on('error', (err: Error) => {
     if (Date.now() - lastLogged > 10_000) {

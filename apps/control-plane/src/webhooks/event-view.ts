@@ -89,7 +89,8 @@ export function describeEvent(event: DeliveredEvent): EventView {
     kind: text(approval?.kind),
     status: text(approval?.status ?? accessRequest?.status),
     // Statement approvals carry {text, params, actions}; commands {command}; older shapes {statement, classification}.
-    statement: text(subject?.statement ?? subject?.text ?? subject?.command),
+    // The unmasked detail, where the policy lets approvers see values, is what they need to decide.
+    statement: text(record(approval?.detail)?.text ?? subject?.statement ?? subject?.text ?? subject?.command),
     classification: text(subject?.classification) ?? actionsOf(subject?.actions),
     expiresAt: text(approval?.expiresAt ?? grant?.expiresAt),
     approvalId: text(approval?.id),

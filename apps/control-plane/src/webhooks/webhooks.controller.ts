@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import type { Principal } from '@gw/identity';
+import { uuidParam } from '../common/path-params.js';
 import { ZodPipe } from '../common/zod-body.pipe.js';
 import { CurrentPrincipal, Roles } from '../identity/roles.decorator.js';
 import { DeliveriesService } from './deliveries.service.js';
@@ -51,14 +52,14 @@ export class WebhooksController {
   @Get(':id')
   @Roles('admin', 'auditor')
   @ApiOperation({ summary: 'One subscription (never its secret)' })
-  async get(@Param('id', new ParseUUIDPipe()) id: string) {
+  async get(@Param('id', uuidParam) id: string) {
     return webhookDto(await this.webhooks.get(id));
   }
 
   @Delete(':id')
   @Roles('admin')
   @ApiOperation({ summary: 'Delete a subscription: nothing more is sent, pending deliveries are cancelled, history stays' })
-  async remove(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() actor: Principal) {
+  async remove(@Param('id', uuidParam) id: string, @CurrentPrincipal() actor: Principal) {
     return webhookDto(await this.webhooks.remove(id, actor));
   }
 
@@ -68,7 +69,7 @@ export class WebhooksController {
   @ApiQuery({ name: 'status', required: false, enum: ['pending', 'delivered', 'dead', 'cancelled'] })
   @ApiQuery({ name: 'before', required: false, description: 'ISO date-time; deliveries created before it' })
   @ApiQuery({ name: 'limit', required: false })
-  async listDeliveries(@Param('id', new ParseUUIDPipe()) id: string, @Query(new ZodPipe(listDeliveriesSchema)) q: ListDeliveriesDto) {
+  async listDeliveries(@Param('id', uuidParam) id: string, @Query(new ZodPipe(listDeliveriesSchema)) q: ListDeliveriesDto) {
     return { items: (await this.deliveries.list(id, q)).map(deliveryDto) };
   }
 
@@ -76,7 +77,7 @@ export class WebhooksController {
   @HttpCode(202)
   @Roles('admin')
   @ApiOperation({ summary: 'Queue a signed `webhook.ping` delivery to this subscription' })
-  async test(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() actor: Principal) {
+  async test(@Param('id', uuidParam) id: string, @CurrentPrincipal() actor: Principal) {
     return deliveryDto(await this.deliveries.ping(id, actor));
   }
 
@@ -84,7 +85,7 @@ export class WebhooksController {
   @HttpCode(202)
   @Roles('admin')
   @ApiOperation({ summary: 'Send a dead (or delivered) delivery again, with a fresh set of attempts and the same delivery id' })
-  async redeliver(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() actor: Principal) {
+  async redeliver(@Param('id', uuidParam) id: string, @CurrentPrincipal() actor: Principal) {
     return deliveryDto(await this.deliveries.redeliver(id, actor));
   }
 }

@@ -2,12 +2,15 @@ import type { EntityMatch, Recognizer } from '../types.js';
 import { digitsOf } from './text-hints.js';
 import { allMatches } from './all-matches.js';
 
-// A run of digit groups joined by single spaces or dashes, not part of a decimal or dotted string.
-// A separator is required between groups, so the run splits one way only: matching is linear.
-// Commas are not excluded around the run: CSV puts them there ("7,4111111111111111,USD"), and
-// thousands groups (3 digits) are far too short to be a card on their own.
-const RUN = /(?<![\d.])\d+(?:[ -]\d+)*(?![\d]|\.\d)/g;
+// A run of digit groups joined by short separators: spaces, dashes, dots, slashes, underscores, in
+// any mix (`4111.1111_1111/1111`, `4111 - 1111 - 1111 - 1111`), or commas in thousands grouping
+// (`$4,111,111,111,111,111.00`, the money type). Separators and digits never overlap, so the run splits
+// one way only and matching is linear. Commas otherwise end a run: CSV puts them around fields.
+const RUN = /(?<!\d)\d+(?:(?:[ \-./_]{1,3}|,(?=\d{3}(?!\d)))\d+)*(?!\d)/g;
 const GROUP = /\d+/g;
+// A number in exponent notation (float8 output `4.111111111111111e+15`, JSON numbers): its digits are
+// the card's digits.
+const EXPONENT = /(?<![\w.])(\d)(?:\.(\d{1,20}))?[eE]\+?(\d{1,2})(?![\d.])/g;
 const MIN_DIGITS = 13;
 const MAX_DIGITS = 19;
 
@@ -71,15 +74,16 @@ export function knownIin(digits: string): boolean {
   });
 }
 
-/** Separators must be consistent: all spaces or all dashes, never mixed (`4111-1111 1111-1111` is noise). */
-function consistentSeparators(raw: string): boolean {
-  return !(raw.includes(' ') && raw.includes('-'));
+/** A validated card number: a known issuer range and length, and the Luhn checksum. */
+export function isCardNumber(digits: string): boolean {
+  return digits.length >= MIN_DIGITS && digits.length <= MAX_DIGITS && knownIin(digits) && luhnValid(digits);
 }
 
 /**
  * Card numbers inside one run: any span of whole groups with 13-19 digits (so `4111 1111 1111 1111 2024`
- * still finds the card). A run without separators must be a card on its own: a substring of a longer
- * number is never a card.
+ * still finds the card, and so does `4111111111111111.00`). A run without separators must be a card on
+ * its own: a substring of a longer number is never a card. A span never starts right after a dot that
+ * follows a digit: that is a decimal fraction (`0.4111111111111111` is what random() returns).
  */
 function cardsInRun(run: string, offset: number, out: EntityMatch[]): void {
   const groups = [...allMatches(GROUP, run)].map((g) => ({ start: g.index, end: g.index + g[0].length }));
@@ -89,7 +93,9 @@ function cardsInRun(run: string, offset: number, out: EntityMatch[]): void {
     let digits = 0;
     // Longest span first: prefer the whole number over a shorter prefix that happens to pass Luhn.
     const spans: { end: number; digits: number }[] = [];
-    for (let j = i; j < groups.length; j++) {
+    const previous = groups[i - 1];
+    const fraction = previous !== undefined && run.slice(previous.end, groups[i]?.start).trim() === '.';
+    for (let j = i; j < groups.length && !fraction; j++) {
       const g = groups[j];
       if (g === undefined) break;
       digits += g.end - g.start;
@@ -101,8 +107,10 @@ function cardsInRun(run: string, offset: number, out: EntityMatch[]): void {
       const last = groups[span.end];
       if (first === undefined || last === undefined) continue;
       const raw = run.slice(first.start, last.end);
+      // One dot and nothing else between the groups is a decimal point, not card formatting.
+      if (isDecimal(raw)) continue;
       const number = digitsOf(raw);
-      if (consistentSeparators(raw) && knownIin(number) && luhnValid(number)) {
+      if (isCardNumber(number)) {
         out.push({ entity: 'card', start: offset + first.start, end: offset + last.end, normalized: number });
         matchedTo = span.end;
         break;
@@ -120,6 +128,23 @@ export const cardRecognizer: Recognizer = {
       if (m[0].length < MIN_DIGITS) continue;
       cardsInRun(m[0], m.index, found);
     }
+    for (const m of allMatches(EXPONENT, text)) {
+      const [, lead = '', fraction = '', exponent = ''] = m;
+      const number = integerDigits(lead + fraction, Number(exponent));
+      if (number !== undefined && isCardNumber(number)) found.push({ entity: 'card', start: m.index, end: m.index + m[0].length, normalized: number });
+    }
     return found;
   },
 };
+
+function isDecimal(raw: string): boolean {
+  const dot = raw.indexOf('.');
+  return dot >= 0 && raw.indexOf('.', dot + 1) < 0 && /^[\d.]+$/.test(raw);
+}
+
+/** `d.ddd` times 10^exponent as an integer's digits, or undefined when it is not a whole number. */
+function integerDigits(digits: string, exponent: number): string | undefined {
+  const wholeLength = exponent + 1;
+  if (digits.length > wholeLength) return digits.slice(wholeLength).replace(/0+$/, '') === '' ? digits.slice(0, wholeLength) : undefined;
+  return digits.padEnd(wholeLength, '0');
+}

@@ -2,21 +2,23 @@ import type { EntityMatch, Recognizer } from '../types.js';
 import { allMatches } from './all-matches.js';
 
 // Local part and labels have fixed maximum lengths (RFC 5321), which keeps every attempt bounded; the
-// label class excludes '.', so the domain cannot be split two ways (no backtracking blow-up).
-const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}/g;
+// label class excludes '.', so the domain cannot be split two ways (no backtracking blow-up). Letters and
+// digits of any script are allowed (RFC 6531 internationalized addresses, IDN domains), and so is a
+// quoted local part (`"john doe"@example.com`, RFC 5322), whose quotes cannot overlap the bare form.
+const EMAIL =
+  /(?:(?<![\p{L}\p{M}\p{N}._%+-])[\p{L}\p{M}\p{N}._%+-]{1,64}|"(?:[^"\\\r\n]|\\.){1,64}")@[\p{L}\p{M}\p{N}-]{1,63}(?:\.[\p{L}\p{M}\p{N}-]{1,63}){1,8}/gu;
+/** A top-level domain: letters of any script, or an IDN's ASCII form (`xn--p1ai`). */
+const TLD = /^(?:\p{L}[\p{L}\p{M}]{1,62}|xn--[a-z0-9-]{1,59})$/iu;
 
 function validLocal(local: string): boolean {
+  if (local.startsWith('"')) return local.length > 2;
   return !local.startsWith('.') && !local.endsWith('.') && !local.includes('..');
 }
 
 function validDomain(domain: string): boolean {
   const labels = domain.split('.');
   const tld = labels[labels.length - 1] ?? '';
-  return (
-    domain.length <= 253 &&
-    /^[A-Za-z]{2,63}$/.test(tld) &&
-    labels.every((l) => l.length > 0 && !l.startsWith('-') && !l.endsWith('-'))
-  );
+  return domain.length <= 253 && TLD.test(tld) && labels.every((l) => l.length > 0 && !l.startsWith('-') && !l.endsWith('-'));
 }
 
 export const emailRecognizer: Recognizer = {
@@ -28,7 +30,7 @@ export const emailRecognizer: Recognizer = {
       let value = m[0];
       // A sentence-ending '-' or similar is not part of the address.
       while (value.endsWith('-')) value = value.slice(0, -1);
-      const at = value.indexOf('@');
+      const at = value.lastIndexOf('@');
       const local = value.slice(0, at);
       const domain = value.slice(at + 1);
       if (!validLocal(local) || !validDomain(domain)) continue;

@@ -11,9 +11,12 @@ function isAlnum(c: string | undefined): boolean {
   return c !== undefined && /[A-Za-z0-9]/.test(c);
 }
 
+/** Between two characters of an IBAN: a single space (the printed form groups by 4), dash, dot, slash or underscore. */
+const SEPARATORS: ReadonlySet<string> = new Set([' ', '-', '.', '/', '_']);
+
 /**
- * Reads exactly the country's IBAN length in letters/digits from `start`, allowing single spaces
- * between them (the printed form groups by 4). Returns the end index, or -1.
+ * Reads exactly the country's IBAN length in letters/digits from `start`, allowing a single separator
+ * between them. Returns the end index, or undefined.
  */
 function readIban(text: string, start: number, length: number): { end: number; compact: string } | undefined {
   let compact = '';
@@ -23,7 +26,7 @@ function readIban(text: string, start: number, length: number): { end: number; c
     if (isAlnum(c)) {
       compact += (c ?? '').toUpperCase();
       i++;
-    } else if (c === ' ' && compact.length > 0 && isAlnum(text[i + 1])) {
+    } else if (c !== undefined && SEPARATORS.has(c) && compact.length > 0 && isAlnum(text[i + 1])) {
       i++;
     } else {
       break;

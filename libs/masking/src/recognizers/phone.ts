@@ -1,4 +1,4 @@
-import { findPhoneNumbersInText, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { findPhoneNumbersInText, parsePhoneNumberFromString, type CountryCode, type PhoneNumber } from 'libphonenumber-js/max';
 
 import type { EntityMatch, Recognizer } from '../types.js';
 import { allMatches } from './all-matches.js';
@@ -17,6 +17,18 @@ const MIN_DIGITS = 7;
 const MAX_SINGLE_NUMBER_DIGITS = 15;
 /** Dates written with separators look like short phone numbers to libphonenumber. */
 const DATE = /^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$/;
+/** Words that announce a phone number; looked for in the CONTEXT_WINDOW characters before bare digits. */
+const CONTEXT = /(?:phone|\btel\b|\btelephone|mobile|\bcell|\bfax\b|msisdn|whatsapp)/i;
+const CONTEXT_WINDOW = 40;
+/** `00` is the international call prefix almost everywhere (`0044 20 7946 0958` = `+44 20 7946 0958`). */
+const INTERNATIONAL_00 = /^\(?00(?=[1-9])/;
+/**
+ * Without a configured region a national number is still read in the two shapes that say where they are
+ * from: ten NANP digits (area code not starting with 0 or 1, optionally after a `1`) as US/Canada, and a
+ * trunk `0` prefix in the countries that use one. Other bare national forms need `defaultRegion`.
+ */
+const NANP = /^(?:\+?1[ .-]?)?\(?[2-9]\d{2}\)?[ .-]{0,2}\d{3}[ .-]?\d{4}$/;
+const TRUNK_ZERO_REGIONS: readonly CountryCode[] = ['GB', 'DE', 'FR', 'ES', 'NL', 'BE', 'CH', 'AT', 'SE', 'AU', 'NZ', 'IN', 'JP', 'BR', 'ZA', 'IE', 'PL'];
 
 function digitCount(text: string): number {
   let n = 0;
@@ -27,10 +39,34 @@ function digitCount(text: string): number {
   return n;
 }
 
-/** The common case, about 5x cheaper than the matcher: the candidate is one number, or none. */
-function parseWholeCandidate(candidate: string, offset: number, region: CountryCode | undefined, out: EntityMatch[]): void {
-  const number = parsePhoneNumberFromString(candidate, region);
-  if (number?.isValid()) out.push({ entity: 'phone', start: offset, end: offset + candidate.length, normalized: number.number });
+function valid(text: string, region?: CountryCode): PhoneNumber | undefined {
+  const number = parsePhoneNumberFromString(text, region);
+  return number?.isValid() ? number : undefined;
+}
+
+/**
+ * One candidate read as a single phone number, or undefined: international (`+`, `00`), in the
+ * configured region, in the regions its shape names, and with a hint also as E.164 without its `+`.
+ */
+export function parsePhoneCandidate(candidate: string, region: CountryCode | undefined, hinted: boolean): PhoneNumber | undefined {
+  if (candidate.startsWith('+')) return valid(candidate);
+  if (INTERNATIONAL_00.test(candidate)) {
+    const international = valid(candidate.replace(INTERNATIONAL_00, '+'));
+    if (international) return international;
+  }
+  if (region) {
+    const national = valid(candidate, region);
+    if (national) return national;
+  } else if (NANP.test(candidate)) {
+    const nanp = valid(candidate, 'US');
+    if (nanp) return nanp;
+  } else if (/^\(?0/.test(candidate)) {
+    for (const r of TRUNK_ZERO_REGIONS) {
+      const national = valid(candidate, r);
+      if (national) return national;
+    }
+  }
+  return hinted && /^\d+$/.test(candidate) ? valid(`+${candidate}`) : undefined;
 }
 
 function findInCandidate(candidate: string, offset: number, region: CountryCode | undefined, out: EntityMatch[]): void {
@@ -51,11 +87,20 @@ export const phoneRecognizer: Recognizer = {
     for (const m of allMatches(CANDIDATE, text)) {
       const candidate = m[0];
       const digits = digitCount(candidate);
-      if (!PHONE_FORMATTING.test(candidate) || digits < MIN_DIGITS || DATE.test(candidate)) continue;
-      // A national number (no '+') means nothing without a region to read it in.
-      if (!candidate.startsWith('+') && options.defaultRegion === undefined) continue;
-      if (digits <= MAX_SINGLE_NUMBER_DIGITS) parseWholeCandidate(candidate, m.index, options.defaultRegion, found);
-      else findInCandidate(candidate, m.index, options.defaultRegion, found);
+      if (digits < MIN_DIGITS || DATE.test(candidate)) continue;
+      // An extension (`ext. 12`, `x12`) ends the candidate at its letters: the number before it is
+      // masked, the extension alone identifies no one.
+      // A bare digit string is a phone number only where the value's name or the words before it say so.
+      const hinted = options.hints?.phone === true || CONTEXT.test(text.slice(Math.max(0, m.index - CONTEXT_WINDOW), m.index));
+      if (!PHONE_FORMATTING.test(candidate) && !hinted) continue;
+      if (digits > MAX_SINGLE_NUMBER_DIGITS) {
+        // Several numbers in one span: the matcher (costly) reads them, in the configured region or as
+        // international numbers; without a region it runs only where the span starts like one.
+        if (options.defaultRegion !== undefined || /^(?:\+|\(?00)/.test(candidate)) findInCandidate(candidate, m.index, options.defaultRegion, found);
+        continue;
+      }
+      const number = parsePhoneCandidate(candidate, options.defaultRegion, hinted);
+      if (number) found.push({ entity: 'phone', start: m.index, end: m.index + candidate.length, normalized: number.number });
     }
     return found;
   },

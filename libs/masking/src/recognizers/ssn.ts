@@ -1,11 +1,9 @@
 import type { EntityMatch, Recognizer } from '../types.js';
 import { allMatches } from './all-matches.js';
 
-/** NNN-NN-NNNN, not inside a longer dashed or dotted number. */
-const DASHED = /(?<![\d-])(\d{3})-(\d{2})-(\d{4})(?![\d]|-\d)/g;
-/** NNN NN NNNN: the same grouping with spaces. */
-const SPACED = /(?<!\d)(?<!\d )(\d{3}) (\d{2}) (\d{4})(?!\d)(?! \d)/g;
-/** Nine bare digits, not inside a longer number. Only taken with SSN context before it. */
+/** NNN-NN-NNNN grouped by dashes, spaces or dots (in any mix), not inside a longer grouped number. */
+const GROUPED = /(?<![\d-]|\d[ .])(\d{3})[ .-](\d{2})[ .-](\d{4})(?!\d|[ .-]\d)/g;
+/** Nine bare digits, not inside a longer number. Only taken with SSN context before it or a name hint. */
 const BARE = /(?<![\d.,-])(\d{3})(\d{2})(\d{4})(?![\d]|[.,-]\d)/g;
 /** Words that announce an SSN; looked for in the CONTEXT_WINDOW characters before a bare match. */
 const CONTEXT = /\b(?:ssn|ssns|social security|soc\.? ?sec|tax ?id|tin)\b/i;
@@ -30,9 +28,10 @@ export function ssnValid(area: string, group: string, serial: string): boolean {
 export const ssnRecognizer: Recognizer = {
   entity: 'ssn',
   mayMatch: (_text, hints) => hints.digits >= 9,
-  find(text) {
+  find(text, options) {
     const found: EntityMatch[] = [];
-    for (const m of [...allMatches(DASHED, text), ...allMatches(SPACED, text)]) {
+    const hinted = options.hints?.ssn === true;
+    for (const m of allMatches(GROUPED, text)) {
       const [, area = '', group = '', serial = ''] = m;
       if (ssnValid(area, group, serial)) {
         found.push({ entity: 'ssn', start: m.index, end: m.index + m[0].length, normalized: area + group + serial });
@@ -41,7 +40,7 @@ export const ssnRecognizer: Recognizer = {
     for (const m of allMatches(BARE, text)) {
       const [, area = '', group = '', serial = ''] = m;
       const before = text.slice(Math.max(0, m.index - CONTEXT_WINDOW), m.index);
-      if (ssnValid(area, group, serial) && CONTEXT.test(before)) {
+      if (ssnValid(area, group, serial) && (hinted || CONTEXT.test(before))) {
         found.push({ entity: 'ssn', start: m.index, end: m.index + m[0].length, normalized: area + group + serial });
       }
     }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { privilegeRefusal, reachableRoles } from './role-privileges.js';
 
 export const EPHEMERAL_COMMENT_PREFIX = 'gateway ephemeral role';
 
@@ -30,6 +31,20 @@ export class RoleRefusedError extends Error {
   override readonly name = 'RoleRefusedError';
 }
 
+/**
+ * Refuses (RoleRefusedError) a role that is, or through membership can become, privileged: a
+ * predefined pg_* role or one with SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS,
+ * unless the resource lists it in `privilegedRoles` (a superuser never). The ephemeral role is
+ * granted the requested role and runs as it (`ALTER ROLE ... SET role`), so it can reach exactly
+ * what the requested role reaches; fixed credentials are checked the same way.
+ */
+export async function assertAssumable(admin: pg.Pool, role: string, privilegedRoles: ReadonlySet<string>): Promise<void> {
+  const reach = await reachableRoles(admin, role);
+  if (reach.length === 0) throw new RoleRefusedError(`role "${role}" does not exist on this database`);
+  const refusal = privilegeRefusal(role, reach, privilegedRoles);
+  if (refusal) throw new RoleRefusedError(refusal);
+}
+
 export interface EphemeralRole {
   name: string;
   password: string;
@@ -48,18 +63,18 @@ export class EphemeralRoles {
     private readonly agentId: () => string,
   ) {}
 
-  async create(sessionId: string, requestedRole: string, expiresAt: Date): Promise<EphemeralRole> {
+  async create(sessionId: string, requestedRole: string, expiresAt: Date, privilegedRoles: ReadonlySet<string> = new Set()): Promise<EphemeralRole> {
     await this.sweepOnce().catch(() => undefined); // a failed sweep must not block sessions; retried next time
     const name = ephemeralRoleName(this.agentId(), sessionId);
     if (requestedRole === name) throw new RoleRefusedError(`role "${requestedRole}" cannot be requested`);
-    const found = await this.admin.query<{ rolsuper: boolean; ephemeral: boolean }>(
-      `SELECT rolsuper, coalesce(shobj_description(oid, 'pg_authid'), '') LIKE $2 AS ephemeral FROM pg_roles WHERE rolname = $1`,
+    const found = await this.admin.query<{ ephemeral: boolean }>(
+      `SELECT coalesce(shobj_description(oid, 'pg_authid'), '') LIKE $2 AS ephemeral FROM pg_roles WHERE rolname = $1`,
       [requestedRole, `${EPHEMERAL_COMMENT_PREFIX}%`],
     );
     const role = found.rows[0];
     if (!role) throw new RoleRefusedError(`role "${requestedRole}" does not exist on this database`);
-    if (role.rolsuper) throw new RoleRefusedError(`role "${requestedRole}" is a superuser; the gateway does not hand out superuser sessions`);
     if (role.ephemeral) throw new RoleRefusedError(`role "${requestedRole}" is a gateway ephemeral role and cannot be requested`);
+    await assertAssumable(this.admin, requestedRole, privilegedRoles);
     const password = randomBytes(24).toString('base64url');
     const client = await this.admin.connect();
     try {

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Masker, MASK_ENTITIES, type MaskingRules } from '@gw/masking';
+import { hintsFromNames, Masker, MASK_ENTITIES, NO_HINTS, type MaskingRules, type ValueHints } from '@gw/masking';
 import {
   errorResponse,
   noticeResponse,
@@ -117,6 +117,7 @@ export class PgSession {
   /** The server is discarding extended-protocol messages until the next Sync. */
   private skipToSync = false;
   private copyOutMasking: StatementVerdict | undefined;
+  private copyOutHints: ValueHints = NO_HINTS;
   private ended = false;
   /** Ends any approval wait when the session ends. */
   private readonly lifetime = new AbortController();
@@ -304,7 +305,7 @@ export class PgSession {
       actions: [...new Set(resolved.flatMap((s) => s.actions))].sort(),
       tables: [...new Set(resolved.flatMap((s) => [...s.tablesRead, ...s.tablesWritten]))].sort(),
       fingerprints,
-    });
+    }, { text: cutText(sql) });
     if (this.ended) return;
     if (outcome.status === 'approved') {
       if (outcome.scope === 'session') for (const f of fingerprints) if (f) this.approvedFingerprints.set(f, outcome.approvalId);
@@ -320,12 +321,17 @@ export class PgSession {
     return { id: this.approvedFingerprints.get(fingerprints[0]!)!, status: 'approved', scope: 'session', by: null };
   }
 
-  private hold(verdict: StatementVerdict, subject: Record<string, unknown>): Promise<ApprovalOutcome> {
+  /**
+   * `subject` is masked (stored, audited, shown to everyone who may see the approval); `detail` is the
+   * real text and parameters for the approvers, sent only where the policy lets them see values.
+   */
+  private hold(verdict: StatementVerdict, subject: Record<string, unknown>, detail: Record<string, unknown>): Promise<ApprovalOutcome> {
     if (!this.o.holdForApproval) return Promise.resolve({ status: 'unavailable', reason: 'statement approvals are not available on this agent' });
     const full = { ...subject, protocol: 'postgres', dbRole: this.o.policyContext.dbRole, policies: verdict.policies, reasons: verdict.reasons };
     const holding = new AbortController();
     this.holding = holding;
     return this.o.holdForApproval(full, verdict.approval, {
+      detail,
       signal: AbortSignal.any([this.lifetime.signal, holding.signal]),
       onRequested: (info) => {
         if (!this.ended) this.toClient(noticeResponse(approvalNotice(info)));
@@ -428,7 +434,7 @@ export class PgSession {
       actions: statement ? [...statement.actions] : [],
       tables: statement ? [...new Set([...statement.tablesRead, ...statement.tablesWritten])].sort() : [],
       fingerprints: [fingerprint],
-    });
+    }, { text: cutText(statement?.text ?? ''), params: m.params.map((p, i) => describeRawParam(p, m.paramFormats.length === 1 ? m.paramFormats[0] : m.paramFormats[i])) });
     if (this.ended) return;
     if (outcome.status === 'approved') {
       if (outcome.scope === 'session' && fingerprint) this.approvedFingerprints.set(fingerprint, outcome.approvalId);
@@ -477,8 +483,7 @@ export class PgSession {
   }
 
   private maskText(text: string): string {
-    const cut = text.length > MAX_RECORDED_TEXT ? `${text.slice(0, MAX_RECORDED_TEXT)}…` : text;
-    return this.recordingMasker.maskEntities(cut);
+    return this.recordingMasker.maskEntities(cutText(text));
   }
 
   // ---------------------------------------------------------------- server -> client
@@ -548,6 +553,9 @@ export class PgSession {
       case 'CopyBothResponse': {
         const verdict = head?.kind === 'query' ? head.verdict : head?.kind === 'execute' ? head.portal.verdict : undefined;
         this.copyOutMasking = verdict && hasRules(verdict.masking) ? verdict : undefined;
+        // COPY rows carry no column names: the columns the statement names tell what bare digits are.
+        const statement = head?.kind === 'query' ? head.runs[head.index]?.statement : head?.kind === 'execute' ? head.portal.statement : undefined;
+        this.copyOutHints = copyHints(statement?.columnsReferenced ?? []);
         if (this.copyOutMasking && m.kind === 'CopyOutResponse' && m.format === 1) {
           throw new MaskingRefusal('binary COPY output cannot be masked; use text or CSV format');
         }
@@ -556,7 +564,7 @@ export class PgSession {
       case 'CopyData':
         if (this.copyOutMasking) {
           const text = m.data.toString('utf8');
-          const masked = this.maskerFor(this.copyOutMasking.masking).maskEntities(text, true);
+          const masked = this.maskerFor(this.copyOutMasking.masking).maskEntities(text, true, this.copyOutHints);
           if (masked !== text) return this.toClient(serializeBackend({ kind: 'CopyData', data: Buffer.from(masked, 'utf8') }));
         }
         return this.toClient(m.raw);
@@ -793,6 +801,16 @@ export class PgSession {
 
 class MaskingRefusal extends Error {}
 
+/**
+ * The hints for a COPY's rows. `COPY t TO STDOUT` and `COPY t (a, b) ...` name no columns the
+ * classifier reports, and `*` names none either: the copied columns could be an `ssn int`, so bare
+ * digits are checked as SSNs and phone numbers (over-masking a 9-digit id that passes the SSN rules
+ * is the safe mistake).
+ */
+function copyHints(columns: readonly string[]): ValueHints {
+  return columns.length === 0 || columns.includes('*') ? { ssn: true, phone: true } : hintsFromNames(columns);
+}
+
 function isVerdict(value: readonly StatementClassification[] | StatementVerdict): value is StatementVerdict {
   return !Array.isArray(value);
 }
@@ -816,4 +834,15 @@ function parseDataRowValues(frame: Buffer): (Buffer | null)[] {
     }
   }
   return values;
+}
+
+function cutText(text: string): string {
+  return text.length > MAX_RECORDED_TEXT ? `${text.slice(0, MAX_RECORDED_TEXT)}…` : text;
+}
+
+/** A Bind parameter as an approver reads it: unmasked text, or what a binary value is. */
+function describeRawParam(value: Buffer | null, format: 0 | 1 | undefined): string {
+  if (value === null) return 'NULL';
+  if (format === 1) return `<binary ${value.length} bytes>`;
+  return cutText(value.toString('utf8'));
 }

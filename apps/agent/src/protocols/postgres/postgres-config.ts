@@ -12,12 +12,16 @@ export const POSTGRES_MODES = ['ephemeral', 'fixed'] as const;
  *   session (weaker: every session runs as the same upstream user; only policy stands between them).
  * - `sampleRows`: result rows (as the client saw them, masked) kept in the recording per statement.
  * - `tls`: TLS from the agent to the database (libpq's sslmode names; see upstream-tls.ts).
+ * - `privilegedRoles`: roles sessions may request although they are, or can become through
+ *   membership, privileged (predefined pg_* roles, CREATEROLE, CREATEDB, REPLICATION, BYPASSRLS);
+ *   everything else of that kind is refused at connect. A superuser is refused even when listed.
  */
 export const postgresOptionsShape = {
   database: z.string().min(1).max(63).default('postgres'),
   mode: z.enum(POSTGRES_MODES).default('ephemeral'),
   sampleRows: z.number().int().min(0).max(1000).default(50),
   tls: upstreamTlsShape.default(DEFAULT_UPSTREAM_TLS),
+  privilegedRoles: z.array(z.string().min(1).max(63)).max(200).default([]),
 };
 
-export const DEFAULT_POSTGRES_OPTIONS = { database: 'postgres', mode: 'ephemeral', sampleRows: 50, tls: DEFAULT_UPSTREAM_TLS } as const;
+export const DEFAULT_POSTGRES_OPTIONS = { database: 'postgres', mode: 'ephemeral', sampleRows: 50, tls: DEFAULT_UPSTREAM_TLS, privilegedRoles: [] } as const;

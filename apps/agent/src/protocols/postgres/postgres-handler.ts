@@ -9,7 +9,7 @@ import type { RecordingShipper } from '../../recording/recording-shipper.js';
 import { holdThrough, type RequestApproval } from '../../approvals/approval-client.js';
 import { ColumnCatalog } from './column-catalog.js';
 import { loadUserCodeViewNames, loadUserFunctionNames } from './user-functions.js';
-import { EphemeralRoles, RoleRefusedError, type EphemeralRole } from './ephemeral-roles.js';
+import { EphemeralRoles, RoleRefusedError, assertAssumable, type EphemeralRole } from './ephemeral-roles.js';
 import { loadMaskingKey } from './masking-key.js';
 import { PgSession } from './pg-session.js';
 import type { PolicyHolder } from './policy-holder.js';
@@ -177,11 +177,18 @@ export class PostgresHandler implements ProtocolHandler {
     let ephemeral: EphemeralRole | undefined;
     let upstreamUser: string;
     let upstreamPassword: string | undefined;
+    const privilegedRoles = new Set<string>(options.privilegedRoles);
+    const refuseRole = (message: string): void => {
+      // Recorded like the session's other events, so the refusal is in the session's history.
+      this.o.shipper.session(grant.sid).record('pg.refused', { role: grant.login, mode: options.mode, code: '28000', reason: message });
+      log.info({ role: grant.login, reason: message }, 'requested database role refused');
+      refuse(stream, '28000', message);
+    };
     if (options.mode === 'ephemeral') {
       try {
-        ephemeral = await state.roles.create(grant.sid, grant.login, expiresAt);
+        ephemeral = await state.roles.create(grant.sid, grant.login, expiresAt, privilegedRoles);
       } catch (error) {
-        if (error instanceof RoleRefusedError) return refuse(stream, '28000', error.message);
+        if (error instanceof RoleRefusedError) return refuseRole(error.message);
         if (isConnectionFailure(error)) {
           log.warn({ err: error }, 'cannot reach the database to create the session role');
           return refuse(stream, '08001', `the gateway agent cannot reach the database: ${(error as Error).message.slice(0, 200)}`);
@@ -194,6 +201,17 @@ export class PostgresHandler implements ProtocolHandler {
     } else {
       upstreamUser = resource.credentials?.['user']?.reveal() ?? '';
       upstreamPassword = resource.credentials?.['password']?.reveal();
+      // Every session runs as the fixed user: policy decided on the role asked for, so it must be that user.
+      if (grant.login !== upstreamUser) {
+        return refuseRole(`resource ${resource.name} logs every session in as "${upstreamUser}" (postgres.mode: fixed); request that role, not "${grant.login}"`);
+      }
+      try {
+        await assertAssumable(state.admin, upstreamUser, privilegedRoles);
+      } catch (error) {
+        if (error instanceof RoleRefusedError) return refuseRole(error.message);
+        log.warn({ err: error }, 'cannot check the fixed role');
+        return refuse(stream, '08001', `the gateway agent cannot reach the database: ${(error as Error).message.slice(0, 200)}`);
+      }
     }
     const dropRole = async (): Promise<void> => {
       if (!ephemeral) return;

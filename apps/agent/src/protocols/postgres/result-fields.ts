@@ -19,7 +19,7 @@ export function describeResultFields(
 ): MaskField[] | Promise<MaskField[]> {
   const styleOf = (columns: readonly ColumnRef[]): MaskStyle | undefined => (verdict ? styleForColumns(verdict.masking, columns) : undefined);
   const build = (derivedStyle: MaskStyle | undefined): MaskField[] =>
-    maskFields(fields, (oid, att, name) => catalog.resolve(oid, att, name), derivedStyle, styleOf);
+    maskFields(fields, (oid, att, name) => catalog.resolve(oid, att, name), derivedStyle, styleOf, statement?.columnsReferenced);
   const needsNames = verdict === undefined || verdict.masking.columns.length > 0;
   if (!needsNames) return build(verdict?.derivedStyle);
   const missing = catalog.missing(fields.map((f) => f.tableOid));

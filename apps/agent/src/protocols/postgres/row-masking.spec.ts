@@ -98,13 +98,15 @@ describe('maskDataRow', () => {
     expect(parseRowRaw(frame)).toEqual([utf8('1'), null]);
   });
 
-  it('never touches values of non-text types, even when the bytes look like PII', () => {
+  it('reads number values as numbers: a card becomes NULL, binary bytes are never read as text, a column rule applies', () => {
     const fields: MaskField[] = [
       { typeOid: INT8, format: 0, column: undefined },
       { typeOid: INT8, format: 1, column: undefined },
       { typeOid: INT8, format: 0, column: { table: 'public.customers', column: 'ssn' } },
+      { typeOid: INT8, format: 0, column: undefined },
     ];
-    expect(maskDataRow([utf8('4111111111111111'), utf8('a@b.com!'), utf8('123456789')], fields, masker)).toBeUndefined();
+    const frame = maskDataRow([utf8('4111111111111111'), utf8('a@b.com!'), utf8('123456789'), utf8('4111111111111112')], fields, masker);
+    expect(parseRow(frame!)).toEqual([null, 'a@b.com!', null, '4111111111111112']);
   });
 
   it('re-encodes lengths in bytes, not characters, around multi-byte UTF-8', () => {
@@ -145,8 +147,8 @@ describe('maskFields', () => {
     const resolve = vi.fn((oid: number, att: number, name: string): ColumnRef => ({ table: `public.t${oid}`, column: `${name}#${att}` }));
     const out = maskFields([field({ tableOid: 16384, columnAttr: 2, format: 1 }), field({ name: '?column?' })], resolve);
     expect(out).toEqual([
-      { typeOid: TEXT, format: 1, column: { table: 'public.t16384', column: 'email#2' }, computed: false },
-      { typeOid: TEXT, format: 0, column: { column: '?column?' }, computed: true },
+      { typeOid: TEXT, format: 1, column: { table: 'public.t16384', column: 'email#2' }, computed: false, hints: {} },
+      { typeOid: TEXT, format: 0, column: { column: '?column?' }, computed: true, hints: {} },
     ]);
     expect(resolve).toHaveBeenCalledTimes(1);
   });

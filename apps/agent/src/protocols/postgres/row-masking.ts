@@ -1,6 +1,8 @@
-import type { ColumnRef, Masker, MaskStyle } from '@gw/masking';
+import { hintsFromNames, NO_HINTS, type ColumnRef, type Masker, type MaskStyle, type ValueHints } from '@gw/masking';
 import { dataRow, type FieldDescription } from '@gw/protocol-postgres';
 import { decodeArray, decodeRecord, encodeArray, encodeRecord } from './binary-containers.js';
+import { nullInvalidJsonScalars } from './json-scalars.js';
+import { maskNumberArrayText, NUMBER_ARRAY_ELEMENT, NUMBER_TYPES, numberHoldsEntity, UnreadableNumberError } from './numeric-values.js';
 
 /** Types whose values are text on the wire (in both formats): the ones masking looks into. */
 export const TEXT_LIKE_TYPES: ReadonlySet<number> = new Set([
@@ -43,6 +45,12 @@ export interface MaskField {
   computed?: boolean;
   /** For a computed field: masked as a whole in this style, being derived from a ruled column. */
   derivedStyle?: MaskStyle;
+  /**
+   * What the field's names say it holds (its name, its source column; for a computed field also the
+   * columns the statement references: `replace(ssn,'-','')::int` is named `replace`): bare digits in it
+   * count as an SSN or phone number.
+   */
+  hints?: ValueHints;
 }
 
 /** A RowDescription field's source column; `view` and `derivedFrom` when it was resolved through a view. */
@@ -66,12 +74,17 @@ export function maskFields(
   resolve: (tableOid: number, attnum: number, name: string) => SourceColumn | undefined,
   derivedStyle?: MaskStyle,
   styleOf: (columns: readonly ColumnRef[]) => MaskStyle | undefined = () => undefined,
+  referencedColumns: readonly string[] = [],
 ): MaskField[] {
   return fields.map((f) => {
     const stored = f.tableOid !== 0 && f.columnAttr > 0;
-    if (!stored) return { typeOid: f.typeOid, format: f.format, column: { column: f.name }, computed: true, ...(derivedStyle ? { derivedStyle } : {}) };
+    if (!stored) {
+      const hints = hintsFromNames([f.name, ...referencedColumns]);
+      return { typeOid: f.typeOid, format: f.format, column: { column: f.name }, computed: true, hints, ...(derivedStyle ? { derivedStyle } : {}) };
+    }
     const source = resolve(f.tableOid, f.columnAttr, f.name);
-    const field: MaskField = { typeOid: f.typeOid, format: f.format, column: source, computed: false };
+    const hints = hintsFromNames([f.name, source?.column, source?.view?.column]);
+    const field: MaskField = { typeOid: f.typeOid, format: f.format, column: source, computed: false, hints };
     if (!source?.view) return field;
     const own = { ...(source.view.table === undefined ? {} : { table: source.view.table }), column: source.view.column };
     if (source.derivedFrom === undefined) return styleOf([source]) ? field : { ...field, column: own };
@@ -84,7 +97,9 @@ type Masked = Buffer | null | undefined;
 
 /** Masks one value as text; undefined = unchanged, null = SQL NULL (a `null` column rule). */
 function maskString(text: string, field: MaskField, masker: Masker): string | null | undefined {
-  const masked = field.derivedStyle ? maskDerived(text, field, field.derivedStyle, masker) : masker.maskValue(text, field.column, field.computed === true);
+  const masked = field.derivedStyle
+    ? maskDerived(text, field, field.derivedStyle, masker)
+    : masker.maskValue(text, field.column, field.computed === true, field.hints ?? NO_HINTS);
   return masked === text ? undefined : masked;
 }
 
@@ -142,8 +157,9 @@ function decodeByteaEscape(text: string): Buffer {
 function maskText(value: Buffer, field: MaskField, masker: Masker): Masked {
   const binaryJsonb = field.typeOid === JSONB && field.format === 1;
   if (binaryJsonb && value[0] !== 1) return Buffer.alloc(0); // unknown jsonb version: fail closed (empty)
-  const masked = maskString((binaryJsonb ? value.subarray(1) : value).toString('utf8'), field, masker);
+  let masked = maskString((binaryJsonb ? value.subarray(1) : value).toString('utf8'), field, masker);
   if (masked == null) return masked;
+  if ((field.typeOid === JSONB || field.typeOid === JSON_TYPE) && !field.derivedStyle) masked = nullInvalidJsonScalars(masked);
   const body = Buffer.from(masked, 'utf8');
   return binaryJsonb ? Buffer.concat([Buffer.from([1]), body]) : body;
 }
@@ -184,10 +200,37 @@ function maskBinaryContainer(value: Buffer, field: MaskField, masker: Masker, de
   throw new UnmaskableValueError(`a binary-format value of type oid ${field.typeOid} cannot be masked; request text format for it`);
 }
 
+/**
+ * A number, time, uuid ... cannot hold `*`: derived from a ruled column, under a column rule of its own
+ * (`ssn` stored as an integer, a `birth_date` rule) or holding an entity (see numeric-values.ts), it
+ * becomes SQL NULL; otherwise it is left as it is.
+ */
+function maskScalar(value: Buffer, field: MaskField, masker: Masker): Masked {
+  if (field.derivedStyle) return null;
+  if (field.column && masker.columnStyle(field.column) !== undefined) return null;
+  if (!NUMBER_TYPES.has(field.typeOid) || !masker.scansEntities) return undefined;
+  try {
+    return numberHoldsEntity(value, field.typeOid, field.format, field.hints ?? NO_HINTS, masker) ? null : undefined;
+  } catch (error) {
+    if (error instanceof UnreadableNumberError) throw new UnmaskableValueError(error.message);
+    throw error;
+  }
+}
+
+/** A number array in text format: an element holding an entity becomes NULL, so the array still parses. */
+function maskNumberArray(value: Buffer, elementType: number, field: MaskField, masker: Masker): Masked {
+  if (field.derivedStyle || (field.column && masker.columnStyle(field.column) !== undefined)) return maskText(value, field, masker);
+  if (!masker.scansEntities) return undefined;
+  const masked = maskNumberArrayText(value.toString('latin1'), elementType, field.hints ?? NO_HINTS, masker);
+  return masked === undefined ? undefined : Buffer.from(masked, 'latin1');
+}
+
 function maskValue(value: Buffer, field: MaskField, masker: Masker, depth = 0): Masked {
   if (field.typeOid === BYTEA) return field.format === 1 ? maskBytes(value, field, masker) : maskByteaText(value, field, masker);
   if (TEXT_LIKE_TYPES.has(field.typeOid)) return maskText(value, field, masker);
-  if (SCALAR_TYPES.has(field.typeOid)) return field.derivedStyle ? null : undefined;
+  if (SCALAR_TYPES.has(field.typeOid)) return maskScalar(value, field, masker);
+  const numberElement = NUMBER_ARRAY_ELEMENT[field.typeOid];
+  if (numberElement !== undefined && field.format === 0) return maskNumberArray(value, numberElement, field, masker);
   // Text format of everything else (arrays, records, enums, domains ...) is scanned as text.
   if (field.format === 0) return maskText(value, field, masker);
   return maskBinaryContainer(value, field, masker, depth);

@@ -102,11 +102,16 @@ describe('decideStatement', () => {
   it('merges several approval requirements: highest N, its approvers joined, shortest timeout', () => {
     expect(mergeApproval([])).toBeUndefined();
     expect(mergeApproval([
-      { approvals: 1, approvers: ['role:admin'], timeoutSeconds: 600 },
-      { approvals: 2, approvers: ['group:dba'] },
-      { approvals: 2, approvers: ['role:approver', 'group:dba'], timeoutSeconds: 120 },
-    ])).toEqual({ approvals: 2, approvers: ['group:dba', 'role:approver'], timeoutSeconds: 120 });
-    expect(mergeApproval([{ approvals: 1, approvers: ['role:approver'] }])).toEqual({ approvals: 1, approvers: ['role:approver'] });
+      { approvals: 1, approvers: ['role:admin'], timeoutSeconds: 600, view: 'unmasked' },
+      { approvals: 2, approvers: ['group:dba'], view: 'unmasked' },
+      { approvals: 2, approvers: ['role:approver', 'group:dba'], timeoutSeconds: 120, view: 'unmasked' },
+    ])).toEqual({ approvals: 2, approvers: ['group:dba', 'role:approver'], timeoutSeconds: 120, view: 'unmasked' });
+    expect(mergeApproval([{ approvals: 1, approvers: ['role:approver'], view: 'unmasked' }])).toEqual({ approvals: 1, approvers: ['role:approver'], view: 'unmasked' });
+    // One statement of a Query whose policy keeps values from approvers keeps the whole Query's.
+    expect(mergeApproval([
+      { approvals: 1, approvers: ['role:approver'], view: 'unmasked' },
+      { approvals: 1, approvers: ['role:approver'], view: 'masked' },
+    ])?.view).toBe('masked');
   });
 
   it('denies a statement with no known action', () => {

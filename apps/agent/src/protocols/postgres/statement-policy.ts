@@ -211,7 +211,7 @@ export function denialMessage(verdict: StatementVerdict): string {
   return policy ? `denied by policy "${policy}": ${reason}` : `denied: ${reason}`;
 }
 
-/** Several demanding decisions: the most demanding N, their approvers joined, the shortest timeout. */
+/** Several demanding decisions: the most demanding N, their approvers joined, the shortest timeout, masked if any says so. */
 export function mergeApproval(requirements: readonly ApprovalRequirement[]): ApprovalRequirement | undefined {
   if (requirements.length === 0) return undefined;
   const needed = Math.max(...requirements.map((r) => r.approvals));
@@ -220,5 +220,6 @@ export function mergeApproval(requirements: readonly ApprovalRequirement[]): App
     approvals: needed,
     approvers: [...new Set(requirements.filter((r) => r.approvals === needed).flatMap((r) => r.approvers))].sort(),
     ...(timeouts.length > 0 ? { timeoutSeconds: Math.min(...timeouts) } : {}),
+    view: requirements.some((r) => r.view === 'masked') ? 'masked' : 'unmasked',
   };
 }

@@ -1,4 +1,5 @@
 import type { ApprovalRequirement, PolicyContext, PolicyInput, PolicyResource } from '@gw/policy';
+import { analyzeShellCommand, type ShellCommandAnalysis } from '@gw/shell-command';
 import type { ApprovalOutcome } from '../../approvals/approval-client.js';
 import type { PolicyHolder } from '../postgres/policy-holder.js';
 
@@ -17,6 +18,10 @@ export interface SshVerdict {
   reasons: string[];
   /** For require_approval: how many approvers, which ones, how long (from the policy). */
   approval?: ApprovalRequirement;
+  /** The action policy decided: an exec of a shell (`bash`, `bash -i`, `python3 -`) is an `ssh:shell`. */
+  decidedAs: SshAction;
+  /** For a command: what it runs, as policy saw it. */
+  analysis?: ShellCommandAnalysis;
 }
 
 export interface SshPolicyContext {
@@ -29,22 +34,55 @@ export interface SshPolicyContext {
 /** Longer commands are refused rather than cut: a policy must see the whole command it allows. */
 export const MAX_COMMAND_LENGTH = 16 * 1024;
 
-/** Decides one SSH request with the policy snapshot the agent holds; no snapshot denies (fail closed). */
-export function decideSsh(policy: PolicyHolder, ctx: SshPolicyContext, request: SshRequest): SshVerdict {
+/**
+ * Decides one SSH request with the policy snapshot the agent holds; no snapshot denies (fail closed).
+ * A command is parsed with a bash grammar first (`@gw/shell-command`); policy gets the whole text and
+ * the union of what it runs. An exec whose command is a shell reading the session's input is decided
+ * as `ssh:shell`.
+ */
+export async function decideSsh(policy: PolicyHolder, ctx: SshPolicyContext, request: SshRequest): Promise<SshVerdict> {
   const current = policy.current();
-  if (!current.engine) return { effect: 'deny', policies: [], reasons: [`${current.reason}; denied`] };
+  if (!current.engine) return { effect: 'deny', policies: [], reasons: [`${current.reason}; denied`], decidedAs: request.action };
   if (request.action === 'ssh:exec' && request.command.length > MAX_COMMAND_LENGTH) {
-    return { effect: 'deny', policies: [], reasons: [`commands longer than ${MAX_COMMAND_LENGTH} characters are refused`] };
+    return { effect: 'deny', policies: [], reasons: [`commands longer than ${MAX_COMMAND_LENGTH} characters are refused`], decidedAs: request.action };
   }
   const context: PolicyContext = { sourceIp: ctx.sourceIp, login: ctx.login };
-  if (request.action === 'ssh:exec') context.command = request.command;
+  let action: SshAction = request.action;
+  let analysis: ShellCommandAnalysis | undefined;
+  if (request.action === 'ssh:exec') {
+    analysis = await analyzeOrOpaque(request.command);
+    Object.assign(context, commandContext(request.command, analysis));
+    if (analysis.shell) action = 'ssh:shell';
+  }
   if (request.action === 'ssh:forward') {
     context.host = request.host;
     context.port = request.port;
   }
-  const decision = current.engine.evaluate({ principal: ctx.principal, action: request.action, resource: ctx.resource, context });
+  const decision = current.engine.evaluate({ principal: ctx.principal, action, resource: ctx.resource, context });
   const approval = decision.effect === 'require_approval' ? decision.obligations.approval : undefined;
-  return { effect: decision.effect, policies: decision.determiningPolicies, reasons: decision.reasons, ...(approval ? { approval } : {}) };
+  return {
+    effect: decision.effect, policies: decision.determiningPolicies, reasons: decision.reasons, decidedAs: action,
+    ...(approval ? { approval } : {}), ...(analysis ? { analysis } : {}),
+  };
+}
+
+/** The analysis, or (if the analyzer itself fails) an opaque one: policy never sees a command as harmless by accident. */
+async function analyzeOrOpaque(command: string): Promise<ShellCommandAnalysis> {
+  try {
+    return await analyzeShellCommand(command);
+  } catch (error) {
+    return {
+      programs: [], programPaths: [], flags: [], writesFiles: [], dynamicArgs: [], interpreter: false, shell: false,
+      opaque: true, opaqueReasons: [`the command could not be analyzed: ${(error as Error).message}`],
+    };
+  }
+}
+
+function commandContext(command: string, a: ShellCommandAnalysis): PolicyContext {
+  return {
+    command, programs: a.programs, programPaths: a.programPaths, flags: a.flags, writesFiles: a.writesFiles,
+    dynamicArgs: a.dynamicArgs, opaque: a.opaque, interpreter: a.interpreter, shell: a.shell,
+  };
 }
 
 /** The line the client sees on stderr for a refused request. */

@@ -100,7 +100,7 @@ export class SshSession {
     });
   }
 
-  private decide(request: SshRequest): SshVerdict {
+  private decide(request: SshRequest): Promise<SshVerdict> {
     return decideSsh(this.o.policy, this.o.policyContext, request);
   }
 
@@ -110,7 +110,7 @@ export class SshSession {
    * `cancel` (the client closed the channel) and the session's end abort the wait.
    */
   private async gate(request: SshRequest, what: string, notify?: (line: string) => void, cancel?: AbortSignal): Promise<GateResult> {
-    const verdict = this.decide(request);
+    const verdict = await this.decide(request);
     if (verdict.effect === 'allow') return { verdict };
     if (verdict.effect === 'deny') return { verdict, refusal: refusalMessage(verdict, what) };
     const key = JSON.stringify(request);
@@ -125,7 +125,10 @@ export class SshSession {
 
   private hold(verdict: SshVerdict, request: SshRequest, what: string, notify?: (line: string) => void, cancel?: AbortSignal): Promise<ApprovalOutcome> {
     if (!this.o.holdForApproval) return Promise.resolve({ status: 'unavailable', reason: 'approvals are not available on this agent' });
-    const subject = { protocol: 'ssh', login: this.o.login, ...request, policies: verdict.policies, reasons: verdict.reasons };
+    const subject = {
+      protocol: 'ssh', login: this.o.login, ...request, policies: verdict.policies, reasons: verdict.reasons,
+      ...(verdict.analysis ? { programs: verdict.analysis.programs, flags: verdict.analysis.flags, writesFiles: verdict.analysis.writesFiles, interpreter: verdict.analysis.interpreter } : {}),
+    };
     return this.o.holdForApproval(subject, verdict.approval, {
       signal: cancel ? AbortSignal.any([this.lifetime.signal, cancel]) : this.lifetime.signal,
       onRequested: (info) => notify?.(heldNotice(what, info.approvalId, info.expiresAt, info.approveUrl)),
@@ -186,11 +189,15 @@ export class SshSession {
       const recorded = await this.recordBeforeRunning(`ssh.${kind}`, {
         channel, ...(command !== undefined ? { command } : {}), pty: terminal(), env,
         decision: refusal ? (verdict.effect === 'allow' ? 'deny' : verdict.effect) : 'allow', policies: verdict.policies, reasons: verdict.reasons,
+        ...(verdict.decidedAs !== request.action ? { decidedAs: verdict.decidedAs } : {}),
+        ...(verdict.analysis ? { analysis: verdict.analysis } : {}),
         ...(approval ? { approval } : {}),
       });
       if (!recorded) return refuseOnChannel(outer, `gateway: the recording could not be written to disk; the ${kind === 'exec' ? 'command' : 'shell'} was not started`, 1);
       if (refusal) {
         this.o.log.info({ channel, kind, policies: verdict.policies }, 'ssh request refused');
+        // What the client piped in (`echo 'rm -rf x' | ssh host bash`) is evidence even when refused.
+        if (kind === 'exec') this.recordInput(outer, channel);
         return refuseOnChannel(outer, refusal, REFUSED_EXIT_STATUS);
       }
       if (this.ended) return refuseOnChannel(outer, 'gateway: the connection to the target is gone', 1);
@@ -200,8 +207,9 @@ export class SshSession {
         io = new IoRecorder(this.o.recorder, channel, this.o.recordOutputLimitBytes);
         const rec = io;
         spliceSessionChannel(outer, upstream, {
-          // Input is the keystrokes of a terminal; an exec's stdin (an upload, a script) is not a terminal.
-          ...(pty ? { input: (c: Buffer) => rec.data('i', c) } : {}),
+          // A terminal's keystrokes, and an exec's stdin too: a script piped into a command is code
+          // that ran, and must be in the recording like typed input.
+          input: (c: Buffer) => rec.data('i', c),
           output: (c) => rec.data('o', c),
           stderr: (c) => rec.data('e', c),
           exit: (status) => this.o.recorder.record('ssh.exit', { channel, ...status }),
@@ -240,6 +248,13 @@ export class SshSession {
       this.o.log.error({ err: error, type }, 'recording write failed; request refused');
       return false;
     }
+  }
+
+  /** Records what a client sends on a channel that does not reach the target, until it closes. */
+  private recordInput(outer: ServerChannel, channel: number): void {
+    const io = new IoRecorder(this.o.recorder, channel, this.o.recordOutputLimitBytes);
+    outer.on('data', (c: Buffer) => io.data('i', c));
+    outer.once('close', () => io.close());
   }
 
   private async onSftp(channel: number, accept: () => ServerChannel): Promise<void> {

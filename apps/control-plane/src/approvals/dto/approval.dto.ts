@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { limitText } from '../../common/query-fields.js';
 import { DOMAIN_EVENT_TYPES } from '../../events/domain-event.js';
 
 const comment = z.string().trim().min(1).max(2000);
@@ -16,7 +17,7 @@ export type DenyBody = z.infer<typeof denyBodySchema>;
 export const approvalQuerySchema = z.strictObject({
   status: z.enum(['pending', 'approved', 'denied', 'expired', 'cancelled']).optional(),
   kind: z.enum(['access_request', 'statement', 'command']).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: limitText(500, 100),
 });
 export type ApprovalQuery = z.infer<typeof approvalQuerySchema>;
 

@@ -1,14 +1,15 @@
 import { z } from 'zod';
+import { bigintText, isoTimestamp, limitText } from '../../common/query-fields.js';
 import type { AuditEventEntity } from '../audit-event.entity.js';
 
 export const auditQuerySchema = z.strictObject({
   principal: z.string().min(1).max(512).optional(),
   resource: z.string().min(1).max(256).optional(),
   action: z.string().min(1).max(128).optional(),
-  from: z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional(),
-  to: z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional(),
-  before: z.string().regex(/^\d{1,19}$/, 'must be a sequence number').optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  from: isoTimestamp.optional(),
+  to: isoTimestamp.optional(),
+  before: bigintText.optional(),
+  limit: limitText(500, 100),
 });
 export type AuditQueryDto = z.infer<typeof auditQuerySchema>;
 

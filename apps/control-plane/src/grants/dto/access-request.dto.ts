@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { limitText } from '../../common/query-fields.js';
 import { parseDuration } from '@gw/policy';
 
 const MIN_SECONDS = 60;
@@ -28,7 +29,7 @@ export type AccessRequestBody = z.infer<typeof accessRequestBodySchema>;
 
 export const accessRequestQuerySchema = z.strictObject({
   status: z.enum(['pending', 'approved', 'denied', 'expired', 'cancelled']).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: limitText(500, 100),
 });
 export type AccessRequestQuery = z.infer<typeof accessRequestQuerySchema>;
 
@@ -36,6 +37,6 @@ export const grantQuerySchema = z.strictObject({
   active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   principal: z.string().min(1).max(512).optional(),
   resource: z.string().min(1).max(63).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: limitText(500, 100),
 });
 export type GrantQuery = z.infer<typeof grantQuerySchema>;

@@ -1,13 +1,14 @@
 import { z } from 'zod';
+import { isoTimestamp, limitText } from '../../common/query-fields.js';
 import type { SessionEntity } from '../session.entity.js';
 
 export const sessionQuerySchema = z.strictObject({
   principal: z.string().min(1).max(512).optional(),
   resource: z.string().min(1).max(256).optional(),
   status: z.enum(['opening', 'active', 'ended', 'killed', 'failed']).optional(),
-  from: z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional(),
-  to: z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  from: isoTimestamp.optional(),
+  to: isoTimestamp.optional(),
+  limit: limitText(500, 100),
 });
 export type SessionQueryDto = z.infer<typeof sessionQuerySchema>;
 
@@ -28,6 +29,8 @@ export function sessionDto(s: SessionEntity) {
     startedAt: s.startedAt.toISOString(),
     endedAt: s.endedAt?.toISOString() ?? null,
     endReason: s.endReason,
+    /** Who killed it: `{ kind: 'principal', id, displayName }` or `{ kind: 'grant', grantId }`; null otherwise. */
+    killedBy: s.killedBy,
     bytesIn: Number(s.bytesIn),
     bytesOut: Number(s.bytesOut),
   };

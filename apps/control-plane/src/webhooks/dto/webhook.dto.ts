@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isoTimestamp, limitText } from '../../common/query-fields.js';
 import { EVENT_PATTERN_HELP, isValidEventPattern } from '../event-patterns.js';
 import { displayWebhookUrl, webhookUrlProblem } from '../webhook-url.js';
 import type { WebhookSubscriptionEntity } from '../webhook-subscription.entity.js';
@@ -30,8 +31,8 @@ export const listWebhooksSchema = z.strictObject({
 
 export const listDeliveriesSchema = z.strictObject({
   status: z.enum(['pending', 'delivered', 'dead', 'cancelled']).optional(),
-  before: z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  before: isoTimestamp.optional(),
+  limit: limitText(500, 100),
 });
 export type ListDeliveriesDto = z.infer<typeof listDeliveriesSchema>;
 

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { analyzeShellCommand } from './analyze.js';
+
+describe('analyzeShellCommand: the program, whatever its spelling', () => {
+  it.each([
+    ['rm -rf x'], ["r''m -rf x"], ['"r"m -rf x'], ["r$'\\x6d' -rf x"], ["$'\\162\\155' -rf x"], ["$'\\u0072m' -rf x"], ['\\rm -rf x'], ['r\\m -rf x'],
+    ['"rm" -rf x'], ["'rm' -rf x"], ['/bin/rm -rf x'], ['/usr/bin/rm -rf x'], ['./rm -rf x'], ['command rm -rf x'], ['command -p rm -rf x'],
+    ['builtin rm -rf x'], ['exec rm -rf x'], ['exec -a foo rm -rf x'], ['nice rm -rf x'], ['nice -n 10 rm -rf x'], ['nice -10 rm -rf x'],
+    ['nohup rm -rf x'], ['timeout 5 rm -rf x'], ['timeout -s KILL -k 1 5s rm -rf x'], ['env rm -rf x'], ['env -i rm -rf x'],
+    ['env -u HOME A=1 B=2 rm -rf x'], ['env -- rm -rf x'], ['ionice -c 3 rm -rf x'], ['stdbuf -o0 -eL rm -rf x'], ['chroot / rm -rf x'],
+    ['chroot --userspec=a:b / rm -rf x'], ['sudo rm -rf x'], ['sudo -u bob -g staff rm -rf x'], ['sudo -- rm -rf x'], ['doas rm -rf x'],
+    ['setsid rm -rf x'], ['time rm -rf x'], ['time -p rm -rf x'], ['taskset -c 0 rm -rf x'], ['flock /tmp/l rm -rf x'], ['busybox rm -rf x'],
+    ['xargs rm -rf'], ['ls | xargs -0 -n 1 rm -rf'], ['watch -n 1 rm -rf x'], ['sudo env nice timeout 3 rm -rf x'],
+    ['f(){ rm -rf x; }; f'], ['function f { rm -rf x; }; f'], ['ls; rm -rf x'], ['ls && rm -rf x'], ['false || rm -rf x'], ['ls | rm -rf x'],
+    ['ls & rm -rf x'], ['(rm -rf x)'], ['{ rm -rf x; }'], ['if true; then rm -rf x; fi'], ['for i in 1; do rm -rf x; done'], ['while false; do rm -rf x; done'],
+    ['case a in a) rm -rf x;; esac'], ['! rm -rf x'], ['echo $(rm -rf x)'], ['echo "$(rm -rf x)"'], ['echo `rm -rf x`'], ['a=$(rm -rf x)'],
+    ['export a=$(rm -rf x)'], ['cat <(rm -rf x)'], ['ls > >(rm -rf x)'], ['cat <<EOF\n$(rm -rf x)\nEOF'], ['sh -c "rm -rf x"'],
+    ["bash -c 'rm -rf x'"], ['bash -xec "rm -rf x"'], ['bash -c -- "rm -rf x"'], ["dash -c 'rm -rf x'"], ["zsh -c 'rm -rf x'"], ["ksh -c 'rm -rf x'"],
+    ['sh -c "sh -c \\"rm -rf x\\""'], ["su -c 'rm -rf x'"], ["su root -c 'rm -rf x'"], ["flock -c 'rm -rf x' /tmp/l"], ['coproc rm -rf x'],
+    ['ls -la; rm -rf x # comment'],
+  ])('%j runs rm', async (command) => {
+    const a = await analyzeShellCommand(command);
+    expect(a.programs).toContain('rm');
+  });
+
+  it.each([
+    ['rm -rf x', ['rm:-r', 'rm:-f']], ['rm -r -f x', ['rm:-r', 'rm:-f']], ['rm -fr x', ['rm:-r', 'rm:-f']], ['rm "-rf" x', ['rm:-r', 'rm:-f']],
+    ['rm --recursive --force x', ['rm:-r', 'rm:-f', 'rm:--recursive', 'rm:--force']], ['rm --rec --fo x', ['rm:-r', 'rm:-f', 'rm:--recursive']],
+    ['rm x -rf', ['rm:-r', 'rm:-f']], ['sudo -u x rm -Rf y', ['rm:-R', 'rm:-f', 'sudo:-u']], ['find . -delete', ['find:-delete']],
+    ['sed -i s/a/b/ f', ['sed:-i']], ['sed s/a/b/ --in-place f', ['sed:-i', 'sed:--in-place']], ['shred --remove f', ['shred:-u']],
+  ])('%j has the options %j', async (command, flags) => {
+    const a = await analyzeShellCommand(command);
+    expect(a.flags).toEqual(expect.arrayContaining(flags));
+  });
+
+  it('takes nothing after -- as an option', async () => {
+    expect((await analyzeShellCommand('rm -- -rf')).flags).toEqual([]);
+  });
+
+  it.each([
+    ['echo x > f', ['f']], ['echo x >> f', ['f']], ['echo x >| f', ['f']], ['ls &> f', ['f']], ['ls &>> f', ['f']], ['ls 2> f', ['f']],
+    ['ls >&f', ['f']], ['ls > "a b"', ['a b']], ['echo x | tee -a f g', ['f', 'g']], ['dd if=/dev/zero of=/dev/sda', ['/dev/sda']],
+    ['ls > $HOME/f', ['?']], ['ls 2>&1', []], ['ls >&2', []], ['ls < f', []], ['find . -fprint out', ['out']], ['{ ls; } > f', ['f']],
+  ])('%j writes %j', async (command, files) => {
+    expect((await analyzeShellCommand(command)).writesFiles).toEqual(files);
+  });
+});
+
+describe('analyzeShellCommand: fails closed', () => {
+  it.each([
+    '$RM -rf x', '${RM} -rf x', '"$RM" -rf x', '$(echo rm) -rf x', '`echo rm` -rf x', 'r* -rf x', '/bin/r? -rf x', '{rm,} -rf x', 'r{m,} x',
+    '~/bin/x', 'eval "rm -rf x"', 'source ./x.sh', '. ./x.sh', "trap 'rm -rf x' EXIT", "alias ls='rm -rf x'", 'bash -c "$(echo cm0= | base64 -d)"',
+    'sh -c "$CMD"', 'perl -e "unlink q(x)"', 'perl -we "1"', "python3 -c 'import os'", 'python3 -Bc "1"', "node -e '1'", 'node --eval 1', "ruby -e '1'",
+    "php -r '1;'", "lua -e 'os.remove(1)'", "awk 'BEGIN{system(\"rm -rf x\")}'", "gawk -e 'BEGIN{}'", "sed '1e rm -rf x' f", 'sed -i s/a/b/ f',
+    'xargs rm', 'find . -exec rm {} \\;', 'find . -execdir rm {} +', 'echo rm | sh', 'echo x | python3', 'cat x | bash -s', 'bash < script',
+    'bash <<EOF\nrm -rf x\nEOF', 'python3 - <<< "import os"', 'sh <<< "rm -rf x"', 'env -S "rm -rf x"', 'sudo --bogus rm', 'timeout --bogus 1 rm',
+    'PATH=/tmp ls', 'export PATH=/tmp; ls', 'LD_PRELOAD=/tmp/x.so ls', 'env PATH=/tmp ls', 'BASH_ENV=/tmp/x bash x.sh', "PS4='$(id)' ls",
+    'echo "unterminated', 'ls; )', 'if true; then', 'r\\\nm -rf x', 'rm -r\\\nf x', "x='a[$(id)]'; echo $((x))", '(( x ))', 'for ((i=0;i<x;i++)); do :; done',
+    'echo ${a[$(id)]}', '[[ $x -eq 1 ]]', "printf -v 'a[$(id)]' 1", 'let x', 'echo ${x:$off}', 'ls\0rm', 'cat <> f', 'su root x.sh',
+  ])('%j is opaque', async (command) => {
+    const a = await analyzeShellCommand(command);
+    expect(a.opaque).toBe(true);
+    expect(a.opaqueReasons.length).toBeGreaterThan(0);
+  });
+
+  it.each(['uptime', 'ls -la /tmp', 'cat f | grep x | wc -l', 'echo "$HOME"', 'ls 2>/dev/null', 'df -h; free -m', 'echo \'a b\' "c d"', 'ls \\\n -l', 'echo "r\\\nm"', 'sh -c "ls"', 'find . -name "*.log"', '[ -f x ] && cat x', '[[ -f x ]]'])(
+    '%j is not opaque', async (command) => {
+      expect((await analyzeShellCommand(command)).opaqueReasons).toEqual([]);
+    },
+  );
+});
+
+describe('analyzeShellCommand: interpreters and shells', () => {
+  it.each([
+    'bash', 'bash -i', 'bash -l', 'bash -s', 'bash -s -- a b', 'sh', 'dash', 'zsh', 'ksh -i', 'mksh', 'python3', 'python3 -', 'python3 -i', 'python3 -i x.py',
+    'perl', 'node', 'node -i', 'ruby', 'php -a', 'lua -i', 'sudo -s', 'sudo -i', 'su', 'su -', 'su root', 'doas -s', 'chroot /', 'env bash', 'sudo bash',
+    'exec bash -i', 'nice bash', 'busybox sh', 'sudo -u bob bash -i',
+  ])('%j reads its program from the session: a shell', async (command) => {
+    const a = await analyzeShellCommand(command);
+    expect(a).toMatchObject({ shell: true, interpreter: true });
+  });
+
+  it.each(['python3 x.py', 'python3 -m http.server', 'bash deploy.sh', 'sh ./x.sh', 'perl x.pl', 'node app.js', 'ruby x.rb', 'php -f x.php', 'awk -f prog.awk f', 'sudo python3 x.py'])(
+    '%j runs a script: an interpreter, not a shell', async (command) => {
+      expect(await analyzeShellCommand(command)).toMatchObject({ shell: false, interpreter: true, opaque: false });
+    },
+  );
+
+  it('keeps the programs named by a path apart', async () => {
+    expect(await analyzeShellCommand('/usr/bin/sudo ./deploy.sh')).toMatchObject({ programs: ['deploy.sh', 'sudo'], programPaths: ['./deploy.sh', '/usr/bin/sudo'] });
+  });
+});

@@ -1,0 +1,151 @@
+import type { Node, Parser } from 'web-tree-sitter';
+import { AnalysisCollector, type ShellCommandAnalysis } from './analysis.js';
+import { loadBashParser } from './grammar.js';
+import { analyzeInvocation, type Word } from './invocation.js';
+import { isCodeChangingVariable } from './program-tables.js';
+import { staticWordValue } from './words.js';
+
+/** Shell code nested deeper than this (`sh -c "sh -c '...'"`) is not followed: opaque. */
+const MAX_NESTING = 4;
+const WRITE_OPERATORS = new Set(['>', '>>', '>|', '&>', '&>>', '<>']);
+const INPUT_OPERATORS = new Set(['<', '<&', '<>', '<<', '<<-', '<<<']);
+const ARITHMETIC_TEST = /^-(eq|ne|lt|le|gt|ge)$/;
+
+/**
+ * Parses a command line with the bash grammar and returns what it runs. Fails closed: a line that
+ * does not parse, or any part whose meaning is only known at run time, makes the result `opaque`.
+ */
+export async function analyzeShellCommand(text: string): Promise<ShellCommandAnalysis> {
+  const parser = await loadBashParser();
+  const collector = new AnalysisCollector();
+  analyzeSource(parser, text, collector, 0);
+  return collector.result();
+}
+
+function analyzeSource(parser: Parser, text: string, collector: AnalysisCollector, depth: number): void {
+  if (depth > MAX_NESTING) {
+    collector.opaque(`shell code nested more than ${MAX_NESTING} levels deep`);
+    return;
+  }
+  if (text.includes('\0')) collector.opaque('the command contains a NUL character');
+  const tree = parser.parse(text);
+  if (!tree) {
+    collector.opaque('the command could not be parsed');
+    return;
+  }
+  try {
+    if (tree.rootNode.hasError) collector.opaque('the command is not valid shell syntax');
+    walk(tree.rootNode, { parser, collector, depth });
+    checkLineContinuations(text, tree.rootNode, collector);
+  } finally {
+    tree.delete();
+  }
+}
+
+interface WalkState {
+  parser: Parser;
+  collector: AnalysisCollector;
+  depth: number;
+}
+
+function walk(node: Node, state: WalkState): void {
+  const c = state.collector;
+  switch (node.type) {
+    case 'ERROR':
+      c.opaque('the command is not valid shell syntax');
+      break;
+    case 'command':
+      analyzeInvocation(commandWords(node), {
+        collector: c,
+        stdinFromLine: stdinFromLine(node),
+        analyzeCode: (code) => analyzeSource(state.parser, code, c, state.depth + 1),
+      });
+      break;
+    case 'file_redirect':
+      recordRedirect(node, c);
+      break;
+    case 'variable_assignment': {
+      const name = node.childForFieldName('name')?.text ?? '';
+      if (isCodeChangingVariable(name.replace(/\[.*$/, ''))) c.opaque(`setting ${name} decides what code runs`);
+      break;
+    }
+    case 'arithmetic_expansion':
+    case 'c_style_for_statement':
+    case 'subscript':
+      c.opaque('arithmetic evaluation can run code through array subscripts in variables');
+      break;
+    case 'compound_statement':
+      if (node.child(0)?.type === '((') c.opaque('arithmetic evaluation can run code through array subscripts in variables');
+      break;
+    case 'test_operator':
+      if (ARITHMETIC_TEST.test(node.text) && node.parent?.parent?.type !== 'command') c.opaque('[[ ]] arithmetic comparison can run code through array subscripts in variables');
+      break;
+    case 'expansion':
+      // ${x:offset}: the offset is arithmetic.
+      if (/^\$\{[#!]?[^}:]*:[^-=?+]/.test(node.text)) c.opaque('a substring offset is arithmetic, which can run code');
+      break;
+    default:
+      if (node.isMissing) c.opaque('the command is not valid shell syntax');
+  }
+  for (const child of node.children) if (child) walk(child, state);
+}
+
+/** The command's name and arguments, in order, each with its static value. */
+function commandWords(node: Node): Word[] {
+  const name = node.childForFieldName('name');
+  if (!name) return [];
+  const nameWord = name.namedChildren[0] ?? name;
+  const words: Word[] = [nameWord ? staticWordValue(nameWord) : undefined];
+  for (const arg of node.childrenForFieldName('argument')) if (arg) words.push(staticWordValue(arg));
+  return words;
+}
+
+/** Whether the line itself gives this command its stdin: later in a pipeline, or an input redirection around it. */
+function stdinFromLine(node: Node): boolean {
+  if (node.children.some((c) => c?.type === 'herestring_redirect' || (c?.type === 'file_redirect' && INPUT_OPERATORS.has(redirectOperator(c))))) return true;
+  let child: Node = node;
+  for (let parent = node.parent; parent; child = parent, parent = parent.parent) {
+    if (parent.type === 'pipeline' && parent.namedChildren[0]?.id !== child.id) return true;
+    if (parent.type === 'redirected_statement') {
+      for (const r of parent.childrenForFieldName('redirect')) {
+        if (!r) continue;
+        if (r.type === 'heredoc_redirect' || r.type === 'herestring_redirect') return true;
+        if (r.type === 'file_redirect' && INPUT_OPERATORS.has(redirectOperator(r))) return true;
+      }
+    }
+    if (parent.type === 'command_substitution' || parent.type === 'process_substitution' || parent.type === 'program') break;
+  }
+  return false;
+}
+
+function redirectOperator(redirect: Node): string {
+  return redirect.children.find((c) => c !== null && !c.isNamed)?.type ?? '';
+}
+
+function recordRedirect(node: Node, c: AnalysisCollector): void {
+  const op = redirectOperator(node);
+  const destination = node.childForFieldName('destination');
+  const target = destination ? staticWordValue(destination) : undefined;
+  const duplicatesDescriptor = op === '>&' && target !== undefined && /^([0-9]+-?|-)$/.test(target);
+  if (WRITE_OPERATORS.has(op) || (op === '>&' && !duplicatesDescriptor)) c.writesFiles.add(target ?? '?');
+}
+
+const QUOTED_CONTEXTS = new Set(['raw_string', 'string', 'ansi_c_string', 'translated_string', 'heredoc_body', 'comment']);
+
+/**
+ * Bash removes a backslash-newline before it splits words (`r\<newline>m` is `rm`); the grammar
+ * treats it as a word break. One that touches a word outside quotes is opaque rather than guessed.
+ */
+function checkLineContinuations(text: string, root: Node, c: AnalysisCollector): void {
+  for (let i = text.indexOf('\\\n'); i >= 0; i = text.indexOf('\\\n', i + 2)) {
+    let backslashes = 1;
+    while (i - backslashes >= 0 && text[i - backslashes] === '\\') backslashes++;
+    if (backslashes % 2 === 0) continue; // an escaped backslash, then a newline
+    const before = i > 0 ? text[i - 1]! : ' ';
+    const after = i + 2 < text.length ? text[i + 2]! : ' ';
+    if (/\s/.test(before) && /\s/.test(after)) continue;
+    let quoted = false;
+    for (let n: Node | null = root.descendantForIndex(i, i + 1); n; n = n.parent) if (QUOTED_CONTEXTS.has(n.type)) quoted = true;
+    if (!quoted) c.opaque('a line continuation inside a word');
+  }
+}

@@ -1,0 +1,195 @@
+import type { AnalysisCollector } from './analysis.js';
+import { parseLeadingOptions } from './option-spec.js';
+import { FIND_EXEC_ACTIONS, interpreterSpec, isCodeChangingVariable, LONG_TO_SHORT, OPAQUE_BUILTINS, WORD_OPTION_PROGRAMS, WRAPPERS, type InterpreterSpec, type WrapperSpec } from './program-tables.js';
+
+/** One word of a simple command: its value, or undefined when the shell computes it at run time. */
+export type Word = string | undefined;
+
+export interface InvocationContext {
+  collector: AnalysisCollector;
+  /** The command's stdin is given by the line itself (pipe, `<`, here-doc, here-string). */
+  stdinFromLine: boolean;
+  /** Analyzes a string of shell code that a command runs (`sh -c '...'`, `su -c`, `watch`). */
+  analyzeCode(code: string): void;
+}
+
+/** Builtins that take variable names, where `a[$(cmd)]` runs cmd while evaluating the subscript. */
+const NAME_TAKING_BUILTINS = new Set(['printf', 'read', 'declare', 'typeset', 'local', 'export', 'readonly', 'unset', 'test', '[', 'mapfile', 'readarray', 'wait', 'getopts']);
+const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
+
+/** Records one simple command (program and arguments) and what it runs in turn. */
+export function analyzeInvocation(words: readonly Word[], ctx: InvocationContext): void {
+  const c = ctx.collector;
+  if (words.length === 0) return;
+  const name = words[0];
+  if (name === undefined || name === '') {
+    c.opaque('a program name is computed at run time');
+    return;
+  }
+  const program = name.includes('/') ? name.slice(name.lastIndexOf('/') + 1) : name;
+  if (name.includes('/')) c.programPaths.add(name);
+  if (program === '') {
+    c.opaque(`"${name}" names no program`);
+    return;
+  }
+  c.programs.add(program);
+  const args = words.slice(1);
+  if (args.some((a) => a === undefined)) c.dynamicArgs.add(program);
+
+  const wrapper = WRAPPERS[program];
+  if (wrapper) return analyzeWrapper(program, wrapper, args, ctx);
+  const interpreter = interpreterSpec(program);
+  if (interpreter) return analyzeInterpreter(program, interpreter, args, ctx);
+
+  addFlags(program, args, c);
+  const opaqueBuiltin = OPAQUE_BUILTINS[program];
+  if (opaqueBuiltin && !(args.length === 0 && ['trap', 'alias', 'hash'].includes(program))) c.opaque(opaqueBuiltin);
+  if (NAME_TAKING_BUILTINS.has(program) && args.some((a) => a !== undefined && a.includes('[') && /[$`]/.test(a))) {
+    c.opaque(`${program} evaluates an array subscript that can run code`);
+  }
+  if (program === 'find') analyzeFind(args, ctx);
+  if (program === 'tee') for (const a of operands(args)) c.writesFiles.add(a ?? '?');
+  if (program === 'dd') for (const a of args) if (a === undefined || a.startsWith('of=')) c.writesFiles.add(a === undefined ? '?' : a.slice(3));
+}
+
+function analyzeWrapper(program: string, spec: WrapperSpec, args: readonly Word[], ctx: InvocationContext): void {
+  const c = ctx.collector;
+  const parsed = parseLeadingOptions(args, spec, spec.permutesOptions);
+  addFlags(program, args.slice(0, parsed.operandIndex), c);
+  if (parsed.unknown !== undefined) {
+    c.opaque(`${program}: cannot tell which command it runs (option ${parsed.unknown})`);
+    return;
+  }
+  const given = new Set(parsed.options.map((o) => o.name));
+  if (spec.noCommandOptions?.some((o) => given.has(o))) return;
+  const code = parsed.options.find((o) => spec.codeOptions?.includes(o.name));
+  if (code) return analyzeCodeWord(program, code.value, ctx);
+
+  if (parsed.operands) {
+    // su USER [ARGS]: extra operands go to the user's shell as its arguments.
+    if (parsed.operands.length > (spec.positional ?? 0)) c.opaque(`${program} passes arguments to a shell`);
+    else readsProgramFromStdin(program, ctx);
+    return;
+  }
+  let rest = args.slice(parsed.operandIndex);
+  if (spec.assignments) {
+    while (rest.length > 0 && rest[0] !== undefined && ASSIGNMENT.test(rest[0])) {
+      const variable = rest[0].slice(0, rest[0].indexOf('='));
+      if (isCodeChangingVariable(variable)) c.opaque(`${program} sets ${variable}, which decides what code runs`);
+      rest = rest.slice(1);
+    }
+  }
+  const command = rest.slice(spec.positional ?? 0);
+  if (command.length === 0) {
+    const shellOptions: readonly string[] = typeof spec.shellWithoutCommand === 'object' ? spec.shellWithoutCommand : [];
+    const shell = spec.shellWithoutCommand === true || shellOptions.some((o) => given.has(o));
+    if (shell) readsProgramFromStdin(program, ctx);
+    return;
+  }
+  if (spec.operandsAreShellCode) {
+    if (command.some((w) => w === undefined)) c.opaque(`${program} runs code computed at run time`);
+    else ctx.analyzeCode(command.join(' '));
+    return;
+  }
+  if (spec.argumentsFromStdin) c.opaque(`${program} runs a command with arguments read at run time`);
+  analyzeInvocation(command, { ...ctx, stdinFromLine: ctx.stdinFromLine || spec.argumentsFromStdin === true });
+}
+
+function analyzeInterpreter(program: string, spec: InterpreterSpec, args: readonly Word[], ctx: InvocationContext): void {
+  const c = ctx.collector;
+  // Shells take `+o name` / `+x` as options too.
+  const optionWords = spec.codeFromOperandOptions?.length ? args.map((a) => (a !== undefined && /^\+[A-Za-z]+$/.test(a) ? `-${a.slice(1)}` : a)) : args;
+  const parsed = parseLeadingOptions(optionWords, withValueOptions(spec));
+  // awk and sed read their options anywhere (GNU argument order); the others stop at the script.
+  addFlags(program, spec.operandIsCode ? args : args.slice(0, parsed.operandIndex), c);
+  if (parsed.unknown !== undefined) {
+    c.opaque(`${program}: cannot tell how it gets its program (option ${parsed.unknown})`);
+    return;
+  }
+  const given = new Set(parsed.options.map((o) => o.name));
+  const code = parsed.options.find((o) => spec.codeOptions?.includes(o.name));
+  if (code) return analyzeCodeWord(program, code.value, ctx);
+  if (spec.codeFromOperandOptions?.some((o) => given.has(o))) return analyzeCodeWord(program, parsed.operandIndex < args.length ? args[parsed.operandIndex] : '', ctx);
+  c.interpreter = true;
+  if (parsed.options.some((o) => spec.scriptOptions?.includes(o.name))) return;
+  if (spec.operandIsCode) {
+    c.opaque(`${program} runs the program text it is given`);
+    return;
+  }
+  const script = args[parsed.operandIndex];
+  if (spec.interactiveOptions?.some((o) => given.has(o)) || parsed.operandIndex >= args.length || script === '-') readsProgramFromStdin(program, ctx);
+}
+
+/** Options whose value is code or a script take a value when the options are read. */
+function withValueOptions(spec: InterpreterSpec): InterpreterSpec {
+  const taking = [...(spec.codeOptions ?? []), ...(spec.scriptOptions ?? [])];
+  const short = taking.filter((o) => /^-[A-Za-z]$/.test(o)).map((o) => o.slice(1)).join('');
+  const long = taking.filter((o) => o.startsWith('--')).map((o) => o.slice(2));
+  return { ...spec, valueShort: (spec.valueShort ?? '') + short, valueLong: [...(spec.valueLong ?? []), ...long] };
+}
+
+/**
+ * Code given as a word: a shell's is analyzed like the line itself; any other language's is opaque
+ * (what a Python or Perl string does cannot be told without running it).
+ */
+function analyzeCodeWord(program: string, code: Word, ctx: InvocationContext): void {
+  const c = ctx.collector;
+  const shellCode = interpreterSpec(program)?.codeFromOperandOptions?.length || WRAPPERS[program] !== undefined;
+  if (!shellCode) {
+    c.interpreter = true;
+    c.opaque(`${program} runs code given on the command line`);
+    return;
+  }
+  if (code === undefined) c.opaque(`${program} runs code computed at run time`);
+  else ctx.analyzeCode(code);
+}
+
+/** An interpreter with no program of its own reads it from stdin: the session's (a shell), or the line's (opaque). */
+function readsProgramFromStdin(program: string, ctx: InvocationContext): void {
+  ctx.collector.interpreter = true;
+  if (ctx.stdinFromLine) ctx.collector.opaque(`${program} reads its program from input the command line supplies`);
+  else ctx.collector.shell = true;
+}
+
+function analyzeFind(args: readonly Word[], ctx: InvocationContext): void {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a !== undefined && FIND_EXEC_ACTIONS.has(a)) {
+      let end = i + 1;
+      while (end < args.length && args[end] !== ';' && args[end] !== '+') end++;
+      ctx.collector.opaque(`find ${a} runs a command for each file found`);
+      analyzeInvocation(args.slice(i + 1, end).filter((w) => w !== '{}'), { ...ctx, stdinFromLine: true });
+      i = end;
+    } else if (a !== undefined && /^-f(print0?|printf|ls)$/.test(a)) ctx.collector.writesFiles.add(args[i + 1] ?? '?');
+  }
+}
+
+/** Operands: arguments that are not options (before `--`), and all after it. */
+function operands(args: readonly Word[]): Word[] {
+  const out: Word[] = [];
+  let optionsEnded = false;
+  for (const a of args) {
+    if (!optionsEnded && a === '--') optionsEnded = true;
+    else if (optionsEnded || a === undefined || !a.startsWith('-') || a === '-') out.push(a);
+  }
+  return out;
+}
+
+/** Options of a program as `program:-x` / `program:--name` (see ShellCommandAnalysis.flags). */
+export function addFlags(program: string, args: readonly Word[], c: AnalysisCollector): void {
+  const longs = LONG_TO_SHORT[program];
+  for (const a of args) {
+    if (a === '--') return;
+    if (a === undefined || !a.startsWith('-') || a === '-') continue;
+    if (a.startsWith('--')) {
+      const written = a.slice(2).split('=')[0]!;
+      // GNU getopt takes any unambiguous prefix: `rm --rec` is `rm --recursive`.
+      const matches = longs ? Object.keys(longs).filter((n) => n.startsWith(written)) : [];
+      const name = longs && written in longs ? written : matches.length === 1 ? matches[0]! : written;
+      c.flags.add(`${program}:--${name}`);
+      const short = longs?.[name];
+      if (short) c.flags.add(`${program}:${short}`);
+    } else if (WORD_OPTION_PROGRAMS.has(program)) c.flags.add(`${program}:${a}`);
+    else for (const letter of a.slice(1)) c.flags.add(`${program}:-${letter}`);
+  }
+}
