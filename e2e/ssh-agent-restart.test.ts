@@ -24,9 +24,9 @@ describe('ssh and a restarting agent process', () => {
   let agent: AgentProcess;
   let credential: string;
   const dir = mkdtempSync(join(tmpdir(), 'gw-agent-ssh-'));
-  const start = () => {
+  const start = (config?: Record<string, unknown>) => {
     const r = target.resource('box');
-    return spawnAgent({ controlPlaneUrl: stack.cp.baseUrl, credential, dir, resources: [{ name: r.name, type: r.type, address: r.address, labels: {}, ...r.extra }] });
+    return spawnAgent({ controlPlaneUrl: stack.cp.baseUrl, credential, dir, resources: [{ name: r.name, type: r.type, address: r.address, labels: {}, ...r.extra }], ...(config ? { config } : {}) });
   };
 
   beforeAll(async () => {
@@ -75,5 +75,43 @@ describe('ssh and a restarting agent process', () => {
     const session = (await stack.cp.request('GET', `/api/v1/sessions/${id}`, { token: stack.admin })).body;
     expect(session.status).toBe('ended');
     expect(session.endReason).toContain('was lost');
+  }, 90_000);
+
+  /*
+   * An exec's record (command, decision) is fsynced before the command is sent to the target, so a
+   * client that saw any output of it cannot lose it to a crash, however soon after the output the agent
+   * dies. Output itself is not held (see the agent README): only the command's record is asserted.
+   */
+  it('SIGKILL right after the clients saw their commands\' first output: every one of those commands is recorded', async () => {
+    // The longest flush interval the config allows: a record that merely waited for the timer would
+    // still be in memory when the output arrives; the rule must not depend on the interval.
+    await agent.kill('SIGTERM');
+    await stack.waitOnline('box', false);
+    agent = start({ recording: { flushIntervalMs: 1000 } });
+    await stack.waitOnline('box');
+    const nonce = Date.now().toString(36);
+    const commands = [0, 1, 2].map((k) => `echo seen-${k}-${nonce}; sleep 60`);
+    const running = commands.map((command) => client.start(`${TEST_LOGIN}@box`, command));
+    const saw = () => running.map((r, k) => r.stdout().includes(`seen-${k}-${nonce}`));
+    await expect.poll(() => saw().some(Boolean), { timeout: 20_000, interval: 2 }).toBe(true);
+    await agent.kill('SIGKILL');
+    await Promise.all(running.map((r) => r.exited));
+    const seen = commands.filter((_, k) => saw()[k]);
+
+    agent = start();
+    await expect
+      .poll(async () => ((await stack.cp.request('GET', '/api/v1/resources', { token: stack.admin })).body.items as { name: string; online: boolean }[]).find((r) => r.name === 'box')?.online, { timeout: 30_000 })
+      .toBe(true);
+    const sessions = (await stack.cp.request('GET', '/api/v1/sessions?resource=box&limit=50', { token: stack.admin })).body.items as { id: string }[];
+    await expect
+      .poll(async () => {
+        const recorded = new Set<string>();
+        for (const s of sessions) {
+          const events = (await stack.cp.request('GET', `/api/v1/sessions/${s.id}/events`, { token: stack.admin })).body.items as Event[];
+          for (const e of events) if (e.type === 'ssh.exec') recorded.add(e.data.command as string);
+        }
+        return seen.filter((c) => !recorded.has(c));
+      }, { timeout: 15_000 })
+      .toEqual([]);
   }, 90_000);
 });

@@ -1,13 +1,23 @@
 import { mkdir, open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RecordingEvent } from '@gw/contracts';
+import { encodeEvent } from './recording-event.js';
 
 const SEGMENT_FILE = /^journal-(\d{12})\.jsonl$/;
 
-/** How long appended events may wait in memory before they are written and fsynced together. */
+/** How long appended events may wait in memory when nobody waits for them to be durable. */
 export const DEFAULT_FLUSH_INTERVAL_MS = 20;
 /** A segment is closed once it holds this much; a new one is started by the next write. */
 export const DEFAULT_SEGMENT_BYTES = 8 * 1024 * 1024;
+/** How long acknowledgements alone may wait before they are written (they need no fsync). */
+const ACK_FLUSH_MS = 1000;
+
+/** Opens a segment file; a seam for tests of write and fsync failures (a disk cannot be made to fail here). */
+export type OpenSegmentFile = (path: string, flags: 'wx') => Promise<FileHandle>;
+
+export interface RecordingJournalOptions {
+  openFile?: OpenSegmentFile;
+}
 
 /** What a restart finds in the journal for one session. */
 export interface JournalSession {
@@ -22,6 +32,13 @@ export interface JournalSession {
   readonly lastSeq: number;
 }
 
+/** Counters for tests and stats: how many group flushes ran and how many fsyncs they cost. */
+export interface JournalStats {
+  flushes: number;
+  datasyncs: number;
+  failedFlushes: number;
+}
+
 interface Segment {
   readonly name: string;
   bytes: number;
@@ -29,11 +46,30 @@ interface Segment {
   readonly maxSeq: Map<string, number>;
 }
 
-interface Buffered {
-  readonly text: string;
-  /** Undefined for an acknowledgement line. */
-  readonly sessionId?: string;
-  readonly seq?: number;
+/** An event as appended: a reference to the spool's own object, serialized when the flush runs. */
+type Entry = { readonly sessionId: string; readonly event: RecordingEvent } | { readonly ack: string; readonly seq: number };
+
+/** Entries that will be written (and fsynced) together, and the one promise all their appenders share. */
+class Batch {
+  readonly entries: Entry[] = [];
+  hasEvents = false;
+  /** Someone waits for durability (a result held back from a client): flush as soon as possible. */
+  urgent = false;
+  /** When the batch is due anyway (ms since epoch). */
+  dueAt: number;
+  readonly done: Promise<void>;
+  resolve!: () => void;
+  reject!: (error: unknown) => void;
+
+  constructor(dueAt: number) {
+    this.dueAt = dueAt;
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    // Appenders that do not wait (acks, fire-and-forget records) must not turn a failure into an unhandled rejection.
+    this.done.catch(() => undefined);
+  }
 }
 
 type JournalLine = (RecordingEvent & { sid: string }) | { ack: string; seq: number };
@@ -48,13 +84,22 @@ function parseLine(line: string): JournalLine | undefined {
 }
 
 /**
- * One append-only journal for the recordings of every session of the agent: what all sessions append
- * within one flush interval is written with one write and made durable with one fdatasync (per-session
- * files cost one fdatasync per active session per interval, which does not scale to hundreds of
- * sessions). Acknowledgements are journal lines too; they ride along with the next write and need no
- * fsync of their own (a lost one only means a batch is sent again, and the control plane stores by
- * session and seq). Segments are deleted oldest first, once everything in them and before them is
+ * One append-only journal for the recordings of every session of the agent, written by group commit:
+ * what all sessions appended since the last flush is written with one write and made durable with one
+ * fdatasync. A flush starts as soon as anyone waits for durability (`sync`, e.g. a statement whose
+ * result is held until its record is on disk), otherwise when the flush interval has passed; one
+ * flush runs at a time, and whatever is appended meanwhile goes into the next one, which starts
+ * right after. Events stay the spool's objects until the flush serializes them, once.
+ *
+ * Acknowledgements are journal lines too; they ride along with the next write and need no fsync of
+ * their own (a lost one only means a batch is sent again, and the control plane stores by session
+ * and seq). Segments are deleted oldest first, once everything in them and before them is
  * acknowledged, so an empty directory means nothing is waiting.
+ *
+ * A failed write or fsync rejects every appender of that flush (fail closed: their results must not
+ * reach clients), closes the segment (its tail may be torn or, after a failed fsync, silently lost
+ * by the kernel) and puts the entries back in front of the next flush, which writes them again into
+ * a new segment: a restart may then read an event twice, and reading dedups by session and seq.
  */
 export class RecordingJournal {
   private readonly segments: Segment[] = [];
@@ -62,42 +107,70 @@ export class RecordingJournal {
   private nextIndex = 0;
   private dirReady = false;
   private readonly acked = new Map<string, number>();
-  private buffered: Buffered[] = [];
-  private nextFlush: Promise<void> | undefined;
-  private flushNow: (() => void) | undefined;
-  private flushTimer: NodeJS.Timeout | undefined;
-  private timerDelay = 0;
-  /** Writes, fsyncs and deletions run one after the other; each starts whatever the previous outcome. */
+  private readonly prefixes = new Map<string, string>();
+  /** Entries appended since the last flush started. */
+  private batch: Batch | undefined;
+  /** The flush being written, if any. */
+  private inFlight: Batch | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private immediate: NodeJS.Immediate | undefined;
+  /** Writes, fsyncs, reads and deletions run one after the other; each starts whatever the previous outcome. */
   private writes: Promise<void> = Promise.resolve();
+  private readonly openFile: OpenSegmentFile;
+  readonly stats: JournalStats = { flushes: 0, datasyncs: 0, failedFlushes: 0 };
 
   constructor(
     readonly dir: string,
     private readonly flushIntervalMs = DEFAULT_FLUSH_INTERVAL_MS,
     private readonly segmentBytes = DEFAULT_SEGMENT_BYTES,
-  ) {}
+    options: RecordingJournalOptions = {},
+  ) {
+    this.openFile = options.openFile ?? ((path, flags) => open(path, flags));
+  }
 
   /**
-   * Queues one event (its JSON); resolves once it is on disk (fsync), at most one flush interval later.
-   * Rejects when the write or the fsync fails.
+   * Queues one event; resolves once it (and everything appended before it) is on disk, at the latest
+   * one flush interval later, or right after the next flush if someone calls `sync`. Rejects when
+   * the write or the fsync fails. The event is serialized at the flush: do not change it meanwhile.
    */
-  append(sessionId: string, seq: number, eventJson: string): Promise<void> {
-    this.buffered.push({ text: `{"sid":${JSON.stringify(sessionId)},${eventJson.slice(1)}\n`, sessionId, seq });
-    return this.scheduleFlush(this.flushIntervalMs);
+  append(sessionId: string, event: RecordingEvent): Promise<void> {
+    const batch = this.open(Date.now() + this.flushIntervalMs);
+    batch.entries.push({ sessionId, event });
+    batch.hasEvents = true;
+    return batch.done;
+  }
+
+  /**
+   * Asks for everything appended so far to be made durable as soon as possible (group commit: the
+   * flush starts once the current event-loop turn is over, so that the other sessions' records of
+   * the same turn share it). Resolves when it is; rejects when the write or the fsync fails.
+   */
+  sync(): Promise<void> {
+    const batch = this.batch;
+    if (!batch) return this.inFlight?.done ?? Promise.resolve();
+    batch.urgent = true;
+    if (!this.inFlight && !this.immediate) {
+      this.immediate = setImmediate(() => {
+        this.immediate = undefined;
+        this.startFlush();
+      });
+    }
+    return batch.done;
   }
 
   /** Records that the control plane stored `sessionId` up to `seq`; segments it completes are deleted. */
   ack(sessionId: string, seq: number): void {
     if (seq <= (this.acked.get(sessionId) ?? -1)) return;
     this.acked.set(sessionId, seq);
-    this.buffered.push({ text: `${JSON.stringify({ ack: sessionId, seq })}\n` });
     // Acknowledgements alone are not worth an early write: they wait for events or for a quiet second.
-    void this.scheduleFlush(1000).catch(() => undefined);
+    this.open(Date.now() + ACK_FLUSH_MS).entries.push({ ack: sessionId, seq });
   }
 
   /** Settles when everything appended so far is written (a failed write was reported to its caller). */
   flushed(): Promise<void> {
-    this.flushNow?.();
-    return (this.nextFlush ?? this.writes).catch(() => undefined);
+    const waiting = this.batch ? this.sync() : (this.inFlight?.done ?? this.writes);
+    return waiting.catch(() => undefined);
   }
 
   /** Writes what is buffered and closes the open segment (a later append starts a new one). */
@@ -108,52 +181,106 @@ export class RecordingJournal {
     await closing.catch(() => undefined);
   }
 
-  private scheduleFlush(delayMs: number): Promise<void> {
-    if (this.nextFlush) {
-      // An event must not wait for an acknowledgement's longer timer.
-      if (delayMs <= this.flushIntervalMs) this.shortenTimer();
-      return this.nextFlush;
+  /** The batch being filled, made due no later than `dueAt`. */
+  private open(dueAt: number): Batch {
+    let batch = this.batch;
+    if (!batch) {
+      batch = new Batch(dueAt);
+      this.batch = batch;
+    } else if (dueAt < batch.dueAt) {
+      batch.dueAt = dueAt;
     }
-    const flush = new Promise<void>((resolve) => {
-      this.flushNow = resolve;
-      this.flushTimer = setTimeout(resolve, delayMs);
-      this.flushTimer.unref();
-    }).then(() => {
-      clearTimeout(this.flushTimer);
-      this.flushNow = undefined;
-      this.nextFlush = undefined;
-      const lines = this.buffered;
-      this.buffered = [];
-      // Acknowledgements alone need no fsync (a lost one only means a batch is sent again).
-      const sync = lines.some((l) => l.sessionId !== undefined);
-      const write = this.writes.catch(() => undefined).then(() => this.writeLines(lines, sync));
-      this.writes = write;
-      return write;
-    });
-    this.nextFlush = flush;
-    this.timerDelay = delayMs;
-    return flush;
+    if (!this.inFlight && batch.dueAt < this.timerAt) this.armTimer(batch.dueAt);
+    return batch;
   }
 
-  private shortenTimer(): void {
-    if (this.timerDelay <= this.flushIntervalMs || !this.flushNow) return;
-    clearTimeout(this.flushTimer);
-    const resolve = this.flushNow;
-    this.flushTimer = setTimeout(resolve, this.flushIntervalMs);
-    this.flushTimer.unref();
-    this.timerDelay = this.flushIntervalMs;
+  private armTimer(at: number): void {
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.startFlush();
+    }, Math.max(0, at - Date.now()));
+    this.timer.unref();
   }
 
-  private async writeLines(lines: Buffered[], sync: boolean): Promise<void> {
-    if (lines.length === 0) return;
+  /** Starts writing the current batch, unless a flush is already running (it starts the next one). */
+  private startFlush(): void {
+    const batch = this.batch;
+    if (this.inFlight || !batch) return;
+    this.batch = undefined;
+    this.inFlight = batch;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const write = this.writes.catch(() => undefined).then(() => this.writeBatch(batch));
+    this.writes = write;
+    write.then(
+      () => this.settled(batch, undefined),
+      (error: unknown) => this.settled(batch, error),
+    );
+  }
+
+  private settled(batch: Batch, error: unknown): void {
+    this.inFlight = undefined;
+    if (error === undefined) batch.resolve();
+    else {
+      this.stats.failedFlushes += 1;
+      // Written again by the next flush, into a new segment; their appenders are told now.
+      const retry = batch.entries;
+      const next = this.open(Date.now() + this.flushIntervalMs);
+      next.entries.unshift(...retry);
+      next.hasEvents ||= batch.hasEvents;
+      batch.reject(error);
+    }
+    const next = this.batch;
+    if (!next) return;
+    // Records appended during the flush go now if someone waits for them or they are due.
+    if ((next.urgent && error === undefined) || next.dueAt <= Date.now()) this.startFlush();
+    else this.armTimer(next.urgent ? Date.now() + this.flushIntervalMs : next.dueAt);
+  }
+
+  private sessionPrefix(sessionId: string): string {
+    let prefix = this.prefixes.get(sessionId);
+    if (prefix === undefined) {
+      prefix = `{"sid":${JSON.stringify(sessionId)},`;
+      this.prefixes.set(sessionId, prefix);
+    }
+    return prefix;
+  }
+
+  /** One serialization of the whole batch: a line per entry. */
+  private encode(entries: readonly Entry[]): string {
+    let text = '';
+    for (const entry of entries) {
+      if ('ack' in entry) text += `{"ack":${JSON.stringify(entry.ack)},"seq":${entry.seq}}\n`;
+      else text += `${this.sessionPrefix(entry.sessionId)}${encodeEvent(entry.event).slice(1)}\n`;
+    }
+    return text;
+  }
+
+  private async writeBatch(batch: Batch): Promise<void> {
+    if (batch.entries.length === 0) return;
+    this.stats.flushes += 1;
+    const text = this.encode(batch.entries);
     const segment = await this.currentSegment();
-    const text = lines.map((l) => l.text).join('');
-    await this.handle!.write(text);
-    if (sync) await this.handle!.datasync();
+    try {
+      await this.handle!.write(text);
+      // Acknowledgements alone need no fsync (a lost one only means a batch is sent again).
+      if (batch.hasEvents) {
+        this.stats.datasyncs += 1;
+        await this.handle!.datasync();
+      }
+    } catch (error) {
+      // Never append after a failure: the segment's tail may be torn or lost; the retry starts a new one.
+      await this.closeSegment().catch(() => undefined);
+      throw error;
+    }
     segment.bytes += Buffer.byteLength(text);
-    for (const line of lines) {
-      if (line.sessionId === undefined || line.seq === undefined) continue;
-      segment.maxSeq.set(line.sessionId, Math.max(segment.maxSeq.get(line.sessionId) ?? -1, line.seq));
+    for (const entry of batch.entries) {
+      if ('ack' in entry) continue;
+      segment.maxSeq.set(entry.sessionId, Math.max(segment.maxSeq.get(entry.sessionId) ?? -1, entry.event.seq));
     }
     if (segment.bytes >= this.segmentBytes) await this.closeSegment();
     await this.collect();
@@ -170,7 +297,7 @@ export class RecordingJournal {
       const segment: Segment = { name: `journal-${String(this.nextIndex++).padStart(12, '0')}.jsonl`, bytes: 0, maxSeq: new Map() };
       try {
         // 'wx': a segment is never appended to after a restart (its last line may be torn).
-        this.handle = await open(join(this.dir, segment.name), 'wx');
+        this.handle = await this.openFile(join(this.dir, segment.name), 'wx');
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 100) continue;
         throw error;
@@ -198,7 +325,7 @@ export class RecordingJournal {
       if (!oldest || !this.fullyAcked(oldest)) break;
       const current = this.segments.length === 1 && this.handle !== undefined;
       if (current) {
-        if (this.buffered.some((l) => l.sessionId !== undefined)) break;
+        if (this.batch?.hasEvents) break;
         await this.closeSegment();
       }
       this.segments.shift();
@@ -207,7 +334,7 @@ export class RecordingJournal {
     // Acknowledgements of sessions no segment (nor the buffer) mentions any more are not needed.
     const mentioned = new Set<string>();
     for (const segment of this.segments) for (const sessionId of segment.maxSeq.keys()) mentioned.add(sessionId);
-    for (const line of this.buffered) if (line.sessionId !== undefined) mentioned.add(line.sessionId);
+    for (const entry of this.batch?.entries ?? []) if (!('ack' in entry)) mentioned.add(entry.sessionId);
     for (const sessionId of this.acked.keys()) if (!mentioned.has(sessionId)) this.acked.delete(sessionId);
   }
 

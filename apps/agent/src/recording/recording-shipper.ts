@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { MAX_RECORDING_BATCH, MAX_RECORDING_BATCH_BYTES, MAX_RECORDING_SESSIONS_PER_MESSAGE, type RecordingAck, type RecordingBatch, type RecordingEvent } from '@gw/contracts';
 import type { Logger } from 'pino';
 import { DEFAULT_FLUSH_INTERVAL_MS, RecordingJournal } from './recording-journal.js';
-import { SessionSpool, encodedSize } from './recording-spool.js';
+import { encodedSize } from './recording-event.js';
+import { SessionSpool } from './recording-spool.js';
 
 /** Sends one batch and resolves with the control plane's ack; rejects when not connected or on timeout. */
 export type SendBatch = (batch: RecordingBatch) => Promise<RecordingAck>;
@@ -31,10 +32,20 @@ export interface RecordingShipperOptions {
 
 export const DEFAULT_SHIP_DELAY_MS = 100;
 
-/** What a session handler writes its recording through. Never throws; append order = seq order. */
+/**
+ * What a session handler writes its recording through. Never throws; append order = seq order.
+ * `data` is kept as it is and serialized by the journal's next flush: do not change it afterwards.
+ */
 export interface SessionRecorder {
   readonly sessionId: string;
   record(type: string, data: Record<string, unknown>): void;
+  /**
+   * Records an event that a client must not see the outcome of before it is on disk: resolves once it
+   * (and everything recorded before it) is fsynced by the next group flush, which starts at once;
+   * rejects when the journal cannot make it durable (the caller fails closed). `data` must not change
+   * afterwards: it is serialized by the flush.
+   */
+  recordDurable(type: string, data: Record<string, unknown>): Promise<void>;
   /** Resolves once every event recorded so far is on disk. */
   flushed(): Promise<void>;
 }
@@ -76,14 +87,17 @@ export class RecordingShipper {
       this.spools.set(sessionId, spool);
     }
     const s = spool;
+    const written = (write: Promise<void>): Promise<void> => {
+      write.then(
+        () => this.kickSoon(),
+        (error: unknown) => this.options.log.error({ err: error, sessionId }, 'recording spool write failed'),
+      );
+      return write;
+    };
     return {
       sessionId,
-      record: (type, data) => {
-        s.append(type, data).then(
-          () => this.kickSoon(),
-          (error: unknown) => this.options.log.error({ err: error, sessionId }, 'recording spool write failed'),
-        );
-      },
+      record: (type, data) => void written(s.append(type, data)),
+      recordDurable: (type, data) => written(s.append(type, data, true)),
       flushed: () => s.flushed(),
     };
   }

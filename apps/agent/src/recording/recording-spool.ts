@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MAX_RECORDING_EVENT_BYTES, type RecordingEvent } from '@gw/contracts';
+import type { RecordingEvent } from '@gw/contracts';
+import { rememberEncodedSize } from './recording-event.js';
 import type { RecordingJournal } from './recording-journal.js';
 
 /** Per-session files of agents before the journal (read once at start, then moved into the journal). */
@@ -8,26 +9,7 @@ const SESSION_FILE = /^([0-9a-f-]{36})\.jsonl$/;
 /** Unacknowledged events kept in memory per session; beyond it they wait on disk only. */
 export const MAX_PENDING_IN_MEMORY = 5000;
 
-/** Cuts an event's data so that its JSON stays within the control plane's per-event limit. */
-export function fitEvent(event: RecordingEvent): RecordingEvent {
-  if (Buffer.byteLength(JSON.stringify(event.data)) <= MAX_RECORDING_EVENT_BYTES - 1024) return event;
-  const data: Record<string, unknown> = { ...event.data, truncated: true };
-  // Rows first (the bulkiest), then long strings.
-  if (Array.isArray(data['rows'])) data['rows'] = [];
-  for (const [key, value] of Object.entries(data)) {
-    if (typeof value === 'string' && value.length > 16_384) data[key] = `${value.slice(0, 16_384)}…`;
-  }
-  if (Buffer.byteLength(JSON.stringify(data)) > MAX_RECORDING_EVENT_BYTES - 1024) {
-    return { ...event, data: { truncated: true, note: 'event too large to record' } };
-  }
-  return { ...event, data };
-}
-
-/** Encoded size of each spooled event (its JSON line), so batching does not serialize it again. */
-const encodedSizes = new WeakMap<RecordingEvent, number>();
-export function encodedSize(event: RecordingEvent): number {
-  return encodedSizes.get(event) ?? Buffer.byteLength(JSON.stringify(event));
-}
+export { encodedSize, fitEvent } from './recording-event.js';
 
 /**
  * One session's spooled events: its lines in the agent's recording journal and the unacknowledged
@@ -50,29 +32,23 @@ export class SessionSpool {
     private readonly journal: RecordingJournal,
   ) {}
 
-  /** Appends one event; resolves once it is on disk (fsync), at most one flush interval later. */
-  append(type: string, data: Record<string, unknown>): Promise<void> {
-    let event: RecordingEvent = { seq: this.nextSeq++, at: new Date().toISOString(), type, data };
-    let line = JSON.stringify(event);
-    // Most events are far below the limit: only measure (and cut) the ones that could be above it.
-    if (line.length * 3 > MAX_RECORDING_EVENT_BYTES - 1024) {
-      const fitted = fitEvent(event);
-      if (fitted !== event) {
-        event = fitted;
-        line = JSON.stringify(event);
-      }
-    }
-    encodedSizes.set(event, Buffer.byteLength(line));
+  /**
+   * Appends one event; resolves once it is on disk (fsync), at most one flush interval later, or
+   * right after the next group flush when `durable` is set (someone holds a result back until then).
+   * The event stays a plain object until the journal's flush serializes it, once.
+   */
+  append(type: string, data: Record<string, unknown>, durable = false): Promise<void> {
+    const event: RecordingEvent = { seq: this.nextSeq++, at: new Date().toISOString(), type, data };
     if (type === 'pg.end' || type === 'session.end') this.ended = true;
     if (this.pending.length < MAX_PENDING_IN_MEMORY && !this.diskBacklog) this.pending.push(event);
     else this.diskBacklog = true;
     const seq = event.seq;
-    const written = this.journal.append(this.sessionId, seq, line).then(() => {
+    const appended = this.journal.append(this.sessionId, event);
+    // The session is over: nothing more will share this flush, so it need not wait for the timer.
+    const written = (durable || this.ended ? this.journal.sync() : appended).then(() => {
       this.durableSeq = Math.max(this.durableSeq, seq);
     });
     this.lastWrite = written;
-    // The session is over: nothing more will share this flush, so it need not wait for the timer.
-    if (this.ended) void this.journal.flushed();
     return written;
   }
 
@@ -96,7 +72,7 @@ export class SessionSpool {
     const after = Math.max(this.acked, this.pending[this.pending.length - 1]?.seq ?? -1);
     const { events, more } = await this.journal.readSession(this.sessionId, after, MAX_PENDING_IN_MEMORY - this.pending.length);
     for (const event of events) {
-      encodedSizes.set(event, Buffer.byteLength(JSON.stringify(event)));
+      rememberEncodedSize(event, Buffer.byteLength(JSON.stringify(event)));
       if (event.type === 'pg.end' || event.type === 'session.end') this.ended = true;
       this.durableSeq = Math.max(this.durableSeq, event.seq);
     }
@@ -120,7 +96,7 @@ export class SessionSpool {
       spool.ended = true;
       spool.nextSeq = session.lastSeq + 1;
       spool.durableSeq = session.lastSeq;
-      for (const event of session.events) encodedSizes.set(event, Buffer.byteLength(JSON.stringify(event)));
+      for (const event of session.events) rememberEncodedSize(event, Buffer.byteLength(JSON.stringify(event)));
       spool.pending.push(...session.events);
       spool.diskBacklog = session.more;
       spools.set(spool.sessionId, spool);
@@ -137,8 +113,7 @@ export class SessionSpool {
       const writes: Promise<void>[] = [];
       for (const event of file.events) {
         if (event.seq <= spool.acked || known.has(event.seq)) continue;
-        writes.push(journal.append(file.sessionId, event.seq, JSON.stringify(event)));
-        encodedSizes.set(event, Buffer.byteLength(JSON.stringify(event)));
+        writes.push(journal.append(file.sessionId, event));
         if (spool.pending.length < MAX_PENDING_IN_MEMORY) spool.pending.push(event);
         else spool.diskBacklog = true;
         spool.nextSeq = Math.max(spool.nextSeq, event.seq + 1);

@@ -7,6 +7,7 @@ import {
   query,
   readyForQuery,
   serializeBackend,
+  serializeFrontend,
   type BackendMessage,
   type FrontendMessage,
 } from '@gw/protocol-postgres';
@@ -47,11 +48,20 @@ const log = pino({ level: 'silent' });
 const WAIT = { timeout: 5000, interval: 10 };
 const sessions: PgSession[] = [];
 
-function start() {
+/** How durable the n-th record becomes: at once unless a test says otherwise. */
+function start(durability: (n: number) => Promise<void> = () => Promise.resolve()) {
   const client = endpoint();
   const server = endpoint();
   const records: { type: string; data: Record<string, unknown> }[] = [];
-  const recorder: SessionRecorder = { sessionId: 's', record: (type, data) => records.push({ type, data }), flushed: () => Promise.resolve() };
+  const recorder: SessionRecorder = {
+    sessionId: 's',
+    record: (type, data) => records.push({ type, data }),
+    recordDurable: (type, data) => {
+      records.push({ type, data });
+      return durability(records.length);
+    },
+    flushed: () => Promise.resolve(),
+  };
   const session = new PgSession({
     client: client.stream,
     frontend: new FrontendParser({ startupDone: true }),
@@ -79,6 +89,8 @@ function start() {
     send: (bytes: Buffer) => client.stream.push(bytes),
     /** The database answers. */
     answer: (...frames: Buffer[]) => server.stream.push(Buffer.concat(frames)),
+    /** The database closes the connection. */
+    closeServer: () => server.stream.destroy(),
     toServer: (): FrontendMessage[] => new FrontendParser({ startupDone: true }).parseAll(server.bytes()),
     serverBytes: server.bytes,
     toClient: (): BackendMessage[] => new BackendParser().parseAll(client.bytes()),
@@ -174,5 +186,109 @@ describe('PgSession masking', () => {
       ['2', null],
     ]);
     await vi.waitFor(() => expect(s.records.find((r) => r.type === 'pg.statement')?.data).toMatchObject({ decision: 'allow', rowCount: 2, rows: [['1', '*****@*******.***'], ['2', null]] }), WAIT);
+  });
+});
+
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+const textField = { name: 't', tableOid: 0, columnAttr: 0, typeOid: 25, typeSize: -1, typeModifier: -1, format: 0 as const };
+
+/** One statement in each protocol, and the server's whole answer to it. */
+const protocols = [
+  {
+    name: 'simple protocol (Query)',
+    request: () => query("SELECT 'x' AS t"),
+    answer: () => [
+      serializeBackend({ kind: 'RowDescription', fields: [textField] }),
+      dataRow([Buffer.from('x')]),
+      serializeBackend({ kind: 'CommandComplete', tag: 'SELECT 1' }),
+      readyForQuery('I'),
+    ],
+    /** Messages the client may get before the statement's record is durable. */
+    early: ['RowDescription', 'DataRow'],
+  },
+  {
+    name: 'extended protocol (Parse/Bind/Describe/Execute/Sync)',
+    request: () => Buffer.concat([
+      serializeFrontend({ kind: 'Parse', statement: '', sql: 'SELECT $1::text AS t', paramTypes: [] }),
+      serializeFrontend({ kind: 'Bind', portal: '', statement: '', paramFormats: [], params: [Buffer.from('x')], resultFormats: [] }),
+      serializeFrontend({ kind: 'Describe', target: 'P', name: '' }),
+      serializeFrontend({ kind: 'Execute', portal: '', maxRows: 0 }),
+      serializeFrontend({ kind: 'Sync' }),
+    ]),
+    answer: () => [
+      serializeBackend({ kind: 'ParseComplete' }),
+      serializeBackend({ kind: 'BindComplete' }),
+      serializeBackend({ kind: 'RowDescription', fields: [textField] }),
+      dataRow([Buffer.from('x')]),
+      serializeBackend({ kind: 'CommandComplete', tag: 'SELECT 1' }),
+      readyForQuery('I'),
+    ],
+    early: ['ParseComplete', 'BindComplete', 'RowDescription', 'DataRow'],
+  },
+];
+
+describe('PgSession releases a statement\'s end only once its record is durable', () => {
+  it.each(protocols)('$name: rows flow at once; CommandComplete and ReadyForQuery wait for the flush, then follow in order', async ({ request, answer, early }) => {
+    const flush = deferred();
+    const s = start(() => flush.promise);
+    s.send(request());
+    await vi.waitFor(() => expect(s.toServer().length).toBeGreaterThan(0), WAIT); // the statement went to the database at once
+    s.answer(...answer());
+    await vi.waitFor(() => expect(s.toClient().map((m) => m.kind)).toEqual(early), WAIT);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(s.toClient().map((m) => m.kind)).toEqual(early); // still held: the record is not on disk
+    expect(s.records.filter((r) => r.type === 'pg.statement')).toHaveLength(1);
+    flush.resolve();
+    await vi.waitFor(() => expect(s.toClient().map((m) => m.kind)).toEqual([...early, 'CommandComplete', 'ReadyForQuery']), WAIT);
+  });
+
+  it.each(protocols)('$name: a record that cannot be made durable ends the session with FATAL 58030, never with the result', async ({ request, answer, early }) => {
+    const flush = deferred();
+    const s = start(() => flush.promise);
+    s.send(request());
+    await vi.waitFor(() => expect(s.toServer().length).toBeGreaterThan(0), WAIT);
+    s.answer(...answer());
+    await vi.waitFor(() => expect(s.toClient().map((m) => m.kind)).toEqual(early), WAIT);
+    flush.reject(new Error('EIO: i/o error, fdatasync'));
+    await vi.waitFor(() => expect(s.toClient().map((m) => m.kind)).toEqual([...early, 'ErrorResponse']), WAIT);
+    const fatal = s.toClient().at(-1);
+    expect(fatal).toMatchObject({ kind: 'ErrorResponse', fields: { severity: 'FATAL', code: '58030' } });
+    expect(fatal?.kind === 'ErrorResponse' ? fatal.fields.message : '').toMatch(/could not write the session recording to disk \(EIO.*withheld.*closed/);
+  });
+
+  it('a denied statement\'s error also waits for its record', async () => {
+    const flush = deferred();
+    const s = start(() => flush.promise);
+    s.send(query('DELETE FROM orders'));
+    await vi.waitFor(() => expect(s.toServer()).toHaveLength(1), WAIT);
+    const [sent] = s.toServer();
+    s.answer(syntaxErrorOn(sent?.kind === 'Query' ? sent.sql : ''), readyForQuery('I'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(s.toClient()).toEqual([]);
+    flush.resolve();
+    await vi.waitFor(() => expect(s.toClient().map((m) => m.kind)).toEqual(['ErrorResponse', 'ReadyForQuery']), WAIT);
+  });
+
+  it('a database that ends the session (its FATAL) is still heard, after the statement\'s record is durable', async () => {
+    const flush = deferred();
+    const s = start(() => flush.promise);
+    s.send(query('SELECT pg_sleep(10)'));
+    await vi.waitFor(() => expect(s.toServer()).toHaveLength(1), WAIT);
+    s.answer(serializeBackend({ kind: 'ErrorResponse', fields: { severity: 'FATAL', code: '57P01', message: 'terminating connection due to administrator command' } }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    s.closeServer();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(s.toClient()).toEqual([]);
+    flush.resolve();
+    await vi.waitFor(() => expect(s.toClient()).toMatchObject([{ kind: 'ErrorResponse', fields: { code: '57P01' } }]), WAIT);
   });
 });

@@ -18,6 +18,7 @@ import {
 import { PreparedStatementTracker, SqlClassificationError, classifySql, type StatementClassification } from '@gw/sql';
 import type { Logger } from 'pino';
 import type { ApprovalOutcome, HoldForApproval } from '../../approvals/approval-client.js';
+import { DurableReleaseQueue } from '../../recording/durable-release.js';
 import type { SessionRecorder } from '../../recording/recording-shipper.js';
 import type { ColumnCatalog } from './column-catalog.js';
 import { deniedBind, deniedParse, deniedQuery, newDenialMarker, rewriteDenial } from './deny-rewrite.js';
@@ -87,6 +88,8 @@ export interface PgSessionOptions {
    * need an approval are refused.
    */
   holdForApproval?: HoldForApproval;
+  /** Server answers held back at most, waiting for their records to be durable, before the database is paused. */
+  maxHeldBytes?: number;
   /** Called once when the session is over (both sides closed), with the reason. */
   onEnd: (reason: string, bytes: { in: number; out: number }) => void;
 }
@@ -124,6 +127,8 @@ export class PgSession {
   private readonly approvedFingerprints = new Map<string, string>();
   private bytesIn = 0;
   private bytesOut = 0;
+  /** Server answers to the client, held behind the records they depend on until those are durable. */
+  private readonly toClientInOrder: DurableReleaseQueue;
 
   constructor(private readonly o: PgSessionOptions) {
     this.recordingMasker = new Masker({ entities: MASK_ENTITIES.map((entity) => ({ entity, style: 'full' })), columns: [] }, { key: o.maskingKey });
@@ -132,6 +137,14 @@ export class PgSession {
       return o.frontend.parse(c);
     }, (m) => this.onClientMessage(m), (e) => this.fail(e, 'client'), o.upstream);
     this.fromServer = new MessagePump(o.upstream, (c) => o.backend.parse(c), (m) => this.onServerMessage(m), (e) => this.fail(e, 'server'), o.client);
+    this.toClientInOrder = new DurableReleaseQueue({
+      write: (bytes) => this.writeToClient(bytes),
+      cork: () => o.client.cork(),
+      uncork: () => o.client.uncork(),
+      pause: () => this.fromServer.hold(),
+      resume: () => this.fromServer.release(),
+      failed: (error) => this.recordingFailed(error),
+    }, o.maxHeldBytes);
     o.client.on('end', () => this.end('client closed the session'));
     o.client.on('error', () => this.end('client stream failed'));
     o.client.on('close', () => this.end('client stream closed'));
@@ -146,7 +159,8 @@ export class PgSession {
   /** Sends the client a FATAL error and ends the session (expiry, kill). */
   terminate(code: string, message: string): void {
     if (this.ended) return;
-    this.o.client.write(errorResponse({ severity: 'FATAL', code, message }));
+    // Behind any answer still waiting for its record: the client sees what it was due, then the FATAL.
+    this.toClient(errorResponse({ severity: 'FATAL', code, message }));
     this.end(message);
   }
 
@@ -474,7 +488,12 @@ export class PgSession {
 
   // ---------------------------------------------------------------- server -> client
 
+  /** Everything for the client goes through here, in order, behind any record not yet durable. */
   private toClient(bytes: Buffer): void {
+    this.toClientInOrder.write(bytes);
+  }
+
+  private writeToClient(bytes: Buffer): void {
     this.bytesOut += bytes.length;
     if (!this.o.client.write(bytes)) this.fromServer.waitForDrain(this.o.client);
   }
@@ -680,11 +699,19 @@ export class PgSession {
     return masked ? { fields: masked, raw: serializeBackend({ kind: 'ErrorResponse', fields: masked }) } : { fields, raw };
   }
 
+  /**
+   * Records a finished statement. The release rule: the message that tells the client how the
+   * statement ended (CommandComplete, EmptyQueryResponse, PortalSuspended, ErrorResponse, or the
+   * ReadyForQuery of a statement without one) and everything after it reach the client only once this
+   * record, and every record before it, is fsynced. Rows before it flow at once: a client that saw
+   * rows but not the end has not seen the statement succeed. The statement itself went to the
+   * database without waiting.
+   */
   private finishRun(run: StatementRun, tag: string | undefined, error?: { code: string; message: string }): void {
     if (run.done) return;
     run.done = true;
     const rowCount = tag ? Number(/(\d+)$/.exec(tag)?.[1] ?? NaN) : NaN;
-    this.o.recorder.record('pg.statement', {
+    const data = {
       text: run.text,
       kind: run.kind,
       actions: run.actions,
@@ -699,7 +726,23 @@ export class PgSession {
       ...(Number.isFinite(rowCount) ? { rowCount } : {}),
       ...(error ? { error } : {}),
       ...(run.sample.length > 0 ? { rows: run.sample } : {}),
-    });
+    };
+    // After the end nothing more reaches the client: no reason to hurry the flush.
+    if (this.ended) return this.o.recorder.record('pg.statement', data);
+    this.toClientInOrder.barrier(this.o.recorder.recordDurable('pg.statement', data));
+  }
+
+  /**
+   * The journal could not make a record durable (write or fsync failed): results whose record may be
+   * lost never reach the client. It gets FATAL 58030 saying so, and the session ends.
+   */
+  private recordingFailed(error: unknown): void {
+    this.o.log.error({ err: error }, 'recording write failed; results withheld and session closed');
+    const message = `the gateway could not write the session recording to disk (${(error as Error)?.message ?? String(error)}); `
+      + 'results that were not recorded are withheld and the session is closed; the last statement may have run on the database';
+    // Straight to the client: the ordered output is closed for good (nothing held is ever released).
+    if (!this.o.client.destroyed && !this.o.client.writableEnded) this.o.client.write(errorResponse({ severity: 'FATAL', code: '58030', message: message.slice(0, 1000) }));
+    this.end('recording write failed');
   }
 
   private maskerFor(rules: MaskingRules): Masker {
@@ -747,7 +790,11 @@ export class PgSession {
     }
     this.pending.length = 0;
     this.o.upstream.destroy();
-    if (!this.o.client.destroyed) this.o.client.end();
+    // Answers already received (the database's own FATAL, a terminate's) are released once their
+    // records are durable; a failed record drops them (fail closed).
+    void this.toClientInOrder.drained().then(() => {
+      if (!this.o.client.destroyed) this.o.client.end();
+    });
     this.o.onEnd(reason, { in: this.bytesIn, out: this.bytesOut });
   }
 }

@@ -4,7 +4,7 @@ import { IoRecorder, type IoFrame } from './io-recorder.js';
 
 function recorder(): SessionRecorder & { events: { type: string; data: Record<string, unknown> }[] } {
   const events: { type: string; data: Record<string, unknown> }[] = [];
-  return { sessionId: 's', events, record: (type, data) => events.push({ type, data }), flushed: () => Promise.resolve() };
+  return { sessionId: 's', events, record: (type, data) => events.push({ type, data }), recordDurable: (type, data) => Promise.resolve(void events.push({ type, data })), flushed: () => Promise.resolve() };
 }
 
 describe('IoRecorder', () => {

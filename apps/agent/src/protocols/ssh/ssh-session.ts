@@ -196,13 +196,14 @@ export class SshSession {
       // Everything of this channel that the recording keeps is masked by the connect and request
       // obligations, refused or not: a command line or a piped script can carry PII as well as output.
       const masker = this.maskerFor(channelMasking(this.o.policy, this.o.policyContext, verdict));
-      this.o.recorder.record(`ssh.${kind}`, {
+      const recorded = await this.recordBeforeRunning(`ssh.${kind}`, {
         channel, ...(command !== undefined ? { command: maskStrings(command, masker) } : {}), pty: terminal(), env: maskStrings(env, masker),
         decision: refusal ? (verdict.effect === 'allow' ? 'deny' : verdict.effect) : 'allow', policies: verdict.policies, reasons: verdict.reasons,
         ...(verdict.decidedAs !== request.action ? { decidedAs: verdict.decidedAs } : {}),
         ...(verdict.analysis ? { analysis: maskStrings(verdict.analysis, masker) } : {}),
         ...(approval ? { approval } : {}),
       });
+      if (!recorded) return refuseOnChannel(outer, `gateway: the recording could not be written to disk; the ${kind === 'exec' ? 'command' : 'shell'} was not started`, 1);
       if (refusal) {
         this.o.log.info({ channel, kind, policies: verdict.policies }, 'ssh request refused');
         // What the client piped in (`echo 'rm -rf x' | ssh host bash`) is evidence even when refused.
@@ -244,6 +245,22 @@ export class SshSession {
   }
 
   /**
+   * Records a request's decision and waits until it is on disk (one group flush, shared with every
+   * other session), so that a command's output, a shell, a transfer or a forward never reaches the
+   * client before its record could survive an agent crash. False when the journal cannot make it
+   * durable: the caller refuses the request (fail closed).
+   */
+  private async recordBeforeRunning(type: string, data: Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.o.recorder.recordDurable(type, data);
+      return true;
+    } catch (error) {
+      this.o.log.error({ err: error, type }, 'recording write failed; request refused');
+      return false;
+    }
+  }
+
+  /**
    * Refuses an exec but records what the client sends first. The refusal (stderr, exit status) goes out
    * at once; the channel is closed when the client ends its input (a piped script: at once) or after
    * REFUSED_INPUT_WAIT_MS. Closing right away would make the client stop before sending its stdin.
@@ -282,10 +299,11 @@ export class SshSession {
     const closed = new AbortController();
     outer.once('close', () => closed.abort('the client closed the channel while it was held'));
     const { verdict, refusal, approval } = await this.gate({ action: 'ssh:sftp' }, 'sftp', undefined, closed.signal);
-    this.o.recorder.record('ssh.sftp.start', {
+    const recorded = await this.recordBeforeRunning('ssh.sftp.start', {
       channel, decision: refusal ? (verdict.effect === 'allow' ? 'deny' : verdict.effect) : 'allow', policies: verdict.policies, reasons: verdict.reasons,
       ...(approval ? { approval } : {}),
     });
+    if (!recorded) return refuseOnChannel(outer, 'gateway: the recording could not be written to disk; sftp was not started', 1);
     if (refusal) return refuseOnChannel(outer, refusal, REFUSED_EXIT_STATUS);
     if (this.ended) return refuseOnChannel(outer, 'gateway: the connection to the target is gone', 1);
     this.o.upstream.subsys('sftp', (err, upstream) => {
@@ -310,11 +328,11 @@ export class SshSession {
     const request: SshRequest = { action: 'ssh:forward', host: info.destIP, port: info.destPort };
     const { verdict, refusal, approval } = await this.gate(request, `forwarding to ${info.destIP}:${info.destPort}`);
     const channel = ++this.channelSeq;
-    this.o.recorder.record('ssh.forward', {
+    const recorded = await this.recordBeforeRunning('ssh.forward', {
       channel, host: info.destIP, port: info.destPort, decision: refusal ? (verdict.effect === 'allow' ? 'deny' : verdict.effect) : 'allow',
       policies: verdict.policies, reasons: verdict.reasons, ...(approval ? { approval } : {}),
     });
-    if (refusal || this.ended) return reject();
+    if (!recorded || refusal || this.ended) return reject();
     this.o.upstream.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (err, upstream) => {
       if (err) {
         this.o.recorder.record('ssh.forward.failed', { channel, error: err.message });

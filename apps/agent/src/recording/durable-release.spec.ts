@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { DurableReleaseQueue } from './durable-release.js';
+
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+function harness(maxHeldBytes?: number) {
+  const written: string[] = [];
+  const calls: string[] = [];
+  const failures: unknown[] = [];
+  const queue = new DurableReleaseQueue({
+    write: (bytes) => written.push(bytes.toString()),
+    cork: () => undefined,
+    uncork: () => undefined,
+    pause: () => calls.push('pause'),
+    resume: () => calls.push('resume'),
+    failed: (error) => failures.push(error),
+  }, maxHeldBytes);
+  return { queue, written, calls, failures, send: (text: string) => queue.write(Buffer.from(text)) };
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('DurableReleaseQueue', () => {
+  it('passes bytes straight through while no record is waiting for its flush', () => {
+    const h = harness();
+    h.send('row1');
+    h.send('row2');
+    expect(h.written).toEqual(['row1', 'row2']);
+  });
+
+  it('holds everything written after a barrier until that record is durable, then releases it in order', async () => {
+    const h = harness();
+    const flush = deferred();
+    h.send('DataRow');
+    h.queue.barrier(flush.promise);
+    h.send('CommandComplete');
+    h.send('ReadyForQuery');
+    await turn();
+    expect(h.written).toEqual(['DataRow']);
+    expect(h.queue.held).toBe('CommandComplete'.length + 'ReadyForQuery'.length);
+    flush.resolve();
+    await turn();
+    expect(h.written).toEqual(['DataRow', 'CommandComplete', 'ReadyForQuery']);
+    h.send('next');
+    expect(h.written.at(-1)).toBe('next');
+  });
+
+  it('never releases past an earlier barrier that is still waiting, even when a later one settled first', async () => {
+    const h = harness();
+    const [first, second] = [deferred(), deferred()];
+    h.queue.barrier(first.promise);
+    h.send('end of statement 1');
+    h.queue.barrier(second.promise);
+    h.send('end of statement 2');
+    second.resolve();
+    await turn();
+    expect(h.written).toEqual([]);
+    first.resolve();
+    await turn();
+    expect(h.written).toEqual(['end of statement 1', 'end of statement 2']);
+  });
+
+  it('pauses the source once more than the bound is held, and resumes it when the held bytes are released', async () => {
+    const h = harness(10);
+    const flush = deferred();
+    h.queue.barrier(flush.promise);
+    for (let i = 0; i < 5; i++) h.send('0123456789');
+    expect(h.calls).toEqual(['pause']); // once, however many writes go over the bound
+    flush.resolve();
+    await turn();
+    expect(h.calls).toEqual(['pause', 'resume']);
+    expect(h.written).toHaveLength(5);
+  });
+
+  it('fails closed: when a record cannot be made durable, nothing held (nor written later) reaches the client', async () => {
+    const h = harness();
+    const [ok, broken, later] = [deferred(), deferred(), deferred()];
+    h.queue.barrier(ok.promise);
+    h.send('statement 1 done');
+    h.queue.barrier(broken.promise);
+    h.send('statement 2 done');
+    h.queue.barrier(later.promise);
+    h.send('statement 3 done');
+    broken.reject(new Error('EIO: i/o error, fdatasync'));
+    ok.resolve();
+    later.resolve();
+    await turn();
+    expect(h.written).toEqual([]);
+    expect(h.failures).toHaveLength(1);
+    expect(String(h.failures[0])).toContain('EIO');
+    h.send('anything');
+    expect(h.written).toEqual([]);
+  });
+});
+
+describe('DurableReleaseQueue at the end of a session', () => {
+  it('drained() waits for held bytes to be released (the database\'s last words reach the client, in order)', async () => {
+    const h = harness();
+    const flush = deferred();
+    h.queue.barrier(flush.promise);
+    h.send('FATAL terminating connection due to administrator command');
+    let drained = false;
+    void h.queue.drained().then(() => (drained = true));
+    await turn();
+    expect(drained).toBe(false);
+    flush.resolve();
+    await turn();
+    expect(drained).toBe(true);
+    expect(h.written).toEqual(['FATAL terminating connection due to administrator command']);
+  });
+
+  it('drained() settles without releasing anything when the record fails', async () => {
+    const h = harness();
+    const flush = deferred();
+    h.queue.barrier(flush.promise);
+    h.send('result');
+    const drained = h.queue.drained();
+    flush.reject(new Error('EIO'));
+    await drained;
+    expect(h.written).toEqual([]);
+    expect(h.failures).toHaveLength(1);
+  });
+});
