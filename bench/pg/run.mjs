@@ -71,15 +71,19 @@ const stack = await startBenchStack({
 // The peer: pgbouncer with TLS to the client. Transaction pooling for -M simple; pgbouncer 1.18 (Debian)
 // cannot keep prepared statements across transactions, so -M prepared goes through a session-pooling
 // pgbouncer (pool as large as the clients, so it is the same relay work without the statement rewrite).
-const bouncers = {
-  transaction: await startPgbouncer({ port: await freePort(), database: DB, dbAlias: 'pgbench', poolMode: 'transaction' }),
-  session: await startPgbouncer({ port: await freePort(), database: DB, dbAlias: 'pgbench', poolMode: 'session' }),
-};
+// One pgbouncer per run, stopped after it: its idle server connections would use up Postgres' slots.
+async function throughPgbouncer(poolMode, args, clients) {
+  const bouncer = await startPgbouncer({ port: await freePort(), database: DB, dbAlias: 'pgbench', poolMode, poolSize: clients });
+  try {
+    return await measure([...args, '-h', '127.0.0.1', '-p', String(bouncer.port), '-U', 'postgres', 'pgbench'], { PGSSLMODE: 'require' }, clients, { pgbouncer: bouncer.pid });
+  } finally {
+    await bouncer.stop();
+  }
+}
 try {
   const token = await stack.token('ai-agent');
   const direct = ['-h', '127.0.0.1', '-p', '5432', '-U', 'postgres', DB];
   const gateway = ['-h', '127.0.0.1', '-p', String(stack.pgPort), '-U', 'bench_user', 'pgbench'];
-  const bouncer = (mode) => ['-h', '127.0.0.1', '-p', String(bouncers[mode].port), '-U', 'postgres', 'pgbench'];
   const gwEnv = { PGPASSWORD: token, PGSSLMODE: 'require' };
   const ourPids = { cp: stack.controlPlanePid, agent: stack.agentPid };
   if (process.env.BENCH_HOLD) {
@@ -95,7 +99,7 @@ try {
         if (!name.includes(FILTER)) continue;
         const poolMode = mode === 'prepared' ? 'session' : 'transaction';
         const d = await measure([...extra, '-M', mode, ...direct], {}, clients);
-        const b = await measure([...extra, '-M', mode, ...bouncer(poolMode)], { PGSSLMODE: 'require' }, clients, { pgbouncer: bouncers[poolMode].pid });
+        const b = await throughPgbouncer(poolMode, [...extra, '-M', mode], clients);
         const g = await measure([...extra, '-M', mode, ...gateway], gwEnv, clients, ourPids);
         const row = { name, statements, d, b, g, poolMode };
         if (process.env.BENCH_NO_TLS) row.c = await measure([...extra, '-M', mode, ...gateway], { ...gwEnv, PGSSLMODE: 'disable' }, clients, ourPids);
@@ -105,7 +109,6 @@ try {
     }
   }
 } finally {
-  for (const b of Object.values(bouncers)) b.stop();
   await stack.stop();
 }
 process.exit(0);

@@ -63,5 +63,14 @@ export async function startPgbouncer({ port, database, dbAlias, poolMode = 'tran
   const child = spawn(BIN, [...(asRoot ? ['-u', 'postgres'] : []), join(dir, 'pgbouncer.ini')], { stdio: 'ignore' });
   for (let i = 0; i < 100 && !(await portOpen(port)); i++) await new Promise((r) => setTimeout(r, 100));
   if (!(await portOpen(port))) throw new Error(`pgbouncer did not listen on ${port} (see ${join(dir, 'pgbouncer.log')})`);
-  return { pid: child.pid, port, stop: () => child.kill('SIGINT') };
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    pid: child.pid,
+    port,
+    // SIGINT: pgbouncer closes its server connections and exits.
+    stop: async () => {
+      child.kill('SIGINT');
+      await exited;
+    },
+  };
 }
