@@ -103,7 +103,9 @@ async function startProcesses({ resources, policy, httpPort, pgPort, sshPort, id
   await call('POST', '/api/v1/policies', adminToken, { text: policy, activate: true });
   const reg = await call('POST', '/api/v1/agents', adminToken, { name: 'bench-agent' });
   const configFile = join(dataDir, 'agent.yaml');
-  writeFileSync(configFile, JSON.stringify({ controlPlane: { url: api }, auth: { credential: 'env:GW_AGENT_CREDENTIAL' }, resources, spoolDir: join(dataDir, 'spool'), logLevel: 'warn' }));
+  // BENCH_DURABILITY=write|fsync: what a held result waits for (the agent's recording.durability).
+  const recording = process.env.BENCH_DURABILITY ? { recording: { durability: process.env.BENCH_DURABILITY } } : {};
+  writeFileSync(configFile, JSON.stringify({ controlPlane: { url: api }, auth: { credential: 'env:GW_AGENT_CREDENTIAL' }, resources, spoolDir: join(dataDir, 'spool'), logLevel: 'warn', ...recording }));
   const agent = run('agent', [process.env.BENCH_AGENT_MAIN ?? 'apps/agent/dist/main.js', '--config', configFile], { GW_AGENT_CREDENTIAL: reg.credential });
   await waitFor('agent', async () => {
     const res = await call('GET', '/api/v1/resources', adminToken);

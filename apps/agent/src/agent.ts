@@ -83,6 +83,7 @@ export function startAgent(configInput: AgentConfig | string, options: StartAgen
   const shipper = new RecordingShipper({
     spoolDir: config.spoolDir,
     flushIntervalMs: config.recording.flushIntervalMs,
+    durability: config.recording.durability,
     shipDelayMs: config.recording.shipDelayMs,
     log,
     send: (batch) => channel.request<RecordingAck>(RECORDING_EVENT, batch, 15_000),

@@ -36,6 +36,29 @@ describe('DurableReleaseQueue', () => {
     expect(h.written).toEqual(['row1', 'row2']);
   });
 
+  it('within a batch, bytes leave as one write at its end; a barrier in the batch holds the batch\'s earlier bytes too', async () => {
+    const h = harness();
+    h.queue.beginBatch();
+    h.send('row1');
+    h.send('row2');
+    expect(h.written).toEqual([]);
+    h.queue.endBatch();
+    expect(h.written).toEqual(['row1row2']);
+
+    const flush = deferred();
+    h.queue.beginBatch();
+    h.send('row3');
+    h.queue.barrier(flush.promise);
+    h.send('end');
+    h.queue.endBatch();
+    h.send('next');
+    await turn();
+    expect(h.written).toEqual(['row1row2']);
+    flush.resolve();
+    await turn();
+    expect(h.written.join('|')).toBe('row1row2|row3|end|next');
+  });
+
   it('holds everything written after a barrier until that record is durable, then releases it in order', async () => {
     const h = harness();
     const flush = deferred();

@@ -80,6 +80,18 @@ describe('RecordingJournal group commit', () => {
     await journal.close();
   });
 
+  it('in write durability, a waited-for flush stops at the file (no fsync); the timed flush one interval later fsyncs it', async () => {
+    const journal = new RecordingJournal(root, 50, undefined, { durability: 'write' });
+    const sid = randomUUID();
+    journal.append(sid, event(sid));
+    await journal.sync();
+    expect(journal.stats).toMatchObject({ flushes: 1, datasyncs: 0 });
+    expect(await journalLines()).toEqual([[sid, 0]]); // in the file: an agent crash cannot lose it
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(journal.stats).toMatchObject({ datasyncs: 1 });
+    await journal.close();
+  });
+
   it('puts records appended during a flush into the next one, which starts right after it, and releases them in order', async () => {
     const gate = gatedFsync();
     const journal = new RecordingJournal(root, 1000, undefined, { openFile: gate.openFile });

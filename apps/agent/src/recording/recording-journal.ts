@@ -15,8 +15,16 @@ const ACK_FLUSH_MS = 1000;
 /** Opens a segment file; a seam for tests of write and fsync failures (a disk cannot be made to fail here). */
 export type OpenSegmentFile = (path: string, flags: 'wx') => Promise<FileHandle>;
 
+/**
+ * What "durable" means before a held result is released: `fsync` (the record is on the disk: it
+ * survives a crash of the machine) or `write` (the record is in the file, in the kernel's page cache:
+ * it survives the agent's death, and is fsynced by the timed flush at most one interval later).
+ */
+export type RecordingDurability = 'fsync' | 'write';
+
 export interface RecordingJournalOptions {
   openFile?: OpenSegmentFile;
+  durability?: RecordingDurability;
 }
 
 /** What a restart finds in the journal for one session. */
@@ -118,6 +126,9 @@ export class RecordingJournal {
   /** Writes, fsyncs, reads and deletions run one after the other; each starts whatever the previous outcome. */
   private writes: Promise<void> = Promise.resolve();
   private readonly openFile: OpenSegmentFile;
+  private readonly durability: RecordingDurability;
+  /** Written by an urgent flush in `write` durability and not fsynced yet: the next timed flush fsyncs. */
+  private unsynced = false;
   readonly stats: JournalStats = { flushes: 0, datasyncs: 0, failedFlushes: 0 };
 
   constructor(
@@ -127,6 +138,7 @@ export class RecordingJournal {
     options: RecordingJournalOptions = {},
   ) {
     this.openFile = options.openFile ?? ((path, flags) => open(path, flags));
+    this.durability = options.durability ?? 'fsync';
   }
 
   /**
@@ -261,16 +273,23 @@ export class RecordingJournal {
   }
 
   private async writeBatch(batch: Batch): Promise<void> {
-    if (batch.entries.length === 0) return;
+    if (batch.entries.length === 0 && !this.unsynced) return;
     this.stats.flushes += 1;
     const text = this.encode(batch.entries);
     const segment = await this.currentSegment();
     try {
-      await this.handle!.write(text);
-      // Acknowledgements alone need no fsync (a lost one only means a batch is sent again).
-      if (batch.hasEvents) {
+      if (text !== '') await this.handle!.write(text);
+      // Acknowledgements alone need no fsync (a lost one only means a batch is sent again). In `write`
+      // durability a flush someone waits for stops at the page cache (it survives the agent's death);
+      // the timed flush at most one interval later makes it survive the machine's too.
+      const deferSync = batch.urgent && this.durability === 'write';
+      if (deferSync && batch.hasEvents) {
+        this.unsynced = true;
+        this.open(Date.now() + this.flushIntervalMs);
+      } else if (batch.hasEvents || this.unsynced) {
         this.stats.datasyncs += 1;
         await this.handle!.datasync();
+        this.unsynced = false;
       }
     } catch (error) {
       // Never append after a failure: the segment's tail may be torn or lost; the retry starts a new one.
@@ -310,6 +329,10 @@ export class RecordingJournal {
   private async closeSegment(): Promise<void> {
     const handle = this.handle;
     this.handle = undefined;
+    if (handle && this.unsynced) {
+      this.unsynced = false;
+      await handle.datasync().catch(() => undefined);
+    }
     await handle?.close();
   }
 

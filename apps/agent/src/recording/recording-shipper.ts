@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { MAX_RECORDING_BATCH, MAX_RECORDING_BATCH_BYTES, MAX_RECORDING_SESSIONS_PER_MESSAGE, type RecordingAck, type RecordingBatch, type RecordingEvent } from '@gw/contracts';
 import type { Logger } from 'pino';
-import { DEFAULT_FLUSH_INTERVAL_MS, RecordingJournal } from './recording-journal.js';
+import { DEFAULT_FLUSH_INTERVAL_MS, RecordingJournal, type RecordingDurability } from './recording-journal.js';
 import { encodedSize } from './recording-event.js';
 import { SessionSpool } from './recording-spool.js';
 
@@ -23,6 +23,8 @@ export interface RecordingShipperOptions {
   retryMs?: number;
   /** Events appended within this many ms, by all sessions, share one write and one fsync (default 20). */
   flushIntervalMs?: number;
+  /** What a held result waits for: the record fsynced (default) or written to the file. */
+  durability?: RecordingDurability;
   /**
    * How long durable events wait before they are shipped, so that one batch (one message, one insert
    * on the control plane) carries many statements instead of one (default 100 ms).
@@ -70,7 +72,7 @@ export class RecordingShipper {
 
   constructor(private readonly options: RecordingShipperOptions) {
     this.dir = join(options.spoolDir, 'recordings');
-    this.journal = new RecordingJournal(this.dir, options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS);
+    this.journal = new RecordingJournal(this.dir, options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS, undefined, { durability: options.durability ?? 'fsync' });
     this.restored = SessionSpool.restore(this.journal).then(
       (spools) => {
         for (const spool of spools) if (!this.spools.has(spool.sessionId)) this.spools.set(spool.sessionId, spool);

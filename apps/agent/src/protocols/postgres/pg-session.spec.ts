@@ -237,13 +237,15 @@ const protocols = [
 ];
 
 describe('PgSession releases a statement\'s end only once its record is durable', () => {
-  it.each(protocols)('$name: rows flow at once; CommandComplete and ReadyForQuery wait for the flush, then follow in order', async ({ request, answer, early }) => {
+  it.each(protocols)('$name: rows of an earlier chunk flow at once; CommandComplete and ReadyForQuery wait for the flush, then follow in order', async ({ request, answer, early }) => {
     const flush = deferred();
     const s = start(() => flush.promise);
     s.send(request());
     await vi.waitFor(() => expect(s.toServer().length).toBeGreaterThan(0), WAIT); // the statement went to the database at once
-    s.answer(...answer());
+    const messages = answer();
+    s.answer(...messages.slice(0, early.length));
     await vi.waitFor(() => expect(s.toClient().map((m) => m.kind)).toEqual(early), WAIT);
+    s.answer(...messages.slice(early.length));
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(s.toClient().map((m) => m.kind)).toEqual(early); // still held: the record is not on disk
     expect(s.records.filter((r) => r.type === 'pg.statement')).toHaveLength(1);
@@ -256,13 +258,29 @@ describe('PgSession releases a statement\'s end only once its record is durable'
     const s = start(() => flush.promise);
     s.send(request());
     await vi.waitFor(() => expect(s.toServer().length).toBeGreaterThan(0), WAIT);
-    s.answer(...answer());
+    const messages = answer();
+    s.answer(...messages.slice(0, early.length));
     await vi.waitFor(() => expect(s.toClient().map((m) => m.kind)).toEqual(early), WAIT);
+    s.answer(...messages.slice(early.length));
+    await new Promise((resolve) => setTimeout(resolve, 20));
     flush.reject(new Error('EIO: i/o error, fdatasync'));
     await vi.waitFor(() => expect(s.toClient().map((m) => m.kind)).toEqual([...early, 'ErrorResponse']), WAIT);
     const fatal = s.toClient().at(-1);
     expect(fatal).toMatchObject({ kind: 'ErrorResponse', fields: { severity: 'FATAL', code: '58030' } });
     expect(fatal?.kind === 'ErrorResponse' ? fatal.fields.message : '').toMatch(/could not write the session recording to disk \(EIO.*withheld.*closed/);
+  });
+
+  it.each(protocols)('$name: rows in the same chunk as the end wait with it, and leave together once durable', async ({ request, answer, early }) => {
+    const flush = deferred();
+    const s = start(() => flush.promise);
+    s.send(request());
+    await vi.waitFor(() => expect(s.toServer().length).toBeGreaterThan(0), WAIT);
+    s.answer(...answer());
+    await vi.waitFor(() => expect(s.records.filter((r) => r.type === 'pg.statement')).toHaveLength(1), WAIT);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(s.toClient()).toEqual([]); // nothing of the chunk before its record is on disk
+    flush.resolve();
+    await vi.waitFor(() => expect(s.toClient().map((m) => m.kind)).toEqual([...early, 'CommandComplete', 'ReadyForQuery']), WAIT);
   });
 
   it('a denied statement\'s error also waits for its record', async () => {

@@ -136,7 +136,18 @@ export class PgSession {
       this.bytesIn += c.length;
       return o.frontend.parse(c);
     }, (m) => this.onClientMessage(m), (e) => this.fail(e, 'client'), o.upstream);
-    this.fromServer = new MessagePump(o.upstream, (c) => o.backend.parse(c), (m) => this.onServerMessage(m), (e) => this.fail(e, 'server'), o.client);
+    // One chunk of the answer is one batch: its rows wait with its end when the end is in it too.
+    const serverChunk = {
+      cork: () => {
+        o.client.cork();
+        this.toClientInOrder.beginBatch();
+      },
+      uncork: () => {
+        this.toClientInOrder.endBatch();
+        o.client.uncork();
+      },
+    };
+    this.fromServer = new MessagePump(o.upstream, (c) => o.backend.parse(c), (m) => this.onServerMessage(m), (e) => this.fail(e, 'server'), serverChunk);
     this.toClientInOrder = new DurableReleaseQueue({
       write: (bytes) => this.writeToClient(bytes),
       cork: () => o.client.cork(),
