@@ -110,6 +110,8 @@ async function api(method, path, tok, body) {
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 
+const DEMO_DESCRIPTION = 'demo policy (npm start)';
+
 async function main() {
   for (const [name, port] of [['PostgreSQL', 5432], ['Redis', 6379]]) {
     if (!(await reachable('127.0.0.1', port))) {
@@ -125,14 +127,17 @@ async function main() {
 
   const admin = await token('security-admin');
   const active = await api('GET', '/api/v1/policies/active', admin);
-  if (active.status === 404) {
-    const { DEMO_POLICY, DEMO_SSH_LOGIN } = await import('../libs/policy/dist/index.js');
-    // Not root: no dedicated demo login can be made, so the SSH demo logs in as this user (see
-    // tools/start-ssh-demo.mjs) and the policy names that login instead.
-    const text = process.getuid?.() === 0 ? DEMO_POLICY : DEMO_POLICY.replaceAll(`"${DEMO_SSH_LOGIN}"`, JSON.stringify(userInfo().username));
-    const created = await api('POST', '/api/v1/policies', admin, { text, description: 'demo policy (npm start)', activate: true });
+  const { DEMO_POLICY, DEMO_SSH_LOGIN } = await import('../libs/policy/dist/index.js');
+  // Not root: no dedicated demo login can be made, so the SSH demo logs in as this user (see
+  // tools/start-ssh-demo.mjs) and the policy names that login instead.
+  const demoText = process.getuid?.() === 0 ? DEMO_POLICY : DEMO_POLICY.replaceAll(`"${DEMO_SSH_LOGIN}"`, JSON.stringify(userInfo().username));
+  // A policy someone wrote is never replaced; an older demo policy that npm start installed itself is
+  // brought up to date, so the README's examples behave as documented after an upgrade.
+  const staleDemo = active.status === 200 && active.body?.description === DEMO_DESCRIPTION && active.body?.text !== demoText;
+  if (active.status === 404 || staleDemo) {
+    const created = await api('POST', '/api/v1/policies', admin, { text: demoText, description: DEMO_DESCRIPTION, activate: true });
     if (created.status !== 201) throw new Error(`could not install the demo policy: ${JSON.stringify(created.body)}`);
-    console.log(`installed and activated the demo policy as version ${created.body.version}`);
+    console.log(`${staleDemo ? 'updated' : 'installed'} and activated the demo policy as version ${created.body.version}`);
   }
 
   const demoRedis = prepareDemoRedis(env);

@@ -35,7 +35,11 @@ export function buildProgram(ctx: CliContext): Command {
 
   program.command('whoami').description('show who the control plane thinks you are').action(() => whoamiCommand(ctx, api()));
 
-  program.command('resources').description('list resources, their status and your access').action(() => resourcesCommand(ctx, api()));
+  program
+    .command('resources')
+    .description('list resources, their status and your access')
+    .option('--role <role>', 'the database role or SSH login to ask about (policy may allow connect for some only)')
+    .action((opts: { role?: string }) => resourcesCommand(ctx, api(), opts.role));
 
   program
     .command('connect')

@@ -34,8 +34,9 @@ export function resourceRows(items: ResourceItem[]): string[][] {
   return [header, ...rows];
 }
 
-export async function resourcesCommand(ctx: CliContext, apiUrl: string): Promise<void> {
-  const body = (await apiGet(apiUrl, '/api/v1/resources', loadToken(ctx.env))) as { items?: unknown };
+export async function resourcesCommand(ctx: CliContext, apiUrl: string, role?: string): Promise<void> {
+  const path = role ? `/api/v1/resources?role=${encodeURIComponent(role)}` : '/api/v1/resources';
+  const body = (await apiGet(apiUrl, path, loadToken(ctx.env))) as { items?: unknown };
   if (!Array.isArray(body.items)) throw new CliError('unexpected answer from /api/v1/resources (no items)');
   if (body.items.length === 0) {
     ctx.out('no resources are declared yet (is an agent running?)\n');

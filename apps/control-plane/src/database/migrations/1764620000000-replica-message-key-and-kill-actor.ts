@@ -8,13 +8,15 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 export class ReplicaMessageKeyAndKillActor1764620000000 implements MigrationInterface {
   name = 'ReplicaMessageKeyAndKillActor1764620000000';
 
+  // IF NOT EXISTS: development databases may hold these from a build where this migration had
+  // another timestamp (it was renumbered when merged after the approval-detail migration).
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE TABLE replica_message_keys (
+    await q.query(`CREATE TABLE IF NOT EXISTS replica_message_keys (
       id smallint PRIMARY KEY CHECK (id = 1),
       key bytea NOT NULL CHECK (octet_length(key) >= 32),
       created_at timestamptz NOT NULL DEFAULT now()
     )`);
-    await q.query(`ALTER TABLE sessions ADD COLUMN killed_by jsonb`);
+    await q.query(`ALTER TABLE sessions ADD COLUMN IF NOT EXISTS killed_by jsonb`);
   }
 
   async down(q: QueryRunner): Promise<void> {
