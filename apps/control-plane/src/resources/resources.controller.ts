@@ -8,7 +8,7 @@ import { ANY_AUTHENTICATED, CurrentPrincipal, Roles } from '../identity/roles.de
 import { ResourcesService } from './resources.service.js';
 
 /** `role`: the database role or SSH login to ask about (policy may allow connect for some only). */
-const resourcesQuerySchema = z.strictObject({ role: z.string().min(1).max(63).regex(/^[^\u0000]+$/).optional() });
+const resourcesQuerySchema = z.strictObject({ role: z.string().min(1).max(63).optional() });
 type ResourcesQuery = z.infer<typeof resourcesQuerySchema>;
 
 @ApiTags('resources')
