@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DEMO_POLICY } from '@gw/policy';
+import { DEMO_POLICY, DEMO_SSH_LOGIN } from '@gw/policy';
 import type { ResourceDeclaration } from '@gw/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -13,7 +13,6 @@ import { startHarness, type Harness } from './support/harness.js';
  */
 const ROOT = new URL('../../../', import.meta.url);
 const README = readFileSync(new URL('README.md', ROOT), 'utf8');
-const LOGIN = 'demo-login'; // stands for $USER, the login of ssh-demo
 
 function section(title: string): string {
   const start = README.indexOf(`## ${title}`);
@@ -34,7 +33,7 @@ function curlCalls(block: string): CurlCall[] {
     const url = /https?:\/\/127\.0\.0\.1:8080(\/[^\s"']+)/.exec(command)?.[1];
     const single = /-d '([^']*)'/.exec(command)?.[1];
     const double = /-d "((?:[^"\\]|\\.)*)"/.exec(command)?.[1]?.replace(/\\"/g, '"');
-    const data = (single ?? double)?.replaceAll('$USER', LOGIN);
+    const data = single ?? double;
     const method = /-X (\w+)/.exec(command)?.[1] ?? (data === undefined ? 'GET' : 'POST');
     expect(client, `token of: ${command}`).toBeDefined();
     expect(url, `URL of: ${command}`).toBeDefined();
@@ -84,7 +83,7 @@ describe('README: just-in-time access requests work as shipped (demo policy, exa
     expect(dev.status, JSON.stringify(dev.body)).toBe(201);
     expect(dev.body).toMatchObject({
       accessRequest: { status: 'approved', decision: { effect: 'allow', policies: ['requester-access-dev'] } },
-      grant: { resource: 'ssh-demo', role: LOGIN, state: 'active' },
+      grant: { resource: 'ssh-demo', role: DEMO_SSH_LOGIN, state: 'active' },
       approval: null,
     });
 
@@ -103,7 +102,7 @@ describe('README: just-in-time access requests work as shipped (demo policy, exa
     const grants = await send(calls[3]!);
     expect(grants.status).toBe(200);
     const active = (grants.body.items as { resource: string; role: string; state: string; startsAt: string; expiresAt: string }[]).filter((g) => g.state === 'active');
-    expect(active.map((g) => `${g.resource}/${g.role}`).sort()).toEqual([`postgres-demo/demo_writer`, `ssh-demo/${LOGIN}`]);
+    expect(active.map((g) => `${g.resource}/${g.role}`).sort()).toEqual([`postgres-demo/demo_writer`, `ssh-demo/${DEMO_SSH_LOGIN}`]);
     const prodGrant = active.find((g) => g.resource === 'postgres-demo')!;
     expect(Date.parse(prodGrant.expiresAt) - Date.parse(prodGrant.startsAt)).toBe(2 * 3600 * 1000);
   });
