@@ -83,8 +83,9 @@ describe('RecordingJournal group commit', () => {
   it('in write durability, a waited-for flush stops at the file (no fsync); the timed flush one interval later fsyncs it', async () => {
     const journal = new RecordingJournal(root, 50, undefined, { durability: 'write' });
     const sid = randomUUID();
-    journal.append(sid, event(sid));
+    const appended = journal.append(sid, event(sid));
     await journal.sync();
+    await appended;
     expect(journal.stats).toMatchObject({ flushes: 1, datasyncs: 0 });
     expect(await journalLines()).toEqual([[sid, 0]]); // in the file: an agent crash cannot lose it
     await new Promise((resolve) => setTimeout(resolve, 150));
