@@ -9,7 +9,7 @@ import { handlerRegistry, type ProtocolHandler } from './handlers/protocol-handl
 import { TcpHandler } from './handlers/tcp-handler.js';
 import { createLogger } from './logger.js';
 import { OidcTokenSource } from './oidc-token-source.js';
-import { PolicyHolder } from './protocols/postgres/policy-holder.js';
+import { PolicyHolder } from './policy/policy-holder.js';
 import { PostgresHandler } from './protocols/postgres/postgres-handler.js';
 import { SshHandler } from './protocols/ssh/ssh-handler.js';
 import { RecordingShipper } from './recording/recording-shipper.js';

@@ -1,9 +1,8 @@
 import { AGENT_EVENTS, AGENT_NAMESPACE, type AgentHeartbeat, type AgentHello, type HelloAck, type PolicySnapshotMessage } from '@gw/contracts';
-import { FrameCoalescer, SessionGrantVerifier, rawEventParser, TunnelEndpoint, type SessionGrantVerifierOptions, type StreamHandler, type TunnelStats } from '@gw/tunnel';
+import { SessionGrantVerifier, SocketIoTunnelLink, rawEventParser, type SessionGrantVerifierOptions, type StreamHandler, type TunnelStats } from '@gw/tunnel';
 import type { Logger } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import { asFrameBytes } from './tunnel/socket-frames.js';
 
 type GrantKey = SessionGrantVerifierOptions['publicKey'];
 
@@ -63,9 +62,8 @@ function validPolicy(value: unknown): value is PolicySnapshotMessage {
  */
 export class ControlChannel {
   private readonly socket: Socket;
-  private endpoint: TunnelEndpoint | undefined;
-  /** Set once the control plane's hello ack says it takes `fs` batches; until then one `f` per frame. */
-  private coalescer: FrameCoalescer | undefined;
+  /** The tunnel of the current connection; one `f` per frame until the hello ack says `fs` batches are taken. */
+  private link: SocketIoTunnelLink | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private refusals = 0;
@@ -108,7 +106,7 @@ export class ControlChannel {
     return this.ready;
   }
   tunnelStats(): TunnelStats | undefined {
-    return this.endpoint?.stats();
+    return this.link?.endpoint.stats();
   }
 
   waitReady(timeoutMs: number): Promise<void> {
@@ -192,24 +190,6 @@ export class ControlChannel {
       if (!socket.active) this.retryLater();
     });
 
-    socket.on(AGENT_EVENTS.frame, (payload: unknown) => {
-      const bytes = asFrameBytes(payload);
-      if (!bytes) {
-        log.warn('ignored a non-binary tunnel frame');
-        return;
-      }
-      this.endpoint?.receive(bytes);
-    });
-
-    socket.on(AGENT_EVENTS.frames, (payload: unknown) => {
-      const bytes = asFrameBytes(payload);
-      if (!bytes) {
-        log.warn('ignored a non-binary tunnel frame batch');
-        return;
-      }
-      this.endpoint?.receiveBatch(bytes);
-    });
-
     socket.on(AGENT_EVENTS.policy, (payload: unknown) => {
       if (!validPolicy(payload)) {
         log.warn('ignored a malformed policy message');
@@ -227,19 +207,14 @@ export class ControlChannel {
   }
 
   private openTunnel(): void {
-    this.endpoint?.close('replaced by a new connection');
-    this.coalescer?.discard();
-    this.coalescer = undefined;
+    this.link?.close('replaced by a new connection');
     const socket = this.socket;
-    const endpoint = new TunnelEndpoint({
+    const link: SocketIoTunnelLink = new SocketIoTunnelLink(socket, {
       role: 'agent',
-      send: (frame) => {
-        if (this.coalescer) this.coalescer.send(frame);
-        else socket.emit(AGENT_EVENTS.frame, frame);
-      },
+      events: { frame: AGENT_EVENTS.frame, frames: AGENT_EVENTS.frames },
       onStream: this.options.onStream,
       onClose: (error) => {
-        if (this.endpoint !== endpoint) return;
+        if (this.link !== link) return;
         this.options.log.warn({ reason: error.reason }, 'tunnel closed');
         // A tunnel that died under a live socket (keepalive timeout, rogue peer) means the
         // connection is unusable: drop it and come back fresh.
@@ -250,7 +225,7 @@ export class ControlChannel {
       onViolation: (kind, streamId, detail) => this.options.log.warn({ kind, streamId, detail }, 'tunnel protocol violation by the control plane'),
       ...(this.options.keepalive !== undefined ? { keepalive: this.options.keepalive } : {}),
     });
-    this.endpoint = endpoint;
+    this.link = link;
   }
 
   private async sayHello(): Promise<void> {
@@ -285,12 +260,7 @@ export class ControlChannel {
       policy: validPolicy(ack.policy) ? ack.policy : (this.current?.policy ?? null),
       recordingBatches: ack.recordingBatches === true,
     };
-    if (ack.frameBatches === true && !this.coalescer) {
-      const endpoint = this.endpoint;
-      this.coalescer = new FrameCoalescer((batch) => this.socket.emit(AGENT_EVENTS.frames, batch), {
-        onError: (error) => endpoint?.close(`transport send failed: ${error instanceof Error ? error.message : String(error)}`),
-      });
-    }
+    if (ack.frameBatches === true) this.link?.enableBatches();
     this.refusals = 0;
     this.ready = true;
     for (const waiter of this.readyWaiters) waiter();
@@ -325,12 +295,10 @@ export class ControlChannel {
     if (wasReady) for (const listener of this.disconnectListeners) listener(reason);
     clearInterval(this.heartbeat);
     this.heartbeat = undefined;
-    const endpoint = this.endpoint;
-    this.endpoint = undefined;
-    this.coalescer?.discard();
-    this.coalescer = undefined;
+    const link = this.link;
+    this.link = undefined;
     // Closing the endpoint destroys every stream, and the relays destroy their TCP sockets.
-    endpoint?.close(reason);
+    link?.close(reason);
   }
 
   private retryLater(): void {

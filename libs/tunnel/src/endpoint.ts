@@ -10,6 +10,7 @@ import {
 import { FrameError, TunnelClosedError, TunnelError } from './errors.js';
 import type { Frame, OpenFrame, StreamFrame } from './frame.js';
 import { splitFrameBatch } from './frame-batch.js';
+import { hopMark } from './hop-trace.js';
 import { Keepalive } from './keepalive.js';
 import { MAX_PINGS_PER_SECOND, MAX_STREAM_ID } from './limits.js';
 import { type StreamOpenHeader, type StreamOpenHeaderInput, StreamOpenHeaderSchema } from './open-header.js';
@@ -54,10 +55,16 @@ export class TunnelEndpoint implements StreamHost {
   private pingsInWindow = 0;
   private closedWith: TunnelClosedError | undefined;
   private readonly counters: TunnelStats = emptyStats();
+  /** Hop-trace points of this end (see hop-trace.ts). */
+  private readonly dataOutPoint: string;
+  private readonly dataInPoint: string;
 
   constructor(options: TunnelEndpointOptions) {
     this.options = resolveOptions(options);
     this.role = options.role;
+    const side = options.role === 'control-plane' ? 'cp' : 'agent';
+    this.dataOutPoint = `${side}.data.out`;
+    this.dataInPoint = `${side}.data.in`;
     this.transportSend = options.send;
     this.handler = options.onStream;
     this.onCloseListener = options.onClose;
@@ -187,6 +194,7 @@ export class TunnelEndpoint implements StreamHost {
   /** @internal */
   sendFrame(frame: Frame): void {
     if (this.closedWith) return;
+    if (frame.type === 'DATA') hopMark(this.dataOutPoint, frame.streamId);
     const bytes = encodeFrame(frame);
     this.counters.framesOut++;
     this.counters.bytesOut += bytes.length;
@@ -288,6 +296,7 @@ export class TunnelEndpoint implements StreamHost {
     if (stream) {
       switch (frame.type) {
         case 'DATA':
+          hopMark(this.dataInPoint, frame.streamId);
           stream.onData(frame.data);
           return;
         case 'CREDIT':

@@ -1,4 +1,6 @@
 import { FrameError } from './errors.js';
+import { FRAME_TYPE_BYTE } from './frame.js';
+import { hopMark, hopTraceOn } from './hop-trace.js';
 import { FRAME_HEADER_SIZE, MAX_FRAME_PAYLOAD } from './limits.js';
 
 /*
@@ -52,14 +54,19 @@ export class FrameCoalescer {
   private readonly maxBytes: number;
 
   private readonly onError: ((error: unknown) => void) | undefined;
+  private readonly hopPoint: string | undefined;
 
   constructor(
     private readonly sendBatch: (batch: Uint8Array) => void,
-    /** `onError` receives what the transport throws during a scheduled flush (e.g. close the tunnel). */
-    options: { maxBytes?: number; onError?: (error: unknown) => void } = {},
+    /**
+     * `onError` receives what the transport throws during a scheduled flush (e.g. close the tunnel);
+     * `hopPoint` names this coalescer's flush in the benchmark's hop trace.
+     */
+    options: { maxBytes?: number; onError?: (error: unknown) => void; hopPoint?: string } = {},
   ) {
     this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BATCH_BYTES;
     this.onError = options.onError;
+    this.hopPoint = options.hopPoint;
     if (this.maxBytes < FRAME_HEADER_SIZE + MAX_FRAME_PAYLOAD) {
       throw new RangeError('a frame batch must be able to hold one full frame');
     }
@@ -92,7 +99,15 @@ export class FrameCoalescer {
     this.frames = [];
     this.bytes = 0;
     this.sendBatch(frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes));
+    if (this.hopPoint !== undefined && hopTraceOn()) this.markFlushed(frames, this.hopPoint);
   };
+
+  private markFlushed(frames: readonly Uint8Array[], point: string): void {
+    for (const frame of frames) {
+      if (frame[1] !== FRAME_TYPE_BYTE.DATA) continue;
+      hopMark(point, new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(2));
+    }
+  }
 
   /** Drops what is queued (the transport is gone). */
   discard(): void {

@@ -11,3 +11,5 @@ export { TunnelEndpoint } from './endpoint.js';
 export { TunnelStream } from './stream.js';
 export * from './grant.js';
 export { rawEventParser, type SocketIoParser } from './socketio-parser.js';
+export { hopMark, hopTraceOn, installHopTrace, type HopSink } from './hop-trace.js';
+export { SocketIoTunnelLink, type FrameSocket, type SocketIoTunnelLinkOptions } from './socketio-link.js';

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RecordingEvent } from '@gw/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RecordingJournal, type OpenSegmentFile } from './recording-journal.js';
+import { RecordingJournal, openSegmentFile, type OpenSegmentFile } from './recording-journal.js';
 
 let root: string;
 beforeEach(async () => {
@@ -41,13 +41,14 @@ async function journalLines(): Promise<[string, number][]> {
 function gatedFsync(): { openFile: OpenSegmentFile; waiting: () => number; releaseOne: () => void } {
   const gates: (() => void)[] = [];
   const openFile: OpenSegmentFile = async (path, flags) => {
-    const handle = await open(path, flags);
-    const datasync = handle.datasync.bind(handle);
-    handle.datasync = async () => {
-      await new Promise<void>((resolve) => gates.push(resolve));
-      return datasync();
+    const file = await openSegmentFile(path, flags);
+    return {
+      ...file,
+      datasync: async () => {
+        await new Promise<void>((resolve) => gates.push(resolve));
+        return file.datasync();
+      },
     };
-    return handle;
   };
   return { openFile, waiting: () => gates.length, releaseOne: () => gates.shift()?.() };
 }
@@ -141,23 +142,21 @@ describe('RecordingJournal group commit', () => {
     };
     const openFile: OpenSegmentFile = async (path, flags) => {
       if (failing === 'open') fail();
-      const handle: FileHandle = await open(path, flags);
-      const write = handle.write.bind(handle) as (text: string) => Promise<unknown>;
-      const datasync = handle.datasync.bind(handle);
-      Object.assign(handle, {
-        write: async (text: string) => {
+      const file = await openSegmentFile(path, flags);
+      return {
+        ...file,
+        writeSync: (bytes: Buffer) => {
           if (failing === 'write' && failuresLeft > 0) {
-            await write(text.slice(0, 7)); // a torn line, as a full disk leaves it
+            file.writeSync(bytes.subarray(0, 7)); // a torn line, as a full disk leaves it
             fail();
           }
-          return write(text);
+          file.writeSync(bytes);
         },
         datasync: async () => {
           if (failing === 'datasync') fail();
-          return datasync();
+          return file.datasync();
         },
-      });
-      return handle;
+      };
     };
     const journal = new RecordingJournal(root, 10, undefined, { openFile });
     const [a, b] = [randomUUID(), randomUUID()];

@@ -6,6 +6,7 @@ import {
   type StartupMessage,
 } from '@gw/protocol-postgres';
 import { CONNECT_CLOSE } from '@gw/contracts';
+import { hopMark } from '@gw/tunnel';
 import { TokenRejectedError, type Principal } from '@gw/identity';
 import type { Logger } from 'pino';
 import type { OpenedSession, SessionBroker } from '../connect/session-broker.service.js';
@@ -55,6 +56,8 @@ export class PgConnection {
   private stream?: Duplex;
   private cancelPid?: number;
   private bytesIn = 0;
+  /** The tunnel stream's id, for the benchmark's hop trace (see @gw/tunnel hop-trace). */
+  private traceId = 0;
   private bytesOut = 0;
   private killedReason?: string;
   /** The agent's FATAL ErrorResponse before the session started, if it refused it. */
@@ -78,6 +81,7 @@ export class PgConnection {
     this.bytesIn += chunk.length;
     try {
       if (this.state === 'relay') {
+        hopMark('cp.req.in', this.traceId);
         this.relayClient(chunk);
         return;
       }
@@ -184,6 +188,7 @@ export class PgConnection {
     clearTimeout(this.startupTimer);
     this.session = opened;
     this.stream = opened.stream;
+    this.traceId = 'id' in opened.stream && typeof opened.stream.id === 'number' ? opened.stream.id : 0;
     this.state = 'relay';
     this.stream.write(startupMessage(startup.parameters));
     this.relayAgent(opened);
@@ -240,6 +245,7 @@ export class PgConnection {
         ok = this.socket.write(b) && ok;
       }
       this.socket.uncork();
+      hopMark('cp.res.out', this.traceId);
       if (!ok) {
         stream.pause();
         this.socket.once('drain', () => stream.resume());

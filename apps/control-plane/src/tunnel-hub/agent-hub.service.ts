@@ -18,7 +18,7 @@ import {
   type RecordingBatchesAck,
 } from '@gw/contracts';
 import { RecordingsService } from '../sessions/recordings.service.js';
-import { FrameCoalescer, TunnelEndpoint, rawEventParser } from '@gw/tunnel';
+import { SocketIoTunnelLink, rawEventParser } from '@gw/tunnel';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
@@ -136,21 +136,17 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
         return;
       }
       // Agents that announce it get the frames of one event-loop turn as one `fs` message.
-      const coalescer = hello.data.frameBatches
-        ? new FrameCoalescer((batch) => socket.emit(AGENT_EVENTS.frames, batch), {
-            onError: (error) => tunnel.close(`transport send failed: ${error instanceof Error ? error.message : String(error)}`),
-          })
-        : undefined;
-      const tunnel: TunnelEndpoint = new TunnelEndpoint({
+      const link = new SocketIoTunnelLink(socket, {
         role: 'control-plane',
-        send: coalescer ? coalescer.send : (frame) => socket.emit(AGENT_EVENTS.frame, frame),
+        events: { frame: AGENT_EVENTS.frame, frames: AGENT_EVENTS.frames },
+        batches: hello.data.frameBatches === true,
         onClose: (err) => {
-          coalescer?.discard();
           log.info({ reason: err.reason }, 'tunnel closed');
           if (socket.connected) socket.disconnect(true);
         },
         onViolation: (kind, streamId, detail) => log.warn({ kind, streamId, detail }, 'tunnel protocol violation by agent'),
       });
+      const tunnel = link.endpoint;
       const connected: ConnectedAgent = {
         agentId: agent.id,
         agentName: agent.name,
@@ -159,14 +155,6 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
         resources: new Map(hello.data.resources.map((r) => [r.name, r])),
         connectedAt: new Date(),
       };
-      socket.on(AGENT_EVENTS.frame, (frame: unknown) => {
-        if (frame instanceof Uint8Array) tunnel.receive(frame);
-        else tunnel.close('non-binary frame from agent');
-      });
-      socket.on(AGENT_EVENTS.frames, (batch: unknown) => {
-        if (batch instanceof Uint8Array) tunnel.receiveBatch(batch);
-        else tunnel.close('non-binary frame batch from agent');
-      });
       socket.on(AGENT_EVENTS.heartbeat, (hb: unknown) => {
         if (!heartbeatSchema.safeParse(hb).success) return;
         this.resources.heartbeat(agent.id).catch((err: unknown) => log.warn({ err }, 'heartbeat update failed'));

@@ -3,7 +3,7 @@ import { BackendParser, type FieldDescription } from '@gw/protocol-postgres';
 import { classifySql, loadSqlParser } from '@gw/sql';
 import pino from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PolicyHolder } from './policy-holder.js';
+import { PolicyHolder } from '../../policy/policy-holder.js';
 import { maskDataRow, maskFields } from './row-masking.js';
 import { combineVerdicts, decideStatement, principalFromGrant, type SessionPolicyContext } from './statement-policy.js';
 

@@ -1,4 +1,3 @@
 export { PostgresHandler, type PostgresHandlerOptions } from './postgres-handler.js';
-export { PolicyHolder, type PolicySnapshotText } from './policy-holder.js';
 export { EphemeralRoles, ephemeralRoleName, quoteIdent, quoteLiteral } from './ephemeral-roles.js';
 export { maskDataRow, TEXT_LIKE_TYPES } from './row-masking.js';

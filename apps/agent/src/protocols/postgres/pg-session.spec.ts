@@ -17,7 +17,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SessionRecorder } from '../../recording/recording-shipper.js';
 import { ColumnCatalog } from './column-catalog.js';
 import { PgSession } from './pg-session.js';
-import { PolicyHolder } from './policy-holder.js';
+import { PolicyHolder } from '../../policy/policy-holder.js';
 import { principalFromGrant } from './statement-policy.js';
 
 const POLICY = `

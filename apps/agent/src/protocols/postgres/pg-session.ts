@@ -16,6 +16,7 @@ import {
   serializeBackend,
 } from '@gw/protocol-postgres';
 import { PreparedStatementTracker, SqlClassificationError, classifySql, type StatementClassification } from '@gw/sql';
+import { hopMark } from '@gw/tunnel';
 import type { Logger } from 'pino';
 import type { ApprovalOutcome, HoldForApproval } from '../../approvals/approval-client.js';
 import { DurableReleaseQueue } from '../../recording/durable-release.js';
@@ -24,7 +25,7 @@ import type { ColumnCatalog } from './column-catalog.js';
 import { deniedBind, deniedParse, deniedQuery, newDenialMarker, rewriteDenial } from './deny-rewrite.js';
 import { maskNoticeFields } from './error-masking.js';
 import { MessagePump } from './message-pump.js';
-import type { PolicyHolder } from './policy-holder.js';
+import type { PolicyHolder } from '../../policy/policy-holder.js';
 import { describeResultFields } from './result-fields.js';
 import { UnmaskableValueError, maskDataRow, sampleRow, type MaskField } from './row-masking.js';
 import { approvalNotice, approvalRecord, refusedByApproval, type ApprovalRecord } from './statement-approval.js';
@@ -92,6 +93,8 @@ export interface PgSessionOptions {
   maxHeldBytes?: number;
   /** Called once when the session is over (both sides closed), with the reason. */
   onEnd: (reason: string, bytes: { in: number; out: number }) => void;
+  /** The tunnel stream's id, for the benchmark's hop trace (see @gw/tunnel hop-trace). */
+  traceId?: number;
 }
 
 export type { HoldForApproval } from '../../approvals/approval-client.js';
@@ -130,7 +133,10 @@ export class PgSession {
   /** Server answers to the client, held behind the records they depend on until those are durable. */
   private readonly toClientInOrder: DurableReleaseQueue;
 
+  private readonly traceId: number;
+
   constructor(private readonly o: PgSessionOptions) {
+    this.traceId = o.traceId ?? 0;
     this.recordingMasker = new Masker({ entities: MASK_ENTITIES.map((entity) => ({ entity, style: 'full' })), columns: [] }, { key: o.maskingKey });
     this.fromClient = new MessagePump(o.client, (c) => {
       this.bytesIn += c.length;
@@ -147,7 +153,10 @@ export class PgSession {
         o.client.uncork();
       },
     };
-    this.fromServer = new MessagePump(o.upstream, (c) => o.backend.parse(c), (m) => this.onServerMessage(m), (e) => this.fail(e, 'server'), serverChunk);
+    this.fromServer = new MessagePump(o.upstream, (c) => {
+      hopMark('agent.res.in', this.traceId);
+      return o.backend.parse(c);
+    }, (m) => this.onServerMessage(m), (e) => this.fail(e, 'server'), serverChunk);
     this.toClientInOrder = new DurableReleaseQueue({
       write: (bytes) => this.writeToClient(bytes),
       cork: () => o.client.cork(),
@@ -191,6 +200,7 @@ export class PgSession {
   // ---------------------------------------------------------------- client -> server
 
   private toServer(bytes: Buffer): void {
+    hopMark('agent.req.upstream', this.traceId);
     if (!this.o.upstream.write(bytes)) this.fromClient.waitForDrain(this.o.upstream);
   }
 
@@ -505,6 +515,7 @@ export class PgSession {
   }
 
   private writeToClient(bytes: Buffer): void {
+    hopMark('agent.res.release', this.traceId);
     this.bytesOut += bytes.length;
     if (!this.o.client.write(bytes)) this.fromServer.waitForDrain(this.o.client);
   }
@@ -740,6 +751,7 @@ export class PgSession {
     };
     // After the end nothing more reaches the client: no reason to hurry the flush.
     if (this.ended) return this.o.recorder.record('pg.statement', data);
+    hopMark('agent.res.record', this.traceId);
     this.toClientInOrder.barrier(this.o.recorder.recordDurable('pg.statement', data));
   }
 

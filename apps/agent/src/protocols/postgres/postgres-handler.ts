@@ -12,7 +12,7 @@ import { loadUserCodeViewNames, loadUserFunctionNames } from './user-functions.j
 import { EphemeralRoles, RoleRefusedError, assertAssumable, type EphemeralRole } from './ephemeral-roles.js';
 import { loadMaskingKey } from './masking-key.js';
 import { PgSession } from './pg-session.js';
-import type { PolicyHolder } from './policy-holder.js';
+import type { PolicyHolder } from '../../policy/policy-holder.js';
 import { DEFAULT_POSTGRES_OPTIONS } from './postgres-config.js';
 import { principalFromGrant } from './statement-policy.js';
 import { filterStartupParams } from './startup-params.js';
@@ -269,6 +269,7 @@ export class PostgresHandler implements ProtocolHandler {
     const timers: { expiry?: NodeJS.Timeout } = {};
     const session = new PgSession({
       client: stream,
+      ...('id' in stream && typeof stream.id === 'number' ? { traceId: stream.id } : {}),
       frontend,
       upstream: upstream.socket,
       backend: upstream.parser,

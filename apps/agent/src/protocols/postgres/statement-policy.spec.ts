@@ -2,7 +2,7 @@ import { PolicyEngine } from '@gw/policy';
 import { PreparedStatementTracker, SqlClassificationError, classifySql, loadSqlParser, type StatementClassification } from '@gw/sql';
 import pino from 'pino';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { PolicyHolder } from './policy-holder.js';
+import { PolicyHolder } from '../../policy/policy-holder.js';
 import { combineVerdicts, decideStatement, denialMessage, mergeApproval, principalFromGrant, type SessionPolicyContext } from './statement-policy.js';
 
 const POLICY = `

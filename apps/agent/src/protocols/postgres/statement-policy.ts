@@ -3,7 +3,7 @@ import type { PolicyEngine, PolicyInput } from '@gw/policy';
 import { mergeMasking, type ApprovalRequirement, type MaskingObligation, type PolicyDecision, type PolicyResource } from '@gw/policy';
 import type { StatementClassification } from '@gw/sql';
 import type { SessionPrincipal } from '@gw/tunnel';
-import type { PolicyHolder } from './policy-holder.js';
+import type { PolicyHolder } from '../../policy/policy-holder.js';
 import { callsUserCode, readsUserCodeView } from './user-functions.js';
 
 type Principal = PolicyInput['principal'];

@@ -5,7 +5,7 @@ import type { Client, PublicKeyAuthMethod } from 'ssh2';
 import type { Logger } from 'pino';
 import type { ProtocolHandler, ProtocolOpenContext } from '../../handlers/protocol-handler.js';
 import type { RecordingShipper } from '../../recording/recording-shipper.js';
-import type { PolicyHolder } from '../postgres/policy-holder.js';
+import type { PolicyHolder } from '../../policy/policy-holder.js';
 import { principalFromGrant } from '../postgres/statement-policy.js';
 import { issueSessionCertificate } from './certificate-auth.js';
 import { loadOrCreateCaKey } from './ssh-ca.js';

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { PolicyHolder } from '../postgres/policy-holder.js';
+import { PolicyHolder } from '../../policy/policy-holder.js';
 import { decideSsh, heldRefusal, MAX_COMMAND_LENGTH, refusalMessage, type SshPolicyContext } from './ssh-policy.js';
 
 const POLICY = `

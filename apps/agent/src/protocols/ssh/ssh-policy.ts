@@ -1,7 +1,7 @@
 import { mergeMasking, type ApprovalRequirement, type MaskingObligation, type PolicyContext, type PolicyInput, type PolicyResource } from '@gw/policy';
 import { analyzeShellCommand, type ShellCommandAnalysis } from '@gw/shell-command';
 import type { ApprovalOutcome } from '../../approvals/approval-client.js';
-import type { PolicyHolder } from '../postgres/policy-holder.js';
+import type { PolicyHolder } from '../../policy/policy-holder.js';
 
 export type SshAction = 'ssh:exec' | 'ssh:shell' | 'ssh:sftp' | 'ssh:forward';
 

@@ -3,7 +3,7 @@ import ssh2 from 'ssh2';
 import type { AuthContext, Client, ClientChannel, Connection, PseudoTtyInfo, ServerChannel, Session } from 'ssh2';
 import type { Logger } from 'pino';
 import type { SessionRecorder } from '../../recording/recording-shipper.js';
-import type { PolicyHolder } from '../postgres/policy-holder.js';
+import type { PolicyHolder } from '../../policy/policy-holder.js';
 import { refuseOnChannel, spliceSessionChannel } from '@gw/ssh-relay';
 import { IoRecorder } from './io-recorder.js';
 import { SftpInspector } from './sftp-inspector.js';

@@ -8,7 +8,8 @@ export interface PolicySnapshotText {
 }
 
 /**
- * The compiled form of the latest policy snapshot from the control plane. Compiled once per new
+ * The agent's one policy module, shared by every protocol wing (Postgres statements, SSH commands):
+ * the compiled form of the latest policy snapshot from the control plane. Compiled once per new
  * snapshot (by hash). No snapshot, or one that fails to compile, leaves `engine` undefined: every
  * statement is then denied (fail closed).
  */

@@ -3,7 +3,7 @@ import { classifySql, loadSqlParser } from '@gw/sql';
 import pino from 'pino';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PolicyHolder, type PolicySnapshotText } from './policy-holder.js';
-import { decideStatement, principalFromGrant, type SessionPolicyContext } from './statement-policy.js';
+import { decideStatement, principalFromGrant, type SessionPolicyContext } from '../protocols/postgres/statement-policy.js';
 
 const ALLOW_READ = '@id("read") permit (principal, action == Gateway::Action::"sql:select", resource);';
 const FORBID_READ = '@id("no-read") @reason("reads are off") forbid (principal, action == Gateway::Action::"sql:select", resource);';
