@@ -59,6 +59,15 @@ export class BackendParser {
     }
   }
 
+  /**
+   * Returns the bytes received but not yet parsed (messages not iterated yet, then any partial one),
+   * for a relay that passes the rest of the stream on as bytes once it has seen what it needed.
+   */
+  takeRest(): Buffer {
+    if (this.failure !== undefined) throw this.failure;
+    return this.queue.length === 0 ? Buffer.alloc(0) : this.queue.take(this.queue.length);
+  }
+
   parseAll(chunk: Buffer): Parsed<BackendMessage>[] {
     return [...this.parse(chunk)];
   }

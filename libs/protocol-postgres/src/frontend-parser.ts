@@ -76,6 +76,18 @@ export class FrontendParser {
     return [...this.parse(chunk)];
   }
 
+  /**
+   * Stops parsing and returns the bytes received but not yet parsed (whole messages not iterated yet,
+   * then any partial one): for a relay that takes the rest of the stream over as bytes. The parser is
+   * closed afterwards.
+   */
+  takeRest(): Buffer {
+    if (this.failure !== undefined) throw this.failure;
+    const rest = this.queue.length === 0 ? Buffer.alloc(0) : this.queue.take(this.queue.length);
+    this.currentPhase = 'closed';
+    return rest;
+  }
+
   /** Call when the peer closed the stream: a partial message left over is a truncated stream. */
   end(): void {
     if (this.failure !== undefined) throw this.failure;

@@ -23,3 +23,4 @@ export { serializeBackend, writeBackend, dataRow } from './backend-serialize.js'
 export { decodePassword, decodeSASLInitialResponse, decodeSASLResponse, type SASLInitialResponse } from './auth-response.js';
 export { errorResponse, noticeResponse, readyForQuery, type ErrorInit, type ErrorSeverity, type NoticeSeverity } from './helpers.js';
 export { ScramSha256Client, SCRAM_SHA_256, type ScramClientOptions } from './scram.js';
+export { FrameScanner } from './frame-scanner.js';

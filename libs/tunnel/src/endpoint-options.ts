@@ -13,6 +13,7 @@ import {
 } from './limits.js';
 import type { StreamOpenHeader } from './open-header.js';
 import type { ViolationKind } from './stats.js';
+import type { TunnelChannel } from './channel.js';
 import type { TunnelStream } from './stream.js';
 
 /** The control plane opens streams; the agent accepts them. */
@@ -22,6 +23,8 @@ export interface StreamOpenContext {
   streamId: number;
   /** Aborted when the opener gives up (RESET, timeout) or the tunnel closes before an answer. */
   signal: AbortSignal;
+  /** Accept as a callback channel instead of a Duplex (call this or accept(), not both). */
+  acceptChannel: () => TunnelChannel;
 }
 
 /**

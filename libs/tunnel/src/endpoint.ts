@@ -15,12 +15,13 @@ import { Keepalive } from './keepalive.js';
 import { MAX_PINGS_PER_SECOND, MAX_STREAM_ID } from './limits.js';
 import { type StreamOpenHeader, type StreamOpenHeaderInput, StreamOpenHeaderSchema } from './open-header.js';
 import { type TunnelStats, type ViolationKind, emptyStats } from './stats.js';
-import { type StreamHost, TunnelStream } from './stream.js';
+import { type ChannelHost, TunnelChannel } from './channel.js';
+import { TunnelStream } from './stream.js';
 
 interface PendingOpen {
   header: StreamOpenHeader;
   timer: NodeJS.Timeout;
-  resolve(stream: TunnelStream): void;
+  resolve(channel: TunnelChannel): void;
   reject(error: Error): void;
 }
 
@@ -37,7 +38,7 @@ const FATAL_VIOLATIONS: ReadonlySet<ViolationKind> = new Set(['OPEN_FROM_AGENT']
  * One end of the multiplexed tunnel. Transport agnostic: frames go out through `send` and come
  * in through `receive`, one transport message per frame.
  */
-export class TunnelEndpoint implements StreamHost {
+export class TunnelEndpoint implements ChannelHost {
   readonly role: TunnelRole;
   private readonly options: ResolvedOptions;
   private readonly transportSend: (frame: Uint8Array) => void;
@@ -45,7 +46,7 @@ export class TunnelEndpoint implements StreamHost {
   private readonly onCloseListener: TunnelEndpointOptions['onClose'];
   private readonly onViolationListener: TunnelEndpointOptions['onViolation'];
 
-  private readonly streams = new Map<number, TunnelStream>();
+  private readonly streams = new Map<number, TunnelChannel>();
   private readonly pendingOpens = new Map<number, PendingOpen>();
   private readonly pendingAccepts = new Map<number, PendingAccept>();
   /** Highest stream id ever used on this tunnel: frames for ids at or below it may be late, above it are bogus. */
@@ -92,8 +93,16 @@ export class TunnelEndpoint implements StreamHost {
     };
   }
 
-  /** Control-plane side: open a stream; resolves on OPEN_OK, rejects with the agent's OPEN_ERROR. */
+  /** Control-plane side: open a stream as a Node Duplex; resolves on OPEN_OK, rejects with the agent's OPEN_ERROR. */
   openStream(headerInput: StreamOpenHeaderInput): Promise<TunnelStream> {
+    return this.openChannel(headerInput).then((channel) => new TunnelStream(channel));
+  }
+
+  /**
+   * Control-plane side: open a stream as a callback channel (a relay that needs no Node stream); the
+   * caller attaches its handlers. Resolves on OPEN_OK, rejects with the agent's OPEN_ERROR.
+   */
+  openChannel(headerInput: StreamOpenHeaderInput): Promise<TunnelChannel> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     if (this.role !== 'control-plane') {
       return Promise.reject(new TunnelError('NOT_ALLOWED', 'only the control-plane side may open streams'));
@@ -113,7 +122,7 @@ export class TunnelEndpoint implements StreamHost {
     }
     const header = parsed.data;
     const streamId = ++this.highestStreamId;
-    return new Promise<TunnelStream>((resolve, reject) => {
+    return new Promise<TunnelChannel>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (!this.pendingOpens.delete(streamId)) return;
         this.sendFrame({ type: 'RESET', streamId, code: ResetCode.OPEN_TIMEOUT, message: 'open timed out' });
@@ -145,8 +154,8 @@ export class TunnelEndpoint implements StreamHost {
     } catch (error) {
       // Only reachable through application code run synchronously by push() (a 'data' listener
       // that throws). That stream fails; the tunnel and the other streams carry on.
-      const stream = frame.streamId === 0 ? undefined : this.streams.get(frame.streamId);
-      stream?.destroy(error instanceof Error ? error : new Error(String(error)));
+      const channel = frame.streamId === 0 ? undefined : this.streams.get(frame.streamId);
+      channel?.fail(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
@@ -206,8 +215,8 @@ export class TunnelEndpoint implements StreamHost {
   }
 
   /** @internal */
-  streamClosed(stream: TunnelStream): void {
-    if (this.streams.get(stream.id) === stream) this.streams.delete(stream.id);
+  channelClosed(channel: TunnelChannel): void {
+    if (this.streams.get(channel.id) === channel) this.streams.delete(channel.id);
   }
 
   /** @internal */
@@ -279,16 +288,16 @@ export class TunnelEndpoint implements StreamHost {
       pending.reject(new StreamOpenRejectedError(frame.code, frame.message));
       return;
     }
-    const stream = new TunnelStream({
+    const channel = new TunnelChannel({
       id: frame.streamId,
       header: pending.header,
       localWindow: this.options.initialWindow,
       peerWindow: frame.window,
       host: this,
     });
-    this.streams.set(frame.streamId, stream);
+    this.streams.set(frame.streamId, channel);
     this.counters.streamsOpened++;
-    pending.resolve(stream);
+    pending.resolve(channel);
   }
 
   private streamFrame(frame: Extract<StreamFrame, { type: 'DATA' | 'CREDIT' | 'END' | 'RESET' }>): void {
@@ -373,24 +382,25 @@ export class TunnelEndpoint implements StreamHost {
     this.pendingAccepts.set(streamId, pending);
     let answered = false;
 
-    const accept = (): TunnelStream => {
+    const acceptChannel = (): TunnelChannel => {
       if (answered) throw new TunnelError('ALREADY_ANSWERED', `stream ${streamId} was already accepted or rejected`);
       if (this.closedWith) throw this.closedWith;
       if (pending.abort.signal.aborted) throw new TunnelError('STREAM_CANCELLED', `open of stream ${streamId} was cancelled by the peer`);
       answered = true;
       this.pendingAccepts.delete(streamId);
-      const stream = new TunnelStream({
+      const channel = new TunnelChannel({
         id: streamId,
         header: frame.header,
         localWindow: this.options.initialWindow,
         peerWindow: pending.peerWindow,
         host: this,
       });
-      this.streams.set(streamId, stream);
+      this.streams.set(streamId, channel);
       this.counters.streamsOpened++;
       this.sendFrame({ type: 'OPEN_OK', streamId, window: this.options.initialWindow });
-      return stream;
+      return channel;
     };
+    const accept = (): TunnelStream => new TunnelStream(acceptChannel());
     const reject = (code: OpenErrorCodeName | number, reason: string): void => {
       // Nothing to answer once cancelled, closed or answered: the opener already moved on.
       if (answered || this.closedWith || pending.abort.signal.aborted) return;
@@ -403,7 +413,7 @@ export class TunnelEndpoint implements StreamHost {
     const failed = (): void => reject('INTERNAL', 'stream handler failed');
 
     try {
-      const result = handler(frame.header, accept, reject, { streamId, signal: pending.abort.signal });
+      const result = handler(frame.header, accept, reject, { streamId, signal: pending.abort.signal, acceptChannel });
       if (result instanceof Promise) result.catch(failed);
     } catch {
       failed();

@@ -9,6 +9,7 @@ export * from './stats.js';
 export type { TunnelRole, StreamHandler, StreamOpenContext, TunnelEndpointOptions } from './endpoint-options.js';
 export { TunnelEndpoint } from './endpoint.js';
 export { TunnelStream } from './stream.js';
+export { TunnelChannel, type ChannelHandlers, type AttachOptions } from './channel.js';
 export * from './grant.js';
 export { rawEventParser, type SocketIoParser } from './socketio-parser.js';
 export { hopMark, hopTraceOn, installHopTrace, type HopSink } from './hop-trace.js';

@@ -106,9 +106,9 @@ function schemaFor(ctx: SecretRefContext) {
         .strictObject({
           flushIntervalMs: z.number().int().min(1).max(1000).default(20),
           shipDelayMs: z.number().int().min(0).max(3_600_000).default(100),
-          durability: z.enum(['fsync', 'write']).default('fsync'),
+          durability: z.enum(['fsync', 'write']).default('write'),
         })
-        .default({ flushIntervalMs: 20, shipDelayMs: 100, durability: 'fsync' }),
+        .default({ flushIntervalMs: 20, shipDelayMs: 100, durability: 'write' }),
       logLevel: z.enum(LOG_LEVELS).default('info'),
     })
     .superRefine((config, zctx) => {

@@ -72,7 +72,7 @@ export class RecordingShipper {
 
   constructor(private readonly options: RecordingShipperOptions) {
     this.dir = join(options.spoolDir, 'recordings');
-    this.journal = new RecordingJournal(this.dir, options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS, undefined, { durability: options.durability ?? 'fsync' });
+    this.journal = new RecordingJournal(this.dir, options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS, undefined, { durability: options.durability ?? 'write' });
     this.restored = SessionSpool.restore(this.journal).then(
       (spools) => {
         for (const spool of spools) if (!this.spools.has(spool.sessionId)) this.spools.set(spool.sessionId, spool);

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { CONNECT_CLOSE } from '@gw/contracts';
 import type { Principal } from '@gw/identity';
 import type { PolicyDecision } from '@gw/policy';
-import { MAX_SESSION_SECONDS, StreamOpenRejectedError } from '@gw/tunnel';
+import { MAX_SESSION_SECONDS, StreamOpenRejectedError, TunnelStream, type TunnelChannel } from '@gw/tunnel';
 import { AuditService } from '../audit/audit.service.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -45,7 +45,10 @@ export interface OpenRequest {
 
 export interface OpenedSession {
   sessionId: string;
-  stream: Duplex;
+  /** The tunnel stream as a callback channel, for a relay that attaches its own handlers... */
+  channel: TunnelChannel;
+  /** ...or as a Duplex (made on first use; use one of the two). */
+  readonly stream: Duplex;
   decision: PolicyDecision;
   /** Sends a control message about this session to the agent serving it (e.g. a Postgres cancel). */
   notifyAgent(event: string, payload: unknown): void;
@@ -147,7 +150,7 @@ export class SessionBroker implements OnApplicationBootstrap {
     // Under a grant, the session (this timer, the agent's timer and the ephemeral role's VALID
     // UNTIL) ends at the grant's expiry; the agent's whole seconds round down, never past it.
     const endsAt = grant ? Math.min(policyEndsAt, grant.expiresAt.getTime()) : policyEndsAt;
-    let stream: Duplex;
+    let channel: TunnelChannel;
     try {
       const grant = await this.grants.sign({
         sid: session.id,
@@ -170,7 +173,7 @@ export class SessionBroker implements OnApplicationBootstrap {
         agentId: agent.agentId,
         sessionExpiresAt: Math.max(Math.floor(endsAt / 1000), Math.floor(openedAt / 1000) + 1),
       });
-      stream = await agent.tunnel.openStream({
+      channel = await agent.tunnel.openChannel({
         grant,
         resource: resource.name,
         protocol: resource.type,
@@ -186,9 +189,16 @@ export class SessionBroker implements OnApplicationBootstrap {
       await this.audit.append({ action: 'session.open_failed', outcome: 'failure', ...auditBase, details: { ...auditBase.details, sessionId: session.id, reason } });
       throw new SessionRefused(CONNECT_CLOSE.resourceError, `could not open "${resource.name}": ${reason}`);
     }
-    // Until the endpoint attaches its own handlers (after the awaits below), a tunnel that closes
-    // must not turn the stream's error into an uncaught exception of the control plane.
-    stream.on('error', (err: Error) => this.log.debug({ err: err.message, sessionId: session.id }, 'stream error'));
+    // Until the endpoint attaches (after the awaits below), the channel holds what arrives, and a
+    // tunnel that closes meanwhile is reported to the endpoint when it attaches.
+    let stream: TunnelStream | undefined;
+    const streamOf = (): TunnelStream => {
+      if (!stream) {
+        stream = new TunnelStream(channel);
+        stream.on('error', (err: Error) => this.log.debug({ err: err.message, sessionId: session.id }, 'stream error'));
+      }
+      return stream;
+    };
     await this.sessions.markActive(session.id);
     await this.audit.append({ action: 'session.connect', outcome: 'allowed', ...auditBase, details: { ...auditBase.details, sessionId: session.id, agentId: agent.agentId } });
 
@@ -198,7 +208,8 @@ export class SessionBroker implements OnApplicationBootstrap {
     const live: LiveSession = {
       terminate: (reason) => {
         req.onTerminate(CONNECT_CLOSE.terminated, reason);
-        stream.destroy();
+        if (stream) stream.destroy();
+        else channel.destroy();
       },
       notify: notifyAgent,
     };
@@ -213,7 +224,10 @@ export class SessionBroker implements OnApplicationBootstrap {
 
     return {
       sessionId: session.id,
-      stream,
+      channel,
+      get stream() {
+        return streamOf();
+      },
       decision,
       notifyAgent,
       finish: async (result) => {

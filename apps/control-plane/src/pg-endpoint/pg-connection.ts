@@ -1,12 +1,11 @@
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
-import type { Duplex } from 'node:stream';
 import {
-  BackendParser, FrontendParser, ProtocolError, decodePassword, errorResponse, serializeBackend, startupMessage,
-  type StartupMessage,
+  BackendParser, FRONTEND_MESSAGES, FrameScanner, FrontendParser, ProtocolError, decodePassword, errorResponse, serializeBackend,
+  startupMessage, type StartupMessage,
 } from '@gw/protocol-postgres';
 import { CONNECT_CLOSE } from '@gw/contracts';
-import { hopMark } from '@gw/tunnel';
+import { hopMark, type TunnelChannel } from '@gw/tunnel';
 import { TokenRejectedError, type Principal } from '@gw/identity';
 import type { Logger } from 'pino';
 import type { OpenedSession, SessionBroker } from '../connect/session-broker.service.js';
@@ -44,16 +43,21 @@ const isLoopback = (address: string | undefined) =>
 
 /**
  * One client connection to the Postgres endpoint: TLS, startup, the OIDC token as password, the
- * session through the agent, then a framed relay (malformed client frames never leave the gateway).
+ * session through the agent, then a relay of bytes. The control plane parses only what it must
+ * (startup, the password, a CancelRequest, the agent's startup answer for the cancel key); after that
+ * client bytes are only checked for framing (FrameScanner: a malformed header ends the session here)
+ * and relayed as they came: the agent, next to the database, parses and decides every statement.
  */
 export class PgConnection {
   private socket: Socket | TLSSocket;
   private readonly parser = new FrontendParser();
+  /** Framing checks of the client's bytes once the session relays (no decoding). */
+  private readonly scanner = new FrameScanner(FRONTEND_MESSAGES, 'frontend');
   private startupTimer: NodeJS.Timeout;
   private state: 'startup' | 'password' | 'opening' | 'relay' | 'closed' = 'startup';
   private startup?: StartupMessage;
   private session?: OpenedSession;
-  private stream?: Duplex;
+  private channel?: TunnelChannel;
   private cancelPid?: number;
   private bytesIn = 0;
   /** The tunnel stream's id, for the benchmark's hop trace (see @gw/tunnel hop-trace). */
@@ -181,82 +185,88 @@ export class PgConnection {
       throw error;
     }
     if (this.isClosed()) {
-      opened.stream.destroy();
+      opened.channel.destroy();
       await opened.finish({ bytesIn: this.bytesIn, bytesOut: this.bytesOut, endedBy: 'client' });
       return;
     }
     clearTimeout(this.startupTimer);
     this.session = opened;
-    this.stream = opened.stream;
-    this.traceId = 'id' in opened.stream && typeof opened.stream.id === 'number' ? opened.stream.id : 0;
+    this.channel = opened.channel;
+    this.traceId = opened.channel.id;
     this.state = 'relay';
-    this.stream.write(startupMessage(startup.parameters));
     this.relayAgent(opened);
-    this.relayClient(Buffer.alloc(0));
+    this.channel.send(startupMessage(startup.parameters));
+    // Whatever the client pipelined behind its password (whole messages or part of one) goes first.
+    const rest = this.parser.takeRest();
+    if (rest.length > 0) this.relayClient(rest);
     this.socket.resume();
   }
 
-  /** Client -> agent: complete frames only, each forwarded as its own bytes. */
+  /** Client -> agent: the chunk as it came, once its frame headers passed the scanner. */
   private relayClient(chunk: Buffer): void {
-    const stream = this.stream!;
-    let ok = true;
-    stream.cork(); // the chunk's messages leave as one tunnel write
-    for (const msg of this.parser.parse(chunk)) ok = stream.write(msg.raw) && ok;
-    stream.uncork();
-    if (!ok) {
-      this.socket.pause();
-      stream.once('drain', () => this.socket.resume());
-    }
+    this.scanner.scan(chunk);
+    // Beyond the agent's credit the channel queues; the client is paused until it has left (drain).
+    if (!this.channel!.send(chunk)) this.socket.pause();
   }
 
   /** Agent -> client: swap the upstream BackendKeyData for the gateway's own, then relay. */
   private relayAgent(opened: OpenedSession): void {
-    const stream = opened.stream;
+    const channel = opened.channel;
     const backend = new BackendParser();
     let keySwapped = false;
-    stream.on('data', (chunk: Buffer) => {
-      let out: Buffer[] = [chunk];
-      if (!keySwapped) {
-        out = [];
-        try {
-          for (const msg of backend.parse(chunk)) {
-            if (msg.kind === 'BackendKeyData') {
-              const key = this.deps.cancelKeys.issue(opened.sessionId);
-              this.cancelPid = key.processId;
-              out.push(serializeBackend({ kind: 'BackendKeyData', processId: key.processId, secretKey: key.secretKey }));
-            } else {
-              out.push(msg.raw);
-              if (msg.kind === 'ReadyForQuery') keySwapped = true;
-              // A FATAL before the first ReadyForQuery is the agent refusing the session (role, database).
-              if (msg.kind === 'ErrorResponse') this.agentRefusal = { code: msg.fields.code ?? '08006', message: msg.fields.message ?? 'refused' };
-            }
-            if (keySwapped) break;
+    const toClient = (bytes: Uint8Array): void => {
+      if (keySwapped) return this.writeToClient(channel, [bytes]);
+      const out: Uint8Array[] = [];
+      try {
+        for (const msg of backend.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))) {
+          if (msg.kind === 'BackendKeyData') {
+            const key = this.deps.cancelKeys.issue(opened.sessionId);
+            this.cancelPid = key.processId;
+            out.push(serializeBackend({ kind: 'BackendKeyData', processId: key.processId, secretKey: key.secretKey }));
+          } else {
+            out.push(msg.raw);
+            if (msg.kind === 'ReadyForQuery') keySwapped = true;
+            // A FATAL before the first ReadyForQuery is the agent refusing the session (role, database).
+            if (msg.kind === 'ErrorResponse') this.agentRefusal = { code: msg.fields.code ?? '08006', message: msg.fields.message ?? 'refused' };
           }
-          if (keySwapped) for (const rest of backend.parse(Buffer.alloc(0))) out.push(rest.raw);
-        } catch (error) {
-          this.deps.log.warn({ err: error }, 'malformed startup answer from agent');
-          return this.fatal('08P01', 'the agent sent a malformed answer');
+          if (keySwapped) break;
         }
+        // After the startup answer the parser is done with: the rest of the chunk goes as it is.
+        if (keySwapped) out.push(backend.takeRest());
+      } catch (error) {
+        this.deps.log.warn({ err: error }, 'malformed startup answer from agent');
+        return this.fatal('08P01', 'the agent sent a malformed answer');
       }
-      let ok = true;
-      this.socket.cork();
-      for (const b of out) {
-        this.bytesOut += b.length;
-        ok = this.socket.write(b) && ok;
-      }
-      this.socket.uncork();
-      hopMark('cp.res.out', this.traceId);
-      if (!ok) {
-        stream.pause();
-        this.socket.once('drain', () => stream.resume());
-      }
+      this.writeToClient(channel, out);
+    };
+    channel.attach({
+      data: toClient,
+      end: () => this.close(),
+      drain: () => this.socket.resume(),
+      close: (error) => {
+        if (this.killedReason) return;
+        const lost = /tunnel closed/i.test(error.message);
+        this.fatal('08006', lost ? 'the agent serving this resource was lost' : `session ended: ${error.message}`);
+      },
     });
-    stream.on('end', () => this.close());
-    stream.on('error', (error: Error) => {
-      if (this.killedReason) return;
-      const lost = /tunnel closed/i.test(error.message);
-      this.fatal('08006', lost ? 'the agent serving this resource was lost' : `session ended: ${error.message}`);
-    });
+  }
+
+  private writeToClient(channel: TunnelChannel, chunks: readonly Uint8Array[]): void {
+    if (this.state === 'closed') return;
+    let ok = true;
+    if (chunks.length > 1) this.socket.cork();
+    for (const b of chunks) {
+      if (b.length === 0) continue;
+      this.bytesOut += b.length;
+      ok = this.socket.write(b) && ok;
+    }
+    if (chunks.length > 1) this.socket.uncork();
+    hopMark('cp.res.out', this.traceId);
+    if (!ok) {
+      // The client reads slower than the agent answers: no credit goes back until it catches up.
+      channel.pause();
+      this.socket.once('drain', () => channel.resume());
+    }
   }
 
   /** A method, not a field read, because the state changes while awaiting. */
@@ -296,8 +306,9 @@ export class PgConnection {
     const session = this.session;
     this.session = undefined;
     if (session && wasRelaying) {
-      this.stream?.end();
-      setTimeout(() => this.stream?.destroy(), 2000).unref();
+      const channel = this.channel;
+      channel?.end();
+      setTimeout(() => channel?.destroy(), 2000).unref();
       session
         .finish({
           bytesIn: this.bytesIn, bytesOut: this.bytesOut, endedBy: reason.startsWith('client') ? 'client' : 'resource',
