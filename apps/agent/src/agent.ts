@@ -4,15 +4,12 @@ import type { Logger } from 'pino';
 import type { BackoffOptions } from './backoff.js';
 import { parseAgentConfig, type AgentConfig, type AgentResource, type ParseOptions } from './config/agent-config.js';
 import { ControlChannel, type HandshakeAuth } from './control-channel.js';
-import { ApprovalClient } from './approvals/approval-client.js';
+import type { ApprovalClient } from './approvals/approval-client.js';
 import { handlerRegistry, type ProtocolHandler } from './handlers/protocol-handler.js';
-import { TcpHandler } from './handlers/tcp-handler.js';
 import { createLogger } from './logger.js';
 import { OidcTokenSource } from './oidc-token-source.js';
-import { PolicyHolder } from './policy/policy-holder.js';
-import { PostgresHandler } from './protocols/postgres/postgres-handler.js';
-import { SshHandler } from './protocols/ssh/ssh-handler.js';
 import { RecordingShipper } from './recording/recording-shipper.js';
+import { loadWings } from './wings.js';
 import { createStreamRouter, emptyCounters, type StreamCounters } from './tunnel/stream-router.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -73,7 +70,7 @@ function handshakeFor(config: AgentConfig): () => Promise<HandshakeAuth> {
 }
 
 /** Starts an agent in this process. Resolves once connecting has begun, not once connected. */
-export function startAgent(configInput: AgentConfig | string, options: StartAgentOptions = {}): Promise<AgentHandle> {
+export async function startAgent(configInput: AgentConfig | string, options: StartAgentOptions = {}): Promise<AgentHandle> {
   const config = typeof configInput === 'string' ? parseAgentConfig(configInput, options) : configInput;
   const log = options.logger ?? createLogger(config.logLevel);
   const counters = emptyCounters();
@@ -97,19 +94,21 @@ export function startAgent(configInput: AgentConfig | string, options: StartAgen
           }
         : undefined,
   });
-  // eslint-disable-next-line prefer-const -- made once the channel exists
-  let approvals: ApprovalClient;
-  const policy = new PolicyHolder(() => channel.session?.policy, log);
-  const postgres = new PostgresHandler({
-    policy,
+  // Made once the channel exists, by agents whose wings hold statements or commands for approval.
+  let approvals: ApprovalClient | undefined;
+  const wings = await loadWings(options.handlers ? [] : config.resources, {
     shipper,
-    agentId: () => channel.session?.agentId,
     spoolDir: config.spoolDir,
     log,
-    requestApproval: (request, hooks) => approvals.requestApproval(request, hooks),
+    agentId: () => channel.session?.agentId,
+    policySnapshot: () => channel.session?.policy,
+    requestApproval: (request, hooks) => {
+      if (!approvals) throw new Error('this agent has no approval client');
+      return approvals.requestApproval(request, hooks);
+    },
   });
-  const ssh = new SshHandler({ policy, shipper, spoolDir: config.spoolDir, log, requestApproval: (request, hooks) => approvals.requestApproval(request, hooks) });
-  const handlers = handlerRegistry(options.handlers ?? [new TcpHandler(), postgres, ssh]);
+  const { postgres, ssh } = wings;
+  const handlers = handlerRegistry(options.handlers ?? wings.handlers);
 
   let resolveStopped!: (reason: AgentStopReason) => void;
   const stopped = new Promise<AgentStopReason>((resolve) => (resolveStopped = resolve));
@@ -128,11 +127,11 @@ export function startAgent(configInput: AgentConfig | string, options: StartAgen
       resolveStopped({ kind: 'revoked', reason });
     },
   });
-  approvals = new ApprovalClient(channel, log);
+  if (wings.approvals) approvals = new (await import('./approvals/approval-client.js')).ApprovalClient(channel, log);
   channel.onReady(() => shipper.kick());
   channel.on(PG_EVENTS.cancel, (payload) => {
     const sessionId = (payload as { sessionId?: unknown } | null)?.sessionId;
-    if (typeof sessionId === 'string') postgres.cancel(sessionId);
+    if (typeof sessionId === 'string') postgres?.cancel(sessionId);
   });
   log.info({ controlPlane: config.controlPlane.url, resources: config.resources.map((r) => `${r.name}(${r.type})`) }, 'agent starting');
   channel.start();
@@ -151,8 +150,8 @@ export function startAgent(configInput: AgentConfig | string, options: StartAgen
     }),
     stopped,
     close: async () => {
-      await postgres.close();
-      ssh.close();
+      await postgres?.close();
+      ssh?.close();
       channel.stop('agent closing');
       shipper.close();
       // Events recorded by the sessions just ended (and anything still buffered) reach the disk.
@@ -160,5 +159,5 @@ export function startAgent(configInput: AgentConfig | string, options: StartAgen
       resolveStopped({ kind: 'closed' });
     },
   };
-  return Promise.resolve(handle);
+  return handle;
 }

@@ -1,0 +1,55 @@
+import type { Logger } from 'pino';
+import type { RequestApproval } from './approvals/approval-client.js';
+import type { AgentResource } from './config/agent-config.js';
+import type { ProtocolHandler } from './handlers/protocol-handler.js';
+import { TcpHandler } from './handlers/tcp-handler.js';
+import type { PolicySnapshotText } from './policy/policy-holder.js';
+import type { PostgresHandler } from './protocols/postgres/postgres-handler.js';
+import type { SshHandler } from './protocols/ssh/ssh-handler.js';
+import type { RecordingShipper } from './recording/recording-shipper.js';
+
+export interface WingDeps {
+  shipper: RecordingShipper;
+  spoolDir: string;
+  log: Logger;
+  agentId: () => string | undefined;
+  policySnapshot: () => PolicySnapshotText | null | undefined;
+  requestApproval: RequestApproval;
+}
+
+/** The protocol handlers of this agent, loaded for the resource types it serves. */
+export interface Wings {
+  handlers: ProtocolHandler[];
+  postgres: PostgresHandler | undefined;
+  ssh: SshHandler | undefined;
+  /** A wing holds statements or commands for approval: the agent needs an approval client. */
+  approvals: boolean;
+}
+
+/**
+ * Loads only the wings the configured resources need. The Postgres wing brings the SQL parser
+ * (WebAssembly), node-postgres and the policy engine (WebAssembly); the SSH wing ssh2, the shell
+ * parser and the policy engine: an agent that serves plain TCP never loads them, which keeps its
+ * memory at what a relay needs (see README, Benchmarks).
+ */
+export async function loadWings(resources: readonly AgentResource[], deps: WingDeps): Promise<Wings> {
+  const types = new Set(resources.map((r) => r.type));
+  const handlers: ProtocolHandler[] = [new TcpHandler()];
+  let postgres: PostgresHandler | undefined;
+  let ssh: SshHandler | undefined;
+  if (types.has('postgres') || types.has('ssh')) {
+    const { PolicyHolder } = await import('./policy/policy-holder.js');
+    const policy = new PolicyHolder(deps.policySnapshot, deps.log);
+    if (types.has('postgres')) {
+      const { PostgresHandler } = await import('./protocols/postgres/postgres-handler.js');
+      postgres = new PostgresHandler({ policy, shipper: deps.shipper, agentId: deps.agentId, spoolDir: deps.spoolDir, log: deps.log, requestApproval: deps.requestApproval });
+      handlers.push(postgres);
+    }
+    if (types.has('ssh')) {
+      const { SshHandler } = await import('./protocols/ssh/ssh-handler.js');
+      ssh = new SshHandler({ policy, shipper: deps.shipper, spoolDir: deps.spoolDir, log: deps.log, requestApproval: deps.requestApproval });
+      handlers.push(ssh);
+    }
+  }
+  return { handlers, postgres, ssh, approvals: postgres !== undefined || ssh !== undefined };
+}
