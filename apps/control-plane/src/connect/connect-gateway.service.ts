@@ -86,18 +86,18 @@ export class ConnectGateway implements OnApplicationBootstrap, BeforeApplication
       throw error;
     }
     if (ws.readyState !== ws.OPEN) {
-      opened.stream.destroy();
+      opened.channel.destroy();
       await opened.finish({ bytesIn: 0, bytesOut: 0, endedBy: 'client' });
       return;
     }
     ws.send(JSON.stringify({ type: 'ready', sessionId: opened.sessionId }));
     ws.resume();
-    const result = await bridge(ws, opened.stream);
-    if (result.endedBy === 'client') opened.stream.end();
+    const result = await bridge(ws, opened.channel);
+    if (result.endedBy === 'client') opened.channel.end();
     else if (result.error && /tunnel closed/i.test(result.error.message)) closeWith(ws, CONNECT_CLOSE.agentLost, 'the agent serving this resource was lost');
     else if (result.error) closeWith(ws, CONNECT_CLOSE.resourceError, result.error.message.slice(0, 120));
     else closeWith(ws, CONNECT_CLOSE.normal, 'session ended');
-    setTimeout(() => opened.stream.destroy(), 1000).unref();
+    setTimeout(() => opened.channel.destroy(), 1000).unref();
     await opened.finish(result);
   }
 

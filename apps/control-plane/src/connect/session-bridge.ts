@@ -1,4 +1,4 @@
-import type { Duplex } from 'node:stream';
+import type { TunnelChannel } from '@gw/tunnel';
 import type { WebSocket } from 'ws';
 
 /** Bytes the WebSocket may hold unsent before we stop reading from the tunnel stream. */
@@ -15,11 +15,11 @@ export interface BridgeResult {
 }
 
 /**
- * Pipes a client WebSocket and a tunnel stream into each other with backpressure both ways:
- * the stream is paused while the socket's send buffer is above the high-water mark, and the
- * socket is paused while the stream's write buffer is full.
+ * Relays a client WebSocket and a tunnel channel into each other with backpressure both ways: the
+ * channel is paused (no credit goes back to the agent) while the socket's send buffer is above the
+ * high-water mark, and the socket is paused while the channel queues bytes beyond the agent's credit.
  */
-export function bridge(ws: WebSocket, stream: Duplex): Promise<BridgeResult> {
+export function bridge(ws: WebSocket, channel: TunnelChannel): Promise<BridgeResult> {
   return new Promise((resolve) => {
     let bytesIn = 0;
     let bytesOut = 0;
@@ -31,30 +31,27 @@ export function bridge(ws: WebSocket, stream: Duplex): Promise<BridgeResult> {
     };
 
     const resumeWhenDrained = () => {
-      if (ws.bufferedAmount <= WS_HIGH_WATER / 2) stream.resume();
+      if (ws.bufferedAmount <= WS_HIGH_WATER / 2) channel.resume();
       else setTimeout(resumeWhenDrained, 5).unref();
     };
-    stream.on('data', (chunk: Buffer) => {
-      bytesOut += chunk.length;
-      ws.send(chunk, { binary: true });
-      if (ws.bufferedAmount > WS_HIGH_WATER) {
-        stream.pause();
-        resumeWhenDrained();
-      }
+    channel.attach({
+      data: (bytes) => {
+        bytesOut += bytes.length;
+        ws.send(bytes, { binary: true });
+        if (ws.bufferedAmount > WS_HIGH_WATER) {
+          channel.pause();
+          resumeWhenDrained();
+        }
+      },
+      end: () => finish('resource'),
+      drain: () => ws.resume(),
+      close: (error) => finish('error', error),
     });
-    stream.on('end', () => {
-      finish('resource');
-    });
-    stream.on('error', (error: Error) => finish('error', error));
-    stream.on('close', () => finish('resource'));
 
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) return; // control text from the client is not part of the byte stream
       bytesIn += data.length;
-      if (!stream.write(data)) {
-        ws.pause();
-        stream.once('drain', () => ws.resume());
-      }
+      if (!channel.send(data)) ws.pause();
     });
     ws.on('close', () => finish('client'));
     ws.on('error', (error: Error) => finish('error', error));
