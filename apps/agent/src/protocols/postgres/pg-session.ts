@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { hintsFromNames, Masker, MASK_ENTITIES, NO_HINTS, type MaskingRules, type ValueHints } from '@gw/masking';
+import { NO_HINTS, type ValueHints } from '@gw/masking';
 import {
   errorResponse,
   noticeResponse,
@@ -15,39 +15,23 @@ import {
   type Parsed,
   serializeBackend,
 } from '@gw/protocol-postgres';
-import { PreparedStatementTracker, SqlClassificationError, classifySql, type StatementClassification } from '@gw/sql';
+import { PreparedStatementTracker, SqlClassificationError, type StatementClassification } from '@gw/sql';
 import { hopMark } from '@gw/tunnel';
 import type { Logger } from 'pino';
-import type { ApprovalOutcome, HoldForApproval } from '../../approvals/approval-client.js';
+import type { HoldForApproval } from '../../approvals/approval-client.js';
 import { DurableReleaseQueue } from '../../recording/durable-release.js';
 import type { SessionRecorder } from '../../recording/recording-shipper.js';
 import type { ColumnCatalog } from './column-catalog.js';
 import { deniedBind, deniedParse, deniedQuery, newDenialMarker, rewriteDenial } from './deny-rewrite.js';
-import { maskNoticeFields } from './error-masking.js';
 import { MessagePump } from './message-pump.js';
 import type { PolicyHolder } from '../../policy/policy-holder.js';
 import { describeResultFields } from './result-fields.js';
-import { UnmaskableValueError, maskDataRow, sampleRow, type MaskField } from './row-masking.js';
+import { ResultMasking, copyHints, hasRules } from './result-masking.js';
+import { UnmaskableValueError, type MaskField } from './row-masking.js';
 import { approvalNotice, approvalRecord, refusedByApproval, type ApprovalRecord } from './statement-approval.js';
-import { NO_MASKING, combineVerdicts, decideStatement, denialMessage, denied, type SessionPolicyContext, type StatementVerdict } from './statement-policy.js';
-
-/** One statement as the recording sees it, from decision to completion. */
-interface StatementRun {
-  text: string;
-  kind: string;
-  actions: readonly string[];
-  tables: string[];
-  /** The classification, for masking that needs the statement's own tables and columns. */
-  statement?: StatementClassification;
-  verdict: StatementVerdict;
-  params?: string[];
-  started: number;
-  rows: number;
-  sample: (string | null)[][];
-  done: boolean;
-  /** Set when the statement was held for approval (or ran under a session-wide approval). */
-  approval?: ApprovalRecord;
-}
+import { StatementGate } from './statement-gate.js';
+import { NO_MASKING, combineVerdicts, denialMessage, denied, type SessionPolicyContext, type StatementVerdict } from './statement-policy.js';
+import { StatementRecording, cutText, type StatementRun } from './statement-recording.js';
 
 /** Result shape of a portal (extended protocol), filled in by the server's answers. */
 interface Portal {
@@ -99,7 +83,6 @@ export interface PgSessionOptions {
 
 export type { HoldForApproval } from '../../approvals/approval-client.js';
 
-const MAX_RECORDED_TEXT = 64 * 1024;
 const MAX_PORTALS = 1000;
 
 /**
@@ -112,9 +95,9 @@ export class PgSession {
   private readonly pending: Pending[] = [];
   private readonly tracker = new PreparedStatementTracker();
   private readonly portals = new Map<string, Portal>();
-  private readonly maskers = new Map<string, Masker>();
-  private readonly maskersByRules = new WeakMap<MaskingRules, Masker>();
-  private readonly recordingMasker: Masker;
+  private readonly gate: StatementGate;
+  private readonly masking: ResultMasking;
+  private readonly recording: StatementRecording;
   private readonly fromClient: MessagePump<Parsed<FrontendMessage>>;
   private readonly fromServer: MessagePump<Parsed<BackendMessage>>;
   /** The server is discarding extended-protocol messages until the next Sync. */
@@ -124,10 +107,6 @@ export class PgSession {
   private ended = false;
   /** Ends any approval wait when the session ends. */
   private readonly lifetime = new AbortController();
-  /** The approval wait in progress, if any: a client's CancelRequest ends it. */
-  private holding: AbortController | undefined;
-  /** Fingerprints an approver allowed for the rest of this session, with the approval that did it. */
-  private readonly approvedFingerprints = new Map<string, string>();
   private bytesIn = 0;
   private bytesOut = 0;
   /** Server answers to the client, held behind the records they depend on until those are durable. */
@@ -137,7 +116,9 @@ export class PgSession {
 
   constructor(private readonly o: PgSessionOptions) {
     this.traceId = o.traceId ?? 0;
-    this.recordingMasker = new Masker({ entities: MASK_ENTITIES.map((entity) => ({ entity, style: 'full' })), columns: [] }, { key: o.maskingKey });
+    this.gate = new StatementGate(o.policy, o.policyContext, o.holdForApproval, this.lifetime.signal);
+    this.masking = new ResultMasking(o.maskingKey);
+    this.recording = new StatementRecording(o.recorder, o.maskingKey, o.sampleRows);
     this.fromClient = new MessagePump(o.client, (c) => {
       this.bytesIn += c.length;
       return o.frontend.parse(c);
@@ -186,10 +167,7 @@ export class PgSession {
 
   /** Forwards a CancelRequest to the server with the real backend key; a held statement is dropped instead. */
   cancel(): void {
-    if (this.holding) {
-      this.holding.abort('the client cancelled the statement');
-      return;
-    }
+    if (this.gate.cancelHold()) return;
     const key = this.o.upstreamKey;
     if (!key || this.ended) return;
     const socket = connect({ host: this.o.upstreamAddress.host, port: this.o.upstreamAddress.port });
@@ -254,32 +232,12 @@ export class PgSession {
     if (!this.skipToSync) this.pending.push(entry);
   }
 
-  private classify(text: string): readonly StatementClassification[] | StatementVerdict {
-    try {
-      return classifySql(text);
-    } catch (error) {
-      if (error instanceof SqlClassificationError) return denied(`could not classify statement: ${error.message}; denied`);
-      throw error;
-    }
-  }
-
   private newRun(text: string, verdict: StatementVerdict, s?: StatementClassification): StatementRun {
-    return {
-      text: this.maskText(text),
-      kind: s?.kind ?? 'unknown',
-      actions: s?.actions ?? [],
-      tables: s ? [...new Set([...s.tablesRead, ...s.tablesWritten])] : [],
-      ...(s ? { statement: s } : {}),
-      verdict,
-      started: Date.now(),
-      rows: 0,
-      sample: [],
-      done: false,
-    };
+    return this.recording.newRun(text, verdict, s);
   }
 
   private onQuery(sql: string, raw: Buffer): void | Promise<void> {
-    const classified = this.classify(sql);
+    const classified = this.gate.classify(sql);
     if (isVerdict(classified)) return this.denyQuery(sql, classified);
     const verdicts: StatementVerdict[] = [];
     const resolved: StatementClassification[] = [];
@@ -289,7 +247,7 @@ export class PgSession {
         // EXECUTE resolves against what is prepared, including a PREPARE earlier in this same Query.
         const effective = s.execute ? this.tracker.resolve(s) : s;
         resolved.push(effective);
-        verdicts.push(decideStatement(this.o.policy, this.o.policyContext, effective));
+        verdicts.push(this.gate.decide(effective));
         if (s.prepared && !this.tracker.get(s.prepared.name)) prepared.push(s.prepared.name);
         this.tracker.observe(s);
       }
@@ -301,7 +259,7 @@ export class PgSession {
     const verdict = combineVerdicts(verdicts);
     if (verdict.effect === 'require_approval') {
       const fingerprints = resolved.filter((_, i) => verdicts[i]?.effect === 'require_approval').map((s) => s.fingerprint);
-      const standing = this.standingApproval(fingerprints);
+      const standing = this.gate.standing(fingerprints);
       if (standing) return this.forwardQuery(raw, resolved, verdict, prepared, standing);
       // Held: the pump keeps this client's later messages queued until the decision; other sessions go on.
       return this.holdQuery(sql, raw, verdict, resolved, prepared, fingerprints);
@@ -321,7 +279,7 @@ export class PgSession {
 
   private async holdQuery(sql: string, raw: Buffer, verdict: StatementVerdict, resolved: StatementClassification[], prepared: string[], fingerprints: string[]): Promise<void> {
     const outcome = await this.hold(verdict, {
-      text: this.maskText(sql),
+      text: this.recording.maskText(sql),
       statementKinds: [...new Set(resolved.map((s) => s.kind))],
       actions: [...new Set(resolved.flatMap((s) => s.actions))].sort(),
       tables: [...new Set(resolved.flatMap((s) => [...s.tablesRead, ...s.tablesWritten]))].sort(),
@@ -329,36 +287,17 @@ export class PgSession {
     }, { text: cutText(sql) });
     if (this.ended) return;
     if (outcome.status === 'approved') {
-      if (outcome.scope === 'session') for (const f of fingerprints) if (f) this.approvedFingerprints.set(f, outcome.approvalId);
+      this.gate.remember(outcome, fingerprints);
       return this.forwardQuery(raw, resolved, verdict, prepared, approvalRecord(outcome));
     }
     for (const name of prepared) this.tracker.closeProtocolStatement(name);
     this.denyQuery(sql, refusedByApproval(verdict, outcome), resolved, approvalRecord(outcome));
   }
 
-  /** An approval with scope `session` covering every fingerprint that needs one. */
-  private standingApproval(fingerprints: readonly string[]): ApprovalRecord | undefined {
-    if (fingerprints.length === 0 || fingerprints.some((f) => !f || !this.approvedFingerprints.has(f))) return undefined;
-    return { id: this.approvedFingerprints.get(fingerprints[0]!)!, status: 'approved', scope: 'session', by: null };
-  }
-
-  /**
-   * `subject` is masked (stored, audited, shown to everyone who may see the approval); `detail` is the
-   * real text and parameters for the approvers, sent only where the policy lets them see values.
-   */
-  private hold(verdict: StatementVerdict, subject: Record<string, unknown>, detail: Record<string, unknown>): Promise<ApprovalOutcome> {
-    if (!this.o.holdForApproval) return Promise.resolve({ status: 'unavailable', reason: 'statement approvals are not available on this agent' });
-    const full = { ...subject, protocol: 'postgres', dbRole: this.o.policyContext.dbRole, policies: verdict.policies, reasons: verdict.reasons };
-    const holding = new AbortController();
-    this.holding = holding;
-    return this.o.holdForApproval(full, verdict.approval, {
-      detail,
-      signal: AbortSignal.any([this.lifetime.signal, holding.signal]),
-      onRequested: (info) => {
-        if (!this.ended) this.toClient(noticeResponse(approvalNotice(info)));
-      },
-    }).finally(() => {
-      if (this.holding === holding) this.holding = undefined;
+  /** Holds a statement for a human; the client learns the approval id at once (NoticeResponse). */
+  private hold(verdict: StatementVerdict, subject: Record<string, unknown>, detail: Record<string, unknown>) {
+    return this.gate.hold(verdict, subject, detail, (info) => {
+      if (!this.ended) this.toClient(noticeResponse(approvalNotice(info)));
     });
   }
 
@@ -376,7 +315,7 @@ export class PgSession {
   }
 
   private onParse(name: string, sql: string, raw: Buffer): void {
-    const classified = this.classify(sql);
+    const classified = this.gate.classify(sql);
     let verdict: StatementVerdict;
     let statement: StatementClassification | undefined;
     if (isVerdict(classified)) verdict = classified;
@@ -385,7 +324,7 @@ export class PgSession {
       statement = classified[0];
       try {
         if (statement?.execute) statement = this.tracker.resolve(statement);
-        verdict = statement ? decideStatement(this.o.policy, this.o.policyContext, statement) : { effect: 'allow', policies: [], reasons: [], masking: NO_MASKING };
+        verdict = statement ? this.gate.decide(statement) : { effect: 'allow', policies: [], reasons: [], masking: NO_MASKING };
       } catch (error) {
         if (!(error instanceof SqlClassificationError)) throw error;
         verdict = denied(`could not classify statement: ${error.message}; denied`);
@@ -410,19 +349,19 @@ export class PgSession {
     try {
       statement = this.tracker.resolveName(m.statement);
       // Decided again: the policy may have changed since Parse, and masking obligations are needed now.
-      verdict = decideStatement(this.o.policy, this.o.policyContext, statement);
+      verdict = this.gate.decide(statement);
     } catch (error) {
       if (!(error instanceof SqlClassificationError)) throw error;
       verdict = m.statement === '' && !this.tracker.get('')
         ? { effect: 'allow', policies: [], reasons: [], masking: NO_MASKING } // empty query: nothing to run
         : denied(`${error.message}; denied`);
     }
-    const params = m.params.map((p, i) => this.describeParam(p, m.paramFormats.length === 1 ? m.paramFormats[0] : m.paramFormats[i]));
+    const params = m.params.map((p, i) => this.recording.describeParam(p, m.paramFormats.length === 1 ? m.paramFormats[0] : m.paramFormats[i]));
     const portal: Portal = { verdict, statement, params, fields: undefined, described: false };
     if (m.portal === '' || this.portals.size < MAX_PORTALS) this.portals.set(m.portal, portal);
     if (verdict.effect === 'require_approval' && !this.skipToSync) {
       const fingerprint = statement?.fingerprint ?? '';
-      const standing = this.standingApproval([fingerprint]);
+      const standing = this.gate.standing([fingerprint]);
       if (standing) return this.forwardBind(m.raw, portal, standing);
       return this.holdBind(m, portal, verdict, statement, params, fingerprint);
     }
@@ -449,7 +388,7 @@ export class PgSession {
 
   private async holdBind(m: Parsed<Bind>, portal: Portal, verdict: StatementVerdict, statement: StatementClassification | undefined, params: string[], fingerprint: string): Promise<void> {
     const outcome = await this.hold(verdict, {
-      text: this.maskText(statement?.text ?? ''),
+      text: this.recording.maskText(statement?.text ?? ''),
       params,
       statementKinds: statement ? [statement.kind] : [],
       actions: statement ? [...statement.actions] : [],
@@ -458,7 +397,7 @@ export class PgSession {
     }, { text: cutText(statement?.text ?? ''), params: m.params.map((p, i) => describeRawParam(p, m.paramFormats.length === 1 ? m.paramFormats[0] : m.paramFormats[i])) });
     if (this.ended) return;
     if (outcome.status === 'approved') {
-      if (outcome.scope === 'session' && fingerprint) this.approvedFingerprints.set(fingerprint, outcome.approvalId);
+      this.gate.remember(outcome, [fingerprint]);
       return this.forwardBind(m.raw, portal, approvalRecord(outcome));
     }
     this.denyBind(m, portal, refusedByApproval(verdict, outcome), statement, params, approvalRecord(outcome));
@@ -485,7 +424,7 @@ export class PgSession {
       kind: 'procedural', actions: ['sql:procedural'] as const, tablesRead: [], tablesWritten: [], functions: [`oid:${oid}`], columnsReferenced: [],
       readOnly: false, locksRows: false, text: `-- FunctionCall oid ${oid}`, fingerprint: '',
     });
-    const verdict = decideStatement(this.o.policy, this.o.policyContext, statement);
+    const verdict = this.gate.decide(statement);
     const run = this.newRun(statement.text, verdict, statement);
     if (verdict.effect !== 'allow') {
       const marker = newDenialMarker();
@@ -495,16 +434,6 @@ export class PgSession {
     }
     this.expect({ kind: 'function', run });
     this.toServer(raw);
-  }
-
-  private describeParam(value: Buffer | null, format: 0 | 1 | undefined): string {
-    if (value === null) return 'NULL';
-    if (format === 1) return `<binary ${value.length} bytes>`;
-    return this.maskText(value.toString('utf8'));
-  }
-
-  private maskText(text: string): string {
-    return this.recordingMasker.maskEntities(cutText(text));
   }
 
   // ---------------------------------------------------------------- server -> client
@@ -583,21 +512,15 @@ export class PgSession {
         }
         return this.toClient(m.raw);
       }
-      case 'CopyData':
-        if (this.copyOutMasking) {
-          const text = m.data.toString('utf8');
-          const masked = this.maskerFor(this.copyOutMasking.masking).maskEntities(text, true, this.copyOutHints);
-          if (masked !== text) return this.toClient(serializeBackend({ kind: 'CopyData', data: Buffer.from(masked, 'utf8') }));
-        }
-        return this.toClient(m.raw);
+      case 'CopyData': {
+        const masked = this.copyOutMasking ? this.masking.copyData(m.data, this.copyOutMasking, this.copyOutHints) : undefined;
+        return this.toClient(masked ? serializeBackend({ kind: 'CopyData', data: masked }) : m.raw);
+      }
       case 'NotificationResponse': {
         // pg_notify(channel, email) would carry a column value past masking: mask it like a result.
         const verdict = this.verdictOf(head);
-        if (verdict && hasRules(verdict.masking)) {
-          const payload = this.maskerFor(verdict.masking).maskEntities(m.payload, true);
-          if (payload !== m.payload) return this.toClient(serializeBackend({ ...m, payload }));
-        }
-        return this.toClient(m.raw);
+        const payload = verdict ? this.masking.notification(m.payload, verdict) : undefined;
+        return this.toClient(payload !== undefined ? serializeBackend({ ...m, payload }) : m.raw);
       }
       case 'FunctionCallResponse':
       case 'CopyInResponse':
@@ -659,17 +582,12 @@ export class PgSession {
     // Rows the agent cannot attribute to a decided statement are masked with the strictest known
     // rules would be guesswork: they cannot happen with a well-behaved server, so they end the session.
     if (!verdict) throw new Error('a result row arrived that belongs to no statement');
-    if (hasRules(verdict.masking)) {
-      const masked = maskDataRow(values, fields ?? [], this.maskerFor(verdict.masking));
-      if (masked) {
-        out = masked;
-        shown = parseDataRowValues(masked);
-      }
+    const masked = this.masking.row(values, fields ?? [], verdict);
+    if (masked) {
+      out = masked;
+      shown = parseDataRowValues(masked);
     }
-    if (run) {
-      run.rows += 1;
-      if (run.sample.length < this.o.sampleRows) run.sample.push(sampleRow(shown, fields ?? []));
-    }
+    if (run) this.recording.addRow(run, shown, fields ?? []);
     this.toClient(out);
   }
 
@@ -712,13 +630,7 @@ export class PgSession {
 
   /** Masks values the server quotes in an error with the masking of the statement that caused it. */
   private maskError(fields: NoticeFields, raw: Buffer, head: Pending | undefined): { fields: NoticeFields; raw: Buffer } {
-    const verdict = this.verdictOf(head);
-    if (!verdict || !hasRules(verdict.masking)) return { fields, raw };
-    // The marker's own error is replaced by the denial anyway; masking must not alter the marker first.
-    const marker = head && 'marker' in head ? head.marker : undefined;
-    if (marker && (fields.message ?? '').includes(marker)) return { fields, raw };
-    const masked = maskNoticeFields(fields, this.maskerFor(verdict.masking));
-    return masked ? { fields: masked, raw: serializeBackend({ kind: 'ErrorResponse', fields: masked }) } : { fields, raw };
+    return this.masking.error(fields, raw, this.verdictOf(head), head && 'marker' in head ? head.marker : undefined);
   }
 
   /**
@@ -730,29 +642,11 @@ export class PgSession {
    * database without waiting.
    */
   private finishRun(run: StatementRun, tag: string | undefined, error?: { code: string; message: string }): void {
-    if (run.done) return;
-    run.done = true;
-    const rowCount = tag ? Number(/(\d+)$/.exec(tag)?.[1] ?? NaN) : NaN;
-    const data = {
-      text: run.text,
-      kind: run.kind,
-      actions: run.actions,
-      tables: run.tables,
-      decision: run.verdict.effect,
-      policies: run.verdict.policies,
-      reasons: run.verdict.reasons,
-      ...(run.params ? { params: run.params } : {}),
-      ...(run.approval ? { approval: run.approval } : {}),
-      durationMs: Date.now() - run.started,
-      ...(tag !== undefined ? { tag } : {}),
-      ...(Number.isFinite(rowCount) ? { rowCount } : {}),
-      ...(error ? { error } : {}),
-      ...(run.sample.length > 0 ? { rows: run.sample } : {}),
-    };
     // After the end nothing more reaches the client: no reason to hurry the flush.
-    if (this.ended) return this.o.recorder.record('pg.statement', data);
+    const durable = this.recording.finish(run, tag, error, !this.ended);
+    if (!durable) return;
     hopMark('agent.res.record', this.traceId);
-    this.toClientInOrder.barrier(this.o.recorder.recordDurable('pg.statement', data));
+    this.toClientInOrder.barrier(durable);
   }
 
   /**
@@ -766,26 +660,6 @@ export class PgSession {
     // Straight to the client: the ordered output is closed for good (nothing held is ever released).
     if (!this.o.client.destroyed && !this.o.client.writableEnded) this.o.client.write(errorResponse({ severity: 'FATAL', code: '58030', message: message.slice(0, 1000) }));
     this.end('recording write failed');
-  }
-
-  private maskerFor(rules: MaskingRules): Masker {
-    // Remembered verdicts share their rules object: one lookup by identity per row, no JSON.
-    const same = this.maskersByRules.get(rules);
-    if (same) return same;
-    const masker = this.maskerForKey(rules);
-    this.maskersByRules.set(rules, masker);
-    return masker;
-  }
-
-  private maskerForKey(rules: MaskingRules): Masker {
-    const key = JSON.stringify(rules);
-    let masker = this.maskers.get(key);
-    if (!masker) {
-      if (this.maskers.size > 64) this.maskers.clear();
-      masker = new Masker(rules, { key: this.o.maskingKey });
-      this.maskers.set(key, masker);
-    }
-    return masker;
   }
 
   // ---------------------------------------------------------------- end
@@ -824,22 +698,8 @@ export class PgSession {
 
 class MaskingRefusal extends Error {}
 
-/**
- * The hints for a COPY's rows. `COPY t TO STDOUT` and `COPY t (a, b) ...` name no columns the
- * classifier reports, and `*` names none either: the copied columns could be an `ssn int`, so bare
- * digits are checked as SSNs and phone numbers (over-masking a 9-digit id that passes the SSN rules
- * is the safe mistake).
- */
-function copyHints(columns: readonly string[]): ValueHints {
-  return columns.length === 0 || columns.includes('*') ? { ssn: true, phone: true } : hintsFromNames(columns);
-}
-
 function isVerdict(value: readonly StatementClassification[] | StatementVerdict): value is StatementVerdict {
   return !Array.isArray(value);
-}
-
-function hasRules(m: MaskingRules): boolean {
-  return m.entities.length > 0 || m.columns.length > 0;
 }
 
 /** Values of a DataRow we built ourselves (for the recording sample). */
@@ -857,10 +717,6 @@ function parseDataRowValues(frame: Buffer): (Buffer | null)[] {
     }
   }
   return values;
-}
-
-function cutText(text: string): string {
-  return text.length > MAX_RECORDED_TEXT ? `${text.slice(0, MAX_RECORDED_TEXT)}…` : text;
 }
 
 /** A Bind parameter as an approver reads it: unmasked text, or what a binary value is. */

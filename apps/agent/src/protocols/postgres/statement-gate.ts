@@ -1,0 +1,77 @@
+import { SqlClassificationError, classifySql, type StatementClassification } from '@gw/sql';
+import type { ApprovalOutcome, ApprovalRequested, HoldForApproval } from '../../approvals/approval-client.js';
+import type { PolicyHolder } from '../../policy/policy-holder.js';
+import type { ApprovalRecord } from './statement-approval.js';
+import { decideStatement, denied, type SessionPolicyContext, type StatementVerdict } from './statement-policy.js';
+
+/**
+ * Where a session's statements are understood and decided: classification with the real parser
+ * (anything it cannot classify is denied), the policy decision, and the approval hold for statements
+ * that need a human, with the approvals of scope `session` remembered by fingerprint.
+ */
+export class StatementGate {
+  /** Fingerprints an approver allowed for the rest of this session, with the approval that did it. */
+  private readonly approvedFingerprints = new Map<string, string>();
+  /** The approval wait in progress, if any: a client's CancelRequest ends it. */
+  private holding: AbortController | undefined;
+
+  constructor(
+    private readonly policy: PolicyHolder,
+    readonly context: SessionPolicyContext,
+    private readonly holdForApproval: HoldForApproval | undefined,
+    /** Aborted when the session ends: any approval wait ends with it. */
+    private readonly lifetime: AbortSignal,
+  ) {}
+
+  /** The statements of `text`, or the denial when it cannot be classified (fail closed). */
+  classify(text: string): readonly StatementClassification[] | StatementVerdict {
+    try {
+      return classifySql(text);
+    } catch (error) {
+      if (error instanceof SqlClassificationError) return denied(`could not classify statement: ${error.message}; denied`);
+      throw error;
+    }
+  }
+
+  decide(statement: StatementClassification): StatementVerdict {
+    return decideStatement(this.policy, this.context, statement);
+  }
+
+  /** An approval with scope `session` covering every fingerprint that needs one. */
+  standing(fingerprints: readonly string[]): ApprovalRecord | undefined {
+    if (fingerprints.length === 0 || fingerprints.some((f) => !f || !this.approvedFingerprints.has(f))) return undefined;
+    return { id: this.approvedFingerprints.get(fingerprints[0]!)!, status: 'approved', scope: 'session', by: null };
+  }
+
+  /** Remembers an approval of scope `session` for these fingerprints. */
+  remember(outcome: ApprovalOutcome, fingerprints: readonly string[]): void {
+    if (outcome.status !== 'approved' || outcome.scope !== 'session') return;
+    for (const f of fingerprints) if (f) this.approvedFingerprints.set(f, outcome.approvalId);
+  }
+
+  /**
+   * Holds a statement for a human. `subject` is masked (stored, audited, shown to everyone who may
+   * see the approval); `detail` is the real text and parameters for the approvers, sent only where
+   * the policy lets them see values.
+   */
+  hold(verdict: StatementVerdict, subject: Record<string, unknown>, detail: Record<string, unknown>, onRequested: (info: ApprovalRequested) => void): Promise<ApprovalOutcome> {
+    if (!this.holdForApproval) return Promise.resolve({ status: 'unavailable', reason: 'statement approvals are not available on this agent' });
+    const full = { ...subject, protocol: 'postgres', dbRole: this.context.dbRole, policies: verdict.policies, reasons: verdict.reasons };
+    const holding = new AbortController();
+    this.holding = holding;
+    return this.holdForApproval(full, verdict.approval, {
+      detail,
+      signal: AbortSignal.any([this.lifetime, holding.signal]),
+      onRequested,
+    }).finally(() => {
+      if (this.holding === holding) this.holding = undefined;
+    });
+  }
+
+  /** Ends the approval wait in progress (the client cancelled); false when nothing is held. */
+  cancelHold(): boolean {
+    if (!this.holding) return false;
+    this.holding.abort('the client cancelled the statement');
+    return true;
+  }
+}

@@ -1,0 +1,112 @@
+import { Masker, MASK_ENTITIES } from '@gw/masking';
+import type { StatementClassification } from '@gw/sql';
+import type { SessionRecorder } from '../../recording/recording-shipper.js';
+import { sampleRow, type MaskField } from './row-masking.js';
+import type { ApprovalRecord } from './statement-approval.js';
+import type { StatementVerdict } from './statement-policy.js';
+
+const MAX_RECORDED_TEXT = 64 * 1024;
+
+/** One statement as the recording sees it, from decision to completion. */
+export interface StatementRun {
+  text: string;
+  kind: string;
+  actions: readonly string[];
+  tables: string[];
+  /** The classification, for masking that needs the statement's own tables and columns. */
+  statement?: StatementClassification;
+  verdict: StatementVerdict;
+  params?: string[];
+  started: number;
+  rows: number;
+  sample: (string | null)[][];
+  done: boolean;
+  /** Set when the statement was held for approval (or ran under a session-wide approval). */
+  approval?: ApprovalRecord;
+}
+
+export function cutText(text: string): string {
+  return text.length > MAX_RECORDED_TEXT ? `${text.slice(0, MAX_RECORDED_TEXT)}…` : text;
+}
+
+/**
+ * The statement recording of one session: what a statement's record holds (text and parameters with
+ * every recognized entity masked, the decision, the result's size and first rows as the client saw
+ * them) and when it is written. The record is a plain object built once when the statement ends and
+ * serialized by the journal's group flush, not on the session's path.
+ */
+export class StatementRecording {
+  private readonly masker: Masker;
+
+  constructor(
+    private readonly recorder: SessionRecorder,
+    maskingKey: Buffer,
+    private readonly sampleRows: number,
+  ) {
+    this.masker = new Masker({ entities: MASK_ENTITIES.map((entity) => ({ entity, style: 'full' })), columns: [] }, { key: maskingKey });
+  }
+
+  /** Text as it may be recorded: cut to 64 KiB, every recognized entity masked. */
+  maskText(text: string): string {
+    return this.masker.maskEntities(cutText(text));
+  }
+
+  /** A Bind parameter as it may be recorded. */
+  describeParam(value: Buffer | null, format: 0 | 1 | undefined): string {
+    if (value === null) return 'NULL';
+    if (format === 1) return `<binary ${value.length} bytes>`;
+    return this.maskText(value.toString('utf8'));
+  }
+
+  newRun(text: string, verdict: StatementVerdict, s?: StatementClassification): StatementRun {
+    return {
+      text: this.maskText(text),
+      kind: s?.kind ?? 'unknown',
+      actions: s?.actions ?? [],
+      tables: s ? [...new Set([...s.tablesRead, ...s.tablesWritten])] : [],
+      ...(s ? { statement: s } : {}),
+      verdict,
+      started: Date.now(),
+      rows: 0,
+      sample: [],
+      done: false,
+    };
+  }
+
+  /** Counts a row the client receives and keeps the first ones, as shown (masked). */
+  addRow(run: StatementRun, shown: readonly (Buffer | null)[], fields: readonly MaskField[]): void {
+    run.rows += 1;
+    if (run.sample.length < this.sampleRows) run.sample.push(sampleRow(shown, fields));
+  }
+
+  /**
+   * Records a finished statement once. Returns the promise of its durability when the client's
+   * answer must wait for it (`durable`), undefined when it was already recorded.
+   */
+  finish(run: StatementRun, tag: string | undefined, error: { code: string; message: string } | undefined, durable: boolean): Promise<void> | undefined {
+    if (run.done) return undefined;
+    run.done = true;
+    const rowCount = tag ? Number(/(\d+)$/.exec(tag)?.[1] ?? NaN) : NaN;
+    const data = {
+      text: run.text,
+      kind: run.kind,
+      actions: run.actions,
+      tables: run.tables,
+      decision: run.verdict.effect,
+      policies: run.verdict.policies,
+      reasons: run.verdict.reasons,
+      ...(run.params ? { params: run.params } : {}),
+      ...(run.approval ? { approval: run.approval } : {}),
+      durationMs: Date.now() - run.started,
+      ...(tag !== undefined ? { tag } : {}),
+      ...(Number.isFinite(rowCount) ? { rowCount } : {}),
+      ...(error ? { error } : {}),
+      ...(run.sample.length > 0 ? { rows: run.sample } : {}),
+    };
+    if (!durable) {
+      this.recorder.record('pg.statement', data);
+      return undefined;
+    }
+    return this.recorder.recordDurable('pg.statement', data);
+  }
+}
