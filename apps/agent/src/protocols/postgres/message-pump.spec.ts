@@ -38,6 +38,7 @@ describe('MessagePump backpressure', () => {
         throw error;
       },
     );
+    source.on('data', (chunk: Buffer) => pump.push(chunk));
     source.write('a,b,c,d,e,');
     await vi.waitFor(() => expect(seen).toEqual(['a', 'b', 'c', 'd', 'e']));
     expect(source.isPaused()).toBe(true);

@@ -1,30 +1,41 @@
-import type { Readable, Writable } from 'node:stream';
+/** Where the bytes come from: paused while the pump cannot take more (a hold, a full output). */
+export interface PumpSource {
+  pause(): void;
+  resume(): void;
+}
+
+/** An output that says when it can take more after a write returned false (a Writable, or a test double). */
+export interface DrainSignal {
+  once(event: 'drain', listener: () => void): unknown;
+}
 
 /**
- * Feeds a readable's chunks through a protocol parser to a handler, one message at a time. A handler
- * that returns a promise (a catalog lookup, later an approval hold) pauses the source until it
- * settles; messages behind it stay queued in the parser, so order is kept and nothing is buffered
- * beyond the chunk that was already read.
+ * Feeds chunks (push) through a protocol parser to a handler, one message at a time. A handler that
+ * returns a promise (a catalog lookup, an approval hold) pauses the source until it settles; messages
+ * behind it stay queued in the parser, so order is kept and nothing is buffered beyond the chunk that
+ * was already read. No sockets: the caller pushes what its source delivers.
  */
 export class MessagePump<M> {
   private readonly chunks: Buffer[] = [];
   private running = false;
   private holds = 0;
   private stopped = false;
-  private readonly drainWaits = new WeakSet<Writable>();
+  private readonly drainWaits = new WeakSet<DrainSignal>();
 
   constructor(
-    private readonly source: Readable,
+    private readonly source: PumpSource,
     private readonly parse: (chunk: Buffer) => Iterable<M>,
     private readonly handle: (message: M) => void | Promise<void>,
     private readonly onError: (error: unknown) => void,
     /** Corked while one chunk's messages are handled, so their output leaves as one write. */
     private readonly output?: { cork(): void; uncork(): void },
-  ) {
-    source.on('data', (chunk: Buffer) => {
-      this.chunks.push(chunk);
-      this.run();
-    });
+  ) {}
+
+  /** A chunk from the source. */
+  push(chunk: Buffer): void {
+    if (this.stopped) return;
+    this.chunks.push(chunk);
+    this.run();
   }
 
   /** Pause the source for a reason of the caller's (backpressure); balanced by release(). */
@@ -39,7 +50,7 @@ export class MessagePump<M> {
    * Pauses the source until `output` drains: call when a write to it returned false. One hold per
    * output however many writes fill it before it drains (a chunk of many messages, e.g. a COPY).
    */
-  waitForDrain(output: Writable): void {
+  waitForDrain(output: DrainSignal): void {
     if (this.drainWaits.has(output)) return;
     this.drainWaits.add(output);
     this.hold();
