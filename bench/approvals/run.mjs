@@ -6,6 +6,7 @@
 //   npm run build && node bench/approvals/run.mjs        (BENCH_ROUNDS=30 by default)
 import pg from 'pg';
 import { startBenchStack } from '../support/stack.mjs';
+import { freshDatabase, inDatabase } from '../support/pgbench-db.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
 const DB = 'gateway_bench_approvals';
@@ -16,17 +17,8 @@ permit (principal, action == Gateway::Action::"connect", resource) when { princi
 @id("bench-delete") @approval("required") permit (principal, action == Gateway::Action::"sql:delete", resource) when { principal.gatewayRoles.contains("requester") };
 @id("bench-grants") permit (principal, action == Gateway::Action::"request_access", resource) when { principal.gatewayRoles.contains("requester") };`;
 
-const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-await admin.connect();
-await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-await admin.query(`CREATE DATABASE ${DB}`);
-if ((await admin.query(`SELECT 1 FROM pg_roles WHERE rolname = 'bench_user'`)).rowCount === 0) await admin.query('CREATE ROLE bench_user NOLOGIN');
-await admin.end();
-const db = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${DB}` });
-await db.connect();
-await db.query('CREATE TABLE items (id serial PRIMARY KEY, n int); GRANT SELECT, DELETE ON items TO bench_user');
-await db.query(`INSERT INTO items (n) SELECT g FROM generate_series(1, ${ROUNDS}) g`);
-await db.end();
+await freshDatabase(DB);
+await inDatabase(DB, `CREATE TABLE items (id serial PRIMARY KEY, n int); GRANT SELECT, DELETE ON items TO bench_user; INSERT INTO items (n) SELECT g FROM generate_series(1, ${ROUNDS}) g`);
 
 // Ports of their own, so this can run beside the other bench scripts.
 const stack = await startBenchStack({

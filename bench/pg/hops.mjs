@@ -9,8 +9,8 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { startBenchStack } from '../support/stack.mjs';
+import { cpuMs, preparePgbench } from '../support/pgbench-db.mjs';
 
 const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -39,25 +39,6 @@ const CHAIN = [
   ['cp.res.out', 'control plane writes the answer to the client (TLS)'],
 ];
 const INDEX = new Map(CHAIN.map(([p], i) => [p, i]));
-
-async function prepare() {
-  const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${DB}`);
-  if ((await admin.query(`SELECT 1 FROM pg_roles WHERE rolname = 'bench_user'`)).rowCount === 0) await admin.query('CREATE ROLE bench_user NOLOGIN');
-  await admin.end();
-  await run('pgbench', ['-i', '-s', '10', '-q', '-h', '127.0.0.1', '-U', 'postgres', DB]);
-  const db = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${DB}` });
-  await db.connect();
-  await db.query('GRANT SELECT ON ALL TABLES IN SCHEMA public TO bench_user');
-  await db.end();
-}
-
-const cpuMs = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-};
 
 /** Reads every mark and event-loop sample the two processes wrote. */
 function readTrace(dir) {
@@ -112,7 +93,7 @@ const median = (xs) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.
 const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 const p = (v) => (Number.isFinite(v) ? v.toFixed(0) : '-').padStart(8);
 
-await prepare();
+await preparePgbench(DB, 'SELECT');
 const traceDir = mkdtempSync(join(tmpdir(), 'gw-hops-'));
 process.env.BENCH_HOP_DIR = traceDir;
 process.env.BENCH_NODE_ARGS = `${process.env.BENCH_NODE_ARGS ?? ''} --import=${resolve('bench/support/hop-trace.mjs')}`;

@@ -6,11 +6,10 @@
 //   BENCH_NO_TLS=1 adds a gateway run without TLS to the endpoint.
 //   BENCH_HOLD=1 starts the stack, prints the pgbench command line and pids, and waits for Ctrl-C.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { freePort, startBenchStack } from '../support/stack.mjs';
 import { startPgbouncer } from '../support/pgbouncer.mjs';
+import { cpuMs, preparePgbench } from '../support/pgbench-db.mjs';
 
 const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -24,32 +23,12 @@ const POLICY = `
 permit (principal, action in [Gateway::Action::"sql:select", Gateway::Action::"sql:insert", Gateway::Action::"sql:update", Gateway::Action::"sql:session"], resource)
 when { resource.type == "postgres" };`;
 
-async function prepare() {
-  const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${DB}`);
-  if ((await admin.query(`SELECT 1 FROM pg_roles WHERE rolname = 'bench_user'`)).rowCount === 0) await admin.query('CREATE ROLE bench_user NOLOGIN');
-  await admin.end();
-  await run('pgbench', ['-i', '-s', '10', '-q', '-h', '127.0.0.1', '-U', 'postgres', DB]);
-  const db = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${DB}` });
-  await db.connect();
-  await db.query('GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO bench_user');
-  await db.end();
-}
-
 async function pgbench(args, env, clients) {
   const { stdout } = await run('pgbench', [...args, '-c', String(clients), '-j', '2', '-T', String(SECONDS), '-n'], { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 });
   const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1]);
   const latency = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]);
   const failed = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
   return { tps, latency, failed };
-}
-
-/** CPU time (user + system, ms) a process has used so far. */
-function cpuMs(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100/s)
 }
 
 /** Runs pgbench against one path and measures the CPU our processes spent per transaction meanwhile. */
@@ -61,7 +40,7 @@ async function measure(args, env, clients, pids = {}) {
   return r;
 }
 
-await prepare();
+await preparePgbench(DB);
 const stack = await startBenchStack({
   policy: POLICY,
   // Loopback cleartext too (still refused from other addresses), to show what TLS costs: direct is cleartext.

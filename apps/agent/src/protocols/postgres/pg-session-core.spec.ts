@@ -9,24 +9,15 @@ import {
   serializeFrontend,
 } from '@gw/protocol-postgres';
 import { loadSqlParser } from '@gw/sql';
-import pino from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { SessionRecorder } from '../../recording/recording-shipper.js';
-import { PolicyHolder } from '../../policy/policy-holder.js';
-import { ColumnCatalog } from './column-catalog.js';
+import { memoryRecorder, sessionOptions } from '../../../test/support/pg-session-fixture.js';
 import { PgSessionCore, type ClientPort, type ServerPort } from './pg-session-core.js';
-import { principalFromGrant } from './statement-policy.js';
 
 /*
  * The session core fed bytes directly, no streams and no sockets: however the client's and the
  * database's bytes are cut into chunks, what reaches each side and what is recorded is the same.
  */
 
-const POLICY = `
-@id("read") @mask("email:full") permit (principal, action in Gateway::Action::"sql:read", resource);
-@id("no-delete") @reason("deletes are not allowed") forbid (principal, action == Gateway::Action::"sql:delete", resource);
-`;
-const log = pino({ level: 'silent' });
 
 function port(): ClientPort & ServerPort & { out: Buffer[]; ended: boolean } {
   const events = new EventEmitter();
@@ -55,35 +46,8 @@ function port(): ClientPort & ServerPort & { out: Buffer[]; ended: boolean } {
 function session() {
   const client = port();
   const server = port();
-  const records: { type: string; data: Record<string, unknown> }[] = [];
-  const recorder: SessionRecorder = {
-    sessionId: 's',
-    record: (type, data) => void records.push({ type, data }),
-    recordDurable: (type, data) => {
-      records.push({ type, data });
-      return Promise.resolve();
-    },
-    flushed: () => Promise.resolve(),
-  };
-  const core = new PgSessionCore({
-    client,
-    server,
-    frontend: new FrontendParser({ startupDone: true }),
-    backend: new BackendParser(),
-    policy: new PolicyHolder(() => ({ version: 1, sha256: 'x', text: POLICY }), log),
-    policyContext: {
-      principal: principalFromGrant({ id: 'iss#a', kind: 'workload', issuer: 'iss', subject: 'a' } as never),
-      resource: { name: 'crm', type: 'postgres' },
-      dbRole: 'app',
-      sourceIp: '127.0.0.1',
-    },
-    catalog: new ColumnCatalog(undefined),
-    maskingKey: Buffer.alloc(32, 7),
-    recorder,
-    sampleRows: 5,
-    log,
-    onEnd: () => undefined,
-  });
+  const { recorder, records } = memoryRecorder();
+  const core = new PgSessionCore({ ...sessionOptions(recorder), client, server });
   core.start();
   return { core, client, server, records };
 }

@@ -12,23 +12,10 @@ import {
   type FrontendMessage,
 } from '@gw/protocol-postgres';
 import { loadSqlParser } from '@gw/sql';
-import pino from 'pino';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { SessionRecorder } from '../../recording/recording-shipper.js';
-import { ColumnCatalog } from './column-catalog.js';
 import { PgSession } from './pg-session.js';
-import { PolicyHolder } from '../../policy/policy-holder.js';
-import { principalFromGrant } from './statement-policy.js';
+import { memoryRecorder, sessionOptions } from '../../../test/support/pg-session-fixture.js';
 
-const POLICY = `
-@id("read")
-@mask("email:full")
-permit (principal, action in Gateway::Action::"sql:read", resource);
-
-@id("no-delete")
-@reason("deletes are not allowed")
-forbid (principal, action == Gateway::Action::"sql:delete", resource);
-`;
 
 /** One side of the relay: what the session writes is captured, what the test pushes is read by it. */
 function endpoint() {
@@ -43,7 +30,6 @@ function endpoint() {
   return { stream, bytes: () => Buffer.concat(written) };
 }
 
-const log = pino({ level: 'silent' });
 /** Generous: the machine's 2 cores are shared with other test runs. */
 const WAIT = { timeout: 5000, interval: 10 };
 const sessions: PgSession[] = [];
@@ -52,36 +38,13 @@ const sessions: PgSession[] = [];
 function start(durability: (n: number) => Promise<void> = () => Promise.resolve()) {
   const client = endpoint();
   const server = endpoint();
-  const records: { type: string; data: Record<string, unknown> }[] = [];
-  const recorder: SessionRecorder = {
-    sessionId: 's',
-    record: (type, data) => records.push({ type, data }),
-    recordDurable: (type, data) => {
-      records.push({ type, data });
-      return durability(records.length);
-    },
-    flushed: () => Promise.resolve(),
-  };
+  const { recorder, records } = memoryRecorder(durability);
   const session = new PgSession({
+    ...sessionOptions(recorder),
     client: client.stream,
-    frontend: new FrontendParser({ startupDone: true }),
     upstream: server.stream as unknown as Socket,
-    backend: new BackendParser(),
     upstreamAddress: { host: '127.0.0.1', port: 1 },
     upstreamKey: undefined,
-    policy: new PolicyHolder(() => ({ version: 1, sha256: 'x', text: POLICY }), log),
-    policyContext: {
-      principal: principalFromGrant({ id: 'iss#a', kind: 'workload', issuer: 'iss', subject: 'a' } as never),
-      resource: { name: 'crm', type: 'postgres' },
-      dbRole: 'app',
-      sourceIp: '127.0.0.1',
-    },
-    catalog: new ColumnCatalog(undefined),
-    maskingKey: Buffer.alloc(32, 7),
-    recorder,
-    sampleRows: 5,
-    log,
-    onEnd: () => undefined,
   });
   sessions.push(session);
   return {
