@@ -43,15 +43,17 @@ export class RecordingsService {
       }
     }
     if (accepted.length === 0) return results as RecordingAck[];
-    let inserted: { session_id: string }[];
+    let inserted: { session_id: string; stored: string }[];
     try {
-      // RETURNING: TypeORM hands back the rows of an INSERT, not its row count.
-      inserted = await this.dataSource.query<{ session_id: string }[]>(
-        `INSERT INTO session_events (session_id, seq, occurred_at, type, data)
-         SELECT e.sid::uuid, e.seq, e.at, e.type, e.data
-         FROM jsonb_to_recordset($1::jsonb) AS e(sid text, seq bigint, at timestamptz, type text, data jsonb)
-         ON CONFLICT (session_id, seq) DO NOTHING
-         RETURNING session_id`,
+      // Counted per session in the database: the control plane parses a row per session, not per event.
+      inserted = await this.dataSource.query<{ session_id: string; stored: string }[]>(
+        `WITH ins AS (
+           INSERT INTO session_events (session_id, seq, occurred_at, type, data)
+           SELECT e.sid::uuid, e.seq, e.at, e.type, e.data
+           FROM jsonb_to_recordset($1::jsonb) AS e(sid text, seq bigint, at timestamptz, type text, data jsonb)
+           ON CONFLICT (session_id, seq) DO NOTHING
+           RETURNING session_id)
+         SELECT session_id, count(*) AS stored FROM ins GROUP BY session_id`,
         [`[${rows.join(',')}]`],
       );
     } catch (error) {
@@ -63,7 +65,7 @@ export class RecordingsService {
       return results as RecordingAck[];
     }
     const stored = new Map<string, number>();
-    for (const row of inserted) stored.set(row.session_id, (stored.get(row.session_id) ?? 0) + 1);
+    for (const row of inserted) stored.set(row.session_id, Number(row.stored));
     for (const i of accepted) results[i] = { ok: true, stored: stored.get(batches[i]!.sessionId) ?? 0 };
     return results as RecordingAck[];
   }
