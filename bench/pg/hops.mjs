@@ -1,7 +1,8 @@
 // Where one statement waits: the latency of each hop of the gateway's data path, from the control
 // plane reading a client's Query to it writing the answer back, with pgbench select-only through the
 // gateway at -c 1, 8 and 32 (BENCH_CLIENTS), plus each process's event-loop delay and CPU per statement.
-//   npm run build && node bench/pg/hops.mjs   (BENCH_SECONDS=10 per run; BENCH_MODE=simple|prepared)
+//   npm run build && node bench/pg/hops.mjs   (BENCH_SECONDS=10 per run; BENCH_MODE=simple|prepared;
+//   BENCH_BEFORE=<path of another checkout, built> measures that build first, in the same run)
 // The control plane and the agent run with bench/support/hop-trace.mjs preloaded, which records the
 // marks of libs/tunnel/src/hop-trace.ts (nothing is recorded without it).
 import { execFile } from 'node:child_process';
@@ -93,52 +94,68 @@ const median = (xs) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.
 const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 const p = (v) => (Number.isFinite(v) ? v.toFixed(0) : '-').padStart(8);
 
-await preparePgbench(DB, 'SELECT');
-const traceDir = mkdtempSync(join(tmpdir(), 'gw-hops-'));
-process.env.BENCH_HOP_DIR = traceDir;
-process.env.BENCH_NODE_ARGS = `${process.env.BENCH_NODE_ARGS ?? ''} --import=${resolve('bench/support/hop-trace.mjs')}`;
-const stack = await startBenchStack({
-  policy: POLICY,
-  resources: [{ name: 'pgbench', type: 'postgres', address: '127.0.0.1:5432', labels: {}, postgres: { database: DB }, credentials: { user: 'literal:postgres' } }],
-});
-const windows = [];
-try {
-  const token = await stack.token('ai-agent');
-  for (const clients of CLIENTS) {
-    const cpu0 = { cp: cpuMs(stack.controlPlanePid), agent: cpuMs(stack.agentPid) };
-    const from = process.hrtime.bigint();
-    const { stdout } = await run('pgbench', ['-S', '-M', MODE, '-n', '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(SECONDS), '-h', '127.0.0.1', '-p', String(stack.pgPort), '-U', 'bench_user', 'pgbench'], {
-      env: { ...process.env, PGPASSWORD: token, PGSSLMODE: 'require' },
-    });
-    const to = process.hrtime.bigint();
-    const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1]);
-    const tx = tps * SECONDS;
-    windows.push({
-      clients, from, to, tps, latencyMs: Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]),
-      cpu: { cp: ((cpuMs(stack.controlPlanePid) - cpu0.cp) * 1000) / tx, agent: ((cpuMs(stack.agentPid) - cpu0.agent) * 1000) / tx },
-    });
+/** Runs pgbench at each client count through one build of the gateway and returns what it measured. */
+async function measureBuild(mains) {
+  const traceDir = mkdtempSync(join(tmpdir(), 'gw-hops-'));
+  process.env.BENCH_HOP_DIR = traceDir;
+  if (mains) {
+    process.env.BENCH_CP_MAIN = join(mains, 'apps/control-plane/dist/main.js');
+    process.env.BENCH_AGENT_MAIN = join(mains, 'apps/agent/dist/main.js');
+  } else {
+    delete process.env.BENCH_CP_MAIN;
+    delete process.env.BENCH_AGENT_MAIN;
   }
-} finally {
-  await stack.stop();
+  const stack = await startBenchStack({
+    policy: POLICY,
+    resources: [{ name: 'pgbench', type: 'postgres', address: '127.0.0.1:5432', labels: {}, postgres: { database: DB }, credentials: { user: 'literal:postgres' } }],
+  });
+  const windows = [];
+  try {
+    const token = await stack.token('ai-agent');
+    for (const clients of CLIENTS) {
+      const cpu0 = { cp: cpuMs(stack.controlPlanePid), agent: cpuMs(stack.agentPid) };
+      const from = process.hrtime.bigint();
+      const { stdout } = await run('pgbench', ['-S', '-M', MODE, '-n', '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(SECONDS), '-h', '127.0.0.1', '-p', String(stack.pgPort), '-U', 'bench_user', 'pgbench'], {
+        env: { ...process.env, PGPASSWORD: token, PGSSLMODE: 'require' },
+      });
+      const to = process.hrtime.bigint();
+      const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1]);
+      const tx = tps * SECONDS;
+      windows.push({
+        clients, from, to, tps, latencyMs: Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]),
+        cpu: { cp: ((cpuMs(stack.controlPlanePid) - cpu0.cp) * 1000) / tx, agent: ((cpuMs(stack.agentPid) - cpu0.agent) * 1000) / tx },
+      });
+    }
+  } finally {
+    await stack.stop();
+  }
+  return { windows, ...readTrace(traceDir) };
 }
 
-const { marks, eld } = readTrace(traceDir);
-console.log(`\nOne select-only statement (-M ${MODE}) through the gateway, per hop (µs, median / mean over every statement of a ${SECONDS} s pgbench run):`);
-console.log(`${'hop'.padEnd(64)}${windows.map((w) => `   -c ${String(w.clients).padEnd(2)} med    mean`).join('')}`);
-const perWindow = windows.map((w) => hopDurations(marks, w.from, w.to));
-for (let h = 1; h < CHAIN.length; h++) {
-  console.log(`${CHAIN[h][1].padEnd(64)}${perWindow.map((hops) => `${p(median(hops[h]))}${p(mean(hops[h]))}`).join('')}`);
+function print(label, { windows, marks, eld }) {
+  console.log(`\n${label}: one select-only statement (-M ${MODE}) through the gateway, per hop (µs, median / mean over every statement of a ${SECONDS} s pgbench run):`);
+  console.log(`${'hop'.padEnd(64)}${windows.map((w) => `   -c ${String(w.clients).padEnd(2)} med    mean`).join('')}`);
+  const perWindow = windows.map((w) => hopDurations(marks, w.from, w.to));
+  for (let h = 1; h < CHAIN.length; h++) {
+    console.log(`${CHAIN[h][1].padEnd(64)}${perWindow.map((hops) => `${p(median(hops[h]))}${p(mean(hops[h]))}`).join('')}`);
+  }
+  console.log(`${'= inside the gateway (control plane read to control plane write)'.padEnd(64)}${perWindow.map((hops) => `${p(median(hops[0]))}${p(mean(hops[0]))}`).join('')}`);
+  console.log(`${'pgbench mean latency (client and its TLS included)'.padEnd(64)}${windows.map((w) => `${''.padStart(8)}${p(w.latencyMs * 1000)}`).join('')}`);
+  console.log(`${'statements traced'.padEnd(64)}${perWindow.map((hops) => `${''.padStart(8)}${p(hops[0].length)}`).join('')}`);
+  console.log(`\n${'clients'.padEnd(8)}${'tps'.padStart(8)}  CP us/stmt  agent us/stmt   event-loop delay µs (p50 / p99 / max of 250 ms windows; includes the 1 ms sampling interval): control plane | agent`);
+  for (const w of windows) {
+    const inWindow = (side) => eld[side].filter((x) => x.ns > w.from && x.ns <= w.to);
+    const line = (side) => {
+      const s = inWindow(side);
+      return `${p(median(s.map((x) => x.p50)))}${p(median(s.map((x) => x.p99)))}${p(Math.max(...s.map((x) => x.max)))}`;
+    };
+    console.log(`${String(w.clients).padEnd(8)}${w.tps.toFixed(0).padStart(8)}${w.cpu.cp.toFixed(0).padStart(12)}${w.cpu.agent.toFixed(0).padStart(15)}   ${line('cp')} |${line('agent')}`);
+  }
 }
-console.log(`${'= inside the gateway (control plane read to control plane write)'.padEnd(64)}${perWindow.map((hops) => `${p(median(hops[0]))}${p(mean(hops[0]))}`).join('')}`);
-console.log(`${'pgbench mean latency (client and its TLS included)'.padEnd(64)}${windows.map((w) => `${''.padStart(8)}${p(w.latencyMs * 1000)}`).join('')}`);
-console.log(`${'statements traced'.padEnd(64)}${perWindow.map((hops) => `${''.padStart(8)}${p(hops[0].length)}`).join('')}`);
-console.log(`\n${'clients'.padEnd(8)}${'tps'.padStart(8)}  CP us/stmt  agent us/stmt   event-loop delay µs (p50 / p99 / max of 250 ms windows): control plane | agent`);
-for (const w of windows) {
-  const inWindow = (side) => eld[side].filter((x) => x.ns > w.from && x.ns <= w.to);
-  const line = (side) => {
-    const s = inWindow(side);
-    return `${p(median(s.map((x) => x.p50)))}${p(median(s.map((x) => x.p99)))}${p(Math.max(...s.map((x) => x.max)))}`;
-  };
-  console.log(`${String(w.clients).padEnd(8)}${w.tps.toFixed(0).padStart(8)}${w.cpu.cp.toFixed(0).padStart(12)}${w.cpu.agent.toFixed(0).padStart(15)}   ${line('cp')} |${line('agent')}`);
-}
+
+await preparePgbench(DB, 'SELECT');
+process.env.BENCH_NODE_ARGS = `${process.env.BENCH_NODE_ARGS ?? ''} --import=${resolve('bench/support/hop-trace.mjs')}`;
+// BENCH_BEFORE=<another checkout, built>: the same runs through that build first, for a before/after in one run.
+if (process.env.BENCH_BEFORE) print(`before (${process.env.BENCH_BEFORE})`, await measureBuild(resolve(process.env.BENCH_BEFORE)));
+print('this build', await measureBuild(undefined));
 process.exit(0);

@@ -4,8 +4,13 @@
 // event-loop delay as "eld ns p50 p99 max mean" lines (µs, per 250 ms window).
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { installHopTrace } from '@gw/tunnel';
+import { pathToFileURL } from 'node:url';
+
+// The tunnel library as the traced program resolves it (another checkout's build, for an A/B run).
+const tunnelUrl = pathToFileURL(createRequire(process.argv[1]).resolve('@gw/tunnel')).href;
+const { installHopTrace } = await import(tunnelUrl);
 
 const dir = process.env.BENCH_HOP_DIR;
 if (dir) {
