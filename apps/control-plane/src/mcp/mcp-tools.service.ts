@@ -326,10 +326,10 @@ export class McpToolsService {
         const value = { approval: view, ...rest };
         return { result: isError === true ? errorResult(String(rest.error ?? 'failed'), String(rest.message ?? 'the held call did not run'), value) : okResult(value), outcome: isError === true ? ('failure' as const) : ('success' as const) };
       }
-      // An approved call is running or about to: wait for its result, not only for the vote.
-      const done = settled && (!call || approval.status !== 'approved');
-      if (done) return settledResult(approval, view, call !== null);
+      // A held call's own outcome (the agent's words) is stored once its session let go of it: wait for that.
+      if (!call && settled) return settledResult(approval, view, false);
       if (Date.now() >= deadline) {
+        if (settled && approval.status !== 'approved') return settledResult(approval, view, true);
         const state = approval.status === 'pending' ? `still pending (${approval.votes.length} of ${approval.requiredApprovals} approvals)` : 'approved; the call is running';
         return { result: okResult({ approval: view, status: approval.status, message: `approval ${id} is ${state}; call wait_for_approval again` }), outcome: 'success' as const };
       }
@@ -341,7 +341,7 @@ export class McpToolsService {
 function settledResult(approval: ApprovalEntity, view: ReturnType<typeof approvalView>, heldCall: boolean) {
   if (approval.status === 'approved') return { result: okResult({ approval: view }), outcome: 'success' as const };
   const by = approval.votes.find((v) => v.decision === 'deny');
-  const what = heldCall ? 'the held call did not run' : 'nothing was granted';
+  const what = heldCall ? 'it did not run' : 'nothing was granted';
   const why = approval.status === 'denied' ? `was denied${by ? ` by ${by.approverName}` : ''}${by?.comment ? `: ${by.comment}` : ''}` : `is ${approval.status}`;
   return { result: errorResult(ToolRefusalKind.Denied, `approval ${approval.id} ${why}; ${what}`, { approval: view }), outcome: 'denied' as const };
 }
