@@ -324,7 +324,7 @@ export class McpToolsService {
       if (call && call.status !== 'held') {
         const { isError, ...rest } = call.result ?? {};
         const value = { approval: view, ...rest };
-        return { result: isError === true ? errorResult(String(rest.error ?? 'failed'), String(rest.message ?? 'the held call did not run'), value) : okResult(value), outcome: isError === true ? ('failure' as const) : ('success' as const) };
+        return { result: isError === true ? errorResult(typeof rest.error === 'string' ? rest.error : 'failed', typeof rest.message === 'string' ? rest.message : 'the held call did not run', value) : okResult(value), outcome: isError === true ? ('failure' as const) : ('success' as const) };
       }
       // A held call's own outcome (the agent's words) is stored once its session let go of it: wait for that.
       if (!call && settled) return settledResult(approval, view, false);

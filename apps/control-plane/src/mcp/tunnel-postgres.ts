@@ -55,7 +55,8 @@ export class TunnelPgSession {
   }
 
   static async open(broker: SessionBroker, req: { principal: Principal; resource: string; role: string; sourceAddress: string | null; declared: Record<string, unknown> }): Promise<TunnelPgSession> {
-    let session: TunnelPgSession | undefined;
+    // The broker may end the session (kill, time limit) before or after the client exists.
+    const ending: { session?: TunnelPgSession } = {};
     let opened: OpenedSession;
     try {
       opened = await broker.open({
@@ -66,7 +67,7 @@ export class TunnelPgSession {
         sourceAddress: req.sourceAddress,
         declared: req.declared,
         onTerminate: (_code, reason) => {
-          if (session) session.terminated = reason;
+          if (ending.session) ending.session.terminated = reason;
         },
       });
     } catch (error) {
@@ -75,13 +76,13 @@ export class TunnelPgSession {
     }
     const stream = asSocketLike(opened.stream);
     const client = new pg.Client({
-      stream: () => stream as never,
+      stream: () => stream,
       user: req.role,
       database: req.resource,
-      application_name: String(req.declared.applicationName ?? 'mcp').slice(0, 63),
+      application_name: (typeof req.declared.applicationName === 'string' ? req.declared.applicationName : 'mcp').slice(0, 63),
     });
-    session = new TunnelPgSession(opened, client);
-    const s = session;
+    const s = new TunnelPgSession(opened, client);
+    ending.session = s;
     opened.stream.on('data', (chunk: Buffer) => (s.bytesOut += chunk.length));
     const write = opened.stream.write.bind(opened.stream);
     opened.stream.write = ((chunk: Buffer, ...rest: never[]) => {

@@ -48,7 +48,7 @@ export class TunnelSshSession {
   }
 
   static async open(broker: SessionBroker, req: { principal: Principal; resource: string; login: string; sourceAddress: string | null; declared: Record<string, unknown> }): Promise<TunnelSshSession> {
-    let inner: ssh2.Client | undefined;
+    const inner = new ssh2.Client();
     let opened: OpenedSession;
     try {
       opened = await broker.open({
@@ -58,13 +58,12 @@ export class TunnelSshSession {
         expectedType: 'ssh',
         sourceAddress: req.sourceAddress,
         declared: req.declared,
-        onTerminate: () => inner?.end(),
+        onTerminate: () => inner.end(),
       });
     } catch (error) {
       if (error instanceof SessionRefused) throw refusalForCloseCode(error.closeCode, error.message);
       throw error;
     }
-    inner = new ssh2.Client();
     const session = new TunnelSshSession(opened, inner);
     inner.on('error', () => undefined);
     try {
