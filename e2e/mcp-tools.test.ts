@@ -83,6 +83,29 @@ describe('MCP tools: the SDK client over Streamable HTTP, through policy, approv
     expect(JSON.stringify(events.body)).toContain('SELECT id, email, card FROM customers');
   });
 
+  it('postgres_query limits: bytes cut with a message, the time limit cancels the statement, one statement per call', async () => {
+    const wide = await mcp.call('postgres_query', { resource: fx.resource, role: fx.role, sql: "SELECT repeat('x', 200000) AS blob FROM generate_series(1, 5)" });
+    expect(wide.isError).toBeFalsy();
+    expect(wide.structuredContent).toMatchObject({ truncated: true, truncatedBy: 'maxBytes' });
+    expect(wide.structuredContent.rows.length).toBe(2);
+    expect(wide.structuredContent.message).toMatch(/cut at 512 KiB/);
+
+    const slow = await mcp.call('postgres_query', { resource: fx.resource, role: fx.role, sql: 'SELECT count(*) FROM generate_series(1, 200000000)', timeoutSeconds: 1 });
+    expect(slow.isError).toBe(true);
+    expect(slow.structuredContent).toMatchObject({ error: 'limit_reached', sqlstate: '57014' });
+    expect(slow.structuredContent.message).toMatch(/cancelled at the time limit of 1 s/);
+
+    const two = await mcp.call('postgres_query', { resource: fx.resource, role: fx.role, sql: 'SELECT 1; SELECT 2' });
+    expect(two.structuredContent).toMatchObject({ error: 'invalid_request' });
+    expect(two.structuredContent.message).toMatch(/one statement per call/);
+  });
+
+  it('ssh_exec: the time limit ends the command', async () => {
+    const slow = await mcp.call('ssh_exec', { resource: 'mcp-box', login: TEST_LOGIN, command: 'echo started; sleep 30', timeoutSeconds: 1 });
+    expect(slow.isError).toBe(true);
+    expect(slow.structuredContent).toMatchObject({ error: 'limit_reached', stdout: 'started\n' });
+  });
+
   it('postgres_query: a DROP is denied by policy (named, with its reason) and nothing changes', async () => {
     const res = await mcp.call('postgres_query', { resource: fx.resource, role: fx.role, sql: 'DROP TABLE orders' });
     expect(res.isError).toBe(true);

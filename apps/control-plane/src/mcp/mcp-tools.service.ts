@@ -88,13 +88,14 @@ export class McpToolsService {
     }, ({ role }) => this.run(call('list_resources'), (c) => this.listResources(c, role)));
 
     server.registerTool('postgres_query', {
-      description: `Runs one SQL statement on a Postgres resource as a database role, through the gateway's agent: policy decides the statement (denied statements do not run; some need a human approval first), values come back masked where policy says so, and the statement is recorded. Returns columns, rows (as text), row count and whether the rows were cut at maxRows (default ${PG_LIMITS.defaultRows}, at most ${PG_LIMITS.maxRows}) or ${PG_LIMITS.maxBytes / 1024} KiB. Time limit ${PG_LIMITS.timeoutMs / 1000} s. Use $1, $2 ... with params for values.`,
+      description: `Runs one SQL statement on a Postgres resource as a database role, through the gateway's agent: policy decides the statement (denied statements do not run; some need a human approval first), values come back masked where policy says so, and the statement is recorded. Returns columns, rows (as text), row count and whether the rows were cut at maxRows (default ${PG_LIMITS.defaultRows}, at most ${PG_LIMITS.maxRows}) or ${PG_LIMITS.maxBytes / 1024} KiB. Cancelled at timeoutSeconds (default ${PG_LIMITS.defaultTimeoutSeconds}, at most ${PG_LIMITS.maxTimeoutSeconds}). Use $1, $2 ... with params for values.`,
       inputSchema: {
         resource: resourceName,
         role: roleName.describe('database role to run as'),
         sql: z.string().min(1).max(100_000).describe('one SQL statement'),
         params: z.array(z.union([z.string().max(100_000), z.number(), z.boolean(), z.null()])).max(100).optional().describe('values for $1, $2 ...'),
         maxRows: z.number().int().min(1).max(PG_LIMITS.maxRows).optional(),
+        timeoutSeconds: z.number().int().min(1).max(PG_LIMITS.maxTimeoutSeconds).optional(),
       },
     }, (args) => this.run(call('postgres_query', args.resource), (c) => this.postgresQuery(c, args)));
 
@@ -201,23 +202,24 @@ export class McpToolsService {
     return { result: okResult({ resources: items, ...(role ? { role } : {}) }), outcome: 'success' as const };
   }
 
-  private async postgresQuery(c: Call, args: { resource: string; role: string; sql: string; params?: (string | number | boolean | null)[]; maxRows?: number }) {
+  private async postgresQuery(c: Call, args: { resource: string; role: string; sql: string; params?: (string | number | boolean | null)[]; maxRows?: number; timeoutSeconds?: number }) {
+    const timeoutSeconds = args.timeoutSeconds ?? PG_LIMITS.defaultTimeoutSeconds;
     const session = await TunnelPgSession.open(this.broker, {
       principal: c.ctx.principal, resource: args.resource, role: args.role, sourceAddress: c.ctx.sourceAddress, declared: declaredClient(c.ctx, c.tool),
     });
     c.audit.sessionId = session.sessionId;
     let start;
     try {
-      start = await session.run(args.sql, args.params ?? [], args.maxRows ?? PG_LIMITS.defaultRows);
+      start = await session.run(args.sql, args.params ?? [], args.maxRows ?? PG_LIMITS.defaultRows, timeoutSeconds);
     } catch (error) {
       await session.close();
       throw error;
     }
     if (start.kind === 'held') {
-      return this.held(c, start.approvalId, session.sessionId, start.completion, (end) => statementResult(end, session.sessionId), () => session.close());
+      return this.held(c, start.approvalId, session.sessionId, start.completion, (end) => statementResult(end, session.sessionId, timeoutSeconds), () => session.close());
     }
     await session.close();
-    return statementResult(start.end, session.sessionId);
+    return statementResult(start.end, session.sessionId, timeoutSeconds);
   }
 
   private async postgresSchema(c: Call, args: { resource: string; role: string; schema?: string }) {
@@ -230,9 +232,9 @@ export class McpToolsService {
       const sql = `SELECT table_schema, table_name, column_name, data_type, is_nullable FROM information_schema.columns
         WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND ($1::text IS NULL OR table_schema = $1::text)
         ORDER BY table_schema, table_name, ordinal_position`;
-      const start = await session.run(sql, [args.schema ?? null], PG_LIMITS.maxRows);
+      const start = await session.run(sql, [args.schema ?? null], PG_LIMITS.maxRows, PG_LIMITS.defaultTimeoutSeconds);
       if (start.kind === 'held') throw new ToolRefusal(ToolRefusalKind.ApprovalRequired, `reading the schema needs an approval (${start.approvalId}); use postgres_query for it`);
-      if (start.end.kind === 'error') return statementResult(start.end, session.sessionId);
+      if (start.end.kind === 'error') return statementResult(start.end, session.sessionId, PG_LIMITS.defaultTimeoutSeconds);
       const tables = new Map<string, { schema: string; table: string; columns: { name: string; type: string; nullable: boolean }[] }>();
       for (const [schema, table, column, type, nullable] of start.end.outcome.rows) {
         const key = `${schema}.${table}`;
@@ -363,19 +365,23 @@ function domainKind(code: DomainErrorCode): string {
 }
 
 /** A statement's end as the tool's answer: rows, or why it did not run. */
-function statementResult(end: StatementEnd, sessionId: string): { result: CallToolResult; outcome: ToolOutcome } {
+function statementResult(end: StatementEnd, sessionId: string, timeoutSeconds: number): { result: CallToolResult; outcome: ToolOutcome } {
   if (end.kind === 'result') {
     const o = end.outcome;
     return {
       result: okResult({
         decision: { effect: 'allow' }, columns: o.columns, rows: o.rows, rowCount: o.rowCount, command: o.command, truncated: o.truncated !== false,
-        ...(o.truncated ? { truncatedBy: o.truncated, message: o.truncated === 'maxRows' ? 'more rows exist: ask for fewer columns or add a WHERE / LIMIT' : `the rows were cut at ${PG_LIMITS.maxBytes / 1024} KiB` } : {}),
+        ...(o.truncated ? { truncatedBy: o.truncated, message: o.truncated === 'maxRows' ? `more rows exist: add a WHERE or LIMIT, or raise maxRows (at most ${PG_LIMITS.maxRows})` : `the rows were cut at ${PG_LIMITS.maxBytes / 1024} KiB: select fewer or narrower columns, or fewer rows` } : {}),
         sessionId,
       }),
       outcome: 'success',
     };
   }
-  if (end.timedOut) return { result: errorResult(ToolRefusalKind.Limit, `the statement was cancelled at the time limit of ${PG_LIMITS.timeoutMs / 1000} s`, { sqlstate: end.code, sessionId }), outcome: 'failure' };
+  if (end.timedOut) return { result: errorResult(ToolRefusalKind.Limit, `the statement was cancelled at the time limit of ${timeoutSeconds} s (timeoutSeconds, at most ${PG_LIMITS.maxTimeoutSeconds})`, { sqlstate: end.code, sessionId }), outcome: 'failure' };
+  // The tool speaks the extended protocol (parameters, a cursor): the agent refuses several statements in one.
+  if (/multiple commands|cannot contain several statements/.test(end.message)) {
+    return { result: errorResult(ToolRefusalKind.Invalid, `postgres_query runs one statement per call: send each statement in its own call (${end.message})`, { sqlstate: end.code, sessionId }), outcome: 'failure' };
+  }
   if (end.code === '42501' && /^(denied|approval )/.test(end.message)) {
     return { result: errorResult(ToolRefusalKind.Denied, end.message, { sqlstate: end.code, decision: { effect: 'deny' }, sessionId }), outcome: 'denied' };
   }

@@ -7,7 +7,7 @@ import { SessionRefused, type OpenedSession, type SessionBroker } from '../conne
 import { ToolRefusal, ToolRefusalKind, refusalForCloseCode } from './tool-context.js';
 
 /** Per-call limits: a model asks for little at a time, and one call cannot hog the agent. */
-export const PG_LIMITS = { defaultRows: 100, maxRows: 1000, maxBytes: 512 * 1024, timeoutMs: 30_000 } as const;
+export const PG_LIMITS = { defaultRows: 100, maxRows: 1000, maxBytes: 512 * 1024, defaultTimeoutSeconds: 30, maxTimeoutSeconds: 300 } as const;
 /** Rows fetched per round trip while filling a result. */
 const FETCH_BATCH = 100;
 
@@ -110,10 +110,10 @@ export class TunnelPgSession {
    * Runs one statement with the per-call limits. Returns as soon as it is done, or as soon as the
    * agent says it holds it for approval (the statement then goes on waiting in the agent).
    */
-  run(sql: string, params: unknown[], maxRows: number): Promise<StatementStart> {
+  run(sql: string, params: unknown[], maxRows: number, timeoutSeconds: number): Promise<StatementStart> {
     return new Promise<StatementStart>((resolve) => {
       let held = false;
-      const completion = this.fetch(sql, params, maxRows, () => held);
+      const completion = this.fetch(sql, params, maxRows, timeoutSeconds * 1000, () => held);
       const onHeld = (approvalId: string) => {
         if (held) return;
         held = true;
@@ -128,7 +128,7 @@ export class TunnelPgSession {
     });
   }
 
-  private async fetch(sql: string, params: unknown[], maxRows: number, isHeld: () => boolean): Promise<StatementEnd> {
+  private async fetch(sql: string, params: unknown[], maxRows: number, timeoutMs: number, isHeld: () => boolean): Promise<StatementEnd> {
     const cursor = this.client.query(new Cursor<(string | null)[]>(sql, params, { rowMode: 'array', types: asText }));
     let timedOut = false;
     // The time limit counts from the start, or from the approval for a held statement.
@@ -137,7 +137,7 @@ export class TunnelPgSession {
       timer = setTimeout(() => {
         timedOut = true;
         this.opened.notifyAgent(PG_EVENTS.cancel, { sessionId: this.opened.sessionId });
-      }, PG_LIMITS.timeoutMs);
+      }, timeoutMs);
       timer.unref();
     };
     if (!isHeld()) arm();
