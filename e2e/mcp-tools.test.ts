@@ -24,6 +24,8 @@ permit (principal, action == Gateway::Action::"connect", resource)
   when { principal.gatewayRoles.contains("requester") && resource.type == "ssh" };
 @id("no-rm") @reason("deleting files is not allowed for workloads")
 forbid (principal, action == Gateway::Action::"ssh:exec", resource) when { context has programs && context.programs.contains("rm") };
+@id("access-dev") permit (principal, action == Gateway::Action::"request_access", resource)
+  when { principal.gatewayRoles.contains("requester") && resource.hasTag("env") && resource.getTag("env") == "dev" };
 @id("sudo-held") @approval("required")
 permit (principal, action == Gateway::Action::"ssh:exec", resource)
   when { principal.gatewayRoles.contains("requester") && context has command && context.command like "sudo *" };
@@ -183,11 +185,29 @@ describe('MCP tools: the SDK client over Streamable HTTP, through policy, approv
     expect(done.structuredContent.stdout).toContain('ran-after-approval');
   });
 
+  it('request_access: granted where policy allows it, refused (and stored) where it does not', async () => {
+    const granted = await mcp.call('request_access', { resource: 'mcp-box', role: TEST_LOGIN, duration: '30m', reason: 'INC-4711 disk check' });
+    expect(granted.isError).toBeFalsy();
+    expect(granted.structuredContent).toMatchObject({ accessRequest: { status: 'approved' }, grant: { resource: 'mcp-box' } });
+    const grants = await api('GET', '/api/v1/grants?active=true&resource=mcp-box');
+    expect(grants.body.items).toHaveLength(1);
+
+    const refused = await mcp.call('request_access', { resource: fx.resource, role: fx.role, duration: '1h', reason: 'INC-4711 cleanup' });
+    expect(refused.isError).toBe(true);
+    expect(refused.structuredContent).toMatchObject({ error: 'denied' });
+    expect(refused.structuredContent.message).toMatch(/request_access/);
+    const stored = await api('GET', '/api/v1/access-requests?status=denied');
+    expect(stored.body.items).toContainEqual(expect.objectContaining({ resource: fx.resource, status: 'denied' }));
+    const bad = await mcp.call('request_access', { resource: fx.resource, role: fx.role, duration: '3y', reason: 'INC-4711' });
+    expect(bad.structuredContent).toMatchObject({ error: 'invalid_request' });
+    expect(bad.structuredContent.message).toMatch(/^duration: /);
+  });
+
   it('every call is in the audit chain with the principal, token id and declared client, and the chain verifies', async () => {
     const audit = await api('GET', '/api/v1/audit/events?action=mcp.tool_call');
     const items = audit.body.items as { actor: { id: string }; details: { tool: string; tokenId: string | null; declaredClient: { name: string; declared: boolean } } }[];
     const tools = new Set(items.map((e) => e.details.tool));
-    for (const t of ['list_resources', 'postgres_query', 'postgres_schema', 'ssh_exec', 'get_approval', 'wait_for_approval']) expect(tools).toContain(t);
+    for (const t of ['list_resources', 'postgres_query', 'postgres_schema', 'ssh_exec', 'request_access', 'get_approval', 'wait_for_approval']) expect(tools).toContain(t);
     const mine = items.find((e) => e.details.tool === 'postgres_query')!;
     expect(mine.details.declaredClient).toEqual({ name: 'e2e-agent', version: '1.2.3', declared: true });
     expect(mine.details.tokenId).toEqual(expect.any(String));
