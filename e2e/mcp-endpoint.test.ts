@@ -58,6 +58,8 @@ const POLICY = `
 @id("pg-connect") permit (principal, action == Gateway::Action::"connect", resource)
   when { principal.gatewayRoles.contains("requester") && resource.type == "postgres" };
 @id("pg-read") permit (principal, action in Gateway::Action::"sql:read", resource) when { principal.gatewayRoles.contains("requester") };
+@id("no-mcp-schema") @reason("schema reads over MCP are off here")
+forbid (principal, action == Gateway::Action::"connect", resource) when { context has via && context.via == "mcp" && context has tool && context.tool == "postgres_schema" };
 `;
 
 /** A token signed by the dev IdP's own key, for the gateway's audience, that expired an hour ago. */
@@ -198,6 +200,23 @@ describe('MCP endpoint: protected resource metadata, tokens, Origin, sessions, m
       expect(outcome).not.toBe('served');
     } finally {
       refused.close();
+    }
+  });
+
+  it('policy sees MCP calls as such (context.via and context.tool on connect): a forbid on one tool refuses it with its reason', async () => {
+    const mcp = await mcpClient(base, token);
+    try {
+      const res = await mcp.call('postgres_schema', { resource: 'pg-offline', role: 'postgres' });
+      expect(res.isError).toBe(true);
+      expect(res.structuredContent).toMatchObject({ error: 'denied' });
+      expect(res.structuredContent.message).toContain('schema reads over MCP are off here');
+      const dry = await stack.cp.request('POST', '/api/v1/policies/dry-run', {
+        token: stack.admin,
+        body: { principal: { id: 'x', gatewayRoles: ['requester'] }, action: 'connect', resource: { name: 'pg-offline', type: 'postgres' }, context: { via: 'mcp', tool: 'postgres_query' } },
+      });
+      expect(dry.body).toMatchObject({ decision: { effect: 'allow', determiningPolicies: ['pg-connect'] } });
+    } finally {
+      await mcp.close();
     }
   });
 

@@ -180,7 +180,8 @@ export class McpToolsService {
 
   private async listResources(c: Call, role: string | undefined) {
     const { principal } = c.ctx;
-    const context = role ? { dbRole: role, login: role } : {};
+    // What a tool call would be asked: `connect` with `via: "mcp"` (policies may treat MCP apart).
+    const context = { via: 'mcp', tool: 'list_resources', ...(role ? { dbRole: role, login: role } : {}) };
     const items = (await this.resources.listGrouped()).map((r) => {
       const resource = { name: r.name, type: r.type, environment: r.environment ?? undefined, labels: r.labels };
       const connect = this.policy.evaluate({ principal, action: 'connect', resource, context }).effect;
@@ -205,7 +206,7 @@ export class McpToolsService {
   private async postgresQuery(c: Call, args: { resource: string; role: string; sql: string; params?: (string | number | boolean | null)[]; maxRows?: number; timeoutSeconds?: number }) {
     const timeoutSeconds = args.timeoutSeconds ?? PG_LIMITS.defaultTimeoutSeconds;
     const session = await TunnelPgSession.open(this.broker, {
-      principal: c.ctx.principal, resource: args.resource, role: args.role, sourceAddress: c.ctx.sourceAddress, declared: declaredClient(c.ctx, c.tool),
+      principal: c.ctx.principal, resource: args.resource, role: args.role, sourceAddress: c.ctx.sourceAddress, declared: declaredClient(c.ctx, c.tool), tool: c.tool,
     });
     c.audit.sessionId = session.sessionId;
     let start;
@@ -224,7 +225,7 @@ export class McpToolsService {
 
   private async postgresSchema(c: Call, args: { resource: string; role: string; schema?: string }) {
     const session = await TunnelPgSession.open(this.broker, {
-      principal: c.ctx.principal, resource: args.resource, role: args.role, sourceAddress: c.ctx.sourceAddress, declared: declaredClient(c.ctx, c.tool),
+      principal: c.ctx.principal, resource: args.resource, role: args.role, sourceAddress: c.ctx.sourceAddress, declared: declaredClient(c.ctx, c.tool), tool: c.tool,
     });
     c.audit.sessionId = session.sessionId;
     try {
@@ -250,7 +251,7 @@ export class McpToolsService {
 
   private async sshExec(c: Call, args: { resource: string; login: string; command: string; timeoutSeconds?: number }) {
     const session = await TunnelSshSession.open(this.broker, {
-      principal: c.ctx.principal, resource: args.resource, login: args.login, sourceAddress: c.ctx.sourceAddress, declared: declaredClient(c.ctx, c.tool),
+      principal: c.ctx.principal, resource: args.resource, login: args.login, sourceAddress: c.ctx.sourceAddress, declared: declaredClient(c.ctx, c.tool), tool: c.tool,
     });
     c.audit.sessionId = session.sessionId;
     const masker = new Masker(session.decision.obligations.masking, { key: this.maskKey });

@@ -54,7 +54,7 @@ export class TunnelPgSession {
     return this.opened.sessionId;
   }
 
-  static async open(broker: SessionBroker, req: { principal: Principal; resource: string; role: string; sourceAddress: string | null; declared: Record<string, unknown> }): Promise<TunnelPgSession> {
+  static async open(broker: SessionBroker, req: { principal: Principal; resource: string; role: string; sourceAddress: string | null; declared: Record<string, unknown>; tool: string }): Promise<TunnelPgSession> {
     // The broker may end the session (kill, time limit) before or after the client exists.
     const ending: { session?: TunnelPgSession } = {};
     let opened: OpenedSession;
@@ -66,6 +66,7 @@ export class TunnelPgSession {
         expectedType: 'postgres',
         sourceAddress: req.sourceAddress,
         declared: req.declared,
+        via: { via: 'mcp', tool: req.tool },
         onTerminate: (_code, reason) => {
           if (ending.session) ending.session.terminated = reason;
         },

@@ -47,7 +47,7 @@ export class TunnelSshSession {
     return this.opened.decision;
   }
 
-  static async open(broker: SessionBroker, req: { principal: Principal; resource: string; login: string; sourceAddress: string | null; declared: Record<string, unknown> }): Promise<TunnelSshSession> {
+  static async open(broker: SessionBroker, req: { principal: Principal; resource: string; login: string; sourceAddress: string | null; declared: Record<string, unknown>; tool: string }): Promise<TunnelSshSession> {
     const inner = new ssh2.Client();
     let opened: OpenedSession;
     try {
@@ -58,6 +58,7 @@ export class TunnelSshSession {
         expectedType: 'ssh',
         sourceAddress: req.sourceAddress,
         declared: req.declared,
+        via: { via: 'mcp', tool: req.tool },
         onTerminate: () => inner.end(),
       });
     } catch (error) {
