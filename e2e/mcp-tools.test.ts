@@ -183,6 +183,15 @@ describe('MCP tools: the SDK client over Streamable HTTP, through policy, approv
     expect((await api('POST', `/api/v1/approvals/${id}/approve`, approver, {})).status).toBe(200);
     const done = await mcp.call('wait_for_approval', { id, timeoutSeconds: 30 });
     expect(done.structuredContent.stdout).toContain('ran-after-approval');
+
+    const refused = await mcp.call('ssh_exec', { resource: 'mcp-box', login: TEST_LOGIN, command: 'sudo -n true; echo must-not-run' });
+    const refusedId = refused.structuredContent.approvalId as string;
+    expect((await api('POST', `/api/v1/approvals/${refusedId}/deny`, approver, { comment: 'no sudo today' })).status).toBe(200);
+    const notRun = await mcp.call('wait_for_approval', { id: refusedId, timeoutSeconds: 30 });
+    expect(notRun.isError).toBe(true);
+    expect(notRun.structuredContent).toMatchObject({ error: 'denied' });
+    expect(notRun.structuredContent.message).toMatch(/command was denied by Approver .*no sudo today/);
+    expect(JSON.stringify(notRun.structuredContent)).not.toContain('must-not-run\n');
   });
 
   it('request_access: granted where policy allows it, refused (and stored) where it does not', async () => {

@@ -9,7 +9,6 @@ import { loggerFor } from '../common/logger.js';
 import { AuditService } from '../audit/audit.service.js';
 import { SessionBroker } from '../connect/session-broker.service.js';
 import { ApprovalsService } from '../approvals/approvals.service.js';
-import type { ApprovalEntity } from '../approvals/approval.entity.js';
 import { approvalView } from '../approvals/approval-view.js';
 import { AccessRequestsService } from '../grants/access-requests.service.js';
 import { accessRequestBodySchema } from '../grants/dto/access-request.dto.js';
@@ -20,7 +19,8 @@ import { HeldCallsStore } from './held-calls.store.js';
 import { keepHeldCall } from './held-call-runner.js';
 import { isUuid } from './mcp-sessions.store.js';
 import { ToolRefusal, ToolRefusalKind, declaredClient, errorResult, okResult, type ToolContext } from './tool-context.js';
-import { PG_LIMITS, TunnelPgSession, type StatementEnd } from './tunnel-postgres.js';
+import { domainKind, execResult, settledResult, statementResult, type ToolOutcome } from './tool-results.js';
+import { PG_LIMITS, TunnelPgSession } from './tunnel-postgres.js';
 import { SSH_LIMITS, TunnelSshSession, type ExecOutcome } from './tunnel-ssh.js';
 import { VERSION } from './version.js';
 
@@ -41,7 +41,6 @@ interface Call {
   audit: Record<string, unknown>;
 }
 
-type ToolOutcome = 'success' | 'denied' | 'failure' | 'held';
 
 /**
  * The gateway's MCP tools. Each call is attributed to the principal, its token id and the client's
@@ -192,7 +191,8 @@ export class McpToolsService {
             ...base,
             tools: ['postgres_query', 'postgres_schema'],
             // Without a statement: policies that read the statement's tables or functions may decide otherwise.
-            statements: Object.fromEntries(SQL_ACTIONS.map((a) => [a, this.policy.evaluate({ principal, action: a, resource, context }).effect])),
+            // Asked as the agent asks: the role, and no `via` (the agent decides statements without it).
+            statements: Object.fromEntries(SQL_ACTIONS.map((a) => [a, this.policy.evaluate({ principal, action: a, resource, context: role ? { dbRole: role } : {} }).effect])),
           };
         case 'ssh':
           return { ...base, tools: ['ssh_exec'], commands: 'decided per command (ssh:exec) by the programs and options it runs' };
@@ -341,65 +341,3 @@ export class McpToolsService {
   }
 }
 
-function settledResult(approval: ApprovalEntity, view: ReturnType<typeof approvalView>, heldCall: boolean) {
-  if (approval.status === 'approved') return { result: okResult({ approval: view }), outcome: 'success' as const };
-  const by = approval.votes.find((v) => v.decision === 'deny');
-  const what = heldCall ? 'it did not run' : 'nothing was granted';
-  const why = approval.status === 'denied' ? `was denied${by ? ` by ${by.approverName}` : ''}${by?.comment ? `: ${by.comment}` : ''}` : `is ${approval.status}`;
-  return { result: errorResult(ToolRefusalKind.Denied, `approval ${approval.id} ${why}; ${what}`, { approval: view }), outcome: 'denied' as const };
-}
-
-function domainKind(code: DomainErrorCode): string {
-  switch (code) {
-    case DomainErrorCode.NotFound:
-      return ToolRefusalKind.NotFound;
-    case DomainErrorCode.Forbidden:
-      return ToolRefusalKind.Denied;
-    case DomainErrorCode.ValidationFailed:
-      return ToolRefusalKind.Invalid;
-    case DomainErrorCode.Unauthenticated:
-    case DomainErrorCode.Conflict:
-    case DomainErrorCode.PolicyInvalid:
-    case DomainErrorCode.Unavailable:
-      return code;
-  }
-}
-
-/** A statement's end as the tool's answer: rows, or why it did not run. */
-function statementResult(end: StatementEnd, sessionId: string, timeoutSeconds: number): { result: CallToolResult; outcome: ToolOutcome } {
-  if (end.kind === 'result') {
-    const o = end.outcome;
-    return {
-      result: okResult({
-        decision: { effect: 'allow' }, columns: o.columns, rows: o.rows, rowCount: o.rowCount, command: o.command, truncated: o.truncated !== false,
-        ...(o.truncated ? { truncatedBy: o.truncated, message: o.truncated === 'maxRows' ? `more rows exist: add a WHERE or LIMIT, or raise maxRows (at most ${PG_LIMITS.maxRows})` : `the rows were cut at ${PG_LIMITS.maxBytes / 1024} KiB: select fewer or narrower columns, or fewer rows` } : {}),
-        sessionId,
-      }),
-      outcome: 'success',
-    };
-  }
-  if (end.timedOut) return { result: errorResult(ToolRefusalKind.Limit, `the statement was cancelled at the time limit of ${timeoutSeconds} s (timeoutSeconds, at most ${PG_LIMITS.maxTimeoutSeconds})`, { sqlstate: end.code, sessionId }), outcome: 'failure' };
-  // The tool speaks the extended protocol (parameters, a cursor): the agent refuses several statements in one.
-  if (/multiple commands|cannot contain several statements/.test(end.message)) {
-    return { result: errorResult(ToolRefusalKind.Invalid, `postgres_query runs one statement per call: send each statement in its own call (${end.message})`, { sqlstate: end.code, sessionId }), outcome: 'failure' };
-  }
-  if (end.code === '42501' && /^(denied|approval )/.test(end.message)) {
-    return { result: errorResult(ToolRefusalKind.Denied, end.message, { sqlstate: end.code, decision: { effect: 'deny' }, sessionId }), outcome: 'denied' };
-  }
-  return { result: errorResult('statement_failed', `the database refused the statement: ${end.message} (SQLSTATE ${end.code})`, { sqlstate: end.code, sessionId }), outcome: 'failure' };
-}
-
-/** The agent refuses a command with exit status 126 and a `gateway: ...` line on stderr. */
-const REFUSED_LINE = /^gateway: (command (denied|is held)|approval |.*did not run)/m;
-
-function execResult(o: ExecOutcome, masker: Masker, sessionId: string, timeoutSeconds: number): { result: CallToolResult; outcome: ToolOutcome } {
-  const stdout = masker.maskEntities(o.stdout);
-  const stderr = masker.maskEntities(o.stderr);
-  if (o.exitStatus === 126 && REFUSED_LINE.test(o.stderr)) {
-    const line = stderr.split(/\r?\n/).find((l) => l.startsWith('gateway: ') && !/is held for approval/.test(l)) ?? stderr.trim();
-    return { result: errorResult(ToolRefusalKind.Denied, line.replace(/^gateway: /, ''), { exitStatus: 126, decision: { effect: 'deny' }, sessionId }), outcome: 'denied' };
-  }
-  const value = { decision: { effect: 'allow' }, stdout, stderr, exitStatus: o.exitStatus, signal: o.signal, truncated: o.truncated, sessionId };
-  if (o.timedOut) return { result: errorResult(ToolRefusalKind.Limit, `the command was ended at the time limit of ${timeoutSeconds} s`, value), outcome: 'failure' };
-  return { result: okResult(value), outcome: 'success' };
-}
