@@ -27,6 +27,8 @@ import { VERSION } from './version.js';
 const SQL_ACTIONS = ['sql:select', 'sql:insert', 'sql:update', 'sql:delete', 'sql:ddl', 'sql:admin'] as const;
 const WAIT_POLL_MS = 250;
 const MAX_WAIT_SECONDS = 300;
+/** Below the 60 s after which MCP clients (the SDK's default) give up on a request. */
+const DEFAULT_WAIT_SECONDS = 45;
 
 const resourceName = z.string().min(1).max(63).describe('resource name, as list_resources shows it');
 const roleName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$.-]{0,62}$/, 'a role name: letters, digits, _ $ . -, at most 63, not starting with a digit');
@@ -131,10 +133,10 @@ export class McpToolsService {
     }, ({ id }) => this.run(call('get_approval'), (c) => this.approvalState(c, id, 0)));
 
     server.registerTool('wait_for_approval', {
-      description: `Waits (up to timeoutSeconds, default 60, at most ${MAX_WAIT_SECONDS}) until an approval is decided; for a held statement or command that was approved, until it has run, and returns its result. Denied or expired: says so (it did not run).`,
+      description: `Waits (up to timeoutSeconds, default ${DEFAULT_WAIT_SECONDS}, at most ${MAX_WAIT_SECONDS}; stay below your client's request timeout) until an approval is decided; for a held statement or command that was approved, until it has run, and returns its result. Still pending: says so, call again. Denied or expired: says so (it did not run).`,
       inputSchema: { id: approvalId, timeoutSeconds: z.number().int().min(0).max(MAX_WAIT_SECONDS).optional() },
       annotations: { readOnlyHint: true },
-    }, ({ id, timeoutSeconds }) => this.run(call('wait_for_approval'), (c) => this.approvalState(c, id, timeoutSeconds ?? 60)));
+    }, ({ id, timeoutSeconds }) => this.run(call('wait_for_approval'), (c) => this.approvalState(c, id, timeoutSeconds ?? DEFAULT_WAIT_SECONDS)));
     return server;
   }
 
