@@ -167,6 +167,7 @@ Gateway is up.
   Postgres        127.0.0.1:${env.PG_PORT ?? '15432'} (TLS; dbname = resource, password = OIDC token)
   demo resources  redis = its own redis-server on 127.0.0.1:${demoRedis.port} (not the control plane's Redis)
   SSH             127.0.0.1:${env.SSH_PORT ?? '12222'} (user <login>@<resource>, password = OIDC token)${sshDemo ? `; demo target sshd on 127.0.0.1:${sshDemo.port}` : ''}
+  MCP             ${API_URL}/mcp  (Streamable HTTP; bearer = OIDC token; tools list_resources, postgres_query, ssh_exec ...; README "MCP")
   dev IdP         ${IDP_URL}  (demo clients: security-admin, approver, auditor, ai-agent, ci-pipeline)
 
 Try it:

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -7,6 +8,7 @@ import { AppModule } from './app.module.js';
 import { HttpErrorFilter } from './common/http-error.filter.js';
 import { NestPinoLogger, rootLogger } from './common/logger.js';
 import { requestContext } from './common/request-context.middleware.js';
+import { McpHttpHandler } from './mcp/mcp-http.handler.js';
 
 /** Builds the HTTP application (used by main.ts and by the tests). */
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
@@ -14,6 +16,12 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     logger: new NestPinoLogger(),
     bodyParser: false,
+  });
+  // /mcp reads its own body (JSON-RPC parse errors, its own size limit), so it comes before the JSON parser.
+  const mcp = app.get(McpHttpHandler);
+  app.use('/mcp', (req: IncomingMessage & { path?: string }, res: ServerResponse, next: () => void) => {
+    if (req.path !== '/') return next();
+    void mcp.handle(req, res);
   });
   app.useBodyParser('json', { limit: '1mb' });
   app.disable('x-powered-by');

@@ -21,12 +21,16 @@ describe('migrations', () => {
       expect(await tables(ds)).toEqual([]);
       await ds.runMigrations({ transaction: 'each' });
       expect(await tables(ds)).toEqual([
-        'access_requests', 'agents', 'approvals', 'audit_events', 'grants', 'policy_versions', 'replica_message_keys', 'resources',
+        'access_requests', 'agents', 'approvals', 'audit_events', 'grants', 'mcp_held_calls', 'mcp_sessions', 'policy_versions', 'replica_message_keys', 'resources',
         'schema_migrations', 'session_events', 'sessions', 'webhook_deliveries', 'webhook_subscriptions',
       ]);
       expect(await ds.showMigrations()).toBe(false);
       const detailColumn = `SELECT column_name FROM information_schema.columns WHERE table_name = 'approvals' AND column_name = 'detail'`;
       expect(await ds.query(detailColumn)).toHaveLength(1);
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await tables(ds)).not.toContain('mcp_sessions');
+      expect(await tables(ds)).not.toContain('mcp_held_calls');
+      expect(await tables(ds)).toContain('replica_message_keys');
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await tables(ds)).not.toContain('replica_message_keys');
       const killColumns = await ds.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'sessions' AND column_name = 'killed_by'`);

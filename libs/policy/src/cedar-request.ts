@@ -62,6 +62,8 @@ export function buildCedarRequest(input: PolicyInput, hourNow: number): CedarReq
   if (ctx.namespace !== undefined) context.namespace = ctx.namespace;
   if (ctx.kind !== undefined) context.kind = ctx.kind;
   if (ctx.name !== undefined) context.name = ctx.name;
+  if (ctx.via !== undefined) context.via = ctx.via;
+  if (ctx.tool !== undefined) context.tool = ctx.tool;
 
   return {
     principal: principalUid,

@@ -53,6 +53,10 @@ export interface PolicyContext {
   namespace?: string;
   kind?: string;
   name?: string;
+  /** How the request reached the gateway when not a protocol's own client: `mcp` for MCP tool calls. */
+  via?: string;
+  /** The MCP tool of the call (`postgres_query`, `ssh_exec` ...), with `via: "mcp"`. */
+  tool?: string;
 }
 
 export interface PolicyResource {
@@ -139,6 +143,8 @@ export const policyInputSchema = z.object({
       namespace: str.optional(),
       kind: str.optional(),
       name: str.optional(),
+      via: str.optional(),
+      tool: str.optional(),
     })
     .optional(),
 });

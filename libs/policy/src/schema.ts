@@ -52,6 +52,8 @@ export const CEDAR_SCHEMA = `namespace Gateway {
     namespace?: String,
     kind?: String,
     name?: String,
+    via?: String,
+    tool?: String,
   };
 
   action "sql", "ssh", "k8s";

@@ -59,6 +59,12 @@ const envSchema = z.object({
   WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(2000),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   WEBHOOK_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /** Browser origins allowed to call /mcp besides PUBLIC_URL's own (comma-separated); requests without Origin are not browsers. */
+  MCP_ALLOWED_ORIGINS: z.string().default('')
+    .transform((text) => text.split(',').map((o) => o.trim()).filter((o) => o !== ''))
+    .refine((list) => list.every((o) => { try { return new URL(o).origin === o; } catch { return false; } }), 'MCP_ALLOWED_ORIGINS must list origins (scheme://host[:port]) separated by commas'),
+  /** Largest JSON-RPC request body /mcp accepts (bytes). */
+  MCP_MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
 });
 
 export interface AppConfig {
@@ -82,6 +88,11 @@ export interface AppConfig {
    * without a queued job (Redis was down when they were created) are queued again.
    */
   webhooks: { maxAttempts: number; backoffMs: number; timeoutMs: number; sweepIntervalMs: number };
+  /**
+   * MCP endpoint: `resourceUrl` is its RFC 9728 resource identifier (`<PUBLIC_URL>/mcp`); browser
+   * requests are accepted only from `allowedOrigins` (PUBLIC_URL's origin and MCP_ALLOWED_ORIGINS).
+   */
+  mcp: { resourceUrl: string; allowedOrigins: string[]; maxRequestBytes: number };
   dataDir: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -95,8 +106,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const publicUrl = (e.PUBLIC_URL ?? `http://${e.HTTP_HOST}:${e.HTTP_PORT}`).replace(/\/+$/, '');
   return {
-    http: { host: e.HTTP_HOST, port: e.HTTP_PORT, publicUrl: e.PUBLIC_URL ?? `http://${e.HTTP_HOST}:${e.HTTP_PORT}` },
+    http: { host: e.HTTP_HOST, port: e.HTTP_PORT, publicUrl },
     database: {
       url: e.DATABASE_URL,
       createIfMissing: e.DATABASE_CREATE_IF_MISSING === 'true',
@@ -125,6 +137,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       backoffMs: e.WEBHOOK_BACKOFF_MS,
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
       sweepIntervalMs: e.WEBHOOK_SWEEP_INTERVAL_MS,
+    },
+    mcp: {
+      resourceUrl: `${publicUrl}/mcp`,
+      allowedOrigins: [...new Set([new URL(publicUrl).origin, ...e.MCP_ALLOWED_ORIGINS])],
+      maxRequestBytes: e.MCP_MAX_REQUEST_BYTES,
     },
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,

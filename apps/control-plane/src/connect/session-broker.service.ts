@@ -41,6 +41,8 @@ export interface OpenRequest {
   declared: Record<string, unknown>;
   /** Called when the session must end from the control plane's side (kill, time limit). */
   onTerminate: (closeCode: number, reason: string) => void;
+  /** How the request came in when not through a protocol endpoint (MCP: `via` and `tool`), for the `connect` decision. */
+  via?: { via: string; tool: string };
 }
 
 export interface OpenedSession {
@@ -120,7 +122,7 @@ export class SessionBroker implements OnApplicationBootstrap {
       principal,
       action: 'connect',
       resource: { name: resource.name, type: resource.type, environment: resource.environment ?? undefined, labels: resource.labels },
-      context: { sourceIp: req.sourceAddress ?? '', hasGrant, ...(req.role ? { dbRole: req.role, login: req.role } : {}) },
+      context: { sourceIp: req.sourceAddress ?? '', hasGrant, ...(req.role ? { dbRole: req.role, login: req.role } : {}), ...(req.via ?? {}) },
     });
     let decision = connectInput(false);
     // A session runs under a grant only where policy demands one; it then ends with the grant.

@@ -14,6 +14,6 @@ import { GrantsService } from './grants.service.js';
   imports: [ApprovalsModule, AuditModule, PoliciesModule, ResourcesModule, SessionsModule],
   providers: [GrantsService, AccessRequestsService],
   controllers: [AccessRequestsController, GrantsController],
-  exports: [GrantsService],
+  exports: [GrantsService, AccessRequestsService],
 })
 export class GrantsModule {}

@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Principal } from '@gw/identity';
+
+/** Sessions idle for longer than this are gone (404): the client starts a new one. */
+const IDLE_HOURS = 24;
+
+/** What a client declared about itself at `initialize`: kept, shown, never trusted. */
+export interface DeclaredClient {
+  name: string | null;
+  version: string | null;
+}
+
+export interface McpSessionRecord {
+  id: string;
+  principalId: string;
+  protocolVersion: string;
+  client: DeclaredClient;
+}
+
+interface Row {
+  id: string;
+  principal_id: string;
+  protocol_version: string;
+  client_name: string | null;
+  client_version: string | null;
+}
+
+const toRecord = (r: Row): McpSessionRecord => ({
+  id: r.id,
+  principalId: r.principal_id,
+  protocolVersion: r.protocol_version,
+  client: { name: r.client_name, version: r.client_version },
+});
+
+/**
+ * MCP sessions live in Postgres, not in a replica's memory: any replica answers any request of a
+ * session (the tool calls themselves are self-contained), and a DELETE on one replica ends the
+ * session for all. A session belongs to the principal that opened it; to anyone else it does not exist.
+ */
+@Injectable()
+export class McpSessionsStore {
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+
+  async create(principal: Principal, protocolVersion: string, client: DeclaredClient, sourceAddress: string | null): Promise<string> {
+    const id = randomUUID();
+    await this.dataSource.query(
+      `INSERT INTO mcp_sessions (id, principal_id, token_id, protocol_version, client_name, client_version, source_address)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [id, principal.id, principal.tokenId ?? null, protocolVersion, client.name, client.version, sourceAddress],
+    );
+    return id;
+  }
+
+  /** The live session with this id of this principal (and marks it seen), or null. */
+  async touch(id: string, principal: Principal): Promise<McpSessionRecord | null> {
+    if (!isUuid(id)) return null;
+    const rows = await this.dataSource.query<[Row[], number]>(
+      `UPDATE mcp_sessions SET last_seen_at = now()
+       WHERE id = $1 AND principal_id = $2 AND ended_at IS NULL AND last_seen_at > now() - make_interval(hours => $3)
+       RETURNING id, principal_id, protocol_version, client_name, client_version`,
+      [id, principal.id, IDLE_HOURS],
+    );
+    const row = rows[0][0];
+    return row ? toRecord(row) : null;
+  }
+
+  /** Ends the session; false when there was no live session of this principal with that id. */
+  async end(id: string, principal: Principal): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    const rows = await this.dataSource.query<[Row[], number]>(
+      `UPDATE mcp_sessions SET ended_at = now() WHERE id = $1 AND principal_id = $2 AND ended_at IS NULL RETURNING id`,
+      [id, principal.id],
+    );
+    return rows[1] > 0;
+  }
+}
+
+export const isUuid = (text: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text);

@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { ApprovalsModule } from '../approvals/approvals.module.js';
+import { AuditModule } from '../audit/audit.module.js';
+import { ConnectModule } from '../connect/connect.module.js';
+import { GrantsModule } from '../grants/grants.module.js';
+import { IdentityModule } from '../identity/identity.module.js';
+import { PoliciesModule } from '../policies/policies.module.js';
+import { ResourcesModule } from '../resources/resources.module.js';
+import { HeldCallsStore } from './held-calls.store.js';
+import { McpHttpHandler } from './mcp-http.handler.js';
+import { McpSessionsStore } from './mcp-sessions.store.js';
+import { McpToolsService } from './mcp-tools.service.js';
+import { ProtectedResourceController } from './protected-resource.controller.js';
+
+/** The MCP endpoint (`/mcp`, mounted in app.ts ahead of the JSON body parser) and its metadata. */
+@Module({
+  imports: [ApprovalsModule, AuditModule, ConnectModule, GrantsModule, IdentityModule, PoliciesModule, ResourcesModule],
+  providers: [McpSessionsStore, HeldCallsStore, McpToolsService, McpHttpHandler],
+  controllers: [ProtectedResourceController],
+  exports: [McpHttpHandler],
+})
+export class McpModule {}
