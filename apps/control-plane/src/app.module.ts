@@ -19,6 +19,7 @@ import { ApprovalsModule } from './approvals/approvals.module.js';
 import { GrantsModule } from './grants/grants.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 import { SshEndpointModule } from './ssh-endpoint/ssh-endpoint.module.js';
+import { K8sEndpointModule } from './k8s-endpoint/k8s-endpoint.module.js';
 
 @Module({})
 export class AppModule {
@@ -45,6 +46,7 @@ export class AppModule {
         PgEndpointModule,
         WebhooksModule,
         SshEndpointModule,
+        K8sEndpointModule,
       ],
     };
   }

@@ -53,6 +53,19 @@ export interface PolicyContext {
   namespace?: string;
   kind?: string;
   name?: string;
+  /** Kubernetes request attributes, as the API server derives them (`apiGroup` "" is the core group). */
+  apiGroup?: string;
+  apiVersion?: string;
+  /** The resource (plural, `pods`, `deployments`). */
+  apiResource?: string;
+  subresource?: string;
+  /** The URL path of a non-resource request (`/version`, `/apis`). */
+  path?: string;
+  nonResource?: boolean;
+  /** Labels of the object in the request body, as `key=value` (where the body is known). */
+  objectLabels?: string[];
+  /** Container of an exec or attach. */
+  container?: string;
 }
 
 export interface PolicyResource {
@@ -139,6 +152,14 @@ export const policyInputSchema = z.object({
       namespace: str.optional(),
       kind: str.optional(),
       name: str.optional(),
+      apiGroup: str.optional(),
+      apiVersion: str.optional(),
+      apiResource: str.optional(),
+      subresource: str.optional(),
+      path: str.optional(),
+      nonResource: z.boolean().optional(),
+      objectLabels: stringSet.optional(),
+      container: str.optional(),
     })
     .optional(),
 });
