@@ -12,13 +12,14 @@ import { OidcTokenSource } from './oidc-token-source.js';
 import { PolicyHolder } from './protocols/postgres/policy-holder.js';
 import { PostgresHandler } from './protocols/postgres/postgres-handler.js';
 import { SshHandler } from './protocols/ssh/ssh-handler.js';
+import { KubernetesHandler } from './protocols/kubernetes/kubernetes-handler.js';
 import { RecordingShipper } from './recording/recording-shipper.js';
 import { createStreamRouter, emptyCounters, type StreamCounters } from './tunnel/stream-router.js';
 import { AGENT_VERSION } from './version.js';
 
 export interface StartAgentOptions extends ParseOptions {
   logger?: Logger;
-  /** Replaces the built-in handlers (tcp, postgres, ssh); tests and future protocols plug in here. */
+  /** Replaces the built-in handlers (tcp, postgres, ssh, kubernetes); tests and future protocols plug in here. */
   handlers?: readonly ProtocolHandler[];
   backoff?: BackoffOptions;
   keepalive?: { intervalMs?: number; timeoutMs?: number } | false;
@@ -109,7 +110,8 @@ export function startAgent(configInput: AgentConfig | string, options: StartAgen
     requestApproval: (request, hooks) => approvals.requestApproval(request, hooks),
   });
   const ssh = new SshHandler({ policy, shipper, spoolDir: config.spoolDir, log, requestApproval: (request, hooks) => approvals.requestApproval(request, hooks) });
-  const handlers = handlerRegistry(options.handlers ?? [new TcpHandler(), postgres, ssh]);
+  const kubernetes = new KubernetesHandler({ policy, shipper, spoolDir: config.spoolDir, log, requestApproval: (request, hooks) => approvals.requestApproval(request, hooks) });
+  const handlers = handlerRegistry(options.handlers ?? [new TcpHandler(), postgres, ssh, kubernetes]);
 
   let resolveStopped!: (reason: AgentStopReason) => void;
   const stopped = new Promise<AgentStopReason>((resolve) => (resolveStopped = resolve));
@@ -153,6 +155,7 @@ export function startAgent(configInput: AgentConfig | string, options: StartAgen
     close: async () => {
       await postgres.close();
       ssh.close();
+      kubernetes.close();
       channel.stop('agent closing');
       shipper.close();
       // Events recorded by the sessions just ended (and anything still buffered) reach the disk.

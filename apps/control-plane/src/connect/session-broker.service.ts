@@ -41,6 +41,11 @@ export interface OpenRequest {
   declared: Record<string, unknown>;
   /** Called when the session must end from the control plane's side (kill, time limit). */
   onTerminate: (closeCode: number, reason: string) => void;
+  /**
+   * Approvals asked for in this session outlive it (Kubernetes: a held request is answered at once
+   * and sent again by the client, often in a new session, once approved). Default: cancelled at the end.
+   */
+  keepApprovalsAfterEnd?: boolean;
 }
 
 export interface OpenedSession {
@@ -220,7 +225,7 @@ export class SessionBroker implements OnApplicationBootstrap {
         clearTimeout(limitTimer);
         this.live.delete(session.id);
         // A statement still held for approval has nobody waiting for it any more.
-        await this.approvals.cancelForSession(session.id, 'the session ended while the statement was held').catch((err: unknown) => {
+        if (!req.keepApprovalsAfterEnd) await this.approvals.cancelForSession(session.id, 'the session ended while the statement was held').catch((err: unknown) => {
           this.log.warn({ err, sessionId: session.id }, 'could not cancel the held approvals of an ended session');
         });
         const refused = result.refusedAtStartup;

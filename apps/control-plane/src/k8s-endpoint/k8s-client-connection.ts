@@ -200,6 +200,7 @@ export class K8sClientConnection {
       // A kill or the session's end cuts the client's connection: a watch or exec in flight ends
       // there, and the client's next request asks for a new session (and is decided again).
       onTerminate: () => this.socket.destroy(),
+      keepApprovalsAfterEnd: true,
     });
     const session: RelaySession = { opened, agent: new StreamHttpAgent(opened.stream), closed: false, bytesIn: 0, bytesOut: 0 };
     opened.stream.once('close', () => void this.finish(session, 'resource'));

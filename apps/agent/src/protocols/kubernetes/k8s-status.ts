@@ -1,0 +1,30 @@
+import type { ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+export type StatusReason = 'Forbidden' | 'BadRequest' | 'RequestEntityTooLarge' | 'ServiceUnavailable' | 'InternalError' | 'BadGateway';
+
+/**
+ * A Kubernetes `Status` failure, so kubectl prints `Error from server (Forbidden): <message>` and
+ * client libraries raise their usual API error.
+ */
+export function statusJson(code: number, reason: StatusReason, message: string, details?: { name?: string; group?: string; kind?: string }): string {
+  return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code });
+}
+
+export function sendStatus(res: ServerResponse, code: number, reason: StatusReason, message: string, details?: { name?: string; group?: string; kind?: string }): number {
+  const body = statusJson(code, reason, message, details);
+  if (res.headersSent) {
+    res.destroy();
+    return 0;
+  }
+  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+  return Buffer.byteLength(body);
+}
+
+/** The same answer on a connection that asked for an upgrade (exec, attach, port-forward). */
+export function writeUpgradeRefusal(socket: Duplex, code: number, reason: StatusReason, message: string): void {
+  const body = Buffer.from(statusJson(code, reason, message));
+  const text = { 400: 'Bad Request', 403: 'Forbidden', 502: 'Bad Gateway', 503: 'Service Unavailable' }[code] ?? 'Error';
+  socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${code} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`), body]));
+}
