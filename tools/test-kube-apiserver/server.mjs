@@ -90,7 +90,8 @@ export async function startTestApiServer({ port = 0, agentToken = `agent-${rando
     const record = {
       method: req.method, path: req.url, token: presented ?? null, accept: req.headers.accept ?? null,
       impersonateUser: req.headers['impersonate-user'] ?? null,
-      impersonateGroups: req.headers['impersonate-group'] === undefined ? [] : [].concat(req.headers['impersonate-group']),
+      // Each Impersonate-Group header line is one group (headersDistinct keeps them apart).
+      impersonateGroups: req.headersDistinct['impersonate-group'] ?? [],
       clientCertificate: req.socket.getPeerCertificate?.()?.subject?.CN ?? null,
       userAgent: req.headers['user-agent'] ?? null,
     };

@@ -78,6 +78,7 @@ export class Store {
     for (const name of ['default', 'prod', 'gw']) this.put(ns, '', { metadata: { name, labels: { 'kubernetes.io/metadata.name': name } }, status: { phase: 'Active' } }, 'ADDED');
     this.put(pods, 'default', { metadata: { name: 'web-1', labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] }, status: { phase: 'Running' } }, 'ADDED');
     this.put(pods, 'prod', { metadata: { name: 'api-1', labels: { app: 'api' } }, spec: { containers: [{ name: 'api', image: 'api:1' }] }, status: { phase: 'Running' } }, 'ADDED');
+    this.put(pods, 'prod', { metadata: { name: 'worker-1', labels: { app: 'worker' } }, spec: { containers: [{ name: 'worker', image: 'worker:1' }] }, status: { phase: 'Running' } }, 'ADDED');
     this.put(secrets, 'default', {
       metadata: { name: 'db-credentials', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"stringData":{"password":"hunter2-secret"}}' } },
       type: 'Opaque',

@@ -14,6 +14,7 @@ import { ApprovalEntity } from '../approvals/approval.entity.js';
 import { WebhookDeliveries1764560000000 } from './migrations/1764560000000-webhook-deliveries.js';
 import { ApprovalDetail1764610000000 } from './migrations/1764610000000-approval-detail.js';
 import { ReplicaMessageKeyAndKillActor1764620000000 } from './migrations/1764620000000-replica-message-key-and-kill-actor.js';
+import { KubernetesRequestApprovals1765010000000 } from './migrations/1765010000000-kubernetes-request-approvals.js';
 import { WebhookSubscriptionEntity } from '../webhooks/webhook-subscription.entity.js';
 import { WebhookDeliveryEntity } from '../webhooks/webhook-delivery.entity.js';
 
@@ -23,7 +24,7 @@ export const ENTITIES = [
   WebhookSubscriptionEntity, WebhookDeliveryEntity,
 ];
 export const MIGRATIONS = [InitialSchema1764300000000, AgentOidcIdentity1764400000000, ApprovalsAndGrants1764500000000, WebhookDeliveries1764560000000,
-  ApprovalDetail1764610000000, ReplicaMessageKeyAndKillActor1764620000000,
+  ApprovalDetail1764610000000, ReplicaMessageKeyAndKillActor1764620000000, KubernetesRequestApprovals1765010000000,
 ];
 
 export function createDataSource(url: string): DataSource {

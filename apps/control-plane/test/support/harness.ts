@@ -42,7 +42,7 @@ export interface Harness {
 }
 
 /** Control plane on a random port, its own database and Redis prefix, and the dev IdP in process. */
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(env: Record<string, string> = {}, opts: { extraIssuers?: { issuer: string; audience: string }[] } = {}): Promise<Harness> {
   const db = await createTestDatabase();
   const idp = await startDevIdp({ port: 0 });
   const config = loadConfig({
@@ -52,7 +52,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     K8S_PORT: '0',
     DATABASE_URL: db.url,
     REDIS_PREFIX: `gwtest-${randomBytes(4).toString('hex')}`,
-    OIDC_ISSUERS: JSON.stringify([{ issuer: idp.issuer, audience: 'api://gateway' }]),
+    OIDC_ISSUERS: JSON.stringify([{ issuer: idp.issuer, audience: 'api://gateway' }, ...(opts.extraIssuers ?? [])]),
     LOG_LEVEL: 'silent',
     DATA_DIR: `.data/test-${randomBytes(4).toString('hex')}`,
     ...env,

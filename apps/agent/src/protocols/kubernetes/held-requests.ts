@@ -59,7 +59,7 @@ export class HeldRequests {
       const bytes = sendStatus(held.res, 403, 'Forbidden', `${target} is still held for approval ${existing.approvalId ?? ''}: send the same request again once it is approved`);
       return { kind: 'answered', ...(existing.approvalId ? { approvalId: existing.approvalId } : {}), status: 403, bytes };
     }
-    if (!session.hold || this.entries.size >= MAX_HELD) {
+    if (!session.holdRequest || this.entries.size >= MAX_HELD) {
       const bytes = sendStatus(held.res, 403, 'Forbidden', `${target} needs an approval (${held.decision.reasons.join('; ')}), which this agent cannot ask for now`);
       return { kind: 'answered', status: 403, bytes };
     }
@@ -72,7 +72,7 @@ export class HeldRequests {
       cluster: session.resource.name,
     };
     const requested = new Promise<{ approvalId: string; expiresAt: Date; approveUrl: string } | undefined>((resolve) => {
-      const waiting = session.hold!(subject, held.decision.obligations.approval, {
+      const waiting = session.holdRequest!(subject, held.decision.obligations.approval, {
         detail: { request: `${held.method} ${held.url}`, ...(held.body && held.body.length <= 64 * 1024 ? { body: held.body.toString('utf8') } : {}) },
         onRequested: (info) => resolve(info),
       });

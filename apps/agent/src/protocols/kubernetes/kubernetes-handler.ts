@@ -43,7 +43,10 @@ export interface K8sSession {
   recorder: SessionRecorder;
   sourceIp: string;
   log: Logger;
+  /** Holds an exec or attach (the client waits on the open WebSocket). */
   hold?: HoldForApproval;
+  /** Holds a plain request (answered at once; the approval outlives the session). */
+  holdRequest?: HoldForApproval;
   stream: Duplex;
   ended: boolean;
 }
@@ -203,7 +206,9 @@ export class KubernetesHandler implements ProtocolHandler {
       recorder,
       sourceIp,
       log,
-      ...(this.o.requestApproval ? { hold: holdThrough(this.o.requestApproval, grant.sid, 'command') } : {}),
+      ...(this.o.requestApproval
+        ? { hold: holdThrough(this.o.requestApproval, grant.sid, 'command'), holdRequest: holdThrough(this.o.requestApproval, grant.sid, 'kubernetes_request') }
+        : {}),
       stream,
       ended: false,
     };
