@@ -36,30 +36,40 @@ function isValidPathSegmentName(name: string): boolean {
   return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('%');
 }
 
-function segments(path: string): string[] | undefined {
-  const parts = path.split('/').filter((p) => p !== '');
-  const decoded: string[] = [];
-  for (const p of parts) {
-    try {
-      decoded.push(decodeURIComponent(p));
-    } catch {
-      return undefined;
-    }
+/**
+ * The path's segments as the API server splits them: it routes and authorizes on the decoded
+ * path. Paths that layers could read differently are refused: encoded slashes, empty and dot
+ * segments, backslashes, NUL.
+ */
+function segments(rawPath: string): string[] {
+  if (/%2f|%5c|%00/i.test(rawPath)) throw new RequestAttributeError('encoded slashes, backslashes and NUL are not allowed in a Kubernetes API path');
+  let path: string;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    throw new RequestAttributeError(`the path ${rawPath.slice(0, 200)} is not valid percent-encoding`);
   }
-  return decoded;
+  const trimmed = path.replace(/^\/+/, '').replace(/\/+$/, '');
+  if (trimmed === '') return [];
+  const parts = trimmed.split('/');
+  if (parts.some((p) => p === '' || p === '.' || p === '..' || p.includes('\\'))) {
+    throw new RequestAttributeError('empty or dot segments and backslashes are not allowed in a Kubernetes API path');
+  }
+  return parts;
 }
 
 export class RequestAttributeError extends Error {}
 
 /** `url` is the path and query the client sent to the cluster (`/api/v1/namespaces/default/pods?watch=1`). */
 export function requestAttributes(method: string, url: string): RequestAttributes {
-  const parsed = new URL(url, 'http://cluster');
-  const path = parsed.pathname;
-  const query = parsed.searchParams;
+  // The raw request target, not a URL parser's view of it: a parser resolves `..` and turns `\\`
+  // into `/`, while the request goes on to the API server as written.
+  const cut = url.indexOf('?');
+  const path = (cut < 0 ? url : url.slice(0, cut)).split('#')[0]!;
+  const query = new URLSearchParams(cut < 0 ? '' : url.slice(cut + 1));
+  if (!path.startsWith('/')) throw new RequestAttributeError('the request target must be an absolute path');
   const info: RequestAttributes = { isResourceRequest: false, path, verb: method.toLowerCase() };
   let parts = segments(path);
-  if (!parts) throw new RequestAttributeError(`the path ${path.slice(0, 200)} is not valid percent-encoding`);
-  if (parts.some((p) => p === '.' || p === '..')) throw new RequestAttributeError('dot segments are not allowed in a Kubernetes API path');
   if (parts.length < 3 || !API_PREFIXES.has(parts[0]!)) return info;
   info.apiPrefix = parts[0]!;
   parts = parts.slice(1);
