@@ -6,7 +6,7 @@ import { CONNECT_CLOSE } from '@gw/contracts';
 import { TokenRejectedError, type Principal } from '@gw/identity';
 import { bearerTokenOf, type TokenAuthenticator } from '../identity/token-authenticator.js';
 import { SessionRefused, type OpenedSession, type SessionBroker } from '../connect/session-broker.service.js';
-import { sendStatus, writeRawResponse, writeRawStatus, type StatusReason } from './k8s-status.js';
+import { sendStatus, statusBody, writeRawResponse, writeRawStatus, type StatusReason } from './k8s-status.js';
 import { parseK8sRoute, type K8sRoute } from './k8s-route.js';
 import { StreamHttpAgent } from './stream-http-agent.js';
 
@@ -81,6 +81,9 @@ function refusalOf(error: SessionRefused): Refusal {
 export class K8sClientConnection {
   private readonly sessions = new Map<string, Promise<RelaySession>>();
   private closed = false;
+  /** Watch answers in flight: a session that ends tells them why with a watch ERROR event. */
+  private readonly watches = new Set<ServerResponse>();
+  private readonly endedWatches = new WeakSet<ServerResponse>();
 
   constructor(private readonly socket: Socket, private readonly deps: K8sEndpointDeps) {
     socket.once('close', () => {
@@ -199,7 +202,7 @@ export class K8sClientConnection {
       declared: { userAgent: req.headers['user-agent'] ?? null },
       // A kill or the session's end cuts the client's connection: a watch or exec in flight ends
       // there, and the client's next request asks for a new session (and is decided again).
-      onTerminate: () => this.socket.destroy(),
+      onTerminate: (_code, reason) => this.terminate(reason),
       keepApprovalsAfterEnd: true,
     });
     const session: RelaySession = { opened, agent: new StreamHttpAgent(opened.stream), closed: false, bytesIn: 0, bytesOut: 0 };
@@ -208,21 +211,43 @@ export class K8sClientConnection {
     return session;
   }
 
+  /**
+   * The session was ended from the control plane (kill, revoked or expired grant, time limit): a
+   * watch gets an ERROR event with the reason (kubectl prints it and exits), then the connection
+   * closes, which also ends an exec or a log stream.
+   */
+  private terminate(reason: string): void {
+    const event = `${JSON.stringify({ type: 'ERROR', object: JSON.parse(statusBody(403, 'Forbidden', `the gateway ended this session: ${reason}`)) as unknown })}\n`;
+    for (const res of this.watches) {
+      this.endedWatches.add(res);
+      if (res.headersSent && !res.writableEnded) res.end(event);
+    }
+    this.watches.clear();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
   private relay(req: IncomingMessage, res: ServerResponse, route: K8sRoute, session: RelaySession): void {
+    const isWatch = /[?&]watch=(1|true)(&|$)/i.test(route.path) || /^\/apis?\/(?:[^/?]+\/)?[^/?]+\/watch\//.test(route.path);
     const upstream = httpRequest({ agent: session.agent, method: req.method, path: route.path, headers: forwardedRequestHeaders(req.headers, false) });
     let answered = false;
     upstream.on('response', (answer: IncomingMessage) => {
       answered = true;
+      if (isWatch) this.watches.add(res);
+      res.once('close', () => this.watches.delete(res));
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, forwardedResponseHeaders(answer.rawHeaders));
       // Watches and `logs -f` are long chunked answers: each chunk goes out as it comes.
       answer.on('data', (chunk: Buffer) => (session.bytesOut += chunk.length));
       answer.pipe(res);
-      answer.once('aborted', () => res.destroy());
-      answer.once('error', () => res.destroy());
+      const cut = () => {
+        if (!this.endedWatches.has(res)) res.destroy();
+      };
+      answer.once('aborted', cut);
+      answer.once('error', cut);
     });
     upstream.on('error', (error: Error) => {
       if (!answered) sendStatus(res, 502, 'BadGateway', `the gateway lost the session to "${route.resource}": ${error.message}`);
-      else res.destroy();
+      else if (!this.endedWatches.has(res)) res.destroy();
     });
     req.on('data', (chunk: Buffer) => (session.bytesIn += chunk.length));
     req.pipe(upstream);

@@ -12,13 +12,22 @@ export function statusBody(code: number, reason: StatusReason, message: string):
   return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
 }
 
+/**
+ * The message again as a `Warning` header: kubectl prints those on stderr for every answer, also
+ * for the discovery requests it makes first, whose Status it reports only as "unknown".
+ */
+export function warningHeader(message: string): string {
+  const text = message.replace(/[^\x20-\x7e]/g, '?').slice(0, 1000).replace(/[\\"]/g, (c) => `\\${c}`);
+  return `299 - "${text}"`;
+}
+
 export function sendStatus(res: ServerResponse, code: number, reason: StatusReason, message: string): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const body = statusBody(code, reason, message);
-  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', warning: warningHeader(message) });
   res.end(body);
 }
 

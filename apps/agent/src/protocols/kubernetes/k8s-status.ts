@@ -11,13 +11,22 @@ export function statusJson(code: number, reason: StatusReason, message: string, 
   return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code });
 }
 
+/**
+ * The message again as a `Warning` header: kubectl prints those on stderr for every answer, also
+ * for the discovery requests it makes first, whose Status it reports only as "unknown".
+ */
+export function warningHeader(message: string): string {
+  const text = message.replace(/[^\x20-\x7e]/g, '?').slice(0, 1000).replace(/[\\"]/g, (c) => `\\${c}`);
+  return `299 - "${text}"`;
+}
+
 export function sendStatus(res: ServerResponse, code: number, reason: StatusReason, message: string, details?: { name?: string; group?: string; kind?: string }): number {
   const body = statusJson(code, reason, message, details);
   if (res.headersSent) {
     res.destroy();
     return 0;
   }
-  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), warning: warningHeader(message) });
   res.end(body);
   return Buffer.byteLength(body);
 }
