@@ -70,13 +70,13 @@ describe('kubernetes sessions: grants, gw kubeconfig, client libraries', () => {
     const watchConfig = kubectl.kubeconfigFor(token);
     const watch = spawn(kubectlBinary('1.33'), ['--kubeconfig', watchConfig, 'get', 'pods', '--watch'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let watchErr = '';
-    watch.stderr!.on('data', (d: Buffer) => (watchErr += d.toString()));
+    watch.stderr.on('data', (d: Buffer) => (watchErr += d.toString()));
     let watchOut = '';
-    watch.stdout!.on('data', (d: Buffer) => (watchOut += d.toString()));
+    watch.stdout.on('data', (d: Buffer) => (watchOut += d.toString()));
     const exec = spawn(kubectlBinary('1.33'), ['--kubeconfig', kubectl.kubeconfigFor(token), 'exec', '-i', 'web-1', '--', 'cat'], { stdio: ['pipe', 'pipe', 'pipe'] });
     await waitForOutput(watch, /web-1/);
     const echoed = waitForOutput(exec, /ping/);
-    exec.stdin!.write('ping\n');
+    exec.stdin.write('ping\n');
     await echoed;
 
     const revoked = await stack.cp.request('DELETE', `/api/v1/grants/${grantId}`, { token: stack.admin });

@@ -19,7 +19,7 @@ export interface TestApiServer {
   agentToken: string;
   requests: RecordedRequest[];
   tokens: Map<string, { user: string; groups: string[]; expiresAt: number; agent?: boolean; serviceAccount?: string; expirationSeconds?: number }>;
-  store: { rv: number; objects: Map<string, any> };
+  store: { rv: number; objects: Map<string, Record<string, unknown>> };
   expireMintedTokens(): void;
   close(): Promise<void>;
 }

@@ -159,7 +159,7 @@ export class KubernetesHandler implements ProtocolHandler {
     const principal = principalFromGrant(grant.principal);
     const sourceIp = header.client.address ?? '';
     // The control plane decided `connect`; the agent reads the same permits for who to act as.
-    const connect = this.decide({ principal, resource, sourceIp } as never, { principal, action: 'connect', resource: policyResource(resource), context: { sourceIp, hasGrant: true } });
+    const connect = this.decide({ principal, resource, sourceIp }, { principal, action: 'connect', resource: policyResource(resource), context: { sourceIp, hasGrant: true } });
     if (connect.effect === 'deny') return ctx.reject('REJECTED', `not allowed to connect to ${resource.name}: ${connect.reasons.join('; ')}`);
     sessionAuth(resource, options, {
       principalId: principal.id,
