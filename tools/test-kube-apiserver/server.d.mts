@@ -24,4 +24,4 @@ export interface TestApiServer {
   close(): Promise<void>;
 }
 
-export function startTestApiServer(options?: { port?: number; agentToken?: string; logLines?: number }): Promise<TestApiServer>;
+export function startTestApiServer(options?: { port?: number; agentToken?: string; logLines?: number; stateDir?: string; realExec?: boolean }): Promise<TestApiServer>;

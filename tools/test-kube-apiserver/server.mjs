@@ -71,11 +71,13 @@ function table(info, objects, includeObject) {
 
 /**
  * Starts the double on 127.0.0.1 (port 0 = any). `agentToken`: the token the gateway agent uses
- * (allowed to impersonate and to ask for service account tokens). Returns its URL, CA, recorded
+ * (allowed to impersonate and to ask for service account tokens). `realExec: false` makes exec
+ * answer `echo` only, for the quick start (its pods would otherwise run commands on this host). Returns its URL, CA, recorded
  * requests, minted tokens, the object store, and close().
  */
-export async function startTestApiServer({ port = 0, agentToken = `agent-${randomBytes(12).toString('hex')}`, logLines = 3 } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'test-kube-apiserver-'));
+export async function startTestApiServer({ port = 0, agentToken = `agent-${randomBytes(12).toString('hex')}`, logLines = 3, stateDir, realExec = true } = {}) {
+  // stateDir: where the certificate goes (kept); by default a scratch directory removed at close.
+  const dir = stateDir ?? mkdtempSync(join(tmpdir(), 'test-kube-apiserver-'));
   const tls = makeCertificate(dir);
   const store = new Store();
   store.seed();
@@ -301,6 +303,15 @@ export async function startTestApiServer({ port = 0, agentToken = `agent-${rando
     }
     const command = query.getAll('command');
     if (command.length === 0) return finish(1);
+    if (!realExec) {
+      // The quick start's demo cluster runs on the gateway's own host: it never runs a real process.
+      if (command[0] === 'echo') {
+        out(1, `${command.slice(1).join(' ')}\n`);
+        return finish(0);
+      }
+      out(2, `the demo cluster is a test double: its pods only run echo, not ${command[0]}\n`);
+      return finish(1);
+    }
     const child = spawn(command[0], command.slice(1), { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
     child.on('error', (error) => {
       out(2, `${error.message}\n`);
@@ -341,7 +352,7 @@ export async function startTestApiServer({ port = 0, agentToken = `agent-${rando
       for (const c of wss.clients) c.terminate();
       server.closeAllConnections?.();
       await new Promise((resolve) => server.close(resolve));
-      rmSync(dir, { recursive: true, force: true });
+      if (!stateDir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
