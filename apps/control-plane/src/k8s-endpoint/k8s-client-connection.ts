@@ -261,8 +261,8 @@ export class K8sClientConnection {
     if (session.finished) return session.finished;
     session.closed = true;
     if (endedBy === 'client') session.opened.stream.end();
+    // The agent answers the end with its own; whatever is left is cut a second later.
     setTimeout(() => session.opened.stream.destroy(), 1000).unref();
-    session.agent.destroy();
     session.finished = session.opened
       .finish({ bytesIn: session.bytesIn, bytesOut: session.bytesOut, endedBy, ...(error ? { error } : {}) })
       .catch((err: unknown) => this.deps.log.warn({ err, sessionId: session.opened.sessionId }, 'closing a kubernetes session failed'));

@@ -20,13 +20,14 @@ export function warningHeader(message: string): string {
   return `299 - "${text}"`;
 }
 
-export function sendStatus(res: ServerResponse, code: number, reason: StatusReason, message: string, details?: { name?: string; group?: string; kind?: string }): number {
+/** `warn`: also as a Warning header, for refusals of discovery requests (kubectl shows those only as "unknown"). */
+export function sendStatus(res: ServerResponse, code: number, reason: StatusReason, message: string, details?: { name?: string; group?: string; kind?: string }, warn = false): number {
   const body = statusJson(code, reason, message, details);
   if (res.headersSent) {
     res.destroy();
     return 0;
   }
-  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), warning: warningHeader(message) });
+  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(warn ? { warning: warningHeader(message) } : {}) });
   res.end(body);
   return Buffer.byteLength(body);
 }

@@ -286,7 +286,7 @@ export class KubernetesHandler implements ProtocolHandler {
         ...(attrs.name !== undefined ? { name: attrs.name } : {}),
         ...(attrs.apiGroup ? { group: attrs.apiGroup } : {}),
         ...(attrs.resource !== undefined ? { kind: attrs.resource } : {}),
-      });
+      }, !attrs.isResourceRequest);
       session.recorder.record('k8s.request', { ...record, ...decided, status: 403, durationMs: Date.now() - started, bytesIn: body?.length ?? 0, bytesOut: size });
       return;
     }
