@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectlFor, startKubeCluster, type KubeCluster, type Kubectl } from './support/kube-fixture.js';
+import { kubectlBinary, kubectlFor, startKubeCluster, type KubeCluster, type Kubectl } from './support/kube-fixture.js';
 import { k8sRequest } from './support/kube-raw.js';
 import { startStack, type Stack } from './support/stack.js';
 import { startStaleIssuer } from './support/stale-issuer.js';
@@ -121,6 +121,22 @@ describe('kubernetes through the gateway: kubectl, per-request policy, masking, 
     expect(logs.stdout).not.toContain('bob@example.com');
   });
 
+  it('streams logs -f live through the gateway, masked line by line', async () => {
+    const child = spawn(kubectlBinary('1.33'), ['--kubeconfig', kubectl.kubeconfigFor(token), 'logs', '-f', 'web-1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    // The double writes three lines, then one more every 200 ms for as long as the client follows.
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('line 5 of web-1')) resolve();
+      });
+      child.once('exit', () => reject(new Error(`logs -f ended: ${out}`)));
+    });
+    child.kill();
+    expect(out).toContain('request from b**@example.com');
+    expect(out).not.toContain('bob@example.com');
+  });
+
   it('refuses a delete that policy forbids with a Kubernetes Forbidden status; nothing is deleted', async () => {
     const result = await kubectl(['delete', 'secret', 'db-credentials']);
     expect(result.code).not.toBe(0);
@@ -169,7 +185,6 @@ describe('kubernetes through the gateway: kubectl, per-request policy, masking, 
 
   it('holds an exec in prod: stderr names the approval at once, and the command runs once approved', async () => {
     const config = kubectl.kubeconfigFor(token);
-    const { kubectlBinary } = await import('./support/kube-fixture.js');
     const child = spawn(kubectlBinary('1.33'), ['--kubeconfig', config, 'exec', '-n', 'prod', 'worker-1', '--', 'echo', 'approved-run'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';

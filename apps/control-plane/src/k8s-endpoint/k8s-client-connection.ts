@@ -176,7 +176,8 @@ export class K8sClientConnection {
   }
 
   private sessionFor(principal: Principal, route: K8sRoute, req: IncomingMessage): Promise<RelaySession> {
-    const key = `${principal.id}\n${route.resource}`;
+    // A new token (kubectl's exec plugin refreshes it) is a new session: its roles and groups may differ.
+    const key = `${principal.id}\n${principal.tokenId ?? ''}\n${route.resource}`;
     const existing = this.sessions.get(key);
     if (existing) {
       return existing.then((s) => (s.closed ? this.replace(key, principal, route, req) : s), () => this.replace(key, principal, route, req));

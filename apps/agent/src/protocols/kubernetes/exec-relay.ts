@@ -21,8 +21,8 @@ const RESIZE = 4;
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 export interface ExecRelayDeps {
-  decide(session: K8sSession, input: PolicyInput): PolicyDecision;
-  masking(session: K8sSession, decision: PolicyDecision): ResponseMasking | undefined;
+  decide(input: PolicyInput): PolicyDecision;
+  masking(decision: PolicyDecision): ResponseMasking | undefined;
 }
 
 /** ws needs these socket methods; a tunnel stream is not a TCP socket, so they do nothing. */
@@ -75,7 +75,7 @@ export class ExecRelay {
       namespace: attrs.namespace ?? null, name: attrs.name ?? null, action: action ?? null, upgrade: String(req.headers.upgrade ?? ''),
     };
     const decision: PolicyDecision = action && ['k8s:exec', 'k8s:attach', 'k8s:portforward', 'k8s:proxy'].includes(action)
-      ? this.deps.decide(session, {
+      ? this.deps.decide({
         principal: session.principal, action, resource: policyResource(session.resource),
         context: policyContextFor(attrs, { ...(container !== undefined ? { container } : {}), ...(command.length > 0 ? { command } : {}) }, session.sourceIp),
       })
@@ -193,7 +193,7 @@ export class ExecRelay {
     o: { record: Record<string, unknown>; started: number; channels: boolean; tty: boolean; command: string[]; container: string | undefined; decision: PolicyDecision },
   ): void {
     const recorder = session.recorder;
-    const masking = this.deps.masking(session, o.decision);
+    const masking = this.deps.masking(o.decision);
     const execChannel = Math.floor(Math.random() * 1_000_000);
     let recorded = 0;
     const limit = session.options.recordOutputLimitBytes;

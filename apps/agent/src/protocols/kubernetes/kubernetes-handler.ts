@@ -51,7 +51,8 @@ export interface K8sSession {
   ended: boolean;
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'authorization', 'proxy-authorization', 'cookie']);
+// accept-encoding too: a compressed answer could not be masked (the API server gzips large ones).
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'authorization', 'proxy-authorization', 'cookie', 'accept-encoding']);
 
 /**
  * Request headers for the API server: the client's credential and any `Impersonate-*` header are
@@ -127,7 +128,7 @@ export class KubernetesHandler implements ProtocolHandler {
 
   constructor(private readonly o: KubernetesHandlerOptions) {
     this.held = new HeldRequests();
-    this.exec = new ExecRelay({ decide: (s, input) => this.decide(s, input), masking: (s, d) => this.maskingFor(s, d) });
+    this.exec = new ExecRelay({ decide: (input) => this.decide(input), masking: (d) => this.maskingFor(d) });
     this.server = createServer({ requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
       const session = this.sessions.get(req.socket);
       if (!session) return sendStatus(res, 500, 'InternalError', 'no gateway session for this connection');
@@ -159,7 +160,7 @@ export class KubernetesHandler implements ProtocolHandler {
     const principal = principalFromGrant(grant.principal);
     const sourceIp = header.client.address ?? '';
     // The control plane decided `connect`; the agent reads the same permits for who to act as.
-    const connect = this.decide({ principal, resource, sourceIp }, { principal, action: 'connect', resource: policyResource(resource), context: { sourceIp, hasGrant: true } });
+    const connect = this.decide({ principal, action: 'connect', resource: policyResource(resource), context: { sourceIp, hasGrant: true } });
     if (connect.effect === 'deny') return ctx.reject('REJECTED', `not allowed to connect to ${resource.name}: ${connect.reasons.join('; ')}`);
     sessionAuth(resource, options, {
       principalId: principal.id,
@@ -229,13 +230,13 @@ export class KubernetesHandler implements ProtocolHandler {
     this.server.emit('connection', stream);
   }
 
-  decide(session: Pick<K8sSession, 'principal' | 'resource' | 'sourceIp'>, input: PolicyInput): PolicyDecision {
+  decide(input: PolicyInput): PolicyDecision {
     const current = this.o.policy.current();
     if (!current.engine) return { effect: 'deny', determiningPolicies: [], reasons: [current.reason], errors: [], obligations: { masking: { entities: [], columns: [] }, requireGrant: false } };
     return current.engine.evaluate(input);
   }
 
-  maskingFor(session: K8sSession, decision: PolicyDecision): ResponseMasking | undefined {
+  maskingFor(decision: PolicyDecision): ResponseMasking | undefined {
     return responseMasking(decision.obligations.masking, (this.maskingKey ??= loadMaskingKey(undefined, this.o.spoolDir)));
   }
 
@@ -276,7 +277,7 @@ export class KubernetesHandler implements ProtocolHandler {
       action: action ?? null,
     };
     const decision: PolicyDecision = action
-      ? this.decide(session, { principal: session.principal, action, resource: policyResource(session.resource), context: policyContextFor(attrs, extras, session.sourceIp) })
+      ? this.decide({ principal: session.principal, action, resource: policyResource(session.resource), context: policyContextFor(attrs, extras, session.sourceIp) })
       : { effect: 'deny', determiningPolicies: [], reasons: [`the request ${method} ${attrs.path} has no Kubernetes verb the gateway knows`], errors: [], obligations: { masking: { entities: [], columns: [] }, requireGrant: false } };
     const decided = { decision: decision.effect, policies: decision.determiningPolicies, reasons: decision.reasons };
 
@@ -331,9 +332,12 @@ export class KubernetesHandler implements ProtocolHandler {
     };
     upstream.on('response', (answer: IncomingMessage) => {
       const status = answer.statusCode ?? 502;
-      const masking = this.maskingFor(session, decision);
+      const masking = this.maskingFor(decision);
       const contentType = answer.headers['content-type'];
-      const transform = masking?.transformFor(attrs, typeof contentType === 'string' ? contentType : '', attrs.verb === 'watch' || /[?&]watch=(1|true)/i.test(req.url ?? '') || /[?&]follow=(1|true)/i.test(req.url ?? ''));
+      const encoding = answer.headers['content-encoding'];
+      // An encoded answer (asked for or not) is as unreadable as protobuf: never passed on unmasked.
+      const readableType = encoding && encoding !== 'identity' ? 'application/octet-stream' : typeof contentType === 'string' ? contentType : '';
+      const transform = masking?.transformFor(attrs, readableType, attrs.verb === 'watch' || /[?&]watch=(1|true)/i.test(req.url ?? '') || /[?&]follow=(1|true)/i.test(req.url ?? ''));
       const raw = answer.rawHeaders;
       const outHeaders: string[] = [];
       for (let i = 0; i + 1 < raw.length; i += 2) {
