@@ -181,6 +181,21 @@ describe('kubernetes through the gateway: kubectl, per-request policy, masking, 
     const lines = cast.trim().split('\n').map((l) => JSON.parse(l) as unknown);
     expect(lines[0]).toMatchObject({ version: 2, command: 'echo hello-from-pod' });
     expect(lines.slice(1)).toContainEqual([expect.any(Number), 'o', 'hello-from-pod\n']);
+
+    // A value in the command line is masked in the recording (path and command) like the output.
+    const mailed = await kubectl(['exec', 'web-1', '--', 'echo', 'dave@example.com']);
+    expect(mailed.stdout).toMatch(/^d\*+@example\.com\n$/);
+    let recorded = '';
+    // The agent ships recordings in batches: read until the exec's events have arrived.
+    for (let i = 0; i < 50 && !recorded.includes('echo d'); i += 1) {
+      const again = await stack.cp.request('GET', '/api/v1/sessions?resource=k8s&limit=100', { token: stack.admin });
+      const bodies: string[] = [];
+      for (const s of again.body.items as { id: string }[]) bodies.push(JSON.stringify((await stack.cp.request('GET', `/api/v1/sessions/${s.id}/events`, { token: stack.admin })).body));
+      recorded = bodies.join('\n');
+      if (!recorded.includes('echo d')) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(recorded).toContain('"command":"echo d***@example.com"');
+    expect(recorded).not.toContain('dave@example.com');
   });
 
   it('holds an exec in prod: stderr names the approval at once, and the command runs once approved', async () => {

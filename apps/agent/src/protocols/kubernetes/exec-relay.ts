@@ -5,7 +5,7 @@ import type { PolicyDecision, PolicyInput } from '@gw/policy';
 import type { ApprovalOutcome } from '../../approvals/approval-client.js';
 import { statusJson, writeUpgradeRefusal } from './k8s-status.js';
 import type { K8sSession } from './kubernetes-handler.js';
-import { policyResource, upstreamHeaders } from './kubernetes-handler.js';
+import { policyResource, recordedText, upstreamHeaders } from './kubernetes-handler.js';
 import { RequestAttributeError, requestAttributes } from './request-attributes.js';
 import { actionFor, describeTarget, policyContextFor } from './request-policy.js';
 import type { ResponseMasking } from './response-masking.js';
@@ -81,6 +81,7 @@ export class ExecRelay {
       })
       : { effect: 'deny', determiningPolicies: [], reasons: [`${describeTarget(attrs)} cannot be upgraded through the gateway`], errors: [], obligations: { masking: { entities: [], columns: [] }, requireGrant: false } };
     const decided = { decision: decision.effect, policies: decision.determiningPolicies, reasons: decision.reasons };
+    record.path = recordedText(session, this.deps.masking(decision), record.path);
     if (decision.effect === 'deny') {
       const why = decision.determiningPolicies.length > 0 ? `denied by policy "${decision.determiningPolicies.join('", "')}": ${decision.reasons.join('; ')}` : decision.reasons.join('; ');
       writeUpgradeRefusal(socket, 403, 'Forbidden', `${describeTarget(attrs)} is forbidden: ${why}`);
@@ -204,7 +205,7 @@ export class ExecRelay {
       recorder.record('k8s.exec', {
         ...o.record,
         channel: execChannel,
-        command: o.command.join(' '),
+        command: recordedText(session, masking, o.command.join(' ')),
         container: o.container ?? null,
         tty: o.tty,
         protocol: client.protocol,

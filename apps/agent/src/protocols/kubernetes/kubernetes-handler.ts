@@ -49,6 +49,14 @@ export interface K8sSession {
   holdRequest?: HoldForApproval;
   stream: Duplex;
   ended: boolean;
+  /** The connect permits' masking: what a refused request's recorded path and command are masked with. */
+  connectMasking?: ResponseMasking;
+}
+
+/** Recorded text (paths carry exec commands and selectors) masked like the answer would be. */
+export function recordedText(session: K8sSession, masking: ResponseMasking | undefined, text: string): string {
+  const m = masking ?? session.connectMasking;
+  return m ? m.objects.maskText(text) : text;
 }
 
 // accept-encoding too: a compressed answer could not be masked (the API server gzips large ones).
@@ -177,7 +185,7 @@ export class KubernetesHandler implements ProtocolHandler {
           log.debug({ err: error }, 'open cancelled while preparing credentials');
           return;
         }
-        this.start(ctx, stream, principal, options, auth, sourceIp);
+        this.start(ctx, stream, principal, options, auth, sourceIp, this.maskingFor(connect));
       },
       (error: unknown) => {
         const message = error instanceof ClusterCredentialError ? error.message : `the agent could not prepare credentials for ${resource.name}`;
@@ -187,7 +195,7 @@ export class KubernetesHandler implements ProtocolHandler {
     );
   }
 
-  private start(ctx: ProtocolOpenContext, stream: Duplex, principal: Principal, options: KubernetesOptions, auth: UpstreamAuth, sourceIp: string): void {
+  private start(ctx: ProtocolOpenContext, stream: Duplex, principal: Principal, options: KubernetesOptions, auth: UpstreamAuth, sourceIp: string, connectMasking: ResponseMasking | undefined): void {
     const { grant, resource, header, log } = ctx;
     const recorder = this.o.shipper.session(grant.sid);
     recorder.record('k8s.session', {
@@ -212,6 +220,7 @@ export class KubernetesHandler implements ProtocolHandler {
         : {}),
       stream,
       ended: false,
+      ...(connectMasking ? { connectMasking } : {}),
     };
     this.sessions.set(stream, session);
     this.live.add(session);
@@ -251,7 +260,7 @@ export class KubernetesHandler implements ProtocolHandler {
       if (!(error instanceof RequestAttributeError)) throw error;
       req.resume();
       sendStatus(res, 400, 'BadRequest', error.message);
-      session.recorder.record('k8s.request', { method, path: url.slice(0, 2048), decision: 'deny', reasons: [error.message], status: 400, durationMs: Date.now() - started });
+      session.recorder.record('k8s.request', { method, path: recordedText(session, undefined, url.slice(0, 2048)), decision: 'deny', reasons: [error.message], status: 400, durationMs: Date.now() - started });
       return;
     }
     let body: Buffer | undefined;
@@ -280,6 +289,7 @@ export class KubernetesHandler implements ProtocolHandler {
       ? this.decide({ principal: session.principal, action, resource: policyResource(session.resource), context: policyContextFor(attrs, extras, session.sourceIp) })
       : { effect: 'deny', determiningPolicies: [], reasons: [`the request ${method} ${attrs.path} has no Kubernetes verb the gateway knows`], errors: [], obligations: { masking: { entities: [], columns: [] }, requireGrant: false } };
     const decided = { decision: decision.effect, policies: decision.determiningPolicies, reasons: decision.reasons };
+    record.path = recordedText(session, this.maskingFor(decision), record.path);
 
     if (decision.effect === 'deny') {
       const why = decision.determiningPolicies.length > 0 ? `denied by policy "${decision.determiningPolicies.join('", "')}": ${decision.reasons.join('; ')}` : decision.reasons.join('; ');
