@@ -21,7 +21,7 @@ permit (principal, action == Gateway::Action::"k8s:delete", resource)
 @id("no-secret-delete") @reason("workloads do not delete secrets")
 forbid (principal, action == Gateway::Action::"k8s:delete", resource) when { context has apiResource && context.apiResource == "secrets" };
 @id("k8s-exec-default") @mask("email:partial")
-permit (principal, action == Gateway::Action::"k8s:exec", resource)
+permit (principal, action in [Gateway::Action::"k8s:exec", Gateway::Action::"k8s:attach"], resource)
   when { principal.gatewayRoles.contains("requester") && context has namespace && context.namespace == "default" };
 @id("k8s-exec-prod") @approval("required") @approvers("role:approver")
 permit (principal, action == Gateway::Action::"k8s:exec", resource)
@@ -196,6 +196,11 @@ describe('kubernetes through the gateway: kubectl, per-request policy, masking, 
     }
     expect(recorded).toContain('"command":"echo d***@example.com"');
     expect(recorded).not.toContain('dave@example.com');
+  });
+
+  it('attaches over WebSocket (decided as k8s:attach)', async () => {
+    const attached = await kubectl(['attach', '-i', 'web-1'], { input: 'to the container\n' });
+    expect(attached.stdout).toContain('to the container');
   });
 
   it('holds an exec in prod: stderr names the approval at once, and the command runs once approved', async () => {
