@@ -66,6 +66,7 @@ describe('kubernetes sessions: grants, gw kubeconfig, client libraries', () => {
     const asked = await stack.cp.request('POST', '/api/v1/access-requests', { token, body: { resource: 'k8s-jit', role: 'cluster', duration: '30m', reason: 'INC-4711' } });
     expect(asked.status).toBe(201);
     const grantId = asked.body.grant.id as string;
+    const mintedBefore = new Set(cluster.api.tokens.keys());
 
     const watchConfig = kubectl.kubeconfigFor(token);
     const watch = spawn(kubectlBinary('1.33'), ['--kubeconfig', watchConfig, 'get', 'pods', '--watch'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -75,6 +76,11 @@ describe('kubernetes sessions: grants, gw kubeconfig, client libraries', () => {
     watch.stdout.on('data', (d: Buffer) => (watchOut += d.toString()));
     const exec = spawn(kubectlBinary('1.33'), ['--kubeconfig', kubectl.kubeconfigFor(token), 'exec', '-i', 'web-1', '--', 'cat'], { stdio: ['pipe', 'pipe', 'pipe'] });
     await waitForOutput(watch, /web-1/);
+    // The session's cluster token expires with the 30-minute grant (never before the API server's 10-minute minimum).
+    const minted = [...cluster.api.tokens.entries()].filter(([t]) => !mintedBefore.has(t)).map(([, e]) => e);
+    expect(minted.length).toBeGreaterThan(0);
+    for (const e of minted) expect(e.expirationSeconds).toBeGreaterThanOrEqual(600);
+    for (const e of minted) expect(e.expirationSeconds).toBeLessThanOrEqual(30 * 60);
     const echoed = waitForOutput(exec, /ping/);
     exec.stdin.write('ping\n');
     await echoed;
@@ -90,6 +96,21 @@ describe('kubernetes sessions: grants, gw kubeconfig, client libraries', () => {
     const after = await kubectl(['get', 'pods']);
     expect(after.stderr).toContain('just-in-time grant is required');
   }, 60_000);
+
+  it('answers unknown clusters, resources of another type and bad paths with a Kubernetes Status', async () => {
+    const { k8sRequest } = await import('./support/kube-raw.js');
+    const ca = stack.k8s.certificateAuthority;
+    const unknown = await k8sRequest(`${stack.k8s.server}/k8s/nowhere/api`, ca, token);
+    expect(unknown.status).toBe(404);
+    expect(JSON.parse(unknown.body)).toMatchObject({ kind: 'Status', reason: 'NotFound', message: 'unknown resource "nowhere"' });
+    const notK8s = await k8sRequest(`${stack.k8s.server}/api/v1/pods`, ca, token);
+    expect(notK8s.status).toBe(404);
+    const noToken = await k8sRequest(`${stack.k8s.server}/k8s/k8s/api`, ca, '');
+    expect(noToken.status).toBe(401);
+    const encoded = await k8sRequest(`${stack.k8s.server}/k8s/k8s/api/v1/namespaces/default/secrets%2Fdb-credentials`, ca, token, { method: 'DELETE' });
+    expect(encoded.status).toBe(400);
+    expect(JSON.parse(encoded.body)).toMatchObject({ kind: 'Status', reason: 'BadRequest' });
+  });
 
   it('gw kubeconfig merges a context whose exec plugin presents the current token', async () => {
     const home = mkdtempSync(join(tmpdir(), 'gw-kubeconfig-'));
