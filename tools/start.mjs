@@ -9,6 +9,7 @@ import { supervise } from './supervise.mjs';
 import { ensureDemoData } from './demo-data.mjs';
 import net from 'node:net';
 import { userInfo } from 'node:os';
+import { existsSync } from 'node:fs';
 
 const env = { ...process.env };
 const IDP_URL = env.DEV_IDP_URL ?? 'http://127.0.0.1:9000';
@@ -150,6 +151,13 @@ async function main() {
     supervisors.push(supervise({ name: 'ssh demo target', spawn: sshDemo.spawn, log: (line) => !stopping && console.error(line) }));
     for (const note of sshDemo.notes) console.log(`ssh demo: ${note}`);
   }
+  const k8sDemoPort = env.DEMO_K8S_PORT ?? '16444';
+  if (await reachable('127.0.0.1', Number(k8sDemoPort))) {
+    throw new Error(`port ${k8sDemoPort} (the k8s-demo resource) is taken; free it or set DEMO_K8S_PORT and the k8s-demo address in examples/agent.yaml`);
+  }
+  // The agent reads the demo cluster's certificate and token when a session opens: start it first.
+  start('demo kubernetes', 'tools/demo-kube.mjs', {}, [], { restart: true });
+  await waitFor('demo kubernetes', () => existsSync('.data/demo-kube/apiserver.crt') && reachable('127.0.0.1', Number(k8sDemoPort)));
   await startDemoAgent({ api, admin, start });
   const sshPort = env.SSH_PORT ?? '12222';
   const sshLines = sshDemo
@@ -168,6 +176,7 @@ Gateway is up.
   demo resources  redis = its own redis-server on 127.0.0.1:${demoRedis.port} (not the control plane's Redis)
   SSH             127.0.0.1:${env.SSH_PORT ?? '12222'} (user <login>@<resource>, password = OIDC token)${sshDemo ? `; demo target sshd on 127.0.0.1:${sshDemo.port}` : ''}
   MCP             ${API_URL}/mcp  (Streamable HTTP; bearer = OIDC token; tools list_resources, postgres_query, ssh_exec ...; README "MCP")
+  Kubernetes      https://127.0.0.1:${env.K8S_PORT ?? '16443'}/k8s/<resource> (TLS; bearer = OIDC token); k8s-demo = a TEST DOUBLE of an API server on 127.0.0.1:${k8sDemoPort}
   dev IdP         ${IDP_URL}  (demo clients: security-admin, approver, auditor, ai-agent, ci-pipeline)
 
 Try it:
@@ -184,6 +193,12 @@ Try it:
   psql "host=127.0.0.1 port=${env.PG_PORT ?? '15432'} dbname=postgres-demo user=demo_writer sslmode=require" -c 'DELETE FROM customers WHERE id = 3'   # held: NOTICE names the approval
   curl -s -X POST -H "Authorization: Bearer $(npm run -s token -- approver)" -H 'content-type: application/json' -d '{}' ${API_URL}/api/v1/approvals/<id>/approve
 ${sshLines}
+
+  export GW_TOKEN=$(npm run -s token -- ai-agent)
+  npm run -s gw -- kubeconfig k8s-demo --kubeconfig .data/kubeconfig
+  KUBECONFIG=.data/kubeconfig kubectl get pods                             # a service account token per session
+  KUBECONFIG=.data/kubeconfig kubectl get secret db-credentials -o yaml    # data masked
+  KUBECONFIG=.data/kubeconfig kubectl delete pod web-1                     # held: the answer names the approval
 
 Ctrl-C stops everything.`);
 }

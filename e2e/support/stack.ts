@@ -4,6 +4,7 @@ import { startAgent, validateAgentConfig, type AgentHandle } from '@gw/agent';
 import { startHarness, type Harness } from '../../apps/control-plane/test/support/harness.js';
 import { PgEndpoint } from '../../apps/control-plane/src/pg-endpoint/pg-endpoint.service.js';
 import { SshEndpoint } from '../../apps/control-plane/src/ssh-endpoint/ssh-endpoint.service.js';
+import { K8sEndpoint } from '../../apps/control-plane/src/k8s-endpoint/k8s-endpoint.service.js';
 
 export interface StackResource {
   name: string;
@@ -19,6 +20,8 @@ export interface Stack {
   admin: string;
   pgPort: number;
   sshPort: number;
+  /** The Kubernetes endpoint: https://127.0.0.1:<port> (clusters at /k8s/<resource>) and its certificate. */
+  k8s: { server: string; certificateAuthority: string };
   agents: AgentHandle[];
   /** Registers and starts one more agent serving these resources. */
   addAgent(name: string, resources: StackResource[]): Promise<AgentHandle>;
@@ -31,8 +34,8 @@ export interface Stack {
  * The whole system in one process: control plane (own database, Redis prefix, dev IdP) and real
  * edge agents dialling it over socket.io, as `npm start` runs them but on random ports.
  */
-export async function startStack(opts: { resources?: StackResource[]; policy?: string; env?: Record<string, string>; spoolDir?: string } = {}): Promise<Stack> {
-  const cp = await startHarness(opts.env);
+export async function startStack(opts: { resources?: StackResource[]; policy?: string; env?: Record<string, string>; spoolDir?: string; extraIssuers?: { issuer: string; audience: string }[] } = {}): Promise<Stack> {
+  const cp = await startHarness(opts.env, { extraIssuers: opts.extraIssuers ?? [] });
   const admin = await cp.token('security-admin');
   const agents: AgentHandle[] = [];
   /** Spool directories this stack made up (not ones the test chose): removed at close. */
@@ -42,6 +45,7 @@ export async function startStack(opts: { resources?: StackResource[]; policy?: s
     admin,
     pgPort: cp.app.get(PgEndpoint).port ?? 0,
     sshPort: cp.app.get(SshEndpoint).port ?? 0,
+    k8s: { server: cp.app.get(K8sEndpoint).endpointInfo().server ?? '', certificateAuthority: cp.app.get(K8sEndpoint).endpointInfo().certificateAuthority ?? '' },
     agents,
     async addAgent(name, resources) {
       const reg = await cp.request('POST', '/api/v1/agents', { token: admin, body: { name } });

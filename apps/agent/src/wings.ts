@@ -4,6 +4,7 @@ import type { AgentResource } from './config/agent-config.js';
 import type { ProtocolHandler } from './handlers/protocol-handler.js';
 import { TcpHandler } from './handlers/tcp-handler.js';
 import type { PolicySnapshotText } from './policy/policy-holder.js';
+import type { KubernetesHandler } from './protocols/kubernetes/kubernetes-handler.js';
 import type { PostgresHandler } from './protocols/postgres/postgres-handler.js';
 import type { SshHandler } from './protocols/ssh/ssh-handler.js';
 import type { RecordingShipper } from './recording/recording-shipper.js';
@@ -22,6 +23,7 @@ export interface Wings {
   handlers: ProtocolHandler[];
   postgres: PostgresHandler | undefined;
   ssh: SshHandler | undefined;
+  kubernetes: KubernetesHandler | undefined;
   /** A wing holds statements or commands for approval: the agent needs an approval client. */
   approvals: boolean;
 }
@@ -29,7 +31,7 @@ export interface Wings {
 /**
  * Loads only the wings the configured resources need. The Postgres wing brings the SQL parser
  * (WebAssembly), node-postgres and the policy engine (WebAssembly); the SSH wing ssh2, the shell
- * parser and the policy engine: an agent that serves plain TCP never loads them, which keeps its
+ * parser and the policy engine; the Kubernetes wing the policy engine and its HTTP relay: an agent that serves plain TCP never loads them, which keeps its
  * memory at what a relay needs (see README, Benchmarks).
  */
 export async function loadWings(resources: readonly AgentResource[], deps: WingDeps): Promise<Wings> {
@@ -37,7 +39,8 @@ export async function loadWings(resources: readonly AgentResource[], deps: WingD
   const handlers: ProtocolHandler[] = [new TcpHandler()];
   let postgres: PostgresHandler | undefined;
   let ssh: SshHandler | undefined;
-  if (types.has('postgres') || types.has('ssh')) {
+  let kubernetes: KubernetesHandler | undefined;
+  if (types.has('postgres') || types.has('ssh') || types.has('kubernetes')) {
     const { PolicyHolder } = await import('./policy/policy-holder.js');
     const policy = new PolicyHolder(deps.policySnapshot, deps.log);
     if (types.has('postgres')) {
@@ -50,6 +53,11 @@ export async function loadWings(resources: readonly AgentResource[], deps: WingD
       ssh = new SshHandler({ policy, shipper: deps.shipper, spoolDir: deps.spoolDir, log: deps.log, requestApproval: deps.requestApproval });
       handlers.push(ssh);
     }
+    if (types.has('kubernetes')) {
+      const { KubernetesHandler } = await import('./protocols/kubernetes/kubernetes-handler.js');
+      kubernetes = new KubernetesHandler({ policy, shipper: deps.shipper, spoolDir: deps.spoolDir, log: deps.log, requestApproval: deps.requestApproval });
+      handlers.push(kubernetes);
+    }
   }
-  return { handlers, postgres, ssh, approvals: postgres !== undefined || ssh !== undefined };
+  return { handlers, postgres, ssh, kubernetes, approvals: postgres !== undefined || ssh !== undefined || kubernetes !== undefined };
 }

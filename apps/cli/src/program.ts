@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { connectCommand } from './commands/connect.js';
+import { kubeCredentialCommand, kubeconfigCommand } from './commands/kubeconfig.js';
 import type { CliContext } from './commands/context.js';
 import { loginCommand } from './commands/login.js';
 import { resourcesCommand } from './commands/resources.js';
@@ -48,6 +49,20 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--port <n>', 'local port (0 = any free port)', parsePort, 0)
     .option('--host <address>', 'local address to listen on', parseHost, '127.0.0.1')
     .action((resource: string, options: { port: number; host: string }) => connectCommand(ctx, api(), resource, options));
+
+  program
+    .command('kubeconfig')
+    .description('write a kubeconfig context for the Kubernetes cluster <resource>, reached through the gateway')
+    .argument('<resource>', 'resource name (type kubernetes)')
+    .option('--kubeconfig <file>', 'file to write or merge into (default: first file of KUBECONFIG, else ~/.kube/config)')
+    .option('--namespace <ns>', 'default namespace of the context')
+    .option('--no-switch', 'do not make it the current context')
+    .action((resource: string, opts: { kubeconfig?: string; namespace?: string; switch: boolean }) => kubeconfigCommand(ctx, api(), resource, opts));
+
+  program
+    .command('kube-credential')
+    .description('print an ExecCredential with the current token (kubectl runs this; see gw kubeconfig)')
+    .action(() => kubeCredentialCommand(ctx));
 
   return program;
 }

@@ -20,6 +20,7 @@ import { GrantsModule } from './grants/grants.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 import { SshEndpointModule } from './ssh-endpoint/ssh-endpoint.module.js';
 import { McpModule } from './mcp/mcp.module.js';
+import { K8sEndpointModule } from './k8s-endpoint/k8s-endpoint.module.js';
 
 @Module({})
 export class AppModule {
@@ -47,6 +48,7 @@ export class AppModule {
         WebhooksModule,
         SshEndpointModule,
         McpModule,
+        K8sEndpointModule,
       ],
     };
   }

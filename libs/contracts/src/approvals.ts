@@ -23,7 +23,8 @@ export const MAX_APPROVAL_DETAIL_CHARS = 256 * 1024;
  */
 export const approvalRequestSchema = z.strictObject({
   sessionId: z.uuid(),
-  kind: z.enum(['statement', 'command']),
+  /** `kubernetes_request`: answered at once, sent again once approved; the approval outlives its session. */
+  kind: z.enum(['statement', 'command', 'kubernetes_request']),
   subject: z.record(z.string(), z.unknown()).refine((s) => JSON.stringify(s).length <= 128 * 1024, 'subject larger than 128 KiB'),
   detail: z
     .record(z.string(), z.unknown())

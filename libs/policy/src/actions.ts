@@ -26,6 +26,9 @@ export const GATEWAY_ACTIONS = [
   'k8s:delete',
   'k8s:exec',
   'k8s:portforward',
+  'k8s:deletecollection',
+  'k8s:attach',
+  'k8s:proxy',
 ] as const;
 export type GatewayAction = (typeof GATEWAY_ACTIONS)[number];
 
@@ -55,11 +58,14 @@ export const ACTION_GROUPS = {
     'k8s:update',
     'k8s:patch',
     'k8s:delete',
+    'k8s:deletecollection',
     'k8s:exec',
+    'k8s:attach',
     'k8s:portforward',
+    'k8s:proxy',
   ],
   'k8s:read': ['k8s:get', 'k8s:list', 'k8s:watch'],
-  'k8s:write': ['k8s:create', 'k8s:update', 'k8s:patch', 'k8s:delete'],
+  'k8s:write': ['k8s:create', 'k8s:update', 'k8s:patch', 'k8s:delete', 'k8s:deletecollection'],
 } as const satisfies Record<string, readonly GatewayAction[]>;
 export type ActionGroup = keyof typeof ACTION_GROUPS;
 

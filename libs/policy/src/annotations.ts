@@ -1,7 +1,7 @@
 import type { GatewayRole } from '@gw/identity';
 import { parseDuration } from './durations.js';
 import { parseColumnMask, parseEntityMask, type MaskingObligation } from './masking.js';
-import { APPROVAL_VIEWS, type ApprovalRequirement, type ApprovalView, type PolicyInfo } from './policy-info.js';
+import { APPROVAL_VIEWS, type ApprovalRequirement, type ApprovalView, type KubernetesIdentity, type PolicyInfo } from './policy-info.js';
 
 /**
  * The annotation vocabulary. Anything else is refused: a misspelt `@mask` that silently did nothing
@@ -19,6 +19,8 @@ const PERMIT_ANNOTATIONS = new Set([
   'mask_columns',
   'max_session',
   'require_grant',
+  'k8s_service_account',
+  'k8s_groups',
 ]);
 const FORBID_ANNOTATIONS = new Set(['id', 'reason']);
 
@@ -115,6 +117,7 @@ export function parseAnnotations(effect: 'permit' | 'forbid', annotations: Recor
   }
 
   const approval = parseApproval(annotations, errors);
+  const kubernetes = parseKubernetesIdentity(annotations, errors);
   if (errors.length > 0 || id === undefined) return { errors };
   return {
     errors,
@@ -126,6 +129,7 @@ export function parseAnnotations(effect: 'permit' | 'forbid', annotations: Recor
       masking,
       ...(maxSessionSeconds !== undefined ? { maxSessionSeconds } : {}),
       requireGrant,
+      ...(kubernetes ? { kubernetes } : {}),
       annotations: { ...annotations },
     },
   };
@@ -167,4 +171,34 @@ function parseApproval(annotations: Record<string, string>, errors: string[]): A
     else errors.push(`@approval_view must be ${APPROVAL_VIEWS.map((v) => `"${v}"`).join(' or ')}, not "${annotations.approval_view}"`);
   }
   return { approvals, approvers: [...approvers], ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}), view };
+}
+
+/** Kubernetes names: a DNS-1123 label for namespaces and service accounts (RFC 1123 subdomain for accounts). */
+const K8S_NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const K8S_SA_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const K8S_GROUP = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,255}$/;
+const MAX_K8S_GROUPS = 20;
+
+function parseKubernetesIdentity(annotations: Record<string, string>, errors: string[]): KubernetesIdentity | undefined {
+  const sa = annotations.k8s_service_account;
+  const groupsText = annotations.k8s_groups;
+  if (sa === undefined && groupsText === undefined) return undefined;
+  const identity: KubernetesIdentity = { groups: [] };
+  if (sa !== undefined) {
+    const [namespace, name, extra] = sa.split('/');
+    if (extra !== undefined || !namespace || !name || !K8S_NAMESPACE.test(namespace) || !K8S_SA_NAME.test(name)) {
+      errors.push(`@k8s_service_account must be "<namespace>/<name>" of a service account, not "${sa}"`);
+    } else identity.serviceAccount = `${namespace}/${name}`;
+  }
+  if (groupsText !== undefined) {
+    const groups = groupsText.split(',').map((g) => g.trim());
+    if (groups.length > MAX_K8S_GROUPS) errors.push(`@k8s_groups: at most ${MAX_K8S_GROUPS} groups`);
+    for (const g of groups) {
+      // system:masters bypasses every RBAC check of the API server: never handed out by a policy.
+      if (!K8S_GROUP.test(g)) errors.push(`@k8s_groups: "${g}" is not a group name`);
+      else if (g === 'system:masters') errors.push('@k8s_groups: "system:masters" bypasses Kubernetes authorization and cannot be impersonated through the gateway');
+      else if (!identity.groups.includes(g)) identity.groups.push(g);
+    }
+  }
+  return identity;
 }

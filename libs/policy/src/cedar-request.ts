@@ -64,6 +64,14 @@ export function buildCedarRequest(input: PolicyInput, hourNow: number): CedarReq
   if (ctx.name !== undefined) context.name = ctx.name;
   if (ctx.via !== undefined) context.via = ctx.via;
   if (ctx.tool !== undefined) context.tool = ctx.tool;
+  if (ctx.apiGroup !== undefined) context.apiGroup = ctx.apiGroup;
+  if (ctx.apiVersion !== undefined) context.apiVersion = ctx.apiVersion;
+  if (ctx.apiResource !== undefined) context.apiResource = ctx.apiResource;
+  if (ctx.subresource !== undefined) context.subresource = ctx.subresource;
+  if (ctx.path !== undefined) context.path = ctx.path;
+  if (ctx.nonResource !== undefined) context.nonResource = ctx.nonResource;
+  if (ctx.objectLabels !== undefined) context.objectLabels = sortedSet(ctx.objectLabels);
+  if (ctx.container !== undefined) context.container = ctx.container;
 
   return {
     principal: principalUid,

@@ -1,6 +1,6 @@
 import type { AuthorizationAnswer } from '@cedar-policy/cedar-wasm/nodejs';
 import { mergeMasking, type MaskingObligation } from './masking.js';
-import type { ApprovalRequirement, PolicyInfo } from './policy-info.js';
+import type { ApprovalRequirement, KubernetesIdentity, PolicyInfo } from './policy-info.js';
 
 export type PolicyEffect = 'allow' | 'deny' | 'require_approval';
 
@@ -9,6 +9,11 @@ export interface PolicyObligations {
   maxSessionSeconds?: number;
   requireGrant: boolean;
   approval?: ApprovalRequirement;
+  /**
+   * Kubernetes identity of the satisfied permits: the groups joined, every service account named
+   * (more than one is ambiguous; the agent refuses rather than pick one).
+   */
+  kubernetes?: { serviceAccounts: string[]; groups: string[] };
 }
 
 export interface PolicyDecision {
@@ -126,8 +131,11 @@ export function mergeObligations(permits: readonly PolicyInfo[]): PolicyObligati
       view: approvals.some((a) => a.view === 'masked') ? 'masked' : 'unmasked',
     };
   }
+  const identities = permits.flatMap((p) => (p.kubernetes ? [p.kubernetes] : []));
+  const kubernetes = identities.length === 0 ? undefined : mergeKubernetes(identities);
   return {
     masking,
+    ...(kubernetes ? { kubernetes } : {}),
     ...(sessions.length > 0 ? { maxSessionSeconds: Math.min(...sessions) } : {}),
     requireGrant: permits.some((p) => p.requireGrant),
     ...(approval ? { approval } : {}),
@@ -137,4 +145,11 @@ export function mergeObligations(permits: readonly PolicyInfo[]): PolicyObligati
 function withoutApproval(obligations: PolicyObligations): PolicyObligations {
   const { approval: _approval, ...rest } = obligations;
   return rest;
+}
+
+function mergeKubernetes(identities: readonly KubernetesIdentity[]): { serviceAccounts: string[]; groups: string[] } {
+  return {
+    serviceAccounts: [...new Set(identities.flatMap((i) => (i.serviceAccount ? [i.serviceAccount] : [])))].sort(),
+    groups: [...new Set(identities.flatMap((i) => i.groups))].sort(),
+  };
 }

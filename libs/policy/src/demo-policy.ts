@@ -193,4 +193,57 @@ unless { principal.gatewayRoles.contains("admin") };
 forbid (principal, action in [Gateway::Action::"ssh:exec", Gateway::Action::"ssh:shell"], resource)
 when { principal.gatewayRoles.contains("requester") && context has opaque && context.opaque }
 unless { principal.gatewayRoles.contains("admin") };
+
+// Kubernetes (the k8s-demo cluster): workloads act as the service account gw/deployer, whose token
+// the agent asks the API server for per session. They read with Secret data and PII masked, create
+// and change things in the default namespace, exec into its pods; deletes wait for an approver, and
+// so does an exec into a pod in prod. Everything else (e.g. writes in prod) is denied.
+@id("requester-k8s-connect")
+@k8s_service_account("gw/deployer")
+@max_session("1h")
+permit (principal, action == Gateway::Action::"connect", resource)
+when { principal.gatewayRoles.contains("requester") && resource.type == "kubernetes" && resource.hasTag("demo") };
+
+@id("requester-k8s-read")
+@mask_columns("secrets.data:full, secrets.stringData:full")
+@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+permit (principal, action in Gateway::Action::"k8s:read", resource)
+when { principal.gatewayRoles.contains("requester") && resource.type == "kubernetes" };
+
+@id("requester-k8s-write-default")
+@mask_columns("secrets.data:full, secrets.stringData:full")
+@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+permit (principal, action in [Gateway::Action::"k8s:create", Gateway::Action::"k8s:update", Gateway::Action::"k8s:patch"], resource)
+when {
+  principal.gatewayRoles.contains("requester") && resource.type == "kubernetes" &&
+  context has namespace && context.namespace == "default"
+};
+
+@id("requester-k8s-delete-approval")
+@approval("required")
+@approvals("1")
+@approvers("role:approver")
+@approval_timeout("15m")
+permit (principal, action in [Gateway::Action::"k8s:delete", Gateway::Action::"k8s:deletecollection"], resource)
+when { principal.gatewayRoles.contains("requester") && resource.type == "kubernetes" };
+
+@id("requester-k8s-exec-default")
+@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+permit (principal, action == Gateway::Action::"k8s:exec", resource)
+when {
+  principal.gatewayRoles.contains("requester") && resource.type == "kubernetes" &&
+  context has namespace && context.namespace == "default"
+};
+
+@id("requester-k8s-exec-prod-approval")
+@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+@approval("required")
+@approvals("1")
+@approvers("role:approver")
+@approval_timeout("15m")
+permit (principal, action == Gateway::Action::"k8s:exec", resource)
+when {
+  principal.gatewayRoles.contains("requester") && resource.type == "kubernetes" &&
+  context has namespace && context.namespace == "prod"
+};
 `;

@@ -19,7 +19,7 @@ export {
   type EntityMaskRule,
   type ColumnMaskRule,
 } from './masking.js';
-export type { PolicyInfo, PolicySetError, ApprovalRequirement, ApprovalView } from './policy-info.js';
+export type { PolicyInfo, PolicySetError, ApprovalRequirement, ApprovalView, KubernetesIdentity } from './policy-info.js';
 export { APPROVAL_VIEWS } from './policy-info.js';
 export {
   DEFAULT_APPROVAL_TIMEOUT_SECONDS,

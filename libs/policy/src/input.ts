@@ -57,6 +57,19 @@ export interface PolicyContext {
   via?: string;
   /** The MCP tool of the call (`postgres_query`, `ssh_exec` ...), with `via: "mcp"`. */
   tool?: string;
+  /** Kubernetes request attributes, as the API server derives them (`apiGroup` "" is the core group). */
+  apiGroup?: string;
+  apiVersion?: string;
+  /** The resource (plural, `pods`, `deployments`). */
+  apiResource?: string;
+  subresource?: string;
+  /** The URL path of a non-resource request (`/version`, `/apis`). */
+  path?: string;
+  nonResource?: boolean;
+  /** Labels of the object in the request body, as `key=value` (where the body is known). */
+  objectLabels?: string[];
+  /** Container of an exec or attach. */
+  container?: string;
 }
 
 export interface PolicyResource {
@@ -145,6 +158,14 @@ export const policyInputSchema = z.object({
       name: str.optional(),
       via: str.optional(),
       tool: str.optional(),
+      apiGroup: str.optional(),
+      apiVersion: str.optional(),
+      apiResource: str.optional(),
+      subresource: str.optional(),
+      path: str.optional(),
+      nonResource: z.boolean().optional(),
+      objectLabels: stringSet.optional(),
+      container: str.optional(),
     })
     .optional(),
 });

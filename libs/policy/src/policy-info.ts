@@ -31,6 +31,8 @@ export interface PolicyInfo {
   masking: MaskingObligation;
   maxSessionSeconds?: number;
   requireGrant: boolean;
+  /** From @k8s_service_account / @k8s_groups: who the agent acts as on a Kubernetes API server. */
+  kubernetes?: KubernetesIdentity;
   /** The raw annotations, as written. */
   annotations: Record<string, string>;
 }
@@ -38,4 +40,15 @@ export interface PolicyInfo {
 export interface PolicySetError {
   policyId?: string;
   message: string;
+}
+
+/**
+ * The Kubernetes identity a `connect` permit maps the principal to: the service account whose bound
+ * token the agent requests (TokenRequest), or, in impersonate mode, the groups sent as
+ * `Impersonate-Group` (the user is always the principal).
+ */
+export interface KubernetesIdentity {
+  /** `namespace/name` of a service account. */
+  serviceAccount?: string;
+  groups: string[];
 }

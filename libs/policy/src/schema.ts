@@ -54,6 +54,14 @@ export const CEDAR_SCHEMA = `namespace Gateway {
     name?: String,
     via?: String,
     tool?: String,
+    apiGroup?: String,
+    apiVersion?: String,
+    apiResource?: String,
+    subresource?: String,
+    path?: String,
+    nonResource?: Bool,
+    objectLabels?: Set<String>,
+    container?: String,
   };
 
   action "sql", "ssh", "k8s";
@@ -75,9 +83,9 @@ export const CEDAR_SCHEMA = `namespace Gateway {
 
   action "k8s:get", "k8s:list", "k8s:watch" in ["k8s", "k8s:read"]
     appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };
-  action "k8s:create", "k8s:update", "k8s:patch", "k8s:delete" in ["k8s", "k8s:write"]
+  action "k8s:create", "k8s:update", "k8s:patch", "k8s:delete", "k8s:deletecollection" in ["k8s", "k8s:write"]
     appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };
-  action "k8s:exec", "k8s:portforward" in ["k8s"]
+  action "k8s:exec", "k8s:attach", "k8s:portforward", "k8s:proxy" in ["k8s"]
     appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };
 }
 `;

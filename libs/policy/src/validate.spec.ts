@@ -36,6 +36,12 @@ describe('validatePolicySet', () => {
       'requester-ssh-no-destructive-options',
       'requester-ssh-no-file-writes',
       'requester-ssh-no-opaque',
+      'requester-k8s-connect',
+      'requester-k8s-read',
+      'requester-k8s-write-default',
+      'requester-k8s-delete-approval',
+      'requester-k8s-exec-default',
+      'requester-k8s-exec-prod-approval',
     ]);
     expect(result.policies[0]?.line).toBe(2);
     expect(result.policies.find((p) => p.id === 'requester-no-ddl-or-admin')?.effect).toBe('forbid');

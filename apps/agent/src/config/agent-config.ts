@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseHostPort } from './address.js';
 import { postgresOptionsShape } from '../protocols/postgres/postgres-config.js';
 import { sshOptionsSchema } from '../protocols/ssh/ssh-config.js';
+import { kubernetesOptionsSchema } from '../protocols/kubernetes/kubernetes-config.js';
 import type { SecretValue } from './secret.js';
 import { SecretRefError, resolveSecretRef, type SecretRefContext } from './secret-ref.js';
 
@@ -66,6 +67,8 @@ function schemaFor(ctx: SecretRefContext) {
     postgres: z.strictObject({ ...postgresOptionsShape, maskingKey: secretRef.optional() }).optional(),
     /** Required for `type: ssh`; see protocols/ssh/ssh-config.ts. */
     ssh: sshOptionsSchema.optional(),
+    /** Required for `type: kubernetes`; see protocols/kubernetes/kubernetes-config.ts. */
+    kubernetes: kubernetesOptionsSchema.optional(),
   });
 
   const credentialAuth = z.strictObject({ credential: secretRef });
@@ -121,6 +124,12 @@ function schemaFor(ctx: SecretRefContext) {
         }
         if (r.ssh && r.type !== 'ssh') {
           zctx.addIssue({ code: 'custom', path: ['resources', i, 'ssh'], message: 'an ssh block needs type: ssh' });
+        }
+        if (r.kubernetes && r.type !== 'kubernetes') {
+          zctx.addIssue({ code: 'custom', path: ['resources', i, 'kubernetes'], message: 'a kubernetes block needs type: kubernetes' });
+        }
+        if (r.type === 'kubernetes' && !r.kubernetes) {
+          zctx.addIssue({ code: 'custom', path: ['resources', i, 'kubernetes'], message: 'a kubernetes resource needs a kubernetes block (caFile and the agent\'s credential)' });
         }
         if (r.type === 'ssh' && !r.ssh) {
           zctx.addIssue({ code: 'custom', path: ['resources', i, 'ssh'], message: 'an ssh resource needs an ssh block with the target\'s hostKeys' });

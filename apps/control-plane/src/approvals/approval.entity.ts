@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export type ApprovalKind = 'access_request' | 'statement' | 'command';
+export type ApprovalKind = 'access_request' | 'statement' | 'command' | 'kubernetes_request';
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
 export type ApprovalScope = 'once' | 'session';
 

@@ -146,7 +146,8 @@ export class ApprovalsService implements OnModuleInit, OnApplicationBootstrap {
         return { refused: new DomainError(DomainErrorCode.Forbidden, eligible.reason) };
       }
       if (approval.votes.some((v) => v.approverId === voter.id)) return { refused: new ConflictError(`you already voted on approval ${id}`) };
-      if (approval.sessionId && approval.kind !== 'access_request' && !(await this.sessionLive(tx, approval.sessionId))) {
+      // A Kubernetes request waits in the agent, not in its session: the client sends it again once approved.
+      if (approval.sessionId && approval.kind !== 'access_request' && approval.kind !== 'kubernetes_request' && !(await this.sessionLive(tx, approval.sessionId))) {
         const after = await this.settle(tx, approval, 'cancelled', null, 'the session ended while the statement was held');
         return { refused: new ConflictError(`the session of approval ${id} has ended; nothing is waiting for this approval`), after };
       }

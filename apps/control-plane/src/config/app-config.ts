@@ -52,6 +52,13 @@ const envSchema = z.object({
   SSH_HOST: z.string().default('127.0.0.1'),
   SSH_PORT: z.coerce.number().int().min(0).max(65535).default(12222),
   SSH_HOST_KEY_FILE: z.string().optional(),
+  K8S_HOST: z.string().default('127.0.0.1'),
+  /** Kubernetes API endpoint (HTTPS); -1 turns it off. */
+  K8S_PORT: z.coerce.number().int().min(-1).max(65535).default(16443),
+  K8S_TLS_CERT_FILE: z.string().optional(),
+  K8S_TLS_KEY_FILE: z.string().optional(),
+  /** The endpoint's address as clients reach it (`gw kubeconfig` writes it as the cluster's server). */
+  K8S_PUBLIC_URL: z.string().url().refine((url) => protocolOf(url) === 'https:', 'K8S_PUBLIC_URL must be an https:// URL').optional(),
   AGENT_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   /** Longest grant when the `request_access` permit has no @max_session (seconds, 1 min to 7 days). */
   GRANT_MAX_DURATION_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(8 * 3600),
@@ -79,6 +86,8 @@ export interface AppConfig {
   postgres: { host: string; port: number; certFile?: string; keyFile?: string; allowCleartext: boolean };
   /** SSH endpoint; `hostKeyFile` defaults to `<dataDir>/ssh/host_ed25519_key`, made at first start. */
   ssh: { host: string; port: number; hostKeyFile?: string };
+  /** Kubernetes API endpoint (HTTPS, cluster by path `/k8s/<resource>`); port -1 = off. */
+  kubernetes: { host: string; port: number; certFile?: string; keyFile?: string; publicUrl?: string };
   /** Agents heartbeat at this interval; three missed heartbeats mark their resources offline. */
   agents: { heartbeatIntervalMs: number };
   grants: { maxDurationSeconds: number };
@@ -130,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       allowCleartext: e.PG_ALLOW_CLEARTEXT === 'true',
     },
     ssh: { host: e.SSH_HOST, port: e.SSH_PORT, hostKeyFile: e.SSH_HOST_KEY_FILE },
+    kubernetes: { host: e.K8S_HOST, port: e.K8S_PORT, certFile: e.K8S_TLS_CERT_FILE, keyFile: e.K8S_TLS_KEY_FILE, publicUrl: e.K8S_PUBLIC_URL },
     agents: { heartbeatIntervalMs: e.AGENT_HEARTBEAT_INTERVAL_MS },
     grants: { maxDurationSeconds: e.GRANT_MAX_DURATION_SECONDS },
     webhooks: {

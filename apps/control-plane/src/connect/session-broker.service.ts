@@ -43,6 +43,11 @@ export interface OpenRequest {
   onTerminate: (closeCode: number, reason: string) => void;
   /** How the request came in when not through a protocol endpoint (MCP: `via` and `tool`), for the `connect` decision. */
   via?: { via: string; tool: string };
+  /**
+   * Approvals asked for in this session outlive it (Kubernetes: a held request is answered at once
+   * and sent again by the client, often in a new session, once approved). Default: cancelled at the end.
+   */
+  keepApprovalsAfterEnd?: boolean;
 }
 
 export interface OpenedSession {
@@ -236,7 +241,7 @@ export class SessionBroker implements OnApplicationBootstrap {
         clearTimeout(limitTimer);
         this.live.delete(session.id);
         // A statement still held for approval has nobody waiting for it any more.
-        await this.approvals.cancelForSession(session.id, 'the session ended while the statement was held').catch((err: unknown) => {
+        if (!req.keepApprovalsAfterEnd) await this.approvals.cancelForSession(session.id, 'the session ended while the statement was held').catch((err: unknown) => {
           this.log.warn({ err, sessionId: session.id }, 'could not cancel the held approvals of an ended session');
         });
         const refused = result.refusedAtStartup;

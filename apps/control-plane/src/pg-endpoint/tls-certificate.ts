@@ -16,13 +16,14 @@ export interface TlsMaterial {
  * The Postgres endpoint's certificate: the configured files, or for development a self-signed
  * one made at first start with the system's openssl and kept in the data directory.
  */
-export async function loadOrCreateCertificate(opts: { certFile?: string; keyFile?: string; dataDir: string; hostnames: string[] }): Promise<TlsMaterial> {
+export async function loadOrCreateCertificate(opts: { certFile?: string; keyFile?: string; dataDir: string; hostnames: string[]; name?: string; envPrefix?: string }): Promise<TlsMaterial> {
   if (opts.certFile && opts.keyFile) {
     return { cert: await readFile(opts.certFile), key: await readFile(opts.keyFile), source: opts.certFile };
   }
   const dir = join(opts.dataDir, 'tls');
-  const certFile = join(dir, 'pg-endpoint.crt');
-  const keyFile = join(dir, 'pg-endpoint.key');
+  const name = opts.name ?? 'pg-endpoint';
+  const certFile = join(dir, `${name}.crt`);
+  const keyFile = join(dir, `${name}.key`);
   const exists = await stat(certFile).then(() => true, () => false);
   if (!exists) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -32,7 +33,7 @@ export async function loadOrCreateCertificate(opts: { certFile?: string; keyFile
       '-keyout', keyFile, '-out', certFile, '-days', '825', '-subj', '/CN=gateway-dev',
       '-addext', `subjectAltName=${san}`,
     ]).catch((error: unknown) => {
-      throw new Error(`could not create a self-signed certificate with openssl (${String(error)}); set PG_TLS_CERT_FILE and PG_TLS_KEY_FILE`);
+      throw new Error(`could not create a self-signed certificate with openssl (${String(error)}); set ${opts.envPrefix ?? 'PG'}_TLS_CERT_FILE and ${opts.envPrefix ?? 'PG'}_TLS_KEY_FILE`);
     });
   }
   return { cert: await readFile(certFile), key: await readFile(keyFile), source: `${certFile} (self-signed, development)` };

@@ -1,6 +1,6 @@
 import type { StoredEvent } from './recordings.service.js';
 
-/** One terminal channel of an SSH session, as the agent recorded it. */
+/** One terminal channel of an SSH session (or a Kubernetes exec/attach), as the agent recorded it. */
 export interface TerminalChannel {
   channel: number;
   kind: 'shell' | 'exec';
@@ -19,11 +19,13 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export function terminalChannels(events: readonly StoredEvent[]): TerminalChannel[] {
   const out: TerminalChannel[] = [];
   for (const e of events) {
-    if ((e.type !== 'ssh.shell' && e.type !== 'ssh.exec') || e.data['decision'] !== 'allow') continue;
+    // A Kubernetes exec/attach is recorded as `k8s.exec` only once it runs (allowed, or approved).
+    const ssh = (e.type === 'ssh.shell' || e.type === 'ssh.exec') && e.data['decision'] === 'allow';
+    if (!ssh && e.type !== 'k8s.exec') continue;
     const pty = isRecord(e.data['pty']) ? e.data['pty'] : undefined;
     out.push({
       channel: Number(e.data['channel']),
-      kind: e.type === 'ssh.shell' ? 'shell' : 'exec',
+      kind: e.type === 'ssh.shell' || (e.type === 'k8s.exec' && e.data['tty'] === true) ? 'shell' : 'exec',
       ...(typeof e.data['command'] === 'string' ? { command: e.data['command'] } : {}),
       startedAt: e.at,
       cols: typeof pty?.['cols'] === 'number' && pty['cols'] > 0 ? pty['cols'] : 80,
@@ -51,7 +53,7 @@ export function renderAsciicast(channel: TerminalChannel, events: readonly Store
   const lines = [JSON.stringify(header)];
   let last = 0;
   for (const e of events) {
-    if (e.type !== 'ssh.io' || Number(e.data['channel']) !== channel.channel || !Array.isArray(e.data['frames'])) continue;
+    if ((e.type !== 'ssh.io' && e.type !== 'k8s.io') || Number(e.data['channel']) !== channel.channel || !Array.isArray(e.data['frames'])) continue;
     for (const raw of e.data['frames'] as unknown[]) {
       if (!Array.isArray(raw) || raw.length !== 3) continue;
       const [t, kind, data] = raw as Frame;

@@ -120,7 +120,7 @@ export class RecordingsService {
   async asciicast(sessionId: string, channel?: number): Promise<string> {
     const exists = await this.dataSource.query<unknown[]>('SELECT 1 FROM sessions WHERE id = $1', [sessionId]);
     if (exists.length === 0) throw new NotFoundError('session', sessionId);
-    const events = await this.listByType(sessionId, ['ssh.shell', 'ssh.exec', 'ssh.io']);
+    const events = await this.listByType(sessionId, ['ssh.shell', 'ssh.exec', 'ssh.io', 'k8s.exec', 'k8s.io']);
     const channels = terminalChannels(events);
     const chosen = channel === undefined ? channels[0] : channels.find((c) => c.channel === channel);
     if (!chosen) {

@@ -116,6 +116,8 @@ function summarise(event: DeliveredEvent, v: EventView, revokedBy: string | unde
         return `for ${role}`;
       case 'command':
         return `to run a command on ${on}`;
+      case 'kubernetes_request':
+        return `to send a Kubernetes request to ${on}`;
       default:
         return `for an approval on ${on}`;
     }

@@ -6,6 +6,7 @@ import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
 import { createApp } from '../../src/app.js';
 import { PgEndpoint } from '../../src/pg-endpoint/pg-endpoint.service.js';
 import { SshEndpoint } from '../../src/ssh-endpoint/ssh-endpoint.service.js';
+import { K8sEndpoint } from '../../src/k8s-endpoint/k8s-endpoint.service.js';
 
 export const ADMIN_DB_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -41,16 +42,17 @@ export interface Harness {
 }
 
 /** Control plane on a random port, its own database and Redis prefix, and the dev IdP in process. */
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(env: Record<string, string> = {}, opts: { extraIssuers?: { issuer: string; audience: string }[] } = {}): Promise<Harness> {
   const db = await createTestDatabase();
   const idp = await startDevIdp({ port: 0 });
   const config = loadConfig({
     HTTP_PORT: '0',
     PG_PORT: '0',
     SSH_PORT: '0',
+    K8S_PORT: '0',
     DATABASE_URL: db.url,
     REDIS_PREFIX: `gwtest-${randomBytes(4).toString('hex')}`,
-    OIDC_ISSUERS: JSON.stringify([{ issuer: idp.issuer, audience: 'api://gateway' }]),
+    OIDC_ISSUERS: JSON.stringify([{ issuer: idp.issuer, audience: 'api://gateway' }, ...(opts.extraIssuers ?? [])]),
     LOG_LEVEL: 'silent',
     DATA_DIR: `.data/test-${randomBytes(4).toString('hex')}`,
     ...env,
@@ -60,6 +62,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const address = app.getHttpServer().address() as { port: number };
   const pgPort = (app.get(PgEndpoint).port ?? 0).toString();
   const sshPort = app.get(SshEndpoint).port ?? 0;
+  const k8sPort = app.get(K8sEndpoint).port ?? 0;
   const baseUrl = `http://127.0.0.1:${address.port}`;
   const tokens = new Map<string, string>();
   const harness: Harness = {
@@ -95,7 +98,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     async restart(downtimeMs = 0) {
       await app.close();
       if (downtimeMs) await new Promise((r) => setTimeout(r, downtimeMs));
-      const again = { ...config, postgres: { ...config.postgres, port: Number(pgPort) }, ssh: { ...config.ssh, port: sshPort } };
+      const again = { ...config, postgres: { ...config.postgres, port: Number(pgPort) }, ssh: { ...config.ssh, port: sshPort }, kubernetes: { ...config.kubernetes, port: k8sPort } };
       app = await createApp(again);
       await app.listen(address.port, '127.0.0.1');
       harness.app = app;

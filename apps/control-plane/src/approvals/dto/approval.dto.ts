@@ -16,7 +16,7 @@ export type DenyBody = z.infer<typeof denyBodySchema>;
 
 export const approvalQuerySchema = z.strictObject({
   status: z.enum(['pending', 'approved', 'denied', 'expired', 'cancelled']).optional(),
-  kind: z.enum(['access_request', 'statement', 'command']).optional(),
+  kind: z.enum(['access_request', 'statement', 'command', 'kubernetes_request']).optional(),
   limit: limitText(500, 100),
 });
 export type ApprovalQuery = z.infer<typeof approvalQuerySchema>;

@@ -1,0 +1,400 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Principal } from '@gw/identity';
+import type { PolicyDecision, PolicyInput } from '@gw/policy';
+import type { ProtocolHandler, ProtocolOpenContext } from '../../handlers/protocol-handler.js';
+import type { AgentResource } from '../../config/agent-config.js';
+import type { RecordingShipper, SessionRecorder } from '../../recording/recording-shipper.js';
+import type { HoldForApproval, RequestApproval } from '../../approvals/approval-client.js';
+import { holdThrough } from '../../approvals/approval-client.js';
+import type { PolicyHolder } from '../../policy/policy-holder.js';
+import { principalFromGrant } from '../postgres/statement-policy.js';
+import { loadMaskingKey } from '../postgres/masking-key.js';
+import { ClusterCredentialError, sessionAuth, type UpstreamAuth } from './cluster-credentials.js';
+import type { KubernetesOptions } from './kubernetes-config.js';
+import { RequestAttributeError, requestAttributes, type RequestAttributes } from './request-attributes.js';
+import { actionFor, describeTarget, policyContextFor, type RequestExtras } from './request-policy.js';
+import { sendStatus, writeUpgradeRefusal } from './k8s-status.js';
+import { responseMasking, type ResponseMasking } from './response-masking.js';
+import { ExecRelay } from './exec-relay.js';
+import { HeldRequests } from './held-requests.js';
+
+/** The API server's own limit on request bodies; larger ones are refused before they are read. */
+export const MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024;
+
+export interface KubernetesHandlerOptions {
+  policy: PolicyHolder;
+  shipper: RecordingShipper;
+  spoolDir: string;
+  log: Logger;
+  requestApproval?: RequestApproval;
+}
+
+/** One tunnel stream: the requests of one client connection, as one principal, to one cluster. */
+export interface K8sSession {
+  id: string;
+  principal: Principal;
+  resource: AgentResource;
+  options: KubernetesOptions;
+  auth: UpstreamAuth;
+  upstreamAgent: HttpsAgent;
+  recorder: SessionRecorder;
+  sourceIp: string;
+  log: Logger;
+  /** Holds an exec or attach (the client waits on the open WebSocket). */
+  hold?: HoldForApproval;
+  /** Holds a plain request (answered at once; the approval outlives the session). */
+  holdRequest?: HoldForApproval;
+  stream: Duplex;
+  ended: boolean;
+  /** The connect permits' masking: what a refused request's recorded path and command are masked with. */
+  connectMasking?: ResponseMasking;
+}
+
+/** Recorded text (paths carry exec commands and selectors) masked like the answer would be. */
+export function recordedText(session: K8sSession, masking: ResponseMasking | undefined, text: string): string {
+  const m = masking ?? session.connectMasking;
+  return m ? m.objects.maskText(text) : text;
+}
+
+// accept-encoding too: a compressed answer could not be masked (the API server gzips large ones).
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'authorization', 'proxy-authorization', 'cookie', 'accept-encoding']);
+
+/**
+ * Request headers for the API server: the client's credential and any `Impersonate-*` header are
+ * dropped (whatever the control plane let through), the session's own credential is added, and
+ * protobuf is never asked for: a protobuf answer could not be masked, so JSON is asked instead.
+ */
+export function upstreamHeaders(headers: IncomingMessage['headers'], auth: UpstreamAuth, upgrade: boolean): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || name.startsWith('impersonate-')) continue;
+    out[name] = value;
+  }
+  if (upgrade) {
+    out.connection = 'Upgrade';
+    if (headers.upgrade) out.upgrade = headers.upgrade;
+  }
+  const accept = typeof headers.accept === 'string' ? headers.accept : '';
+  const kept = accept.split(',').map((t) => t.trim()).filter((t) => t !== '' && !/protobuf/i.test(t));
+  if (accept !== '') out.accept = kept.length > 0 ? kept.join(', ') : 'application/json';
+  return { ...out, ...auth.headers };
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      req.resume();
+      resolve('too-large');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.destroy();
+        resolve('too-large');
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+function labelsOf(body: Buffer | undefined, contentType: string | undefined): Record<string, string> | undefined {
+  if (!body || body.length === 0 || !/json/i.test(contentType ?? '')) return undefined;
+  try {
+    const labels = (JSON.parse(body.toString('utf8')) as { metadata?: { labels?: unknown } }).metadata?.labels;
+    if (typeof labels !== 'object' || labels === null) return undefined;
+    return Object.fromEntries(Object.entries(labels).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Serves `kubernetes` streams. The stream carries HTTP/1.1 from the control plane's endpoint (the
+ * client's requests, without its token); Node's HTTP server parses it here. Every request is
+ * turned into Kubernetes request attributes, decided by policy, and either refused with a
+ * Kubernetes Status, held for approval, or sent to the API server with the session's own
+ * credential; the answer is masked on its way back and each request is recorded.
+ */
+export class KubernetesHandler implements ProtocolHandler {
+  readonly type = 'kubernetes' as const;
+  private readonly sessions = new WeakMap<Duplex, K8sSession>();
+  private readonly live = new Set<K8sSession>();
+  private readonly server: Server;
+  private maskingKey: Buffer | undefined;
+  private readonly held: HeldRequests;
+  private readonly exec: ExecRelay;
+
+  constructor(private readonly o: KubernetesHandlerOptions) {
+    this.held = new HeldRequests();
+    this.exec = new ExecRelay({ decide: (input) => this.decide(input), masking: (d) => this.maskingFor(d) });
+    this.server = createServer({ requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+      const session = this.sessions.get(req.socket);
+      if (!session) return sendStatus(res, 500, 'InternalError', 'no gateway session for this connection');
+      this.serve(session, req, res).catch((error: unknown) => {
+        session.log.error({ err: error }, 'kubernetes request failed');
+        sendStatus(res, 500, 'InternalError', 'the gateway agent failed on this request');
+      });
+    });
+    // The control plane's side decides when a client connection is idle; the stream is the session.
+    this.server.keepAliveTimeout = 0;
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const session = this.sessions.get(socket);
+      if (!session) return writeUpgradeRefusal(socket, 502, 'BadGateway', 'no gateway session for this connection');
+      this.upgrade(session, req, socket, head).catch((error: unknown) => {
+        session.log.error({ err: error }, 'kubernetes upgrade failed');
+        writeUpgradeRefusal(socket, 502, 'BadGateway', 'the gateway agent failed on this request');
+      });
+    });
+  }
+
+  close(): void {
+    for (const s of this.live) s.stream.destroy();
+  }
+
+  open(ctx: ProtocolOpenContext): void {
+    const { resource, grant, header, log } = ctx;
+    const options = resource.kubernetes;
+    if (!options) return ctx.reject('REJECTED', `resource ${resource.name} has no kubernetes block in the agent config`);
+    const principal = principalFromGrant(grant.principal);
+    const sourceIp = header.client.address ?? '';
+    // The control plane decided `connect`; the agent reads the same permits for who to act as.
+    const connect = this.decide({ principal, action: 'connect', resource: policyResource(resource), context: { sourceIp, hasGrant: true } });
+    if (connect.effect === 'deny') return ctx.reject('REJECTED', `not allowed to connect to ${resource.name}: ${connect.reasons.join('; ')}`);
+    sessionAuth(resource, options, {
+      principalId: principal.id,
+      serviceAccounts: connect.obligations.kubernetes?.serviceAccounts ?? [],
+      groups: connect.obligations.kubernetes?.groups ?? [],
+      sessionExpiresAt: grant.sessionExpiresAt,
+    }).then(
+      (auth) => {
+        if (ctx.signal.aborted) return;
+        let stream;
+        try {
+          stream = ctx.accept();
+        } catch (error) {
+          log.debug({ err: error }, 'open cancelled while preparing credentials');
+          return;
+        }
+        this.start(ctx, stream, principal, options, auth, sourceIp, this.maskingFor(connect));
+      },
+      (error: unknown) => {
+        const message = error instanceof ClusterCredentialError ? error.message : `the agent could not prepare credentials for ${resource.name}`;
+        if (!(error instanceof ClusterCredentialError)) log.error({ err: error }, 'kubernetes credentials failed');
+        ctx.reject('RESOURCE_UNAVAILABLE', message);
+      },
+    );
+  }
+
+  private start(ctx: ProtocolOpenContext, stream: Duplex, principal: Principal, options: KubernetesOptions, auth: UpstreamAuth, sourceIp: string, connectMasking: ResponseMasking | undefined): void {
+    const { grant, resource, header, log } = ctx;
+    const recorder = this.o.shipper.session(grant.sid);
+    recorder.record('k8s.session', {
+      principal: { id: principal.id, displayName: principal.displayName ?? null, kind: principal.kind, appId: principal.appId ?? null },
+      resource: resource.name,
+      upstream: auth.describe,
+      declared: { userAgent: header.client.userAgent ?? null },
+      sourceIp: sourceIp || null,
+    });
+    const session: K8sSession = {
+      id: grant.sid,
+      principal,
+      resource,
+      options,
+      auth,
+      upstreamAgent: new HttpsAgent({ keepAlive: true, maxSockets: 8 }),
+      recorder,
+      sourceIp,
+      log,
+      ...(this.o.requestApproval
+        ? { hold: holdThrough(this.o.requestApproval, grant.sid, 'command'), holdRequest: holdThrough(this.o.requestApproval, grant.sid, 'kubernetes_request') }
+        : {}),
+      stream,
+      ended: false,
+      ...(connectMasking ? { connectMasking } : {}),
+    };
+    this.sessions.set(stream, session);
+    this.live.add(session);
+    stream.on('error', () => undefined);
+    const remaining = grant.sessionExpiresAt * 1000 - Date.now();
+    const expiry = setTimeout(() => stream.destroy(), Math.max(0, Math.min(remaining, 2 ** 31 - 1)));
+    expiry.unref();
+    stream.once('close', () => {
+      clearTimeout(expiry);
+      session.ended = true;
+      this.live.delete(session);
+      session.upstreamAgent.destroy();
+      recorder.record('session.end', { reason: Date.now() >= grant.sessionExpiresAt * 1000 ? 'session expired' : 'stream closed' });
+    });
+    // Node's HTTP server reads the requests off the stream as off a socket.
+    this.server.emit('connection', stream);
+  }
+
+  decide(input: PolicyInput): PolicyDecision {
+    const current = this.o.policy.current();
+    if (!current.engine) return { effect: 'deny', determiningPolicies: [], reasons: [current.reason], errors: [], obligations: { masking: { entities: [], columns: [] }, requireGrant: false } };
+    return current.engine.evaluate(input);
+  }
+
+  maskingFor(decision: PolicyDecision): ResponseMasking | undefined {
+    return responseMasking(decision.obligations.masking, (this.maskingKey ??= loadMaskingKey(undefined, this.o.spoolDir)));
+  }
+
+  private async serve(session: K8sSession, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = Date.now();
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    let attrs: RequestAttributes;
+    try {
+      attrs = requestAttributes(method, url);
+    } catch (error) {
+      if (!(error instanceof RequestAttributeError)) throw error;
+      req.resume();
+      sendStatus(res, 400, 'BadRequest', error.message);
+      session.recorder.record('k8s.request', { method, path: recordedText(session, undefined, url.slice(0, 2048)), decision: 'deny', reasons: [error.message], status: 400, durationMs: Date.now() - started });
+      return;
+    }
+    let body: Buffer | undefined;
+    if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
+      const read = await readBody(req, MAX_REQUEST_BODY_BYTES);
+      if (read === 'too-large') {
+        sendStatus(res, 413, 'RequestEntityTooLarge', `request body larger than ${MAX_REQUEST_BODY_BYTES} bytes`);
+        return;
+      }
+      body = read;
+    }
+    const extras: RequestExtras = {};
+    const labels = labelsOf(body, req.headers['content-type']);
+    if (labels) extras.objectLabels = labels;
+    const action = actionFor(attrs);
+    const record = {
+      method,
+      path: url.slice(0, 2048),
+      verb: attrs.verb,
+      ...(attrs.isResourceRequest
+        ? { apiGroup: attrs.apiGroup ?? '', apiVersion: attrs.apiVersion, resource: attrs.resource, subresource: attrs.subresource ?? null, namespace: attrs.namespace ?? null, name: attrs.name ?? null }
+        : { nonResource: true }),
+      action: action ?? null,
+    };
+    const decision: PolicyDecision = action
+      ? this.decide({ principal: session.principal, action, resource: policyResource(session.resource), context: policyContextFor(attrs, extras, session.sourceIp) })
+      : { effect: 'deny', determiningPolicies: [], reasons: [`the request ${method} ${attrs.path} has no Kubernetes verb the gateway knows`], errors: [], obligations: { masking: { entities: [], columns: [] }, requireGrant: false } };
+    const decided = { decision: decision.effect, policies: decision.determiningPolicies, reasons: decision.reasons };
+    record.path = recordedText(session, this.maskingFor(decision), record.path);
+
+    if (decision.effect === 'deny') {
+      const why = decision.determiningPolicies.length > 0 ? `denied by policy "${decision.determiningPolicies.join('", "')}": ${decision.reasons.join('; ')}` : decision.reasons.join('; ');
+      const size = sendStatus(res, 403, 'Forbidden', `${describeTarget(attrs)} is forbidden: ${why}`, {
+        ...(attrs.name !== undefined ? { name: attrs.name } : {}),
+        ...(attrs.apiGroup ? { group: attrs.apiGroup } : {}),
+        ...(attrs.resource !== undefined ? { kind: attrs.resource } : {}),
+      }, !attrs.isResourceRequest);
+      session.recorder.record('k8s.request', { ...record, ...decided, status: 403, durationMs: Date.now() - started, bytesIn: body?.length ?? 0, bytesOut: size });
+      return;
+    }
+    let approvalId: string | undefined;
+    if (decision.effect === 'require_approval') {
+      const outcome = await this.held.decide(session, { method, url, body, attrs, decision, res });
+      if (outcome.kind === 'answered') {
+        session.recorder.record('k8s.request', { ...record, ...decided, approvalId: outcome.approvalId ?? null, status: outcome.status, durationMs: Date.now() - started, bytesIn: body?.length ?? 0, bytesOut: outcome.bytes });
+        return;
+      }
+      approvalId = outcome.approvalId;
+    }
+    this.forward(session, req, res, body, attrs, decision, (status, bytesOut, bytesIn) => {
+      session.recorder.record('k8s.request', { ...record, ...decided, ...(approvalId ? { approvalId } : {}), status, durationMs: Date.now() - started, bytesIn, bytesOut });
+    });
+  }
+
+  private forward(session: K8sSession, req: IncomingMessage, res: ServerResponse, body: Buffer | undefined, attrs: RequestAttributes, decision: PolicyDecision, done: (status: number, bytesOut: number, bytesIn: number) => void): void {
+    const { auth, resource } = session;
+    const headers = upstreamHeaders(req.headers, auth, false);
+    if (body) {
+      headers['content-length'] = String(body.length);
+      delete headers['transfer-encoding'];
+    }
+    let bytesIn = body?.length ?? 0;
+    const upstream = httpsRequest({
+      host: resource.address.host,
+      port: resource.address.port,
+      method: req.method,
+      path: req.url,
+      headers,
+      ca: auth.ca,
+      ...(auth.servername ? { servername: auth.servername } : {}),
+      ...(auth.cert ? { cert: auth.cert, key: auth.key } : {}),
+      agent: session.upstreamAgent,
+    });
+    let reported = false;
+    const report = (status: number, bytesOut: number) => {
+      if (reported) return;
+      reported = true;
+      done(status, bytesOut, bytesIn);
+    };
+    upstream.on('response', (answer: IncomingMessage) => {
+      const status = answer.statusCode ?? 502;
+      const masking = this.maskingFor(decision);
+      const contentType = answer.headers['content-type'];
+      const encoding = answer.headers['content-encoding'];
+      // An encoded answer (asked for or not) is as unreadable as protobuf: never passed on unmasked.
+      const readableType = encoding && encoding !== 'identity' ? 'application/octet-stream' : typeof contentType === 'string' ? contentType : '';
+      const transform = masking?.transformFor(attrs, readableType, attrs.verb === 'watch' || /[?&]watch=(1|true)/i.test(req.url ?? '') || /[?&]follow=(1|true)/i.test(req.url ?? ''));
+      const raw = answer.rawHeaders;
+      const outHeaders: string[] = [];
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        const name = raw[i]!.toLowerCase();
+        if (name === 'connection' || name === 'keep-alive' || name === 'transfer-encoding') continue;
+        // A masked body changes length: it goes out chunked.
+        if (transform && name === 'content-length') continue;
+        outHeaders.push(raw[i]!, raw[i + 1]!);
+      }
+      res.writeHead(status, answer.statusMessage, outHeaders);
+      let bytesOut = 0;
+      const source = transform ? answer.pipe(transform) : answer;
+      source.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
+      source.pipe(res);
+      const fail = () => {
+        res.destroy();
+        report(status, bytesOut);
+      };
+      answer.once('error', fail);
+      transform?.once('error', (error: Error) => {
+        session.log.warn({ err: error.message }, 'an answer could not be masked; cut off');
+        fail();
+      });
+      res.once('finish', () => report(status, bytesOut));
+      res.once('close', () => {
+        if (!res.writableFinished) {
+          upstream.destroy();
+          report(status, bytesOut);
+        }
+      });
+    });
+    upstream.on('error', (error: Error & { code?: string }) => {
+      const sent = sendStatus(res, 503, 'ServiceUnavailable', `the API server of ${resource.name} could not be reached (${error.code ?? error.message})`);
+      report(503, sent);
+    });
+    if (body) upstream.end(body);
+    else {
+      req.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
+      req.pipe(upstream);
+    }
+  }
+
+  private async upgrade(session: K8sSession, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    await this.exec.handle(session, req, socket, head);
+  }
+}
+
+export function policyResource(resource: AgentResource): PolicyInput['resource'] {
+  return { name: resource.name, type: 'kubernetes', ...(resource.environment !== undefined ? { environment: resource.environment } : {}), labels: resource.labels };
+}

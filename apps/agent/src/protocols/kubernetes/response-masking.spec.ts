@@ -1,0 +1,66 @@
+import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import { describe, expect, it } from 'vitest';
+import { requestAttributes } from './request-attributes.js';
+import { responseMasking } from './response-masking.js';
+
+const KEY = Buffer.alloc(32, 7);
+const rules = {
+  entities: [{ entity: 'email' as const, style: 'partial' as const }],
+  columns: [
+    { table: 'secrets', column: 'data', style: 'full' as const },
+    { table: 'secrets', column: 'stringData', style: 'full' as const },
+  ],
+};
+const PASSWORD = Buffer.from('hunter2-secret').toString('base64');
+const secret = {
+  kind: 'Secret', apiVersion: 'v1', type: 'Opaque',
+  metadata: { name: 's', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"stringData":{"password":"hunter2-secret"}}' } },
+  data: { password: PASSWORD },
+  stringData: { token: 'plain' },
+};
+
+async function through(url: string, contentType: string, streaming: boolean, chunks: (string | Buffer)[]): Promise<string> {
+  const t = responseMasking(rules, KEY)!.transformFor(requestAttributes('GET', url), contentType, streaming)!;
+  return text(Readable.from(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c))).pipe(t));
+}
+
+describe('masking of Kubernetes answers', () => {
+  it('masks every value of data and stringData of a Secret, and its last-applied-configuration', async () => {
+    const out = JSON.parse(await through('/api/v1/namespaces/d/secrets/s', 'application/json', false, [JSON.stringify(secret)])) as typeof secret;
+    expect(Object.keys(out.data)).toEqual(['password']);
+    expect(out.data.password).not.toBe(PASSWORD);
+    expect(out.stringData.token).not.toBe('plain');
+    expect(JSON.stringify(out)).not.toContain('hunter2');
+  });
+
+  it('masks Secrets in lists, Table rows with objects and watch events, whatever the chunking', async () => {
+    const list = JSON.stringify({ kind: 'SecretList', apiVersion: 'v1', metadata: {}, items: [{ ...secret, kind: undefined, apiVersion: undefined }] });
+    expect(await through('/api/v1/secrets', 'application/json', false, [list.slice(0, 10), list.slice(10)])).not.toContain(PASSWORD);
+    const table = JSON.stringify({ kind: 'Table', apiVersion: 'meta.k8s.io/v1', rows: [{ cells: ['s'], object: secret }] });
+    expect(await through('/api/v1/namespaces/d/secrets', 'application/json;as=Table;v=v1;g=meta.k8s.io', false, [table])).not.toContain(PASSWORD);
+    const events = `${JSON.stringify({ type: 'ADDED', object: secret })}\n${JSON.stringify({ type: 'MODIFIED', object: secret })}\n`;
+    for (let cut = 0; cut <= events.length; cut += 37) {
+      const out = await through('/api/v1/namespaces/d/secrets?watch=1', 'application/json;stream=watch', true, [events.slice(0, cut), events.slice(cut)]);
+      expect(out.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { type: string }).type)).toEqual(['ADDED', 'MODIFIED']);
+      expect(out).not.toContain(PASSWORD);
+    }
+  });
+
+  it('runs the recognizers over ConfigMaps and log lines, a character split between chunks included', async () => {
+    const cm = JSON.stringify({ kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'c' }, data: { owner: 'alice@example.com' } });
+    expect(await through('/api/v1/namespaces/d/configmaps/c', 'application/json', false, [cm])).not.toContain('alice@example.com');
+    const line = Buffer.from('héllo from bob@example.com\n');
+    const split = line.indexOf(0xa9); // inside the two bytes of é
+    const out = await through('/api/v1/namespaces/d/pods/p/log', 'text/plain', true, [line.subarray(0, split), line.subarray(split)]);
+    expect(out).toMatch(/^héllo from b\*+@example\.com\n$/);
+  });
+
+  it('never passes an answer it cannot read (protobuf)', async () => {
+    await expect(through('/api/v1/namespaces/d/secrets/s', 'application/vnd.kubernetes.protobuf', false, [Buffer.from([0x6b, 0x38, 0x73, 0])])).rejects.toThrow(/cannot be masked/);
+  });
+
+  it('has nothing to do without masking rules', () => {
+    expect(responseMasking({ entities: [], columns: [] }, KEY)).toBeUndefined();
+  });
+});

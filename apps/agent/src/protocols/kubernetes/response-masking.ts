@@ -1,0 +1,163 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { Masker, maskFull } from '@gw/masking';
+import type { MaskingObligation } from '@gw/policy';
+import type { RequestAttributes } from './request-attributes.js';
+
+/** Largest JSON answer masked whole (lists); a larger one is cut off rather than passed unmasked. */
+export const MAX_MASKED_JSON_BYTES = 64 * 1024 * 1024;
+/** Longest line of a streamed answer (watch event, log line) held back to be masked whole. */
+export const MAX_MASKED_LINE_BYTES = 16 * 1024 * 1024;
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/** Plural resource names of kinds, for `@mask_columns("<resource>.<field>:style")` on objects found in lists, tables and events. */
+function resourceOfKind(kind: string): string {
+  const lower = kind.toLowerCase();
+  if (lower.endsWith('s')) return `${lower}es`;
+  if (lower.endsWith('y')) return `${lower.slice(0, -1)}ies`;
+  return `${lower}s`;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * What a permit's masking asks of Kubernetes answers:
+ * - `@mask_columns("secrets.data:full, secrets.stringData:full")`: a column is a top-level field
+ *   of an object of that resource; each value of the field (or the field itself) is masked in the
+ *   rule's style. An object with a masked field also loses its last-applied-configuration
+ *   annotation (it holds the whole object as written).
+ * - `@mask("email:partial, ...")`: the recognizers run over every string of the answer, JSON
+ *   (objects, lists, Table rows, watch events) or text (logs).
+ */
+export class ObjectMasker {
+  constructor(private readonly masker: Masker) {}
+
+  maskDocument(doc: unknown, hintResource?: string): unknown {
+    return this.walk(doc, hintResource);
+  }
+
+  private walk(value: unknown, resource?: string): unknown {
+    if (typeof value === 'string') return this.masker.maskEntities(value);
+    if (Array.isArray(value)) return value.map((v) => this.walk(v, resource));
+    if (!isRecord(value)) return value;
+    const kind = typeof value.kind === 'string' ? value.kind : undefined;
+    // A list's items, a watch event's object and a Table row's object are objects of their own kind.
+    let own = resource;
+    if (kind?.endsWith('List') && Array.isArray(value.items)) own = resourceOfKind(kind.slice(0, -'List'.length));
+    else if (kind && typeof value.apiVersion === 'string' && !['Table', 'Status', 'WatchEvent', 'PartialObjectMetadata', 'PartialObjectMetadataList'].includes(kind)) own = resourceOfKind(kind);
+    const out: Record<string, unknown> = {};
+    let maskedField = false;
+    for (const [field, v] of Object.entries(value)) {
+      const style = own !== undefined && field !== 'metadata' && field !== 'kind' && field !== 'apiVersion' ? this.masker.columnStyle({ table: own, column: field }) : undefined;
+      if (style !== undefined) {
+        maskedField = true;
+        out[field] = isRecord(v)
+          ? Object.fromEntries(Object.entries(v).map(([k, inner]) => [k, typeof inner === 'string' ? this.masker.maskWithStyle(inner, style) : null]))
+          : typeof v === 'string' ? this.masker.maskWithStyle(v, style) : null;
+        continue;
+      }
+      const childResource = field === 'items' || field === 'object' || field === 'rows' ? own : undefined;
+      out[field] = this.walk(v, childResource);
+    }
+    if (maskedField && isRecord(out.metadata) && isRecord(out.metadata.annotations) && LAST_APPLIED in out.metadata.annotations) {
+      out.metadata = { ...out.metadata, annotations: { ...out.metadata.annotations, [LAST_APPLIED]: maskFull('x'.repeat(8)) } };
+    }
+    return out;
+  }
+
+  maskText(line: string): string {
+    return this.masker.maskEntities(line);
+  }
+}
+
+export interface ResponseMasking {
+  /** A transform that masks the answer; undefined when there is nothing to mask. */
+  transformFor(attrs: RequestAttributes, contentType: string, streaming: boolean): Transform | undefined;
+  readonly objects: ObjectMasker;
+}
+
+export function responseMasking(rules: MaskingObligation, key: Uint8Array): ResponseMasking | undefined {
+  if (rules.entities.length === 0 && rules.columns.length === 0) return undefined;
+  const objects = new ObjectMasker(new Masker(rules, { key }));
+  return {
+    objects,
+    transformFor(attrs, contentType, streaming) {
+      const resource = attrs.isResourceRequest && !attrs.subresource ? attrs.resource : undefined;
+      if (/json/i.test(contentType)) {
+        return streaming
+          ? new LineMasker((line) => JSON.stringify(objects.maskDocument(JSON.parse(line) as unknown, resource)))
+          : new WholeJsonMasker((doc) => objects.maskDocument(doc, resource));
+      }
+      if (/^text\//i.test(contentType) || contentType === '') return new LineMasker((line) => objects.maskText(line));
+      // Protobuf or anything else that cannot be read: never passed through unmasked.
+      return new Transform({
+        transform(_chunk, _enc, callback) {
+          callback(new Error(`an answer of type ${contentType} cannot be masked`));
+        },
+      });
+    },
+  };
+}
+
+/** Masks a JSON answer as one document (it must be complete to be parsed). */
+class WholeJsonMasker extends Transform {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(private readonly mask: (doc: unknown) => unknown) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    this.size += chunk.length;
+    if (this.size > MAX_MASKED_JSON_BYTES) return callback(new Error(`answer larger than ${MAX_MASKED_JSON_BYTES} bytes cannot be masked`));
+    this.chunks.push(chunk);
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const text = Buffer.concat(this.chunks).toString('utf8');
+    if (text.trim() === '') return callback(null, text);
+    try {
+      callback(null, JSON.stringify(this.mask(JSON.parse(text) as unknown)));
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+}
+
+/**
+ * Masks a stream line by line (watch events are one JSON document per line; logs are text), each
+ * line as soon as it is complete, so a watch or `logs -f` stays live.
+ */
+class LineMasker extends Transform {
+  private carry = '';
+  // A UTF-8 character split between two chunks is decoded once both halves are here.
+  private readonly decoder = new StringDecoder('utf8');
+
+  constructor(private readonly maskLine: (line: string) => string) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    const text = this.carry + this.decoder.write(chunk);
+    const lines = text.split('\n');
+    this.carry = lines.pop() ?? '';
+    if (Buffer.byteLength(this.carry) > MAX_MASKED_LINE_BYTES) return callback(new Error('a line longer than the masking limit'));
+    try {
+      const out = lines.map((l) => (l.trim() === '' ? l : this.maskLine(l)) + '\n').join('');
+      callback(null, out);
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.carry += this.decoder.end();
+    try {
+      callback(null, this.carry.trim() === '' ? this.carry : this.maskLine(this.carry));
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+}

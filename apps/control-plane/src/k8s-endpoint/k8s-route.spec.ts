@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { forwardedRequestHeaders } from './k8s-client-connection.js';
+import { parseK8sRoute } from './k8s-route.js';
+
+describe('Kubernetes endpoint routing', () => {
+  it.each([
+    ['/k8s/prod-cluster/api/v1/pods?limit=500', { resource: 'prod-cluster', path: '/api/v1/pods?limit=500' }],
+    ['/k8s/k8s-demo', { resource: 'k8s-demo', path: '/' }],
+    ['/k8s/k8s-demo?timeout=32s', { resource: 'k8s-demo', path: '/?timeout=32s' }],
+    ['/k8s/a.b_c-1/version', { resource: 'a.b_c-1', path: '/version' }],
+  ])('%s', (url, expected) => {
+    expect(parseK8sRoute(url)).toEqual(expected);
+  });
+
+  it.each(['/api/v1/pods', '/k8s/', '/k8s/UPPER/api', '/k8s/../api', '/k8s/%2e%2e/api', '/k8sx/a/api'])('refuses %s', (url) => {
+    expect(parseK8sRoute(url)).toBeUndefined();
+  });
+
+  it('never forwards the client token, cookies or impersonation headers', () => {
+    const out = forwardedRequestHeaders({ authorization: 'Bearer t', cookie: 'c', 'impersonate-user': 'admin', 'impersonate-group': 'system:masters', accept: 'application/json', connection: 'keep-alive' }, false);
+    expect(out).toEqual({ accept: 'application/json' });
+  });
+});
