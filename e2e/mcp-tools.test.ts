@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PII, startPgFixture, type PgFixture } from './support/pg-fixture.js';
 import { startSshTarget, type SshTarget } from './support/ssh-fixture.js';
@@ -145,6 +146,20 @@ describe('MCP tools: the SDK client over Streamable HTTP, through policy, approv
     const again = await mcp.call('wait_for_approval', { id, timeoutSeconds: 5 });
     expect(again.structuredContent).toMatchObject({ rowCount: 1 });
     expect(await orders()).toContain('pen');
+
+    // A replica that stopped after the approval but before storing the result: the wait does not hang on it.
+    const cpDb = new pg.Client({ connectionString: fx.stack.cp.dbUrl });
+    await cpDb.connect();
+    try {
+      await cpDb.query(`UPDATE mcp_held_calls SET status = 'held', result = NULL WHERE approval_id = $1`, [id]);
+      await cpDb.query(`UPDATE approvals SET decided_at = now() - interval '1 hour' WHERE id = $1`, [id]);
+    } finally {
+      await cpDb.end();
+    }
+    const lost = await mcp.call('wait_for_approval', { id, timeoutSeconds: 5 });
+    expect(lost.isError).toBe(true);
+    expect(lost.structuredContent).toMatchObject({ error: 'resource_error' });
+    expect(lost.structuredContent.message).toMatch(/result never arrived .* it may have run: see GET \/api\/v1\/sessions\/[0-9a-f-]{36}\/events/);
   });
 
   it('postgres_query: a held DELETE that is denied never runs, and wait_for_approval says who denied it', async () => {

@@ -27,6 +27,8 @@ import { VERSION } from './version.js';
 const SQL_ACTIONS = ['sql:select', 'sql:insert', 'sql:update', 'sql:delete', 'sql:ddl', 'sql:admin'] as const;
 const WAIT_POLL_MS = 250;
 const MAX_WAIT_SECONDS = 300;
+/** An approved held call has this long to store its result (the longest time limit plus a margin). */
+const RESULT_OVERDUE_MS = (Math.max(PG_LIMITS.maxTimeoutSeconds, SSH_LIMITS.maxTimeoutSeconds) + 120) * 1000;
 /** Below the 60 s after which MCP clients (the SDK's default) give up on a request. */
 const DEFAULT_WAIT_SECONDS = 45;
 
@@ -329,7 +331,16 @@ export class McpToolsService {
       if (call && call.status !== 'held') {
         const { isError, ...rest } = call.result ?? {};
         const value = { approval: view, ...rest };
-        return { result: isError === true ? errorResult(typeof rest.error === 'string' ? rest.error : 'failed', typeof rest.message === 'string' ? rest.message : 'the held call did not run', value) : okResult(value), outcome: isError === true ? ('failure' as const) : ('success' as const) };
+        if (isError !== true) return { result: okResult(value), outcome: 'success' as const };
+        const kind = typeof rest.error === 'string' ? rest.error : 'failed';
+        return { result: errorResult(kind, typeof rest.message === 'string' ? rest.message : 'the held call did not run', value), outcome: kind === 'denied' ? ('denied' as const) : ('failure' as const) };
+      }
+      // Approved long ago and still no result: the replica that kept the call stopped (a crash) before storing it.
+      if (call && approval.status === 'approved' && approval.decidedAt && Date.now() - approval.decidedAt.getTime() > RESULT_OVERDUE_MS) {
+        return {
+          result: errorResult(ToolRefusalKind.ResourceError, `approval ${id} was approved at ${approval.decidedAt.toISOString()}, but the call's result never arrived (the gateway replica that held it may have stopped); it may have run: see GET /api/v1/sessions/${call.sessionId}/events`, { approval: view, sessionId: call.sessionId }),
+          outcome: 'failure' as const,
+        };
       }
       // A held call's own outcome (the agent's words) is stored once its session let go of it: wait for that.
       if (!call && settled) return settledResult(approval, view, false);
