@@ -1,7 +1,7 @@
 // The agent's Postgres wing without sockets: CPU per statement of one PgSession (parse, classify,
 // decide, mask, record durably in the real journal) fed pgbench's select-only Query as bytes, with
 // the database's answer canned. No network, no other process: the figure holds on a busy machine.
-//   npm run build && node bench/pg/agent-core.mjs   (BENCH_STATEMENTS=20000, BENCH_SESSIONS=1,8,32)
+//   npm run build && node bench/pg/agent-core.mjs   (BENCH_STATEMENTS=20000, BENCH_SESSIONS=1,8,32, BENCH_DURABILITY=write|fsync)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { SessionSpool } from '../../apps/agent/dist/recording/recording-spool.js
 
 const STATEMENTS = Number(process.env.BENCH_STATEMENTS ?? 20000);
 const SESSIONS = (process.env.BENCH_SESSIONS ?? '1,8,32').split(',').map(Number);
-const DURABILITY = process.env.BENCH_DURABILITY ?? 'fsync';
+const DURABILITY = process.env.BENCH_DURABILITY ?? 'write';
 const POLICY = `
 @id("bench-sql")
 @mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
