@@ -109,7 +109,7 @@ describe('recording: events of completed statements survive a SIGKILL of the age
   /** Runs statements back to back; each one the client saw succeed is remembered by its tag. */
   async function runUntilTheAgentDies(client: pg.Client, protocol: Protocol, tag: string, seen: string[], onSeen: (count: number) => void): Promise<void> {
     for (let i = 1; ; i++) {
-      const mark = `${tag}-${i}`;
+      const mark = `${tag}-n${i}`;
       try {
         const result = protocol === 'simple'
           ? await client.query(`SELECT ${i} AS n, '${mark}' AS tag`)
@@ -143,7 +143,9 @@ describe('recording: events of completed statements survive a SIGKILL of the age
   }
 
   it.each(crashCases)('SIGKILL right after a client saw statement N succeed: every statement any client saw is recorded ($name)', async ({ protocols, killAfter }) => {
-    const run = `run${Date.now().toString(36)}`;
+    // Letters around every number: a tag must never look like a phone number or an SSN, which the
+    // resource's masking would mask in the answer (a run id with digits once did).
+    const run = `run${Date.now().toString(36).replace(/[0-9]/g, (d) => 'abcdefghij'[Number(d)]!)}`;
     // One agent per credential at a time: the one an earlier test restarted goes first.
     await agent?.kill('SIGTERM');
     agent = undefined;
@@ -160,7 +162,7 @@ describe('recording: events of completed statements survive a SIGKILL of the age
 
     const seen = protocols.map((): string[] => []);
     let killed = false;
-    const loops = protocols.map((protocol, k) => runUntilTheAgentDies(clients[k]!, protocol, `${run}-${k}`, seen[k]!, (count) => {
+    const loops = protocols.map((protocol, k) => runUntilTheAgentDies(clients[k]!, protocol, `${run}-s${k}`, seen[k]!, (count) => {
       // The first session's statement N succeeded: kill at once, while every session is mid-loop.
       if (k === 0 && count === killAfter && !killed) {
         killed = true;
