@@ -2,7 +2,9 @@
 // API server can be installed on the project's machines, so this one speaks the real wire protocol
 // for what the tests use: discovery, CRUD and Table output for pods, secrets, configmaps,
 // serviceaccounts, deployments and namespaces, watch, logs (also -f), exec and attach over
-// WebSocket (v5.channel.k8s.io and v4), SPDY refused with a clear error, and TokenRequest. It
+// WebSocket (v5.channel.k8s.io and v4), port-forward over WebSocket (v4.channel.k8s.io, the
+// kubelet's channel protocol; each pod port echoes what it gets), SPDY refused with a clear error,
+// and TokenRequest. It
 // authenticates bearer tokens (the agent's own token and the tokens it minted) and honours
 // Impersonate-* headers from the agent only, and it records what credentials and impersonation
 // headers every request carried, so tests can check what reached the "cluster". It does no RBAC.
@@ -16,6 +18,8 @@ import { WebSocketServer } from 'ws';
 import { RESOURCES, Store, resourceInfo } from './store.mjs';
 
 const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
+/** Port-forward over WebSocket as the kubelet serves it (binary channels). Not kubectl's tunnelled SPDY (`SPDY/3.1+portforward.k8s.io`). */
+const PORTFORWARD_PROTOCOLS = ['v4.channel.k8s.io'];
 
 function makeCertificate(dir) {
   const key = join(dir, 'apiserver.key');
@@ -127,7 +131,7 @@ export async function startTestApiServer({ port = 0, agentToken = `agent-${rando
     const resources = RESOURCES.filter((r) => r.group === groupVersion.group).flatMap((r) => {
       const main = { name: r.resource, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind, verbs };
       if (r.resource === 'pods') {
-        return [main, { name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] }, { name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] }, { name: 'pods/attach', singularName: '', namespaced: true, kind: 'PodAttachOptions', verbs: ['create', 'get'] }];
+        return [main, { name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] }, { name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] }, { name: 'pods/attach', singularName: '', namespaced: true, kind: 'PodAttachOptions', verbs: ['create', 'get'] }, { name: 'pods/portforward', singularName: '', namespaced: true, kind: 'PodPortForwardOptions', verbs: ['create', 'get'] }];
       }
       if (r.resource === 'serviceaccounts') return [main, { name: 'serviceaccounts/token', singularName: '', namespaced: true, group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] }];
       if (r.resource === 'namespaces') return [{ ...main, shortNames: ['ns'] }];
@@ -267,6 +271,7 @@ export async function startTestApiServer({ port = 0, agentToken = `agent-${rando
   }
 
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (offered) => EXEC_PROTOCOLS.find((p) => offered.has(p)) ?? false });
+  const portForwardWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (offered) => PORTFORWARD_PROTOCOLS.find((p) => offered.has(p)) ?? false });
   const server = createServer({ key: tls.key, cert: tls.cert, ALPNProtocols: ['http/1.1'] }, (req, res) => {
     handle(req, res).catch((error) => send(res, 500, status(500, 'InternalError', error.message)));
   });
@@ -278,13 +283,45 @@ export async function startTestApiServer({ port = 0, agentToken = `agent-${rando
     const auth = authenticate(req);
     if (auth.error) return reject(401, 'Unauthorized', 'Unauthorized');
     if (auth.forbidden) return reject(403, 'Forbidden', auth.forbidden);
-    if (!/^websocket$/i.test(req.headers.upgrade ?? '')) return reject(400, 'BadRequest', `the test API server serves exec and attach over WebSocket only, not ${req.headers.upgrade}`);
+    if (!/^websocket$/i.test(req.headers.upgrade ?? '')) return reject(400, 'BadRequest', `the test API server serves exec, attach and port-forward over WebSocket only, not ${req.headers.upgrade}`);
     const url = new URL(req.url, 'https://x');
     const target = parseResourcePath(url.pathname);
-    if (!target?.info || target.info.resource !== 'pods' || !['exec', 'attach'].includes(target.subresource)) return reject(404, 'NotFound', 'only pods/exec and pods/attach upgrade');
+    if (!target?.info || target.info.resource !== 'pods' || !['exec', 'attach', 'portforward'].includes(target.subresource)) return reject(404, 'NotFound', 'only pods/exec, pods/attach and pods/portforward upgrade');
     if (!store.get(target.info, target.namespace, target.name)) return reject(404, 'NotFound', `pods "${target.name}" not found`);
+    if (target.subresource === 'portforward') {
+      const ports = url.searchParams.getAll('ports').flatMap((p) => p.split(',')).map((p) => p.trim()).filter((p) => p !== '');
+      if (ports.length === 0) return reject(400, 'BadRequest', 'at least one port must be given (ports=<port>)');
+      const numbers = ports.map(Number);
+      const bad = ports.find((p, i) => !/^\d+$/.test(p) || numbers[i] < 1 || numbers[i] > 65535);
+      if (bad !== undefined) return reject(400, 'BadRequest', `invalid port "${bad}"`);
+      const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+      if (!offered.some((p) => PORTFORWARD_PROTOCOLS.includes(p))) {
+        return reject(400, 'BadRequest', `the test API server serves port-forward over WebSocket with ${PORTFORWARD_PROTOCOLS.join(', ')} only (offered: ${offered.join(', ') || 'none'})`);
+      }
+      return portForwardWss.handleUpgrade(req, socket, head, (ws) => runPortForward(ws, numbers));
+    }
     wss.handleUpgrade(req, socket, head, (ws) => runExec(ws, target.subresource, url.searchParams));
   });
+
+  /**
+   * Port-forward as the kubelet serves it over WebSocket: port i has data channel 2i and error
+   * channel 2i+1; the first message on each carries the port (2 bytes, little-endian). Every
+   * message is one channel byte and data. The pod's ports echo what they are sent.
+   */
+  function runPortForward(ws, ports) {
+    const out = (channel, data) => ws.readyState === ws.OPEN && ws.send(Buffer.concat([Buffer.from([channel]), Buffer.from(data)]));
+    ports.forEach((port, i) => {
+      const bytes = Buffer.alloc(2);
+      bytes.writeUInt16LE(port);
+      out(2 * i, bytes);
+      out(2 * i + 1, bytes);
+    });
+    ws.on('message', (data) => {
+      const channel = data[0];
+      if (channel % 2 !== 0 || channel / 2 >= ports.length) return out(channel | 1, `unexpected message on channel ${channel}`);
+      if (data.length > 1) out(channel, data.subarray(1));
+    });
+  }
 
   /** exec runs the command for real (no shell, in a scratch directory); attach echoes stdin. */
   function runExec(ws, subresource, query) {
@@ -350,6 +387,7 @@ export async function startTestApiServer({ port = 0, agentToken = `agent-${rando
     async close() {
       for (const r of live) r.destroy();
       for (const c of wss.clients) c.terminate();
+      for (const c of portForwardWss.clients) c.terminate();
       server.closeAllConnections?.();
       await new Promise((resolve) => server.close(resolve));
       if (!stateDir) rmSync(dir, { recursive: true, force: true });

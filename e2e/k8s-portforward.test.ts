@@ -1,0 +1,109 @@
+import type { IncomingMessage } from 'node:http';
+import { WebSocket } from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startKubeCluster, type KubeCluster } from './support/kube-fixture.js';
+import type { SessionEvent } from './support/session-events.js';
+import { startStack, type Stack } from './support/stack.js';
+
+// Port-forward may go to pods in "default" only: a pod in "prod" has no k8s:portforward permit.
+const POLICY = `
+@id("admins") permit (principal, action, resource) when { principal.gatewayRoles.contains("admin") };
+@id("k8s-connect") @k8s_service_account("gw/deployer")
+permit (principal, action == Gateway::Action::"connect", resource)
+  when { resource.type == "kubernetes" && principal.gatewayRoles.contains("requester") };
+@id("k8s-read") permit (principal, action in Gateway::Action::"k8s:read", resource) when { principal.gatewayRoles.contains("requester") };
+@id("k8s-portforward-default")
+permit (principal, action == Gateway::Action::"k8s:portforward", resource)
+  when { principal.gatewayRoles.contains("requester") && context has namespace && context.namespace == "default" };
+`;
+
+/** The WebSocket port-forward protocol of the kubelet (v4.channel.k8s.io), as a client library speaks it. */
+function portForward(url: string, ca: string, token: string): Promise<{ ws: WebSocket; messages: Buffer[] } | { status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, ['v4.channel.k8s.io'], { ca, headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
+    const messages: Buffer[] = [];
+    ws.on('message', (data: Buffer) => messages.push(data));
+    ws.once('open', () => resolve({ ws, messages }));
+    ws.once('unexpected-response', (_req, res: IncomingMessage) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    ws.once('error', reject);
+  });
+}
+
+async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('kubernetes port-forward through the gateway (WebSocket, v4.channel.k8s.io)', () => {
+  let cluster: KubeCluster;
+  let stack: Stack;
+  let token: string;
+
+  beforeAll(async () => {
+    cluster = await startKubeCluster();
+    stack = await startStack({ policy: POLICY, resources: [cluster.resource('k8s', 'token-request')] });
+    token = await stack.cp.token('ai-agent');
+  }, 90_000);
+
+  afterAll(async () => {
+    await stack?.close();
+    await cluster?.close();
+  });
+
+  it('forwards bytes both ways to a pod port, refuses a pod the policy does not allow, and records both', async () => {
+    const base = `${stack.k8s.server.replace(/^https:/, 'wss:')}/k8s/k8s/api/v1/namespaces`;
+    const ca = stack.k8s.certificateAuthority;
+    const opened = await portForward(`${base}/default/pods/web-1/portforward?ports=8080`, ca, token);
+    if (!('ws' in opened)) throw new Error(`port-forward refused: ${opened.status} ${opened.body}`);
+    const { ws, messages } = opened;
+    expect(ws.protocol).toBe('v4.channel.k8s.io');
+    // First the port (8080, little-endian) on its data channel (0) and its error channel (1).
+    await until(() => messages.length >= 2);
+    const port = Buffer.alloc(2);
+    port.writeUInt16LE(8080);
+    expect(messages.slice(0, 2)).toEqual([Buffer.concat([Buffer.from([0]), port]), Buffer.concat([Buffer.from([1]), port])]);
+    // The double's pod port echoes: what goes out on channel 0 comes back on channel 0.
+    const request = 'GET / HTTP/1.1\r\nHost: localhost\r\n\r\n';
+    ws.send(Buffer.concat([Buffer.from([0]), Buffer.from(request)]));
+    await until(() => messages.length >= 3);
+    expect(messages[2]![0]).toBe(0);
+    expect(messages[2]!.subarray(1).toString()).toBe(request);
+    await new Promise<void>((resolve) => {
+      ws.once('close', () => resolve());
+      ws.close(1000);
+    });
+
+    const denied = await portForward(`${base}/prod/pods/worker-1/portforward?ports=5432`, ca, token);
+    if (!('status' in denied)) throw new Error('port-forward to prod/worker-1 was not refused');
+    expect(denied.status).toBe(403);
+    expect(JSON.parse(denied.body)).toMatchObject({ kind: 'Status', reason: 'Forbidden', code: 403 });
+    expect(JSON.parse(denied.body).message).toContain('is forbidden');
+    // The refused request never reached the API server.
+    expect(cluster.api.requests.some((r) => r.path.startsWith('/api/v1/namespaces/prod/pods/worker-1/portforward'))).toBe(false);
+    expect(cluster.api.requests.filter((r) => r.path.startsWith('/api/v1/namespaces/default/pods/web-1/portforward')).length).toBe(1);
+
+    // The agent ships recordings in batches: read every k8s session's events until both requests are there.
+    const forwards = (events: SessionEvent[]) => events.filter((e) => e.type === 'k8s.request' && e.data.subresource === 'portforward').map((e) => e.data);
+    let found: Record<string, unknown>[] = [];
+    await expect.poll(async () => {
+      const sessions = (await stack.cp.request('GET', '/api/v1/sessions?resource=k8s&limit=100', { token: stack.admin })).body.items as { id: string }[];
+      found = [];
+      for (const s of sessions) found.push(...forwards((await stack.cp.request('GET', `/api/v1/sessions/${s.id}/events?limit=1000`, { token: stack.admin })).body.items as SessionEvent[]));
+      return found.some((r) => r.status === 101) && found.some((r) => r.status === 403);
+    }, { timeout: 15_000, interval: 200 }).toBe(true);
+    expect(found).toContainEqual(expect.objectContaining({
+      verb: 'get', resource: 'pods', subresource: 'portforward', namespace: 'default', name: 'web-1', action: 'k8s:portforward',
+      decision: 'allow', policies: ['k8s-portforward-default'], status: 101, endedBy: 'client', bytesIn: 1 + request.length, bytesOut: 3 + 3 + 1 + request.length,
+    }));
+    expect(found).toContainEqual(expect.objectContaining({
+      subresource: 'portforward', namespace: 'prod', name: 'worker-1', action: 'k8s:portforward', decision: 'deny', status: 403,
+    }));
+  }, 60_000);
+});
