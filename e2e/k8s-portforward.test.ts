@@ -1,4 +1,6 @@
 import type { IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKubeCluster, type KubeCluster } from './support/kube-fixture.js';
@@ -106,4 +108,31 @@ describe('kubernetes port-forward through the gateway (WebSocket, v4.channel.k8s
       subresource: 'portforward', namespace: 'prod', name: 'worker-1', action: 'k8s:portforward', decision: 'deny', status: 403,
     }));
   }, 60_000);
+
+  it('answers kubectl\'s port-forward (SPDY tunnelled in a WebSocket) with a 400 that says so, and never dials the API server for it', async () => {
+    // kubectl 1.31+ offers the subprotocol SPDY/3.1+portforward.k8s.io, which no WebSocket library here sends: a raw upgrade.
+    const url = new URL(`${stack.k8s.server}/k8s/k8s/api/v1/namespaces/default/pods/web-1/portforward?ports=8080`);
+    const before = cluster.api.requests.length;
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpsRequest(url, {
+        ca: stack.k8s.certificateAuthority,
+        headers: {
+          authorization: `Bearer ${token}`, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13',
+          'sec-websocket-key': randomBytes(16).toString('base64'), 'sec-websocket-protocol': 'SPDY/3.1+portforward.k8s.io',
+        },
+      });
+      req.once('response', (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.once('upgrade', () => reject(new Error('the gateway upgraded a tunnelled SPDY port-forward')));
+      req.once('error', reject);
+      req.end();
+    });
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body)).toMatchObject({ kind: 'Status', reason: 'BadRequest' });
+    expect(JSON.parse(answer.body).message).toContain('SPDY tunnelled in a WebSocket (kubectl port-forward) is not relayed by the gateway');
+    expect(cluster.api.requests.slice(before).some((r) => r.path.includes('/portforward'))).toBe(false);
+  }, 30_000);
 });

@@ -10,6 +10,9 @@ import { RequestAttributeError, requestAttributes } from './request-attributes.j
 import { actionFor, describeTarget, policyContextFor } from './request-policy.js';
 import type { ResponseMasking } from './response-masking.js';
 
+/** A WebSocket subprotocol name (an RFC 7230 token). */
+const WEBSOCKET_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 /** The channel subprotocols of exec and attach, newest first (the API server picks from the client's list). */
 export const CHANNEL_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
 const STDIN = 0;
@@ -95,6 +98,15 @@ export class ExecRelay {
       return;
     }
     const offered = offeredProtocols(req);
+    // kubectl 1.31 and newer tunnel SPDY inside the WebSocket for port-forward (subprotocol
+    // `SPDY/3.1+portforward.k8s.io`): not a channel protocol the relay speaks, and not even a valid
+    // WebSocket subprotocol token. Refused with a message that says so, not a generic failure.
+    if (offered.length > 0 && !offered.some((p) => WEBSOCKET_TOKEN.test(p))) {
+      const message = `${describeTarget(attrs)} asks for ${offered.join(', ')}: SPDY tunnelled in a WebSocket (kubectl port-forward) is not relayed by the gateway; clients that speak ${CHANNEL_PROTOCOLS.join(' or ')} work`;
+      writeUpgradeRefusal(socket, 400, 'BadRequest', message);
+      session.recorder.record('k8s.request', { ...record, ...decided, status: 400, reasons: [...decided.reasons, message], durationMs: Date.now() - started });
+      return;
+    }
     const channels = action === 'k8s:exec' || action === 'k8s:attach';
     if (decision.effect === 'require_approval') {
       if (!channels || !session.hold) {
