@@ -1,12 +1,11 @@
 import ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';
-import { SSH_INNER_ALGORITHMS } from '@gw/contracts';
+import { innerSshConfig } from '../ssh-endpoint/inner-ssh.js';
 import type { Principal } from '@gw/identity';
 import { SessionRefused, type OpenedSession, type SessionBroker } from '../connect/session-broker.service.js';
 import { ToolRefusal, ToolRefusalKind, refusalForCloseCode } from './tool-context.js';
 
 export const SSH_LIMITS = { defaultTimeoutSeconds: 30, maxTimeoutSeconds: 300, maxOutputBytes: 256 * 1024 } as const;
-const INNER_READY_TIMEOUT_MS = 20_000;
 
 export interface ExecOutcome {
   stdout: string;
@@ -72,21 +71,7 @@ export class TunnelSshSession {
         inner.once('ready', resolve);
         inner.once('error', reject);
         inner.once('close', () => reject(new Error('the agent ended the session')));
-        inner.connect({
-          sock: opened.stream,
-          username: req.login,
-          authHandler: ['none'],
-          // The agent's inner host key is ephemeral; the tunnel (agent credential + grant) authenticates it.
-          hostVerifier: () => true,
-          algorithms: {
-            cipher: [...SSH_INNER_ALGORITHMS.cipher],
-            kex: [...SSH_INNER_ALGORITHMS.kex],
-            serverHostKey: [...SSH_INNER_ALGORITHMS.serverHostKey],
-            compress: [...SSH_INNER_ALGORITHMS.compress],
-          },
-          readyTimeout: INNER_READY_TIMEOUT_MS,
-          ident: 'gw-control-plane-mcp',
-        });
+        inner.connect(innerSshConfig(opened.stream, req.login, 'gw-control-plane-mcp'));
       });
     } catch (error) {
       await session.close();

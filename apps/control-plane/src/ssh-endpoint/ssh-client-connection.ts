@@ -1,18 +1,18 @@
 import ssh2 from 'ssh2';
 import type { AuthContext, ClientCallback, ClientChannel, ClientInfo, Connection, KeyboardAuthContext, PseudoTtyInfo, ServerChannel, Session } from 'ssh2';
-import { parseSshUsername, SSH_INNER_ALGORITHMS } from '@gw/contracts';
+import { parseSshUsername } from '@gw/contracts';
 import { TokenRejectedError, type Principal } from '@gw/identity';
 import type { Logger } from 'pino';
 import { SessionRefused, type OpenedSession, type SessionBroker } from '../connect/session-broker.service.js';
 import type { TokenAuthenticator } from '../identity/token-authenticator.js';
 import { refuseOnChannel, spliceSessionChannel } from '@gw/ssh-relay';
+import { innerSshConfig } from './inner-ssh.js';
 import { TokenAnswers } from './token-answers.js';
 
 const MAX_AUTH_FAILURES = 3;
 /** ssh's own exit status for a connection-level failure; used when the gateway cannot serve a channel. */
 const GATEWAY_EXIT_STATUS = 255;
 const AUTH_METHODS = ['password', 'keyboard-interactive'] as const;
-const INNER_READY_TIMEOUT_MS = 20_000;
 /** A client that has not authenticated by then is disconnected (ssh2 has no login timeout of its own). */
 const LOGIN_TIMEOUT_MS = 60_000;
 const MAX_ENV_VARIABLES = 64;
@@ -152,21 +152,7 @@ export class SshClientConnection {
       await new Promise<void>((resolve, reject) => {
         inner.once('ready', resolve);
         inner.once('error', reject);
-        inner.connect({
-          sock: opened.stream,
-          username: target.login,
-          authHandler: ['none'],
-          // The agent's inner host key is ephemeral; the tunnel (agent credential + grant) authenticates it.
-          hostVerifier: () => true,
-          algorithms: {
-            cipher: [...SSH_INNER_ALGORITHMS.cipher],
-            kex: [...SSH_INNER_ALGORITHMS.kex],
-            serverHostKey: [...SSH_INNER_ALGORITHMS.serverHostKey],
-            compress: [...SSH_INNER_ALGORITHMS.compress],
-          },
-          readyTimeout: INNER_READY_TIMEOUT_MS,
-          ident: 'gw-control-plane',
-        });
+        inner.connect(innerSshConfig(opened.stream, target.login, 'gw-control-plane'));
       });
     } catch (error) {
       this.deps.log.warn({ err: (error as Error).message }, 'inner ssh connection to the agent failed');

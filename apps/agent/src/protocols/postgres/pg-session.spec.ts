@@ -14,6 +14,7 @@ import {
 import { loadSqlParser } from '@gw/sql';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PgSession } from './pg-session.js';
+import { deferred } from '../../../test/support/deferred.js';
 import { memoryRecorder, sessionOptions } from '../../../test/support/pg-session-fixture.js';
 
 
@@ -151,16 +152,6 @@ describe('PgSession masking', () => {
     await vi.waitFor(() => expect(s.records.find((r) => r.type === 'pg.statement')?.data).toMatchObject({ decision: 'allow', rowCount: 2, rows: [['1', '*****@*******.***'], ['2', null]] }), WAIT);
   });
 });
-
-function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
-  let resolve!: () => void;
-  let reject!: (e: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 const textField = { name: 't', tableOid: 0, columnAttr: 0, typeOid: 25, typeSize: -1, typeModifier: -1, format: 0 as const };
 
