@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { errorResponse, FrontendParser, ProtocolError, type StartupMessage } from '@gw/protocol-postgres';
-import { loadSqlParser } from '@gw/sql';
+import { classifySql, loadSqlParser, SqlClassificationError } from '@gw/sql';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { AgentResource } from '../../config/agent-config.js';
@@ -14,8 +14,8 @@ import { loadMaskingKey } from './masking-key.js';
 import { PgSession } from './pg-session.js';
 import type { PolicyHolder } from '../../policy/policy-holder.js';
 import { DEFAULT_POSTGRES_OPTIONS } from './postgres-config.js';
-import { principalFromGrant } from './statement-policy.js';
-import { filterStartupParams } from './startup-params.js';
+import { combineVerdicts, decideStatement, denied, principalFromGrant, type SessionPolicyContext, type StatementVerdict } from './statement-policy.js';
+import { decideStartupParams } from './startup-params.js';
 import { UpstreamError, openUpstream } from './upstream.js';
 import { poolSslOption, upstreamTls, type UpstreamTls } from './upstream-tls.js';
 
@@ -153,18 +153,39 @@ export class PostgresHandler implements ProtocolHandler {
     };
   }
 
+  /** A startup setting's `SET` decided as the session would decide it; what cannot be classified is denied. */
+  private decideSet(context: SessionPolicyContext, text: string): StatementVerdict {
+    let statements;
+    try {
+      statements = classifySql(text);
+    } catch (error) {
+      if (error instanceof SqlClassificationError) return denied(`could not classify ${text.slice(0, 80)}: ${error.message}`);
+      throw error;
+    }
+    return combineVerdicts(statements.map((statement) => decideStatement(this.o.policy, context, statement)));
+  }
+
   private async serve(ctx: ProtocolOpenContext, stream: Duplex, startup: StartupMessage, frontend: FrontendParser): Promise<void> {
     const { grant, resource, header, log } = ctx;
     const options = resource.postgres ?? DEFAULT_POSTGRES_OPTIONS;
     if (!resource.credentials?.['user']) {
       return refuse(stream, '08006', `resource ${resource.name} has no credentials.user configured on the agent`);
     }
-    const filtered = filterStartupParams(startup.parameters);
-    if (!filtered.ok) return refuse(stream, '08004', filtered.message);
     try {
       await this.parserReady;
     } catch {
       return refuse(stream, '08006', 'the gateway agent cannot inspect SQL (parser unavailable); refused');
+    }
+    const policyContext: SessionPolicyContext = {
+      principal: principalFromGrant(grant.principal),
+      resource: { name: resource.name, type: 'postgres', ...(resource.environment !== undefined ? { environment: resource.environment } : {}), labels: resource.labels },
+      dbRole: grant.login,
+      sourceIp: header.client.address ?? '',
+    };
+    const filtered = decideStartupParams(startup.parameters, (text) => this.decideSet(policyContext, text));
+    if (!filtered.ok) {
+      this.o.shipper.session(grant.sid).record('pg.refused', { role: grant.login, mode: options.mode, code: filtered.code, reason: filtered.message });
+      return refuse(stream, filtered.code, filtered.message);
     }
     let state: ResourceState;
     try {
@@ -276,14 +297,7 @@ export class PostgresHandler implements ProtocolHandler {
       upstreamAddress: resource.address,
       upstreamKey: upstream.key,
       policy: this.o.policy,
-      policyContext: {
-        principal: principalFromGrant(grant.principal),
-        resource: { name: resource.name, type: 'postgres', ...(resource.environment !== undefined ? { environment: resource.environment } : {}), labels: resource.labels },
-        dbRole: grant.login,
-        sourceIp: header.client.address ?? '',
-        userFunctions,
-        userCodeViews,
-      },
+      policyContext: { ...policyContext, userFunctions, userCodeViews },
       catalog: new ColumnCatalog(state.admin),
       maskingKey: state.maskingKey,
       recorder,
