@@ -1,6 +1,6 @@
 import type { SqlAction, StatementClassification, StatementKind } from '../actions.js';
 import type { Collector } from './collector.js';
-import { STATEMENT_RULES } from './statement-rules.js';
+import { statementRuleFor } from './statement-rules.js';
 
 const READ_ONLY_ACTIONS: ReadonlySet<SqlAction> = new Set(['sql:select', 'sql:session']);
 
@@ -17,7 +17,7 @@ function kindOf(type: string, body: Record<string, unknown>, actions: ReadonlySe
     case 'VariableSetStmt':
       return actions.has('sql:admin') ? 'admin' : 'session';
     default:
-      return STATEMENT_RULES[type]?.kind ?? 'other';
+      return statementRuleFor(type, body)?.kind ?? 'other';
   }
 }
 

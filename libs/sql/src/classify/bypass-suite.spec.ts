@@ -126,6 +126,10 @@ const CASES: readonly Case[] = [
   { sql: "LOAD 'evil.so'", kind: 'admin', actions: ['sql:admin'] },
   { sql: 'CREATE EXTENSION dblink', kind: 'admin', actions: ['sql:admin'] },
   { sql: 'LOCK TABLE t IN ACCESS EXCLUSIVE MODE', kind: 'admin', actions: ['sql:admin'], written: ['t'] },
+  { sql: 'LOCK TABLE t IN ROW SHARE MODE', kind: 'admin', actions: ['sql:admin'], written: ['t'] },
+  { sql: 'LOCK t', kind: 'admin', actions: ['sql:admin'], written: ['t'] },
+  // pg_dump's lock: the one every SELECT takes, a read of the tables it names
+  { sql: 'LOCK TABLE public.t, u IN ACCESS SHARE MODE', kind: 'select', actions: ['sql:select'], read: ['public.t', 'u'] },
   { sql: "SELECT lo_import('/etc/passwd')", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['lo_import'] },
   { sql: "SELECT * FROM dblink('host=x', 'DELETE FROM t') AS r(a int)", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['dblink'] },
   { sql: 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity', kind: 'select', actions: ['sql:admin', 'sql:select'], read: ['pg_stat_activity'], functions: ['pg_terminate_backend'] },

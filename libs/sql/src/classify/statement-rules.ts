@@ -144,3 +144,18 @@ export const STATEMENT_RULES: Readonly<Record<string, StatementRule>> = {
   DropSubscriptionStmt: admin(),
   SecLabelStmt: admin(),
 };
+
+/** `LOCK ... IN ACCESS SHARE MODE` (lock mode 1): the lock every SELECT takes, held to the end of the transaction. */
+const ACCESS_SHARE_LOCK_MODE = 1;
+const ACCESS_SHARE_LOCK: StatementRule = { kind: 'select', actions: ['sql:select'] };
+
+/**
+ * The rule for one statement node. An explicit lock is admin (it can stall every other session), except
+ * in ACCESS SHARE mode: that is the lock a SELECT takes anyway and conflicts only with ACCESS EXCLUSIVE
+ * (ALTER, DROP, TRUNCATE, VACUUM FULL). pg_dump takes it on every table it dumps, so it is a read of
+ * those tables.
+ */
+export function statementRuleFor(type: string, body: Record<string, unknown>): StatementRule | undefined {
+  if (type === 'LockStmt' && body['mode'] === ACCESS_SHARE_LOCK_MODE) return ACCESS_SHARE_LOCK;
+  return STATEMENT_RULES[type];
+}

@@ -5,7 +5,7 @@ import type { Collector } from './collector.js';
 import { applyFunctionCall, type FunctionCallContext } from './function-calls.js';
 import { INERT_NODES } from './inert-nodes.js';
 import { ADMIN_SETTINGS } from './settings.js';
-import { STATEMENT_RULES } from './statement-rules.js';
+import { statementRuleFor } from './statement-rules.js';
 
 type Body = Record<string, unknown>;
 type Mode = 'read' | 'write';
@@ -145,7 +145,7 @@ export class TreeWalker {
     }
     this.depth += 1;
     try {
-      const rule = STATEMENT_RULES[type];
+      const rule = statementRuleFor(type, body);
       let skip: ReadonlySet<string> = EMPTY;
       if (rule !== undefined) {
         for (const action of rule.actions) this.addAction(action);
