@@ -15,6 +15,8 @@ export interface FunctionCallContext {
   addAction(action: SqlAction): void;
   /** Classifies SQL text found in a literal argument (nesting is bounded by the classifier). */
   classifyNested(text: string): readonly StatementClassification[];
+  /** The setting a set_config() call's column argument is pinned to by its query (see settings-lookup.ts). */
+  pinnedSetting(call: Body): string | undefined;
 }
 
 const SQL_TEXT_CASTS: ReadonlySet<string> = new Set(['text']);
@@ -39,14 +41,14 @@ export function applyFunctionCall(ctx: FunctionCallContext, call: Body, parts: r
   for (const action of rule.actions) ctx.addAction(action);
   if (rule.notReadOnly && ctx.isExecuting()) ctx.out.writesOutsideTables = true;
   const args = Array.isArray(call['args']) ? (call['args'] as unknown[]) : [];
-  if (rule.setting) applySetting(ctx, args);
+  if (rule.setting) applySetting(ctx, call, args);
   if (rule.tableReader) applyTableRead(ctx, base, args);
   if (rule.sqlTextArgs !== undefined) applySqlText(ctx, base, call, args, rule.sqlTextArgs);
 }
 
-function applySetting(ctx: FunctionCallContext, args: readonly unknown[]): void {
+function applySetting(ctx: FunctionCallContext, call: Body, args: readonly unknown[]): void {
   ctx.out.readsConstantValues = true;
-  const setting = literalArgument(args[0], SQL_TEXT_CASTS)?.trim().toLowerCase();
+  const setting = (literalArgument(args[0], SQL_TEXT_CASTS) ?? ctx.pinnedSetting(call))?.trim().toLowerCase();
   // A computed setting name could be 'role': fail closed.
   ctx.addAction(setting === undefined || ADMIN_SETTINGS.has(setting) ? 'sql:admin' : 'sql:session');
 }

@@ -20,3 +20,13 @@ export const ADMIN_SETTINGS: ReadonlySet<string> = new Set([
   'backslash_quote',
   'client_encoding',
 ]);
+
+/**
+ * Values of the parser-divergence settings that keep the server reading text as the classifier does:
+ * `SET client_encoding = 'UTF8'` (pg_dump's workers send it) and `SET standard_conforming_strings = on`
+ * (every dump script starts with it) change nothing the classifier relies on, so they are `sql:session`.
+ */
+export const SAME_READING_VALUES: ReadonlyMap<string, RegExp> = new Map([
+  ['client_encoding', /^(utf-?8|unicode)$/i],
+  ['standard_conforming_strings', /^on$/i],
+]);

@@ -4,7 +4,8 @@ import { INLINE_STRUCT_FIELDS } from '../parser/node-schema.generated.js';
 import type { Collector } from './collector.js';
 import { applyFunctionCall, type FunctionCallContext } from './function-calls.js';
 import { INERT_NODES } from './inert-nodes.js';
-import { ADMIN_SETTINGS } from './settings.js';
+import { ADMIN_SETTINGS, SAME_READING_VALUES } from './settings.js';
+import { settingPinnedByLookup } from './settings-lookup.js';
 import { statementRuleFor } from './statement-rules.js';
 
 type Body = Record<string, unknown>;
@@ -105,6 +106,8 @@ export class TreeWalker {
   private executing = true;
   /** What the function-call rules (function-calls.ts) may touch. */
   private readonly functionCallContext: FunctionCallContext;
+  /** set_config() calls whose name argument a `pg_settings` lookup pins to one setting. */
+  private readonly pinnedSettings = new WeakMap<Body, string>();
 
   constructor(
     private readonly out: Collector,
@@ -116,6 +119,7 @@ export class TreeWalker {
       isExecuting: () => this.executing,
       addAction: (action) => this.addAction(action),
       classifyNested: (text) => this.classifyNested(text),
+      pinnedSetting: (call) => this.pinnedSettings.get(call),
     };
   }
 
@@ -326,6 +330,8 @@ export class TreeWalker {
     if (!pureValues) this.addAction('sql:select');
     if (body['intoClause'] !== undefined) this.addAction('sql:ddl'); // SELECT INTO creates a table
     if (hasItems(body['lockingClause']) && this.executing) this.out.locksRows = true;
+    const pinned = settingPinnedByLookup(body);
+    if (pinned) this.pinnedSettings.set(pinned.call, pinned.setting);
     return EMPTY;
   }
 
@@ -397,7 +403,7 @@ export class TreeWalker {
     } else if (name === undefined) {
       throw malformed('SET without a setting name');
     } else {
-      this.addAction(ADMIN_SETTINGS.has(name) ? 'sql:admin' : 'sql:session');
+      this.addAction(ADMIN_SETTINGS.has(name) && !keepsReading(name, body) ? 'sql:admin' : 'sql:session');
     }
     return EMPTY;
   }
@@ -462,4 +468,14 @@ function isFalseOption(arg: unknown): boolean {
   if (type === 'Boolean') return body['boolval'] !== true;
   if (type === 'Integer') return body['ival'] === undefined || body['ival'] === 0;
   return false;
+}
+
+/** `SET client_encoding = 'UTF8'` and the like: a single constant equal to what the classifier assumes. */
+function keepsReading(name: string, body: Body): boolean {
+  const accepts = SAME_READING_VALUES.get(name);
+  const args = asArray(body['args']);
+  if (accepts === undefined || body['kind'] !== 'VAR_SET_VALUE' || args.length !== 1) return false;
+  const constant = isObject(args[0]) ? args[0]['A_Const'] : undefined;
+  const sval = isObject(constant) ? constant['sval'] : undefined;
+  return isObject(sval) && typeof sval['sval'] === 'string' && accepts.test(sval['sval']);
 }
