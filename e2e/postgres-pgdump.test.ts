@@ -88,7 +88,7 @@ describe('pg_dump, pg_restore, startup settings and libpq pipeline mode through 
       for (const args of [['-t', 'secrets'], []]) {
         const out = await pgDump(args);
         expect(out.code, args.join(' ')).toBe(1);
-        expect(out.stderr).toMatch(/pg_dump: error: query failed: ERROR:  denied by policy "no-secrets": the secrets table is off limits to workloads/);
+        expect(out.stderr).toMatch(/pg_dump: error: query failed: ERROR: {2}denied by policy "no-secrets": the secrets table is off limits to workloads/);
         expect(out.stdout).not.toContain('tok-1');
       }
     });
@@ -113,11 +113,11 @@ describe('pg_dump, pg_restore, startup settings and libpq pipeline mode through 
     });
 
     it.each([
-      ['-c session_replication_role=replica', /FATAL:  startup setting "session_replication_role": denied by policy "no-destructive"/],
-      ['-c role=postgres', /FATAL:  startup setting "role" is not allowed through the gateway/],
-      ['--session-authorization=postgres', /FATAL:  startup setting "session_authorization" is not allowed/],
-      ['-c standard_conforming_strings=off', /FATAL:  standard_conforming_strings "off" is not supported through the gateway .*use on/],
-      ['-B 100', /FATAL:  "options" switch "-B" is not supported through the gateway/],
+      ['-c session_replication_role=replica', /FATAL: {2}startup setting "session_replication_role": denied by policy "no-destructive"/],
+      ['-c role=postgres', /FATAL: {2}startup setting "role" is not allowed through the gateway/],
+      ['--session-authorization=postgres', /FATAL: {2}startup setting "session_authorization" is not allowed/],
+      ['-c standard_conforming_strings=off', /FATAL: {2}standard_conforming_strings "off" is not supported through the gateway .*use on/],
+      ['-B 100', /FATAL: {2}"options" switch "-B" is not supported through the gateway/],
     ])('PGOPTIONS=%s is refused with a message naming it', async (options, message) => {
       const out = await psql(['-c', 'SELECT 1'], { PGOPTIONS: options });
       expect(out.code).toBe(2);
