@@ -10,8 +10,12 @@ function only(list: unknown): Body | undefined {
 
 function names(list: unknown): string[] | undefined {
   if (!Array.isArray(list)) return undefined;
-  const out = list.map((n) => (isObject(n) && isObject(n['String']) && typeof n['String']['sval'] === 'string' ? n['String']['sval'].toLowerCase() : undefined));
-  return out.every((n) => n !== undefined) ? (out as string[]) : undefined;
+  const out: string[] = [];
+  for (const n of list) {
+    if (!isObject(n) || !isObject(n['String']) || typeof n['String']['sval'] !== 'string') return undefined;
+    out.push(n['String']['sval'].toLowerCase());
+  }
+  return out;
 }
 
 function isNameColumn(node: unknown): boolean {
