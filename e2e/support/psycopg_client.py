@@ -54,15 +54,27 @@ with psycopg.connect(conninfo, options="-c statement_timeout=20s -c lock_timeout
                     leaked += 1
     out["streamed"] = {"rows": rows, "leaked": leaked, "first": first}
 
-    # A query cancelled from another thread (libpq's PQcancel: a CancelRequest on a new connection).
-    timer = threading.Timer(0.5, conn.cancel)
-    timer.start()
-    started = time.time()
+    # A query cancelled from another thread (libpq's PQcancel: a CancelRequest on a new connection),
+    # once the server shows it running (read on a direct connection: GW_DIRECT_CONNINFO).
+    def cancel_when_running():
+        with psycopg.connect(os.environ["GW_DIRECT_CONNINFO"], autocommit=True) as direct:
+            for _ in range(200):
+                running = direct.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query = 'SELECT pg_sleep(20)'"
+                ).fetchone()[0]
+                if running:
+                    conn.cancel()
+                    return
+                time.sleep(0.05)
+
+    canceller = threading.Thread(target=cancel_when_running)
+    canceller.start()
     try:
         conn.execute("SELECT pg_sleep(20)")
         out["cancel"] = "not cancelled"
     except psycopg.errors.QueryCanceled as e:
         out["cancel"] = e.diag.sqlstate
+    canceller.join()
     conn.rollback()
     out["usable_after_cancel"] = conn.execute("SELECT 1").fetchone()[0]
     conn.commit()
