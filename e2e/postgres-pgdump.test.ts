@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PG_POLICY, PII, startPgFixture, type PgFixture } from './support/pg-fixture.js';
+import { latestSession, sessionEvents } from './support/session-events.js';
 
 const run = promisify(execFile);
 type Outcome = { stdout: string; stderr: string; code: number };
@@ -101,6 +102,9 @@ describe('pg_dump, pg_restore, startup settings and libpq pipeline mode through 
       });
       expect(out.stdout.split('\n').slice(0, 4)).toEqual(['300ms', 'public, pg_catalog', 'Asia/Tokyo', '1min']);
       expect(out.stderr).toContain('ERROR:  canceling statement due to statement timeout');
+      // The recording names the settings the session started with.
+      const events = await sessionEvents(fx.stack, await latestSession(fx.stack, fx.resource), (e) => e.some((x) => x.type === 'pg.end'));
+      expect(events[0]).toMatchObject({ type: 'pg.session', data: { settings: { statement_timeout: '300', search_path: 'public, pg_catalog', TimeZone: 'Asia/Tokyo', application_name: 'psql' } } });
     });
 
     it('settings libpq sends from its environment (PGTZ, PGDATESTYLE) and in the connection string apply', async () => {
@@ -122,6 +126,8 @@ describe('pg_dump, pg_restore, startup settings and libpq pipeline mode through 
       const out = await psql(['-c', 'SELECT 1'], { PGOPTIONS: options });
       expect(out.code).toBe(2);
       expect(out.stderr).toMatch(message);
+      const events = await sessionEvents(fx.stack, await latestSession(fx.stack, fx.resource), (e) => e.some((x) => x.type === 'pg.refused'));
+      expect(events.find((e) => e.type === 'pg.refused')?.data['reason']).toMatch(new RegExp(message.source.replace(/^FATAL: \{2\}/, '')));
     });
 
     it('a client_encoding other than UTF8 is refused (statements are inspected as UTF-8)', async () => {

@@ -283,6 +283,8 @@ export class PostgresHandler implements ProtocolHandler {
       mode: options.mode,
       database: options.database,
       declared: { applicationName: startup.parameters.get('application_name') ?? header.client.applicationName ?? null },
+      // The run-time settings the session starts with (startup parameters and `options`), as forwarded.
+      settings: Object.fromEntries(filtered.params),
       sourceIp: header.client.address ?? null,
     });
     stream.write(Buffer.concat([authenticationOk(), ...upstream.startupReplies]));
