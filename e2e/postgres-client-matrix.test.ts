@@ -225,6 +225,11 @@ describe('client compatibility matrix through the gateway', () => {
       await expect(knex.raw('SELECT pg_sleep(3)')).rejects.toMatchObject({ code: '57014' });
     });
 
+    it('.timeout(ms, { cancel: true }) fails to cancel through the gateway (its pg_cancel_backend() is refused); the pool goes on', async () => {
+      await expect(knex.raw('SELECT pg_sleep(0.3)').timeout(50, { cancel: true })).rejects.toThrow(/cancelling of query failed/);
+      expect(await knex('customers').count<{ n: string }[]>({ n: '*' })).toEqual([{ n: '3' }]);
+    });
+
     it('nested transactions are savepoints; a denied statement rejects the transaction and the pool goes on', async () => {
       await knex.transaction(async (trx) => {
         await trx('orders').insert({ customer_id: 1, amount: 1, item: 'knex-kept' });

@@ -101,6 +101,10 @@ describe('startup parameters', () => {
     expect(decide({ replication: value })).toEqual({ ok: true, params: new Map() });
   });
 
+  it('refuses protocol extension options (_pq_.*): they are not settings', () => {
+    expect(decide({ '_pq_.compression': 'on' })).toEqual({ ok: false, code: '08004', message: 'protocol option "_pq_.compression" is not supported through the gateway' });
+  });
+
   it('refuses names that are not setting names, bounded', () => {
     expect(decide({ 'a b': '1' }).ok).toBe(false);
     const long = decide({ ['x'.repeat(5000)]: '1' });

@@ -70,6 +70,10 @@ function fixedRule(lower: string, name: string, value: string): StartupDecision 
   if (name.length > MAX_NAME_LENGTH || !SETTING_NAME.test(name)) {
     return refused08004(`startup parameter "${bounded(name)}" is not a setting name the gateway can forward`);
   }
+  if (lower.startsWith('_pq_.')) {
+    // Protocol extension options, not settings: the gateway speaks protocol 3.0 without extensions.
+    return refused08004(`protocol option "${bounded(name)}" is not supported through the gateway`);
+  }
   if (IDENTITY_SETTINGS.has(lower)) {
     return refused08004(`startup setting "${name}" is not allowed through the gateway: the session runs as the role in the user name, the one policy decided on`);
   }
