@@ -1,0 +1,50 @@
+import { EventEmitter } from 'node:events';
+import { WebSocket, type RawData } from 'ws';
+
+/**
+ * The client's end of exec, attach or port-forward as the relay sees it: messages whose first
+ * byte is the channel (the WebSocket channel protocol, v4.channel.k8s.io and v5). A WebSocket
+ * client is one as it is; a SPDY client's streams are turned into the same messages.
+ *
+ * Events: `message` (data: Buffer, isBinary: boolean), `close` (code: number, reason: string), `error` (Error).
+ */
+export interface ChannelClient extends EventEmitter {
+  /** The protocol the client speaks (recorded). */
+  readonly protocol: string;
+  readonly isOpen: boolean;
+  send(message: Buffer, isBinary?: boolean): void;
+  close(code: number, reason?: string): void;
+  terminate(): void;
+}
+
+/** A WebSocket client as a ChannelClient. */
+export class WebSocketChannelClient extends EventEmitter implements ChannelClient {
+  constructor(private readonly ws: WebSocket) {
+    super();
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      this.emit('message', Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data), isBinary);
+    });
+    ws.on('close', (code: number, reason: Buffer) => this.emit('close', code, reason.toString()));
+    ws.on('error', (error: Error) => this.emit('error', error));
+  }
+
+  get protocol(): string {
+    return this.ws.protocol;
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  send(message: Buffer, isBinary = true): void {
+    this.ws.send(message, { binary: isBinary });
+  }
+
+  close(code: number, reason?: string): void {
+    this.ws.close(code, reason);
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+}
