@@ -15,6 +15,8 @@ export interface ChannelClient extends EventEmitter {
   send(message: Buffer, isBinary?: boolean): void;
   close(code: number, reason?: string): void;
   terminate(): void;
+  /** The relay listens now: messages held until here (a SPDY client's early stdin or data) flow. */
+  start(): void;
 }
 
 /** A WebSocket client as a ChannelClient. */
@@ -46,5 +48,9 @@ export class WebSocketChannelClient extends EventEmitter implements ChannelClien
 
   terminate(): void {
     this.ws.terminate();
+  }
+
+  start(): void {
+    // Messages flow as they come (a paused WebSocket would not notice the client leaving during a hold).
   }
 }

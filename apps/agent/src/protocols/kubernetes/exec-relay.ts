@@ -407,5 +407,6 @@ export class ExecRelay {
     client.on('error', () => end('client', 1011, 'client error'));
     upstream.on('error', () => end('cluster', 1011, 'API server connection failed'));
     session.stream.once('close', () => end('gateway', 1001, 'the gateway session ended'));
+    client.start();
   }
 }

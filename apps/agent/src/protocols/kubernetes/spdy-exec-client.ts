@@ -42,6 +42,7 @@ export class SpdyExecClient extends EventEmitter implements ChannelClient {
   private transport: SpdyTransport | undefined;
   private closing = false;
   private resizeText = '';
+  private started = false;
   private markReady!: () => void;
   private failReady!: (error: Error) => void;
 
@@ -81,6 +82,8 @@ export class SpdyExecClient extends EventEmitter implements ChannelClient {
     }
     stream.reply();
     this.streams.set(type, stream);
+    // What kubectl types before the relay listens (during a hold, say) waits in the stream.
+    if (!this.started) stream.pause();
     stream.setReceiver({
       data: (chunk) => this.fromClient(type, chunk),
       end: () => {
@@ -114,6 +117,11 @@ export class SpdyExecClient extends EventEmitter implements ChannelClient {
   terminate(): void {
     this.closing = true;
     this.transport?.destroy();
+  }
+
+  start(): void {
+    this.started = true;
+    for (const stream of this.streams.values()) stream.resume();
   }
 
   private hasWantedStreams(): boolean {

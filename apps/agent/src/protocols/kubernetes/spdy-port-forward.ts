@@ -90,6 +90,8 @@ export class PortForwardPairClient extends EventEmitter implements ChannelClient
     private readonly data: SpdyStream,
   ) {
     super();
+    // Bytes kubectl sends before the API server's WebSocket is open wait in the stream.
+    data.pause();
     data.setReceiver({
       data: (chunk) => this.emit('message', Buffer.concat([Buffer.from([0]), chunk]), true),
       end: () => this.finish('client closed its connection'),
@@ -124,6 +126,10 @@ export class PortForwardPairClient extends EventEmitter implements ChannelClient
   terminate(): void {
     for (const stream of [this.data, this.error]) stream.reset(RstStatus.CANCEL);
     this.finish('terminated');
+  }
+
+  start(): void {
+    this.data.resume();
   }
 
   private finish(reason: string): void {
