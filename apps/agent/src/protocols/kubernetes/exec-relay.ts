@@ -10,7 +10,7 @@ import { policyResource, recordedText, upstreamHeaders } from './kubernetes-hand
 import { RequestAttributeError, requestAttributes, type RequestAttributes } from './request-attributes.js';
 import { actionFor, describeTarget, policyContextFor } from './request-policy.js';
 import type { ResponseMasking } from './response-masking.js';
-import { WebSocketChannelClient, type ChannelClient } from './channel-client.js';
+import { CLIENT_HIGH_WATER, CLIENT_LOW_WATER, WebSocketChannelClient, type ChannelClient } from './channel-client.js';
 import { socketLike } from './socket-like.js';
 import { SPDY_EXEC_PROTOCOLS, SpdyExecClient, execStreamsWanted } from './spdy-exec-client.js';
 import { PORT_FORWARD_PROTOCOL, SpdyPortForwardPairs, type ForwardedConnection } from './spdy-port-forward.js';
@@ -237,6 +237,7 @@ export class ExecRelay {
       void this.forwardConnection(session, req, request, connection);
     });
     const current = await accept((stream) => pairs.addStream(stream));
+    pairs.transport = current;
     const end = () => current.end();
     session.stream.once('close', end);
     current.onClose(() => {
@@ -346,6 +347,9 @@ export class ExecRelay {
     const t0 = Date.now();
     let bytesIn = 0;
     let bytesOut = 0;
+    let toUpstream = 0;
+    let clientPaused = false;
+    let upstreamPaused = false;
     if (o.channels) {
       recorder.record('k8s.exec', {
         ...o.record,
@@ -375,7 +379,20 @@ export class ExecRelay {
           }
         }
       }
-      if (upstream.readyState === WebSocket.OPEN) upstream.send(buf, { binary: isBinary });
+      if (upstream.readyState !== WebSocket.OPEN) return;
+      // Backpressure towards the API server: past the high-water mark the client is not read.
+      toUpstream += buf.length;
+      upstream.send(buf, { binary: isBinary }, () => {
+        toUpstream -= buf.length;
+        if (clientPaused && toUpstream < CLIENT_LOW_WATER) {
+          clientPaused = false;
+          client.resumeReading();
+        }
+      });
+      if (!clientPaused && toUpstream > CLIENT_HIGH_WATER) {
+        clientPaused = true;
+        client.pauseReading();
+      }
     });
     upstream.on('message', (data: RawData, isBinary: boolean) => {
       let buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
@@ -388,7 +405,17 @@ export class ExecRelay {
         frame('o', masked);
       }
       bytesOut += buf.length;
-      if (client.isOpen) client.send(buf, isBinary);
+      if (!client.isOpen) return;
+      client.send(buf, isBinary);
+      // Backpressure towards the client: the API server is not read until the client has caught up.
+      if (!upstreamPaused && client.congested) {
+        upstreamPaused = true;
+        upstream.pause();
+        client.once('drain', () => {
+          upstreamPaused = false;
+          upstream.resume();
+        });
+      }
     });
     let ended = false;
     const end = (by: string, code: number, reason: string) => {

@@ -119,7 +119,20 @@ export class SpdyExecClient extends EventEmitter implements ChannelClient {
     this.transport?.destroy();
   }
 
+  get congested(): boolean {
+    return this.transport?.congested ?? false;
+  }
+
+  pauseReading(): void {
+    this.transport?.pauseReading();
+  }
+
+  resumeReading(): void {
+    this.transport?.resumeReading();
+  }
+
   start(): void {
+    this.transport?.onDrain(() => this.emit('drain'));
     this.started = true;
     for (const stream of this.streams.values()) stream.resume();
   }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { RstStatus, type SpdyStream } from '@gw/protocol-spdy';
 import type { ChannelClient } from './channel-client.js';
+import type { SpdyTransport } from './spdy-transport.js';
 
 export const PORT_FORWARD_PROTOCOL = 'portforward.k8s.io';
 /** How long the second stream of a pair may take (the kubelet waits as long). */
@@ -24,6 +25,8 @@ export interface ForwardedConnection {
 export class SpdyPortForwardPairs {
   private readonly pending = new Map<string, { error?: SpdyStream; data?: SpdyStream; timer: NodeJS.Timeout }>();
   private open = 0;
+  /** The client's connection, once accepted: its backpressure is every pair's. */
+  transport: SpdyTransport | undefined;
 
   constructor(private readonly onPair: (connection: ForwardedConnection) => void) {}
 
@@ -68,7 +71,7 @@ export class SpdyPortForwardPairs {
       return;
     }
     this.open++;
-    const client = new PortForwardPairClient(error, data);
+    const client = new PortForwardPairClient(error, data, () => this.transport);
     client.once('close', () => this.open--);
     this.onPair({ port, requestId, client });
   }
@@ -88,6 +91,7 @@ export class PortForwardPairClient extends EventEmitter implements ChannelClient
   constructor(
     private readonly error: SpdyStream,
     private readonly data: SpdyStream,
+    private readonly transport: () => SpdyTransport | undefined,
   ) {
     super();
     // Bytes kubectl sends before the API server's WebSocket is open wait in the stream.
@@ -128,7 +132,21 @@ export class PortForwardPairClient extends EventEmitter implements ChannelClient
     this.finish('terminated');
   }
 
+  get congested(): boolean {
+    return this.transport()?.congested ?? false;
+  }
+
+  pauseReading(): void {
+    // One connection's backlog stops the whole client connection: SPDY streams of kubectl have no windows to close.
+    this.transport()?.pauseReading();
+  }
+
+  resumeReading(): void {
+    this.transport()?.resumeReading();
+  }
+
   start(): void {
+    this.transport()?.onDrain(() => this.emit('drain'));
     this.data.resume();
   }
 

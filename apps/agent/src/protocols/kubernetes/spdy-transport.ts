@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { SpdySession, type SpdyStream } from '@gw/protocol-spdy';
+import { CLIENT_HIGH_WATER, CLIENT_LOW_WATER } from './channel-client.js';
 import { socketLike } from './socket-like.js';
 
 /** The Upgrade token of a plain SPDY upgrade (kubectl exec/attach before 1.30, port-forward before 1.31). */
@@ -19,11 +20,25 @@ export interface SpdyTransport {
   end(): void;
   destroy(): void;
   onClose(listener: () => void): void;
+  /** More than CLIENT_HIGH_WATER waits to go out; `onDrain` listeners are called whenever it has gone out. */
+  readonly congested: boolean;
+  onDrain(listener: () => void): void;
+  pauseReading(): void;
+  resumeReading(): void;
 }
 
 class TransportBase {
   closed = false;
   protected readonly closeListeners: (() => void)[] = [];
+  protected readonly drainListeners: (() => void)[] = [];
+
+  onDrain(listener: () => void): void {
+    this.drainListeners.push(listener);
+  }
+
+  protected drained(): void {
+    for (const l of this.drainListeners) l();
+  }
 
   onClose(listener: () => void): void {
     if (this.closed) listener();
@@ -54,9 +69,22 @@ class SocketTransport extends TransportBase implements SpdyTransport {
       onError: () => this.end(),
     });
     socket.on('data', (chunk: Buffer) => this.session.receive(chunk));
+    socket.on('drain', () => this.drained());
     socket.on('error', () => socket.destroy());
     socket.once('close', () => this.markClosed(this.session));
     if (head.length > 0) this.session.receive(head);
+  }
+
+  get congested(): boolean {
+    return this.socket.writableLength > CLIENT_HIGH_WATER;
+  }
+
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
   }
 
   end(): void {
@@ -79,7 +107,10 @@ class TunnelTransport extends TransportBase implements SpdyTransport {
       role: 'server',
       strictFlowControl: false,
       output: (bytes) => {
-        if (!this.closed && ws.readyState === ws.OPEN) ws.send(bytes, { binary: true });
+        if (this.closed || ws.readyState !== ws.OPEN) return;
+        ws.send(bytes, { binary: true }, () => {
+          if (ws.bufferedAmount < CLIENT_LOW_WATER) this.drained();
+        });
       },
       onStream,
       onError: () => this.end(),
@@ -90,6 +121,18 @@ class TunnelTransport extends TransportBase implements SpdyTransport {
     });
     ws.on('error', () => ws.terminate());
     ws.once('close', () => this.markClosed(this.session));
+  }
+
+  get congested(): boolean {
+    return this.ws.bufferedAmount > CLIENT_HIGH_WATER;
+  }
+
+  pauseReading(): void {
+    this.ws.pause();
+  }
+
+  resumeReading(): void {
+    this.ws.resume();
   }
 
   end(): void {
