@@ -1,16 +1,18 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { PolicyDecision, PolicyInput } from '@gw/policy';
 import type { SpdyStream } from '@gw/protocol-spdy';
 import type { ApprovalOutcome } from '../../approvals/approval-client.js';
 import { statusJson, writeUpgradeRefusal } from './k8s-status.js';
 import type { K8sSession } from './kubernetes-handler.js';
-import { policyResource, recordedText, upstreamHeaders } from './kubernetes-handler.js';
+import { policyResource, recordedText } from './kubernetes-handler.js';
 import { RequestAttributeError, requestAttributes, type RequestAttributes } from './request-attributes.js';
 import { actionFor, describeTarget, policyContextFor } from './request-policy.js';
 import type { ResponseMasking } from './response-masking.js';
-import { CLIENT_HIGH_WATER, CLIENT_LOW_WATER, WebSocketChannelClient, type ChannelClient } from './channel-client.js';
+import { WebSocketChannelClient, type ChannelClient } from './channel-client.js';
+import { relayChannels, type RelayOptions } from './channel-relay.js';
+import { MAX_MESSAGE_BYTES, dialUpstream, refusalMessage } from './upstream-websocket.js';
 import { socketLike } from './socket-like.js';
 import { SPDY_EXEC_PROTOCOLS, SpdyExecClient, execStreamsWanted } from './spdy-exec-client.js';
 import { PORT_FORWARD_PROTOCOL, SpdyPortForwardPairs, type ForwardedConnection } from './spdy-port-forward.js';
@@ -23,13 +25,8 @@ const WEBSOCKET_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** The channel subprotocols of exec and attach, newest first (the API server picks from the client's list). */
 export const CHANNEL_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
-const STDIN = 0;
-const STDOUT = 1;
 const STDERR = 2;
 const ERROR = 3;
-const RESIZE = 4;
-/** Largest WebSocket message relayed (kubectl sends at most 32 KiB of stdin at a time). */
-const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 export interface ExecRelayDeps {
   decide(input: PolicyInput): PolicyDecision;
@@ -51,39 +48,12 @@ interface UpgradeRequest {
   started: number;
 }
 
-interface RelayOptions {
-  record: Record<string, unknown>;
-  started: number;
-  channels: boolean;
-  tty: boolean;
-  command: string[];
-  container: string | undefined;
-  decision: PolicyDecision;
-  /** The event type of the closing record (`k8s.request`, or `k8s.portforward` for one forwarded connection). */
-  recordAs?: string;
-}
 
 function offeredProtocols(req: IncomingMessage): string[] {
   const header = req.headers['sec-websocket-protocol'];
   return (typeof header === 'string' ? header : '').split(',').map((p) => p.trim()).filter((p) => p !== '');
 }
 
-/** The message of the Status in an API server's refusal, or its body as text. */
-function refusalMessage(refusal: Buffer): string {
-  const body = refusal.subarray(refusal.indexOf('\r\n\r\n') + 4).toString('utf8');
-  try {
-    const status = JSON.parse(body) as { message?: unknown };
-    if (typeof status.message === 'string') return status.message;
-  } catch {
-    // not a Status: the text itself
-  }
-  return body.slice(0, 500);
-}
-
-function closeCodeFor(code: number): number {
-  // 1005/1006/1015 describe a close; they cannot be sent in one.
-  return code === 1005 || code === 1006 || code === 1015 || code < 1000 || code >= 5000 ? 1000 : code;
-}
 
 /**
  * exec, attach and port-forward. The agent ends the client's connection itself and opens its own
@@ -163,7 +133,7 @@ export class ExecRelay {
       const client = new WebSocketChannelClient(await this.acceptClient(req, socket, head, () => protocol));
       return this.holdThenRelay(session, req, client, [protocol], request);
     }
-    const upstream = await this.dialUpstream(session, req, offered).catch((error: Error) => error);
+    const upstream = await dialUpstream(session, req, offered).catch((error: Error) => error);
     if (upstream instanceof Error) return refuse(502, 'BadGateway', upstream.message);
     if ('refusal' in upstream) {
       // The API server said no (404 pod, 400 container ...): its answer goes to the client as is.
@@ -172,7 +142,7 @@ export class ExecRelay {
       return;
     }
     const client = new WebSocketChannelClient(await this.acceptClient(req, socket, head, () => upstream.ws.protocol));
-    this.relay(session, client, upstream.ws, this.relayOptions(request));
+    relayChannels(session, client, upstream.ws, (d) => this.deps.masking(d), this.relayOptions(request));
   }
 
   /** kubectl's SPDY/3.1 upgrade: exec and attach (kubectl before 1.30) or port-forward (before 1.31). */
@@ -207,7 +177,7 @@ export class ExecRelay {
       return this.holdThenRelay(session, req, client, [...SPDY_EXEC_PROTOCOLS], request);
     }
     // The API server is asked first, so that its refusal (no such pod or container) reaches kubectl as an HTTP answer.
-    const upstream = await this.dialUpstream(session, req, [...SPDY_EXEC_PROTOCOLS]).catch((error: Error) => error);
+    const upstream = await dialUpstream(session, req, [...SPDY_EXEC_PROTOCOLS]).catch((error: Error) => error);
     if (upstream instanceof Error) return refuse(502, 'BadGateway', upstream.message);
     if ('refusal' in upstream) {
       socket.end(upstream.refusal);
@@ -221,7 +191,7 @@ export class ExecRelay {
       return;
     }
     client.upstreamProtocol = upstream.ws.protocol;
-    this.relay(session, client, upstream.ws, this.relayOptions(request));
+    relayChannels(session, client, upstream.ws, (d) => this.deps.masking(d), this.relayOptions(request));
     upstream.ws.resume();
   }
 
@@ -252,7 +222,7 @@ export class ExecRelay {
     url.searchParams.delete('ports');
     url.searchParams.set('ports', String(port));
     const started = Date.now();
-    const upstream = await this.dialUpstream(session, req, ['v4.channel.k8s.io'], `${url.pathname}${url.search}`).catch((error: Error) => error);
+    const upstream = await dialUpstream(session, req, ['v4.channel.k8s.io'], `${url.pathname}${url.search}`).catch((error: Error) => error);
     if (upstream instanceof Error || 'refusal' in upstream) {
       const why = upstream instanceof Error ? upstream.message : `the API server refused port-forward to port ${port} (HTTP ${upstream.status}): ${refusalMessage(upstream.refusal)}`;
       client.send(Buffer.concat([Buffer.from([1, port & 0xff, port >> 8]), Buffer.from(why)]));
@@ -260,7 +230,7 @@ export class ExecRelay {
       session.recorder.record('k8s.portforward', { ...request.record, port, requestId, status: upstream instanceof Error ? 502 : upstream.status, reasons: [why], durationMs: Date.now() - started });
       return;
     }
-    this.relay(session, client, upstream.ws, { ...this.relayOptions(request), started, record: { ...request.record, port, requestId }, recordAs: 'k8s.portforward' });
+    relayChannels(session, client, upstream.ws, (d) => this.deps.masking(d), { ...this.relayOptions(request), started, record: { ...request.record, port, requestId }, recordAs: 'k8s.portforward' });
   }
 
   /** An exec or attach that needs an approval: the client waits on its open connection, told on stderr. */
@@ -289,7 +259,7 @@ export class ExecRelay {
       session.recorder.record('k8s.request', { ...record, approvalId, approval: outcome.status, status: 403, durationMs: Date.now() - started });
       return;
     }
-    const upstream = await this.dialUpstream(session, req, upstreamProtocols).catch((error: Error) => error);
+    const upstream = await dialUpstream(session, req, upstreamProtocols).catch((error: Error) => error);
     if (upstream instanceof Error || 'refusal' in upstream) {
       const message = upstream instanceof Error ? upstream.message : `the API server refused the ${action.slice(4)} (HTTP ${upstream.status})`;
       client.send(Buffer.concat([Buffer.from([ERROR]), Buffer.from(statusJson(502, 'BadGateway', message))]));
@@ -297,7 +267,7 @@ export class ExecRelay {
       return;
     }
     if (client instanceof SpdyExecClient) client.upstreamProtocol = upstream.ws.protocol;
-    this.relay(session, client, upstream.ws, { ...this.relayOptions(request), record: { ...record, approvalId } });
+    relayChannels(session, client, upstream.ws, (d) => this.deps.masking(d), { ...this.relayOptions(request), record: { ...record, approvalId } });
   }
 
   private relayOptions(request: UpgradeRequest): RelayOptions {
@@ -309,131 +279,4 @@ export class ExecRelay {
     return new Promise((resolve) => server.handleUpgrade(req, socketLike(socket), head, (ws) => resolve(ws)));
   }
 
-  private dialUpstream(session: K8sSession, req: IncomingMessage, protocols: string[], path = req.url ?? '/'): Promise<{ ws: WebSocket } | { refusal: Buffer; status: number }> {
-    const { auth, resource } = session;
-    const headers = upstreamHeaders(req.headers, auth, false);
-    for (const name of Object.keys(headers)) if (name.startsWith('sec-websocket-') || name === 'x-stream-protocol-version') delete headers[name];
-    const host = resource.address.host.includes(':') ? `[${resource.address.host}]` : resource.address.host;
-    const ws = new WebSocket(`wss://${host}:${resource.address.port}${path}`, protocols, {
-      headers: headers as Record<string, string>,
-      ca: auth.ca,
-      ...(auth.servername ? { servername: auth.servername } : {}),
-      ...(auth.cert ? { cert: auth.cert, key: auth.key } : {}),
-      maxPayload: MAX_MESSAGE_BYTES,
-      perMessageDeflate: false,
-      handshakeTimeout: 15_000,
-    });
-    return new Promise((resolve, reject) => {
-      ws.once('open', () => resolve({ ws }));
-      ws.once('unexpected-response', (_request, response: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (c: Buffer) => chunks.push(c));
-        response.on('end', () => {
-          const body = Buffer.concat(chunks).subarray(0, 64 * 1024);
-          const head = `HTTP/1.1 ${response.statusCode ?? 502} ${response.statusMessage ?? ''}\r\ncontent-type: ${response.headers['content-type'] ?? 'application/json'}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`;
-          resolve({ refusal: Buffer.concat([Buffer.from(head), body]), status: response.statusCode ?? 502 });
-        });
-      });
-      ws.once('error', (error: Error & { code?: string }) => reject(new Error(`the API server of ${resource.name} could not be reached (${error.code ?? error.message})`)));
-    });
-  }
-
-  private relay(session: K8sSession, client: ChannelClient, upstream: WebSocket, o: RelayOptions): void {
-    const recorder = session.recorder;
-    const masking = this.deps.masking(o.decision);
-    const execChannel = Math.floor(Math.random() * 1_000_000);
-    let recorded = 0;
-    const limit = session.options.recordOutputLimitBytes;
-    const t0 = Date.now();
-    let bytesIn = 0;
-    let bytesOut = 0;
-    let toUpstream = 0;
-    let clientPaused = false;
-    let upstreamPaused = false;
-    if (o.channels) {
-      recorder.record('k8s.exec', {
-        ...o.record,
-        channel: execChannel,
-        command: recordedText(session, masking, o.command.join(' ')),
-        container: o.container ?? null,
-        tty: o.tty,
-        protocol: client.protocol,
-        pty: { cols: 80, rows: 24 },
-      });
-    }
-    const frame = (kind: 'o' | 'i' | 'r', data: string) => {
-      if (recorded > limit) return;
-      recorded += data.length;
-      recorder.record('k8s.io', { channel: execChannel, frames: [[(Date.now() - t0) / 1000, kind, recorded > limit ? '[recording limit reached]' : data]] });
-    };
-    client.on('message', (buf: Buffer, isBinary: boolean) => {
-      bytesIn += buf.length;
-      if (o.channels && buf.length > 0) {
-        if (buf[0] === STDIN) frame('i', masking ? masking.objects.maskText(buf.subarray(1).toString('utf8')) : buf.subarray(1).toString('utf8'));
-        else if (buf[0] === RESIZE) {
-          try {
-            const size = JSON.parse(buf.subarray(1).toString('utf8')) as { Width?: number; Height?: number };
-            frame('r', `${size.Width ?? 80}x${size.Height ?? 24}`);
-          } catch {
-            // not a resize message: relayed, not recorded
-          }
-        }
-      }
-      if (upstream.readyState !== WebSocket.OPEN) return;
-      // Backpressure towards the API server: past the high-water mark the client is not read.
-      toUpstream += buf.length;
-      upstream.send(buf, { binary: isBinary }, () => {
-        toUpstream -= buf.length;
-        if (clientPaused && toUpstream < CLIENT_LOW_WATER) {
-          clientPaused = false;
-          client.resumeReading();
-        }
-      });
-      if (!clientPaused && toUpstream > CLIENT_HIGH_WATER) {
-        clientPaused = true;
-        client.pauseReading();
-      }
-    });
-    upstream.on('message', (data: RawData, isBinary: boolean) => {
-      let buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-      if (o.channels && buf.length > 0 && (buf[0] === STDOUT || buf[0] === STDERR)) {
-        const text = buf.subarray(1).toString('utf8');
-        // Without a terminal, output is text lines: masked for the client too. A terminal's
-        // output is masked only in the recording (its control sequences must stay intact).
-        const masked = masking ? masking.objects.maskText(text) : text;
-        if (masking && !o.tty && masked !== text) buf = Buffer.concat([buf.subarray(0, 1), Buffer.from(masked)]);
-        frame('o', masked);
-      }
-      bytesOut += buf.length;
-      if (!client.isOpen) return;
-      client.send(buf, isBinary);
-      // Backpressure towards the client: the API server is not read until the client has caught up.
-      if (!upstreamPaused && client.congested) {
-        upstreamPaused = true;
-        upstream.pause();
-        client.once('drain', () => {
-          upstreamPaused = false;
-          upstream.resume();
-        });
-      }
-    });
-    let ended = false;
-    const end = (by: string, code: number, reason: string) => {
-      if (ended) return;
-      ended = true;
-      if (client.isOpen) client.close(closeCodeFor(code), reason.slice(0, 120));
-      if (upstream.readyState === WebSocket.OPEN) upstream.close(closeCodeFor(code), reason.slice(0, 120));
-      setTimeout(() => {
-        client.terminate();
-        upstream.terminate();
-      }, 1000).unref();
-      recorder.record(o.recordAs ?? 'k8s.request', { ...o.record, status: 101, endedBy: by, durationMs: Date.now() - o.started, bytesIn, bytesOut, ...(o.channels ? { channel: execChannel } : {}) });
-    };
-    client.on('close', (code: number, reason: string) => end('client', code, reason));
-    upstream.on('close', (code, reason) => end('cluster', code, reason.toString()));
-    client.on('error', () => end('client', 1011, 'client error'));
-    upstream.on('error', () => end('cluster', 1011, 'API server connection failed'));
-    session.stream.once('close', () => end('gateway', 1001, 'the gateway session ended'));
-    client.start();
-  }
 }
