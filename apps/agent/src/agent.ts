@@ -106,6 +106,10 @@ export async function startAgent(configInput: AgentConfig | string, options: Sta
       if (!approvals) throw new Error('this agent has no approval client');
       return approvals.requestApproval(request, hooks);
     },
+    durableApprovals: {
+      create: (request) => (approvals ? approvals.durable.create(request) : Promise.resolve({ error: 'this agent has no approval client' })),
+      consume: (message) => (approvals ? approvals.durable.consume(message) : Promise.resolve({ ok: false, error: 'this agent has no approval client' })),
+    },
   });
   const { postgres, ssh, kubernetes } = wings;
   const handlers = handlerRegistry(options.handlers ?? wings.handlers);

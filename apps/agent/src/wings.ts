@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { RequestApproval } from './approvals/approval-client.js';
+import type { DurableApprovals, RequestApproval } from './approvals/approval-client.js';
 import type { AgentResource } from './config/agent-config.js';
 import type { ProtocolHandler } from './handlers/protocol-handler.js';
 import { TcpHandler } from './handlers/tcp-handler.js';
@@ -16,6 +16,7 @@ export interface WingDeps {
   agentId: () => string | undefined;
   policySnapshot: () => PolicySnapshotText | null | undefined;
   requestApproval: RequestApproval;
+  durableApprovals: DurableApprovals;
 }
 
 /** The protocol handlers of this agent, loaded for the resource types it serves. */
@@ -55,7 +56,7 @@ export async function loadWings(resources: readonly AgentResource[], deps: WingD
     }
     if (types.has('kubernetes')) {
       const { KubernetesHandler } = await import('./protocols/kubernetes/kubernetes-handler.js');
-      kubernetes = new KubernetesHandler({ policy, shipper: deps.shipper, spoolDir: deps.spoolDir, log: deps.log, requestApproval: deps.requestApproval });
+      kubernetes = new KubernetesHandler({ policy, shipper: deps.shipper, spoolDir: deps.spoolDir, log: deps.log, requestApproval: deps.requestApproval, durableApprovals: deps.durableApprovals });
       handlers.push(kubernetes);
     }
   }

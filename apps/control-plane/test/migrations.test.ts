@@ -27,6 +27,10 @@ describe('migrations', () => {
       expect(await ds.showMigrations()).toBe(false);
       const detailColumn = `SELECT column_name FROM information_schema.columns WHERE table_name = 'approvals' AND column_name = 'detail'`;
       expect(await ds.query(detailColumn)).toHaveLength(1);
+      const fingerprintColumns = `SELECT column_name FROM information_schema.columns WHERE table_name = 'approvals' AND column_name IN ('request_fingerprint', 'consumed_at')`;
+      expect(await ds.query(fingerprintColumns)).toHaveLength(2);
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await ds.query(fingerprintColumns)).toEqual([]);
       const kindCheck = `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'approvals_kind_check'`;
       expect((await ds.query<{ def: string }[]>(kindCheck))[0]?.def).toContain('kubernetes_request');
       await ds.undoLastMigration({ transaction: 'each' });

@@ -11,7 +11,18 @@ export const APPROVAL_EVENTS = {
   decided: 'approval:decided',
   /** agent -> CP, with ack: the held thing is gone (client cancelled, session ended); cancel its approval. */
   cancel: 'approval:cancel',
+  /**
+   * agent -> CP, with ack: a Kubernetes request policy holds came (again): use up an approved,
+   * unused approval of the same request by the same principal, if there is one (exactly once).
+   */
+  consume: 'approval:consume',
 } as const;
+
+/** How long an approved Kubernetes request may be sent again, after it was approved. */
+export const APPROVED_KUBERNETES_REQUEST_TTL_SECONDS = 15 * 60;
+
+/** A request's fingerprint: hex SHA-256 of its method, path with query, and body hash (see the agent's held-requests.ts). */
+const fingerprintSchema = z.string().regex(/^[0-9a-f]{64}$/, 'a hex SHA-256');
 
 /** Largest unmasked detail (JSON) an agent sends with a held statement; a larger one is left out. */
 export const MAX_APPROVAL_DETAIL_CHARS = 256 * 1024;
@@ -36,7 +47,9 @@ export const approvalRequestSchema = z.strictObject({
     /** Absent: the control plane's default for the kind. */
     timeoutSeconds: z.number().int().min(30).max(86_400).optional(),
   }),
-});
+  /** `kubernetes_request` only: what makes a later request "the same request" (kept with the approval). */
+  fingerprint: fingerprintSchema.optional(),
+}).refine((r) => r.fingerprint === undefined || r.kind === 'kubernetes_request', 'a fingerprint belongs to kubernetes_request approvals only');
 export type ApprovalRequestMessage = z.output<typeof approvalRequestSchema>;
 
 export type ApprovalRequestAck =
@@ -61,3 +74,12 @@ export const approvalCancelSchema = z.strictObject({
 });
 export type ApprovalCancelMessage = z.output<typeof approvalCancelSchema>;
 export type ApprovalCancelAck = { ok: true } | { ok: false; error: string };
+
+/** The principal and cluster are the session's: an agent can only use up approvals of sessions it serves. */
+export const approvalConsumeSchema = z.strictObject({
+  sessionId: z.uuid(),
+  fingerprint: fingerprintSchema,
+});
+export type ApprovalConsumeMessage = z.output<typeof approvalConsumeSchema>;
+/** `consumed`: the approval now used up (run the request). `pending`: one is still waiting for approvers. */
+export type ApprovalConsumeAck = { ok: true; consumed: string | null; pending: string | null } | { ok: false; error: string };

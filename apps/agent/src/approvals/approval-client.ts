@@ -1,4 +1,7 @@
-import { APPROVAL_EVENTS, MAX_APPROVAL_DETAIL_CHARS, approvalDecidedSchema, type ApprovalCancelAck, type ApprovalRequestAck, type ApprovalRequestMessage } from '@gw/contracts';
+import {
+  APPROVAL_EVENTS, MAX_APPROVAL_DETAIL_CHARS, approvalDecidedSchema,
+  type ApprovalCancelAck, type ApprovalConsumeAck, type ApprovalConsumeMessage, type ApprovalRequestAck, type ApprovalRequestMessage,
+} from '@gw/contracts';
 import type { Logger } from 'pino';
 import { DEFAULT_APPROVERS, type ApprovalRequirement } from '@gw/policy';
 
@@ -39,26 +42,41 @@ export interface ApprovalChannel {
 
 export type RequestApproval = (request: ApprovalRequestMessage, hooks?: ApprovalHooks) => Promise<ApprovalOutcome>;
 
+/**
+ * Approvals the agent does not wait on (Kubernetes requests, answered at once): `create` files one
+ * and returns where it stands; `consume` uses up an approved one of the same request, exactly once.
+ * Both fail closed: an error is never an approval.
+ */
+export interface DurableApprovals {
+  create(request: ApprovalRequestMessage): Promise<ApprovalRequested | { error: string }>;
+  consume(message: ApprovalConsumeMessage): Promise<ApprovalConsumeAck>;
+}
+
 /** What a protocol session calls to hold one thing: the subject (already masked) and the policy's requirement. */
 export type HoldForApproval = (subject: Record<string, unknown>, requirement: ApprovalRequirement | undefined, hooks: ApprovalHooks) => Promise<ApprovalOutcome>;
 
 /** A session's hold function: its approvals are asked for that session, as `kind`, with the policy's requirement. */
 export function holdThrough(requestApproval: RequestApproval, sessionId: string, kind: ApprovalRequestMessage['kind']): HoldForApproval {
-  return (subject, requirement, hooks) =>
-    requestApproval(
-      {
-        sessionId,
-        kind,
-        subject,
-        ...approverDetail(hooks.detail, requirement),
-        requirement: {
-          approvals: requirement?.approvals ?? 1,
-          approvers: requirement?.approvers ?? DEFAULT_APPROVERS,
-          ...(requirement?.timeoutSeconds !== undefined ? { timeoutSeconds: requirement.timeoutSeconds } : {}),
-        },
-      },
-      hooks,
-    );
+  return (subject, requirement, hooks) => requestApproval(approvalRequest(sessionId, kind, subject, requirement, hooks.detail), hooks);
+}
+
+/** The approval request for one held thing: the masked subject, the detail unless the policy keeps it from approvers, the requirement. */
+export function approvalRequest(
+  sessionId: string, kind: ApprovalRequestMessage['kind'], subject: Record<string, unknown>, requirement: ApprovalRequirement | undefined,
+  detail: Record<string, unknown> | undefined, fingerprint?: string,
+): ApprovalRequestMessage {
+  return {
+    sessionId,
+    kind,
+    subject,
+    ...approverDetail(detail, requirement),
+    requirement: {
+      approvals: requirement?.approvals ?? 1,
+      approvers: requirement?.approvers ?? DEFAULT_APPROVERS,
+      ...(requirement?.timeoutSeconds !== undefined ? { timeoutSeconds: requirement.timeoutSeconds } : {}),
+    },
+    ...(fingerprint !== undefined ? { fingerprint } : {}),
+  };
 }
 
 /** The unmasked detail, unless the policy keeps values from approvers; too large a one is replaced by a note. */
@@ -117,6 +135,30 @@ export class ApprovalClient {
       this.log.debug({ err: error, approvalId }, 'could not cancel the approval; the session end or its timeout will');
     });
   }
+
+  readonly durable: DurableApprovals = {
+    create: async (request) => {
+      let ack: ApprovalRequestAck;
+      try {
+        ack = await this.channel.request<ApprovalRequestAck>(APPROVAL_EVENTS.request, request, REQUEST_TIMEOUT_MS);
+      } catch (error) {
+        return { error: `the control plane could not be asked (${(error as Error).message})` };
+      }
+      if (!ack || typeof ack !== 'object' || ack.ok !== true || typeof ack.approvalId !== 'string') {
+        return { error: `the control plane refused the approval request: ${(ack && ack.ok === false && typeof ack.error === 'string' ? ack.error : 'malformed answer').slice(0, 300)}` };
+      }
+      return { approvalId: ack.approvalId, expiresAt: new Date(ack.expiresAt), approveUrl: ack.approveUrl };
+    },
+    consume: async (message) => {
+      try {
+        const ack = await this.channel.request<ApprovalConsumeAck>(APPROVAL_EVENTS.consume, message, REQUEST_TIMEOUT_MS);
+        if (ack && typeof ack === 'object' && (ack.ok === false || (ack.ok === true && 'consumed' in ack))) return ack;
+        return { ok: false, error: 'malformed answer' };
+      } catch (error) {
+        return { ok: false, error: `the control plane could not be asked (${(error as Error).message})` };
+      }
+    },
+  };
 
   readonly requestApproval: RequestApproval = async (request, hooks = {}) => {
     if (hooks.signal?.aborted) return { status: 'unavailable', reason: 'the session ended' };

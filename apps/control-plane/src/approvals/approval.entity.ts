@@ -39,4 +39,8 @@ export class ApprovalEntity {
   @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
   @Column('timestamptz', { name: 'expires_at' }) expiresAt!: Date;
   @Column('timestamptz', { name: 'decided_at', nullable: true }) decidedAt!: Date | null;
+  /** `kubernetes_request`: hex SHA-256 of the held request (method, path with query, body hash); with `requested_by` and `resource_name` it names "the same request". */
+  @Column('text', { name: 'request_fingerprint', nullable: true }) requestFingerprint!: string | null;
+  /** When an approved `kubernetes_request` was used up by the request running (at most once). */
+  @Column('timestamptz', { name: 'consumed_at', nullable: true }) consumedAt!: Date | null;
 }

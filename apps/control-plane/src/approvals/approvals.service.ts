@@ -31,6 +31,8 @@ export interface NewApproval {
   /** Unmasked, for approvers and admins only (see approval-view.ts); never audited. */
   detail?: Record<string, unknown>;
   requirement: ApprovalRequirementInput;
+  /** `kubernetes_request`: the held request's fingerprint (see ApprovalEntity.requestFingerprint). */
+  requestFingerprint?: string;
 }
 
 export type AfterCommit = () => Promise<void>;
@@ -111,6 +113,8 @@ export class ApprovalsService implements OnModuleInit, OnApplicationBootstrap {
       createdAt: now,
       expiresAt: new Date(now.getTime() + input.requirement.timeoutSeconds * 1000),
       decidedAt: null,
+      requestFingerprint: input.requestFingerprint ?? null,
+      consumedAt: null,
     });
     await insertRow(manager, ApprovalEntity, approval);
     await this.audit.append({
@@ -197,6 +201,44 @@ export class ApprovalsService implements OnModuleInit, OnApplicationBootstrap {
       return this.settle(tx, approval, 'cancelled', null, reason);
     });
     if (after) await after();
+  }
+
+  /**
+   * A Kubernetes request that policy holds came again: uses up the oldest approved, unused approval
+   * of the same request (fingerprint) by the same principal on the same cluster, approved within
+   * the last `ttlSeconds`, and returns its id; else the id of one still pending, if any. One
+   * statement marks the row used, skipping rows another transaction holds: two agents or two
+   * concurrent identical requests never both get the same approval.
+   */
+  async consumeKubernetesRequest(principalId: string, resourceName: string, fingerprint: string, ttlSeconds: number, actor: Principal | { id: string; kind: string }): Promise<{ consumed: string | null; pending: string | null }> {
+    return this.dataSource.transaction(async (tx) => {
+      const used = await tx.query<unknown>(
+        `UPDATE approvals SET consumed_at = now()
+          WHERE consumed_at IS NULL AND id = (
+            SELECT id FROM approvals
+             WHERE kind = 'kubernetes_request' AND status = 'approved' AND consumed_at IS NULL
+               AND requested_by = $1 AND resource_name = $2 AND request_fingerprint = $3
+               AND decided_at > now() - make_interval(secs => $4)
+             ORDER BY decided_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+          RETURNING id`,
+        [principalId, resourceName, fingerprint, ttlSeconds],
+      );
+      // TypeORM's Postgres driver answers an UPDATE with [rows, count].
+      const rows = (Array.isArray(used) && Array.isArray(used[0]) ? used[0] : used) as { id: string }[];
+      const consumed = rows[0]?.id ?? null;
+      if (consumed) {
+        await this.audit.append({ action: 'approval.consumed', outcome: 'success', actor, resource: resourceName, details: { approvalId: consumed, kind: 'kubernetes_request' } }, tx);
+        return { consumed, pending: null };
+      }
+      const pending = await tx.query<{ id: string }[]>(
+        `SELECT id FROM approvals
+          WHERE kind = 'kubernetes_request' AND status = 'pending' AND expires_at > now()
+            AND requested_by = $1 AND resource_name = $2 AND request_fingerprint = $3
+          ORDER BY created_at DESC LIMIT 1`,
+        [principalId, resourceName, fingerprint],
+      );
+      return { consumed: null, pending: pending[0]?.id ?? null };
+    });
   }
 
   async cancelForSession(sessionId: string, reason: string): Promise<void> {

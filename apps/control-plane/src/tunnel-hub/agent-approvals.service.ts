@@ -1,7 +1,10 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { DataSource } from 'typeorm';
-import { APPROVAL_EVENTS, approvalCancelSchema, approvalRequestSchema, type ApprovalCancelAck, type ApprovalDecidedMessage, type ApprovalRequestAck } from '@gw/contracts';
+import {
+  APPROVAL_EVENTS, APPROVED_KUBERNETES_REQUEST_TTL_SECONDS, approvalCancelSchema, approvalConsumeSchema, approvalRequestSchema,
+  type ApprovalCancelAck, type ApprovalConsumeAck, type ApprovalDecidedMessage, type ApprovalRequestAck,
+} from '@gw/contracts';
 import { DEFAULT_STATEMENT_APPROVAL_TIMEOUT_SECONDS } from '@gw/policy';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -77,6 +80,18 @@ export class AgentApprovals implements OnModuleInit, BeforeApplicationShutdown {
         reply({ ok: false, error: 'the control plane could not cancel the approval' });
       });
     });
+    socket.on(APPROVAL_EVENTS.consume, (raw: unknown, ack?: (a: ApprovalConsumeAck) => void) => {
+      const reply = typeof ack === 'function' ? ack : () => undefined;
+      const parsed = approvalConsumeSchema.safeParse(raw);
+      if (!parsed.success) {
+        reply({ ok: false, error: 'invalid consume message' });
+        return;
+      }
+      this.consume(agentId, parsed.data.sessionId, parsed.data.fingerprint).then(reply, (err: unknown) => {
+        this.log.error({ err, agentId }, 'looking up an approved request failed');
+        reply({ ok: false, error: 'the control plane could not look up approvals' });
+      });
+    });
     socket.on('disconnect', () => {
       const gone = [...this.brokered].filter(([, b]) => b.socket === socket).map(([id]) => id);
       void this.cancelAll(gone, 'the agent holding the statement lost its connection to the control plane');
@@ -109,9 +124,12 @@ export class AgentApprovals implements OnModuleInit, BeforeApplicationShutdown {
           approvers: req.requirement.approvers,
           timeoutSeconds: req.requirement.timeoutSeconds ?? DEFAULT_STATEMENT_APPROVAL_TIMEOUT_SECONDS,
         },
+        ...(req.fingerprint ? { requestFingerprint: req.fingerprint } : {}),
       }, tx),
     );
-    this.brokered.set(made.approval.id, { socket, sessionId: session.id });
+    // A Kubernetes request is not held by the agent: its approval is the durable record, used up
+    // when the request comes again (through any agent, after any restart), so it is not brokered.
+    if (req.kind !== 'kubernetes_request') this.brokered.set(made.approval.id, { socket, sessionId: session.id });
     await made.afterCommit();
     return {
       ok: true,
@@ -119,6 +137,16 @@ export class AgentApprovals implements OnModuleInit, BeforeApplicationShutdown {
       expiresAt: made.approval.expiresAt.toISOString(),
       approveUrl: `${this.config.http.publicUrl}/api/v1/approvals/${made.approval.id}/approve`,
     };
+  }
+
+  /** The request came again in one of this agent's sessions: the session says who and which cluster. */
+  private async consume(agentId: string, sessionId: string, fingerprint: string): Promise<ApprovalConsumeAck> {
+    const session = await this.dataSource.getRepository(SessionEntity).findOne({ where: { id: sessionId } });
+    if (!session || session.agentId !== agentId) return { ok: false, error: `session ${sessionId} is not served by this agent` };
+    if (session.status !== 'active' && session.status !== 'opening') return { ok: false, error: `session ${sessionId} is not live` };
+    const actor = { ...session.principal, id: session.principalId, kind: typeof session.principal.kind === 'string' ? session.principal.kind : 'unknown' };
+    const found = await this.approvals.consumeKubernetesRequest(session.principalId, session.resourceName, fingerprint, APPROVED_KUBERNETES_REQUEST_TTL_SECONDS, actor);
+    return { ok: true, ...found };
   }
 
   /**

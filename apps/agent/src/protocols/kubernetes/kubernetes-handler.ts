@@ -7,7 +7,7 @@ import type { PolicyDecision, PolicyInput } from '@gw/policy';
 import type { ProtocolHandler, ProtocolOpenContext } from '../../handlers/protocol-handler.js';
 import type { AgentResource } from '../../config/agent-config.js';
 import type { RecordingShipper, SessionRecorder } from '../../recording/recording-shipper.js';
-import type { HoldForApproval, RequestApproval } from '../../approvals/approval-client.js';
+import type { DurableApprovals, HoldForApproval, RequestApproval } from '../../approvals/approval-client.js';
 import { holdThrough } from '../../approvals/approval-client.js';
 import type { PolicyHolder } from '../../policy/policy-holder.js';
 import { principalFromGrant } from '../postgres/statement-policy.js';
@@ -30,6 +30,8 @@ export interface KubernetesHandlerOptions {
   spoolDir: string;
   log: Logger;
   requestApproval?: RequestApproval;
+  /** Approvals of plain requests: filed and used up in the control plane, which outlives this agent. */
+  durableApprovals?: DurableApprovals;
 }
 
 /** One tunnel stream: the requests of one client connection, as one principal, to one cluster. */
@@ -45,8 +47,8 @@ export interface K8sSession {
   log: Logger;
   /** Holds an exec or attach (the client waits on the open WebSocket). */
   hold?: HoldForApproval;
-  /** Holds a plain request (answered at once; the approval outlives the session). */
-  holdRequest?: HoldForApproval;
+  /** Plain requests that need an approval (answered at once; the approval outlives the session and the agent). */
+  durableApprovals?: DurableApprovals;
   stream: Duplex;
   ended: boolean;
   /** The connect permits' masking: what a refused request's recorded path and command are masked with. */
@@ -216,8 +218,9 @@ export class KubernetesHandler implements ProtocolHandler {
       sourceIp,
       log,
       ...(this.o.requestApproval
-        ? { hold: holdThrough(this.o.requestApproval, grant.sid, 'command'), holdRequest: holdThrough(this.o.requestApproval, grant.sid, 'kubernetes_request') }
+        ? { hold: holdThrough(this.o.requestApproval, grant.sid, 'command') }
         : {}),
+      ...(this.o.durableApprovals ? { durableApprovals: this.o.durableApprovals } : {}),
       stream,
       ended: false,
       ...(connectMasking ? { connectMasking } : {}),
