@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 /**
@@ -72,6 +73,14 @@ const envSchema = z.object({
     .refine((list) => list.every((o) => { try { return new URL(o).origin === o; } catch { return false; } }), 'MCP_ALLOWED_ORIGINS must list origins (scheme://host[:port]) separated by commas'),
   /** Largest JSON-RPC request body /mcp accepts (bytes). */
   MCP_MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+  /** This replica's stable name (a restarted replica finds its earlier life's sessions by it). */
+  REPLICA_NAME: z.string().min(1).max(200).optional(),
+  REPLICA_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  REPLICA_STALE_AFTER_MS: z.coerce.number().int().min(300).max(600_000).default(30_000),
+  SESSION_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+}).refine((e) => e.REPLICA_STALE_AFTER_MS >= 3 * e.REPLICA_HEARTBEAT_MS, {
+  message: 'REPLICA_STALE_AFTER_MS must be at least three REPLICA_HEARTBEAT_MS',
+  path: ['REPLICA_STALE_AFTER_MS'],
 });
 
 export interface AppConfig {
@@ -102,6 +111,12 @@ export interface AppConfig {
    * requests are accepted only from `allowedOrigins` (PUBLIC_URL's origin and MCP_ALLOWED_ORIGINS).
    */
   mcp: { resourceUrl: string; allowedOrigins: string[]; maxRequestBytes: number };
+  /**
+   * This process among the control plane replicas: `name` is stable across restarts (REPLICA_NAME,
+   * else `<hostname>:<HTTP_PORT>`); a replica whose heartbeat is older than `staleAfterMs` is gone,
+   * and its live sessions are closed by whichever replica's sweep notices first.
+   */
+  replica: { name: string; heartbeatMs: number; staleAfterMs: number; sessionSweepIntervalMs: number };
   dataDir: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -152,6 +167,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       resourceUrl: `${publicUrl}/mcp`,
       allowedOrigins: [...new Set([new URL(publicUrl).origin, ...e.MCP_ALLOWED_ORIGINS])],
       maxRequestBytes: e.MCP_MAX_REQUEST_BYTES,
+    },
+    replica: {
+      name: e.REPLICA_NAME ?? `${hostname()}:${e.HTTP_PORT}`,
+      heartbeatMs: e.REPLICA_HEARTBEAT_MS,
+      staleAfterMs: e.REPLICA_STALE_AFTER_MS,
+      sessionSweepIntervalMs: e.SESSION_SWEEP_INTERVAL_MS,
     },
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,

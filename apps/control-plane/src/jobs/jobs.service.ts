@@ -2,6 +2,7 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createRedis } from '../redis/redis-connection.js';
+import { boundedRedis } from '../redis/bounded.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
@@ -41,7 +42,7 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
   /** Schedules `name` at `runAt` (now if past). Same row, same job id: scheduling again is a no-op. */
   async schedule<N extends JobName>(name: N, payload: JobPayloads[N], runAt: Date): Promise<void> {
     const jobId = jobIdFor(name, payload);
-    await bounded(this.queue.add(name, payload, {
+    await boundedRedis(this.queue.add(name, payload, {
       jobId,
       delay: Math.max(0, runAt.getTime() - Date.now()),
       attempts: 5,
@@ -53,7 +54,7 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** Removes a scheduled job that is no longer needed (a revoked grant, a decided approval). */
   async cancel<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<void> {
-    await bounded(this.queue.remove(jobIdFor(name, payload)), 'removing a job').catch((err: unknown) => this.log.debug({ err }, 'could not remove a job'));
+    await boundedRedis(this.queue.remove(jobIdFor(name, payload)), 'removing a job').catch((err: unknown) => this.log.debug({ err }, 'could not remove a job'));
   }
 
   onApplicationBootstrap(): void {
@@ -79,8 +80,8 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
       this.queueConnection.disconnect();
     }
     // Bounded as well: a Redis that goes away during the close would make BullMQ wait forever.
-    await bounded(this.worker?.close(!redisUp) ?? Promise.resolve(), 'closing the job worker').catch(() => undefined);
-    await bounded(this.queue.close(), 'closing the job queue').catch(() => undefined);
+    await boundedRedis(this.worker?.close(!redisUp) ?? Promise.resolve(), 'closing the job worker').catch(() => undefined);
+    await boundedRedis(this.queue.close(), 'closing the job queue').catch(() => undefined);
     this.workerConnection?.disconnect();
     this.queueConnection.disconnect();
   }
@@ -90,15 +91,4 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
     if (!handler) throw new Error(`no handler for job ${job.name}`);
     await handler(job.data as JobPayloads[JobName]);
   }
-}
-
-/** Redis down must not hang an API call or the shutdown: callers fail closed without the job. */
-const REDIS_OPERATION_TIMEOUT_MS = 3000;
-
-function bounded<T>(operation: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: Redis did not answer within ${REDIS_OPERATION_TIMEOUT_MS} ms`)), REDIS_OPERATION_TIMEOUT_MS);
-  });
-  return Promise.race([operation, timeout]).finally(() => clearTimeout(timer));
 }
