@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EphemeralRoles, ephemeralRoleName } from '../src/protocols/postgres/ephemeral-roles.js';
-import { startPrivatePostgres, type PrivatePostgres } from '../../../e2e/support/private-postgres.js';
+import { EphemeralRoles, ephemeralRoleName } from '../apps/agent/src/protocols/postgres/ephemeral-roles.js';
+import { startPrivatePostgres, type PrivatePostgres } from './support/private-postgres.js';
 
 const AGENT = 'agent-one';
 const hour = () => new Date(Date.now() + 3600_000);
