@@ -26,9 +26,10 @@ export async function freePort(): Promise<number> {
 
 /**
  * Another replica of the harness's control plane: same database, Redis prefix and identity
- * configuration, its own ports and data directory. Resolves once it answers /healthz.
+ * configuration, its own ports and data directory. Resolves once it answers /healthz (unless
+ * `waitHealthy` is false: a worker has no listener).
  */
-export async function spawnReplica(h: Harness, env: Record<string, string> = {}): Promise<ControlPlaneProcess> {
+export async function spawnReplica(h: Harness, env: Record<string, string> = {}, opts: { waitHealthy?: boolean } = {}): Promise<ControlPlaneProcess> {
   const [httpPort, pgPort, sshPort] = [await freePort(), await freePort(), await freePort()];
   const child = spawn(process.execPath, ['apps/control-plane/dist/main.js'], {
     env: {
@@ -48,9 +49,11 @@ export async function spawnReplica(h: Harness, env: Record<string, string> = {})
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const baseUrl = `http://127.0.0.1:${httpPort}`;
+  const baseUrl = `http://127.0.0.1:${env.HTTP_PORT ?? httpPort}`;
   const deadline = Date.now() + 30_000;
+  // A worker listens on nothing: the caller watches what it does instead.
   for (;;) {
+    if (opts.waitHealthy === false) break;
     if (child.exitCode !== null) throw new Error(`replica exited with ${child.exitCode}`);
     const ok = await fetch(`${baseUrl}/healthz`).then((r) => r.ok, () => false);
     if (ok) break;
@@ -60,7 +63,7 @@ export async function spawnReplica(h: Harness, env: Record<string, string> = {})
   return {
     child,
     baseUrl,
-    pgPort,
+    pgPort: Number(env.PG_PORT ?? pgPort),
     kill(signal = 'SIGKILL') {
       return new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

@@ -74,6 +74,8 @@ const envSchema = z.object({
   /** Largest JSON-RPC request body /mcp accepts (bytes). */
   MCP_MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
   /** This replica's stable name (a restarted replica finds its earlier life's sessions by it). */
+  /** api: listeners, no background jobs; worker: BullMQ jobs and webhook delivery, no listeners; all: both. */
+  CONTROL_PLANE_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
   REPLICA_NAME: z.string().min(1).max(200).optional(),
   REPLICA_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   REPLICA_STALE_AFTER_MS: z.coerce.number().int().min(300).max(600_000).default(30_000),
@@ -83,7 +85,11 @@ const envSchema = z.object({
   path: ['REPLICA_STALE_AFTER_MS'],
 });
 
+export type ControlPlaneRole = 'api' | 'worker' | 'all';
+
 export interface AppConfig {
+  /** What this process does (CONTROL_PLANE_ROLE): see servesClients() and runsJobs(). */
+  role: ControlPlaneRole;
   http: { host: string; port: number; publicUrl: string };
   database: { url: string; createIfMissing: boolean; runMigrations: boolean };
   /**
@@ -123,6 +129,12 @@ export interface AppConfig {
 
 export class ConfigError extends Error {}
 
+/** Whether this process listens for clients and agents (HTTP, Postgres, SSH, Kubernetes endpoints). */
+export const servesClients = (config: Pick<AppConfig, 'role'>): boolean => config.role !== 'worker';
+
+/** Whether this process runs the background jobs (BullMQ timers, webhook delivery and its sweep). */
+export const runsJobs = (config: Pick<AppConfig, 'role'>): boolean => config.role !== 'api';
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
@@ -132,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const e = parsed.data;
   const publicUrl = (e.PUBLIC_URL ?? `http://${e.HTTP_HOST}:${e.HTTP_PORT}`).replace(/\/+$/, '');
   return {
+    role: e.CONTROL_PLANE_ROLE,
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT, publicUrl },
     database: {
       url: e.DATABASE_URL,

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { createRedis } from '../redis/redis-connection.js';
 import { boundedRedis } from '../redis/bounded.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/app-config.js';
+import { runsJobs, type AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
 import { ACCESS_TIMERS_QUEUE, jobIdFor, type JobName, type JobPayloads } from './job-catalogue.js';
 
@@ -58,6 +58,7 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   onApplicationBootstrap(): void {
+    if (!runsJobs(this.config)) return; // an api replica only schedules; the workers run the jobs
     this.workerConnection = createRedis(this.config.redis, { maxRetriesPerRequest: null });
     this.workerConnection.on('error', (err: Error) => this.log.debug({ err: err.message }, 'job worker redis error'));
     this.worker = new Worker(ACCESS_TIMERS_QUEUE, (job: Job) => this.run(job), {
