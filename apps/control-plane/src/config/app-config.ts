@@ -77,6 +77,8 @@ const envSchema = z.object({
   /** api: listeners, no background jobs; worker: BullMQ jobs and webhook delivery, no listeners; all: both. */
   CONTROL_PLANE_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
   REPLICA_NAME: z.string().min(1).max(200).optional(),
+  /** Where agents reach this replica directly (the pod's address behind a load balancer); default PUBLIC_URL. */
+  REPLICA_AGENT_URL: z.string().url().optional(),
   REPLICA_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   REPLICA_STALE_AFTER_MS: z.coerce.number().int().min(300).max(600_000).default(30_000),
   SESSION_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
@@ -122,7 +124,7 @@ export interface AppConfig {
    * else `<hostname>:<HTTP_PORT>`); a replica whose heartbeat is older than `staleAfterMs` is gone,
    * and its live sessions are closed by whichever replica's sweep notices first.
    */
-  replica: { name: string; heartbeatMs: number; staleAfterMs: number; sessionSweepIntervalMs: number };
+  replica: { name: string; agentUrl?: string; heartbeatMs: number; staleAfterMs: number; sessionSweepIntervalMs: number };
   dataDir: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -183,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     replica: {
       name: e.REPLICA_NAME ?? `${hostname()}:${e.HTTP_PORT}`,
+      ...(e.REPLICA_AGENT_URL ? { agentUrl: e.REPLICA_AGENT_URL.replace(/\/+$/, '') } : {}),
       heartbeatMs: e.REPLICA_HEARTBEAT_MS,
       staleAfterMs: e.REPLICA_STALE_AFTER_MS,
       sessionSweepIntervalMs: e.SESSION_SWEEP_INTERVAL_MS,

@@ -1,7 +1,8 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/app-config.js';
+import { servesClients, type AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
 import { ThisReplica } from './this-replica.js';
 
@@ -19,6 +20,7 @@ export class ReplicaHeartbeat implements OnApplicationBootstrap, BeforeApplicati
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(ThisReplica) private readonly replica: ThisReplica,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(HttpAdapterHost) private readonly http: HttpAdapterHost,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -39,12 +41,26 @@ export class ReplicaHeartbeat implements OnApplicationBootstrap, BeforeApplicati
   async beat(): Promise<void> {
     try {
       await this.dataSource.query(
-        `INSERT INTO replicas (id, name, started_at, last_seen_at) VALUES ($1, $2, $3, now())
-           ON CONFLICT (id) DO UPDATE SET last_seen_at = now()`,
-        [this.replica.id, this.replica.name, this.replica.startedAt],
+        `INSERT INTO replicas (id, name, agent_url, started_at, last_seen_at) VALUES ($1, $2, $3, $4, now())
+           ON CONFLICT (id) DO UPDATE SET last_seen_at = now(), agent_url = EXCLUDED.agent_url`,
+        [this.replica.id, this.replica.name, this.agentUrl(), this.replica.startedAt],
       );
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'replica heartbeat failed; retried at the next beat');
     }
+  }
+
+  /**
+   * Where agents reach this replica: REPLICA_AGENT_URL, else PUBLIC_URL; with HTTP_PORT 0 (tests) the
+   * port the server got. None for a worker, and none before the server listens on a port 0.
+   */
+  private agentUrl(): string | null {
+    if (!servesClients(this.config)) return null;
+    if (this.config.replica.agentUrl) return this.config.replica.agentUrl;
+    if (this.config.http.port !== 0) return this.config.http.publicUrl;
+    const address = this.http.httpAdapter?.getHttpServer()?.address() as { port?: number } | string | null | undefined;
+    if (!address || typeof address === 'string' || !address.port) return null;
+    const host = this.config.http.host === '0.0.0.0' || this.config.http.host === '::' ? '127.0.0.1' : this.config.http.host;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
   }
 }

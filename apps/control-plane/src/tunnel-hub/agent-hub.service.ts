@@ -16,7 +16,11 @@ import {
   type RecordingAck,
   type RecordingBatch,
   type RecordingBatchesAck,
+  type ReplicaAddress,
+  type ReplicasAnswer,
 } from '@gw/contracts';
+import { ReplicaDirectory } from '../replicas/replica-directory.js';
+import { ThisReplica } from '../replicas/this-replica.js';
 import { RecordingsService } from '../sessions/recordings.service.js';
 import { SocketIoTunnelLink, rawEventParser } from '@gw/tunnel';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -58,6 +62,8 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
     @Inject(AuditService) private readonly audit: AuditService,
     @Inject(RecordingsService) private readonly recordings: RecordingsService,
     @Inject(RedisChannels) private readonly redisChannels: RedisChannels,
+    @Inject(ReplicaDirectory) private readonly replicas: ReplicaDirectory,
+    @Inject(ThisReplica) private readonly replica: ThisReplica,
     @Inject(AgentApprovals) private readonly agentApprovals: AgentApprovals,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -186,12 +192,21 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
         }
         void storeRecordings(message.data.batches).then(reply);
       });
+      // Agents keep a tunnel to every replica (see ReplicaDirectory): this is where they ask which.
+      socket.on(AGENT_EVENTS.replicas, (_payload: unknown, ack?: (a: ReplicasAnswer) => void) => {
+        if (typeof ack !== 'function') return;
+        this.replicaList().then(
+          (replicas) => ack({ ok: true, replicaId: this.replica.id, replicas }),
+          () => ack({ ok: false, error: 'control plane could not list its replicas; ask again later' }),
+        );
+      });
       this.agentApprovals.attach(socket, agent.id);
       this.registry.add(connected);
       this.resources
         .declare(agent.id, hello.data.resources, hello.data.version)
         .then(() => this.audit.append({ action: 'agent.connected', outcome: 'success', actor: { id: `agent:${agent.id}`, kind: 'agent', name: agent.name }, resource: `agent:${agent.name}`, details: { version: hello.data.version ?? version, resources: hello.data.resources.map((r) => r.name), address: socket.handshake.address } }))
-        .then(() => {
+        .then(() => this.replicaList())
+        .then((replicas) => {
           reply({
             ok: true,
             agentId: agent.id,
@@ -201,6 +216,8 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
             heartbeatIntervalMs: this.config.agents.heartbeatIntervalMs,
             frameBatches: true,
             recordingBatches: true,
+            replicaId: this.replica.id,
+            replicas,
           });
           log.info({ resources: hello.data.resources.length }, 'agent online');
         })
@@ -220,6 +237,14 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
       if (!this.registry.isOnline(agent.id)) {
         this.resources.markAgentOffline(agent.id).catch((err: unknown) => log.warn({ err }, 'mark offline failed'));
       }
+    });
+  }
+
+  /** Never fails the hello: without the list an agent still works through this replica. */
+  private async replicaList(): Promise<ReplicaAddress[]> {
+    return this.replicas.live().catch((err: unknown) => {
+      this.log.warn({ err }, 'could not list the replicas for an agent');
+      return [];
     });
   }
 

@@ -3,7 +3,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * Which control plane replica holds each live session, and the replicas' heartbeats: a replica that
  * died (kill -9, lost host) cannot close its sessions, so the others close them once its heartbeat
- * is stale, and a restarted replica closes what its earlier life left open.
+ * is stale, and a restarted replica closes what its earlier life left open. Agents learn the
+ * replicas' addresses from it and keep a tunnel to each, so any replica can serve any session.
  */
 export class SessionReplicas1765200000000 implements MigrationInterface {
   name = 'SessionReplicas1765200000000';
@@ -12,6 +13,8 @@ export class SessionReplicas1765200000000 implements MigrationInterface {
     await q.query(`CREATE TABLE replicas (
       id uuid PRIMARY KEY,
       name text NOT NULL,
+      -- Where agents reach this replica (null: a worker, or the address is not known yet).
+      agent_url text,
       started_at timestamptz NOT NULL,
       last_seen_at timestamptz NOT NULL
     )`);
