@@ -76,6 +76,8 @@ const envSchema = z.object({
   /** This replica's stable name (a restarted replica finds its earlier life's sessions by it). */
   /** api: listeners, no background jobs; worker: BullMQ jobs and webhook delivery, no listeners; all: both. */
   CONTROL_PLANE_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
+  /** How often the job owners put back jobs a Redis restart lost (worker role). */
+  JOB_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   REPLICA_NAME: z.string().min(1).max(200).optional(),
   /** Where agents reach this replica directly (the pod's address behind a load balancer); default PUBLIC_URL. */
   REPLICA_AGENT_URL: z.string().url().optional(),
@@ -108,6 +110,8 @@ export interface AppConfig {
   /** Agents heartbeat at this interval; three missed heartbeats mark their resources offline. */
   agents: { heartbeatIntervalMs: number };
   grants: { maxDurationSeconds: number };
+  /** Jobs lost with a Redis restart (no persistence) are put back from the database this often. */
+  jobs: { reconcileIntervalMs: number };
   /**
    * Webhook delivery: attempts per delivery (then dead-lettered), base of the exponential backoff
    * (attempt n+1 waits backoffMs * 2^(n-1)), timeout of one attempt, and how often pending rows
@@ -172,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     kubernetes: { host: e.K8S_HOST, port: e.K8S_PORT, certFile: e.K8S_TLS_CERT_FILE, keyFile: e.K8S_TLS_KEY_FILE, publicUrl: e.K8S_PUBLIC_URL },
     agents: { heartbeatIntervalMs: e.AGENT_HEARTBEAT_INTERVAL_MS },
     grants: { maxDurationSeconds: e.GRANT_MAX_DURATION_SECONDS },
+    jobs: { reconcileIntervalMs: e.JOB_RECONCILE_INTERVAL_MS },
     webhooks: {
       maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
       backoffMs: e.WEBHOOK_BACKOFF_MS,

@@ -24,6 +24,8 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly queue: Queue;
   private worker?: Worker;
   private workerConnection?: Redis;
+  private readonly reconcilers: (() => Promise<void>)[] = [];
+  private reconcileTimer?: NodeJS.Timeout;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.prefix = `${config.redis.prefix}:bull`;
@@ -37,6 +39,21 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
   /** Registered by the owning service at module init, before the worker starts. */
   handle<N extends JobName>(name: N, handler: Handler<N>): void {
     this.handlers.set(name, handler as Handler<JobName>);
+  }
+
+  /**
+   * Registered by an owner whose jobs mirror database rows: puts back what Redis lost (a restart
+   * without persistence) and runs what fell due meanwhile. Workers run every reconciler periodically
+   * and as soon as Redis is back after an outage; the owner also calls it at its own start.
+   */
+  reconcileWith(reconcile: () => Promise<void>): void {
+    this.reconcilers.push(reconcile);
+  }
+
+  private reconcileAll(): void {
+    for (const reconcile of this.reconcilers) {
+      reconcile().catch((err: unknown) => this.log.warn({ err }, 'job reconciliation failed; retried at the next interval'));
+    }
   }
 
   /** Schedules `name` at `runAt` (now if past). Same row, same job id: scheduling again is a no-op. */
@@ -68,6 +85,16 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
     });
     this.worker.on('failed', (job, err) => this.log.warn({ err, job: job?.name, id: job?.id }, 'job failed'));
     this.worker.on('error', (err: Error) => this.log.warn({ err: err.message }, 'job worker error'));
+    this.reconcileTimer = setInterval(() => this.reconcileAll(), this.config.jobs.reconcileIntervalMs);
+    this.reconcileTimer.unref();
+    // Redis back after an outage (possibly restarted, its jobs gone): put them back at once.
+    let lost = false;
+    this.queueConnection.on('close', () => (lost = true));
+    this.queueConnection.on('ready', () => {
+      if (!lost) return;
+      lost = false;
+      this.reconcileAll();
+    });
   }
 
   /**
@@ -75,6 +102,7 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
    * closed at once (its jobs stay in Redis for the next run) and the connections dropped first.
    */
   async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.reconcileTimer);
     const redisUp = this.workerConnection?.status === 'ready' && this.queueConnection.status === 'ready';
     if (!redisUp) {
       this.workerConnection?.disconnect();
