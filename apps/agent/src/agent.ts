@@ -120,11 +120,12 @@ export async function startAgent(configInput: AgentConfig | string, options: Sta
   const verifiers = new GrantVerifierCache();
   const handshake = handshakeFor(config);
   const hello = helloFor(config.resources);
-  const onStream = createStreamRouter({ catalogue, handlers, counters, log, verifier: () => verifiers.current });
   let fanout: ReplicaFanout | undefined;
   /** A connection to the control plane: the configured URL, or one replica's own address. */
   const connectTo = (url: string, connectionLog: Logger): ControlChannel => {
-    const c = new ControlChannel({
+    // Streams are verified with the key of the replica whose tunnel they came through.
+    const onStream = createStreamRouter({ catalogue, handlers, counters, log, verifier: () => c.session?.verifier });
+    const c: ControlChannel = new ControlChannel({
       url,
       handshake,
       hello,

@@ -3,22 +3,21 @@ import { SessionGrantVerifier, type SessionGrantVerifierOptions } from '@gw/tunn
 type GrantKey = SessionGrantVerifierOptions['publicKey'];
 
 /**
- * One session-grant verifier per agent id and signing key, shared by every connection of the agent
- * (to each replica, and across reconnections): a grant used on one tunnel stays used on all of them,
- * so a replayed grant is refused wherever it arrives.
+ * One session-grant verifier per agent id and signing key, kept across reconnections and shared by
+ * the agent's connections to replicas that sign with the same key: a grant used once stays used, so
+ * a replayed grant is refused wherever it arrives. Replicas with keys of their own get verifiers of
+ * their own (a grant signed by one replica never verifies under another's key anyway).
  */
 export class GrantVerifierCache {
-  private entry: { agentId: string; keyJson: string; verifier: SessionGrantVerifier } | undefined;
+  private readonly verifiers = new Map<string, SessionGrantVerifier>();
 
   for(agentId: string, key: GrantKey): SessionGrantVerifier {
-    const keyJson = JSON.stringify(key);
-    if (this.entry && this.entry.agentId === agentId && this.entry.keyJson === keyJson) return this.entry.verifier;
-    const verifier = new SessionGrantVerifier({ publicKey: key, agentId });
-    this.entry = { agentId, keyJson, verifier };
+    const id = `${agentId} ${JSON.stringify(key)}`;
+    let verifier = this.verifiers.get(id);
+    if (!verifier) {
+      verifier = new SessionGrantVerifier({ publicKey: key, agentId });
+      this.verifiers.set(id, verifier);
+    }
     return verifier;
-  }
-
-  get current(): SessionGrantVerifier | undefined {
-    return this.entry?.verifier;
   }
 }
