@@ -72,6 +72,16 @@ describe('deploy/kubernetes, rendered with kubectl kustomize', () => {
   });
 });
 
+describe('docker-compose load balancer', () => {
+  it('HAProxy accepts its configuration (the replicas resolve only on the compose network)', async () => {
+    const haproxy = ['/usr/sbin/haproxy', 'haproxy'].find((p) => p === 'haproxy' || existsSync(p))!;
+    const { stdout, stderr } = await run(haproxy, ['-c', '-f', 'deploy/docker/haproxy.cfg']);
+    expect(`${stdout}${stderr}`).toContain('Configuration file is valid');
+    const compose = readFileSync('docker-compose.yml', 'utf8');
+    for (const service of ['control-plane-1', 'control-plane-2', 'worker', 'gateway', 'agent']) expect(compose).toContain(`\n  ${service}:\n`);
+  });
+});
+
 describe('container images (read, not built: no image builder runs on this project\'s machines)', () => {
   for (const app of ['control-plane', 'agent']) {
     it(`${app}: multi-stage, production dependencies only, non-root, runs the built entry point`, () => {
