@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import WebSocket from 'ws';
-import { freePort } from '../support/stack.mjs';
+import { devIdpToken, freePort } from '../support/stack.mjs';
 
 const REPLICAS = Number(process.env.BENCH_REPLICAS ?? 3);
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 1000);
@@ -95,15 +95,7 @@ children.push(lb);
 const api = `http://127.0.0.1:${lbPort}`;
 await waitFor('load balancer', async () => (await fetch(`${api}/healthz`)).ok);
 
-const token = async (client) => {
-  const discovery = await (await fetch(`${idpUrl}/.well-known/openid-configuration`)).json();
-  const res = await fetch(discovery.token_endpoint, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${client}:${client}-secret`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', resource: 'api://gateway' }),
-  });
-  return (await res.json()).access_token;
-};
+const token = (client) => devIdpToken(idpUrl, client);
 const call = async (method, path, tok, body) => (await fetch(api + path, { method, headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined })).json();
 const admin = await token('security-admin');
 const workload = await token('ai-agent');

@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Harness } from '../../apps/control-plane/test/support/harness.js';
+import { freePort } from './free-port.js';
+
+export { freePort };
 
 /** A control plane replica as a real process (the built `apps/control-plane/dist/main.js`), for kill -9 tests. */
 export interface ControlPlaneProcess {
@@ -13,16 +15,6 @@ export interface ControlPlaneProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Another replica of the harness's control plane: same database, Redis prefix and identity

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import type { Server as HttpServer } from 'node:http';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import { servesClients, type AppConfig } from '../config/app-config.js';
@@ -58,7 +59,8 @@ export class ReplicaHeartbeat implements OnApplicationBootstrap, BeforeApplicati
     if (!servesClients(this.config)) return null;
     if (this.config.replica.agentUrl) return this.config.replica.agentUrl;
     if (this.config.http.port !== 0) return this.config.http.publicUrl;
-    const address = this.http.httpAdapter?.getHttpServer()?.address() as { port?: number } | string | null | undefined;
+    const server = this.http.httpAdapter?.getHttpServer() as HttpServer | undefined;
+    const address = server?.address();
     if (!address || typeof address === 'string' || !address.port) return null;
     const host = this.config.http.host === '0.0.0.0' || this.config.http.host === '::' ? '127.0.0.1' : this.config.http.host;
     return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
