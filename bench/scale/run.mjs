@@ -118,7 +118,15 @@ try {
   const rssIdle = replicaRss();
   const t1 = Date.now();
   sim.send({ type: 'start', url: api, agents: creds, refreshSeconds: REFRESH_SECONDS });
-  await waitFor('all agents connected to every replica', async () => (await status()).fullyConnected === AGENTS, 300_000);
+  let lastReport = Date.now();
+  await waitFor('all agents connected to every replica', async () => {
+    const s = await status();
+    if (Date.now() - lastReport > 10_000) {
+      lastReport = Date.now();
+      console.log(`  after ${((Date.now() - t1) / 1000).toFixed(0)} s: ${s.primaries} primary connections, ${s.othersReady}/${s.others} to other replicas, ${s.fullyConnected} agents on every replica`);
+    }
+    return s.fullyConnected === AGENTS;
+  }, 600_000);
   const connectSeconds = (Date.now() - t1) / 1000;
   await sleep(3000);
   const rssAgents = replicaRss();

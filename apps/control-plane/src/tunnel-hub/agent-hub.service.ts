@@ -35,6 +35,7 @@ import { AgentAuthenticator, AgentAuthError } from './agent-authenticator.js';
 import { AgentRegistry, type ConnectedAgent } from './agent-registry.js';
 import { GrantSigner } from './grant-signer.service.js';
 import { AgentApprovals } from './agent-approvals.service.js';
+import { HeartbeatBatcher } from './heartbeat-batcher.js';
 import type { AgentEntity } from '../agents/agent.entity.js';
 
 /** Missing this many heartbeats marks an agent's resources offline. */
@@ -50,6 +51,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
   private readonly log = loggerFor(AgentHub);
   private io?: Server;
   private sweeper?: NodeJS.Timeout;
+  private heartbeats?: HeartbeatBatcher;
   private shuttingDown = false;
 
   constructor(
@@ -106,6 +108,12 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
 
     const interval = this.config.agents.heartbeatIntervalMs;
     const staleAfter = interval * MISSED_HEARTBEATS;
+    // Flushed several times per heartbeat interval: a beat reaches the database well before it is missed.
+    this.heartbeats = new HeartbeatBatcher(
+      (ids) => this.resources.heartbeatMany(ids),
+      Math.max(100, Math.floor(interval / 5)),
+      (err) => this.log.warn({ err }, 'heartbeat update failed; written with the next flush'),
+    );
     this.sweeper = setInterval(() => {
       this.resources.sweepStale(staleAfter).catch((err: unknown) => this.log.warn({ err }, 'stale sweep failed'));
     }, interval);
@@ -119,6 +127,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
   beforeApplicationShutdown(): void {
     this.shuttingDown = true;
     if (this.sweeper) clearInterval(this.sweeper);
+    this.heartbeats?.stop();
     for (const agent of this.registry.all()) agent.tunnel.close('control plane shutting down');
     this.io?.disconnectSockets(true);
     this.io?.engine.close();
@@ -163,7 +172,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
       };
       socket.on(AGENT_EVENTS.heartbeat, (hb: unknown) => {
         if (!heartbeatSchema.safeParse(hb).success) return;
-        this.resources.heartbeat(agent.id).catch((err: unknown) => log.warn({ err }, 'heartbeat update failed'));
+        this.heartbeats?.mark(agent.id);
       });
       // Recordings: one session's batch on `rec` (older agents), several sessions' on `recs`; one store path.
       const storeRecordings = (batches: RecordingBatch[]): Promise<RecordingBatchesAck> =>
