@@ -198,8 +198,10 @@ try {
   console.log(`replica ${replicas[victim].name} killed (kill -9) and restarted in ${((restartedAt - killedAt) / 1000).toFixed(1)} s; agents back on every replica after: 50% ${marks[0.5]} s, 90% ${marks[0.9]} s, all ${marks[1]} s (target 30 s; agents ask for the replica list every ${REFRESH_SECONDS} s, jittered)`);
   for (const { ws } of sessions) ws.terminate();
 } finally {
-  sim.send({ type: 'stop' });
-  await sleep(500);
+  try {
+    sim.send({ type: 'stop' });
+    await sleep(500);
+  } catch { /* the simulator is gone already */ }
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   const cleanup = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
   await cleanup.connect();

@@ -6,9 +6,10 @@ describe('HeartbeatBatcher', () => {
     const writes: string[][] = [];
     let fail = true;
     const errors: unknown[] = [];
-    const batcher = new HeartbeatBatcher(async (ids) => {
-      if (fail) throw new Error('database restarting');
+    const batcher = new HeartbeatBatcher((ids) => {
+      if (fail) return Promise.reject(new Error('database restarting'));
       writes.push([...ids].sort());
+      return Promise.resolve();
     }, 60_000, (e) => errors.push(e));
     batcher.mark('a');
     batcher.mark('b');
