@@ -60,6 +60,8 @@ const envSchema = z.object({
   K8S_TLS_KEY_FILE: z.string().optional(),
   /** The endpoint's address as clients reach it (`gw kubeconfig` writes it as the cluster's server). */
   K8S_PUBLIC_URL: z.string().url().refine((url) => protocolOf(url) === 'https:', 'K8S_PUBLIC_URL must be an https:// URL').optional(),
+  /** Agent connections being set up at once on this replica; more are refused as busy and retry after their backoff. */
+  AGENT_MAX_CONCURRENT_SETUPS: z.coerce.number().int().min(1).max(10_000).default(64),
   AGENT_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   /** Longest grant when the `request_access` permit has no @max_session (seconds, 1 min to 7 days). */
   GRANT_MAX_DURATION_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(8 * 3600),
@@ -108,7 +110,7 @@ export interface AppConfig {
   /** Kubernetes API endpoint (HTTPS, cluster by path `/k8s/<resource>`); port -1 = off. */
   kubernetes: { host: string; port: number; certFile?: string; keyFile?: string; publicUrl?: string };
   /** Agents heartbeat at this interval; three missed heartbeats mark their resources offline. */
-  agents: { heartbeatIntervalMs: number };
+  agents: { heartbeatIntervalMs: number; maxConcurrentSetups: number };
   grants: { maxDurationSeconds: number };
   /** Jobs lost with a Redis restart (no persistence) are put back from the database this often. */
   jobs: { reconcileIntervalMs: number };
@@ -174,7 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     ssh: { host: e.SSH_HOST, port: e.SSH_PORT, hostKeyFile: e.SSH_HOST_KEY_FILE },
     kubernetes: { host: e.K8S_HOST, port: e.K8S_PORT, certFile: e.K8S_TLS_CERT_FILE, keyFile: e.K8S_TLS_KEY_FILE, publicUrl: e.K8S_PUBLIC_URL },
-    agents: { heartbeatIntervalMs: e.AGENT_HEARTBEAT_INTERVAL_MS },
+    agents: { heartbeatIntervalMs: e.AGENT_HEARTBEAT_INTERVAL_MS, maxConcurrentSetups: e.AGENT_MAX_CONCURRENT_SETUPS },
     grants: { maxDurationSeconds: e.GRANT_MAX_DURATION_SECONDS },
     jobs: { reconcileIntervalMs: e.JOB_RECONCILE_INTERVAL_MS },
     webhooks: {

@@ -36,6 +36,7 @@ import { AgentRegistry, type ConnectedAgent } from './agent-registry.js';
 import { GrantSigner } from './grant-signer.service.js';
 import { AgentApprovals } from './agent-approvals.service.js';
 import { HeartbeatBatcher } from './heartbeat-batcher.js';
+import { AdmissionGate } from './admission-gate.js';
 import type { AgentEntity } from '../agents/agent.entity.js';
 
 /** Missing this many heartbeats marks an agent's resources offline. */
@@ -52,6 +53,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
   private io?: Server;
   private sweeper?: NodeJS.Timeout;
   private heartbeats?: HeartbeatBatcher;
+  private setups?: AdmissionGate;
   private shuttingDown = false;
 
   constructor(
@@ -84,14 +86,20 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
       pingTimeout: 10_000,
     });
     const nsp = this.io.of(AGENT_NAMESPACE);
+    const setups = (this.setups = new AdmissionGate(this.config.agents.maxConcurrentSetups));
     nsp.use((socket, next) => {
       if (this.shuttingDown) return next(new Error('control plane shutting down'));
+      const release = setups.tryEnter();
+      if (!release) return next(new Error('control plane busy: too many agents connecting at once; retry after a backoff'));
       this.authenticator.authenticate(socket.handshake.auth).then(
         ({ agent, version }) => {
-          socket.data = { agent, version };
+          // Held until the hello is answered (or the socket goes): see onConnection.
+          socket.data = { agent, version, releaseSetup: release };
+          socket.once('disconnect', release);
           next();
         },
         (error: unknown) => {
+          release();
           const message = error instanceof AgentAuthError ? error.message : 'agent authentication failed';
           if (!(error instanceof AgentAuthError)) this.log.error({ err: error }, 'agent authentication error');
           this.log.warn({ address: socket.handshake.address, reason: message }, 'agent refused');
@@ -134,7 +142,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
   }
 
   private onConnection(socket: Socket): void {
-    const { agent, version } = socket.data as { agent: AgentEntity; version?: string };
+    const { agent, version, releaseSetup } = socket.data as { agent: AgentEntity; version?: string; releaseSetup?: () => void };
     const log = this.log.child({ agentId: agent.id, agentName: agent.name, socketId: socket.id });
     const helloTimer = setTimeout(() => {
       log.warn('no hello within the deadline; disconnecting');
@@ -234,7 +242,8 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
           log.error({ err }, 'recording agent resources failed');
           reply({ ok: false, error: 'control plane could not record the agent; retry later' });
           socket.disconnect(true);
-        });
+        })
+        .finally(() => releaseSetup?.());
     });
 
     socket.on('disconnect', (reason) => {
