@@ -37,6 +37,17 @@ async function waitFor(what, fn, ms = 60_000) {
   }
 }
 
+/** A client-credentials token of the dev IdP's client `client` (secret `<client>-secret`) for the gateway. */
+export async function devIdpToken(idpUrl, client) {
+  const discovery = await (await fetch(`${idpUrl}/.well-known/openid-configuration`)).json();
+  const res = await fetch(discovery.token_endpoint, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${client}:${client}-secret`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource: 'api://gateway' }),
+  });
+  return (await res.json()).access_token;
+}
+
 export function rssOf(pid) {
   return import('node:fs').then(({ readFileSync }) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024);
 }
@@ -86,15 +97,7 @@ async function startProcesses({ resources, policy, httpPort, pgPort, sshPort, id
     ...controlPlaneEnv,
   });
   await waitFor('control plane', async () => (await fetch(`${api}/readyz`)).ok);
-  const token = async (client) => {
-    const discovery = await (await fetch(`${idpUrl}/.well-known/openid-configuration`)).json();
-    const res = await fetch(discovery.token_endpoint, {
-      method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${client}:${client}-secret`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', resource: 'api://gateway' }),
-    });
-    return (await res.json()).access_token;
-  };
+  const token = (client) => devIdpToken(idpUrl, client);
   const call = async (method, path, tok, body) => {
     const res = await fetch(api + path, { method, headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
     return res.json();

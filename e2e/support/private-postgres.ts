@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from './free-port.js';
 
 const run = promisify(execFile);
 const PGBIN = '/usr/lib/postgresql/15/bin';
@@ -16,16 +16,10 @@ export interface PrivatePostgres {
   otherCaFile: string;
   password: string;
   psql(sql: string): Promise<string>;
+  /** Stops the server, keeping its data (a restart is halt() then resume()). */
+  halt(): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== 'object' || !address) throw new Error('no port');
-  return address.port;
 }
 
 async function openssl(args: string[], cwd: string): Promise<void> {
@@ -37,7 +31,7 @@ async function openssl(args: string[], cwd: string): Promise<void> {
  * accepts only TLS with SCRAM over TCP: the machine's shared server has TLS off and must not be
  * reconfigured by a test.
  */
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+export async function startPrivatePostgres(opts: { plainTcp?: boolean } = {}): Promise<PrivatePostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'gw-private-pg-'));
   const { stdout: ids } = await run('id', ['-u', 'postgres']);
   const { stdout: gids } = await run('id', ['-g', 'postgres']);
@@ -72,8 +66,11 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       '',
     ].join('\n'),
   );
-  writeFileSync(join(data, 'pg_hba.conf'), ['local all postgres trust', 'hostssl all all 127.0.0.1/32 scram-sha-256', 'hostnossl all all 127.0.0.1/32 reject', ''].join('\n'));
-  await asPostgres(join(PGBIN, 'pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', 'start']);
+  // plainTcp: trust over loopback TCP, like the machine's shared server (a control plane database for fault tests).
+  const tcpRules = opts.plainTcp ? ['host all all 127.0.0.1/32 trust'] : ['hostssl all all 127.0.0.1/32 scram-sha-256', 'hostnossl all all 127.0.0.1/32 reject'];
+  writeFileSync(join(data, 'pg_hba.conf'), ['local all postgres trust', ...tcpRules, ''].join('\n'));
+  const start = () => asPostgres(join(PGBIN, 'pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', 'start']);
+  await start();
   const psql = async (sql: string): Promise<string> => (await asPostgres('psql', ['-h', dir, '-p', String(port), '-U', 'postgres', '-AtX', '-v', 'ON_ERROR_STOP=1', '-c', sql])).stdout;
   await psql(`ALTER ROLE postgres PASSWORD '${password}'`);
   return {
@@ -82,6 +79,12 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     otherCaFile: join(dir, 'other-ca.pem'),
     password,
     psql,
+    async halt() {
+      await asPostgres(join(PGBIN, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
+    },
+    async resume() {
+      await start();
+    },
     async stop() {
       await asPostgres(join(PGBIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', 'stop']).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });

@@ -34,7 +34,7 @@ export interface Stack {
  * The whole system in one process: control plane (own database, Redis prefix, dev IdP) and real
  * edge agents dialling it over socket.io, as `npm start` runs them but on random ports.
  */
-export async function startStack(opts: { resources?: StackResource[]; policy?: string; env?: Record<string, string>; spoolDir?: string; extraIssuers?: { issuer: string; audience: string }[] } = {}): Promise<Stack> {
+export async function startStack(opts: { resources?: StackResource[]; policy?: string; env?: Record<string, string>; spoolDir?: string; extraIssuers?: { issuer: string; audience: string }[]; agentControlPlane?: Record<string, unknown> } = {}): Promise<Stack> {
   const cp = await startHarness(opts.env, { extraIssuers: opts.extraIssuers ?? [] });
   const admin = await cp.token('security-admin');
   const agents: AgentHandle[] = [];
@@ -54,7 +54,7 @@ export async function startStack(opts: { resources?: StackResource[]; policy?: s
       if (!opts.spoolDir) ownSpools.push(spoolDir);
       const agent = await startAgent(
         validateAgentConfig({
-          controlPlane: { url: cp.baseUrl },
+          controlPlane: { url: cp.baseUrl, ...(opts.agentControlPlane ?? {}) },
           auth: { credential: `literal:${reg.body.credential}` },
           resources: resources.map((r) => ({ name: r.name, type: r.type, address: r.address, labels: r.labels ?? {}, ...(r.extra ?? {}) })),
           spoolDir,

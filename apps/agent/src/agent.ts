@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import type { BackoffOptions } from './backoff.js';
 import { parseAgentConfig, type AgentConfig, type AgentResource, type ParseOptions } from './config/agent-config.js';
 import { ControlChannel, type HandshakeAuth } from './control-channel.js';
+import { ReplicaFanout } from './replica-fanout.js';
+import { GrantVerifierCache } from './tunnel/grant-verifiers.js';
 import type { ApprovalClient } from './approvals/approval-client.js';
 import { handlerRegistry, type ProtocolHandler } from './handlers/protocol-handler.js';
 import { createLogger } from './logger.js';
@@ -29,6 +31,8 @@ export interface AgentStats extends StreamCounters {
   policyVersion: number | undefined;
   reconnects: number;
   tunnel: TunnelStats | undefined;
+  /** Tunnels to the other control plane replicas (see ReplicaFanout). */
+  otherReplicas: { total: number; ready: number };
 }
 
 export interface AgentHandle {
@@ -117,26 +121,49 @@ export async function startAgent(configInput: AgentConfig | string, options: Sta
   let resolveStopped!: (reason: AgentStopReason) => void;
   const stopped = new Promise<AgentStopReason>((resolve) => (resolveStopped = resolve));
 
-  channel = new ControlChannel({
-    url: config.controlPlane.url,
-    handshake: handshakeFor(config),
-    hello: helloFor(config.resources),
-    onStream: createStreamRouter({ catalogue, handlers, counters, log, verifier: () => channel.session?.verifier }),
-    openStreams: () => counters.openStreams,
-    log,
-    ...(options.backoff ? { backoff: options.backoff } : {}),
-    ...(options.keepalive !== undefined ? { keepalive: options.keepalive } : {}),
-    onRevoked: (reason) => {
-      channel.stop(`revoked: ${reason}`);
-      resolveStopped({ kind: 'revoked', reason });
-    },
-  });
+  const verifiers = new GrantVerifierCache();
+  const handshake = handshakeFor(config);
+  const hello = helloFor(config.resources);
+  let fanout: ReplicaFanout | undefined;
+  /** A connection to the control plane: the configured URL, or one replica's own address. */
+  const connectTo = (url: string, connectionLog: Logger): ControlChannel => {
+    // Streams are verified with the key of the replica whose tunnel they came through.
+    const onStream = createStreamRouter({ catalogue, handlers, counters, log, verifier: () => c.session?.verifier });
+    const c: ControlChannel = new ControlChannel({
+      url,
+      handshake,
+      hello,
+      onStream,
+      openStreams: () => counters.openStreams,
+      log: connectionLog,
+      verifiers,
+      ...(options.backoff ? { backoff: options.backoff } : {}),
+      ...(options.keepalive !== undefined ? { keepalive: options.keepalive } : {}),
+      onRevoked: (reason) => {
+        fanout?.stop(`revoked: ${reason}`);
+        channel.stop(`revoked: ${reason}`);
+        resolveStopped({ kind: 'revoked', reason });
+      },
+    });
+    // A cancel comes from whichever replica holds the client's session.
+    c.on(PG_EVENTS.cancel, (payload) => {
+      const sessionId = (payload as { sessionId?: unknown } | null)?.sessionId;
+      if (typeof sessionId === 'string') postgres?.cancel(sessionId);
+    });
+    return c;
+  };
+  channel = connectTo(config.controlPlane.url, log);
   if (wings.approvals) approvals = new (await import('./approvals/approval-client.js')).ApprovalClient(channel, log);
   channel.onReady(() => shipper.kick());
-  channel.on(PG_EVENTS.cancel, (payload) => {
-    const sessionId = (payload as { sessionId?: unknown } | null)?.sessionId;
-    if (typeof sessionId === 'string') postgres?.cancel(sessionId);
-  });
+  if (config.controlPlane.allReplicas) {
+    fanout = new ReplicaFanout({
+      primary: channel,
+      connect: (url) => connectTo(url, log.child({ replicaUrl: url })),
+      refreshMs: config.controlPlane.replicaRefreshSeconds * 1000,
+      log,
+    });
+    fanout.start();
+  }
   log.info({ controlPlane: config.controlPlane.url, resources: config.resources.map((r) => `${r.name}(${r.type})`) }, 'agent starting');
   channel.start();
 
@@ -151,12 +178,14 @@ export async function startAgent(configInput: AgentConfig | string, options: Sta
       policyVersion: channel.session?.policy?.version,
       reconnects: channel.reconnects,
       tunnel: channel.tunnelStats(),
+      otherReplicas: fanout?.connections ?? { total: 0, ready: 0 },
     }),
     stopped,
     close: async () => {
       await postgres?.close();
       ssh?.close();
       kubernetes?.close();
+      fanout?.stop('agent closing');
       channel.stop('agent closing');
       shipper.close();
       // Events recorded by the sessions just ended (and anything still buffered) reach the disk.

@@ -1,10 +1,9 @@
-import { AGENT_EVENTS, AGENT_NAMESPACE, type AgentHeartbeat, type AgentHello, type HelloAck, type PolicySnapshotMessage } from '@gw/contracts';
-import { SessionGrantVerifier, SocketIoTunnelLink, rawEventParser, type SessionGrantVerifierOptions, type StreamHandler, type TunnelStats } from '@gw/tunnel';
+import { AGENT_EVENTS, AGENT_NAMESPACE, type AgentHeartbeat, type AgentHello, type HelloAck, type PolicySnapshotMessage, type ReplicaAddress } from '@gw/contracts';
+import { SocketIoTunnelLink, rawEventParser, type SessionGrantVerifier, type StreamHandler, type TunnelStats } from '@gw/tunnel';
 import type { Logger } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-
-type GrantKey = SessionGrantVerifierOptions['publicKey'];
+import { GrantVerifierCache } from './tunnel/grant-verifiers.js';
 
 const HELLO_TIMEOUT_MS = 10_000;
 const MIN_HEARTBEAT_MS = 1_000;
@@ -25,6 +24,8 @@ export interface ControlChannelOptions {
   /** Tunnel keepalive override (tests). */
   keepalive?: { intervalMs?: number; timeoutMs?: number } | false;
   onRevoked: (reason: string) => void;
+  /** Shared by the agent's connections to several replicas (see GrantVerifierCache). */
+  verifiers?: GrantVerifierCache;
 }
 
 export interface ChannelSession {
@@ -34,6 +35,9 @@ export interface ChannelSession {
   policy: PolicySnapshotMessage | null;
   /** The control plane takes recording batches of several sessions in one message (`recs`). */
   recordingBatches: boolean;
+  /** The replica this connection reached, and the replicas it says to keep a tunnel to (older control planes: none). */
+  replicaId: string | undefined;
+  replicas: ReplicaAddress[];
 }
 
 /** Why the server refused the handshake. Revocation is final; everything else is retried. */
@@ -73,7 +77,11 @@ export class ControlChannel {
   private readonly readyWaiters = new Set<() => void>();
   reconnects = 0;
 
+  /** Kept across reconnections (and shared with the agent's other connections), so a replayed grant stays refused. */
+  private readonly verifiers: GrantVerifierCache;
+
   constructor(private readonly options: ControlChannelOptions) {
+    this.verifiers = options.verifiers ?? new GrantVerifierCache();
     const backoff = options.backoff ?? DEFAULT_BACKOFF;
     const base = options.url.replace(/\/+$/, '');
     this.socket = io(`${base}${AGENT_NAMESPACE}`, {
@@ -247,7 +255,7 @@ export class ControlChannel {
     }
     let verifier: SessionGrantVerifier;
     try {
-      verifier = this.verifierFor(ack.agentId, ack.grantPublicKey);
+      verifier = this.verifiers.for(ack.agentId, ack.grantPublicKey);
     } catch (error) {
       log.error({ err: error }, 'control plane sent an unusable grant key');
       this.socket.disconnect();
@@ -259,6 +267,8 @@ export class ControlChannel {
       verifier,
       policy: validPolicy(ack.policy) ? ack.policy : (this.current?.policy ?? null),
       recordingBatches: ack.recordingBatches === true,
+      replicaId: typeof ack.replicaId === 'string' ? ack.replicaId : undefined,
+      replicas: Array.isArray(ack.replicas) ? ack.replicas : [],
     };
     if (ack.frameBatches === true) this.link?.enableBatches();
     this.refusals = 0;
@@ -270,15 +280,6 @@ export class ControlChannel {
     this.startHeartbeat(ack.heartbeatIntervalMs);
   }
 
-  /** Kept across reconnections with the same key and id, so a replayed grant stays refused. */
-  private verifierFor(agentId: string, key: GrantKey): SessionGrantVerifier {
-    const previous = this.current;
-    if (previous && previous.agentId === agentId && this.keyJson === JSON.stringify(key)) return previous.verifier;
-    const verifier = new SessionGrantVerifier({ publicKey: key, agentId });
-    this.keyJson = JSON.stringify(key);
-    return verifier;
-  }
-  private keyJson: string | undefined;
 
   private startHeartbeat(intervalMs: number): void {
     clearInterval(this.heartbeat);

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, redactedConfig } from './config/app-config.js';
+import { ConfigError, loadConfig, redactedConfig, servesClients } from './config/app-config.js';
 import { createApp } from './app.js';
 import { loggerFor, rootLogger } from './common/logger.js';
 
@@ -17,8 +17,14 @@ async function main(): Promise<void> {
   const log = loggerFor('main');
   log.info({ config: redactedConfig(config) }, 'starting control plane');
   const app = await createApp(config);
+  if (!servesClients(config)) {
+    // A worker runs the jobs and webhook deliveries and listens on nothing.
+    await app.init();
+    log.info({ role: config.role }, 'control plane worker running');
+    return;
+  }
   await app.listen(config.http.port, config.http.host);
-  log.info({ url: config.http.publicUrl, docs: `${config.http.publicUrl}/api/docs` }, 'control plane listening');
+  log.info({ role: config.role, url: config.http.publicUrl, docs: `${config.http.publicUrl}/api/docs` }, 'control plane listening');
 }
 
 main().catch((error: unknown) => {

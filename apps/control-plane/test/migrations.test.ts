@@ -21,7 +21,7 @@ describe('migrations', () => {
       expect(await tables(ds)).toEqual([]);
       await ds.runMigrations({ transaction: 'each' });
       expect(await tables(ds)).toEqual([
-        'access_requests', 'agents', 'approvals', 'audit_events', 'grants', 'mcp_held_calls', 'mcp_sessions', 'policy_versions', 'replica_message_keys', 'resources',
+        'access_requests', 'agents', 'approvals', 'audit_events', 'grants', 'mcp_held_calls', 'mcp_sessions', 'policy_versions', 'replica_message_keys', 'replicas', 'resources',
         'schema_migrations', 'session_events', 'sessions', 'webhook_deliveries', 'webhook_subscriptions',
       ]);
       expect(await ds.showMigrations()).toBe(false);
@@ -29,9 +29,15 @@ describe('migrations', () => {
       expect(await ds.query(detailColumn)).toHaveLength(1);
       const fingerprintColumns = `SELECT column_name FROM information_schema.columns WHERE table_name = 'approvals' AND column_name IN ('request_fingerprint', 'consumed_at')`;
       expect(await ds.query(fingerprintColumns)).toHaveLength(2);
+      const kindCheck = `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'approvals_kind_check'`;
+      const replicaColumn = `SELECT column_name FROM information_schema.columns WHERE table_name = 'sessions' AND column_name = 'replica_id'`;
+      expect(await ds.query(replicaColumn)).toHaveLength(1);
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await ds.query(replicaColumn)).toEqual([]);
+      expect(await tables(ds)).not.toContain('replicas');
+      expect(await ds.query(fingerprintColumns)).toHaveLength(2);
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await ds.query(fingerprintColumns)).toEqual([]);
-      const kindCheck = `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'approvals_kind_check'`;
       expect((await ds.query<{ def: string }[]>(kindCheck))[0]?.def).toContain('kubernetes_request');
       await ds.undoLastMigration({ transaction: 'each' });
       expect((await ds.query<{ def: string }[]>(kindCheck))[0]?.def).not.toContain('kubernetes_request');

@@ -20,6 +20,8 @@ export const AGENT_EVENTS = {
   frames: 'fs',
   /** CP -> agent, just before disconnecting it: the credential was revoked. */
   revoked: 'revoked',
+  /** agent -> CP, with ack (ReplicasAnswer): the replicas to keep a tunnel to. */
+  replicas: 'replicas',
 } as const;
 
 /**
@@ -64,6 +66,14 @@ export interface PolicySnapshotMessage {
   text: string;
 }
 
+/** A control plane replica as agents reach it directly. */
+export interface ReplicaAddress {
+  id: string;
+  url: string;
+}
+
+export type ReplicasAnswer = { ok: true; replicaId: string; replicas: ReplicaAddress[] } | { ok: false; error: string };
+
 export type HelloAck =
   | {
       ok: true;
@@ -77,6 +87,9 @@ export type HelloAck =
       frameBatches?: boolean;
       /** The control plane accepts recording batches of several sessions on `recs` (absent: one `rec` per session). */
       recordingBatches?: boolean;
+      /** The replica that answered, and every replica the agent should also keep a tunnel to (absent: older control planes). */
+      replicaId?: string;
+      replicas?: ReplicaAddress[];
     }
   | { ok: false; error: string };
 

@@ -24,3 +24,4 @@ export { decodePassword, decodeSASLInitialResponse, decodeSASLResponse, type SAS
 export { errorResponse, noticeResponse, readyForQuery, type ErrorInit, type ErrorSeverity, type NoticeSeverity } from './helpers.js';
 export { ScramSha256Client, SCRAM_SHA_256, type ScramClientOptions } from './scram.js';
 export { FrameScanner } from './frame-scanner.js';
+export { isTransientDatabaseError, RETRYABLE_SQLSTATE } from './transient-errors.js';

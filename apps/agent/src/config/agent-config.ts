@@ -100,7 +100,15 @@ function schemaFor(ctx: SecretRefContext) {
 
   return z
     .strictObject({
-      controlPlane: z.strictObject({ url: httpUrl }),
+      controlPlane: z.strictObject({
+        url: httpUrl,
+        /**
+         * Keep a tunnel to every replica the control plane lists (any replica then serves any
+         * session); how often the list is asked for again.
+         */
+        allReplicas: z.boolean().default(true),
+        replicaRefreshSeconds: z.number().int().min(1).max(3600).default(30),
+      }),
       auth,
       resources: z.array(resource).max(MAX_RESOURCES).default([]),
       spoolDir: z.string().min(1).max(1024).default('.data/agent'),

@@ -74,18 +74,23 @@ export class ApprovalsService implements OnModuleInit, OnApplicationBootstrap {
 
   onModuleInit(): void {
     this.jobs.handle('approval-timeout', ({ approvalId }) => this.expire(approvalId));
+    this.jobs.reconcileWith(() => this.reconcile());
   }
 
-  /** Catch up after downtime: expire what is overdue, (re)schedule the timers of the rest. */
   async onApplicationBootstrap(): Promise<void> {
     try {
-      const pending = await this.dataSource.getRepository(ApprovalEntity).find({ where: { status: 'pending' } });
-      for (const a of pending) {
-        if (a.expiresAt.getTime() <= Date.now()) await this.expire(a.id);
-        else await this.jobs.schedule('approval-timeout', { approvalId: a.id }, a.expiresAt);
-      }
+      await this.reconcile();
     } catch (err) {
       this.log.error({ err }, 'reconciling pending approvals failed; their timers run when Redis is back');
+    }
+  }
+
+  /** Catch up after downtime or a lost job: expire what is overdue, (re)schedule the timers of the rest (a no-op when queued). */
+  async reconcile(): Promise<void> {
+    const pending = await this.dataSource.getRepository(ApprovalEntity).find({ where: { status: 'pending' } });
+    for (const a of pending) {
+      if (a.expiresAt.getTime() <= Date.now()) await this.expire(a.id);
+      else await this.jobs.schedule('approval-timeout', { approvalId: a.id }, a.expiresAt);
     }
   }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 /**
@@ -59,6 +60,8 @@ const envSchema = z.object({
   K8S_TLS_KEY_FILE: z.string().optional(),
   /** The endpoint's address as clients reach it (`gw kubeconfig` writes it as the cluster's server). */
   K8S_PUBLIC_URL: z.string().url().refine((url) => protocolOf(url) === 'https:', 'K8S_PUBLIC_URL must be an https:// URL').optional(),
+  /** Agent connections being set up at once on this replica; more are refused as busy and retry after their backoff. */
+  AGENT_MAX_CONCURRENT_SETUPS: z.coerce.number().int().min(1).max(10_000).default(64),
   AGENT_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   /** Longest grant when the `request_access` permit has no @max_session (seconds, 1 min to 7 days). */
   GRANT_MAX_DURATION_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(8 * 3600),
@@ -72,9 +75,27 @@ const envSchema = z.object({
     .refine((list) => list.every((o) => { try { return new URL(o).origin === o; } catch { return false; } }), 'MCP_ALLOWED_ORIGINS must list origins (scheme://host[:port]) separated by commas'),
   /** Largest JSON-RPC request body /mcp accepts (bytes). */
   MCP_MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+  /** This replica's stable name (a restarted replica finds its earlier life's sessions by it). */
+  /** api: listeners, no background jobs; worker: BullMQ jobs and webhook delivery, no listeners; all: both. */
+  CONTROL_PLANE_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
+  /** How often the job owners put back jobs a Redis restart lost (worker role). */
+  JOB_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  REPLICA_NAME: z.string().min(1).max(200).optional(),
+  /** Where agents reach this replica directly (the pod's address behind a load balancer); default PUBLIC_URL. */
+  REPLICA_AGENT_URL: z.string().url().optional(),
+  REPLICA_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  REPLICA_STALE_AFTER_MS: z.coerce.number().int().min(300).max(600_000).default(30_000),
+  SESSION_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+}).refine((e) => e.REPLICA_STALE_AFTER_MS >= 3 * e.REPLICA_HEARTBEAT_MS, {
+  message: 'REPLICA_STALE_AFTER_MS must be at least three REPLICA_HEARTBEAT_MS',
+  path: ['REPLICA_STALE_AFTER_MS'],
 });
 
+export type ControlPlaneRole = 'api' | 'worker' | 'all';
+
 export interface AppConfig {
+  /** What this process does (CONTROL_PLANE_ROLE): see servesClients() and runsJobs(). */
+  role: ControlPlaneRole;
   http: { host: string; port: number; publicUrl: string };
   database: { url: string; createIfMissing: boolean; runMigrations: boolean };
   /**
@@ -89,8 +110,10 @@ export interface AppConfig {
   /** Kubernetes API endpoint (HTTPS, cluster by path `/k8s/<resource>`); port -1 = off. */
   kubernetes: { host: string; port: number; certFile?: string; keyFile?: string; publicUrl?: string };
   /** Agents heartbeat at this interval; three missed heartbeats mark their resources offline. */
-  agents: { heartbeatIntervalMs: number };
+  agents: { heartbeatIntervalMs: number; maxConcurrentSetups: number };
   grants: { maxDurationSeconds: number };
+  /** Jobs lost with a Redis restart (no persistence) are put back from the database this often. */
+  jobs: { reconcileIntervalMs: number };
   /**
    * Webhook delivery: attempts per delivery (then dead-lettered), base of the exponential backoff
    * (attempt n+1 waits backoffMs * 2^(n-1)), timeout of one attempt, and how often pending rows
@@ -102,11 +125,23 @@ export interface AppConfig {
    * requests are accepted only from `allowedOrigins` (PUBLIC_URL's origin and MCP_ALLOWED_ORIGINS).
    */
   mcp: { resourceUrl: string; allowedOrigins: string[]; maxRequestBytes: number };
+  /**
+   * This process among the control plane replicas: `name` is stable across restarts (REPLICA_NAME,
+   * else `<hostname>:<HTTP_PORT>`); a replica whose heartbeat is older than `staleAfterMs` is gone,
+   * and its live sessions are closed by whichever replica's sweep notices first.
+   */
+  replica: { name: string; agentUrl?: string; heartbeatMs: number; staleAfterMs: number; sessionSweepIntervalMs: number };
   dataDir: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
 
 export class ConfigError extends Error {}
+
+/** Whether this process listens for clients and agents (HTTP, Postgres, SSH, Kubernetes endpoints). */
+export const servesClients = (config: Pick<AppConfig, 'role'>): boolean => config.role !== 'worker';
+
+/** Whether this process runs the background jobs (BullMQ timers, webhook delivery and its sweep). */
+export const runsJobs = (config: Pick<AppConfig, 'role'>): boolean => config.role !== 'api';
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = envSchema.safeParse(env);
@@ -117,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const e = parsed.data;
   const publicUrl = (e.PUBLIC_URL ?? `http://${e.HTTP_HOST}:${e.HTTP_PORT}`).replace(/\/+$/, '');
   return {
+    role: e.CONTROL_PLANE_ROLE,
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT, publicUrl },
     database: {
       url: e.DATABASE_URL,
@@ -140,8 +176,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     ssh: { host: e.SSH_HOST, port: e.SSH_PORT, hostKeyFile: e.SSH_HOST_KEY_FILE },
     kubernetes: { host: e.K8S_HOST, port: e.K8S_PORT, certFile: e.K8S_TLS_CERT_FILE, keyFile: e.K8S_TLS_KEY_FILE, publicUrl: e.K8S_PUBLIC_URL },
-    agents: { heartbeatIntervalMs: e.AGENT_HEARTBEAT_INTERVAL_MS },
+    agents: { heartbeatIntervalMs: e.AGENT_HEARTBEAT_INTERVAL_MS, maxConcurrentSetups: e.AGENT_MAX_CONCURRENT_SETUPS },
     grants: { maxDurationSeconds: e.GRANT_MAX_DURATION_SECONDS },
+    jobs: { reconcileIntervalMs: e.JOB_RECONCILE_INTERVAL_MS },
     webhooks: {
       maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
       backoffMs: e.WEBHOOK_BACKOFF_MS,
@@ -152,6 +189,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       resourceUrl: `${publicUrl}/mcp`,
       allowedOrigins: [...new Set([new URL(publicUrl).origin, ...e.MCP_ALLOWED_ORIGINS])],
       maxRequestBytes: e.MCP_MAX_REQUEST_BYTES,
+    },
+    replica: {
+      name: e.REPLICA_NAME ?? `${hostname()}:${e.HTTP_PORT}`,
+      ...(e.REPLICA_AGENT_URL ? { agentUrl: e.REPLICA_AGENT_URL.replace(/\/+$/, '') } : {}),
+      heartbeatMs: e.REPLICA_HEARTBEAT_MS,
+      staleAfterMs: e.REPLICA_STALE_AFTER_MS,
+      sessionSweepIntervalMs: e.SESSION_SWEEP_INTERVAL_MS,
     },
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,

@@ -1,5 +1,5 @@
-import { describeKiller, parseKillMessage, type SessionKiller } from '../sessions/session-kill.js';
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { describeKiller, type SessionKiller } from '../sessions/session-kill.js';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Duplex } from 'node:stream';
 import { CONNECT_CLOSE } from '@gw/contracts';
 import type { Principal } from '@gw/identity';
@@ -10,10 +10,10 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
 import { ActivePolicyService } from '../policies/active-policy.service.js';
-import { channels } from '../redis/redis.module.js';
-import { RedisChannels } from '../redis/redis-channels.js';
 import { ResourcesService } from '../resources/resources.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import { LiveSessions } from '../sessions/live-sessions.js';
+import { PendingCloses } from '../sessions/pending-closes.js';
 import { AgentRegistry } from '../tunnel-hub/agent-registry.js';
 import { GrantSigner } from '../tunnel-hub/grant-signer.service.js';
 import type { BridgeResult } from './session-bridge.js';
@@ -62,20 +62,13 @@ export interface OpenedSession {
   finish(result: BridgeResult): Promise<void>;
 }
 
-interface LiveSession {
-  terminate(reason: string): void;
-  notify(event: string, payload: unknown): void;
-  killedBy?: SessionKiller;
-}
-
 /**
  * The protocol-independent part of opening a session: resource lookup, `connect` policy, agent
  * choice, session record, signed grant, tunnel stream, time limit, kill switch, audit.
  */
 @Injectable()
-export class SessionBroker implements OnApplicationBootstrap {
+export class SessionBroker {
   private readonly log = loggerFor(SessionBroker);
-  private readonly live = new Map<string, LiveSession>();
 
   constructor(
     @Inject(ResourcesService) private readonly resources: ResourcesService,
@@ -84,33 +77,21 @@ export class SessionBroker implements OnApplicationBootstrap {
     @Inject(SessionsService) private readonly sessions: SessionsService,
     @Inject(GrantSigner) private readonly grants: GrantSigner,
     @Inject(AuditService) private readonly audit: AuditService,
-    @Inject(RedisChannels) private readonly redisChannels: RedisChannels,
+    @Inject(LiveSessions) private readonly live: LiveSessions,
+    @Inject(PendingCloses) private readonly pendingCloses: PendingCloses,
     @Inject(GrantsService) private readonly accessGrants: GrantsService,
     @Inject(ApprovalsService) private readonly approvals: ApprovalsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.redisChannels.listen(channels(this.config.redis.prefix).sessionKill, (message) => {
-      const { sessionId, by, reason } = parseKillMessage(message);
-      const live = this.live.get(sessionId);
-      if (live) {
-        live.killedBy = by;
-        live.terminate(reason ?? `session killed by ${describeKiller(by)}`);
-      }
-    });
-  }
-
   /** Ends every live session of this replica with a reason the clients see (shutdown). */
   terminateAll(reason: string): void {
-    for (const live of this.live.values()) live.terminate(reason);
+    this.live.terminateAll(reason);
   }
 
   /** Sends a control message to the agent of a live session on this replica; false if not here. */
   notify(sessionId: string, event: string, payload: unknown): boolean {
-    const live = this.live.get(sessionId);
-    live?.notify(event, payload);
-    return live !== undefined;
+    return this.live.notify(sessionId, event, payload);
   }
 
   async open(req: OpenRequest): Promise<OpenedSession> {
@@ -212,21 +193,20 @@ export class SessionBroker implements OnApplicationBootstrap {
     const notifyAgent = (event: string, payload: unknown) => {
       if (agent.socket.connected) agent.socket.emit(event, payload);
     };
-    const live: LiveSession = {
-      terminate: (reason) => {
-        req.onTerminate(CONNECT_CLOSE.terminated, reason);
-        if (stream) stream.destroy();
-        else channel.destroy();
-      },
-      notify: notifyAgent,
+    let killedBy: SessionKiller | undefined;
+    const terminate = (reason: string, by?: SessionKiller): void => {
+      if (by) killedBy ??= by;
+      req.onTerminate(CONNECT_CLOSE.terminated, reason);
+      if (stream) stream.destroy();
+      else channel.destroy();
     };
-    this.live.set(session.id, live);
+    this.live.register(session.id, { terminate, notify: notifyAgent });
     if (grant && !(await this.accessGrants.stillActive(grant.id))) {
       // Revoked between the check above and now: its revocation may not have seen this session.
-      live.terminate(`access grant ${grant.id} is no longer active`);
+      terminate(`access grant ${grant.id} is no longer active`);
     }
     const limitReason = grant && endsAt < policyEndsAt ? `access grant ${grant.id} expired` : 'session time limit reached';
-    const limitTimer = setTimeout(() => live.terminate(limitReason), Math.max(0, endsAt - Date.now()));
+    const limitTimer = setTimeout(() => terminate(limitReason), Math.max(0, endsAt - Date.now()));
     limitTimer.unref();
 
     return {
@@ -239,7 +219,7 @@ export class SessionBroker implements OnApplicationBootstrap {
       notifyAgent,
       finish: async (result) => {
         clearTimeout(limitTimer);
-        this.live.delete(session.id);
+        this.live.unregister(session.id);
         // A statement still held for approval has nobody waiting for it any more.
         if (!req.keepApprovalsAfterEnd) await this.approvals.cancelForSession(session.id, 'the session ended while the statement was held').catch((err: unknown) => {
           this.log.warn({ err, sessionId: session.id }, 'could not cancel the held approvals of an ended session');
@@ -251,12 +231,15 @@ export class SessionBroker implements OnApplicationBootstrap {
             details: { ...auditBase.details, sessionId: session.id, agentId: agent.agentId, refusedBy: 'agent', sqlstate: refused.code, reason: refused.message },
           });
         }
-        const status = live.killedBy ? 'killed' : refused || (result.error && result.endedBy === 'error') ? 'failed' : 'ended';
-        const reason = live.killedBy ? `killed by ${describeKiller(live.killedBy)}` : refused ? `refused by the agent: ${refused.message}` : result.error ? result.error.message : `closed by ${result.endedBy}`;
-        await this.sessions.close(session.id, status, reason, { in: result.bytesIn, out: result.bytesOut });
-        await this.audit.append({
-          action: 'session.closed', outcome: status === 'failed' ? 'failure' : 'success', actor: principal, resource: resource.name,
-          details: { sessionId: session.id, status, reason, killedBy: live.killedBy ?? null, bytesIn: result.bytesIn, bytesOut: result.bytesOut },
+        const status = killedBy ? 'killed' : refused || (result.error && result.endedBy === 'error') ? 'failed' : 'ended';
+        const reason = killedBy ? `killed by ${describeKiller(killedBy)}` : refused ? `refused by the agent: ${refused.message}` : result.error ? result.error.message : `closed by ${result.endedBy}`;
+        // Retried until it lands (Postgres restarting): the row must not stay `active`.
+        await this.pendingCloses.run(session.id, async () => {
+          await this.sessions.close(session.id, status, reason, { in: result.bytesIn, out: result.bytesOut });
+          await this.audit.append({
+            action: 'session.closed', outcome: status === 'failed' ? 'failure' : 'success', actor: principal, resource: resource.name,
+            details: { sessionId: session.id, status, reason, killedBy: killedBy ?? null, bytesIn: result.bytesIn, bytesOut: result.bytesOut },
+          });
         });
       },
     };

@@ -45,18 +45,23 @@ export class GrantsService implements OnModuleInit, OnApplicationBootstrap {
 
   onModuleInit(): void {
     this.jobs.handle('grant-expiry', ({ grantId }) => this.expire(grantId));
+    this.jobs.reconcileWith(() => this.reconcile());
   }
 
-  /** Catch up after downtime: process expiries that passed, (re)schedule the others. */
   async onApplicationBootstrap(): Promise<void> {
     try {
-      const open = await this.dataSource.getRepository(GrantEntity).find({ where: { expiredAt: IsNull(), revokedAt: IsNull() } });
-      for (const g of open) {
-        if (g.expiresAt.getTime() <= Date.now()) await this.expire(g.id);
-        else await this.jobs.schedule('grant-expiry', { grantId: g.id }, g.expiresAt);
-      }
+      await this.reconcile();
     } catch (err) {
       this.log.error({ err }, 'reconciling grants failed; expiry is still enforced by the agents and VALID UNTIL');
+    }
+  }
+
+  /** Catch up after downtime or a lost job: process expiries that passed, (re)schedule the others (a no-op when queued). */
+  async reconcile(): Promise<void> {
+    const open = await this.dataSource.getRepository(GrantEntity).find({ where: { expiredAt: IsNull(), revokedAt: IsNull() } });
+    for (const g of open) {
+      if (g.expiresAt.getTime() <= Date.now()) await this.expire(g.id);
+      else await this.jobs.schedule('grant-expiry', { grantId: g.id }, g.expiresAt);
     }
   }
 

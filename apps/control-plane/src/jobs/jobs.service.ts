@@ -2,8 +2,9 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createRedis } from '../redis/redis-connection.js';
+import { boundedRedis } from '../redis/bounded.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/app-config.js';
+import { runsJobs, type AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
 import { ACCESS_TIMERS_QUEUE, jobIdFor, type JobName, type JobPayloads } from './job-catalogue.js';
 
@@ -23,6 +24,8 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly queue: Queue;
   private worker?: Worker;
   private workerConnection?: Redis;
+  private readonly reconcilers: (() => Promise<void>)[] = [];
+  private reconcileTimer?: NodeJS.Timeout;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.prefix = `${config.redis.prefix}:bull`;
@@ -38,10 +41,25 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
     this.handlers.set(name, handler as Handler<JobName>);
   }
 
+  /**
+   * Registered by an owner whose jobs mirror database rows: puts back what Redis lost (a restart
+   * without persistence) and runs what fell due meanwhile. Workers run every reconciler periodically
+   * and as soon as Redis is back after an outage; the owner also calls it at its own start.
+   */
+  reconcileWith(reconcile: () => Promise<void>): void {
+    this.reconcilers.push(reconcile);
+  }
+
+  private reconcileAll(): void {
+    for (const reconcile of this.reconcilers) {
+      reconcile().catch((err: unknown) => this.log.warn({ err }, 'job reconciliation failed; retried at the next interval'));
+    }
+  }
+
   /** Schedules `name` at `runAt` (now if past). Same row, same job id: scheduling again is a no-op. */
   async schedule<N extends JobName>(name: N, payload: JobPayloads[N], runAt: Date): Promise<void> {
     const jobId = jobIdFor(name, payload);
-    await bounded(this.queue.add(name, payload, {
+    await boundedRedis(this.queue.add(name, payload, {
       jobId,
       delay: Math.max(0, runAt.getTime() - Date.now()),
       attempts: 5,
@@ -53,10 +71,11 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** Removes a scheduled job that is no longer needed (a revoked grant, a decided approval). */
   async cancel<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<void> {
-    await bounded(this.queue.remove(jobIdFor(name, payload)), 'removing a job').catch((err: unknown) => this.log.debug({ err }, 'could not remove a job'));
+    await boundedRedis(this.queue.remove(jobIdFor(name, payload)), 'removing a job').catch((err: unknown) => this.log.debug({ err }, 'could not remove a job'));
   }
 
   onApplicationBootstrap(): void {
+    if (!runsJobs(this.config)) return; // an api replica only schedules; the workers run the jobs
     this.workerConnection = createRedis(this.config.redis, { maxRetriesPerRequest: null });
     this.workerConnection.on('error', (err: Error) => this.log.debug({ err: err.message }, 'job worker redis error'));
     this.worker = new Worker(ACCESS_TIMERS_QUEUE, (job: Job) => this.run(job), {
@@ -66,6 +85,16 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
     });
     this.worker.on('failed', (job, err) => this.log.warn({ err, job: job?.name, id: job?.id }, 'job failed'));
     this.worker.on('error', (err: Error) => this.log.warn({ err: err.message }, 'job worker error'));
+    this.reconcileTimer = setInterval(() => this.reconcileAll(), this.config.jobs.reconcileIntervalMs);
+    this.reconcileTimer.unref();
+    // Redis back after an outage (possibly restarted, its jobs gone): put them back at once.
+    let lost = false;
+    this.queueConnection.on('close', () => (lost = true));
+    this.queueConnection.on('ready', () => {
+      if (!lost) return;
+      lost = false;
+      this.reconcileAll();
+    });
   }
 
   /**
@@ -73,14 +102,15 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
    * closed at once (its jobs stay in Redis for the next run) and the connections dropped first.
    */
   async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.reconcileTimer);
     const redisUp = this.workerConnection?.status === 'ready' && this.queueConnection.status === 'ready';
     if (!redisUp) {
       this.workerConnection?.disconnect();
       this.queueConnection.disconnect();
     }
     // Bounded as well: a Redis that goes away during the close would make BullMQ wait forever.
-    await bounded(this.worker?.close(!redisUp) ?? Promise.resolve(), 'closing the job worker').catch(() => undefined);
-    await bounded(this.queue.close(), 'closing the job queue').catch(() => undefined);
+    await boundedRedis(this.worker?.close(!redisUp) ?? Promise.resolve(), 'closing the job worker').catch(() => undefined);
+    await boundedRedis(this.queue.close(), 'closing the job queue').catch(() => undefined);
     this.workerConnection?.disconnect();
     this.queueConnection.disconnect();
   }
@@ -90,15 +120,4 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
     if (!handler) throw new Error(`no handler for job ${job.name}`);
     await handler(job.data as JobPayloads[JobName]);
   }
-}
-
-/** Redis down must not hang an API call or the shutdown: callers fail closed without the job. */
-const REDIS_OPERATION_TIMEOUT_MS = 3000;
-
-function bounded<T>(operation: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: Redis did not answer within ${REDIS_OPERATION_TIMEOUT_MS} ms`)), REDIS_OPERATION_TIMEOUT_MS);
-  });
-  return Promise.race([operation, timeout]).finally(() => clearTimeout(timer));
 }

@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/app-config.js';
+import { servesClients, type AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
 import { TokenAuthenticator } from '../identity/token-authenticator.js';
 import { SessionBroker } from '../connect/session-broker.service.js';
@@ -44,7 +44,7 @@ export class K8sEndpoint implements OnApplicationBootstrap, BeforeApplicationShu
 
   async onApplicationBootstrap(): Promise<void> {
     const k = this.config.kubernetes;
-    if (k.port < 0) return;
+    if (k.port < 0 || !servesClients(this.config)) return;
     const tls = await loadOrCreateCertificate({
       certFile: k.certFile, keyFile: k.keyFile, dataDir: this.config.dataDir, hostnames: ['localhost', '127.0.0.1', '::1'], name: 'k8s-endpoint', envPrefix: 'K8S',
     });

@@ -3,6 +3,8 @@ import { TLSSocket, type SecureContext } from 'node:tls';
 import {
   BackendParser, FRONTEND_MESSAGES, FrameScanner, FrontendParser, ProtocolError, decodePassword, errorResponse, serializeBackend,
   startupMessage, type StartupMessage,
+  isTransientDatabaseError,
+  RETRYABLE_SQLSTATE,
 } from '@gw/protocol-postgres';
 import { CONNECT_CLOSE } from '@gw/contracts';
 import { hopMark, type TunnelChannel } from '@gw/tunnel';
@@ -144,6 +146,11 @@ export class PgConnection {
         this.state = 'opening';
         this.socket.pause();
         this.authenticateAndOpen(token).catch((error: unknown) => {
+          if (isTransientDatabaseError(error)) {
+            // The gateway's own database is restarting: a client (or pool) retries on this SQLSTATE.
+            this.deps.log.warn({ err: error }, 'cannot open a postgres session while the control plane database is unavailable');
+            return this.fatal(RETRYABLE_SQLSTATE, 'the gateway cannot open sessions right now (its database is unavailable); retry shortly');
+          }
           this.deps.log.error({ err: error }, 'opening a postgres session failed');
           this.fatal('XX000', 'internal error while opening the session');
         });

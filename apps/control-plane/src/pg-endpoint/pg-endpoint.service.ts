@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { PG_EVENTS } from '@gw/contracts';
 import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/app-config.js';
+import { servesClients, type AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
 import { TokenAuthenticator } from '../identity/token-authenticator.js';
 import { SessionBroker } from '../connect/session-broker.service.js';
@@ -40,7 +40,7 @@ export class PgEndpoint implements OnApplicationBootstrap, BeforeApplicationShut
 
   async onApplicationBootstrap(): Promise<void> {
     const pg = this.config.postgres;
-    if (pg.port < 0) return;
+    if (pg.port < 0 || !servesClients(this.config)) return;
     const tls = await loadOrCreateCertificate({
       certFile: pg.certFile, keyFile: pg.keyFile, dataDir: this.config.dataDir, hostnames: ['localhost', '127.0.0.1', '::1'],
     });

@@ -60,12 +60,11 @@ export class ResourcesService {
     });
   }
 
-  async heartbeat(agentId: string): Promise<void> {
-    await this.dataSource.query(
-      'UPDATE resources SET online = true, last_heartbeat_at = now() WHERE agent_id = $1',
-      [agentId],
-    );
-    await this.dataSource.query('UPDATE agents SET last_seen_at = now(), connected = true WHERE id = $1', [agentId]);
+  /** The heartbeats of many agents in two statements (a replica with a thousand agents beats every second). */
+  async heartbeatMany(agentIds: readonly string[]): Promise<void> {
+    if (agentIds.length === 0) return;
+    await this.dataSource.query('UPDATE resources SET online = true, last_heartbeat_at = now() WHERE agent_id = ANY($1::uuid[])', [agentIds]);
+    await this.dataSource.query('UPDATE agents SET last_seen_at = now(), connected = true WHERE id = ANY($1::uuid[])', [agentIds]);
   }
 
   async markAgentOffline(agentId: string): Promise<void> {

@@ -12,6 +12,8 @@ export class SessionEntity {
   @Column('text', { name: 'resource_name' }) resourceName!: string;
   @Column('text', { name: 'resource_type' }) resourceType!: string;
   @Column('uuid', { name: 'agent_id', nullable: true }) agentId!: string | null;
+  /** The control plane replica that holds the client connection (null for sessions from before replicas were tracked). */
+  @Column('uuid', { name: 'replica_id', nullable: true }) replicaId!: string | null;
   @Column('text', { nullable: true }) role!: string | null;
   @Column('uuid', { name: 'grant_id', nullable: true }) grantId!: string | null;
   @Column('text', { name: 'source_address', nullable: true }) sourceAddress!: string | null;

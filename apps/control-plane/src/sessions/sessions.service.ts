@@ -1,11 +1,15 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { AuditService } from '../audit/audit.service.js';
-import { ConflictError } from '../common/domain-error.js';
+import { ConflictError, DomainError, DomainErrorCode } from '../common/domain-error.js';
+import { loggerFor } from '../common/logger.js';
+import { boundedRedis } from '../redis/bounded.js';
+import { ThisReplica } from '../replicas/this-replica.js';
+import { LiveSessions } from './live-sessions.js';
 import { channels } from '../redis/redis.module.js';
 import { RedisChannels } from '../redis/redis-channels.js';
-import { killerFromPrincipal, type SessionKiller, type SessionKillMessage } from './session-kill.js';
+import { describeKiller, killerFromPrincipal, parseKillMessage, type SessionKiller, type SessionKillMessage } from './session-kill.js';
 import { randomUUID } from 'node:crypto';
 import { DataSource, In } from 'typeorm';
 import type { Principal } from '@gw/identity';
@@ -36,17 +40,30 @@ export interface SessionQuery {
 }
 
 @Injectable()
-export class SessionsService {
+export class SessionsService implements OnApplicationBootstrap {
+  private readonly log = loggerFor(SessionsService);
+
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(RedisChannels) private readonly redisChannels: RedisChannels,
     @Inject(AuditService) private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LiveSessions) private readonly live: LiveSessions,
+    @Inject(ThisReplica) private readonly replica: ThisReplica,
   ) {}
 
+  /** Kills sent by other replicas reach the sessions this one holds. */
+  onApplicationBootstrap(): void {
+    this.redisChannels.listen(channels(this.config.redis.prefix).sessionKill, (message) => {
+      const { sessionId, by, reason } = parseKillMessage(message);
+      this.live.terminate(sessionId, reason ?? `session killed by ${describeKiller(by)}`, by);
+    });
+  }
+
   /**
-   * Every replica hears the (sealed) kill; the one holding the session closes the client within a
-   * second. Who asked is written on the session first, so it is known even if the message is lost.
+   * Ends the session on the replica that holds it: directly when that is this one, else through the
+   * replicas' message bus. Audited as a success only once delivered; when it cannot be delivered
+   * (the bus is down) the answer says so (503), the failure is audited, and the session goes on.
    */
   async kill(id: string, actor: Principal): Promise<SessionEntity> {
     const session = await this.get(id);
@@ -54,23 +71,31 @@ export class SessionsService {
       throw new ConflictError(`session ${id} is not live (status ${session.status})`);
     }
     const by = killerFromPrincipal(actor);
+    // Written first, so the holder closes the row as `killed` and the sweep can send it again.
     await this.recordKiller(id, by);
+    const delivery = await this.deliverKill({ sessionId: id, by });
+    if (!delivery.delivered) {
+      await this.dataSource.query('UPDATE sessions SET killed_by = NULL WHERE id = $1 AND killed_by = $2::jsonb', [id, JSON.stringify(by)]);
+      await this.audit.append({ action: 'session.kill', outcome: 'failure', actor, resource: session.resourceName, details: { sessionId: id, killedBy: by, error: delivery.error } });
+      throw new DomainError(DomainErrorCode.Unavailable, `session ${id} was not killed: ${delivery.error}; the session goes on, try again`);
+    }
     session.killedBy = by;
-    await this.audit.append({ action: 'session.kill', outcome: 'success', actor, resource: session.resourceName, details: { sessionId: id, killedBy: by } });
-    await this.sendKill({ sessionId: id, by });
+    await this.audit.append({ action: 'session.kill', outcome: 'success', actor, resource: session.resourceName, details: { sessionId: id, killedBy: by, delivered: delivery.via } });
     return session;
   }
 
   /**
    * Ends every live session opened under a grant (revoked or expired), on whichever replica holds
-   * it; `reason` is what the client is told.
+   * it; `reason` is what the client is told. A kill that cannot be delivered now stays recorded on
+   * the session, and the sweep delivers it once the bus is back (a revocation never lapses).
    */
   async terminateUnderGrant(grantId: string, reason: string): Promise<string[]> {
     const live = await this.dataSource.getRepository(SessionEntity).find({ where: { grantId, status: In(['opening', 'active']) } });
     const by: SessionKiller = { kind: 'grant', grantId };
     for (const session of live) {
       await this.recordKiller(session.id, by);
-      await this.sendKill({ sessionId: session.id, by, reason });
+      const delivery = await this.deliverKill({ sessionId: session.id, by, reason });
+      if (!delivery.delivered) this.log.warn({ sessionId: session.id, grantId, error: delivery.error }, 'grant kill not delivered yet; the session sweep sends it again');
     }
     return live.map((s) => s.id);
   }
@@ -80,8 +105,16 @@ export class SessionsService {
     await this.dataSource.query('UPDATE sessions SET killed_by = $1 WHERE id = $2 AND killed_by IS NULL', [JSON.stringify(by), id]);
   }
 
-  private async sendKill(message: SessionKillMessage): Promise<void> {
-    await this.redisChannels.publish(channels(this.config.redis.prefix).sessionKill, JSON.stringify(message));
+  /** To this replica's own session directly, else to every replica through Redis (bounded in time). */
+  async deliverKill(message: SessionKillMessage): Promise<{ delivered: true; via: 'this replica' | 'message bus' } | { delivered: false; error: string }> {
+    const reason = message.reason ?? `session killed by ${describeKiller(message.by)}`;
+    if (this.live.terminate(message.sessionId, reason, message.by)) return { delivered: true, via: 'this replica' };
+    try {
+      await boundedRedis(this.redisChannels.publish(channels(this.config.redis.prefix).sessionKill, JSON.stringify(message)), 'sending the kill');
+      return { delivered: true, via: 'message bus' };
+    } catch (err) {
+      return { delivered: false, error: `the replicas' message bus (Redis) is unavailable (${(err as Error).message})` };
+    }
   }
 
   async open(input: OpenSessionInput): Promise<SessionEntity> {
@@ -97,6 +130,7 @@ export class SessionsService {
       resourceName: input.resourceName,
       resourceType: input.resourceType,
       agentId: input.agentId,
+      replicaId: this.replica.id,
       role: input.role,
       grantId: input.grantId ?? null,
       sourceAddress: input.sourceAddress,

@@ -2,7 +2,7 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import ssh2 from 'ssh2';
 import type { Connection } from 'ssh2';
 import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/app-config.js';
+import { servesClients, type AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
 import { TokenAuthenticator } from '../identity/token-authenticator.js';
 import { SessionBroker } from '../connect/session-broker.service.js';
@@ -32,6 +32,7 @@ export class SshEndpoint implements OnApplicationBootstrap, BeforeApplicationShu
 
   async onApplicationBootstrap(): Promise<void> {
     const { ssh } = this.config;
+    if (!servesClients(this.config)) return;
     const hostKey = await loadOrCreateHostKey({ file: ssh.hostKeyFile, dataDir: this.config.dataDir });
     this.hostKeyLine = hostKey.fingerprintLine;
     this.server = new ssh2.Server({ hostKeys: [hostKey.key], ident: 'gw-gateway' }, (client, info) => {

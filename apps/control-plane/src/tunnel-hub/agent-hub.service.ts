@@ -16,7 +16,11 @@ import {
   type RecordingAck,
   type RecordingBatch,
   type RecordingBatchesAck,
+  type ReplicaAddress,
+  type ReplicasAnswer,
 } from '@gw/contracts';
+import { ReplicaDirectory } from '../replicas/replica-directory.js';
+import { ThisReplica } from '../replicas/this-replica.js';
 import { RecordingsService } from '../sessions/recordings.service.js';
 import { SocketIoTunnelLink, rawEventParser } from '@gw/tunnel';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -31,6 +35,8 @@ import { AgentAuthenticator, AgentAuthError } from './agent-authenticator.js';
 import { AgentRegistry, type ConnectedAgent } from './agent-registry.js';
 import { GrantSigner } from './grant-signer.service.js';
 import { AgentApprovals } from './agent-approvals.service.js';
+import { HeartbeatBatcher } from './heartbeat-batcher.js';
+import { AdmissionGate } from './admission-gate.js';
 import type { AgentEntity } from '../agents/agent.entity.js';
 
 /** Missing this many heartbeats marks an agent's resources offline. */
@@ -46,6 +52,8 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
   private readonly log = loggerFor(AgentHub);
   private io?: Server;
   private sweeper?: NodeJS.Timeout;
+  private heartbeats?: HeartbeatBatcher;
+  private setups?: AdmissionGate;
   private shuttingDown = false;
 
   constructor(
@@ -58,6 +66,8 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
     @Inject(AuditService) private readonly audit: AuditService,
     @Inject(RecordingsService) private readonly recordings: RecordingsService,
     @Inject(RedisChannels) private readonly redisChannels: RedisChannels,
+    @Inject(ReplicaDirectory) private readonly replicas: ReplicaDirectory,
+    @Inject(ThisReplica) private readonly replica: ThisReplica,
     @Inject(AgentApprovals) private readonly agentApprovals: AgentApprovals,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -76,14 +86,20 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
       pingTimeout: 10_000,
     });
     const nsp = this.io.of(AGENT_NAMESPACE);
+    const setups = (this.setups = new AdmissionGate(this.config.agents.maxConcurrentSetups));
     nsp.use((socket, next) => {
       if (this.shuttingDown) return next(new Error('control plane shutting down'));
+      const release = setups.tryEnter();
+      if (!release) return next(new Error('control plane busy: too many agents connecting at once; retry after a backoff'));
       this.authenticator.authenticate(socket.handshake.auth).then(
         ({ agent, version }) => {
-          socket.data = { agent, version };
+          // Held until the hello is answered (or the socket goes): see onConnection.
+          socket.data = { agent, version, releaseSetup: release };
+          socket.once('disconnect', release);
           next();
         },
         (error: unknown) => {
+          release();
           const message = error instanceof AgentAuthError ? error.message : 'agent authentication failed';
           if (!(error instanceof AgentAuthError)) this.log.error({ err: error }, 'agent authentication error');
           this.log.warn({ address: socket.handshake.address, reason: message }, 'agent refused');
@@ -100,6 +116,12 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
 
     const interval = this.config.agents.heartbeatIntervalMs;
     const staleAfter = interval * MISSED_HEARTBEATS;
+    // Flushed several times per heartbeat interval: a beat reaches the database well before it is missed.
+    this.heartbeats = new HeartbeatBatcher(
+      (ids) => this.resources.heartbeatMany(ids),
+      Math.max(100, Math.floor(interval / 5)),
+      (err) => this.log.warn({ err }, 'heartbeat update failed; written with the next flush'),
+    );
     this.sweeper = setInterval(() => {
       this.resources.sweepStale(staleAfter).catch((err: unknown) => this.log.warn({ err }, 'stale sweep failed'));
     }, interval);
@@ -113,13 +135,14 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
   beforeApplicationShutdown(): void {
     this.shuttingDown = true;
     if (this.sweeper) clearInterval(this.sweeper);
+    this.heartbeats?.stop();
     for (const agent of this.registry.all()) agent.tunnel.close('control plane shutting down');
     this.io?.disconnectSockets(true);
     this.io?.engine.close();
   }
 
   private onConnection(socket: Socket): void {
-    const { agent, version } = socket.data as { agent: AgentEntity; version?: string };
+    const { agent, version, releaseSetup } = socket.data as { agent: AgentEntity; version?: string; releaseSetup?: () => void };
     const log = this.log.child({ agentId: agent.id, agentName: agent.name, socketId: socket.id });
     const helloTimer = setTimeout(() => {
       log.warn('no hello within the deadline; disconnecting');
@@ -157,7 +180,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
       };
       socket.on(AGENT_EVENTS.heartbeat, (hb: unknown) => {
         if (!heartbeatSchema.safeParse(hb).success) return;
-        this.resources.heartbeat(agent.id).catch((err: unknown) => log.warn({ err }, 'heartbeat update failed'));
+        this.heartbeats?.mark(agent.id);
       });
       // Recordings: one session's batch on `rec` (older agents), several sessions' on `recs`; one store path.
       const storeRecordings = (batches: RecordingBatch[]): Promise<RecordingBatchesAck> =>
@@ -186,12 +209,21 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
         }
         void storeRecordings(message.data.batches).then(reply);
       });
+      // Agents keep a tunnel to every replica (see ReplicaDirectory): this is where they ask which.
+      socket.on(AGENT_EVENTS.replicas, (_payload: unknown, ack?: (a: ReplicasAnswer) => void) => {
+        if (typeof ack !== 'function') return;
+        this.replicaList().then(
+          (replicas) => ack({ ok: true, replicaId: this.replica.id, replicas }),
+          () => ack({ ok: false, error: 'control plane could not list its replicas; ask again later' }),
+        );
+      });
       this.agentApprovals.attach(socket, agent.id);
       this.registry.add(connected);
       this.resources
         .declare(agent.id, hello.data.resources, hello.data.version)
         .then(() => this.audit.append({ action: 'agent.connected', outcome: 'success', actor: { id: `agent:${agent.id}`, kind: 'agent', name: agent.name }, resource: `agent:${agent.name}`, details: { version: hello.data.version ?? version, resources: hello.data.resources.map((r) => r.name), address: socket.handshake.address } }))
-        .then(() => {
+        .then(() => this.replicaList())
+        .then((replicas) => {
           reply({
             ok: true,
             agentId: agent.id,
@@ -201,6 +233,8 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
             heartbeatIntervalMs: this.config.agents.heartbeatIntervalMs,
             frameBatches: true,
             recordingBatches: true,
+            replicaId: this.replica.id,
+            replicas,
           });
           log.info({ resources: hello.data.resources.length }, 'agent online');
         })
@@ -208,7 +242,8 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
           log.error({ err }, 'recording agent resources failed');
           reply({ ok: false, error: 'control plane could not record the agent; retry later' });
           socket.disconnect(true);
-        });
+        })
+        .finally(() => releaseSetup?.());
     });
 
     socket.on('disconnect', (reason) => {
@@ -220,6 +255,14 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
       if (!this.registry.isOnline(agent.id)) {
         this.resources.markAgentOffline(agent.id).catch((err: unknown) => log.warn({ err }, 'mark offline failed'));
       }
+    });
+  }
+
+  /** Never fails the hello: without the list an agent still works through this replica. */
+  private async replicaList(): Promise<ReplicaAddress[]> {
+    return this.replicas.live().catch((err: unknown) => {
+      this.log.warn({ err }, 'could not list the replicas for an agent');
+      return [];
     });
   }
 

@@ -4,6 +4,7 @@ import { ApprovalsModule } from '../approvals/approvals.module.js';
 import { AuditModule } from '../audit/audit.module.js';
 import { IdentityModule } from '../identity/identity.module.js';
 import { PoliciesModule } from '../policies/policies.module.js';
+import { ReplicasModule } from '../replicas/replicas.module.js';
 import { ResourcesModule } from '../resources/resources.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { AgentAuthenticator } from './agent-authenticator.js';
@@ -14,7 +15,7 @@ import { GrantSigner } from './grant-signer.service.js';
 
 /** Where agents dial in: authentication, the registry of connected agents, and grant signing. */
 @Module({
-  imports: [AgentsModule, ApprovalsModule, AuditModule, IdentityModule, PoliciesModule, ResourcesModule, SessionsModule],
+  imports: [AgentsModule, ApprovalsModule, AuditModule, IdentityModule, PoliciesModule, ReplicasModule, ResourcesModule, SessionsModule],
   providers: [AgentHub, AgentApprovals, AgentRegistry, GrantSigner, AgentAuthenticator],
   exports: [AgentRegistry, GrantSigner],
 })

@@ -2,7 +2,7 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/app-config.js';
+import { runsJobs, type AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
 import { bullConnection, WEBHOOK_QUEUE, type WebhookDeliveryJob } from './delivery-queue.service.js';
 import { DeliveryStore, type ClaimedDelivery } from './delivery-store.js';
@@ -30,6 +30,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
   ) {}
 
   onApplicationBootstrap(): void {
+    if (!runsJobs(this.config)) return;
     this.connection = bullConnection(this.config, this.log);
     this.worker = new Worker<WebhookDeliveryJob>(WEBHOOK_QUEUE, (job) => this.process(job), {
       connection: this.connection,

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/app-config.js';
+import { runsJobs, type AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
 import { DomainEvents } from '../events/domain-events.service.js';
 import type { DomainEvent } from '../events/domain-event.js';
@@ -33,6 +33,7 @@ export class WebhookDispatcher implements OnModuleInit, OnApplicationBootstrap, 
   }
 
   onApplicationBootstrap(): void {
+    if (!runsJobs(this.config)) return; // the sweep queues deliveries again: a worker's job
     void this.sweep();
     this.sweepTimer = setInterval(() => void this.sweep(), this.config.webhooks.sweepIntervalMs);
     this.sweepTimer.unref();

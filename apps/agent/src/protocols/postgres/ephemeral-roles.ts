@@ -50,21 +50,47 @@ export interface EphemeralRole {
   password: string;
 }
 
+export interface EphemeralRolesOptions {
+  /** Roles of other runs (and expired ones of any agent) are swept again at most this often (default 10 min). */
+  sweepIntervalMs?: number;
+  /** A drop that failed (database restarting) is tried again after this long, until it succeeds (default 30 s). */
+  dropRetryMs?: number;
+}
+
 /**
  * Creates, and later drops, per-session LOGIN roles with an admin connection pool to the resource.
  * The role is a member of the requested role, logs in with a random password, may hold one
  * connection and expires with the session grant even if the agent dies before dropping it.
+ * Nothing is left behind while the agent runs: a drop that fails is retried until it succeeds, and
+ * the sweep of leftovers repeats (not only at the first session), sparing the roles of live sessions.
  */
 export class EphemeralRoles {
-  private swept: Promise<void> | undefined;
+  /** Made by this run and not dropped yet: the sweep leaves them alone. */
+  private readonly live = new Set<string>();
+  /** Whose drop failed: retried on a timer. */
+  private readonly undropped = new Set<string>();
+  private lastSweepAt = 0;
+  private sweeping: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly sweepIntervalMs: number;
+  private readonly dropRetryMs: number;
 
   constructor(
     private readonly admin: pg.Pool,
     private readonly agentId: () => string,
-  ) {}
+    options: EphemeralRolesOptions = {},
+  ) {
+    this.sweepIntervalMs = options.sweepIntervalMs ?? 10 * 60_000;
+    this.dropRetryMs = options.dropRetryMs ?? 30_000;
+  }
+
+  /** Roles whose drop failed and waits for a retry. */
+  get pendingDrops(): readonly string[] {
+    return [...this.undropped];
+  }
 
   async create(sessionId: string, requestedRole: string, expiresAt: Date, privilegedRoles: ReadonlySet<string> = new Set()): Promise<EphemeralRole> {
-    await this.sweepOnce().catch(() => undefined); // a failed sweep must not block sessions; retried next time
+    await this.sweepIfDue(); // a failed sweep must not block sessions; retried next time
     const name = ephemeralRoleName(this.agentId(), sessionId);
     if (requestedRole === name) throw new RoleRefusedError(`role "${requestedRole}" cannot be requested`);
     const found = await this.admin.query<{ ephemeral: boolean }>(
@@ -87,6 +113,7 @@ export class EphemeralRoles {
       await client.query(`ALTER ROLE ${quoteIdent(name)} SET role TO ${quoteLiteral(requestedRole)}`);
       await client.query(`COMMENT ON ROLE ${quoteIdent(name)} IS ${quoteLiteral(`${EPHEMERAL_COMMENT_PREFIX} for session ${sessionId}`)}`);
       await client.query('COMMIT');
+      this.live.add(name);
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
@@ -96,16 +123,23 @@ export class EphemeralRoles {
     return { name, password };
   }
 
-  /** Ends the role's backends, drops what it owns in this database and the role itself. */
+  /**
+   * Ends the role's backends, drops what it owns in this database and the role itself. On failure
+   * (the database is restarting) the role is kept for a retry on a timer, and the error is thrown.
+   */
   async drop(name: string): Promise<void> {
-    await this.admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()', [name]);
-    const exists = await this.admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
-    if (exists.rowCount === 0) return;
-    await this.admin.query(`DROP OWNED BY ${quoteIdent(name)}`);
-    await this.admin.query(`DROP ROLE ${quoteIdent(name)}`);
+    this.live.delete(name);
+    try {
+      await this.dropNow(name);
+      this.undropped.delete(name);
+    } catch (error) {
+      this.undropped.add(name);
+      this.scheduleRetry();
+      throw error;
+    }
   }
 
-  /** Roles left by an earlier run of this agent, and any gateway role whose validity has passed. */
+  /** Roles left by an earlier run of this agent, and any gateway role whose validity has passed; never a live session's. */
   async sweep(): Promise<string[]> {
     const prefix = agentRolePrefix(this.agentId());
     const { rows } = await this.admin.query<{ rolname: string }>(
@@ -114,18 +148,54 @@ export class EphemeralRoles {
           AND (starts_with(rolname, $2) OR (starts_with(rolname, 'gw_') AND rolvaliduntil < now()))`,
       [`${EPHEMERAL_COMMENT_PREFIX}%`, prefix],
     );
-    for (const row of rows) await this.drop(row.rolname);
-    return rows.map((r) => r.rolname);
+    const stale = rows.map((r) => r.rolname).filter((name) => !this.live.has(name));
+    for (const name of stale) await this.drop(name);
+    return stale;
   }
 
-  private sweepOnce(): Promise<void> {
-    this.swept ??= this.sweep().then(
-      () => undefined,
-      (error: unknown) => {
-        this.swept = undefined; // try again on the next session
-        throw error;
+  /** Stops the retry timer (the agent is closing the resource). */
+  close(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  private async dropNow(name: string): Promise<void> {
+    await this.admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()', [name]);
+    const exists = await this.admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
+    if (exists.rowCount === 0) return;
+    await this.admin.query(`DROP OWNED BY ${quoteIdent(name)}`);
+    await this.admin.query(`DROP ROLE ${quoteIdent(name)}`);
+  }
+
+  private async sweepIfDue(): Promise<void> {
+    if (Date.now() - this.lastSweepAt < this.sweepIntervalMs) return;
+    this.sweeping ??= this.sweep().then(
+      () => {
+        this.lastSweepAt = Date.now();
       },
-    );
-    return this.swept;
+      () => undefined, // tried again at the next session
+    ).finally(() => {
+      this.sweeping = undefined;
+    });
+    await this.sweeping;
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.retryDrops();
+    }, this.dropRetryMs);
+    this.retryTimer.unref();
+  }
+
+  private async retryDrops(): Promise<void> {
+    for (const name of [...this.undropped]) {
+      try {
+        await this.drop(name);
+      } catch {
+        return; // drop() has scheduled the next attempt
+      }
+    }
   }
 }

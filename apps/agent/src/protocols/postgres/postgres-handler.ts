@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { errorResponse, FrontendParser, ProtocolError, type StartupMessage } from '@gw/protocol-postgres';
+import { errorResponse, FrontendParser, isTransientDatabaseError, ProtocolError, type StartupMessage } from '@gw/protocol-postgres';
 import { classifySql, loadSqlParser, SqlClassificationError } from '@gw/sql';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -67,6 +67,7 @@ export class PostgresHandler implements ProtocolHandler {
     for (const s of this.sessions.values()) s.terminate('57P01', 'the gateway agent is shutting down');
     for (const pending of this.resources.values()) {
       const r = await pending.catch(() => undefined);
+      r?.roles.close();
       await r?.admin.end().catch(() => undefined);
     }
     this.resources.clear();
@@ -237,7 +238,7 @@ export class PostgresHandler implements ProtocolHandler {
     const dropRole = async (): Promise<void> => {
       if (!ephemeral) return;
       await state.roles.drop(ephemeral.name).catch((error: unknown) => {
-        log.error({ err: error, role: ephemeral.name }, 'dropping the ephemeral role failed; the next sweep retries');
+        log.error({ err: error, role: ephemeral.name }, 'dropping the ephemeral role failed; retried until it succeeds');
       });
     };
 
@@ -336,6 +337,8 @@ function refuse(stream: Duplex, code: string, message: string): void {
  * something: the client gets 08001 for these, like libpq's own connection errors.
  */
 function isConnectionFailure(error: unknown): boolean {
+  // Restarting, shutting down, out of slots: the client may retry (08001), not a refused role (28000).
+  if (isTransientDatabaseError(error)) return true;
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
   if (/^(ECONN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_)/.test(code)) return true;
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/.test(code)) return true;

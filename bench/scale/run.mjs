@@ -1,0 +1,211 @@
+// Scale-out on one machine: R control plane replicas (real processes) behind HAProxy, N agents
+// (bench/scale/sim-agents.mjs: real control connections and fan-out, echo resources), S concurrent
+// `gw connect` sessions through the load balancer of which B are busy. Prints memory per agent
+// connection and per session on the control plane, session-open latency p50/p99 (idle and under
+// load), busy round trips, and how long all agents take to be back after a replica is killed.
+//   npm run build && node bench/scale/run.mjs
+//   BENCH_REPLICAS=3 BENCH_AGENTS=1000 BENCH_SESSIONS=5000 BENCH_BUSY=500 BENCH_BUSY_SECONDS=10 BENCH_REFRESH_SECONDS=5
+import { fork, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import WebSocket from 'ws';
+import { devIdpToken, freePort } from '../support/stack.mjs';
+
+const REPLICAS = Number(process.env.BENCH_REPLICAS ?? 3);
+const AGENTS = Number(process.env.BENCH_AGENTS ?? 1000);
+const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 5000);
+const BUSY = Number(process.env.BENCH_BUSY ?? 500);
+const BUSY_SECONDS = Number(process.env.BENCH_BUSY_SECONDS ?? 10);
+const REFRESH_SECONDS = Number(process.env.BENCH_REFRESH_SECONDS ?? 5);
+const OPEN_CONCURRENCY = Number(process.env.BENCH_OPEN_CONCURRENCY ?? 32);
+const POLICY = '@id("bench-connect") permit (principal, action == Gateway::Action::"connect", resource) when { resource.type == "tcp" };';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const children = [];
+const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
+const mib = (bytes) => (bytes / 1024 / 1024).toFixed(1);
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const ms = (x) => `${x.toFixed(1)} ms`;
+
+function spawnNode(args, env) {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore'] });
+  children.push(child);
+  return child;
+}
+
+async function waitFor(what, probe, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try { if (await probe()) return; } catch { /* not yet */ }
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
+    await sleep(200);
+  }
+}
+
+async function pool(items, concurrency, work) {
+  const results = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i], i);
+    }
+  }));
+  return results;
+}
+
+// ---------------------------------------------------------------- the system
+const db = `gateway_bench_scale_${process.pid}`;
+const dataDir = mkdtempSync(join(tmpdir(), 'gw-bench-scale-'));
+const idpPort = await freePort();
+const idpUrl = `http://127.0.0.1:${idpPort}`;
+spawnNode(['apps/dev-idp/dist/main.js'], { DEV_IDP_PORT: String(idpPort), DEV_IDP_KEY_FILE: join(dataDir, 'idp-keys.json') });
+await waitFor('dev IdP', async () => (await fetch(`${idpUrl}/.well-known/openid-configuration`)).ok);
+
+const replicas = [];
+for (let i = 0; i < REPLICAS; i++) replicas.push({ name: `bench-r${i}`, http: await freePort(), pg: await freePort(), ssh: await freePort() });
+const replicaEnv = (r, i) => ({
+  HTTP_PORT: String(r.http), PG_PORT: String(r.pg), SSH_PORT: String(r.ssh), K8S_PORT: '-1',
+  DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}`, REDIS_PREFIX: `gwscale${process.pid}`,
+  OIDC_ISSUERS: JSON.stringify([{ issuer: idpUrl, audience: 'api://gateway' }]),
+  DATA_DIR: join(dataDir, r.name), LOG_LEVEL: 'warn', REPLICA_NAME: r.name, REPLICA_AGENT_URL: `http://127.0.0.1:${r.http}`,
+  REPLICA_HEARTBEAT_MS: '1000', REPLICA_STALE_AFTER_MS: '5000', MIGRATIONS_RUN: i === 0 ? 'true' : 'false',
+});
+const startReplica = async (i) => {
+  const r = replicas[i];
+  r.child = spawnNode(['apps/control-plane/dist/main.js'], replicaEnv(r, i));
+  await waitFor(`replica ${r.name}`, async () => (await fetch(`http://127.0.0.1:${r.http}/readyz`)).ok);
+};
+for (let i = 0; i < REPLICAS; i++) await startReplica(i);
+
+const lbPort = await freePort();
+const lbConfig = join(dataDir, 'haproxy.cfg');
+writeFileSync(lbConfig, [
+  'global', '  maxconn 9000',
+  'defaults', '  mode tcp', '  timeout connect 5s', '  timeout client 1h', '  timeout server 1h',
+  'frontend gateway', `  bind 127.0.0.1:${lbPort}`, '  default_backend replicas',
+  'backend replicas', '  balance roundrobin',
+  ...replicas.map((r) => `  server ${r.name} 127.0.0.1:${r.http} check inter 1s`), '',
+].join('\n'));
+const haproxyBin = ['/usr/sbin/haproxy', 'haproxy'].find((p) => p === 'haproxy' || (() => { try { readFileSync(p); return true; } catch { return false; } })());
+const lb = spawn(haproxyBin, ['-f', lbConfig, '-db'], { stdio: 'ignore' });
+children.push(lb);
+const api = `http://127.0.0.1:${lbPort}`;
+await waitFor('load balancer', async () => (await fetch(`${api}/healthz`)).ok);
+
+const token = (client) => devIdpToken(idpUrl, client);
+const call = async (method, path, tok, body) => (await fetch(api + path, { method, headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined })).json();
+const admin = await token('security-admin');
+const workload = await token('ai-agent');
+await call('POST', '/api/v1/policies', admin, { text: POLICY, activate: true });
+const replicaRss = () => replicas.reduce((sum, r) => sum + rss(r.child.pid), 0);
+
+const sim = fork('bench/scale/sim-agents.mjs', [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+children.push(sim);
+const status = () => new Promise((resolve) => {
+  sim.once('message', resolve);
+  sim.send({ type: 'status', replicas: REPLICAS });
+});
+
+try {
+  // ---------------------------------------------------------------- agents
+  const t0 = Date.now();
+  const creds = await pool(Array.from({ length: AGENTS }, (_, i) => i), 16, async (i) => ({ credential: (await call('POST', '/api/v1/agents', admin, { name: `sim-${i}` })).credential, resource: `echo-${i}` }));
+  console.log(`registered ${AGENTS} agents in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  await sleep(2000);
+  const rssIdle = replicaRss();
+  const t1 = Date.now();
+  sim.send({ type: 'start', url: api, agents: creds, refreshSeconds: REFRESH_SECONDS });
+  let lastReport = Date.now();
+  await waitFor('all agents connected to every replica', async () => {
+    const s = await status();
+    if (Date.now() - lastReport > 10_000) {
+      lastReport = Date.now();
+      console.log(`  after ${((Date.now() - t1) / 1000).toFixed(0)} s: ${s.primaries} primary connections, ${s.othersReady}/${s.others} to other replicas, ${s.fullyConnected} agents on every replica`);
+    }
+    return s.fullyConnected === AGENTS;
+  }, 600_000);
+  const connectSeconds = (Date.now() - t1) / 1000;
+  await sleep(3000);
+  const rssAgents = replicaRss();
+  const agentConnections = AGENTS * REPLICAS;
+  console.log(`${AGENTS} agents x ${REPLICAS} replicas = ${agentConnections} agent connections, all up in ${connectSeconds.toFixed(1)} s`);
+  console.log(`control plane RSS: ${mib(rssIdle)} MiB idle -> ${mib(rssAgents)} MiB with agents: ${((rssAgents - rssIdle) / agentConnections / 1024).toFixed(1)} KiB per agent connection`);
+
+  // ---------------------------------------------------------------- sessions
+  const open = (i) => new Promise((resolve) => {
+    const started = performance.now();
+    const ws = new WebSocket(`ws://127.0.0.1:${lbPort}/api/v1/connect?resource=echo-${i % AGENTS}`, { headers: { authorization: `Bearer ${workload}` }, perMessageDeflate: false });
+    const done = (latency) => resolve({ ws, latency });
+    ws.once('open', () => ws.send(Buffer.from('p')));
+    ws.once('message', () => done(performance.now() - started));
+    ws.once('close', () => done(NaN));
+    ws.once('error', () => done(NaN));
+  });
+  const t2 = Date.now();
+  const sessions = await pool(Array.from({ length: SESSIONS }, (_, i) => i), OPEN_CONCURRENCY, open);
+  const opened = sessions.filter((s) => Number.isFinite(s.latency));
+  const openLatencies = opened.map((s) => s.latency).sort((a, b) => a - b);
+  console.log(`${opened.length}/${SESSIONS} sessions open in ${((Date.now() - t2) / 1000).toFixed(1)} s (${OPEN_CONCURRENCY} at a time): open p50 ${ms(pct(openLatencies, 50))}, p99 ${ms(pct(openLatencies, 99))} (to the first echoed byte)`);
+  await sleep(3000);
+  const rssSessions = replicaRss();
+  console.log(`control plane RSS with sessions: ${mib(rssSessions)} MiB: ${((rssSessions - rssAgents) / Math.max(1, opened.length) / 1024).toFixed(1)} KiB per session`);
+
+  // ---------------------------------------------------------------- busy sessions, and opens under load
+  const rtts = [];
+  const busyUntil = Date.now() + BUSY_SECONDS * 1000;
+  const busy = opened.slice(0, BUSY).map(({ ws }) => (async () => {
+    const payload = Buffer.alloc(64, 7);
+    while (Date.now() < busyUntil && ws.readyState === WebSocket.OPEN) {
+      const sent = performance.now();
+      await new Promise((resolve) => { ws.once('message', resolve); ws.send(payload); });
+      rtts.push(performance.now() - sent);
+      await sleep(100);
+    }
+  })());
+  const underLoad = [];
+  const sampler = (async () => {
+    let n = 0;
+    while (Date.now() < busyUntil - 500) {
+      const s = await open(SESSIONS + n++);
+      underLoad.push(s.latency);
+      s.ws.close();
+      await sleep(20);
+    }
+  })();
+  await Promise.all([...busy, sampler]);
+  rtts.sort((a, b) => a - b);
+  const loadOpens = underLoad.filter(Number.isFinite).sort((a, b) => a - b);
+  console.log(`${BUSY} busy sessions (64 B every 100 ms, ${BUSY_SECONDS} s): ${rtts.length} round trips, p50 ${ms(pct(rtts, 50))}, p99 ${ms(pct(rtts, 99))}`);
+  console.log(`session open with ${opened.length} open and ${BUSY} busy: ${loadOpens.length} opened, p50 ${ms(pct(loadOpens, 50))}, p99 ${ms(pct(loadOpens, 99))} (target p99 < 100 ms)`);
+
+  // ---------------------------------------------------------------- a replica killed and restarted
+  const victim = REPLICAS - 1;
+  replicas[victim].child.kill('SIGKILL');
+  const killedAt = Date.now();
+  await sleep(500);
+  await startReplica(victim);
+  const restartedAt = Date.now();
+  const marks = {};
+  await waitFor('all agents back on every replica', async () => {
+    const s = await status();
+    const share = s.fullyConnected / AGENTS;
+    for (const p of [0.5, 0.9, 1]) if (share >= p && marks[p] === undefined) marks[p] = (Date.now() - restartedAt) / 1000;
+    return s.fullyConnected === AGENTS;
+  }, 300_000);
+  console.log(`replica ${replicas[victim].name} killed (kill -9) and restarted in ${((restartedAt - killedAt) / 1000).toFixed(1)} s; agents back on every replica after: 50% ${marks[0.5]} s, 90% ${marks[0.9]} s, all ${marks[1]} s (target 30 s; agents ask for the replica list every ${REFRESH_SECONDS} s, jittered)`);
+  for (const { ws } of sessions) ws.terminate();
+} finally {
+  try {
+    sim.send({ type: 'stop' });
+    await sleep(500);
+  } catch { /* the simulator is gone already */ }
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  const cleanup = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+  await cleanup.connect();
+  await cleanup.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
+  await cleanup.end();
+}
+process.exit(0);

@@ -1,0 +1,21 @@
+# Edge agent image. From the repository root:
+#   docker build -f deploy/docker/agent.Dockerfile -t gateway/agent .
+# Run it with its config at /etc/gw-agent/agent.yaml and the credential in GW_AGENT_CREDENTIAL.
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY . .
+# Build everything, then drop the development dependencies (compilers, test tools, clients).
+RUN npm ci && npm run -s build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/libs ./libs
+COPY --from=build /src/apps/agent/package.json apps/agent/package.json
+COPY --from=build /src/apps/agent/dist apps/agent/dist
+# The recording spool and the SSH CA key live here: give it a persistent volume.
+RUN mkdir -p /var/lib/gw-agent && chown node:node /var/lib/gw-agent
+USER node
+CMD ["node", "apps/agent/dist/main.js", "--config", "/etc/gw-agent/agent.yaml"]

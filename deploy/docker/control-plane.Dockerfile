@@ -1,0 +1,22 @@
+# Control plane image, one build for every role (CONTROL_PLANE_ROLE=api, worker or all). From the
+# repository root:  docker build -f deploy/docker/control-plane.Dockerfile -t gateway/control-plane .
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY . .
+# Build everything, then drop the development dependencies (compilers, test tools, clients).
+RUN npm ci && npm run -s build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/libs ./libs
+COPY --from=build /src/apps/control-plane/package.json apps/control-plane/package.json
+COPY --from=build /src/apps/control-plane/dist apps/control-plane/dist
+# Certificates, keys and the SSH host key are made under DATA_DIR at first start: give it a volume.
+RUN mkdir -p /var/lib/gateway && chown node:node /var/lib/gateway
+ENV DATA_DIR=/var/lib/gateway HTTP_HOST=0.0.0.0 PG_HOST=0.0.0.0 SSH_HOST=0.0.0.0 K8S_HOST=0.0.0.0
+USER node
+EXPOSE 8080 15432 12222 16443
+CMD ["node", "apps/control-plane/dist/main.js"]
