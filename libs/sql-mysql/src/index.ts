@@ -1,1 +1,4 @@
-export {};
+export { MysqlClassifier } from './classifier.js';
+export type { MysqlClassifierOptions, MysqlStatementClassification } from './classifier.js';
+export { lexStatements } from './lexer.js';
+export type { LexedStatement, LexOptions } from './lexer.js';
