@@ -37,15 +37,30 @@ export class PacketFramer {
 
   /** Feeds a chunk; returns the logical packets it completes. */
   push(chunk: Uint8Array): MysqlPacket[] {
-    if (this.failed) throw new MysqlProtocolError('invalid_value', 'the packet stream already failed');
+    this.feed(chunk);
     const out: MysqlPacket[] = [];
-    if (chunk.length > 0) {
-      this.pending.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      this.pendingBytes += chunk.length;
-    }
+    for (let p = this.next(); p; p = this.next()) out.push(p);
+    return out;
+  }
+
+  /** Queues a chunk without reading it (read with `next()`, one packet at a time). */
+  feed(chunk: Uint8Array): void {
+    if (this.failed) throw new MysqlProtocolError('invalid_value', 'the packet stream already failed');
+    if (chunk.length === 0) return;
+    this.pending.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    this.pendingBytes += chunk.length;
+  }
+
+  /**
+   * The next complete logical packet, or undefined until more bytes come. A reader that must stop
+   * after a packet (an SSLRequest is followed by TLS bytes, not packets) stops calling and takes the
+   * rest with `takeRest()`.
+   */
+  next(): MysqlPacket | undefined {
+    if (this.failed) throw new MysqlProtocolError('invalid_value', 'the packet stream already failed');
     try {
       for (;;) {
-        if (this.pendingBytes < 4) break;
+        if (this.pendingBytes < 4) return undefined;
         const head = this.peek(4);
         const length = head[0]! | (head[1]! << 8) | (head[2]! << 16);
         const seq = head[3]!;
@@ -55,7 +70,7 @@ export class PacketFramer {
         if (this.firstSeq >= 0 && seq !== ((this.firstSeq + this.parts.length) & 0xff)) {
           throw new MysqlProtocolError('bad_sequence', `continuation packet has sequence id ${seq}, expected ${(this.firstSeq + this.parts.length) & 0xff}`);
         }
-        if (this.pendingBytes < 4 + length) break;
+        if (this.pendingBytes < 4 + length) return undefined;
         this.take(4);
         const body = this.take(length);
         if (this.firstSeq < 0) this.firstSeq = seq;
@@ -65,16 +80,16 @@ export class PacketFramer {
           continue;
         }
         const payload = this.parts.length === 0 ? body : Buffer.concat([...this.parts, body]);
-        out.push({ seq: this.firstSeq, lastSeq: seq, payload });
+        const out = { seq: this.firstSeq, lastSeq: seq, payload };
         this.parts = [];
         this.partsBytes = 0;
         this.firstSeq = -1;
+        return out;
       }
     } catch (error) {
       this.failed = true;
       throw error;
     }
-    return out;
   }
 
   /** The stream ended: anything buffered is a truncated packet. */

@@ -50,6 +50,7 @@ export async function startHarness(env: Record<string, string> = {}, opts: { ext
     PG_PORT: '0',
     SSH_PORT: '0',
     K8S_PORT: '0',
+    MYSQL_PORT: '0',
     DATABASE_URL: db.url,
     REDIS_PREFIX: `gwtest-${randomBytes(4).toString('hex')}`,
     OIDC_ISSUERS: JSON.stringify([{ issuer: idp.issuer, audience: 'api://gateway' }, ...(opts.extraIssuers ?? [])]),
