@@ -107,7 +107,7 @@ export async function startAgent(configInput: AgentConfig | string, options: Sta
       return approvals.requestApproval(request, hooks);
     },
   });
-  const { postgres, ssh, kubernetes } = wings;
+  const { postgres, ssh, kubernetes, mysql } = wings;
   const handlers = handlerRegistry(options.handlers ?? wings.handlers);
 
   let resolveStopped!: (reason: AgentStopReason) => void;
@@ -151,6 +151,7 @@ export async function startAgent(configInput: AgentConfig | string, options: Sta
     stopped,
     close: async () => {
       await postgres?.close();
+      await mysql?.close();
       ssh?.close();
       kubernetes?.close();
       channel.stop('agent closing');

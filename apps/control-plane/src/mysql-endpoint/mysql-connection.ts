@@ -186,7 +186,7 @@ export class MysqlConnection {
       raw.on('close', () => bridge.destroy());
       transport = bridge;
     }
-    const tls = new TLSSocket(transport as Socket, { isServer: true, secureContext: this.deps.secureContext });
+    const tls = new TLSSocket(transport, { isServer: true, secureContext: this.deps.secureContext });
     this.socket = tls;
     this.attach(tls);
   }
