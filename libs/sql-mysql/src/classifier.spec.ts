@@ -61,6 +61,8 @@ describe('MySQL classification', () => {
     expect(one('EXECUTE s USING @a')).toMatchObject({ kind: 'execute', execute: { name: 's' }, actions: ['sql:admin'] });
     expect(one('DEALLOCATE PREPARE s').deallocate).toEqual({ name: 's' });
     expect(one('KILL QUERY 42').kill).toEqual({ query: true, connectionId: 42 });
+    expect(one('KILL QUERY 43').kill).toEqual({ query: true, connectionId: 43 });
+    expect(one('KILL 44').kill).toEqual({ query: false, connectionId: 44 });
     expect(one('SHOW PROCESSLIST').actions).toEqual(['sql:admin']);
     expect(one('SHOW FULL PROCESSLIST').actions).toEqual(['sql:admin']);
     expect(one('SHOW FIELDS FROM customers')).toMatchObject({ actions: ['sql:select'], tablesRead: ['customers'] });

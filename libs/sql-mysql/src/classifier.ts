@@ -59,8 +59,8 @@ export class MysqlClassifier {
   }
 
   private classifyOne(s: LexedStatement, options: LexOptions): MysqlStatementClassification {
-    // PREPARE ... FROM 'text' depends on its string: never shared by shape.
-    const cacheable = s.words[0] !== 'PREPARE';
+    // PREPARE ... FROM 'text' depends on its string, KILL on its number: never shared by shape.
+    const cacheable = s.words[0] !== 'PREPARE' && s.words[0] !== 'KILL';
     const key = `${options.backslashEscapes ? 'b' : 'n'}${s.shape}`;
     const cached = cacheable ? this.shapes.get(key) : undefined;
     if (cached) return { ...cached, text: s.text };

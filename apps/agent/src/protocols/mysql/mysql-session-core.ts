@@ -17,6 +17,8 @@ export const ERR_TABLE_DENIED = { code: 1142, sqlState: '42000' } as const;
 export const ERR_ACCESS_DENIED = { code: 1227, sqlState: '42000' } as const;
 /** Packets from the client kept while a command runs (pipelining) before the client is paused. */
 const MAX_QUEUED_COMMANDS = 64;
+/** COM_STMT_EXECUTE's statement id for "the one prepared last" (MariaDB). */
+const LAST_PREPARED = 0xffff_ffff;
 /** Server status flag: the session runs with sql_mode NO_BACKSLASH_ESCAPES (strings end differently). */
 const STATUS_NO_BACKSLASH_ESCAPES = 0x200;
 
@@ -91,6 +93,7 @@ export class MysqlSessionCore {
   /** SQL-level `PREPARE name FROM '...'` statements, for `EXECUTE name`. */
   private readonly sqlPrepared = new Map<string, StatementClassification>();
   private busy = false;
+  private lastPrepared = -1;
   private ended = false;
   private backslashEscapes = true;
   private readonly maskers = new WeakMap<MaskingRules, Masker>();
@@ -154,7 +157,7 @@ export class MysqlSessionCore {
         return this.onExecute(p, command.statementId, command.flags);
       case 'long_data':
         // No answer; the data only matters if the statement is executed, which is decided then.
-        if (!this.prepared.has(command.statementId)) return;
+        if (!this.prepared.has(command.statementId === LAST_PREPARED ? this.lastPrepared : command.statementId)) return;
         return this.forward(p, { kind: 'none' });
       case 'close_statement':
         this.prepared.delete(command.statementId);
@@ -250,7 +253,8 @@ export class MysqlSessionCore {
   }
 
   private onExecute(p: MysqlPacket, statementId: number, flags: number): void {
-    const prepared = this.prepared.get(statementId);
+    // MariaDB: id 0xffffffff names the statement prepared last (connectors pipeline PREPARE and EXECUTE).
+    const prepared = this.prepared.get(statementId === LAST_PREPARED ? this.lastPrepared : statementId);
     if (!prepared) return this.refuse(p, ERR_ACCESS_DENIED, `unknown prepared statement ${statementId}`);
     if (flags !== 0) return this.refuse(p, ERR_ACCESS_DENIED, 'server-side cursors are not supported through the gateway');
     const verdict = this.o.gate.decide(prepared.statement);
@@ -431,6 +435,7 @@ export class MysqlSessionCore {
       st.columns = payload.readUInt16LE(5);
       const params = payload.readUInt16LE(7);
       this.prepared.set(st.statementId, { statement: e.statement, text: e.text });
+      this.lastPrepared = st.statementId;
       st.phase = 'params';
       st.left = params;
       if (params === 0) this.afterPrepareParams(st, deprecateEof);
