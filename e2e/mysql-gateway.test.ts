@@ -10,6 +10,9 @@ const suffix = randomBytes(4).toString('hex');
 const DB = `gw_e2e_${suffix}`;
 const ROLE = `gw_e2e_app_${suffix}`;
 const RESOURCE = 'shop-db';
+/** A second resource in fixed mode: every session logs in as this one database user. */
+const FIXED_USER = `gw_e2e_fixed_${suffix}`;
+const FIXED_PASSWORD = `pw-${suffix}`;
 
 const POLICY = `
 @id("admins") permit (principal, action, resource) when { principal.gatewayRoles.contains("admin") };
@@ -49,11 +52,15 @@ describe('mysql through the gateway: policy, masking, recording, ephemeral users
     const r = await root();
     await r.query(`CREATE DATABASE ${DB}; CREATE TABLE ${DB}.customers (id int primary key, name varchar(50), email varchar(100), card varchar(30));
       INSERT INTO ${DB}.customers VALUES (1, 'Ada', 'ada@example.com', '4111 1111 1111 1111'), (2, 'Bob', 'bob@example.org', 'none');
-      CREATE ROLE ${ROLE}; GRANT SELECT, INSERT, DELETE ON ${DB}.* TO ${ROLE};`);
+      CREATE ROLE ${ROLE}; GRANT SELECT, INSERT, DELETE ON ${DB}.* TO ${ROLE};
+      CREATE USER '${FIXED_USER}'@'%' IDENTIFIED BY '${FIXED_PASSWORD}'; GRANT SELECT ON ${DB}.* TO '${FIXED_USER}'@'%';`);
     await r.end();
     stack = await startStack({
       policy: POLICY,
-      resources: [{ name: RESOURCE, type: 'mysql', address: '127.0.0.1:3306', extra: { credentials: { user: 'literal:root' } } }],
+      resources: [
+        { name: RESOURCE, type: 'mysql', address: '127.0.0.1:3306', extra: { credentials: { user: 'literal:root' } } },
+        { name: 'shop-fixed', type: 'mysql', address: '127.0.0.1:3306', extra: { credentials: { user: `literal:${FIXED_USER}`, password: `literal:${FIXED_PASSWORD}` }, mysql: { mode: 'fixed' } } },
+      ],
     });
     token = await stack.cp.token('ai-agent');
   }, 60_000);
@@ -61,7 +68,7 @@ describe('mysql through the gateway: policy, masking, recording, ephemeral users
   afterAll(async () => {
     await stack?.close();
     const r = await root();
-    await r.query(`DROP DATABASE IF EXISTS ${DB}; DROP ROLE IF EXISTS ${ROLE}`);
+    await r.query(`DROP DATABASE IF EXISTS ${DB}; DROP ROLE IF EXISTS ${ROLE}; DROP USER IF EXISTS '${FIXED_USER}'@'%'`);
     await r.end();
   });
 
@@ -81,14 +88,16 @@ describe('mysql through the gateway: policy, masking, recording, ephemeral users
     }
   });
 
-  it('mariadb CLI: reads masked rows, a refused DROP, and the ephemeral user is gone afterwards', async () => {
-    const { stdout } = await cli('SELECT id, email FROM customers ORDER BY id');
-    expect(stdout).toBe('id\temail\n1\ta**@example.com\n2\tb**@example.org\n');
+  it('mariadb CLI: reads masked rows, a refused DROP, and the session\'s database user is gone afterwards', async () => {
+    const { stdout } = await cli('SELECT id, email FROM customers ORDER BY id; SELECT CURRENT_USER() AS u');
+    const [rows, user] = stdout.split('u\n');
+    expect(rows).toBe('id\temail\n1\ta**@example.com\n2\tb**@example.org\n');
+    const sessionUser = user!.trim().replace(/@%$/, '');
+    expect(sessionUser).toMatch(/^gw_[0-9a-f]{8}_[0-9a-f]{12}$/);
     await expect(cli('DROP TABLE customers')).rejects.toMatchObject({ stderr: expect.stringMatching(/ERROR 1142 .*no-delete/) as unknown });
     const r = await root();
-    const [users] = await r.query(`SELECT User FROM mysql.user WHERE User LIKE 'gw\\_%' AND User NOT LIKE 'gw\\_e2e%'`);
+    await expect.poll(async () => (await r.query('SELECT User FROM mysql.user WHERE User = ?', [sessionUser]))[0], { timeout: 5000 }).toEqual([]);
     await r.end();
-    expect(users).toEqual([]);
   });
 
   it('refuses a login without TLS and a token that is not one', async () => {
@@ -98,5 +107,17 @@ describe('mysql through the gateway: policy, masking, recording, ephemeral users
     await expect(run('mariadb', ['-h', '127.0.0.1', '-P', String(stack.mysqlPort), '-u', `${ROLE}@${RESOURCE}`, '-pnot-a-token', '--ssl', '--skip-ssl-verify-server-cert', DB, '-e', 'SELECT 1'])).rejects.toMatchObject({
       stderr: expect.stringMatching(/ERROR 1045 .*token refused/) as unknown,
     });
+  });
+
+  it('fixed mode: the session logs in as the configured user (mysql_native_password upstream); asking for another user is refused', async () => {
+    const fixed = (user: string) => client({ user: `${user}@shop-fixed` });
+    const c = await fixed(FIXED_USER);
+    try {
+      const [rows] = await c.query('SELECT CURRENT_USER() AS u, email FROM customers WHERE id = 1');
+      expect(rows).toEqual([{ u: `${FIXED_USER}@%`, email: 'a**@example.com' }]);
+    } finally {
+      await c.end();
+    }
+    await expect(fixed(ROLE)).rejects.toMatchObject({ errno: 1045, message: expect.stringContaining('mysql.mode: fixed') as unknown });
   });
 });

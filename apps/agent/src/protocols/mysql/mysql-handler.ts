@@ -67,6 +67,8 @@ export class MysqlHandler implements ProtocolHandler {
   private readonly resources = new Map<string, Promise<ResourceState>>();
   private readonly live = new Map<number, LiveSession>();
   private readonly classifier = new MysqlClassifier();
+  /** Session users being dropped: close() waits for them before it ends the admin pools. */
+  private readonly drops = new Set<Promise<void>>();
 
   constructor(private readonly o: MysqlHandlerOptions) {}
 
@@ -76,6 +78,7 @@ export class MysqlHandler implements ProtocolHandler {
 
   async close(): Promise<void> {
     for (const s of this.live.values()) s.terminate('the gateway agent is shutting down');
+    await Promise.allSettled([...this.drops]);
     for (const pending of this.resources.values()) {
       const r = await pending.catch(() => undefined);
       await r?.admin.end().catch(() => undefined);
@@ -155,7 +158,12 @@ export class MysqlHandler implements ProtocolHandler {
     }
     const dropUser = async (): Promise<void> => {
       if (!ephemeral) return;
-      await state.users.drop(ephemeral).catch((error: unknown) => log.error({ err: error, user: ephemeral.name }, 'dropping the ephemeral user failed; the next sweep retries'));
+      const user = ephemeral;
+      ephemeral = undefined;
+      const drop = state.users.drop(user).catch((error: unknown) => log.error({ err: error, user: user.name }, 'dropping the ephemeral user failed; the next sweep retries'));
+      this.drops.add(drop);
+      await drop;
+      this.drops.delete(drop);
     };
 
     let upstream: UpstreamSession;
