@@ -246,6 +246,8 @@ export class MysqlHandler implements ProtocolHandler {
       },
       pauseClient: () => stream.pause(),
       resumeClient: () => stream.resume(),
+      pauseServer: () => socket.pause(),
+      resumeServer: () => socket.resume(),
       gate,
       classifier: this.classifier,
       recording: new StatementRecording(recorder, state.maskingKey, options.sampleRows, 'mysql.statement'),

@@ -28,8 +28,8 @@ const CAPS = GATEWAY_CAPABILITIES & ~CAP.SSL;
 const CLASSIFIER = new MysqlClassifier();
 const POLICY_HOLDER = new PolicyHolder(() => ({ version: 1, sha256: 'x', text: POLICY }), pino({ level: 'silent' }));
 
-function session() {
-  const { recorder, records } = memoryRecorder();
+function session(durability?: (n: number) => Promise<void>) {
+  const { recorder, records } = memoryRecorder(durability);
   const toClient: Buffer[] = [];
   const toServer: Buffer[] = [];
   const failures: string[] = [];
@@ -45,6 +45,8 @@ function session() {
     toServer: (b) => toServer.push(Buffer.from(b)) > 0,
     pauseClient: () => undefined,
     resumeClient: () => undefined,
+    pauseServer: () => undefined,
+    resumeServer: () => undefined,
     gate,
     classifier: CLASSIFIER,
     recording: new StatementRecording(recorder, Buffer.alloc(32, 7), 10, 'mysql.statement'),
@@ -71,15 +73,18 @@ const resultSet = Buffer.concat([
 ]);
 
 const payloads = (chunks: Buffer[]) => new PacketFramer().push(Buffer.concat(chunks));
+/** Answers wait for their statement's record: the in-memory journal confirms it a microtask later. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('MysqlSessionCore', () => {
-  it('forwards an allowed query and masks the rows of its answer, however the answer is cut', () => {
+  it('forwards an allowed query and masks the rows of its answer, however the answer is cut', async () => {
     for (let cut = 0; cut <= resultSet.length; cut++) {
       const s = session();
       s.core.clientBytes(packet(Buffer.from('\x03SELECT id, email FROM customers', 'latin1'), 0));
       expect(payloads(s.toServer).map((p) => p.payload.subarray(1).toString())).toEqual(['SELECT id, email FROM customers']);
       s.core.serverBytes(resultSet.subarray(0, cut));
       s.core.serverBytes(resultSet.subarray(cut));
+      await settle();
       const out = payloads(s.toClient);
       expect(out.map((p) => p.seq)).toEqual([1, 2, 3, 4, 5]);
       expect(parseTextRow(out[3]!.payload, 2).map((v) => v?.toString())).toEqual(['1', 'a**@example.com']);
@@ -87,9 +92,10 @@ describe('MysqlSessionCore', () => {
     }
   });
 
-  it('refuses a denied statement with ERR 1142 naming the policy, without reaching the database', () => {
+  it('refuses a denied statement with ERR 1142 naming the policy, without reaching the database', async () => {
     const s = session();
     s.core.clientBytes(packet(Buffer.from('\x03DELETE FROM customers', 'latin1'), 0));
+    await settle();
     expect(s.toServer).toEqual([]);
     const [err] = payloads(s.toClient);
     expect(err!.seq).toBe(1);
@@ -97,21 +103,24 @@ describe('MysqlSessionCore', () => {
     expect(s.records.map((r) => r.data['decision'])).toEqual(['deny']);
   });
 
-  it('holds pipelined commands until the answer before them has ended', () => {
+  it('holds pipelined commands until the answer before them has ended', async () => {
     const s = session();
     s.core.clientBytes(Buffer.concat([packet(Buffer.from('\x03SELECT id, email FROM customers', 'latin1'), 0), packet(Buffer.from([COM.PING]), 0)]));
     expect(s.toServer).toHaveLength(1);
     s.core.serverBytes(resultSet);
     expect(s.toServer).toHaveLength(2);
     s.core.serverBytes(packet(encodeOk(), 1));
+    await settle();
     expect(payloads(s.toClient).at(-1)!.payload[0]).toBe(0x00);
   });
 
-  it('ties an execution to the prepared text: a DELETE cannot be prepared, an unknown id is refused', () => {
+  it('ties an execution to the prepared text: a DELETE cannot be prepared, an unknown id is refused', async () => {
     const s = session();
     s.core.clientBytes(packet(Buffer.from('\x16DELETE FROM customers WHERE id = ?', 'latin1'), 0));
+    await settle();
     expect(parseErr(payloads(s.toClient)[0]!.payload).code).toBe(1142);
     s.core.clientBytes(packet(Buffer.from([COM.STMT_EXECUTE, 9, 0, 0, 0, 0, 1, 0, 0, 0]), 0));
+    await settle();
     expect(parseErr(payloads(s.toClient)[1]!.payload)).toMatchObject({ code: 1227, message: expect.stringContaining('unknown prepared statement') as unknown });
     expect(s.toServer).toEqual([]);
   });
@@ -124,10 +133,23 @@ describe('MysqlSessionCore', () => {
     expect(s.toClient).toEqual([]);
   });
 
-  it('passes a database error through and records it', () => {
+  it('releases an answer only once its record is durable', async () => {
+    let confirm!: () => void;
+    const s = session(() => new Promise<void>((resolve) => (confirm = resolve)));
+    s.core.clientBytes(packet(Buffer.from('\x03SELECT id, email FROM customers', 'latin1'), 0));
+    s.core.serverBytes(resultSet);
+    await settle();
+    expect(s.toClient).toEqual([]);
+    confirm();
+    await settle();
+    expect(payloads(s.toClient)).toHaveLength(5);
+  });
+
+  it('passes a database error through and records it', async () => {
     const s = session();
     s.core.clientBytes(packet(Buffer.from('\x03SELECT id FROM customers', 'latin1'), 0));
     s.core.serverBytes(packet(encodeErr({ code: 1146, sqlState: '42S02', message: "Table 'shop.customers' doesn't exist" }), 1));
+    await settle();
     expect(parseErr(payloads(s.toClient)[0]!.payload).code).toBe(1146);
     expect(s.records[0]!.data['error']).toMatchObject({ code: '1146' });
   });

@@ -9,6 +9,7 @@ import { approvalRecord, refusedByApproval, type ApprovalRecord } from '../postg
 import type { StatementGate } from '../postgres/statement-gate.js';
 import { combineVerdicts, denialMessage, denied, type StatementVerdict } from '../postgres/statement-policy.js';
 import { cutText, type StatementRecording, type StatementRun } from '../postgres/statement-recording.js';
+import { DurableReleaseQueue } from '../../recording/durable-release.js';
 import { ResultMasking } from './result-masking.js';
 
 /** ER_TABLEACCESS_DENIED_ERROR: a statement refused on tables. */
@@ -22,6 +23,11 @@ const LAST_PREPARED = 0xffff_ffff;
 /** Server status flag: the session runs with sql_mode NO_BACKSLASH_ESCAPES (strings end differently). */
 const STATUS_NO_BACKSLASH_ESCAPES = 0x200;
 
+/** Where the packets of an answer go (the ordered, durability-gated output). */
+interface Output {
+  push(bytes: Buffer): void;
+}
+
 export type KillOutcome = { ok: true } | { ok: false; code: number; message: string };
 
 export interface MysqlSessionCoreOptions {
@@ -30,6 +36,9 @@ export interface MysqlSessionCoreOptions {
   toServer(bytes: Buffer): boolean;
   pauseClient(): void;
   resumeClient(): void;
+  /** Answers are held until their statement's record is durable: too much held pauses the database. */
+  pauseServer(): void;
+  resumeServer(): void;
   gate: StatementGate;
   classifier: MysqlClassifier;
   recording: StatementRecording;
@@ -98,7 +107,25 @@ export class MysqlSessionCore {
   private backslashEscapes = true;
   private readonly maskers = new WeakMap<MaskingRules, Masker>();
 
-  constructor(private readonly o: MysqlSessionCoreOptions) {}
+  /** Everything for the client, in order, each answer behind its statement's record (as for Postgres). */
+  private readonly released: DurableReleaseQueue;
+
+  constructor(private readonly o: MysqlSessionCoreOptions) {
+    this.released = new DurableReleaseQueue({
+      write: (bytes) => void o.toClient(bytes),
+      cork: () => undefined,
+      uncork: () => undefined,
+      pause: () => o.pauseServer(),
+      resume: () => o.resumeServer(),
+      failed: (error) => o.fail(`the statement recording failed, results are withheld: ${String(error)}`),
+    });
+  }
+
+  /** Records a finished statement; the client's answer written after this waits for the record. */
+  private record(run: StatementRun, tag: string | undefined, error: { code: string; message: string } | undefined): void {
+    const durable = this.o.recording.finish(run, tag, error, !this.ended);
+    if (durable) this.released.barrier(durable);
+  }
 
   clientBytes(chunk: Buffer): void {
     try {
@@ -117,14 +144,17 @@ export class MysqlSessionCore {
     } catch (error) {
       return this.o.fail(`malformed packet from the database: ${(error as Error).message}`);
     }
-    const out: Buffer[] = [];
+    // One chunk of the answer leaves as one write (or waits, whole, for the record it ends).
+    const out = { push: (bytes: Buffer) => this.released.write(bytes) };
+    this.released.beginBatch();
     try {
       for (const p of packets) this.onServerPacket(p, out);
     } catch (error) {
+      this.released.endBatch();
       if (error instanceof MysqlProtocolError || error instanceof RangeError) return this.o.fail(`malformed answer from the database: ${error.message}`);
       throw error;
     }
-    if (out.length > 0) this.o.toClient(out.length === 1 ? out[0]! : Buffer.concat(out));
+    this.released.endBatch();
     if (!this.busy) this.pump();
   }
 
@@ -318,12 +348,12 @@ export class MysqlSessionCore {
         if (this.ended) return;
         this.busy = false;
         if (outcome.ok) {
-          this.o.toClient(packetOf(encodeOk(), (p.lastSeq + 1) & 0xff));
-          void this.o.recording.finish(run, 'KILL', undefined, false);
+          this.record(run, 'KILL', undefined);
+          this.released.write(packetOf(encodeOk(), (p.lastSeq + 1) & 0xff));
         } else {
           run.verdict = denied(outcome.message);
-          this.o.toClient(packetOf(encodeErr({ code: outcome.code, sqlState: 'HY000', message: outcome.message }), (p.lastSeq + 1) & 0xff));
-          void this.o.recording.finish(run, undefined, { code: String(outcome.code), message: outcome.message }, false);
+          this.record(run, undefined, { code: String(outcome.code), message: outcome.message });
+          this.released.write(packetOf(encodeErr({ code: outcome.code, sqlState: 'HY000', message: outcome.message }), (p.lastSeq + 1) & 0xff));
         }
         this.pump();
       })
@@ -336,12 +366,12 @@ export class MysqlSessionCore {
     const tableLevel = statements.length > 0 && statements.every((s) => !s.actions.includes('sql:admin') && s.tablesRead.length + s.tablesWritten.length > 0);
     const err = tableLevel ? ERR_TABLE_DENIED : ERR_ACCESS_DENIED;
     const message = denialMessage(verdict);
-    this.o.toClient(packetOf(encodeErr({ ...err, message: message.slice(0, 2000) }), (p.lastSeq + 1) & 0xff));
-    void this.o.recording.finish(run, undefined, { code: String(err.code), message }, false);
+    this.record(run, undefined, { code: String(err.code), message });
+    this.released.write(packetOf(encodeErr({ ...err, message: message.slice(0, 2000) }), (p.lastSeq + 1) & 0xff));
   }
 
   private refuse(p: MysqlPacket, err: { code: number; sqlState: string }, message: string): void {
-    this.o.toClient(packetOf(encodeErr({ ...err, message }), (p.lastSeq + 1) & 0xff));
+    this.released.write(packetOf(encodeErr({ ...err, message }), (p.lastSeq + 1) & 0xff));
   }
 
   private newRun(text: string, verdict: StatementVerdict, statements: StatementClassification[]): StatementRun {
@@ -387,7 +417,7 @@ export class MysqlSessionCore {
     return status;
   }
 
-  private onServerPacket(p: MysqlPacket, out: Buffer[]): void {
+  private onServerPacket(p: MysqlPacket, out: Output): void {
     const e = this.expectation;
     if (!e) throw new MysqlProtocolError('invalid_value', 'the database sent a packet no command asked for');
     switch (e.kind) {
@@ -403,7 +433,7 @@ export class MysqlSessionCore {
     }
   }
 
-  private onSimpleAnswer(p: MysqlPacket, e: Extract<Expectation, { kind: 'single' | 'field_list' }>, out: Buffer[]): void {
+  private onSimpleAnswer(p: MysqlPacket, e: Extract<Expectation, { kind: 'single' | 'field_list' }>, out: Output): void {
     out.push(rawPacket(p));
     const payload = p.payload;
     if (isErr(payload)) {
@@ -420,7 +450,7 @@ export class MysqlSessionCore {
     this.done();
   }
 
-  private onPrepareAnswer(p: MysqlPacket, e: Extract<Expectation, { kind: 'prepare' }>, out: Buffer[]): void {
+  private onPrepareAnswer(p: MysqlPacket, e: Extract<Expectation, { kind: 'prepare' }>, out: Output): void {
     out.push(rawPacket(p));
     const st = this.preparing!;
     const deprecateEof = (this.o.capabilities & CAP.DEPRECATE_EOF) !== 0;
@@ -456,7 +486,7 @@ export class MysqlSessionCore {
     }
     if (st.left === -1) {
       e.run.verdict = { ...e.run.verdict };
-      void this.o.recording.finish(e.run, 'PREPARE', undefined, false);
+      this.record(e.run, 'PREPARE', undefined);
       this.done();
     }
   }
@@ -468,7 +498,7 @@ export class MysqlSessionCore {
     void deprecateEof;
   }
 
-  private onResults(p: MysqlPacket, e: Extract<Expectation, { kind: 'results' }>, out: Buffer[]): void {
+  private onResults(p: MysqlPacket, e: Extract<Expectation, { kind: 'results' }>, out: Output): void {
     const r = this.result!;
     const payload = p.payload;
     const deprecateEof = (this.o.capabilities & CAP.DEPRECATE_EOF) !== 0;
@@ -527,7 +557,7 @@ export class MysqlSessionCore {
             r.phase = 'first';
             return;
           }
-          if (e.run) void this.o.recording.finish(e.run, `SELECT ${e.run.rows}`, undefined, false);
+          if (e.run) this.record(e.run, `SELECT ${e.run.rows}`, undefined);
           return this.done();
         }
         const row = e.binary ? r.masking!.binaryRow(payload, r.masker, r.defs) : r.masking!.textRow(payload, r.masker);
@@ -545,15 +575,15 @@ export class MysqlSessionCore {
     if (isErr(payload)) {
       const code = payload.readUInt16LE(1);
       const message = payload.subarray(payload[3] === 0x23 ? 9 : 3).toString('utf8');
-      void this.o.recording.finish(run, undefined, { code: String(code), message: this.o.recording.maskText(message) }, false);
+      this.record(run, undefined, { code: String(code), message: this.o.recording.maskText(message) });
       return;
     }
     if (isOk(payload)) {
       const ok = parseOk(payload, this.o.capabilities);
-      void this.o.recording.finish(run, `OK ${ok.affectedRows}`, undefined, false);
+      this.record(run, `OK ${ok.affectedRows}`, undefined);
       return;
     }
-    void this.o.recording.finish(run, 'OK', undefined, false);
+    this.record(run, 'OK', undefined);
   }
 }
 
