@@ -6,7 +6,7 @@ import { startDemoAgent } from './start-agent.mjs';
 import { prepareSshDemo } from './start-ssh-demo.mjs';
 import { prepareDemoRedis } from './demo-redis.mjs';
 import { supervise } from './supervise.mjs';
-import { ensureDemoData } from './demo-data.mjs';
+import { ensureDemoData, ensureMariadbDemoData } from './demo-data.mjs';
 import net from 'node:net';
 import { userInfo } from 'node:os';
 import { existsSync } from 'node:fs';
@@ -121,6 +121,9 @@ async function main() {
     }
   }
   await ensureDemoData();
+  const mariadbUp = await reachable('127.0.0.1', 3306);
+  if (mariadbUp) await ensureMariadbDemoData();
+  else console.error('MariaDB is not reachable on 127.0.0.1:3306: the mariadb-demo resource will refuse sessions until it is');
   start('dev-idp', 'apps/dev-idp/dist/main.js');
   await waitFor('dev IdP', async () => (await fetch(`${IDP_URL}/.well-known/openid-configuration`)).ok);
   start('control-plane', 'apps/control-plane/dist/main.js');
@@ -173,6 +176,7 @@ Gateway is up.
   REST API        ${API_URL}/api/v1   (OpenAPI UI: ${API_URL}/api/docs, JSON: ${API_URL}/api/docs-json)
   health          ${API_URL}/healthz  ${API_URL}/readyz  ${API_URL}/metrics
   Postgres        127.0.0.1:${env.PG_PORT ?? '15432'} (TLS; dbname = resource, password = OIDC token)
+  MySQL           127.0.0.1:${env.MYSQL_PORT ?? '13306'} (TLS; user <db user>@<resource>, password = OIDC token via mysql_clear_password)
   demo resources  redis = its own redis-server on 127.0.0.1:${demoRedis.port} (not the control plane's Redis)
   SSH             127.0.0.1:${env.SSH_PORT ?? '12222'} (user <login>@<resource>, password = OIDC token)${sshDemo ? `; demo target sshd on 127.0.0.1:${sshDemo.port}` : ''}
   MCP             ${API_URL}/mcp  (Streamable HTTP; bearer = OIDC token; tools list_resources, postgres_query, ssh_exec ...; README "MCP")
@@ -192,6 +196,10 @@ Try it:
   psql "host=127.0.0.1 port=${env.PG_PORT ?? '15432'} dbname=postgres-demo user=demo_writer sslmode=require" -c 'SELECT * FROM customers'
   psql "host=127.0.0.1 port=${env.PG_PORT ?? '15432'} dbname=postgres-demo user=demo_writer sslmode=require" -c 'DELETE FROM customers WHERE id = 3'   # held: NOTICE names the approval
   curl -s -X POST -H "Authorization: Bearer $(npm run -s token -- approver)" -H 'content-type: application/json' -d '{}' ${API_URL}/api/v1/approvals/<id>/approve
+
+  export MYSQL_PWD=$(npm run -s token -- ai-agent)
+  mariadb -h 127.0.0.1 -P ${env.MYSQL_PORT ?? '13306'} -u demo_writer@mariadb-demo --ssl --skip-ssl-verify-server-cert gateway_demo -e 'SELECT * FROM customers'
+  mariadb -h 127.0.0.1 -P ${env.MYSQL_PORT ?? '13306'} -u demo_writer@mariadb-demo --ssl --skip-ssl-verify-server-cert gateway_demo -e 'DELETE FROM customers WHERE id = 3'   # held until approved
 ${sshLines}
 
   export GW_TOKEN=$(npm run -s token -- ai-agent)

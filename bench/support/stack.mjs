@@ -74,8 +74,10 @@ export async function startBenchStack(options) {
   }
 }
 
-async function startProcesses({ resources, policy, httpPort, pgPort, sshPort, idpPort, controlPlaneEnv = {} }) {
+async function startProcesses({ resources, policy, httpPort, pgPort, sshPort, idpPort, mysqlPort, controlPlaneEnv = {} }) {
   httpPort ??= await freePort();
+  // Every endpoint on a free port: the defaults may be held by `npm start` or another run.
+  mysqlPort ??= await freePort();
   pgPort ??= await freePort();
   sshPort ??= await freePort();
   idpPort ??= await freePort();
@@ -92,7 +94,7 @@ async function startProcesses({ resources, policy, httpPort, pgPort, sshPort, id
   await waitFor('dev IdP', async () => (await fetch(`${idpUrl}/.well-known/openid-configuration`)).ok);
   const api = `http://127.0.0.1:${httpPort}`;
   const cp = run('control-plane', [process.env.BENCH_CP_MAIN ?? 'apps/control-plane/dist/main.js'], {
-    HTTP_PORT: String(httpPort), PG_PORT: String(pgPort), SSH_PORT: String(sshPort), DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}`,
+    HTTP_PORT: String(httpPort), PG_PORT: String(pgPort), SSH_PORT: String(sshPort), MYSQL_PORT: String(mysqlPort), K8S_PORT: '-1', DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}`,
     OIDC_ISSUERS: JSON.stringify([{ issuer: idpUrl, audience: 'api://gateway' }]), DATA_DIR: dataDir, LOG_LEVEL: 'warn', REDIS_PREFIX: `gwbench${process.pid}`,
     ...controlPlaneEnv,
   });
@@ -115,7 +117,7 @@ async function startProcesses({ resources, policy, httpPort, pgPort, sshPort, id
     return resources.every((r) => res.items.some((i) => i.name === r.name && i.online));
   });
   return {
-    api, pgPort: pgPortValue, sshPort, dataDir, token, agentPid: agent.pid, controlPlanePid: cp.pid,
+    api, pgPort: pgPortValue, sshPort, mysqlPort, dataDir, token, agentPid: agent.pid, controlPlanePid: cp.pid,
     async stop() {
       // SIGINT lets the processes exit normally, so --cpu-prof writes its profile.
       for (const c of children) c.kill('SIGINT');

@@ -5,6 +5,7 @@ import { startHarness, type Harness } from '../../apps/control-plane/test/suppor
 import { PgEndpoint } from '../../apps/control-plane/src/pg-endpoint/pg-endpoint.service.js';
 import { SshEndpoint } from '../../apps/control-plane/src/ssh-endpoint/ssh-endpoint.service.js';
 import { K8sEndpoint } from '../../apps/control-plane/src/k8s-endpoint/k8s-endpoint.service.js';
+import { MysqlEndpoint } from '../../apps/control-plane/src/mysql-endpoint/mysql-endpoint.service.js';
 
 export interface StackResource {
   name: string;
@@ -19,6 +20,8 @@ export interface Stack {
   cp: Harness;
   admin: string;
   pgPort: number;
+  /** The MySQL wire endpoint's port. */
+  mysqlPort: number;
   sshPort: number;
   /** The Kubernetes endpoint: https://127.0.0.1:<port> (clusters at /k8s/<resource>) and its certificate. */
   k8s: { server: string; certificateAuthority: string };
@@ -44,6 +47,7 @@ export async function startStack(opts: { resources?: StackResource[]; policy?: s
     cp,
     admin,
     pgPort: cp.app.get(PgEndpoint).port ?? 0,
+    mysqlPort: cp.app.get(MysqlEndpoint).port ?? 0,
     sshPort: cp.app.get(SshEndpoint).port ?? 0,
     k8s: { server: cp.app.get(K8sEndpoint).endpointInfo().server ?? '', certificateAuthority: cp.app.get(K8sEndpoint).endpointInfo().certificateAuthority ?? '' },
     agents,

@@ -115,7 +115,7 @@ export async function startAgent(configInput: AgentConfig | string, options: Sta
       consume: (message) => (approvals ? approvals.durable.consume(message) : Promise.resolve({ ok: false, error: 'this agent has no approval client' })),
     },
   });
-  const { postgres, ssh, kubernetes } = wings;
+  const { postgres, ssh, kubernetes, mysql } = wings;
   const handlers = handlerRegistry(options.handlers ?? wings.handlers);
 
   let resolveStopped!: (reason: AgentStopReason) => void;
@@ -183,6 +183,7 @@ export async function startAgent(configInput: AgentConfig | string, options: Sta
     stopped,
     close: async () => {
       await postgres?.close();
+      await mysql?.close();
       ssh?.close();
       kubernetes?.close();
       fanout?.stop('agent closing');

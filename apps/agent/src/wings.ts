@@ -5,6 +5,7 @@ import type { ProtocolHandler } from './handlers/protocol-handler.js';
 import { TcpHandler } from './handlers/tcp-handler.js';
 import type { PolicySnapshotText } from './policy/policy-holder.js';
 import type { KubernetesHandler } from './protocols/kubernetes/kubernetes-handler.js';
+import type { MysqlHandler } from './protocols/mysql/mysql-handler.js';
 import type { PostgresHandler } from './protocols/postgres/postgres-handler.js';
 import type { SshHandler } from './protocols/ssh/ssh-handler.js';
 import type { RecordingShipper } from './recording/recording-shipper.js';
@@ -25,13 +26,14 @@ export interface Wings {
   postgres: PostgresHandler | undefined;
   ssh: SshHandler | undefined;
   kubernetes: KubernetesHandler | undefined;
+  mysql: MysqlHandler | undefined;
   /** A wing holds statements or commands for approval: the agent needs an approval client. */
   approvals: boolean;
 }
 
 /**
  * Loads only the wings the configured resources need. The Postgres wing brings the SQL parser
- * (WebAssembly), node-postgres and the policy engine (WebAssembly); the SSH wing ssh2, the shell
+ * (WebAssembly), node-postgres and the policy engine (WebAssembly); the MySQL wing node-sql-parser and mysql2; the SSH wing ssh2, the shell
  * parser and the policy engine; the Kubernetes wing the policy engine and its HTTP relay: an agent that serves plain TCP never loads them, which keeps its
  * memory at what a relay needs (see README, Benchmarks).
  */
@@ -41,13 +43,19 @@ export async function loadWings(resources: readonly AgentResource[], deps: WingD
   let postgres: PostgresHandler | undefined;
   let ssh: SshHandler | undefined;
   let kubernetes: KubernetesHandler | undefined;
-  if (types.has('postgres') || types.has('ssh') || types.has('kubernetes')) {
+  let mysql: MysqlHandler | undefined;
+  if (types.has('postgres') || types.has('ssh') || types.has('kubernetes') || types.has('mysql')) {
     const { PolicyHolder } = await import('./policy/policy-holder.js');
     const policy = new PolicyHolder(deps.policySnapshot, deps.log);
     if (types.has('postgres')) {
       const { PostgresHandler } = await import('./protocols/postgres/postgres-handler.js');
       postgres = new PostgresHandler({ policy, shipper: deps.shipper, agentId: deps.agentId, spoolDir: deps.spoolDir, log: deps.log, requestApproval: deps.requestApproval });
       handlers.push(postgres);
+    }
+    if (types.has('mysql')) {
+      const { MysqlHandler } = await import('./protocols/mysql/mysql-handler.js');
+      mysql = new MysqlHandler({ policy, shipper: deps.shipper, agentId: deps.agentId, spoolDir: deps.spoolDir, log: deps.log, ...(deps.requestApproval ? { requestApproval: deps.requestApproval } : {}) });
+      handlers.push(mysql);
     }
     if (types.has('ssh')) {
       const { SshHandler } = await import('./protocols/ssh/ssh-handler.js');
@@ -60,5 +68,5 @@ export async function loadWings(resources: readonly AgentResource[], deps: WingD
       handlers.push(kubernetes);
     }
   }
-  return { handlers, postgres, ssh, kubernetes, approvals: postgres !== undefined || ssh !== undefined || kubernetes !== undefined };
+  return { handlers, postgres, ssh, kubernetes, mysql, approvals: postgres !== undefined || ssh !== undefined || kubernetes !== undefined || mysql !== undefined };
 }

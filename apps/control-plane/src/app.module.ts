@@ -14,6 +14,7 @@ import { SessionsModule } from './sessions/sessions.module.js';
 import { TunnelHubModule } from './tunnel-hub/tunnel-hub.module.js';
 import { ConnectModule } from './connect/connect.module.js';
 import { PgEndpointModule } from './pg-endpoint/pg-endpoint.module.js';
+import { MysqlEndpointModule } from './mysql-endpoint/mysql-endpoint.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { ApprovalsModule } from './approvals/approvals.module.js';
 import { GrantsModule } from './grants/grants.module.js';
@@ -45,6 +46,7 @@ export class AppModule {
         TunnelHubModule,
         ConnectModule,
         PgEndpointModule,
+        MysqlEndpointModule,
         WebhooksModule,
         SshEndpointModule,
         McpModule,

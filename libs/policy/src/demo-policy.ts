@@ -7,7 +7,7 @@ export const DEMO_SSH_LOGIN = 'gw-demo';
 /**
  * The policy set the quick start activates. It doubles as a worked example of every annotation.
  * - `admin` gateway role: everything.
- * - `requester` (AI agents and other workloads): connect to Postgres as `demo_reader` or `demo_writer`
+ * - `requester` (AI agents and other workloads): connect to Postgres or MySQL as `demo_reader` or `demo_writer`
  *   and read with PII masked; writes
  *   need one approval on resources labelled env=prod; DDL and admin statements are forbidden; connect
  *   to TCP resources labelled `demo`.
@@ -25,7 +25,7 @@ when { principal.gatewayRoles.contains("admin") };
 @max_session("1h")
 permit (principal, action == Gateway::Action::"connect", resource)
 when {
-  principal.gatewayRoles.contains("requester") && resource.type == "postgres" &&
+  principal.gatewayRoles.contains("requester") && ["postgres", "mysql"].contains(resource.type) &&
   context has dbRole && ["demo_reader", "demo_writer"].contains(context.dbRole)
 };
 
@@ -33,7 +33,7 @@ when {
 @id("requester-postgres-read")
 @mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
 permit (principal, action in Gateway::Action::"sql:read", resource)
-when { principal.gatewayRoles.contains("requester") && resource.type == "postgres" };
+when { principal.gatewayRoles.contains("requester") && ["postgres", "mysql"].contains(resource.type) };
 
 // Writes outside production go straight through.
 @id("requester-postgres-write-nonprod")
@@ -41,7 +41,7 @@ when { principal.gatewayRoles.contains("requester") && resource.type == "postgre
 permit (principal, action in Gateway::Action::"sql:write", resource)
 when {
   principal.gatewayRoles.contains("requester") &&
-  resource.type == "postgres" &&
+  ["postgres", "mysql"].contains(resource.type) &&
   !(resource.hasTag("env") && resource.getTag("env") == "prod")
 };
 
@@ -55,7 +55,7 @@ when {
 permit (principal, action in Gateway::Action::"sql:write", resource)
 when {
   principal.gatewayRoles.contains("requester") &&
-  resource.type == "postgres" &&
+  ["postgres", "mysql"].contains(resource.type) &&
   resource.hasTag("env") && resource.getTag("env") == "prod"
 };
 

@@ -72,6 +72,14 @@ describe('agent config', () => {
     expect(issuesOf('controlPlane: {}\n')).toEqual(expect.arrayContaining([expect.stringMatching(/^controlPlane\.url: /), expect.stringMatching(/^auth: /)]));
   });
 
+  it('reads a mysql block with its defaults, and only on a mysql resource', () => {
+    const mysql = `${GOOD}  - name: shop-db\n    type: mysql\n    address: 127.0.0.1:3306\n    mysql: { mode: fixed }\n`;
+    const config = parseAgentConfig(mysql, { env });
+    expect(config.resources[2]?.mysql).toMatchObject({ mode: 'fixed', ephemeralHost: '%', sampleRows: 50, privilegedRoles: [] });
+    expect(issuesOf(mysql.replace('mode: fixed', 'mode: shared'))[0]).toMatch(/^resources\[2\]\.mysql\.mode: /);
+    expect(issuesOf(mysql.replace('type: mysql', 'type: tcp'))).toEqual(['resources[2].mysql: a mysql block needs type: mysql']);
+  });
+
   it('accepts OIDC auth with a default resource and refuses a half-filled one', () => {
     const oidc = GOOD.replace(
       '  credential: env:GW_AGENT_CREDENTIAL',

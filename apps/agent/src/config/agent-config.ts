@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseHostPort } from './address.js';
 import { postgresOptionsShape } from '../protocols/postgres/postgres-config.js';
+import { mysqlOptionsShape } from '../protocols/mysql/mysql-config.js';
 import { sshOptionsSchema } from '../protocols/ssh/ssh-config.js';
 import { kubernetesOptionsSchema } from '../protocols/kubernetes/kubernetes-config.js';
 import type { SecretValue } from './secret.js';
@@ -65,6 +66,8 @@ function schemaFor(ctx: SecretRefContext) {
     credentials: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'credential names: letters, digits, _ . -'), secretRef).optional(),
     /** Only for `type: postgres`; see protocols/postgres/postgres-config.ts. */
     postgres: z.strictObject({ ...postgresOptionsShape, maskingKey: secretRef.optional() }).optional(),
+    /** Only for `type: mysql`; see protocols/mysql/mysql-config.ts. */
+    mysql: z.strictObject({ ...mysqlOptionsShape, maskingKey: secretRef.optional() }).optional(),
     /** Required for `type: ssh`; see protocols/ssh/ssh-config.ts. */
     ssh: sshOptionsSchema.optional(),
     /** Required for `type: kubernetes`; see protocols/kubernetes/kubernetes-config.ts. */
@@ -129,6 +132,9 @@ function schemaFor(ctx: SecretRefContext) {
         seen.add(r.name);
         if (r.postgres && r.type !== 'postgres') {
           zctx.addIssue({ code: 'custom', path: ['resources', i, 'postgres'], message: 'a postgres block needs type: postgres' });
+        }
+        if (r.mysql && r.type !== 'mysql') {
+          zctx.addIssue({ code: 'custom', path: ['resources', i, 'mysql'], message: 'a mysql block needs type: mysql' });
         }
         if (r.ssh && r.type !== 'ssh') {
           zctx.addIssue({ code: 'custom', path: ['resources', i, 'ssh'], message: 'an ssh block needs type: ssh' });

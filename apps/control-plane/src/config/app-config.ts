@@ -50,6 +50,13 @@ const envSchema = z.object({
   PG_TLS_CERT_FILE: z.string().optional(),
   PG_TLS_KEY_FILE: z.string().optional(),
   PG_ALLOW_CLEARTEXT: z.enum(['true', 'false']).default('false'),
+  MYSQL_HOST: z.string().default('127.0.0.1'),
+  /** MySQL wire endpoint; -1 turns it off. */
+  MYSQL_PORT: z.coerce.number().int().min(-1).max(65535).default(13306),
+  MYSQL_TLS_CERT_FILE: z.string().optional(),
+  MYSQL_TLS_KEY_FILE: z.string().optional(),
+  /** Accept the token without TLS from loopback clients only (development; never over a network). */
+  MYSQL_ALLOW_CLEARTEXT: z.enum(['true', 'false']).default('false'),
   SSH_HOST: z.string().default('127.0.0.1'),
   SSH_PORT: z.coerce.number().int().min(0).max(65535).default(12222),
   SSH_HOST_KEY_FILE: z.string().optional(),
@@ -105,6 +112,8 @@ export interface AppConfig {
   redis: { url: string; prefix: string; tls: boolean; tlsCa?: string; messageMaxSkewMs: number };
   identity: { issuers: unknown; roleMappings: unknown };
   postgres: { host: string; port: number; certFile?: string; keyFile?: string; allowCleartext: boolean };
+  /** MySQL wire endpoint (user `<db user>@<resource>`, token via mysql_clear_password over TLS); port -1 = off. */
+  mysql: { host: string; port: number; certFile?: string; keyFile?: string; allowCleartext: boolean };
   /** SSH endpoint; `hostKeyFile` defaults to `<dataDir>/ssh/host_ed25519_key`, made at first start. */
   ssh: { host: string; port: number; hostKeyFile?: string };
   /** Kubernetes API endpoint (HTTPS, cluster by path `/k8s/<resource>`); port -1 = off. */
@@ -173,6 +182,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       certFile: e.PG_TLS_CERT_FILE,
       keyFile: e.PG_TLS_KEY_FILE,
       allowCleartext: e.PG_ALLOW_CLEARTEXT === 'true',
+    },
+    mysql: {
+      host: e.MYSQL_HOST,
+      port: e.MYSQL_PORT,
+      certFile: e.MYSQL_TLS_CERT_FILE,
+      keyFile: e.MYSQL_TLS_KEY_FILE,
+      allowCleartext: e.MYSQL_ALLOW_CLEARTEXT === 'true',
     },
     ssh: { host: e.SSH_HOST, port: e.SSH_PORT, hostKeyFile: e.SSH_HOST_KEY_FILE },
     kubernetes: { host: e.K8S_HOST, port: e.K8S_PORT, certFile: e.K8S_TLS_CERT_FILE, keyFile: e.K8S_TLS_KEY_FILE, publicUrl: e.K8S_PUBLIC_URL },

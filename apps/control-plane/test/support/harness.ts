@@ -6,6 +6,7 @@ import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
 import { createApp } from '../../src/app.js';
 import { PgEndpoint } from '../../src/pg-endpoint/pg-endpoint.service.js';
 import { SshEndpoint } from '../../src/ssh-endpoint/ssh-endpoint.service.js';
+import { MysqlEndpoint } from '../../src/mysql-endpoint/mysql-endpoint.service.js';
 import { K8sEndpoint } from '../../src/k8s-endpoint/k8s-endpoint.service.js';
 
 export const ADMIN_DB_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -50,6 +51,7 @@ export async function startHarness(env: Record<string, string> = {}, opts: { ext
     PG_PORT: '0',
     SSH_PORT: '0',
     K8S_PORT: '0',
+    MYSQL_PORT: '0',
     DATABASE_URL: db.url,
     REDIS_PREFIX: `gwtest-${randomBytes(4).toString('hex')}`,
     OIDC_ISSUERS: JSON.stringify([{ issuer: idp.issuer, audience: 'api://gateway' }, ...(opts.extraIssuers ?? [])]),
@@ -63,6 +65,7 @@ export async function startHarness(env: Record<string, string> = {}, opts: { ext
   const pgPort = (app.get(PgEndpoint).port ?? 0).toString();
   const sshPort = app.get(SshEndpoint).port ?? 0;
   const k8sPort = app.get(K8sEndpoint).port ?? 0;
+  const mysqlPort = app.get(MysqlEndpoint).port ?? 0;
   const baseUrl = `http://127.0.0.1:${address.port}`;
   const tokens = new Map<string, string>();
   const harness: Harness = {
@@ -98,7 +101,7 @@ export async function startHarness(env: Record<string, string> = {}, opts: { ext
     async restart(downtimeMs = 0) {
       await app.close();
       if (downtimeMs) await new Promise((r) => setTimeout(r, downtimeMs));
-      const again = { ...config, postgres: { ...config.postgres, port: Number(pgPort) }, ssh: { ...config.ssh, port: sshPort }, kubernetes: { ...config.kubernetes, port: k8sPort } };
+      const again = { ...config, postgres: { ...config.postgres, port: Number(pgPort) }, ssh: { ...config.ssh, port: sshPort }, kubernetes: { ...config.kubernetes, port: k8sPort }, mysql: { ...config.mysql, port: mysqlPort } };
       app = await createApp(again);
       await app.listen(address.port, '127.0.0.1');
       harness.app = app;

@@ -21,6 +21,8 @@ export class StatementGate {
     private readonly holdForApproval: HoldForApproval | undefined,
     /** Aborted when the session ends: any approval wait ends with it. */
     private readonly lifetime: AbortSignal,
+    /** The wire protocol, as approvers see it on a held statement (the MySQL wing shares this gate). */
+    private readonly protocol: 'postgres' | 'mysql' = 'postgres',
   ) {}
 
   /** The statements of `text`, or the denial when it cannot be classified (fail closed). */
@@ -56,7 +58,7 @@ export class StatementGate {
    */
   hold(verdict: StatementVerdict, subject: Record<string, unknown>, detail: Record<string, unknown>, onRequested: (info: ApprovalRequested) => void): Promise<ApprovalOutcome> {
     if (!this.holdForApproval) return Promise.resolve({ status: 'unavailable', reason: 'statement approvals are not available on this agent' });
-    const full = { ...subject, protocol: 'postgres', dbRole: this.context.dbRole, policies: verdict.policies, reasons: verdict.reasons };
+    const full = { ...subject, protocol: this.protocol, dbRole: this.context.dbRole, policies: verdict.policies, reasons: verdict.reasons };
     const holding = new AbortController();
     this.holding = holding;
     return this.holdForApproval(full, verdict.approval, {

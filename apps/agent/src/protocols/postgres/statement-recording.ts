@@ -42,6 +42,8 @@ export class StatementRecording {
     private readonly recorder: SessionRecorder,
     maskingKey: Buffer,
     private readonly sampleRows: number,
+    /** The recording event a finished statement becomes (`mysql.statement` for the MySQL wing). */
+    private readonly eventType = 'pg.statement',
   ) {
     this.masker = new Masker({ entities: MASK_ENTITIES.map((entity) => ({ entity, style: 'full' })), columns: [] }, { key: maskingKey });
   }
@@ -104,9 +106,9 @@ export class StatementRecording {
       ...(run.sample.length > 0 ? { rows: run.sample } : {}),
     };
     if (!durable) {
-      this.recorder.record('pg.statement', data);
+      this.recorder.record(this.eventType, data);
       return undefined;
     }
-    return this.recorder.recordDurable('pg.statement', data);
+    return this.recorder.recordDurable(this.eventType, data);
   }
 }

@@ -1,0 +1,351 @@
+import type { Duplex } from 'node:stream';
+import { createPool, type Pool } from 'mysql2/promise';
+import { MAX_MYSQL_START_FRAME, type MysqlSessionStart } from '@gw/contracts';
+import { encodeErr, encodeOk, packet } from '@gw/protocol-mysql';
+import { MysqlClassifier } from '@gw/sql-mysql';
+import type { Logger } from 'pino';
+import type { AgentResource } from '../../config/agent-config.js';
+import type { ProtocolHandler, ProtocolOpenContext } from '../../handlers/protocol-handler.js';
+import type { RecordingShipper } from '../../recording/recording-shipper.js';
+import { holdThrough, type RequestApproval } from '../../approvals/approval-client.js';
+import type { PolicyHolder } from '../../policy/policy-holder.js';
+import { loadMaskingKey } from '../postgres/masking-key.js';
+import { StatementGate } from '../postgres/statement-gate.js';
+import { principalFromGrant } from '../postgres/statement-policy.js';
+import { StatementRecording } from '../postgres/statement-recording.js';
+import { EphemeralUsers, UserRefusedError, type EphemeralUser } from './ephemeral-users.js';
+import { DEFAULT_MYSQL_OPTIONS, type MysqlOptions } from './mysql-config.js';
+import { MysqlSessionCore, type KillOutcome } from './mysql-session-core.js';
+import { UpstreamLoginError, loginUpstream, type UpstreamSession } from './upstream-login.js';
+
+const START_TIMEOUT_MS = 15_000;
+
+export interface MysqlHandlerOptions {
+  policy: PolicyHolder;
+  shipper: RecordingShipper;
+  agentId: () => string | undefined;
+  spoolDir: string;
+  log: Logger;
+  requestApproval?: RequestApproval;
+}
+
+interface ResourceState {
+  admin: Pool;
+  users: EphemeralUsers;
+  maskingKey: Buffer;
+}
+
+/** A live session, as KILL from another session of the same principal finds it. */
+interface LiveSession {
+  principalId: string;
+  resource: string;
+  threadId: number;
+  admin: Pool;
+  terminate(message: string): void;
+}
+
+/** Names of stored functions and UDFs: calling one runs code the parser cannot see (sql:procedural). */
+async function loadUserFunctionNames(admin: Pool): Promise<ReadonlySet<string>> {
+  const [rows] = await admin.query(`SELECT LOWER(ROUTINE_NAME) AS name FROM information_schema.ROUTINES WHERE ROUTINE_TYPE = 'FUNCTION'`);
+  const names = new Set((rows as { name: string }[]).map((r) => r.name));
+  try {
+    const [udfs] = await admin.query('SELECT LOWER(name) AS name FROM mysql.func');
+    for (const r of udfs as { name: string }[]) names.add(r.name);
+  } catch {
+    // no mysql.func to read (MySQL without the privilege): stored functions only
+  }
+  return names;
+}
+
+/**
+ * Serves `mysql` streams: reads the start frame the control plane sends, logs in upstream itself
+ * (ephemeral user or fixed credentials), answers the client's login, then runs a MysqlSessionCore
+ * between the stream and the database.
+ */
+export class MysqlHandler implements ProtocolHandler {
+  readonly type = 'mysql' as const;
+  private readonly resources = new Map<string, Promise<ResourceState>>();
+  private readonly live = new Map<number, LiveSession>();
+  private readonly classifier = new MysqlClassifier();
+  /** Session users being dropped: close() waits for them before it ends the admin pools. */
+  private readonly drops = new Set<Promise<void>>();
+
+  constructor(private readonly o: MysqlHandlerOptions) {}
+
+  get openSessions(): number {
+    return this.live.size;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.live.values()) s.terminate('the gateway agent is shutting down');
+    await Promise.allSettled([...this.drops]);
+    for (const pending of this.resources.values()) {
+      const r = await pending.catch(() => undefined);
+      await r?.admin.end().catch(() => undefined);
+    }
+    this.resources.clear();
+  }
+
+  open(ctx: ProtocolOpenContext): void {
+    let stream: Duplex;
+    try {
+      stream = ctx.accept();
+    } catch (error) {
+      ctx.log.debug({ err: error }, 'open cancelled');
+      return;
+    }
+    stream.on('error', () => undefined);
+    readStart(stream)
+      .then((start) => this.serve(ctx, stream, start.start, start.rest))
+      .catch((error: unknown) => {
+        ctx.log.warn({ err: error }, 'mysql session failed to open');
+        refuse(stream, 1, 1105, `the gateway agent failed to open the session: ${(error as Error).message.slice(0, 200)}`);
+      });
+  }
+
+  private resourceState(resource: AgentResource): Promise<ResourceState> {
+    let state = this.resources.get(resource.name);
+    if (!state) {
+      const options = resource.mysql ?? DEFAULT_MYSQL_OPTIONS;
+      const admin = createPool({
+        host: resource.address.host,
+        port: resource.address.port,
+        user: resource.credentials?.['user']?.reveal(),
+        password: resource.credentials?.['password']?.reveal() ?? '',
+        connectionLimit: 2,
+        multipleStatements: false,
+      });
+      state = Promise.resolve({
+        admin,
+        users: new EphemeralUsers(admin, () => this.o.agentId() ?? 'unknown', options.ephemeralHost),
+        maskingKey: loadMaskingKey(resource.mysql?.maskingKey?.reveal(), this.o.spoolDir),
+      });
+      this.resources.set(resource.name, state);
+    }
+    return state;
+  }
+
+  private async serve(ctx: ProtocolOpenContext, stream: Duplex, start: MysqlSessionStart, rest: Buffer): Promise<void> {
+    const { grant, resource, header, log } = ctx;
+    const options: MysqlOptions = resource.mysql ?? DEFAULT_MYSQL_OPTIONS;
+    const seq = start.loginSeq;
+    const recorder = this.o.shipper.session(grant.sid);
+    if (!resource.credentials?.['user']) return refuse(stream, seq, 1105, `resource ${resource.name} has no credentials.user configured on the agent`);
+    const state = await this.resourceState(resource);
+    const refuseUser = (message: string): void => {
+      recorder.record('mysql.refused', { user: grant.login, mode: options.mode, code: 1045, reason: message });
+      refuse(stream, seq, 1045, message);
+    };
+    let ephemeral: EphemeralUser | undefined;
+    let user: string;
+    let password: string;
+    if (options.mode === 'ephemeral') {
+      try {
+        ephemeral = await state.users.create(grant.login, new Set(options.privilegedRoles));
+      } catch (error) {
+        if (error instanceof UserRefusedError) return refuseUser(error.message);
+        log.warn({ err: error }, 'creating the ephemeral user failed');
+        return refuse(stream, seq, 1105, `the gateway could not create a session user for "${grant.login}": ${(error as Error).message.slice(0, 200)}`);
+      }
+      user = ephemeral.name;
+      password = ephemeral.password;
+    } else {
+      user = resource.credentials['user'].reveal();
+      password = resource.credentials['password']?.reveal() ?? '';
+      if (grant.login !== user) {
+        return refuseUser(`resource ${resource.name} logs every session in as "${user}" (mysql.mode: fixed); ask for that user, not "${grant.login}"`);
+      }
+    }
+    const dropUser = async (): Promise<void> => {
+      if (!ephemeral) return;
+      const user = ephemeral;
+      ephemeral = undefined;
+      const drop = state.users.drop(user).catch((error: unknown) => log.error({ err: error, user: user.name }, 'dropping the ephemeral user failed; the next sweep retries'));
+      this.drops.add(drop);
+      await drop;
+      this.drops.delete(drop);
+    };
+
+    let upstream: UpstreamSession;
+    let userFunctions: ReadonlySet<string>;
+    try {
+      [upstream, userFunctions] = await Promise.all([
+        loginUpstream({
+          host: resource.address.host, port: resource.address.port, user, password, schema: start.schema, capabilities: start.capabilities, charset: start.charset, attributes: start.attributes,
+        }),
+        loadUserFunctionNames(state.admin),
+      ]);
+    } catch (error) {
+      await dropUser();
+      if (error instanceof UpstreamLoginError) return refuse(stream, seq, error.code, error.message);
+      throw error;
+    }
+    if (stream.destroyed) {
+      upstream.socket.destroy();
+      return dropUser();
+    }
+
+    recorder.record('mysql.session', {
+      principal: { id: grant.principal.id, displayName: grant.principal.displayName, kind: grant.principal.kind, appId: grant.principal.appId },
+      resource: resource.name,
+      user: grant.login,
+      upstreamUser: user,
+      mode: options.mode,
+      schema: start.schema,
+      server: upstream.handshake.serverVersion,
+      declared: { programName: start.attributes['program_name'] ?? null, client: start.attributes['_client_name'] ?? null },
+      sourceIp: header.client.address ?? null,
+    });
+
+    const lifetime = new AbortController();
+    const gate = new StatementGate(
+      this.o.policy,
+      {
+        principal: principalFromGrant(grant.principal),
+        resource: { name: resource.name, type: 'mysql', ...(resource.environment !== undefined ? { environment: resource.environment } : {}), labels: resource.labels },
+        dbRole: grant.login,
+        sourceIp: header.client.address ?? '',
+        userFunctions,
+      },
+      this.o.requestApproval ? holdThrough(this.o.requestApproval, grant.sid, 'statement') : undefined,
+      lifetime.signal,
+      'mysql',
+    );
+    const socket = upstream.socket;
+    let ended = false;
+    const bytes = { in: 0, out: 0 };
+    const finish = (reason: string): void => {
+      if (ended) return;
+      ended = true;
+      core.end();
+      lifetime.abort(reason);
+      clearTimeout(expiry);
+      this.live.delete(start.connectionId);
+      recorder.record('mysql.end', { reason, bytesIn: bytes.in, bytesOut: bytes.out });
+      socket.destroy();
+      if (!stream.destroyed) stream.end();
+      void dropUser();
+    };
+    const core: MysqlSessionCore = new MysqlSessionCore({
+      toClient: (b) => {
+        bytes.out += b.length;
+        const ok = stream.write(b);
+        if (!ok) {
+          socket.pause();
+          stream.once('drain', () => socket.resume());
+        }
+        return ok;
+      },
+      toServer: (b) => {
+        const ok = socket.write(b);
+        if (!ok) {
+          stream.pause();
+          socket.once('drain', () => stream.resume());
+        }
+        return ok;
+      },
+      pauseClient: () => stream.pause(),
+      resumeClient: () => stream.resume(),
+      pauseServer: () => socket.pause(),
+      resumeServer: () => socket.resume(),
+      gate,
+      classifier: this.classifier,
+      recording: new StatementRecording(recorder, state.maskingKey, options.sampleRows, 'mysql.statement'),
+      maskingKey: state.maskingKey,
+      capabilities: start.capabilities,
+      sampleRows: options.sampleRows,
+      kill: (target) => this.kill(grant.principal.id, resource.name, target),
+      fail: (reason) => {
+        if (reason !== 'client quit') log.info({ reason }, 'mysql session ended');
+        finish(reason);
+      },
+    });
+    this.live.set(start.connectionId, {
+      principalId: grant.principal.id,
+      resource: resource.name,
+      threadId: upstream.threadId,
+      admin: state.admin,
+      terminate: (message) => {
+        if (!stream.destroyed) stream.write(packet(encodeErr({ code: 1927, sqlState: '70100', message }), 0));
+        finish(message);
+      },
+    });
+    const remaining = grant.sessionExpiresAt * 1000 - Date.now();
+    const expiry = setTimeout(() => this.live.get(start.connectionId)?.terminate('session expired'), Math.max(0, Math.min(remaining, 2 ** 31 - 1)));
+    expiry.unref();
+
+    stream.write(packet(encodeOk(), seq));
+    socket.on('data', (chunk: Buffer) => {
+      bytes.out += 0;
+      core.serverBytes(chunk);
+    });
+    socket.on('error', (error) => finish(`database connection error: ${error.message}`));
+    socket.on('close', () => finish('database closed the connection'));
+    stream.on('data', (chunk: Buffer) => {
+      bytes.in += chunk.length;
+      core.clientBytes(chunk);
+    });
+    stream.on('end', () => finish('client closed'));
+    stream.on('close', () => finish('client closed'));
+    if (upstream.rest.length > 0) core.serverBytes(upstream.rest);
+    if (rest.length > 0) core.clientBytes(rest);
+    socket.resume();
+    stream.resume();
+  }
+
+  /**
+   * `KILL [QUERY] <id>` where the id is the gateway's connection id of another session of the same
+   * principal on this agent (`mysql`'s Ctrl-C sends it on a second connection): the agent kills the
+   * database thread of that session with its own credentials. Sessions of others are refused.
+   */
+  private async kill(principalId: string, resource: string, target: { query: boolean; connectionId: number }): Promise<KillOutcome> {
+    const victim = this.live.get(target.connectionId);
+    if (!victim || victim.resource !== resource) return { ok: false, code: 1094, message: `Unknown thread id: ${target.connectionId}` };
+    if (victim.principalId !== principalId) return { ok: false, code: 1095, message: `You are not owner of thread ${target.connectionId}` };
+    if (!target.query) {
+      victim.terminate('connection killed by its owner');
+      return { ok: true };
+    }
+    await victim.admin.query(`KILL QUERY ${victim.threadId}`);
+    return { ok: true };
+  }
+}
+
+/** The control plane's start frame, then whatever client bytes followed it. */
+function readStart(stream: Duplex): Promise<{ start: MysqlSessionStart; rest: Buffer }> {
+  return new Promise((resolve, reject) => {
+    let buffered = Buffer.alloc(0);
+    const timer = setTimeout(() => done(new Error('no start frame from the control plane')), START_TIMEOUT_MS);
+    const done = (error?: Error, value?: { start: MysqlSessionStart; rest: Buffer }): void => {
+      clearTimeout(timer);
+      stream.removeListener('data', onData);
+      stream.pause();
+      if (error) reject(error);
+      else resolve(value!);
+    };
+    const onData = (chunk: Buffer): void => {
+      buffered = Buffer.concat([buffered, chunk]);
+      if (buffered.length < 4) return;
+      const length = buffered.readUInt32BE(0);
+      if (length > MAX_MYSQL_START_FRAME) return done(new Error('start frame too large'));
+      if (buffered.length < 4 + length) return;
+      try {
+        const start = JSON.parse(buffered.subarray(4, 4 + length).toString('utf8')) as MysqlSessionStart;
+        if (typeof start.dbUser !== 'string' || typeof start.capabilities !== 'number' || typeof start.loginSeq !== 'number' || typeof start.connectionId !== 'number') {
+          return done(new Error('malformed start frame'));
+        }
+        done(undefined, { start, rest: buffered.subarray(4 + length) });
+      } catch {
+        done(new Error('malformed start frame'));
+      }
+    };
+    stream.on('data', onData);
+  });
+}
+
+/** One ERR packet (the login's answer) and the end of the stream. */
+function refuse(stream: Duplex, seq: number, code: number, message: string): void {
+  if (stream.destroyed || stream.writableEnded) return;
+  const sqlState = code === 1045 ? '28000' : 'HY000';
+  stream.end(packet(encodeErr({ code, sqlState, message: message.slice(0, 1000) }), seq));
+}

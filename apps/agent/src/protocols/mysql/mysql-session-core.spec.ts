@@ -1,0 +1,156 @@
+import {
+  CAP, COM, GATEWAY_CAPABILITIES, PacketFramer, TYPE, encodeColumnDefinition, encodeErr, encodeOk, encodeTextRow, packet, parseErr, parseTextRow,
+  type ColumnDefinition,
+} from '@gw/protocol-mysql';
+import { MysqlClassifier } from '@gw/sql-mysql';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { memoryRecorder } from '../../../test/support/pg-session-fixture.js';
+import { PolicyHolder } from '../../policy/policy-holder.js';
+import { StatementGate } from '../postgres/statement-gate.js';
+import { StatementRecording } from '../postgres/statement-recording.js';
+import { MysqlSessionCore } from './mysql-session-core.js';
+
+/*
+ * The MySQL session core fed bytes directly, no sockets: however the client's and the database's bytes
+ * are cut, the same commands reach the database, the same (masked) packets reach the client, and the
+ * same statements are recorded.
+ */
+
+const POLICY = `
+@id("read") @mask("email:partial")
+permit (principal, action in Gateway::Action::"sql:read", resource);
+@id("no-delete") @reason("no deletes")
+forbid (principal, action == Gateway::Action::"sql:delete", resource);
+`;
+const CAPS = GATEWAY_CAPABILITIES & ~CAP.SSL;
+/** Compiled once: every session below shares the engine, as an agent's sessions do. */
+const CLASSIFIER = new MysqlClassifier();
+const POLICY_HOLDER = new PolicyHolder(() => ({ version: 1, sha256: 'x', text: POLICY }), pino({ level: 'silent' }));
+
+function session(durability?: (n: number) => Promise<void>) {
+  const { recorder, records } = memoryRecorder(durability);
+  const toClient: Buffer[] = [];
+  const toServer: Buffer[] = [];
+  const failures: string[] = [];
+  const gate = new StatementGate(
+    POLICY_HOLDER,
+    { principal: { id: 'p', kind: 'workload', issuer: 'i', subject: 's', roles: [], groups: [], gatewayRoles: [] }, resource: { name: 'db', type: 'mysql', labels: {} }, dbRole: 'app', sourceIp: '127.0.0.1' },
+    undefined,
+    new AbortController().signal,
+    'mysql',
+  );
+  const core = new MysqlSessionCore({
+    toClient: (b) => toClient.push(Buffer.from(b)) > 0,
+    toServer: (b) => toServer.push(Buffer.from(b)) > 0,
+    pauseClient: () => undefined,
+    resumeClient: () => undefined,
+    pauseServer: () => undefined,
+    resumeServer: () => undefined,
+    gate,
+    classifier: CLASSIFIER,
+    recording: new StatementRecording(recorder, Buffer.alloc(32, 7), 10, 'mysql.statement'),
+    maskingKey: Buffer.alloc(32, 7),
+    capabilities: CAPS,
+    sampleRows: 10,
+    kill: () => Promise.resolve({ ok: false, code: 1094, message: 'Unknown thread id' }),
+    fail: (reason) => failures.push(reason),
+  });
+  return { core, toClient, toServer, records, failures };
+}
+
+const column = (name: string, type: number = TYPE.VAR_STRING): ColumnDefinition => ({
+  catalog: 'def', schema: 'shop', table: 'customers', orgTable: 'customers', name, orgName: name, charset: 45, length: 400, type, flags: 0, decimals: 0,
+});
+
+/** The database's answer to `SELECT id, email FROM customers`: one row, DEPRECATE_EOF framing. */
+const resultSet = Buffer.concat([
+  packet(Buffer.from([2]), 1),
+  packet(encodeColumnDefinition(column('id', TYPE.LONG)), 2),
+  packet(encodeColumnDefinition(column('email')), 3),
+  packet(encodeTextRow([Buffer.from('1'), Buffer.from('ada@example.com')]), 4),
+  packet(encodeOk({ status: 2 }, true), 5),
+]);
+
+const payloads = (chunks: Buffer[]) => new PacketFramer().push(Buffer.concat(chunks));
+/** Answers wait for their statement's record: the in-memory journal confirms it a microtask later. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('MysqlSessionCore', () => {
+  it('forwards an allowed query and masks the rows of its answer, however the answer is cut', async () => {
+    for (let cut = 0; cut <= resultSet.length; cut++) {
+      const s = session();
+      s.core.clientBytes(packet(Buffer.from('\x03SELECT id, email FROM customers', 'latin1'), 0));
+      expect(payloads(s.toServer).map((p) => p.payload.subarray(1).toString())).toEqual(['SELECT id, email FROM customers']);
+      s.core.serverBytes(resultSet.subarray(0, cut));
+      s.core.serverBytes(resultSet.subarray(cut));
+      await settle();
+      const out = payloads(s.toClient);
+      expect(out.map((p) => p.seq)).toEqual([1, 2, 3, 4, 5]);
+      expect(parseTextRow(out[3]!.payload, 2).map((v) => v?.toString())).toEqual(['1', 'a**@example.com']);
+      expect(s.records.filter((r) => r.type === 'mysql.statement').map((r) => r.data['rows'])).toEqual([[['1', 'a**@example.com']]]);
+    }
+  });
+
+  it('refuses a denied statement with ERR 1142 naming the policy, without reaching the database', async () => {
+    const s = session();
+    s.core.clientBytes(packet(Buffer.from('\x03DELETE FROM customers', 'latin1'), 0));
+    await settle();
+    expect(s.toServer).toEqual([]);
+    const [err] = payloads(s.toClient);
+    expect(err!.seq).toBe(1);
+    expect(parseErr(err!.payload)).toMatchObject({ code: 1142, sqlState: '42000', message: expect.stringContaining('"no-delete"') as unknown });
+    expect(s.records.map((r) => r.data['decision'])).toEqual(['deny']);
+  });
+
+  it('holds pipelined commands until the answer before them has ended', async () => {
+    const s = session();
+    s.core.clientBytes(Buffer.concat([packet(Buffer.from('\x03SELECT id, email FROM customers', 'latin1'), 0), packet(Buffer.from([COM.PING]), 0)]));
+    expect(s.toServer).toHaveLength(1);
+    s.core.serverBytes(resultSet);
+    expect(s.toServer).toHaveLength(2);
+    s.core.serverBytes(packet(encodeOk(), 1));
+    await settle();
+    expect(payloads(s.toClient).at(-1)!.payload[0]).toBe(0x00);
+  });
+
+  it('ties an execution to the prepared text: a DELETE cannot be prepared, an unknown id is refused', async () => {
+    const s = session();
+    s.core.clientBytes(packet(Buffer.from('\x16DELETE FROM customers WHERE id = ?', 'latin1'), 0));
+    await settle();
+    expect(parseErr(payloads(s.toClient)[0]!.payload).code).toBe(1142);
+    s.core.clientBytes(packet(Buffer.from([COM.STMT_EXECUTE, 9, 0, 0, 0, 0, 1, 0, 0, 0]), 0));
+    await settle();
+    expect(parseErr(payloads(s.toClient)[1]!.payload)).toMatchObject({ code: 1227, message: expect.stringContaining('unknown prepared statement') as unknown });
+    expect(s.toServer).toEqual([]);
+  });
+
+  it('ends the session when the database asks for a local file the gateway never offered', () => {
+    const s = session();
+    s.core.clientBytes(packet(Buffer.from('\x03SELECT 1', 'latin1'), 0));
+    s.core.serverBytes(packet(Buffer.from('\xfb/etc/passwd', 'latin1'), 1));
+    expect(s.failures[0]).toMatch(/local file/);
+    expect(s.toClient).toEqual([]);
+  });
+
+  it('releases an answer only once its record is durable', async () => {
+    let confirm!: () => void;
+    const s = session(() => new Promise<void>((resolve) => (confirm = resolve)));
+    s.core.clientBytes(packet(Buffer.from('\x03SELECT id, email FROM customers', 'latin1'), 0));
+    s.core.serverBytes(resultSet);
+    await settle();
+    expect(s.toClient).toEqual([]);
+    confirm();
+    await settle();
+    expect(payloads(s.toClient)).toHaveLength(5);
+  });
+
+  it('passes a database error through and records it', async () => {
+    const s = session();
+    s.core.clientBytes(packet(Buffer.from('\x03SELECT id FROM customers', 'latin1'), 0));
+    s.core.serverBytes(packet(encodeErr({ code: 1146, sqlState: '42S02', message: "Table 'shop.customers' doesn't exist" }), 1));
+    await settle();
+    expect(parseErr(payloads(s.toClient)[0]!.payload).code).toBe(1146);
+    expect(s.records[0]!.data['error']).toMatchObject({ code: '1146' });
+  });
+});

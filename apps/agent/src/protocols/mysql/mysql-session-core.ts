@@ -1,0 +1,597 @@
+import { Masker, type MaskingRules } from '@gw/masking';
+import {
+  CAP, MAX_PACKET_PAYLOAD, encodePacket, MysqlProtocolError, PacketFramer, STATUS, encodeErr, encodeOk, isEof, isErr, isOk, parseColumnCount, parseColumnDefinition, parseCommand,
+  parseOk, terminatorStatus, type ClientCommand, type ColumnDefinition, type MysqlPacket,
+} from '@gw/protocol-mysql';
+import { SqlClassificationError, type StatementClassification } from '@gw/sql';
+import type { MysqlClassifier, MysqlStatementClassification } from '@gw/sql-mysql';
+import { approvalRecord, refusedByApproval, type ApprovalRecord } from '../postgres/statement-approval.js';
+import type { StatementGate } from '../postgres/statement-gate.js';
+import { combineVerdicts, denialMessage, denied, type StatementVerdict } from '../postgres/statement-policy.js';
+import { cutText, type StatementRecording, type StatementRun } from '../postgres/statement-recording.js';
+import { DurableReleaseQueue } from '../../recording/durable-release.js';
+import { ResultMasking } from './result-masking.js';
+
+/** ER_TABLEACCESS_DENIED_ERROR: a statement refused on tables. */
+export const ERR_TABLE_DENIED = { code: 1142, sqlState: '42000' } as const;
+/** ER_SPECIFIC_ACCESS_DENIED_ERROR: a statement or command refused as administrative or unreadable. */
+export const ERR_ACCESS_DENIED = { code: 1227, sqlState: '42000' } as const;
+/** Packets from the client kept while a command runs (pipelining) before the client is paused. */
+const MAX_QUEUED_COMMANDS = 64;
+/** COM_STMT_EXECUTE's statement id for "the one prepared last" (MariaDB). */
+const LAST_PREPARED = 0xffff_ffff;
+/** Server status flag: the session runs with sql_mode NO_BACKSLASH_ESCAPES (strings end differently). */
+const STATUS_NO_BACKSLASH_ESCAPES = 0x200;
+
+/** Where the packets of an answer go (the ordered, durability-gated output). */
+interface Output {
+  push(bytes: Buffer): void;
+}
+
+export type KillOutcome = { ok: true } | { ok: false; code: number; message: string };
+
+export interface MysqlSessionCoreOptions {
+  /** Bytes for the client; false = the client is slow (the core pauses the database). */
+  toClient(bytes: Buffer): boolean;
+  toServer(bytes: Buffer): boolean;
+  pauseClient(): void;
+  resumeClient(): void;
+  /** Answers are held until their statement's record is durable: too much held pauses the database. */
+  pauseServer(): void;
+  resumeServer(): void;
+  gate: StatementGate;
+  classifier: MysqlClassifier;
+  recording: StatementRecording;
+  maskingKey: Buffer;
+  /** Capabilities both sides speak. */
+  capabilities: number;
+  sampleRows: number;
+  /** `KILL [QUERY] <gateway connection id>`, resolved among the agent's sessions. */
+  kill(target: { query: boolean; connectionId: number }): Promise<KillOutcome>;
+  /** The session must end (protocol violation from either side). */
+  fail(reason: string): void;
+}
+
+/** What a prepared statement (COM_STMT_PREPARE) was: its text's classification, re-decided at every execution. */
+interface PreparedStatement {
+  statement: StatementClassification;
+  text: string;
+  columns?: ColumnDefinition[];
+}
+
+/** The answer a forwarded command is waiting for. */
+type Expectation =
+  | { kind: 'none' }
+  | { kind: 'single'; run?: StatementRun }
+  | { kind: 'results'; binary: boolean; run?: StatementRun; verdict: StatementVerdict; statementId?: number }
+  | { kind: 'prepare'; text: string; statement: StatementClassification; run: StatementRun }
+  | { kind: 'field_list' };
+
+/** Where a result-set answer is. */
+interface ResultState {
+  phase: 'first' | 'columns' | 'columns_eof' | 'rows';
+  columnsLeft: number;
+  defs: ColumnDefinition[];
+  rawDefs: Buffer[];
+  masking?: ResultMasking;
+  masker?: Masker;
+}
+
+/** Where a COM_STMT_PREPARE answer is. */
+interface PrepareState {
+  phase: 'first' | 'params' | 'params_eof' | 'columns' | 'columns_eof';
+  left: number;
+  columns: number;
+  statementId: number;
+}
+
+/**
+ * One MySQL session between the client and the database, without sockets: client packets are
+ * decoded and decided one command at a time (classification, policy, approval hold), answers from
+ * the database are followed packet by packet (result sets, prepared statement metadata) so rows can
+ * be masked and statements recorded, and the next command waits until the answer has ended.
+ */
+export class MysqlSessionCore {
+  private readonly fromClient = new PacketFramer();
+  private readonly fromServer = new PacketFramer();
+  private readonly queue: MysqlPacket[] = [];
+  private expectation: Expectation | undefined;
+  private result: ResultState | undefined;
+  private preparing: PrepareState | undefined;
+  private readonly prepared = new Map<number, PreparedStatement>();
+  /** SQL-level `PREPARE name FROM '...'` statements, for `EXECUTE name`. */
+  private readonly sqlPrepared = new Map<string, StatementClassification>();
+  private busy = false;
+  private lastPrepared = -1;
+  private ended = false;
+  private backslashEscapes = true;
+  private readonly maskers = new WeakMap<MaskingRules, Masker>();
+
+  /** Everything for the client, in order, each answer behind its statement's record (as for Postgres). */
+  private readonly released: DurableReleaseQueue;
+
+  constructor(private readonly o: MysqlSessionCoreOptions) {
+    this.released = new DurableReleaseQueue({
+      write: (bytes) => void o.toClient(bytes),
+      cork: () => undefined,
+      uncork: () => undefined,
+      pause: () => o.pauseServer(),
+      resume: () => o.resumeServer(),
+      failed: (error) => o.fail(`the statement recording failed, results are withheld: ${String(error)}`),
+    });
+  }
+
+  /** Records a finished statement; the client's answer written after this waits for the record. */
+  private record(run: StatementRun, tag: string | undefined, error: { code: string; message: string } | undefined): void {
+    const durable = this.o.recording.finish(run, tag, error, !this.ended);
+    if (durable) this.released.barrier(durable);
+  }
+
+  clientBytes(chunk: Buffer): void {
+    try {
+      for (const p of this.fromClient.push(chunk)) this.queue.push(p);
+    } catch (error) {
+      return this.o.fail(`malformed packet from the client: ${(error as Error).message}`);
+    }
+    if (this.queue.length > MAX_QUEUED_COMMANDS) this.o.pauseClient();
+    this.pump();
+  }
+
+  serverBytes(chunk: Buffer): void {
+    let packets: MysqlPacket[];
+    try {
+      packets = this.fromServer.push(chunk);
+    } catch (error) {
+      return this.o.fail(`malformed packet from the database: ${(error as Error).message}`);
+    }
+    // One chunk of the answer leaves as one write (or waits, whole, for the record it ends).
+    const out = { push: (bytes: Buffer) => this.released.write(bytes) };
+    this.released.beginBatch();
+    try {
+      for (const p of packets) this.onServerPacket(p, out);
+    } catch (error) {
+      this.released.endBatch();
+      if (error instanceof MysqlProtocolError || error instanceof RangeError) return this.o.fail(`malformed answer from the database: ${error.message}`);
+      throw error;
+    }
+    this.released.endBatch();
+    if (!this.busy) this.pump();
+  }
+
+  end(): void {
+    this.ended = true;
+  }
+
+  /** Handles queued client commands until one is in flight. */
+  private pump(): void {
+    while (!this.busy && !this.ended && this.queue.length > 0) {
+      const p = this.queue.shift()!;
+      if (this.queue.length === MAX_QUEUED_COMMANDS) this.o.resumeClient();
+      this.onCommand(p);
+    }
+  }
+
+  private onCommand(p: MysqlPacket): void {
+    let command: ClientCommand;
+    try {
+      command = parseCommand(p.payload);
+    } catch (error) {
+      return this.refuse(p, ERR_ACCESS_DENIED, `malformed command: ${(error as Error).message}`);
+    }
+    switch (command.kind) {
+      case 'query':
+        return this.onQuery(p, command.text);
+      case 'prepare':
+        return this.onPrepare(p, command.text);
+      case 'execute':
+        return this.onExecute(p, command.statementId, command.flags);
+      case 'long_data':
+        // No answer; the data only matters if the statement is executed, which is decided then.
+        if (!this.prepared.has(command.statementId === LAST_PREPARED ? this.lastPrepared : command.statementId)) return;
+        return this.forward(p, { kind: 'none' });
+      case 'close_statement':
+        this.prepared.delete(command.statementId);
+        return this.forward(p, { kind: 'none' });
+      case 'reset_statement':
+        return this.forward(p, { kind: 'single' });
+      case 'init_db':
+        return this.decideAndForward(p, `USE \`${command.schema.replace(/`/g, '``')}\``, { kind: 'single' });
+      case 'field_list':
+        return this.decideAndForward(p, `SHOW COLUMNS FROM \`${command.table.replace(/`/g, '``')}\``, { kind: 'field_list' });
+      case 'kill':
+        return this.onKill(p, { query: false, connectionId: command.connectionId });
+      case 'set_option':
+      case 'ping':
+      case 'statistics':
+      case 'debug':
+        return this.forward(p, { kind: 'single' });
+      case 'reset_connection':
+        this.prepared.clear();
+        this.sqlPrepared.clear();
+        return this.forward(p, { kind: 'single' });
+      case 'quit':
+        this.o.toServer(rawPacket(p));
+        this.ended = true;
+        return this.o.fail('client quit');
+      case 'bulk_execute':
+        return this.refuse(p, ERR_ACCESS_DENIED, 'COM_STMT_BULK_EXECUTE (array binding) is not supported through the gateway; execute the statement once per row');
+      case 'fetch':
+        return this.refuse(p, ERR_ACCESS_DENIED, 'server-side cursors are not supported through the gateway');
+      case 'other':
+        return this.refuse(p, ERR_ACCESS_DENIED, `${command.name} is not allowed through the gateway`);
+    }
+  }
+
+  private classify(text: string): MysqlStatementClassification[] | StatementVerdict {
+    try {
+      return this.o.classifier.classify(text, { backslashEscapes: this.backslashEscapes });
+    } catch (error) {
+      if (error instanceof SqlClassificationError) return denied(`could not classify statement: ${error.message}; denied`);
+      throw error;
+    }
+  }
+
+  private onQuery(p: MysqlPacket, text: string): void {
+    const classified = this.classify(text);
+    if (!Array.isArray(classified)) return this.deny(p, text, classified, []);
+    if (!(this.o.capabilities & CAP.MULTI_STATEMENTS) && classified.length > 1) {
+      return this.deny(p, text, denied('several statements in one query need CLIENT_MULTI_STATEMENTS; denied'), classified);
+    }
+    const kill = classified.find((s) => s.kill);
+    if (kill?.kill) {
+      if (classified.length > 1) return this.deny(p, text, denied('KILL must be sent alone; denied'), classified);
+      return this.onKill(p, kill.kill, text);
+    }
+    const local = classified.find((s) => s.localInfile);
+    if (local) return this.deny(p, text, denied('LOAD DATA LOCAL sends a client file, which the gateway does not relay; denied'), classified);
+    // EXECUTE name: decided as the statement it names (fail closed when unknown).
+    const resolved: StatementClassification[] = [];
+    for (const s of classified) {
+      if (s.execute) {
+        const target = this.sqlPrepared.get(s.execute.name);
+        if (!target) return this.deny(p, text, denied(`EXECUTE of unknown prepared statement "${s.execute.name}"; denied`), classified);
+        resolved.push({ ...target, text: s.text, kind: 'execute' });
+      } else {
+        resolved.push(s);
+      }
+    }
+    const verdict = combineVerdicts(resolved.map((s) => this.o.gate.decide(s)));
+    const onAllowed = (approval?: ApprovalRecord): void => {
+      for (const s of classified) {
+        if (s.prepared) this.sqlPrepared.set(s.prepared.name, s.prepared.statement);
+        if (s.deallocate?.name) this.sqlPrepared.delete(s.deallocate.name);
+      }
+      const run = this.newRun(text, verdict, resolved);
+      if (approval) run.approval = approval;
+      this.forward(p, { kind: 'results', binary: false, run, verdict });
+    };
+    this.afterDecision(p, text, verdict, resolved, onAllowed);
+  }
+
+  /** COM_STMT_PREPARE: refused now if policy denies the text; held statements are held at execution. */
+  private onPrepare(p: MysqlPacket, text: string): void {
+    const classified = this.classify(text);
+    if (!Array.isArray(classified)) return this.deny(p, text, classified, []);
+    if (classified.length !== 1) return this.deny(p, text, denied('a prepared statement holds exactly one statement; denied'), classified);
+    const statement = classified[0]!;
+    if (statement.kill || statement.execute || statement.prepared || statement.localInfile) {
+      return this.deny(p, text, denied('this statement cannot be prepared through the gateway; denied'), classified);
+    }
+    const verdict = this.o.gate.decide(statement);
+    if (verdict.effect === 'deny') return this.deny(p, text, verdict, classified);
+    this.forward(p, { kind: 'prepare', text, statement, run: this.newRun(text, verdict, [statement]) });
+  }
+
+  private onExecute(p: MysqlPacket, statementId: number, flags: number): void {
+    // MariaDB: id 0xffffffff names the statement prepared last (connectors pipeline PREPARE and EXECUTE).
+    const prepared = this.prepared.get(statementId === LAST_PREPARED ? this.lastPrepared : statementId);
+    if (!prepared) return this.refuse(p, ERR_ACCESS_DENIED, `unknown prepared statement ${statementId}`);
+    if (flags !== 0) return this.refuse(p, ERR_ACCESS_DENIED, 'server-side cursors are not supported through the gateway');
+    const verdict = this.o.gate.decide(prepared.statement);
+    this.afterDecision(p, prepared.text, verdict, [prepared.statement], (approval) => {
+      const run = this.newRun(prepared.text, verdict, [prepared.statement]);
+      if (approval) run.approval = approval;
+      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId });
+    });
+  }
+
+  /** COM_INIT_DB and COM_FIELD_LIST are decided as the statements they amount to. */
+  private decideAndForward(p: MysqlPacket, equivalent: string, expectation: Expectation): void {
+    const classified = this.classify(equivalent);
+    if (!Array.isArray(classified)) return this.deny(p, equivalent, classified, []);
+    const verdict = combineVerdicts(classified.map((s) => this.o.gate.decide(s)));
+    this.afterDecision(p, equivalent, verdict, classified, (approval) => {
+      const run = this.newRun(equivalent, verdict, classified);
+      if (approval) run.approval = approval;
+      this.forward(p, expectation.kind === 'single' ? { kind: 'single', run } : expectation);
+    });
+  }
+
+  /** Allow: run it; deny: ERR; require approval: hold, then one of the two. */
+  private afterDecision(p: MysqlPacket, text: string, verdict: StatementVerdict, statements: StatementClassification[], allowed: (approval?: ApprovalRecord) => void): void {
+    if (verdict.effect === 'allow') return allowed();
+    if (verdict.effect === 'deny') return this.deny(p, text, verdict, statements);
+    const fingerprints = statements.map((s) => s.fingerprint);
+    const standing = this.o.gate.standing(fingerprints);
+    if (standing) return allowed(standing);
+    this.busy = true;
+    const subject = {
+      text: this.o.recording.maskText(text),
+      statementKinds: [...new Set(statements.map((s) => s.kind))],
+      actions: [...new Set(statements.flatMap((s) => s.actions))].sort(),
+      tables: [...new Set(statements.flatMap((s) => [...s.tablesRead, ...s.tablesWritten]))].sort(),
+      fingerprints,
+    };
+    this.o.gate
+      .hold(verdict, subject, { text: cutText(text) }, () => undefined)
+      .then((outcome) => {
+        if (this.ended) return;
+        this.busy = false;
+        if (outcome.status === 'approved') {
+          this.o.gate.remember(outcome, fingerprints);
+          allowed(approvalRecord(outcome));
+        } else {
+          this.deny(p, text, refusedByApproval(verdict, outcome), statements, approvalRecord(outcome));
+        }
+        this.pump();
+      })
+      .catch((error: unknown) => this.o.fail(`approval wait failed: ${String(error)}`));
+  }
+
+  private onKill(p: MysqlPacket, target: { query: boolean; connectionId: number }, text = `KILL ${target.query ? 'QUERY ' : ''}${target.connectionId}`): void {
+    this.busy = true;
+    const run = this.newRun(text, { effect: 'allow', policies: [], reasons: ['kill of a statement of the same principal'], masking: { entities: [], columns: [] } }, []);
+    this.o
+      .kill(target)
+      .catch((error: unknown): KillOutcome => ({ ok: false, code: 1094, message: `kill failed: ${String(error)}` }))
+      .then((outcome) => {
+        if (this.ended) return;
+        this.busy = false;
+        if (outcome.ok) {
+          this.record(run, 'KILL', undefined);
+          this.released.write(packetOf(encodeOk(), (p.lastSeq + 1) & 0xff));
+        } else {
+          run.verdict = denied(outcome.message);
+          this.record(run, undefined, { code: String(outcome.code), message: outcome.message });
+          this.released.write(packetOf(encodeErr({ code: outcome.code, sqlState: 'HY000', message: outcome.message }), (p.lastSeq + 1) & 0xff));
+        }
+        this.pump();
+      })
+      .catch((error: unknown) => this.o.fail(`kill failed: ${String(error)}`));
+  }
+
+  private deny(p: MysqlPacket, text: string, verdict: StatementVerdict, statements: readonly StatementClassification[], approval?: ApprovalRecord): void {
+    const run = this.newRun(text, verdict, [...statements]);
+    if (approval) run.approval = approval;
+    const tableLevel = statements.length > 0 && statements.every((s) => !s.actions.includes('sql:admin') && s.tablesRead.length + s.tablesWritten.length > 0);
+    const err = tableLevel ? ERR_TABLE_DENIED : ERR_ACCESS_DENIED;
+    const message = denialMessage(verdict);
+    this.record(run, undefined, { code: String(err.code), message });
+    this.released.write(packetOf(encodeErr({ ...err, message: message.slice(0, 2000) }), (p.lastSeq + 1) & 0xff));
+  }
+
+  private refuse(p: MysqlPacket, err: { code: number; sqlState: string }, message: string): void {
+    this.released.write(packetOf(encodeErr({ ...err, message }), (p.lastSeq + 1) & 0xff));
+  }
+
+  private newRun(text: string, verdict: StatementVerdict, statements: StatementClassification[]): StatementRun {
+    const run = this.o.recording.newRun(text, verdict, statements.length === 1 ? statements[0] : undefined);
+    if (statements.length > 1) {
+      run.kind = 'multi';
+      run.actions = [...new Set(statements.flatMap((s) => s.actions))].sort();
+      run.tables = [...new Set(statements.flatMap((s) => [...s.tablesRead, ...s.tablesWritten]))].sort();
+    }
+    return run;
+  }
+
+  private forward(p: MysqlPacket, expectation: Expectation): void {
+    this.o.toServer(rawPacket(p));
+    if (expectation.kind === 'none') return;
+    this.expectation = expectation;
+    this.result = expectation.kind === 'results' ? { phase: 'first', columnsLeft: 0, defs: [], rawDefs: [] } : undefined;
+    this.preparing = expectation.kind === 'prepare' ? { phase: 'first', left: 0, columns: 0, statementId: 0 } : undefined;
+    this.busy = true;
+  }
+
+  private done(): void {
+    this.expectation = undefined;
+    this.result = undefined;
+    this.preparing = undefined;
+    this.busy = false;
+  }
+
+  private masker(verdict: StatementVerdict): Masker | undefined {
+    const rules = verdict.masking;
+    if (rules.entities.length === 0 && rules.columns.length === 0 && verdict.derivedStyle === undefined) return undefined;
+    let masker = this.maskers.get(rules);
+    if (!masker) {
+      masker = new Masker(rules, { key: this.o.maskingKey });
+      this.maskers.set(rules, masker);
+    }
+    return masker;
+  }
+
+  private trackStatus(p: Buffer, terminator: boolean): number {
+    const status = terminator ? terminatorStatus(p, this.o.capabilities) : parseOk(p, this.o.capabilities).status;
+    this.backslashEscapes = (status & STATUS_NO_BACKSLASH_ESCAPES) === 0;
+    return status;
+  }
+
+  private onServerPacket(p: MysqlPacket, out: Output): void {
+    const e = this.expectation;
+    if (!e) throw new MysqlProtocolError('invalid_value', 'the database sent a packet no command asked for');
+    switch (e.kind) {
+      case 'single':
+      case 'field_list':
+        return this.onSimpleAnswer(p, e, out);
+      case 'prepare':
+        return this.onPrepareAnswer(p, e, out);
+      case 'results':
+        return this.onResults(p, e, out);
+      case 'none':
+        throw new MysqlProtocolError('invalid_value', 'the database answered a command that has no answer');
+    }
+  }
+
+  private onSimpleAnswer(p: MysqlPacket, e: Extract<Expectation, { kind: 'single' | 'field_list' }>, out: Output): void {
+    out.push(rawPacket(p));
+    const payload = p.payload;
+    if (isErr(payload)) {
+      if (e.kind === 'single' && e.run) this.finishRun(e.run, payload);
+      return this.done();
+    }
+    if (e.kind === 'field_list') {
+      // Column definitions until the terminator.
+      if (isEof(payload) || (this.o.capabilities & CAP.DEPRECATE_EOF && payload[0] === 0xfe && payload.length < MAX_PACKET_PAYLOAD)) this.done();
+      return;
+    }
+    if (isOk(payload)) this.trackStatus(payload, false);
+    if (e.run) this.finishRun(e.run, payload);
+    this.done();
+  }
+
+  private onPrepareAnswer(p: MysqlPacket, e: Extract<Expectation, { kind: 'prepare' }>, out: Output): void {
+    out.push(rawPacket(p));
+    const st = this.preparing!;
+    const deprecateEof = (this.o.capabilities & CAP.DEPRECATE_EOF) !== 0;
+    const payload = p.payload;
+    if (st.phase === 'first') {
+      if (isErr(payload)) {
+        this.finishRun(e.run, payload);
+        return this.done();
+      }
+      if (payload[0] !== 0x00 || payload.length < 12) throw new MysqlProtocolError('invalid_value', 'malformed COM_STMT_PREPARE answer');
+      st.statementId = payload.readUInt32LE(1);
+      st.columns = payload.readUInt16LE(5);
+      const params = payload.readUInt16LE(7);
+      this.prepared.set(st.statementId, { statement: e.statement, text: e.text });
+      this.lastPrepared = st.statementId;
+      st.phase = 'params';
+      st.left = params;
+      if (params === 0) this.afterPrepareParams(st, deprecateEof);
+    } else if (st.phase === 'params') {
+      if (--st.left === 0) {
+        if (deprecateEof) this.afterPrepareParams(st, deprecateEof);
+        else st.phase = 'params_eof';
+      }
+    } else if (st.phase === 'params_eof') {
+      this.afterPrepareParams(st, deprecateEof);
+    } else if (st.phase === 'columns') {
+      if (--st.left === 0) {
+        if (deprecateEof) st.left = -1;
+        else st.phase = 'columns_eof';
+      }
+    } else {
+      st.left = -1;
+    }
+    if (st.left === -1) {
+      e.run.verdict = { ...e.run.verdict };
+      this.record(e.run, 'PREPARE', undefined);
+      this.done();
+    }
+  }
+
+  private afterPrepareParams(st: PrepareState, deprecateEof: boolean): void {
+    st.phase = 'columns';
+    st.left = st.columns;
+    if (st.columns === 0) st.left = -1;
+    void deprecateEof;
+  }
+
+  private onResults(p: MysqlPacket, e: Extract<Expectation, { kind: 'results' }>, out: Output): void {
+    const r = this.result!;
+    const payload = p.payload;
+    const deprecateEof = (this.o.capabilities & CAP.DEPRECATE_EOF) !== 0;
+    switch (r.phase) {
+      case 'first': {
+        if (isErr(payload)) {
+          out.push(rawPacket(p));
+          if (e.run) this.finishRun(e.run, payload);
+          return this.done();
+        }
+        if (payload[0] === 0x00) {
+          out.push(rawPacket(p));
+          const status = this.trackStatus(payload, false);
+          if (status & STATUS.MORE_RESULTS_EXISTS) return;
+          if (e.run) this.finishRun(e.run, payload);
+          return this.done();
+        }
+        if (payload[0] === 0xfb) {
+          // A request for a client file: the gateway never offered CLIENT_LOCAL_FILES, so this is a server out of line.
+          throw new MysqlProtocolError('invalid_value', 'the database asked for a local file, which the gateway never offered');
+        }
+        out.push(rawPacket(p));
+        r.columnsLeft = parseColumnCount(payload);
+        r.defs = [];
+        r.rawDefs = [];
+        r.phase = 'columns';
+        return;
+      }
+      case 'columns': {
+        r.defs.push(parseColumnDefinition(payload));
+        r.rawDefs.push(payload);
+        if (--r.columnsLeft > 0) return;
+        r.masker = this.masker(e.verdict);
+        r.masking = new ResultMasking(r.defs, r.masker, e.verdict.derivedStyle);
+        const defs = r.masking.definitionPayloads(r.rawDefs);
+        let seq = p.seq - r.defs.length + 1;
+        for (const d of defs) out.push(packetOf(d, seq++ & 0xff));
+        r.phase = deprecateEof ? 'rows' : 'columns_eof';
+        return;
+      }
+      case 'columns_eof':
+        out.push(rawPacket(p));
+        r.phase = 'rows';
+        return;
+      case 'rows': {
+        if (isErr(payload)) {
+          out.push(rawPacket(p));
+          if (e.run) this.finishRun(e.run, payload);
+          return this.done();
+        }
+        const terminator = deprecateEof ? payload[0] === 0xfe && payload.length < MAX_PACKET_PAYLOAD && payload.length >= 7 : isEof(payload);
+        if (terminator) {
+          out.push(rawPacket(p));
+          const status = this.trackStatus(payload, true);
+          if (status & STATUS.MORE_RESULTS_EXISTS) {
+            r.phase = 'first';
+            return;
+          }
+          if (e.run) this.record(e.run, `SELECT ${e.run.rows}`, undefined);
+          return this.done();
+        }
+        const row = e.binary ? r.masking!.binaryRow(payload, r.masker, r.defs) : r.masking!.textRow(payload, r.masker);
+        out.push(row.payload === payload ? rawPacket(p) : packetOf(row.payload, p.seq));
+        if (e.run) {
+          e.run.rows += 1;
+          if (e.run.sample.length < this.o.sampleRows) e.run.sample.push(row.shown.map((v) => (v === null ? null : v.length > 1024 ? `${v.subarray(0, 1024).toString('utf8')}…` : v.toString('utf8'))));
+        }
+        return;
+      }
+    }
+  }
+
+  private finishRun(run: StatementRun, payload: Buffer): void {
+    if (isErr(payload)) {
+      const code = payload.readUInt16LE(1);
+      const message = payload.subarray(payload[3] === 0x23 ? 9 : 3).toString('utf8');
+      this.record(run, undefined, { code: String(code), message: this.o.recording.maskText(message) });
+      return;
+    }
+    if (isOk(payload)) {
+      const ok = parseOk(payload, this.o.capabilities);
+      this.record(run, `OK ${ok.affectedRows}`, undefined);
+      return;
+    }
+    this.record(run, 'OK', undefined);
+  }
+}
+
+/** The wire bytes of a packet as it came (header rebuilt; split packets split again). */
+function rawPacket(p: MysqlPacket): Buffer {
+  return packetOf(p.payload, p.seq);
+}
+
+function packetOf(payload: Buffer, seq: number): Buffer {
+  return encodePacket(payload, seq).bytes;
+}

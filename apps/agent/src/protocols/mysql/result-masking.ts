@@ -1,0 +1,116 @@
+import type { Masker, MaskStyle } from '@gw/masking';
+import {
+  BINARY_CHARSET, TYPE, UTF8MB4_CHARSET, binaryString, binaryValueText, encodeBinaryRow, encodeColumnDefinition, encodeTextRow, parseBinaryRow, parseTextRow,
+  type ColumnDefinition,
+} from '@gw/protocol-mysql';
+
+/** Column types whose values are text (scanned for entities and masked in place). */
+const TEXT_TYPES: ReadonlySet<number> = new Set([
+  TYPE.VARCHAR, TYPE.VAR_STRING, TYPE.STRING, TYPE.TINY_BLOB, TYPE.MEDIUM_BLOB, TYPE.LONG_BLOB, TYPE.BLOB, TYPE.JSON, TYPE.ENUM, TYPE.SET,
+]);
+const NUMBER_TYPES: ReadonlySet<number> = new Set([TYPE.TINY, TYPE.SHORT, TYPE.LONG, TYPE.INT24, TYPE.LONGLONG, TYPE.DECIMAL, TYPE.NEWDECIMAL, TYPE.FLOAT, TYPE.DOUBLE, TYPE.YEAR]);
+
+/** How one column of a result set is masked. */
+type ColumnPlan =
+  /** A column rule (or a value derived from a ruled column): the whole value in this style. */
+  | { kind: 'style'; style: MaskStyle }
+  /** Text: entities masked in place (`computed`: an expression's result, also read backwards). */
+  | { kind: 'scan'; computed: boolean }
+  /** A number: replaced by NULL when it is itself an entity (a card number in a BIGINT). */
+  | { kind: 'number' }
+  | { kind: 'keep' };
+
+/**
+ * The masking of one result set, decided from its column definitions: a column's source
+ * (schema.org_table.org_name, given by the server for every column read from a table) picks its
+ * column rule; expression columns (no source) are masked as derived when the statement references a
+ * ruled column. A column masked whole whose type is not text is declared as text to the client
+ * (VAR_STRING, utf8mb4), so drivers do not read `***` as a number.
+ */
+export class ResultMasking {
+  private readonly plans: ColumnPlan[];
+  readonly columns: ColumnDefinition[];
+  readonly masks: boolean;
+
+  constructor(private readonly source: readonly ColumnDefinition[], masker: Masker | undefined, derivedStyle: MaskStyle | undefined) {
+    const columns = source;
+    this.plans = columns.map((c) => planFor(c, masker, derivedStyle));
+    this.masks = masker !== undefined && this.plans.some((p) => p.kind !== 'keep');
+    this.columns = columns.map((c, i) => (this.plans[i]!.kind === 'style' && !TEXT_TYPES.has(c.type) ? asText(c) : c));
+  }
+
+  /** The column definitions the client sees (re-encoded only where masking makes a value text). */
+  definitionPayloads(original: readonly Buffer[]): Buffer[] {
+    return original.map((raw, i) => (this.columns[i] !== this.source[i] ? encodeColumnDefinition(this.columns[i]!) : raw));
+  }
+
+  /** A text-protocol row as the client may see it; `shown` receives the values (for the recording). */
+  textRow(payload: Buffer, masker: Masker | undefined): { payload: Buffer; shown: (Buffer | null)[] } {
+    const values = parseTextRow(payload, this.plans.length);
+    if (!this.masks || !masker) return { payload, shown: values };
+    let changed = false;
+    const out = values.map((v, i) => {
+      if (v === null) return null;
+      const masked = applyPlan(this.plans[i]!, v.toString('utf8'), masker);
+      if (masked === undefined) return v;
+      changed = true;
+      return masked === null ? null : Buffer.from(masked, 'utf8');
+    });
+    return changed ? { payload: encodeTextRow(out), shown: out } : { payload, shown: values };
+  }
+
+  /** A binary-protocol row (prepared statements) as the client may see it. */
+  binaryRow(payload: Buffer, masker: Masker | undefined, original: readonly ColumnDefinition[]): { payload: Buffer; shown: (Buffer | null)[] } {
+    const values = parseBinaryRow(payload, original.map((c) => c.type));
+    const texts = values.map((v, i) => (v === null ? null : Buffer.from(binaryValueText(v, original[i]!.type, original[i]!.flags), 'utf8')));
+    if (!this.masks || !masker) return { payload, shown: texts };
+    let changed = false;
+    const out = values.map((v, i) => {
+      if (v === null) return null;
+      const plan = this.plans[i]!;
+      const masked = applyPlan(plan, texts[i]!.toString('utf8'), masker);
+      if (masked === undefined) return plan.kind === 'style' && !TEXT_TYPES.has(original[i]!.type) ? binaryString(texts[i]!.toString('utf8')) : v;
+      changed = true;
+      texts[i] = masked === null ? null : Buffer.from(masked, 'utf8');
+      return masked === null ? null : binaryString(masked);
+    });
+    return changed || this.plans.some((p, i) => p.kind === 'style' && !TEXT_TYPES.has(original[i]!.type))
+      ? { payload: encodeBinaryRow(out), shown: texts }
+      : { payload, shown: texts };
+  }
+}
+
+function planFor(c: ColumnDefinition, masker: Masker | undefined, derivedStyle: MaskStyle | undefined): ColumnPlan {
+  if (!masker) return { kind: 'keep' };
+  const source = c.orgTable && c.orgName ? { table: c.schema ? `${c.schema}.${c.orgTable}` : c.orgTable, column: c.orgName } : undefined;
+  if (source) {
+    const style = masker.columnStyle(source) ?? masker.columnStyle({ table: c.orgTable, column: c.orgName });
+    if (style !== undefined) return { kind: 'style', style };
+  } else if (derivedStyle !== undefined) {
+    return { kind: 'style', style: derivedStyle };
+  }
+  if (!masker.scansEntities) return { kind: 'keep' };
+  if (NUMBER_TYPES.has(c.type)) return { kind: 'number' };
+  if (TEXT_TYPES.has(c.type) || c.charset !== BINARY_CHARSET) return { kind: 'scan', computed: source === undefined };
+  return { kind: 'scan', computed: source === undefined };
+}
+
+/** The masked text, null for SQL NULL, or undefined when the value stays as it is. */
+function applyPlan(plan: ColumnPlan, text: string, masker: Masker): string | null | undefined {
+  switch (plan.kind) {
+    case 'keep':
+      return undefined;
+    case 'style':
+      return masker.maskWithStyle(text, plan.style);
+    case 'number':
+      return masker.entityInNumber(text) === undefined ? undefined : null;
+    case 'scan': {
+      const masked = masker.maskEntities(text, plan.computed);
+      return masked === text ? undefined : masked;
+    }
+  }
+}
+
+function asText(c: ColumnDefinition): ColumnDefinition {
+  return { ...c, type: TYPE.VAR_STRING, charset: UTF8MB4_CHARSET, flags: 0, decimals: 0x1f, length: Math.max(c.length, 256) };
+}

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { SqlClassificationError } from '@gw/sql';
+import { MysqlClassifier } from './classifier.js';
+
+const classifier = new MysqlClassifier();
+const one = (text: string, backslashEscapes = true) => {
+  const [s, ...rest] = classifier.classify(text, { backslashEscapes });
+  expect(rest).toEqual([]);
+  return s!;
+};
+const actionsOf = (text: string, backslashEscapes = true) => classifier.classify(text, { backslashEscapes }).map((s) => s.actions.join(','));
+const refused = (text: string) => expect(() => classifier.classify(text)).toThrow(SqlClassificationError);
+
+describe('MySQL classification', () => {
+  it('classifies everyday statements with their tables', () => {
+    expect(one('SELECT id, email FROM shop.customers c WHERE c.id = 1')).toMatchObject({ kind: 'select', actions: ['sql:select'], tablesRead: ['shop.customers'], readOnly: true });
+    expect(one('INSERT INTO orders SELECT * FROM customers')).toMatchObject({ kind: 'insert', actions: ['sql:insert', 'sql:select'], tablesRead: ['customers'], tablesWritten: ['orders'] });
+    expect(one('DELETE c FROM customers c JOIN orders o ON o.customer_id = c.id')).toMatchObject({ kind: 'delete', tablesWritten: ['customers'], tablesRead: ['orders'] });
+    expect(one('UPDATE customers SET email = NULL WHERE id = 3')).toMatchObject({ kind: 'update', actions: ['sql:update'] });
+    expect(one('DROP TABLE customers')).toMatchObject({ kind: 'ddl', actions: ['sql:ddl'], tablesWritten: ['customers'] });
+    expect(one('REPLACE INTO t VALUES (1)').actions).toEqual(['sql:insert', 'sql:update']);
+    expect(one('WITH x AS (SELECT * FROM a) SELECT * FROM x').tablesRead).toEqual(['a']);
+    expect(one('select @@version_comment limit 1')).toMatchObject({ kind: 'select', tablesRead: [] });
+  });
+
+  it('cuts multi-statement text where the server does, strings and comments included', () => {
+    expect(actionsOf("SELECT 'a;b' FROM t; DROP TABLE t")).toEqual(['sql:select', 'sql:ddl']);
+    expect(actionsOf('SELECT 1 -- ; DROP TABLE t\n; SELECT 2')).toEqual(['sql:select', 'sql:select']);
+    expect(actionsOf('SELECT 1 /* ; DROP TABLE t */')).toEqual(['sql:select']);
+  });
+
+  it('reads executable comments as code, whatever version they name', () => {
+    expect(actionsOf('SELECT 1 /*! ; DROP TABLE t */')).toEqual(['sql:select', 'sql:ddl']);
+    expect(actionsOf('SELECT 1 /*!99999 ; DROP TABLE t */')).toEqual(['sql:select', 'sql:ddl']);
+    expect(actionsOf('SELECT 1 /*M!100100 ; DELETE FROM t */')).toEqual(['sql:select', 'sql:delete']);
+    expect(one('/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE */').kind).toBe('session');
+  });
+
+  it('follows the session: without backslash escapes a quote ends the string', () => {
+    const text = "SELECT 'a\\'; DROP TABLE t; -- '";
+    expect(actionsOf(text, true)).toEqual(['sql:select']);
+    expect(actionsOf(text, false)).toEqual(['sql:select', 'sql:ddl']);
+  });
+
+  it('handles the statement families deliberately', () => {
+    expect(one("LOAD DATA LOCAL INFILE '/etc/passwd' INTO TABLE t")).toMatchObject({ localInfile: true, actions: ['sql:admin', 'sql:insert'], tablesRead: ['t'] });
+    expect(one("SELECT * FROM t INTO OUTFILE '/tmp/x'")).toMatchObject({ kind: 'copy_to', readOnly: false });
+    expect(one("SELECT * FROM t INTO OUTFILE '/tmp/x'").actions).toContain('sql:admin');
+    expect(one("SELECT LOAD_FILE('/etc/passwd')").actions).toContain('sql:admin');
+    expect(one('HANDLER customers OPEN')).toMatchObject({ kind: 'select', tablesRead: ['customers'] });
+    expect(one('CALL refund(3)').actions).toEqual(['sql:procedural']);
+    expect(one('SET ROLE dba').actions).toEqual(['sql:admin']);
+    expect(one('SET @@global.max_connections = 1').actions).toEqual(['sql:admin']);
+    expect(one('SET GLOBAL max_connections = 1').actions).toEqual(['sql:admin']);
+    expect(one('SET sql_log_bin = 0').actions).toEqual(['sql:admin']);
+    expect(one('SET NAMES utf8mb4').actions).toEqual(['sql:session']);
+    expect(one("SET SESSION sql_mode = ''").actions).toEqual(['sql:session']);
+    expect(one('SET @s = (SELECT ssn FROM customers LIMIT 1)')).toMatchObject({ actions: ['sql:select', 'sql:session'], tablesRead: ['customers'] });
+    expect(one('PREPARE s FROM @q').actions).toEqual(['sql:admin']);
+    expect(one("PREPARE s FROM 'DELETE FROM customers WHERE id = ?'")).toMatchObject({ kind: 'prepare', actions: ['sql:delete'], prepared: { name: 's' } });
+    expect(one('EXECUTE s USING @a')).toMatchObject({ kind: 'execute', execute: { name: 's' }, actions: ['sql:admin'] });
+    expect(one('DEALLOCATE PREPARE s').deallocate).toEqual({ name: 's' });
+    expect(one('KILL QUERY 42').kill).toEqual({ query: true, connectionId: 42 });
+    expect(one('KILL QUERY 43').kill).toEqual({ query: true, connectionId: 43 });
+    expect(one('KILL 44').kill).toEqual({ query: false, connectionId: 44 });
+    expect(one('SHOW PROCESSLIST').actions).toEqual(['sql:admin']);
+    expect(one('SHOW FULL PROCESSLIST').actions).toEqual(['sql:admin']);
+    expect(one('SHOW FIELDS FROM customers')).toMatchObject({ actions: ['sql:select'], tablesRead: ['customers'] });
+    expect(one("SHOW VARIABLES LIKE 'gtid_mode'").actions).toEqual(['sql:select']);
+    expect(one('SELECT * FROM mysql.user').actions).toContain('sql:admin');
+    expect(one('GRANT ALL ON *.* TO x').actions).toEqual(['sql:admin']);
+    expect(one('CREATE USER x').actions).toEqual(['sql:admin']);
+    expect(one('CREATE DEFINER=root PROCEDURE p() SELECT 1').actions).toEqual(['sql:admin', 'sql:ddl', 'sql:procedural']);
+    expect(one('FLUSH TABLES').actions).toEqual(['sql:admin']);
+    expect(one('EXPLAIN SELECT * FROM customers')).toMatchObject({ kind: 'explain', actions: ['sql:select'] });
+    expect(one('LOCK TABLES customers READ')).toMatchObject({ actions: ['sql:select', 'sql:session'], tablesRead: ['customers'] });
+  });
+
+  it('refuses what it cannot read (fail closed)', () => {
+    refused('SELEC * FROM t');
+    refused("SELECT 'unterminated");
+    refused('SELECT 1 /*! DROP TABLE t');
+    refused('');
+    refused('FOO BAR');
+  });
+
+  it('shares a classification between statements that differ only in constants, with each its own text', () => {
+    const a = one('SELECT * FROM t WHERE id = 1');
+    const b = one("SELECT * FROM t WHERE id = 2 AND name = 'x'");
+    const c = one("SELECT * FROM t WHERE id = 3 AND name = 'y'");
+    expect(c.fingerprint).toBe(b.fingerprint);
+    expect(a.fingerprint).not.toBe(b.fingerprint);
+    expect(c.text).toBe("SELECT * FROM t WHERE id = 3 AND name = 'y'");
+    expect(one('SELECT * FROM `a`').tablesRead).toEqual(['a']);
+    expect(one('SELECT * FROM `b`').tablesRead).toEqual(['b']);
+  });
+});
