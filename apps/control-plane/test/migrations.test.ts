@@ -27,6 +27,10 @@ describe('migrations', () => {
       expect(await ds.showMigrations()).toBe(false);
       const detailColumn = `SELECT column_name FROM information_schema.columns WHERE table_name = 'approvals' AND column_name = 'detail'`;
       expect(await ds.query(detailColumn)).toHaveLength(1);
+      const processColumns = `SELECT table_name FROM information_schema.columns WHERE table_name IN ('approvals', 'grants') AND column_name = 'process' ORDER BY 1`;
+      expect(await ds.query(processColumns)).toEqual([{ table_name: 'approvals' }, { table_name: 'grants' }]);
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await ds.query(processColumns)).toEqual([]);
       const kindCheck = `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'approvals_kind_check'`;
       expect((await ds.query<{ def: string }[]>(kindCheck))[0]?.def).toContain('kubernetes_request');
       await ds.undoLastMigration({ transaction: 'each' });

@@ -44,7 +44,7 @@ beforeAll(async () => {
   await server.start();
   for (const name of ['entra', 'github', 'gitlab', 'k8s', 'spiffe', 'generic', 'unattesting', 'forger']) {
     keys[name] = await makeKey('ES256', `${name}-key`);
-    server.setJwks(`/${name}/keys`, [keys[name]!.publicJwk]);
+    server.setJwks(`/${name}/keys`, [keys[name].publicJwk]);
   }
   const base = server.baseUrl;
   issuers = {

@@ -174,6 +174,7 @@ export class SessionBroker implements OnApplicationBootstrap {
           roles: principal.roles,
           groups: principal.groups,
           gatewayRoles: principal.gatewayRoles,
+          ...(principal.process ? { process: principal.process } : {}),
         },
         resource: resource.name,
         login: req.role ?? resource.type,
