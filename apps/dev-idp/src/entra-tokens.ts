@@ -20,7 +20,7 @@ export class EntraTokenMinter {
   static async create(issuer: string, signingKey: JWK, ttlSeconds: number, claimsOf: (clientId: string) => Record<string, unknown> | undefined): Promise<EntraTokenMinter> {
     if (!signingKey.kid || !signingKey.alg) throw new Error('the dev IdP signing key has no kid or alg');
     const key = await importJWK(signingKey, signingKey.alg);
-    return new EntraTokenMinter(issuer, key as CryptoKey | Uint8Array, signingKey.kid, signingKey.alg, ttlSeconds, claimsOf);
+    return new EntraTokenMinter(issuer, key, signingKey.kid, signingKey.alg, ttlSeconds, claimsOf);
   }
 
   /** An access token for a demo client and resource; undefined for an unknown client. */

@@ -13,7 +13,7 @@ const DEFAULT_MANAGED_IDENTITY = 'managed-etl';
 
 class HttpError extends Error {
   constructor(readonly status: number, readonly body: Record<string, unknown>) {
-    super(String(body.error_description ?? body.error ?? status));
+    super(typeof body.error_description === 'string' ? body.error_description : `HTTP ${status}`);
   }
 }
 
