@@ -135,6 +135,15 @@ describe('process attribution: platform tokens and attestations through the Post
   });
 });
 
+/** Requesters connect and read; a DELETE waits for one approver (to show the process on held items). */
+const ATTEST_POLICY = `
+@id("admins") permit (principal, action, resource) when { principal.gatewayRoles.contains("admin") };
+@id("pg-connect") permit (principal, action == Gateway::Action::"connect", resource) when { principal.gatewayRoles.contains("requester") };
+@id("pg-read") permit (principal, action in Gateway::Action::"sql:read", resource) when { principal.gatewayRoles.contains("requester") };
+@id("pg-delete-held") @approval("required") @approvers("role:approver")
+permit (principal, action == Gateway::Action::"sql:delete", resource) when { principal.gatewayRoles.contains("requester") };
+`;
+
 describe('process attestation beside an Entra token', () => {
   let fx: PgFixture;
   let entra: string;
@@ -143,6 +152,7 @@ describe('process attestation beside an Entra token', () => {
 
   beforeAll(async () => {
     fx = await startPgFixture('attest', {
+      policy: ATTEST_POLICY,
       issuersFor: (iss) => [{
         issuer: `${iss}/github-actions`, audience: AUDIENCE, kind: 'github-actions',
         attestationFor: [{ when: 'principal.appId == "ci-pipeline" && repository == "acme/deploy" && ref == "refs/heads/main"' }],
@@ -189,5 +199,28 @@ describe('process attestation beside an Entra token', () => {
     expect(JSON.stringify(refused.body)).toContain('attestation is not accepted');
     // An admin token with no attestationFor rule for it cannot borrow a run either.
     expect((await api('/api/v1/whoami', { 'gateway-process-attestation': attestation })).status).toBe(401);
+  });
+
+  it('a held statement shows the approvers the attested run', async () => {
+    const runId = `${Date.now()}4`;
+    const attestation = await mint('github-actions', githubClaims({ repository: 'acme/deploy', ref: 'refs/heads/main', runId }));
+    const c = fx.gateway({ password: `${entra}~${attestation}`, application_name: 'held-attested' });
+    c.on('error', () => undefined);
+    await c.connect();
+    try {
+      const deletion = c.query('DELETE FROM orders WHERE id = 1').then(() => 'ran', (error: Error) => error.message);
+      const approver = await fx.stack.cp.token('approver');
+      let held: { id: string; process: Record<string, string> | null } | undefined;
+      await expect.poll(async () => {
+        const list = await fx.stack.cp.request('GET', '/api/v1/approvals?status=pending', { token: approver });
+        held = (list.body as { items: { id: string; process: Record<string, string> | null }[] }).items.find((a) => a.process?.run_id === runId);
+        return held !== undefined;
+      }, { timeout: 10_000 }).toBe(true);
+      expect(held!.process).toMatchObject({ platform: 'github-actions', repository: 'acme/deploy', source: 'attestation' });
+      expect((await fx.stack.cp.request('POST', `/api/v1/approvals/${held!.id}/deny`, { token: approver, body: {} })).status).toBe(200);
+      expect(await deletion).toMatch(/denied|refused/i);
+    } finally {
+      await c.end();
+    }
   });
 });

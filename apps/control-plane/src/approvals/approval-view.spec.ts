@@ -29,3 +29,19 @@ describe('who reads the unmasked statement of an approval', () => {
     expect(approvalEventFor({ approval: noRequester }, person('ap', ['approver']))).toEqual({ approval: { id: 'a', approvers: ['role:approver'], subject: { text: "x = '***'" } } });
   });
 });
+
+describe('the process behind a held item', () => {
+  it('is in the public view and so in every webhook and stream event of the approval', async () => {
+    const { approvalView, approvalEventView } = await import('./approval-view.js');
+    const { ApprovalEntity } = await import('./approval.entity.js');
+    const process = { platform: 'github-actions', run_id: '42', repository: 'acme/deploy' };
+    const a = Object.assign(new ApprovalEntity(), {
+      id: 'a', kind: 'statement', status: 'pending', resourceName: 'db', requestedBy: 'req', process, sessionId: 's', accessRequestId: null,
+      subject: {}, detail: null, requiredApprovals: 1, approverConstraint: null, votes: [], scope: null,
+      createdAt: new Date(0), expiresAt: new Date(1000), decidedAt: null,
+    });
+    expect(approvalView(a).process).toEqual(process);
+    expect(approvalEventView(a).process).toEqual(process);
+    expect(approvalView({ ...a, process: null } as typeof a).process).toBeNull();
+  });
+});
