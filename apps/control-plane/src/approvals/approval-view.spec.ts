@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Principal } from '@gw/identity';
-import { approvalEventFor, mayViewDetail } from './approval-view.js';
+import { approvalEventFor, approvalEventView, approvalView, mayViewDetail } from './approval-view.js';
+import { ApprovalEntity } from './approval.entity.js';
 
 const person = (id: string, gatewayRoles: Principal['gatewayRoles'], groups: string[] = []): Principal => ({
   id, kind: 'human', issuer: 'i', subject: id, roles: [], groups, gatewayRoles,
@@ -31,9 +32,7 @@ describe('who reads the unmasked statement of an approval', () => {
 });
 
 describe('the process behind a held item', () => {
-  it('is in the public view and so in every webhook and stream event of the approval', async () => {
-    const { approvalView, approvalEventView } = await import('./approval-view.js');
-    const { ApprovalEntity } = await import('./approval.entity.js');
+  it('is in the public view and so in every webhook and stream event of the approval', () => {
     const process = { platform: 'github-actions', run_id: '42', repository: 'acme/deploy' };
     const a = Object.assign(new ApprovalEntity(), {
       id: 'a', kind: 'statement', status: 'pending', resourceName: 'db', requestedBy: 'req', process, sessionId: 's', accessRequestId: null,
