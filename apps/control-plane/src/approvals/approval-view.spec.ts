@@ -41,6 +41,6 @@ describe('the process behind a held item', () => {
     });
     expect(approvalView(a).process).toEqual(process);
     expect(approvalEventView(a).process).toEqual(process);
-    expect(approvalView({ ...a, process: null } as typeof a).process).toBeNull();
+    expect(approvalView({ ...a, process: null }).process).toBeNull();
   });
 });
