@@ -4,6 +4,7 @@ import { kubeCredentialCommand, kubeconfigCommand } from './commands/kubeconfig.
 import type { CliContext } from './commands/context.js';
 import { loginCommand, tokenCommand, type LoginOptions } from './commands/login.js';
 import { resourcesCommand } from './commands/resources.js';
+import { sshAskpassCommand } from './commands/ssh-askpass.js';
 import { whoamiCommand } from './commands/whoami.js';
 import { resolveApiUrl } from './settings.js';
 
@@ -71,6 +72,12 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--namespace <ns>', 'default namespace of the context')
     .option('--no-switch', 'do not make it the current context')
     .action((resource: string, opts: { kubeconfig?: string; namespace?: string; switch: boolean }) => kubeconfigCommand(ctx, api(), resource, opts));
+
+  program
+    .command('ssh-askpass')
+    .description('SSH_ASKPASS for the gateway SSH endpoint: the token (and attestation), 1023 characters per prompt')
+    .argument('[prompt]', 'the prompt OpenSSH passes')
+    .action((prompt: string | undefined) => sshAskpassCommand(ctx, prompt));
 
   program
     .command('kube-credential')
