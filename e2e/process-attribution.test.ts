@@ -5,6 +5,7 @@ import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { githubClaims, gitlabClaims, kubernetesClaims, spiffeClaims, type GithubRun, type WorkloadPlatform } from '@gw/dev-idp';
 import { PG_POLICY, startPgFixture, type PgFixture } from './support/pg-fixture.js';
+import { initializeBody, rawMcp } from './support/mcp-client.js';
 
 const run = promisify(execFile);
 const AUDIENCE = 'api://gateway';
@@ -199,6 +200,16 @@ describe('process attestation beside an Entra token', () => {
     expect(JSON.stringify(refused.body)).toContain('attestation is not accepted');
     // An admin token with no attestationFor rule for it cannot borrow a run either.
     expect((await api('/api/v1/whoami', { 'gateway-process-attestation': attestation })).status).toBe(401);
+  });
+
+  it('MCP: the same header on /mcp; a refused attestation is a 401 with the reason', async () => {
+    const good = await mint('github-actions', githubClaims({ repository: 'acme/deploy', ref: 'refs/heads/main', runId: '5' }));
+    const bad = await mint('github-actions', githubClaims({ repository: 'acme/other', ref: 'refs/heads/main', runId: '6' }));
+    const accepted = await rawMcp(fx.stack.cp.baseUrl, { token: entra, body: initializeBody(), headers: { 'gateway-process-attestation': good } });
+    expect(accepted.status).toBe(200);
+    const refused = await rawMcp(fx.stack.cp.baseUrl, { token: entra, body: initializeBody(), headers: { 'gateway-process-attestation': bad } });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toMatch(/attestation is not accepted for this principal/);
   });
 
   it('a held statement shows the approvers the attested run', async () => {
