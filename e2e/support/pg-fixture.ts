@@ -81,7 +81,7 @@ export function assertAgentBuilt(root = 'apps/agent'): void {
   }
 }
 
-export async function startPgFixture(tag: string, opts: { policy?: string; env?: Record<string, string>; agentControlPlane?: Record<string, unknown> } = {}): Promise<PgFixture> {
+export async function startPgFixture(tag: string, opts: { policy?: string; env?: Record<string, string>; agentControlPlane?: Record<string, unknown>; issuersFor?: (idpIssuer: string) => object[] } = {}): Promise<PgFixture> {
   assertAgentBuilt();
   const suffix = randomBytes(4).toString('hex');
   const resource = `gwpg${tag}${suffix}`;
@@ -121,6 +121,7 @@ export async function startPgFixture(tag: string, opts: { policy?: string; env?:
       policy: opts.policy ?? PG_POLICY,
       ...(opts.env ? { env: opts.env } : {}),
       ...(opts.agentControlPlane ? { agentControlPlane: opts.agentControlPlane } : {}),
+      ...(opts.issuersFor ? { issuersFor: opts.issuersFor } : {}),
       resources: [
         { name: resource, type: 'postgres', address: '127.0.0.1:5432', extra: { credentials: { user: 'literal:postgres' }, postgres: { database: resource } } },
         { name: `${resource}-closed`, type: 'postgres', address: '127.0.0.1:5432', labels: { closed: 'yes' }, extra: { credentials: { user: 'literal:postgres' }, postgres: { database: resource } } },

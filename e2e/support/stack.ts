@@ -37,8 +37,8 @@ export interface Stack {
  * The whole system in one process: control plane (own database, Redis prefix, dev IdP) and real
  * edge agents dialling it over socket.io, as `npm start` runs them but on random ports.
  */
-export async function startStack(opts: { resources?: StackResource[]; policy?: string; env?: Record<string, string>; spoolDir?: string; extraIssuers?: { issuer: string; audience: string }[]; agentControlPlane?: Record<string, unknown> } = {}): Promise<Stack> {
-  const cp = await startHarness(opts.env, { extraIssuers: opts.extraIssuers ?? [] });
+export async function startStack(opts: { resources?: StackResource[]; policy?: string; env?: Record<string, string>; spoolDir?: string; extraIssuers?: { issuer: string; audience: string }[]; agentControlPlane?: Record<string, unknown>; issuersFor?: (idpIssuer: string) => object[] } = {}): Promise<Stack> {
+  const cp = await startHarness(opts.env, { extraIssuers: opts.extraIssuers ?? [], ...(opts.issuersFor ? { issuersFor: opts.issuersFor } : {}) });
   const admin = await cp.token('security-admin');
   const agents: AgentHandle[] = [];
   /** Spool directories this stack made up (not ones the test chose): removed at close. */

@@ -1,4 +1,5 @@
 import { CliError } from './errors.js';
+import { DECLARED_PROCESS_HEADER, declaredProcessHeader } from './acquire/declared-process.js';
 
 const TIMEOUT_MS = 15_000;
 const MAX_BODY = 8 * 1024 * 1024;
@@ -12,10 +13,13 @@ function messageOf(body: unknown): string | undefined {
 }
 
 /** GET a JSON document from the control plane with the bearer token; HTTP failures become CliErrors. */
-export async function apiGet(apiUrl: string, path: string, token: string): Promise<unknown> {
+export async function apiGet(apiUrl: string, path: string, credentials: string | { token: string; attestation?: string }): Promise<unknown> {
+  const { token, attestation } = typeof credentials === 'string' ? { token: credentials, attestation: undefined } : credentials;
+  const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json', [DECLARED_PROCESS_HEADER]: declaredProcessHeader() };
+  if (attestation !== undefined) headers['gateway-process-attestation'] = attestation;
   let response: Response;
   try {
-    response = await fetch(`${apiUrl}${path}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    response = await fetch(`${apiUrl}${path}`, { headers, signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const why = cause?.code ?? cause?.message ?? (error as Error).message;

@@ -38,8 +38,9 @@ describe('gw argument handling', () => {
     }
   });
 
-  it('needs exactly one of --dev / --token for login', async () => {
-    expect((await run(['login'])).error).toEqual(new CliError('gw login needs exactly one of --dev <client> or --token <jwt>'));
+  it('needs exactly one of --dev / --token / --method for login', async () => {
+    expect((await run(['login'])).error).toEqual(new CliError('gw login needs exactly one of --dev <client>, --token <jwt> or --method <workload method|auto>'));
+    expect((await run(['login', '--dev', 'a', '--method', 'auto'])).error).toBeInstanceOf(CliError);
     expect((await run(['login', '--dev', 'a', '--token', 'b'])).error).toBeInstanceOf(CliError);
   });
 

@@ -2,8 +2,9 @@ import { Command, InvalidArgumentError } from 'commander';
 import { connectCommand } from './commands/connect.js';
 import { kubeCredentialCommand, kubeconfigCommand } from './commands/kubeconfig.js';
 import type { CliContext } from './commands/context.js';
-import { loginCommand } from './commands/login.js';
+import { loginCommand, tokenCommand, type LoginOptions } from './commands/login.js';
 import { resourcesCommand } from './commands/resources.js';
+import { sshAskpassCommand } from './commands/ssh-askpass.js';
 import { whoamiCommand } from './commands/whoami.js';
 import { resolveApiUrl } from './settings.js';
 
@@ -29,10 +30,23 @@ export function buildProgram(ctx: CliContext): Command {
 
   program
     .command('login')
-    .description('save a token for later commands')
+    .description('acquire and save a token (and a process attestation) for later commands')
     .option('--dev <client>', 'client-credentials token from the dev IdP (GW_DEV_IDP_URL)')
     .option('--token <jwt>', 'save the given token')
-    .action((options: { dev?: string; token?: string }) => loginCommand(ctx, options));
+    .option('--method <method>', 'from the workload environment: auto, azure-federated, client-certificate, managed-identity, github-actions, kubernetes')
+    .option('--resource <resource>', 'Entra resource for the Azure methods (scope <resource>/.default)', 'api://gateway')
+    .option('--audience <aud>', 'audience of a platform token (github-actions)', 'api://gateway')
+    .option('--token-file <path>', 'projected service account token file (kubernetes; env GW_KUBERNETES_TOKEN_FILE)')
+    .option('--attest <source>', 'also save a process attestation: github-actions, kubernetes, file:<path>, env:<NAME>')
+    .option('--attest-audience <aud>', 'audience of the attestation token', 'api://gateway')
+    .action((options: LoginOptions) => loginCommand(ctx, options));
+
+  program
+    .command('token')
+    .description('print the current token, renewed from the workload environment when it nears expiry')
+    .option('--with-attestation', 'print <token>~<attestation> (a Postgres or SSH password that carries both)')
+    .option('--attestation', 'print only the process attestation')
+    .action((options: { withAttestation?: boolean; attestation?: boolean }) => tokenCommand(ctx, options));
 
   program.command('whoami').description('show who the control plane thinks you are').action(() => whoamiCommand(ctx, api()));
 
@@ -58,6 +72,12 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--namespace <ns>', 'default namespace of the context')
     .option('--no-switch', 'do not make it the current context')
     .action((resource: string, opts: { kubeconfig?: string; namespace?: string; switch: boolean }) => kubeconfigCommand(ctx, api(), resource, opts));
+
+  program
+    .command('ssh-askpass')
+    .description('SSH_ASKPASS for the gateway SSH endpoint: the token (and attestation), 1023 characters per prompt')
+    .argument('[prompt]', 'the prompt OpenSSH passes')
+    .action((prompt: string | undefined) => sshAskpassCommand(ctx, prompt));
 
   program
     .command('kube-credential')

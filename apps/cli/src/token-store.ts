@@ -13,8 +13,20 @@ export interface StoredToken {
   token: string;
   /** Unix seconds, when known. */
   expiresAt?: number;
-  /** How it was obtained, e.g. `dev:ai-agent` or `token`. */
+  /** How it was obtained, e.g. `dev:ai-agent`, `token` or `workload:github-actions`. */
   source: string;
+  /** A workload method `gw` can run again to renew the token when it nears expiry (no secret is stored). */
+  renew?: RenewRecipe;
+  /** A process attestation presented beside the token, and how to renew it. */
+  attestation?: { token: string; expiresAt?: number; renew?: RenewRecipe; source: string };
+}
+
+/** What `gw` needs to acquire a token again: the method and its non-secret options. */
+export interface RenewRecipe {
+  method: string;
+  resource?: string;
+  audience?: string;
+  tokenFile?: string;
 }
 
 /** Reads `exp` from a JWT without verifying it (the server verifies; this only predicts expiry). */
@@ -45,6 +57,8 @@ export function saveToken(env: Env, stored: StoredToken): string {
   const temp = `${path}.${process.pid}.tmp`;
   const body: StoredToken = { token: checkTokenText(stored.token), source: stored.source };
   if (stored.expiresAt !== undefined) body.expiresAt = stored.expiresAt;
+  if (stored.renew !== undefined) body.renew = stored.renew;
+  if (stored.attestation !== undefined) body.attestation = { ...stored.attestation, token: checkTokenText(stored.attestation.token) };
   writeFileSync(temp, JSON.stringify(body, null, 2) + '\n', { mode: 0o600 });
   chmodSync(temp, 0o600); // the umask may have narrowed it, never widened; be explicit anyway
   renameSync(temp, path);
@@ -64,6 +78,21 @@ export function loadToken(env: Env, nowSeconds = Math.floor(Date.now() / 1000)):
     if (exp !== undefined && exp <= nowSeconds + EXPIRY_SKEW_SECONDS) throw new CliError(expiredMessage('the token in GW_TOKEN', exp));
     return token;
   }
+  const stored = readStoredToken(env);
+  const token = checkTokenText(stored.token);
+  const exp = typeof stored.expiresAt === 'number' ? stored.expiresAt : jwtExpiry(token);
+  if (exp !== undefined && exp <= nowSeconds + EXPIRY_SKEW_SECONDS) throw new CliError(expiredMessage('the saved token', exp));
+  return token;
+}
+
+/** True when a token (by its stored or JWT expiry) is within the skew of expiring. */
+export function nearExpiry(token: string, expiresAt: number | undefined, nowSeconds = Math.floor(Date.now() / 1000)): boolean {
+  const exp = expiresAt ?? jwtExpiry(token);
+  return exp !== undefined && exp <= nowSeconds + EXPIRY_SKEW_SECONDS;
+}
+
+/** The saved token file as written by saveToken; CliErrors say to run gw login. */
+export function readStoredToken(env: Env): StoredToken {
   const path = join(configDir(env), TOKEN_FILE);
   let text: string;
   try {
@@ -79,9 +108,8 @@ export function loadToken(env: Env, nowSeconds = Math.floor(Date.now() / 1000)):
   } catch {
     throw new CliError(`${path} is not valid JSON; run gw login`);
   }
-  if (typeof stored.token !== 'string') throw new CliError(`${path} holds no token; run gw login`);
-  const token = checkTokenText(stored.token);
-  const exp = typeof stored.expiresAt === 'number' ? stored.expiresAt : jwtExpiry(token);
-  if (exp !== undefined && exp <= nowSeconds + EXPIRY_SKEW_SECONDS) throw new CliError(expiredMessage('the saved token', exp));
-  return token;
+  if (typeof stored.token !== 'string' || typeof stored.source !== 'string') throw new CliError(`${path} holds no token; run gw login`);
+  return stored as StoredToken;
 }
+
+export { expiredMessage };

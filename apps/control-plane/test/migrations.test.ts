@@ -29,12 +29,16 @@ describe('migrations', () => {
       expect(await ds.query(detailColumn)).toHaveLength(1);
       const fingerprintColumns = `SELECT column_name FROM information_schema.columns WHERE table_name = 'approvals' AND column_name IN ('request_fingerprint', 'consumed_at')`;
       expect(await ds.query(fingerprintColumns)).toHaveLength(2);
+      const processColumns = `SELECT table_name FROM information_schema.columns WHERE table_name IN ('approvals', 'grants') AND column_name = 'process' ORDER BY 1`;
+      expect(await ds.query(processColumns)).toEqual([{ table_name: 'approvals' }, { table_name: 'grants' }]);
       const kindCheck = `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'approvals_kind_check'`;
       const replicaColumn = `SELECT column_name FROM information_schema.columns WHERE table_name = 'sessions' AND column_name = 'replica_id'`;
       expect(await ds.query(replicaColumn)).toHaveLength(1);
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await ds.query(replicaColumn)).toEqual([]);
       expect(await tables(ds)).not.toContain('replicas');
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await ds.query(processColumns)).toEqual([]);
       expect(await ds.query(fingerprintColumns)).toHaveLength(2);
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await ds.query(fingerprintColumns)).toEqual([]);

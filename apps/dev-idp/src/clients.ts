@@ -11,6 +11,8 @@ export interface DemoClient {
   name: string;
   roles: string[];
   groups: string[];
+  /** Set for a demo managed identity: Entra puts the identity's Azure resource id in `xms_mirid`. */
+  managedIdentityResourceId?: string;
 }
 
 /** Group ids the demo clients belong to (Entra puts group object ids in `groups`). */
@@ -26,6 +28,10 @@ export const DEMO_CLIENTS: readonly DemoClient[] = [
   { clientId: 'auditor', oid: '3d7c8f4b-6e5a-4b92-9dc4-af9e8a7b6c54', name: 'Auditor', roles: ['Gateway.Auditor'], groups: [] },
   { clientId: 'ai-agent', oid: '4e8d9a5c-7f6b-4ca3-8ed5-ba0f9b8c7d65', name: 'AI Agent', roles: ['Gateway.Requester'], groups: [DEV_GROUPS.dataReaders] },
   { clientId: 'ci-pipeline', oid: '5f9eab6d-8a7c-4db4-9fe6-cb1a0c9d8e76', name: 'CI Pipeline', roles: ['Gateway.Requester'], groups: [] },
+  {
+    clientId: 'managed-etl', oid: '7b1acd8f-0c9e-4fd6-9b08-ed3c2e1f0a98', name: 'Managed ETL', roles: ['Gateway.Requester'], groups: [],
+    managedIdentityResourceId: `/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/dev/providers/Microsoft.ManagedIdentity/userAssignedIdentities/managed-etl`,
+  },
   { clientId: 'agent-edge-1', oid: '6a0fbc7e-9b8d-4ec5-8af7-dc2b1d0e9f87', name: 'Edge Agent 1', roles: ['Gateway.Agent'], groups: [DEV_GROUPS.platformOps] },
 ];
 

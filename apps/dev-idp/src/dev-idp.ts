@@ -6,6 +6,8 @@ import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-prov
 import { DEMO_CLIENTS, DEV_TENANT_ID, demoClientSecret, findDemoClient } from './clients.js';
 import { loadOrCreateSigningKeys, orderForSigning, type SigningAlg } from './signing-keys.js';
 import { requestClientCredentialsToken } from './token-client.js';
+import { EntraTokenMinter } from './entra-tokens.js';
+import { WorkloadRoutes } from './workload-routes.js';
 
 export const DEFAULT_PORT = 9000;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -29,11 +31,13 @@ export interface DevIdp {
   issuer: string;
   port: number;
   issueToken(clientId: string, opts?: { resource?: string }): Promise<string>;
+  /** Test issuers of the platforms, Entra's assertion token endpoint, managed identity endpoints. */
+  workloads: WorkloadRoutes;
   close(): Promise<void>;
 }
 
 /** Entra-like claims (v2 app-token shape) added to every client-credentials access token. */
-function entraLikeClaims(clientId: string | undefined): Record<string, unknown> | undefined {
+export function entraLikeClaims(clientId: string | undefined): Record<string, unknown> | undefined {
   const client = clientId === undefined ? undefined : findDemoClient(clientId);
   if (client === undefined) return undefined;
   return {
@@ -45,6 +49,7 @@ function entraLikeClaims(clientId: string | undefined): Record<string, unknown> 
     idtyp: 'app',
     ver: '2.0',
     name: client.name,
+    ...(client.managedIdentityResourceId ? { xms_mirid: client.managedIdentityResourceId } : {}),
   };
 }
 
@@ -107,10 +112,14 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   const localBase = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const issuer = options.issuer ?? localBase;
 
-  const provider = new Provider(issuer, providerConfiguration(keys, ttl, options.signingAlg ?? 'ES256'));
+  const signingAlg = options.signingAlg ?? 'ES256';
+  const provider = new Provider(issuer, providerConfiguration(keys, ttl, signingAlg));
   const handle = provider.callback();
+  const entra = await EntraTokenMinter.create(issuer, orderForSigning(keys, signingAlg)[0]!, ttl, (clientId) => entraLikeClaims(clientId));
+  const workloads = await WorkloadRoutes.create(issuer, entra, DEFAULT_RESOURCE);
   // Koa's callback answers its own errors (500 with an OAuth error body); nothing is left to await here.
   server.on('request', (request, response) => {
+    if (workloads.handle(request, response)) return;
     void handle(request, response);
   });
 
@@ -118,6 +127,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
     issuer,
     port,
     issueToken: (clientId, opts = {}) => requestClientCredentialsToken(`${localBase}/token`, clientId, opts),
+    workloads,
     close: () =>
       new Promise<void>((resolveClose, reject) => {
         server.closeAllConnections();

@@ -8,6 +8,9 @@ async function main(): Promise<void> {
   console.log(`dev IdP (NOT for production) listening: issuer ${idp.issuer}`);
   console.log(`  discovery: ${idp.issuer}/.well-known/openid-configuration`);
   console.log(`  demo clients (secret "<client>-secret"): ${DEMO_CLIENTS.map((client) => client.clientId).join(', ')}`);
+  console.log(`  workload issuers: ${[...idp.workloads.issuers.values()].map((issuer) => issuer.issuer).join(', ')}`);
+  console.log(`  Entra-style token endpoint (client assertions): ${idp.workloads.entraTokenEndpoint}`);
+  console.log(`  managed identity: IDENTITY_ENDPOINT=${idp.issuer}/msi/token IDENTITY_HEADER=${idp.workloads.identityHeader}; IMDS: GW_IMDS_ENDPOINT=${idp.issuer}`);
   const shutdown = (): void => {
     idp.close().then(
       () => process.exit(0),

@@ -29,6 +29,7 @@ const EXPECTED_ROLES: Record<string, GatewayRole[]> = {
   auditor: ['auditor'],
   'ai-agent': ['requester'],
   'ci-pipeline': ['requester'],
+  'managed-etl': ['requester'],
   'agent-edge-1': [],
 };
 

@@ -3,6 +3,15 @@ import { TokenRejectedError } from './errors.js';
 import type { IssuerMatch } from './issuer-matcher.js';
 import type { Principal, PrincipalKind } from './principal.js';
 import { mapGatewayRoles, type RoleMappings } from './role-mapping.js';
+import { evaluateClaimRule, type ClaimRule } from './claim-rules.js';
+import { extractProcess } from './process.js';
+import { GATEWAY_ROLES, type GatewayRole } from './principal.js';
+
+/** A `roleRules` entry with its rule parsed once. */
+export interface CompiledRoleRule {
+  rule: ClaimRule;
+  roles: readonly GatewayRole[];
+}
 
 const MAX_CLAIM_STRING = 1024;
 const MAX_DISPLAY_NAME = 256;
@@ -60,7 +69,7 @@ function checkTenant(match: IssuerMatch, tenantId: string | undefined): void {
 }
 
 /** Builds the Principal from a payload whose signature, issuer, audience and times are already verified. */
-export function toPrincipal(payload: JWTPayload, match: IssuerMatch, roleMappings: RoleMappings): Principal {
+export function toPrincipal(payload: JWTPayload, match: IssuerMatch, roleMappings: RoleMappings, roleRules: readonly CompiledRoleRule[] = []): Principal {
   const subject = optionalString(payload, 'sub');
   if (subject === undefined) throw new TokenRejectedError('claim_missing', 'claim "sub" is missing');
   const tenantId = optionalString(payload, 'tid');
@@ -72,15 +81,23 @@ export function toPrincipal(payload: JWTPayload, match: IssuerMatch, roleMapping
   const roles = stringList(payload, 'roles');
   const groups = stringList(payload, 'groups');
 
+  const issuerKind = match.config.kind;
+  const process = extractProcess(issuerKind, payload, match.concreteIssuer, subject, match.config.processClaims);
+  const granted = new Set<GatewayRole>(mapGatewayRoles(roleMappings, roles, groups));
+  for (const { rule, roles: ruleRoles } of roleRules) {
+    if (evaluateClaimRule(rule, { claims: payload, ...(process ? { process } : {}) })) for (const role of ruleRoles) granted.add(role);
+  }
   const principal: Principal = {
     id: `${match.concreteIssuer}#${objectId ?? subject}`,
-    kind: classifyKind(payload, appId, objectId),
+    // CI jobs, pods and SPIFFE workloads are never people, whatever else the token says.
+    kind: issuerKind === 'entra' || issuerKind === 'generic' ? classifyKind(payload, appId, objectId) : 'workload',
     issuer: match.concreteIssuer,
     subject,
     roles,
     groups,
-    gatewayRoles: mapGatewayRoles(roleMappings, roles, groups),
+    gatewayRoles: GATEWAY_ROLES.filter((role) => granted.has(role)),
   };
+  if (process !== undefined) principal.process = process;
   if (tenantId !== undefined) principal.tenantId = tenantId.toLowerCase();
   if (objectId !== undefined) principal.objectId = objectId;
   if (appId !== undefined) principal.appId = appId;

@@ -15,6 +15,8 @@ export const TOKEN_REJECTION_CODES = [
   'claim_missing',
   'key_not_found',
   'discovery_failed',
+  /** A process attestation that is not accepted for this principal (wrong issuer, rule, run). */
+  'attestation_refused',
 ] as const;
 export type TokenRejectionCode = (typeof TOKEN_REJECTION_CODES)[number];
 

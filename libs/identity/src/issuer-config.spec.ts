@@ -9,7 +9,7 @@ const TENANT = '72F988BF-86F1-41AF-91AB-2D7CD011DB47';
 describe('parseIssuersConfig', () => {
   it('parses the OIDC_ISSUERS JSON of the quick start', () => {
     expect(parseIssuersConfig('[{"issuer":"http://127.0.0.1:9000","audience":"api://gateway"}]')).toEqual([
-      { issuer: 'http://127.0.0.1:9000', audience: 'api://gateway' },
+      { issuer: 'http://127.0.0.1:9000', audience: 'api://gateway', kind: 'entra' },
     ]);
   });
 

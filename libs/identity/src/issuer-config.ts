@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { parseJsonConfig } from './config-error.js';
+import { ClaimRuleSyntaxError, parseClaimRule } from './claim-rules.js';
+import { GATEWAY_ROLES } from './principal.js';
+import { ISSUER_KINDS, PROCESS_FIELDS } from './process.js';
 
 /** Placeholder for the tenant in an Entra multi-tenant issuer, as Entra's own discovery documents spell it. */
 export const TENANT_PLACEHOLDER = '{tenantid}';
@@ -46,6 +49,38 @@ const issuerString = z
 
 const shortString = z.string().min(1).max(MAX_URL_LENGTH);
 
+/** A claim rule (see claim-rules.ts), checked for syntax when the configuration is read. */
+const ruleString = z.string().superRefine((value, ctx) => {
+  try {
+    parseClaimRule(value);
+  } catch (error) {
+    if (!(error instanceof ClaimRuleSyntaxError)) throw error;
+    ctx.addIssue({ code: 'custom', message: `invalid claim rule: ${error.message}` });
+  }
+});
+
+const claimPath = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'a claim name, nested claims by dots').max(128);
+
+const roleRuleSchema = z
+  .object({
+    /** Claim rule over the token (e.g. `repository == "acme/deploy" && ref == "refs/heads/main"`). */
+    when: ruleString,
+    /** Gateway roles the token gets when the rule holds. */
+    roles: z.array(z.enum(GATEWAY_ROLES)).min(1).max(GATEWAY_ROLES.length),
+  })
+  .strict();
+
+const attestationRuleSchema = z
+  .object({
+    /**
+     * Which principals may present this issuer's tokens as process attestation, and which tokens:
+     * a claim rule over the attestation's claims, its `process.*` and the presenting `principal.*`
+     * (`principal.appId == "<entra app id>" && repository == "acme/deploy"`).
+     */
+    when: ruleString,
+  })
+  .strict();
+
 export const issuerConfigSchema = z
   .object({
     /** Exact issuer, or an Entra multi-tenant template containing `{tenantid}`. */
@@ -63,6 +98,14 @@ export const issuerConfigSchema = z
       .optional(),
     /** Claims that must be present in every token of this issuer. */
     requiredClaims: z.array(z.string().min(1).max(64)).max(MAX_LIST).optional(),
+    /** What platform issues these tokens; decides the `process` record and required claims. Default `entra`. */
+    kind: z.enum(ISSUER_KINDS).default('entra'),
+    /** Gateway roles by claim rules, besides ROLE_MAPPINGS (which maps `roles` and `groups`). */
+    roleRules: z.array(roleRuleSchema).max(MAX_LIST).optional(),
+    /** Extra process fields from claims (`{"run_id":"build.id"}`), mainly for `generic` issuers. */
+    processClaims: z.partialRecord(z.enum(PROCESS_FIELDS), claimPath).optional(),
+    /** Tokens of this issuer are accepted as process attestations only when one of these rules holds. */
+    attestationFor: z.array(attestationRuleSchema).min(1).max(MAX_LIST).optional(),
   })
   .strict()
   .refine((entry) => !entry.issuer.includes(TENANT_PLACEHOLDER) || entry.tenants !== undefined, {
@@ -76,7 +119,8 @@ export const issuersConfigSchema = z
   .max(MAX_ISSUERS)
   .refine((entries) => new Set(entries.map((entry) => entry.issuer)).size === entries.length, 'each issuer may appear only once');
 
-export type IssuerConfig = z.infer<typeof issuerConfigSchema>;
+export type IssuerConfig = z.output<typeof issuerConfigSchema>;
+export type IssuerConfigInput = z.input<typeof issuerConfigSchema>;
 
 /** Parses `OIDC_ISSUERS` (JSON text or a parsed value); throws IdentityConfigError naming the source. */
 export function parseIssuersConfig(input: unknown, source = 'OIDC_ISSUERS'): IssuerConfig[] {

@@ -1,3 +1,5 @@
+import type { ProcessRecord } from './process.js';
+
 /**
  * The one model every part of the gateway uses for "who is this".
  * Built from a verified token by the identity library; never from unverified input.
@@ -31,4 +33,9 @@ export interface Principal {
   tokenId?: string;
   /** Token expiry, seconds since epoch. */
   expiresAt?: number;
+  /**
+   * The exact process that acted (pipeline run, pod, SPIFFE workload, managed identity), as a platform
+   * signed it: from the token itself or from a verified process attestation presented beside it.
+   */
+  process?: ProcessRecord;
 }

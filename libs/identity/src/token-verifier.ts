@@ -1,8 +1,10 @@
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
-import { toPrincipal } from './claims.js';
+import { toPrincipal, type CompiledRoleRule } from './claims.js';
+import { evaluateClaimRule, parseClaimRule, type ClaimRule } from './claim-rules.js';
+import { extractProcess, REQUIRED_CLAIMS, type ProcessRecord } from './process.js';
 import { parseJsonConfig } from './config-error.js';
 import { TokenRejectedError } from './errors.js';
-import { issuersConfigSchema, type IssuerConfig } from './issuer-config.js';
+import { issuersConfigSchema, type IssuerConfig, type IssuerConfigInput } from './issuer-config.js';
 import { IssuerMatcher } from './issuer-matcher.js';
 import { DEFAULT_KEY_RESOLVER_OPTIONS, IssuerKeyResolver, type KeyResolverOptions } from './key-resolver.js';
 import type { Principal } from './principal.js';
@@ -27,6 +29,8 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 export class TokenVerifier {
   private readonly matcher: IssuerMatcher;
   private readonly resolvers = new Map<IssuerConfig, IssuerKeyResolver>();
+  private readonly roleRules = new Map<IssuerConfig, CompiledRoleRule[]>();
+  private readonly attestationRules = new Map<IssuerConfig, ClaimRule[]>();
   private readonly clockSkew: number;
 
   private constructor(
@@ -38,14 +42,18 @@ export class TokenVerifier {
     const { clockSkewSeconds, ...resolverOverrides } = options;
     const resolverOptions: KeyResolverOptions = { ...DEFAULT_KEY_RESOLVER_OPTIONS, ...resolverOverrides };
     this.clockSkew = Math.min(Math.max(clockSkewSeconds ?? MAX_CLOCK_SKEW_SECONDS, 0), MAX_CLOCK_SKEW_SECONDS);
-    for (const issuer of issuers) this.resolvers.set(issuer, new IssuerKeyResolver(issuer, resolverOptions));
+    for (const issuer of issuers) {
+      this.resolvers.set(issuer, new IssuerKeyResolver(issuer, resolverOptions));
+      this.roleRules.set(issuer, (issuer.roleRules ?? []).map(({ when, roles }) => ({ rule: parseClaimRule(when), roles })));
+      if (issuer.attestationFor) this.attestationRules.set(issuer, issuer.attestationFor.map(({ when }) => parseClaimRule(when)));
+    }
   }
 
   /**
    * Issuers and mappings are validated again here so a hand-built object cannot bypass the schema rules
    * (e.g. a template without a tenant allow-list); a bad value throws IdentityConfigError.
    */
-  static fromConfig(issuers: readonly IssuerConfig[], roleMappings: RoleMappings, opts: TokenVerifierOptions = {}): TokenVerifier {
+  static fromConfig(issuers: readonly IssuerConfigInput[], roleMappings: RoleMappings, opts: TokenVerifierOptions = {}): TokenVerifier {
     return new TokenVerifier(
       parseJsonConfig(issuersConfigSchema, issuers, 'issuer configuration'),
       parseJsonConfig(roleMappingsSchema, roleMappings, 'role mappings'),
@@ -54,6 +62,39 @@ export class TokenVerifier {
   }
 
   async verify(token: string): Promise<Principal> {
+    const { payload, match } = await this.verifySignedToken(token);
+    return toPrincipal(payload, match, this.roleMappings, this.roleRules.get(match.config));
+  }
+
+  /**
+   * Verifies a platform token presented beside the bearer token as a process attestation, against
+   * its own issuer, and returns the presenter with its `process` taken from it. Refused unless the
+   * issuer is configured with `attestationFor` and one of its rules holds for this presenter and
+   * this token; refused when the presenter's own token already proves a platform process.
+   */
+  async attest(presenter: Principal, attestation: string): Promise<Principal> {
+    const { payload, match } = await this.verifySignedToken(attestation);
+    const rules = this.attestationRules.get(match.config);
+    if (rules === undefined) throw new TokenRejectedError('attestation_refused', 'the attestation issuer is not configured to attest processes (attestationFor)');
+    const own = presenter.process;
+    if (own !== undefined && own.platform !== 'entra' && own.platform !== 'generic') {
+      throw new TokenRejectedError('attestation_refused', 'the bearer token already proves its process; no attestation is taken beside it');
+    }
+    if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new TokenRejectedError('claim_missing', 'claim "sub" is missing in the attestation');
+    if (match.concreteIssuer === presenter.issuer && payload.sub === presenter.subject) {
+      throw new TokenRejectedError('attestation_refused', 'the attestation is a token of the same principal, not of its process');
+    }
+    const attested = extractProcess(match.config.kind, payload, match.concreteIssuer, payload.sub, match.config.processClaims);
+    if (attested === undefined) throw new TokenRejectedError('attestation_refused', 'the attestation names no process');
+    const subject = { claims: payload, process: attested, principal: presenterFacts(presenter) };
+    if (!rules.some((rule) => evaluateClaimRule(rule, subject))) {
+      throw new TokenRejectedError('attestation_refused', 'the attestation is not accepted for this principal (no attestationFor rule holds)');
+    }
+    const process: ProcessRecord = { ...(own ?? {}), ...attested, source: 'attestation' };
+    return { ...presenter, process };
+  }
+
+  private async verifySignedToken(token: string): Promise<{ payload: JWTPayload; match: NonNullable<ReturnType<IssuerMatcher['match']>> }> {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) {
       throw new TokenRejectedError('malformed', 'the bearer token is not a compact JWS');
     }
@@ -82,7 +123,7 @@ export class TokenVerifier {
         issuer: match.concreteIssuer,
         audience: match.config.audience,
         clockTolerance: this.clockSkew,
-        requiredClaims: ['exp', 'iat', ...(match.config.requiredClaims ?? [])],
+        requiredClaims: ['exp', 'iat', ...REQUIRED_CLAIMS[match.config.kind], ...(match.config.requiredClaims ?? [])],
       }));
     } catch (error) {
       throw toRejection(error);
@@ -91,8 +132,13 @@ export class TokenVerifier {
     if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + this.clockSkew) {
       throw new TokenRejectedError('issued_in_future', 'the token is issued in the future (beyond the allowed clock skew)');
     }
-    return toPrincipal(payload, match, this.roleMappings);
+    return { payload, match };
   }
+}
+
+/** What an attestation rule may read about the presenter (`principal.appId` ...). */
+function presenterFacts(p: Principal): Record<string, unknown> {
+  return { id: p.id, kind: p.kind, issuer: p.issuer, subject: p.subject, tenantId: p.tenantId, objectId: p.objectId, appId: p.appId, roles: p.roles, groups: p.groups };
 }
 
 /** Maps jose's error classes onto our codes; unknown failures are refusals too (fail closed). */

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { exportSPKI, SignJWT, type JWTPayload } from 'jose';
-import { DEFAULT_ROLE_MAPPINGS, TokenRejectedError, TokenVerifier, type IssuerConfig, type TokenRejectionCode } from '../src/index.js';
+import { DEFAULT_ROLE_MAPPINGS, TokenRejectedError, TokenVerifier, type IssuerConfigInput, type TokenRejectionCode } from '../src/index.js';
 import { FixtureServer } from './support/jwks-server.js';
 import { b64url, makeKey, nowSeconds, sign, type TestKey } from './support/keys.js';
 
@@ -92,7 +92,7 @@ beforeAll(async () => {
   ]);
   await server.start();
   server.setJwks('/keys', [rs256, ps256, es256, rs384, eddsa].map((key) => key.publicJwk));
-  const issuers: IssuerConfig[] = [
+  const issuers: IssuerConfigInput[] = [
     { issuer: V1_ISSUER, audience: AUDIENCE, jwksUri: `${server.baseUrl}/keys` },
     { issuer: V2_ISSUER, audience: [GATEWAY_APP_ID, AUDIENCE], jwksUri: `${server.baseUrl}/keys` },
     { issuer: `${server.baseUrl}/strict`, audience: AUDIENCE, jwksUri: `${server.baseUrl}/keys`, requiredClaims: ['azp', 'roles'] },

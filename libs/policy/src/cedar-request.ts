@@ -1,6 +1,10 @@
 import type { Context, EntityJson, TypeAndId } from '@cedar-policy/cedar-wasm/nodejs';
 import type { PolicyInput } from './input.js';
+import { PROCESS_FIELDS } from '@gw/identity';
 import { ACTION_TYPE, GROUP_TYPE, PRINCIPAL_TYPE, RESOURCE_TYPE } from './schema.js';
+
+/** Sorted, so equal records serialise identically. */
+const PROCESS_RECORD_KEYS = ['platform', 'issuer', 'subject', 'source', 'token_id', ...PROCESS_FIELDS].sort();
 
 /** Everything Cedar sees for one request. Its JSON form is the decision cache key. */
 export interface CedarRequest {
@@ -22,12 +26,13 @@ export function buildCedarRequest(input: PolicyInput, hourNow: number): CedarReq
   const principalUid: TypeAndId = { type: PRINCIPAL_TYPE, id: principal.id };
   const resourceUid: TypeAndId = { type: RESOURCE_TYPE, id: resource.name };
 
-  const principalAttrs: Record<string, string | string[]> = { kind: principal.kind, issuer: principal.issuer };
+  const principalAttrs: Record<string, string | string[] | Record<string, string>> = { kind: principal.kind, issuer: principal.issuer };
   if (principal.tenantId !== undefined) principalAttrs.tenantId = principal.tenantId;
   if (principal.appId !== undefined) principalAttrs.appId = principal.appId;
   if (principal.displayName !== undefined) principalAttrs.displayName = principal.displayName;
   principalAttrs.roles = sortedSet(principal.roles);
   principalAttrs.gatewayRoles = sortedSet(principal.gatewayRoles);
+  if (principal.process !== undefined) principalAttrs.process = processRecord(principal.process);
 
   const labels = resource.labels ?? {};
   const tags: Record<string, string> = {};
@@ -92,6 +97,17 @@ export function buildCedarRequest(input: PolicyInput, hourNow: number): CedarReq
       },
     ],
   };
+}
+
+/** The process record with only the fields the schema declares, keys sorted (part of the cache key). */
+function processRecord(process: NonNullable<PolicyInput['principal']['process']>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const source = process as Record<string, unknown>;
+  for (const key of PROCESS_RECORD_KEYS) {
+    const value = source[key];
+    if (typeof value === 'string') out[key] = value;
+  }
+  return out;
 }
 
 function sortedSet(values: readonly string[]): string[] {

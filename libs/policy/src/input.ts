@@ -1,4 +1,4 @@
-import type { Principal } from '@gw/identity';
+import { ISSUER_KINDS, type Principal } from '@gw/identity';
 import { z } from 'zod';
 import { GATEWAY_ACTIONS, RESOURCE_TYPES, type GatewayAction, type ResourceType } from './actions.js';
 
@@ -104,6 +104,10 @@ const principalSchema = z.object({
   gatewayRoles: stringSet,
   tokenId: str.optional(),
   expiresAt: z.number().optional(),
+  process: z
+    .object({ platform: z.enum(ISSUER_KINDS), issuer: str, subject: str, source: z.enum(['token', 'attestation']) })
+    .catchall(str)
+    .optional(),
 });
 
 const labelKey = z

@@ -6,10 +6,48 @@
  * - One context type for all actions; attributes that only some action families send are optional,
  *   so strict validation forces policies to test them with `context has x` before use.
  * - Resource labels are Cedar entity tags (`resource.hasTag("env") && resource.getTag("env") == "prod"`).
+ * - `principal.process` is the verified process (run, pod, SPIFFE workload) when one was proven; its
+ *   fields are those of `@gw/identity`'s PROCESS_FIELDS: `principal has process && principal.process has
+ *   ref && principal.process.ref == "refs/heads/main"`.
  * - The token's `groups` claim becomes membership in `Group` entities: `principal in Gateway::Group::"<id>"`.
  */
 export const CEDAR_SCHEMA = `namespace Gateway {
   entity Group;
+
+  type Process = {
+    platform: String,
+    issuer: String,
+    subject: String,
+    source: String,
+    token_id?: String,
+    repository?: String,
+    repository_owner?: String,
+    ref?: String,
+    ref_type?: String,
+    workflow?: String,
+    workflow_ref?: String,
+    job_workflow_ref?: String,
+    run_id?: String,
+    run_attempt?: String,
+    commit?: String,
+    environment?: String,
+    actor?: String,
+    event_name?: String,
+    project_path?: String,
+    pipeline_id?: String,
+    job_id?: String,
+    namespace?: String,
+    service_account?: String,
+    service_account_uid?: String,
+    pod_name?: String,
+    pod_uid?: String,
+    node_name?: String,
+    spiffe_id?: String,
+    trust_domain?: String,
+    managed_identity?: String,
+    agent_id?: String,
+    agent_blueprint_id?: String,
+  };
 
   entity Principal in [Group] {
     kind: String,
@@ -19,6 +57,7 @@ export const CEDAR_SCHEMA = `namespace Gateway {
     displayName?: String,
     roles: Set<String>,
     gatewayRoles: Set<String>,
+    process?: Process,
   };
 
   entity Resource {

@@ -40,6 +40,11 @@ const PrincipalSchema = z.strictObject({
   roles: claimList.optional(),
   groups: claimList.optional(),
   gatewayRoles: z.array(z.enum(['admin', 'approver', 'auditor', 'requester'])).max(4).optional(),
+  /** The verified process (run id, pod uid ...) as `@gw/identity` records it, for per-statement policy. */
+  process: z
+    .record(z.string().regex(/^[a-z_]{1,32}$/), z.string().max(512))
+    .refine((record) => Object.keys(record).length <= 48, 'too many process fields')
+    .optional(),
 });
 
 const GrantClaimsSchema = z.object({

@@ -1,9 +1,9 @@
 import { startConnectListener, type ConnectEvent } from '../connect/listener.js';
-import { loadToken } from '../token-store.js';
+import { currentCredentials } from '../acquire/credentials.js';
 import type { CliContext } from './context.js';
 
 export async function connectCommand(ctx: CliContext, apiUrl: string, resource: string, options: { port: number; host: string }): Promise<void> {
-  const token = loadToken(ctx.env);
+  const { token, attestation } = await currentCredentials(ctx.env);
   const report = (event: ConnectEvent): void => {
     switch (event.type) {
       case 'connection':
@@ -24,7 +24,7 @@ export async function connectCommand(ctx: CliContext, apiUrl: string, resource: 
         return;
     }
   };
-  const listener = await startConnectListener({ apiUrl, token, resource, port: options.port, host: options.host, onEvent: report });
+  const listener = await startConnectListener({ apiUrl, token, ...(attestation !== undefined ? { attestation } : {}), resource, port: options.port, host: options.host, onEvent: report });
   ctx.out(`listening on ${listener.host}:${listener.port} -> ${resource}\n`);
   await ctx.interrupted();
   await listener.close();

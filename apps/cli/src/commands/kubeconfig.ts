@@ -6,6 +6,7 @@ import { apiGet } from '../api-client.js';
 import { CliError } from '../errors.js';
 import type { Env } from '../settings.js';
 import { jwtExpiry, loadToken } from '../token-store.js';
+import { currentCredentials } from '../acquire/credentials.js';
 import type { CliContext } from './context.js';
 
 const EXEC_API_VERSION = 'client.authentication.k8s.io/v1';
@@ -102,9 +103,13 @@ export async function kubeconfigCommand(ctx: CliContext, apiUrl: string, resourc
  * The exec credential plugin kubectl runs: prints an ExecCredential with the current token and its
  * expiry (kubectl asks again after the expiry, or after a 401).
  */
-export function kubeCredentialCommand(ctx: CliContext): void {
-  const token = loadToken(ctx.env);
-  const exp = jwtExpiry(token);
+export async function kubeCredentialCommand(ctx: CliContext): Promise<void> {
+  const credentials = await currentCredentials(ctx.env);
+  // kubectl has one token field: a process attestation rides in it as `<token>~<attestation>`.
+  const token = credentials.attestation !== undefined ? `${credentials.token}~${credentials.attestation}` : credentials.token;
+  // kubectl asks again after the earlier of the two expiries.
+  const expiries = [jwtExpiry(credentials.token), credentials.attestation !== undefined ? jwtExpiry(credentials.attestation) : undefined].filter((e): e is number => e !== undefined);
+  const exp = expiries.length > 0 ? Math.min(...expiries) : undefined;
   ctx.out(
     `${JSON.stringify({
       apiVersion: EXEC_API_VERSION,

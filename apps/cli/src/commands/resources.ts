@@ -1,7 +1,7 @@
 import { apiGet } from '../api-client.js';
 import { CliError } from '../errors.js';
 import { cell } from '../format.js';
-import { loadToken } from '../token-store.js';
+import { currentCredentials } from '../acquire/credentials.js';
 import type { CliContext } from './context.js';
 
 interface ResourceItem {
@@ -36,7 +36,7 @@ export function resourceRows(items: ResourceItem[]): string[][] {
 
 export async function resourcesCommand(ctx: CliContext, apiUrl: string, role?: string): Promise<void> {
   const path = role ? `/api/v1/resources?role=${encodeURIComponent(role)}` : '/api/v1/resources';
-  const body = (await apiGet(apiUrl, path, loadToken(ctx.env))) as { items?: unknown };
+  const body = (await apiGet(apiUrl, path, await currentCredentials(ctx.env))) as { items?: unknown };
   if (!Array.isArray(body.items)) throw new CliError('unexpected answer from /api/v1/resources (no items)');
   if (body.items.length === 0) {
     ctx.out('no resources are declared yet (is an agent running?)\n');

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { CONNECT_CLOSE, type ConnectReady } from '@gw/contracts';
 import WebSocket from 'ws';
+import { DECLARED_PROCESS_HEADER, declaredProcessHeader } from '../acquire/declared-process.js';
 import { closeCodeForHttpStatus, describeClose } from './close-codes.js';
 
 /** Local bytes held before the server says ready; beyond this the local socket is paused. */
@@ -26,6 +27,7 @@ export interface BridgeEnd {
 export interface BridgeOptions {
   url: string;
   token: string;
+  attestation?: string;
   resource: string;
   onReady: (sessionId: string) => void;
   onEnd: (end: BridgeEnd) => void;
@@ -38,7 +40,11 @@ export interface BridgeOptions {
  */
 export function bridge(local: Socket, options: BridgeOptions): { close(): void } {
   const ws = new WebSocket(options.url, {
-    headers: { authorization: `Bearer ${options.token}` },
+    headers: {
+      authorization: `Bearer ${options.token}`,
+      ...(options.attestation !== undefined ? { 'gateway-process-attestation': options.attestation } : {}),
+      [DECLARED_PROCESS_HEADER]: declaredProcessHeader(),
+    },
     perMessageDeflate: false,
     maxPayload: MAX_MESSAGE_BYTES,
     handshakeTimeout: HANDSHAKE_TIMEOUT_MS,

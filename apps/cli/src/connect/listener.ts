@@ -14,6 +14,8 @@ export type ConnectEvent =
 export interface ConnectListenerOptions {
   apiUrl: string;
   token: string;
+  /** A process attestation sent beside the token (header Gateway-Process-Attestation). */
+  attestation?: string;
   resource: string;
   /** 0 (default) picks a free port. */
   port?: number;
@@ -59,6 +61,7 @@ export async function startConnectListener(options: ConnectListenerOptions): Pro
     const session = bridge(local, {
       url,
       token: options.token,
+      ...(options.attestation !== undefined ? { attestation: options.attestation } : {}),
       resource,
       onReady: (sessionId) => emit({ type: 'ready', id, sessionId }),
       onEnd: (end) => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Principal } from '@gw/identity';
-import { approvalEventFor, mayViewDetail } from './approval-view.js';
+import { approvalEventFor, approvalEventView, approvalView, mayViewDetail } from './approval-view.js';
+import { ApprovalEntity } from './approval.entity.js';
 
 const person = (id: string, gatewayRoles: Principal['gatewayRoles'], groups: string[] = []): Principal => ({
   id, kind: 'human', issuer: 'i', subject: id, roles: [], groups, gatewayRoles,
@@ -27,5 +28,19 @@ describe('who reads the unmasked statement of an approval', () => {
     // A malformed approval (no requester) fails closed.
     const { principalId: _gone, ...noRequester } = data.approval;
     expect(approvalEventFor({ approval: noRequester }, person('ap', ['approver']))).toEqual({ approval: { id: 'a', approvers: ['role:approver'], subject: { text: "x = '***'" } } });
+  });
+});
+
+describe('the process behind a held item', () => {
+  it('is in the public view and so in every webhook and stream event of the approval', () => {
+    const process = { platform: 'github-actions', run_id: '42', repository: 'acme/deploy' };
+    const a = Object.assign(new ApprovalEntity(), {
+      id: 'a', kind: 'statement', status: 'pending', resourceName: 'db', requestedBy: 'req', process, sessionId: 's', accessRequestId: null,
+      subject: {}, detail: null, requiredApprovals: 1, approverConstraint: null, votes: [], scope: null,
+      createdAt: new Date(0), expiresAt: new Date(1000), decidedAt: null,
+    });
+    expect(approvalView(a).process).toEqual(process);
+    expect(approvalEventView(a).process).toEqual(process);
+    expect(approvalView({ ...a, process: null }).process).toBeNull();
   });
 });

@@ -13,6 +13,8 @@ export function approvalView(a: ApprovalEntity) {
     status: a.status,
     resource: a.resourceName,
     principalId: a.requestedBy,
+    /** The verified process behind the request (run id, pod uid, repository ...), or null. */
+    process: a.process ?? null,
     ...(a.sessionId ? { sessionId: a.sessionId } : {}),
     ...(a.accessRequestId ? { accessRequestId: a.accessRequestId } : {}),
     subject: a.subject,

@@ -33,6 +33,8 @@ export class ApprovalEntity {
    * Never audited, never in the recording.
    */
   @Column('jsonb', { nullable: true }) detail!: Record<string, unknown> | null;
+  /** The verified process of the requester (pipeline run, pod ...), for the approvers; null when none was proven. */
+  @Column('jsonb', { nullable: true }) process!: Record<string, unknown> | null;
   /** Principal id of the requester: never allowed to vote on it. */
   @Column('text', { name: 'requested_by' }) requestedBy!: string;
   @Column('text', { nullable: true }) scope!: ApprovalScope | null;

@@ -5,6 +5,7 @@ import type { Principal } from '@gw/identity';
 import { AuditService } from '../audit/audit.service.js';
 import { ConflictError, DomainError, DomainErrorCode, NotFoundError } from '../common/domain-error.js';
 import { loggerFor } from '../common/logger.js';
+import { processOf } from '../common/process-of.js';
 import { insertRow } from '../database/insert-row.js';
 import { DomainEvents } from '../events/domain-events.service.js';
 import { JobsService } from '../jobs/jobs.service.js';
@@ -114,6 +115,7 @@ export class ApprovalsService implements OnModuleInit, OnApplicationBootstrap {
       subject: input.subject,
       detail: input.detail ?? null,
       requestedBy: input.requestedBy.id,
+      process: processOf(input.requestedBy),
       scope: null,
       createdAt: now,
       expiresAt: new Date(now.getTime() + input.requirement.timeoutSeconds * 1000),

@@ -21,6 +21,8 @@ export interface AuditQuery {
   principal?: string;
   resource?: string;
   action?: string;
+  /** Fields of the actor's verified process that must all match. */
+  process?: Record<string, string>;
   from?: Date;
   to?: Date;
   beforeSeq?: string;
@@ -75,6 +77,7 @@ export class AuditService {
     if (query.principal) qb.andWhere('e.actor_id = :principal', { principal: query.principal });
     if (query.resource) qb.andWhere('e.resource = :resource', { resource: query.resource });
     if (query.action) qb.andWhere('e.action = :action', { action: query.action });
+    if (query.process) qb.andWhere(`(e.actor -> 'process') @> CAST(:process AS jsonb)`, { process: JSON.stringify(query.process) });
     if (query.from) qb.andWhere('e.occurred_at >= :from', { from: query.from });
     if (query.to) qb.andWhere('e.occurred_at < :to', { to: query.to });
     if (query.beforeSeq) qb.andWhere('e.seq < :before', { before: query.beforeSeq });
@@ -117,5 +120,6 @@ function summariseActor(actor: NonNullable<AuditRecord['actor']>): Record<string
     displayName: a.displayName,
     tokenId: a.tokenId,
     gatewayRoles: a.gatewayRoles,
+    process: a.process,
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROCESS_FIELDS } from '@gw/identity';
 
 /**
  * Query-string fields shared by the list routes. Only plain decimal text is an integer (no `1e3`,
@@ -36,3 +37,21 @@ export const isoTimestamp = z.iso
   .datetime({ offset: true })
   .transform((s) => new Date(s))
   .refine((d) => !Number.isNaN(d.getTime()) && d.getUTCFullYear() >= 1 && d.getUTCFullYear() <= 9999, 'must be a date between the years 1 and 9999');
+
+/** Process record keys a list route may filter by (`?process.run_id=123&process.repository=acme/deploy`). */
+const PROCESS_FILTER_KEYS = ['platform', 'issuer', 'subject', 'source', 'token_id', ...PROCESS_FIELDS] as const;
+
+/** Query fields `process.<key>`: each an exact text match on the verified process record. */
+export const processFilterFields = Object.fromEntries(
+  PROCESS_FILTER_KEYS.map((key) => [`process.${key}`, z.string().min(1).max(512).optional()]),
+) as Record<`process.${(typeof PROCESS_FILTER_KEYS)[number]}`, z.ZodOptional<z.ZodString>>;
+
+/** The `process.<key>` fields of a parsed query as one object for a containment match; undefined when none. */
+export function processFilterOf(query: Record<string, unknown>): Record<string, string> | undefined {
+  const filter: Record<string, string> = {};
+  for (const key of PROCESS_FILTER_KEYS) {
+    const value = query[`process.${key}`];
+    if (typeof value === 'string') filter[key] = value;
+  }
+  return Object.keys(filter).length > 0 ? filter : undefined;
+}

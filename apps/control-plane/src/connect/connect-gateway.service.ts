@@ -6,7 +6,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { CONNECT_CLOSE, CONNECT_PATH } from '@gw/contracts';
 import { TokenRejectedError, type Principal } from '@gw/identity';
 import { loggerFor } from '../common/logger.js';
-import { TokenAuthenticator, bearerTokenOf } from '../identity/token-authenticator.js';
+import { ATTESTATION_HEADER, TokenAuthenticator, bearerTokenOf } from '../identity/token-authenticator.js';
+import { DECLARED_PROCESS_HEADER, declaredProcessOf } from '../identity/declared-process.js';
 import { SessionBroker, SessionRefused } from './session-broker.service.js';
 import { bridge } from './session-bridge.js';
 
@@ -75,7 +76,7 @@ export class ConnectGateway implements OnApplicationBootstrap, BeforeApplication
         resourceName,
         expectedType: 'tcp',
         sourceAddress,
-        declared: { userAgent: req.headers['user-agent'] ?? null },
+        declared: { userAgent: req.headers['user-agent'] ?? null, ...declaredProcessOf(req.headers[DECLARED_PROCESS_HEADER]) },
         onTerminate: (code, reason) => closeWith(ws, code, reason),
       });
     } catch (error) {
@@ -108,7 +109,8 @@ export class ConnectGateway implements OnApplicationBootstrap, BeforeApplication
       return undefined;
     }
     try {
-      return await this.tokens.authenticate(token, { sourceIp: sourceAddress, path: CONNECT_PATH });
+      const attestation = req.headers[ATTESTATION_HEADER];
+      return await this.tokens.authenticate(token, { sourceIp: sourceAddress, path: CONNECT_PATH, attestation: typeof attestation === 'string' ? attestation.trim() : undefined });
     } catch (error) {
       if (!(error instanceof TokenRejectedError)) throw error;
       closeWith(ws, CONNECT_CLOSE.unauthenticated, `token refused: ${error.reason}`);

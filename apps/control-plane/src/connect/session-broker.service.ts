@@ -155,6 +155,7 @@ export class SessionBroker {
           roles: principal.roles,
           groups: principal.groups,
           gatewayRoles: principal.gatewayRoles,
+          ...(principal.process ? { process: principal.process } : {}),
         },
         resource: resource.name,
         login: req.role ?? resource.type,

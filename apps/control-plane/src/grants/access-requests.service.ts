@@ -64,7 +64,7 @@ export class AccessRequestsService implements OnModuleInit {
     const request = Object.assign(new AccessRequestEntity(), {
       id: randomUUID(),
       principalId: principal.id,
-      principal: { id: principal.id, kind: principal.kind, displayName: principal.displayName, appId: principal.appId, tenantId: principal.tenantId, gatewayRoles: principal.gatewayRoles },
+      principal: { id: principal.id, kind: principal.kind, displayName: principal.displayName, appId: principal.appId, tenantId: principal.tenantId, gatewayRoles: principal.gatewayRoles, ...(principal.process ? { process: principal.process } : {}) },
       resourceName: resource.name,
       role: body.role,
       durationSeconds: body.duration,
@@ -132,7 +132,7 @@ export class AccessRequestsService implements OnModuleInit {
     let grantAfter: AfterCommit | undefined;
     if (request.status === 'approved') {
       const seconds = Number(request.decision?.grantSeconds ?? request.durationSeconds);
-      const made = await this.grants.create({ principal: { id: request.principalId, kind: typeof request.principal.kind === 'string' ? request.principal.kind : 'unknown', displayName: request.principal.displayName }, resourceName: request.resourceName, role: request.role, durationSeconds: Math.min(seconds, request.durationSeconds), accessRequestId: request.id }, tx);
+      const made = await this.grants.create({ principal: { id: request.principalId, kind: typeof request.principal.kind === 'string' ? request.principal.kind : 'unknown', displayName: request.principal.displayName, process: request.principal.process }, resourceName: request.resourceName, role: request.role, durationSeconds: Math.min(seconds, request.durationSeconds), accessRequestId: request.id }, tx);
       grantAfter = made.afterCommit;
     }
     const view = accessRequestView(request);

@@ -6,6 +6,7 @@ export function grantView(g: GrantEntity) {
   return {
     id: g.id,
     principalId: g.principalId,
+    process: g.process ?? null,
     resource: g.resourceName,
     role: g.role,
     state: grantState(g),

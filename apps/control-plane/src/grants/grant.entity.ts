@@ -6,6 +6,8 @@ export class GrantEntity {
   @Column('uuid', { name: 'access_request_id', nullable: true }) accessRequestId!: string | null;
   @Column('text', { name: 'principal_id' }) principalId!: string;
   @Column('text', { name: 'resource_name' }) resourceName!: string;
+  /** The verified process of the principal that asked for it (pipeline run, pod ...); null when none was proven. */
+  @Column('jsonb', { nullable: true }) process!: Record<string, unknown> | null;
   /** Database role (or login) the grant covers. */
   @Column('text') role!: string;
   @Column('timestamptz', { name: 'starts_at' }) startsAt!: Date;

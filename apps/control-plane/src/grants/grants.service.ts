@@ -5,6 +5,7 @@ import type { Principal } from '@gw/identity';
 import { AuditService } from '../audit/audit.service.js';
 import { ConflictError, DomainError, DomainErrorCode, NotFoundError } from '../common/domain-error.js';
 import { loggerFor } from '../common/logger.js';
+import { processOf } from '../common/process-of.js';
 import { insertRow } from '../database/insert-row.js';
 import { DomainEvents } from '../events/domain-events.service.js';
 import { JobsService } from '../jobs/jobs.service.js';
@@ -72,6 +73,7 @@ export class GrantsService implements OnModuleInit, OnApplicationBootstrap {
       id: randomUUID(),
       accessRequestId: input.accessRequestId,
       principalId: input.principal.id,
+      process: processOf(input.principal),
       resourceName: input.resourceName,
       role: input.role,
       startsAt: now,

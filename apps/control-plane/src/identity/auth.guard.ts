@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { TokenRejectedError, buildWwwAuthenticate } from '@gw/identity';
 import { DomainError, DomainErrorCode } from '../common/domain-error.js';
 import { loggerFor } from '../common/logger.js';
-import { TokenAuthenticator, bearerTokenOf } from './token-authenticator.js';
+import { ATTESTATION_HEADER, TokenAuthenticator, bearerTokenOf } from './token-authenticator.js';
 import { ANY_AUTHENTICATED, PUBLIC_KEY, ROLES_KEY, type AuthenticatedRequest } from './roles.decorator.js';
 
 /**
@@ -36,7 +36,8 @@ export class AuthGuard implements CanActivate {
       });
     }
     try {
-      req.principal = await this.tokens.authenticate(token, { sourceIp: req.ip, path: req.path });
+      const attestation = req.headers[ATTESTATION_HEADER];
+      req.principal = await this.tokens.authenticate(token, { sourceIp: req.ip, path: req.path, attestation: typeof attestation === 'string' ? attestation.trim() : undefined });
     } catch (error) {
       if (!(error instanceof TokenRejectedError)) throw error;
       throw new DomainError(DomainErrorCode.Unauthenticated, `token refused: ${error.reason}`, {

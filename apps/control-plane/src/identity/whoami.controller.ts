@@ -29,5 +29,7 @@ export function principalDto(p: Principal) {
     groups: p.groups,
     gatewayRoles: p.gatewayRoles,
     tokenId: p.tokenId ?? null,
+    /** The verified process (from the token's platform claims or a process attestation), or null. */
+    process: p.process ?? null,
   };
 }

@@ -7,7 +7,7 @@ import { TokenRejectedError, type Principal } from '@gw/identity';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
-import { TokenAuthenticator, bearerTokenOf } from '../identity/token-authenticator.js';
+import { ATTESTATION_HEADER, TokenAuthenticator, bearerTokenOf } from '../identity/token-authenticator.js';
 import { McpSessionsStore, type McpSessionRecord } from './mcp-sessions.store.js';
 import { McpToolsService } from './mcp-tools.service.js';
 import { protectedResourceMetadataUrl } from './protected-resource.js';
@@ -127,7 +127,7 @@ export class McpHttpHandler {
       return null;
     }
     try {
-      return await this.tokens.authenticate(token, { sourceIp: sourceOf(req), path: 'mcp' });
+      return await this.tokens.authenticate(token, { sourceIp: sourceOf(req), path: 'mcp', attestation: header(req, ATTESTATION_HEADER)?.trim() });
     } catch (error) {
       if (!(error instanceof TokenRejectedError)) throw error;
       const description = error.reason.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "'").slice(0, 200);

@@ -2,7 +2,7 @@ import { Controller, Get, Header, HttpCode, Inject, Param, Post, Query } from '@
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Principal } from '@gw/identity';
 import { uuidParam } from '../common/path-params.js';
-import { integerText, limitText } from '../common/query-fields.js';
+import { integerText, limitText, processFilterOf } from '../common/query-fields.js';
 import { ZodPipe } from '../common/zod-body.pipe.js';
 import { CurrentPrincipal, Roles } from '../identity/roles.decorator.js';
 import { sessionDto, sessionQuerySchema, type SessionQueryDto } from './dto/session.dto.js';
@@ -31,9 +31,9 @@ export class SessionsController {
 
   @Get()
   @Roles('admin', 'auditor')
-  @ApiOperation({ summary: 'Sessions, newest first; filter by principal, resource, status and time' })
+  @ApiOperation({ summary: 'Sessions, newest first; filter by principal, resource, status, time and verified process fields (`process.run_id=...`)' })
   async list(@Query(new ZodPipe(sessionQuerySchema)) q: SessionQueryDto) {
-    return { items: (await this.sessions.search(q)).map(sessionDto) };
+    return { items: (await this.sessions.search({ ...q, process: processFilterOf(q) })).map(sessionDto) };
   }
 
   @Get(':id')

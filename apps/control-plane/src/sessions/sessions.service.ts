@@ -34,6 +34,8 @@ export interface SessionQuery {
   principal?: string;
   resource?: string;
   status?: SessionStatus;
+  /** Fields of the verified process that must all match (`{ run_id: '123' }`). */
+  process?: Record<string, string>;
   from?: Date;
   to?: Date;
   limit: number;
@@ -125,6 +127,9 @@ export class SessionsService implements OnApplicationBootstrap {
       principal: {
         id: p.id, kind: p.kind, issuer: p.issuer, tenantId: p.tenantId, subject: p.subject, objectId: p.objectId,
         appId: p.appId, displayName: p.displayName, roles: p.roles, groups: p.groups, gatewayRoles: p.gatewayRoles,
+        // The verified process rides in the principal snapshot: statement records (via the session),
+        // held statements and the REST filter (`?process.run_id=`) all read it from here.
+        ...(p.process ? { process: p.process } : {}),
       },
       tokenId: p.tokenId ?? null,
       resourceName: input.resourceName,
@@ -169,6 +174,7 @@ export class SessionsService implements OnApplicationBootstrap {
     if (q.principal) qb.andWhere('s.principal_id = :principal', { principal: q.principal });
     if (q.resource) qb.andWhere('s.resource_name = :resource', { resource: q.resource });
     if (q.status) qb.andWhere('s.status = :status', { status: q.status });
+    if (q.process) qb.andWhere(`(s.principal -> 'process') @> CAST(:process AS jsonb)`, { process: JSON.stringify(q.process) });
     if (q.from) qb.andWhere('s.started_at >= :from', { from: q.from });
     if (q.to) qb.andWhere('s.started_at < :to', { to: q.to });
     return qb.orderBy('s.started_at', 'DESC').limit(q.limit).getMany();

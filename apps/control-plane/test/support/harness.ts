@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { startDevIdp } from '@gw/dev-idp';
+import { startDevIdp, type DevIdp } from '@gw/dev-idp';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
 import { createApp } from '../../src/app.js';
@@ -36,6 +36,8 @@ export interface Harness {
   baseUrl: string;
   dbUrl: string;
   token(client: string): Promise<string>;
+  /** The dev IdP in process (its workload issuers, managed identity endpoints ...). */
+  idp: DevIdp;
   request(method: string, path: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
   /** Stops the control plane and starts it again on the same ports, database and keys. */
   restart(downtimeMs?: number): Promise<void>;
@@ -43,7 +45,13 @@ export interface Harness {
 }
 
 /** Control plane on a random port, its own database and Redis prefix, and the dev IdP in process. */
-export async function startHarness(env: Record<string, string> = {}, opts: { extraIssuers?: { issuer: string; audience: string }[] } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  extraIssuers?: { issuer: string; audience: string }[];
+  /** More OIDC_ISSUERS entries that depend on the dev IdP's address (its workload issuers). */
+  issuersFor?: (idpIssuer: string) => object[];
+}
+
+export async function startHarness(env: Record<string, string> = {}, opts: HarnessOptions = {}): Promise<Harness> {
   const db = await createTestDatabase();
   const idp = await startDevIdp({ port: 0 });
   const config = loadConfig({
@@ -54,7 +62,7 @@ export async function startHarness(env: Record<string, string> = {}, opts: { ext
     MYSQL_PORT: '0',
     DATABASE_URL: db.url,
     REDIS_PREFIX: `gwtest-${randomBytes(4).toString('hex')}`,
-    OIDC_ISSUERS: JSON.stringify([{ issuer: idp.issuer, audience: 'api://gateway' }, ...(opts.extraIssuers ?? [])]),
+    OIDC_ISSUERS: JSON.stringify([{ issuer: idp.issuer, audience: 'api://gateway' }, ...(opts.extraIssuers ?? []), ...(opts.issuersFor?.(idp.issuer) ?? [])]),
     LOG_LEVEL: 'silent',
     DATA_DIR: `.data/test-${randomBytes(4).toString('hex')}`,
     ...env,
@@ -73,6 +81,7 @@ export async function startHarness(env: Record<string, string> = {}, opts: { ext
     config,
     baseUrl,
     dbUrl: db.url,
+    idp,
     async token(client) {
       const cached = tokens.get(client);
       if (cached) return cached;

@@ -59,6 +59,8 @@ export function principalFromGrant(p: SessionPrincipal): Principal {
     roles: p.roles ?? [],
     groups: p.groups ?? [],
     gatewayRoles: p.gatewayRoles ?? [],
+    // Signed by the control plane from a verified token or attestation; shaped by @gw/identity.
+    ...(p.process !== undefined ? { process: p.process as unknown as NonNullable<Principal['process']> } : {}),
   };
 }
 

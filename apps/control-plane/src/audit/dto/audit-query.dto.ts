@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bigintText, isoTimestamp, limitText } from '../../common/query-fields.js';
+import { bigintText, isoTimestamp, limitText, processFilterFields } from '../../common/query-fields.js';
 import type { AuditEventEntity } from '../audit-event.entity.js';
 
 export const auditQuerySchema = z.strictObject({
@@ -10,6 +10,7 @@ export const auditQuerySchema = z.strictObject({
   to: isoTimestamp.optional(),
   before: bigintText.optional(),
   limit: limitText(500, 100),
+  ...processFilterFields,
 });
 export type AuditQueryDto = z.infer<typeof auditQuerySchema>;
 

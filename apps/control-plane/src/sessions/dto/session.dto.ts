@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoTimestamp, limitText } from '../../common/query-fields.js';
+import { isoTimestamp, limitText, processFilterFields } from '../../common/query-fields.js';
 import type { SessionEntity } from '../session.entity.js';
 
 export const sessionQuerySchema = z.strictObject({
@@ -9,6 +9,7 @@ export const sessionQuerySchema = z.strictObject({
   from: isoTimestamp.optional(),
   to: isoTimestamp.optional(),
   limit: limitText(500, 100),
+  ...processFilterFields,
 });
 export type SessionQueryDto = z.infer<typeof sessionQuerySchema>;
 
