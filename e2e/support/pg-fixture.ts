@@ -81,7 +81,7 @@ export function assertAgentBuilt(root = 'apps/agent'): void {
   }
 }
 
-export async function startPgFixture(tag: string, opts: { policy?: string } = {}): Promise<PgFixture> {
+export async function startPgFixture(tag: string, opts: { policy?: string; env?: Record<string, string> } = {}): Promise<PgFixture> {
   assertAgentBuilt();
   const suffix = randomBytes(4).toString('hex');
   const resource = `gwpg${tag}${suffix}`;
@@ -119,6 +119,7 @@ export async function startPgFixture(tag: string, opts: { policy?: string } = {}
   try {
     stack = await startStack({
       policy: opts.policy ?? PG_POLICY,
+      ...(opts.env ? { env: opts.env } : {}),
       resources: [
         { name: resource, type: 'postgres', address: '127.0.0.1:5432', extra: { credentials: { user: 'literal:postgres' }, postgres: { database: resource } } },
         { name: `${resource}-closed`, type: 'postgres', address: '127.0.0.1:5432', labels: { closed: 'yes' }, extra: { credentials: { user: 'literal:postgres' }, postgres: { database: resource } } },

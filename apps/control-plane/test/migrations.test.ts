@@ -29,6 +29,11 @@ describe('migrations', () => {
       expect(await ds.query(detailColumn)).toHaveLength(1);
       const kindCheck = `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'approvals_kind_check'`;
       expect((await ds.query<{ def: string }[]>(kindCheck))[0]?.def).toContain('kubernetes_request');
+      const parentColumn = `SELECT column_name FROM information_schema.columns WHERE table_name = 'sessions' AND column_name = 'parent_session_id'`;
+      expect(await ds.query(parentColumn)).toHaveLength(1);
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await ds.query(parentColumn)).toEqual([]);
+      expect(await ds.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'mcp_sessions' AND column_name = 'event_seq'`)).toEqual([]);
       await ds.undoLastMigration({ transaction: 'each' });
       expect((await ds.query<{ def: string }[]>(kindCheck))[0]?.def).not.toContain('kubernetes_request');
       await ds.undoLastMigration({ transaction: 'each' });

@@ -72,6 +72,10 @@ const envSchema = z.object({
     .refine((list) => list.every((o) => { try { return new URL(o).origin === o; } catch { return false; } }), 'MCP_ALLOWED_ORIGINS must list origins (scheme://host[:port]) separated by commas'),
   /** Largest JSON-RPC request body /mcp accepts (bytes). */
   MCP_MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+  /** Days an ended MCP session's state and a finished held call's stored result are kept (its session record and events stay). */
+  MCP_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** How often idle MCP sessions are ended and expired MCP state deleted (ms). */
+  MCP_HOUSEKEEPING_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(3_600_000),
 });
 
 export interface AppConfig {
@@ -101,7 +105,7 @@ export interface AppConfig {
    * MCP endpoint: `resourceUrl` is its RFC 9728 resource identifier (`<PUBLIC_URL>/mcp`); browser
    * requests are accepted only from `allowedOrigins` (PUBLIC_URL's origin and MCP_ALLOWED_ORIGINS).
    */
-  mcp: { resourceUrl: string; allowedOrigins: string[]; maxRequestBytes: number };
+  mcp: { resourceUrl: string; allowedOrigins: string[]; maxRequestBytes: number; retentionDays: number; housekeepingIntervalMs: number };
   dataDir: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -152,6 +156,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       resourceUrl: `${publicUrl}/mcp`,
       allowedOrigins: [...new Set([new URL(publicUrl).origin, ...e.MCP_ALLOWED_ORIGINS])],
       maxRequestBytes: e.MCP_MAX_REQUEST_BYTES,
+      retentionDays: e.MCP_RETENTION_DAYS,
+      housekeepingIntervalMs: e.MCP_HOUSEKEEPING_INTERVAL_MS,
     },
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,

@@ -16,6 +16,7 @@ import { ApprovalDetail1764610000000 } from './migrations/1764610000000-approval
 import { ReplicaMessageKeyAndKillActor1764620000000 } from './migrations/1764620000000-replica-message-key-and-kill-actor.js';
 import { McpSessionsAndHeldCalls1764700000000 } from './migrations/1764700000000-mcp-sessions-and-held-calls.js';
 import { KubernetesRequestApprovals1765010000000 } from './migrations/1765010000000-kubernetes-request-approvals.js';
+import { McpSessionRecords1765100000000 } from './migrations/1765100000000-mcp-session-records.js';
 import { WebhookSubscriptionEntity } from '../webhooks/webhook-subscription.entity.js';
 import { WebhookDeliveryEntity } from '../webhooks/webhook-delivery.entity.js';
 
@@ -25,7 +26,7 @@ export const ENTITIES = [
   WebhookSubscriptionEntity, WebhookDeliveryEntity,
 ];
 export const MIGRATIONS = [InitialSchema1764300000000, AgentOidcIdentity1764400000000, ApprovalsAndGrants1764500000000, WebhookDeliveries1764560000000,
-  ApprovalDetail1764610000000, ReplicaMessageKeyAndKillActor1764620000000, McpSessionsAndHeldCalls1764700000000, KubernetesRequestApprovals1765010000000,
+  ApprovalDetail1764610000000, ReplicaMessageKeyAndKillActor1764620000000, McpSessionsAndHeldCalls1764700000000, KubernetesRequestApprovals1765010000000, McpSessionRecords1765100000000,
 ];
 
 export function createDataSource(url: string): DataSource {

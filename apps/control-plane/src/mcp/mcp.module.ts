@@ -7,6 +7,7 @@ import { IdentityModule } from '../identity/identity.module.js';
 import { PoliciesModule } from '../policies/policies.module.js';
 import { ResourcesModule } from '../resources/resources.module.js';
 import { HeldCallsStore } from './held-calls.store.js';
+import { McpHousekeeping } from './mcp-housekeeping.js';
 import { McpHttpHandler } from './mcp-http.handler.js';
 import { McpSessionsStore } from './mcp-sessions.store.js';
 import { McpToolsService } from './mcp-tools.service.js';
@@ -15,7 +16,7 @@ import { ProtectedResourceController } from './protected-resource.controller.js'
 /** The MCP endpoint (`/mcp`, mounted in app.ts ahead of the JSON body parser) and its metadata. */
 @Module({
   imports: [ApprovalsModule, AuditModule, ConnectModule, GrantsModule, IdentityModule, PoliciesModule, ResourcesModule],
-  providers: [McpSessionsStore, HeldCallsStore, McpToolsService, McpHttpHandler],
+  providers: [McpSessionsStore, HeldCallsStore, McpToolsService, McpHttpHandler, McpHousekeeping],
   controllers: [ProtectedResourceController],
   exports: [McpHttpHandler],
 })

@@ -1,0 +1,29 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Every MCP session (`Mcp-Session-Id`) is also a row of `sessions` (type `mcp`, no agent) whose
+ * events are its tool calls; a resource session opened by a tool call names that MCP session as its
+ * parent. `mcp_sessions.event_seq` numbers the tool-call events, so replicas serving the same MCP
+ * session never write the same sequence number.
+ */
+export class McpSessionRecords1765100000000 implements MigrationInterface {
+  name = 'McpSessionRecords1765100000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE sessions ADD COLUMN parent_session_id uuid REFERENCES sessions(id) ON DELETE SET NULL`);
+    await q.query(`CREATE INDEX sessions_parent_idx ON sessions (parent_session_id) WHERE parent_session_id IS NOT NULL`);
+    await q.query(`CREATE INDEX sessions_type_idx ON sessions (resource_type, started_at DESC)`);
+    await q.query(`ALTER TABLE mcp_sessions ADD COLUMN event_seq bigint NOT NULL DEFAULT 0`);
+    await q.query(`CREATE INDEX mcp_sessions_last_seen ON mcp_sessions (last_seen_at)`);
+    await q.query(`CREATE INDEX mcp_held_calls_created ON mcp_held_calls (created_at)`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX mcp_held_calls_created`);
+    await q.query(`DROP INDEX mcp_sessions_last_seen`);
+    await q.query(`ALTER TABLE mcp_sessions DROP COLUMN event_seq`);
+    await q.query(`DROP INDEX sessions_type_idx`);
+    await q.query(`DROP INDEX sessions_parent_idx`);
+    await q.query(`ALTER TABLE sessions DROP COLUMN parent_session_id`);
+  }
+}
