@@ -107,7 +107,7 @@ export async function startAgent(configInput: AgentConfig | string, options: Sta
       return approvals.requestApproval(request, hooks);
     },
   });
-  const { postgres, ssh, kubernetes } = wings;
+  const { postgres, ssh, kubernetes, mcp } = wings;
   const handlers = handlerRegistry(options.handlers ?? wings.handlers);
 
   let resolveStopped!: (reason: AgentStopReason) => void;
@@ -153,6 +153,7 @@ export async function startAgent(configInput: AgentConfig | string, options: Sta
       await postgres?.close();
       ssh?.close();
       kubernetes?.close();
+      mcp?.close();
       channel.stop('agent closing');
       shipper.close();
       // Events recorded by the sessions just ended (and anything still buffered) reach the disk.

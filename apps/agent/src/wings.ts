@@ -5,6 +5,7 @@ import type { ProtocolHandler } from './handlers/protocol-handler.js';
 import { TcpHandler } from './handlers/tcp-handler.js';
 import type { PolicySnapshotText } from './policy/policy-holder.js';
 import type { KubernetesHandler } from './protocols/kubernetes/kubernetes-handler.js';
+import type { McpHandler } from './protocols/mcp/mcp-handler.js';
 import type { PostgresHandler } from './protocols/postgres/postgres-handler.js';
 import type { SshHandler } from './protocols/ssh/ssh-handler.js';
 import type { RecordingShipper } from './recording/recording-shipper.js';
@@ -24,6 +25,7 @@ export interface Wings {
   postgres: PostgresHandler | undefined;
   ssh: SshHandler | undefined;
   kubernetes: KubernetesHandler | undefined;
+  mcp: McpHandler | undefined;
   /** A wing holds statements or commands for approval: the agent needs an approval client. */
   approvals: boolean;
 }
@@ -40,7 +42,8 @@ export async function loadWings(resources: readonly AgentResource[], deps: WingD
   let postgres: PostgresHandler | undefined;
   let ssh: SshHandler | undefined;
   let kubernetes: KubernetesHandler | undefined;
-  if (types.has('postgres') || types.has('ssh') || types.has('kubernetes')) {
+  let mcp: McpHandler | undefined;
+  if (types.has('postgres') || types.has('ssh') || types.has('kubernetes') || types.has('mcp')) {
     const { PolicyHolder } = await import('./policy/policy-holder.js');
     const policy = new PolicyHolder(deps.policySnapshot, deps.log);
     if (types.has('postgres')) {
@@ -58,6 +61,11 @@ export async function loadWings(resources: readonly AgentResource[], deps: WingD
       kubernetes = new KubernetesHandler({ policy, shipper: deps.shipper, spoolDir: deps.spoolDir, log: deps.log, requestApproval: deps.requestApproval });
       handlers.push(kubernetes);
     }
+    if (types.has('mcp')) {
+      const { McpHandler } = await import('./protocols/mcp/mcp-handler.js');
+      mcp = new McpHandler({ policy, shipper: deps.shipper, spoolDir: deps.spoolDir, log: deps.log, requestApproval: deps.requestApproval });
+      handlers.push(mcp);
+    }
   }
-  return { handlers, postgres, ssh, kubernetes, approvals: postgres !== undefined || ssh !== undefined || kubernetes !== undefined };
+  return { handlers, postgres, ssh, kubernetes, mcp, approvals: postgres !== undefined || ssh !== undefined || kubernetes !== undefined || mcp !== undefined };
 }

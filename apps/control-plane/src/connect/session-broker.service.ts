@@ -37,7 +37,7 @@ export interface OpenRequest {
   /** Database role / SSH login the client asked for; null for raw TCP. */
   role?: string | null;
   /** The endpoint speaks one protocol; a resource of another type is refused (no inspection bypass). */
-  expectedType: 'postgres' | 'mysql' | 'ssh' | 'kubernetes' | 'tcp';
+  expectedType: 'postgres' | 'mysql' | 'ssh' | 'kubernetes' | 'tcp' | 'mcp';
   sourceAddress: string | null;
   declared: Record<string, unknown>;
   /** Called when the session must end from the control plane's side (kill, time limit). */

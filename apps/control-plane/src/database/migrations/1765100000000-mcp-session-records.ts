@@ -4,7 +4,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * Every MCP session (`Mcp-Session-Id`) is also a row of `sessions` (type `mcp`, no agent) whose
  * events are its tool calls; a resource session opened by a tool call names that MCP session as its
  * parent. `mcp_sessions.event_seq` numbers the tool-call events, so replicas serving the same MCP
- * session never write the same sequence number.
+ * session never write the same sequence number. Resources of type `mcp` (MCP servers behind an
+ * agent) are declared like any other.
  */
 export class McpSessionRecords1765100000000 implements MigrationInterface {
   name = 'McpSessionRecords1765100000000';
@@ -16,9 +17,15 @@ export class McpSessionRecords1765100000000 implements MigrationInterface {
     await q.query(`ALTER TABLE mcp_sessions ADD COLUMN event_seq bigint NOT NULL DEFAULT 0`);
     await q.query(`CREATE INDEX mcp_sessions_last_seen ON mcp_sessions (last_seen_at)`);
     await q.query(`CREATE INDEX mcp_held_calls_created ON mcp_held_calls (created_at)`);
+    await q.query(`ALTER TABLE resources DROP CONSTRAINT resources_type_check`);
+    await q.query(`ALTER TABLE resources ADD CONSTRAINT resources_type_check CHECK (type IN ('postgres','mysql','ssh','kubernetes','tcp','mcp'))`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    // The older schema cannot hold these rows (their sessions keep the name and type as text).
+    await q.query(`DELETE FROM resources WHERE type = 'mcp'`);
+    await q.query(`ALTER TABLE resources DROP CONSTRAINT resources_type_check`);
+    await q.query(`ALTER TABLE resources ADD CONSTRAINT resources_type_check CHECK (type IN ('postgres','mysql','ssh','kubernetes','tcp'))`);
     await q.query(`DROP INDEX mcp_held_calls_created`);
     await q.query(`DROP INDEX mcp_sessions_last_seen`);
     await q.query(`ALTER TABLE mcp_sessions DROP COLUMN event_seq`);

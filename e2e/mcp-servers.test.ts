@@ -1,0 +1,151 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from './support/stack.js';
+import { assertAgentBuilt } from './support/pg-fixture.js';
+
+/** Workloads may read (masked), writes wait for an approver, moving files is denied (and hidden). */
+const POLICY = `
+@id("admins") permit (principal, action, resource) when { principal.gatewayRoles.contains("admin") };
+@id("mcp-connect") @mask("email:partial, card:full")
+permit (principal, action == Gateway::Action::"connect", resource) when { principal.gatewayRoles.contains("requester") && resource.type == "mcp" };
+@id("mcp-read") permit (principal, action == Gateway::Action::"mcp:call_tool", resource)
+  when { principal.gatewayRoles.contains("requester") && context has toolReadOnly && context.toolReadOnly };
+@id("mcp-write-held") @approval("required") @approvers("role:approver")
+permit (principal, action == Gateway::Action::"mcp:call_tool", resource)
+  when { principal.gatewayRoles.contains("requester") && context has tool && ["write_file", "edit_file", "create_directory"].contains(context.tool) };
+@id("no-move") @reason("moving files is not allowed for workloads")
+forbid (principal, action == Gateway::Action::"mcp:call_tool", resource) when { context has tool && context.tool == "move_file" };
+`;
+
+const EMAIL = 'ada.lovelace@example.com';
+const CARD = '4111 1111 1111 1111';
+const SERVER = 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js';
+
+const text = (r: CallToolResult) => r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+
+describe('MCP servers behind the gateway: @modelcontextprotocol/server-filesystem over stdio, run by the agent', () => {
+  let stack: Stack;
+  let dir: string;
+  let token: string;
+  let approver: string;
+  const clients: Client[] = [];
+
+  const connect = async (bearer = token, resource = 'mcp-files') => {
+    const transport = new StreamableHTTPClientTransport(new URL(`${stack.cp.baseUrl}/mcp/${resource}`), { requestInit: { headers: { Authorization: `Bearer ${bearer}` } } });
+    const client = new Client({ name: 'e2e-files-agent', version: '2.0.0' });
+    await client.connect(transport);
+    clients.push(client);
+    return { client, transport, call: async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as CallToolResult };
+  };
+  const api = (method: string, path: string, bearer = stack.admin, body?: unknown) => stack.cp.request(method, path, { token: bearer, body });
+
+  beforeAll(async () => {
+    assertAgentBuilt();
+    dir = await mkdtemp(join(tmpdir(), 'gw-mcp-files-'));
+    await writeFile(join(dir, 'customers.txt'), `Ada Lovelace <${EMAIL}> card ${CARD}\n`);
+    stack = await startStack({
+      policy: POLICY,
+      resources: [{ name: 'mcp-files', type: 'mcp', extra: { mcp: { command: process.execPath, args: [SERVER, dir] } } }],
+    });
+    token = await stack.cp.token('ai-agent');
+    approver = await stack.cp.token('approver');
+  }, 90_000);
+  afterAll(async () => {
+    for (const c of clients) await c.close().catch(() => undefined);
+    await stack?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('needs the gateway token (401 with the metadata), and an unknown resource is 404', async () => {
+    const res = await fetch(`${stack.cp.baseUrl}/mcp/mcp-files`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/resource_metadata=/);
+    await expect(connect(token, 'no-such-server')).rejects.toThrow(/404|unknown resource/);
+  });
+
+  it('tools/list leaves out the tool that policy never allows (move_file); the others are listed with their annotations', async () => {
+    const { client } = await connect();
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toContain('read_text_file');
+    expect(names).toContain('write_file');
+    expect(names).not.toContain('move_file');
+  });
+
+  it('a read is allowed and its text comes back masked, in content and structuredContent', async () => {
+    const { call } = await connect();
+    const res = await call('read_text_file', { path: join(dir, 'customers.txt') });
+    expect(res.isError).toBeFalsy();
+    const all = JSON.stringify(res);
+    expect(all).toContain('Ada Lovelace');
+    expect(all).not.toContain(EMAIL);
+    expect(all).not.toContain('4111');
+    expect(text(res)).toMatch(/a\*+@example\.com/);
+  });
+
+  it('move_file called anyway is refused, naming the policy, and nothing moves', async () => {
+    const { call } = await connect();
+    const res = await call('move_file', { source: join(dir, 'customers.txt'), destination: join(dir, 'moved.txt') });
+    expect(res.isError).toBe(true);
+    expect(text(res)).toMatch(/denied by policy "no-move": moving files is not allowed/);
+    expect(await readFile(join(dir, 'customers.txt'), 'utf8')).toContain('Ada');
+  });
+
+  it('a write is held (not run) until an approver approves it; then the same call runs, once', async () => {
+    const { call } = await connect();
+    const args = { path: join(dir, 'notes.txt'), content: 'approved note\n' };
+    const held = await call('write_file', args);
+    expect(held.isError).toBe(true);
+    const approvalId = /held for approval ([0-9a-f-]{36})/.exec(text(held))?.[1];
+    expect(approvalId).toBeDefined();
+    await expect(readFile(join(dir, 'notes.txt'), 'utf8')).rejects.toThrow(/ENOENT/);
+
+    const still = await call('write_file', args);
+    expect(text(still)).toMatch(/still held for approval/);
+    expect((await api('POST', `/api/v1/approvals/${approvalId}/approve`, approver, { comment: 'ok' })).status).toBe(200);
+    let ran: CallToolResult | undefined;
+    for (let i = 0; i < 50 && !ran; i++) {
+      const again = await call('write_file', args);
+      if (!again.isError) ran = again;
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(ran).toBeDefined();
+    expect(await readFile(join(dir, 'notes.txt'), 'utf8')).toBe('approved note\n');
+    // The approval ran it once: the next identical call is held again.
+    const next = await call('write_file', args);
+    expect(next.isError).toBe(true);
+    expect(text(next)).toMatch(/held for approval/);
+  });
+
+  it('the session is in /api/v1/sessions (type mcp) with every request, decision and (masked) answer recorded; DELETE ends it', async () => {
+    const { call, transport } = await connect();
+    await call('read_text_file', { path: join(dir, 'customers.txt') });
+    await call('move_file', { source: join(dir, 'customers.txt'), destination: join(dir, 'x.txt') });
+    const id = transport.sessionId!;
+    const session = (await api('GET', `/api/v1/sessions/${id}`)).body;
+    expect(session).toMatchObject({ resource: { name: 'mcp-files', type: 'mcp' }, status: 'active', declared: { mcp: { clientName: 'e2e-files-agent', declared: true } } });
+    let events: { type: string; data: Record<string, unknown> }[] = [];
+    for (let i = 0; i < 50; i++) {
+      events = (await api('GET', `/api/v1/sessions/${id}/events`)).body.items;
+      if (events.filter((e) => e.type === 'mcp.response').length >= 2) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const requests = events.filter((e) => e.type === 'mcp.request');
+    expect(requests).toContainEqual(expect.objectContaining({ data: expect.objectContaining({ target: 'tool "read_text_file"', decision: 'allow', policies: ['mcp-read'] }) }));
+    expect(requests).toContainEqual(expect.objectContaining({ data: expect.objectContaining({ target: 'tool "move_file"', decision: 'deny', policies: ['no-move'] }) }));
+    expect(JSON.stringify(events)).toContain('Ada Lovelace');
+    expect(JSON.stringify(events)).not.toContain(EMAIL);
+
+    await transport.terminateSession();
+    let ended = '';
+    for (let i = 0; i < 50 && ended !== 'ended'; i++) {
+      ended = (await api('GET', `/api/v1/sessions/${id}`)).body.status;
+      if (ended !== 'ended') await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(ended).toBe('ended');
+  });
+});
