@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './support/stack.js';
 import { assertAgentBuilt } from './support/pg-fixture.js';
@@ -50,7 +51,10 @@ describe('MCP servers behind the gateway: @modelcontextprotocol/server-filesyste
     await writeFile(join(dir, 'customers.txt'), `Ada Lovelace <${EMAIL}> card ${CARD}\n`);
     stack = await startStack({
       policy: POLICY,
-      resources: [{ name: 'mcp-files', type: 'mcp', extra: { mcp: { command: process.execPath, args: [SERVER, dir] } } }],
+      resources: [
+        { name: 'mcp-files', type: 'mcp', extra: { mcp: { command: process.execPath, args: [SERVER, dir], acceptNewTools: true } } },
+        { name: 'mcp-pinned', type: 'mcp', extra: { mcp: { command: process.execPath, args: [SERVER, dir] } } },
+      ],
     });
     token = await stack.cp.token('ai-agent');
     approver = await stack.cp.token('approver');
@@ -147,5 +151,40 @@ describe('MCP servers behind the gateway: @modelcontextprotocol/server-filesyste
       if (ended !== 'ended') await new Promise((r) => setTimeout(r, 100));
     }
     expect(ended).toBe('ended');
+  });
+
+  it('pinned tool definitions: new tools are withheld (listed nowhere, refused) until an admin accepts them; a changed definition is withheld again', async () => {
+    const { client, call } = await connect(token, 'mcp-pinned');
+    expect((await client.listTools()).tools).toEqual([]);
+    const refused = await call('read_text_file', { path: join(dir, 'customers.txt') });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toMatch(/withheld: its definition is new or changed/);
+
+    const pins = (await api('GET', '/api/v1/mcp/tool-pins?resource=mcp-pinned&status=withheld')).body.items as { tool: string; hash: string; definition: { description?: string } }[];
+    const read = pins.find((p) => p.tool === 'read_text_file')!;
+    expect(read.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(read.definition.description).toEqual(expect.any(String));
+    const audit = (await api('GET', '/api/v1/audit/events?action=mcp.tool_withheld&resource=mcp-pinned')).body.items as { details: { tool: string; change: string } }[];
+    expect(audit).toContainEqual(expect.objectContaining({ details: expect.objectContaining({ tool: 'read_text_file', change: 'new' }) }));
+    expect((await api('POST', '/api/v1/mcp/tool-pins/accept', token, { resource: 'mcp-pinned', tool: 'read_text_file', hash: read.hash })).status).toBe(403);
+    expect((await api('POST', '/api/v1/mcp/tool-pins/accept', stack.admin, { resource: 'mcp-pinned', tool: 'read_text_file', hash: read.hash })).body).toMatchObject({ status: 'accepted' });
+
+    // The agent checks again at the next tools/list: the accepted tool is offered and runs (masked).
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['read_text_file']);
+    const ok = await call('read_text_file', { path: join(dir, 'customers.txt') });
+    expect(ok.isError).toBeFalsy();
+    expect(JSON.stringify(ok)).not.toContain(EMAIL);
+
+    // What was accepted is no longer what the server offers (as after an update that rewrote the description): withheld again, reported as changed.
+    const db = new pg.Client({ connectionString: stack.cp.dbUrl });
+    await db.connect();
+    try {
+      await db.query(`UPDATE mcp_tool_pins SET hash = repeat('0', 64), definition = '{"description":"an older description"}' WHERE resource = 'mcp-pinned' AND tool = 'read_text_file'`);
+    } finally {
+      await db.end();
+    }
+    expect((await client.listTools()).tools).toEqual([]);
+    const changed = (await api('GET', '/api/v1/audit/events?action=mcp.tool_withheld&resource=mcp-pinned')).body.items as { details: { tool: string; change: string; previous?: { description: string } } }[];
+    expect(changed).toContainEqual(expect.objectContaining({ details: expect.objectContaining({ tool: 'read_text_file', change: 'changed', previous: { description: 'an older description' } }) }));
   });
 });

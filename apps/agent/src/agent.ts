@@ -1,4 +1,4 @@
-import { PG_EVENTS, RECORDING_BATCHES_EVENT, RECORDING_EVENT, type AgentHello, type RecordingAck, type RecordingBatchesAck } from '@gw/contracts';
+import { MCP_TOOL_PIN_EVENTS, PG_EVENTS, RECORDING_BATCHES_EVENT, RECORDING_EVENT, type AgentHello, type RecordingAck, type RecordingBatchesAck, type ToolPinCheckAck } from '@gw/contracts';
 import type { TunnelStats } from '@gw/tunnel';
 import type { Logger } from 'pino';
 import type { BackoffOptions } from './backoff.js';
@@ -106,6 +106,7 @@ export async function startAgent(configInput: AgentConfig | string, options: Sta
       if (!approvals) throw new Error('this agent has no approval client');
       return approvals.requestApproval(request, hooks);
     },
+    checkToolPins: (check) => channel.request<ToolPinCheckAck>(MCP_TOOL_PIN_EVENTS.check, check, 10_000),
   });
   const { postgres, ssh, kubernetes, mcp } = wings;
   const handlers = handlerRegistry(options.handlers ?? wings.handlers);

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ToolPinCheck, ToolPinCheckAck } from '@gw/contracts';
 import type { RequestApproval } from './approvals/approval-client.js';
 import type { AgentResource } from './config/agent-config.js';
 import type { ProtocolHandler } from './handlers/protocol-handler.js';
@@ -17,6 +18,7 @@ export interface WingDeps {
   agentId: () => string | undefined;
   policySnapshot: () => PolicySnapshotText | null | undefined;
   requestApproval: RequestApproval;
+  checkToolPins: (check: ToolPinCheck) => Promise<ToolPinCheckAck>;
 }
 
 /** The protocol handlers of this agent, loaded for the resource types it serves. */
@@ -63,7 +65,7 @@ export async function loadWings(resources: readonly AgentResource[], deps: WingD
     }
     if (types.has('mcp')) {
       const { McpHandler } = await import('./protocols/mcp/mcp-handler.js');
-      mcp = new McpHandler({ policy, shipper: deps.shipper, spoolDir: deps.spoolDir, log: deps.log, requestApproval: deps.requestApproval });
+      mcp = new McpHandler({ policy, shipper: deps.shipper, spoolDir: deps.spoolDir, log: deps.log, requestApproval: deps.requestApproval, checkToolPins: deps.checkToolPins });
       handlers.push(mcp);
     }
   }

@@ -4,3 +4,4 @@ export * from './postgres-session.js';
 export * from './recording.js';
 export * from './approvals.js';
 export * from './ssh-session.js';
+export * from './mcp-tool-pins.js';

@@ -31,6 +31,7 @@ import { AgentAuthenticator, AgentAuthError } from './agent-authenticator.js';
 import { AgentRegistry, type ConnectedAgent } from './agent-registry.js';
 import { GrantSigner } from './grant-signer.service.js';
 import { AgentApprovals } from './agent-approvals.service.js';
+import { AgentToolPins } from './agent-tool-pins.service.js';
 import type { AgentEntity } from '../agents/agent.entity.js';
 
 /** Missing this many heartbeats marks an agent's resources offline. */
@@ -59,6 +60,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
     @Inject(RecordingsService) private readonly recordings: RecordingsService,
     @Inject(RedisChannels) private readonly redisChannels: RedisChannels,
     @Inject(AgentApprovals) private readonly agentApprovals: AgentApprovals,
+    @Inject(AgentToolPins) private readonly agentToolPins: AgentToolPins,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -187,6 +189,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
         void storeRecordings(message.data.batches).then(reply);
       });
       this.agentApprovals.attach(socket, agent.id);
+      this.agentToolPins.attach(socket, agent.id);
       this.registry.add(connected);
       this.resources
         .declare(agent.id, hello.data.resources, hello.data.version)

@@ -7,6 +7,8 @@ import { z } from 'zod';
  * the agent; the client's token never reaches the server.
  * Limits per session: calls (`maxCallsPerSession`, `maxCallsPerMinute`), result size (text cut with
  * a note past `maxResultBytes`) and time per call (`callTimeoutSeconds`).
+ * `acceptNewTools`: tools never seen before for this resource are accepted at once (a tool whose
+ * definition changed is withheld until an admin accepts it, whatever this says).
  */
 export function mcpOptionsSchema<S extends z.ZodType>(secretRef: S) {
   return z
@@ -21,6 +23,7 @@ export function mcpOptionsSchema<S extends z.ZodType>(secretRef: S) {
       maxCallsPerMinute: z.number().int().min(1).max(100_000).default(120),
       maxResultBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(256 * 1024),
       callTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
+      acceptNewTools: z.boolean().default(false),
     })
     .refine((o) => (o.command === undefined) !== (o.url === undefined), { message: 'an mcp block needs exactly one of command (stdio) or url (Streamable HTTP)' });
 }

@@ -12,6 +12,7 @@ import { holdThrough, type RequestApproval } from '../../approvals/approval-clie
 import type { PolicyHolder } from '../../policy/policy-holder.js';
 import { principalFromGrant } from '../postgres/statement-policy.js';
 import { loadMaskingKey } from '../postgres/masking-key.js';
+import type { ToolPinCheck, ToolPinCheckAck } from '@gw/contracts';
 import type { JsonRpcMessage } from './message-gate.js';
 import { McpSession } from './mcp-session.js';
 
@@ -26,6 +27,7 @@ export interface McpHandlerOptions {
   spoolDir: string;
   log: Logger;
   requestApproval?: RequestApproval;
+  checkToolPins?: (check: ToolPinCheck) => Promise<ToolPinCheckAck>;
 }
 
 /**
@@ -94,8 +96,19 @@ export class McpHandler implements ProtocolHandler {
       masker: (masking) => this.masker(masking),
       connectMasking: connect.obligations.masking,
       hold: this.o.requestApproval ? holdThrough(this.o.requestApproval, grant.sid, 'command') : undefined,
+      acceptedTools: async (tools) => {
+        // Fails closed: without an answer from the control plane, no tool is shown.
+        const ack = await this.o.checkToolPins?.({ sessionId: grant.sid, resource: resource.name, acceptNew: options.acceptNewTools, tools: [...tools] }).catch((err: unknown) => {
+          log.warn({ err }, 'could not check the tool definitions with the control plane');
+          return undefined;
+        });
+        if (!ack?.ok) log.warn({ error: ack && !ack.ok ? ack.error : 'no answer' }, 'tool definitions not confirmed: every tool withheld');
+        return new Set(ack?.ok ? ack.accepted : []);
+      },
     });
-    upstream.onmessage = (m) => session.fromServer(m);
+    upstream.onmessage = (m) => {
+      session.fromServer(m).catch((error: unknown) => log.error({ err: error }, 'MCP server message failed in the agent'));
+    };
     upstream.onclose = () => {
       session.end('the server closed its connection');
       recorder.record('mcp.server_closed', {});

@@ -9,7 +9,7 @@ import type { HoldForApproval } from '../../approvals/approval-client.js';
 import type { SessionRecorder } from '../../recording/recording-shipper.js';
 import type { McpOptions } from './mcp-handler.js';
 import {
-  gatedRequest, isNotification, isRequest, isResponse, maskResult, toolHints, toolRefusal, toolsOf,
+  gatedRequest, isNotification, isRequest, isResponse, maskResult, toolHints, toolRefusal, toolsOf, toolHash,
   type GatedRequest, type JsonRpcMessage, type ToolDefinition,
 } from './message-gate.js';
 
@@ -50,6 +50,8 @@ export interface McpSessionDeps {
   connectMasking: MaskingObligation;
   recorder: SessionRecorder;
   hold: HoldForApproval | undefined;
+  /** Names of the tools whose definition (by hash) an admin accepted; fails closed (none) when it cannot be asked. */
+  acceptedTools: (tools: readonly { name: string; hash: string; description?: string; inputSchema?: unknown }[]) => Promise<ReadonlySet<string>>;
   sourceIp: string;
   log: Logger;
 }
@@ -71,6 +73,8 @@ const cut = (v: unknown) => {
 export class McpSession {
   private readonly tools = new Map<string, ToolDefinition>();
   private toolsListed = false;
+  /** Tools whose current definition is accepted (pinned); the others are withheld. */
+  private accepted: ReadonlySet<string> = new Set();
   private readonly pending = new Map<string, Pending>();
   private readonly held = new Map<string, HeldCall>();
   private calls = 0;
@@ -98,21 +102,25 @@ export class McpSession {
   }
 
   /** A message from the server. */
-  fromServer(m: JsonRpcMessage): void {
+  async fromServer(m: JsonRpcMessage): Promise<void> {
     if (isRequest(m)) {
       // sampling/createMessage, elicitation/create, roots/list: refused (the client is not asked).
       this.d.recorder.record('mcp.server_request', { method: m.method, decision: 'deny', reasons: ['requests from the server to the client are refused by the gateway'] });
       void this.d.upstream.send({ jsonrpc: '2.0', id: m.id as string | number, error: { code: RPC.refused, message: `refused by the gateway: the server may not ask the client (${String(m.method)})` } });
       return;
     }
-    if (!isResponse(m)) return; // notifications (progress, list_changed) are not relayed: the client has no stream for them
+    if (!isResponse(m)) {
+      // Not relayed (the client has no stream for them); a changed tool list is fetched and checked again before the next call.
+      if (m.method === 'notifications/tools/list_changed') this.toolsListed = false;
+      return;
+    }
     const key = keyOf(m.id);
     const p = this.pending.get(key);
     if (!p) return;
     this.pending.delete(key);
     clearTimeout(p.timer);
     if (p.internal) return p.internal(m);
-    const answer = this.shape(m, p);
+    const answer = await this.shape(m, p);
     this.d.recorder.record('mcp.response', {
       id: m.id, method: p.method, ...(p.gated ? { target: p.gated.target } : {}),
       isError: m.error !== undefined || (isRecord(answer.result) && answer.result.isError === true),
@@ -143,6 +151,9 @@ export class McpSession {
       const limit = this.overLimit();
       if (limit) return this.refuse(m, gated, limit, { error: 'limit_reached' }, started);
       if (!this.tools.has(gated.tool ?? '')) return this.refuse(m, gated, `${gated.target} is not offered by this server`, { error: 'unknown_tool' }, started);
+      if (!this.accepted.has(gated.tool ?? '')) {
+        return this.refuse(m, gated, `${gated.target} is withheld: its definition is new or changed since an admin last accepted it (POST /api/v1/mcp/tool-pins/accept)`, { error: 'tool_withheld' }, started);
+      }
     }
     const decision = this.d.decide({ principal: this.d.principal, action: gated.action, resource: this.d.policyResource, context: gated.context });
     const recorded = { id: m.id, method, target: gated.target, arguments: this.maskedArguments(m), decision: decision.effect, policies: decision.determiningPolicies, reasons: decision.reasons };
@@ -258,27 +269,41 @@ export class McpSession {
   }
 
   /** The answer as the client may see it: hidden tools left out, every text leaf masked, the size capped. */
-  private shape(m: JsonRpcMessage, p: Pending): JsonRpcMessage & { truncated?: boolean } {
+  private async shape(m: JsonRpcMessage, p: Pending): Promise<JsonRpcMessage & { truncated?: boolean }> {
     if (m.error !== undefined || !isRecord(m.result)) return { jsonrpc: '2.0', id: m.id, error: m.error ?? { code: RPC.internal, message: 'malformed answer from the MCP server' } };
     let result: Record<string, unknown> = m.result;
-    if (p.method === 'tools/list') result = this.visibleTools(result);
+    if (p.method === 'tools/list') result = await this.visibleTools(result);
     if (p.method === 'initialize') return { jsonrpc: '2.0', id: m.id, result };
     const masking = mergeMasking(this.d.connectMasking, p.decision?.obligations.masking);
     const masked = maskResult(result, this.d.masker(masking), this.d.options.maxResultBytes);
     return { jsonrpc: '2.0', id: m.id, result: masked.result, ...(masked.truncated ? { truncated: true } : {}) };
   }
 
-  private visibleTools(result: Record<string, unknown>): Record<string, unknown> {
-    const tools = toolsOf(result);
-    for (const t of tools) this.tools.set(t.name, t);
-    this.toolsListed = true;
-    const visible = tools.filter((t) => this.d.decide({
+  private async visibleTools(result: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const tools = await this.learnTools(result);
+    const allowed = (t: ToolDefinition) => this.d.decide({
       principal: this.d.principal, action: 'mcp:call_tool', resource: this.d.policyResource,
       context: { sourceIp: this.d.sourceIp, hasGrant: true, tool: t.name, ...toolHints(t) },
-    }).effect !== 'deny');
-    const hidden = tools.filter((t) => !visible.includes(t)).map((t) => t.name);
+    }).effect !== 'deny';
+    const withheld = tools.filter((t) => !this.accepted.has(t.name)).map((t) => t.name);
+    const hidden = tools.filter((t) => this.accepted.has(t.name) && !allowed(t)).map((t) => t.name);
+    if (withheld.length > 0) this.d.recorder.record('mcp.tools_withheld', { tools: withheld, reason: 'definition new or changed since an admin accepted it' });
     if (hidden.length > 0) this.d.recorder.record('mcp.tools_hidden', { tools: hidden, reason: 'no policy allows them' });
-    return { ...result, tools: visible };
+    return { ...result, tools: tools.filter((t) => this.accepted.has(t.name) && allowed(t)) };
+  }
+
+  /** Remembers the server's tools and asks which of their definitions are accepted. */
+  private async learnTools(result: unknown): Promise<ToolDefinition[]> {
+    const tools = toolsOf(result);
+    this.tools.clear();
+    for (const t of tools) this.tools.set(t.name, t);
+    this.accepted = await this.d.acceptedTools(tools.map((t) => ({
+      name: t.name, hash: toolHash(t),
+      ...(typeof t.description === 'string' ? { description: t.description.slice(0, 16 * 1024) } : {}),
+      ...(t.inputSchema !== undefined ? { inputSchema: t.inputSchema } : {}),
+    })));
+    this.toolsListed = true;
+    return tools;
   }
 
   /** The tool list the agent decides with, asked for once before the first call if the client never listed the tools. */
@@ -288,10 +313,7 @@ export class McpSession {
     const answer = await new Promise<JsonRpcMessage>((resolve) => {
       this.forward({ jsonrpc: '2.0', id, method: 'tools/list', params: {} }, { method: 'tools/list', started: Date.now(), internal: resolve });
     });
-    if (isRecord(answer.result)) {
-      for (const t of toolsOf(answer.result)) this.tools.set(t.name, t);
-      this.toolsListed = true;
-    }
+    if (isRecord(answer.result)) await this.learnTools(answer.result);
   }
 
   private refuse(m: JsonRpcMessage, gated: GatedRequest, message: string, details: Record<string, unknown>, started: number, recorded = false): void {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Masker } from '@gw/masking';
 import type { GatewayAction, PolicyContext } from '@gw/policy';
 
@@ -113,4 +114,15 @@ export function maskResult(result: unknown, masker: Masker | undefined, maxBytes
  */
 export function toolRefusal(message: string, details: Record<string, unknown>): Record<string, unknown> {
   return { isError: true, content: [{ type: 'text', text: `${message}\n${JSON.stringify(details)}` }] };
+}
+
+/** The pin of a tool: sha256 of the canonical JSON (keys sorted) of its name, description and input schema. */
+export function toolHash(t: ToolDefinition): string {
+  return createHash('sha256').update(canonicalJson({ name: t.name, description: t.description ?? null, inputSchema: t.inputSchema ?? null })).digest('hex');
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (isRecord(v)) return `{${Object.keys(v).sort().filter((k) => v[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(',')}}`;
+  return JSON.stringify(v) ?? 'null';
 }

@@ -5,7 +5,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * events are its tool calls; a resource session opened by a tool call names that MCP session as its
  * parent. `mcp_sessions.event_seq` numbers the tool-call events, so replicas serving the same MCP
  * session never write the same sequence number. Resources of type `mcp` (MCP servers behind an
- * agent) are declared like any other.
+ * agent) are declared like any other, and `mcp_tool_pins` holds the tool definitions (by hash)
+ * an admin accepted for each of them, and those withheld until one does.
  */
 export class McpSessionRecords1765100000000 implements MigrationInterface {
   name = 'McpSessionRecords1765100000000';
@@ -19,9 +20,21 @@ export class McpSessionRecords1765100000000 implements MigrationInterface {
     await q.query(`CREATE INDEX mcp_held_calls_created ON mcp_held_calls (created_at)`);
     await q.query(`ALTER TABLE resources DROP CONSTRAINT resources_type_check`);
     await q.query(`ALTER TABLE resources ADD CONSTRAINT resources_type_check CHECK (type IN ('postgres','mysql','ssh','kubernetes','tcp','mcp'))`);
+    await q.query(`CREATE TABLE mcp_tool_pins (
+      resource text NOT NULL,
+      tool text NOT NULL,
+      hash text NOT NULL,
+      status text NOT NULL CHECK (status IN ('withheld', 'accepted', 'superseded')),
+      definition jsonb NOT NULL,
+      first_seen_at timestamptz NOT NULL DEFAULT now(),
+      decided_at timestamptz,
+      decided_by jsonb,
+      PRIMARY KEY (resource, tool, hash)
+    )`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE mcp_tool_pins`);
     // The older schema cannot hold these rows (their sessions keep the name and type as text).
     await q.query(`DELETE FROM resources WHERE type = 'mcp'`);
     await q.query(`ALTER TABLE resources DROP CONSTRAINT resources_type_check`);
