@@ -80,6 +80,14 @@ export function toolsOf(result: unknown): ToolDefinition[] {
 }
 
 /**
+ * Fields of MCP content that are not text for a person but the schema's own values: `type` and
+ * `mimeType`, and the `data` of an image or audio content item (base64: masking or cutting it would
+ * only break it).
+ */
+const STRUCTURAL_KEYS = new Set(['type', 'mimeType']);
+const isBinaryContent = (v: Record<string, unknown>) => v.type === 'image' || v.type === 'audio';
+
+/**
  * A result with every text leaf masked (`content[].text`, resource `text`, `structuredContent`
  * strings, prompt messages), keys and structure untouched so the JSON-RPC envelope and the result's
  * schema hold; text past `maxBytes` in total is cut with a note. Returns the result and whether it was cut.
@@ -87,7 +95,8 @@ export function toolsOf(result: unknown): ToolDefinition[] {
 export function maskResult(result: unknown, masker: Masker | undefined, maxBytes: number): { result: unknown; truncated: boolean } {
   let budget = maxBytes;
   let truncated = false;
-  const walk = (v: unknown): unknown => {
+  const walk = (v: unknown, key?: string): unknown => {
+    if (typeof v === 'string' && key !== undefined && STRUCTURAL_KEYS.has(key)) return v;
     if (typeof v === 'string') {
       const masked = masker ? masker.maskEntities(v) : v;
       const size = Buffer.byteLength(masked);
@@ -100,8 +109,8 @@ export function maskResult(result: unknown, masker: Masker | undefined, maxBytes
       budget = 0;
       return `${kept}\n[gateway: cut at ${maxBytes} bytes of result text]`;
     }
-    if (Array.isArray(v)) return v.map(walk);
-    if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    if (Array.isArray(v)) return v.map((x) => walk(x));
+    if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'data' && isBinaryContent(v) ? x : walk(x, k)]));
     return v;
   };
   return { result: walk(result), truncated };
