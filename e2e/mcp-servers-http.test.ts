@@ -30,9 +30,9 @@ describe('MCP servers behind the gateway: @modelcontextprotocol/server-everythin
     const client = new Client({ name: 'e2e-everything', version: '1.0.0' }, CAPABLE);
     // Requests the server makes of this client would be answered here; the gateway must never let one through.
     const asked: string[] = [];
-    client.fallbackRequestHandler = async (request) => {
+    client.fallbackRequestHandler = (request) => {
       asked.push(request.method);
-      return {};
+      return Promise.resolve({});
     };
     await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
     clients.push(client);
