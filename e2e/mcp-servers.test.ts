@@ -8,6 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './support/stack.js';
 import { assertAgentBuilt } from './support/pg-fixture.js';
+import { mcpClient } from './support/mcp-client.js';
 
 /** Workloads may read (masked), writes wait for an approver, moving files is denied (and hidden). */
 const POLICY = `
@@ -70,6 +71,16 @@ describe('MCP servers behind the gateway: @modelcontextprotocol/server-filesyste
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toMatch(/resource_metadata=/);
     await expect(connect(token, 'no-such-server')).rejects.toThrow(/404|unknown resource/);
+  });
+
+  it("the gateway's own list_resources (on /mcp) names the server's endpoint", async () => {
+    const gateway = await mcpClient(stack.cp.baseUrl, token);
+    try {
+      const listed = await gateway.call('list_resources', {});
+      expect(listed.structuredContent.resources).toContainEqual(expect.objectContaining({ name: 'mcp-files', type: 'mcp', online: true, connect: 'allow', endpoint: '/mcp/mcp-files' }));
+    } finally {
+      await gateway.close();
+    }
   });
 
   it('tools/list leaves out the tool that policy never allows (move_file); the others are listed with their annotations', async () => {

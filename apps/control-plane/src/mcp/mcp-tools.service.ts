@@ -217,6 +217,9 @@ export class McpToolsService {
           };
         case 'ssh':
           return { ...base, tools: ['ssh_exec'], commands: 'decided per command (ssh:exec) by the programs and options it runs' };
+        case 'mcp':
+          // An MCP server behind an agent: its own tools, at its own endpoint (decided per call by mcp:call_tool).
+          return { ...base, tools: [], endpoint: `/mcp/${r.name}` };
         default:
           return { ...base, tools: [] };
       }
