@@ -67,3 +67,26 @@ export async function ensureMariadbDemoData({ host = '127.0.0.1', port = 3306, u
     await db.end();
   }
 }
+
+/** The folder the demo MCP server (mcp-files, @modelcontextprotocol/server-filesystem) serves: fake customer files. */
+export const DEMO_FILES_DIR = '.data/mcp-files';
+
+/** Writes the demo files once (files the demo's writes added stay). */
+export async function ensureDemoFiles(dir = DEMO_FILES_DIR) {
+  const { mkdir, writeFile, access } = await import('node:fs/promises');
+  await mkdir(dir, { recursive: true });
+  const files = {
+    'customers.csv': [
+      'name,email,card,ssn,phone,note',
+      'Ada Lovelace,ada@example.com,4111 1111 1111 1111,536-22-8410,+1 415 555 0132,prefers e-mail',
+      'Grace Hopper,grace@example.com,5555 5555 5555 4444,219-09-9999,+1 202 555 0147,',
+      'Katherine Johnson,kj@example.com,6011000000000004,457-55-5462,+1 757 555 0100,',
+    ].join('\n') + '\n',
+    'README.txt': 'Fake customer data for the gateway demo (all values are test numbers).\n',
+  };
+  for (const [name, content] of Object.entries(files)) {
+    const path = `${dir}/${name}`;
+    const exists = await access(path).then(() => true, () => false);
+    if (!exists) await writeFile(path, content);
+  }
+}

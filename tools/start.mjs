@@ -6,7 +6,7 @@ import { startDemoAgent } from './start-agent.mjs';
 import { prepareSshDemo } from './start-ssh-demo.mjs';
 import { prepareDemoRedis } from './demo-redis.mjs';
 import { supervise } from './supervise.mjs';
-import { ensureDemoData, ensureMariadbDemoData } from './demo-data.mjs';
+import { ensureDemoData, ensureDemoFiles, ensureMariadbDemoData } from './demo-data.mjs';
 import net from 'node:net';
 import { userInfo } from 'node:os';
 import { existsSync } from 'node:fs';
@@ -124,6 +124,7 @@ async function main() {
   const mariadbUp = await reachable('127.0.0.1', 3306);
   if (mariadbUp) await ensureMariadbDemoData();
   else console.error('MariaDB is not reachable on 127.0.0.1:3306: the mariadb-demo resource will refuse sessions until it is');
+  await ensureDemoFiles();
   start('dev-idp', 'apps/dev-idp/dist/main.js');
   await waitFor('dev IdP', async () => (await fetch(`${IDP_URL}/.well-known/openid-configuration`)).ok);
   start('control-plane', 'apps/control-plane/dist/main.js');
@@ -180,6 +181,7 @@ Gateway is up.
   demo resources  redis = its own redis-server on 127.0.0.1:${demoRedis.port} (not the control plane's Redis)
   SSH             127.0.0.1:${env.SSH_PORT ?? '12222'} (user <login>@<resource>, password = OIDC token)${sshDemo ? `; demo target sshd on 127.0.0.1:${sshDemo.port}` : ''}
   MCP             ${API_URL}/mcp  (Streamable HTTP; bearer = OIDC token; tools list_resources, postgres_query, ssh_exec ...; README "MCP")
+                  ${API_URL}/mcp/mcp-files  (an MCP server behind the agent: server-filesystem over .data/mcp-files; README "MCP servers behind the gateway")
   Kubernetes      https://127.0.0.1:${env.K8S_PORT ?? '16443'}/k8s/<resource> (TLS; bearer = OIDC token); k8s-demo = a TEST DOUBLE of an API server on 127.0.0.1:${k8sDemoPort}
   dev IdP         ${IDP_URL}  (demo clients: security-admin, approver, auditor, ai-agent, ci-pipeline)
 

@@ -9,8 +9,9 @@ import { MysqlEndpoint } from '../../apps/control-plane/src/mysql-endpoint/mysql
 
 export interface StackResource {
   name: string;
-  type: 'postgres' | 'mysql' | 'ssh' | 'kubernetes' | 'tcp';
-  address: string;
+  type: 'postgres' | 'mysql' | 'ssh' | 'kubernetes' | 'tcp' | 'mcp';
+  /** host:port; none for an MCP server (a command or a URL in `extra.mcp`). */
+  address?: string;
   labels?: Record<string, string>;
   /** Extra YAML-shaped fields of the agent's resource entry (credentials, postgres options ...). */
   extra?: Record<string, unknown>;
@@ -60,7 +61,7 @@ export async function startStack(opts: { resources?: StackResource[]; policy?: s
         validateAgentConfig({
           controlPlane: { url: cp.baseUrl, ...(opts.agentControlPlane ?? {}) },
           auth: { credential: `literal:${reg.body.credential}` },
-          resources: resources.map((r) => ({ name: r.name, type: r.type, address: r.address, labels: r.labels ?? {}, ...(r.extra ?? {}) })),
+          resources: resources.map((r) => ({ name: r.name, type: r.type, ...(r.address ? { address: r.address } : {}), labels: r.labels ?? {}, ...(r.extra ?? {}) })),
           spoolDir,
           logLevel: 'silent',
         }),

@@ -1,4 +1,4 @@
-import { PG_EVENTS, RECORDING_BATCHES_EVENT, RECORDING_EVENT, type AgentHello, type RecordingAck, type RecordingBatchesAck } from '@gw/contracts';
+import { MCP_TOOL_PIN_EVENTS, PG_EVENTS, RECORDING_BATCHES_EVENT, RECORDING_EVENT, type AgentHello, type RecordingAck, type RecordingBatchesAck, type ToolPinCheckAck } from '@gw/contracts';
 import type { TunnelStats } from '@gw/tunnel';
 import type { Logger } from 'pino';
 import type { BackoffOptions } from './backoff.js';
@@ -114,8 +114,9 @@ export async function startAgent(configInput: AgentConfig | string, options: Sta
       create: (request) => (approvals ? approvals.durable.create(request) : Promise.resolve({ error: 'this agent has no approval client' })),
       consume: (message) => (approvals ? approvals.durable.consume(message) : Promise.resolve({ ok: false, error: 'this agent has no approval client' })),
     },
+    checkToolPins: (check) => channel.request<ToolPinCheckAck>(MCP_TOOL_PIN_EVENTS.check, check, 10_000),
   });
-  const { postgres, ssh, kubernetes, mysql } = wings;
+  const { postgres, ssh, kubernetes, mysql, mcp } = wings;
   const handlers = handlerRegistry(options.handlers ?? wings.handlers);
 
   let resolveStopped!: (reason: AgentStopReason) => void;
@@ -187,6 +188,7 @@ export async function startAgent(configInput: AgentConfig | string, options: Sta
       ssh?.close();
       kubernetes?.close();
       fanout?.stop('agent closing');
+      mcp?.close();
       channel.stop('agent closing');
       shipper.close();
       // Events recorded by the sessions just ended (and anything still buffered) reach the disk.

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ToolPinCheck, ToolPinCheckAck } from '@gw/contracts';
 import type { DurableApprovals, RequestApproval } from './approvals/approval-client.js';
 import type { AgentResource } from './config/agent-config.js';
 import type { ProtocolHandler } from './handlers/protocol-handler.js';
@@ -6,6 +7,7 @@ import { TcpHandler } from './handlers/tcp-handler.js';
 import type { PolicySnapshotText } from './policy/policy-holder.js';
 import type { KubernetesHandler } from './protocols/kubernetes/kubernetes-handler.js';
 import type { MysqlHandler } from './protocols/mysql/mysql-handler.js';
+import type { McpHandler } from './protocols/mcp/mcp-handler.js';
 import type { PostgresHandler } from './protocols/postgres/postgres-handler.js';
 import type { SshHandler } from './protocols/ssh/ssh-handler.js';
 import type { RecordingShipper } from './recording/recording-shipper.js';
@@ -18,6 +20,7 @@ export interface WingDeps {
   policySnapshot: () => PolicySnapshotText | null | undefined;
   requestApproval: RequestApproval;
   durableApprovals: DurableApprovals;
+  checkToolPins: (check: ToolPinCheck) => Promise<ToolPinCheckAck>;
 }
 
 /** The protocol handlers of this agent, loaded for the resource types it serves. */
@@ -27,6 +30,7 @@ export interface Wings {
   ssh: SshHandler | undefined;
   kubernetes: KubernetesHandler | undefined;
   mysql: MysqlHandler | undefined;
+  mcp: McpHandler | undefined;
   /** A wing holds statements or commands for approval: the agent needs an approval client. */
   approvals: boolean;
 }
@@ -44,7 +48,8 @@ export async function loadWings(resources: readonly AgentResource[], deps: WingD
   let ssh: SshHandler | undefined;
   let kubernetes: KubernetesHandler | undefined;
   let mysql: MysqlHandler | undefined;
-  if (types.has('postgres') || types.has('ssh') || types.has('kubernetes') || types.has('mysql')) {
+  let mcp: McpHandler | undefined;
+  if (types.has('postgres') || types.has('ssh') || types.has('kubernetes') || types.has('mysql') || types.has('mcp')) {
     const { PolicyHolder } = await import('./policy/policy-holder.js');
     const policy = new PolicyHolder(deps.policySnapshot, deps.log);
     if (types.has('postgres')) {
@@ -67,6 +72,11 @@ export async function loadWings(resources: readonly AgentResource[], deps: WingD
       kubernetes = new KubernetesHandler({ policy, shipper: deps.shipper, spoolDir: deps.spoolDir, log: deps.log, requestApproval: deps.requestApproval, durableApprovals: deps.durableApprovals });
       handlers.push(kubernetes);
     }
+    if (types.has('mcp')) {
+      const { McpHandler } = await import('./protocols/mcp/mcp-handler.js');
+      mcp = new McpHandler({ policy, shipper: deps.shipper, spoolDir: deps.spoolDir, log: deps.log, requestApproval: deps.requestApproval, checkToolPins: deps.checkToolPins });
+      handlers.push(mcp);
+    }
   }
-  return { handlers, postgres, ssh, kubernetes, mysql, approvals: postgres !== undefined || ssh !== undefined || kubernetes !== undefined || mysql !== undefined };
+  return { handlers, postgres, ssh, kubernetes, mysql, mcp, approvals: postgres !== undefined || ssh !== undefined || kubernetes !== undefined || mysql !== undefined || mcp !== undefined };
 }

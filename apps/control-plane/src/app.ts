@@ -9,6 +9,7 @@ import { HttpErrorFilter } from './common/http-error.filter.js';
 import { NestPinoLogger, rootLogger } from './common/logger.js';
 import { requestContext } from './common/request-context.middleware.js';
 import { McpHttpHandler } from './mcp/mcp-http.handler.js';
+import { McpUpstreamHandler } from './mcp/mcp-upstream.handler.js';
 
 /** Builds the HTTP application (used by main.ts and by the tests). */
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
@@ -19,9 +20,13 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   });
   // /mcp reads its own body (JSON-RPC parse errors, its own size limit), so it comes before the JSON parser.
   const mcp = app.get(McpHttpHandler);
+  const mcpRelay = app.get(McpUpstreamHandler);
   app.use('/mcp', (req: IncomingMessage & { path?: string }, res: ServerResponse, next: () => void) => {
-    if (req.path !== '/') return next();
-    void mcp.handle(req, res);
+    if (req.path === '/') return void mcp.handle(req, res);
+    // `/mcp/<resource>`: an MCP server behind an agent.
+    const resource = /^\/([a-z0-9][a-z0-9._-]{0,62})\/?$/.exec(req.path ?? '')?.[1];
+    if (resource) return void mcpRelay.handle(req, res, resource);
+    next();
   });
   app.useBodyParser('json', { limit: '1mb' });
   app.disable('x-powered-by');

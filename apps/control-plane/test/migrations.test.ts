@@ -21,7 +21,7 @@ describe('migrations', () => {
       expect(await tables(ds)).toEqual([]);
       await ds.runMigrations({ transaction: 'each' });
       expect(await tables(ds)).toEqual([
-        'access_requests', 'agents', 'approvals', 'audit_events', 'grants', 'mcp_held_calls', 'mcp_sessions', 'policy_versions', 'replica_message_keys', 'replicas', 'resources',
+        'access_requests', 'agents', 'approvals', 'audit_events', 'grants', 'mcp_held_calls', 'mcp_sessions', 'mcp_tool_pins', 'policy_versions', 'replica_message_keys', 'replicas', 'resources',
         'schema_migrations', 'session_events', 'sessions', 'webhook_deliveries', 'webhook_subscriptions',
       ]);
       expect(await ds.showMigrations()).toBe(false);
@@ -39,6 +39,12 @@ describe('migrations', () => {
       expect(await tables(ds)).not.toContain('replicas');
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await ds.query(processColumns)).toEqual([]);
+      const parentColumn = `SELECT column_name FROM information_schema.columns WHERE table_name = 'sessions' AND column_name = 'parent_session_id'`;
+      expect(await ds.query(parentColumn)).toHaveLength(1);
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await ds.query(parentColumn)).toEqual([]);
+      expect(await tables(ds)).not.toContain('mcp_tool_pins');
+      expect(await ds.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'mcp_sessions' AND column_name = 'event_seq'`)).toEqual([]);
       expect(await ds.query(fingerprintColumns)).toHaveLength(2);
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await ds.query(fingerprintColumns)).toEqual([]);

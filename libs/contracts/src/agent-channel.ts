@@ -31,7 +31,7 @@ export const AGENT_EVENTS = {
  */
 export const MAX_AGENT_MESSAGE_BYTES = 2 * 1024 * 1024;
 
-export const RESOURCE_TYPES = ['postgres', 'mysql', 'ssh', 'kubernetes', 'tcp'] as const;
+export const RESOURCE_TYPES = ['postgres', 'mysql', 'ssh', 'kubernetes', 'tcp', 'mcp'] as const;
 export type ResourceKind = (typeof RESOURCE_TYPES)[number];
 
 const labelKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, 'label keys: letters, digits, . _ / -, at most 63');

@@ -5,3 +5,4 @@ export * from './mysql-session.js';
 export * from './recording.js';
 export * from './approvals.js';
 export * from './ssh-session.js';
+export * from './mcp-tool-pins.js';

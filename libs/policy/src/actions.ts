@@ -29,6 +29,9 @@ export const GATEWAY_ACTIONS = [
   'k8s:deletecollection',
   'k8s:attach',
   'k8s:proxy',
+  'mcp:call_tool',
+  'mcp:read_resource',
+  'mcp:get_prompt',
 ] as const;
 export type GatewayAction = (typeof GATEWAY_ACTIONS)[number];
 
@@ -66,10 +69,11 @@ export const ACTION_GROUPS = {
   ],
   'k8s:read': ['k8s:get', 'k8s:list', 'k8s:watch'],
   'k8s:write': ['k8s:create', 'k8s:update', 'k8s:patch', 'k8s:delete', 'k8s:deletecollection'],
+  mcp: ['mcp:call_tool', 'mcp:read_resource', 'mcp:get_prompt'],
 } as const satisfies Record<string, readonly GatewayAction[]>;
 export type ActionGroup = keyof typeof ACTION_GROUPS;
 
-export const RESOURCE_TYPES = ['postgres', 'mysql', 'ssh', 'kubernetes', 'tcp'] as const;
+export const RESOURCE_TYPES = ['postgres', 'mysql', 'ssh', 'kubernetes', 'tcp', 'mcp'] as const;
 export type ResourceType = (typeof RESOURCE_TYPES)[number];
 
 const ACTION_SET: ReadonlySet<string> = new Set(GATEWAY_ACTIONS);

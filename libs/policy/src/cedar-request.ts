@@ -77,6 +77,12 @@ export function buildCedarRequest(input: PolicyInput, hourNow: number): CedarReq
   if (ctx.nonResource !== undefined) context.nonResource = ctx.nonResource;
   if (ctx.objectLabels !== undefined) context.objectLabels = sortedSet(ctx.objectLabels);
   if (ctx.container !== undefined) context.container = ctx.container;
+  if (ctx.toolReadOnly !== undefined) context.toolReadOnly = ctx.toolReadOnly;
+  if (ctx.toolDestructive !== undefined) context.toolDestructive = ctx.toolDestructive;
+  if (ctx.arguments !== undefined) context.arguments = ctx.arguments;
+  if (ctx.argumentNames !== undefined) context.argumentNames = sortedSet(ctx.argumentNames);
+  if (ctx.uri !== undefined) context.uri = ctx.uri;
+  if (ctx.prompt !== undefined) context.prompt = ctx.prompt;
 
   return {
     principal: principalUid,

@@ -246,4 +246,37 @@ when {
   principal.gatewayRoles.contains("requester") && resource.type == "kubernetes" &&
   context has namespace && context.namespace == "prod"
 };
+
+// MCP servers behind the gateway (mcp-files: @modelcontextprotocol/server-filesystem over the demo's
+// folder of customer files). Workloads connect with PII masked in every answer and use the tools the
+// server marks read-only; writes wait for a human approver; moving or renaming files is denied, so
+// move_file is left out of tools/list as well.
+@id("requester-mcp-connect")
+@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+permit (principal, action == Gateway::Action::"connect", resource)
+when { principal.gatewayRoles.contains("requester") && resource.type == "mcp" && resource.hasTag("demo") };
+
+@id("requester-mcp-read")
+@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+permit (principal, action == Gateway::Action::"mcp:call_tool", resource)
+when {
+  principal.gatewayRoles.contains("requester") && resource.type == "mcp" &&
+  context has toolReadOnly && context.toolReadOnly
+};
+
+@id("requester-mcp-write-approval")
+@approval("required")
+@approvals("1")
+@approvers("role:approver")
+@approval_timeout("15m")
+permit (principal, action == Gateway::Action::"mcp:call_tool", resource)
+when {
+  principal.gatewayRoles.contains("requester") && resource.type == "mcp" &&
+  context has tool && ["write_file", "edit_file", "create_directory"].contains(context.tool)
+};
+
+@id("requester-mcp-no-move")
+@reason("moving or renaming files is not allowed for workloads")
+forbid (principal, action == Gateway::Action::"mcp:call_tool", resource)
+when { principal.gatewayRoles.contains("requester") && resource.type == "mcp" && context has tool && context.tool == "move_file" };
 `;

@@ -70,6 +70,17 @@ export interface PolicyContext {
   objectLabels?: string[];
   /** Container of an exec or attach. */
   container?: string;
+  // MCP servers behind the gateway (mcp:call_tool with `tool`; mcp:read_resource; mcp:get_prompt)
+  /** The tool's `readOnlyHint` / `destructiveHint` annotations, as its (pinned) definition declares them. */
+  toolReadOnly?: boolean;
+  toolDestructive?: boolean;
+  /** The call's arguments as JSON text (for `like`), and their names. */
+  arguments?: string;
+  argumentNames?: string[];
+  /** resources/read: the resource's URI. */
+  uri?: string;
+  /** prompts/get: the prompt's name. */
+  prompt?: string;
 }
 
 export interface PolicyResource {
@@ -170,6 +181,12 @@ export const policyInputSchema = z.object({
       nonResource: z.boolean().optional(),
       objectLabels: stringSet.optional(),
       container: str.optional(),
+      toolReadOnly: z.boolean().optional(),
+      toolDestructive: z.boolean().optional(),
+      arguments: z.string().max(INPUT_LIMITS.command).optional(),
+      argumentNames: stringSet.optional(),
+      uri: z.string().max(INPUT_LIMITS.command).optional(),
+      prompt: str.optional(),
     })
     .optional(),
 });

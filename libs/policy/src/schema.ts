@@ -101,9 +101,15 @@ export const CEDAR_SCHEMA = `namespace Gateway {
     nonResource?: Bool,
     objectLabels?: Set<String>,
     container?: String,
+    toolReadOnly?: Bool,
+    toolDestructive?: Bool,
+    arguments?: String,
+    argumentNames?: Set<String>,
+    uri?: String,
+    prompt?: String,
   };
 
-  action "sql", "ssh", "k8s";
+  action "sql", "ssh", "k8s", "mcp";
   action "sql:read", "sql:write" in ["sql"];
   action "k8s:read", "k8s:write" in ["k8s"];
 
@@ -125,6 +131,8 @@ export const CEDAR_SCHEMA = `namespace Gateway {
   action "k8s:create", "k8s:update", "k8s:patch", "k8s:delete", "k8s:deletecollection" in ["k8s", "k8s:write"]
     appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };
   action "k8s:exec", "k8s:attach", "k8s:portforward", "k8s:proxy" in ["k8s"]
+    appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };
+  action "mcp:call_tool", "mcp:read_resource", "mcp:get_prompt" in ["mcp"]
     appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };
 }
 `;

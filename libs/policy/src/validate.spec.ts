@@ -42,6 +42,10 @@ describe('validatePolicySet', () => {
       'requester-k8s-delete-approval',
       'requester-k8s-exec-default',
       'requester-k8s-exec-prod-approval',
+      'requester-mcp-connect',
+      'requester-mcp-read',
+      'requester-mcp-write-approval',
+      'requester-mcp-no-move',
     ]);
     expect(result.policies[0]?.line).toBe(2);
     expect(result.policies.find((p) => p.id === 'requester-no-ddl-or-admin')?.effect).toBe('forbid');

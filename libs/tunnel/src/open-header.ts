@@ -8,7 +8,7 @@ import { z } from 'zod';
 export const StreamOpenHeaderSchema = z.strictObject({
   grant: z.string().min(1).max(8192),
   resource: z.string().min(1).max(256),
-  protocol: z.enum(['postgres', 'mysql', 'ssh', 'kubernetes', 'tcp']),
+  protocol: z.enum(['postgres', 'mysql', 'ssh', 'kubernetes', 'tcp', 'mcp']),
   /** Declared by the client, never trusted for decisions (kept for attribution only). */
   client: z
     .strictObject({

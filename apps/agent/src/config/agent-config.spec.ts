@@ -115,4 +115,18 @@ describe('agent config', () => {
     expect(() => loadAgentConfig(join(dir, 'nope.yaml'), { env })).toThrow(/cannot read .*nope\.yaml: ENOENT/);
     expect(issuesOf('controlPlane: [unclosed')[0]).toMatch(/^\(root\): not valid YAML/);
   });
+
+  it('takes an MCP server as a stdio command or a URL (no address), with its secrets as references', () => {
+    const mcp = (block: string) => `${GOOD}  - name: files\n    type: mcp\n${block}`;
+    const config = parseAgentConfig(mcp('    mcp:\n      command: node\n      args: [server.js, /srv]\n      env: { API_KEY: env:FILES_KEY }\n'), { env: { ...env, FILES_KEY: 'k-123' } });
+    const files = config.resources[2]!;
+    expect(files.mcp).toMatchObject({ command: 'node', args: ['server.js', '/srv'], acceptNewTools: false, maxCallsPerMinute: 120, callTimeoutSeconds: 60 });
+    expect(files.mcp!.env.API_KEY!.reveal()).toBe('k-123');
+    expect(JSON.stringify(files)).not.toContain('k-123');
+    expect(parseAgentConfig(mcp('    mcp: { url: "http://10.0.0.7:3001/mcp", headers: { Authorization: "literal:Bearer x" } }\n'), { env }).resources[2]!.mcp!.url).toBe('http://10.0.0.7:3001/mcp');
+    expect(issuesOf(mcp(''))).toEqual(['resources[2].mcp: an mcp resource needs an mcp block with a command (stdio) or a url (Streamable HTTP)']);
+    expect(issuesOf(mcp('    mcp: { command: node, url: "http://x/mcp" }\n'))).toEqual(['resources[2].mcp: an mcp block needs exactly one of command (stdio) or url (Streamable HTTP)']);
+    expect(issuesOf(mcp('    mcp: { command: node, env: { K: env:MISSING } }\n'))[0]).toMatch(/^resources\[2\]\.mcp\.env\.K: environment variable MISSING is not set/);
+    expect(issuesOf(GOOD.replace('    address: 127.0.0.1:6379\n', ''))).toEqual(['resources[0].address: expected host:port']);
+  });
 });

@@ -7,6 +7,7 @@ import { postgresOptionsShape } from '../protocols/postgres/postgres-config.js';
 import { mysqlOptionsShape } from '../protocols/mysql/mysql-config.js';
 import { sshOptionsSchema } from '../protocols/ssh/ssh-config.js';
 import { kubernetesOptionsSchema } from '../protocols/kubernetes/kubernetes-config.js';
+import { mcpOptionsSchema } from '../protocols/mcp/mcp-config.js';
 import type { SecretValue } from './secret.js';
 import { SecretRefError, resolveSecretRef, type SecretRefContext } from './secret-ref.js';
 
@@ -61,7 +62,8 @@ function schemaFor(ctx: SecretRefContext) {
           return z.NEVER;
         }
         return parsed;
-      }),
+      })
+      .optional(),
     type: z.enum(RESOURCE_TYPES, { error: `expected one of ${RESOURCE_TYPES.join(', ')}` }),
     credentials: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'credential names: letters, digits, _ . -'), secretRef).optional(),
     /** Only for `type: postgres`; see protocols/postgres/postgres-config.ts. */
@@ -72,7 +74,14 @@ function schemaFor(ctx: SecretRefContext) {
     ssh: sshOptionsSchema.optional(),
     /** Required for `type: kubernetes`; see protocols/kubernetes/kubernetes-config.ts. */
     kubernetes: kubernetesOptionsSchema.optional(),
-  });
+    /** Required for `type: mcp`; see protocols/mcp/mcp-config.ts. */
+    mcp: mcpOptionsSchema(secretRef).optional(),
+  })
+    // An MCP server is a program or a URL: it has no host:port of its own.
+    .superRefine((r, zctx) => {
+      if (r.address === undefined && r.type !== 'mcp') zctx.addIssue({ code: 'custom', path: ['address'], message: 'expected host:port' });
+    })
+    .transform(({ address, ...r }) => ({ ...r, address: address ?? { host: '', port: 0 } }));
 
   const credentialAuth = z.strictObject({ credential: secretRef });
   const oidcAuth = z.strictObject({
@@ -144,6 +153,12 @@ function schemaFor(ctx: SecretRefContext) {
         }
         if (r.type === 'kubernetes' && !r.kubernetes) {
           zctx.addIssue({ code: 'custom', path: ['resources', i, 'kubernetes'], message: 'a kubernetes resource needs a kubernetes block (caFile and the agent\'s credential)' });
+        }
+        if (r.mcp && r.type !== 'mcp') {
+          zctx.addIssue({ code: 'custom', path: ['resources', i, 'mcp'], message: 'an mcp block needs type: mcp' });
+        }
+        if (r.type === 'mcp' && !r.mcp) {
+          zctx.addIssue({ code: 'custom', path: ['resources', i, 'mcp'], message: 'an mcp resource needs an mcp block with a command (stdio) or a url (Streamable HTTP)' });
         }
         if (r.type === 'ssh' && !r.ssh) {
           zctx.addIssue({ code: 'custom', path: ['resources', i, 'ssh'], message: 'an ssh resource needs an ssh block with the target\'s hostKeys' });

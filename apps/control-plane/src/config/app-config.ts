@@ -82,11 +82,15 @@ const envSchema = z.object({
     .refine((list) => list.every((o) => { try { return new URL(o).origin === o; } catch { return false; } }), 'MCP_ALLOWED_ORIGINS must list origins (scheme://host[:port]) separated by commas'),
   /** Largest JSON-RPC request body /mcp accepts (bytes). */
   MCP_MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
-  /** This replica's stable name (a restarted replica finds its earlier life's sessions by it). */
+  /** Days an ended MCP session's state and a finished held call's stored result are kept (its session record and events stay). */
+  MCP_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** How often idle MCP sessions are ended and expired MCP state deleted (ms). */
+  MCP_HOUSEKEEPING_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(3_600_000),
   /** api: listeners, no background jobs; worker: BullMQ jobs and webhook delivery, no listeners; all: both. */
   CONTROL_PLANE_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
   /** How often the job owners put back jobs a Redis restart lost (worker role). */
   JOB_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /** This replica's stable name (a restarted replica finds its earlier life's sessions by it). */
   REPLICA_NAME: z.string().min(1).max(200).optional(),
   /** Where agents reach this replica directly (the pod's address behind a load balancer); default PUBLIC_URL. */
   REPLICA_AGENT_URL: z.string().url().optional(),
@@ -133,7 +137,7 @@ export interface AppConfig {
    * MCP endpoint: `resourceUrl` is its RFC 9728 resource identifier (`<PUBLIC_URL>/mcp`); browser
    * requests are accepted only from `allowedOrigins` (PUBLIC_URL's origin and MCP_ALLOWED_ORIGINS).
    */
-  mcp: { resourceUrl: string; allowedOrigins: string[]; maxRequestBytes: number };
+  mcp: { resourceUrl: string; allowedOrigins: string[]; maxRequestBytes: number; retentionDays: number; housekeepingIntervalMs: number };
   /**
    * This process among the control plane replicas: `name` is stable across restarts (REPLICA_NAME,
    * else `<hostname>:<HTTP_PORT>`); a replica whose heartbeat is older than `staleAfterMs` is gone,
@@ -205,6 +209,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       resourceUrl: `${publicUrl}/mcp`,
       allowedOrigins: [...new Set([new URL(publicUrl).origin, ...e.MCP_ALLOWED_ORIGINS])],
       maxRequestBytes: e.MCP_MAX_REQUEST_BYTES,
+      retentionDays: e.MCP_RETENTION_DAYS,
+      housekeepingIntervalMs: e.MCP_HOUSEKEEPING_INTERVAL_MS,
     },
     replica: {
       name: e.REPLICA_NAME ?? `${hostname()}:${e.HTTP_PORT}`,

@@ -25,7 +25,8 @@ import { ApprovalsService } from '../approvals/approvals.service.js';
 const DEFAULT_SESSION_SECONDS = 8 * 60 * 60;
 
 export class SessionRefused extends Error {
-  constructor(readonly closeCode: number, message: string) {
+  /** `decision`: the `connect` decision when policy refused (which policies, why). */
+  constructor(readonly closeCode: number, message: string, readonly decision?: { effect: string; policies: string[]; reasons: string[] }) {
     super(message);
   }
 }
@@ -36,13 +37,15 @@ export interface OpenRequest {
   /** Database role / SSH login the client asked for; null for raw TCP. */
   role?: string | null;
   /** The endpoint speaks one protocol; a resource of another type is refused (no inspection bypass). */
-  expectedType: 'postgres' | 'mysql' | 'ssh' | 'kubernetes' | 'tcp';
+  expectedType: 'postgres' | 'mysql' | 'ssh' | 'kubernetes' | 'tcp' | 'mcp';
   sourceAddress: string | null;
   declared: Record<string, unknown>;
   /** Called when the session must end from the control plane's side (kill, time limit). */
   onTerminate: (closeCode: number, reason: string) => void;
   /** How the request came in when not through a protocol endpoint (MCP: `via` and `tool`), for the `connect` decision. */
   via?: { via: string; tool: string };
+  /** The MCP session whose tool call opens this session (linked both ways in /api/v1/sessions). */
+  parentSessionId?: string | null;
   /**
    * Approvals asked for in this session outlive it (Kubernetes: a held request is answered at once
    * and sent again by the client, often in a new session, once approved). Default: cancelled at the end.
@@ -123,7 +126,7 @@ export class SessionBroker {
       const why = decision.effect === 'require_approval'
         ? `approval is required to connect to "${resource.name}" (${decision.reasons.join('; ')})`
         : `not allowed to connect to "${resource.name}": ${decision.reasons.join('; ')}`;
-      throw new SessionRefused(CONNECT_CLOSE.forbidden, why);
+      throw new SessionRefused(CONNECT_CLOSE.forbidden, why, { effect: decision.effect, policies: decision.determiningPolicies, reasons: decision.reasons });
     }
     const agent = this.registry.pick(resource.name);
     if (!agent) {
@@ -131,7 +134,7 @@ export class SessionBroker {
     }
     const session = await this.sessions.open({
       principal, resourceName: resource.name, resourceType: resource.type, agentId: agent.agentId, role: req.role ?? null,
-      sourceAddress: req.sourceAddress, declared: req.declared, grantId: grant?.id ?? null,
+      sourceAddress: req.sourceAddress, declared: req.declared, grantId: grant?.id ?? null, parentSessionId: req.parentSessionId ?? null,
     });
     const openedAt = Date.now();
     const policyEndsAt = openedAt + Math.min(decision.obligations.maxSessionSeconds ?? DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS) * 1000;

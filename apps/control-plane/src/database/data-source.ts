@@ -17,6 +17,7 @@ import { ReplicaMessageKeyAndKillActor1764620000000 } from './migrations/1764620
 import { McpSessionsAndHeldCalls1764700000000 } from './migrations/1764700000000-mcp-sessions-and-held-calls.js';
 import { KubernetesRequestApprovals1765010000000 } from './migrations/1765010000000-kubernetes-request-approvals.js';
 import { KubernetesRequestFingerprint1765100000000 } from './migrations/1765100000000-kubernetes-request-fingerprint.js';
+import { McpSessionRecords1765120000000 } from './migrations/1765120000000-mcp-session-records.js';
 import { ProcessAttribution1765150000000 } from './migrations/1765150000000-process-attribution.js';
 import { SessionReplicas1765200000000 } from './migrations/1765200000000-session-replicas.js';
 import { WebhookSubscriptionEntity } from '../webhooks/webhook-subscription.entity.js';
@@ -30,6 +31,7 @@ export const ENTITIES = [
 export const MIGRATIONS = [InitialSchema1764300000000, AgentOidcIdentity1764400000000, ApprovalsAndGrants1764500000000, WebhookDeliveries1764560000000,
   ApprovalDetail1764610000000, ReplicaMessageKeyAndKillActor1764620000000, McpSessionsAndHeldCalls1764700000000, KubernetesRequestApprovals1765010000000,
   KubernetesRequestFingerprint1765100000000,
+  McpSessionRecords1765120000000,
   ProcessAttribution1765150000000,
   SessionReplicas1765200000000,
 ];

@@ -16,6 +16,8 @@ export const DOMAIN_EVENT_TYPES = [
   'approval.expired',
   'statement.held',
   'statement.released',
+  'mcp_tool.withheld',
+  'mcp_tool.accepted',
 ] as const;
 
 export type DomainEventType = (typeof DOMAIN_EVENT_TYPES)[number];

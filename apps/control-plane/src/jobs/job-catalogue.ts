@@ -10,13 +10,17 @@ export interface JobPayloads {
   'grant-expiry': { grantId: string };
   /** At an approval's `expires_at`: mark it expired if still pending. */
   'approval-timeout': { approvalId: string };
+  /** Repeating: end idle MCP sessions, delete MCP session state and held-call results past retention. */
+  'mcp-housekeeping': Record<string, never>;
 }
 
 export type JobName = keyof JobPayloads;
 
 /** BullMQ refuses ':' in custom ids. */
 export function jobIdFor<N extends JobName>(name: N, payload: JobPayloads[N]): string {
-  return `${name}-${'grantId' in payload ? payload.grantId : payload.approvalId}`;
+  if ('grantId' in payload) return `${name}-${payload.grantId}`;
+  if ('approvalId' in payload) return `${name}-${payload.approvalId}`;
+  return name;
 }
 
 /** Thrown by a handler that ran before its time: BullMQ retries the job with backoff. */

@@ -69,6 +69,16 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
     }), `scheduling ${jobId}`);
   }
 
+  /**
+   * Runs `name` every `intervalMs` on one replica (BullMQ job scheduler: every replica may declare it,
+   * there is one schedule).
+   */
+  async every<N extends JobName>(name: N, payload: JobPayloads[N], intervalMs: number): Promise<void> {
+    await boundedRedis(this.queue.upsertJobScheduler(jobIdFor(name, payload), { every: intervalMs }, {
+      name, data: payload, opts: { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: 100 },
+    }), `scheduling ${name}`);
+  }
+
   /** Removes a scheduled job that is no longer needed (a revoked grant, a decided approval). */
   async cancel<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<void> {
     await boundedRedis(this.queue.remove(jobIdFor(name, payload)), 'removing a job').catch((err: unknown) => this.log.debug({ err }, 'could not remove a job'));

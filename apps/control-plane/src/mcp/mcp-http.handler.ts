@@ -3,19 +3,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import { TokenRejectedError, type Principal } from '@gw/identity';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
-import { ATTESTATION_HEADER, TokenAuthenticator, bearerTokenOf } from '../identity/token-authenticator.js';
 import { McpSessionsStore, type McpSessionRecord } from './mcp-sessions.store.js';
 import { McpToolsService } from './mcp-tools.service.js';
-import { protectedResourceMetadataUrl } from './protected-resource.js';
+import { JSONRPC, header, jsonRpcError, readBody, sourceOf } from './mcp-http-io.js';
+import { McpRequestAuth } from './mcp-request-auth.js';
 
-/** JSON-RPC error codes the Streamable HTTP transport uses (the SDK's own answers use the same). */
-const JSONRPC = { parseError: -32700, invalidRequest: -32600, serverError: -32000, sessionNotFound: -32001 } as const;
-
-const sourceOf = (req: IncomingMessage) => req.socket.remoteAddress ?? null;
 
 /**
  * `/mcp`: MCP over Streamable HTTP, as a protected resource (RFC 9728). Order of checks, each with
@@ -33,7 +28,7 @@ export class McpHttpHandler {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(TokenAuthenticator) private readonly tokens: TokenAuthenticator,
+    @Inject(McpRequestAuth) private readonly auth: McpRequestAuth,
     @Inject(McpSessionsStore) private readonly sessions: McpSessionsStore,
     @Inject(McpToolsService) private readonly tools: McpToolsService,
   ) {}
@@ -50,16 +45,12 @@ export class McpHttpHandler {
   }
 
   private async handleChecked(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // DNS rebinding: a browser page on another origin must not reach the endpoint.
-    const origin = req.headers.origin;
-    if (origin !== undefined && !this.config.mcp.allowedOrigins.includes(origin)) {
-      return jsonRpcError(res, 403, JSONRPC.serverError, `Forbidden: origin ${origin.slice(0, 200)} is not allowed`);
-    }
+    if (!this.auth.originAllowed(req, res)) return;
     if (req.method !== 'POST' && req.method !== 'DELETE') {
       res.setHeader('Allow', 'POST, DELETE');
       return jsonRpcError(res, 405, JSONRPC.serverError, 'Method not allowed: this server sends no server-initiated messages (POST requests, DELETE to end a session)');
     }
-    const principal = await this.authenticate(req, res);
+    const principal = await this.auth.authenticate(req, res);
     if (!principal) return;
 
     if (req.method === 'DELETE') {
@@ -116,58 +107,4 @@ export class McpHttpHandler {
     // The token stays here: nothing behind the gateway ever sees it.
     await transport.handleRequest(req, res, message);
   }
-
-  /** The verified principal, or null after answering 401 as RFC 9728 and the MCP spec ask. */
-  private async authenticate(req: IncomingMessage, res: ServerResponse): Promise<Principal | null> {
-    const metadata = protectedResourceMetadataUrl(this.config);
-    const token = bearerTokenOf(header(req, 'authorization'));
-    if (!token) {
-      res.setHeader('WWW-Authenticate', `Bearer resource_metadata="${metadata}"`);
-      jsonRpcError(res, 401, JSONRPC.serverError, 'Unauthorized: a bearer token (OIDC access token for the gateway) is required');
-      return null;
-    }
-    try {
-      return await this.tokens.authenticate(token, { sourceIp: sourceOf(req), path: 'mcp', attestation: header(req, ATTESTATION_HEADER)?.trim() });
-    } catch (error) {
-      if (!(error instanceof TokenRejectedError)) throw error;
-      const description = error.reason.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "'").slice(0, 200);
-      res.setHeader('WWW-Authenticate', `Bearer resource_metadata="${metadata}", error="invalid_token", error_description="${description}"`);
-      jsonRpcError(res, 401, JSONRPC.serverError, `Unauthorized: token refused: ${error.reason}`);
-      return null;
-    }
-  }
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function jsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json');
-  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
-}
-
-/** The body, or 'too-large' as soon as it passes the limit (the rest is not read). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.resolve('too-large');
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.off('data', onData);
-        req.pause();
-        resolve('too-large');
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }

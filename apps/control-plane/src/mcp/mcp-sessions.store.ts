@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Principal } from '@gw/identity';
+import { principalSnapshot } from '../sessions/principal-snapshot.js';
 
 /** Sessions idle for longer than this are gone (404): the client starts a new one. */
-const IDLE_HOURS = 24;
+export const IDLE_HOURS = 24;
+/** The `sessions` record of an MCP session at `/mcp` names this resource: the gateway's own tools. */
+export const MCP_GATEWAY_RESOURCE = 'gateway';
 
 /** What a client declared about itself at `initialize`: kept, shown, never trusted. */
 export interface DeclaredClient {
@@ -43,14 +46,36 @@ const toRecord = (r: Row): McpSessionRecord => ({
 export class McpSessionsStore {
   constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
 
+  /**
+   * Opens the MCP session and its record in `/api/v1/sessions` (type `mcp`, resource `gateway`:
+   * the gateway's own tools), in one transaction: the session id is the record's id.
+   */
   async create(principal: Principal, protocolVersion: string, client: DeclaredClient, sourceAddress: string | null): Promise<string> {
     const id = randomUUID();
-    await this.dataSource.query(
-      `INSERT INTO mcp_sessions (id, principal_id, token_id, protocol_version, client_name, client_version, source_address)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [id, principal.id, principal.tokenId ?? null, protocolVersion, client.name, client.version, sourceAddress],
-    );
+    const declared = { client: 'mcp', applicationName: `mcp:${client.name ?? 'unknown'}`, mcp: { clientName: client.name, clientVersion: client.version, protocolVersion, declared: true } };
+    await this.dataSource.transaction(async (m) => {
+      await m.query(
+        `INSERT INTO mcp_sessions (id, principal_id, token_id, protocol_version, client_name, client_version, source_address)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [id, principal.id, principal.tokenId ?? null, protocolVersion, client.name, client.version, sourceAddress],
+      );
+      await m.query(
+        `INSERT INTO sessions (id, principal_id, principal, token_id, resource_name, resource_type, source_address, declared, status)
+         VALUES ($1, $2, $3, $4, $5, 'mcp', $6, $7, 'active')`,
+        [id, principal.id, JSON.stringify(principalSnapshot(principal)), principal.tokenId ?? null, MCP_GATEWAY_RESOURCE, sourceAddress, JSON.stringify(declared)],
+      );
+    });
     return id;
+  }
+
+  /** Appends one event to the session's record; the sequence number comes from the session row, so replicas never collide. */
+  async recordEvent(id: string, type: string, data: Record<string, unknown>): Promise<void> {
+    await this.dataSource.query(
+      `WITH s AS (UPDATE mcp_sessions SET event_seq = event_seq + 1 WHERE id = $1 RETURNING id, event_seq)
+       INSERT INTO session_events (session_id, seq, occurred_at, type, data)
+       SELECT s.id, s.event_seq, now(), $2, $3::jsonb FROM s WHERE EXISTS (SELECT 1 FROM sessions WHERE sessions.id = s.id)`,
+      [id, type, JSON.stringify(data).replace(/\\u0000/g, '\\ufffd')],
+    );
   }
 
   /** The live session with this id of this principal (and marks it seen), or null. */
@@ -73,7 +98,12 @@ export class McpSessionsStore {
       `UPDATE mcp_sessions SET ended_at = now() WHERE id = $1 AND principal_id = $2 AND ended_at IS NULL RETURNING id`,
       [id, principal.id],
     );
-    return rows[1] > 0;
+    if (rows[1] === 0) return false;
+    await this.dataSource.query(
+      `UPDATE sessions SET status = 'ended', end_reason = 'the client ended the MCP session (DELETE)', ended_at = now() WHERE id = $1 AND status = 'active'`,
+      [id],
+    );
+    return true;
   }
 }
 

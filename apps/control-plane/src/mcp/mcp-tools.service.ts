@@ -17,7 +17,8 @@ import { ActivePolicyService } from '../policies/active-policy.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
 import { HeldCallsStore } from './held-calls.store.js';
 import { keepHeldCall } from './held-call-runner.js';
-import { isUuid } from './mcp-sessions.store.js';
+import { McpSessionsStore, isUuid } from './mcp-sessions.store.js';
+import { ToolCallEvents } from './tool-call-event.js';
 import { ToolRefusal, ToolRefusalKind, declaredClient, errorResult, okResult, type ToolContext } from './tool-context.js';
 import { domainKind, execResult, settledResult, statementResult, type ToolOutcome } from './tool-results.js';
 import { PG_LIMITS, TunnelPgSession } from './tunnel-postgres.js';
@@ -40,6 +41,8 @@ const approvalId = z.string().refine(isUuid, 'an approval id (UUID)').describe('
 interface Call {
   ctx: ToolContext;
   tool: string;
+  /** As the client sent them (recorded with SQL parameters masked). */
+  args: Record<string, unknown>;
   resource?: string;
   /** Set by the tool: what goes into the audit event besides the outcome. */
   audit: Record<string, unknown>;
@@ -58,6 +61,7 @@ export class McpToolsService {
   private readonly log = loggerFor(McpToolsService);
   /** SSH output is masked here with the session's `connect` rules; `hash` values are per process. */
   private readonly maskKey = randomBytes(32);
+  private readonly events = new ToolCallEvents(randomBytes(32));
 
   constructor(
     @Inject(SessionBroker) private readonly broker: SessionBroker,
@@ -67,6 +71,7 @@ export class McpToolsService {
     @Inject(AccessRequestsService) private readonly accessRequests: AccessRequestsService,
     @Inject(AuditService) private readonly audit: AuditService,
     @Inject(HeldCallsStore) private readonly heldCalls: HeldCallsStore,
+    @Inject(McpSessionsStore) private readonly sessions: McpSessionsStore,
   ) {}
 
   /** A server for one HTTP request: tools bound to that request's caller. */
@@ -82,13 +87,13 @@ export class McpToolsService {
           'and card numbers come back masked where policy says so.',
       },
     );
-    const call = (tool: string, resource?: string): Call => ({ ctx, tool, resource, audit: {} });
+    const call = (tool: string, args: Record<string, unknown>, resource?: string): Call => ({ ctx, tool, args, resource, audit: {} });
 
     server.registerTool('list_resources', {
       description: 'Resources (databases, hosts) behind the gateway that you can see: type, environment, online status, whether you may connect (as `role`, a database role or SSH login, when given) and, for databases, which kinds of statements policy allows.',
       inputSchema: { role: roleName.optional().describe('database role or SSH login to ask about') },
       annotations: { readOnlyHint: true },
-    }, ({ role }) => this.run(call('list_resources'), (c) => this.listResources(c, role)));
+    }, ({ role }) => this.run(call('list_resources', { role }), (c) => this.listResources(c, role)));
 
     server.registerTool('postgres_query', {
       description: `Runs one SQL statement on a Postgres resource as a database role, through the gateway's agent: policy decides the statement (denied statements do not run; some need a human approval first), values come back masked where policy says so, and the statement is recorded. Returns columns, rows (as text), row count and whether the rows were cut at maxRows (default ${PG_LIMITS.defaultRows}, at most ${PG_LIMITS.maxRows}) or ${PG_LIMITS.maxBytes / 1024} KiB. Cancelled at timeoutSeconds (default ${PG_LIMITS.defaultTimeoutSeconds}, at most ${PG_LIMITS.maxTimeoutSeconds}). Use $1, $2 ... with params for values.`,
@@ -100,13 +105,13 @@ export class McpToolsService {
         maxRows: z.number().int().min(1).max(PG_LIMITS.maxRows).optional(),
         timeoutSeconds: z.number().int().min(1).max(PG_LIMITS.maxTimeoutSeconds).optional(),
       },
-    }, (args) => this.run(call('postgres_query', args.resource), (c) => this.postgresQuery(c, args)));
+    }, (args) => this.run(call('postgres_query', args, args.resource), (c) => this.postgresQuery(c, args)));
 
     server.registerTool('postgres_schema', {
       description: 'Tables, columns and their types that a database role can see on a Postgres resource (through the gateway, as a recorded read).',
       inputSchema: { resource: resourceName, role: roleName.describe('database role'), schema: z.string().min(1).max(63).optional().describe('only this schema') },
       annotations: { readOnlyHint: true },
-    }, (args) => this.run(call('postgres_schema', args.resource), (c) => this.postgresSchema(c, args)));
+    }, (args) => this.run(call('postgres_schema', args, args.resource), (c) => this.postgresSchema(c, args)));
 
     server.registerTool('ssh_exec', {
       description: `Runs one command on an SSH resource as a login, through the gateway's agent (a per-session certificate; policy decides the command by the programs and options it runs; some commands need a human approval first). Returns stdout, stderr (masked where policy says so, at most ${SSH_LIMITS.maxOutputBytes / 1024} KiB together) and the exit status.`,
@@ -116,7 +121,7 @@ export class McpToolsService {
         command: z.string().min(1).max(32_768),
         timeoutSeconds: z.number().int().min(1).max(SSH_LIMITS.maxTimeoutSeconds).optional().describe(`default ${SSH_LIMITS.defaultTimeoutSeconds}`),
       },
-    }, (args) => this.run(call('ssh_exec', args.resource), (c) => this.sshExec(c, args)));
+    }, (args) => this.run(call('ssh_exec', args, args.resource), (c) => this.sshExec(c, args)));
 
     server.registerTool('request_access', {
       description: 'Asks for just-in-time access to a resource as a role (or login) for a while, with a reason: policy grants it at once, asks approvers, or refuses.',
@@ -126,19 +131,19 @@ export class McpToolsService {
         duration: z.union([z.string().max(20), z.number().int()]).describe('"30m", "2h", or seconds (1 min to 7 days)'),
         reason: z.string().min(3).max(1000),
       },
-    }, (args) => this.run(call('request_access', args.resource), (c) => this.requestAccess(c, args)));
+    }, (args) => this.run(call('request_access', args, args.resource), (c) => this.requestAccess(c, args)));
 
     server.registerTool('get_approval', {
       description: 'The state of an approval you asked for (a held statement or command, or an access request), and the result of the held call once it ran.',
       inputSchema: { id: approvalId },
       annotations: { readOnlyHint: true },
-    }, ({ id }) => this.run(call('get_approval'), (c) => this.approvalState(c, id, 0)));
+    }, ({ id }) => this.run(call('get_approval', { id }), (c) => this.approvalState(c, id, 0)));
 
     server.registerTool('wait_for_approval', {
       description: `Waits (up to timeoutSeconds, default ${DEFAULT_WAIT_SECONDS}, at most ${MAX_WAIT_SECONDS}; stay below your client's request timeout) until an approval is decided; for a held statement or command that was approved, until it has run, and returns its result. Still pending: says so, call again. Denied or expired: says so (it did not run).`,
       inputSchema: { id: approvalId, timeoutSeconds: z.number().int().min(0).max(MAX_WAIT_SECONDS).optional() },
       annotations: { readOnlyHint: true },
-    }, ({ id, timeoutSeconds }) => this.run(call('wait_for_approval'), (c) => this.approvalState(c, id, timeoutSeconds ?? DEFAULT_WAIT_SECONDS)));
+    }, ({ id, timeoutSeconds }) => this.run(call('wait_for_approval', { id, timeoutSeconds }), (c) => this.approvalState(c, id, timeoutSeconds ?? DEFAULT_WAIT_SECONDS)));
     return server;
   }
 
@@ -146,6 +151,7 @@ export class McpToolsService {
   private async run(c: Call, body: (c: Call) => Promise<{ result: CallToolResult; outcome: ToolOutcome }>): Promise<CallToolResult> {
     let result: CallToolResult;
     let outcome: ToolOutcome;
+    const started = Date.now();
     try {
       ({ result, outcome } = await body(c));
     } catch (error) {
@@ -163,6 +169,15 @@ export class McpToolsService {
       }
     }
     const { principal } = c.ctx;
+    const { sessionId: resourceSessionId, ...notes } = c.audit;
+    const event = this.events.event({
+      tool: c.tool, arguments: withoutUndefined(c.args), result, outcome, durationMs: Date.now() - started,
+      notes: { ...(c.resource ? { resource: c.resource } : {}), ...notes, ...(resourceSessionId ? { resourceSessionId } : {}) },
+    });
+    if (c.ctx.mcpSessionId) {
+      // The record of the MCP session; the call's own resource session (if any) is linked by `sessionId`.
+      await this.sessions.recordEvent(c.ctx.mcpSessionId, 'mcp.tool_call', event);
+    }
     await this.audit.append({
       action: 'mcp.tool_call',
       outcome: outcome === 'held' ? 'pending' : outcome,
@@ -175,6 +190,8 @@ export class McpToolsService {
         declaredClient: { name: c.ctx.client.name, version: c.ctx.client.version, declared: true },
         sourceIp: c.ctx.sourceAddress,
         ...(result.isError ? { error: (result.structuredContent as { error?: string } | undefined)?.error ?? null } : {}),
+        decision: event.decision,
+        durationMs: event.durationMs,
         ...c.audit,
       },
     });
@@ -200,6 +217,9 @@ export class McpToolsService {
           };
         case 'ssh':
           return { ...base, tools: ['ssh_exec'], commands: 'decided per command (ssh:exec) by the programs and options it runs' };
+        case 'mcp':
+          // An MCP server behind an agent: its own tools, at its own endpoint (decided per call by mcp:call_tool).
+          return { ...base, tools: [], endpoint: `/mcp/${r.name}` };
         default:
           return { ...base, tools: [] };
       }
@@ -210,7 +230,7 @@ export class McpToolsService {
   private async postgresQuery(c: Call, args: { resource: string; role: string; sql: string; params?: (string | number | boolean | null)[]; maxRows?: number; timeoutSeconds?: number }) {
     const timeoutSeconds = args.timeoutSeconds ?? PG_LIMITS.defaultTimeoutSeconds;
     const session = await TunnelPgSession.open(this.broker, {
-      principal: c.ctx.principal, resource: args.resource, role: args.role, sourceAddress: c.ctx.sourceAddress, declared: declaredClient(c.ctx, c.tool), tool: c.tool,
+      principal: c.ctx.principal, resource: args.resource, role: args.role, sourceAddress: c.ctx.sourceAddress, declared: declaredClient(c.ctx, c.tool), tool: c.tool, parentSessionId: c.ctx.mcpSessionId,
     });
     c.audit.sessionId = session.sessionId;
     let start;
@@ -229,7 +249,7 @@ export class McpToolsService {
 
   private async postgresSchema(c: Call, args: { resource: string; role: string; schema?: string }) {
     const session = await TunnelPgSession.open(this.broker, {
-      principal: c.ctx.principal, resource: args.resource, role: args.role, sourceAddress: c.ctx.sourceAddress, declared: declaredClient(c.ctx, c.tool), tool: c.tool,
+      principal: c.ctx.principal, resource: args.resource, role: args.role, sourceAddress: c.ctx.sourceAddress, declared: declaredClient(c.ctx, c.tool), tool: c.tool, parentSessionId: c.ctx.mcpSessionId,
     });
     c.audit.sessionId = session.sessionId;
     try {
@@ -255,7 +275,7 @@ export class McpToolsService {
 
   private async sshExec(c: Call, args: { resource: string; login: string; command: string; timeoutSeconds?: number }) {
     const session = await TunnelSshSession.open(this.broker, {
-      principal: c.ctx.principal, resource: args.resource, login: args.login, sourceAddress: c.ctx.sourceAddress, declared: declaredClient(c.ctx, c.tool), tool: c.tool,
+      principal: c.ctx.principal, resource: args.resource, login: args.login, sourceAddress: c.ctx.sourceAddress, declared: declaredClient(c.ctx, c.tool), tool: c.tool, parentSessionId: c.ctx.mcpSessionId,
     });
     c.audit.sessionId = session.sessionId;
     const masker = new Masker(session.decision.obligations.masking, { key: this.maskKey });
@@ -354,3 +374,5 @@ export class McpToolsService {
   }
 }
 
+
+const withoutUndefined = (args: Record<string, unknown>) => Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));

@@ -7,7 +7,10 @@ import { IdentityModule } from '../identity/identity.module.js';
 import { PoliciesModule } from '../policies/policies.module.js';
 import { ResourcesModule } from '../resources/resources.module.js';
 import { HeldCallsStore } from './held-calls.store.js';
+import { McpHousekeeping } from './mcp-housekeeping.js';
 import { McpHttpHandler } from './mcp-http.handler.js';
+import { McpRequestAuth } from './mcp-request-auth.js';
+import { McpUpstreamHandler } from './mcp-upstream.handler.js';
 import { McpSessionsStore } from './mcp-sessions.store.js';
 import { McpToolsService } from './mcp-tools.service.js';
 import { ProtectedResourceController } from './protected-resource.controller.js';
@@ -15,8 +18,8 @@ import { ProtectedResourceController } from './protected-resource.controller.js'
 /** The MCP endpoint (`/mcp`, mounted in app.ts ahead of the JSON body parser) and its metadata. */
 @Module({
   imports: [ApprovalsModule, AuditModule, ConnectModule, GrantsModule, IdentityModule, PoliciesModule, ResourcesModule],
-  providers: [McpSessionsStore, HeldCallsStore, McpToolsService, McpHttpHandler],
+  providers: [McpSessionsStore, HeldCallsStore, McpToolsService, McpHttpHandler, McpHousekeeping, McpRequestAuth, McpUpstreamHandler],
   controllers: [ProtectedResourceController],
-  exports: [McpHttpHandler],
+  exports: [McpHttpHandler, McpUpstreamHandler],
 })
 export class McpModule {}

@@ -33,10 +33,10 @@ export class ToolRefusal extends Error {
 }
 
 /** A refused session open (SessionBroker's close codes) as the tool's refusal. */
-export function refusalForCloseCode(closeCode: number, message: string): ToolRefusal {
+export function refusalForCloseCode(closeCode: number, message: string, decision?: { effect: string; policies: string[]; reasons: string[] }): ToolRefusal {
   switch (closeCode) {
     case CONNECT_CLOSE.forbidden:
-      return new ToolRefusal(ToolRefusalKind.Denied, message);
+      return new ToolRefusal(ToolRefusalKind.Denied, message, decision ? { decision } : {});
     case CONNECT_CLOSE.unknownResource:
       return new ToolRefusal(ToolRefusalKind.UnknownResource, message);
     case CONNECT_CLOSE.resourceOffline:

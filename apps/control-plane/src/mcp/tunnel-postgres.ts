@@ -54,7 +54,7 @@ export class TunnelPgSession {
     return this.opened.sessionId;
   }
 
-  static async open(broker: SessionBroker, req: { principal: Principal; resource: string; role: string; sourceAddress: string | null; declared: Record<string, unknown>; tool: string }): Promise<TunnelPgSession> {
+  static async open(broker: SessionBroker, req: { principal: Principal; resource: string; role: string; sourceAddress: string | null; declared: Record<string, unknown>; tool: string; parentSessionId: string | null }): Promise<TunnelPgSession> {
     // The broker may end the session (kill, time limit) before or after the client exists.
     const ending: { session?: TunnelPgSession } = {};
     let opened: OpenedSession;
@@ -67,12 +67,13 @@ export class TunnelPgSession {
         sourceAddress: req.sourceAddress,
         declared: req.declared,
         via: { via: 'mcp', tool: req.tool },
+        parentSessionId: req.parentSessionId,
         onTerminate: (_code, reason) => {
           if (ending.session) ending.session.terminated = reason;
         },
       });
     } catch (error) {
-      if (error instanceof SessionRefused) throw refusalForCloseCode(error.closeCode, error.message);
+      if (error instanceof SessionRefused) throw refusalForCloseCode(error.closeCode, error.message, error.decision);
       throw error;
     }
     const stream = asSocketLike(opened.stream);

@@ -46,7 +46,7 @@ export class TunnelSshSession {
     return this.opened.decision;
   }
 
-  static async open(broker: SessionBroker, req: { principal: Principal; resource: string; login: string; sourceAddress: string | null; declared: Record<string, unknown>; tool: string }): Promise<TunnelSshSession> {
+  static async open(broker: SessionBroker, req: { principal: Principal; resource: string; login: string; sourceAddress: string | null; declared: Record<string, unknown>; tool: string; parentSessionId: string | null }): Promise<TunnelSshSession> {
     const inner = new ssh2.Client();
     let opened: OpenedSession;
     try {
@@ -58,10 +58,11 @@ export class TunnelSshSession {
         sourceAddress: req.sourceAddress,
         declared: req.declared,
         via: { via: 'mcp', tool: req.tool },
+        parentSessionId: req.parentSessionId,
         onTerminate: () => inner.end(),
       });
     } catch (error) {
-      if (error instanceof SessionRefused) throw refusalForCloseCode(error.closeCode, error.message);
+      if (error instanceof SessionRefused) throw refusalForCloseCode(error.closeCode, error.message, error.decision);
       throw error;
     }
     const session = new TunnelSshSession(opened, inner);

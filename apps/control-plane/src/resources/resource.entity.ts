@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export type ResourceType = 'postgres' | 'mysql' | 'ssh' | 'kubernetes' | 'tcp';
+export type ResourceType = 'postgres' | 'mysql' | 'ssh' | 'kubernetes' | 'tcp' | 'mcp';
 
 @Entity('resources')
 export class ResourceEntity {

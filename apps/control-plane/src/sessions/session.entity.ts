@@ -27,4 +27,6 @@ export class SessionEntity {
   @Column('bigint', { name: 'bytes_out' }) bytesOut!: string;
   @Column('timestamptz', { name: 'started_at' }) startedAt!: Date;
   @Column('timestamptz', { name: 'ended_at', nullable: true }) endedAt!: Date | null;
+  /** The MCP session whose tool call opened this session; null for sessions opened by a client directly. */
+  @Column('uuid', { name: 'parent_session_id', nullable: true }) parentSessionId!: string | null;
 }

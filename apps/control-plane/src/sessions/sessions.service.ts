@@ -16,6 +16,7 @@ import type { Principal } from '@gw/identity';
 import { NotFoundError } from '../common/domain-error.js';
 import { SessionEntity, type SessionStatus } from './session.entity.js';
 import { insertRow } from '../database/insert-row.js';
+import { principalSnapshot } from './principal-snapshot.js';
 
 export interface OpenSessionInput {
   principal: Principal;
@@ -28,11 +29,17 @@ export interface OpenSessionInput {
   declared: Record<string, unknown>;
   /** The JIT grant the session runs under; it ends when the grant does. */
   grantId?: string | null;
+  /** The MCP session whose tool call opens this one. */
+  parentSessionId?: string | null;
 }
 
 export interface SessionQuery {
   principal?: string;
   resource?: string;
+  /** Resource type: `postgres`, `ssh`, `mysql`, `kubernetes`, `tcp`, `mcp`. */
+  type?: string;
+  /** Sessions opened by the tool calls of this MCP session. */
+  parent?: string;
   status?: SessionStatus;
   /** Fields of the verified process that must all match (`{ run_id: '123' }`). */
   process?: Record<string, string>;
@@ -124,13 +131,7 @@ export class SessionsService implements OnApplicationBootstrap {
     const session: SessionEntity = Object.assign(new SessionEntity(), {
       id: randomUUID(),
       principalId: p.id,
-      principal: {
-        id: p.id, kind: p.kind, issuer: p.issuer, tenantId: p.tenantId, subject: p.subject, objectId: p.objectId,
-        appId: p.appId, displayName: p.displayName, roles: p.roles, groups: p.groups, gatewayRoles: p.gatewayRoles,
-        // The verified process rides in the principal snapshot: statement records (via the session),
-        // held statements and the REST filter (`?process.run_id=`) all read it from here.
-        ...(p.process ? { process: p.process } : {}),
-      },
+      principal: principalSnapshot(p),
       tokenId: p.tokenId ?? null,
       resourceName: input.resourceName,
       resourceType: input.resourceType,
@@ -147,6 +148,7 @@ export class SessionsService implements OnApplicationBootstrap {
       bytesOut: '0',
       startedAt: new Date(),
       endedAt: null,
+      parentSessionId: input.parentSessionId ?? null,
     });
     await insertRow(this.dataSource.manager, SessionEntity, session);
     return session;
@@ -173,6 +175,8 @@ export class SessionsService implements OnApplicationBootstrap {
     const qb = this.dataSource.getRepository(SessionEntity).createQueryBuilder('s');
     if (q.principal) qb.andWhere('s.principal_id = :principal', { principal: q.principal });
     if (q.resource) qb.andWhere('s.resource_name = :resource', { resource: q.resource });
+    if (q.type) qb.andWhere('s.resource_type = :type', { type: q.type });
+    if (q.parent) qb.andWhere('s.parent_session_id = :parent', { parent: q.parent });
     if (q.status) qb.andWhere('s.status = :status', { status: q.status });
     if (q.process) qb.andWhere(`(s.principal -> 'process') @> CAST(:process AS jsonb)`, { process: JSON.stringify(q.process) });
     if (q.from) qb.andWhere('s.started_at >= :from', { from: q.from });
@@ -180,3 +184,4 @@ export class SessionsService implements OnApplicationBootstrap {
     return qb.orderBy('s.started_at', 'DESC').limit(q.limit).getMany();
   }
 }
+

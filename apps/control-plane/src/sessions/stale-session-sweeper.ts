@@ -109,7 +109,8 @@ export class StaleSessionSweeper implements OnApplicationBootstrap, BeforeApplic
 
   private async closeOverdue(): Promise<ClosedRow[]> {
     return this.closeWhere(
-      `s.started_at < now() - $1::interval`,
+      // Not the MCP session records (no agent, no replica): MCP sessions live on every replica and end by idleness.
+      `s.started_at < now() - $1::interval AND (s.agent_id IS NOT NULL OR s.replica_id IS NOT NULL)`,
       [`${OVERDUE_SECONDS} seconds`],
       `'the session outlived the longest session the gateway allows; its control plane replica is gone'`,
     );

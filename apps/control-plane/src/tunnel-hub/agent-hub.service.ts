@@ -37,6 +37,7 @@ import { GrantSigner } from './grant-signer.service.js';
 import { AgentApprovals } from './agent-approvals.service.js';
 import { HeartbeatBatcher } from './heartbeat-batcher.js';
 import { AdmissionGate } from './admission-gate.js';
+import { AgentToolPins } from './agent-tool-pins.service.js';
 import type { AgentEntity } from '../agents/agent.entity.js';
 
 /** Missing this many heartbeats marks an agent's resources offline. */
@@ -69,6 +70,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
     @Inject(ReplicaDirectory) private readonly replicas: ReplicaDirectory,
     @Inject(ThisReplica) private readonly replica: ThisReplica,
     @Inject(AgentApprovals) private readonly agentApprovals: AgentApprovals,
+    @Inject(AgentToolPins) private readonly agentToolPins: AgentToolPins,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -218,6 +220,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
         );
       });
       this.agentApprovals.attach(socket, agent.id);
+      this.agentToolPins.attach(socket, agent.id);
       this.registry.add(connected);
       this.resources
         .declare(agent.id, hello.data.resources, hello.data.version)

@@ -67,6 +67,8 @@ const TITLES: Record<DeliveredEventType, string> = {
   'approval.expired': 'Approval expired',
   'statement.held': 'Statement held for approval',
   'statement.released': 'Held statement released',
+  'mcp_tool.withheld': 'MCP tool withheld until an admin accepts its definition',
+  'mcp_tool.accepted': 'MCP tool definition accepted',
   'webhook.ping': 'Webhook test',
 };
 
@@ -98,11 +100,11 @@ export function describeEvent(event: DeliveredEvent): EventView {
     approvals: required !== undefined && required > 1 ? `${votes.filter((x) => x.decision === 'approve' || x.decision === 'approved').length} of ${required}` : undefined,
     awaitingDecision: approval !== undefined && text(approval.id) !== undefined && approval.status === 'pending',
   };
-  v.summary = summarise(event, v, text(grant?.revokedBy), text(data.subscriptionId));
+  v.summary = summarise(event, v, text(grant?.revokedBy), text(data.subscriptionId), data);
   return v;
 }
 
-function summarise(event: DeliveredEvent, v: EventView, revokedBy: string | undefined, subscriptionId: string | undefined): string {
+function summarise(event: DeliveredEvent, v: EventView, revokedBy: string | undefined, subscriptionId: string | undefined, data: Record<string, unknown>): string {
   const who = v.principal ?? 'an unknown principal';
   const on = v.resource ?? 'an unknown resource';
   const role = `the role ${v.role ?? '(unnamed)'} on ${on}${v.duration ? ` for ${v.duration}` : ''}`;
@@ -145,6 +147,10 @@ function summarise(event: DeliveredEvent, v: EventView, revokedBy: string | unde
       return `${who}'s ${v.classification ? `${v.classification} ` : ''}statement on ${on} is held until someone approves it`;
     case 'statement.released':
       return `${who}'s held statement on ${on} was released${v.status ? ` (${v.status})` : ''}`;
+    case 'mcp_tool.withheld':
+      return `tool "${text(data.tool) ?? '?'}" of ${text(data.resource) ?? 'an MCP server'} is ${data.change === 'changed' ? 'withheld: its definition changed' : 'withheld: it is new'}; an admin accepts it with POST /api/v1/mcp/tool-pins/accept`;
+    case 'mcp_tool.accepted':
+      return `tool "${text(data.tool) ?? '?'}" of ${text(data.resource) ?? 'an MCP server'} was accepted`;
     case 'webhook.ping':
       return `Test delivery for webhook subscription ${subscriptionId ?? '(unknown)'}`;
   }

@@ -32,7 +32,7 @@ export const dryRunSchema = z.strictObject({
   action: z.enum(GATEWAY_ACTIONS),
   resource: z.strictObject({
     name: z.string().min(1).max(256),
-    type: z.enum(['postgres', 'mysql', 'ssh', 'kubernetes', 'tcp']),
+    type: z.enum(['postgres', 'mysql', 'ssh', 'kubernetes', 'tcp', 'mcp']),
     environment: z.string().max(64).optional(),
     labels: z.record(z.string().max(64), labelValue).default({}),
   }),

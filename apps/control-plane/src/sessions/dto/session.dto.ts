@@ -5,6 +5,8 @@ import type { SessionEntity } from '../session.entity.js';
 export const sessionQuerySchema = z.strictObject({
   principal: z.string().min(1).max(512).optional(),
   resource: z.string().min(1).max(256).optional(),
+  type: z.enum(['postgres', 'ssh', 'mysql', 'kubernetes', 'tcp', 'mcp']).optional(),
+  parent: z.uuid().optional(),
   status: z.enum(['opening', 'active', 'ended', 'killed', 'failed']).optional(),
   from: isoTimestamp.optional(),
   to: isoTimestamp.optional(),
@@ -34,5 +36,7 @@ export function sessionDto(s: SessionEntity) {
     killedBy: s.killedBy,
     bytesIn: Number(s.bytesIn),
     bytesOut: Number(s.bytesOut),
+    /** The MCP session (type `mcp`) whose tool call opened this session; list the other way with `?parent=<id>`. */
+    parentSessionId: s.parentSessionId,
   };
 }

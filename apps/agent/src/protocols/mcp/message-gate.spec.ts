@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { Masker } from '@gw/masking';
+import { gatedRequest, maskResult, toolHash, toolsOf, type ToolDefinition } from './message-gate.js';
+
+const tools = new Map<string, ToolDefinition>([['write_file', { name: 'write_file', annotations: { readOnlyHint: false, destructiveHint: true } }]]);
+const masker = new Masker({ entities: [{ entity: 'email', style: 'full' }], columns: [] }, { key: 'k'.repeat(32) });
+
+describe('MCP message gate', () => {
+  it('asks policy about a tool call with its name, arguments and the annotations of its listed definition', () => {
+    const q = gatedRequest({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'write_file', arguments: { path: '/x', content: 'y' } } }, tools, '10.0.0.1');
+    expect(q).toEqual({
+      action: 'mcp:call_tool', target: 'tool "write_file"', tool: 'write_file',
+      context: { sourceIp: '10.0.0.1', hasGrant: true, tool: 'write_file', arguments: '{"path":"/x","content":"y"}', argumentNames: ['path', 'content'], toolReadOnly: false, toolDestructive: true },
+    });
+    // A tool without annotations: the hints stay absent (policies test `context has`).
+    expect(gatedRequest({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'other' } }, tools, '')?.context).not.toHaveProperty('toolReadOnly');
+  });
+
+  it('asks about resources/read and prompts/get, and lets lists, pings and initialize through undecided', () => {
+    expect(gatedRequest({ jsonrpc: '2.0', id: 1, method: 'resources/read', params: { uri: 'file:///etc/passwd' } }, tools, '')).toMatchObject({ action: 'mcp:read_resource', context: { uri: 'file:///etc/passwd' } });
+    expect(gatedRequest({ jsonrpc: '2.0', id: 1, method: 'prompts/get', params: { name: 'summary', arguments: { topic: 'x' } } }, tools, '')).toMatchObject({ action: 'mcp:get_prompt', context: { prompt: 'summary', argumentNames: ['topic'] } });
+    for (const method of ['tools/list', 'ping', 'initialize', 'resources/list']) expect(gatedRequest({ jsonrpc: '2.0', id: 1, method }, tools, '')).toBeUndefined();
+  });
+
+  it('masks every string leaf of a result and keeps its shape; cuts text past the limit with a note', () => {
+    const result = { content: [{ type: 'text', text: 'mail ada@example.com' }], structuredContent: { content: 'ada@example.com', n: 3 }, isError: false };
+    const { result: masked, truncated } = maskResult(result, masker, 10_000);
+    expect(truncated).toBe(false);
+    expect(JSON.stringify(masked)).not.toContain('ada@example.com');
+    expect(masked).toMatchObject({ content: [{ type: 'text' }], structuredContent: { n: 3 }, isError: false });
+    const image = maskResult({ content: [{ type: 'image', data: 'YWRhQGV4YW1wbGUuY29t', mimeType: 'image/png' }], structuredContent: { data: 'ada@example.com' } }, masker, 10_000).result;
+    expect(image).toEqual({ content: [{ type: 'image', data: 'YWRhQGV4YW1wbGUuY29t', mimeType: 'image/png' }], structuredContent: { data: expect.not.stringContaining('ada@') } });
+    const cut = maskResult({ content: [{ type: 'text', text: 'x'.repeat(5000) }] }, undefined, 1024);
+    expect(cut.truncated).toBe(true);
+    expect((cut.result as { content: { text: string }[] }).content[0]!.text).toMatch(/^x{1024}\n\[gateway: cut at 1024 bytes of result text\]$/);
+  });
+
+  it('hashes a tool by name, description and input schema, whatever the key order; any change gives another hash', () => {
+    const a = toolHash({ name: 't', description: 'd', inputSchema: { type: 'object', properties: { a: { type: 'string' } } } });
+    const b = toolHash({ name: 't', description: 'd', inputSchema: { properties: { a: { type: 'string' } }, type: 'object' } });
+    expect(a).toBe(b);
+    expect(toolHash({ name: 't', description: 'd2', inputSchema: { type: 'object', properties: { a: { type: 'string' } } } })).not.toBe(a);
+    expect(toolHash({ name: 't', description: 'd', inputSchema: { type: 'object' } })).not.toBe(a);
+  });
+
+  it('reads tool definitions from a tools/list result, dropping malformed entries', () => {
+    expect(toolsOf({ tools: [{ name: 'ok' }, { nope: 1 }, 'x', { name: 'n'.repeat(300) }] }).map((t) => t.name)).toEqual(['ok']);
+    expect(toolsOf({})).toEqual([]);
+  });
+});

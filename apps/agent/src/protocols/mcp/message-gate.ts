@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import type { Masker } from '@gw/masking';
+import type { GatewayAction, PolicyContext } from '@gw/policy';
+
+/** A JSON-RPC message as it arrives: checked field by field, never trusted. */
+export type JsonRpcMessage = Record<string, unknown> & { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown };
+
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  inputSchema?: unknown;
+  annotations?: { readOnlyHint?: boolean; destructiveHint?: boolean };
+}
+
+/** What a client request asks of the server, in policy terms; undefined: not gated (forwarded as is). */
+export interface GatedRequest {
+  action: GatewayAction;
+  /** What the refusal and the recording name: `tool "move_file"`, `resource "file:///x"`, `prompt "p"`. */
+  target: string;
+  tool?: string;
+  context: PolicyContext;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const ARGUMENTS_TEXT_LIMIT = 16 * 1024;
+
+export const isRequest = (m: JsonRpcMessage) => typeof m.method === 'string' && (typeof m.id === 'string' || typeof m.id === 'number');
+export const isNotification = (m: JsonRpcMessage) => typeof m.method === 'string' && m.id === undefined;
+export const isResponse = (m: JsonRpcMessage) => m.method === undefined && (m.result !== undefined || m.error !== undefined);
+
+/** The policy question of a request, or undefined for methods that are not decided one by one (list, ping, initialize). */
+export function gatedRequest(m: JsonRpcMessage, tools: ReadonlyMap<string, ToolDefinition>, sourceIp: string): GatedRequest | undefined {
+  const params = isRecord(m.params) ? m.params : {};
+  const base: PolicyContext = { sourceIp, hasGrant: true };
+  switch (m.method) {
+    case 'tools/call': {
+      const tool = typeof params.name === 'string' ? params.name : '';
+      const args = isRecord(params.arguments) ? params.arguments : {};
+      const def = tools.get(tool);
+      return {
+        action: 'mcp:call_tool',
+        target: `tool "${tool}"`,
+        tool,
+        context: {
+          ...base,
+          tool,
+          arguments: JSON.stringify(args).slice(0, ARGUMENTS_TEXT_LIMIT),
+          argumentNames: Object.keys(args).slice(0, 512),
+          ...toolHints(def),
+        },
+      };
+    }
+    case 'resources/read': {
+      const uri = typeof params.uri === 'string' ? params.uri : '';
+      return { action: 'mcp:read_resource', target: `resource "${uri}"`, context: { ...base, uri: uri.slice(0, ARGUMENTS_TEXT_LIMIT) } };
+    }
+    case 'prompts/get': {
+      const prompt = typeof params.name === 'string' ? params.name : '';
+      const args = isRecord(params.arguments) ? params.arguments : {};
+      return { action: 'mcp:get_prompt', target: `prompt "${prompt}"`, context: { ...base, prompt: prompt.slice(0, 1024), arguments: JSON.stringify(args).slice(0, ARGUMENTS_TEXT_LIMIT), argumentNames: Object.keys(args).slice(0, 512) } };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The tool's annotations as the policy context names them; absent hints stay absent (policies test `context has`). */
+export function toolHints(def: ToolDefinition | undefined): Pick<PolicyContext, 'toolReadOnly' | 'toolDestructive'> {
+  const a = def?.annotations;
+  return {
+    ...(typeof a?.readOnlyHint === 'boolean' ? { toolReadOnly: a.readOnlyHint } : {}),
+    ...(typeof a?.destructiveHint === 'boolean' ? { toolDestructive: a.destructiveHint } : {}),
+  };
+}
+
+/** The tool definitions of a tools/list result (malformed entries are dropped: a client could not call them anyway). */
+export function toolsOf(result: unknown): ToolDefinition[] {
+  if (!isRecord(result) || !Array.isArray(result.tools)) return [];
+  return result.tools.filter((t): t is ToolDefinition => isRecord(t) && typeof t.name === 'string' && t.name.length <= 256);
+}
+
+/**
+ * Fields of MCP content that are not text for a person but the schema's own values: `type` and
+ * `mimeType`, and the `data` of an image or audio content item (base64: masking or cutting it would
+ * only break it).
+ */
+const STRUCTURAL_KEYS = new Set(['type', 'mimeType']);
+const isBinaryContent = (v: Record<string, unknown>) => v.type === 'image' || v.type === 'audio';
+
+/**
+ * A result with every text leaf masked (`content[].text`, resource `text`, `structuredContent`
+ * strings, prompt messages), keys and structure untouched so the JSON-RPC envelope and the result's
+ * schema hold; text past `maxBytes` in total is cut with a note. Returns the result and whether it was cut.
+ */
+export function maskResult(result: unknown, masker: Masker | undefined, maxBytes: number): { result: unknown; truncated: boolean } {
+  let budget = maxBytes;
+  let truncated = false;
+  const walk = (v: unknown, key?: string): unknown => {
+    if (typeof v === 'string' && key !== undefined && STRUCTURAL_KEYS.has(key)) return v;
+    if (typeof v === 'string') {
+      const masked = masker ? masker.maskEntities(v) : v;
+      const size = Buffer.byteLength(masked);
+      if (size <= budget) {
+        budget -= size;
+        return masked;
+      }
+      truncated = true;
+      const kept = Buffer.from(masked).subarray(0, Math.max(0, budget)).toString('utf8').replace(/\uFFFD$/, '');
+      budget = 0;
+      return `${kept}\n[gateway: cut at ${maxBytes} bytes of result text]`;
+    }
+    if (Array.isArray(v)) return v.map((x) => walk(x));
+    if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'data' && isBinaryContent(v) ? x : walk(x, k)]));
+    return v;
+  };
+  return { result: walk(result), truncated };
+}
+
+/**
+ * A tool result that refuses the call: an MCP tool error a model can act on (not a JSON-RPC error).
+ * The details go in the text, not in `structuredContent`, which a client may check against the
+ * tool's output schema.
+ */
+export function toolRefusal(message: string, details: Record<string, unknown>): Record<string, unknown> {
+  return { isError: true, content: [{ type: 'text', text: `${message}\n${JSON.stringify(details)}` }] };
+}
+
+/** The pin of a tool: sha256 of the canonical JSON (keys sorted) of its name, description and input schema. */
+export function toolHash(t: ToolDefinition): string {
+  return createHash('sha256').update(canonicalJson({ name: t.name, description: t.description ?? null, inputSchema: t.inputSchema ?? null })).digest('hex');
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (isRecord(v)) return `{${Object.keys(v).sort().filter((k) => v[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(',')}}`;
+  return JSON.stringify(v) ?? 'null';
+}
