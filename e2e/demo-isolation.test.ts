@@ -81,9 +81,11 @@ describe('the demo resources cannot reach the control plane\'s Redis, keys or da
       expect(stores).not.toContain(address.split(':').at(-1));
     });
     it('in docker-compose too, no tcp resource is the control plane\'s Redis or Postgres service', () => {
-      const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, { environment?: Record<string, string> }> };
-      const cpEnv = compose.services['control-plane']!.environment!;
-      const cpStores = [new URL(cpEnv.REDIS_URL!).host, new URL(cpEnv.DATABASE_URL!).host];
+      // Every control plane service (API replicas and the worker share their settings through a YAML merge key).
+      const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as { services: Record<string, { environment?: Record<string, string> }> };
+      const cpEnvs = Object.values(compose.services).map((s) => s.environment).filter((env) => env?.REDIS_URL !== undefined);
+      expect(cpEnvs.length).toBe(3);
+      const cpStores = cpEnvs.flatMap((env) => [new URL(env!.REDIS_URL!).host, new URL(env!.DATABASE_URL!).host]);
       const agent = parse(readFileSync('examples/agent.compose.yaml', 'utf8')) as { resources: Array<{ type: string; address: string }> };
       const tcp = agent.resources.filter((r) => r.type === 'tcp');
       expect(tcp.length).toBeGreaterThan(0);

@@ -6,7 +6,7 @@ const example = (name: string) => fileURLToPath(new URL(`../../../examples/${nam
 
 describe('shipped example configs', () => {
   it.each([
-    ['agent.yaml', ['redis:tcp', 'postgres-demo:postgres', 'ssh-demo:ssh', 'k8s-demo:kubernetes', 'mcp-files:mcp']],
+    ['agent.yaml', ['redis:tcp', 'postgres-demo:postgres', 'mariadb-demo:mysql', 'ssh-demo:ssh', 'k8s-demo:kubernetes', 'mcp-files:mcp']],
     ['agent.compose.yaml', ['redis:tcp', 'postgres-demo:postgres']],
   ])('%s is valid', (name, resources) => {
     const config = loadAgentConfig(example(name), { env: { GW_AGENT_CREDENTIAL: 'gwa_example' } });
