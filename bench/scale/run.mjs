@@ -67,7 +67,7 @@ await waitFor('dev IdP', async () => (await fetch(`${idpUrl}/.well-known/openid-
 const replicas = [];
 for (let i = 0; i < REPLICAS; i++) replicas.push({ name: `bench-r${i}`, http: await freePort(), pg: await freePort(), ssh: await freePort() });
 const replicaEnv = (r, i) => ({
-  HTTP_PORT: String(r.http), PG_PORT: String(r.pg), SSH_PORT: String(r.ssh), K8S_PORT: '-1',
+  HTTP_PORT: String(r.http), PG_PORT: String(r.pg), SSH_PORT: String(r.ssh), K8S_PORT: '-1', MYSQL_PORT: '-1',
   DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}`, REDIS_PREFIX: `gwscale${process.pid}`,
   OIDC_ISSUERS: JSON.stringify([{ issuer: idpUrl, audience: 'api://gateway' }]),
   DATA_DIR: join(dataDir, r.name), LOG_LEVEL: 'warn', REPLICA_NAME: r.name, REPLICA_AGENT_URL: `http://127.0.0.1:${r.http}`,
