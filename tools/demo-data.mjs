@@ -79,7 +79,7 @@ export async function ensureDemoFiles(dir = DEMO_FILES_DIR) {
     'customers.csv': [
       'name,email,card,ssn,phone,note',
       'Ada Lovelace,ada@example.com,4111 1111 1111 1111,536-22-8410,+1 415 555 0132,prefers e-mail',
-      'Grace Hopper,grace@example.com,5555 5555 5555 4444,219-09-9999,+1 202 555 0147,',
+      'Grace Hopper,grace@example.com,5555 5555 5555 4444,623-15-0947,+1 202 555 0147,',
       'Katherine Johnson,kj@example.com,6011000000000004,457-55-5462,+1 757 555 0100,',
     ].join('\n') + '\n',
     'README.txt': 'Fake customer data for the gateway demo (all values are test numbers).\n',
