@@ -35,7 +35,9 @@ describe('a kill asked while Redis is down', () => {
 
   beforeAll(async () => {
     redis = await PrivateRedis.start();
-    fx = await startPgFixture('rediskill', { env: { REDIS_URL: redis.url } });
+    // The sweep sends recorded kills again: a kill published while the holder's subscriber was still
+    // reconnecting (Redis just restarted) is lost by pub/sub and arrives with the next sweep.
+    fx = await startPgFixture('rediskill', { env: { REDIS_URL: redis.url, SESSION_SWEEP_INTERVAL_MS: '1000' } });
     const a = fx.stack.cp.config;
     replicaB = await createApp({ ...a, http: { ...a.http, port: 0 }, postgres: { ...a.postgres, port: 0 }, ssh: { ...a.ssh, port: 0 }, kubernetes: { ...a.kubernetes, port: -1 } });
     await replicaB.listen(0, '127.0.0.1');

@@ -80,14 +80,14 @@ export class SessionsService implements OnApplicationBootstrap {
       throw new ConflictError(`session ${id} is not live (status ${session.status})`);
     }
     const by = killerFromPrincipal(actor);
-    // Written first, so the holder closes the row as `killed` and the sweep can send it again.
-    await this.recordKiller(id, by);
     const delivery = await this.deliverKill({ sessionId: id, by });
     if (!delivery.delivered) {
-      await this.dataSource.query('UPDATE sessions SET killed_by = NULL WHERE id = $1 AND killed_by = $2::jsonb', [id, JSON.stringify(by)]);
       await this.audit.append({ action: 'session.kill', outcome: 'failure', actor, resource: session.resourceName, details: { sessionId: id, killedBy: by, error: delivery.error } });
       throw new DomainError(DomainErrorCode.Unavailable, `session ${id} was not killed: ${delivery.error}; the session goes on, try again`);
     }
+    // Recorded once on its way (not before: the sweep sends recorded kills again, and must never send
+    // one this call is about to refuse); the sweep re-sends it if the bus lost the message.
+    await this.recordKiller(id, by);
     session.killedBy = by;
     await this.audit.append({ action: 'session.kill', outcome: 'success', actor, resource: session.resourceName, details: { sessionId: id, killedBy: by, delivered: delivery.via } });
     return session;
