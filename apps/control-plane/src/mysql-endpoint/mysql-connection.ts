@@ -15,7 +15,6 @@ import { SessionRefused } from '../connect/session-broker.service.js';
 import type { TokenAuthenticator } from '../identity/token-authenticator.js';
 import type { ConnectionIds } from './connection-ids.js';
 import { parseMysqlLogin, tokenFromClearPassword } from './mysql-login.js';
-import { isLoopback } from '../common/loopback.js';
 
 const LOGIN_TIMEOUT_MS = 30_000;
 /** What the handshake announces. A MariaDB-style version: clients and dump tools pick their SQL by it. */
@@ -59,6 +58,9 @@ function errorFor(closeCode: number): MysqlErrorKind {
       return 'accessDenied';
   }
 }
+
+const isLoopback = (address: string | undefined) =>
+  !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
 
 /**
  * One client connection to the MySQL endpoint: the server handshake, TLS on the client's SSLRequest,

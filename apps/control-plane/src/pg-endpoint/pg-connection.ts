@@ -14,7 +14,6 @@ import type { OpenedSession, SessionBroker } from '../connect/session-broker.ser
 import { SessionRefused } from '../connect/session-broker.service.js';
 import type { TokenAuthenticator } from '../identity/token-authenticator.js';
 import type { CancelKeys } from './cancel-keys.js';
-import { isLoopback } from '../common/loopback.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
 
@@ -40,6 +39,9 @@ function sqlstateFor(closeCode: number): string {
       return '28000';
   }
 }
+
+const isLoopback = (address: string | undefined) =>
+  !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
 
 /**
  * One client connection to the Postgres endpoint: TLS, startup, the OIDC token as password, the
