@@ -39,7 +39,7 @@ describe('a kill asked while Redis is down', () => {
     // reconnecting (Redis just restarted) is lost by pub/sub and arrives with the next sweep.
     fx = await startPgFixture('rediskill', { env: { REDIS_URL: redis.url, SESSION_SWEEP_INTERVAL_MS: '1000' } });
     const a = fx.stack.cp.config;
-    replicaB = await createApp({ ...a, http: { ...a.http, port: 0 }, postgres: { ...a.postgres, port: 0 }, ssh: { ...a.ssh, port: 0 }, kubernetes: { ...a.kubernetes, port: -1 } });
+    replicaB = await createApp({ ...a, http: { ...a.http, port: 0 }, postgres: { ...a.postgres, port: 0 }, ssh: { ...a.ssh, port: 0 }, kubernetes: { ...a.kubernetes, port: -1 } , replica: { ...a.replica, name: 'replica-b' }, dataDir: `${a.dataDir}-b` });
     await replicaB.listen(0, '127.0.0.1');
     baseB = `http://127.0.0.1:${(replicaB.getHttpServer().address() as { port: number }).port}`;
   }, 60_000);
@@ -76,6 +76,10 @@ describe('a kill asked while Redis is down', () => {
     expect((await auditFor(fx, 'session.kill', localSession.id)).map((e) => [e.outcome, e.details.delivered])).toEqual([['success', 'this replica']]);
 
     await redis.up();
+    // The refused kill must stay refused: nothing queued while Redis was down is sent after it returns.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await remote.query('SELECT 1 AS alive')).rows[0].alive).toBe(1);
+    expect(await session(fx, remoteSession.id)).toMatchObject({ status: 'active', killedBy: null });
     await expect.poll(async () => (await killOnB(remoteSession.id)).status, { timeout: 15_000, interval: 500 }).toBe(202);
     await expect.poll(async () => (await session(fx, remoteSession.id)).status, { timeout: 10_000 }).toBe('killed');
     await expect(remote.query('SELECT 1')).rejects.toThrow();

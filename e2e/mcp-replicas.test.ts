@@ -26,7 +26,7 @@ describe('MCP across control plane replicas', () => {
   beforeAll(async () => {
     fx = await startPgFixture('mcprep', { policy: POLICY });
     const a = fx.stack.cp.config;
-    replicaB = await createApp({ ...a, http: { ...a.http, port: 0 }, postgres: { ...a.postgres, port: 0 }, ssh: { ...a.ssh, port: 0 } });
+    replicaB = await createApp({ ...a, http: { ...a.http, port: 0 }, postgres: { ...a.postgres, port: 0 }, ssh: { ...a.ssh, port: 0 } , replica: { ...a.replica, name: 'replica-b' }, dataDir: `${a.dataDir}-b` });
     await replicaB.listen(0, '127.0.0.1');
     baseA = fx.stack.cp.baseUrl;
     baseB = `http://127.0.0.1:${(replicaB.getHttpServer().address() as { port: number }).port}`;

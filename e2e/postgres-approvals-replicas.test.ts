@@ -31,7 +31,7 @@ describe('approvals and grants across control plane replicas', () => {
   beforeAll(async () => {
     fx = await startPgFixture('replicas', { policy: POLICY });
     const a = fx.stack.cp.config;
-    replicaB = await createApp({ ...a, http: { ...a.http, port: 0 }, postgres: { ...a.postgres, port: 0 } });
+    replicaB = await createApp({ ...a, http: { ...a.http, port: 0 }, postgres: { ...a.postgres, port: 0 } , replica: { ...a.replica, name: 'replica-b' }, dataDir: `${a.dataDir}-b` });
     await replicaB.listen(0, '127.0.0.1');
     baseB = `http://127.0.0.1:${(replicaB.getHttpServer().address() as { port: number }).port}`;
   }, 60_000);

@@ -80,7 +80,7 @@ export class PgEndpoint implements OnApplicationBootstrap, BeforeApplicationShut
       onCancel: (processId, secretKey) => {
         if (this.cancelLocal(processId, secretKey)) return;
         this.redisChannels
-          .publish(this.cancelChannel, JSON.stringify({ processId, secretKey: secretKey.toString('hex') }))
+          .publishNowOrNever(this.cancelChannel, JSON.stringify({ processId, secretKey: secretKey.toString('hex') }))
           .catch((err: unknown) => this.log.warn({ err }, 'cancel broadcast failed'));
       },
       log: this.log,

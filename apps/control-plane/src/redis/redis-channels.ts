@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { loggerFor } from '../common/logger.js';
-import { REDIS, REDIS_SUBSCRIBER, REPLICA_MESSAGE_SEAL } from './redis-tokens.js';
+import { REDIS, REDIS_PROMPT_PUBLISHER, REDIS_SUBSCRIBER, REPLICA_MESSAGE_SEAL } from './redis-tokens.js';
 import type { ReplicaMessageSeal } from './replica-message-seal.js';
 
 /** A flood of forged messages must not become a flood of log lines. */
@@ -25,6 +25,7 @@ export class RedisChannels {
     @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
     @Inject(REDIS) private readonly publisher: Redis,
     @Inject(REPLICA_MESSAGE_SEAL) private readonly seal: ReplicaMessageSeal,
+    @Inject(REDIS_PROMPT_PUBLISHER) private readonly promptPublisher: Redis,
   ) {
     subscriber.on('message', (channel: string, message: string) => this.dispatch(channel, message));
   }
@@ -32,6 +33,15 @@ export class RedisChannels {
   /** Seals `body` for `channel` and publishes it to every replica (this one included). */
   async publish(channel: string, body: string): Promise<void> {
     await this.publisher.publish(channel, this.seal.seal(channel, body));
+  }
+
+  /**
+   * Like `publish`, for messages whose caller reports failure to a user (a kill, a cancel): rejects at
+   * once while Redis is unreachable, and a message it rejected is never sent later from a queue.
+   */
+  async publishNowOrNever(channel: string, body: string): Promise<void> {
+    if (this.promptPublisher.status !== 'ready') throw new Error(`Redis is not connected (${this.promptPublisher.status})`);
+    await this.promptPublisher.publish(channel, this.seal.seal(channel, body));
   }
 
   /**

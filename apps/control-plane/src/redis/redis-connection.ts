@@ -35,3 +35,9 @@ export function redisConnectionOptions(config: AppConfig['redis']): RedisOptions
 export function createRedis(config: AppConfig['redis'], options: RedisOptions = {}): Redis {
   return new Redis(config.url, { ...redisConnectionOptions(config), Connector: GuardedConnector as unknown as RedisOptions['Connector'], ...options });
 }
+
+/**
+ * For messages that must arrive now or never (a kill, a cancel): a command fails at once while
+ * disconnected (no offline queue, no retries) and is never written again after a reconnect.
+ */
+export const PROMPT_PUBLISH_OPTIONS: RedisOptions = { lazyConnect: false, maxRetriesPerRequest: 0, enableOfflineQueue: false, autoResendUnfulfilledCommands: false };

@@ -4,9 +4,9 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
-import { REDIS, REDIS_SUBSCRIBER, REPLICA_MESSAGE_SEAL } from './redis-tokens.js';
+import { REDIS, REDIS_PROMPT_PUBLISHER, REDIS_SUBSCRIBER, REPLICA_MESSAGE_SEAL } from './redis-tokens.js';
 import { RedisChannels } from './redis-channels.js';
-import { createRedis } from './redis-connection.js';
+import { createRedis, PROMPT_PUBLISH_OPTIONS } from './redis-connection.js';
 import { loadOrCreateReplicaMessageKey } from './replica-message-key.js';
 import { ReplicaMessageSeal } from './replica-message-seal.js';
 
@@ -15,7 +15,14 @@ export { REDIS, REDIS_SUBSCRIBER, channels } from './redis-tokens.js';
 const log = loggerFor('redis');
 
 function connect(config: AppConfig): Redis {
-  const client = createRedis(config.redis, { lazyConnect: false, maxRetriesPerRequest: 3, enableOfflineQueue: true });
+  return logErrors(createRedis(config.redis, { lazyConnect: false, maxRetriesPerRequest: 3, enableOfflineQueue: true }));
+}
+
+function connectPrompt(config: AppConfig): Redis {
+  return logErrors(createRedis(config.redis, PROMPT_PUBLISH_OPTIONS));
+}
+
+function logErrors(client: Redis): Redis {
   let lastLogged = 0;
   client.on('error', (err: Error) => {
     // ioredis retries by itself; log at most every 10 s instead of once per attempt.
@@ -32,6 +39,7 @@ function connect(config: AppConfig): Redis {
   providers: [
     { provide: REDIS, inject: [APP_CONFIG], useFactory: connect },
     { provide: REDIS_SUBSCRIBER, inject: [APP_CONFIG], useFactory: connect },
+    { provide: REDIS_PROMPT_PUBLISHER, inject: [APP_CONFIG], useFactory: connectPrompt },
     {
       provide: REPLICA_MESSAGE_SEAL,
       inject: [DataSource, APP_CONFIG],
@@ -46,10 +54,12 @@ export class RedisModule implements OnApplicationShutdown {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
+    @Inject(REDIS_PROMPT_PUBLISHER) private readonly promptPublisher: Redis,
   ) {}
 
   onApplicationShutdown(): void {
     this.redis.disconnect();
     this.subscriber.disconnect();
+    this.promptPublisher.disconnect();
   }
 }

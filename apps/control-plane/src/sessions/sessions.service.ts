@@ -119,7 +119,7 @@ export class SessionsService implements OnApplicationBootstrap {
     const reason = message.reason ?? `session killed by ${describeKiller(message.by)}`;
     if (this.live.terminate(message.sessionId, reason, message.by)) return { delivered: true, via: 'this replica' };
     try {
-      await boundedRedis(this.redisChannels.publish(channels(this.config.redis.prefix).sessionKill, JSON.stringify(message)), 'sending the kill');
+      await boundedRedis(this.redisChannels.publishNowOrNever(channels(this.config.redis.prefix).sessionKill, JSON.stringify(message)), 'sending the kill');
       return { delivered: true, via: 'message bus' };
     } catch (err) {
       return { delivered: false, error: `the replicas' message bus (Redis) is unavailable (${(err as Error).message})` };
