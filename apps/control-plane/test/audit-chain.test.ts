@@ -1,4 +1,6 @@
 import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { AuditService } from '../src/audit/audit.service.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './support/harness.js';
 
@@ -25,6 +27,22 @@ describe('audit chain', () => {
     expect(events.body.items).toHaveLength(40);
     const seqs = new Set(events.body.items.map((e: { seq: string }) => e.seq));
     expect(seqs.size).toBe(40);
+  });
+
+  it('appends from two replicas at once share the lock in batches: one chain, each caller gets its own event, a bad record fails alone', async () => {
+    const replicaA = h.app.get(AuditService);
+    const replicaB = new AuditService(h.app.get(DataSource));
+    const asked = Array.from({ length: 300 }, (_, i) => ({ action: `batch.test.${i}`, outcome: 'success' as const, details: { i } }));
+    const bad = { action: 'batch.test.bad', outcome: 'success' as const, resource: `nul${String.fromCharCode(0)}in the name` };
+    const appends = asked.map((record, i) => (i % 2 ? replicaA : replicaB).append(record));
+    const badAppend = replicaA.append(bad);
+    const events = await Promise.all(appends);
+    await expect(badAppend).rejects.toThrow();
+    expect(events.map((e) => e.action)).toEqual(asked.map((r) => r.action));
+    const seqs = events.map((e) => BigInt(e.seq)).sort((a, b) => (a < b ? -1 : 1));
+    expect(new Set(seqs.map(String)).size).toBe(300);
+    const verify = await h.request('GET', '/api/v1/audit/verify', { token: admin });
+    expect(verify.body).toMatchObject({ ok: true });
   });
 
   it('the database refuses updates, and a row changed behind its back is detected and named', async () => {

@@ -1,9 +1,9 @@
 import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
 
 /**
- * Inserts a fully built entity. Called with a concrete entity type, TypeORM's deep-partial insert
+ * Inserts fully built entities (one, or several in one statement). Called with a concrete entity type, TypeORM's deep-partial insert
  * type rejects jsonb columns typed `Record<string, unknown>`; through this generic it does not.
  */
-export async function insertRow<T extends ObjectLiteral>(manager: EntityManager, target: EntityTarget<T>, row: T): Promise<void> {
+export async function insertRow<T extends ObjectLiteral>(manager: EntityManager, target: EntityTarget<T>, row: T | T[]): Promise<void> {
   await manager.insert(target, row);
 }
