@@ -112,7 +112,16 @@ const status = () => new Promise((resolve) => {
 try {
   // ---------------------------------------------------------------- agents
   const t0 = Date.now();
-  const creds = await pool(Array.from({ length: AGENTS }, (_, i) => i), 16, async (i) => ({ credential: (await call('POST', '/api/v1/agents', admin, { name: `sim-${i}` })).credential, resource: `echo-${i}` }));
+  // A keep-alive connection the load balancer or a replica closes under load fails a request now and
+  // then ("other side closed"): register again under a new name rather than lose the agent.
+  const register = async (i) => {
+    for (let attempt = 0; ; attempt++) {
+      const answer = await call('POST', '/api/v1/agents', admin, { name: `sim-${i}-${attempt}` }).catch((err) => ({ error: err.message }));
+      if (answer.credential) return answer.credential;
+      if (attempt === 4) throw new Error(`could not register agent ${i}: ${JSON.stringify(answer)}`);
+    }
+  };
+  const creds = await pool(Array.from({ length: AGENTS }, (_, i) => i), 16, async (i) => ({ credential: await register(i), resource: `echo-${i}` }));
   console.log(`registered ${AGENTS} agents in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   await sleep(2000);
   const rssIdle = replicaRss();
