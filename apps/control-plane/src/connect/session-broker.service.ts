@@ -191,8 +191,11 @@ export class SessionBroker {
       }
       return stream;
     };
-    await this.sessions.markActive(session.id);
-    await this.audit.append({ action: 'session.connect', outcome: 'allowed', ...auditBase, details: { ...auditBase.details, sessionId: session.id, agentId: agent.agentId } });
+    // Independent writes: waited for together, so an open pays one database round trip here, not two.
+    await Promise.all([
+      this.sessions.markActive(session.id),
+      this.audit.append({ action: 'session.connect', outcome: 'allowed', ...auditBase, details: { ...auditBase.details, sessionId: session.id, agentId: agent.agentId } }),
+    ]);
 
     const notifyAgent = (event: string, payload: unknown) => {
       if (agent.socket.connected) agent.socket.emit(event, payload);
