@@ -1,7 +1,7 @@
 // Sums the self time of a V8 .cpuprofile (node --cpu-prof) by function and by file, so that a bench
 // run can say where the time goes without opening DevTools.
 //   node bench/support/profile-summary.mjs .data/profiles/agent-*.cpuprofile [--top 30] [--callers writeBuffer]
-// --callers NAME: where the self time of functions named NAME comes from (their callers, 4 levels up).
+// --callers NAME: where the self time of functions named NAME comes from (their callers, --depth levels up, 4 by default).
 // --inclusive NAME[,NAME...]: total time spent in (and below) functions of those names.
 import { readFileSync } from 'node:fs';
 
@@ -10,9 +10,11 @@ const topIndex = args.indexOf('--top');
 const top = topIndex >= 0 ? Number(args[topIndex + 1]) : 25;
 const callersIndex = args.indexOf('--callers');
 const callersOf = callersIndex >= 0 ? args[callersIndex + 1] : undefined;
+const depthIndex = args.indexOf('--depth');
+const callerDepth = depthIndex >= 0 ? Number(args[depthIndex + 1]) : 4;
 const inclusiveIndex = args.indexOf('--inclusive');
 const inclusiveOf = inclusiveIndex >= 0 ? args[inclusiveIndex + 1].split(',') : [];
-const valueIndexes = new Set([topIndex, callersIndex, inclusiveIndex].filter((i) => i >= 0).map((i) => i + 1));
+const valueIndexes = new Set([topIndex, callersIndex, depthIndex, inclusiveIndex].filter((i) => i >= 0).map((i) => i + 1));
 const files = args.filter((a, i) => !a.startsWith('--') && !valueIndexes.has(i));
 if (files.length === 0) {
   console.error('usage: node bench/support/profile-summary.mjs <file.cpuprofile>... [--top N]');
@@ -83,7 +85,7 @@ function summarize(file) {
     for (const [id, us] of selfUs) {
       if (byId.get(id).callFrame.functionName !== callersOf) continue;
       const chain = [];
-      for (let p = parent.get(id); p !== undefined && chain.length < 4; p = parent.get(p)) {
+      for (let p = parent.get(id); p !== undefined && chain.length < callerDepth; p = parent.get(p)) {
         const f = byId.get(p).callFrame;
         chain.push(`${f.functionName || '(anonymous)'}@${shortFile(f.url).split('/').pop()}`);
       }
