@@ -77,7 +77,8 @@ describe('webhook delivery', () => {
       links: {
         approve: `https://gw.example.com/api/v1/approvals/${approval.id}/approve`,
         deny: `https://gw.example.com/api/v1/approvals/${approval.id}/deny`,
-        view: `https://gw.example.com/api/v1/approvals/${approval.id}`,
+        view: `https://gw.example.com/approvals/${approval.id}`,
+        api: `https://gw.example.com/api/v1/approvals/${approval.id}`,
       },
     });
     expect(JSON.stringify(call!.headers)).not.toContain(secret);
