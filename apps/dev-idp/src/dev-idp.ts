@@ -144,7 +144,7 @@ function providerConfiguration(keys: Awaited<ReturnType<typeof loadOrCreateSigni
         }),
       },
     },
-    extraTokenClaims: (_ctx, token) => accessTokenClaims(token as { clientId?: string; accountId?: string }),
+    extraTokenClaims: (_ctx, token) => accessTokenClaims(token),
     ttl: { ClientCredentials: ttl, AccessToken: ttl, IdToken: ttl, Grant: ttl, Session: ttl, Interaction: 600, AuthorizationCode: 60 },
   };
 }

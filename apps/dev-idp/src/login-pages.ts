@@ -113,7 +113,7 @@ export class LoginPages {
     if (!accountId) throw new Error('no signed-in user for this consent');
     const grant = details.grantId ? await this.provider.Grant.find(details.grantId) : new this.provider.Grant({ accountId, clientId: CONSOLE_CLIENT_ID });
     if (!grant) throw new Error('the grant of this sign-in expired');
-    grant.addOIDCScope(String(details.params.scope ?? 'openid'));
+    grant.addOIDCScope(typeof details.params.scope === 'string' ? details.params.scope : 'openid');
     const resource = details.params.resource;
     for (const indicator of Array.isArray(resource) ? resource : resource ? [resource] : []) grant.addResourceScope(String(indicator), '');
     const grantId = await grant.save();

@@ -41,7 +41,7 @@ function pkce() {
 /** Runs the authorization request up to the login page; returns the page's form action. */
 async function openLogin(browser: Browser, challenge: string, extra: Record<string, string> = {}) {
   const params = new URLSearchParams({ client_id: CONSOLE_CLIENT_ID, response_type: 'code', redirect_uri: REDIRECT, scope: 'openid profile', resource: 'api://gateway', state: 'st4te', code_challenge: challenge, code_challenge_method: 'S256', ...extra });
-  const auth = await browser.go(`${idp.issuer}/auth?${params}`);
+  const auth = await browser.go(`${idp.issuer}/auth?${params.toString()}`);
   expect(auth.status).toBe(303);
   const loginUrl = new URL(auth.headers.get('location')!, idp.issuer).href;
   const page = await browser.go(loginUrl);
@@ -117,11 +117,11 @@ describe('dev IdP console sign-in (authorization code + PKCE)', () => {
 
   it('refuses an authorization request without PKCE or to a foreign redirect URI', async () => {
     const browser = new Browser();
-    const noPkce = await browser.go(`${idp.issuer}/auth?${new URLSearchParams({ client_id: CONSOLE_CLIENT_ID, response_type: 'code', redirect_uri: REDIRECT, scope: 'openid' })}`);
+    const noPkce = await browser.go(`${idp.issuer}/auth?${new URLSearchParams({ client_id: CONSOLE_CLIENT_ID, response_type: 'code', redirect_uri: REDIRECT, scope: 'openid' }).toString()}`);
     expect(noPkce.status).toBe(303);
     expect(new URL(noPkce.headers.get('location')!).searchParams.get('error')).toBe('invalid_request');
     const { challenge } = pkce();
-    const foreign = await browser.go(`${idp.issuer}/auth?${new URLSearchParams({ client_id: CONSOLE_CLIENT_ID, response_type: 'code', redirect_uri: 'https://evil.example/callback', scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' })}`);
+    const foreign = await browser.go(`${idp.issuer}/auth?${new URLSearchParams({ client_id: CONSOLE_CLIENT_ID, response_type: 'code', redirect_uri: 'https://evil.example/callback', scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' }).toString()}`);
     expect(foreign.status).toBe(400);
     expect(await foreign.text()).toContain('redirect_uri');
   });

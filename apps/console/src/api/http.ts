@@ -36,7 +36,7 @@ export function createApi(base: string, token: () => string, onUnauthorized: () 
     });
     if (res.status === 401) onUnauthorized();
     if (!res.ok) {
-      const parsed = await res.json().catch(() => undefined);
+      const parsed: unknown = await res.json().catch(() => undefined);
       throw new ApiError(res.status, messageOf(res.status, parsed), parsed);
     }
     return res;

@@ -84,8 +84,8 @@ export interface Resource {
   labels: Record<string, string>;
   online: boolean;
   lastHeartbeatAt?: string | null;
-  access: 'allow' | 'deny' | 'require_approval' | string;
-  agents?: { id?: string; name?: string; online?: boolean; lastHeartbeatAt?: string | null }[];
+  access: string;
+  agents?: { agentId?: string; online?: boolean; lastHeartbeatAt?: string | null }[];
 }
 
 export interface PolicyVersion {

@@ -1,14 +1,14 @@
 import { useCallback, useState } from 'react';
 import { useApprovalStream } from '../api/live-approvals.js';
 import type { Approval, Items } from '../api/types.js';
-import { ErrorNote, Json, Link, Status, time, useLoad } from '../ui/bits.js';
+import { ErrorNote, Json, Link, show, Status, time, useLoad } from '../ui/bits.js';
 import { hasRole, useConsole } from '../ui/context.js';
 
 function subjectText(a: Approval): string {
-  const s = (a.detail ?? a.subject) as Record<string, unknown>;
+  const s = a.detail ?? a.subject;
   const text = s.text ?? s.statement ?? s.command ?? s.request ?? s.summary;
   if (typeof text === 'string') return text;
-  if (a.kind === 'access_request') return `access as ${String(s.role ?? '?')} for ${String(s.duration ?? s.durationSeconds ?? '?')}`;
+  if (a.kind === 'access_request') return `access as ${show(s.role ?? '?')} for ${show(s.duration ?? s.durationSeconds ?? '?')}`;
   return JSON.stringify(s);
 }
 

@@ -15,7 +15,7 @@ export default function Replay({ sessionId }: { sessionId: string }) {
     api.text(`/sessions/${sessionId}/recording.cast`).then(
       (cast) => {
         if (!live || !host.current) return;
-        player = AsciinemaPlayer.create({ data: cast }, host.current, { fit: 'width', idleTimeLimit: 2, controls: true, preload: true }) as { dispose(): void };
+        player = AsciinemaPlayer.create({ data: cast }, host.current, { fit: 'width', idleTimeLimit: 2, controls: true, preload: true });
       },
       (err: unknown) => live && setError(err),
     );

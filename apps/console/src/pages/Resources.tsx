@@ -1,5 +1,5 @@
 import type { Items, Resource } from '../api/types.js';
-import { ErrorNote, time, useLoad } from '../ui/bits.js';
+import { ErrorNote, show, time, useLoad } from '../ui/bits.js';
 import { useConsole } from '../ui/context.js';
 
 const ACCESS_TEXT: Record<string, string> = { allow: 'you may connect', deny: 'you may not connect', require_approval: 'you may connect after an approval' };
@@ -40,7 +40,7 @@ export function ResourcesPage() {
                 ))}
               </td>
               <td>{ACCESS_TEXT[r.access] ?? r.access}</td>
-              <td>{r.agents ? r.agents.map((a, i) => <div key={i}>{`${String((a as Record<string, unknown>).agentId ?? a.name ?? '?')} ${a.online ? 'online' : 'offline'}`}</div>) : '—'}</td>
+              <td>{r.agents ? r.agents.map((a, i) => <div key={i}>{`${show(a.agentId ?? '?')} ${a.online ? 'online' : 'offline'}`}</div>) : '—'}</td>
             </tr>
           ))}
         </tbody>

@@ -1,7 +1,7 @@
 import { lazy, Suspense, useState, type FormEvent } from 'react';
 import type { Items, RecordingEvent, Session } from '../api/types.js';
 import { filtersFrom, toQuery, type Filters } from '../lib/query.js';
-import { ErrorNote, Json, Link, Status, time, useLoad } from '../ui/bits.js';
+import { ErrorNote, Json, Link, show, Status, time, useLoad } from '../ui/bits.js';
 import { hasRole, useConsole } from '../ui/context.js';
 import { navigate } from '../ui/router.js';
 
@@ -10,7 +10,7 @@ const FILTERS = ['principal', 'resource', 'type', 'status', 'from', 'to'] as con
 const TYPES = ['', 'postgres', 'ssh', 'mysql', 'kubernetes', 'tcp', 'mcp'];
 const STATUSES = ['', 'opening', 'active', 'ended', 'killed', 'failed'];
 
-const principalName = (s: Session) => String(s.principal.displayName ?? s.principal.id ?? '?');
+const principalName = (s: Session) => show(s.principal.displayName ?? s.principal.id ?? '?');
 
 export function SessionsPage({ search }: { search: string }) {
   const { api, me } = useConsole();
@@ -139,7 +139,7 @@ async function allEvents(get: <T>(path: string) => Promise<T>, id: string): Prom
 export function SessionDetailPage({ id }: { id: string }) {
   const { api, me } = useConsole();
   const session = useLoad(() => api.get<Session>(`/sessions/${id}`), [id]);
-  const events = useLoad(() => allEvents(api.get, id), [id]);
+  const events = useLoad(() => allEvents((path) => api.get(path), id), [id]);
   const [killError, setKillError] = useState<unknown>();
   const s = session.data;
   if (session.error) return <ErrorNote error={session.error} />;
@@ -245,8 +245,8 @@ function SshDetail({ id, events }: { id: string; events: RecordingEvent[] }) {
           {commands.map((e) => (
             <li key={e.seq}>
               <span className="muted">{time(e.at)}</span> {e.type.slice(4)}{' '}
-              <code>{String(e.data.command ?? e.data.request ?? (e.data.code !== undefined ? `exit ${String(e.data.code)}` : ''))}</code>
-              {e.data.reason ? <span className="error"> {String(e.data.reason)}</span> : null}
+              <code>{show(e.data.command ?? e.data.request ?? (e.data.code !== undefined ? `exit ${show(e.data.code)}` : ''))}</code>
+              {e.data.reason ? <span className="error"> {show(e.data.reason)}</span> : null}
             </li>
           ))}
         </ul>
@@ -255,8 +255,8 @@ function SshDetail({ id, events }: { id: string; events: RecordingEvent[] }) {
         <ul data-testid="transfers">
           {transfers.map((e) => (
             <li key={e.seq}>
-              {String(e.data.op ?? e.type)} <code>{String(e.data.path ?? '')}</code> {e.data.bytesWritten ? `${String(e.data.bytesWritten)} B written` : ''}
-              {e.data.bytesRead ? `${String(e.data.bytesRead)} B read` : ''} {e.data.status && e.data.status !== 'ok' ? String(e.data.status) : ''}
+              {show(e.data.op ?? e.type)} <code>{show(e.data.path)}</code> {e.data.bytesWritten ? `${show(e.data.bytesWritten)} B written` : ''}
+              {e.data.bytesRead ? `${show(e.data.bytesRead)} B read` : ''} {e.data.status && e.data.status !== 'ok' ? show(e.data.status) : ''}
             </li>
           ))}
         </ul>

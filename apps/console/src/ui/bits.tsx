@@ -17,6 +17,14 @@ export function Link({ to, children, className }: { to: string; children: ReactN
   );
 }
 
+/** Any recorded value as text: strings as they are, anything else as JSON. */
+export function show(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
 export const time = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '');
 
 export function Status({ value }: { value: string }) {
@@ -27,7 +35,7 @@ export function ErrorNote({ error }: { error: unknown }) {
   if (!error) return null;
   return (
     <p className="error" role="alert">
-      {error instanceof Error ? error.message : String(error)}
+      {error instanceof Error ? error.message : show(error)}
     </p>
   );
 }
