@@ -1,6 +1,6 @@
 import { useCallback, useState } from 'react';
 import { useApprovalStream } from '../api/live-approvals.js';
-import type { Approval, Items } from '../api/types.js';
+import type { Approval, Items, Session } from '../api/types.js';
 import { ErrorNote, Json, Link, show, Status, time, useLoad } from '../ui/bits.js';
 import { hasRole, useConsole } from '../ui/context.js';
 
@@ -94,6 +94,21 @@ function ApprovalTable({ items, empty }: { items: Approval[]; empty: string }) {
   );
 }
 
+/** What the client claimed about itself (application name, SSH client version...): recorded, never trusted. */
+function DeclaredBySession({ sessionId }: { sessionId: string }) {
+  const { api } = useConsole();
+  const { data } = useLoad(() => api.get<Session>(`/sessions/${sessionId}`), [sessionId]);
+  if (!data) return null;
+  return (
+    <>
+      <h2>Declared by the client (not verified)</h2>
+      <p data-testid="declared">
+        {data.declared ? JSON.stringify(data.declared) : 'nothing'} from {data.sourceAddress ?? '?'}
+      </p>
+    </>
+  );
+}
+
 export function ApprovalDetailPage({ id, preselect }: { id: string; preselect?: string }) {
   const { api, config, token, me } = useConsole();
   const { data: a, error, reload } = useLoad(() => api.get<Approval>(`/approvals/${encodeURIComponent(id)}`), [id]);
@@ -162,8 +177,9 @@ export function ApprovalDetailPage({ id, preselect }: { id: string; preselect?: 
         <summary>Everything the request carries</summary>
         <Json value={{ subject: a.subject, ...(a.detail ? { detail: a.detail } : {}) }} />
       </details>
-      <h2>Declared and verified process</h2>
+      <h2>Verified process (from the token)</h2>
       {a.process ? <Json value={a.process} /> : <p className="muted">No verified process claims.</p>}
+      {a.sessionId && hasRole(me, 'admin', 'auditor') ? <DeclaredBySession sessionId={a.sessionId} /> : null}
       {a.votes.length > 0 ? (
         <>
           <h2>Votes</h2>
