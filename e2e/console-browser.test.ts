@@ -244,6 +244,22 @@ describe('web console in a real browser against the real stack', { timeout: 60_0
     }
   });
 
+  it('when the token expires the console signs out and asks to sign in again', async () => {
+    const ctx = await browser.context();
+    try {
+      // The page's clock is Playwright's: an hour passes in an instant (the dev IdP's tokens live one hour).
+      await ctx.clock.install();
+      const page = await signIn(ctx, base, '/resources', 'erin');
+      await page.locator('[data-testid=resources] tbody tr').first().waitFor();
+      await page.clock.fastForward('01:00:05');
+      await page.getByText('Your sign-in expired. Sign in again.').waitFor();
+      expect(await page.getByTestId('me').count()).toBe(0);
+      expect(await page.getByRole('button', { name: 'Sign in' }).count()).toBe(1);
+    } finally {
+      await ctx.close();
+    }
+  });
+
   it('an auditor verifies the audit chain and a policy diff; sign-out ends the session', async () => {
     const ctx = await browser.context();
     try {
