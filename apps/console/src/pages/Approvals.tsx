@@ -150,6 +150,8 @@ export function ApprovalDetailPage({ id, preselect }: { id: string; preselect?: 
         <dd>{time(a.createdAt)}</dd>
         <dt>Decide before</dt>
         <dd>{time(a.expiresAt)}</dd>
+        <dt>Policy that asked</dt>
+        <dd data-testid="policies">{Array.isArray(a.subject.policies) ? a.subject.policies.map(show).join(', ') : show(a.subject.policy) || 'not named'}</dd>
         <dt>Approvals</dt>
         <dd data-testid="progress">
           {approvedVotes(a)} of {a.requiredApprovals} needed (approvers: {a.approvers.join(', ')})
