@@ -175,6 +175,7 @@ describe('web console in a real browser against the real stack', { timeout: 60_0
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByTestId('timeline').waitFor({ timeout: 15_000 });
       await expect.poll(() => page.getByTestId('timeline').textContent(), { timeout: 10_000 }).toContain('DELETE FROM orders WHERE id = 3');
+      expect(await page.getByTestId('timeline').textContent()).toContain('approval approved by Bob Approver');
       await shot(page, 'session-postgres');
 
       await page.getByRole('link', { name: 'Sessions', exact: true }).click();

@@ -199,7 +199,17 @@ function StatementTimeline({ events }: { events: RecordingEvent[] }) {
       <h2>Statements ({statements.length})</h2>
       <ol className="timeline" data-testid="timeline">
         {statements.map((e) => {
-          const d = e.data as { text?: string; decision?: string; durationMs?: number; rowCount?: number; error?: { message?: string }; rows?: unknown[]; policies?: string[]; kind?: string };
+          const d = e.data as {
+            text?: string;
+            decision?: string;
+            durationMs?: number;
+            rowCount?: number;
+            error?: { message?: string };
+            rows?: unknown[];
+            policies?: string[];
+            kind?: string;
+            approval?: { id: string | null; status: string; scope: string | null; by: string | null };
+          };
           return (
             <li key={e.seq} className={`decision-${d.decision ?? 'none'}`}>
               <div className="meta">
@@ -207,6 +217,13 @@ function StatementTimeline({ events }: { events: RecordingEvent[] }) {
                 {d.policies?.length ? ` · ${d.policies.join(', ')}` : ''}
               </div>
               <code className="stmt">{d.text}</code>
+              {d.approval ? (
+                <p className="approval-note">
+                  {d.approval.id ? <Link to={`/approvals/${d.approval.id}`}>approval</Link> : 'approval'} {d.approval.status}
+                  {d.approval.by ? ` by ${d.approval.by}` : ''}
+                  {d.approval.scope === 'session' ? ' for the session' : ''}
+                </p>
+              ) : null}
               {d.error ? <p className="error">{d.error.message}</p> : null}
               {d.rows?.length ? (
                 <details>
