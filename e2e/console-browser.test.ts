@@ -193,6 +193,27 @@ describe('web console in a real browser against the real stack', { timeout: 60_0
     }
   });
 
+  it('an admin kills a live session from the sessions page and its client is cut off', async () => {
+    const c = fx.gateway({ application_name: 'console-kill' });
+    c.on('error', () => undefined);
+    await c.connect();
+    const sleeping = c.query('SELECT pg_sleep(60)').then(() => 'completed', (e: Error) => e.message);
+    const ctx = await browser.context();
+    try {
+      const page = await signIn(ctx, base, `/sessions?resource=${fx.resource}&status=active`, 'alice');
+      const row = page.locator('[data-testid=sessions] tbody tr').filter({ has: page.getByRole('button', { name: 'Kill' }) });
+      await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(1);
+      page.once('dialog', (d) => void d.accept());
+      await row.getByRole('button', { name: 'Kill' }).click();
+      expect(await sleeping).not.toBe('completed');
+      const killed = (await api('GET', `/api/v1/sessions?resource=${fx.resource}&status=killed`)).body.items as { declared: { applicationName?: string } }[];
+      expect(killed.some((k) => k.declared.applicationName === 'console-kill')).toBe(true);
+    } finally {
+      await ctx.close();
+      await c.end().catch(() => undefined);
+    }
+  });
+
   it('an admin revokes a grant in the console and the live psql session under it ends', async () => {
     const ci = await fx.stack.cp.token('ci-pipeline');
     const asked = await api('POST', '/api/v1/access-requests', ci, { resource: fx.resource, role: fx.role, duration: '30m', reason: 'nightly export' });
