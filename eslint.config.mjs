@@ -27,6 +27,8 @@ export default tseslint.config(
             { sourceTag: 'scope:agent', onlyDependOnLibsWithTags: ['scope:shared', 'scope:agent'] },
             { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:shared', 'scope:cli'] },
             { sourceTag: 'scope:dev', onlyDependOnLibsWithTags: ['scope:shared', 'scope:dev'] },
+            // The browser app talks to the control plane over HTTP only: no workspace code in the bundle.
+            { sourceTag: 'scope:console', onlyDependOnLibsWithTags: ['scope:console'] },
           ],
         },
       ],

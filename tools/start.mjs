@@ -174,6 +174,7 @@ async function main() {
 
   console.log(`
 Gateway is up.
+  web console     ${API_URL}/   (sign in at the dev IdP as alice, bob, carol, dave or erin; password <user>-password; README "Web console")
   REST API        ${API_URL}/api/v1   (OpenAPI UI: ${API_URL}/api/docs, JSON: ${API_URL}/api/docs-json)
   health          ${API_URL}/healthz  ${API_URL}/readyz  ${API_URL}/metrics
   Postgres        127.0.0.1:${env.PG_PORT ?? '15432'} (TLS; dbname = resource, password = OIDC token)

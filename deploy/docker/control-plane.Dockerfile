@@ -14,6 +14,8 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/libs ./libs
 COPY --from=build /src/apps/control-plane/package.json apps/control-plane/package.json
 COPY --from=build /src/apps/control-plane/dist apps/control-plane/dist
+# The web console's static build, served at / (CONSOLE_DIR's default).
+COPY --from=build /src/apps/console/dist apps/console/dist
 # Certificates, keys and the SSH host key are made under DATA_DIR at first start: give it a volume.
 RUN mkdir -p /var/lib/gateway && chown node:node /var/lib/gateway
 ENV DATA_DIR=/var/lib/gateway HTTP_HOST=0.0.0.0 PG_HOST=0.0.0.0 SSH_HOST=0.0.0.0 K8S_HOST=0.0.0.0

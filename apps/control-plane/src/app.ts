@@ -10,6 +10,8 @@ import { NestPinoLogger, rootLogger } from './common/logger.js';
 import { requestContext } from './common/request-context.middleware.js';
 import { McpHttpHandler } from './mcp/mcp-http.handler.js';
 import { McpUpstreamHandler } from './mcp/mcp-upstream.handler.js';
+import { APP_CONFIG } from './config/config.module.js';
+import { consoleHandler } from './console/console-http.js';
 
 /** Builds the HTTP application (used by main.ts and by the tests). */
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
@@ -32,6 +34,8 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(requestContext);
+  // The web console at `/` (its files, config and SPA routes); every API and gateway path passes through.
+  app.use(consoleHandler(app.get<AppConfig>(APP_CONFIG)));
   app.useGlobalFilters(new HttpErrorFilter());
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(

@@ -77,7 +77,8 @@ describe('webhook delivery', () => {
       links: {
         approve: `https://gw.example.com/api/v1/approvals/${approval.id}/approve`,
         deny: `https://gw.example.com/api/v1/approvals/${approval.id}/deny`,
-        view: `https://gw.example.com/api/v1/approvals/${approval.id}`,
+        view: `https://gw.example.com/approvals/${approval.id}`,
+        api: `https://gw.example.com/api/v1/approvals/${approval.id}`,
       },
     });
     expect(JSON.stringify(call!.headers)).not.toContain(secret);
@@ -179,7 +180,7 @@ describe('webhook delivery', () => {
     expect(everything.calls).toHaveLength(4);
     expect(deleted.calls).toEqual([]);
     const decided = everything.calls.find((c) => c.headers['x-gateway-event'] === 'approval.decided')!;
-    expect(Object.keys(decided.json.links)).toEqual(['view']);
+    expect(Object.keys(decided.json.links)).toEqual(['view', 'api']);
   });
 
   it('deleting a subscription cancels its pending retries', async () => {
@@ -211,9 +212,9 @@ describe('webhook delivery', () => {
     expect(texts.some((t: string) => t.startsWith('*Expires*\n<!date^'))).toBe(true);
     const actions = body.blocks.find((b) => b.type === 'actions');
     expect(actions.elements.map((e: { url: string }) => e.url)).toEqual([
-      `https://gw.example.com/api/v1/approvals/${approval.id}/approve`,
-      `https://gw.example.com/api/v1/approvals/${approval.id}/deny`,
-      `https://gw.example.com/api/v1/approvals/${approval.id}`,
+      `https://gw.example.com/approvals/${approval.id}?decide=approve`,
+      `https://gw.example.com/approvals/${approval.id}?decide=deny`,
+      `https://gw.example.com/approvals/${approval.id}`,
     ]);
     expect((await readmeVerifier())(secret, r.calls[0]!.body, r.calls[0]!.headers)).toBe(true);
   });

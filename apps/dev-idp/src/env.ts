@@ -8,8 +8,13 @@ export function devIdpOptionsFromEnv(env: NodeJS.ProcessEnv): Required<Omit<DevI
   if (signingAlg !== 'ES256' && signingAlg !== 'RS256') throw new Error('DEV_IDP_SIGNING_ALG must be ES256 or RS256');
   const issuer = env['DEV_IDP_ISSUER'];
   if (issuer !== undefined && !/^https?:\/\/[^\s]+$/.test(issuer)) throw new Error('DEV_IDP_ISSUER must be an http(s) URL');
+  const consoleRedirectUris = (env['DEV_IDP_CONSOLE_REDIRECT_URIS'] ?? '').split(',').map((u) => u.trim()).filter((u) => u.length > 0);
+  for (const uri of consoleRedirectUris) {
+    if (!/^https?:\/\/[^\s]+\/callback$/.test(uri)) throw new Error('DEV_IDP_CONSOLE_REDIRECT_URIS must be comma-separated http(s) URLs ending in /callback');
+  }
   return {
     port,
+    consoleRedirectUris,
     host: env['DEV_IDP_HOST'] ?? DEFAULT_HOST,
     keyFile: env['DEV_IDP_KEY_FILE'] ?? DEFAULT_KEY_FILE,
     tokenTtlSeconds,

@@ -5,3 +5,4 @@ export type { SigningAlg } from './signing-keys.js';
 export { WorkloadRoutes } from './workload-routes.js';
 export { WorkloadIssuer, WORKLOAD_PLATFORMS, githubClaims, gitlabClaims, kubernetesClaims, spiffeClaims, type WorkloadPlatform, type GithubRun, type GitlabJob, type KubernetesPod } from './workload-issuers.js';
 export { FEDERATION_AUDIENCE, JWT_BEARER_ASSERTION } from './client-assertions.js';
+export { DEMO_USERS, CONSOLE_CLIENT_ID, demoUserPassword, findDemoUser, type DemoUser } from './users.js';

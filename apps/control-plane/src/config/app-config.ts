@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 /**
@@ -97,6 +98,16 @@ const envSchema = z.object({
   REPLICA_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   REPLICA_STALE_AFTER_MS: z.coerce.number().int().min(300).max(600_000).default(30_000),
   SESSION_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  /** The built web console (apps/console/dist by default); served at `/`. */
+  CONSOLE_DIR: z.string().min(1).optional(),
+  /** The IdP people sign in to the console with; default the first OIDC_ISSUERS entry without a tenant placeholder. */
+  CONSOLE_OIDC_ISSUER: z.string().url().optional(),
+  /** The console's public client (authorization code + PKCE, no secret) registered at that IdP. */
+  CONSOLE_OIDC_CLIENT_ID: z.string().min(1).max(200).default('gateway-console'),
+  /** Scopes the console asks for (space-separated); for Entra add the gateway API's scope, e.g. `api://gateway/.default`. */
+  CONSOLE_OIDC_SCOPES: z.string().min(1).max(1000).default('openid profile'),
+  /** RFC 8707 `resource` the console asks a token for; default the audience of the console's issuer entry (empty: none, as for Entra). */
+  CONSOLE_OIDC_RESOURCE: z.string().max(512).optional(),
 }).refine((e) => e.REPLICA_STALE_AFTER_MS >= 3 * e.REPLICA_HEARTBEAT_MS, {
   message: 'REPLICA_STALE_AFTER_MS must be at least three REPLICA_HEARTBEAT_MS',
   path: ['REPLICA_STALE_AFTER_MS'],
@@ -108,6 +119,8 @@ export interface AppConfig {
   /** What this process does (CONTROL_PLANE_ROLE): see servesClients() and runsJobs(). */
   role: ControlPlaneRole;
   http: { host: string; port: number; publicUrl: string };
+  /** The web console: where its build is, and how it signs people in (undefined oidc: no issuer to offer). */
+  console: { dir: string; oidc?: ConsoleOidc };
   database: { url: string; createIfMissing: boolean; runMigrations: boolean };
   /**
    * `tlsCa`: the PEM of REDIS_TLS_CA_FILE, read at boot. `messageMaxSkewMs`: the freshness window of
@@ -148,7 +161,30 @@ export interface AppConfig {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
 
+export interface ConsoleOidc {
+  issuer: string;
+  clientId: string;
+  scopes: string;
+  resource?: string;
+}
+
 export class ConfigError extends Error {}
+
+const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../../console/dist', import.meta.url));
+
+/**
+ * The console signs in at CONSOLE_OIDC_ISSUER, else at the first trusted issuer that names one IdP
+ * (not an Entra `{tenantid}` template); its token must then pass the same checks as any other.
+ */
+function consoleOidc(e: z.infer<typeof envSchema>): ConsoleOidc | undefined {
+  const entries = Array.isArray(e.OIDC_ISSUERS) ? (e.OIDC_ISSUERS as { issuer?: unknown; audience?: unknown }[]) : [];
+  const concrete = entries.filter((entry) => typeof entry?.issuer === 'string' && !entry.issuer.includes('{'));
+  const issuer = e.CONSOLE_OIDC_ISSUER ?? (concrete[0]?.issuer as string | undefined);
+  if (issuer === undefined) return undefined;
+  const trusted = concrete.find((entry) => entry.issuer === issuer);
+  const resource = e.CONSOLE_OIDC_RESOURCE ?? (typeof trusted?.audience === 'string' ? trusted.audience : '');
+  return { issuer: issuer.replace(/\/+$/, ''), clientId: e.CONSOLE_OIDC_CLIENT_ID, scopes: e.CONSOLE_OIDC_SCOPES, ...(resource ? { resource } : {}) };
+}
 
 /** Whether this process listens for clients and agents (HTTP, Postgres, SSH, Kubernetes endpoints). */
 export const servesClients = (config: Pick<AppConfig, 'role'>): boolean => config.role !== 'worker';
@@ -167,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   return {
     role: e.CONTROL_PLANE_ROLE,
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT, publicUrl },
+    console: { dir: e.CONSOLE_DIR ?? DEFAULT_CONSOLE_DIR, ...withOidc(consoleOidc(e)) },
     database: {
       url: e.DATABASE_URL,
       createIfMissing: e.DATABASE_CREATE_IF_MISSING === 'true',
@@ -223,6 +260,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: e.LOG_LEVEL,
   };
 }
+
+const withOidc = (oidc: ConsoleOidc | undefined) => (oidc ? { oidc } : {});
 
 function readRedisCa(url: string, file: string): string {
   if (new URL(url).protocol !== 'rediss:') throw new ConfigError('REDIS_TLS_CA_FILE is set but REDIS_URL is not rediss:// (TLS)');

@@ -1,5 +1,5 @@
 import type { DeliveredEvent, EventView } from './event-view.js';
-import type { ApprovalLinks } from './webhook-payload.js';
+import { consoleDecisionLink, type ApprovalLinks } from './webhook-payload.js';
 
 /** Slack's limit for a section's text is 3000 characters. */
 const MAX_SECTION_TEXT = 2900;
@@ -44,11 +44,12 @@ export function slackPayload(event: DeliveredEvent, view: EventView, links: Appr
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${esc(code)}\`\`\`` } });
   }
   if (view.reason) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(`*Reason*\n>${esc(view.reason)}`, MAX_SECTION_TEXT) } });
+  // A chat button opens its URL in a browser (a GET): every button opens the console's page of the approval.
   if (links) {
     const buttons: Record<string, unknown>[] = [];
-    if (links.approve) buttons.push({ type: 'button', action_id: 'approve', style: 'primary', text: { type: 'plain_text', text: 'Approve' }, url: links.approve });
-    if (links.deny) buttons.push({ type: 'button', action_id: 'deny', style: 'danger', text: { type: 'plain_text', text: 'Deny' }, url: links.deny });
-    buttons.push({ type: 'button', action_id: 'view', text: { type: 'plain_text', text: 'View' }, url: links.view });
+    if (links.approve) buttons.push({ type: 'button', action_id: 'approve', style: 'primary', text: { type: 'plain_text', text: 'Approve' }, url: consoleDecisionLink(links, 'approve') });
+    if (links.deny) buttons.push({ type: 'button', action_id: 'deny', style: 'danger', text: { type: 'plain_text', text: 'Deny' }, url: consoleDecisionLink(links, 'deny') });
+    buttons.push({ type: 'button', action_id: 'view', text: { type: 'plain_text', text: 'Open in console' }, url: links.view });
     blocks.push({ type: 'actions', elements: buttons });
   }
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: esc(`${event.type} · event ${event.id} · ${event.occurredAt}`) }] });

@@ -50,7 +50,8 @@ describe('json payload', () => {
       links: {
         approve: 'https://gw.example.com/api/v1/approvals/a-1/approve',
         deny: 'https://gw.example.com/api/v1/approvals/a-1/deny',
-        view: 'https://gw.example.com/api/v1/approvals/a-1',
+        view: 'https://gw.example.com/approvals/a-1',
+        api: 'https://gw.example.com/api/v1/approvals/a-1',
       },
     });
     expect(body.summary).toBe(
@@ -59,7 +60,7 @@ describe('json payload', () => {
   });
 
   it('has only a view link once decided, and no links without an approval', () => {
-    expect(renderPayload('json', 'd', heldStatement({ status: 'approved' }), publicUrl).links).toEqual({ view: 'https://gw.example.com/api/v1/approvals/a-1' });
+    expect(renderPayload('json', 'd', heldStatement({ status: 'approved' }), publicUrl).links).toEqual({ view: 'https://gw.example.com/approvals/a-1', api: 'https://gw.example.com/api/v1/approvals/a-1' });
     const grant: DeliveredEvent = { id: 'e', type: 'grant.created', occurredAt: 'x', data: { grant: { principalId: 'p', resource: 'r', role: 'reader', expiresAt: 'soon' } } };
     const body = renderPayload('json', 'd', grant, publicUrl);
     expect(body.links).toBeUndefined();
@@ -68,7 +69,7 @@ describe('json payload', () => {
 
   it('escapes the approval id in links', () => {
     const body = renderPayload('json', 'd', heldStatement({ id: '../../admin?x=1' }), publicUrl) as { links: { view: string } };
-    expect(body.links.view).toBe('https://gw.example.com/api/v1/approvals/..%2F..%2Fadmin%3Fx%3D1');
+    expect(body.links.view).toBe('https://gw.example.com/approvals/..%2F..%2Fadmin%3Fx%3D1');
   });
 
   it('blanks credential-named keys that should never have been in the data', () => {
@@ -124,9 +125,9 @@ describe('slack payload', () => {
     expect(code.text.text).toBe("```DELETE FROM customers WHERE email = 'a**@example.com'```");
     expect(actions.type).toBe('actions');
     expect(actions.elements.map((b: any) => [b.text.text, b.url, b.style])).toEqual([
-      ['Approve', 'https://gw.example.com/api/v1/approvals/a-1/approve', 'primary'],
-      ['Deny', 'https://gw.example.com/api/v1/approvals/a-1/deny', 'danger'],
-      ['View', 'https://gw.example.com/api/v1/approvals/a-1', undefined],
+      ['Approve', 'https://gw.example.com/approvals/a-1?decide=approve', 'primary'],
+      ['Deny', 'https://gw.example.com/approvals/a-1?decide=deny', 'danger'],
+      ['Open in console', 'https://gw.example.com/approvals/a-1', undefined],
     ]);
   });
 

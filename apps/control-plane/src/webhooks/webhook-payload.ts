@@ -3,20 +3,28 @@ import { describeEvent, type DeliveredEvent, type EventView } from './event-view
 import { slackPayload } from './slack-payload.js';
 
 export interface ApprovalLinks {
-  /** `POST` with an approver's bearer token; body `{comment?, scope?: 'once'|'session'}`. */
+  /** `POST` with an approver's bearer token; body `{comment?, scope?: 'once'|'session'}` (automation). */
   approve?: string;
-  /** `POST` with an approver's bearer token; body `{comment?}`. */
+  /** `POST` with an approver's bearer token; body `{comment?}` (automation). */
   deny?: string;
-  /** `GET` with a bearer token. */
+  /** The approval's page in the web console: what a person opens to look and decide. */
   view: string;
+  /** `GET` with a bearer token: the approval as JSON. */
+  api: string;
 }
 
-/** Links for an approval event: view always, approve and deny only while it awaits a decision. */
+/** Links for an approval event: view (console) and api always, approve and deny only while it awaits a decision. */
 export function approvalLinks(publicUrl: string, view: EventView): ApprovalLinks | undefined {
   if (!view.approvalId) return undefined;
-  const base = `${publicUrl.replace(/\/+$/, '')}/api/v1/approvals/${encodeURIComponent(view.approvalId)}`;
-  return view.awaitingDecision ? { approve: `${base}/approve`, deny: `${base}/deny`, view: base } : { view: base };
+  const origin = publicUrl.replace(/\/+$/, '');
+  const id = encodeURIComponent(view.approvalId);
+  const api = `${origin}/api/v1/approvals/${id}`;
+  const page = `${origin}/approvals/${id}`;
+  return view.awaitingDecision ? { approve: `${api}/approve`, deny: `${api}/deny`, view: page, api } : { view: page, api };
 }
+
+/** The console page of an approval with a decision preselected (what a chat button opens). */
+export const consoleDecisionLink = (links: ApprovalLinks, decision: 'approve' | 'deny') => `${links.view}?decide=${decision}`;
 
 /** The body of one delivery; the same for every attempt of it. */
 export function renderPayload(format: WebhookFormat, deliveryId: string, event: DeliveredEvent, publicUrl: string): Record<string, unknown> {
