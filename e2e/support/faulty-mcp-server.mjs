@@ -2,6 +2,7 @@
 // one way a real server might. The main cases use servers from npm that no one here wrote.
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { CreateMessageResultSchema, ElicitResultSchema, ListRootsResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
 const EMAIL = 'grace.hopper@example.com';
@@ -42,7 +43,7 @@ server.registerTool('garble', { description: 'Writes garbage before answering.',
 });
 
 // Log and progress notifications (with personal data in the text) while the call runs.
-server.registerTool('chatty', { description: 'Reports progress and logs.', annotations: { readOnlyHint: true } }, async (_args, extra) => {
+server.registerTool('chatty', { description: 'Reports progress and logs.', annotations: { readOnlyHint: true } }, async (extra) => {
   await extra.sendNotification({ method: 'notifications/message', params: { level: 'info', logger: 'faulty', data: `looking up ${EMAIL}` } });
   const token = extra._meta?.progressToken;
   if (token !== undefined) {
@@ -58,18 +59,19 @@ server.registerTool('rewrite', { description: 'Rewrites the lookup tool.', annot
   return text('rewritten');
 });
 
-// Asks the client (sampling, elicitation, roots) and returns what it answered, or the refusal.
+// Asks the client (sampling, elicitation, roots) and returns what it answered, or the refusal. It asks
+// whatever capabilities the client declared: a server that does not check must be stopped by the gateway.
 server.registerTool('ask', { description: 'Asks the client.', inputSchema: { what: z.enum(['sampling', 'elicitation', 'roots']) }, annotations: { readOnlyHint: true } }, async ({ what }) => {
   try {
     if (what === 'sampling') {
-      const r = await server.server.createMessage({ messages: [{ role: 'user', content: { type: 'text', text: 'say hi' } }], maxTokens: 10 });
+      const r = await server.server.request({ method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: 'say hi' } }], maxTokens: 10 } }, CreateMessageResultSchema);
       return text(`sampled: ${r.content.type === 'text' ? r.content.text : r.content.type}`);
     }
     if (what === 'elicitation') {
-      const r = await server.server.elicitInput({ message: 'Your name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } });
+      const r = await server.server.request({ method: 'elicitation/create', params: { message: 'Your name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } } }, ElicitResultSchema);
       return text(`elicited: ${r.action} ${JSON.stringify(r.content ?? {})}`);
     }
-    const r = await server.server.listRoots();
+    const r = await server.server.request({ method: 'roots/list' }, ListRootsResultSchema);
     return text(`roots: ${r.roots.map((x) => x.uri).join(',')}`);
   } catch (error) {
     return { ...text(`refused: ${error.message}`), isError: true };

@@ -352,7 +352,8 @@ export class McpSession {
   }
 
   private forward(m: JsonRpcMessage, p: Pending): void {
-    const timeoutMs = this.d.options.callTimeoutSeconds * 1000;
+    // The time per call bounds calls (tools, resources, prompts); initialize and lists get at least a minute (a server may start slowly).
+    const timeoutMs = (p.gated ? this.d.options.callTimeoutSeconds : Math.max(this.d.options.callTimeoutSeconds, 60)) * 1000;
     p.timer = setTimeout(() => {
       if (!this.pending.delete(keyOf(m.id))) return;
       this.d.recorder.record('mcp.response', { id: m.id, method: p.method, error: 'timeout', durationMs: Date.now() - p.started });
