@@ -97,6 +97,8 @@ export class McpSession {
   private readonly recentCalls: number[] = [];
   private internalIds = 0;
   private ended = false;
+  /** Messages to the client, each sent once the recording before it is durable. */
+  private outbox: Promise<void> = Promise.resolve();
   /** Requests of the server that the client was asked, by id. */
   private readonly serverRequests = new Map<string, ServerRequest>();
 
@@ -145,7 +147,7 @@ export class McpSession {
     });
     const { truncated: _cut, ...message } = answer;
     if (p.deliver) p.deliver(message);
-    else this.d.toClient(message);
+    else this.toClient(message);
   }
 
   /** The server went away: every request in progress gets an error; the session ends. */
@@ -160,7 +162,7 @@ export class McpSession {
       this.d.recorder.record('mcp.response', { id: error.id, method: p.method, ...(p.gated ? { target: p.gated.target } : {}), isError: true, error: error.error.message, durationMs: Date.now() - p.started });
       if (p.internal) p.internal(error);
       else if (p.deliver) p.deliver(error);
-      else this.d.toClient(error);
+      else this.toClient(error);
     }
     this.pending.clear();
     this.serverRequests.clear();
@@ -184,7 +186,7 @@ export class McpSession {
       return;
     }
     this.serverRequests.set(keyOf(id), { method, started: Date.now() });
-    this.d.toClient(m);
+    this.toClient(m);
   }
 
   /** The client's answer to a request of the server: passed on only if the server asked it. */
@@ -214,12 +216,27 @@ export class McpSession {
     if (m.method === 'notifications/message' || m.method === 'notifications/tools/list_changed' || m.method === 'notifications/resources/updated' || m.method === 'notifications/resources/list_changed' || m.method === 'notifications/prompts/list_changed') {
       this.d.recorder.record('mcp.notification', { method: m.method, params: cut(maskedNotification(m, this.d.masker(this.d.connectMasking)).params ?? null) });
     }
-    this.d.toClient(maskedNotification(m, this.d.masker(this.d.connectMasking)));
+    this.toClient(maskedNotification(m, this.d.masker(this.d.connectMasking)));
+  }
+
+  /**
+   * Every message to the client (and report to the relay) leaves only once what was recorded before
+   * it is on disk, in order: an answer the client saw is in the recording even if the agent dies
+   * right after. If the journal cannot write, an answer is replaced by an error (fails closed).
+   */
+  private toClient(m: JsonRpcMessage): void {
+    this.outbox = this.outbox.then(() => this.d.recorder.flushed()).then(
+      () => this.d.toClient(m),
+      (error: unknown) => {
+        this.d.log.error({ err: error }, 'the recording could not be written: answer withheld');
+        if (m.id !== undefined && m.method === undefined) this.d.toClient({ jsonrpc: '2.0', id: m.id, error: { code: RPC.internal, message: 'the gateway could not record this answer, so it is withheld' } });
+      },
+    );
   }
 
   /** A line for the control plane's relay (never for the client): the state of a held call. */
   private report(r: McpHeldCallReport): void {
-    this.d.toClient({ jsonrpc: '2.0', method: MCP_HELD_CALL_METHOD, params: r });
+    this.toClient({ jsonrpc: '2.0', method: MCP_HELD_CALL_METHOD, params: r });
   }
 
   private async gate(m: JsonRpcMessage, method: string, gated: GatedRequest): Promise<void> {
@@ -263,7 +280,7 @@ export class McpSession {
       // The approved call already ran: this call gets its answer (it does not run again).
       this.held.delete(key);
       this.d.recorder.record('mcp.request', { id: m.id, method: m.method, target: gated.target, arguments: this.maskedArguments(m), decision: 'require_approval', approvalId: entry.approvalId, note: 'approved: the answer of the run the approval made' });
-      this.d.toClient({ ...entry.answer, id: m.id });
+      this.toClient({ ...entry.answer, id: m.id });
       return undefined;
     }
     const reasons = decision.reasons.join('; ');
@@ -363,7 +380,7 @@ export class McpSession {
       const answer: JsonRpcMessage = p.method === 'tools/call' ? { jsonrpc: '2.0', id: m.id, result: toolRefusal(message, { error: 'limit_reached' }) } : { jsonrpc: '2.0', id: m.id, error: { code: RPC.timeout, message } };
       if (p.internal) p.internal(answer);
       else if (p.deliver) p.deliver(answer);
-      else this.d.toClient(answer);
+      else this.toClient(answer);
     }, timeoutMs);
     p.timer.unref();
     this.pending.set(keyOf(m.id), p);
@@ -380,7 +397,7 @@ export class McpSession {
       const answer = { jsonrpc: '2.0', id: m.id, error: { code: RPC.internal, message: `the MCP server could not be reached: ${(error as Error).message}` } };
       if (p.internal) p.internal(answer);
       else if (p.deliver) p.deliver(answer);
-      else this.d.toClient(answer);
+      else this.toClient(answer);
     });
   }
 
@@ -435,12 +452,12 @@ export class McpSession {
   private refuse(m: JsonRpcMessage, gated: GatedRequest, message: string, details: Record<string, unknown>, started: number, recorded = false): void {
     if (!recorded) this.d.recorder.record('mcp.request', { id: m.id, method: m.method, target: gated.target, arguments: this.maskedArguments(m), refused: message });
     this.d.recorder.record('mcp.response', { id: m.id, method: m.method, target: gated.target, isError: true, result: message, durationMs: Date.now() - started });
-    if (m.method === 'tools/call') this.d.toClient({ jsonrpc: '2.0', id: m.id, result: toolRefusal(message, details) });
+    if (m.method === 'tools/call') this.toClient({ jsonrpc: '2.0', id: m.id, result: toolRefusal(message, details) });
     else this.error(m.id, RPC.refused, message);
   }
 
   private error(id: unknown, code: number, message: string): void {
-    this.d.toClient({ jsonrpc: '2.0', id: (typeof id === 'string' || typeof id === 'number' ? id : null), error: { code, message } });
+    this.toClient({ jsonrpc: '2.0', id: (typeof id === 'string' || typeof id === 'number' ? id : null), error: { code, message } });
   }
 
   private maskedArguments(m: JsonRpcMessage): unknown {
