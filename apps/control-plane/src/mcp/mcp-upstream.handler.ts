@@ -12,6 +12,7 @@ import { ApprovalsService } from '../approvals/approvals.service.js';
 import { JSONRPC, header, jsonRpcError, readBody, sourceOf } from './mcp-http-io.js';
 import { McpRequestAuth } from './mcp-request-auth.js';
 import { HeldCallsStore } from './held-calls.store.js';
+import { McpReplicaForwarder } from './mcp-replica-forwarder.js';
 import { RelaySession, isRequest, progressTokensOf, type Message, type PostStream } from './mcp-relay-session.js';
 
 /** Longest a client request waits for its answer here (the agent's own per-call limit is usually lower). */
@@ -31,9 +32,8 @@ const keyOf = (id: unknown) => JSON.stringify(id);
  * the stream, where policy, approvals, masking and recording happen; answers come back the same way
  * and are returned as JSON, or as an SSE stream when the server sends requests or notifications
  * while a request waits (the GET stream carries the others). Held calls the agent reports are
- * stored for `wait_for_approval`. The stream lives on the replica that opened it: a request of the
- * session that reaches another replica gets 404 (put clients of `/mcp/<resource>` on one replica, or
- * use sticky sessions on `Mcp-Session-Id`).
+ * stored for `wait_for_approval`. The stream lives on the replica that opened it; a request of the
+ * session that reaches another replica is passed to that one (McpReplicaForwarder).
  */
 @Injectable()
 export class McpUpstreamHandler implements BeforeApplicationShutdown {
@@ -50,6 +50,7 @@ export class McpUpstreamHandler implements BeforeApplicationShutdown {
     @Inject(SessionBroker) private readonly broker: SessionBroker,
     @Inject(ApprovalsService) private readonly approvals: ApprovalsService,
     @Inject(HeldCallsStore) private readonly heldCalls: HeldCallsStore,
+    @Inject(McpReplicaForwarder) private readonly replicas: McpReplicaForwarder,
   ) {}
 
   beforeApplicationShutdown(): void {
@@ -79,7 +80,7 @@ export class McpUpstreamHandler implements BeforeApplicationShutdown {
     if (req.method === 'GET') {
       if (!(header(req, 'accept') ?? '').includes('text/event-stream')) return jsonRpcError(res, 406, JSONRPC.serverError, 'Not Acceptable: the GET stream is text/event-stream');
       const s = this.sessionOf(req, principal.id, resource);
-      if (!s) return this.notFound(req, res);
+      if (!s) return this.elsewhereOrNotFound(req, res, resource);
       if (s.getStream && !s.getStream.writableEnded) return jsonRpcError(res, 409, JSONRPC.serverError, 'Conflict: this session already has a GET stream open');
       s.openGet(res);
       return;
@@ -87,7 +88,7 @@ export class McpUpstreamHandler implements BeforeApplicationShutdown {
 
     if (req.method === 'DELETE') {
       const s = this.sessionOf(req, principal.id, resource);
-      if (!s) return this.notFound(req, res);
+      if (!s) return this.elsewhereOrNotFound(req, res, resource);
       await this.end(s, 'client');
       res.writeHead(204).end();
       return;
@@ -119,7 +120,7 @@ export class McpUpstreamHandler implements BeforeApplicationShutdown {
       res.setHeader('Mcp-Session-Id', session.id);
     } else {
       const found = this.sessionOf(req, principal.id, resource);
-      if (!found) return this.notFound(req, res);
+      if (!found) return this.elsewhereOrNotFound(req, res, resource, body);
       session = found;
     }
 
@@ -136,13 +137,21 @@ export class McpUpstreamHandler implements BeforeApplicationShutdown {
     session.answer(post, await Promise.all(answers), batch);
   }
 
+  /** A session this replica does not hold: passed to the replica that does, if one does. */
+  private async elsewhereOrNotFound(req: IncomingMessage, res: ServerResponse, resource: string, body?: Buffer): Promise<void> {
+    const id = header(req, 'mcp-session-id');
+    const holder = id && !this.endedWhy.has(id) ? await this.replicas.holderOf(req, id) : undefined;
+    if (holder) return this.replicas.forward(req, res, holder, resource, body);
+    this.notFound(req, res);
+  }
+
   private notFound(req: IncomingMessage, res: ServerResponse): void {
     const id = header(req, 'mcp-session-id');
     if (!id) return jsonRpcError(res, 400, JSONRPC.serverError, 'Bad Request: Mcp-Session-Id header is required');
     const why = this.endedWhy.get(id);
     jsonRpcError(res, 404, JSONRPC.sessionNotFound, why
       ? `Session not found: it ended (${why}); initialize a new session`
-      : 'Session not found (sessions of /mcp/<resource> are served by the gateway replica that opened them)');
+      : 'Session not found');
   }
 
   private sessionOf(req: IncomingMessage, principalId: string, resource: string): RelaySession | undefined {
