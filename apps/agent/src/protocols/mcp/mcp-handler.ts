@@ -113,8 +113,10 @@ export class McpHandler implements ProtocolHandler {
       const reason = 'the MCP server closed its connection (it stopped or crashed)';
       session.end(reason);
       recorder.record('mcp.server_closed', { reason });
-      if (!stream.destroyed) stream.write(`${JSON.stringify({ jsonrpc: '2.0', method: MCP_SESSION_ENDED_METHOD, params: { reason } satisfies McpSessionEndedReport })}\n`);
-      stream.end();
+      session.afterSent(() => {
+        if (!stream.destroyed) stream.write(`${JSON.stringify({ jsonrpc: '2.0', method: MCP_SESSION_ENDED_METHOD, params: { reason } satisfies McpSessionEndedReport })}\n`);
+        stream.end();
+      });
     };
     // A line from the server that is not JSON, or not a JSON-RPC message: dropped (and recorded), the session goes on.
     upstream.onerror = (error) => {

@@ -234,6 +234,11 @@ export class McpSession {
     );
   }
 
+  /** Runs once every message queued for the client so far has left (the end of the stream comes after its answers). */
+  afterSent(fn: () => void): void {
+    this.outbox = this.outbox.then(fn).catch((error: unknown) => this.d.log.warn({ err: error }, 'finishing the MCP stream failed'));
+  }
+
   /** A line for the control plane's relay (never for the client): the state of a held call. */
   private report(r: McpHeldCallReport): void {
     this.toClient({ jsonrpc: '2.0', method: MCP_HELD_CALL_METHOD, params: r });
