@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema, ElicitRequestSchema, type CallToolResult, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './support/stack.js';
 import { assertAgentBuilt } from './support/pg-fixture.js';
@@ -14,6 +14,11 @@ const POLICY = `
 permit (principal, action == Gateway::Action::"connect", resource) when { principal.gatewayRoles.contains("requester") && resource.type == "mcp" };
 @id("echo-only") permit (principal, action == Gateway::Action::"mcp:call_tool", resource)
   when { principal.gatewayRoles.contains("requester") && context has tool && context.tool == "echo" };
+@id("asks-tools") permit (principal, action == Gateway::Action::"mcp:call_tool", resource)
+  when { principal.gatewayRoles.contains("requester") && resource.name == "everything-asks" && context has tool
+    && ["trigger-sampling-request", "trigger-elicitation-request", "trigger-long-running-operation"].contains(context.tool) };
+@id("asks-may-sample") permit (principal, action in [Gateway::Action::"mcp:sampling", Gateway::Action::"mcp:elicitation"], resource)
+  when { principal.gatewayRoles.contains("requester") && resource.name == "everything-asks" };
 `;
 const SERVER = 'node_modules/@modelcontextprotocol/server-everything/dist/index.js';
 /** A client that would let the server sample its model, ask its user and read its roots. */
@@ -52,7 +57,13 @@ describe('MCP servers behind the gateway: @modelcontextprotocol/server-everythin
       });
       server.once('exit', (code) => reject(new Error(`server-everything exited (${code}): ${log}`)));
     });
-    stack = await startStack({ policy: POLICY, resources: [{ name: 'everything', type: 'mcp', extra: { mcp: { url: serverUrl, acceptNewTools: true } } }] });
+    stack = await startStack({
+      policy: POLICY,
+      resources: [
+        { name: 'everything', type: 'mcp', extra: { mcp: { url: serverUrl, acceptNewTools: true } } },
+        { name: 'everything-asks', type: 'mcp', extra: { mcp: { url: serverUrl, acceptNewTools: true } } },
+      ],
+    });
     token = await stack.cp.token('ai-agent');
   }, 90_000);
   afterAll(async () => {
@@ -81,5 +92,30 @@ describe('MCP servers behind the gateway: @modelcontextprotocol/server-everythin
     expect(res.isError).toBeFalsy();
     const text = res.content.map((c) => (c.type === 'text' ? c.text : '')).join('');
     expect(text).toMatch(/^Echo: contact a\*+@example\.com$/);
+  });
+
+  it('where policy allows sampling and elicitation for the resource, the server\'s requests reach the client over the SSE stream of the call and the answers reach the server; progress comes through', async () => {
+    const { client, asked } = await connect(`${stack.cp.baseUrl}/mcp/everything-asks`, { Authorization: `Bearer ${token}` });
+    client.setRequestHandler(CreateMessageRequestSchema, (request) => {
+      asked.push(request.method);
+      return { model: 'e2e-model', role: 'assistant', content: { type: 'text', text: 'sampled by the client' } };
+    });
+    client.setRequestHandler(ElicitRequestSchema, (request) => {
+      asked.push(request.method);
+      return { action: 'decline' };
+    });
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(['trigger-sampling-request', 'trigger-elicitation-request']));
+
+    const sampled = (await client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'hi' } })) as CallToolResult;
+    expect(sampled.isError).toBeFalsy();
+    expect(JSON.stringify(sampled.content)).toContain('sampled by the client');
+    const elicited = (await client.callTool({ name: 'trigger-elicitation-request', arguments: {} })) as CallToolResult;
+    expect(JSON.stringify(elicited.content)).toMatch(/declined/);
+    expect(asked).toEqual(['sampling/createMessage', 'elicitation/create']);
+
+    const progress: Progress[] = [];
+    await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 1, steps: 2 } }, undefined, { onprogress: (p) => void progress.push(p) });
+    expect(progress.map((p) => p.progress)).toEqual([1, 2]);
   });
 });

@@ -110,7 +110,7 @@ describe('MCP servers behind the gateway: @modelcontextprotocol/server-filesyste
     expect(await readFile(join(dir, 'customers.txt'), 'utf8')).toContain('Ada');
   });
 
-  it('a write is held (not run) until an approver approves it; then the same call runs, once', async () => {
+  it('a write is held (not run) until an approver approves it; then it runs, once, and the same call sent again gets its answer', async () => {
     const { call } = await connect();
     const args = { path: join(dir, 'notes.txt'), content: 'approved note\n' };
     const held = await call('write_file', args);
@@ -134,6 +134,68 @@ describe('MCP servers behind the gateway: @modelcontextprotocol/server-filesyste
     const next = await call('write_file', args);
     expect(next.isError).toBe(true);
     expect(text(next)).toMatch(/held for approval/);
+  });
+
+  it('wait_for_approval (the gateway\'s tool on /mcp) waits for a call held on /mcp/<resource>: approved, the gateway runs that call once and returns its real result', async () => {
+    const { call } = await connect();
+    const gateway = await mcpClient(stack.cp.baseUrl, token);
+    try {
+      const path = join(dir, 'waited.txt');
+      const args = { path, content: 'waited note\n' };
+      const held = await call('write_file', args);
+      const approvalId = /held for approval ([0-9a-f-]{36})/.exec(text(held))?.[1];
+      expect(text(held)).toMatch(/wait_for_approval/);
+      const pending = await gateway.call('wait_for_approval', { id: approvalId, timeoutSeconds: 0 });
+      expect(pending.structuredContent).toMatchObject({ status: 'pending' });
+      await expect(readFile(path, 'utf8')).rejects.toThrow(/ENOENT/);
+
+      const waiting = gateway.call('wait_for_approval', { id: approvalId, timeoutSeconds: 60 });
+      expect((await api('POST', `/api/v1/approvals/${approvalId}/approve`, approver, { comment: 'ok' })).status).toBe(200);
+      const done = await waiting;
+      expect(done.isError).toBeFalsy();
+      expect(done.structuredContent).toMatchObject({ approval: { status: 'approved' }, result: { content: [{ type: 'text', text: expect.stringMatching(/Successfully wrote/) }] } });
+      expect(await readFile(path, 'utf8')).toBe('waited note\n');
+
+      // It ran once: the same call sent again gets that run's answer and does not write again.
+      await writeFile(path, 'changed by hand\n');
+      const again = await call('write_file', args);
+      expect(again.isError).toBeFalsy();
+      expect(text(again)).toMatch(/Successfully wrote/);
+      expect(await readFile(path, 'utf8')).toBe('changed by hand\n');
+      expect(text(await call('write_file', args))).toMatch(/held for approval/);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('wait_for_approval on a held call that an approver denies: says it was denied, and it never ran', async () => {
+    const { call } = await connect();
+    const gateway = await mcpClient(stack.cp.baseUrl, token);
+    try {
+      const path = join(dir, 'denied.txt');
+      const held = await call('write_file', { path, content: 'no\n' });
+      const approvalId = /held for approval ([0-9a-f-]{36})/.exec(text(held))?.[1];
+      const waiting = gateway.call('wait_for_approval', { id: approvalId, timeoutSeconds: 60 });
+      expect((await api('POST', `/api/v1/approvals/${approvalId}/deny`, approver, { comment: 'not today' })).status).toBe(200);
+      const denied = await waiting;
+      expect(denied.isError).toBe(true);
+      expect(denied.structuredContent).toMatchObject({ error: 'denied' });
+      expect(text(denied)).toMatch(/did not run: the approval was denied \(not today\)/);
+      await expect(readFile(path, 'utf8')).rejects.toThrow(/ENOENT/);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('each MCP server has its own protected resource metadata in the path form (RFC 9728), which a 401 names', async () => {
+    const root = (await (await fetch(`${stack.cp.baseUrl}/.well-known/oauth-protected-resource/mcp`)).json()) as { resource: string; authorization_servers: string[] };
+    const meta = await fetch(`${stack.cp.baseUrl}/.well-known/oauth-protected-resource/mcp/mcp-files`);
+    expect(meta.status).toBe(200);
+    expect(await meta.json()).toMatchObject({ resource: `${root.resource}/mcp-files`, authorization_servers: root.authorization_servers, bearer_methods_supported: ['header'] });
+    expect((await fetch(`${stack.cp.baseUrl}/.well-known/oauth-protected-resource/mcp/no-such-server`)).status).toBe(404);
+    const res = await fetch(`${stack.cp.baseUrl}/mcp/mcp-files`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer resource_metadata="http[^"]+\/\.well-known\/oauth-protected-resource\/mcp\/mcp-files"$/);
   });
 
   it('the session is in /api/v1/sessions (type mcp) with every request, decision and (masked) answer recorded; DELETE ends it', async () => {

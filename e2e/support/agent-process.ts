@@ -15,7 +15,7 @@ export interface SpawnAgentOptions {
   controlPlaneUrl: string;
   credential: string;
   /** Extra fields of a resource entry (credentials, postgres options) are passed through. */
-  resources: { name: string; type: string; address: string; labels?: Record<string, string>; [extra: string]: unknown }[];
+  resources: { name: string; type: string; address?: string; labels?: Record<string, string>; [extra: string]: unknown }[];
   /** Reuse a directory (config and spool) of an earlier agent process: a restart rather than a new agent. */
   dir?: string;
   /** More top-level config fields (e.g. `recording`). */

@@ -32,6 +32,10 @@ export const GATEWAY_ACTIONS = [
   'mcp:call_tool',
   'mcp:read_resource',
   'mcp:get_prompt',
+  // Requests an MCP server makes of the client; in no group, so `action in "mcp"` never allows them.
+  'mcp:sampling',
+  'mcp:elicitation',
+  'mcp:roots',
 ] as const;
 export type GatewayAction = (typeof GATEWAY_ACTIONS)[number];
 

@@ -134,6 +134,8 @@ export const CEDAR_SCHEMA = `namespace Gateway {
     appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };
   action "mcp:call_tool", "mcp:read_resource", "mcp:get_prompt" in ["mcp"]
     appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };
+  action "mcp:sampling", "mcp:elicitation", "mcp:roots"
+    appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };
 }
 `;
 

@@ -23,9 +23,12 @@ export class McpRequestAuth {
     return false;
   }
 
-  /** The verified principal, or null after answering 401 as RFC 9728 and the MCP spec ask. */
-  async authenticate(req: IncomingMessage, res: ServerResponse): Promise<Principal | null> {
-    const metadata = protectedResourceMetadataUrl(this.config);
+  /**
+   * The verified principal, or null after answering 401 as RFC 9728 and the MCP spec ask: the
+   * header names the metadata of the endpoint asked (`/mcp`, or `/mcp/<server>`).
+   */
+  async authenticate(req: IncomingMessage, res: ServerResponse, server?: string): Promise<Principal | null> {
+    const metadata = protectedResourceMetadataUrl(this.config, server);
     const token = bearerTokenOf(header(req, 'authorization'));
     if (!token) {
       res.setHeader('WWW-Authenticate', `Bearer resource_metadata="${metadata}"`);

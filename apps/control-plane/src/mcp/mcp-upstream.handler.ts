@@ -2,34 +2,27 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import { CONNECT_CLOSE } from '@gw/contracts';
+import { CONNECT_CLOSE, type McpHeldCallReport } from '@gw/contracts';
+import type { Principal } from '@gw/identity';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
 import { SessionBroker, SessionRefused, type OpenedSession } from '../connect/session-broker.service.js';
+import { ApprovalsService } from '../approvals/approvals.service.js';
 import { JSONRPC, header, jsonRpcError, readBody, sourceOf } from './mcp-http-io.js';
 import { McpRequestAuth } from './mcp-request-auth.js';
+import { HeldCallsStore } from './held-calls.store.js';
+import { McpReplicaForwarder } from './mcp-replica-forwarder.js';
+import { RelaySession, isRequest, progressTokensOf, type Message, type PostStream } from './mcp-relay-session.js';
 
 /** Longest a client request waits for its answer here (the agent's own per-call limit is usually lower). */
 const ANSWER_TIMEOUT_MS = 15 * 60 * 1000;
 /** Longest line the agent may send (one JSON-RPC message). */
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
 
-type Message = Record<string, unknown> & { id?: unknown; method?: unknown };
-
-/** One client's MCP session with a server behind an agent: a tunnel stream that lives on this replica. */
-interface RelaySession {
-  id: string;
-  principalId: string;
-  opened: OpenedSession;
-  waiting: Map<string, (answer: Message) => void>;
-  bytesIn: number;
-  bytesOut: number;
-  ended: boolean;
-}
-
+/** Sessions that ended recently, with why: a client that comes back is told, not just "not found". */
+const ENDED_REMEMBERED = 1000;
 const keyOf = (id: unknown) => JSON.stringify(id);
-const isRequest = (m: Message) => typeof m.method === 'string' && (typeof m.id === 'string' || typeof m.id === 'number');
 
 /**
  * `/mcp/<resource>`: an MCP server behind an agent, over Streamable HTTP, with the authorization of
@@ -37,19 +30,27 @@ const isRequest = (m: Message) => typeof m.method === 'string' && (typeof m.id =
  * opens a session through the session broker (`connect` policy, session record, tunnel stream to the
  * agent); its id is the `Mcp-Session-Id`. Each JSON-RPC message then goes to the agent as one line of
  * the stream, where policy, approvals, masking and recording happen; answers come back the same way
- * and are returned as JSON. The stream lives on the replica that opened it: a request of the session
- * that reaches another replica gets 404 (put clients of `/mcp/<resource>` on one replica, or use
- * sticky sessions on `Mcp-Session-Id`). Server-to-client messages are not relayed (no GET stream).
+ * and are returned as JSON, or as an SSE stream when the server sends requests or notifications
+ * while a request waits (the GET stream carries the others). Held calls the agent reports are
+ * stored for `wait_for_approval`. The stream lives on the replica that opened it; a request of the
+ * session that reaches another replica is passed to that one (McpReplicaForwarder).
  */
 @Injectable()
 export class McpUpstreamHandler implements BeforeApplicationShutdown {
   private readonly log = loggerFor(McpUpstreamHandler);
   private readonly sessions = new Map<string, RelaySession>();
+  private readonly endedWhy = new Map<string, string>();
+  /** Per session: the held-call reports in the order the agent sent them (a result is never stored before its hold). */
+  private readonly heldChain = new Map<string, Promise<void>>();
+  private readonly heldOpen = new Map<string, Set<string>>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(McpRequestAuth) private readonly auth: McpRequestAuth,
     @Inject(SessionBroker) private readonly broker: SessionBroker,
+    @Inject(ApprovalsService) private readonly approvals: ApprovalsService,
+    @Inject(HeldCallsStore) private readonly heldCalls: HeldCallsStore,
+    @Inject(McpReplicaForwarder) private readonly replicas: McpReplicaForwarder,
   ) {}
 
   beforeApplicationShutdown(): void {
@@ -69,16 +70,25 @@ export class McpUpstreamHandler implements BeforeApplicationShutdown {
 
   private async handleChecked(req: IncomingMessage, res: ServerResponse, resource: string): Promise<void> {
     if (!this.auth.originAllowed(req, res)) return;
-    if (req.method !== 'POST' && req.method !== 'DELETE') {
-      res.setHeader('Allow', 'POST, DELETE');
-      return jsonRpcError(res, 405, JSONRPC.serverError, 'Method not allowed: the gateway relays no server-initiated messages (POST requests, DELETE to end a session)');
+    if (req.method !== 'POST' && req.method !== 'DELETE' && req.method !== 'GET') {
+      res.setHeader('Allow', 'GET, POST, DELETE');
+      return jsonRpcError(res, 405, JSONRPC.serverError, 'Method not allowed: POST messages, GET a stream of the server\'s messages, DELETE to end a session');
     }
-    const principal = await this.auth.authenticate(req, res);
+    const principal = await this.auth.authenticate(req, res, resource);
     if (!principal) return;
+
+    if (req.method === 'GET') {
+      if (!(header(req, 'accept') ?? '').includes('text/event-stream')) return jsonRpcError(res, 406, JSONRPC.serverError, 'Not Acceptable: the GET stream is text/event-stream');
+      const s = this.sessionOf(req, principal.id, resource);
+      if (!s) return this.elsewhereOrNotFound(req, res, resource);
+      if (s.getStream && !s.getStream.writableEnded) return jsonRpcError(res, 409, JSONRPC.serverError, 'Conflict: this session already has a GET stream open');
+      s.openGet(res);
+      return;
+    }
 
     if (req.method === 'DELETE') {
       const s = this.sessionOf(req, principal.id, resource);
-      if (!s) return jsonRpcError(res, 404, JSONRPC.sessionNotFound, 'Session not found');
+      if (!s) return this.elsewhereOrNotFound(req, res, resource);
       await this.end(s, 'client');
       res.writeHead(204).end();
       return;
@@ -110,37 +120,48 @@ export class McpUpstreamHandler implements BeforeApplicationShutdown {
       res.setHeader('Mcp-Session-Id', session.id);
     } else {
       const found = this.sessionOf(req, principal.id, resource);
-      if (!found) {
-        const id = header(req, 'mcp-session-id');
-        return id
-          ? jsonRpcError(res, 404, JSONRPC.sessionNotFound, 'Session not found (sessions of /mcp/<resource> are served by the gateway replica that opened them)')
-          : jsonRpcError(res, 400, JSONRPC.serverError, 'Bad Request: Mcp-Session-Id header is required');
-      }
+      if (!found) return this.elsewhereOrNotFound(req, res, resource, body);
       session = found;
     }
 
     const requests = messages.filter(isRequest);
     const answers = requests.map((m) => this.answerTo(session, m));
-    for (const m of messages) this.send(session, m);
     if (requests.length === 0) {
+      for (const m of messages) session.toAgent(m);
       res.writeHead(202).end();
       return;
     }
-    const settled = await Promise.all(answers);
-    res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify(batch ? settled : settled[0]));
+    const post: PostStream = { res, acceptsSse: (header(req, 'accept') ?? '').includes('text/event-stream'), progressTokens: progressTokensOf(requests), sse: false };
+    session.posts.push(post);
+    for (const m of messages) session.toAgent(m);
+    session.answer(post, await Promise.all(answers), batch);
+  }
+
+  /** A session this replica does not hold: passed to the replica that does, if one does. */
+  private async elsewhereOrNotFound(req: IncomingMessage, res: ServerResponse, resource: string, body?: Buffer): Promise<void> {
+    const id = header(req, 'mcp-session-id');
+    const holder = id && !this.endedWhy.has(id) ? await this.replicas.holderOf(req, id) : undefined;
+    if (holder) return this.replicas.forward(req, res, holder, resource, body);
+    this.notFound(req, res);
+  }
+
+  private notFound(req: IncomingMessage, res: ServerResponse): void {
+    const id = header(req, 'mcp-session-id');
+    if (!id) return jsonRpcError(res, 400, JSONRPC.serverError, 'Bad Request: Mcp-Session-Id header is required');
+    const why = this.endedWhy.get(id);
+    jsonRpcError(res, 404, JSONRPC.sessionNotFound, why
+      ? `Session not found: it ended (${why}); initialize a new session`
+      : 'Session not found');
   }
 
   private sessionOf(req: IncomingMessage, principalId: string, resource: string): RelaySession | undefined {
     const id = header(req, 'mcp-session-id');
     const s = id ? this.sessions.get(id) : undefined;
     // Another principal's session, or another resource's, does not exist for this caller.
-    return s && !s.ended && s.principalId === principalId && s.opened.sessionId === id && this.resourceOf.get(s.id) === resource ? s : undefined;
+    return s && !s.ended && s.principal.id === principalId && s.opened.sessionId === id && s.resource === resource ? s : undefined;
   }
 
-  private readonly resourceOf = new Map<string, string>();
-
-  private async open(req: IncomingMessage, res: ServerResponse, principal: Parameters<SessionBroker['open']>[0]['principal'], resource: string, initialize: Message): Promise<RelaySession | undefined> {
+  private async open(req: IncomingMessage, res: ServerResponse, principal: Principal, resource: string, initialize: Message): Promise<RelaySession | undefined> {
     const params = initialize.params as { protocolVersion?: string; clientInfo?: { name?: string; version?: string } };
     const client = { name: String(params.clientInfo?.name ?? 'unknown').slice(0, 200), version: String(params.clientInfo?.version ?? '').slice(0, 100) };
     const holder: { session?: RelaySession } = {};
@@ -168,16 +189,43 @@ export class McpUpstreamHandler implements BeforeApplicationShutdown {
       jsonRpcError(res, status, JSONRPC.serverError, error.message);
       return undefined;
     }
-    const session: RelaySession = { id: opened.sessionId, principalId: principal.id, opened, waiting: new Map(), bytesIn: 0, bytesOut: 0, ended: false };
+    const session = new RelaySession(opened.sessionId, resource, principal, opened, {
+      heldCall: (s, report) => this.heldCall(s, report),
+      malformed: (s) => this.log.warn({ sessionId: s.id }, 'agent sent a line that is not a JSON object'),
+      ended: (s) => void this.end(s, 'resource'),
+    });
     holder.session = session;
     this.sessions.set(session.id, session);
-    this.resourceOf.set(session.id, resource);
-    this.readAnswers(session);
+    this.readLines(session);
     return session;
   }
 
-  /** Lines from the agent: answers to the requests waiting here (anything else is not relayed). */
-  private readAnswers(s: RelaySession): void {
+  /**
+   * A held call the agent reports: recorded for its principal once the approval is confirmed to be
+   * this session's (never someone else's), then its outcome, for `wait_for_approval` on any replica.
+   */
+  private heldCall(s: RelaySession, report: McpHeldCallReport): void {
+    const open = this.heldOpen.get(s.id) ?? new Set<string>();
+    this.heldOpen.set(s.id, open);
+    const step = async () => {
+      if (typeof report.approvalId !== 'string') return;
+      if (report.state === 'held') {
+        const approval = await this.approvals.get(report.approvalId, s.principal).catch(() => null);
+        if (!approval || approval.sessionId !== s.id) return void this.log.warn({ sessionId: s.id, approvalId: report.approvalId }, 'agent reported a held call whose approval is not this session\'s');
+        await this.heldCalls.hold({ approvalId: report.approvalId, principalId: s.principal.id, mcpSessionId: null, tool: String(report.tool).slice(0, 256), resource: s.resource, sessionId: s.id });
+        open.add(report.approvalId);
+        return;
+      }
+      if (!open.delete(report.approvalId)) return;
+      if (report.state === 'completed') await this.heldCalls.finish(report.approvalId, 'completed', { result: report.result, isError: false });
+      else await this.heldCalls.finish(report.approvalId, 'failed', { isError: true, error: String(report.error), message: String(report.message), ...(report.result ? { result: report.result } : {}) });
+    };
+    const chain = (this.heldChain.get(s.id) ?? Promise.resolve()).then(step).catch((err: unknown) => this.log.error({ err, sessionId: s.id }, 'storing a held MCP call failed'));
+    this.heldChain.set(s.id, chain);
+  }
+
+  /** Lines from the agent, one JSON-RPC message (or a report of the agent) each. */
+  private readLines(s: RelaySession): void {
     let buffered = '';
     const stream = s.opened.stream;
     stream.setEncoding('utf8');
@@ -188,18 +236,7 @@ export class McpUpstreamHandler implements BeforeApplicationShutdown {
       while ((nl = buffered.indexOf('\n')) !== -1) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
-        let m: Message;
-        try {
-          m = JSON.parse(line) as Message;
-        } catch {
-          this.log.warn({ sessionId: s.id }, 'agent sent a line that is not JSON');
-          continue;
-        }
-        const resolve = s.waiting.get(keyOf(m.id));
-        if (resolve) {
-          s.waiting.delete(keyOf(m.id));
-          resolve(m);
-        }
+        s.fromAgent(line);
       }
       if (buffered.length > MAX_LINE_BYTES) {
         this.log.warn({ sessionId: s.id }, 'agent message over the limit: ending the session');
@@ -224,20 +261,22 @@ export class McpUpstreamHandler implements BeforeApplicationShutdown {
     });
   }
 
-  private send(s: RelaySession, m: Message): void {
-    const line = `${JSON.stringify(m)}\n`;
-    s.bytesIn += Buffer.byteLength(line);
-    s.opened.stream.write(line);
-  }
-
   private async end(s: RelaySession, endedBy: 'client' | 'resource' | 'error'): Promise<void> {
     if (s.ended) return;
     s.ended = true;
     this.sessions.delete(s.id);
-    this.resourceOf.delete(s.id);
-    for (const [key, resolve] of s.waiting) resolve({ jsonrpc: '2.0', id: JSON.parse(key) as unknown, error: { code: -32603, message: 'the session ended before the server answered' } });
-    s.waiting.clear();
+    this.endedWhy.set(s.id, s.endReason ?? (endedBy === 'client' ? 'the client ended it' : endedBy === 'error' ? 'the gateway ended it after an error' : 'the agent or the server ended it'));
+    if (this.endedWhy.size > ENDED_REMEMBERED) this.endedWhy.delete(this.endedWhy.keys().next().value!);
+    s.close();
     s.opened.stream.destroy();
+    // Calls still held can no longer run: wait_for_approval says so instead of waiting.
+    const open = this.heldOpen.get(s.id);
+    this.heldOpen.delete(s.id);
+    await (this.heldChain.get(s.id) ?? Promise.resolve());
+    this.heldChain.delete(s.id);
+    for (const approvalId of open ?? []) {
+      await this.heldCalls.finish(approvalId, 'failed', { isError: true, error: 'resource_error', message: `the session ended (${this.endedWhy.get(s.id)}) before the held call ran: it did not run` }).catch((err: unknown) => this.log.warn({ err }, 'storing a held MCP call failed'));
+    }
     await s.opened.finish({ bytesIn: s.bytesIn, bytesOut: s.bytesOut, endedBy }).catch((err: unknown) => this.log.warn({ err }, 'closing an MCP relay session failed'));
   }
 }

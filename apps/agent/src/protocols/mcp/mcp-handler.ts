@@ -12,7 +12,7 @@ import { holdThrough, type RequestApproval } from '../../approvals/approval-clie
 import type { PolicyHolder } from '../../policy/policy-holder.js';
 import { principalFromGrant } from '../postgres/statement-policy.js';
 import { loadMaskingKey } from '../postgres/masking-key.js';
-import type { ToolPinCheck, ToolPinCheckAck } from '@gw/contracts';
+import { MCP_SESSION_ENDED_METHOD, type McpSessionEndedReport, type ToolPinCheck, type ToolPinCheckAck } from '@gw/contracts';
 import type { JsonRpcMessage } from './message-gate.js';
 import { McpSession } from './mcp-session.js';
 
@@ -110,11 +110,19 @@ export class McpHandler implements ProtocolHandler {
       session.fromServer(m).catch((error: unknown) => log.error({ err: error }, 'MCP server message failed in the agent'));
     };
     upstream.onclose = () => {
-      session.end('the server closed its connection');
-      recorder.record('mcp.server_closed', {});
-      stream.end();
+      const reason = 'the MCP server closed its connection (it stopped or crashed)';
+      session.end(reason);
+      recorder.record('mcp.server_closed', { reason });
+      session.afterSent(() => {
+        if (!stream.destroyed) stream.write(`${JSON.stringify({ jsonrpc: '2.0', method: MCP_SESSION_ENDED_METHOD, params: { reason } satisfies McpSessionEndedReport })}\n`);
+        stream.end();
+      });
     };
-    upstream.onerror = (error) => log.debug({ err: error }, 'MCP server transport error');
+    // A line from the server that is not JSON, or not a JSON-RPC message: dropped (and recorded), the session goes on.
+    upstream.onerror = (error) => {
+      log.debug({ err: error }, 'MCP server transport error');
+      recorder.record('mcp.server_malformed', { reason: error.message.slice(0, 500) });
+    };
     readLines(stream, MAX_MESSAGE_BYTES, (line) => {
       let message: JsonRpcMessage;
       try {

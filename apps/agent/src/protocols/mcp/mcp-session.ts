@@ -7,7 +7,9 @@ import type { Principal } from '@gw/identity';
 import type { MaskingObligation, PolicyDecision, PolicyInput } from '@gw/policy';
 import type { HoldForApproval } from '../../approvals/approval-client.js';
 import type { SessionRecorder } from '../../recording/recording-shipper.js';
+import { MCP_HELD_CALL_METHOD, type McpHeldCallReport } from '@gw/contracts';
 import type { McpOptions } from './mcp-handler.js';
+import { SERVER_REQUESTS, isGatewayNotification, isServerRequestMethod, maskedNotification, withAllowedCapabilities, type ServerRequestMethod } from './server-messages.js';
 import {
   gatedRequest, isNotification, isRequest, isResponse, maskResult, toolHints, toolRefusal, toolsOf, toolHash,
   type GatedRequest, type JsonRpcMessage, type ToolDefinition,
@@ -27,13 +29,26 @@ interface Pending {
   decision?: PolicyDecision;
   approvalId?: string;
   timer?: NodeJS.Timeout;
-  /** Requests the agent sends itself (the tool list it decides with). */
+  /** Requests the agent sends itself (the tool list it decides with): the raw answer goes here. */
   internal?: (message: JsonRpcMessage) => void;
+  /** An approved held call the agent runs itself: the answer (masked, recorded) goes here, not to the client. */
+  deliver?: (answer: JsonRpcMessage) => void;
 }
 
+/**
+ * A call held for approval. Approved, the agent runs it (that call, once) and keeps the answer:
+ * `wait_for_approval` gets it through the relay, and the same call sent again gets it once.
+ */
 interface HeldCall {
-  state: 'pending' | 'approved';
+  state: 'pending' | 'running' | 'done';
   approvalId?: string;
+  answer?: JsonRpcMessage;
+}
+
+/** A request of the server relayed to the client, waiting for the client's answer. */
+interface ServerRequest {
+  method: string;
+  started: number;
 }
 
 export interface McpSessionDeps {
@@ -67,8 +82,9 @@ const cut = (v: unknown) => {
  * One client's MCP session with one server, in the agent. Every message from the client is checked
  * (`tools/call`, `resources/read`, `prompts/get` decided by policy; held ones wait for an approval),
  * every answer is masked before it leaves, tools that policy never allows are left out of
- * `tools/list`, and requests the server makes of the client (sampling, elicitation, roots) are
- * refused: the client never sees them. Everything is recorded.
+ * `tools/list`, requests the server makes of the client (sampling, elicitation, roots) are refused
+ * unless policy allows them for this resource (`mcp:sampling`, `mcp:elicitation`, `mcp:roots`), and
+ * the server's notifications reach the client (log text masked). Everything is recorded.
  */
 export class McpSession {
   private readonly tools = new Map<string, ToolDefinition>();
@@ -81,20 +97,23 @@ export class McpSession {
   private readonly recentCalls: number[] = [];
   private internalIds = 0;
   private ended = false;
+  /** Messages to the client, each sent once the recording before it is durable. */
+  private outbox: Promise<void> = Promise.resolve();
+  /** Requests of the server that the client was asked, by id. */
+  private readonly serverRequests = new Map<string, ServerRequest>();
 
   constructor(private readonly d: McpSessionDeps) {}
 
   /** A message from the client, as parsed from one line of the stream. */
   async fromClient(m: JsonRpcMessage): Promise<void> {
     if (!isRecord(m) || m.jsonrpc !== '2.0') return this.error(m?.id, RPC.invalidRequest, 'Invalid Request: not a JSON-RPC 2.0 message');
-    // Answers to requests of the server: the gateway never forwards those requests, so there is nothing to answer.
-    if (isResponse(m)) return;
+    if (isResponse(m)) return this.answerToServer(m);
     if (isNotification(m)) return this.send(m);
     if (!isRequest(m)) return this.error(m.id, RPC.invalidRequest, 'Invalid Request');
     if (this.pending.has(keyOf(m.id))) return this.error(m.id, RPC.invalidRequest, 'Invalid Request: this id is already in use by a request in progress');
     if (this.pending.size >= MAX_PENDING) return this.error(m.id, RPC.internal, `too many requests in progress in this session (at most ${MAX_PENDING})`);
     const method = m.method as string;
-    if (method === 'initialize') return this.forward(withoutServerRequests(m), { method, started: Date.now() });
+    if (method === 'initialize') return this.forward(withAllowedCapabilities(m, (r) => this.serverMayAsk(r).effect === 'allow'), { method, started: Date.now() });
     if (method === 'tools/call') await this.ensureTools();
     const gated = gatedRequest(m, this.tools, this.d.sourceIp);
     if (!gated) return this.forward(m, { method, started: Date.now() });
@@ -103,20 +122,19 @@ export class McpSession {
 
   /** A message from the server. */
   async fromServer(m: JsonRpcMessage): Promise<void> {
-    if (isRequest(m)) {
-      // sampling/createMessage, elicitation/create, roots/list: refused (the client is not asked).
-      this.d.recorder.record('mcp.server_request', { method: m.method, decision: 'deny', reasons: ['requests from the server to the client are refused by the gateway'] });
-      void this.d.upstream.send({ jsonrpc: '2.0', id: m.id as string | number, error: { code: RPC.refused, message: `refused by the gateway: the server may not ask the client (${String(m.method)})` } });
-      return;
-    }
+    if (isRequest(m)) return this.askClient(m);
+    if (isNotification(m)) return this.notifyClient(m);
     if (!isResponse(m)) {
-      // Not relayed (the client has no stream for them); a changed tool list is fetched and checked again before the next call.
-      if (m.method === 'notifications/tools/list_changed') this.toolsListed = false;
+      this.d.recorder.record('mcp.server_malformed', { message: cut(m), reason: 'not a JSON-RPC request, notification or response' });
       return;
     }
     const key = keyOf(m.id);
     const p = this.pending.get(key);
-    if (!p) return;
+    if (!p) {
+      // An answer to nothing asked (or asked and already timed out): dropped, never passed on.
+      this.d.recorder.record('mcp.server_malformed', { id: cut(m.id), reason: 'an answer to no request in progress' });
+      return;
+    }
     this.pending.delete(key);
     clearTimeout(p.timer);
     if (p.internal) return p.internal(m);
@@ -128,7 +146,8 @@ export class McpSession {
       result: cut(answer.result ?? answer.error), durationMs: Date.now() - p.started, bytes: Buffer.byteLength(JSON.stringify(answer)),
     });
     const { truncated: _cut, ...message } = answer;
-    this.d.toClient(message);
+    if (p.deliver) p.deliver(message);
+    else this.toClient(message);
   }
 
   /** The server went away: every request in progress gets an error; the session ends. */
@@ -139,10 +158,90 @@ export class McpSession {
       clearTimeout(p.timer);
     }
     for (const [key, p] of this.pending) {
-      if (!p.internal) this.d.toClient({ jsonrpc: '2.0', id: JSON.parse(key) as string | number, error: { code: RPC.internal, message: `the MCP server ended: ${reason}` } });
-      else p.internal({ jsonrpc: '2.0', id: JSON.parse(key) as string | number, error: { code: RPC.internal, message: reason } });
+      const error = { jsonrpc: '2.0', id: JSON.parse(key) as string | number, error: { code: RPC.internal, message: `the MCP server ended (${reason}) before it answered` } };
+      this.d.recorder.record('mcp.response', { id: error.id, method: p.method, ...(p.gated ? { target: p.gated.target } : {}), isError: true, error: error.error.message, durationMs: Date.now() - p.started });
+      if (p.internal) p.internal(error);
+      else if (p.deliver) p.deliver(error);
+      else this.toClient(error);
     }
     this.pending.clear();
+    this.serverRequests.clear();
+    for (const [, h] of this.held) {
+      if (h.state === 'pending' && h.approvalId) this.report({ approvalId: h.approvalId, state: 'failed', error: 'resource_error', message: `the session ended (${reason}) before the call was approved: it did not run` });
+    }
+  }
+
+  /** A request of the server: asked of the client if policy allows it for this resource, refused otherwise. */
+  private askClient(m: JsonRpcMessage): void {
+    const id = m.id as string | number;
+    const method = String(m.method);
+    if (method === 'ping') return void this.d.upstream.send({ jsonrpc: '2.0', id, result: {} }).catch(() => undefined);
+    const decision = isServerRequestMethod(method) ? this.serverMayAsk(method) : undefined;
+    const allowed = decision?.effect === 'allow' && !this.serverRequests.has(keyOf(id)) && this.serverRequests.size < MAX_PENDING;
+    const reasons = !decision ? ['the gateway relays no such request'] : decision.effect === 'allow' ? (allowed ? decision.reasons : ['too many requests of the server in progress']) : decision.reasons.length > 0 ? decision.reasons : ['no policy allows it'];
+    this.d.recorder.record('mcp.server_request', { id, method, ...(method === 'roots/list' ? {} : { params: cut(maskResult(m.params ?? null, this.d.masker(this.d.connectMasking), RECORDED_BYTES).result) }), decision: allowed ? 'allow' : 'deny', policies: decision?.determiningPolicies ?? [], reasons });
+    if (!allowed) {
+      const action = isServerRequestMethod(method) ? ` (policy action ${SERVER_REQUESTS[method].action} on resource ${this.d.resourceName})` : '';
+      void this.d.upstream.send({ jsonrpc: '2.0', id, error: { code: RPC.refused, message: `refused by the gateway: the server may not ask the client ${method}${action}: ${reasons.join('; ')}` } }).catch(() => undefined);
+      return;
+    }
+    this.serverRequests.set(keyOf(id), { method, started: Date.now() });
+    this.toClient(m);
+  }
+
+  /** The client's answer to a request of the server: passed on only if the server asked it. */
+  private answerToServer(m: JsonRpcMessage): void {
+    const asked = this.serverRequests.get(keyOf(m.id));
+    if (!asked) return;
+    this.serverRequests.delete(keyOf(m.id));
+    this.d.recorder.record('mcp.server_response', { id: m.id, method: asked.method, isError: m.error !== undefined, result: cut(maskResult(m.result ?? m.error ?? null, this.d.masker(this.d.connectMasking), RECORDED_BYTES).result), durationMs: Date.now() - asked.started });
+    this.send(m);
+  }
+
+  private serverMayAsk(method: ServerRequestMethod): PolicyDecision {
+    return this.d.decide({ principal: this.d.principal, action: SERVER_REQUESTS[method].action, resource: this.d.policyResource, context: { sourceIp: this.d.sourceIp, hasGrant: true } });
+  }
+
+  /** A notification of the server reaches the client (log text masked); a changed tool list is pinned again at once. */
+  private notifyClient(m: JsonRpcMessage): void {
+    if (isGatewayNotification(m)) {
+      this.d.recorder.record('mcp.server_malformed', { method: m.method, reason: 'the gateway\'s own notification namespace: not relayed' });
+      return;
+    }
+    if (m.method === 'notifications/tools/list_changed') {
+      this.toolsListed = false;
+      this.d.recorder.record('mcp.tools_changed', {});
+      this.ensureTools().catch((error: unknown) => this.d.log.warn({ err: error }, 'checking the changed tool list failed'));
+    }
+    if (m.method === 'notifications/message' || m.method === 'notifications/tools/list_changed' || m.method === 'notifications/resources/updated' || m.method === 'notifications/resources/list_changed' || m.method === 'notifications/prompts/list_changed') {
+      this.d.recorder.record('mcp.notification', { method: m.method, params: cut(maskedNotification(m, this.d.masker(this.d.connectMasking)).params ?? null) });
+    }
+    this.toClient(maskedNotification(m, this.d.masker(this.d.connectMasking)));
+  }
+
+  /**
+   * Every message to the client (and report to the relay) leaves only once what was recorded before
+   * it is on disk, in order: an answer the client saw is in the recording even if the agent dies
+   * right after. If the journal cannot write, an answer is replaced by an error (fails closed).
+   */
+  private toClient(m: JsonRpcMessage): void {
+    this.outbox = this.outbox.then(() => this.d.recorder.flushed()).then(
+      () => this.d.toClient(m),
+      (error: unknown) => {
+        this.d.log.error({ err: error }, 'the recording could not be written: answer withheld');
+        if (m.id !== undefined && m.method === undefined) this.d.toClient({ jsonrpc: '2.0', id: m.id, error: { code: RPC.internal, message: 'the gateway could not record this answer, so it is withheld' } });
+      },
+    );
+  }
+
+  /** Runs once every message queued for the client so far has left (the end of the stream comes after its answers). */
+  afterSent(fn: () => void): void {
+    this.outbox = this.outbox.then(fn).catch((error: unknown) => this.d.log.warn({ err: error }, 'finishing the MCP stream failed'));
+  }
+
+  /** A line for the control plane's relay (never for the client): the state of a held call. */
+  private report(r: McpHeldCallReport): void {
+    this.toClient({ jsonrpc: '2.0', method: MCP_HELD_CALL_METHOD, params: r });
   }
 
   private async gate(m: JsonRpcMessage, method: string, gated: GatedRequest): Promise<void> {
@@ -182,13 +281,17 @@ export class McpSession {
     const key = createHash('sha256').update(m.method as string).update('\0').update(JSON.stringify(params.name ?? null)).update('\0').update(JSON.stringify(params.arguments ?? params.uri ?? null)).digest('hex');
     const entry = this.held.get(key);
     const started = Date.now();
-    if (entry?.state === 'approved') {
+    if (entry?.state === 'done' && entry.answer) {
+      // The approved call already ran: this call gets its answer (it does not run again).
       this.held.delete(key);
-      return entry.approvalId;
+      this.d.recorder.record('mcp.request', { id: m.id, method: m.method, target: gated.target, arguments: this.maskedArguments(m), decision: 'require_approval', approvalId: entry.approvalId, note: 'approved: the answer of the run the approval made' });
+      this.toClient({ ...entry.answer, id: m.id });
+      return undefined;
     }
     const reasons = decision.reasons.join('; ');
-    if (entry?.state === 'pending') {
-      this.refuse(m, gated, `${gated.target} is still held for approval ${entry.approvalId ?? ''}: call it again with the same arguments once it is approved`, { error: 'approval_required', approvalId: entry.approvalId }, started);
+    if (entry?.state === 'pending' || entry?.state === 'running') {
+      const state = entry.state === 'pending' ? 'is still held for approval' : 'was approved and is running for approval';
+      this.refuse(m, gated, `${gated.target} ${state} ${entry.approvalId ?? ''}: call wait_for_approval (on /mcp) with its id, or call it again with the same arguments, to get its result`, { error: 'approval_required', approvalId: entry.approvalId }, started);
       return undefined;
     }
     if (!this.d.hold) {
@@ -205,15 +308,16 @@ export class McpSession {
       }).then(
         (outcome) => {
           resolve(undefined);
-          if (outcome.status === 'approved') {
-            fresh.state = 'approved';
-            fresh.approvalId = outcome.approvalId;
-          } else this.held.delete(key);
           this.d.recorder.record('mcp.approval', { target: gated.target, approvalId: outcome.approvalId ?? null, status: outcome.status });
+          if (outcome.status === 'approved' && !this.ended) return this.runApproved(m, gated, decision, fresh, outcome.approvalId, key);
+          this.held.delete(key);
+          const why = outcome.status === 'approved' ? 'the session ended before it could run' : outcome.status === 'unavailable' ? outcome.reason : `the approval was ${outcome.status}${outcome.comment ? ` (${outcome.comment})` : ''}`;
+          if (fresh.approvalId) this.report({ approvalId: fresh.approvalId, state: 'failed', error: outcome.status === 'denied' ? 'denied' : 'approval_required', message: `${gated.target} did not run: ${why}` });
         },
         () => {
           resolve(undefined);
           this.held.delete(key);
+          if (fresh.approvalId) this.report({ approvalId: fresh.approvalId, state: 'failed', error: 'resource_error', message: `${gated.target} did not run: the approval could not be followed` });
         },
       );
     });
@@ -223,12 +327,39 @@ export class McpSession {
       return undefined;
     }
     fresh.approvalId = info.approvalId;
+    this.report({ approvalId: info.approvalId, state: 'held', tool: gated.tool ?? gated.target });
     this.d.recorder.record('mcp.request', { id: m.id, method: m.method, target: gated.target, arguments: masked, decision: 'require_approval', policies: decision.determiningPolicies, reasons: decision.reasons, approvalId: info.approvalId });
     this.refuse(m, gated,
       `held for approval ${info.approvalId} until ${info.expiresAt.toISOString()} (${reasons}): it has NOT run. An approver approves it with POST ${info.approveUrl}; ` +
-        'once approved, call the same tool again with the same arguments in this session: it then runs, once',
+        `once approved the gateway runs it, once. Get its result with wait_for_approval {"id":"${info.approvalId}"} (the gateway's own tools on /mcp), ` +
+        'or by calling the same tool again with the same arguments in this session',
       { error: 'approval_required', approvalId: info.approvalId, expiresAt: info.expiresAt.toISOString() }, started);
     return undefined;
+  }
+
+  /** An approved held call: that message, run once, with an id of the agent's own; the answer is kept for the client. */
+  private runApproved(m: JsonRpcMessage, gated: GatedRequest, decision: PolicyDecision, entry: HeldCall, approvalId: string, key: string): void {
+    entry.state = 'running';
+    entry.approvalId = approvalId;
+    const id = `gw-approved-${++this.internalIds}`;
+    this.d.recorder.record('mcp.request', { id, method: m.method, target: gated.target, arguments: this.maskedArguments(m), decision: 'require_approval', policies: decision.determiningPolicies, approvalId, note: 'approved: runs once' });
+    this.forward({ ...m, id }, {
+      method: m.method as string, started: Date.now(), gated, decision, approvalId,
+      deliver: (answer) => {
+        entry.state = 'done';
+        entry.answer = answer;
+        const result = isRecord(answer.result) ? answer.result : undefined;
+        if (result && result.isError !== true) this.report({ approvalId, state: 'completed', result });
+        else {
+          const message = result ? 'the server answered the approved call with an error' : `the approved call failed: ${isRecord(answer.error) ? String(answer.error.message) : 'no answer'}`;
+          this.report({ approvalId, state: 'failed', error: 'resource_error', message, ...(result ? { result } : {}) });
+        }
+        // Kept for one repeat of the call in this session, not forever.
+        setTimeout(() => {
+          if (this.held.get(key) === entry) this.held.delete(key);
+        }, 15 * 60_000).unref();
+      },
+    });
   }
 
   /** Calls per session and per minute. */
@@ -243,13 +374,18 @@ export class McpSession {
   }
 
   private forward(m: JsonRpcMessage, p: Pending): void {
-    const timeoutMs = this.d.options.callTimeoutSeconds * 1000;
+    // The time per call bounds calls (tools, resources, prompts); initialize and lists get at least a minute (a server may start slowly).
+    const timeoutMs = (p.gated ? this.d.options.callTimeoutSeconds : Math.max(this.d.options.callTimeoutSeconds, 60)) * 1000;
     p.timer = setTimeout(() => {
       if (!this.pending.delete(keyOf(m.id))) return;
       this.d.recorder.record('mcp.response', { id: m.id, method: p.method, error: 'timeout', durationMs: Date.now() - p.started });
       const message = `the MCP server did not answer within ${this.d.options.callTimeoutSeconds} s`;
-      if (p.method === 'tools/call') this.d.toClient({ jsonrpc: '2.0', id: m.id, result: toolRefusal(message, { error: 'limit_reached' }) });
-      else this.error(m.id, RPC.timeout, message);
+      // The server is told to stop working on it (it may still finish; its late answer is dropped).
+      void this.d.upstream.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: m.id as string | number, reason: message } }).catch(() => undefined);
+      const answer: JsonRpcMessage = p.method === 'tools/call' ? { jsonrpc: '2.0', id: m.id, result: toolRefusal(message, { error: 'limit_reached' }) } : { jsonrpc: '2.0', id: m.id, error: { code: RPC.timeout, message } };
+      if (p.internal) p.internal(answer);
+      else if (p.deliver) p.deliver(answer);
+      else this.toClient(answer);
     }, timeoutMs);
     p.timer.unref();
     this.pending.set(keyOf(m.id), p);
@@ -263,8 +399,10 @@ export class McpSession {
       if (!p) return;
       this.pending.delete(keyOf(m.id));
       clearTimeout(p.timer);
-      if (p.internal) p.internal({ jsonrpc: '2.0', id: m.id, error: { code: RPC.internal, message: 'unreachable' } });
-      else this.error(m.id, RPC.internal, `the MCP server could not be reached: ${(error as Error).message}`);
+      const answer = { jsonrpc: '2.0', id: m.id, error: { code: RPC.internal, message: `the MCP server could not be reached: ${(error as Error).message}` } };
+      if (p.internal) p.internal(answer);
+      else if (p.deliver) p.deliver(answer);
+      else this.toClient(answer);
     });
   }
 
@@ -319,25 +457,18 @@ export class McpSession {
   private refuse(m: JsonRpcMessage, gated: GatedRequest, message: string, details: Record<string, unknown>, started: number, recorded = false): void {
     if (!recorded) this.d.recorder.record('mcp.request', { id: m.id, method: m.method, target: gated.target, arguments: this.maskedArguments(m), refused: message });
     this.d.recorder.record('mcp.response', { id: m.id, method: m.method, target: gated.target, isError: true, result: message, durationMs: Date.now() - started });
-    if (m.method === 'tools/call') this.d.toClient({ jsonrpc: '2.0', id: m.id, result: toolRefusal(message, details) });
+    if (m.method === 'tools/call') this.toClient({ jsonrpc: '2.0', id: m.id, result: toolRefusal(message, details) });
     else this.error(m.id, RPC.refused, message);
   }
 
   private error(id: unknown, code: number, message: string): void {
-    this.d.toClient({ jsonrpc: '2.0', id: (typeof id === 'string' || typeof id === 'number' ? id : null), error: { code, message } });
+    this.toClient({ jsonrpc: '2.0', id: (typeof id === 'string' || typeof id === 'number' ? id : null), error: { code, message } });
   }
 
   private maskedArguments(m: JsonRpcMessage): unknown {
     const params = isRecord(m.params) ? m.params : {};
     return cut(maskResult(params.arguments ?? params.uri ?? null, this.d.masker(this.d.connectMasking), RECORDED_BYTES).result);
   }
-}
-
-/** The client's capabilities without those that let the server make requests of it (refused anyway). */
-function withoutServerRequests(m: JsonRpcMessage): JsonRpcMessage {
-  if (!isRecord(m.params) || !isRecord(m.params.capabilities)) return m;
-  const { sampling: _s, elicitation: _e, roots: _r, ...capabilities } = m.params.capabilities;
-  return { ...m, params: { ...m.params, capabilities } };
 }
 
 function mergeMasking(a: MaskingObligation, b: MaskingObligation | undefined): MaskingObligation {

@@ -1,0 +1,55 @@
+import type { Masker } from '@gw/masking';
+import type { GatewayAction } from '@gw/policy';
+import { MCP_GATEWAY_METHOD_PREFIX } from '@gw/contracts';
+import type { JsonRpcMessage } from './message-gate.js';
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Requests a server may make of the client, the policy action that allows each, and the client
+ * capability the server needs to see for it. Anything else a server asks is refused.
+ */
+export const SERVER_REQUESTS = {
+  'sampling/createMessage': { action: 'mcp:sampling', capability: 'sampling' },
+  'elicitation/create': { action: 'mcp:elicitation', capability: 'elicitation' },
+  'roots/list': { action: 'mcp:roots', capability: 'roots' },
+} as const satisfies Record<string, { action: GatewayAction; capability: string }>;
+export type ServerRequestMethod = keyof typeof SERVER_REQUESTS;
+
+export const isServerRequestMethod = (method: unknown): method is ServerRequestMethod => typeof method === 'string' && Object.hasOwn(SERVER_REQUESTS, method);
+
+/**
+ * The initialize request with only the client capabilities that let the server ask what policy
+ * allows: a server that does not see `sampling` does not try it (and is refused if it does).
+ */
+export function withAllowedCapabilities(m: JsonRpcMessage, allowed: (method: ServerRequestMethod) => boolean): JsonRpcMessage {
+  if (!isRecord(m.params) || !isRecord(m.params.capabilities)) return m;
+  const capabilities = { ...m.params.capabilities };
+  for (const [method, { capability }] of Object.entries(SERVER_REQUESTS)) {
+    if (!allowed(method as ServerRequestMethod)) delete capabilities[capability];
+  }
+  return { ...m, params: { ...m.params, capabilities } };
+}
+
+/** A server notification in the gateway's own namespace would pass for the agent's: never relayed. */
+export const isGatewayNotification = (m: JsonRpcMessage) => typeof m.method === 'string' && m.method.startsWith(MCP_GATEWAY_METHOD_PREFIX);
+
+/**
+ * A server notification as the client may see it: the text a person reads (a log message's `data`,
+ * a progress `message`) masked with the session's rules; tokens, URIs and counters untouched so
+ * the client can still match them to its requests.
+ */
+export function maskedNotification(m: JsonRpcMessage, masker: Masker | undefined): JsonRpcMessage {
+  if (!masker || !isRecord(m.params)) return m;
+  const params = { ...m.params };
+  if (m.method === 'notifications/message' && params.data !== undefined) params.data = maskLeaves(params.data, masker);
+  if (m.method === 'notifications/progress' && typeof params.message === 'string') params.message = masker.maskEntities(params.message);
+  return { ...m, params };
+}
+
+function maskLeaves(v: unknown, masker: Masker): unknown {
+  if (typeof v === 'string') return masker.maskEntities(v);
+  if (Array.isArray(v)) return v.map((x) => maskLeaves(x, masker));
+  if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, maskLeaves(x, masker)]));
+  return v;
+}
