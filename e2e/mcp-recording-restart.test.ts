@@ -74,4 +74,32 @@ describe('MCP recording: a session survives a SIGKILL of the agent in its record
     expect(JSON.stringify(stored)).toContain('Dorothy Vaughan');
     expect(JSON.stringify(stored)).not.toContain(EMAIL);
   }, 60_000);
+
+  it('a control plane restart mid-session loses nothing either: the agent ships what it spooled once the control plane is back', async () => {
+    await agent?.kill();
+    // Shipping waits a few seconds, so the calls' records are still in the agent's spool when the control plane goes.
+    agent = spawnAgent({ controlPlaneUrl: stack.cp.baseUrl, credential, resources: [resourceEntry()], config: { recording: { shipDelayMs: 4000 } } });
+    await stack.waitOnline('mcp-rec', true);
+    const transport = new StreamableHTTPClientTransport(new URL(`${stack.cp.baseUrl}/mcp/mcp-rec`), { requestInit: { headers: { Authorization: `Bearer ${await stack.cp.token('ai-agent')}` } } });
+    const client = new Client({ name: 'e2e-rec-cp', version: '1.0.0' });
+    await client.connect(transport);
+    const sessionId = transport.sessionId!;
+    for (let i = 0; i < 2; i++) {
+      const res = (await client.callTool({ name: 'read_text_file', arguments: { path: join(dir, 'people.txt') } })) as CallToolResult;
+      expect(JSON.stringify(res)).toContain('Dorothy Vaughan');
+    }
+    await stack.cp.restart(500);
+    await client.close().catch(() => undefined);
+
+    const events = async () => (await stack.cp.request('GET', `/api/v1/sessions/${sessionId}/events?limit=1000`, { token: stack.admin })).body.items as SessionEvent[];
+    let stored: SessionEvent[] = [];
+    await expect.poll(async () => {
+      stored = await events().catch(() => []);
+      return stored.filter((e) => e.type === 'mcp.response' && e.data.target === 'tool "read_text_file"').length;
+    }, { timeout: 30_000, interval: 300 }).toBe(2);
+    expect(stored.map((e) => e.seq)).toEqual(stored.map((_, i) => i));
+    expect(JSON.stringify(stored)).not.toContain(EMAIL);
+    // The session the restart cut short is ended with a reason, not left active.
+    await expect.poll(async () => (await stack.cp.request('GET', `/api/v1/sessions/${sessionId}`, { token: stack.admin })).body.status, { timeout: 30_000, interval: 300 }).not.toBe('active');
+  }, 90_000);
 });
