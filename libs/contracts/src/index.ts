@@ -6,3 +6,4 @@ export * from './recording.js';
 export * from './approvals.js';
 export * from './ssh-session.js';
 export * from './mcp-tool-pins.js';
+export * from './session-signals.js';

@@ -15,6 +15,7 @@ import { principalFromGrant } from '../postgres/statement-policy.js';
 import { StatementRecording } from '../postgres/statement-recording.js';
 import { EphemeralUsers, UserRefusedError, type EphemeralUser } from './ephemeral-users.js';
 import { DEFAULT_MYSQL_OPTIONS, type MysqlOptions } from './mysql-config.js';
+import type { SignalSession } from '../../wings.js';
 import { MysqlSessionCore, type KillOutcome } from './mysql-session-core.js';
 import { UpstreamLoginError, loginUpstream, type UpstreamSession } from './upstream-login.js';
 
@@ -27,6 +28,8 @@ export interface MysqlHandlerOptions {
   spoolDir: string;
   log: Logger;
   requestApproval?: RequestApproval;
+  /** Kills of sessions this agent does not serve go through the control plane (another agent or replica). */
+  signalSession?: SignalSession;
 }
 
 interface ResourceState {
@@ -37,6 +40,7 @@ interface ResourceState {
 
 /** A live session, as KILL from another session of the same principal finds it. */
 interface LiveSession {
+  sessionId: string;
   principalId: string;
   resource: string;
   threadId: number;
@@ -254,13 +258,14 @@ export class MysqlHandler implements ProtocolHandler {
       maskingKey: state.maskingKey,
       capabilities: start.capabilities,
       sampleRows: options.sampleRows,
-      kill: (target) => this.kill(grant.principal.id, resource.name, target),
+      kill: (target) => this.kill(grant.sid, grant.principal.id, resource.name, target),
       fail: (reason) => {
         if (reason !== 'client quit') log.info({ reason }, 'mysql session ended');
         finish(reason);
       },
     });
     this.live.set(start.connectionId, {
+      sessionId: grant.sid,
       principalId: grant.principal.id,
       resource: resource.name,
       threadId: upstream.threadId,
@@ -295,19 +300,42 @@ export class MysqlHandler implements ProtocolHandler {
 
   /**
    * `KILL [QUERY] <id>` where the id is the gateway's connection id of another session of the same
-   * principal on this agent (`mysql`'s Ctrl-C sends it on a second connection): the agent kills the
-   * database thread of that session with its own credentials. Sessions of others are refused.
+   * principal (`mysql`'s Ctrl-C sends it on a second connection, often through another replica or
+   * agent). A session this agent serves is killed here with the agent's own credentials; any other
+   * is resolved by the control plane, which checks the principal and tells the agent that serves it
+   * (see killQuery). Sessions of others are refused.
    */
-  private async kill(principalId: string, resource: string, target: { query: boolean; connectionId: number }): Promise<KillOutcome> {
+  private async kill(sessionId: string, principalId: string, resource: string, target: { query: boolean; connectionId: number }): Promise<KillOutcome> {
+    const unknown: KillOutcome = { ok: false, code: 1094, message: `Unknown thread id: ${target.connectionId}` };
+    const notOwner: KillOutcome = { ok: false, code: 1095, message: `You are not owner of thread ${target.connectionId}` };
     const victim = this.live.get(target.connectionId);
-    if (!victim || victim.resource !== resource) return { ok: false, code: 1094, message: `Unknown thread id: ${target.connectionId}` };
-    if (victim.principalId !== principalId) return { ok: false, code: 1095, message: `You are not owner of thread ${target.connectionId}` };
-    if (!target.query) {
-      victim.terminate('connection killed by its owner');
+    if (victim && victim.resource === resource) {
+      if (victim.principalId !== principalId) return notOwner;
+      if (!target.query) {
+        victim.terminate('connection killed by its owner');
+        return { ok: true };
+      }
+      await victim.admin.query(`KILL QUERY ${victim.threadId}`);
       return { ok: true };
     }
-    await victim.admin.query(`KILL QUERY ${victim.threadId}`);
-    return { ok: true };
+    // Gateway connection ids are positive 31-bit numbers: anything else names no session anywhere.
+    if (!this.o.signalSession || !Number.isInteger(target.connectionId) || target.connectionId < 1 || target.connectionId > 2 ** 31 - 1) return unknown;
+    const ack = await this.o.signalSession({ sessionId, clientKey: target.connectionId, action: target.query ? 'cancel' : 'terminate' });
+    if (!ack.ok) throw new Error(ack.error);
+    switch (ack.outcome) {
+      case 'signalled':
+        return { ok: true };
+      case 'not-owner':
+        return notOwner;
+      case 'unknown':
+        return unknown;
+    }
+  }
+
+  /** The control plane relays a `KILL QUERY` it checked (same principal) for a session served here. */
+  killQuery(sessionId: string): void {
+    const victim = [...this.live.values()].find((s) => s.sessionId === sessionId);
+    victim?.admin.query(`KILL QUERY ${victim.threadId}`).catch((error: unknown) => this.o.log.warn({ err: error, sessionId }, 'KILL QUERY failed'));
   }
 }
 
