@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { createPool, type Pool } from 'mysql2/promise';
 import { MAX_MYSQL_START_FRAME, type MysqlSessionStart } from '@gw/contracts';
 import { encodeErr, encodeOk, packet } from '@gw/protocol-mysql';
@@ -14,7 +15,8 @@ import { StatementGate } from '../postgres/statement-gate.js';
 import { principalFromGrant } from '../postgres/statement-policy.js';
 import { StatementRecording } from '../postgres/statement-recording.js';
 import { EphemeralUsers, UserRefusedError, type EphemeralUser } from './ephemeral-users.js';
-import { DEFAULT_MYSQL_OPTIONS, type MysqlOptions } from './mysql-config.js';
+import { DEFAULT_MYSQL_OPTIONS, mysql2TlsOptions, mysqlUpstreamTls, tlsFailure, type MysqlOptions } from './mysql-config.js';
+import type { UpstreamTls } from '../postgres/upstream-tls.js';
 import type { SignalSession } from '../../wings.js';
 import { MysqlSessionCore, type KillOutcome } from './mysql-session-core.js';
 import { UpstreamLoginError, loginUpstream, type UpstreamSession } from './upstream-login.js';
@@ -34,6 +36,7 @@ export interface MysqlHandlerOptions {
 
 interface ResourceState {
   admin: Pool;
+  tls: UpstreamTls;
   users: EphemeralUsers;
   maskingKey: Buffer;
 }
@@ -110,7 +113,9 @@ export class MysqlHandler implements ProtocolHandler {
   private resourceState(resource: AgentResource): Promise<ResourceState> {
     let state = this.resources.get(resource.name);
     if (!state) {
-      const options = resource.mysql ?? DEFAULT_MYSQL_OPTIONS;
+      const options: MysqlOptions = resource.mysql ?? DEFAULT_MYSQL_OPTIONS;
+      // A bad tls.caFile throws here, for every session, with its name (nothing is cached).
+      const tls = mysqlUpstreamTls(options.tls, resource.address.host);
       const admin = createPool({
         host: resource.address.host,
         port: resource.address.port,
@@ -118,9 +123,11 @@ export class MysqlHandler implements ProtocolHandler {
         password: resource.credentials?.['password']?.reveal() ?? '',
         connectionLimit: 2,
         multipleStatements: false,
+        ...mysql2TlsOptions(options.tls, tls, resource.address),
       });
       state = Promise.resolve({
         admin,
+        tls,
         users: new EphemeralUsers(admin, () => this.o.agentId() ?? 'unknown', options.ephemeralHost),
         maskingKey: loadMaskingKey(resource.mysql?.maskingKey?.reveal(), this.o.spoolDir),
       });
@@ -148,6 +155,8 @@ export class MysqlHandler implements ProtocolHandler {
         ephemeral = await state.users.create(grant.login, new Set(options.privilegedRoles));
       } catch (error) {
         if (error instanceof UserRefusedError) return refuseUser(error.message);
+        const tls = tlsFailure(error);
+        if (tls) return refuse(stream, seq, 2026, tls);
         log.warn({ err: error }, 'creating the ephemeral user failed');
         return refuse(stream, seq, 1105, `the gateway could not create a session user for "${grant.login}": ${(error as Error).message.slice(0, 200)}`);
       }
@@ -176,12 +185,15 @@ export class MysqlHandler implements ProtocolHandler {
       [upstream, userFunctions] = await Promise.all([
         loginUpstream({
           host: resource.address.host, port: resource.address.port, user, password, schema: start.schema, capabilities: start.capabilities, charset: start.charset, attributes: start.attributes,
+          tls: state.tls,
         }),
         loadUserFunctionNames(state.admin),
       ]);
     } catch (error) {
       await dropUser();
       if (error instanceof UpstreamLoginError) return refuse(stream, seq, error.code, error.message);
+      const tls = tlsFailure(error);
+      if (tls) return refuse(stream, seq, 2026, tls);
       throw error;
     }
     if (stream.destroyed) {
@@ -197,6 +209,8 @@ export class MysqlHandler implements ProtocolHandler {
       mode: options.mode,
       schema: start.schema,
       server: upstream.handshake.serverVersion,
+      // The TLS version of the agent's connection to the database, or null without TLS.
+      tls: 'getProtocol' in upstream.socket ? (upstream.socket as TLSSocket).getProtocol() : null,
       declared: { programName: start.attributes['program_name'] ?? null, client: start.attributes['_client_name'] ?? null },
       sourceIp: header.client.address ?? null,
     });
