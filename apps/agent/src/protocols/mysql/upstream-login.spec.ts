@@ -131,7 +131,7 @@ describe('upstream login with caching_sha2_password (scripted MySQL 8 peer)', ()
   /** Runs `script` for the agent's connection; resolves with the login's options to use. */
   async function peer(script: (c: PeerConnection) => Promise<void>): Promise<{ options: UpstreamLoginOptions; done: Promise<void> }> {
     let finish!: (error?: unknown) => void;
-    const done = new Promise<void>((resolve, reject) => (finish = (error) => (error ? reject(error) : resolve())));
+    const done = new Promise<void>((resolve, reject) => (finish = (error) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve())));
     server = createServer((socket) => {
       script(new PeerConnection(socket)).then(() => finish(), finish);
     });
