@@ -130,10 +130,10 @@ describe('upstream login with caching_sha2_password (scripted MySQL 8 peer)', ()
 
   /** Runs `script` for the agent's connection; resolves with the login's options to use. */
   async function peer(script: (c: PeerConnection) => Promise<void>): Promise<{ options: UpstreamLoginOptions; done: Promise<void> }> {
-    let finish!: (error?: unknown) => void;
-    const done = new Promise<void>((resolve, reject) => (finish = (error) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve())));
+    let finish!: (error?: Error) => void;
+    const done = new Promise<void>((resolve, reject) => (finish = (error) => (error ? reject(error) : resolve())));
     server = createServer((socket) => {
-      script(new PeerConnection(socket)).then(() => finish(), finish);
+      script(new PeerConnection(socket)).then(() => finish(), (error: unknown) => finish(error instanceof Error ? error : new Error(JSON.stringify(error))));
     });
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
