@@ -225,9 +225,18 @@ describe('client compatibility matrix through the gateway', () => {
       await expect(knex.raw('SELECT pg_sleep(3)')).rejects.toMatchObject({ code: '57014' });
     });
 
-    it('.timeout(ms, { cancel: true }) fails to cancel through the gateway (its pg_cancel_backend() is refused); the pool goes on', async () => {
-      await expect(knex.raw('SELECT pg_sleep(0.3)').timeout(50, { cancel: true })).rejects.toThrow(/cancelling of query failed/);
-      expect(await knex('customers').count<{ n: string }[]>({ n: '*' })).toEqual([{ n: '3' }]);
+    it('.timeout(ms, { cancel: true }) cancels the query on the server (its pg_cancel_backend names the gateway pid); the pool goes on', async () => {
+      // Without statement_timeout, so that only Knex's cancel can stop the sleep.
+      const cancelling = knexFactory({ client: 'pg', connection: gateway as Knex.PgConnectionConfig, pool: { min: 0, max: 2 } });
+      try {
+        const error = await cancelling.raw('SELECT pg_sleep(30)').timeout(300, { cancel: true }).then(() => undefined, (e: unknown) => e as Error);
+        // A failed cancel would say "cancelling of query failed".
+        expect(error?.message).toMatch(/^Defined query timeout of 300ms exceeded when running query\./);
+        await expect.poll(() => sleepRunning('SELECT pg_sleep(30)'), { timeout: 10_000 }).toBe(false);
+        expect(await cancelling('customers').count<{ n: string }[]>({ n: '*' })).toEqual([{ n: '3' }]);
+      } finally {
+        await cancelling.destroy();
+      }
     });
 
     it('nested transactions are savepoints; a denied statement rejects the transaction and the pool goes on', async () => {
@@ -460,6 +469,88 @@ describe('client compatibility matrix through the gateway', () => {
       expect(out['pipeline']).toEqual(['b**@example.org', true, 'piped']);
       expect(out['notify']).toEqual(['hello from psycopg']);
     }, 90_000);
+  });
+
+  describe('pg_cancel_backend / pg_terminate_backend of the pid the gateway handed out', () => {
+    /** A gateway client running `SELECT pg_sleep(<seconds>)`, and how that query ended. */
+    const sleeper = async (seconds: number) => {
+      const client = fx.gateway();
+      await client.connect();
+      client.on('error', () => undefined);
+      const pid = (client as unknown as { processID: number }).processID;
+      const text = `SELECT pg_sleep(${seconds})`;
+      const outcome = client.query(text).then(() => 'finished', (e: { code?: string }) => e.code ?? 'error');
+      await expect.poll(() => sleepRunning(text), { timeout: 10_000 }).toBe(true);
+      return { client, pid, outcome };
+    };
+
+    it('node-postgres: the literal pid (simple protocol) cancels the other session (57014) and answers true', async () => {
+      const target = await sleeper(31);
+      const canceller = fx.gateway();
+      await canceller.connect();
+      try {
+        expect((await canceller.query(`SELECT pg_cancel_backend(${target.pid})`)).rows).toEqual([{ pg_cancel_backend: true }]);
+        expect(await target.outcome).toBe('57014');
+        expect((await target.client.query('SELECT 1 AS still')).rows).toEqual([{ still: 1 }]);
+      } finally {
+        await Promise.all([canceller.end(), target.client.end()]);
+      }
+    });
+
+    it('node-postgres: pg_terminate_backend($1) (extended protocol) ends the other session', async () => {
+      const target = await sleeper(32);
+      const killer = fx.gateway();
+      await killer.connect();
+      try {
+        expect((await killer.query('SELECT pg_terminate_backend($1)', [target.pid])).rows).toEqual([{ pg_terminate_backend: true }]);
+        expect(await target.outcome).toBe('57P01');
+        await expect.poll(() => sleepRunning('SELECT pg_sleep(32)'), { timeout: 10_000 }).toBe(false);
+        // The killer's own session goes on.
+        expect((await killer.query('SELECT 2 AS still')).rows).toEqual([{ still: 2 }]);
+      } finally {
+        await killer.end();
+        await target.client.end().catch(() => undefined);
+      }
+    });
+
+    it('psql: SELECT pg_cancel_backend(<pid>) prints t and the query is cancelled', async () => {
+      const target = await sleeper(33);
+      try {
+        const { stdout } = await run('psql', [`host=127.0.0.1 port=${fx.stack.pgPort} dbname=${fx.resource} user=${fx.role} sslmode=require`, '-X', '-At', '-c', `SELECT pg_cancel_backend(${target.pid});`], {
+          env: { ...process.env, PGPASSWORD: fx.token },
+        });
+        expect(stdout.trim()).toBe('t');
+        expect(await target.outcome).toBe('57014');
+      } finally {
+        await target.client.end();
+      }
+    });
+
+    it('another principal cannot cancel it, even one that policy lets run pg_cancel_backend; other pids stay with policy', async () => {
+      const target = await sleeper(2);
+      const admin = fx.gateway({ password: await fx.stack.cp.token('security-admin') });
+      await admin.connect();
+      try {
+        await expect(admin.query(`SELECT pg_cancel_backend(${target.pid})`)).rejects.toMatchObject({
+          code: '42501',
+          message: `pg_cancel_backend(${target.pid}): process ${target.pid} belongs to a session of another principal; a session may cancel or end only sessions of its own principal`,
+        });
+        await expect(admin.query('SELECT pg_terminate_backend($1)', [target.pid])).rejects.toMatchObject({ code: '42501' });
+        // Untouched: it sleeps to its end.
+        expect(await target.outcome).toBe('finished');
+        // A pid the gateway did not hand out is an ordinary admin call: policy forbids it to the workload.
+        const own = fx.gateway();
+        await own.connect();
+        try {
+          await expect(own.query('SELECT pg_cancel_backend(pg_backend_pid())')).rejects.toMatchObject({ code: '42501', message: expect.stringMatching(DENIED) as unknown });
+          await expect(own.query('SELECT pg_cancel_backend($1)', [2 ** 31 - 2])).rejects.toMatchObject({ code: '42501', message: expect.stringMatching(DENIED) as unknown });
+        } finally {
+          await own.end();
+        }
+      } finally {
+        await Promise.all([admin.end(), target.client.end()]);
+      }
+    });
   });
 
   describe('psql', () => {

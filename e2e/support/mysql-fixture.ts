@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
-import { startStack, type Stack } from './stack.js';
+import { startStack, type Stack, type StackResource } from './stack.js';
 
 const run = promisify(execFile);
 
@@ -16,6 +16,8 @@ export interface MysqlFixture {
   token: string;
   /** A mysql2 connection through the gateway as `<role>@<resource>`, TLS, the token as cleartext password. */
   gateway(extra?: mysql.ConnectionOptions): Promise<mysql.Connection>;
+  /** The agent's resource entry (to serve the same resource from another agent). */
+  stackResource: StackResource;
   /** The `mariadb` command-line client through the gateway; `args` come before the schema. */
   cli(sql: string, args?: string[]): Promise<{ stdout: string; stderr: string }>;
   /** A root connection straight to MariaDB (setup and checks, never through the gateway). */
@@ -27,7 +29,10 @@ export interface MysqlFixture {
  * A schema with fake customers and orders on the real MariaDB (127.0.0.1:3306), a role with rights on
  * it, and the whole gateway (control plane and an agent serving it as a `mysql` resource in ephemeral mode).
  */
-export async function startMysqlFixture(name: string, opts: { policy: string; token?: string; resourceExtra?: Record<string, unknown> }): Promise<MysqlFixture> {
+export async function startMysqlFixture(
+  name: string,
+  opts: { policy: string; token?: string; resourceExtra?: Record<string, unknown>; env?: Record<string, string>; agentControlPlane?: Record<string, unknown> },
+): Promise<MysqlFixture> {
   const suffix = randomBytes(4).toString('hex');
   const db = `gw_${name}_${suffix}`;
   const role = `gw_${name}_app_${suffix}`;
@@ -43,9 +48,12 @@ export async function startMysqlFixture(name: string, opts: { policy: string; to
     INSERT INTO ${db}.secrets VALUES (1, 'launch codes');
     CREATE ROLE ${role}; GRANT SELECT, INSERT, UPDATE, DELETE, LOCK TABLES, SHOW VIEW, EXECUTE ON ${db}.* TO ${role};`);
   await r.end();
+  const stackResource: StackResource = { name: resource, type: 'mysql', address: '127.0.0.1:3306', extra: { credentials: { user: 'literal:root' }, ...(opts.resourceExtra ?? {}) } };
   const stack = await startStack({
     policy: opts.policy,
-    resources: [{ name: resource, type: 'mysql', address: '127.0.0.1:3306', extra: { credentials: { user: 'literal:root' }, ...(opts.resourceExtra ?? {}) } }],
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.agentControlPlane ? { agentControlPlane: opts.agentControlPlane } : {}),
+    resources: [stackResource],
   });
   const token = await stack.cp.token(opts.token ?? 'ai-agent');
   return {
@@ -54,6 +62,7 @@ export async function startMysqlFixture(name: string, opts: { policy: string; to
     role,
     resource,
     token,
+    stackResource,
     gateway: (extra = {}) =>
       mysql.createConnection({
         host: '127.0.0.1',

@@ -1,4 +1,4 @@
-import { MCP_TOOL_PIN_EVENTS, PG_EVENTS, RECORDING_BATCHES_EVENT, RECORDING_EVENT, type AgentHello, type RecordingAck, type RecordingBatchesAck, type ToolPinCheckAck } from '@gw/contracts';
+import { MCP_TOOL_PIN_EVENTS, PG_EVENTS, RECORDING_BATCHES_EVENT, RECORDING_EVENT, SESSION_SIGNAL_EVENTS, type AgentHello, type RecordingAck, type RecordingBatchesAck, type SessionSignalAck, type ToolPinCheckAck } from '@gw/contracts';
 import type { TunnelStats } from '@gw/tunnel';
 import type { Logger } from 'pino';
 import type { BackoffOptions } from './backoff.js';
@@ -115,6 +115,7 @@ export async function startAgent(configInput: AgentConfig | string, options: Sta
       consume: (message) => (approvals ? approvals.durable.consume(message) : Promise.resolve({ ok: false, error: 'this agent has no approval client' })),
     },
     checkToolPins: (check) => channel.request<ToolPinCheckAck>(MCP_TOOL_PIN_EVENTS.check, check, 10_000),
+    signalSession: (signal) => channel.request<SessionSignalAck>(SESSION_SIGNAL_EVENTS.signal, signal, 10_000),
   });
   const { postgres, ssh, kubernetes, mysql, mcp } = wings;
   const handlers = handlerRegistry(options.handlers ?? wings.handlers);
@@ -150,6 +151,11 @@ export async function startAgent(configInput: AgentConfig | string, options: Sta
     c.on(PG_EVENTS.cancel, (payload) => {
       const sessionId = (payload as { sessionId?: unknown } | null)?.sessionId;
       if (typeof sessionId === 'string') postgres?.cancel(sessionId);
+    });
+    // `KILL QUERY` from a session served elsewhere (another agent or replica), checked by the control plane.
+    c.on(SESSION_SIGNAL_EVENTS.mysqlKillQuery, (payload) => {
+      const sessionId = (payload as { sessionId?: unknown } | null)?.sessionId;
+      if (typeof sessionId === 'string') mysql?.killQuery(sessionId);
     });
     return c;
   };

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ToolPinCheck, ToolPinCheckAck } from '@gw/contracts';
+import type { SessionSignal, SessionSignalAck, ToolPinCheck, ToolPinCheckAck } from '@gw/contracts';
 import type { DurableApprovals, RequestApproval } from './approvals/approval-client.js';
 import type { AgentResource } from './config/agent-config.js';
 import type { ProtocolHandler } from './handlers/protocol-handler.js';
@@ -21,7 +21,11 @@ export interface WingDeps {
   requestApproval: RequestApproval;
   durableApprovals: DurableApprovals;
   checkToolPins: (check: ToolPinCheck) => Promise<ToolPinCheckAck>;
+  /** Asks the control plane to cancel or end another session by its client-visible id (any agent, any replica). */
+  signalSession: SignalSession;
 }
+
+export type SignalSession = (signal: SessionSignal) => Promise<SessionSignalAck>;
 
 /** The protocol handlers of this agent, loaded for the resource types it serves. */
 export interface Wings {
@@ -54,12 +58,12 @@ export async function loadWings(resources: readonly AgentResource[], deps: WingD
     const policy = new PolicyHolder(deps.policySnapshot, deps.log);
     if (types.has('postgres')) {
       const { PostgresHandler } = await import('./protocols/postgres/postgres-handler.js');
-      postgres = new PostgresHandler({ policy, shipper: deps.shipper, agentId: deps.agentId, spoolDir: deps.spoolDir, log: deps.log, requestApproval: deps.requestApproval });
+      postgres = new PostgresHandler({ policy, shipper: deps.shipper, agentId: deps.agentId, spoolDir: deps.spoolDir, log: deps.log, requestApproval: deps.requestApproval, signalSession: deps.signalSession });
       handlers.push(postgres);
     }
     if (types.has('mysql')) {
       const { MysqlHandler } = await import('./protocols/mysql/mysql-handler.js');
-      mysql = new MysqlHandler({ policy, shipper: deps.shipper, agentId: deps.agentId, spoolDir: deps.spoolDir, log: deps.log, ...(deps.requestApproval ? { requestApproval: deps.requestApproval } : {}) });
+      mysql = new MysqlHandler({ policy, shipper: deps.shipper, agentId: deps.agentId, spoolDir: deps.spoolDir, log: deps.log, signalSession: deps.signalSession, ...(deps.requestApproval ? { requestApproval: deps.requestApproval } : {}) });
       handlers.push(mysql);
     }
     if (types.has('ssh')) {

@@ -33,6 +33,10 @@ describe('migrations', () => {
       expect(await ds.query(processColumns)).toEqual([{ table_name: 'approvals' }, { table_name: 'grants' }]);
       const kindCheck = `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'approvals_kind_check'`;
       const replicaColumn = `SELECT column_name FROM information_schema.columns WHERE table_name = 'sessions' AND column_name = 'replica_id'`;
+      const clientKeyColumn = `SELECT column_name FROM information_schema.columns WHERE table_name = 'sessions' AND column_name = 'client_key'`;
+      expect(await ds.query(clientKeyColumn)).toHaveLength(1);
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await ds.query(clientKeyColumn)).toEqual([]);
       expect(await ds.query(replicaColumn)).toHaveLength(1);
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await ds.query(replicaColumn)).toEqual([]);

@@ -7,3 +7,4 @@ export * from './approvals.js';
 export * from './ssh-session.js';
 export * from './mcp-tool-pins.js';
 export * from './mcp-relay.js';
+export * from './session-signals.js';

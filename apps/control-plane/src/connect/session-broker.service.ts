@@ -51,6 +51,11 @@ export interface OpenRequest {
    * and sent again by the client, often in a new session, once approved). Default: cancelled at the end.
    */
   keepApprovalsAfterEnd?: boolean;
+  /**
+   * The id the endpoint gives the client for this session (Postgres BackendKeyData pid, MySQL
+   * connection id), stored so that a cancel or kill naming it from any replica finds the session.
+   */
+  clientKey?: number;
 }
 
 export interface OpenedSession {
@@ -135,6 +140,7 @@ export class SessionBroker {
     const session = await this.sessions.open({
       principal, resourceName: resource.name, resourceType: resource.type, agentId: agent.agentId, role: req.role ?? null,
       sourceAddress: req.sourceAddress, declared: req.declared, grantId: grant?.id ?? null, parentSessionId: req.parentSessionId ?? null,
+      clientKey: req.clientKey ?? null,
     });
     const openedAt = Date.now();
     const policyEndsAt = openedAt + Math.min(decision.obligations.maxSessionSeconds ?? DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS) * 1000;

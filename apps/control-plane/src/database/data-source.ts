@@ -19,6 +19,7 @@ import { KubernetesRequestApprovals1765010000000 } from './migrations/1765010000
 import { KubernetesRequestFingerprint1765100000000 } from './migrations/1765100000000-kubernetes-request-fingerprint.js';
 import { McpSessionRecords1765120000000 } from './migrations/1765120000000-mcp-session-records.js';
 import { ProcessAttribution1765150000000 } from './migrations/1765150000000-process-attribution.js';
+import { SessionClientKeys1765320000000 } from './migrations/1765320000000-session-client-keys.js';
 import { SessionReplicas1765200000000 } from './migrations/1765200000000-session-replicas.js';
 import { WebhookSubscriptionEntity } from '../webhooks/webhook-subscription.entity.js';
 import { WebhookDeliveryEntity } from '../webhooks/webhook-delivery.entity.js';
@@ -34,6 +35,7 @@ export const MIGRATIONS = [InitialSchema1764300000000, AgentOidcIdentity17644000
   McpSessionRecords1765120000000,
   ProcessAttribution1765150000000,
   SessionReplicas1765200000000,
+  SessionClientKeys1765320000000,
 ];
 
 export function createDataSource(url: string): DataSource {

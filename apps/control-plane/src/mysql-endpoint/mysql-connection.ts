@@ -218,6 +218,7 @@ export class MysqlConnection {
         resourceName: login.resource,
         role: login.dbUser,
         expectedType: 'mysql',
+        clientKey: this.connectionId,
         sourceAddress: this.raw.remoteAddress ?? null,
         declared: {
           applicationName: response.attributes.get('program_name') ?? response.attributes.get('_client_name') ?? null,

@@ -60,7 +60,8 @@ export class PgConnection {
   private startup?: StartupMessage;
   private session?: OpenedSession;
   private channel?: TunnelChannel;
-  private cancelPid?: number;
+  /** The gateway's BackendKeyData for this session (reserved before it opens, released at the end). */
+  private cancelKey?: { processId: number; secretKey: Buffer };
   private bytesIn = 0;
   /** The tunnel stream's id, for the benchmark's hop trace (see @gw/tunnel hop-trace). */
   private traceId = 0;
@@ -173,6 +174,8 @@ export class PgConnection {
       return this.fatal('28P01', `token refused: ${error.reason}`);
     }
     if (this.isClosed()) return;
+    const key = this.deps.cancelKeys.reserve();
+    this.cancelKey = key;
     let opened: OpenedSession;
     try {
       opened = await this.deps.broker.open({
@@ -180,6 +183,7 @@ export class PgConnection {
         resourceName,
         role,
         expectedType: 'postgres',
+        clientKey: key.processId,
         sourceAddress: this.raw.remoteAddress ?? null,
         declared: { applicationName: startup.parameters.get('application_name') ?? null, client: 'postgres' },
         onTerminate: (_code, reason) => {
@@ -197,6 +201,7 @@ export class PgConnection {
       return;
     }
     clearTimeout(this.startupTimer);
+    this.deps.cancelKeys.bind(key.processId, opened.sessionId);
     this.session = opened;
     this.channel = opened.channel;
     this.traceId = opened.channel.id;
@@ -220,6 +225,7 @@ export class PgConnection {
   private relayAgent(opened: OpenedSession): void {
     const channel = opened.channel;
     const backend = new BackendParser();
+    const cancelKey = this.cancelKey!;
     let keySwapped = false;
     const toClient = (bytes: Uint8Array): void => {
       if (keySwapped) return this.writeToClient(channel, [bytes]);
@@ -227,9 +233,7 @@ export class PgConnection {
       try {
         for (const msg of backend.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))) {
           if (msg.kind === 'BackendKeyData') {
-            const key = this.deps.cancelKeys.issue(opened.sessionId);
-            this.cancelPid = key.processId;
-            out.push(serializeBackend({ kind: 'BackendKeyData', processId: key.processId, secretKey: key.secretKey }));
+            out.push(serializeBackend({ kind: 'BackendKeyData', processId: cancelKey.processId, secretKey: cancelKey.secretKey }));
           } else {
             out.push(msg.raw);
             if (msg.kind === 'ReadyForQuery') keySwapped = true;
@@ -308,8 +312,8 @@ export class PgConnection {
     const wasRelaying = this.state === 'relay' || this.session !== undefined;
     this.state = 'closed';
     clearTimeout(this.startupTimer);
-    if (this.cancelPid !== undefined) this.deps.cancelKeys.release(this.cancelPid);
-    this.cancelPid = undefined;
+    if (this.cancelKey) this.deps.cancelKeys.release(this.cancelKey.processId);
+    this.cancelKey = undefined;
     const session = this.session;
     this.session = undefined;
     if (session && wasRelaying) {

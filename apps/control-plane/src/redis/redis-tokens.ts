@@ -16,5 +16,6 @@ export const channels = (prefix: string) => ({
   agentRevoked: `${prefix}:agent:revoked`,
   sessionKill: `${prefix}:session:kill`,
   pgCancel: `${prefix}:pg:cancel`,
+  sessionCancel: `${prefix}:session:cancel`,
   domainEvents: `${prefix}:events`,
 });

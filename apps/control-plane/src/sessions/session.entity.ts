@@ -27,6 +27,8 @@ export class SessionEntity {
   @Column('bigint', { name: 'bytes_out' }) bytesOut!: string;
   @Column('timestamptz', { name: 'started_at' }) startedAt!: Date;
   @Column('timestamptz', { name: 'ended_at', nullable: true }) endedAt!: Date | null;
+  /** The id the client was given for this session (Postgres BackendKeyData pid, MySQL connection id); see SessionSignals. */
+  @Column('integer', { name: 'client_key', nullable: true }) clientKey!: number | null;
   /** The MCP session whose tool call opened this session; null for sessions opened by a client directly. */
   @Column('uuid', { name: 'parent_session_id', nullable: true }) parentSessionId!: string | null;
 }

@@ -31,6 +31,8 @@ export interface OpenSessionInput {
   grantId?: string | null;
   /** The MCP session whose tool call opens this one. */
   parentSessionId?: string | null;
+  /** The id the client was given for the session (Postgres cancel pid, MySQL connection id). */
+  clientKey?: number | null;
 }
 
 export interface SessionQuery {
@@ -149,6 +151,7 @@ export class SessionsService implements OnApplicationBootstrap {
       startedAt: new Date(),
       endedAt: null,
       parentSessionId: input.parentSessionId ?? null,
+      clientKey: input.clientKey ?? null,
     });
     await insertRow(this.dataSource.manager, SessionEntity, session);
     return session;

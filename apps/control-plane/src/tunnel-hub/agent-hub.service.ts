@@ -38,6 +38,7 @@ import { AgentApprovals } from './agent-approvals.service.js';
 import { HeartbeatBatcher } from './heartbeat-batcher.js';
 import { AdmissionGate } from './admission-gate.js';
 import { AgentToolPins } from './agent-tool-pins.service.js';
+import { SessionSignals } from './session-signals.service.js';
 import type { AgentEntity } from '../agents/agent.entity.js';
 
 /** Missing this many heartbeats marks an agent's resources offline. */
@@ -71,6 +72,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
     @Inject(ThisReplica) private readonly replica: ThisReplica,
     @Inject(AgentApprovals) private readonly agentApprovals: AgentApprovals,
     @Inject(AgentToolPins) private readonly agentToolPins: AgentToolPins,
+    @Inject(SessionSignals) private readonly sessionSignals: SessionSignals,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -221,6 +223,7 @@ export class AgentHub implements OnApplicationBootstrap, BeforeApplicationShutdo
       });
       this.agentApprovals.attach(socket, agent.id);
       this.agentToolPins.attach(socket, agent.id);
+      this.sessionSignals.attach(socket, agent.id);
       this.registry.add(connected);
       this.resources
         .declare(agent.id, hello.data.resources, hello.data.version)

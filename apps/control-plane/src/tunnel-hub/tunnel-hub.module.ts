@@ -14,11 +14,12 @@ import { AgentRegistry } from './agent-registry.js';
 import { AgentApprovals } from './agent-approvals.service.js';
 import { AgentToolPins } from './agent-tool-pins.service.js';
 import { GrantSigner } from './grant-signer.service.js';
+import { SessionSignals } from './session-signals.service.js';
 
 /** Where agents dial in: authentication, the registry of connected agents, and grant signing. */
 @Module({
   imports: [AgentsModule, ApprovalsModule, AuditModule, IdentityModule, McpPinsModule, PoliciesModule, ReplicasModule, ResourcesModule, SessionsModule],
-  providers: [AgentHub, AgentApprovals, AgentToolPins, AgentRegistry, GrantSigner, AgentAuthenticator],
+  providers: [AgentHub, AgentApprovals, AgentToolPins, SessionSignals, AgentRegistry, GrantSigner, AgentAuthenticator],
   exports: [AgentRegistry, GrantSigner],
 })
 export class TunnelHubModule {}

@@ -39,7 +39,11 @@ export class EphemeralUsers {
     this.swept ??= (async () => {
       const [rows] = await this.admin.query(`SELECT User AS user, Host AS host FROM mysql.user WHERE User LIKE ${quote(`${this.prefix().replace(/_/g, '\\_')}%`)}`);
       for (const r of rows as { user: string; host: string }[]) await this.admin.query(`DROP USER IF EXISTS ${quote(r.user)}@${quote(r.host)}`);
-    })();
+    })().catch((error: unknown) => {
+      // A database unreachable (or refusing TLS) at first use must not fail every later session: sweep again next time.
+      this.swept = undefined;
+      throw error;
+    });
     return this.swept;
   }
 

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { createPool, type Pool } from 'mysql2/promise';
 import { MAX_MYSQL_START_FRAME, type MysqlSessionStart } from '@gw/contracts';
 import { encodeErr, encodeOk, packet } from '@gw/protocol-mysql';
@@ -14,7 +15,9 @@ import { StatementGate } from '../postgres/statement-gate.js';
 import { principalFromGrant } from '../postgres/statement-policy.js';
 import { StatementRecording } from '../postgres/statement-recording.js';
 import { EphemeralUsers, UserRefusedError, type EphemeralUser } from './ephemeral-users.js';
-import { DEFAULT_MYSQL_OPTIONS, type MysqlOptions } from './mysql-config.js';
+import { DEFAULT_MYSQL_OPTIONS, mysql2TlsOptions, mysqlUpstreamTls, tlsFailure, type MysqlOptions } from './mysql-config.js';
+import type { UpstreamTls } from '../postgres/upstream-tls.js';
+import type { SignalSession } from '../../wings.js';
 import { MysqlSessionCore, type KillOutcome } from './mysql-session-core.js';
 import { UpstreamLoginError, loginUpstream, type UpstreamSession } from './upstream-login.js';
 
@@ -27,16 +30,20 @@ export interface MysqlHandlerOptions {
   spoolDir: string;
   log: Logger;
   requestApproval?: RequestApproval;
+  /** Kills of sessions this agent does not serve go through the control plane (another agent or replica). */
+  signalSession?: SignalSession;
 }
 
 interface ResourceState {
   admin: Pool;
+  tls: UpstreamTls;
   users: EphemeralUsers;
   maskingKey: Buffer;
 }
 
 /** A live session, as KILL from another session of the same principal finds it. */
 interface LiveSession {
+  sessionId: string;
   principalId: string;
   resource: string;
   threadId: number;
@@ -106,7 +113,9 @@ export class MysqlHandler implements ProtocolHandler {
   private resourceState(resource: AgentResource): Promise<ResourceState> {
     let state = this.resources.get(resource.name);
     if (!state) {
-      const options = resource.mysql ?? DEFAULT_MYSQL_OPTIONS;
+      const options: MysqlOptions = resource.mysql ?? DEFAULT_MYSQL_OPTIONS;
+      // A bad tls.caFile throws here, for every session, with its name (nothing is cached).
+      const tls = mysqlUpstreamTls(options.tls, resource.address.host);
       const admin = createPool({
         host: resource.address.host,
         port: resource.address.port,
@@ -114,9 +123,11 @@ export class MysqlHandler implements ProtocolHandler {
         password: resource.credentials?.['password']?.reveal() ?? '',
         connectionLimit: 2,
         multipleStatements: false,
+        ...mysql2TlsOptions(options.tls, tls, resource.address),
       });
       state = Promise.resolve({
         admin,
+        tls,
         users: new EphemeralUsers(admin, () => this.o.agentId() ?? 'unknown', options.ephemeralHost),
         maskingKey: loadMaskingKey(resource.mysql?.maskingKey?.reveal(), this.o.spoolDir),
       });
@@ -144,6 +155,8 @@ export class MysqlHandler implements ProtocolHandler {
         ephemeral = await state.users.create(grant.login, new Set(options.privilegedRoles));
       } catch (error) {
         if (error instanceof UserRefusedError) return refuseUser(error.message);
+        const tls = tlsFailure(error);
+        if (tls) return refuse(stream, seq, 2026, tls);
         log.warn({ err: error }, 'creating the ephemeral user failed');
         return refuse(stream, seq, 1105, `the gateway could not create a session user for "${grant.login}": ${(error as Error).message.slice(0, 200)}`);
       }
@@ -172,12 +185,15 @@ export class MysqlHandler implements ProtocolHandler {
       [upstream, userFunctions] = await Promise.all([
         loginUpstream({
           host: resource.address.host, port: resource.address.port, user, password, schema: start.schema, capabilities: start.capabilities, charset: start.charset, attributes: start.attributes,
+          tls: state.tls,
         }),
         loadUserFunctionNames(state.admin),
       ]);
     } catch (error) {
       await dropUser();
       if (error instanceof UpstreamLoginError) return refuse(stream, seq, error.code, error.message);
+      const tls = tlsFailure(error);
+      if (tls) return refuse(stream, seq, 2026, tls);
       throw error;
     }
     if (stream.destroyed) {
@@ -193,6 +209,8 @@ export class MysqlHandler implements ProtocolHandler {
       mode: options.mode,
       schema: start.schema,
       server: upstream.handshake.serverVersion,
+      // The TLS version of the agent's connection to the database, or null without TLS.
+      tls: 'getProtocol' in upstream.socket ? (upstream.socket as TLSSocket).getProtocol() : null,
       declared: { programName: start.attributes['program_name'] ?? null, client: start.attributes['_client_name'] ?? null },
       sourceIp: header.client.address ?? null,
     });
@@ -254,13 +272,14 @@ export class MysqlHandler implements ProtocolHandler {
       maskingKey: state.maskingKey,
       capabilities: start.capabilities,
       sampleRows: options.sampleRows,
-      kill: (target) => this.kill(grant.principal.id, resource.name, target),
+      kill: (target) => this.kill(grant.sid, grant.principal.id, resource.name, target),
       fail: (reason) => {
         if (reason !== 'client quit') log.info({ reason }, 'mysql session ended');
         finish(reason);
       },
     });
     this.live.set(start.connectionId, {
+      sessionId: grant.sid,
       principalId: grant.principal.id,
       resource: resource.name,
       threadId: upstream.threadId,
@@ -295,19 +314,42 @@ export class MysqlHandler implements ProtocolHandler {
 
   /**
    * `KILL [QUERY] <id>` where the id is the gateway's connection id of another session of the same
-   * principal on this agent (`mysql`'s Ctrl-C sends it on a second connection): the agent kills the
-   * database thread of that session with its own credentials. Sessions of others are refused.
+   * principal (`mysql`'s Ctrl-C sends it on a second connection, often through another replica or
+   * agent). A session this agent serves is killed here with the agent's own credentials; any other
+   * is resolved by the control plane, which checks the principal and tells the agent that serves it
+   * (see killQuery). Sessions of others are refused.
    */
-  private async kill(principalId: string, resource: string, target: { query: boolean; connectionId: number }): Promise<KillOutcome> {
+  private async kill(sessionId: string, principalId: string, resource: string, target: { query: boolean; connectionId: number }): Promise<KillOutcome> {
+    const unknown: KillOutcome = { ok: false, code: 1094, message: `Unknown thread id: ${target.connectionId}` };
+    const notOwner: KillOutcome = { ok: false, code: 1095, message: `You are not owner of thread ${target.connectionId}` };
     const victim = this.live.get(target.connectionId);
-    if (!victim || victim.resource !== resource) return { ok: false, code: 1094, message: `Unknown thread id: ${target.connectionId}` };
-    if (victim.principalId !== principalId) return { ok: false, code: 1095, message: `You are not owner of thread ${target.connectionId}` };
-    if (!target.query) {
-      victim.terminate('connection killed by its owner');
+    if (victim && victim.resource === resource) {
+      if (victim.principalId !== principalId) return notOwner;
+      if (!target.query) {
+        victim.terminate('connection killed by its owner');
+        return { ok: true };
+      }
+      await victim.admin.query(`KILL QUERY ${victim.threadId}`);
       return { ok: true };
     }
-    await victim.admin.query(`KILL QUERY ${victim.threadId}`);
-    return { ok: true };
+    // Gateway connection ids are positive 31-bit numbers: anything else names no session anywhere.
+    if (!this.o.signalSession || !Number.isInteger(target.connectionId) || target.connectionId < 1 || target.connectionId > 2 ** 31 - 1) return unknown;
+    const ack = await this.o.signalSession({ sessionId, clientKey: target.connectionId, action: target.query ? 'cancel' : 'terminate' });
+    if (!ack.ok) throw new Error(ack.error);
+    switch (ack.outcome) {
+      case 'signalled':
+        return { ok: true };
+      case 'not-owner':
+        return notOwner;
+      case 'unknown':
+        return unknown;
+    }
+  }
+
+  /** The control plane relays a `KILL QUERY` it checked (same principal) for a session served here. */
+  killQuery(sessionId: string): void {
+    const victim = [...this.live.values()].find((s) => s.sessionId === sessionId);
+    victim?.admin.query(`KILL QUERY ${victim.threadId}`).catch((error: unknown) => this.o.log.warn({ err: error, sessionId }, 'KILL QUERY failed'));
   }
 }
 

@@ -1,5 +1,5 @@
 import {
-  CAP, COM, GATEWAY_CAPABILITIES, PacketFramer, TYPE, encodeColumnDefinition, encodeErr, encodeOk, encodeTextRow, packet, parseErr, parseTextRow,
+  CAP, COM, GATEWAY_CAPABILITIES, PacketFramer, TYPE, encodeColumnDefinition, encodeErr, encodeOk, encodeTextRow, packet, parseBinaryRow, parseErr, parseTextRow,
   type ColumnDefinition,
 } from '@gw/protocol-mysql';
 import { MysqlClassifier } from '@gw/sql-mysql';
@@ -152,5 +152,40 @@ describe('MysqlSessionCore', () => {
     await settle();
     expect(parseErr(payloads(s.toClient)[0]!.payload).code).toBe(1146);
     expect(s.records[0]!.data['error']).toMatchObject({ code: '1146' });
+  });
+
+  it('a read-only cursor: rows fetched with COM_STMT_FETCH are masked and recorded; a fetch without a cursor fails cleanly', async () => {
+    const s = session();
+    const u32 = (n: number) => Buffer.from([n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24]);
+    const fetch = (id: number, rows: number) => packet(Buffer.concat([Buffer.from([COM.STMT_FETCH]), u32(id), u32(rows)]), 0);
+    /** A binary row of one string column, as MariaDB sends it. */
+    const binaryRow = (text: string) => Buffer.concat([Buffer.from([0x00, 0x00, text.length]), Buffer.from(text)]);
+    s.core.clientBytes(packet(Buffer.from('\x16SELECT email FROM customers', 'latin1'), 0));
+    s.core.serverBytes(Buffer.concat([packet(Buffer.from([0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]), 1), packet(encodeColumnDefinition(column('email')), 2)]));
+    // COM_STMT_EXECUTE, statement 1, CURSOR_TYPE_READ_ONLY, iteration count 1: the answer ends with CURSOR_EXISTS and no rows.
+    s.core.clientBytes(packet(Buffer.concat([Buffer.from([COM.STMT_EXECUTE]), u32(1), Buffer.from([0x01]), u32(1)]), 0));
+    s.core.serverBytes(Buffer.concat([packet(Buffer.from([1]), 1), packet(encodeColumnDefinition(column('email')), 2), packet(encodeOk({ status: 0x42 }, true), 3)]));
+    s.core.clientBytes(fetch(1, 1));
+    s.core.serverBytes(Buffer.concat([packet(binaryRow('ada@example.com'), 1), packet(encodeOk({ status: 0x42 }, true), 2)]));
+    s.core.clientBytes(fetch(1, 1));
+    s.core.serverBytes(Buffer.concat([packet(binaryRow('bob@example.org'), 1), packet(encodeOk({ status: 0x42 }, true), 2)]));
+    s.core.clientBytes(fetch(1, 1));
+    // Exhausted: LAST_ROW_SENT, no CURSOR_EXISTS; the cursor is closed.
+    s.core.serverBytes(packet(encodeOk({ status: 0x82 }, true), 1));
+    s.core.clientBytes(fetch(1, 1));
+    s.core.clientBytes(fetch(9, 1));
+    await settle();
+    expect(payloads(s.toServer).map((p) => p.payload[0])).toEqual([COM.STMT_PREPARE, COM.STMT_EXECUTE, COM.STMT_FETCH, COM.STMT_FETCH, COM.STMT_FETCH]);
+    const out = payloads(s.toClient);
+    // Binary rows: header 0, an empty NULL bitmap, one length-prefixed string.
+    const rows = out.filter((p) => p.payload[0] === 0x00 && p.payload[1] === 0x00 && p.payload[2] === p.payload.length - 3).map((p) => parseBinaryRow(p.payload, [TYPE.VAR_STRING])[0]?.subarray(1).toString());
+    expect(rows).toEqual(['a**@example.com', 'b**@example.org']);
+    expect(out.slice(-2).map((p) => parseErr(p.payload))).toMatchObject([
+      { code: 1421, message: 'The statement (1) has no open cursor.' },
+      { code: 1243, message: 'Unknown prepared statement handler (9) given to mysqld_stmt_fetch' },
+    ]);
+    const statements = s.records.filter((r) => r.type === 'mysql.statement').map((r) => [r.data['tag'], r.data['rows']]);
+    expect(statements.slice(1)).toEqual([['CURSOR OPEN', undefined], ['FETCH 1', [['a**@example.com']]], ['FETCH 1', [['b**@example.org']]], ['FETCH 0', undefined]]);
+    expect(s.failures).toEqual([]);
   });
 });

@@ -20,6 +20,12 @@ export const ERR_ACCESS_DENIED = { code: 1227, sqlState: '42000' } as const;
 const MAX_QUEUED_COMMANDS = 64;
 /** COM_STMT_EXECUTE's statement id for "the one prepared last" (MariaDB). */
 const LAST_PREPARED = 0xffff_ffff;
+/** COM_STMT_EXECUTE flag: open a read-only cursor (rows then come with COM_STMT_FETCH). */
+const CURSOR_TYPE_READ_ONLY = 0x01;
+/** ER_UNKNOWN_STMT_HANDLER */
+const ERR_UNKNOWN_STATEMENT = { code: 1243, sqlState: 'HY000' } as const;
+/** ER_STMT_HAS_NO_OPEN_CURSOR */
+const ERR_NO_OPEN_CURSOR = { code: 1421, sqlState: 'HY000' } as const;
 /** Server status flag: the session runs with sql_mode NO_BACKSLASH_ESCAPES (strings end differently). */
 const STATUS_NO_BACKSLASH_ESCAPES = 0x200;
 
@@ -63,7 +69,7 @@ interface PreparedStatement {
 type Expectation =
   | { kind: 'none' }
   | { kind: 'single'; run?: StatementRun }
-  | { kind: 'results'; binary: boolean; run?: StatementRun; verdict: StatementVerdict; statementId?: number }
+  | { kind: 'results'; binary: boolean; run?: StatementRun; verdict: StatementVerdict; statementId?: number; cursor?: 'open' | 'fetch' }
   | { kind: 'prepare'; text: string; statement: StatementClassification; run: StatementRun }
   | { kind: 'field_list' };
 
@@ -74,6 +80,17 @@ interface ResultState {
   defs: ColumnDefinition[];
   rawDefs: Buffer[];
   masking?: ResultMasking;
+  masker?: Masker;
+}
+
+/**
+ * A server-side cursor (COM_STMT_EXECUTE with CURSOR_TYPE_READ_ONLY): the columns and the masking
+ * its execution announced, which every COM_STMT_FETCH's rows get (the client decodes them with those
+ * column definitions, masked ones included).
+ */
+interface OpenCursor {
+  defs: ColumnDefinition[];
+  masking: ResultMasking;
   masker?: Masker;
 }
 
@@ -99,6 +116,7 @@ export class MysqlSessionCore {
   private result: ResultState | undefined;
   private preparing: PrepareState | undefined;
   private readonly prepared = new Map<number, PreparedStatement>();
+  private readonly cursors = new Map<number, OpenCursor>();
   /** SQL-level `PREPARE name FROM '...'` statements, for `EXECUTE name`. */
   private readonly sqlPrepared = new Map<string, StatementClassification>();
   private busy = false;
@@ -191,8 +209,10 @@ export class MysqlSessionCore {
         return this.forward(p, { kind: 'none' });
       case 'close_statement':
         this.prepared.delete(command.statementId);
+        this.cursors.delete(command.statementId);
         return this.forward(p, { kind: 'none' });
       case 'reset_statement':
+        this.cursors.delete(command.statementId);
         return this.forward(p, { kind: 'single' });
       case 'init_db':
         return this.decideAndForward(p, `USE \`${command.schema.replace(/`/g, '``')}\``, { kind: 'single' });
@@ -216,7 +236,7 @@ export class MysqlSessionCore {
       case 'bulk_execute':
         return this.refuse(p, ERR_ACCESS_DENIED, 'COM_STMT_BULK_EXECUTE (array binding) is not supported through the gateway; execute the statement once per row');
       case 'fetch':
-        return this.refuse(p, ERR_ACCESS_DENIED, 'server-side cursors are not supported through the gateway');
+        return this.onFetch(p, command.statementId, command.rows);
       case 'other':
         return this.refuse(p, ERR_ACCESS_DENIED, `${command.name} is not allowed through the gateway`);
     }
@@ -284,14 +304,36 @@ export class MysqlSessionCore {
 
   private onExecute(p: MysqlPacket, statementId: number, flags: number): void {
     // MariaDB: id 0xffffffff names the statement prepared last (connectors pipeline PREPARE and EXECUTE).
-    const prepared = this.prepared.get(statementId === LAST_PREPARED ? this.lastPrepared : statementId);
+    const id = statementId === LAST_PREPARED ? this.lastPrepared : statementId;
+    const prepared = this.prepared.get(id);
     if (!prepared) return this.refuse(p, ERR_ACCESS_DENIED, `unknown prepared statement ${statementId}`);
-    if (flags !== 0) return this.refuse(p, ERR_ACCESS_DENIED, 'server-side cursors are not supported through the gateway');
+    if (flags !== 0 && flags !== CURSOR_TYPE_READ_ONLY) return this.refuse(p, ERR_ACCESS_DENIED, 'only read-only server-side cursors are supported through the gateway');
+    // A new execution closes the statement's cursor on the server.
+    this.cursors.delete(id);
     const verdict = this.o.gate.decide(prepared.statement);
     this.afterDecision(p, prepared.text, verdict, [prepared.statement], (approval) => {
       const run = this.newRun(prepared.text, verdict, [prepared.statement]);
       if (approval) run.approval = approval;
-      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId });
+      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId: id, ...(flags === CURSOR_TYPE_READ_ONLY ? { cursor: 'open' as const } : {}) });
+    });
+  }
+
+  /**
+   * COM_STMT_FETCH: the next rows of an open cursor, decided again as the prepared text (policy may
+   * have changed since the execution), masked with the masking the execution announced, recorded.
+   */
+  private onFetch(p: MysqlPacket, statementId: number, rows: number): void {
+    const prepared = this.prepared.get(statementId);
+    if (!prepared) return this.refuse(p, ERR_UNKNOWN_STATEMENT, `Unknown prepared statement handler (${statementId}) given to mysqld_stmt_fetch`);
+    const cursor = this.cursors.get(statementId);
+    if (!cursor) return this.refuse(p, ERR_NO_OPEN_CURSOR, `The statement (${statementId}) has no open cursor.`);
+    const verdict = this.o.gate.decide(prepared.statement);
+    this.afterDecision(p, prepared.text, verdict, [prepared.statement], (approval) => {
+      const run = this.newRun(prepared.text, verdict, [prepared.statement]);
+      run.params = [`fetch ${rows} rows`];
+      if (approval) run.approval = approval;
+      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId, cursor: 'fetch' });
+      this.result = { phase: 'rows', columnsLeft: 0, defs: cursor.defs, rawDefs: [], masking: cursor.masking, ...(cursor.masker ? { masker: cursor.masker } : {}) };
     });
   }
 
@@ -541,6 +583,7 @@ export class MysqlSessionCore {
       }
       case 'columns_eof':
         out.push(rawPacket(p));
+        if (e.cursor === 'open' && this.cursorOpened(payload, e, r)) return this.done();
         r.phase = 'rows';
         return;
       case 'rows': {
@@ -552,12 +595,14 @@ export class MysqlSessionCore {
         const terminator = deprecateEof ? payload[0] === 0xfe && payload.length < MAX_PACKET_PAYLOAD && payload.length >= 7 : isEof(payload);
         if (terminator) {
           out.push(rawPacket(p));
+          if (e.cursor === 'open' && e.run?.rows === 0 && this.cursorOpened(payload, e, r)) return this.done();
           const status = this.trackStatus(payload, true);
           if (status & STATUS.MORE_RESULTS_EXISTS) {
             r.phase = 'first';
             return;
           }
-          if (e.run) this.record(e.run, `SELECT ${e.run.rows}`, undefined);
+          if (e.cursor === 'fetch' && e.statementId !== undefined && !(status & STATUS.CURSOR_EXISTS)) this.cursors.delete(e.statementId);
+          if (e.run) this.record(e.run, `${e.cursor === 'fetch' ? 'FETCH' : 'SELECT'} ${e.run.rows}`, undefined);
           return this.done();
         }
         const row = e.binary ? r.masking!.binaryRow(payload, r.masker, r.defs) : r.masking!.textRow(payload, r.masker);
@@ -569,6 +614,15 @@ export class MysqlSessionCore {
         return;
       }
     }
+  }
+
+  /** The execution's answer ended its metadata with CURSOR_EXISTS: rows come with COM_STMT_FETCH. */
+  private cursorOpened(terminator: Buffer, e: Extract<Expectation, { kind: 'results' }>, r: ResultState): boolean {
+    const status = this.trackStatus(terminator, true);
+    if (!(status & STATUS.CURSOR_EXISTS) || e.statementId === undefined || !r.masking) return false;
+    this.cursors.set(e.statementId, { defs: r.defs, masking: r.masking, ...(r.masker ? { masker: r.masker } : {}) });
+    if (e.run) this.record(e.run, 'CURSOR OPEN', undefined);
+    return true;
   }
 
   private finishRun(run: StatementRun, payload: Buffer): void {

@@ -4,6 +4,7 @@ import {
   noticeResponse,
   type BackendMessage,
   type Bind,
+  type Parse,
   type FieldDescription,
   type FrontendMessage,
   type FrontendParser,
@@ -20,6 +21,7 @@ import type { HoldForApproval } from '../../approvals/approval-client.js';
 import { DurableReleaseQueue } from '../../recording/durable-release.js';
 import type { SessionRecorder } from '../../recording/recording-shipper.js';
 import type { ColumnCatalog } from './column-catalog.js';
+import { backendSignalCall, boundPid, resolveSignal, signalBind, signalParse, signalledQuery, type BackendSignalCall, type SignalBackend } from './backend-signal.js';
 import { deniedBind, deniedParse, deniedQuery, newDenialMarker, rewriteDenial } from './deny-rewrite.js';
 import { MessagePump, type DrainSignal, type PumpSource } from './message-pump.js';
 import type { PolicyHolder } from '../../policy/policy-holder.js';
@@ -96,6 +98,8 @@ export interface PgSessionCoreOptions {
   onEnd: (reason: string, bytes: { in: number; out: number }) => void;
   /** The tunnel stream's id, for the benchmark's hop trace (see @gw/tunnel hop-trace). */
   traceId?: number;
+  /** `pg_cancel_backend(<gateway pid>)` goes to the control plane (see backend-signal.ts); absent: left to policy. */
+  signalBackend?: SignalBackend;
 }
 
 export type { HoldForApproval } from '../../approvals/approval-client.js';
@@ -115,6 +119,8 @@ export class PgSessionCore {
   private readonly pending: Pending[] = [];
   private readonly tracker = new PreparedStatementTracker();
   private readonly portals = new Map<string, Portal>();
+  /** Prepared statements that are a bare `pg_cancel_backend($1)`: their Bind asks the control plane. */
+  private readonly signalStatements = new Map<string, BackendSignalCall>();
   private readonly gate: StatementGate;
   private readonly masking: ResultMasking;
   private readonly recording: StatementRecording;
@@ -216,7 +222,7 @@ export class PgSessionCore {
       case 'Query':
         return this.onQuery(m.sql, m.raw);
       case 'Parse':
-        return this.onParse(m.statement, m.sql, m.raw);
+        return this.onParse(m);
       case 'Bind':
         return this.onBind(m);
       case 'Describe': {
@@ -228,8 +234,10 @@ export class PgSessionCore {
       case 'Execute':
         return this.onExecute(m.portal, m.raw);
       case 'Close':
-        if (m.target === 'S') this.tracker.closeProtocolStatement(m.name);
-        else this.portals.delete(m.name);
+        if (m.target === 'S') {
+          this.tracker.closeProtocolStatement(m.name);
+          this.signalStatements.delete(m.name);
+        } else this.portals.delete(m.name);
         this.expect({ kind: 'close' });
         return this.toServer(m.raw);
       case 'Sync':
@@ -268,6 +276,22 @@ export class PgSessionCore {
   private onQuery(sql: string, raw: Buffer): void | Promise<void> {
     const classified = this.gate.classify(sql);
     if (isVerdict(classified)) return this.denyQuery(sql, classified);
+    const call = classified.length === 1 && this.o.signalBackend ? backendSignalCall(classified[0]!) : undefined;
+    if (call && call.pid !== 'param') return this.signalQuery(sql, raw, classified, call, call.pid);
+    return this.decideQuery(sql, raw, classified);
+  }
+
+  /** `SELECT pg_cancel_backend(<pid>)`: the gateway's pid is answered here; any other goes to policy. */
+  private async signalQuery(sql: string, raw: Buffer, classified: readonly StatementClassification[], call: BackendSignalCall, pid: number): Promise<void> {
+    const resolution = await resolveSignal(call, pid, this.o.signalBackend);
+    if (this.ended) return;
+    if (resolution.kind === 'not-gateway-pid') return this.decideQuery(sql, raw, classified);
+    if (resolution.kind === 'refused') return this.denyQuery(sql, resolution.verdict, [...classified]);
+    this.expect({ kind: 'query', runs: [this.newRun(sql, resolution.verdict, classified[0])], index: 0, verdict: resolution.verdict, prepared: [] });
+    this.toServer(signalledQuery(call));
+  }
+
+  private decideQuery(sql: string, raw: Buffer, classified: readonly StatementClassification[]): void | Promise<void> {
     const verdicts: StatementVerdict[] = [];
     const resolved: StatementClassification[] = [];
     const prepared: string[] = [];
@@ -343,7 +367,9 @@ export class PgSessionCore {
     this.toServer(deniedQuery(marker));
   }
 
-  private onParse(name: string, sql: string, raw: Buffer): void {
+  private onParse(m: Parsed<Parse>): void {
+    const { statement: name, sql, raw } = m;
+    this.signalStatements.delete(name);
     const classified = this.gate.classify(sql);
     let verdict: StatementVerdict;
     let statement: StatementClassification | undefined;
@@ -358,6 +384,14 @@ export class PgSessionCore {
         if (!(error instanceof SqlClassificationError)) throw error;
         verdict = denied(`could not classify statement: ${error.message}; denied`);
       }
+    }
+    const call = statement && this.o.signalBackend ? backendSignalCall(statement) : undefined;
+    if (call?.pid === 'param') {
+      // Decided at Bind, where the pid is known: the control plane's answer, or policy for other pids.
+      this.signalStatements.set(name, call);
+      this.tracker.registerProtocolStatement(name, [statement!]);
+      this.expect({ kind: 'parse', name, added: true });
+      return this.toServer(signalParse(m, call));
     }
     // A statement that needs approval is held at Bind, where its parameters are known.
     if (verdict.effect === 'deny') {
@@ -388,6 +422,31 @@ export class PgSessionCore {
     const params = m.params.map((p, i) => this.recording.describeParam(p, m.paramFormats.length === 1 ? m.paramFormats[0] : m.paramFormats[i]));
     const portal: Portal = { verdict, statement, params, fields: undefined, described: false };
     if (m.portal === '' || this.portals.size < MAX_PORTALS) this.portals.set(m.portal, portal);
+    const call = this.signalStatements.get(m.statement);
+    if (call && !this.skipToSync) return this.signalBind(m, portal, call);
+    return this.decideBind(m, portal);
+  }
+
+  /** The Bind of a prepared `pg_cancel_backend($1)` (Knex): see signalParse for the values it binds. */
+  private async signalBind(m: Parsed<Bind>, portal: Portal, call: BackendSignalCall): Promise<void> {
+    const pid = boundPid(m);
+    if (pid === undefined && m.params[0] !== null) {
+      return this.denyBind(m, portal, denied(`${call.fn}: the argument is not a process id; denied`), portal.statement, portal.params);
+    }
+    const resolution = pid === undefined ? { kind: 'not-gateway-pid' as const } : await resolveSignal(call, pid, this.o.signalBackend);
+    if (this.ended) return;
+    if (resolution.kind === 'refused') return this.denyBind(m, portal, resolution.verdict, portal.statement, portal.params);
+    if (resolution.kind === 'signalled') {
+      portal.verdict = resolution.verdict;
+      return this.forwardBind(signalBind(m, 'true'), portal);
+    }
+    // Not a pid the gateway gave (or NULL): the real function runs if policy allows it.
+    const raw = signalBind(m, pid === undefined ? null : String(pid));
+    return this.decideBind({ ...m, raw }, portal);
+  }
+
+  private decideBind(m: Parsed<Bind>, portal: Portal): void | Promise<void> {
+    const { verdict, statement, params } = portal;
     if (verdict.effect === 'require_approval' && !this.skipToSync) {
       const fingerprint = statement?.fingerprint ?? '';
       const standing = this.gate.standing([fingerprint]);

@@ -17,9 +17,13 @@ import { DEFAULT_POSTGRES_OPTIONS } from './postgres-config.js';
 import { combineVerdicts, decideStatement, denied, principalFromGrant, type SessionPolicyContext, type StatementVerdict } from './statement-policy.js';
 import { decideStartupParams } from './startup-params.js';
 import { UpstreamError, openUpstream } from './upstream.js';
+import type { SignalSession } from '../../wings.js';
+import type { SignalBackend } from './backend-signal.js';
 import { poolSslOption, upstreamTls, type UpstreamTls } from './upstream-tls.js';
 
 const STARTUP_TIMEOUT_MS = 15_000;
+
+const signalBackendOf = (signal: SignalSession, sessionId: string): SignalBackend => (req) => signal({ ...req, sessionId });
 
 export interface PostgresHandlerOptions {
   policy: PolicyHolder;
@@ -29,6 +33,8 @@ export interface PostgresHandlerOptions {
   log: Logger;
   /** Holds statements for a human (ApprovalClient); absent: statements needing approval are refused. */
   requestApproval?: RequestApproval;
+  /** `pg_cancel_backend(<gateway pid>)` reaches the session behind the pid through the control plane. */
+  signalSession?: SignalSession;
 }
 
 /** Per resource: the admin pool, ephemeral role manager and masking key, made on first use. */
@@ -307,6 +313,7 @@ export class PostgresHandler implements ProtocolHandler {
       sampleRows: options.sampleRows,
       log,
       ...(this.o.requestApproval ? { holdForApproval: holdThrough(this.o.requestApproval, grant.sid, 'statement') } : {}),
+      ...(this.o.signalSession ? { signalBackend: signalBackendOf(this.o.signalSession, grant.sid) } : {}),
       onEnd: (reason, bytes) => {
         clearTimeout(timers.expiry);
         this.sessions.delete(grant.sid);
