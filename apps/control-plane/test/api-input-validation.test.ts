@@ -11,13 +11,14 @@ import { startHarness, type Harness } from './support/harness.js';
  * route with a path parameter is covered without touching this file.
  */
 
-type ParamKind = 'uuid' | 'policyVersion';
+type ParamKind = 'uuid' | 'policyVersion' | 'resourceName';
 /** Which kind each path parameter name is; a route with a parameter not listed here fails the test. */
-const PARAM_KINDS: Record<string, ParamKind> = { id: 'uuid', version: 'policyVersion' };
+const PARAM_KINDS: Record<string, ParamKind> = { id: 'uuid', version: 'policyVersion', resource: 'resourceName' };
 
 const VALID_FORM: Record<ParamKind, string[]> = {
   uuid: ['00000000-0000-0000-0000-000000000000', '6f1c2a4e-8b3d-4f5a-9c7e-1d2b3a4c5e6f', '6F1C2A4E-8B3D-4F5A-9C7E-1D2B3A4C5E6F'],
   policyVersion: ['2147483647', '424242'],
+  resourceName: ['no-such-resource', '0', 'a.b_c-9'],
 };
 
 /** Raw path segments as a client sends them (already percent-encoded where needed). */
@@ -28,6 +29,8 @@ const COMMON_BAD = [
   encodeURIComponent("1' OR '1'='1"), encodeURIComponent('1;DROP TABLE agents'), encodeURIComponent('$(id)'), encodeURIComponent('{}'),
   encodeURIComponent('[1]'), '%2E%2E', encodeURIComponent('\u202e1'), encodeURIComponent('\uFEFF1'),
 ];
+/** What agents may declare as a resource name (libs/contracts). */
+const RESOURCE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 /** Percent-encodings that are not UTF-8 (overlong, truncated, surrogate, 0xFF). */
 const UNDECODABLE = ['%C0%80', '%E0%A4%A', '%ED%A0%80', '%FF'];
 const BAD: Record<ParamKind, string[]> = {
@@ -38,6 +41,11 @@ const BAD: Record<ParamKind, string[]> = {
     '6f1c2a4e-8b3d-4f5a-9c7e-1d2b3a4c5e6', '6f1c2a4e-8b3d-4f5a-9c7e-1d2b3a4c5e6f0', '6f1c2a4e-8b3d-4f5a-9c7e-1d2b3a4c5e6g',
     '6f1c2a4e-8b3d-4f5a-9c7e-1d2b3a4c5e6f%00', '%006f1c2a4e-8b3d-4f5a-9c7e-1d2b3a4c5e6f', '%206f1c2a4e-8b3d-4f5a-9c7e-1d2b3a4c5e6f',
     '6f1c2a4e-8b3d-4f5a-9c7e-1d2b3a4c5e6f%20', encodeURIComponent('６f1c2a4e-8b3d-4f5a-9c7e-1d2b3a4c5e6f'),
+  ],
+  // Those of the common ones that are not resource names (`abc`, `0`, `1.5` are), and more.
+  resourceName: [
+    ...COMMON_BAD.filter((b) => UNDECODABLE.includes(b) || !RESOURCE_NAME.test(decodeURIComponent(b))),
+    'Upper', 'x'.repeat(64), '.hidden', '_x', encodeURIComponent('a b'), encodeURIComponent('a/b'),
   ],
   policyVersion: [...COMMON_BAD, '2147483648', '4294967296', '9223372036854775808', '-2147483649', '1.0', '01x', '1%00', encodeURIComponent('١')],
 };

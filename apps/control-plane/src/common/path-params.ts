@@ -1,5 +1,6 @@
 import type { ArgumentMetadata, PipeTransform } from '@nestjs/common';
 import { z } from 'zod';
+import { resourceDeclarationSchema } from '@gw/contracts';
 import { DomainError, DomainErrorCode } from './domain-error.js';
 
 /** Largest value of a Postgres `integer` column (int4). */
@@ -37,3 +38,5 @@ export class PathParamPipe<T extends z.ZodType<unknown, string>> implements Pipe
 
 export const uuidParam = new PathParamPipe(uuidText);
 export const policyVersionParam = new PathParamPipe(policyVersionText);
+/** A resource's name, as agents declare it: anything else names no resource. */
+export const resourceNameParam = new PathParamPipe(resourceDeclarationSchema.shape.name);

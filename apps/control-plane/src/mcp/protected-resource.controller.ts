@@ -3,6 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { Public } from '../identity/roles.decorator.js';
+import { resourceNameParam } from '../common/path-params.js';
 import { ResourcesService } from '../resources/resources.service.js';
 import { protectedResourceMetadata } from './protected-resource.js';
 
@@ -35,7 +36,7 @@ export class ProtectedResourceController {
   @Get('mcp/:resource')
   @Public()
   @ApiOperation({ summary: 'OAuth protected resource metadata (RFC 9728) of /mcp/<resource>, an MCP server behind an agent' })
-  async server(@Param('resource') resource: string) {
+  async server(@Param('resource', resourceNameParam) resource: string) {
     // Only for a declared resource of type mcp: other names have no MCP endpoint to describe.
     const found = await this.resources.findByName(resource);
     if (found?.type !== 'mcp') throw new NotFoundException(`no MCP server named ${resource.slice(0, 63)} is behind the gateway`);
