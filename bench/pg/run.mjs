@@ -4,11 +4,14 @@
 //   npm run build && node bench/pg/run.mjs   (BENCH_SECONDS=20 per run; BENCH_CLIENTS=8,32; BENCH_PROFILE=1 for --cpu-prof)
 //   BENCH_FILTER='-S) -M simple -c 8' runs only the scripts whose label contains that text (while iterating).
 //   BENCH_NO_TLS=1 adds a gateway run without TLS to the endpoint.
+//   The floor (bench/pg/floor: two bare Node relays shaped like the gateway, TLS at the front, one WebSocket
+//   between them, no inspection) runs beside them, as what two Node processes reach at best; BENCH_FLOOR=0 skips it.
 //   BENCH_HOLD=1 starts the stack, prints the pgbench command line and pids, and waits for Ctrl-C.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { freePort, startBenchStack } from '../support/stack.mjs';
 import { startPgbouncer } from '../support/pgbouncer.mjs';
+import { startPgFloor } from '../support/pg-floor.mjs';
 import { cpuMs, preparePgbench } from '../support/pgbench-db.mjs';
 
 const run = promisify(execFile);
@@ -59,6 +62,7 @@ async function throughPgbouncer(poolMode, args, clients) {
     await bouncer.stop();
   }
 }
+const floor = process.env.BENCH_FLOOR === '0' ? undefined : await startPgFloor();
 try {
   const token = await stack.token('ai-agent');
   const direct = ['-h', '127.0.0.1', '-p', '5432', '-U', 'postgres', DB];
@@ -80,7 +84,8 @@ try {
         const d = await measure([...extra, '-M', mode, ...direct], {}, clients);
         const b = await throughPgbouncer(poolMode, [...extra, '-M', mode], clients);
         const g = await measure([...extra, '-M', mode, ...gateway], gwEnv, clients, ourPids);
-        const row = { name, statements, d, b, g, poolMode };
+        const f = floor && (await measure([...extra, '-M', mode, '-h', '127.0.0.1', '-p', String(floor.port), '-U', 'postgres', DB], { PGSSLMODE: 'require' }, clients, { cp: floor.frontPid, agent: floor.backPid }));
+        const row = { name, statements, d, b, g, f, poolMode };
         if (process.env.BENCH_NO_TLS) row.c = await measure([...extra, '-M', mode, ...gateway], { ...gwEnv, PGSSLMODE: 'disable' }, clients, ourPids);
         results.push(row);
         printRow(row, results.length === 1);
@@ -88,13 +93,14 @@ try {
     }
   }
 } finally {
+  await floor?.stop();
   await stack.stop();
 }
 process.exit(0);
 
-function printRow({ name, statements, d, b, g, c, poolMode }, header) {
+function printRow({ name, statements, d, b, g, f, c, poolMode }, header) {
   if (header) {
-    console.log(`\npgbench -j 2 -T ${SECONDS}, scale 10. Paths: direct (cleartext), pgbouncer (TLS to the client), gateway (TLS to the endpoint; inspection, masking, recording on).`);
+    console.log(`\npgbench -j 2 -T ${SECONDS}, scale 10. Paths: direct (cleartext), pgbouncer (TLS to the client), gateway (TLS to the endpoint; inspection, masking, recording on), floor (two bare Node relays, TLS at the front, nothing inspected; its CPU in the CP/agent columns).`);
     console.log('script                               path        tps   ms/tx  /direct  /pgbouncer  failed  CP us/stmt  agent us/stmt  pgbouncer us/stmt');
   }
   const line = (path, r) => {
@@ -103,6 +109,7 @@ function printRow({ name, statements, d, b, g, c, poolMode }, header) {
   };
   line('direct', d);
   line(`pgb-${poolMode.slice(0, 4)}`, b);
+  if (f) line('floor', f);
   line('gateway', g);
   if (c) line('gw noTLS', c);
 }

@@ -109,7 +109,14 @@ async function startProcesses({ resources, policy, httpPort, pgPort, sshPort, id
   const reg = await call('POST', '/api/v1/agents', adminToken, { name: 'bench-agent' });
   const configFile = join(dataDir, 'agent.yaml');
   // BENCH_DURABILITY=write|fsync: what a held result waits for (the agent's recording.durability).
-  const recording = process.env.BENCH_DURABILITY ? { recording: { durability: process.env.BENCH_DURABILITY } } : {};
+  // BENCH_SHIP_DELAY_MS: the agent's recording.shipDelayMs (3600000 keeps recordings in the agent's journal
+  // during a run, to measure what shipping and storing them costs).
+  const recording = {
+    recording: {
+      ...(process.env.BENCH_DURABILITY ? { durability: process.env.BENCH_DURABILITY } : {}),
+      ...(process.env.BENCH_SHIP_DELAY_MS ? { shipDelayMs: Number(process.env.BENCH_SHIP_DELAY_MS) } : {}),
+    },
+  };
   writeFileSync(configFile, JSON.stringify({ controlPlane: { url: api }, auth: { credential: 'env:GW_AGENT_CREDENTIAL' }, resources, spoolDir: join(dataDir, 'spool'), logLevel: 'warn', ...recording }));
   const agent = run('agent', [process.env.BENCH_AGENT_MAIN ?? 'apps/agent/dist/main.js', '--config', configFile], { GW_AGENT_CREDENTIAL: reg.credential });
   await waitFor('agent', async () => {

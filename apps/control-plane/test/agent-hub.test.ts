@@ -177,9 +177,18 @@ describe('agent hub', () => {
           { ok: false, error: expect.stringContaining('unknown session') as unknown, retry: false },
         ],
       });
-      const counts = await db.query<{ session_id: string; n: string }[]>('SELECT session_id, count(*) AS n FROM session_events WHERE session_id = ANY($1) GROUP BY 1', [[mine1, mine2, theirs]]);
+      const counts = await db.query<{ session_id: string; n: string }[]>('SELECT session_id, sum(jsonb_array_length(events)) AS n FROM session_event_chunks WHERE session_id = ANY($1) GROUP BY 1', [[mine1, mine2, theirs]]);
       expect(Object.fromEntries(counts.map((r) => [r.session_id, Number(r.n)]))).toEqual({ [mine1]: 3, [mine2]: 2 });
       expect(await send([{ sessionId: mine1, events: events(3) }])).toEqual({ ok: true, results: [{ ok: true, stored: 0 }] }); // idempotent
+      // Resent with more behind it (the first ack was lost, more was recorded meanwhile): only the new events are stored.
+      expect(await send([{ sessionId: mine1, events: events(6) }])).toEqual({ ok: true, results: [{ ok: true, stored: 3 }] });
+      // Out of order, with a duplicate and a gap between stored runs: each seq once, in order.
+      const odd = [5, 7, 7, 6, 9].map((seq) => ({ seq, at: new Date().toISOString(), type: 'pg.statement', data: { seq } }));
+      expect(await send([{ sessionId: mine1, events: odd }])).toEqual({ ok: true, results: [{ ok: true, stored: 3 }] });
+      const page = await h.request('GET', `/api/v1/sessions/${mine1}/events?limit=4&after=2`, { token: admin });
+      expect(page.body.items.map((e: { seq: number }) => e.seq)).toEqual([3, 4, 5, 6]);
+      const rest = await h.request('GET', `/api/v1/sessions/${mine1}/events?after=6`, { token: admin });
+      expect(rest.body.items.map((e: { seq: number; data: { seq: number } }) => [e.seq, e.data.seq])).toEqual([[7, 7], [9, 9]]);
       expect(await send([{ sessionId: 'not-a-uuid', events: events(1) }])).toMatchObject({ ok: false, retry: false });
       expect(await send([])).toMatchObject({ ok: false, retry: false });
     } finally {

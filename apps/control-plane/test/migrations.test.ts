@@ -22,7 +22,7 @@ describe('migrations', () => {
       await ds.runMigrations({ transaction: 'each' });
       expect(await tables(ds)).toEqual([
         'access_requests', 'agents', 'approvals', 'audit_events', 'grants', 'mcp_held_calls', 'mcp_sessions', 'mcp_tool_pins', 'policy_versions', 'replica_message_keys', 'replicas', 'resources',
-        'schema_migrations', 'session_events', 'sessions', 'webhook_deliveries', 'webhook_subscriptions',
+        'schema_migrations', 'session_event_chunks', 'sessions', 'webhook_deliveries', 'webhook_subscriptions',
       ]);
       expect(await ds.showMigrations()).toBe(false);
       const detailColumn = `SELECT column_name FROM information_schema.columns WHERE table_name = 'approvals' AND column_name = 'detail'`;
@@ -35,6 +35,20 @@ describe('migrations', () => {
       const replicaColumn = `SELECT column_name FROM information_schema.columns WHERE table_name = 'sessions' AND column_name = 'replica_id'`;
       const clientKeyColumn = `SELECT column_name FROM information_schema.columns WHERE table_name = 'sessions' AND column_name = 'client_key'`;
       expect(await ds.query(clientKeyColumn)).toHaveLength(1);
+      // Recordings as chunks: undone, the events come back as rows of session_events (each seq once).
+      const sid = '00000000-0000-4000-8000-000000000001';
+      await ds.query(`INSERT INTO sessions (id, principal_id, principal, resource_name, resource_type, status) VALUES ($1, 'p', '{}', 'r', 'postgres', 'ended')`, [sid]);
+      await ds.query(`INSERT INTO session_event_chunks (session_id, first_seq, last_seq, events) VALUES ($1, 0, 1, $2), ($1, 2, 2, $3)`, [sid,
+        JSON.stringify([{ seq: 0, at: '2026-01-01T00:00:00Z', type: 'pg.statement', data: { n: 0 } }, { seq: 1, at: '2026-01-01T00:00:01Z', type: 'pg.end', data: {} }]),
+        JSON.stringify([{ seq: 2, at: '2026-01-01T00:00:02Z', type: 'pg.end', data: { n: 2 } }])]);
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await tables(ds)).not.toContain('session_event_chunks');
+      expect(await ds.query(`SELECT seq::int, type, data FROM session_events ORDER BY seq`)).toEqual([
+        { seq: 0, type: 'pg.statement', data: { n: 0 } }, { seq: 1, type: 'pg.end', data: {} }, { seq: 2, type: 'pg.end', data: { n: 2 } }]);
+      await ds.runMigrations({ transaction: 'each' });
+      expect(await ds.query(`SELECT first_seq::int, last_seq::int, jsonb_array_length(events) AS n FROM session_event_chunks`)).toEqual([{ first_seq: 0, last_seq: 2, n: 3 }]);
+      await ds.undoLastMigration({ transaction: 'each' });
+      await ds.query(`DELETE FROM sessions`);
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await ds.query(clientKeyColumn)).toEqual([]);
       expect(await ds.query(replicaColumn)).toHaveLength(1);

@@ -72,8 +72,9 @@ export class McpSessionsStore {
   async recordEvent(id: string, type: string, data: Record<string, unknown>): Promise<void> {
     await this.dataSource.query(
       `WITH s AS (UPDATE mcp_sessions SET event_seq = event_seq + 1 WHERE id = $1 RETURNING id, event_seq)
-       INSERT INTO session_events (session_id, seq, occurred_at, type, data)
-       SELECT s.id, s.event_seq, now(), $2, $3::jsonb FROM s WHERE EXISTS (SELECT 1 FROM sessions WHERE sessions.id = s.id)`,
+       INSERT INTO session_event_chunks (session_id, first_seq, last_seq, events)
+       SELECT s.id, s.event_seq, s.event_seq, jsonb_build_array(jsonb_build_object('seq', s.event_seq, 'at', now(), 'type', $2::text, 'data', $3::jsonb))
+       FROM s WHERE EXISTS (SELECT 1 FROM sessions WHERE sessions.id = s.id)`,
       [id, type, JSON.stringify(data).replace(/\\u0000/g, '\\ufffd')],
     );
   }

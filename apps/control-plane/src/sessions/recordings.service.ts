@@ -3,13 +3,9 @@ import { DataSource } from 'typeorm';
 import { MAX_RECORDING_EVENT_BYTES, type RecordingAck, type RecordingBatch } from '@gw/contracts';
 import { DomainError, DomainErrorCode, NotFoundError } from '../common/domain-error.js';
 import { renderAsciicast, terminalChannels } from './asciicast.js';
+import { SessionEventChunks, jsonbSafe, type ChunkInput, type StoredEvent } from './session-event-chunks.js';
 
-export interface StoredEvent {
-  seq: number;
-  at: string;
-  type: string;
-  data: Record<string, unknown>;
-}
+export type { StoredEvent } from './session-event-chunks.js';
 
 /** Sessions whose owning agent is remembered (a session never changes agent). */
 const MAX_KNOWN_OWNERS = 10_000;
@@ -20,53 +16,44 @@ export class RecordingsService {
   /** Session id -> agent id, for sessions that exist: saves a query per batch (several per second per session). */
   private readonly owners = new Map<string, string>();
 
-  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+  private readonly chunks: SessionEventChunks;
+
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {
+    this.chunks = new SessionEventChunks(dataSource);
+  }
 
   /**
-   * Several sessions' batches with one insert; one result per batch, in order. A batch that is refused
-   * (unknown session, another agent's, an event too large) does not hold up the others.
+   * Several sessions' batches with one insert, each batch one chunk; one result per batch, in order. A
+   * batch that is refused (unknown session, another agent's, an event too large) does not hold up the
+   * others. Each event is serialized once, here, and stored as that JSON.
    */
   async storeMany(agentId: string, batches: readonly RecordingBatch[]): Promise<RecordingAck[]> {
     const results: (RecordingAck | undefined)[] = [];
-    const rows: string[] = [];
+    const chunks: ChunkInput[] = [];
     const accepted: number[] = [];
     for (const [i, batch] of batches.entries()) {
       const refusal = await this.ownerRefusal(agentId, batch.sessionId);
-      const data = refusal ? [] : batch.events.map((e) => JSON.stringify(e.data).replace(/\\u0000/g, '\\ufffd'));
-      const tooLarge = batch.events.findIndex((_, j) => Buffer.byteLength(data[j] ?? '') > MAX_RECORDING_EVENT_BYTES);
-      results[i] = refusal ?? (tooLarge >= 0 ? { ok: false, error: `event ${batch.events[tooLarge]!.seq} is larger than ${MAX_RECORDING_EVENT_BYTES} bytes`, retry: false } : undefined);
-      if (results[i]) continue;
-      accepted.push(i);
-      // One JSON array of rows for all batches, built from the data serialized once.
-      for (const [j, e] of batch.events.entries()) {
-        rows.push(`{"sid":${JSON.stringify(batch.sessionId)},"seq":${Number(e.seq)},"at":${JSON.stringify(e.at)},"type":${JSON.stringify(e.type)},"data":${data[j]}}`);
+      const chunk = refusal ?? chunkOf(batch);
+      if ('ok' in chunk) {
+        results[i] = chunk;
+        continue;
       }
+      accepted.push(i);
+      chunks.push(chunk);
     }
     if (accepted.length === 0) return results as RecordingAck[];
-    let inserted: { session_id: string; stored: string }[];
+    let stored: number[];
     try {
-      // Counted per session in the database: the control plane parses a row per session, not per event.
-      inserted = await this.dataSource.query<{ session_id: string; stored: string }[]>(
-        `WITH ins AS (
-           INSERT INTO session_events (session_id, seq, occurred_at, type, data)
-           SELECT e.sid::uuid, e.seq, e.at, e.type, e.data
-           FROM jsonb_to_recordset($1::jsonb) AS e(sid text, seq bigint, at timestamptz, type text, data jsonb)
-           ON CONFLICT (session_id, seq) DO NOTHING
-           RETURNING session_id)
-         SELECT session_id, count(*) AS stored FROM ins GROUP BY session_id`,
-        [`[${rows.join(',')}]`],
-      );
+      stored = await this.chunks.store(chunks);
     } catch (error) {
       // A session was deleted (retention) since its owner was remembered: forget the owners, try one by one.
-      if ((error as { driverError?: { code?: string } }).driverError?.code !== '23503' || accepted.length === 0) throw error;
+      if ((error as { driverError?: { code?: string } }).driverError?.code !== '23503') throw error;
       for (const i of accepted) this.owners.delete(batches[i]!.sessionId);
       if (accepted.length === 1) return batches.map((b, i) => results[i] ?? { ok: false, error: `unknown session ${b.sessionId}`, retry: false });
       for (const i of accepted) [results[i]] = await this.storeMany(agentId, [batches[i]!]);
       return results as RecordingAck[];
     }
-    const stored = new Map<string, number>();
-    for (const row of inserted) stored.set(row.session_id, Number(row.stored));
-    for (const i of accepted) results[i] = { ok: true, stored: stored.get(batches[i]!.sessionId) ?? 0 };
+    accepted.forEach((i, k) => (results[i] = { ok: true, stored: stored[k]! }));
     return results as RecordingAck[];
   }
 
@@ -94,26 +81,12 @@ export class RecordingsService {
   async list(sessionId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
     const exists = await this.dataSource.query<unknown[]>('SELECT 1 FROM sessions WHERE id = $1', [sessionId]);
     if (exists.length === 0) throw new NotFoundError('session', sessionId);
-    const rows = await this.dataSource.query<{ seq: string; occurred_at: Date; type: string; data: Record<string, unknown> }[]>(
-      `SELECT seq, occurred_at, type, data FROM session_events WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
-      [sessionId, afterSeq, limit],
-    );
-    return rows.map((r) => ({ seq: Number(r.seq), at: r.occurred_at.toISOString(), type: r.type, data: r.data }));
+    return this.chunks.page(sessionId, afterSeq, limit);
   }
 
   /** Every event of a session whose type is one of `types`, in order (for renderings of a whole session). */
-  async listByType(sessionId: string, types: readonly string[]): Promise<StoredEvent[]> {
-    const all: StoredEvent[] = [];
-    let after = -1;
-    for (;;) {
-      const rows = await this.dataSource.query<{ seq: string; occurred_at: Date; type: string; data: Record<string, unknown> }[]>(
-        `SELECT seq, occurred_at, type, data FROM session_events WHERE session_id = $1 AND seq > $2 AND type = ANY($3) ORDER BY seq LIMIT 1000`,
-        [sessionId, after, types],
-      );
-      all.push(...rows.map((r) => ({ seq: Number(r.seq), at: r.occurred_at.toISOString(), type: r.type, data: r.data })));
-      if (rows.length < 1000) return all;
-      after = Number(rows.at(-1)!.seq);
-    }
+  listByType(sessionId: string, types: readonly string[]): Promise<StoredEvent[]> {
+    return this.chunks.ofTypes(sessionId, types);
   }
 
   /** The asciicast v2 file of an SSH session's terminal (the first shell, else the first command, or `channel`). */
@@ -130,4 +103,22 @@ export class RecordingsService {
     }
     return renderAsciicast(chosen, events);
   }
+}
+
+/**
+ * A batch as one chunk: its events in seq order (each seq once), each serialized once; or the refusal
+ * of a batch holding an event whose data is larger than the per-event limit.
+ */
+function chunkOf(batch: RecordingBatch): ChunkInput | RecordingAck {
+  const events = [...batch.events].sort((a, b) => a.seq - b.seq).filter((e, k, all) => k === 0 || all[k - 1]!.seq !== e.seq);
+  const json: string[] = [];
+  for (const e of events) {
+    const text = JSON.stringify({ seq: e.seq, at: e.at, type: e.type, data: e.data });
+    // A UTF-16 unit is at most 3 UTF-8 bytes: only events that could be too large are measured.
+    if (text.length * 3 > MAX_RECORDING_EVENT_BYTES && Buffer.byteLength(JSON.stringify(e.data)) > MAX_RECORDING_EVENT_BYTES) {
+      return { ok: false, error: `event ${e.seq} is larger than ${MAX_RECORDING_EVENT_BYTES} bytes`, retry: false };
+    }
+    json.push(jsonbSafe(text));
+  }
+  return { sessionId: batch.sessionId, seqs: events.map((e) => e.seq), json };
 }
