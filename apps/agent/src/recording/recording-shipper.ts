@@ -237,6 +237,15 @@ export class RecordingShipper {
         this.retryLater();
         return;
       }
+      // Caught up: what became durable during the round trip waits for the ship delay and goes with
+      // what follows, so that a busy agent sends one message (and the control plane stores one chunk
+      // per session) per delay, not one per round trip with a few events each. Behind: send on now.
+      const full = picked.length >= MAX_RECORDING_SESSIONS_PER_MESSAGE || bytes * 2 >= MAX_RECORDING_BATCH_BYTES
+        || picked.some(({ events }) => events.length >= MAX_RECORDING_BATCH);
+      if (!full) {
+        this.kickSoon();
+        return;
+      }
     }
   }
 

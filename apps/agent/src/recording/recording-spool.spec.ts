@@ -332,5 +332,26 @@ describe('RecordingShipper', () => {
     expect(single).not.toHaveBeenCalled();
     shipper.close();
   });
+
+  it('a busy agent ships once per ship delay with what accumulated, not once per round trip', async () => {
+    const messages: number[] = [];
+    const sendMany = vi.fn(async (batches: RecordingBatch[]) => {
+      messages.push(batches.reduce((n, b) => n + b.events.length, 0));
+      await new Promise((resolve) => setTimeout(resolve, 2)); // the control plane's round trip
+      return batches.map((b) => ({ ok: true as const, stored: b.events.length }));
+    });
+    const shipper = new RecordingShipper({ spoolDir: root, send: vi.fn(), sendMany: () => sendMany, log, shipDelayMs: 150, flushIntervalMs: 1 });
+    const rec = shipper.session(randomUUID());
+    // A statement every millisecond for about 600 ms.
+    for (let i = 0; i < 600; i++) {
+      rec.record('pg.statement', { text: `SELECT ${i}` });
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await vi.waitFor(() => expect(shipper.backlog()).toBe(0), WAIT);
+    expect(messages.reduce((a, b) => a + b, 0)).toBe(600);
+    // About one message per 150 ms (a round trip every 2 ms would have made hundreds).
+    expect(messages.length).toBeLessThanOrEqual(12);
+    shipper.close();
+  });
 });
 
