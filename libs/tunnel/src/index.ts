@@ -14,3 +14,4 @@ export * from './grant.js';
 export { rawEventParser, type SocketIoParser } from './socketio-parser.js';
 export { hopMark, hopTraceOn, installHopTrace, type HopSink } from './hop-trace.js';
 export { SocketIoTunnelLink, type FrameSocket, type SocketIoTunnelLinkOptions } from './socketio-link.js';
+export { ChannelSocket } from './channel-socket.js';

@@ -1,5 +1,5 @@
 import type { ResourceKind } from '@gw/contracts';
-import type { OpenErrorCodeName, StreamOpenHeader, TunnelStream, VerifiedSessionGrant } from '@gw/tunnel';
+import type { OpenErrorCodeName, StreamOpenHeader, ChannelSocket, TunnelStream, VerifiedSessionGrant } from '@gw/tunnel';
 import type { Logger } from 'pino';
 import type { AgentResource } from '../config/agent-config.js';
 
@@ -10,6 +10,11 @@ export interface ProtocolOpenContext {
   resource: AgentResource;
   /** Accept the stream once the resource side is ready. Throws if the opener gave up meanwhile. */
   accept: () => TunnelStream;
+  /**
+   * The same, as a ChannelSocket (socket-like calls on the callback core, no Node stream machinery):
+   * for wings that parse or relay bytes themselves. Use one of the two, once.
+   */
+  acceptSocket: () => ChannelSocket;
   reject: (code: OpenErrorCodeName, reason: string) => void;
   /** Aborted when the control plane cancels the open or the tunnel closes before an answer. */
   signal: AbortSignal;

@@ -3,6 +3,7 @@ import {
   type SessionGrantVerifier,
   type StreamHandler,
   type StreamOpenHeader,
+  ChannelSocket,
   type TunnelStream,
   type VerifiedSessionGrant,
 } from '@gw/tunnel';
@@ -90,6 +91,11 @@ export function createStreamRouter(deps: StreamRouterDeps): StreamHandler {
         track(stream, header, grant, counters, streamLog);
         return stream;
       },
+      acceptSocket: () => {
+        const socket = new ChannelSocket(context.acceptChannel());
+        track(socket, header, grant, counters, streamLog);
+        return socket;
+      },
       reject: refuse,
       signal: context.signal,
       log: streamLog,
@@ -97,7 +103,16 @@ export function createStreamRouter(deps: StreamRouterDeps): StreamHandler {
   };
 }
 
-function track(stream: TunnelStream, header: StreamOpenHeader, grant: VerifiedSessionGrant, counters: StreamCounters, log: Logger): void {
+/** What tracking needs of an accepted stream, as a TunnelStream or a ChannelSocket. */
+interface TrackedStream {
+  reset(code?: number, reason?: string): void;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  once(event: 'close', listener: () => void): unknown;
+}
+
+function track(stream: TrackedStream, header: StreamOpenHeader, grant: VerifiedSessionGrant, counters: StreamCounters, log: Logger): void {
   counters.streamsOpened += 1;
   counters.openStreams += 1;
   const openedAt = Date.now();

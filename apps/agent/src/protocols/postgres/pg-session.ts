@@ -1,11 +1,11 @@
 import { connect, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { EventEmitter } from 'node:events';
 import { serializeFrontend } from '@gw/protocol-postgres';
-import { PgSessionCore, type PgSessionCoreOptions } from './pg-session-core.js';
+import { PgSessionCore, type ClientPort, type PgSessionCoreOptions } from './pg-session-core.js';
 
 export interface PgSessionOptions extends Omit<PgSessionCoreOptions, 'client' | 'server'> {
-  /** The tunnel stream from the control plane. */
-  client: Duplex;
+  /** The tunnel stream from the control plane (a ChannelSocket; a Duplex in tests). */
+  client: ClientPort & Pick<EventEmitter, 'on'>;
   /** The logged-in connection to the database. */
   upstream: Socket;
   upstreamAddress: { host: string; port: number };

@@ -1,5 +1,5 @@
-import type { Duplex } from 'node:stream';
 import { errorResponse, FrontendParser, isTransientDatabaseError, ProtocolError, type StartupMessage } from '@gw/protocol-postgres';
+import type { ChannelSocket } from '@gw/tunnel';
 import { classifySql, loadSqlParser, SqlClassificationError } from '@gw/sql';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -80,9 +80,9 @@ export class PostgresHandler implements ProtocolHandler {
   }
 
   open(ctx: ProtocolOpenContext): void {
-    let stream: Duplex;
+    let stream: ChannelSocket;
     try {
-      stream = ctx.accept();
+      stream = ctx.acceptSocket();
     } catch (error) {
       ctx.log.debug({ err: error }, 'open cancelled');
       return;
@@ -97,7 +97,7 @@ export class PostgresHandler implements ProtocolHandler {
     });
   }
 
-  private readStartup(stream: Duplex, ctx: ProtocolOpenContext): Promise<{ message: StartupMessage; parser: FrontendParser } | undefined> {
+  private readStartup(stream: ChannelSocket, ctx: ProtocolOpenContext): Promise<{ message: StartupMessage; parser: FrontendParser } | undefined> {
     return new Promise((resolve) => {
       const parser = new FrontendParser();
       const timer = setTimeout(() => finish(undefined, 'no startup message from the control plane'), STARTUP_TIMEOUT_MS);
@@ -172,7 +172,7 @@ export class PostgresHandler implements ProtocolHandler {
     return combineVerdicts(statements.map((statement) => decideStatement(this.o.policy, context, statement)));
   }
 
-  private async serve(ctx: ProtocolOpenContext, stream: Duplex, startup: StartupMessage, frontend: FrontendParser): Promise<void> {
+  private async serve(ctx: ProtocolOpenContext, stream: ChannelSocket, startup: StartupMessage, frontend: FrontendParser): Promise<void> {
     const { grant, resource, header, log } = ctx;
     const options = resource.postgres ?? DEFAULT_POSTGRES_OPTIONS;
     if (!resource.credentials?.['user']) {
@@ -334,7 +334,7 @@ function authenticationOk(): Buffer {
 }
 
 /** Writes one FATAL ErrorResponse and ends the stream (the contract for a session that cannot open). */
-function refuse(stream: Duplex, code: string, message: string): void {
+function refuse(stream: ChannelSocket, code: string, message: string): void {
   if (stream.destroyed || stream.writableEnded) return;
   stream.end(errorResponse({ severity: 'FATAL', code, message: message.slice(0, 1000) }));
 }
