@@ -1,4 +1,4 @@
-import type { Duplex } from 'node:stream';
+import type { ChannelSocket } from '@gw/tunnel';
 import type { TLSSocket } from 'node:tls';
 import { createPool, type Pool } from 'mysql2/promise';
 import { MAX_MYSQL_START_FRAME, type MysqlSessionStart } from '@gw/contracts';
@@ -94,9 +94,9 @@ export class MysqlHandler implements ProtocolHandler {
   }
 
   open(ctx: ProtocolOpenContext): void {
-    let stream: Duplex;
+    let stream: ChannelSocket;
     try {
-      stream = ctx.accept();
+      stream = ctx.acceptSocket();
     } catch (error) {
       ctx.log.debug({ err: error }, 'open cancelled');
       return;
@@ -136,7 +136,7 @@ export class MysqlHandler implements ProtocolHandler {
     return state;
   }
 
-  private async serve(ctx: ProtocolOpenContext, stream: Duplex, start: MysqlSessionStart, rest: Buffer): Promise<void> {
+  private async serve(ctx: ProtocolOpenContext, stream: ChannelSocket, start: MysqlSessionStart, rest: Buffer): Promise<void> {
     const { grant, resource, header, log } = ctx;
     const options: MysqlOptions = resource.mysql ?? DEFAULT_MYSQL_OPTIONS;
     const seq = start.loginSeq;
@@ -354,7 +354,7 @@ export class MysqlHandler implements ProtocolHandler {
 }
 
 /** The control plane's start frame, then whatever client bytes followed it. */
-function readStart(stream: Duplex): Promise<{ start: MysqlSessionStart; rest: Buffer }> {
+function readStart(stream: ChannelSocket): Promise<{ start: MysqlSessionStart; rest: Buffer }> {
   return new Promise((resolve, reject) => {
     let buffered = Buffer.alloc(0);
     const timer = setTimeout(() => done(new Error('no start frame from the control plane')), START_TIMEOUT_MS);
@@ -386,7 +386,7 @@ function readStart(stream: Duplex): Promise<{ start: MysqlSessionStart; rest: Bu
 }
 
 /** One ERR packet (the login's answer) and the end of the stream. */
-function refuse(stream: Duplex, seq: number, code: number, message: string): void {
+function refuse(stream: ChannelSocket, seq: number, code: number, message: string): void {
   if (stream.destroyed || stream.writableEnded) return;
   const sqlState = code === 1045 ? '28000' : 'HY000';
   stream.end(packet(encodeErr({ code, sqlState, message: message.slice(0, 1000) }), seq));
