@@ -42,6 +42,14 @@ export class ChannelSocket extends EventEmitter {
   get writableEnded(): boolean {
     return this.ended;
   }
+  /** The peer ended its side (END received and delivered). */
+  get readableEnded(): boolean {
+    return this.remoteEnded;
+  }
+  /** Bytes written that still wait for the peer's credit. */
+  get pendingOutbound(): number {
+    return this.channel.queuedBytes;
+  }
   get bytesSent(): number {
     return this.channel.bytesSent;
   }

@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import type { TunnelStream } from '@gw/tunnel';
+import type { ChannelSocket } from '@gw/tunnel';
 import type { ProtocolHandler, ProtocolOpenContext } from './protocol-handler.js';
 
 export const TCP_CONNECT_TIMEOUT_MS = 10_000;
@@ -59,9 +59,9 @@ export class TcpHandler implements ProtocolHandler {
     });
     socket.once('connect', () => {
       if (!settle()) return;
-      let stream: TunnelStream;
+      let stream: ChannelSocket;
       try {
-        stream = ctx.accept();
+        stream = ctx.acceptSocket();
       } catch (error) {
         ctx.log.debug({ err: error }, 'open cancelled while dialing');
         socket.destroy();
@@ -72,12 +72,25 @@ export class TcpHandler implements ProtocolHandler {
   }
 }
 
-/** Wires one accepted stream to one connected socket; either side failing tears down the other. */
-export function relay(stream: TunnelStream, socket: Socket): void {
+/**
+ * Relays one accepted stream and one connected socket, chunk by chunk with backpressure both ways
+ * (no Node stream pipes: one call per chunk each way); either side failing tears down the other.
+ */
+export function relay(stream: ChannelSocket, socket: Socket): void {
   socket.on('error', () => undefined); // reported through 'close' below
   stream.on('error', () => undefined); // the router logs the stream's end
-  stream.pipe(socket);
-  socket.pipe(stream);
+  stream.on('data', (bytes: Buffer) => {
+    if (socket.write(bytes)) return;
+    stream.pause();
+    socket.once('drain', () => stream.resume());
+  });
+  socket.on('data', (bytes: Buffer) => {
+    if (stream.write(bytes)) return;
+    socket.pause();
+    stream.once('drain', () => socket.resume());
+  });
+  stream.on('end', () => socket.end());
+  socket.on('end', () => stream.end());
 
   socket.once('close', (hadError) => {
     if (stream.destroyed) return;
@@ -87,14 +100,15 @@ export function relay(stream: TunnelStream, socket: Socket): void {
     }
     // The resource closed both directions: let our last bytes and END go out, then drop the
     // client's direction, which nobody can read any more.
+    stream.end();
     const done = (): void => {
       if (!stream.readableEnded) stream.destroy();
     };
-    if (stream.writableFinished) done();
-    else stream.once('finish', done);
+    if (stream.pendingOutbound === 0) done();
+    else stream.once('drain', done);
   });
   stream.once('close', () => {
     // A clean end of both directions leaves the socket to flush and close by itself.
-    if (!(stream.readableEnded && stream.writableFinished)) socket.destroy();
+    if (!(stream.readableEnded && stream.writableEnded)) socket.destroy();
   });
 }
