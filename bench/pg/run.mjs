@@ -5,7 +5,8 @@
 //   BENCH_FILTER='-S) -M simple -c 8' runs only the scripts whose label contains that text (while iterating).
 //   BENCH_NO_TLS=1 adds a gateway run without TLS to the endpoint.
 //   The floor (bench/pg/floor: two bare Node relays shaped like the gateway, TLS at the front, one WebSocket
-//   between them, no inspection) runs beside them, as what two Node processes reach at best; BENCH_FLOOR=0 skips it.
+//   between them, no inspection) runs beside them, as what two Node processes reach at best; BENCH_FLOOR=0 skips it,
+//   BENCH_FLOOR=tunnel runs it on the gateway's own transport (socket.io and @gw/tunnel channels) instead of a bare WebSocket.
 //   BENCH_HOLD=1 starts the stack, prints the pgbench command line and pids, and waits for Ctrl-C.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -62,7 +63,7 @@ async function throughPgbouncer(poolMode, args, clients) {
     await bouncer.stop();
   }
 }
-const floor = process.env.BENCH_FLOOR === '0' ? undefined : await startPgFloor();
+const floor = process.env.BENCH_FLOOR === '0' ? undefined : await startPgFloor(process.env.BENCH_FLOOR === 'tunnel' ? 'tunnel' : 'ws');
 try {
   const token = await stack.token('ai-agent');
   const direct = ['-h', '127.0.0.1', '-p', '5432', '-U', 'postgres', DB];
