@@ -57,6 +57,7 @@ export class ChannelSocket extends EventEmitter {
     return this.channel.bytesReceived;
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the signature EventEmitter.on declares
   override on(event: string | symbol, listener: (...args: any[]) => void): this {
     super.on(event, listener);
     if (event === 'data' && !this.explicitlyPaused) this.resume();

@@ -4,7 +4,6 @@ import {
   type StreamHandler,
   type StreamOpenHeader,
   ChannelSocket,
-  type TunnelStream,
   type VerifiedSessionGrant,
 } from '@gw/tunnel';
 import type { Logger } from 'pino';
