@@ -4,8 +4,16 @@
  */
 export const DEMO_SSH_LOGIN = 'gw-demo';
 
+/** The masks on everything the demo's workloads read: the same PII recognizers on every resource type. */
+const PII_MASK = '@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")';
+
+/** One human with the gateway role `approver` must agree within `timeout` (annotations, one a line). */
+const oneApproval = (timeout: string): string =>
+  ['@approval("required")', '@approvals("1")', '@approvers("role:approver")', `@approval_timeout("${timeout}")`].join('\n');
+
 /**
- * The policy set the quick start activates. It doubles as a worked example of every annotation.
+ * The policy set the quick start activates. It doubles as a worked example of every annotation
+ * (read it as the API serves it: the repeated mask and approval annotations are spelled once above).
  * - `admin` gateway role: everything.
  * - `requester` (AI agents and other workloads): connect to Postgres or MySQL as `demo_reader` or `demo_writer`
  *   and read with PII masked; writes
@@ -21,7 +29,7 @@ when { principal.gatewayRoles.contains("admin") };
 // Workloads may open Postgres sessions as the demo's application roles only (admins: any role the
 // agent hands out); results are masked from the first row.
 @id("requester-postgres-connect")
-@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+${PII_MASK}
 @max_session("1h")
 permit (principal, action == Gateway::Action::"connect", resource)
 when {
@@ -31,13 +39,13 @@ when {
 
 // Reads and session statements (SET, SHOW, BEGIN ...) with PII masked.
 @id("requester-postgres-read")
-@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+${PII_MASK}
 permit (principal, action in Gateway::Action::"sql:read", resource)
 when { principal.gatewayRoles.contains("requester") && ["postgres", "mysql"].contains(resource.type) };
 
 // Writes outside production go straight through.
 @id("requester-postgres-write-nonprod")
-@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+${PII_MASK}
 permit (principal, action in Gateway::Action::"sql:write", resource)
 when {
   principal.gatewayRoles.contains("requester") &&
@@ -47,11 +55,8 @@ when {
 
 // Writes in production wait for a human approver.
 @id("requester-postgres-write-prod")
-@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
-@approval("required")
-@approvals("1")
-@approvers("role:approver")
-@approval_timeout("15m")
+${PII_MASK}
+${oneApproval('15m')}
 permit (principal, action in Gateway::Action::"sql:write", resource)
 when {
   principal.gatewayRoles.contains("requester") &&
@@ -85,10 +90,7 @@ when {
 };
 
 @id("requester-access-prod")
-@approval("required")
-@approvals("1")
-@approvers("role:approver")
-@approval_timeout("30m")
+${oneApproval('30m')}
 permit (principal, action == Gateway::Action::"request_access", resource)
 when {
   principal.gatewayRoles.contains("requester") &&
@@ -103,7 +105,7 @@ when {
 // nothing permits ssh:shell or ssh:forward for workloads, so both are denied. The recording of every
 // command (its text, stdin, output; also a refused one, by the connect permit's @mask) is masked.
 @id("requester-ssh-connect")
-@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+${PII_MASK}
 @max_session("1h")
 permit (principal, action == Gateway::Action::"connect", resource)
 when {
@@ -117,7 +119,7 @@ when { principal.gatewayRoles.contains("requester") && resource.type == "ssh" &&
 
 // An allow-list: commands made only of these programs, called by name, writing no file, run at once.
 @id("requester-ssh-exec-allowed-programs")
-@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+${PII_MASK}
 permit (principal, action == Gateway::Action::"ssh:exec", resource)
 when {
   principal.gatewayRoles.contains("requester") && resource.type == "ssh" && resource.hasTag("demo") &&
@@ -133,11 +135,8 @@ when {
 
 // Commands run as root wait for a human approver (any sudo anywhere in the command line).
 @id("requester-ssh-sudo-approval")
-@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
-@approval("required")
-@approvals("1")
-@approvers("role:approver")
-@approval_timeout("15m")
+${PII_MASK}
+${oneApproval('15m')}
 permit (principal, action == Gateway::Action::"ssh:exec", resource)
 when {
   principal.gatewayRoles.contains("requester") && resource.type == "ssh" &&
@@ -146,11 +145,8 @@ when {
 
 // Scripts run by an interpreter (python3 x.py, bash deploy.sh) wait for a human approver too.
 @id("requester-ssh-interpreter-approval")
-@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
-@approval("required")
-@approvals("1")
-@approvers("role:approver")
-@approval_timeout("15m")
+${PII_MASK}
+${oneApproval('15m')}
 permit (principal, action == Gateway::Action::"ssh:exec", resource)
 when {
   principal.gatewayRoles.contains("requester") && resource.type == "ssh" && resource.hasTag("demo") &&
@@ -206,13 +202,13 @@ when { principal.gatewayRoles.contains("requester") && resource.type == "kuberne
 
 @id("requester-k8s-read")
 @mask_columns("secrets.data:full, secrets.stringData:full")
-@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+${PII_MASK}
 permit (principal, action in Gateway::Action::"k8s:read", resource)
 when { principal.gatewayRoles.contains("requester") && resource.type == "kubernetes" };
 
 @id("requester-k8s-write-default")
 @mask_columns("secrets.data:full, secrets.stringData:full")
-@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+${PII_MASK}
 permit (principal, action in [Gateway::Action::"k8s:create", Gateway::Action::"k8s:update", Gateway::Action::"k8s:patch"], resource)
 when {
   principal.gatewayRoles.contains("requester") && resource.type == "kubernetes" &&
@@ -220,15 +216,12 @@ when {
 };
 
 @id("requester-k8s-delete-approval")
-@approval("required")
-@approvals("1")
-@approvers("role:approver")
-@approval_timeout("15m")
+${oneApproval('15m')}
 permit (principal, action in [Gateway::Action::"k8s:delete", Gateway::Action::"k8s:deletecollection"], resource)
 when { principal.gatewayRoles.contains("requester") && resource.type == "kubernetes" };
 
 @id("requester-k8s-exec-default")
-@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+${PII_MASK}
 permit (principal, action == Gateway::Action::"k8s:exec", resource)
 when {
   principal.gatewayRoles.contains("requester") && resource.type == "kubernetes" &&
@@ -236,11 +229,8 @@ when {
 };
 
 @id("requester-k8s-exec-prod-approval")
-@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
-@approval("required")
-@approvals("1")
-@approvers("role:approver")
-@approval_timeout("15m")
+${PII_MASK}
+${oneApproval('15m')}
 permit (principal, action == Gateway::Action::"k8s:exec", resource)
 when {
   principal.gatewayRoles.contains("requester") && resource.type == "kubernetes" &&
@@ -252,12 +242,12 @@ when {
 // server marks read-only; writes wait for a human approver; moving or renaming files is denied, so
 // move_file is left out of tools/list as well.
 @id("requester-mcp-connect")
-@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+${PII_MASK}
 permit (principal, action == Gateway::Action::"connect", resource)
 when { principal.gatewayRoles.contains("requester") && resource.type == "mcp" && resource.hasTag("demo") };
 
 @id("requester-mcp-read")
-@mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
+${PII_MASK}
 permit (principal, action == Gateway::Action::"mcp:call_tool", resource)
 when {
   principal.gatewayRoles.contains("requester") && resource.type == "mcp" &&
@@ -265,10 +255,7 @@ when {
 };
 
 @id("requester-mcp-write-approval")
-@approval("required")
-@approvals("1")
-@approvers("role:approver")
-@approval_timeout("15m")
+${oneApproval('15m')}
 permit (principal, action == Gateway::Action::"mcp:call_tool", resource)
 when {
   principal.gatewayRoles.contains("requester") && resource.type == "mcp" &&

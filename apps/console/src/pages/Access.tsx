@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react';
 import type { AccessRequest, Grant, Items } from '../api/types.js';
 import { ErrorNote, Link, Status, time, useLoad } from '../ui/bits.js';
 import { useConsole } from '../ui/context.js';
+import { ActionCell, ListTable } from '../ui/list-table.js';
 
 export function AccessPage() {
   const { api, me } = useConsole();
@@ -63,17 +64,7 @@ export function AccessPage() {
 
       <h2>Grants</h2>
       <ErrorNote error={grants.error ?? revokeError} />
-      <table className="list" data-testid="grants">
-        <thead>
-          <tr>
-            <th>Principal</th>
-            <th>Resource</th>
-            <th>Role</th>
-            <th>State</th>
-            <th>Until</th>
-            <th />
-          </tr>
-        </thead>
+      <ListTable testId="grants" columns={['Principal', 'Resource', 'Role', 'State', 'Until', '']}>
         <tbody>
           {grants.data?.items.map((g) => (
             <tr key={g.id}>
@@ -84,31 +75,17 @@ export function AccessPage() {
                 <Status value={g.state} />
               </td>
               <td>{time(g.revokedAt ?? g.expiresAt)}</td>
-              <td>
-                {g.state === 'active' && (me.gatewayRoles.includes('admin') || g.principalId === me.id) ? (
-                  <button className="danger small" onClick={() => void revoke(g)}>
-                    Revoke
-                  </button>
-                ) : null}
-              </td>
+              <ActionCell danger when={g.state === 'active' && (me.gatewayRoles.includes('admin') || g.principalId === me.id)} onClick={() => void revoke(g)}>
+                Revoke
+              </ActionCell>
             </tr>
           ))}
         </tbody>
-      </table>
+      </ListTable>
 
       <h2>Access requests</h2>
       <ErrorNote error={requests.error} />
-      <table className="list" data-testid="access-requests">
-        <thead>
-          <tr>
-            <th>Asked</th>
-            <th>Principal</th>
-            <th>Resource</th>
-            <th>Role</th>
-            <th>Reason</th>
-            <th>Status</th>
-          </tr>
-        </thead>
+      <ListTable testId="access-requests" columns={['Asked', 'Principal', 'Resource', 'Role', 'Reason', 'Status']}>
         <tbody>
           {requests.data?.items.map((r) => (
             <tr key={r.id}>
@@ -123,7 +100,7 @@ export function AccessPage() {
             </tr>
           ))}
         </tbody>
-      </table>
+      </ListTable>
     </section>
   );
 }

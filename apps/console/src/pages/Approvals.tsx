@@ -3,6 +3,7 @@ import { useApprovalStream } from '../api/live-approvals.js';
 import type { Approval, Items, Session } from '../api/types.js';
 import { ErrorNote, Json, Link, show, Status, time, useLoad } from '../ui/bits.js';
 import { hasRole, useConsole } from '../ui/context.js';
+import { ListTable } from '../ui/list-table.js';
 
 function subjectText(a: Approval): string {
   const s = a.detail ?? a.subject;
@@ -56,18 +57,7 @@ export function ApprovalsPage() {
 function ApprovalTable({ items, empty }: { items: Approval[]; empty: string }) {
   if (items.length === 0) return <p className="muted">{empty}</p>;
   return (
-    <table className="list" data-testid="approvals">
-      <thead>
-        <tr>
-          <th>Asked</th>
-          <th>Kind</th>
-          <th>Resource</th>
-          <th>Principal</th>
-          <th>What</th>
-          <th>Progress</th>
-          <th>Status</th>
-        </tr>
-      </thead>
+    <ListTable testId="approvals" columns={['Asked', 'Kind', 'Resource', 'Principal', 'What', 'Progress', 'Status']}>
       <tbody>
         {items.map((a) => (
           <tr key={a.id}>
@@ -90,7 +80,7 @@ function ApprovalTable({ items, empty }: { items: Approval[]; empty: string }) {
           </tr>
         ))}
       </tbody>
-    </table>
+    </ListTable>
   );
 }
 

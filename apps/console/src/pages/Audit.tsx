@@ -1,8 +1,7 @@
-import { useState, type FormEvent } from 'react';
-import { filtersFrom, toQuery, type Filters } from '../lib/query.js';
 import { ErrorNote, Json, time, useLoad } from '../ui/bits.js';
 import { useConsole } from '../ui/context.js';
-import { navigate } from '../ui/router.js';
+import { useFilterForm } from '../ui/filter-form.js';
+import { ListTable } from '../ui/list-table.js';
 
 interface AuditEvent {
   seq: number;
@@ -18,29 +17,9 @@ const FILTERS = ['principal', 'resource', 'action', 'from', 'to'] as const;
 
 export function AuditPage({ search }: { search: string }) {
   const { api } = useConsole();
-  const applied = filtersFrom(search, FILTERS);
-  let query = '';
-  try {
-    query = toQuery(applied);
-  } catch {
-    query = '';
-  }
+  const { query, submit, field, formError } = useFilterForm(search, FILTERS, '/audit');
   const events = useLoad(() => api.get<{ items: AuditEvent[] }>(`/audit/events${query}`), [query]);
   const verify = useLoad(() => api.get<Record<string, unknown>>('/audit/verify'), []);
-  const [draft, setDraft] = useState<Filters>(applied);
-  const [formError, setFormError] = useState<unknown>();
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    try {
-      toQuery(draft);
-      setFormError(undefined);
-      const own = new URLSearchParams(Object.entries(draft).filter((kv): kv is [string, string] => !!kv[1]?.trim())).toString();
-      navigate(`/audit${own ? `?${own}` : ''}`);
-    } catch (err) {
-      setFormError(err);
-    }
-  };
-  const field = (name: (typeof FILTERS)[number]) => ({ value: draft[name] ?? '', onChange: (e: { target: { value: string } }) => setDraft({ ...draft, [name]: e.target.value }) });
   const v = verify.data as { ok?: boolean; valid?: boolean; checked?: number; events?: number; brokenAt?: unknown; firstBroken?: unknown } | undefined;
   const ok = v?.ok ?? v?.valid;
   return (
@@ -63,18 +42,7 @@ export function AuditPage({ search }: { search: string }) {
         <button type="submit">Search</button>
       </form>
       <ErrorNote error={formError ?? events.error} />
-      <table className="list" data-testid="audit">
-        <thead>
-          <tr>
-            <th>#</th>
-            <th>When</th>
-            <th>Actor</th>
-            <th>Action</th>
-            <th>Resource</th>
-            <th>Outcome</th>
-            <th>Details</th>
-          </tr>
-        </thead>
+      <ListTable testId="audit" columns={['#', 'When', 'Actor', 'Action', 'Resource', 'Outcome', 'Details']}>
         <tbody>
           {events.data?.items.map((e) => (
             <tr key={e.seq}>
@@ -93,7 +61,7 @@ export function AuditPage({ search }: { search: string }) {
             </tr>
           ))}
         </tbody>
-      </table>
+      </ListTable>
     </section>
   );
 }

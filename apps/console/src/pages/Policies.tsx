@@ -3,6 +3,7 @@ import type { Items, PolicyVersion } from '../api/types.js';
 import { diffStats, lineDiff } from '../lib/line-diff.js';
 import { ErrorNote, Json, Status, time, useLoad } from '../ui/bits.js';
 import { hasRole, useConsole } from '../ui/context.js';
+import { ActionCell, ListTable } from '../ui/list-table.js';
 
 interface Validation {
   valid: boolean;
@@ -50,17 +51,7 @@ export default function PoliciesPage() {
     <section>
       <h1>Policies</h1>
       <ErrorNote error={versions.error ?? error} />
-      <table className="list" data-testid="policy-versions">
-        <thead>
-          <tr>
-            <th>Version</th>
-            <th>Description</th>
-            <th>Created</th>
-            <th>By</th>
-            <th>State</th>
-            <th />
-          </tr>
-        </thead>
+      <ListTable testId="policy-versions" columns={['Version', 'Description', 'Created', 'By', 'State', '']}>
         <tbody>
           {list.map((p) => (
             <tr key={p.version}>
@@ -69,17 +60,13 @@ export default function PoliciesPage() {
               <td>{time(p.createdAt)}</td>
               <td className="principal">{p.createdBy}</td>
               <td>{p.active ? <Status value="active" /> : null}</td>
-              <td>
-                {!p.active && isAdmin ? (
-                  <button className="small" onClick={() => void activate(p.version)}>
-                    Activate
-                  </button>
-                ) : null}
-              </td>
+              <ActionCell when={!p.active && isAdmin} onClick={() => void activate(p.version)}>
+                Activate
+              </ActionCell>
             </tr>
           ))}
         </tbody>
-      </table>
+      </ListTable>
 
       <h2>Compare</h2>
       <div className="filters">

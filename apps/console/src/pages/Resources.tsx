@@ -1,6 +1,7 @@
 import type { Items, Resource } from '../api/types.js';
 import { ErrorNote, show, time, useLoad } from '../ui/bits.js';
 import { useConsole } from '../ui/context.js';
+import { ListTable } from '../ui/list-table.js';
 
 const ACCESS_TEXT: Record<string, string> = { allow: 'you may connect', deny: 'you may not connect', require_approval: 'you may connect after an approval' };
 
@@ -11,18 +12,7 @@ export function ResourcesPage() {
     <section>
       <h1>Resources and agents</h1>
       <ErrorNote error={error} />
-      <table className="list" data-testid="resources">
-        <thead>
-          <tr>
-            <th>Resource</th>
-            <th>Kind</th>
-            <th>Status</th>
-            <th>Last heartbeat</th>
-            <th>Labels</th>
-            <th>You</th>
-            <th>Agents</th>
-          </tr>
-        </thead>
+      <ListTable testId="resources" columns={['Resource', 'Kind', 'Status', 'Last heartbeat', 'Labels', 'You', 'Agents']}>
         <tbody>
           {data?.items.map((r) => (
             <tr key={r.name}>
@@ -44,7 +34,7 @@ export function ResourcesPage() {
             </tr>
           ))}
         </tbody>
-      </table>
+      </ListTable>
     </section>
   );
 }

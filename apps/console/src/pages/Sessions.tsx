@@ -1,9 +1,9 @@
-import { lazy, Suspense, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useState } from 'react';
 import type { Items, RecordingEvent, Session } from '../api/types.js';
-import { filtersFrom, toQuery, type Filters } from '../lib/query.js';
 import { ErrorNote, Json, Link, show, Status, time, useLoad } from '../ui/bits.js';
 import { hasRole, useConsole } from '../ui/context.js';
-import { navigate } from '../ui/router.js';
+import { useFilterForm } from '../ui/filter-form.js';
+import { ActionCell, ListTable } from '../ui/list-table.js';
 
 const Replay = lazy(() => import('./Replay.js'));
 const FILTERS = ['principal', 'resource', 'type', 'status', 'from', 'to'] as const;
@@ -14,29 +14,10 @@ const principalName = (s: Session) => show(s.principal.displayName ?? s.principa
 
 export function SessionsPage({ search }: { search: string }) {
   const { api, me } = useConsole();
-  const applied = filtersFrom(search, FILTERS);
-  const [draft, setDraft] = useState<Filters>(applied);
-  const [formError, setFormError] = useState<unknown>();
-  let query = '';
-  try {
-    query = toQuery(applied);
-  } catch {
-    query = '';
-  }
+  const { query, submit, field, formError } = useFilterForm(search, FILTERS, '/sessions');
   const { data, error, reload } = useLoad(() => api.get<Items<Session>>(`/sessions${query}`), [query]);
   const [killError, setKillError] = useState<unknown>();
 
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    try {
-      toQuery(draft);
-      setFormError(undefined);
-      const own = new URLSearchParams(Object.entries(draft).filter((kv): kv is [string, string] => !!kv[1]?.trim())).toString();
-      navigate(`/sessions${own ? `?${own}` : ''}`);
-    } catch (err) {
-      setFormError(err);
-    }
-  };
   const kill = async (s: Session) => {
     if (!confirm(`End the live session of ${principalName(s)} on ${s.resource.name}?`)) return;
     try {
@@ -46,7 +27,6 @@ export function SessionsPage({ search }: { search: string }) {
       setKillError(err);
     }
   };
-  const field = (name: (typeof FILTERS)[number]) => ({ value: draft[name] ?? '', onChange: (e: { target: { value: string } }) => setDraft({ ...draft, [name]: e.target.value }) });
 
   return (
     <section>
@@ -81,18 +61,7 @@ export function SessionsPage({ search }: { search: string }) {
       </form>
       <ErrorNote error={formError ?? error ?? killError} />
       {data ? (
-        <table className="list" data-testid="sessions">
-          <thead>
-            <tr>
-              <th>Started</th>
-              <th>Principal</th>
-              <th>Resource</th>
-              <th>Kind</th>
-              <th>Role</th>
-              <th>Status</th>
-              <th />
-            </tr>
-          </thead>
+        <ListTable testId="sessions" columns={['Started', 'Principal', 'Resource', 'Kind', 'Role', 'Status', '']}>
           <tbody>
             {data.items.map((s) => (
               <tr key={s.id}>
@@ -106,17 +75,13 @@ export function SessionsPage({ search }: { search: string }) {
                 <td>
                   <Status value={s.status} />
                 </td>
-                <td>
-                  {(s.status === 'active' || s.status === 'opening') && hasRole(me, 'admin') ? (
-                    <button className="danger small" onClick={() => void kill(s)}>
-                      Kill
-                    </button>
-                  ) : null}
-                </td>
+                <ActionCell danger when={(s.status === 'active' || s.status === 'opening') && hasRole(me, 'admin')} onClick={() => void kill(s)}>
+                  Kill
+                </ActionCell>
               </tr>
             ))}
           </tbody>
-        </table>
+        </ListTable>
       ) : null}
       {data?.items.length === 0 ? <p className="muted">No sessions match.</p> : null}
     </section>

@@ -1,18 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
-import { TLSSocket, type SecureContext } from 'node:tls';
+import { TLSSocket } from 'node:tls';
 import {
   CAP, CLEAR_PASSWORD_PLUGIN, GATEWAY_CAPABILITIES, MysqlProtocolError, NATIVE_PASSWORD_PLUGIN, PacketFramer, REQUIRED_CLIENT_CAPABILITIES, encodeAuthSwitch,
   encodeErr, encodeServerHandshake, isErr, isSslRequest, packet, parseErr, parseHandshakeResponse, type HandshakeResponse, type MysqlPacket,
 } from '@gw/protocol-mysql';
-import { CONNECT_CLOSE, encodeMysqlStart } from '@gw/contracts';
-import { TokenRejectedError, type Principal } from '@gw/identity';
+import { encodeMysqlStart } from '@gw/contracts';
 import type { TunnelChannel } from '@gw/tunnel';
-import type { Logger } from 'pino';
-import type { OpenedSession, SessionBroker } from '../connect/session-broker.service.js';
-import { SessionRefused } from '../connect/session-broker.service.js';
-import type { TokenAuthenticator } from '../identity/token-authenticator.js';
+import { lacksRequiredTls } from '../db-endpoint/client-transport.js';
+import { DatabaseClientConnection, type DatabaseConnectionError, type DatabaseTransportDeps } from '../db-endpoint/database-client-connection.js';
 import type { ConnectionIds } from './connection-ids.js';
 import { parseMysqlLogin, tokenFromClearPassword } from './mysql-login.js';
 
@@ -24,13 +21,8 @@ const SERVER_CHARSET = 45;
 /** A token is a few KiB; anything far larger is not one. */
 const MAX_TOKEN_BYTES = 16 * 1024;
 
-export interface MysqlConnectionDeps {
-  tokens: TokenAuthenticator;
-  broker: SessionBroker;
+export interface MysqlConnectionDeps extends DatabaseTransportDeps {
   connectionIds: ConnectionIds;
-  secureContext: SecureContext;
-  allowCleartext: boolean;
-  log: Logger;
 }
 
 /** MySQL error codes for refusals before the session starts. */
@@ -49,18 +41,16 @@ export const MYSQL_ERRORS = {
 } as const;
 type MysqlErrorKind = keyof typeof MYSQL_ERRORS;
 
-function errorFor(closeCode: number): MysqlErrorKind {
-  switch (closeCode) {
-    case CONNECT_CLOSE.resourceOffline:
-    case CONNECT_CLOSE.resourceError:
-      return 'unavailable';
-    default:
-      return 'accessDenied';
-  }
-}
-
-const isLoopback = (address: string | undefined) =>
-  !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
+/** The MySQL error for each way the shared connection code ends a connection in error. */
+const ERROR_KIND: Record<DatabaseConnectionError, MysqlErrorKind> = {
+  'token-rejected': 'accessDenied',
+  'unknown-resource': 'accessDenied',
+  unavailable: 'unavailable',
+  denied: 'accessDenied',
+  'login-timeout': 'handshake',
+  terminated: 'killed',
+  'agent-lost': 'unavailable',
+};
 
 /**
  * One client connection to the MySQL endpoint: the server handshake, TLS on the client's SSLRequest,
@@ -68,28 +58,15 @@ const isLoopback = (address: string | undefined) =>
  * session through the agent, then a relay of bytes. After the login the control plane moves packets as
  * they came: the agent, next to the database, parses and decides every command.
  */
-export class MysqlConnection {
-  private socket: Socket | TLSSocket;
+export class MysqlConnection extends DatabaseClientConnection<'handshake' | 'switch'> {
   private readonly framer = new PacketFramer({ maxLogicalPacket: MAX_TOKEN_BYTES + 4096 });
   private readonly connectionId: number;
-  private loginTimer: NodeJS.Timeout;
-  private state: 'handshake' | 'switch' | 'opening' | 'relay' | 'closed' = 'handshake';
   private response?: HandshakeResponse;
   private lastSeq = 0;
-  private session?: OpenedSession;
-  private channel?: TunnelChannel;
-  private bytesIn = 0;
-  private bytesOut = 0;
-  private killedReason?: string;
-  private agentRefusal?: { code: string; message: string };
 
-  constructor(private readonly raw: Socket, private readonly deps: MysqlConnectionDeps) {
-    this.socket = raw;
-    raw.setNoDelay(true);
+  constructor(raw: Socket, private readonly deps: MysqlConnectionDeps) {
+    super(raw, deps, 'handshake', { ms: LOGIN_TIMEOUT_MS, message: 'login did not complete in time' });
     this.connectionId = deps.connectionIds.issue();
-    this.loginTimer = setTimeout(() => this.fail('handshake', 'login did not complete in time'), LOGIN_TIMEOUT_MS);
-    this.loginTimer.unref();
-    this.attach(raw);
     raw.write(
       packet(
         encodeServerHandshake({
@@ -106,14 +83,7 @@ export class MysqlConnection {
     );
   }
 
-  private attach(socket: Socket | TLSSocket): void {
-    socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
-    socket.on('error', () => this.teardown('client socket error'));
-    socket.on('close', () => this.teardown('client closed'));
-  }
-
-  private onClientData(chunk: Buffer): void {
-    this.bytesIn += chunk.length;
+  protected onClientData(chunk: Buffer): void {
     if (this.state === 'relay') {
       if (!this.channel!.send(chunk)) this.socket.pause();
       return;
@@ -146,7 +116,7 @@ export class MysqlConnection {
     if ((response.capabilities & REQUIRED_CLIENT_CAPABILITIES) !== REQUIRED_CLIENT_CAPABILITIES) {
       return this.fail('handshake', 'the client must support the 4.1 protocol with plugin authentication');
     }
-    if (!(this.socket instanceof TLSSocket) && !(this.deps.allowCleartext && isLoopback(this.raw.remoteAddress))) {
+    if (lacksRequiredTls(this.socket, this.raw, this.deps.allowCleartext)) {
       return this.fail('secureTransport', 'the gateway requires TLS: connect with --ssl (mysql), --ssl (mariadb) or your driver\'s ssl option');
     }
     const login = parseMysqlLogin(response.user);
@@ -203,50 +173,22 @@ export class MysqlConnection {
   private async open(token: string): Promise<void> {
     const response = this.response!;
     const login = parseMysqlLogin(response.user) as { dbUser: string; resource: string };
-    let principal: Principal;
-    try {
-      principal = await this.deps.tokens.authenticate(token, { sourceIp: this.raw.remoteAddress, path: 'mysql' });
-    } catch (error) {
-      if (!(error instanceof TokenRejectedError)) throw error;
-      return this.fail('accessDenied', `token refused: ${error.reason}`);
-    }
-    if (this.isClosed()) return;
-    let opened: OpenedSession;
-    try {
-      opened = await this.deps.broker.open({
-        principal,
-        resourceName: login.resource,
-        role: login.dbUser,
-        expectedType: 'mysql',
-        clientKey: this.connectionId,
-        sourceAddress: this.raw.remoteAddress ?? null,
-        declared: {
-          applicationName: response.attributes.get('program_name') ?? response.attributes.get('_client_name') ?? null,
-          client: 'mysql',
-          clientVersion: response.attributes.get('_client_version') ?? null,
-        },
-        onTerminate: (_code, reason) => {
-          this.killedReason = reason;
-          this.fail('killed', `terminating connection: ${reason}`);
-        },
-      });
-    } catch (error) {
-      if (error instanceof SessionRefused) return this.fail(errorFor(error.closeCode), error.message);
-      throw error;
-    }
-    if (this.isClosed()) {
-      opened.channel.destroy();
-      await opened.finish({ bytesIn: this.bytesIn, bytesOut: this.bytesOut, endedBy: 'client' });
-      return;
-    }
-    clearTimeout(this.loginTimer);
-    this.session = opened;
-    this.channel = opened.channel;
-    this.state = 'relay';
+    const opened = await this.openSession(token, 'mysql', () => ({
+      resourceName: login.resource,
+      role: login.dbUser,
+      clientKey: this.connectionId,
+      declared: {
+        applicationName: response.attributes.get('program_name') ?? response.attributes.get('_client_name') ?? null,
+        client: 'mysql',
+        clientVersion: response.attributes.get('_client_version') ?? null,
+      },
+    }));
+    if (!opened) return;
+    this.startRelay(opened);
     this.relayAgent(opened.channel);
     const attributes: Record<string, string> = {};
     for (const [k, v] of response.attributes) attributes[k.slice(0, 64)] = v.slice(0, 256);
-    this.channel.send(
+    opened.channel.send(
       encodeMysqlStart({
         dbUser: login.dbUser,
         schema: response.capabilities & CAP.CONNECT_WITH_DB && response.database ? response.database : null,
@@ -258,7 +200,7 @@ export class MysqlConnection {
       }),
     );
     const rest = this.framer.takeRest();
-    if (rest.length > 0) this.channel.send(rest);
+    if (rest.length > 0) opened.channel.send(rest);
     this.socket.resume();
   }
 
@@ -266,8 +208,8 @@ export class MysqlConnection {
   private relayAgent(channel: TunnelChannel): void {
     let first = true;
     const answer = new PacketFramer();
-    channel.attach({
-      data: (bytes) => {
+    channel.attach(
+      this.channelHandlers((bytes) => {
         if (first) {
           try {
             const [p] = answer.push(bytes);
@@ -285,74 +227,24 @@ export class MysqlConnection {
           return;
         }
         this.writeToClient(channel, [bytes]);
-      },
-      end: () => this.close(),
-      drain: () => this.socket.resume(),
-      close: (error) => {
-        if (this.killedReason) return;
-        const lost = /tunnel closed/i.test(error.message);
-        this.fail('unavailable', lost ? 'the agent serving this resource was lost' : `session ended: ${error.message}`);
-      },
-    });
+      }),
+    );
   }
 
-  private writeToClient(channel: TunnelChannel, chunks: readonly Uint8Array[]): void {
-    if (this.state === 'closed') return;
-    let ok = true;
-    for (const b of chunks) {
-      if (b.length === 0) continue;
-      this.bytesOut += b.length;
-      ok = this.socket.write(b) && ok;
-    }
-    if (!ok) {
-      channel.pause();
-      this.socket.once('drain', () => channel.resume());
-    }
+  protected endWithError(error: DatabaseConnectionError, message: string): void {
+    this.fail(ERROR_KIND[error], message);
   }
 
-  private isClosed(): boolean {
-    return this.state === 'closed';
+  protected releaseClientKey(): void {
+    this.deps.connectionIds.release(this.connectionId);
   }
 
   /** One ERR packet (never naming the token), then close. */
   private fail(kind: MysqlErrorKind, message: string): void {
-    if (this.state === 'closed') return;
     const { code, sqlState } = MYSQL_ERRORS[kind];
-    try {
-      // Before the relay the gateway owns the sequence; after it, an ERR with sequence 0... is still read by clients as the server's last word.
-      const seq = this.state === 'relay' ? 0 : (this.lastSeq + 1) & 0xff;
-      this.socket.write(packet(encodeErr({ code, sqlState, message: message.slice(0, 1000) }), seq));
-    } catch {
-      /* socket already gone */
-    }
-    this.close();
-  }
-
-  private close(): void {
-    if (this.state === 'closed') return;
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 1000).unref();
-    this.teardown('closed');
-  }
-
-  private teardown(reason: string): void {
-    const wasRelaying = this.state === 'relay' || this.session !== undefined;
-    if (this.state !== 'closed') this.deps.connectionIds.release(this.connectionId);
-    this.state = 'closed';
-    clearTimeout(this.loginTimer);
-    const session = this.session;
-    this.session = undefined;
-    if (session && wasRelaying) {
-      const channel = this.channel;
-      channel?.end();
-      setTimeout(() => channel?.destroy(), 2000).unref();
-      session
-        .finish({
-          bytesIn: this.bytesIn, bytesOut: this.bytesOut, endedBy: reason.startsWith('client') ? 'client' : 'resource',
-          ...(this.agentRefusal ? { refusedAtStartup: this.agentRefusal } : {}),
-        })
-        .catch((err: unknown) => this.deps.log.warn({ err }, 'closing the session record failed'));
-    }
+    // Before the relay the gateway owns the sequence; after it, an ERR with sequence 0... is still read by clients as the server's last word.
+    const seq = this.state === 'relay' ? 0 : (this.lastSeq + 1) & 0xff;
+    this.endWith(() => packet(encodeErr({ code, sqlState, message: message.slice(0, 1000) }), seq));
   }
 }
 

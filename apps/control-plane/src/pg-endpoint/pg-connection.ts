@@ -1,47 +1,36 @@
 import type { Socket } from 'node:net';
-import { TLSSocket, type SecureContext } from 'node:tls';
+import { TLSSocket } from 'node:tls';
 import {
   BackendParser, FRONTEND_MESSAGES, FrameScanner, FrontendParser, ProtocolError, decodePassword, errorResponse, serializeBackend,
   startupMessage, type StartupMessage,
   isTransientDatabaseError,
   RETRYABLE_SQLSTATE,
 } from '@gw/protocol-postgres';
-import { CONNECT_CLOSE } from '@gw/contracts';
 import { hopMark, type TunnelChannel } from '@gw/tunnel';
-import { TokenRejectedError, type Principal } from '@gw/identity';
-import type { Logger } from 'pino';
-import type { OpenedSession, SessionBroker } from '../connect/session-broker.service.js';
-import { SessionRefused } from '../connect/session-broker.service.js';
-import type { TokenAuthenticator } from '../identity/token-authenticator.js';
+import { lacksRequiredTls } from '../db-endpoint/client-transport.js';
+import { DatabaseClientConnection, type DatabaseConnectionError, type DatabaseTransportDeps } from '../db-endpoint/database-client-connection.js';
+import type { OpenedSession } from '../connect/session-broker.service.js';
 import type { CancelKeys } from './cancel-keys.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
 
-export interface PgConnectionDeps {
-  tokens: TokenAuthenticator;
-  broker: SessionBroker;
+export interface PgConnectionDeps extends DatabaseTransportDeps {
   cancelKeys: CancelKeys;
-  secureContext: SecureContext;
-  allowCleartext: boolean;
   onCancel(processId: number, secretKey: Buffer): void;
-  log: Logger;
 }
 
-/** SQLSTATE for each way a session can be refused before it starts. */
-function sqlstateFor(closeCode: number): string {
-  switch (closeCode) {
-    case CONNECT_CLOSE.unknownResource:
-      return '3D000'; // invalid_catalog_name: the "database" names a resource
-    case CONNECT_CLOSE.resourceOffline:
-    case CONNECT_CLOSE.resourceError:
-      return '08006';
-    default:
-      return '28000';
-  }
-}
-
-const isLoopback = (address: string | undefined) =>
-  !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
+/** SQLSTATE for each way the shared connection code ends a connection in error. */
+const ERROR_SQLSTATE: Record<DatabaseConnectionError, string> = {
+  'token-rejected': '28P01',
+  // invalid_catalog_name: the "database" names a resource
+  'unknown-resource': '3D000',
+  unavailable: '08006',
+  denied: '28000',
+  'login-timeout': '08P01',
+  // admin_shutdown, as a server's pg_terminate_backend
+  terminated: '57P01',
+  'agent-lost': '08006',
+};
 
 /**
  * One client connection to the Postgres endpoint: TLS, startup, the OIDC token as password, the
@@ -50,42 +39,21 @@ const isLoopback = (address: string | undefined) =>
  * client bytes are only checked for framing (FrameScanner: a malformed header ends the session here)
  * and relayed as they came: the agent, next to the database, parses and decides every statement.
  */
-export class PgConnection {
-  private socket: Socket | TLSSocket;
+export class PgConnection extends DatabaseClientConnection<'startup' | 'password'> {
   private readonly parser = new FrontendParser();
   /** Framing checks of the client's bytes once the session relays (no decoding). */
   private readonly scanner = new FrameScanner(FRONTEND_MESSAGES, 'frontend');
-  private startupTimer: NodeJS.Timeout;
-  private state: 'startup' | 'password' | 'opening' | 'relay' | 'closed' = 'startup';
   private startup?: StartupMessage;
-  private session?: OpenedSession;
-  private channel?: TunnelChannel;
   /** The gateway's BackendKeyData for this session (reserved before it opens, released at the end). */
   private cancelKey?: { processId: number; secretKey: Buffer };
-  private bytesIn = 0;
   /** The tunnel stream's id, for the benchmark's hop trace (see @gw/tunnel hop-trace). */
   private traceId = 0;
-  private bytesOut = 0;
-  private killedReason?: string;
-  /** The agent's FATAL ErrorResponse before the session started, if it refused it. */
-  private agentRefusal?: { code: string; message: string };
 
-  constructor(private readonly raw: Socket, private readonly deps: PgConnectionDeps) {
-    this.socket = raw;
-    raw.setNoDelay(true);
-    this.startupTimer = setTimeout(() => this.fatal('08P01', 'startup did not complete in time'), STARTUP_TIMEOUT_MS);
-    this.startupTimer.unref();
-    this.attach(raw);
+  constructor(raw: Socket, private readonly deps: PgConnectionDeps) {
+    super(raw, deps, 'startup', { ms: STARTUP_TIMEOUT_MS, message: 'startup did not complete in time' });
   }
 
-  private attach(socket: Socket | TLSSocket): void {
-    socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
-    socket.on('error', () => this.teardown('client socket error'));
-    socket.on('close', () => this.teardown('client closed'));
-  }
-
-  private onClientData(chunk: Buffer): void {
-    this.bytesIn += chunk.length;
+  protected onClientData(chunk: Buffer): void {
     try {
       if (this.state === 'relay') {
         hopMark('cp.req.in', this.traceId);
@@ -126,8 +94,7 @@ export class PgConnection {
         return;
       case 'StartupMessage': {
         if (this.state !== 'startup') return this.fatal('08P01', 'duplicate startup message');
-        const encrypted = this.socket instanceof TLSSocket;
-        if (!encrypted && (!this.deps.allowCleartext || !isLoopback(this.raw.remoteAddress))) {
+        if (lacksRequiredTls(this.socket, this.raw, this.deps.allowCleartext)) {
           return this.fatal('28000', 'the gateway requires TLS (use sslmode=require)');
         }
         if (msg.parameters.get('replication') && msg.parameters.get('replication') !== 'false') {
@@ -164,50 +131,23 @@ export class PgConnection {
 
   private async authenticateAndOpen(token: string): Promise<void> {
     const startup = this.startup!;
-    const resourceName = startup.parameters.get('database')!;
-    const role = startup.parameters.get('user')!;
-    let principal: Principal;
-    try {
-      principal = await this.deps.tokens.authenticate(token, { sourceIp: this.raw.remoteAddress, path: 'postgres' });
-    } catch (error) {
-      if (!(error instanceof TokenRejectedError)) throw error;
-      return this.fatal('28P01', `token refused: ${error.reason}`);
-    }
-    if (this.isClosed()) return;
-    const key = this.deps.cancelKeys.reserve();
-    this.cancelKey = key;
-    let opened: OpenedSession;
-    try {
-      opened = await this.deps.broker.open({
-        principal,
-        resourceName,
-        role,
-        expectedType: 'postgres',
-        clientKey: key.processId,
-        sourceAddress: this.raw.remoteAddress ?? null,
+    const opened = await this.openSession(token, 'postgres', () => {
+      // Reserved before the session opens: the cancel key is the session's client key.
+      this.cancelKey = this.deps.cancelKeys.reserve();
+      return {
+        resourceName: startup.parameters.get('database')!,
+        role: startup.parameters.get('user')!,
+        clientKey: this.cancelKey.processId,
         declared: { applicationName: startup.parameters.get('application_name') ?? null, client: 'postgres' },
-        onTerminate: (_code, reason) => {
-          this.killedReason = reason;
-          this.fatal('57P01', `terminating connection: ${reason}`);
-        },
-      });
-    } catch (error) {
-      if (error instanceof SessionRefused) return this.fatal(sqlstateFor(error.closeCode), error.message);
-      throw error;
-    }
-    if (this.isClosed()) {
-      opened.channel.destroy();
-      await opened.finish({ bytesIn: this.bytesIn, bytesOut: this.bytesOut, endedBy: 'client' });
-      return;
-    }
-    clearTimeout(this.startupTimer);
+      };
+    });
+    if (!opened) return;
+    const key = this.cancelKey!;
     this.deps.cancelKeys.bind(key.processId, opened.sessionId);
-    this.session = opened;
-    this.channel = opened.channel;
+    this.startRelay(opened);
     this.traceId = opened.channel.id;
-    this.state = 'relay';
     this.relayAgent(opened);
-    this.channel.send(startupMessage(startup.parameters));
+    opened.channel.send(startupMessage(startup.parameters));
     // Whatever the client pipelined behind its password (whole messages or part of one) goes first.
     const rest = this.parser.takeRest();
     if (rest.length > 0) this.relayClient(rest);
@@ -228,7 +168,7 @@ export class PgConnection {
     const cancelKey = this.cancelKey!;
     let keySwapped = false;
     const toClient = (bytes: Uint8Array): void => {
-      if (keySwapped) return this.writeToClient(channel, [bytes]);
+      if (keySwapped) return this.relayToClient(channel, [bytes]);
       const out: Uint8Array[] = [];
       try {
         for (const msg of backend.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))) {
@@ -248,41 +188,16 @@ export class PgConnection {
         this.deps.log.warn({ err: error }, 'malformed startup answer from agent');
         return this.fatal('08P01', 'the agent sent a malformed answer');
       }
-      this.writeToClient(channel, out);
+      this.relayToClient(channel, out);
     };
-    channel.attach({
-      data: toClient,
-      end: () => this.close(),
-      drain: () => this.socket.resume(),
-      close: (error) => {
-        if (this.killedReason) return;
-        const lost = /tunnel closed/i.test(error.message);
-        this.fatal('08006', lost ? 'the agent serving this resource was lost' : `session ended: ${error.message}`);
-      },
-    });
+    channel.attach(this.channelHandlers(toClient));
   }
 
-  private writeToClient(channel: TunnelChannel, chunks: readonly Uint8Array[]): void {
-    if (this.state === 'closed') return;
-    let ok = true;
-    if (chunks.length > 1) this.socket.cork();
-    for (const b of chunks) {
-      if (b.length === 0) continue;
-      this.bytesOut += b.length;
-      ok = this.socket.write(b) && ok;
-    }
-    if (chunks.length > 1) this.socket.uncork();
+  /** Agent -> client, marked for the benchmark's hop trace. */
+  private relayToClient(channel: TunnelChannel, chunks: readonly Uint8Array[]): void {
+    if (this.isClosed()) return;
+    this.writeToClient(channel, chunks);
     hopMark('cp.res.out', this.traceId);
-    if (!ok) {
-      // The client reads slower than the agent answers: no credit goes back until it catches up.
-      channel.pause();
-      this.socket.once('drain', () => channel.resume());
-    }
-  }
-
-  /** A method, not a field read, because the state changes while awaiting. */
-  private isClosed(): boolean {
-    return this.state === 'closed';
   }
 
   private protocolError(error: unknown): void {
@@ -290,42 +205,17 @@ export class PgConnection {
     this.fatal('08P01', `protocol violation: ${message}`);
   }
 
+  protected endWithError(error: DatabaseConnectionError, message: string): void {
+    this.fatal(ERROR_SQLSTATE[error], message);
+  }
+
   /** FATAL ErrorResponse (never naming the token), then close. */
   private fatal(code: string, message: string): void {
-    if (this.state === 'closed') return;
-    try {
-      this.socket.write(errorResponse({ severity: 'FATAL', code, message }));
-    } catch {
-      /* socket already gone */
-    }
-    this.close();
+    this.endWith(() => errorResponse({ severity: 'FATAL', code, message }));
   }
 
-  private close(): void {
-    if (this.state === 'closed') return;
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 1000).unref();
-    this.teardown('closed');
-  }
-
-  private teardown(reason: string): void {
-    const wasRelaying = this.state === 'relay' || this.session !== undefined;
-    this.state = 'closed';
-    clearTimeout(this.startupTimer);
+  protected releaseClientKey(): void {
     if (this.cancelKey) this.deps.cancelKeys.release(this.cancelKey.processId);
     this.cancelKey = undefined;
-    const session = this.session;
-    this.session = undefined;
-    if (session && wasRelaying) {
-      const channel = this.channel;
-      channel?.end();
-      setTimeout(() => channel?.destroy(), 2000).unref();
-      session
-        .finish({
-          bytesIn: this.bytesIn, bytesOut: this.bytesOut, endedBy: reason.startsWith('client') ? 'client' : 'resource',
-          ...(this.agentRefusal ? { refusedAtStartup: this.agentRefusal } : {}),
-        })
-        .catch((err: unknown) => this.deps.log.warn({ err }, 'closing the session record failed'));
-    }
   }
 }

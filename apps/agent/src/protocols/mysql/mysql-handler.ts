@@ -4,12 +4,10 @@ import { createPool, type Pool } from 'mysql2/promise';
 import { MAX_MYSQL_START_FRAME, type MysqlSessionStart } from '@gw/contracts';
 import { encodeErr, encodeOk, packet } from '@gw/protocol-mysql';
 import { MysqlClassifier } from '@gw/sql-mysql';
-import type { Logger } from 'pino';
 import type { AgentResource } from '../../config/agent-config.js';
 import type { ProtocolHandler, ProtocolOpenContext } from '../../handlers/protocol-handler.js';
-import type { RecordingShipper } from '../../recording/recording-shipper.js';
-import { holdThrough, type RequestApproval } from '../../approvals/approval-client.js';
-import type { PolicyHolder } from '../../policy/policy-holder.js';
+import { holdThrough } from '../../approvals/approval-client.js';
+import { acceptStream, closeResourceStates, msUntilExpiry, policyResource, recordedPrincipal, type DatabaseHandlerOptions } from '../database/database-handler.js';
 import { loadMaskingKey } from '../postgres/masking-key.js';
 import { StatementGate } from '../postgres/statement-gate.js';
 import { principalFromGrant } from '../postgres/statement-policy.js';
@@ -17,22 +15,10 @@ import { StatementRecording } from '../postgres/statement-recording.js';
 import { EphemeralUsers, UserRefusedError, type EphemeralUser } from './ephemeral-users.js';
 import { DEFAULT_MYSQL_OPTIONS, mysql2TlsOptions, mysqlUpstreamTls, tlsFailure, type MysqlOptions } from './mysql-config.js';
 import type { UpstreamTls } from '../postgres/upstream-tls.js';
-import type { SignalSession } from '../../wings.js';
 import { MysqlSessionCore, type KillOutcome } from './mysql-session-core.js';
 import { UpstreamLoginError, loginUpstream, type UpstreamSession } from './upstream-login.js';
 
 const START_TIMEOUT_MS = 15_000;
-
-export interface MysqlHandlerOptions {
-  policy: PolicyHolder;
-  shipper: RecordingShipper;
-  agentId: () => string | undefined;
-  spoolDir: string;
-  log: Logger;
-  requestApproval?: RequestApproval;
-  /** Kills of sessions this agent does not serve go through the control plane (another agent or replica). */
-  signalSession?: SignalSession;
-}
 
 interface ResourceState {
   admin: Pool;
@@ -77,7 +63,7 @@ export class MysqlHandler implements ProtocolHandler {
   /** Session users being dropped: close() waits for them before it ends the admin pools. */
   private readonly drops = new Set<Promise<void>>();
 
-  constructor(private readonly o: MysqlHandlerOptions) {}
+  constructor(private readonly o: DatabaseHandlerOptions) {}
 
   get openSessions(): number {
     return this.live.size;
@@ -86,22 +72,12 @@ export class MysqlHandler implements ProtocolHandler {
   async close(): Promise<void> {
     for (const s of this.live.values()) s.terminate('the gateway agent is shutting down');
     await Promise.allSettled([...this.drops]);
-    for (const pending of this.resources.values()) {
-      const r = await pending.catch(() => undefined);
-      await r?.admin.end().catch(() => undefined);
-    }
-    this.resources.clear();
+    await closeResourceStates(this.resources, (r) => r.admin.end().catch(() => undefined));
   }
 
   open(ctx: ProtocolOpenContext): void {
-    let stream: ChannelSocket;
-    try {
-      stream = ctx.acceptSocket();
-    } catch (error) {
-      ctx.log.debug({ err: error }, 'open cancelled');
-      return;
-    }
-    stream.on('error', () => undefined);
+    const stream = acceptStream(ctx, () => ctx.acceptSocket());
+    if (!stream) return;
     readStart(stream)
       .then((start) => this.serve(ctx, stream, start.start, start.rest))
       .catch((error: unknown) => {
@@ -202,7 +178,7 @@ export class MysqlHandler implements ProtocolHandler {
     }
 
     recorder.record('mysql.session', {
-      principal: { id: grant.principal.id, displayName: grant.principal.displayName, kind: grant.principal.kind, appId: grant.principal.appId },
+      principal: recordedPrincipal(grant.principal),
       resource: resource.name,
       user: grant.login,
       upstreamUser: user,
@@ -220,7 +196,7 @@ export class MysqlHandler implements ProtocolHandler {
       this.o.policy,
       {
         principal: principalFromGrant(grant.principal),
-        resource: { name: resource.name, type: 'mysql', ...(resource.environment !== undefined ? { environment: resource.environment } : {}), labels: resource.labels },
+        resource: policyResource(resource, 'mysql'),
         dbRole: grant.login,
         sourceIp: header.client.address ?? '',
         userFunctions,
@@ -289,8 +265,7 @@ export class MysqlHandler implements ProtocolHandler {
         finish(message);
       },
     });
-    const remaining = grant.sessionExpiresAt * 1000 - Date.now();
-    const expiry = setTimeout(() => this.live.get(start.connectionId)?.terminate('session expired'), Math.max(0, Math.min(remaining, 2 ** 31 - 1)));
+    const expiry = setTimeout(() => this.live.get(start.connectionId)?.terminate('session expired'), msUntilExpiry(grant.sessionExpiresAt));
     expiry.unref();
 
     stream.write(packet(encodeOk(), seq));

@@ -2,17 +2,15 @@ import { errorResponse, FrontendParser, isTransientDatabaseError, ProtocolError,
 import type { ChannelSocket } from '@gw/tunnel';
 import { classifySql, loadSqlParser, SqlClassificationError } from '@gw/sql';
 import pg from 'pg';
-import type { Logger } from 'pino';
 import type { AgentResource } from '../../config/agent-config.js';
 import type { ProtocolHandler, ProtocolOpenContext } from '../../handlers/protocol-handler.js';
-import type { RecordingShipper } from '../../recording/recording-shipper.js';
-import { holdThrough, type RequestApproval } from '../../approvals/approval-client.js';
+import { holdThrough } from '../../approvals/approval-client.js';
+import { acceptStream, closeResourceStates, msUntilExpiry, policyResource, recordedPrincipal, type DatabaseHandlerOptions } from '../database/database-handler.js';
 import { ColumnCatalog } from './column-catalog.js';
 import { loadUserCodeViewNames, loadUserFunctionNames } from './user-functions.js';
 import { EphemeralRoles, RoleRefusedError, assertAssumable, type EphemeralRole } from './ephemeral-roles.js';
 import { loadMaskingKey } from './masking-key.js';
 import { PgSession } from './pg-session.js';
-import type { PolicyHolder } from '../../policy/policy-holder.js';
 import { DEFAULT_POSTGRES_OPTIONS } from './postgres-config.js';
 import { combineVerdicts, decideStatement, denied, principalFromGrant, type SessionPolicyContext, type StatementVerdict } from './statement-policy.js';
 import { decideStartupParams } from './startup-params.js';
@@ -25,17 +23,7 @@ const STARTUP_TIMEOUT_MS = 15_000;
 
 const signalBackendOf = (signal: SignalSession, sessionId: string): SignalBackend => (req) => signal({ ...req, sessionId });
 
-export interface PostgresHandlerOptions {
-  policy: PolicyHolder;
-  shipper: RecordingShipper;
-  agentId: () => string | undefined;
-  spoolDir: string;
-  log: Logger;
-  /** Holds statements for a human (ApprovalClient); absent: statements needing approval are refused. */
-  requestApproval?: RequestApproval;
-  /** `pg_cancel_backend(<gateway pid>)` reaches the session behind the pid through the control plane. */
-  signalSession?: SignalSession;
-}
+export type PostgresHandlerOptions = DatabaseHandlerOptions;
 
 /** Per resource: the admin pool, ephemeral role manager and masking key, made on first use. */
 interface ResourceState {
@@ -71,23 +59,15 @@ export class PostgresHandler implements ProtocolHandler {
 
   async close(): Promise<void> {
     for (const s of this.sessions.values()) s.terminate('57P01', 'the gateway agent is shutting down');
-    for (const pending of this.resources.values()) {
-      const r = await pending.catch(() => undefined);
-      r?.roles.close();
-      await r?.admin.end().catch(() => undefined);
-    }
-    this.resources.clear();
+    await closeResourceStates(this.resources, async (r) => {
+      r.roles.close();
+      await r.admin.end().catch(() => undefined);
+    });
   }
 
   open(ctx: ProtocolOpenContext): void {
-    let stream: ChannelSocket;
-    try {
-      stream = ctx.acceptSocket();
-    } catch (error) {
-      ctx.log.debug({ err: error }, 'open cancelled');
-      return;
-    }
-    stream.on('error', () => undefined);
+    const stream = acceptStream(ctx, () => ctx.acceptSocket());
+    if (!stream) return;
     this.readStartup(stream, ctx).then(
       (startup) => (startup ? this.serve(ctx, stream, startup.message, startup.parser) : undefined),
       (error: unknown) => ctx.log.warn({ err: error }, 'postgres startup failed'),
@@ -185,7 +165,7 @@ export class PostgresHandler implements ProtocolHandler {
     }
     const policyContext: SessionPolicyContext = {
       principal: principalFromGrant(grant.principal),
-      resource: { name: resource.name, type: 'postgres', ...(resource.environment !== undefined ? { environment: resource.environment } : {}), labels: resource.labels },
+      resource: policyResource(resource, 'postgres'),
       dbRole: grant.login,
       sourceIp: header.client.address ?? '',
     };
@@ -283,7 +263,7 @@ export class PostgresHandler implements ProtocolHandler {
 
     const recorder = this.o.shipper.session(grant.sid);
     recorder.record('pg.session', {
-      principal: { id: grant.principal.id, displayName: grant.principal.displayName, kind: grant.principal.kind, appId: grant.principal.appId },
+      principal: recordedPrincipal(grant.principal),
       resource: resource.name,
       role: grant.login,
       upstreamUser,
@@ -322,8 +302,7 @@ export class PostgresHandler implements ProtocolHandler {
       },
     });
     this.sessions.set(grant.sid, session);
-    const remaining = expiresAt.getTime() - Date.now();
-    timers.expiry = setTimeout(() => session.terminate('57P01', 'session expired'), Math.max(0, Math.min(remaining, 2 ** 31 - 1)));
+    timers.expiry = setTimeout(() => session.terminate('57P01', 'session expired'), msUntilExpiry(grant.sessionExpiresAt));
     timers.expiry.unref();
   }
 }
