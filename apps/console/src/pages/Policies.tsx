@@ -125,13 +125,20 @@ function Editor({ initial, canSave, onSaved }: { initial?: string; canSave: bool
   }, [initial, touched]);
   useEffect(() => {
     if (!text.trim()) return;
+    // The answer for an older text can arrive after the newer one's (a long policy takes longer to
+    // check): only the answer for the text in the editor is shown.
+    let current = true;
     const timer = setTimeout(() => {
       api.send<Validation>('POST', '/policies/validate', { text }).then((r) => {
+        if (!current) return;
         setResult(r);
         setError(undefined);
-      }, setError);
+      }, (err: unknown) => current && setError(err));
     }, VALIDATE_DELAY_MS);
-    return () => clearTimeout(timer);
+    return () => {
+      current = false;
+      clearTimeout(timer);
+    };
   }, [api, text]);
 
   const save = async (activate: boolean) => {
