@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Principal } from '@gw/identity';
 import { principalSnapshot } from '../sessions/principal-snapshot.js';
+import { jsonbSafe } from '../sessions/session-event-chunks.js';
 
 /** Sessions idle for longer than this are gone (404): the client starts a new one. */
 export const IDLE_HOURS = 24;
@@ -75,7 +76,7 @@ export class McpSessionsStore {
        INSERT INTO session_event_chunks (session_id, first_seq, last_seq, events)
        SELECT s.id, s.event_seq, s.event_seq, jsonb_build_array(jsonb_build_object('seq', s.event_seq, 'at', now(), 'type', $2::text, 'data', $3::jsonb))
        FROM s WHERE EXISTS (SELECT 1 FROM sessions WHERE sessions.id = s.id)`,
-      [id, type, JSON.stringify(data).replace(/\\u0000/g, '\\ufffd')],
+      [id, type, jsonbSafe(JSON.stringify(data))],
     );
   }
 

@@ -75,14 +75,14 @@ export class SessionEventChunks {
     );
     const covered = (seq: number) => held.some((h) => Number(h.first_seq) <= seq && seq <= Number(h.last_seq));
     // Consecutive runs of missing events, each a chunk of its own, so chunks never overlap.
-    const runs: ChunkInput[] = [];
-    let run: { seqs: number[]; json: string[] } | undefined;
+    const runs: { seqs: number[]; json: string[] }[] = [];
+    let run: (typeof runs)[number] | undefined;
     input.seqs.forEach((seq, k) => {
       if (covered(seq)) {
         run = undefined;
         return;
       }
-      if (!run) runs.push((run = { seqs: [], json: [] }) as unknown as ChunkInput);
+      if (!run) runs.push((run = { seqs: [], json: [] }));
       run.seqs.push(seq);
       run.json.push(input.json[k]!);
     });
