@@ -84,6 +84,13 @@ describe('tcp passthrough: gw connect -> control plane -> agent -> resource', ()
     }
   }, 240_000);
 
+  it('bytes a WebSocket client sends at once, before `ready`, reach the resource (none lost while the token is checked)', async () => {
+    // Not the CLI (it holds bytes until ready): any client of the documented endpoint may send at once.
+    const url = `${stack.cp.baseUrl.replace(/^http/, 'ws')}/api/v1/connect?resource=echo`;
+    const { stdout } = await run(process.execPath, ['e2e/support/first-bytes-client.mjs', url, agentToken, '60'], { timeout: 30_000 });
+    expect(JSON.parse(stdout)).toEqual(Array.from({ length: 60 }, (_, n) => ({ ready: true, echoed: `first-bytes-${n}` })));
+  }, 60_000);
+
   it('clear refusals: not allowed, unknown resource, resource refusing connections', async () => {
     const events: { type: string; code?: number; message?: string }[] = [];
     const open = async (resource: string) => {

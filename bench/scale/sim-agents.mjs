@@ -1,4 +1,4 @@
-// Many edge agents in one process for bench/scale: each is the agent's real control connection
+// Many edge agents in one process for bench/scale (the bench starts several such processes): each is the agent's real control connection
 // (socket.io handshake with its own credential, hello, heartbeats, tunnel, session-grant checks) and
 // the real fan-out to every replica; its one resource `echo-<i>` (type tcp) echoes the stream's bytes
 // instead of dialing anything. Started by bench/scale/run.mjs (fork, IPC):
@@ -12,18 +12,27 @@ import { GrantVerifierCache } from '../../apps/agent/dist/tunnel/grant-verifiers
 import { AGENT_VERSION } from '../../apps/agent/dist/version.js';
 
 const log = pino({ level: 'silent' });
-/** The echo "resource": what a TCP resource would answer, without a socket per session. */
+/**
+ * The echo "resource": what a TCP resource would answer, without a socket per session. It takes its
+ * stream as the real TCP wing does (a callback channel, `acceptSocket()`), with its backpressure.
+ */
 const echo = {
   type: 'tcp',
   open(ctx) {
-    let stream;
+    let socket;
     try {
-      stream = ctx.accept();
+      socket = ctx.acceptSocket();
     } catch {
       return;
     }
-    stream.on('error', () => undefined);
-    stream.pipe(stream);
+    socket.on('error', () => undefined);
+    socket.on('data', (bytes) => {
+      if (!socket.write(bytes)) {
+        socket.pause();
+        socket.once('drain', () => socket.resume());
+      }
+    });
+    socket.on('end', () => socket.end());
   },
 };
 const handlers = new Map([['tcp', echo]]);

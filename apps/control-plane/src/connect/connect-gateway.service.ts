@@ -40,6 +40,10 @@ export class ConnectGateway implements OnApplicationBootstrap, BeforeApplication
         return;
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => {
+        // Before the first await: a client may send bytes right after the upgrade, without waiting
+        // for `ready`, and a message emitted with no listener yet would be lost. Paused, they wait
+        // in the socket until the bridge reads them.
+        ws.pause();
         this.live.add(ws);
         ws.once('close', () => this.live.delete(ws));
         this.handle(ws, req, url).catch((err: unknown) => {
@@ -67,8 +71,6 @@ export class ConnectGateway implements OnApplicationBootstrap, BeforeApplication
     const principal = await this.authenticate(ws, req, sourceAddress);
     if (!principal) return;
     const resourceName = url.searchParams.get('resource') ?? '';
-    // Client bytes that arrive before the stream is open are held (bounded by ws's own buffer and the pause).
-    ws.pause();
     let opened;
     try {
       opened = await this.broker.open({

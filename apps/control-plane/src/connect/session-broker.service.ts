@@ -4,7 +4,8 @@ import type { Duplex } from 'node:stream';
 import { CONNECT_CLOSE } from '@gw/contracts';
 import type { Principal } from '@gw/identity';
 import type { PolicyDecision } from '@gw/policy';
-import { MAX_SESSION_SECONDS, StreamOpenRejectedError, TunnelStream, type TunnelChannel } from '@gw/tunnel';
+import { MAX_SESSION_SECONDS, StreamOpenRejectedError, TunnelStream, type SessionGrantClaims, type TunnelChannel } from '@gw/tunnel';
+import { randomUUID } from 'node:crypto';
 import { AuditService } from '../audit/audit.service.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -29,6 +30,28 @@ export class SessionRefused extends Error {
   constructor(readonly closeCode: number, message: string, readonly decision?: { effect: string; policies: string[]; reasons: string[] }) {
     super(message);
   }
+}
+
+/** The signed grant's claims: who the session is for, copied from the verified token. */
+function grantClaims(principal: Principal, session: Omit<SessionGrantClaims, 'principal'>): SessionGrantClaims {
+  return {
+    ...session,
+    principal: {
+      id: principal.id,
+      displayName: principal.displayName ?? principal.id,
+      kind: principal.kind === 'human' ? 'user' : 'workload',
+      issuer: principal.issuer,
+      tenantId: principal.tenantId,
+      subject: principal.subject,
+      objectId: principal.objectId,
+      appId: principal.appId,
+      tokenId: principal.tokenId,
+      roles: principal.roles,
+      groups: principal.groups,
+      gatewayRoles: principal.gatewayRoles,
+      ...(principal.process ? { process: principal.process } : {}),
+    },
+  };
 }
 
 export interface OpenRequest {
@@ -137,42 +160,38 @@ export class SessionBroker {
     if (!agent) {
       throw new SessionRefused(CONNECT_CLOSE.resourceOffline, `resource "${resource.name}" is offline: no agent serving it is connected`);
     }
-    const session = await this.sessions.open({
-      principal, resourceName: resource.name, resourceType: resource.type, agentId: agent.agentId, role: req.role ?? null,
-      sourceAddress: req.sourceAddress, declared: req.declared, grantId: grant?.id ?? null, parentSessionId: req.parentSessionId ?? null,
-      clientKey: req.clientKey ?? null,
-    });
     const openedAt = Date.now();
     const policyEndsAt = openedAt + Math.min(decision.obligations.maxSessionSeconds ?? DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS) * 1000;
     // Under a grant, the session (this timer, the agent's timer and the ephemeral role's VALID
     // UNTIL) ends at the grant's expiry; the agent's whole seconds round down, never past it.
     const endsAt = grant ? Math.min(policyEndsAt, grant.expiresAt.getTime()) : policyEndsAt;
+    const sessionId = randomUUID();
+    // The session's row, the audit event of the allowed connect and the signed grant do not depend
+    // on each other: waited for together, so an open pays one database wait before the agent is
+    // asked, and none after (bench/scale: these waits were most of an open under load).
+    const [inserted, audited, signed] = await Promise.allSettled([
+      this.sessions.open({
+        id: sessionId, principal, resourceName: resource.name, resourceType: resource.type, agentId: agent.agentId, role: req.role ?? null,
+        sourceAddress: req.sourceAddress, declared: req.declared, grantId: grant?.id ?? null, parentSessionId: req.parentSessionId ?? null,
+        clientKey: req.clientKey ?? null,
+      }),
+      this.audit.append({ action: 'session.connect', outcome: 'allowed', ...auditBase, details: { ...auditBase.details, sessionId, agentId: agent.agentId } }),
+      this.grants.sign(grantClaims(principal, { sid: sessionId, resource: resource.name, login: req.role ?? resource.type, agentId: agent.agentId, sessionExpiresAt: Math.max(Math.floor(endsAt / 1000), Math.floor(openedAt / 1000) + 1) })),
+    ]);
+    if (inserted.status === 'rejected' || audited.status === 'rejected' || signed.status === 'rejected') {
+      const failure = [inserted, audited, signed].find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
+      // No stream was opened; a row that was written must not stay `opening`.
+      if (inserted.status === 'fulfilled') {
+        const reason = `could not open: ${failure.reason instanceof Error ? failure.reason.message : String(failure.reason)}`;
+        void this.pendingCloses.run(sessionId, () => this.sessions.close(sessionId, 'failed', reason, { in: 0, out: 0 }));
+      }
+      throw failure.reason;
+    }
+    const session = inserted.value;
     let channel: TunnelChannel;
     try {
-      const grant = await this.grants.sign({
-        sid: session.id,
-        principal: {
-          id: principal.id,
-          displayName: principal.displayName ?? principal.id,
-          kind: principal.kind === 'human' ? 'user' : 'workload',
-          issuer: principal.issuer,
-          tenantId: principal.tenantId,
-          subject: principal.subject,
-          objectId: principal.objectId,
-          appId: principal.appId,
-          tokenId: principal.tokenId,
-          roles: principal.roles,
-          groups: principal.groups,
-          gatewayRoles: principal.gatewayRoles,
-          ...(principal.process ? { process: principal.process } : {}),
-        },
-        resource: resource.name,
-        login: req.role ?? resource.type,
-        agentId: agent.agentId,
-        sessionExpiresAt: Math.max(Math.floor(endsAt / 1000), Math.floor(openedAt / 1000) + 1),
-      });
       channel = await agent.tunnel.openChannel({
-        grant,
+        grant: signed.value,
         resource: resource.name,
         protocol: resource.type,
         client: {
@@ -197,11 +216,9 @@ export class SessionBroker {
       }
       return stream;
     };
-    // Independent writes: waited for together, so an open pays one database round trip here, not two.
-    await Promise.all([
-      this.sessions.markActive(session.id),
-      this.audit.append({ action: 'session.connect', outcome: 'allowed', ...auditBase, details: { ...auditBase.details, sessionId: session.id, agentId: agent.agentId } }),
-    ]);
+    // `opening` and `active` are both live everywhere a session's state matters (kill, approvals,
+    // sweeps), so the mark is not waited for; it never overwrites an end that came first.
+    this.sessions.markActive(session.id).catch((err: unknown) => this.log.warn({ err, sessionId: session.id }, 'could not mark the session active'));
 
     const notifyAgent = (event: string, payload: unknown) => {
       if (agent.socket.connected) agent.socket.emit(event, payload);

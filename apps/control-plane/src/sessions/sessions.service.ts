@@ -19,6 +19,8 @@ import { insertRow } from '../database/insert-row.js';
 import { principalSnapshot } from './principal-snapshot.js';
 
 export interface OpenSessionInput {
+  /** Made by the caller when it needs the id before the row is written (the broker signs with it meanwhile). */
+  id?: string;
   principal: Principal;
   resourceName: string;
   resourceType: string;
@@ -131,7 +133,7 @@ export class SessionsService implements OnApplicationBootstrap {
   async open(input: OpenSessionInput): Promise<SessionEntity> {
     const p = input.principal;
     const session: SessionEntity = Object.assign(new SessionEntity(), {
-      id: randomUUID(),
+      id: input.id ?? randomUUID(),
       principalId: p.id,
       principal: principalSnapshot(p),
       tokenId: p.tokenId ?? null,
@@ -157,8 +159,9 @@ export class SessionsService implements OnApplicationBootstrap {
     return session;
   }
 
+  /** Only from `opening`: a session that already ended (a close that overtook this) stays ended. */
   async markActive(id: string): Promise<void> {
-    await this.dataSource.getRepository(SessionEntity).update({ id }, { status: 'active' });
+    await this.dataSource.query(`UPDATE sessions SET status = 'active' WHERE id = $1 AND status = 'opening'`, [id]);
   }
 
   async close(id: string, status: Exclude<SessionStatus, 'opening' | 'active'>, reason: string, bytes: { in: number; out: number }): Promise<void> {
