@@ -7,7 +7,7 @@
 //   BENCH_REPLICAS=3 BENCH_AGENTS=1000 BENCH_SESSIONS=5000 BENCH_BUSY=500 BENCH_BUSY_SECONDS=10 BENCH_REFRESH_SECONDS=5 BENCH_SIM_PROCESSES=4
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import WebSocket from 'ws';
@@ -27,6 +27,15 @@ const POLICY = '@id("bench-connect") permit (principal, action == Gateway::Actio
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const children = [];
+/** CPU time (user + system) of a process so far, in ms (clock ticks of 10 ms). */
+const cpuMs = (pid) => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+};
 const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
 const mib = (bytes) => (bytes / 1024 / 1024).toFixed(1);
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -183,6 +192,14 @@ try {
 
   // ---------------------------------------------------------------- busy sessions, and opens under load
   const rtts = [];
+  const cpuGroups = () => ({
+    replicas: replicas.reduce((sum, r) => sum + cpuMs(r.child.pid), 0),
+    simulators: sims.reduce((sum, sim) => sum + cpuMs(sim.pid), 0),
+    haproxy: cpuMs(lb.pid),
+    'bench clients': cpuMs(process.pid),
+  });
+  const cpuBefore = cpuGroups();
+  const busyStarted = Date.now();
   const busyUntil = Date.now() + BUSY_SECONDS * 1000;
   const busy = opened.slice(0, BUSY).map(({ ws }) => (async () => {
     const payload = Buffer.alloc(64, 7);
@@ -204,9 +221,12 @@ try {
     }
   })();
   await Promise.all([...busy, sampler]);
+  const cpuAfter = cpuGroups();
+  const busyMs = Date.now() - busyStarted;
   rtts.sort((a, b) => a - b);
   const loadOpens = underLoad.filter(Number.isFinite).sort((a, b) => a - b);
   console.log(`${BUSY} busy sessions (64 B every 100 ms, ${BUSY_SECONDS} s): ${rtts.length} round trips, p50 ${ms(pct(rtts, 50))}, p99 ${ms(pct(rtts, 99))}`);
+  console.log(`CPU while busy, in cores of this machine (${cpus().length}): ${Object.keys(cpuAfter).map((k) => `${k} ${((cpuAfter[k] - cpuBefore[k]) / busyMs).toFixed(2)}`).join(', ')}; ${((cpuAfter.replicas - cpuBefore.replicas) * 1000 / Math.max(1, rtts.length)).toFixed(0)} µs of replica CPU per busy round trip`);
   console.log(`session open with ${opened.length} open and ${BUSY} busy: ${loadOpens.length} opened, p50 ${ms(pct(loadOpens, 50))}, p99 ${ms(pct(loadOpens, 99))} (target p99 < 100 ms)`);
 
   // ---------------------------------------------------------------- a replica killed and restarted
