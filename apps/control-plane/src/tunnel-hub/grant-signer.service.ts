@@ -15,6 +15,8 @@ import { loggerFor } from '../common/logger.js';
 export class GrantSigner implements OnModuleInit {
   private readonly log = loggerFor(GrantSigner);
   private privateJwk!: JWK;
+  /** Imported once: importing the JWK on every signature cost about as much as the signature. */
+  private signingKey!: Awaited<ReturnType<typeof importJWK>>;
   private publicJwkValue!: JWK;
   private keyId!: string;
 
@@ -36,7 +38,7 @@ export class GrantSigner implements OnModuleInit {
       });
       this.log.info({ file }, 'created session grant signing key');
     }
-    await importJWK(this.privateJwk, 'ES256'); // fails early on a corrupt key file
+    this.signingKey = await importJWK(this.privateJwk, 'ES256'); // fails early on a corrupt key file
     const { d: _private, ...publicPart } = this.privateJwk;
     this.publicJwkValue = publicPart;
     this.keyId = this.privateJwk.kid ?? 'grant';
@@ -47,6 +49,6 @@ export class GrantSigner implements OnModuleInit {
   }
 
   sign(claims: SessionGrantClaims): Promise<string> {
-    return signSessionGrant(this.privateJwk, claims, { keyId: this.keyId, issuer: 'gateway-control-plane' });
+    return signSessionGrant(this.signingKey as Parameters<typeof signSessionGrant>[0], claims, { keyId: this.keyId, issuer: 'gateway-control-plane' });
   }
 }
