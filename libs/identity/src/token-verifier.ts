@@ -23,6 +23,18 @@ export interface TokenVerifierOptions extends Partial<KeyResolverOptions> {
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /**
+ * A token's signature and claims are checked once and the answer is kept for this long (and never
+ * past the token's `exp`): a workload opening many sessions presents the same token each time, and
+ * its verification through WebCrypto was the largest part of a session open's CPU. The price: a key
+ * the issuer withdraws stops working for tokens already seen up to this much later.
+ */
+const VERIFIED_REUSE_MS = 60_000;
+/** Tokens remembered at once; the oldest is dropped first. */
+const VERIFIED_MAX = 10_000;
+
+type VerifiedToken = { payload: JWTPayload; match: NonNullable<ReturnType<IssuerMatcher['match']>> };
+
+/**
  * Verifies bearer tokens of the trusted issuers and maps them to a Principal. Every refusal is a
  * TokenRejectedError; nothing else escapes `verify` for a bad token or an unreachable IdP.
  */
@@ -32,6 +44,8 @@ export class TokenVerifier {
   private readonly roleRules = new Map<IssuerConfig, CompiledRoleRule[]>();
   private readonly attestationRules = new Map<IssuerConfig, ClaimRule[]>();
   private readonly clockSkew: number;
+  /** Exact token text -> what its verification found, until `until` (ms). */
+  private readonly verified = new Map<string, VerifiedToken & { until: number }>();
 
   private constructor(
     issuers: readonly IssuerConfig[],
@@ -94,7 +108,24 @@ export class TokenVerifier {
     return { ...presenter, process };
   }
 
-  private async verifySignedToken(token: string): Promise<{ payload: JWTPayload; match: NonNullable<ReturnType<IssuerMatcher['match']>> }> {
+  private async verifySignedToken(token: string): Promise<VerifiedToken> {
+    const known = this.verified.get(token);
+    if (known !== undefined) {
+      // A copy: callers build principals from the payload, and one must never see another's changes.
+      if (Date.now() < known.until) return { payload: structuredClone(known.payload), match: known.match };
+      this.verified.delete(token);
+    }
+    const result = await this.verifyUncached(token);
+    // Kept only while unexpired by the token's own clock (no skew allowance): past exp, it is checked in full again.
+    const until = Math.min(Date.now() + VERIFIED_REUSE_MS, (result.payload.exp as number) * 1000);
+    if (until > Date.now()) {
+      if (this.verified.size >= VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, { payload: structuredClone(result.payload), match: result.match, until });
+    }
+    return result;
+  }
+
+  private async verifyUncached(token: string): Promise<VerifiedToken> {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) {
       throw new TokenRejectedError('malformed', 'the bearer token is not a compact JWS');
     }

@@ -162,6 +162,30 @@ describe('Entra-shaped tokens that must be accepted', () => {
   });
 });
 
+describe('a token presented again', () => {
+  const strictClock = () => TokenVerifier.fromConfig([{ issuer: V2_ISSUER, audience: GATEWAY_APP_ID, jwksUri: `${server.baseUrl}/keys` }], DEFAULT_ROLE_MAPPINGS, { clockSkewSeconds: 0 });
+
+  it('gets the same principal, and a change to one answer does not reach the next', async () => {
+    const token = await sign(es256, v2Payload());
+    const first = await verifier.verify(token);
+    first.roles.push('Gateway.Admin');
+    first.gatewayRoles.push('admin');
+    const again = await verifier.verify(token);
+    expect(again.roles).not.toContain('Gateway.Admin');
+    expect(again.gatewayRoles).not.toContain('admin');
+    expect(again).toEqual(await strictClock().verify(token));
+  });
+
+  it('is refused once it expires, although it was accepted a moment before', async () => {
+    const v = strictClock();
+    const token = await sign(rs256, v2Payload({ exp: nowSeconds() + 2 }));
+    await expect(v.verify(token)).resolves.toBeDefined();
+    await expect(v.verify(token)).resolves.toBeDefined();
+    await new Promise((r) => setTimeout(r, 2100));
+    await expectRejected(token, 'expired', v);
+  });
+});
+
 describe('tokens that must be refused', () => {
   it('refuses an untrusted issuer', async () => {
     await expectRejected(await sign(rs256, v2Payload({ iss: `https://login.microsoftonline.com/${OTHER_TENANT}/v2.0` })), 'issuer_untrusted');
