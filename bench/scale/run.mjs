@@ -165,6 +165,13 @@ try {
   console.log(`${AGENTS} agents x ${REPLICAS} replicas = ${agentConnections} agent connections, all up in ${connectSeconds.toFixed(1)} s`);
   console.log(`control plane RSS: ${mib(rssIdle)} MiB idle -> ${mib(rssAgents)} MiB with agents: ${((rssAgents - rssIdle) / agentConnections / 1024).toFixed(1)} KiB per agent connection`);
 
+  const cpuGroups = () => ({
+    replicas: replicas.reduce((sum, r) => sum + cpuMs(r.child.pid), 0),
+    simulators: sims.reduce((sum, sim) => sum + cpuMs(sim.pid), 0),
+    haproxy: cpuMs(lb.pid),
+    'bench clients': cpuMs(process.pid),
+  });
+  const coresUsed = (before, after, ms) => Object.keys(after).map((k) => `${k} ${((after[k] - before[k]) / ms).toFixed(2)}`).join(', ');
   // ---------------------------------------------------------------- sessions
   const open = (i) => new Promise((resolve) => {
     const started = performance.now();
@@ -186,18 +193,15 @@ try {
   const opened = sessions.filter((s) => Number.isFinite(s.latency));
   const openLatencies = opened.map((s) => s.latency).sort((a, b) => a - b);
   console.log(`${opened.length}/${SESSIONS} sessions open in ${((Date.now() - t2) / 1000).toFixed(1)} s (${OPEN_CONCURRENCY} at a time): open p50 ${ms(pct(openLatencies, 50))}, p99 ${ms(pct(openLatencies, 99))} (to the first echoed byte)`);
+  const idleCpuBefore = cpuGroups();
+  const idleStarted = Date.now();
   await sleep(3000);
+  console.log(`CPU with ${AGENTS} agents and ${opened.length} sessions open, none busy, in cores: ${coresUsed(idleCpuBefore, cpuGroups(), Date.now() - idleStarted)}`);
   const rssSessions = replicaRss();
   console.log(`control plane RSS with sessions: ${mib(rssSessions)} MiB: ${((rssSessions - rssAgents) / Math.max(1, opened.length) / 1024).toFixed(1)} KiB per session`);
 
   // ---------------------------------------------------------------- busy sessions, and opens under load
   const rtts = [];
-  const cpuGroups = () => ({
-    replicas: replicas.reduce((sum, r) => sum + cpuMs(r.child.pid), 0),
-    simulators: sims.reduce((sum, sim) => sum + cpuMs(sim.pid), 0),
-    haproxy: cpuMs(lb.pid),
-    'bench clients': cpuMs(process.pid),
-  });
   const cpuBefore = cpuGroups();
   const busyStarted = Date.now();
   const busyUntil = Date.now() + BUSY_SECONDS * 1000;
@@ -226,7 +230,7 @@ try {
   rtts.sort((a, b) => a - b);
   const loadOpens = underLoad.filter(Number.isFinite).sort((a, b) => a - b);
   console.log(`${BUSY} busy sessions (64 B every 100 ms, ${BUSY_SECONDS} s): ${rtts.length} round trips, p50 ${ms(pct(rtts, 50))}, p99 ${ms(pct(rtts, 99))}`);
-  console.log(`CPU while busy, in cores of this machine (${cpus().length}): ${Object.keys(cpuAfter).map((k) => `${k} ${((cpuAfter[k] - cpuBefore[k]) / busyMs).toFixed(2)}`).join(', ')}; ${((cpuAfter.replicas - cpuBefore.replicas) * 1000 / Math.max(1, rtts.length)).toFixed(0)} µs of replica CPU per busy round trip`);
+  console.log(`CPU while busy, in cores of this machine (${cpus().length}): ${coresUsed(cpuBefore, cpuAfter, busyMs)}; ${((cpuAfter.replicas - cpuBefore.replicas) * 1000 / Math.max(1, rtts.length)).toFixed(0)} µs of replica CPU per busy round trip`);
   console.log(`session open with ${opened.length} open and ${BUSY} busy: ${loadOpens.length} opened, p50 ${ms(pct(loadOpens, 50))}, p99 ${ms(pct(loadOpens, 99))} (target p99 < 100 ms)`);
 
   // ---------------------------------------------------------------- a replica killed and restarted
