@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PII, startPgFixture, type PgFixture } from './support/pg-fixture.js';
 import { startSshTarget, type SshTarget } from './support/ssh-fixture.js';
 import { TEST_LOGIN } from './support/sshd.js';
+import { sessionEvents } from './support/session-events.js';
 import { mcpClient, type McpTestClient } from './support/mcp-client.js';
 
 /** Reads masked, inserts, holds DELETE for one approver, forbids DDL; SSH: exec allowed, rm forbidden, sudo held. */
@@ -82,8 +83,8 @@ describe('MCP tools: the SDK client over Streamable HTTP, through policy, approv
     const session = await api('GET', `/api/v1/sessions/${out.sessionId}`);
     expect(session.status).toBe(200);
     expect(JSON.stringify(session.body)).toContain('e2e-agent');
-    const events = await api('GET', `/api/v1/sessions/${out.sessionId}/events`);
-    expect(JSON.stringify(events.body)).toContain('SELECT id, email, card FROM customers');
+    // The agent ships the statement's record on its own pace (its ship delay), not with the answer.
+    await sessionEvents(fx.stack, out.sessionId, (events) => JSON.stringify(events).includes('SELECT id, email, card FROM customers'));
   });
 
   it('postgres_query limits: bytes cut with a message, the time limit cancels the statement, one statement per call', async () => {
