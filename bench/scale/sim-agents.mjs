@@ -1,7 +1,7 @@
-// Many edge agents in one process for bench/scale (the bench starts several such processes): each is the agent's real control connection
-// (socket.io handshake with its own credential, hello, heartbeats, tunnel, session-grant checks) and
-// the real fan-out to every replica; its one resource `echo-<i>` (type tcp) echoes the stream's bytes
-// instead of dialing anything. Started by bench/scale/run.mjs (fork, IPC):
+// Many edge agents in one process for bench/scale (the bench starts several such processes): each
+// is the agent's real control connection (socket.io handshake with its own credential, hello,
+// heartbeats, tunnel, session-grant checks) and the real fan-out to every replica; its one resource
+// `echo-<i>` (type tcp) echoes the stream's bytes instead of dialing anything. Started by bench/scale/run.mjs (fork, IPC):
 //   in:  { type: 'start', url, agents: [{ credential, resource }], refreshSeconds }
 //   out: { type: 'status', agents, primaries, others, othersReady, fullyConnected }  (answer to { type: 'status' })
 import pino from 'pino';
