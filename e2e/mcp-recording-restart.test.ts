@@ -77,9 +77,12 @@ describe('MCP recording: a session survives a SIGKILL of the agent in its record
 
   it('a control plane restart mid-session loses nothing either: the agent ships what it spooled once the control plane is back', async () => {
     await agent?.kill();
+    // The killed agent's connection may still count as online for a moment: wait until it does not,
+    // or the new agent's wait below returns at once and the first call finds no agent.
+    await stack.waitOnline('mcp-rec', false);
     // Shipping waits a few seconds, so the calls' records are still in the agent's spool when the control plane goes.
     agent = spawnAgent({ controlPlaneUrl: stack.cp.baseUrl, credential, resources: [resourceEntry()], config: { recording: { shipDelayMs: 4000 } } });
-    await stack.waitOnline('mcp-rec', true);
+    await stack.waitOnline('mcp-rec');
     const transport = new StreamableHTTPClientTransport(new URL(`${stack.cp.baseUrl}/mcp/mcp-rec`), { requestInit: { headers: { Authorization: `Bearer ${await stack.cp.token('ai-agent')}` } } });
     const client = new Client({ name: 'e2e-rec-cp', version: '1.0.0' });
     await client.connect(transport);
