@@ -298,6 +298,9 @@ describe('web console in a real browser against the real stack', { timeout: 60_0
       await shot(page, 'resources');
       await page.getByRole('link', { name: 'Policies' }).click();
       await page.getByTestId('policy-versions').waitFor();
+      // The editor opens on the active version, validated; typing starts once that text is in (a fill
+      // that raced the load was once answered for the loaded text instead of the typed one).
+      await expect.poll(() => page.getByTestId('validation').textContent(), { timeout: 10_000 }).toMatch(/^Valid: \d+ policies\.$/);
       await page.getByLabel('policy text').fill('permit (principal, action, resource) when { oops');
       await expect.poll(() => page.getByTestId('validation').textContent(), { timeout: 10_000 }).toContain('Invalid');
       await shot(page, 'policies');
