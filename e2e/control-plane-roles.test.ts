@@ -33,7 +33,7 @@ describe('control plane roles: api replicas and a worker from one build', () => 
     expect(receiver.calls).toHaveLength(0); // queued, and nobody runs the queue
     expect((await deliveries(api, id)).map((d: { status: string }) => d.status)).toEqual(['pending']);
 
-    const ports = { HTTP_PORT: String(await freePort()), PG_PORT: String(await freePort()), SSH_PORT: String(await freePort()) };
+    const ports = { HTTP_PORT: String(await freePort()), PG_PORT: String(await freePort()), SSH_PORT: String(await freePort()), MYSQL_PORT: String(await freePort()), K8S_PORT: String(await freePort()) };
     worker = await spawnReplica(api, { CONTROL_PLANE_ROLE: 'worker', ...ports }, { waitHealthy: false });
     await waitFor(() => receiver.calls.length === 1, 'the delivery by the worker');
     await waitFor(async () => (await deliveries(api, id, 'delivered')).length === 1, 'delivered');

@@ -7,6 +7,9 @@ COPY . .
 RUN npm ci && npm run -s build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
+# openssl makes the endpoints' self-signed certificates at first start (when no *_TLS_CERT_FILE is given);
+# the slim image has the library but not the command.
+RUN apt-get update && apt-get install -y --no-install-recommends openssl && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /src/package.json ./

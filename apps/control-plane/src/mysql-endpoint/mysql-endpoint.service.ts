@@ -1,6 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/app-config.js';
+import { servesClients, type AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
 import { TokenAuthenticator } from '../identity/token-authenticator.js';
 import { SessionBroker } from '../connect/session-broker.service.js';
@@ -30,7 +30,7 @@ export class MysqlEndpoint implements OnApplicationBootstrap, BeforeApplicationS
 
   async onApplicationBootstrap(): Promise<void> {
     const my = this.config.mysql;
-    if (my.port < 0) return;
+    if (my.port < 0 || !servesClients(this.config)) return;
     const { certificate } = await this.listener.listen(
       {
         port: my.port,
