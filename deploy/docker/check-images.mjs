@@ -175,13 +175,15 @@ async function main() {
       PUBLIC_URL: `http://127.0.0.1:${ports.http}`,
     };
     const base = `http://127.0.0.1:${ports.http}`;
-    await run('api', IMAGES['control-plane'], { ...cpEnv, CONTROL_PLANE_ROLE: 'api', REPLICA_NAME: `${PREFIX}-api`, REPLICA_AGENT_URL: base });
+    // As the Kubernetes manifests run them: a read-only root, /tmp and the data directory writable.
+    const readOnly = (volume, path) => ['--read-only', '--tmpfs', '/tmp', '-v', `${PREFIX}-${volume}:${path}`];
+    await run('api', IMAGES['control-plane'], { ...cpEnv, CONTROL_PLANE_ROLE: 'api', REPLICA_NAME: `${PREFIX}-api`, REPLICA_AGENT_URL: base }, readOnly('api-data', '/var/lib/gateway'));
     await waitFor('control plane API container /readyz', async () => (await fetch(`${base}/readyz`)).status === 200).catch(async (e) => {
       throw new Error(`${e.message}\n${await containerLogs('api')}`);
     });
     console.log(`ok: control plane API container ready, database migrated (${seconds(started)})`);
     // The worker has no listeners: it is checked by its log and by not exiting.
-    await run('worker', IMAGES['control-plane'], { ...cpEnv, CONTROL_PLANE_ROLE: 'worker', MIGRATIONS_RUN: 'false' });
+    await run('worker', IMAGES['control-plane'], { ...cpEnv, CONTROL_PLANE_ROLE: 'worker', MIGRATIONS_RUN: 'false' }, readOnly('worker-data', '/var/lib/gateway'));
 
     const admin = await devIdpToken(issuer, 'security-admin');
     const policy = await (await fetch(`${base}/api/v1/policies`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ text: POLICY, activate: true }) })).json();
@@ -198,7 +200,7 @@ async function main() {
       'logLevel: info',
       '',
     ].join('\n'));
-    await run('agent', IMAGES.agent, { GW_AGENT_CREDENTIAL: registered.credential }, ['-v', `${join(spool, 'agent.yaml')}:/etc/gw-agent/agent.yaml:ro`]);
+    await run('agent', IMAGES.agent, { GW_AGENT_CREDENTIAL: registered.credential }, ['-v', `${join(spool, 'agent.yaml')}:/etc/gw-agent/agent.yaml:ro`, ...readOnly('agent-spool', '/var/lib/gw-agent')]);
     await waitFor('agent container online', async () => {
       const res = await (await fetch(`${base}/api/v1/resources`, { headers: { authorization: `Bearer ${admin}` } })).json();
       return res.items.some((r) => r.name === 'redis-img' && r.online);
@@ -253,6 +255,7 @@ async function main() {
   } finally {
     if (!process.env.CHECK_IMAGES_KEEP) {
       await exec('podman', ['--runtime', 'runc', 'rm', '-f', '--ignore', '-t', '2', `${PREFIX}-agent`, `${PREFIX}-worker`, `${PREFIX}-api`, `${PREFIX}-idp`]).catch(() => undefined);
+      await exec('podman', ['volume', 'rm', '-f', `${PREFIX}-api-data`, `${PREFIX}-worker-data`, `${PREFIX}-agent-spool`]).catch(() => undefined);
     }
     redis.kill();
     rmSync(spool, { recursive: true, force: true });
