@@ -53,7 +53,6 @@ describe('deploy/kubernetes, rendered with kubectl kustomize', () => {
     const service = find(all, 'Service', 'gateway');
     expect(service.spec.type).toBe('LoadBalancer');
     expect(service.spec.selector).toEqual(api.spec.selector.matchLabels);
-    expect(service.spec.ports.map((p: { port: number }) => p.port)).toEqual([8080, 15432, 12222, 16443]);
     expect(find(all, 'ConfigMap', 'gateway-control-plane').data).toMatchObject({ REPLICA_STALE_AFTER_MS: '30000' });
 
     const agent = find(all, 'Deployment', 'gateway-agent');
@@ -69,6 +68,47 @@ describe('deploy/kubernetes, rendered with kubectl kustomize', () => {
     expect(find(all, 'Deployment', 'gateway-control-plane').spec.replicas).toBe(1);
     expect(find(all, 'Deployment', 'gateway-worker').spec.replicas).toBe(1);
     expect(new Set(all.map((m) => m.metadata.namespace))).toEqual(new Set(['gateway-dev']));
+  });
+});
+
+/**
+ * Every listener the control plane has (each `<NAME>_PORT` of its configuration, with its default), read
+ * from the configuration itself so that an endpoint added later is checked too.
+ */
+const controlPlaneListeners = (): { name: string; port: number }[] =>
+  [...readFileSync('apps/control-plane/src/config/app-config.ts', 'utf8').matchAll(/^\s+([A-Z0-9]+)_PORT: z\.coerce\.number\(\)[^\n]*\.default\((\d+)\)/gm)]
+    .map(([, name, port]) => ({ name: name!, port: Number(port) }));
+
+describe('every control plane listener is published wherever the control plane runs', () => {
+  const listeners = controlPlaneListeners();
+  it('the configuration names the listeners (HTTP, Postgres, MySQL, SSH, Kubernetes at least)', () => {
+    expect(listeners.map((l) => l.name)).toEqual(expect.arrayContaining(['HTTP', 'PG', 'MYSQL', 'SSH', 'K8S']));
+  });
+  it('the image listens on every interface for each and exposes each port', () => {
+    const text = readFileSync('deploy/docker/control-plane.Dockerfile', 'utf8');
+    const exposed = /^EXPOSE (.+)$/m.exec(text)?.[1]?.split(/\s+/).map(Number) ?? [];
+    for (const l of listeners) {
+      expect(text, `${l.name}_HOST`).toMatch(new RegExp(`\\b${l.name}_HOST=0\\.0\\.0\\.0\\b`));
+      expect(exposed, `${l.name} port`).toContain(l.port);
+    }
+  });
+  it('the Kubernetes Deployment and Service carry each port', async () => {
+    const all = await render('production');
+    const containerPorts = (find(all, 'Deployment', 'gateway-control-plane').spec.template.spec.containers[0].ports as { containerPort: number }[]).map((p) => p.containerPort);
+    const servicePorts = (find(all, 'Service', 'gateway').spec.ports as { port: number }[]).map((p) => p.port);
+    for (const l of listeners) {
+      expect(containerPorts, `${l.name} container port`).toContain(l.port);
+      expect(servicePorts, `${l.name} service port`).toContain(l.port);
+    }
+  });
+  it('the compose load balancer binds each port and compose publishes it', () => {
+    const haproxy = readFileSync('deploy/docker/haproxy.cfg', 'utf8');
+    const compose = readFileSync('docker-compose.yml', 'utf8');
+    for (const l of listeners) {
+      expect(haproxy, `${l.name} frontend`).toMatch(new RegExp(`^\\s+bind :${l.port}$`, 'm'));
+      expect(haproxy, `${l.name} backend`).toMatch(new RegExp(`server cp2 control-plane-2:${l.port} check`));
+      expect(compose, `${l.name} published`).toContain(`"${l.port}:${l.port}"`);
+    }
   });
 });
 
@@ -89,7 +129,8 @@ describe('container images: the Dockerfiles\' structure', () => {
     it(`${app}: multi-stage, production dependencies only, non-root, runs the built entry point`, () => {
       const text = readFileSync(`deploy/docker/${app}.Dockerfile`, 'utf8');
       expect(text.match(/^FROM /gm)?.length).toBe(2);
-      expect(text).toContain('npm prune --omit=dev');
+      // Only this app's production dependencies go into the image, not the whole workspace's.
+      expect(text).toContain(`npm ci --omit=dev --workspace @gw/${app}`);
       expect(text).toMatch(/^USER node$/m);
       const cmd = /^CMD \["node", "([^"]+)"/m.exec(text)?.[1];
       expect(cmd).toBe(`apps/${app}/dist/main.js`);

@@ -3,8 +3,10 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY . .
-# Build everything, then drop the development dependencies (compilers, test tools, clients).
-RUN npm ci && npm run -s build && npm prune --omit=dev
+# Build everything, then install again only what this app needs at run time: its production
+# dependencies and those of the workspace libraries it uses (not the other apps', nor any tool's).
+RUN npm ci && npm run -s build \
+ && rm -rf node_modules && npm ci --omit=dev --workspace @gw/control-plane --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 # openssl makes the endpoints' self-signed certificates at first start (when no *_TLS_CERT_FILE is given);
@@ -21,7 +23,7 @@ COPY --from=build /src/apps/control-plane/dist apps/control-plane/dist
 COPY --from=build /src/apps/console/dist apps/console/dist
 # Certificates, keys and the SSH host key are made under DATA_DIR at first start: give it a volume.
 RUN mkdir -p /var/lib/gateway && chown node:node /var/lib/gateway
-ENV DATA_DIR=/var/lib/gateway HTTP_HOST=0.0.0.0 PG_HOST=0.0.0.0 SSH_HOST=0.0.0.0 K8S_HOST=0.0.0.0
+ENV DATA_DIR=/var/lib/gateway HTTP_HOST=0.0.0.0 PG_HOST=0.0.0.0 MYSQL_HOST=0.0.0.0 SSH_HOST=0.0.0.0 K8S_HOST=0.0.0.0
 USER node
-EXPOSE 8080 15432 12222 16443
+EXPOSE 8080 15432 13306 12222 16443
 CMD ["node", "apps/control-plane/dist/main.js"]

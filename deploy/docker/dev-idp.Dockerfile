@@ -3,8 +3,10 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY . .
-# Build everything, then drop the development dependencies (compilers, test tools, clients).
-RUN npm ci && npm run -s build && npm prune --omit=dev
+# Build everything, then install again only what this app needs at run time: its production
+# dependencies and those of the workspace libraries it uses (not the other apps', nor any tool's).
+RUN npm ci && npm run -s build \
+ && rm -rf node_modules && npm ci --omit=dev --workspace @gw/dev-idp --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
