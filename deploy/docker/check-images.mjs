@@ -4,7 +4,7 @@
 // of the control plane image come up ready against this machine's Postgres and Redis, the agent image
 // connects and declares its resource, and `gw connect` reaches a Redis through the containers.
 //
-//   npm run build && node deploy/docker/check-images.mjs      (root; about 5 minutes, most of it `npm ci`)
+//   npm run build && node deploy/docker/check-images.mjs      (root; about 7 minutes, most of it `npm ci`)
 //
 // No Docker engine runs on this project's machines and Docker Hub is not reachable from them, so the
 // images' base `node:20-bookworm-slim` is stood in for by a local image of the same name: a Debian
