@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import { startConnectListener } from '@gw/cli';
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './support/stack.js';
 
@@ -106,6 +107,17 @@ describe('tcp passthrough: gw connect -> control plane -> agent -> resource', ()
     expect(await open('dead')).toMatchObject({ code: 4502 });
     const audit = await stack.cp.request('GET', '/api/v1/audit/events?action=session.connect&resource=secret-tcp', { token: stack.admin });
     expect(audit.body.items[0]).toMatchObject({ outcome: 'denied' });
+
+    // Policy decides on what the serving agent declared, not on a stored copy: a row changed behind the
+    // agent's back (here given the label the policy asks for) does not open the resource.
+    const db = stack.cp.app.get(DataSource);
+    await db.query(`UPDATE resources SET labels = '{"demo":"true"}' WHERE name = 'secret-tcp'`);
+    try {
+      expect((await stack.cp.request('GET', '/api/v1/resources', { token: stack.admin })).body.items.find((r: { name: string }) => r.name === 'secret-tcp').labels).toEqual({ demo: 'true' });
+      expect(await open('secret-tcp')).toMatchObject({ code: 4403, message: expect.stringMatching(/not allowed/) });
+    } finally {
+      await db.query(`UPDATE resources SET labels = '{}' WHERE name = 'secret-tcp'`);
+    }
   });
 });
 

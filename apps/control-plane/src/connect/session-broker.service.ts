@@ -127,7 +127,11 @@ export class SessionBroker {
 
   async open(req: OpenRequest): Promise<OpenedSession> {
     const { principal } = req;
-    const resource = await this.resources.findByName(req.resourceName);
+    // The agent that will serve the session declared the resource (type, environment, labels) when it
+    // connected, and policy decides on that declaration: no database round trip while an agent serving
+    // it is connected here. Postgres is asked only to tell an unknown resource from an offline one.
+    const serving = this.registry.pick(req.resourceName);
+    const resource = serving?.resources.get(req.resourceName) ?? (await this.resources.findByName(req.resourceName));
     if (!resource) throw new SessionRefused(CONNECT_CLOSE.unknownResource, `unknown resource "${req.resourceName}"`);
     if (resource.type !== req.expectedType) {
       throw new SessionRefused(
@@ -156,7 +160,7 @@ export class SessionBroker {
         : `not allowed to connect to "${resource.name}": ${decision.reasons.join('; ')}`;
       throw new SessionRefused(CONNECT_CLOSE.forbidden, why, { effect: decision.effect, policies: decision.determiningPolicies, reasons: decision.reasons });
     }
-    const agent = this.registry.pick(resource.name);
+    const agent = serving ?? this.registry.pick(resource.name);
     if (!agent) {
       throw new SessionRefused(CONNECT_CLOSE.resourceOffline, `resource "${resource.name}" is offline: no agent serving it is connected`);
     }
