@@ -6,9 +6,9 @@
 //   BENCH_QUERIES=20000 BENCH_CONCURRENCY=8 BENCH_ROUNDS=3 (the best round of each path is reported)
 // The gateway path runs without TLS (MYSQL_ALLOW_CLEARTEXT=true, loopback only), like the other two.
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
+import { cpuMs } from '../support/process-stats.mjs';
 import { freePort, startBenchStack } from '../support/stack.mjs';
 
 const run = promisify(execFile);
@@ -23,11 +23,6 @@ const POLICY = `
 permit (principal, action in [Gateway::Action::"connect", Gateway::Action::"sql:select", Gateway::Action::"sql:session"], resource)
 when { resource.type == "mysql" };`;
 
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 async function slap({ port, user, password }) {
   const args = [
@@ -44,9 +39,9 @@ async function best(name, target, pids) {
   let bestQps = 0;
   let bestCpu = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const before = pids.map(({ pid }) => cpuSeconds(pid));
+    const before = pids.map(({ pid }) => cpuMs(pid) / 1000);
     const seconds = await slap(target);
-    const cpu = pids.map(({ pid }, i) => cpuSeconds(pid) - before[i]);
+    const cpu = pids.map(({ pid }, i) => cpuMs(pid) / 1000 - before[i]);
     const qps = QUERIES / seconds;
     if (qps > bestQps) {
       bestQps = qps;

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { startBenchStack } from '../support/stack.mjs';
-import { cpuMs, preparePgbench } from '../support/pgbench-db.mjs';
+import { preparePgbench } from '../support/pgbench-db.mjs';
+import { cpuMs } from '../support/process-stats.mjs';
 
 const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);

@@ -13,7 +13,8 @@ import { promisify } from 'node:util';
 import { freePort, startBenchStack } from '../support/stack.mjs';
 import { startPgbouncer } from '../support/pgbouncer.mjs';
 import { startPgFloor } from '../support/pg-floor.mjs';
-import { cpuMs, preparePgbench } from '../support/pgbench-db.mjs';
+import { preparePgbench } from '../support/pgbench-db.mjs';
+import { cpuMs } from '../support/process-stats.mjs';
 
 const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);

@@ -11,6 +11,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import WebSocket from 'ws';
+import { cpuMs } from '../support/process-stats.mjs';
 import { devIdpToken, freePort } from '../support/stack.mjs';
 
 const REPLICAS = Number(process.env.BENCH_REPLICAS ?? 3);
@@ -27,15 +28,6 @@ const POLICY = '@id("bench-connect") permit (principal, action == Gateway::Actio
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const children = [];
-/** CPU time (user + system) of a process so far, in ms (clock ticks of 10 ms). */
-const cpuMs = (pid) => {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0;
-  }
-};
 const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
 const mib = (bytes) => (bytes / 1024 / 1024).toFixed(1);
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;

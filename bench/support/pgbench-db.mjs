@@ -1,7 +1,6 @@
 // The benches' own Postgres database: made afresh per run, with the unprivileged role the gateway
-// sessions log in as (`bench_user`), and the CPU time a process has used (for CPU per statement).
+// sessions log in as (`bench_user`).
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import pg from 'pg';
 
@@ -36,8 +35,3 @@ export async function preparePgbench(db, privileges = 'SELECT, INSERT, UPDATE') 
   await inDatabase(db, `GRANT ${privileges} ON ALL TABLES IN SCHEMA public TO bench_user`);
 }
 
-/** CPU time (user + system, ms) a process has used so far. */
-export function cpuMs(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100/s)
-}

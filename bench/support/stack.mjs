@@ -27,7 +27,8 @@ function run(name, args, env) {
   return child;
 }
 
-async function waitFor(what, fn, ms = 60_000) {
+/** Polls `fn` until it answers true (errors count as not yet), failing after `ms`. */
+export async function waitFor(what, fn, ms = 60_000) {
   const deadline = Date.now() + ms;
   for (;;) {
     try { if (await fn()) return; } catch { /* not yet */ }

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { devIdpToken, freePort } from '../../bench/support/stack.mjs';
+import { devIdpToken, freePort, waitFor } from '../../bench/support/stack.mjs';
 
 const exec = promisify(execFile);
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '../..');
@@ -29,7 +29,8 @@ const IMAGES = { 'dev-idp': 'localhost/gateway/dev-idp:check', 'control-plane': 
 const DEV_ONLY = ['vitest', 'playwright-core', 'eslint', 'nx', 'tsx', 'vite'];
 const PREFIX = `gwimg-${process.pid}`;
 const DATABASE = `gateway_images_${process.pid}`;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** How long a container may take to come up (the first start migrates the database). */
+const STARTUP_MS = 90_000;
 const seconds = (since) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 
 async function sh(cmd, args, opts = {}) {
@@ -116,15 +117,6 @@ async function run(name, image, env, extra = []) {
   await sh('podman', [...args, ...extra, image]);
 }
 
-async function waitFor(what, fn, ms = 90_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try { if (await fn()) return; } catch { /* not yet */ }
-    if (Date.now() > deadline) throw new Error(`${what}: not ready after ${ms / 1000} s`);
-    await sleep(300);
-  }
-}
-
 function check(ok, what) {
   if (!ok) throw new Error(`check failed: ${what}`);
   console.log(`ok: ${what}`);
@@ -165,7 +157,7 @@ async function main() {
     const started = Date.now();
     const issuer = `http://127.0.0.1:${ports.idp}`;
     await run('idp', IMAGES['dev-idp'], { DEV_IDP_PORT: ports.idp, DEV_IDP_ISSUER: issuer });
-    await waitFor('dev IdP container', async () => (await fetch(`${issuer}/.well-known/openid-configuration`)).ok);
+    await waitFor('dev IdP container', async () => (await fetch(`${issuer}/.well-known/openid-configuration`)).ok, STARTUP_MS);
     console.log(`ok: dev IdP container answers discovery (${seconds(started)})`);
 
     const cpEnv = {
@@ -178,7 +170,7 @@ async function main() {
     // As the Kubernetes manifests run them: a read-only root, /tmp and the data directory writable.
     const readOnly = (volume, path) => ['--read-only', '--tmpfs', '/tmp', '-v', `${PREFIX}-${volume}:${path}`];
     await run('api', IMAGES['control-plane'], { ...cpEnv, CONTROL_PLANE_ROLE: 'api', REPLICA_NAME: `${PREFIX}-api`, REPLICA_AGENT_URL: base }, readOnly('api-data', '/var/lib/gateway'));
-    await waitFor('control plane API container /readyz', async () => (await fetch(`${base}/readyz`)).status === 200).catch(async (e) => {
+    await waitFor('control plane API container /readyz', async () => (await fetch(`${base}/readyz`)).status === 200, STARTUP_MS).catch(async (e) => {
       throw new Error(`${e.message}\n${await containerLogs('api')}`);
     });
     console.log(`ok: control plane API container ready, database migrated (${seconds(started)})`);
@@ -204,7 +196,7 @@ async function main() {
     await waitFor('agent container online', async () => {
       const res = await (await fetch(`${base}/api/v1/resources`, { headers: { authorization: `Bearer ${admin}` } })).json();
       return res.items.some((r) => r.name === 'redis-img' && r.online);
-    }).catch(async (e) => {
+    }, STARTUP_MS).catch(async (e) => {
       throw new Error(`${e.message}\n${await containerLogs('agent')}`);
     });
     console.log(`ok: agent container connected and its resource online (${seconds(started)})`);
