@@ -28,10 +28,16 @@ const POLICY = '@id("bench-connect") permit (principal, action == Gateway::Actio
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const children = [];
+// A failure before the run's own cleanup (a replica that never gets ready) must not leave processes behind.
+process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
 const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
 const mib = (bytes) => (bytes / 1024 / 1024).toFixed(1);
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const ms = (x) => `${x.toFixed(1)} ms`;
+
+// BENCH_PROFILE=1 runs the replicas with --cpu-prof (profiles in .data/profiles, written when they
+// are stopped with SIGTERM at the end; the replica killed in the restart test leaves none).
+const profileArgs = (name) => (process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=.data/profiles', `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : []);
 
 function spawnNode(args, env) {
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore'] });
@@ -42,7 +48,8 @@ function spawnNode(args, env) {
 async function waitFor(what, probe, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    try { if (await probe()) return; } catch { /* not yet */ }
+    // A probe that hangs (a request nobody answers) counts as not yet, not as forever.
+    try { if (await Promise.race([probe(), sleep(5000).then(() => false)])) return; } catch { /* not yet */ }
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
     await sleep(200);
   }
@@ -79,7 +86,7 @@ const replicaEnv = (r, i) => ({
 });
 const startReplica = async (i) => {
   const r = replicas[i];
-  r.child = spawnNode(['apps/control-plane/dist/main.js'], replicaEnv(r, i));
+  r.child = spawnNode([...profileArgs(r.name), 'apps/control-plane/dist/main.js'], replicaEnv(r, i));
   await waitFor(`replica ${r.name}`, async () => (await fetch(`http://127.0.0.1:${r.http}/readyz`)).ok);
 };
 for (let i = 0; i < REPLICAS; i++) await startReplica(i);
@@ -246,6 +253,13 @@ try {
     for (const sim of sims) sim.send({ type: 'stop' });
     await sleep(500);
   } catch { /* the simulator is gone already */ }
+  if (process.env.BENCH_PROFILE) {
+    await Promise.all(replicas.filter((r) => r.child?.exitCode === null).map((r) => new Promise((resolve) => {
+      r.child.once('exit', resolve);
+      r.child.kill('SIGTERM');
+      setTimeout(resolve, 15_000);
+    })));
+  }
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   const cleanup = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
   await cleanup.connect();

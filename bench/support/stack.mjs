@@ -31,7 +31,8 @@ function run(name, args, env) {
 export async function waitFor(what, fn, ms = 60_000) {
   const deadline = Date.now() + ms;
   for (;;) {
-    try { if (await fn()) return; } catch { /* not yet */ }
+    // A probe that hangs (a request nobody answers) counts as not yet, not as forever.
+    try { if (await Promise.race([fn(), sleep(5000).then(() => false)])) return; } catch { /* not yet */ }
     if (Date.now() > deadline) throw new Error(`${what} not ready`);
     if (process.env.BENCH_VERBOSE) process.stderr.write(`waiting for ${what}\n`);
     await sleep(200);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import Provider, { type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
@@ -160,7 +160,15 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   if (!Number.isInteger(ttl) || ttl <= 0 || ttl > 24 * 3600) throw new Error('dev IdP token lifetime must be 1..86400 seconds');
   const keys = await loadOrCreateSigningKeys(resolve(options.keyFile ?? DEFAULT_KEY_FILE));
 
-  const server = createServer();
+  // The issuer names the port, which is known only once listening; the handler is installed before
+  // that all the same, because a request accepted with no 'request' listener is never answered (a
+  // readiness probe racing the start hung forever). Until the provider is built it answers 503.
+  let serve: ((request: IncomingMessage, response: ServerResponse) => void) | undefined;
+  const server = createServer((request, response) => {
+    if (serve) return serve(request, response);
+    response.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+    response.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'the dev IdP is starting' }));
+  });
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? DEFAULT_PORT, host, () => {
@@ -179,11 +187,11 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   const entra = await EntraTokenMinter.create(issuer, orderForSigning(keys, signingAlg)[0]!, ttl, (clientId) => entraLikeClaims(clientId));
   const workloads = await WorkloadRoutes.create(issuer, entra, DEFAULT_RESOURCE);
   // Koa's callback answers its own errors (500 with an OAuth error body); nothing is left to await here.
-  server.on('request', (request, response) => {
+  serve = (request, response) => {
     if (workloads.handle(request, response)) return;
     if (logins.handle(request, response)) return;
     void handle(request, response);
-  });
+  };
 
   return {
     issuer,

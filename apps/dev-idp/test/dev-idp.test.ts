@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createServer as createNetServer } from 'node:net';
 import { promisify } from 'node:util';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,5 +108,35 @@ describe('dev IdP', () => {
     expect(failure?.code).toBe(1);
     expect(failure?.stderr).toContain('dev IdP not reachable at http://127.0.0.1:1, start it with npm start');
     expect(failure?.stdout).toBe('');
+  });
+});
+
+describe('dev IdP start', () => {
+  it('answers every request that arrives while it starts: 503 until ready, never a hang', async () => {
+    const probe = createNetServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const startDir = await mkdtemp(join(tmpdir(), 'dev-idp-start-'));
+    let ready: DevIdp | undefined;
+    const starting = startDevIdp({ port, keyFile: join(startDir, 'keys.json') }).then((started) => (ready = started));
+    const answers: (number | string)[] = [];
+    // Probes back to back, as a readiness loop does, until the IdP is up and one more probe after.
+    for (let after = 0; after < 2; ) {
+      if (ready) after++;
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(3000) });
+        answers.push(response.status);
+      } catch (error) {
+        const cause = (error as { cause?: { code?: string } }).cause?.code;
+        answers.push(cause === 'ECONNREFUSED' ? 'refused' : `failed: ${(error as Error).name}`);
+      }
+    }
+    await starting;
+    await ready!.close();
+    await rm(startDir, { recursive: true, force: true });
+    expect(answers.filter((a) => typeof a === 'string' && a !== 'refused')).toEqual([]);
+    expect(answers.every((a) => a === 'refused' || a === 503 || a === 200)).toBe(true);
+    expect(answers.at(-1)).toBe(200);
   });
 });
