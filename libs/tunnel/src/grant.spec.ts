@@ -1,7 +1,8 @@
-import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   GrantRejectedError,
+  grantSigningKey,
   type GrantRejectedCode,
   type SessionGrantClaims,
   SessionGrantVerifier,
@@ -158,5 +159,68 @@ describe('session grants', () => {
     expect(() => new SessionGrantVerifier({ publicKey: privateJwk, agentId: 'a' })).toThrow(/public EC P-256/);
     await expect(signSessionGrant(privateKey, claims(), { ttlSeconds: 3600 })).rejects.toThrow(RangeError);
     await expect(signSessionGrant(privateKey, claims({ sessionExpiresAt: NOW - 1 }), { now: NOW })).rejects.toThrow(RangeError);
+  });
+
+  it('interoperates with a standard JWT library both ways (jose signs, we verify; we sign, jose verifies)', async () => {
+    const body = { sid: 'sess-jose', principal: claims().principal, resource: 'orders-db', login: 'app_readonly', sessionExpiresAt: NOW + 600 };
+    const joseSigned = await new SignJWT(body)
+      .setProtectedHeader({ alg: 'ES256', typ: 'application/gw-session-grant+jwt', kid: 'k1' })
+      .setAudience(['other-agent', 'agent-eu-1'])
+      .setIssuedAt(NOW)
+      .setNotBefore(NOW)
+      .setExpirationTime(NOW + 60)
+      .setJti('jti-1')
+      .sign(privateKey);
+    expect(await verifier().verify(joseSigned)).toMatchObject({ sid: 'sess-jose', jti: 'jti-1', expiresAt: NOW + 60 });
+    const ours = await signSessionGrant(privateKey, claims(), { now: NOW, issuer: 'cp', keyId: 'k1' });
+    const { payload, protectedHeader } = await jwtVerify(ours, await importJWK(publicJwk, 'ES256'), {
+      audience: 'agent-eu-1', issuer: 'cp', typ: 'gw-session-grant+jwt', currentDate: new Date((NOW + 1) * 1000),
+    });
+    expect(protectedHeader).toEqual({ alg: 'ES256', typ: 'gw-session-grant+jwt', kid: 'k1' });
+    expect(payload).toMatchObject({ sid: 'sess-1', aud: 'agent-eu-1', iat: NOW, exp: NOW + 60 });
+  });
+
+  it('refuses a grant whose claims, header or signature were changed after signing', async () => {
+    const token = await signSessionGrant(privateKey, claims(), { now: NOW });
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const claimsOf = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+    const forged = b64({ ...claimsOf, login: 'postgres' });
+    expect(await rejection(verifier().verify(`${header}.${forged}.${signature}`))).toBe('BAD_SIGNATURE');
+    const otherHeader = b64({ alg: 'ES256', typ: 'gw-session-grant+jwt', kid: 'x' });
+    expect(await rejection(verifier().verify(`${otherHeader}.${payload}.${signature}`))).toBe('BAD_SIGNATURE');
+    const raw = Buffer.from(signature, 'base64url');
+    expect(await rejection(verifier().verify(`${header}.${payload}.${raw.subarray(0, 63).toString('base64url')}`))).toBe('BAD_SIGNATURE');
+    const flipped = Buffer.from(raw);
+    flipped[10] ^= 1;
+    expect(await rejection(verifier().verify(`${header}.${payload}.${flipped.toString('base64url')}`))).toBe('BAD_SIGNATURE');
+    expect(await rejection(verifier().verify(`${header}.${payload}.${signature}.extra`))).toBe('MALFORMED');
+    expect(await rejection(verifier().verify(`${header}.${payload}.${signature}!`))).toBe('MALFORMED');
+  });
+
+  it('refuses critical header extensions, grants not yet valid and claims of the wrong type', async () => {
+    const body = { sid: 's2', principal: claims().principal, resource: 'db', login: 'r', sessionExpiresAt: NOW + 600 };
+    const jwt = (header: Record<string, unknown> = {}) =>
+      new SignJWT(body).setProtectedHeader({ alg: 'ES256', typ: 'gw-session-grant+jwt', ...header }).setAudience('agent-eu-1').setJti('j').setIssuedAt(NOW);
+    const critByHand = `${b64({ alg: 'ES256', typ: 'gw-session-grant+jwt', crit: ['gw'], gw: 1 })}.${b64({ ...body, aud: 'agent-eu-1', iat: NOW, exp: NOW + 60, jti: 'j' })}.${'A'.repeat(86)}`;
+    expect(await rejection(verifier().verify(critByHand))).toBe('MALFORMED');
+    const early = await jwt().setNotBefore(NOW + 120).setExpirationTime(NOW + 180).sign(privateKey);
+    expect(await rejection(verifier().verify(early))).toBe('NOT_YET_VALID');
+    const future = await new SignJWT(body).setProtectedHeader({ alg: 'ES256', typ: 'gw-session-grant+jwt' }).setAudience('agent-eu-1').setJti('j')
+      .setIssuedAt(NOW + 120).setExpirationTime(NOW + 180).sign(privateKey);
+    expect(await rejection(verifier().verify(future))).toBe('NOT_YET_VALID');
+    const stringExp = await new SignJWT({ ...body, exp: String(NOW + 60) }).setProtectedHeader({ alg: 'ES256', typ: 'gw-session-grant+jwt' })
+      .setAudience('agent-eu-1').setJti('j').setIssuedAt(NOW).sign(privateKey);
+    expect(await rejection(verifier().verify(stringExp))).toBe('BAD_CLAIMS');
+    const noAudience = await new SignJWT(body).setProtectedHeader({ alg: 'ES256', typ: 'gw-session-grant+jwt' }).setJti('j')
+      .setIssuedAt(NOW).setExpirationTime(NOW + 60).sign(privateKey);
+    expect(await rejection(verifier().verify(noAudience))).toBe('WRONG_AUDIENCE');
+  });
+
+  it('signs only with an EC P-256 private key', async () => {
+    const p384 = await generateKeyPair('ES384');
+    await expect(signSessionGrant(p384.privateKey, claims(), { now: NOW })).rejects.toThrow(/EC P-256 private key/);
+    const pair = await generateKeyPair('ES256');
+    await expect(signSessionGrant(pair.publicKey, claims(), { now: NOW })).rejects.toThrow(/EC P-256 private key/);
+    expect(() => grantSigningKey(publicJwk)).toThrow();
   });
 });

@@ -1,8 +1,9 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
-import { signSessionGrant, type SessionGrantClaims } from '@gw/tunnel';
+import type { KeyObject } from 'node:crypto';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { grantSigningKey, signSessionGrant, type SessionGrantClaims } from '@gw/tunnel';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { loggerFor } from '../common/logger.js';
@@ -16,7 +17,7 @@ export class GrantSigner implements OnModuleInit {
   private readonly log = loggerFor(GrantSigner);
   private privateJwk!: JWK;
   /** Imported once: importing the JWK on every signature cost about as much as the signature. */
-  private signingKey!: Awaited<ReturnType<typeof importJWK>>;
+  private signingKey!: KeyObject;
   private publicJwkValue!: JWK;
   private keyId!: string;
 
@@ -38,7 +39,7 @@ export class GrantSigner implements OnModuleInit {
       });
       this.log.info({ file }, 'created session grant signing key');
     }
-    this.signingKey = await importJWK(this.privateJwk, 'ES256'); // fails early on a corrupt key file
+    this.signingKey = grantSigningKey(this.privateJwk); // fails early on a corrupt key file
     const { d: _private, ...publicPart } = this.privateJwk;
     this.publicJwkValue = publicPart;
     this.keyId = this.privateJwk.kid ?? 'grant';
@@ -49,6 +50,6 @@ export class GrantSigner implements OnModuleInit {
   }
 
   sign(claims: SessionGrantClaims): Promise<string> {
-    return signSessionGrant(this.signingKey as Parameters<typeof signSessionGrant>[0], claims, { keyId: this.keyId, issuer: 'gateway-control-plane' });
+    return signSessionGrant(this.signingKey, claims, { keyId: this.keyId, issuer: 'gateway-control-plane' });
   }
 }
