@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
+import { hashEvent } from '../src/audit/audit-chain.js';
 import { AuditService } from '../src/audit/audit.service.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './support/harness.js';
@@ -43,6 +45,49 @@ describe('audit chain', () => {
     expect(new Set(seqs.map(String)).size).toBe(300);
     const verify = await h.request('GET', '/api/v1/audit/verify', { token: admin });
     expect(verify.body).toMatchObject({ ok: true });
+  });
+
+  it('rows written by an older replica (chain version 1) and by this one (version 2) form one chain; a change to either is named', async () => {
+    const client = new pg.Client({ connectionString: h.dbUrl });
+    await client.connect();
+    const verify = async () => (await h.request('GET', '/api/v1/audit/verify', { token: admin })).body;
+    try {
+      // An older replica during a rolling upgrade: takes the same lock, hashes every field in Node.
+      const v1Seqs: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock(1735868757)');
+        const head = (await client.query('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1')).rows[0] as { seq: string; hash: string };
+        const event = { seq: String(BigInt(head.seq) + 1n), id: randomUUID(), occurredAt: new Date(), actorId: 'old-replica', actor: { id: 'old-replica', kind: 'service' },
+          action: 'upgrade.test.v1', resource: null, outcome: 'success', details: { i }, prevHash: head.hash };
+        await client.query(`INSERT INTO audit_events (seq, id, occurred_at, actor_id, actor, action, resource, outcome, details, prev_hash, hash)
+          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [event.seq, event.id, event.occurredAt, event.actorId, event.actor, event.action, event.resource, event.outcome, event.details, event.prevHash, hashEvent(event)]);
+        await client.query('COMMIT');
+        v1Seqs.push(event.seq);
+        await h.app.get(AuditService).append({ action: 'upgrade.test.v2', outcome: 'success', details: { i } });
+      }
+      const versions = (await client.query(`SELECT action, chain_version FROM audit_events WHERE action LIKE 'upgrade.test.%' ORDER BY seq`)).rows;
+      expect(versions.map((r: { chain_version: number }) => r.chain_version)).toEqual([1, 2, 1, 2, 1, 2]);
+      expect(await verify()).toMatchObject({ ok: true });
+
+      await client.query('SET session_replication_role = replica');
+      const v1 = v1Seqs[1]!;
+      await client.query(`UPDATE audit_events SET details = '{"i": 99}' WHERE seq = $1`, [v1]);
+      expect((await verify()).firstBroken).toMatchObject({ seq: v1, reason: 'hash_mismatch' });
+      await client.query(`UPDATE audit_events SET details = '{"i": 1}' WHERE seq = $1`, [v1]);
+      const v2 = String(BigInt(v1) + 1n);
+      await client.query(`UPDATE audit_events SET outcome = 'failure' WHERE seq = $1`, [v2]);
+      expect((await verify()).firstBroken).toMatchObject({ seq: v2, reason: 'hash_mismatch' });
+      await client.query(`UPDATE audit_events SET outcome = 'success', chain_version = 1 WHERE seq = $1`, [v2]);
+      expect((await verify()).firstBroken).toMatchObject({ seq: v2, reason: 'hash_mismatch' });
+      await client.query(`UPDATE audit_events SET chain_version = 2 WHERE seq = $1`, [v2]);
+      expect(await verify()).toMatchObject({ ok: true });
+      await client.query('SET session_replication_role = origin');
+      await expect(client.query(`SELECT * FROM audit_append('[{"id": "${randomUUID()}", "action": "x"}]'::jsonb)`)).rejects.toThrow(/contentHash/);
+      await expect(client.query(`SELECT * FROM audit_append('{}'::jsonb)`)).rejects.toThrow(/JSON array/);
+    } finally {
+      await client.end();
+    }
   });
 
   it('the database refuses updates, and a row changed behind its back is detected and named', async () => {

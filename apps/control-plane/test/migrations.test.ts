@@ -35,6 +35,18 @@ describe('migrations', () => {
       const replicaColumn = `SELECT column_name FROM information_schema.columns WHERE table_name = 'sessions' AND column_name = 'replica_id'`;
       const clientKeyColumn = `SELECT column_name FROM information_schema.columns WHERE table_name = 'sessions' AND column_name = 'client_key'`;
       expect(await ds.query(clientKeyColumn)).toHaveLength(1);
+      // Audit chain version 2: undone while no row uses it; refused once one does.
+      const chainVersion = `SELECT column_name FROM information_schema.columns WHERE table_name = 'audit_events' AND column_name = 'chain_version'`;
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await ds.query(chainVersion)).toEqual([]);
+      await ds.runMigrations({ transaction: 'each' });
+      await ds.query(`SELECT * FROM audit_append($1::jsonb)`, [JSON.stringify([{ id: '00000000-0000-4000-8000-0000000000a1', occurredAt: '2026-01-01T00:00:00.000Z', actorId: null, actor: null, action: 'test', resource: null, outcome: 'success', details: {}, contentHash: 'a'.repeat(64) }])]);
+      await expect(ds.undoLastMigration({ transaction: 'each' })).rejects.toThrow(/chained with version 2/);
+      expect(await ds.query(chainVersion)).toHaveLength(1);
+      await ds.query(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update`);
+      await ds.query(`DELETE FROM audit_events`);
+      await ds.query(`ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update`);
+      await ds.undoLastMigration({ transaction: 'each' });
       // Recordings as chunks: undone, the events come back as rows of session_events (each seq once).
       const sid = '00000000-0000-4000-8000-000000000001';
       await ds.query(`INSERT INTO sessions (id, principal_id, principal, resource_name, resource_type, status) VALUES ($1, 'p', '{}', 'r', 'postgres', 'ended')`, [sid]);
@@ -47,7 +59,8 @@ describe('migrations', () => {
         { seq: 0, type: 'pg.statement', data: { n: 0 } }, { seq: 1, type: 'pg.end', data: {} }, { seq: 2, type: 'pg.end', data: { n: 2 } }]);
       await ds.runMigrations({ transaction: 'each' });
       expect(await ds.query(`SELECT first_seq::int, last_seq::int, jsonb_array_length(events) AS n FROM session_event_chunks`)).toEqual([{ first_seq: 0, last_seq: 2, n: 3 }]);
-      await ds.undoLastMigration({ transaction: 'each' });
+      await ds.undoLastMigration({ transaction: 'each' }); // the audit chain function
+      await ds.undoLastMigration({ transaction: 'each' }); // the chunks
       await ds.query(`DELETE FROM sessions`);
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await ds.query(clientKeyColumn)).toEqual([]);

@@ -16,7 +16,13 @@ export interface ChainedFields {
   prevHash: string;
 }
 
-/** SHA-256 over the canonical encoding of every field of the event, including the previous hash. */
+/** How a row's hash was computed: 1 in Node over every field; 2 by `audit_append` in Postgres over the content hash. */
+export type ChainVersion = 1 | 2;
+
+/** The chain version this control plane writes (see the migration AuditAppendFunction1765500000000). */
+export const CURRENT_CHAIN_VERSION: ChainVersion = 2;
+
+/** Version 1: SHA-256 over the canonical encoding of every field of the event, including the previous hash. */
 export function hashEvent(event: ChainedFields): string {
   const canonical = canonicalJson({
     seq: event.seq,
@@ -33,6 +39,35 @@ export function hashEvent(event: ChainedFields): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
+type ContentFields = Omit<ChainedFields, 'seq' | 'prevHash'>;
+
+/** Version 2, first half: SHA-256 over the canonical encoding of what the event says (not where it sits). */
+export function contentHash(event: ContentFields): string {
+  const canonical = canonicalJson({
+    id: event.id,
+    occurredAt: event.occurredAt.toISOString(),
+    actorId: event.actorId,
+    actor: event.actor,
+    action: event.action,
+    resource: event.resource,
+    outcome: event.outcome,
+    details: event.details,
+  });
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** Version 2, second half, as `audit_append` computes it in Postgres: the link binds content, position and predecessor. */
+export function linkHash(prevHash: string, seq: string, content: string): string {
+  return createHash('sha256').update(`gw-audit-v2:${prevHash}:${seq}:${content}`).digest('hex');
+}
+
+/** The hash a row must carry, by the version it was written with. */
+export function expectedHash(event: ChainedFields & { chainVersion: number }): string | undefined {
+  if (event.chainVersion === 1) return hashEvent(event);
+  if (event.chainVersion === 2) return linkHash(event.prevHash, event.seq, contentHash(event));
+  return undefined;
+}
+
 export interface BrokenLink {
   seq: string;
   id: string;
@@ -41,12 +76,12 @@ export interface BrokenLink {
 
 /** Checks one event against its predecessor; returns the reason it breaks the chain, if any. */
 export function checkLink(
-  event: ChainedFields & { hash: string },
+  event: ChainedFields & { hash: string; chainVersion: number },
   previous: { seq: bigint; hash: string } | undefined,
 ): BrokenLink['reason'] | undefined {
   const expectedSeq = previous ? previous.seq + 1n : 1n;
   if (BigInt(event.seq) !== expectedSeq) return 'sequence_gap';
   if (event.prevHash !== (previous?.hash ?? GENESIS_HASH)) return 'prev_hash_mismatch';
-  if (hashEvent(event) !== event.hash) return 'hash_mismatch';
+  if (expectedHash(event) !== event.hash) return 'hash_mismatch';
   return undefined;
 }

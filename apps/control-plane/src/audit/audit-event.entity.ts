@@ -14,4 +14,6 @@ export class AuditEventEntity {
   @Column('jsonb') details!: Record<string, unknown>;
   @Column('text', { name: 'prev_hash' }) prevHash!: string;
   @Column('text') hash!: string;
+  /** How `hash` was computed (audit-chain.ts): 1 for rows written before version 2 existed. */
+  @Column('smallint', { name: 'chain_version' }) chainVersion!: number;
 }

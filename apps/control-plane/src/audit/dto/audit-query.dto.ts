@@ -27,5 +27,6 @@ export function auditEventDto(e: AuditEventEntity) {
     details: e.details,
     prevHash: e.prevHash,
     hash: e.hash,
+    chainVersion: e.chainVersion,
   };
 }
