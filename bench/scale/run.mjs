@@ -37,7 +37,11 @@ const ms = (x) => `${x.toFixed(1)} ms`;
 
 // BENCH_PROFILE=1 runs the replicas with --cpu-prof (profiles in .data/profiles, written when they
 // are stopped with SIGTERM at the end; the replica killed in the restart test leaves none).
-const profileArgs = (name) => (process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=.data/profiles', `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : []);
+// BENCH_NODE_ARGS adds node flags to the replicas (e.g. GC settings, to compare in A/B runs).
+const profileArgs = (name) => [
+  ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=.data/profiles', `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : []),
+];
 
 function spawnNode(args, env) {
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore'] });
