@@ -163,9 +163,9 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   // The issuer names the port, which is known only once listening; the handler is installed before
   // that all the same, because a request accepted with no 'request' listener is never answered (a
   // readiness probe racing the start hung forever). Until the provider is built it answers 503.
-  let serve: ((request: IncomingMessage, response: ServerResponse) => void) | undefined;
+  const ready: { serve?: (request: IncomingMessage, response: ServerResponse) => void } = {};
   const server = createServer((request, response) => {
-    if (serve) return serve(request, response);
+    if (ready.serve) return ready.serve(request, response);
     response.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
     response.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'the dev IdP is starting' }));
   });
@@ -187,7 +187,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   const entra = await EntraTokenMinter.create(issuer, orderForSigning(keys, signingAlg)[0]!, ttl, (clientId) => entraLikeClaims(clientId));
   const workloads = await WorkloadRoutes.create(issuer, entra, DEFAULT_RESOURCE);
   // Koa's callback answers its own errors (500 with an OAuth error body); nothing is left to await here.
-  serve = (request, response) => {
+  ready.serve = (request, response) => {
     if (workloads.handle(request, response)) return;
     if (logins.handle(request, response)) return;
     void handle(request, response);

@@ -22,10 +22,11 @@ export type ChainVersion = 1 | 2;
 /** The chain version this control plane writes (see the migration AuditAppendFunction1765500000000). */
 export const CURRENT_CHAIN_VERSION: ChainVersion = 2;
 
-/** Version 1: SHA-256 over the canonical encoding of every field of the event, including the previous hash. */
-export function hashEvent(event: ChainedFields): string {
-  const canonical = canonicalJson({
-    seq: event.seq,
+type ContentFields = Omit<ChainedFields, 'seq' | 'prevHash'>;
+
+/** What an event says, as hashed: every field but its place in the chain. */
+function contentOf(event: ContentFields): Record<string, unknown> {
+  return {
     id: event.id,
     occurredAt: event.occurredAt.toISOString(),
     actorId: event.actorId,
@@ -34,31 +35,24 @@ export function hashEvent(event: ChainedFields): string {
     resource: event.resource,
     outcome: event.outcome,
     details: event.details,
-    prevHash: event.prevHash,
-  });
-  return createHash('sha256').update(canonical).digest('hex');
+  };
 }
 
-type ContentFields = Omit<ChainedFields, 'seq' | 'prevHash'>;
+const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** Version 1: SHA-256 over the canonical encoding of every field of the event, including the previous hash (keys sorted, so order here is irrelevant). */
+export function hashEvent(event: ChainedFields): string {
+  return sha256Hex(canonicalJson({ seq: event.seq, ...contentOf(event), prevHash: event.prevHash }));
+}
 
 /** Version 2, first half: SHA-256 over the canonical encoding of what the event says (not where it sits). */
 export function contentHash(event: ContentFields): string {
-  const canonical = canonicalJson({
-    id: event.id,
-    occurredAt: event.occurredAt.toISOString(),
-    actorId: event.actorId,
-    actor: event.actor,
-    action: event.action,
-    resource: event.resource,
-    outcome: event.outcome,
-    details: event.details,
-  });
-  return createHash('sha256').update(canonical).digest('hex');
+  return sha256Hex(canonicalJson(contentOf(event)));
 }
 
 /** Version 2, second half, as `audit_append` computes it in Postgres: the link binds content, position and predecessor. */
 export function linkHash(prevHash: string, seq: string, content: string): string {
-  return createHash('sha256').update(`gw-audit-v2:${prevHash}:${seq}:${content}`).digest('hex');
+  return sha256Hex(`gw-audit-v2:${prevHash}:${seq}:${content}`);
 }
 
 /** The hash a row must carry, by the version it was written with. */
