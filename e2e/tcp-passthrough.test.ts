@@ -92,6 +92,32 @@ describe('tcp passthrough: gw connect -> control plane -> agent -> resource', ()
     expect(JSON.parse(stdout)).toEqual(Array.from({ length: 60 }, (_, n) => ({ ready: true, echoed: `first-bytes-${n}` })));
   }, 60_000);
 
+  it('/metrics counts opens by outcome and times their waits (session row, audit, grant, agent)', async () => {
+    const metric = async (name: string): Promise<number> => {
+      const text = String((await stack.cp.request('GET', '/metrics')).body);
+      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+      return line ? Number(line.slice(name.length + 1)) : 0;
+    };
+    const opened = 'gw_session_open_duration_seconds_count{protocol="tcp",outcome="opened"}';
+    const refused = 'gw_session_open_duration_seconds_count{protocol="tcp",outcome="refused"}';
+    const steps = ['session_row', 'audit', 'grant', 'agent'].map((step) => `gw_session_open_step_duration_seconds_count{step="${step}"}`);
+    const before = { opened: await metric(opened), refused: await metric(refused), steps: await Promise.all(steps.map(metric)) };
+    const listener = await startConnectListener({ apiUrl: stack.cp.baseUrl, token: agentToken, resource: 'redis' });
+    try {
+      expect((await run('redis-cli', ['-p', String(listener.port), 'PING'])).stdout.trim()).toBe('PONG');
+    } finally {
+      await listener.close();
+    }
+    const refusedListener = await startConnectListener({ apiUrl: stack.cp.baseUrl, token: agentToken, resource: 'secret-tcp' });
+    const s = net.connect(refusedListener.port, '127.0.0.1');
+    s.on('error', () => undefined);
+    await new Promise((r) => s.on('close', r));
+    await refusedListener.close();
+    expect(await metric(opened)).toBe(before.opened + 1);
+    expect(await metric(refused)).toBe(before.refused + 1);
+    expect(await Promise.all(steps.map(metric))).toEqual(before.steps.map((n) => n + 1));
+  });
+
   it('clear refusals: not allowed, unknown resource, resource refusing connections', async () => {
     const events: { type: string; code?: number; message?: string }[] = [];
     const open = async (resource: string) => {

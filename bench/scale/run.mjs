@@ -204,6 +204,17 @@ try {
   console.log(`control plane RSS with sessions: ${mib(rssSessions)} MiB: ${((rssSessions - rssAgents) / Math.max(1, opened.length) / 1024).toFixed(1)} KiB per session`);
 
   // ---------------------------------------------------------------- busy sessions, and opens under load
+  // Each replica's /metrics before and after: its event-loop lag over the phase (prom-client resets the
+  // lag histogram at each scrape), its garbage collections, and the waits of the opens it served.
+  const scrape = async (r) => {
+    const values = new Map();
+    for (const line of (await (await fetch(`http://127.0.0.1:${r.http}/metrics`)).text()).split('\n')) {
+      const m = /^(gw_[a-z0-9_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+      if (m) values.set(m[1], Number(m[2]));
+    }
+    return values;
+  };
+  const metricsBefore = await Promise.all(replicas.map(scrape));
   const rtts = [];
   const cpuBefore = cpuGroups();
   const busyStarted = Date.now();
@@ -235,6 +246,14 @@ try {
   console.log(`${BUSY} busy sessions (64 B every 100 ms, ${BUSY_SECONDS} s): ${rtts.length} round trips, p50 ${ms(pct(rtts, 50))}, p99 ${ms(pct(rtts, 99))}`);
   console.log(`CPU while busy, in cores of this machine (${cpus().length}): ${coresUsed(cpuBefore, cpuAfter, busyMs)}; ${((cpuAfter.replicas - cpuBefore.replicas) * 1000 / Math.max(1, rtts.length)).toFixed(0)} µs of replica CPU per busy round trip`);
   console.log(`session open with ${opened.length} open and ${BUSY} busy: ${loadOpens.length} opened, p50 ${ms(pct(loadOpens, 50))}, p99 ${ms(pct(loadOpens, 99))} (target p99 < 100 ms)`);
+  const metricsAfter = await Promise.all(replicas.map(scrape));
+  const delta = (name) => metricsAfter.reduce((sum, after, i) => sum + (after.get(name) ?? 0) - (metricsBefore[i].get(name) ?? 0), 0);
+  const meanMs = (base, labels) => (delta(`${base}_sum${labels}`) * 1000) / Math.max(1, delta(`${base}_count${labels}`));
+  const steps = ['session_row', 'audit', 'grant', 'agent'].map((step) => `${step} ${ms(meanMs('gw_session_open_step_duration_seconds', `{step="${step}"}`))}`);
+  console.log(`  inside the replicas meanwhile: an open took ${ms(meanMs('gw_session_open_duration_seconds', '{protocol="tcp",outcome="opened"}'))} on average, waiting for ${steps.join(', ')} (the first three together)`);
+  const lag = metricsAfter.map((m) => `${ms(m.get('gw_nodejs_eventloop_lag_p99_seconds') * 1000)}/${ms(m.get('gw_nodejs_eventloop_lag_max_seconds') * 1000)}`);
+  const gc = ['minor', 'major', 'incremental'].map((kind) => `${kind} ${delta(`gw_nodejs_gc_duration_seconds_count{kind="${kind}"}`)} taking ${ms(delta(`gw_nodejs_gc_duration_seconds_sum{kind="${kind}"}`) * 1000)}`);
+  console.log(`  replicas' event-loop delay over the busy phase, p99/max (prom-client's monitor, which counts its 10 ms sampling interval in): ${lag.join(', ')}; garbage collections in all three: ${gc.join(', ')}`);
 
   // ---------------------------------------------------------------- a replica killed and restarted
   const victim = REPLICAS - 1;

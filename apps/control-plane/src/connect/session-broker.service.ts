@@ -21,6 +21,7 @@ import type { BridgeResult } from './session-bridge.js';
 import { GrantsService } from '../grants/grants.service.js';
 import type { GrantEntity } from '../grants/grant.entity.js';
 import { ApprovalsService } from '../approvals/approvals.service.js';
+import { sessionOpenDuration, timedStep } from './session-open-metrics.js';
 
 /** Sessions without a policy limit still end after this. */
 const DEFAULT_SESSION_SECONDS = 8 * 60 * 60;
@@ -126,6 +127,18 @@ export class SessionBroker {
   }
 
   async open(req: OpenRequest): Promise<OpenedSession> {
+    const done = sessionOpenDuration.startTimer({ protocol: req.expectedType });
+    try {
+      const opened = await this.openTimed(req);
+      done({ outcome: 'opened' });
+      return opened;
+    } catch (error) {
+      done({ outcome: error instanceof SessionRefused ? 'refused' : 'failed' });
+      throw error;
+    }
+  }
+
+  private async openTimed(req: OpenRequest): Promise<OpenedSession> {
     const { principal } = req;
     // The agent that will serve the session declared the resource (type, environment, labels) when it
     // connected, and policy decides on that declaration: no database round trip while an agent serving
@@ -174,13 +187,13 @@ export class SessionBroker {
     // on each other: waited for together, so an open pays one database wait before the agent is
     // asked, and none after (bench/scale: these waits were most of an open under load).
     const [inserted, audited, signed] = await Promise.allSettled([
-      this.sessions.open({
+      timedStep('session_row', this.sessions.open({
         id: sessionId, principal, resourceName: resource.name, resourceType: resource.type, agentId: agent.agentId, role: req.role ?? null,
         sourceAddress: req.sourceAddress, declared: req.declared, grantId: grant?.id ?? null, parentSessionId: req.parentSessionId ?? null,
         clientKey: req.clientKey ?? null,
-      }),
-      this.audit.append({ action: 'session.connect', outcome: 'allowed', ...auditBase, details: { ...auditBase.details, sessionId, agentId: agent.agentId } }),
-      this.grants.sign(grantClaims(principal, { sid: sessionId, resource: resource.name, login: req.role ?? resource.type, agentId: agent.agentId, sessionExpiresAt: Math.max(Math.floor(endsAt / 1000), Math.floor(openedAt / 1000) + 1) })),
+      })),
+      timedStep('audit', this.audit.append({ action: 'session.connect', outcome: 'allowed', ...auditBase, details: { ...auditBase.details, sessionId, agentId: agent.agentId } })),
+      timedStep('grant', this.grants.sign(grantClaims(principal, { sid: sessionId, resource: resource.name, login: req.role ?? resource.type, agentId: agent.agentId, sessionExpiresAt: Math.max(Math.floor(endsAt / 1000), Math.floor(openedAt / 1000) + 1) }))),
     ]);
     if (inserted.status === 'rejected' || audited.status === 'rejected' || signed.status === 'rejected') {
       const failure = [inserted, audited, signed].find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
@@ -194,7 +207,7 @@ export class SessionBroker {
     const session = inserted.value;
     let channel: TunnelChannel;
     try {
-      channel = await agent.tunnel.openChannel({
+      channel = await timedStep('agent', agent.tunnel.openChannel({
         grant: signed.value,
         resource: resource.name,
         protocol: resource.type,
@@ -203,7 +216,7 @@ export class SessionBroker {
           ...(typeof req.declared.userAgent === 'string' ? { userAgent: req.declared.userAgent.slice(0, 512) } : {}),
           ...(typeof req.declared.applicationName === 'string' ? { applicationName: req.declared.applicationName.slice(0, 256) } : {}),
         },
-      });
+      }));
     } catch (error) {
       const reason = error instanceof StreamOpenRejectedError ? error.reason : error instanceof Error ? error.message : String(error);
       await this.sessions.close(session.id, 'failed', reason, { in: 0, out: 0 });
