@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { cpuMs } from '../support/process-stats.mjs';
-import { devIdpToken, freePort } from '../support/stack.mjs';
+import { devIdpToken, freePort, waitFor } from '../support/stack.mjs';
 
 const REPLICAS = Number(process.env.BENCH_REPLICAS ?? 3);
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 1000);
@@ -49,16 +49,6 @@ function spawnNode(args, env) {
   return child;
 }
 
-async function waitFor(what, probe, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    // A probe that hangs (a request nobody answers) counts as not yet, not as forever.
-    try { if (await Promise.race([probe(), sleep(5000).then(() => false)])) return; } catch { /* not yet */ }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
-    await sleep(200);
-  }
-}
-
 async function pool(items, concurrency, work) {
   const results = new Array(items.length);
   let next = 0;
@@ -77,7 +67,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'gw-bench-scale-'));
 const idpPort = await freePort();
 const idpUrl = `http://127.0.0.1:${idpPort}`;
 spawnNode(['apps/dev-idp/dist/main.js'], { DEV_IDP_PORT: String(idpPort), DEV_IDP_KEY_FILE: join(dataDir, 'idp-keys.json') });
-await waitFor('dev IdP', async () => (await fetch(`${idpUrl}/.well-known/openid-configuration`)).ok);
+await waitFor('dev IdP', async () => (await fetch(`${idpUrl}/.well-known/openid-configuration`)).ok, 120_000);
 
 const replicas = [];
 for (let i = 0; i < REPLICAS; i++) replicas.push({ name: `bench-r${i}`, http: await freePort(), pg: await freePort(), ssh: await freePort() });
@@ -91,7 +81,7 @@ const replicaEnv = (r, i) => ({
 const startReplica = async (i) => {
   const r = replicas[i];
   r.child = spawnNode([...profileArgs(r.name), 'apps/control-plane/dist/main.js'], replicaEnv(r, i));
-  await waitFor(`replica ${r.name}`, async () => (await fetch(`http://127.0.0.1:${r.http}/readyz`)).ok);
+  await waitFor(`replica ${r.name}`, async () => (await fetch(`http://127.0.0.1:${r.http}/readyz`)).ok, 120_000);
 };
 for (let i = 0; i < REPLICAS; i++) await startReplica(i);
 
@@ -108,7 +98,7 @@ const haproxyBin = ['/usr/sbin/haproxy', 'haproxy'].find((p) => p === 'haproxy' 
 const lb = spawn(haproxyBin, ['-f', lbConfig, '-db'], { stdio: 'ignore' });
 children.push(lb);
 const api = `http://127.0.0.1:${lbPort}`;
-await waitFor('load balancer', async () => (await fetch(`${api}/healthz`)).ok);
+await waitFor('load balancer', async () => (await fetch(`${api}/healthz`)).ok, 120_000);
 
 const token = (client) => devIdpToken(idpUrl, client);
 const call = async (method, path, tok, body) => (await fetch(api + path, { method, headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined })).json();

@@ -33,7 +33,7 @@ export class AuditAppendFunction1765500000000 implements MigrationInterface {
         IF jsonb_typeof(batch) IS DISTINCT FROM 'array' THEN
           RAISE EXCEPTION 'audit_append takes a JSON array of events';
         END IF;
-        -- The lock every writer of the chain takes (the control plane's CHAIN_LOCK_KEY, "gwAU").
+        -- The chain's lock, 0x67774155 ("gwAU"): the key version-1 writers (older replicas) take too.
         PERFORM pg_advisory_xact_lock(1735868757);
         SELECT a.seq, a.hash INTO head_seq, head_hash FROM audit_events a ORDER BY a.seq DESC LIMIT 1;
         head_seq := coalesce(head_seq, 0);
