@@ -166,6 +166,9 @@ const TRUE_POSITIVES: readonly Case[] = [
   { text: 'to ada@example。com', found: [['email', 'ada@example。com']] },
   { text: 'to ａｄａ＠ｅｘａｍｐｌｅ．ｃｏｍ', found: [['email', 'ａｄａ＠ｅｘａｍｐｌｅ．ｃｏｍ']] },
   { text: 'to ada@\u200bexample.com', found: [['email', 'ada@\u200bexample.com']] },
+  // --- audit: spellings found unmasked ---
+  // a phone number after a date in the same run: the date is dropped, the number still found
+  { text: 'on 2024-01-15 (415) 555-2671', found: [['phone', '(415) 555-2671']], region: 'US' },
 ];
 
 const FALSE_POSITIVES: readonly Case[] = [
@@ -217,6 +220,16 @@ const FALSE_POSITIVES: readonly Case[] = [
   { text: 'order 536221234 and 4155552671', found: [] },
   { text: 'path a/b/4111/1111 and v1.2.3', found: [] },
   { text: 'user@host and a@b', found: [] },
+  // --- audit: ordinary data that was masked ---
+  // timestamptz output and other timestamps: `2024-01-15 12` read as the US number 202-401-1512
+  { text: 'created 2024-01-15 12:30:45.123456+00', found: [], region: 'US' },
+  { text: 'at 2024/01/15 12:30:45', found: [], region: 'US' },
+  { text: 'ts 2024-01-15 12:30:45.1234567', found: [], region: 'DE' },
+  // UUID digit groups (`3888-9912` is a German number)
+  { text: '{"id":"a3bb189e-8bf9-3888-9912-ace4e6543002"}', found: [], region: 'DE' },
+  // hyphenated ISBN-10 (valid French and German numbers with a trunk 0)
+  { text: 'ISBN 0-306-40615-2', found: [] },
+  { text: 'isbn 0-19-852663-6', found: [] },
 ];
 
 const ALL = new Set(MASK_ENTITIES);
