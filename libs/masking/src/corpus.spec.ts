@@ -169,6 +169,19 @@ const TRUE_POSITIVES: readonly Case[] = [
   // --- audit: spellings found unmasked ---
   // a phone number after a date in the same run: the date is dropped, the number still found
   { text: 'on 2024-01-15 (415) 555-2671', found: [['phone', '(415) 555-2671']], region: 'US' },
+  // AWS secret keys under kebab-case names (GitHub Actions), in the STS XML answer, after `=>`
+  { text: `aws-secret-access-key: ${AWS_SECRET}`, found: [['cloud_key', AWS_SECRET]] },
+  { text: `<Credentials><SecretAccessKey>${AWS_SECRET}</SecretAccessKey>`, found: [['cloud_key', AWS_SECRET]] },
+  { text: `'SecretAccessKey' => '${AWS_SECRET}',`, found: [['cloud_key', AWS_SECRET]] },
+  // Azure Service Bus / Event Hubs connection string
+  {
+    text: `Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=${AZURE_KEY}`,
+    found: [['cloud_key', AZURE_KEY]],
+  },
+  // an OpenPGP armoured private key, and PEM blocks cut short before their END line
+  { text: `-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n${PEM_BODY}\n=abcd\n-----END PGP PRIVATE KEY BLOCK-----`, found: [['cloud_key', `\n\n${PEM_BODY}\n=abcd\n`]] },
+  { text: `-----BEGIN RSA PRIVATE KEY-----\r\n${PEM_BODY}\r\n${PEM_BODY}\r\n$ `, found: [['cloud_key', `\r\n${PEM_BODY}\r\n${PEM_BODY}`]] },
+  { text: `{"private_key":"-----BEGIN PRIVATE KEY-----\\n${PEM_BODY}\\n${PEM_BODY}`, found: [['cloud_key', `\\n${PEM_BODY}\\n${PEM_BODY}`]] },
 ];
 
 const FALSE_POSITIVES: readonly Case[] = [
