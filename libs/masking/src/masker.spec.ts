@@ -177,6 +177,10 @@ describe('Masker', () => {
       '-----BEGIN PRIVATE KEY-----' + '\nA'.repeat(20_000),
       '-----BEGIN PRIVATE KEY-----\n'.repeat(1_500) + 'A'.repeat(130),
       '-----BEGIN PRIVATE KEY-----' + ' \n'.repeat(20_000),
+      'a%40'.repeat(10_000),
+      '%C3%A9'.repeat(6_000),
+      'a&#64;'.repeat(7_000),
+      'a\\u0040'.repeat(6_000),
     ];
     for (const text of adversarial) {
       const input = `${text} ada@example.com`;

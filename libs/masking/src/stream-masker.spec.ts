@@ -79,3 +79,11 @@ describe('StreamMasker', () => {
     expect(joined(armoured)).toBe(`-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n${hidden}\n-----END PGP PRIVATE KEY BLOCK-----\n`);
   });
 });
+
+describe('StreamMasker and escaped text', () => {
+  it('masks an address percent-encoded in a logged URL', () => {
+    const stream = new StreamMasker<number>(masker);
+    const out = [...stream.write('GET /unsubscribe?e=ada%40exa', 1), ...stream.write('mple.com HTTP/1.1\n', 2), ...stream.end()];
+    expect(joined(out)).toBe('GET /unsubscribe?e=***%40*******.*** HTTP/1.1\n');
+  });
+});
