@@ -169,6 +169,8 @@ const TRUE_POSITIVES: readonly Case[] = [
   // --- audit: spellings found unmasked ---
   // a phone number after a date in the same run: the date is dropped, the number still found
   { text: 'on 2024-01-15 (415) 555-2671', found: [['phone', '(415) 555-2671']], region: 'US' },
+  // an address in a URL path or after a key is still one
+  { text: 'GET /api/hosts/10.0.0.1 from http://192.168.1.20/admin', found: [['ip', '10.0.0.1'], ['ip', '192.168.1.20']] },
   // AWS secret keys under kebab-case names (GitHub Actions), in the STS XML answer, after `=>`
   { text: `aws-secret-access-key: ${AWS_SECRET}`, found: [['cloud_key', AWS_SECRET]] },
   { text: `<Credentials><SecretAccessKey>${AWS_SECRET}</SecretAccessKey>`, found: [['cloud_key', AWS_SECRET]] },
@@ -243,6 +245,10 @@ const FALSE_POSITIVES: readonly Case[] = [
   // hyphenated ISBN-10 (valid French and German numbers with a trunk 0)
   { text: 'ISBN 0-306-40615-2', found: [] },
   { text: 'isbn 0-19-852663-6', found: [] },
+  // four-part version numbers: a browser's reduced User-Agent, a .NET assembly name, a tag
+  { text: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0', found: [] },
+  { text: 'System.Runtime, Version=4.0.0.0, Culture=neutral', found: [] },
+  { text: 'release v1.2.3.4 and version 2.4.1.3', found: [] },
 ];
 
 const ALL = new Set(MASK_ENTITIES);
