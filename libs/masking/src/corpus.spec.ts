@@ -169,6 +169,10 @@ const TRUE_POSITIVES: readonly Case[] = [
   // --- audit: spellings found unmasked ---
   // a phone number after a date in the same run: the date is dropped, the number still found
   { text: 'on 2024-01-15 (415) 555-2671', found: [['phone', '(415) 555-2671']], region: 'US' },
+  // bare SSNs under snake_case and camelCase key names (JSON documents, key=value logs)
+  { text: '{"customer_ssn":"536221234"}', found: [['ssn', '536221234']] },
+  { text: 'ssn_number: 536221234', found: [['ssn', '536221234']] },
+  { text: '{"socialSecurityNumber":536221234}', found: [['ssn', '536221234']] },
   // an address in a URL path or after a key is still one
   { text: 'GET /api/hosts/10.0.0.1 from http://192.168.1.20/admin', found: [['ip', '10.0.0.1'], ['ip', '192.168.1.20']] },
   // AWS secret keys under kebab-case names (GitHub Actions), in the STS XML answer, after `=>`
@@ -245,6 +249,8 @@ const FALSE_POSITIVES: readonly Case[] = [
   // hyphenated ISBN-10 (valid French and German numbers with a trunk 0)
   { text: 'ISBN 0-306-40615-2', found: [] },
   { text: 'isbn 0-19-852663-6', found: [] },
+  // words that merely contain the letters of an SSN keyword
+  { text: 'lessons 536221234 and latin 536221234', found: [] },
   // four-part version numbers: a browser's reduced User-Agent, a .NET assembly name, a tag
   { text: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0', found: [] },
   { text: 'System.Runtime, Version=4.0.0.0, Culture=neutral', found: [] },
