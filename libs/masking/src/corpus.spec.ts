@@ -179,6 +179,8 @@ const TRUE_POSITIVES: readonly Case[] = [
   { text: `aws-secret-access-key: ${AWS_SECRET}`, found: [['cloud_key', AWS_SECRET]] },
   { text: `<Credentials><SecretAccessKey>${AWS_SECRET}</SecretAccessKey>`, found: [['cloud_key', AWS_SECRET]] },
   { text: `'SecretAccessKey' => '${AWS_SECRET}',`, found: [['cloud_key', AWS_SECRET]] },
+  { text: `AWS Secret Access Key [None]: ${AWS_SECRET}\r\n`, found: [['cloud_key', AWS_SECRET]] },
+  { text: `AWS Secret Access Key [****************EKEY]: ${AWS_SECRET}`, found: [['cloud_key', AWS_SECRET]] },
   // Azure Service Bus / Event Hubs connection string
   {
     text: `Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=${AZURE_KEY}`,

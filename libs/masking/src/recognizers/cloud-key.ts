@@ -21,12 +21,13 @@ const KEY_PATTERNS: readonly KeyPattern[] = [
     pattern: /(?<![A-Za-z0-9])(?<key>(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16})(?![A-Za-z0-9])/g,
   },
   {
-    // The key's name in snake, camel or kebab case (`aws-secret-access-key:` in GitHub Actions), then
-    // `=`, `:`, `=>` or the end of an XML start tag (`<SecretAccessKey>…`, the STS API's answer).
+    // The key's name in snake, camel or kebab case (`aws-secret-access-key:` in GitHub Actions) or in
+    // words with `aws configure`'s current value (`AWS Secret Access Key [None]: `, an SSH session),
+    // then `=`, `:`, `=>` or the end of an XML start tag (`<SecretAccessKey>…`, the STS API's answer).
     name: 'aws-secret-access-key',
     marker: 'secret',
     pattern:
-      /(?:aws[_-]?secret[_-]?access[_-]?key|aws[_-]?secret[_-]?key|secret[_-]?access[_-]?key)["']?[ \t]{0,8}(?:[:=]|=>|>)[ \t]{0,8}["']?(?<key>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi,
+      /(?:aws[ _-]?secret[ _-]?access[ _-]?key|aws[_-]?secret[_-]?key|secret[_-]?access[_-]?key)["']?[ \t]{0,8}(?:\[[^\]\r\n]{0,48}\][ \t]{0,8})?(?:[:=]|=>|>)[ \t]{0,8}["']?(?<key>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi,
   },
   { name: 'gcp-api-key', marker: 'AIza', pattern: /(?<![A-Za-z0-9_-])(?<key>AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])/g },
   { name: 'azure-storage-account-key', marker: 'AccountKey', pattern: /AccountKey=(?<key>[A-Za-z0-9+/]{20,120}={0,2})/gi },
