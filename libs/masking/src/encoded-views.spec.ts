@@ -85,6 +85,13 @@ describe('PII written with URL, HTML or JSON escapes is masked, and the escapes 
     expect(partial.maskEntities('{"email":"\\u00e9lise@example.fr"}')).toBe('{"email":"\\u00e9****@example.fr"}');
   });
 
+  it('hashes the decoded value, so an escaped copy joins with the plain one', () => {
+    const hashing = new Masker({ entities: [{ entity: 'email', style: 'hash' }], columns: [] }, { key: '0123456789abcdef0123' });
+    const plain = hashing.maskEntities('ada@example.com');
+    expect(plain).toMatch(/^h:[0-9a-f]{16}$/);
+    expect(hashing.maskEntities('e=ada%40example.com&x=1')).toBe(`e=${plain}&x=1`);
+  });
+
   it.each([
     ['a percent sign', '50% off, 100%25 sure'],
     ['HTML entities', 'Fish &amp; Chips &lt;3 &#169; 2024'],
