@@ -173,6 +173,9 @@ const TRUE_POSITIVES: readonly Case[] = [
   { text: '{"customer_ssn":"536221234"}', found: [['ssn', '536221234']] },
   { text: 'ssn_number: 536221234', found: [['ssn', '536221234']] },
   { text: '{"socialSecurityNumber":536221234}', found: [['ssn', '536221234']] },
+  // bare phone digits after a snake_case key
+  { text: 'customer_tel: 4155552671', found: [['phone', '4155552671']] },
+  { text: '{"fax_no":"14155552671"}', found: [['phone', '14155552671']] },
   // an address in a URL path or after a key is still one
   { text: 'GET /api/hosts/10.0.0.1 from http://192.168.1.20/admin', found: [['ip', '10.0.0.1'], ['ip', '192.168.1.20']] },
   // AWS secret keys under kebab-case names (GitHub Actions), in the STS XML answer, after `=>`
@@ -253,6 +256,7 @@ const FALSE_POSITIVES: readonly Case[] = [
   { text: 'isbn 0-19-852663-6', found: [] },
   // words that merely contain the letters of an SSN keyword
   { text: 'lessons 536221234 and latin 536221234', found: [] },
+  { text: 'hotel 4155552671 and faxes', found: [] },
   // four-part version numbers: a browser's reduced User-Agent, a .NET assembly name, a tag
   { text: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0', found: [] },
   { text: 'System.Runtime, Version=4.0.0.0, Culture=neutral', found: [] },

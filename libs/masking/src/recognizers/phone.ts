@@ -26,8 +26,11 @@ const DATE = /^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})
 const DATE_PREFIX = /^(?:\d{4}[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])|(?:0?[1-9]|[12]\d|3[01])[-/.](?:0?[1-9]|1[0-2])[-/.]\d{4})(?!\d)/;
 /** A hyphenated ISBN-10 (`0-306-40615-2`): four groups, ten characters, the last a check digit or X. */
 const ISBN10 = /^\d{1,5}-\d{1,7}-\d{1,7}-[\dX]$/;
-/** Words that announce a phone number; looked for in the CONTEXT_WINDOW characters before bare digits. */
-const CONTEXT = /(?:phone|\btel\b|\btelephone|mobile|\bcell|\bfax\b|msisdn|whatsapp)/i;
+/**
+ * Words that announce a phone number; looked for in the CONTEXT_WINDOW characters before bare digits.
+ * A word ends at anything but a letter, so key names count too (`customer_tel=`, `fax2:`).
+ */
+const CONTEXT = /(?:phone|(?<![a-z])tel(?![a-z])|(?<![a-z])telephone|mobile|(?<![a-z])cell|(?<![a-z])fax(?![a-z])|msisdn|whatsapp)/i;
 const CONTEXT_WINDOW = 40;
 /** `00` is the international call prefix almost everywhere (`0044 20 7946 0958` = `+44 20 7946 0958`). */
 const INTERNATIONAL_00 = /^\(?00(?=[1-9])/;
