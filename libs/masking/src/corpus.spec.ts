@@ -166,6 +166,33 @@ const TRUE_POSITIVES: readonly Case[] = [
   { text: 'to ada@example。com', found: [['email', 'ada@example。com']] },
   { text: 'to ａｄａ＠ｅｘａｍｐｌｅ．ｃｏｍ', found: [['email', 'ａｄａ＠ｅｘａｍｐｌｅ．ｃｏｍ']] },
   { text: 'to ada@\u200bexample.com', found: [['email', 'ada@\u200bexample.com']] },
+  // --- audit: spellings found unmasked ---
+  // a phone number after a date in the same run: the date is dropped, the number still found
+  { text: 'on 2024-01-15 (415) 555-2671', found: [['phone', '(415) 555-2671']], region: 'US' },
+  // bare SSNs under snake_case and camelCase key names (JSON documents, key=value logs)
+  { text: '{"customer_ssn":"536221234"}', found: [['ssn', '536221234']] },
+  { text: 'ssn_number: 536221234', found: [['ssn', '536221234']] },
+  { text: '{"socialSecurityNumber":536221234}', found: [['ssn', '536221234']] },
+  // bare phone digits after a snake_case key
+  { text: 'customer_tel: 4155552671', found: [['phone', '4155552671']] },
+  { text: '{"fax_no":"14155552671"}', found: [['phone', '14155552671']] },
+  // an address in a URL path or after a key is still one
+  { text: 'GET /api/hosts/10.0.0.1 from http://192.168.1.20/admin', found: [['ip', '10.0.0.1'], ['ip', '192.168.1.20']] },
+  // AWS secret keys under kebab-case names (GitHub Actions), in the STS XML answer, after `=>`
+  { text: `aws-secret-access-key: ${AWS_SECRET}`, found: [['cloud_key', AWS_SECRET]] },
+  { text: `<Credentials><SecretAccessKey>${AWS_SECRET}</SecretAccessKey>`, found: [['cloud_key', AWS_SECRET]] },
+  { text: `'SecretAccessKey' => '${AWS_SECRET}',`, found: [['cloud_key', AWS_SECRET]] },
+  { text: `AWS Secret Access Key [None]: ${AWS_SECRET}\r\n`, found: [['cloud_key', AWS_SECRET]] },
+  { text: `AWS Secret Access Key [****************EKEY]: ${AWS_SECRET}`, found: [['cloud_key', AWS_SECRET]] },
+  // Azure Service Bus / Event Hubs connection string
+  {
+    text: `Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=${AZURE_KEY}`,
+    found: [['cloud_key', AZURE_KEY]],
+  },
+  // an OpenPGP armoured private key, and PEM blocks cut short before their END line
+  { text: `-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n${PEM_BODY}\n=abcd\n-----END PGP PRIVATE KEY BLOCK-----`, found: [['cloud_key', `\n\n${PEM_BODY}\n=abcd\n`]] },
+  { text: `-----BEGIN RSA PRIVATE KEY-----\r\n${PEM_BODY}\r\n${PEM_BODY}\r\n$ `, found: [['cloud_key', `\r\n${PEM_BODY}\r\n${PEM_BODY}`]] },
+  { text: `{"private_key":"-----BEGIN PRIVATE KEY-----\\n${PEM_BODY}\\n${PEM_BODY}`, found: [['cloud_key', `\\n${PEM_BODY}\\n${PEM_BODY}`]] },
 ];
 
 const FALSE_POSITIVES: readonly Case[] = [
@@ -217,6 +244,23 @@ const FALSE_POSITIVES: readonly Case[] = [
   { text: 'order 536221234 and 4155552671', found: [] },
   { text: 'path a/b/4111/1111 and v1.2.3', found: [] },
   { text: 'user@host and a@b', found: [] },
+  // --- audit: ordinary data that was masked ---
+  // timestamptz output and other timestamps: `2024-01-15 12` read as the US number 202-401-1512
+  { text: 'created 2024-01-15 12:30:45.123456+00', found: [], region: 'US' },
+  { text: 'at 2024/01/15 12:30:45', found: [], region: 'US' },
+  { text: 'ts 2024-01-15 12:30:45.1234567', found: [], region: 'DE' },
+  // UUID digit groups (`3888-9912` is a German number)
+  { text: '{"id":"a3bb189e-8bf9-3888-9912-ace4e6543002"}', found: [], region: 'DE' },
+  // hyphenated ISBN-10 (valid French and German numbers with a trunk 0)
+  { text: 'ISBN 0-306-40615-2', found: [] },
+  { text: 'isbn 0-19-852663-6', found: [] },
+  // words that merely contain the letters of an SSN keyword
+  { text: 'lessons 536221234 and latin 536221234', found: [] },
+  { text: 'hotel 4155552671 and faxes', found: [] },
+  // four-part version numbers: a browser's reduced User-Agent, a .NET assembly name, a tag
+  { text: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0', found: [] },
+  { text: 'System.Runtime, Version=4.0.0.0, Culture=neutral', found: [] },
+  { text: 'release v1.2.3.4 and version 2.4.1.3', found: [] },
 ];
 
 const ALL = new Set(MASK_ENTITIES);

@@ -62,3 +62,42 @@ describe('encodings of harmless data are left alone', () => {
     expect(masker.maskEntities(value, true)).toBe(value);
   });
 });
+
+describe('PII written with URL, HTML or JSON escapes is masked, and the escapes stay', () => {
+  it.each([
+    ['a percent-encoded @ in a query string', 'https://shop.example/track?email=ada%40example.com&step=2', 'https://shop.example/track?email=***%40*******.***&step=2'],
+    ['a mailto: link with an encoded + and @', 'mailto:ada%2Bnews%40example.com', 'mailto:***%2B****%40*******.***'],
+    ['a card with encoded spaces', 'pan=4111%201111%201111%201111', 'pan=****%20****%20****%20****'],
+    ['an HTML decimal character reference', '<p>ada&#64;example.com</p>', '<p>***&#64;*******.***</p>'],
+    ['an HTML hex reference and a named one', 'ada&#x40;example&period;com or bob&commat;example.org', '***&#x40;*******&period;*** or ***&commat;*******.***'],
+    ['a UTF-8 local part, percent-encoded', 'to=jos%C3%A9%40example.es', 'to=****%40*******.**'],
+  ])('%s', (_name, value, masked) => {
+    expect(masker.maskEntities(value)).toBe(masked);
+  });
+
+  it('JSON written in ASCII only (`\\u00e9`): the whole address is masked and the JSON still parses', () => {
+    // Python's json.dumps escapes every non-ASCII character.
+    const value = '{"email":"jos\\u00e9.garc\\u00eda@example.es"}';
+    const out = masker.maskEntities(value);
+    expect(out).toBe('{"email":"****.******@*******.**"}');
+    expect(JSON.parse(out)).toEqual({ email: '****.******@*******.**' });
+    const partial = new Masker({ entities: [{ entity: 'email', style: 'partial' }], columns: [] }, { key: '0123456789abcdef0123' });
+    expect(partial.maskEntities('{"email":"\\u00e9lise@example.fr"}')).toBe('{"email":"\\u00e9****@example.fr"}');
+  });
+
+  it('hashes the decoded value, so an escaped copy joins with the plain one', () => {
+    const hashing = new Masker({ entities: [{ entity: 'email', style: 'hash' }], columns: [] }, { key: '0123456789abcdef0123' });
+    const plain = hashing.maskEntities('ada@example.com');
+    expect(plain).toMatch(/^h:[0-9a-f]{16}$/);
+    expect(hashing.maskEntities('e=ada%40example.com&x=1')).toBe(`e=${plain}&x=1`);
+  });
+
+  it.each([
+    ['a percent sign', '50% off, 100%25 sure'],
+    ['HTML entities', 'Fish &amp; Chips &lt;3 &#169; 2024'],
+    ['a LIKE pattern', "SELECT * FROM t WHERE code LIKE '%40%' AND n > 4"],
+    ['JSON escapes of ordinary text', '{"n":"Zo\\u00eb \\u2013 \\u00e9t\\u00e9"}'],
+  ])('leaves %s alone', (_name, value) => {
+    expect(masker.maskEntities(value)).toBe(value);
+  });
+});

@@ -129,6 +129,18 @@ describe('Masker', () => {
     expect(masker.entityInNumber('536221234', {}, 'integer')).toBeUndefined();
   });
 
+  it("keeps a JSON string's line-break escapes around a masked private key, so the JSON still parses", () => {
+    const masker = new Masker(ALL_FULL, { key: KEY });
+    const body = ['MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7', 'Z6k2Vn3Q8s'];
+    // A GCP service-account key file as stored in a json/text column.
+    const file = JSON.stringify({ type: 'service_account', private_key: `-----BEGIN PRIVATE KEY-----\n${body.join('\n')}\n-----END PRIVATE KEY-----\n` });
+    const out = masker.maskValue(file) ?? '';
+    const parsed = JSON.parse(out) as { private_key: string };
+    expect(parsed.private_key).toBe(`-----BEGIN PRIVATE KEY-----\n${'*'.repeat(body[0]?.length ?? 0)}\n${'*'.repeat(body[1]?.length ?? 0)}\n-----END PRIVATE KEY-----\n`);
+    const partial = new Masker({ entities: [{ entity: 'cloud_key', style: 'partial' }], columns: [] }, { key: KEY });
+    expect(() => JSON.parse(partial.maskValue(file) ?? '') as unknown).not.toThrow();
+  });
+
   it('refuses a short key', () => {
     expect(() => new Masker(ALL_FULL, { key: 'short' })).toThrow(/at least 16 bytes/);
   });
@@ -162,6 +174,13 @@ describe('Masker', () => {
       '４'.repeat(40_000),
       '1\u200b'.repeat(20_000),
       '(1'.repeat(20_000),
+      '-----BEGIN PRIVATE KEY-----' + '\nA'.repeat(20_000),
+      '-----BEGIN PRIVATE KEY-----\n'.repeat(1_500) + 'A'.repeat(130),
+      '-----BEGIN PRIVATE KEY-----' + ' \n'.repeat(20_000),
+      'a%40'.repeat(10_000),
+      '%C3%A9'.repeat(6_000),
+      'a&#64;'.repeat(7_000),
+      'a\\u0040'.repeat(6_000),
     ];
     for (const text of adversarial) {
       const input = `${text} ada@example.com`;

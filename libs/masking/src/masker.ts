@@ -1,9 +1,10 @@
 import { maskBase64Runs, maskHexRuns, maskReversed } from './encoded-views.js';
+import { decodeEscapes } from './escaped-text.js';
 import { NO_HINTS, type ValueHints } from './hints.js';
 import { entityInNumber, type NumberKind } from './numbers.js';
 import { findEntities } from './scan.js';
 import { maskFull, maskHash, maskOccurrence, maskPartial } from './styles.js';
-import type { ColumnRef, MaskEntity, MaskingRules, MaskStyle, RecognizerOptions } from './types.js';
+import type { ColumnRef, EntityMatch, MaskEntity, MaskingRules, MaskStyle, RecognizerOptions } from './types.js';
 
 export interface MaskerOptions extends RecognizerOptions {
   /** HMAC key for the `hash` style (at least 16 bytes). Keep it secret and stable to keep hashes joinable. */
@@ -127,26 +128,46 @@ export class Masker {
    */
   maskedSpans(text: string): MaskedSpan[] {
     if (this.entities.size === 0) return [];
-    return findEntities(text, this.entities, this.recognizerOptions).map((match) => ({
-      start: match.start,
-      end: match.end,
-      entity: match.entity,
-      replacement: maskOccurrence(text.slice(match.start, match.end), match.normalized, match.entity, this.entityStyles.get(match.entity) ?? 'full', this.key),
-    }));
+    return this.spansIn(text, this.recognizerOptions);
   }
 
   private maskPlain(value: string, options: RecognizerOptions): string {
-    const matches = findEntities(value, this.entities, options);
-    if (matches.length === 0) return value;
+    const spans = this.spansIn(value, options);
+    if (spans.length === 0) return value;
     let out = '';
     let cursor = 0;
-    for (const match of matches) {
-      const style = this.entityStyles.get(match.entity) ?? 'full';
-      out += value.slice(cursor, match.start);
-      out += maskOccurrence(value.slice(match.start, match.end), match.normalized, match.entity, style, this.key);
-      cursor = match.end;
+    for (const span of spans) {
+      out += value.slice(cursor, span.start) + span.replacement;
+      cursor = span.end;
     }
     return out + value.slice(cursor);
+  }
+
+  /**
+   * The occurrences in `text` and their masks (sorted, no overlaps). Where the text has URL, HTML or
+   * JSON escapes (`ada%40example.com`, `&#64;`, `jos\u00e9@…`), the values read through them come
+   * first: read raw, they are missed or only partly found (see escaped-text.ts).
+   */
+  private spansIn(text: string, options: RecognizerOptions): MaskedSpan[] {
+    const mask = (value: string, match: EntityMatch): string =>
+      maskOccurrence(value, match.normalized, match.entity, this.entityStyles.get(match.entity) ?? 'full', this.key);
+    const plain = findEntities(text, this.entities, options);
+    const escaped = decodeEscapes(text);
+    if (escaped === undefined) return plain.map((m) => ({ start: m.start, end: m.end, entity: m.entity, replacement: mask(text.slice(m.start, m.end), m) }));
+    const spans: MaskedSpan[] = [];
+    const claimed = new Uint8Array(text.length);
+    for (const m of findEntities(escaped.text, this.entities, options)) {
+      const { start, end, escaped: hasEscape } = escaped.original(m.start, m.end);
+      // Without an escape inside, the raw reading below finds the same value.
+      if (!hasEscape) continue;
+      claimed.fill(1, start, end);
+      spans.push({ start, end, entity: m.entity, replacement: escaped.restore(m.start, m.end, mask(escaped.text.slice(m.start, m.end), m)) });
+    }
+    for (const m of plain) {
+      if (claimed.subarray(m.start, m.end).includes(1)) continue;
+      spans.push({ start: m.start, end: m.end, entity: m.entity, replacement: mask(text.slice(m.start, m.end), m) });
+    }
+    return spans.sort((a, b) => a.start - b.start);
   }
 
   private columnRuleFor(column: ColumnRef): ColumnRule | undefined {

@@ -55,4 +55,35 @@ describe('StreamMasker', () => {
     const out = [...stream.write('9', 1), ...stream.write('4111111111111111', 2), ...stream.end()];
     expect(joined(out)).toBe('94111111111111111');
   });
+
+  it('masks a private key that is shown without its END line (`head` of a key file), and an OpenPGP key', () => {
+    const keys = new Masker({ entities: [{ entity: 'cloud_key', style: 'full' }], columns: [] }, { key: 'k'.repeat(32) });
+    const line = 'MIIEpAIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB';
+    const stream = new StreamMasker<number>(keys);
+    const out = [
+      ...stream.write('$ head -3 id_rsa\r\n-----BEGIN RSA PRIVATE KEY-----\r\n', 1),
+      ...stream.write(`${line}\r\n${line}\r\n`, 2),
+      ...stream.write('$ ', 3),
+      ...stream.end(),
+    ];
+    const hidden = line.replace(/[A-Za-z0-9]/g, '*');
+    expect(joined(out)).toBe(`$ head -3 id_rsa\r\n-----BEGIN RSA PRIVATE KEY-----\r\n${hidden}\r\n${hidden}\r\n$ `);
+
+    const pgp = new StreamMasker<number>(keys);
+    const armoured = [
+      ...pgp.write('-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n', 1),
+      ...pgp.write(`${line}\n`, 2),
+      ...pgp.write('-----END PGP PRIVATE KEY BLOCK-----\n', 3),
+      ...pgp.end(),
+    ];
+    expect(joined(armoured)).toBe(`-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n${hidden}\n-----END PGP PRIVATE KEY BLOCK-----\n`);
+  });
+});
+
+describe('StreamMasker and escaped text', () => {
+  it('masks an address percent-encoded in a logged URL', () => {
+    const stream = new StreamMasker<number>(masker);
+    const out = [...stream.write('GET /unsubscribe?e=ada%40exa', 1), ...stream.write('mple.com HTTP/1.1\n', 2), ...stream.end()];
+    expect(joined(out)).toBe('GET /unsubscribe?e=***%40*******.*** HTTP/1.1\n');
+  });
 });

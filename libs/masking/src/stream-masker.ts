@@ -12,7 +12,7 @@ export const STREAM_CARRY_CHARS = 4096;
 const CONTEXT_CHARS = 64;
 /** A PEM private key spans lines: its block is held from `-----BEGIN` to `-----END` up to this size. */
 const PEM_HOLD_CHARS = 20 * 1024;
-const PEM_BEGIN = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/g;
+const PEM_BEGIN = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/g;
 
 /** A piece of masked text with the tag (e.g. the time) of the input piece it came from. */
 export type MaskedPiece<Tag> = readonly [tag: Tag, text: string];

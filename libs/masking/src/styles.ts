@@ -8,10 +8,23 @@ export const HASH_HEX_LENGTH = 16;
 export const HASH_PREFIX = 'h:';
 const PARTIAL_KEEP = 4;
 
+/**
+ * Whether `chars[i]` is the letter of a line-break or tab escape (`\n`, `\r`, `\t`): a private key in a
+ * JSON string (a GCP service-account file) has its lines broken by them. They are structure, not part
+ * of the value, and a masked letter would leave an invalid escape (`\*`) that breaks the JSON.
+ */
+function isEscapeLetter(chars: readonly string[], i: number): boolean {
+  const ch = chars[i];
+  return (ch === 'n' || ch === 'r' || ch === 't') && chars[i - 1] === '\\' && chars[i - 2] !== '\\';
+}
+
 /** Every letter and digit becomes `*`; separators and structure stay. */
 export function maskFull(value: string): string {
+  const chars = [...value];
   let out = '';
-  for (const ch of value) out += SIGNIFICANT.test(ch) ? '*' : ch;
+  chars.forEach((ch, i) => {
+    out += SIGNIFICANT.test(ch) && !isEscapeLetter(chars, i) ? '*' : ch;
+  });
   return out;
 }
 
@@ -28,12 +41,12 @@ export function maskPartial(value: string, entity?: MaskEntity): string {
     }
   }
   const chars = [...value];
-  const significant = chars.filter((c) => SIGNIFICANT.test(c)).length;
+  const significant = chars.filter((c, i) => SIGNIFICANT.test(c) && !isEscapeLetter(chars, i)).length;
   let keep = Math.min(PARTIAL_KEEP, Math.floor(significant / 2));
   const out: string[] = new Array<string>(chars.length);
   for (let i = chars.length - 1; i >= 0; i--) {
     const ch = chars[i] ?? '';
-    if (!SIGNIFICANT.test(ch)) out[i] = ch;
+    if (!SIGNIFICANT.test(ch) || isEscapeLetter(chars, i)) out[i] = ch;
     else if (keep > 0) {
       out[i] = ch;
       keep--;

@@ -21,13 +21,18 @@ const KEY_PATTERNS: readonly KeyPattern[] = [
     pattern: /(?<![A-Za-z0-9])(?<key>(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16})(?![A-Za-z0-9])/g,
   },
   {
+    // The key's name in snake, camel or kebab case (`aws-secret-access-key:` in GitHub Actions) or in
+    // words with `aws configure`'s current value (`AWS Secret Access Key [None]: `, an SSH session),
+    // then `=`, `:`, `=>` or the end of an XML start tag (`<SecretAccessKey>…`, the STS API's answer).
     name: 'aws-secret-access-key',
     marker: 'secret',
     pattern:
-      /(?:aws_?secret_?access_?key|aws_?secret_?key|secret_?access_?key)["']?[ \t]{0,8}[:=][ \t]{0,8}["']?(?<key>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi,
+      /(?:aws[ _-]?secret[ _-]?access[ _-]?key|aws[_-]?secret[_-]?key|secret[_-]?access[_-]?key)["']?[ \t]{0,8}(?:\[[^\]\r\n]{0,48}\][ \t]{0,8})?(?:[:=]|=>|>)[ \t]{0,8}["']?(?<key>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi,
   },
   { name: 'gcp-api-key', marker: 'AIza', pattern: /(?<![A-Za-z0-9_-])(?<key>AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])/g },
   { name: 'azure-storage-account-key', marker: 'AccountKey', pattern: /AccountKey=(?<key>[A-Za-z0-9+/]{20,120}={0,2})/gi },
+  // Service Bus, Event Hubs and IoT Hub connection strings carry their key the same way.
+  { name: 'azure-shared-access-key', marker: 'SharedAccessKey=', pattern: /SharedAccessKey=(?<key>[A-Za-z0-9+/]{20,120}={0,2})/gi },
   { name: 'github-token', marker: 'gh', pattern: /(?<![A-Za-z0-9_])(?<key>gh[pousr]_[A-Za-z0-9]{36,251})(?![A-Za-z0-9_])/g },
   { name: 'github-fine-grained-token', marker: 'github_pat_', pattern: /(?<![A-Za-z0-9_])(?<key>github_pat_[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])/g },
   { name: 'slack-token', marker: 'xox', pattern: /(?<![A-Za-z0-9_-])(?<key>xox[abposr]-[A-Za-z0-9-]{10,250})(?![A-Za-z0-9_-])/g },
@@ -37,10 +42,19 @@ const KEY_PATTERNS: readonly KeyPattern[] = [
   { name: 'openai-key', marker: 'sk-', pattern: /(?<![A-Za-z0-9_-])(?<key>sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,200})(?![A-Za-z0-9_-])/g },
   { name: 'google-oauth-client-secret', marker: 'GOCSPX-', pattern: /(?<![A-Za-z0-9_-])(?<key>GOCSPX-[A-Za-z0-9_-]{28})(?![A-Za-z0-9_-])/g },
   {
-    // The body of a PEM private key (any algorithm, encrypted or not); the armour lines stay readable.
+    // The body of a PEM private key (any algorithm, encrypted or not), or of an OpenPGP armoured
+    // `PRIVATE KEY BLOCK`; the armour lines stay readable.
     name: 'pem-private-key',
-    marker: 'PRIVATE KEY-----',
-    pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?<key>[\s\S]{16,16384}?)-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----/g,
+    marker: 'PRIVATE KEY',
+    pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?<key>[\s\S]{16,16384}?)-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/g,
+  },
+  {
+    // A block cut short, without its END line (`head -5 id_rsa`, a truncated column): its base64 lines
+    // up to the first line that is not one. Lines are broken by real line breaks or by the `\n` escapes
+    // of a JSON or SQL string. A complete block is claimed by the pattern above first.
+    name: 'pem-private-key-unterminated',
+    marker: 'PRIVATE KEY',
+    pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?<key>(?:(?:[ \t]*(?:\r?\n|(?:\\r)?\\n))+[A-Za-z0-9+/=]{1,128}(?![^\s\\])){1,512})/g,
   },
 ];
 

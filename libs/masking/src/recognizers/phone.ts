@@ -8,8 +8,10 @@ import { allMatches } from './all-matches.js';
  * people write between them, ending on a digit. Commas and semicolons are not separators here (in CSV
  * they end a field). libphonenumber runs only on these short spans, never on the whole text: that keeps
  * the cost proportional to the number of candidates, not to the text length times the matcher's cost.
+ * A candidate does not start inside a hyphenated token (the digit groups of a UUID
+ * `a3bb189e-8bf9-3888-9912-…`) nor after `digit:` (the seconds and fraction of a time `12:30:45.123456`).
  */
-const CANDIDATE = /(?<![\w+])\+?\(?\d[\d ()./-]{5,30}\d/g;
+const CANDIDATE = /(?<![\w+]|\w-|\d:)\+?\(?\d[\d ()./-]{5,30}\d/g;
 /** Characters that show a number was written as a phone number, not an id: `+`, brackets, separators. */
 const PHONE_FORMATTING = /[+() .-]/;
 const MIN_DIGITS = 7;
@@ -17,8 +19,18 @@ const MIN_DIGITS = 7;
 const MAX_SINGLE_NUMBER_DIGITS = 15;
 /** Dates written with separators look like short phone numbers to libphonenumber. */
 const DATE = /^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$/;
-/** Words that announce a phone number; looked for in the CONTEXT_WINDOW characters before bare digits. */
-const CONTEXT = /(?:phone|\btel\b|\btelephone|mobile|\bcell|\bfax\b|msisdn|whatsapp)/i;
+/**
+ * A date at the start of a longer candidate: a timestamp (`2024-01-15 12:30:45`, timestamptz output)
+ * reads as `2024-01-15 12`, ten digits, a valid NANP number. The date is not part of a phone number.
+ */
+const DATE_PREFIX = /^(?:\d{4}[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])|(?:0?[1-9]|[12]\d|3[01])[-/.](?:0?[1-9]|1[0-2])[-/.]\d{4})(?!\d)/;
+/** A hyphenated ISBN-10 (`0-306-40615-2`): four groups, ten characters, the last a check digit or X. */
+const ISBN10 = /^\d{1,5}-\d{1,7}-\d{1,7}-[\dX]$/;
+/**
+ * Words that announce a phone number; looked for in the CONTEXT_WINDOW characters before bare digits.
+ * A word ends at anything but a letter, so key names count too (`customer_tel=`, `fax2:`).
+ */
+const CONTEXT = /(?:phone|(?<![a-z])tel(?![a-z])|(?<![a-z])telephone|mobile|(?<![a-z])cell|(?<![a-z])fax(?![a-z])|msisdn|whatsapp)/i;
 const CONTEXT_WINDOW = 40;
 /** `00` is the international call prefix almost everywhere (`0044 20 7946 0958` = `+44 20 7946 0958`). */
 const INTERNATIONAL_00 = /^\(?00(?=[1-9])/;
@@ -37,6 +49,15 @@ function digitCount(text: string): number {
     if (c >= 48 && c <= 57) n++;
   }
   return n;
+}
+
+/** ISBN-10 check: the digits weighted 10..1 (X = 10) sum to a multiple of 11. */
+function isIsbn10(candidate: string): boolean {
+  const chars = candidate.replace(/-/g, '');
+  if (chars.length !== 10 || !ISBN10.test(candidate)) return false;
+  let sum = 0;
+  for (let i = 0; i < 10; i++) sum += (10 - i) * (chars[i] === 'X' ? 10 : Number(chars[i]));
+  return sum % 11 === 0;
 }
 
 function valid(text: string, region?: CountryCode): PhoneNumber | undefined {
@@ -85,22 +106,33 @@ export const phoneRecognizer: Recognizer = {
   find(text, options) {
     const found: EntityMatch[] = [];
     for (const m of allMatches(CANDIDATE, text)) {
-      const candidate = m[0];
+      let candidate = m[0];
+      let start = m.index;
+      // A timestamp's date is no part of a phone number: what follows it may still be one.
+      const date = DATE_PREFIX.exec(candidate);
+      if (date !== null) {
+        const rest = /\+?\(?\d[\d ()./-]*$/.exec(candidate.slice(date[0].length).replace(/^[ ./-]+/, ''));
+        if (rest === null) continue;
+        start += candidate.length - rest[0].length;
+        candidate = rest[0];
+      }
       const digits = digitCount(candidate);
       if (digits < MIN_DIGITS || DATE.test(candidate)) continue;
+      // A book number, not a phone number (`0-306-40615-2` is a valid number in France).
+      if (isIsbn10(candidate)) continue;
       // An extension (`ext. 12`, `x12`) ends the candidate at its letters: the number before it is
       // masked, the extension alone identifies no one.
       // A bare digit string is a phone number only where the value's name or the words before it say so.
-      const hinted = options.hints?.phone === true || CONTEXT.test(text.slice(Math.max(0, m.index - CONTEXT_WINDOW), m.index));
+      const hinted = options.hints?.phone === true || CONTEXT.test(text.slice(Math.max(0, start - CONTEXT_WINDOW), start));
       if (!PHONE_FORMATTING.test(candidate) && !hinted) continue;
       if (digits > MAX_SINGLE_NUMBER_DIGITS) {
         // Several numbers in one span: the matcher (costly) reads them, in the configured region or as
         // international numbers; without a region it runs only where the span starts like one.
-        if (options.defaultRegion !== undefined || /^(?:\+|\(?00)/.test(candidate)) findInCandidate(candidate, m.index, options.defaultRegion, found);
+        if (options.defaultRegion !== undefined || /^(?:\+|\(?00)/.test(candidate)) findInCandidate(candidate, start, options.defaultRegion, found);
         continue;
       }
       const number = parsePhoneCandidate(candidate, options.defaultRegion, hinted);
-      if (number) found.push({ entity: 'phone', start: m.index, end: m.index + candidate.length, normalized: number.number });
+      if (number) found.push({ entity: 'phone', start, end: start + candidate.length, normalized: number.number });
     }
     return found;
   },

@@ -1,3 +1,4 @@
+import { hintsFromNames } from '../hints.js';
 import type { EntityMatch, Recognizer } from '../types.js';
 import { allMatches } from './all-matches.js';
 
@@ -5,8 +6,11 @@ import { allMatches } from './all-matches.js';
 const GROUPED = /(?<![\d-]|\d[ .])(\d{3})[ .-](\d{2})[ .-](\d{4})(?!\d|[ .-]\d)/g;
 /** Nine bare digits, not inside a longer number. Only taken with SSN context before it or a name hint. */
 const BARE = /(?<![\d.,-])(\d{3})(\d{2})(\d{4})(?![\d]|[.,-]\d)/g;
-/** Words that announce an SSN; looked for in the CONTEXT_WINDOW characters before a bare match. */
-const CONTEXT = /\b(?:ssn|ssns|social security|soc\.? ?sec|tax ?id|tin)\b/i;
+/**
+ * The CONTEXT_WINDOW characters before a bare match announce an SSN when their words do, read like a
+ * column or key name (`SSN:`, `social security no.`, `customer_ssn=`, `"socialSecurityNumber":`, `TaxID`):
+ * see hintsFromNames.
+ */
 const CONTEXT_WINDOW = 40;
 
 /** Numbers published as examples and never issued (Woolworth wallet card, SSA advertisement). */
@@ -40,7 +44,7 @@ export const ssnRecognizer: Recognizer = {
     for (const m of allMatches(BARE, text)) {
       const [, area = '', group = '', serial = ''] = m;
       const before = text.slice(Math.max(0, m.index - CONTEXT_WINDOW), m.index);
-      if (ssnValid(area, group, serial) && (hinted || CONTEXT.test(before))) {
+      if (ssnValid(area, group, serial) && (hinted || hintsFromNames([before]).ssn === true)) {
         found.push({ entity: 'ssn', start: m.index, end: m.index + m[0].length, normalized: area + group + serial });
       }
     }
