@@ -21,6 +21,18 @@ const GITLAB = ['glpat-', 'Abcdefghij0123456789'].join('');
 const NPM = ['npm_', 'abcdefghijklmnopqrstuvwxyz0123456789'].join('');
 const OPENAI = ['sk-proj-', 'Abcdefghijklmnopqrstuvwxyz0123456789ABCD'].join('');
 const PEM_BODY = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7';
+// JOSE headers as some libraries print them: a space or a line break after the brace (not `eyJ…`).
+const JWT_SPACED = `${b64url('{ "alg": "HS256", "typ": "JWT" }')}.${b64url('{"sub":"42"}')}.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c`;
+const JWT_NEWLINE = `${b64url('{\n  "alg": "RS256"\n}')}.${b64url('{"sub":"42"}')}.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c`;
+const JWT_TAB = `${b64url('{\t"alg":"ES256"}')}.${b64url('{"sub":"42"}')}.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c`;
+// Encrypted tokens (JWE): five parts; with `alg: dir` the encrypted key is empty.
+const JWE = `${b64url('{"alg":"RSA-OAEP-256","enc":"A256GCM"}')}.OKOawDo13gRp2ojaHV7LFpZcgV7T6DVZKTyKOMTYUmKoTCVJRgckCL9kiMT03JGe.48V1_ALb6US04U3b.5eym8TW_c8SuK0ltJ3rpYIzOeDQz7TALvtu6UG9oMo4vpzs9tX_EFShS8iB7j6ji.XFBoMYUZodetZdvTiFvSkQ`;
+const JWE_DIR = `${b64url('{"alg":"dir","enc":"A128CBC-HS256"}')}..AxY8DCtDaGlsbGljb3RoZQ.KDlTtXchhZTGufMYmOYGS4HffxPSUrfmqCHXaI9wOGY.9hH0vgRfYgPnAHOd8stkvw`;
+const SLACK_APP = ['xapp-', '1-A0123456789-1234567890123-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'].join('');
+const SLACK_HOOK_PATH = ['T00000000/B00000000/', 'XXXXXXXXXXXXXXXXXXXXXXXX'].join('');
+const STRIPE_RESTRICTED = ['rk_live_', '51H8fSaJ2eZvKYlo2C0123456789abcdef'].join('');
+const STRIPE_PUBLISHABLE = ['pk_live_', '51H8fSaJ2eZvKYlo2C0123456789abcdef'].join('');
+const WHSEC = ['whsec_', '5WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH'].join('');
 
 interface Case {
   readonly text: string;
@@ -193,6 +205,42 @@ const TRUE_POSITIVES: readonly Case[] = [
   { text: `-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n${PEM_BODY}\n=abcd\n-----END PGP PRIVATE KEY BLOCK-----`, found: [['cloud_key', `\n\n${PEM_BODY}\n=abcd\n`]] },
   { text: `-----BEGIN RSA PRIVATE KEY-----\r\n${PEM_BODY}\r\n${PEM_BODY}\r\n$ `, found: [['cloud_key', `\r\n${PEM_BODY}\r\n${PEM_BODY}`]] },
   { text: `{"private_key":"-----BEGIN PRIVATE KEY-----\\n${PEM_BODY}\\n${PEM_BODY}`, found: [['cloud_key', `\\n${PEM_BODY}\\n${PEM_BODY}`]] },
+  // --- audit 2 ---
+  // JWTs whose header does not start with `eyJ`, and encrypted tokens whole (all five parts)
+  { text: `Authorization: Bearer ${JWT_SPACED}`, found: [['jwt', JWT_SPACED]] },
+  { text: `token=${JWT_NEWLINE}&x=1`, found: [['jwt', JWT_NEWLINE]] },
+  { text: `"${JWT_TAB}"`, found: [['jwt', JWT_TAB]] },
+  { text: `id_token: ${JWE}.`, found: [['jwt', JWE]] },
+  { text: `{"t":"${JWE_DIR}"}`, found: [['jwt', JWE_DIR]] },
+  { text: `see ${JWT}.`, found: [['jwt', JWT]] },
+  { text: `unsecured ${b64url('{ "alg": "none" }')}.${b64url('{"sub":"1"}')}.`, found: [['jwt', `${b64url('{ "alg": "none" }')}.${b64url('{"sub":"1"}')}.`]] },
+  // Slack app tokens and incoming-webhook URLs, Stripe restricted keys and webhook secrets
+  { text: `SLACK_APP_TOKEN=${SLACK_APP}`, found: [['cloud_key', SLACK_APP]] },
+  { text: `curl -X POST https://hooks.slack.com/services/${SLACK_HOOK_PATH} -d @msg.json`, found: [['cloud_key', SLACK_HOOK_PATH]] },
+  { text: `{"webhook":"https://hooks.slack.com/services/${SLACK_HOOK_PATH}"}`, found: [['cloud_key', SLACK_HOOK_PATH]] },
+  { text: `STRIPE_KEY=${STRIPE_RESTRICTED}`, found: [['cloud_key', STRIPE_RESTRICTED]] },
+  { text: `STRIPE_WEBHOOK_SECRET=${WHSEC}`, found: [['cloud_key', WHSEC]] },
+  // Azure storage keys quoted, spaced, and under snake- and kebab-case names
+  { text: `AccountKey="${AZURE_KEY}"`, found: [['cloud_key', AZURE_KEY]] },
+  { text: `AccountKey='${AZURE_KEY}'`, found: [['cloud_key', AZURE_KEY]] },
+  { text: `{"accountKey": "${AZURE_KEY}"}`, found: [['cloud_key', AZURE_KEY]] },
+  { text: `account_key = ${AZURE_KEY}`, found: [['cloud_key', AZURE_KEY]] },
+  { text: `azure-storage-account-key: '${AZURE_KEY}'`, found: [['cloud_key', AZURE_KEY]] },
+  { text: `AZURE_STORAGE_ACCOUNT_KEY="${AZURE_KEY}"`, found: [['cloud_key', AZURE_KEY]] },
+  // IBANs with double spaces or a tab between groups
+  { text: 'iban DE89  3704 0044 0532 0130 00.', found: [['iban', 'DE89  3704 0044 0532 0130 00']] },
+  { text: 'Ada\tGB82\tWEST 1234 5698 7654 32\tactive', found: [['iban', 'GB82\tWEST 1234 5698 7654 32']] },
+  { text: 'iban NL91  ABNA  0417  1643  00', found: [['iban', 'NL91  ABNA  0417  1643  00']] },
+  // e-mail addresses with an address literal: the whole address, not only the IP
+  { text: 'to ada@[192.168.0.1] now', found: [['email', 'ada@[192.168.0.1]']] },
+  { text: 'to ada@[IPv6:2001:db8::1].', found: [['email', 'ada@[IPv6:2001:db8::1]']] },
+  { text: '"john doe"@[10.0.0.1]', found: [['email', '"john doe"@[10.0.0.1]']] },
+  // SSNs grouped by underscores or slashes, after a word that names them
+  { text: 'ssn 536_22_1234', found: [['ssn', '536_22_1234']] },
+  { text: '{"social_security_number":"536/22/1234"}', found: [['ssn', '536/22/1234']] },
+  // a card number in a query string or form body (`+` is a space there)
+  { text: 'GET /pay?pan=4111+1111+1111+1111&exp=12/29', found: [['card', '4111+1111+1111+1111']] },
+  { text: 'card=5555+5555+5555+4444', found: [['card', '5555+5555+5555+4444']] },
 ];
 
 const FALSE_POSITIVES: readonly Case[] = [
@@ -261,6 +309,25 @@ const FALSE_POSITIVES: readonly Case[] = [
   { text: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0', found: [] },
   { text: 'System.Runtime, Version=4.0.0.0, Culture=neutral', found: [] },
   { text: 'release v1.2.3.4 and version 2.4.1.3', found: [] },
+  // --- audit 2 ---
+  // dotted names that are not tokens, also ones starting `ey`/`ew`, and headers without `alg`
+  { text: 'a.b.c com.example.App.main eyes.are.blue everyone.knows.this file.tar.gz v1.2.3', found: [] },
+  { text: 'logger ewok.service.impl and eyJhbGciOi.x.y', found: [] },
+  { text: `${b64url('{ "typ": "JWT" }')}.${b64url('{"sub":"1"}')}.abc`, found: [] },
+  { text: `${b64url('{"kid":"k1","enc":"A256GCM"}')}.a.b.c.d`, found: [] },
+  // Stripe publishable keys are public; an account surrogate key is not an Azure key
+  { text: `Stripe.setPublishableKey('${STRIPE_PUBLISHABLE}')`, found: [] },
+  { text: 'account_key = 1234567890123456789012, account-key: customer-0001', found: [] },
+  { text: 'https://hooks.slack.com/services/ and hooks.slack.com/services/T0/B0/short', found: [] },
+  // IBAN-like text with double spaces or a tab that fails mod-97
+  { text: 'iban DE89  3704 0044 0532 0130 01', found: [] },
+  { text: 'GB82\tWEST 1234 5698 7654 33', found: [] },
+  // an address literal that holds no address
+  { text: 'ada@[300.1.1.1] and ada@[IPv6:zz::1] and a@[x]', found: [] },
+  // underscored or slashed 9-digit groups without an SSN word: ids, paths
+  { text: 'id 536_22_1234 at /files/536/22/1234 and batch 536/22/1234', found: [] },
+  // a `+`-joined number that fails Luhn
+  { text: 'pan=4111+1111+1111+1112', found: [] },
 ];
 
 const ALL = new Set(MASK_ENTITIES);

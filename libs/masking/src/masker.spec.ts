@@ -129,6 +129,31 @@ describe('Masker', () => {
     expect(masker.entityInNumber('536221234', {}, 'integer')).toBeUndefined();
   });
 
+  it('masks an address literal whole; partial keeps the first letter but not the IP', () => {
+    const full = new Masker(ALL_FULL, { key: KEY });
+    expect(full.maskValue('to ada@[192.168.0.1] and bob@[IPv6:2001:db8::1]')).toBe('to ***@[***.***.*.*] and ***@[****:****:***::*]');
+    const partial = new Masker({ entities: [{ entity: 'email', style: 'partial' }, { entity: 'ip', style: 'full' }], columns: [] }, { key: KEY });
+    expect(partial.maskValue('to ada@[192.168.0.1]')).toBe('to a**@[***.***.*.*]');
+  });
+
+  it('reads NNN_NN_NNNN and NNN/NN/NNNN as an SSN with the hint from the value name', () => {
+    const masker = new Masker({ entities: [{ entity: 'ssn', style: 'full' }], columns: [] }, { key: KEY });
+    expect(masker.maskValue('536_22_1234')).toBe('536_22_1234');
+    expect(masker.maskValue('536_22_1234', { column: 'ssn' }, false, { ssn: true })).toBe('***_**_****');
+    expect(masker.maskValue('536/22/1234', { column: 'tax_id' }, false, { ssn: true })).toBe('***/**/****');
+    // still validated: area 000 is never issued
+    expect(masker.maskValue('000_22_1234', { column: 'ssn' }, false, { ssn: true })).toBe('000_22_1234');
+  });
+
+  it('masks all five parts of an encrypted token, and an unsecured token with its trailing dot', () => {
+    const masker = new Masker({ entities: [{ entity: 'jwt', style: 'full' }], columns: [] }, { key: KEY });
+    const b64url = (v: string) => Buffer.from(v, 'utf8').toString('base64url');
+    const jwe = `${b64url('{"alg":"RSA-OAEP","enc":"A256GCM"}')}.a2V5.aXY.Y2lwaGVydGV4dA.dGFn`;
+    expect(masker.maskValue(`t=${jwe};`)).toBe(`t=${jwe.replace(/[A-Za-z0-9_-]/g, '*')};`);
+    const unsecured = `${b64url('{ "alg": "none" }')}.${b64url('{"sub":"1"}')}.`;
+    expect(masker.maskValue(`${unsecured} end`)).toBe(`${unsecured.replace(/[A-Za-z0-9_-]/g, '*')} end`);
+  });
+
   it("keeps a JSON string's line-break escapes around a masked private key, so the JSON still parses", () => {
     const masker = new Masker(ALL_FULL, { key: KEY });
     const body = ['MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7', 'Z6k2Vn3Q8s'];
@@ -181,6 +206,22 @@ describe('Masker', () => {
       '%C3%A9'.repeat(6_000),
       'a&#64;'.repeat(7_000),
       'a\\u0040'.repeat(6_000),
+      // audit 2: JWT headers without `eyJ`, many dotted parts, blank runs in IBANs, address literals,
+      // `_`/`/`-grouped digits after an SSN word, `+`-joined digits
+      'ewog'.repeat(10_000) + '.' + 'a.'.repeat(10_000),
+      'eyAiYWxnIjogIkhTMjU2In0.a.b.c.d.e '.repeat(1_200),
+      'a.'.repeat(20_000) + 'ey',
+      'DE89 \t'.repeat(8_000),
+      'DE89  '.repeat(8_000),
+      'a@['.repeat(10_000) + '1.1.1.1',
+      'a@[' + '1:'.repeat(20_000),
+      'ssn 1_'.repeat(8_000),
+      'ssn 1/'.repeat(8_000),
+      '1+'.repeat(20_000),
+      'account_key = '.repeat(3_000) + 'A'.repeat(86),
+      'AccountKey="'.repeat(3_000),
+      'hooks.slack.com/services/T0000000/B'.repeat(1_000),
+      'whsec_' + 'A'.repeat(40_000),
     ];
     for (const text of adversarial) {
       const input = `${text} ada@example.com`;

@@ -34,10 +34,12 @@ export function maskPartial(value: string, entity?: MaskEntity): string {
     const at = lastAtSign(value);
     if (at > 0) {
       // The first character of the local part stays, unless it is all there is: a partial mask never
-      // shows the whole value (`x@y.io` → `*@y.io`).
+      // shows the whole value (`x@y.io` → `*@y.io`). The domain stays, unless it is an address literal:
+      // an IP address is not a domain one may show (`a**@[***.***.*.*]`).
       const local = [...value.slice(0, at)];
       const keep = local.length >= 2 ? 1 : 0;
-      return local.slice(0, keep).join('') + '*'.repeat(local.length - keep) + value.slice(at);
+      const domain = value.slice(at);
+      return local.slice(0, keep).join('') + '*'.repeat(local.length - keep) + (domain.startsWith('[', 1) ? maskFull(domain) : domain);
     }
   }
   const chars = [...value];

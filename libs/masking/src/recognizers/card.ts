@@ -3,10 +3,12 @@ import { digitsOf } from './text-hints.js';
 import { allMatches } from './all-matches.js';
 
 // A run of digit groups joined by short separators: spaces, dashes, dots, slashes, underscores, in
-// any mix (`4111.1111_1111/1111`, `4111 - 1111 - 1111 - 1111`), or commas in thousands grouping
-// (`$4,111,111,111,111,111.00`, the money type). Separators and digits never overlap, so the run splits
-// one way only and matching is linear. Commas otherwise end a run: CSV puts them around fields.
-const RUN = /(?<!\d)\d+(?:(?:[ \-./_]{1,3}|,(?=\d{3}(?!\d)))\d+)*(?!\d)/g;
+// any mix (`4111.1111_1111/1111`, `4111 - 1111 - 1111 - 1111`), a single '+' (a space in a query string
+// or form body: `pan=4111+1111+1111+1111`), or commas in thousands grouping (`$4,111,111,111,111,111.00`,
+// the money type). Separators and digits never overlap, so the run splits one way only and matching is
+// linear. Commas otherwise end a run: CSV puts them around fields. A '+' only joins digits it touches,
+// so the '+' of a phone number after a number (`12 +44 20 …`) joins nothing.
+const RUN = /(?<!\d)\d+(?:(?:[ \-./_]{1,3}|\+|,(?=\d{3}(?!\d)))\d+)*(?!\d)/g;
 const GROUP = /\d+/g;
 // A number in exponent notation (float8 output `4.111111111111111e+15`, JSON numbers): its digits are
 // the card's digits.

@@ -30,13 +30,39 @@ const KEY_PATTERNS: readonly KeyPattern[] = [
       /(?:aws[ _-]?secret[ _-]?access[ _-]?key|aws[_-]?secret[_-]?key|secret[_-]?access[_-]?key)["']?[ \t]{0,8}(?:\[[^\]\r\n]{0,48}\][ \t]{0,8})?(?:[:=]|=>|>)[ \t]{0,8}["']?(?<key>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi,
   },
   { name: 'gcp-api-key', marker: 'AIza', pattern: /(?<![A-Za-z0-9_-])(?<key>AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])/g },
-  { name: 'azure-storage-account-key', marker: 'AccountKey', pattern: /AccountKey=(?<key>[A-Za-z0-9+/]{20,120}={0,2})/gi },
+  {
+    // In a connection string (`;AccountKey=…;`), or quoted or spaced in a configuration file or code
+    // (`AccountKey="…"`, `"accountKey": '…'`, `AccountKey => …`).
+    name: 'azure-storage-account-key',
+    marker: 'AccountKey',
+    pattern: /AccountKey["']?[ \t]{0,8}(?:[:=]|=>)[ \t]{0,8}["']?(?<key>[A-Za-z0-9+/]{20,120}={0,2})/gi,
+  },
+  {
+    // Under a snake- or kebab-case name (`account_key = …`, `azure-storage-account-key: …`), which is also
+    // what a warehouse calls a surrogate key: only an Azure storage key's exact shape counts there, 64
+    // bytes in base64 (86 characters and `==`).
+    name: 'azure-storage-account-key-snake',
+    marker: 'account',
+    pattern: /account[_-]key["']?[ \t]{0,8}(?:[:=]|=>)[ \t]{0,8}["']?(?<key>[A-Za-z0-9+/]{86}==)(?![A-Za-z0-9+/=])/gi,
+  },
   // Service Bus, Event Hubs and IoT Hub connection strings carry their key the same way.
   { name: 'azure-shared-access-key', marker: 'SharedAccessKey=', pattern: /SharedAccessKey=(?<key>[A-Za-z0-9+/]{20,120}={0,2})/gi },
   { name: 'github-token', marker: 'gh', pattern: /(?<![A-Za-z0-9_])(?<key>gh[pousr]_[A-Za-z0-9]{36,251})(?![A-Za-z0-9_])/g },
   { name: 'github-fine-grained-token', marker: 'github_pat_', pattern: /(?<![A-Za-z0-9_])(?<key>github_pat_[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])/g },
   { name: 'slack-token', marker: 'xox', pattern: /(?<![A-Za-z0-9_-])(?<key>xox[abposr]-[A-Za-z0-9-]{10,250})(?![A-Za-z0-9_-])/g },
+  // App-level tokens (Socket Mode): `xapp-1-A0123456789-1234567890123-<64 hex>`.
+  { name: 'slack-app-token', marker: 'xapp-', pattern: /(?<![A-Za-z0-9_-])(?<key>xapp-[A-Za-z0-9-]{10,250})(?![A-Za-z0-9_-])/g },
+  {
+    // An incoming-webhook URL is its own credential: anyone holding it can post. The path after
+    // `services/` (team, bot and secret) is masked; the host stays, so a reader sees what it was.
+    name: 'slack-webhook-url',
+    marker: 'hooks.slack.com/services/',
+    pattern: /hooks\.slack\.com\/services\/(?<key>T[A-Z0-9]{6,16}\/B[A-Z0-9]{6,16}\/[A-Za-z0-9]{16,64})(?![A-Za-z0-9])/g,
+  },
+  // Secret and restricted keys; publishable keys (`pk_live_…`) are public by design and stay visible.
   { name: 'stripe-key', marker: 'k_', pattern: /(?<![A-Za-z0-9_])(?<key>[sr]k_(?:live|test)_[0-9A-Za-z]{16,247})(?![A-Za-z0-9_])/g },
+  // Webhook signing secrets (Stripe: alphanumeric; Svix and others use the same prefix with base64).
+  { name: 'webhook-signing-secret', marker: 'whsec_', pattern: /(?<![A-Za-z0-9_])(?<key>whsec_[A-Za-z0-9+/]{24,128}={0,2})(?![A-Za-z0-9_+/=])/g },
   { name: 'gitlab-token', marker: 'glpat-', pattern: /(?<![A-Za-z0-9_-])(?<key>glpat-[0-9A-Za-z_-]{20,64})(?![A-Za-z0-9_-])/g },
   { name: 'npm-token', marker: 'npm_', pattern: /(?<![A-Za-z0-9_])(?<key>npm_[A-Za-z0-9]{36})(?![A-Za-z0-9_])/g },
   { name: 'openai-key', marker: 'sk-', pattern: /(?<![A-Za-z0-9_-])(?<key>sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,200})(?![A-Za-z0-9_-])/g },

@@ -11,12 +11,27 @@ function isAlnum(c: string | undefined): boolean {
   return c !== undefined && /[A-Za-z0-9]/.test(c);
 }
 
-/** Between two characters of an IBAN: a single space (the printed form groups by 4), dash, dot, slash or underscore. */
-const SEPARATORS: ReadonlySet<string> = new Set([' ', '-', '.', '/', '_']);
+/**
+ * Between two characters of an IBAN: up to MAX_BLANKS spaces and tabs (the printed form groups by 4; text
+ * aligned by hand or pasted from a table has `DE89  3704 …`, `GB82\tWEST …`), or a single dash, dot,
+ * slash or underscore.
+ */
+const BLANKS: ReadonlySet<string> = new Set([' ', '\t']);
+const MAX_BLANKS = 3;
+const SEPARATORS: ReadonlySet<string> = new Set(['-', '.', '/', '_']);
+
+/** The length of the separator at `i`, 0 if there is none. */
+function separatorAt(text: string, i: number): number {
+  let n = 0;
+  while (n < MAX_BLANKS && BLANKS.has(text[i + n] ?? '')) n++;
+  if (n > 0) return n;
+  return SEPARATORS.has(text[i] ?? '') ? 1 : 0;
+}
 
 /**
- * Reads exactly the country's IBAN length in letters/digits from `start`, allowing a single separator
- * between them. Returns the end index, or undefined.
+ * Reads exactly the country's IBAN length in letters/digits from `start`, allowing a separator between
+ * them. Returns the end index, or undefined. The mod-97 check afterwards keeps the few extra spellings
+ * this allows from matching anything but an IBAN.
  */
 function readIban(text: string, start: number, length: number): { end: number; compact: string } | undefined {
   let compact = '';
@@ -26,11 +41,11 @@ function readIban(text: string, start: number, length: number): { end: number; c
     if (isAlnum(c)) {
       compact += (c ?? '').toUpperCase();
       i++;
-    } else if (c !== undefined && SEPARATORS.has(c) && compact.length > 0 && isAlnum(text[i + 1])) {
-      i++;
-    } else {
-      break;
+      continue;
     }
+    const separator = compact.length > 0 ? separatorAt(text, i) : 0;
+    if (separator === 0 || !isAlnum(text[i + separator])) break;
+    i += separator;
   }
   // The IBAN must end at a token boundary: `DE89...3000X` is not an IBAN followed by X.
   if (compact.length !== length || isAlnum(text[i])) return undefined;
