@@ -177,6 +177,17 @@ describe('Masker', () => {
     expect(noEntities.maskValue('y'.repeat(200))).toBe('y'.repeat(200));
   });
 
+  it('finds cards among long runs of small numbers, wherever the card starts', () => {
+    const masker = new Masker(ALL_FULL, { key: KEY });
+    // Each group may start a card: a start that no issuer range allows is skipped, the others are read
+    // with every length their ranges allow, longest first.
+    expect(masker.maskValue(`${'7 '.repeat(5_000)}4111 1111 1111 1111`)).toBe(`${'7 '.repeat(5_000)}**** **** **** ****`);
+    expect(masker.maskValue(`${'4 '.repeat(5_000)}x 5555-5555-5555-4444 9`)).toMatch(/x \*{4}-\*{4}-\*{4}-\*{4} 9$/);
+    expect(masker.maskValue('3782 822463 10005 2024')).toBe('**** ****** ***** 2024');
+    expect(masker.maskValue('1 4111 1111 1111 1111')).toBe('1 **** **** **** ****');
+    expect(masker.maskValue('0.4111111111111111 and 4111111111111111.00')).toBe('0.4111111111111111 and ****************.00');
+  });
+
   it('scans large adversarial inputs in linear passes and still finds what is at the end', () => {
     const masker = new Masker(ALL_FULL, { key: KEY });
     // Shapes that make naive patterns backtrack: long runs of near-matches for every recognizer.

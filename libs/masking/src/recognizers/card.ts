@@ -1,5 +1,4 @@
 import type { EntityMatch, Recognizer } from '../types.js';
-import { digitsOf } from './text-hints.js';
 import { allMatches } from './all-matches.js';
 
 // A run of digit groups joined by short separators: spaces, dashes, dots, slashes, underscores, in
@@ -69,11 +68,20 @@ const IIN_RANGES: readonly IinRange[] = [
   r(2200, 2204, [16, 17, 18, 19]), // Mir
 ];
 
+/** The card lengths (bit n set: n digits) that the issuer ranges allow for a number starting with `digits`. */
+function issuerLengths(digits: string): number {
+  // The number's first one to four digits, read once (each range compares one of them).
+  const heads = [0, Number(digits.slice(0, 1)), Number(digits.slice(0, 2)), Number(digits.slice(0, 3)), Number(digits.slice(0, 4))];
+  let lengths = 0;
+  for (const range of IIN_RANGES) {
+    const head = heads[range.prefix]!;
+    if (head >= range.from && head <= range.to) for (const length of range.lengths) lengths |= 1 << length;
+  }
+  return lengths;
+}
+
 export function knownIin(digits: string): boolean {
-  return IIN_RANGES.some((range) => {
-    const head = Number(digits.slice(0, range.prefix));
-    return head >= range.from && head <= range.to && range.lengths.includes(digits.length);
-  });
+  return (issuerLengths(digits) & (1 << digits.length)) !== 0;
 }
 
 /** A validated card number: a known issuer range and length, and the Luhn checksum. */
@@ -81,46 +89,77 @@ export function isCardNumber(digits: string): boolean {
   return digits.length >= MIN_DIGITS && digits.length <= MAX_DIGITS && knownIin(digits) && luhnValid(digits);
 }
 
+/** Every issuer range starts with 2, 3, 4, 5 or 6: a number starting with another digit is no card. */
+function mayStartCard(charCode: number): boolean {
+  return charCode >= 0x32 && charCode <= 0x36;
+}
+
 /**
  * Card numbers inside one run: any span of whole groups with 13-19 digits (so `4111 1111 1111 1111 2024`
  * still finds the card, and so does `4111111111111111.00`). A run without separators must be a card on
  * its own: a substring of a longer number is never a card. A span never starts right after a dot that
  * follows a digit: that is a decimal fraction (`0.4111111111111111` is what random() returns).
+ *
+ * Cost: a run of many short groups (`4 4 4 4 …`: a long list of small numbers, or a value crafted to
+ * stall the agent that masks it) is read once per starting group, and a start costs a lookup of the
+ * issuer ranges and a Luhn check per length they allow, on slices of the run's digits (no copies).
  */
 function cardsInRun(run: string, offset: number, out: EntityMatch[]): void {
   const groups = [...allMatches(GROUP, run)].map((g) => ({ start: g.index, end: g.index + g[0].length }));
+  // The run's digits without separators, and where each group's digits start in them.
+  const digits = groups.map((g) => run.slice(g.start, g.end)).join('');
+  const at: number[] = [0];
+  for (const g of groups) at.push(at[at.length - 1]! + g.end - g.start);
   let i = 0;
   while (i < groups.length) {
-    let matchedTo = -1;
-    let digits = 0;
-    // Longest span first: prefer the whole number over a shorter prefix that happens to pass Luhn.
-    const spans: { end: number; digits: number }[] = [];
-    const previous = groups[i - 1];
-    const fraction = previous !== undefined && run.slice(previous.end, groups[i]?.start).trim() === '.';
-    for (let j = i; j < groups.length && !fraction; j++) {
-      const g = groups[j];
-      if (g === undefined) break;
-      digits += g.end - g.start;
-      if (digits > MAX_DIGITS) break;
-      if (digits >= MIN_DIGITS) spans.push({ end: j, digits });
-    }
-    for (const span of spans.reverse()) {
-      const first = groups[i];
-      const last = groups[span.end];
-      if (first === undefined || last === undefined) continue;
-      const raw = run.slice(first.start, last.end);
-      // One dot and nothing else between the groups is a decimal point, not card formatting.
-      if (isDecimal(raw)) continue;
-      const number = digitsOf(raw);
-      if (isCardNumber(number)) {
-        out.push({ entity: 'card', start: offset + first.start, end: offset + last.end, normalized: number });
-        matchedTo = span.end;
-        break;
-      }
-    }
+    const matchedTo = afterDecimalPoint(run, groups[i - 1], groups[i]!) ? -1 : longestCardFrom(run, groups, digits, at, i, offset, out);
     i = matchedTo >= 0 ? matchedTo + 1 : i + 1;
   }
 }
+
+/** Whether the group follows a dot (and nothing else) after the previous group: a decimal fraction. */
+function afterDecimalPoint(run: string, previous: { end: number } | undefined, group: { start: number }): boolean {
+  return previous !== undefined && run.slice(previous.end, group.start).trim() === '.';
+}
+
+/**
+ * The longest span of whole groups from `groups[i]` that is a card (longest first: prefer the whole
+ * number over a shorter prefix that happens to pass Luhn): pushed to `out`, and the index of its last
+ * group returned; -1 when there is none.
+ */
+function longestCardFrom(
+  run: string,
+  groups: readonly { start: number; end: number }[],
+  digits: string,
+  at: readonly number[],
+  i: number,
+  offset: number,
+  out: EntityMatch[],
+): number {
+  const from = at[i]!;
+  // Every issuer range starts with 2, 3, 4, 5 or 6.
+  const lead = digits.charCodeAt(from);
+  if (lead < 0x32 || lead > 0x36) return -1;
+  const lengths = issuerLengths(digits.slice(from, from + 4));
+  if (lengths === 0) return -1;
+  let last = i;
+  while (last + 1 < groups.length && at[last + 2]! - from <= MAX_DIGITS) last++;
+  for (let j = last; j >= i; j--) {
+    const length = at[j + 1]! - from;
+    if (length < MIN_DIGITS) break;
+    if ((lengths & (1 << length)) === 0) continue;
+    const number = digits.slice(from, from + length);
+    if (!luhnValid(number)) continue;
+    const start = groups[i]!.start;
+    const end = groups[j]!.end;
+    // One dot and nothing else between the groups is a decimal point, not card formatting.
+    if (isDecimal(run.slice(start, end))) continue;
+    out.push({ entity: 'card', start: offset + start, end: offset + end, normalized: number });
+    return j;
+  }
+  return -1;
+}
+
 export const cardRecognizer: Recognizer = {
   entity: 'card',
   mayMatch: (_text, hints) => hints.digits >= 13,
