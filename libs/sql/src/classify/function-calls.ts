@@ -27,16 +27,20 @@ function dynamic(message: string): SqlClassificationError {
 }
 
 /**
- * Applies the reviewed class of a called function (see scripts/function-review.mjs). `name` is the call's
- * name as written, lower-cased and qualified; `base` its last part.
+ * Applies the reviewed class of a called function (see scripts/function-review.mjs). `parts` is the call's
+ * qualified name as the parser gives it: unquoted names lower-cased, quoted ones kept as written.
  */
 export function applyFunctionCall(ctx: FunctionCallContext, call: Body, parts: readonly string[]): void {
-  const base = parts[parts.length - 1] ?? '';
+  const written = parts[parts.length - 1] ?? '';
+  const base = written.toLowerCase();
   const schema = parts.length > 1 ? parts[parts.length - 2] : undefined;
   const rule = functionRuleFor(base);
   // Another schema's function of the same name is user code, and still gets the built-in's rule: a
-  // `public.setval` may be the real one tomorrow (search_path) and is judged like it today.
-  if (rule === undefined || (schema !== undefined && !BUILT_IN_SCHEMAS.has(schema))) ctx.addAction(UNKNOWN_FUNCTION_ACTION);
+  // `public.setval` may be the real one tomorrow (search_path) and is judged like it today. Names are
+  // compared as the server does: `"PG_CATALOG".lower(x)` is a schema PG_CATALOG that anyone may create, and
+  // `"LOWER"(x)` a function LOWER, neither of them PostgreSQL's own (all of whose names are lower case).
+  const userCode = rule === undefined || written !== base || (schema !== undefined && !BUILT_IN_SCHEMAS.has(schema));
+  if (userCode) ctx.addAction(UNKNOWN_FUNCTION_ACTION);
   if (rule === undefined) return;
   for (const action of rule.actions) ctx.addAction(action);
   if (rule.notReadOnly && ctx.isExecuting()) ctx.out.writesOutsideTables = true;
