@@ -45,6 +45,15 @@ describe('MySQL spellings that must not pass for harmless', () => {
     expect(one('/*!40101 SET NAMES utf8mb4 */').kind).toBe('session');
   });
 
+  it('refuses a double-quoted token that ends elsewhere under ANSI_QUOTES (a session setting)', () => {
+    // ANSI_QUOTES: "a\" is an identifier, the derived table makes it a column, and the DROP runs.
+    refused('SELECT "a\\" FROM (SELECT 1 AS `a\\`) d ; DROP TABLE t; -- "');
+    refused('SELECT "a\\"b" AS x');
+    // the same in both readings: kept
+    expect(one('SELECT "C:\\\\path" AS p').kind).toBe('select');
+    expect(one('SELECT "it\'s" AS p').kind).toBe('select');
+  });
+
   it('refuses a NUL outside strings (the server ends a `#` comment there)', () => {
     refused('SELECT 1 # x\u0000; DROP TABLE t\n');
   });

@@ -60,6 +60,12 @@ export function lexStatements(text: string, options: LexOptions): LexedStatement
     if (c === '\0') throw new SqlClassificationError('PARSE_ERROR', 'statement text contains a NUL character');
     if (c === "'" || c === '"' || c === '`') {
       const end = quoteEnd(text, i, c, options.backslashEscapes && c !== '`');
+      // Under sql_mode ANSI_QUOTES (a session setting) "..." is an identifier, where a backslash escapes
+      // nothing: `SELECT "a\" FROM (SELECT 1 AS \`a\\\`) d; DROP TABLE t; -- "` is one string to the
+      // classifier and a SELECT and a DROP to such a server. Refused when the two readings end apart.
+      if (c === '"' && options.backslashEscapes && ansiQuoteEnd(text, i) !== end) {
+        throw new SqlClassificationError('PARSE_ERROR', 'a double-quoted string or identifier ends elsewhere under ANSI_QUOTES');
+      }
       const literal = text.slice(i, end);
       // The parser reads backslashes as escapes: under NO_BACKSLASH_ESCAPES a backslash is itself, so it is doubled for it.
       code += options.backslashEscapes || c === '`' ? literal : literal.replace(/\\/g, '\\\\');
@@ -164,6 +170,15 @@ function skippedCommentEnd(text: string, from: number): number {
   if (end < 0) throw new SqlClassificationError('PARSE_ERROR', 'unterminated executable comment');
   if (text.slice(from, end).includes('/*')) throw new SqlClassificationError('PARSE_ERROR', 'a comment nested in a versioned comment');
   return end;
+}
+
+/** Where the `"` token opening at `i` ends when a backslash escapes nothing (-1: it does not end). */
+function ansiQuoteEnd(text: string, i: number): number {
+  try {
+    return quoteEnd(text, i, '"', false);
+  } catch {
+    return -1;
+  }
 }
 
 /** The offset just past the string or quoted identifier opening at `i` (a doubled quote continues it). */
