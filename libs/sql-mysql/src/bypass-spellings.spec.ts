@@ -144,6 +144,19 @@ describe('MySQL spellings that must not pass for harmless', () => {
     expect(one('SHOW COLUMNS FROM `secret` FROM `shop`').tablesRead).toEqual(['shop.secret']);
   });
 
+  it('makes a view with another DEFINER admin, and names the view it creates', () => {
+    expect(one('CREATE DEFINER=`root`@`%` SQL SECURITY DEFINER VIEW v AS SELECT * FROM secret')).toMatchObject({
+      actions: ['sql:admin', 'sql:ddl', 'sql:select'], tablesRead: ['secret'], tablesWritten: ['v'],
+    });
+    expect(one('CREATE VIEW shop.v AS SELECT 1')).toMatchObject({ actions: ['sql:ddl'], tablesWritten: ['shop.v'] });
+  });
+
+  it('makes a table stored on another server or in a server directory admin', () => {
+    expect(one("CREATE TABLE t (x INT) ENGINE=FEDERATED CONNECTION='mysql://root@remote/db/t'").actions).toEqual(['sql:admin', 'sql:ddl']);
+    expect(one("CREATE TABLE t (x INT) DATA DIRECTORY = '/etc'").actions).toEqual(['sql:admin', 'sql:ddl']);
+    expect(one('CREATE TABLE t (x INT) ENGINE=InnoDB').actions).toEqual(['sql:ddl']);
+  });
+
   it('makes a UDF loaded from a shared library admin', () => {
     expect(one("CREATE FUNCTION f RETURNS STRING SONAME 'evil.so'").actions).toEqual(['sql:admin', 'sql:ddl', 'sql:procedural']);
   });

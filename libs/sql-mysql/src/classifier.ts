@@ -25,6 +25,12 @@ export interface MysqlClassifierOptions {
 type Ast = Record<string, unknown>;
 const { Parser } = mariadbGrammar as unknown as { Parser: new () => { astify(sql: string, opt?: object): Ast | Ast[] } };
 
+/**
+ * Table options that put a table's storage outside the database: another server (FEDERATED, CONNECT,
+ * SPIDER engines, a CONNECTION string), or a directory of the server's file system (DATA / INDEX DIRECTORY).
+ */
+const OUTSIDE_STORAGE = /\bENGINE\s*=?\s*['"`]?(?:FEDERATED|FEDERATEDX|CONNECT|SPIDER)\b|\bCONNECTION\s*=?\s*['"]|\b(?:DATA|INDEX)\s+DIRECTORY\b/i;
+
 /** Schemas whose tables are the server's own secrets or internals (password hashes, other sessions' statements). */
 const SYSTEM_SCHEMAS = new Set(['mysql', 'performance_schema', 'sys']);
 
@@ -220,13 +226,13 @@ export class MysqlClassifier {
     }
     const asts = Array.isArray(tree) ? tree : [tree];
     if (asts.length !== 1) throw new SqlClassificationError('PARSE_ERROR', 'the statement parsed as several');
-    return this.fromAst(asts[0]!, s.words, base);
+    return this.fromAst(asts[0]!, s.words, base, s.code);
   }
 
-  private fromAst(ast: Ast, words: readonly string[], base: { text: string; fingerprint: string }): MysqlStatementClassification {
+  private fromAst(ast: Ast, words: readonly string[], base: { text: string; fingerprint: string }, code: string): MysqlStatementClassification {
     const type = str(ast['type']);
     if (type === 'explain' && typeof ast['expr'] === 'object' && ast['expr'] !== null) {
-      const inner = this.fromAst(ast['expr'] as Ast, words.slice(1), base);
+      const inner = this.fromAst(ast['expr'] as Ast, words.slice(1), base, code);
       return { ...inner, kind: 'explain' };
     }
     const facts: AstFacts = { tables: new Set(), functions: new Set(), columns: new Set(), locksRows: false, writesFile: false };
@@ -280,16 +286,19 @@ export class MysqlClassifier {
       case 'rename':
         kind = 'ddl';
         actions.add('sql:ddl');
-        if (type === 'create' && read.length > 0) {
+        if (type === 'create' && (read.length > 0 || isAst(ast['view']))) {
           // CREATE VIEW v AS SELECT ... / CREATE TABLE ... LIKE: the first table is the one created.
           const created = Array.isArray(ast['table']) ? (ast['table'] as Ast[]) : isAst(ast['table']) ? [ast['table']] : [];
+          if (isAst(ast['view'])) created.push(ast['view']);
           written = new Set(created.map((t) => `${str(t['db']) ? `${str(t['db'])}.` : ''}${str(t['table']) || str(t['view'])}`.toLowerCase()).filter(Boolean));
-          if (isAst(ast['view'])) written.add(str(ast['view']['view']).toLowerCase());
           if (read.some((t) => !written.has(t))) actions.add('sql:select');
         } else {
           written = new Set(read);
         }
         if (words.includes('DATABASE') || words.includes('SCHEMA')) actions.add('sql:admin');
+        // A view with DEFINER = another account runs its query with that account's privileges; a table
+        // stored on another server or in a directory of the server's file system reaches outside the database.
+        if (isAst(ast['definer']) || OUTSIDE_STORAGE.test(code)) actions.add('sql:admin');
         break;
       case 'truncate':
         kind = 'truncate';
