@@ -192,6 +192,11 @@ const CASES: readonly Case[] = [
   { sql: "CREATE FUNCTION f() RETURNS text LANGUAGE plr AS $$ system('id') $$", kind: 'ddl', actions: ['sql:admin', 'sql:ddl', 'sql:procedural'] },
   { sql: 'DO LANGUAGE plperl $$ 1; $$', kind: 'procedural', actions: ['sql:procedural'] },
 
+  // an operator runs a function: one that is not PostgreSQL's own is user code
+  { sql: 'SELECT a === b FROM t', kind: 'select', actions: ['sql:procedural', 'sql:select'], read: ['t'], readOnly: false },
+  { sql: 'SELECT 1 OPERATOR(public.+) 2', kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
+  { sql: 'SELECT 1 OPERATOR(pg_catalog.+) 2, a BETWEEN 1 AND 2, j ->> \'k\', a !~~* \'x\' FROM t', kind: 'select', actions: ['sql:select'], read: ['t'], readOnly: true },
+
   // a plain EXPLAIN plans the statement, and the planner runs an IMMUTABLE function with constant arguments
   { sql: 'EXPLAIN SELECT evil(1)', kind: 'explain', actions: ['sql:procedural', 'sql:select'], functions: ['evil'], readOnly: false },
 ];

@@ -50,6 +50,40 @@ export function applyFunctionCall(ctx: FunctionCallContext, call: Body, parts: r
   if (rule.sqlTextArgs !== undefined) applySqlText(ctx, base, call, args, rule.sqlTextArgs);
 }
 
+/**
+ * The operator names of PostgreSQL 15's own catalogue (pg_operator, from postgres.bki). An operator runs
+ * a function: `SELECT a === b`, or `OPERATOR(public.+)`, calls whatever function its creator named.
+ */
+const BUILT_IN_OPERATORS: ReadonlySet<string> = new Set([
+  '!!', '!~', '!~*', '!~~', '!~~*', '##', '#', '#-', '#>', '#>>', '%', '&&', '&', '&<', '&<|', '&>', '*',
+  '*<', '*<=', '*<>', '*=', '*>', '*>=', '+', '->', '->>', '-|-', '/', '<', '<->', '<<', '<<=', '<<|', '<=',
+  '<>', '<@', '<^', '=', '>', '>=', '>>', '>>=', '>^', '?#', '?&', '?', '?-', '?-|', '?|', '?||', '@',
+  '@-@', '@>', '@?', '@@', '@@@', '^', '^@', '|&>', '|', '|/', '|>>', '||', '||/', '~', '~*', '~<=~', '~<~',
+  '~=', '~>=~', '~>~', '~~', '~~*', '-',
+]);
+
+/**
+ * An operator expression: an operator that is not PostgreSQL's own (another name, or qualified with a schema
+ * that is not pg_catalog) runs user code, like a call to an unknown function. A same-named operator for
+ * other types (`public.=(mytype, mytype)`) is not told apart here, as same-named functions are not.
+ */
+export function applyOperator(ctx: FunctionCallContext, expr: Body): void {
+  // BETWEEN and its variants are keywords (expanded to >= and <=), not operator names.
+  if (typeof expr['kind'] === 'string' && expr['kind'].includes('BETWEEN')) return;
+  const parts = Array.isArray(expr['name']) ? (expr['name'] as unknown[]).map(operatorPart) : [];
+  const name = parts[parts.length - 1];
+  const schema = parts.length > 1 ? parts[parts.length - 2] : undefined;
+  if (name === undefined || !BUILT_IN_OPERATORS.has(name) || (schema !== undefined && !BUILT_IN_SCHEMAS.has(schema))) {
+    ctx.addAction(UNKNOWN_FUNCTION_ACTION);
+  }
+}
+
+function operatorPart(part: unknown): string | undefined {
+  if (typeof part !== 'object' || part === null) return undefined;
+  const str = (part as Body)['String'];
+  return typeof str === 'object' && str !== null && typeof (str as Body)['sval'] === 'string' ? ((str as Body)['sval'] as string) : undefined;
+}
+
 function applySetting(ctx: FunctionCallContext, call: Body, args: readonly unknown[]): void {
   ctx.out.readsConstantValues = true;
   const setting = (literalArgument(args[0], SQL_TEXT_CASTS) ?? ctx.pinnedSetting(call))?.trim().toLowerCase();

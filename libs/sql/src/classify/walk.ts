@@ -2,7 +2,7 @@ import type { SqlAction, StatementClassification } from '../actions.js';
 import { SqlClassificationError } from '../errors.js';
 import { INLINE_STRUCT_FIELDS } from '../parser/node-schema.generated.js';
 import type { Collector } from './collector.js';
-import { applyFunctionCall, type FunctionCallContext } from './function-calls.js';
+import { applyFunctionCall, applyOperator, type FunctionCallContext } from './function-calls.js';
 import { INERT_NODES } from './inert-nodes.js';
 import { ADMIN_SETTINGS, SAME_READING_VALUES } from './settings.js';
 import { settingPinnedByLookup } from './settings-lookup.js';
@@ -172,6 +172,8 @@ export class TreeWalker {
         this.recordFunction(body);
       } else if (type === 'ColumnRef') {
         this.recordColumnRef(body);
+      } else if (type === 'A_Expr') {
+        applyOperator(this.functionCallContext, body);
       }
       const writeFields = rule?.writeFields ?? CLAUSE_WRITE_FIELDS[type] ?? [];
       const inherited: Mode = WRITE_CONTEXT_CARRIERS.has(type) ? mode : 'read';
