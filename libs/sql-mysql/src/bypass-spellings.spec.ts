@@ -54,6 +54,16 @@ describe('MySQL spellings that must not pass for harmless', () => {
     expect(one('SELECT "it\'s" AS p').kind).toBe('select');
   });
 
+  it('refuses a change of sql_mode or character set followed by more statements in the same text', () => {
+    // The server reads the rest only after running the SET: for it, the string ends at `a\`, and the DROP runs.
+    refused("SET sql_mode = 'NO_BACKSLASH_ESCAPES'; SELECT 'a\\'; DROP TABLE t; -- '");
+    refused("SET @@session.sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES'); SELECT 'a\\'; DROP TABLE t; -- '");
+    refused('SET NAMES gbk; SELECT 1');
+    refused('EXECUTE s; SELECT 1');
+    expect(all("SELECT 1; SET sql_mode = ''").map((s) => s.kind)).toEqual(['select', 'session']);
+    expect(all('SET NAMES utf8mb4; SELECT 1').map((s) => s.kind)).toEqual(['session', 'select']);
+  });
+
   it('refuses a NUL outside strings (the server ends a `#` comment there)', () => {
     refused('SELECT 1 # x\u0000; DROP TABLE t\n');
   });

@@ -61,6 +61,12 @@ export class MysqlClassifier {
     const statements = lexStatements(text, options);
     if (statements.length === 0) throw new SqlClassificationError('PARSE_ERROR', 'empty statement');
     if (statements.length > this.maxStatements) throw new SqlClassificationError('LIMIT_EXCEEDED', `more than ${this.maxStatements} statements`);
+    // The server reads a multi-statement text one statement at a time, each with the settings the ones before
+    // it left, while the classifier read it all up front: after `SET sql_mode = 'NO_BACKSLASH_ESCAPES';` the
+    // string in `SELECT 'a\'; DROP TABLE t; -- '` ends earlier for the server. Such a change must come last.
+    if (statements.slice(0, -1).some(changesReading)) {
+      throw new SqlClassificationError('PARSE_ERROR', 'a statement that changes sql_mode or the character set must be sent last (or alone)');
+    }
     return statements.map((s) => this.classifyOne(s, options));
   }
 
@@ -402,6 +408,16 @@ function preparedName(code: string, lead: RegExp): string {
   const { name, rest } = nameAfter(code, lead);
   if (rest !== '') throw new SqlClassificationError('PARSE_ERROR', 'unexpected text after the prepared statement name');
   return name;
+}
+
+/**
+ * Whether a statement may change how the server reads the text after it: a SET of sql_mode (quotes,
+ * backslashes) or of a character set that reads differently, or an EXECUTE (of a prepared statement that
+ * may be such a SET).
+ */
+function changesReading({ words, code }: LexedStatement): boolean {
+  if (words[0] === 'EXECUTE') return true;
+  return words[0] === 'SET' && ((changesCharset(words) && !readsLikeUtf8(code)) || words.some((w) => w.replace(/^@@/, '') === 'SQL_MODE'));
 }
 
 /** `SET NAMES x`, `SET CHARACTER SET x`, `SET character_set_client = x`: what changes how the server reads the text. */
