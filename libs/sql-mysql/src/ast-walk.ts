@@ -3,6 +3,10 @@ export interface AstFacts {
   tables: Set<string>;
   functions: Set<string>;
   columns: Set<string>;
+  /** A SELECT anywhere in the statement (a subquery, a UNION's last part) takes row locks (FOR UPDATE, FOR SHARE...). */
+  locksRows: boolean;
+  /** An `INTO OUTFILE` / `INTO DUMPFILE` anywhere in the statement (a UNION puts it on its last part). */
+  writesFile: boolean;
 }
 
 type Node = Record<string, unknown>;
@@ -60,12 +64,21 @@ export function walkAst(root: unknown, facts: AstFacts, skipRootKeys: ReadonlySe
     } else if ('db' in node) {
       const table = tableName(node);
       if (table !== undefined) facts.tables.add(table);
+    } else if (type === 'into' && /^(OUTFILE|DUMPFILE)$/i.test(str(node['keyword']))) {
+      facts.writesFile = true;
     }
+    if (type === 'select' && (isNode(node['locking_read']) || (typeof node['locking_read'] === 'string' && node['locking_read'] !== ''))) facts.locksRows = true;
     for (const [key, value] of Object.entries(node)) {
       if (isRoot && skipRootKeys.has(key)) continue;
       if (isNode(value)) stack.push({ node: value, root: false });
     }
   }
+}
+
+function cteName(cte: Node): string | undefined {
+  const name = cte['name'];
+  const value = isNode(name) ? name['value'] : name;
+  return typeof value === 'string' ? value.toLowerCase() : undefined;
 }
 
 /** The names a WITH clause defines (they look like tables to the walk). */
@@ -74,11 +87,43 @@ export function cteNames(ast: Node): Set<string> {
   const withs = ast['with'];
   if (!Array.isArray(withs)) return out;
   for (const w of withs as Node[]) {
-    const name = w['name'];
-    const value = isNode(name) ? name['value'] : name;
-    if (typeof value === 'string') out.add(value.toLowerCase());
+    const name = cteName(w);
+    if (name !== undefined) out.add(name);
   }
   return out;
+}
+
+/**
+ * Walks the bodies of the statement's WITH clause with MySQL's visibility rules: a CTE sees only the CTEs
+ * defined before it (all of them under WITH RECURSIVE), so in `WITH users AS (SELECT * FROM users)` or
+ * `WITH a AS (SELECT * FROM b), b AS (...)` the body reads the real table. The rest of the statement is
+ * walked by the caller, which drops every CTE name from what it found there.
+ */
+export function walkWithClause(ast: Node, facts: AstFacts, limit: { nodes: number; max: number }): void {
+  const withs = Array.isArray(ast['with']) ? (ast['with'] as Node[]) : [];
+  const names = withs.map(cteName);
+  const recursive = withs.some((w) => w['recursive'] === true);
+  withs.forEach((cte, index) => {
+    const visible = new Set(recursive ? names : names.slice(0, index));
+    const body: AstFacts = { ...facts, tables: new Set() };
+    walkAst(cte, body, new Set(['name']), limit);
+    for (const table of body.tables) if (!visible.has(table)) facts.tables.add(table);
+    facts.locksRows ||= body.locksRows;
+    facts.writesFile ||= body.writesFile;
+  });
+}
+
+/**
+ * The DML target list (`table` of insert/update/delete) without its targets: a multi-table UPDATE's list is
+ * its whole join, whose subqueries and ON conditions read tables and call functions like any other part.
+ */
+export function walkTargetList(ast: Node, facts: AstFacts, limit: { nodes: number; max: number }): void {
+  const targets = Array.isArray(ast['table']) ? (ast['table'] as unknown[]) : [ast['table']];
+  for (const target of targets) {
+    if (!isNode(target)) continue;
+    const { db: _db, table: _table, ...rest } = target;
+    walkAst(rest, facts, new Set(), limit);
+  }
 }
 
 /** Tables of a DML target list (`table` of insert/update/delete), aliases resolved through `from`. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import mariadbGrammar from 'node-sql-parser/build/mariadb.js';
 import { SqlClassificationError, type SqlAction, type StatementClassification, type StatementKind } from '@gw/sql';
-import { cteNames, str, targetTables, walkAst, type AstFacts } from './ast-walk.js';
+import { cteNames, str, targetTables, walkAst, walkTargetList, walkWithClause, type AstFacts } from './ast-walk.js';
 import { ADMIN, ADMIN_FUNCTIONS, ADMIN_LEADERS, ADMIN_VARIABLES, CATALOG_READ, CATALOG_SHOWS, SESSION, type FamilyRule } from './families.js';
 import { lexStatements, type LexedStatement, type LexOptions } from './lexer.js';
 
@@ -24,6 +24,12 @@ export interface MysqlClassifierOptions {
 
 type Ast = Record<string, unknown>;
 const { Parser } = mariadbGrammar as unknown as { Parser: new () => { astify(sql: string, opt?: object): Ast | Ast[] } };
+
+/**
+ * Table options that put a table's storage outside the database: another server (FEDERATED, CONNECT,
+ * SPIDER engines, a CONNECTION string), or a directory of the server's file system (DATA / INDEX DIRECTORY).
+ */
+const OUTSIDE_STORAGE = /\bENGINE\s*=?\s*['"`]?(?:FEDERATED|FEDERATEDX|CONNECT|SPIDER)\b|\bCONNECTION\s*=?\s*['"]|\b(?:DATA|INDEX)\s+DIRECTORY\b/i;
 
 /** Schemas whose tables are the server's own secrets or internals (password hashes, other sessions' statements). */
 const SYSTEM_SCHEMAS = new Set(['mysql', 'performance_schema', 'sys']);
@@ -55,12 +61,19 @@ export class MysqlClassifier {
     const statements = lexStatements(text, options);
     if (statements.length === 0) throw new SqlClassificationError('PARSE_ERROR', 'empty statement');
     if (statements.length > this.maxStatements) throw new SqlClassificationError('LIMIT_EXCEEDED', `more than ${this.maxStatements} statements`);
+    // The server reads a multi-statement text one statement at a time, each with the settings the ones before
+    // it left, while the classifier read it all up front: after `SET sql_mode = 'NO_BACKSLASH_ESCAPES';` the
+    // string in `SELECT 'a\'; DROP TABLE t; -- '` ends earlier for the server. Such a change must come last.
+    if (statements.slice(0, -1).some(changesReading)) {
+      throw new SqlClassificationError('PARSE_ERROR', 'a statement that changes sql_mode or the character set must be sent last (or alone)');
+    }
     return statements.map((s) => this.classifyOne(s, options));
   }
 
   private classifyOne(s: LexedStatement, options: LexOptions): MysqlStatementClassification {
-    // PREPARE ... FROM 'text' depends on its string, KILL on its number: never shared by shape.
-    const cacheable = s.words[0] !== 'PREPARE' && s.words[0] !== 'KILL';
+    // PREPARE ... FROM 'text' and EXECUTE IMMEDIATE 'text' depend on their string, KILL on its number, a
+    // character set change on its (possibly quoted) name: never shared by shape.
+    const cacheable = s.words[0] !== 'PREPARE' && s.words[0] !== 'KILL' && s.words[0] !== 'EXECUTE' && !changesCharset(s.words);
     const key = `${options.backslashEscapes ? 'b' : 'n'}${s.shape}`;
     const cached = cacheable ? this.shapes.get(key) : undefined;
     if (cached) return { ...cached, text: s.text };
@@ -83,45 +96,51 @@ export class MysqlClassifier {
     if (ADMIN_LEADERS.has(first)) return family(ADMIN);
     switch (first) {
       case 'SHOW':
-        return this.show(w, family);
+        return this.show(w, s.code, family);
       case 'KILL': {
-        const id = /(\d+)\s*$/.exec(s.code);
+        // The agent kills the connection itself: only the forms whose target it reads exactly (not `KILL 0x10`,
+        // `KILL 1+2`, MariaDB's `KILL QUERY ID 5`, which names a query, or `KILL USER u`).
+        const id = /^\s*KILL\s+(?:(?:HARD|SOFT)\s+)?(QUERY\s+|CONNECTION\s+)?(\d+)\s*$/i.exec(s.code);
         if (!id) throw new SqlClassificationError('PARSE_ERROR', 'KILL needs a connection id');
-        return family(ADMIN, [], { kill: { query: w[1] === 'QUERY', connectionId: Number(id[1]) } });
+        return family(ADMIN, [], { kill: { query: /^QUERY/i.test(id[1] ?? ''), connectionId: Number(id[2]) } });
       }
       case 'HANDLER':
-        return family(CATALOG_READ, w[1] ? [identifier(s.code, 1)] : []);
+        return family(CATALOG_READ, [nameAfter(s.code, /^\s*HANDLER\s+/i).name]);
       case 'SAVEPOINT':
       case 'RELEASE':
         return family(SESSION);
       case 'PREPARE':
         return this.prepare(s, options, family);
-      case 'EXECUTE': {
-        const name = identifier(s.code, 1).toLowerCase();
-        return { ...family(ADMIN), kind: 'execute', execute: { name, argumentActions: [] } };
-      }
+      case 'EXECUTE':
+        return this.execute(s, options, family);
       case 'DEALLOCATE':
-        return { ...family(SESSION), deallocate: { name: identifier(s.code, 2).toLowerCase() } };
+        return { ...family(SESSION), deallocate: { name: preparedName(s.code, /^\s*DEALLOCATE\s+PREPARE\s+/i) } };
       case 'DO':
         return this.parsed({ ...s, code: `SELECT ${s.code.replace(/^\s*DO\b/i, '')}` }, base);
       case 'BEGIN':
         if (w[1] === 'NOT') return family({ kind: 'procedural', actions: ['sql:procedural', 'sql:admin'], readOnly: false });
         break;
-      case 'SET':
+      case 'SET': {
+        // A character set in which the server reads later text differently from the classifier is admin.
+        if (changesCharset(w) && !readsLikeUtf8(s.code)) return family(ADMIN);
         if (w[1] === 'ROLE' || w[1] === 'DEFAULT' || w[1] === 'PASSWORD' || w.some((x) => x === 'GLOBAL' || x === '@@GLOBAL' || x.startsWith('PERSIST') || x === '@@PERSIST')) return family(ADMIN);
-        if (w[1] === 'NAMES' || w[1] === 'CHARACTER' || w[1] === 'CHARSET' || (w[1] === 'TRANSACTION') || ((w[1] === 'SESSION' || w[1] === 'LOCAL') && w[2] === 'TRANSACTION')) return family(SESSION);
+        // Only the whole statement: `SET NAMES utf8mb4, @x = (SELECT ...)` is a list whose other items the parser must see.
+        if (charsetStatement(s.code) !== undefined) return family(SESSION);
+        if (w[1] === 'TRANSACTION' || ((w[1] === 'SESSION' || w[1] === 'LOCAL') && w[2] === 'TRANSACTION')) return family(SESSION);
         if (w.some((x) => ADMIN_VARIABLES.has(x.replace(/^@@/, '')))) return family(ADMIN);
         break;
+      }
       case 'LOAD':
         return family({ kind: 'copy_from', actions: ['sql:admin', 'sql:insert'], readOnly: false }, tableAfter(s.code, /\bINTO\s+TABLE\s+/i), { localInfile: w.includes('LOCAL') });
       case 'CREATE':
       case 'ALTER':
       case 'DROP': {
         const object = w.find((x) => ['PROCEDURE', 'FUNCTION', 'TRIGGER', 'EVENT', 'USER', 'ROLE', 'PREPARE', 'SERVER', 'TABLESPACE', 'LOGFILE'].includes(x));
-        if (first === 'DROP' && w[1] === 'PREPARE') return { ...family(SESSION), deallocate: { name: identifier(s.code, 2).toLowerCase() } };
+        if (first === 'DROP' && w[1] === 'PREPARE') return { ...family(SESSION), deallocate: { name: preparedName(s.code, /^\s*DROP\s+PREPARE\s+/i) } };
         if (object === 'USER' || object === 'ROLE' || object === 'SERVER' || object === 'TABLESPACE' || object === 'LOGFILE') return family(ADMIN);
         if (object !== undefined && w.indexOf(object) <= 6) {
-          const definer = w.includes('DEFINER');
+          // DEFINER runs the code as another account; SONAME loads a shared library into the server (a UDF).
+          const definer = w.includes('DEFINER') || w.includes('SONAME');
           return family({ kind: 'ddl', actions: definer ? ['sql:ddl', 'sql:procedural', 'sql:admin'] : ['sql:ddl', 'sql:procedural'], readOnly: false });
         }
         break;
@@ -134,23 +153,35 @@ export class MysqlClassifier {
         return family(ADMIN);
       case 'TABLE':
         return this.parsed({ ...s, code: `SELECT * FROM ${s.code.replace(/^\s*TABLE\b/i, '')}` }, base);
+      case 'DELETE':
+      case 'UPDATE':
+        // The parser reads `DELETE IGNORE FROM t` / `UPDATE IGNORE t` as a multi-table statement whose target
+        // is a table named `ignore` (and `t` a mere read). The modifiers change neither the target nor the rows.
+        return this.parsed({ ...s, code: s.code.replace(/^(\s*(?:DELETE|UPDATE))((?:\s+(?:LOW_PRIORITY|QUICK|IGNORE)\b)+)/i, '$1') }, base);
       default:
         break;
     }
     return this.parsed(s, base);
   }
 
-  private show(w: readonly string[], family: (rule: FamilyRule, tables?: string[]) => MysqlStatementClassification): MysqlStatementClassification {
+  private show(w: readonly string[], code: string, family: (rule: FamilyRule, tables?: string[]) => MysqlStatementClassification): MysqlStatementClassification {
     const rest = w.slice(1).filter((x) => x !== 'FULL' && x !== 'EXTENDED' && x !== 'GLOBAL' && x !== 'SESSION');
     const what = rest[0] ?? '';
     if (!CATALOG_SHOWS.has(what)) return family(ADMIN);
     if (what === 'CREATE' && rest[1] === 'USER') return family(ADMIN);
     if (what === 'GRANTS' && rest.includes('FOR')) return family(ADMIN);
-    const from = rest.indexOf('FROM') >= 0 ? rest.indexOf('FROM') : rest.indexOf('IN');
+    // Names read from the text, not the words (which leave out `quoted` names and split `db.t`).
     let table: string | undefined;
-    if (['COLUMNS', 'FIELDS', 'INDEX', 'INDEXES', 'KEYS'].includes(what) && from >= 0) table = rest[from + 1];
-    if (what === 'CREATE' && (rest[1] === 'TABLE' || rest[1] === 'VIEW')) table = rest[2];
-    return family(CATALOG_READ, table ? [table.toLowerCase()] : []);
+    if (['COLUMNS', 'FIELDS', 'INDEX', 'INDEXES', 'KEYS'].includes(what)) {
+      // SHOW COLUMNS FROM t [FROM db]
+      const from = /^\s*SHOW\b.*?\b(?:FROM|IN)\s+/is;
+      if (from.test(code)) {
+        const { name, rest: after } = nameAfter(code, from);
+        table = /^(?:FROM|IN)\s/i.test(after) ? `${nameAfter(after, /^(?:FROM|IN)\s+/i).name}.${name}` : name;
+      }
+    }
+    if (what === 'CREATE' && (rest[1] === 'TABLE' || rest[1] === 'VIEW')) table = nameAfter(code, /^\s*SHOW\s+CREATE\s+(?:TABLE|VIEW)\s+/i).name;
+    return family(CATALOG_READ, table ? [table] : []);
   }
 
   private prepare(s: LexedStatement, options: LexOptions, family: (rule: FamilyRule, tables?: string[], extra?: Partial<MysqlStatementClassification>) => MysqlStatementClassification): MysqlStatementClassification {
@@ -167,6 +198,31 @@ export class MysqlClassifier {
     return { ...statement, text: s.text, kind: 'prepare', fingerprint: fingerprint(s.shape + inner), prepared: { name, statement } };
   }
 
+  /**
+   * `EXECUTE name [USING ...]` runs a statement prepared earlier, which the agent resolves by name. MariaDB's
+   * `EXECUTE IMMEDIATE 'text'` runs the text itself: it must never be resolved as a statement named
+   * `immediate` (which `PREPARE immediate FROM 'SELECT 1'` may have defined), but classified like the text.
+   */
+  private execute(s: LexedStatement, options: LexOptions, family: (rule: FamilyRule) => MysqlStatementClassification): MysqlStatementClassification {
+    const immediate = /^\s*EXECUTE\s+IMMEDIATE\b\s*(.*)$/is.exec(s.code);
+    if (immediate && immediate[1] !== '' && !/^USING\b/i.test(immediate[1]!)) {
+      const literal = /^('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")\s*(?:USING\b.*)?$/is.exec(immediate[1]!);
+      // Any other expression (a variable, CONCAT(...)) is text the classifier cannot see.
+      if (!literal) return { ...family(ADMIN), kind: 'execute' };
+      const statements = this.classify(unquote(literal[1]!, options.backslashEscapes), options);
+      if (statements.length !== 1) throw new SqlClassificationError('PARSE_ERROR', 'EXECUTE IMMEDIATE runs exactly one statement');
+      const statement = statements[0]!;
+      if (statement.execute || statement.prepared || statement.kill || statement.deallocate) {
+        throw new SqlClassificationError('PARSE_ERROR', 'EXECUTE IMMEDIATE of a prepared-statement command');
+      }
+      return { ...statement, text: s.text, kind: 'execute', fingerprint: fingerprint(s.shape + literal[1]) };
+    }
+    const { name, rest } = nameAfter(s.code, /^\s*EXECUTE\s+/i);
+    // Anything between the name and USING (`EXECUTE /*!99999 x *\/ s`) could make the server run another name.
+    if (rest !== '' && !/^USING\b/i.test(rest)) throw new SqlClassificationError('PARSE_ERROR', 'EXECUTE takes a statement name and USING only');
+    return { ...family(ADMIN), kind: 'execute', execute: { name, argumentActions: [] } };
+  }
+
   private parsed(s: LexedStatement, base: { text: string; fingerprint: string }): MysqlStatementClassification {
     let tree: Ast | Ast[];
     try {
@@ -176,25 +232,29 @@ export class MysqlClassifier {
     }
     const asts = Array.isArray(tree) ? tree : [tree];
     if (asts.length !== 1) throw new SqlClassificationError('PARSE_ERROR', 'the statement parsed as several');
-    return this.fromAst(asts[0]!, s.words, base);
+    return this.fromAst(asts[0]!, s.words, base, s.code);
   }
 
-  private fromAst(ast: Ast, words: readonly string[], base: { text: string; fingerprint: string }): MysqlStatementClassification {
+  private fromAst(ast: Ast, words: readonly string[], base: { text: string; fingerprint: string }, code: string): MysqlStatementClassification {
     const type = str(ast['type']);
     if (type === 'explain' && typeof ast['expr'] === 'object' && ast['expr'] !== null) {
-      const inner = this.fromAst(ast['expr'] as Ast, words.slice(1), base);
+      const inner = this.fromAst(ast['expr'] as Ast, words.slice(1), base, code);
       return { ...inner, kind: 'explain' };
     }
-    const facts: AstFacts = { tables: new Set(), functions: new Set(), columns: new Set() };
+    const facts: AstFacts = { tables: new Set(), functions: new Set(), columns: new Set(), locksRows: false, writesFile: false };
     const dml = type === 'insert' || type === 'replace' || type === 'update' || type === 'delete';
     let written = new Set<string>();
     try {
-      walkAst(ast, facts, dml ? new Set(['table']) : new Set());
+      const limit = { nodes: 0, max: 200_000 };
+      walkAst(ast, facts, new Set(dml ? ['table', 'with'] : ['with']), limit);
+      if (dml) walkTargetList(ast, facts, limit);
+      // The statement itself sees every CTE name; each CTE body only those defined before it.
+      for (const cte of cteNames(ast)) facts.tables.delete(cte);
+      walkWithClause(ast, facts, limit);
     } catch {
       throw new SqlClassificationError('LIMIT_EXCEEDED', 'statement tree too large');
     }
     if (dml) written = targetTables(ast);
-    for (const cte of cteNames(ast)) facts.tables.delete(cte);
     const actions = new Set<SqlAction>();
     let kind: StatementKind;
     let readOnly = false;
@@ -204,9 +264,8 @@ export class MysqlClassifier {
         kind = 'select';
         actions.add('sql:select');
         readOnly = true;
-        const into = ast['into'] as Ast | null | undefined;
-        const keyword = str(into?.['keyword']).toUpperCase();
-        if (keyword === 'OUTFILE' || keyword === 'DUMPFILE') {
+        // Wherever the parser puts it (a UNION's last part): the words say it too, whatever the tree looks like.
+        if (facts.writesFile || words.includes('OUTFILE') || words.includes('DUMPFILE')) {
           kind = 'copy_to';
           actions.add('sql:admin');
           readOnly = false;
@@ -233,16 +292,19 @@ export class MysqlClassifier {
       case 'rename':
         kind = 'ddl';
         actions.add('sql:ddl');
-        if (type === 'create' && read.length > 0) {
+        if (type === 'create' && (read.length > 0 || isAst(ast['view']))) {
           // CREATE VIEW v AS SELECT ... / CREATE TABLE ... LIKE: the first table is the one created.
           const created = Array.isArray(ast['table']) ? (ast['table'] as Ast[]) : isAst(ast['table']) ? [ast['table']] : [];
+          if (isAst(ast['view'])) created.push(ast['view']);
           written = new Set(created.map((t) => `${str(t['db']) ? `${str(t['db'])}.` : ''}${str(t['table']) || str(t['view'])}`.toLowerCase()).filter(Boolean));
-          if (isAst(ast['view'])) written.add(str(ast['view']['view']).toLowerCase());
           if (read.some((t) => !written.has(t))) actions.add('sql:select');
         } else {
           written = new Set(read);
         }
         if (words.includes('DATABASE') || words.includes('SCHEMA')) actions.add('sql:admin');
+        // A view with DEFINER = another account runs its query with that account's privileges; a table
+        // stored on another server or in a directory of the server's file system reaches outside the database.
+        if (isAst(ast['definer']) || OUTSIDE_STORAGE.test(code)) actions.add('sql:admin');
         break;
       case 'truncate':
         kind = 'truncate';
@@ -256,6 +318,12 @@ export class MysqlClassifier {
         kind = 'session';
         actions.add('sql:session');
         readOnly = true;
+        // After `USE mysql`, `SELECT * FROM user` names no schema: entering a system schema is what the
+        // qualified names below would have made admin.
+        if (type === 'use' && SYSTEM_SCHEMAS.has(str(ast['db']).toLowerCase())) {
+          kind = 'admin';
+          actions.add('sql:admin');
+        }
         break;
       case 'lock':
       case 'unlock':
@@ -285,13 +353,15 @@ export class MysqlClassifier {
         actions.add('sql:admin');
     }
     read = read.filter((t) => !written.has(t) || type === 'insert' || type === 'replace');
+    // MariaDB's RETURNING hands the target's rows back to the client: a read of the target, as in Postgres.
+    if (dml && isAst(ast['returning'])) read.push(...written);
     if (read.length > 0 && kind !== 'select' && kind !== 'ddl' && kind !== 'truncate' && kind !== 'session') actions.add('sql:select');
     if (kind === 'session' && read.length > 0 && type !== 'lock') {
       actions.add('sql:select');
     }
     if ([...facts.tables, ...written].some((t) => SYSTEM_SCHEMAS.has(t.split('.')[0]!) && t.includes('.'))) actions.add('sql:admin');
     if ([...facts.functions].some((f) => ADMIN_FUNCTIONS.has(f))) actions.add('sql:admin');
-    const locksRows = type === 'select' && (isAst(ast['locking_read']) || typeof ast['locking_read'] === 'string');
+    const locksRows = facts.locksRows;
     return {
       ...base,
       kind,
@@ -300,7 +370,8 @@ export class MysqlClassifier {
       tablesWritten: [...written].sort(),
       functions: [...facts.functions].sort(),
       columnsReferenced: [...facts.columns].sort(),
-      readOnly: readOnly && !actions.has('sql:admin'),
+      // Row locks (FOR UPDATE, also in a subquery) block other sessions' writes: not read-only, as in Postgres.
+      readOnly: readOnly && !actions.has('sql:admin') && !locksRows,
       locksRows,
     };
   }
@@ -310,12 +381,75 @@ function isAst(v: unknown): v is Ast {
   return typeof v === 'object' && v !== null;
 }
 
-/** The `index`-th word of the statement as an identifier (backquotes removed). */
-function identifier(code: string, index: number): string {
-  const parts = code.trim().split(/\s+/);
-  const raw = parts[index];
-  if (!raw) throw new SqlClassificationError('PARSE_ERROR', 'statement is missing a name');
-  return raw.replace(/^`|`$/g, '').replace(/;$/, '');
+/**
+ * The (possibly `db.`-qualified) name that follows `lead` in the statement, lower-cased, read as the server
+ * reads identifiers: bare words or backquoted with doubled backquotes (`` `a``b` ``, `` `shop`.`orders` ``),
+ * and what follows it. Refused when there is no name.
+ */
+function nameAfter(code: string, lead: RegExp): { name: string; rest: string } {
+  const m = lead.exec(code);
+  if (!m) throw new SqlClassificationError('PARSE_ERROR', 'statement is missing a name');
+  const part = /^(?:`((?:[^`]|``)+)`|([\w$]+))/;
+  const parts: string[] = [];
+  let rest = code.slice(m[0].length);
+  for (;;) {
+    const p = part.exec(rest);
+    if (!p) throw new SqlClassificationError('PARSE_ERROR', 'statement is missing a name');
+    parts.push(p[1] !== undefined ? p[1].replace(/``/g, '`') : p[2]!);
+    rest = rest.slice(p[0].length);
+    if (!rest.startsWith('.') || parts.length === 2) break;
+    rest = rest.slice(1);
+  }
+  return { name: parts.join('.').toLowerCase(), rest: rest.trim() };
+}
+
+/** The name of `DEALLOCATE PREPARE name` / `DROP PREPARE name`: nothing may follow it. */
+function preparedName(code: string, lead: RegExp): string {
+  const { name, rest } = nameAfter(code, lead);
+  if (rest !== '') throw new SqlClassificationError('PARSE_ERROR', 'unexpected text after the prepared statement name');
+  return name;
+}
+
+/**
+ * Whether a statement may change how the server reads the text after it: a SET of sql_mode (quotes,
+ * backslashes) or of a character set that reads differently, or an EXECUTE (of a prepared statement that
+ * may be such a SET).
+ */
+function changesReading({ words, code }: LexedStatement): boolean {
+  if (words[0] === 'EXECUTE') return true;
+  return words[0] === 'SET' && ((changesCharset(words) && !readsLikeUtf8(code)) || words.some((w) => w.replace(/^@@/, '') === 'SQL_MODE'));
+}
+
+/** `SET NAMES x`, `SET CHARACTER SET x`, `SET character_set_client = x`: what changes how the server reads the text. */
+function changesCharset(words: readonly string[]): boolean {
+  return words[0] === 'SET' && (words[1] === 'NAMES' || words[1] === 'CHARSET' || (words[1] === 'CHARACTER' && words[2] === 'SET') || words.some((w) => w.replace(/^@@/, '') === 'CHARACTER_SET_CLIENT'));
+}
+
+/**
+ * Character sets in which the server cuts the gateway's (UTF-8) text exactly as the classifier does: ASCII
+ * quotes and backslashes are never part of another character. In GBK, Big5, SJIS, CP932 or GB18030 the
+ * bytes of `中\'` end with a two-byte character whose second byte is the backslash, so the quote after it
+ * ends the string the classifier thought continued (`SELECT '中\' ; DROP TABLE t; -- '`).
+ */
+const SAME_READING_CHARSETS: ReadonlySet<string> = new Set(['utf8', 'utf8mb3', 'utf8mb4', 'latin1', 'ascii', 'binary']);
+
+/** The character set of a statement that is exactly `SET NAMES x [COLLATE y]` / `SET CHARACTER SET x` / `SET CHARSET x`. */
+function charsetStatement(code: string): string | undefined {
+  const named = /^\s*SET\s+(?:NAMES|CHARSET|CHARACTER\s+SET)\s+(['"`]?)(\w+)\1(?:\s+COLLATE\s+(['"`]?)\w+\3)?\s*$/i.exec(code);
+  return named?.[2]!.toLowerCase();
+}
+
+/** Whether every character set the SET statement names keeps the classifier's reading of later text. */
+function readsLikeUtf8(code: string): boolean {
+  const charset = charsetStatement(code);
+  if (charset !== undefined) return SAME_READING_CHARSETS.has(charset);
+  // `SET NAMES x, ...` in a list: refused by the parser later if it is well-formed; the set must be safe too.
+  const listed = /^\s*SET\s+(?:NAMES|CHARSET|CHARACTER\s+SET)\s+(['"`]?)(\w+)\1/i.exec(code);
+  if (listed && !SAME_READING_CHARSETS.has(listed[2]!.toLowerCase())) return false;
+  const assignments = [...code.matchAll(/character_set_client\s*:?=\s*(['"`]?)(\w+)\1\s*(?=,|$)/gi)];
+  const mentions = code.match(/character_set_client/gi)?.length ?? 0;
+  // Every mention must be a plain assignment of a same-reading set (not DEFAULT, a variable or an expression).
+  return assignments.length === mentions && assignments.every((a) => SAME_READING_CHARSETS.has(a[2]!.toLowerCase()));
 }
 
 function tableAfter(code: string, marker: RegExp): string[] {

@@ -48,11 +48,24 @@ export function lexStatements(text: string, options: LexOptions): LexedStatement
   };
   /** Inside an executable comment: its closing `*\/` is blanked, the content kept. */
   let executableDepth = 0;
+  /**
+   * For each open executable comment, where a server that skips it would see it end (see skippedCommentEnd),
+   * or -1 for `/*!` without a version, which every server runs.
+   */
+  const skippedEnds: number[] = [];
   while (i < n) {
     const c = text[i]!;
     const next = text[i + 1] ?? '';
+    // The server stops a `#` / `-- ` comment at NUL and reads it as a character elsewhere: refuse the divergence.
+    if (c === '\0') throw new SqlClassificationError('PARSE_ERROR', 'statement text contains a NUL character');
     if (c === "'" || c === '"' || c === '`') {
       const end = quoteEnd(text, i, c, options.backslashEscapes && c !== '`');
+      // Under sql_mode ANSI_QUOTES (a session setting) "..." is an identifier, where a backslash escapes
+      // nothing: `SELECT "a\" FROM (SELECT 1 AS \`a\\\`) d; DROP TABLE t; -- "` is one string to the
+      // classifier and a SELECT and a DROP to such a server. Refused when the two readings end apart.
+      if (c === '"' && options.backslashEscapes && ansiQuoteEnd(text, i) !== end) {
+        throw new SqlClassificationError('PARSE_ERROR', 'a double-quoted string or identifier ends elsewhere under ANSI_QUOTES');
+      }
       const literal = text.slice(i, end);
       // The parser reads backslashes as escapes: under NO_BACKSLASH_ESCAPES a backslash is itself, so it is doubled for it.
       code += options.backslashEscapes || c === '`' ? literal : literal.replace(/\\/g, '\\\\');
@@ -68,29 +81,40 @@ export function lexStatements(text: string, options: LexOptions): LexedStatement
         shape += ' ';
         i += executable[0].length;
         executableDepth += 1;
+        // A version (or MariaDB's `M!`, plain text to MySQL) means some servers skip the comment instead.
+        skippedEnds.push(executable[1] === '!' && executable[2] === undefined ? -1 : skippedCommentEnd(text, i));
         continue;
       }
       const close = text.indexOf('*/', i + 2);
       if (close < 0) throw new SqlClassificationError('PARSE_ERROR', 'unterminated comment');
+      if (text.slice(i, close).includes('\0')) throw new SqlClassificationError('PARSE_ERROR', 'statement text contains a NUL character');
       code += ' ';
       shape += ' ';
       i = close + 2;
       continue;
     }
     if (c === '*' && next === '/' && executableDepth > 0) {
+      const skippedEnd = skippedEnds.pop()!;
+      // Read as code, the comment ends here; a server that skips it stops at the first `*\/`. If a quote or a
+      // comment inside moved the end (`/*!99999 ' *\/ ; DROP TABLE t; -- ' *\/`), the two readings are
+      // different statements and the classifier cannot know which one the server runs.
+      if (skippedEnd >= 0 && skippedEnd !== i) {
+        throw new SqlClassificationError('PARSE_ERROR', 'a versioned comment ends elsewhere when the server skips it');
+      }
       executableDepth -= 1;
       code += '  ';
       shape += ' ';
       i += 2;
       continue;
     }
-    if (c === '#' || (c === '-' && next === '-' && /[\s]/.test(text[i + 2] ?? ' ') )) {
+    if (c === '#' || (c === '-' && next === '-' && startsDashComment(text[i + 2]))) {
       // Up to the end of the line; "--" only starts a comment when followed by a space or control char.
       if (c === '-' && i + 2 >= n) {
         i = n;
         continue;
       }
       const eol = text.indexOf('\n', i);
+      if (text.slice(i, eol < 0 ? n : eol).includes('\0')) throw new SqlClassificationError('PARSE_ERROR', 'statement text contains a NUL character');
       code += ' ';
       shape += ' ';
       i = eol < 0 ? n : eol;
@@ -122,6 +146,39 @@ export function lexStatements(text: string, options: LexOptions): LexedStatement
   if (executableDepth > 0) throw new SqlClassificationError('PARSE_ERROR', 'unterminated executable comment');
   push(n);
   return out;
+}
+
+/**
+ * Whether `--` followed by this character starts a comment: the server wants an ASCII space or control
+ * character (its ctype tables; end of text counts). JavaScript's `\s` would also take U+00A0, U+3000,
+ * U+FEFF and other Unicode spaces, which the server reads as part of an identifier: `SELECT 1 --\u00a0...;
+ * DROP TABLE t` would hide a statement the server runs.
+ */
+function startsDashComment(c: string | undefined): boolean {
+  if (c === undefined) return true;
+  const code = c.charCodeAt(0);
+  return code <= 0x20 || code === 0x7f;
+}
+
+/**
+ * Where a server that skips the executable comment whose content starts at `from` sees it end: at the
+ * first `*\/`, quotes meaning nothing. MySQL lets one nested `/* *\/` comment in there and MariaDB may
+ * not: a nested comment opener makes the end unknowable, refused.
+ */
+function skippedCommentEnd(text: string, from: number): number {
+  const end = text.indexOf('*/', from);
+  if (end < 0) throw new SqlClassificationError('PARSE_ERROR', 'unterminated executable comment');
+  if (text.slice(from, end).includes('/*')) throw new SqlClassificationError('PARSE_ERROR', 'a comment nested in a versioned comment');
+  return end;
+}
+
+/** Where the `"` token opening at `i` ends when a backslash escapes nothing (-1: it does not end). */
+function ansiQuoteEnd(text: string, i: number): number {
+  try {
+    return quoteEnd(text, i, '"', false);
+  } catch {
+    return -1;
+  }
 }
 
 /** The offset just past the string or quoted identifier opening at `i` (a doubled quote continues it). */

@@ -162,7 +162,8 @@ const CASES: readonly Case[] = [
   { sql: "SELECT public.setval('s', 1, false)", kind: 'select', actions: ['sql:procedural', 'sql:select', 'sql:update'], functions: ['public.setval'] },
   { sql: 'SELECT pg_advisory_lock(1)', kind: 'select', actions: ['sql:select', 'sql:session'], functions: ['pg_advisory_lock'], readOnly: false },
   { sql: 'SELECT my_report()', kind: 'select', actions: ['sql:procedural', 'sql:select'], functions: ['my_report'] },
-  { sql: 'SELECT "PG_READ_FILE"(\'x\')', kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['pg_read_file'] },
+  // a quoted upper-case name is not PostgreSQL's own function (user code), and keeps the look-alike's rule
+  { sql: 'SELECT "PG_READ_FILE"(\'x\')', kind: 'select', actions: ['sql:admin', 'sql:procedural', 'sql:select'], functions: ['pg_read_file'] },
 
   // lexical tricks: quoting, dollar bodies, E-strings, nested comments
   { sql: "SELECT 'a; DELETE FROM t; --' AS x", kind: 'select', actions: ['sql:select'], readOnly: true },
@@ -171,6 +172,33 @@ const CASES: readonly Case[] = [
   { sql: 'SELECT 1 /* outer /* ; DELETE FROM t; */ still comment */ FROM t -- ; DELETE FROM u', kind: 'select', actions: ['sql:select'], read: ['t'], readOnly: true },
   { sql: 'sElEcT * FrOm "Weird.Name"', kind: 'select', actions: ['sql:select'], read: ['Weird.Name'], readOnly: true },
   { sql: 'DeLeTe FrOm "T"', kind: 'delete', actions: ['sql:delete'], written: ['T'] },
+
+  // names compared as the server does: a quoted schema or name that is not all lower case is not PostgreSQL's own
+  { sql: 'SELECT "PG_CATALOG".lower(\'x\')', kind: 'select', actions: ['sql:procedural', 'sql:select'], functions: ['pg_catalog.lower'], readOnly: false },
+  { sql: 'SELECT pg_catalog."LOWER"(\'x\')', kind: 'select', actions: ['sql:procedural', 'sql:select'], functions: ['pg_catalog.lower'], readOnly: false },
+  { sql: 'SELECT "Lower"(name) FROM t', kind: 'select', actions: ['sql:procedural', 'sql:select'], read: ['t'], functions: ['lower'], readOnly: false },
+  { sql: 'SELECT "pg_catalog".lower(\'x\')', kind: 'select', actions: ['sql:select'], functions: ['pg_catalog.lower'], readOnly: true },
+
+  // a trigger wires its function into every write of the table
+  { sql: 'CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION evil()', kind: 'ddl', actions: ['sql:ddl', 'sql:procedural'], written: ['t'], functions: ['evil'] },
+  { sql: 'CREATE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()', kind: 'ddl', actions: ['sql:ddl'], written: ['t'], functions: ['suppress_redundant_updates_trigger'] },
+  // dropping what a table enforces (audit trigger, row security policy, rule) changes that table
+  { sql: 'DROP TRIGGER audit ON s.secret', kind: 'ddl', actions: ['sql:ddl'], written: ['s.secret'] },
+  { sql: 'DROP POLICY tenant_only ON secret', kind: 'ddl', actions: ['sql:ddl'], written: ['secret'] },
+  { sql: 'DROP RULE keep ON secret', kind: 'ddl', actions: ['sql:ddl'], written: ['secret'] },
+
+  // any language but the trusted ones runs with the server's OS privileges
+  { sql: 'DO LANGUAGE plsh $$ rm -rf / $$', kind: 'procedural', actions: ['sql:admin', 'sql:procedural'] },
+  { sql: "CREATE FUNCTION f() RETURNS text LANGUAGE plr AS $$ system('id') $$", kind: 'ddl', actions: ['sql:admin', 'sql:ddl', 'sql:procedural'] },
+  { sql: 'DO LANGUAGE plperl $$ 1; $$', kind: 'procedural', actions: ['sql:procedural'] },
+
+  // an operator runs a function: one that is not PostgreSQL's own is user code
+  { sql: 'SELECT a === b FROM t', kind: 'select', actions: ['sql:procedural', 'sql:select'], read: ['t'], readOnly: false },
+  { sql: 'SELECT 1 OPERATOR(public.+) 2', kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
+  { sql: 'SELECT 1 OPERATOR(pg_catalog.+) 2, a BETWEEN 1 AND 2, j ->> \'k\', a !~~* \'x\' FROM t', kind: 'select', actions: ['sql:select'], read: ['t'], readOnly: true },
+
+  // a plain EXPLAIN plans the statement, and the planner runs an IMMUTABLE function with constant arguments
+  { sql: 'EXPLAIN SELECT evil(1)', kind: 'explain', actions: ['sql:procedural', 'sql:select'], functions: ['evil'], readOnly: false },
 ];
 
 describe('bypass suite', () => {

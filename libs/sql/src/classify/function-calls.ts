@@ -27,16 +27,20 @@ function dynamic(message: string): SqlClassificationError {
 }
 
 /**
- * Applies the reviewed class of a called function (see scripts/function-review.mjs). `name` is the call's
- * name as written, lower-cased and qualified; `base` its last part.
+ * Applies the reviewed class of a called function (see scripts/function-review.mjs). `parts` is the call's
+ * qualified name as the parser gives it: unquoted names lower-cased, quoted ones kept as written.
  */
 export function applyFunctionCall(ctx: FunctionCallContext, call: Body, parts: readonly string[]): void {
-  const base = parts[parts.length - 1] ?? '';
+  const written = parts[parts.length - 1] ?? '';
+  const base = written.toLowerCase();
   const schema = parts.length > 1 ? parts[parts.length - 2] : undefined;
   const rule = functionRuleFor(base);
   // Another schema's function of the same name is user code, and still gets the built-in's rule: a
-  // `public.setval` may be the real one tomorrow (search_path) and is judged like it today.
-  if (rule === undefined || (schema !== undefined && !BUILT_IN_SCHEMAS.has(schema))) ctx.addAction(UNKNOWN_FUNCTION_ACTION);
+  // `public.setval` may be the real one tomorrow (search_path) and is judged like it today. Names are
+  // compared as the server does: `"PG_CATALOG".lower(x)` is a schema PG_CATALOG that anyone may create, and
+  // `"LOWER"(x)` a function LOWER, neither of them PostgreSQL's own (all of whose names are lower case).
+  const userCode = rule === undefined || written !== base || (schema !== undefined && !BUILT_IN_SCHEMAS.has(schema));
+  if (userCode) ctx.addAction(UNKNOWN_FUNCTION_ACTION);
   if (rule === undefined) return;
   for (const action of rule.actions) ctx.addAction(action);
   if (rule.notReadOnly && ctx.isExecuting()) ctx.out.writesOutsideTables = true;
@@ -44,6 +48,40 @@ export function applyFunctionCall(ctx: FunctionCallContext, call: Body, parts: r
   if (rule.setting) applySetting(ctx, call, args);
   if (rule.tableReader) applyTableRead(ctx, base, args);
   if (rule.sqlTextArgs !== undefined) applySqlText(ctx, base, call, args, rule.sqlTextArgs);
+}
+
+/**
+ * The operator names of PostgreSQL 15's own catalogue (pg_operator, from postgres.bki). An operator runs
+ * a function: `SELECT a === b`, or `OPERATOR(public.+)`, calls whatever function its creator named.
+ */
+const BUILT_IN_OPERATORS: ReadonlySet<string> = new Set([
+  '!!', '!~', '!~*', '!~~', '!~~*', '##', '#', '#-', '#>', '#>>', '%', '&&', '&', '&<', '&<|', '&>', '*',
+  '*<', '*<=', '*<>', '*=', '*>', '*>=', '+', '->', '->>', '-|-', '/', '<', '<->', '<<', '<<=', '<<|', '<=',
+  '<>', '<@', '<^', '=', '>', '>=', '>>', '>>=', '>^', '?#', '?&', '?', '?-', '?-|', '?|', '?||', '@',
+  '@-@', '@>', '@?', '@@', '@@@', '^', '^@', '|&>', '|', '|/', '|>>', '||', '||/', '~', '~*', '~<=~', '~<~',
+  '~=', '~>=~', '~>~', '~~', '~~*', '-',
+]);
+
+/**
+ * An operator expression: an operator that is not PostgreSQL's own (another name, or qualified with a schema
+ * that is not pg_catalog) runs user code, like a call to an unknown function. A same-named operator for
+ * other types (`public.=(mytype, mytype)`) is not told apart here, as same-named functions are not.
+ */
+export function applyOperator(ctx: FunctionCallContext, expr: Body): void {
+  // BETWEEN and its variants are keywords (expanded to >= and <=), not operator names.
+  if (typeof expr['kind'] === 'string' && expr['kind'].includes('BETWEEN')) return;
+  const parts = Array.isArray(expr['name']) ? (expr['name'] as unknown[]).map(operatorPart) : [];
+  const name = parts[parts.length - 1];
+  const schema = parts.length > 1 ? parts[parts.length - 2] : undefined;
+  if (name === undefined || !BUILT_IN_OPERATORS.has(name) || (schema !== undefined && !BUILT_IN_SCHEMAS.has(schema))) {
+    ctx.addAction(UNKNOWN_FUNCTION_ACTION);
+  }
+}
+
+function operatorPart(part: unknown): string | undefined {
+  if (typeof part !== 'object' || part === null) return undefined;
+  const str = (part as Body)['String'];
+  return typeof str === 'object' && str !== null && typeof (str as Body)['sval'] === 'string' ? ((str as Body)['sval'] as string) : undefined;
 }
 
 function applySetting(ctx: FunctionCallContext, call: Body, args: readonly unknown[]): void {

@@ -37,7 +37,8 @@ const CLASSES: Readonly<Record<string, readonly Case[]>> = {
   'sequence writes': [
     { sql: "SELECT nextval('t_id_seq')", ...select(['sql:update']) },
     { sql: "SELECT pg_catalog.nextval('t_id_seq')", ...select(['sql:update']) },
-    { sql: 'SELECT "NEXTVAL"(\'t_id_seq\')', ...select(['sql:update']) },
+    // "NEXTVAL" is not nextval (quoted names keep their case): user code, judged like the look-alike too
+    { sql: 'SELECT "NEXTVAL"(\'t_id_seq\')', ...select(['sql:procedural', 'sql:update']) },
     { sql: "SELECT setval('t_id_seq', 999)", ...select(['sql:update']) },
     { sql: "SELECT setval('t_id_seq', 999, false)", ...select(['sql:update']) },
     { sql: "SELECT id, nextval('s') FROM users", ...select(['sql:update'], { read: ['users'] }) },

@@ -2,7 +2,7 @@ import type { SqlAction, StatementClassification } from '../actions.js';
 import { SqlClassificationError } from '../errors.js';
 import { INLINE_STRUCT_FIELDS } from '../parser/node-schema.generated.js';
 import type { Collector } from './collector.js';
-import { applyFunctionCall, type FunctionCallContext } from './function-calls.js';
+import { applyFunctionCall, applyOperator, type FunctionCallContext } from './function-calls.js';
 import { INERT_NODES } from './inert-nodes.js';
 import { ADMIN_SETTINGS, SAME_READING_VALUES } from './settings.js';
 import { settingPinnedByLookup } from './settings-lookup.js';
@@ -33,9 +33,17 @@ const TABLE_LIKE_DROPS: ReadonlySet<string> = new Set([
   'OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_FOREIGN_TABLE', 'OBJECT_SEQUENCE',
 ]);
 
-/** Languages whose functions run with the server's OS privileges: creating or running one is admin. */
-const UNTRUSTED_LANGUAGES: ReadonlySet<string> = new Set([
-  'c', 'internal', 'plpythonu', 'plpython2u', 'plpython3u', 'plperlu', 'pltclu', 'plv8u', 'plrustu',
+/** Objects that belong to a table and are dropped `ON` it: dropping one changes what that table enforces. */
+const OBJECTS_ON_TABLES: ReadonlySet<string> = new Set(['OBJECT_TRIGGER', 'OBJECT_POLICY', 'OBJECT_RULE']);
+
+/**
+ * Trusted procedural languages: their code cannot reach outside the database. Any other language (`c`,
+ * `internal`, `plpython3u`, `plperlu`, but also extensions such as `plsh`, `plr`, `javau`, `plluau` that no
+ * list of untrusted names would keep up with) runs with the server's OS privileges: creating or running
+ * code in it is admin.
+ */
+const TRUSTED_LANGUAGES: ReadonlySet<string> = new Set([
+  'sql', 'plpgsql', 'plperl', 'pltcl', 'plv8', 'plcoffee', 'plls', 'pllua', 'plrust', 'pljava', 'java',
 ]);
 
 const MERGE_COMMAND_ACTIONS: Readonly<Record<string, SqlAction | null>> = {
@@ -128,8 +136,10 @@ export class TreeWalker {
   }
 
   private addAction(action: SqlAction): void {
-    // A plain EXPLAIN does not run its statement, but anything administrative in it stays visible.
-    if (this.executing || action === 'sql:admin') this.out.actions.add(action);
+    // A plain EXPLAIN does not run its statement, but anything administrative in it stays visible, and so
+    // does user code: the planner itself runs an IMMUTABLE function whose arguments are constants
+    // (`EXPLAIN SELECT f(1)` folds f(1)), and such a function may call anything.
+    if (this.executing || action === 'sql:admin' || action === 'sql:procedural') this.out.actions.add(action);
   }
 
   private walkWrapped(value: unknown, mode: Mode): void {
@@ -162,6 +172,8 @@ export class TreeWalker {
         this.recordFunction(body);
       } else if (type === 'ColumnRef') {
         this.recordColumnRef(body);
+      } else if (type === 'A_Expr') {
+        applyOperator(this.functionCallContext, body);
       }
       const writeFields = rule?.writeFields ?? CLAUSE_WRITE_FIELDS[type] ?? [];
       const inherited: Mode = WRITE_CONTEXT_CARRIERS.has(type) ? mode : 'read';
@@ -262,9 +274,8 @@ export class TreeWalker {
   private recordFunction(call: Body): void {
     const parts = asArray(call['funcname']).map(stringValue);
     if (parts.length === 0 || parts.some((p) => p === undefined)) throw malformed('function call without a name');
-    const lower = (parts as string[]).map((p) => p.toLowerCase());
-    this.out.functions.add(lower.join('.'));
-    applyFunctionCall(this.functionCallContext, call, lower);
+    this.out.functions.add((parts as string[]).map((p) => p.toLowerCase()).join('.'));
+    applyFunctionCall(this.functionCallContext, call, parts as string[]);
   }
 
   /** Statement-specific refinements. Returns fields it walked itself (the generic walk skips them). */
@@ -297,7 +308,8 @@ export class TreeWalker {
       case 'CreateFunctionStmt':
         return this.onCreateFunction(body);
       case 'DoStmt':
-        if (UNTRUSTED_LANGUAGES.has(this.languageOf(body['args']) ?? '')) this.addAction('sql:admin');
+        // DO without LANGUAGE runs plpgsql.
+        if (!TRUSTED_LANGUAGES.has(this.languageOf(body['args']) ?? 'plpgsql')) this.addAction('sql:admin');
         return EMPTY;
       case 'PrepareStmt':
         return this.onPrepare(body);
@@ -313,6 +325,11 @@ export class TreeWalker {
         return EMPTY;
       case 'DropStmt':
         this.onDrop(body);
+        return EMPTY;
+      case 'CreateTrigStmt':
+        // The trigger runs its function on every matching write, whoever writes: the statement wires that
+        // code in, so the function counts as called (user code is sql:procedural).
+        this.recordFunction({ funcname: body['funcname'] });
         return EMPTY;
       case 'AlterSystemStmt':
       case 'AlterRoleSetStmt':
@@ -419,7 +436,8 @@ export class TreeWalker {
   private onCreateFunction(body: Body): ReadonlySet<string> {
     this.out.readsConstantValues = true; // the body is a string constant
     const language = this.languageOf(body['options']);
-    if (language !== undefined && UNTRUSTED_LANGUAGES.has(language)) this.addAction('sql:admin');
+    // Without LANGUAGE, only a `RETURN expr` / BEGIN ATOMIC body (SQL) is accepted by the server.
+    if (language !== undefined && !TRUSTED_LANGUAGES.has(language)) this.addAction('sql:admin');
     if (language !== 'sql' || body['sql_body'] !== undefined) return EMPTY; // BEGIN ATOMIC bodies are walked as nodes
     for (const option of asArray(body['options'])) {
       const { body: def } = unwrap(option);
@@ -442,12 +460,17 @@ export class TreeWalker {
   }
 
   private onDrop(body: Body): void {
-    if (typeof body['removeType'] !== 'string' || !TABLE_LIKE_DROPS.has(body['removeType'])) return;
+    const removeType = body['removeType'];
+    if (typeof removeType !== 'string') return;
+    // `DROP TRIGGER audit ON secret`, `DROP POLICY p ON secret`: the object's name follows its table's.
+    const onTable = OBJECTS_ON_TABLES.has(removeType);
+    if (!TABLE_LIKE_DROPS.has(removeType) && !onTable) return;
     for (const object of asArray(body['objects'])) {
       const { type, body: list } = unwrap(object);
       if (type !== 'List') continue;
       const parts = asArray(list['items']).map(stringValue);
-      if (parts.length > 0 && parts.every((p) => p !== undefined)) this.out.tablesWritten.add(parts.join('.'));
+      const table = onTable ? parts.slice(0, -1) : parts;
+      if (table.length > 0 && table.every((p) => p !== undefined)) this.out.tablesWritten.add(table.join('.'));
     }
   }
 }

@@ -16,6 +16,7 @@ import { EphemeralUsers, UserRefusedError, type EphemeralUser } from './ephemera
 import { DEFAULT_MYSQL_OPTIONS, mysql2TlsOptions, mysqlUpstreamTls, tlsFailure, type MysqlOptions } from './mysql-config.js';
 import type { UpstreamTls } from '../postgres/upstream-tls.js';
 import { MysqlSessionCore, type KillOutcome } from './mysql-session-core.js';
+import { startRefusal } from './session-start.js';
 import { UpstreamLoginError, loginUpstream, type UpstreamSession } from './upstream-login.js';
 
 const START_TIMEOUT_MS = 15_000;
@@ -118,6 +119,11 @@ export class MysqlHandler implements ProtocolHandler {
     const seq = start.loginSeq;
     const recorder = this.o.shipper.session(grant.sid);
     if (!resource.credentials?.['user']) return refuse(stream, seq, 1105, `resource ${resource.name} has no credentials.user configured on the agent`);
+    const refusal = startRefusal(start, this.classifier);
+    if (refusal) {
+      recorder.record('mysql.refused', { user: grant.login, mode: options.mode, code: refusal.code, reason: refusal.message });
+      return refuse(stream, seq, refusal.code, refusal.message);
+    }
     const state = await this.resourceState(resource);
     const refuseUser = (message: string): void => {
       recorder.record('mysql.refused', { user: grant.login, mode: options.mode, code: 1045, reason: message });

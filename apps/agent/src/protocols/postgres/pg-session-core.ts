@@ -32,6 +32,7 @@ import { approvalNotice, approvalRecord, refusedByApproval, type ApprovalRecord 
 import { StatementGate } from './statement-gate.js';
 import { NO_MASKING, combineVerdicts, denialMessage, denied, type SessionPolicyContext, type StatementVerdict } from './statement-policy.js';
 import { StatementRecording, cutText, type StatementRun } from './statement-recording.js';
+import { functionCallClassification } from './fast-path.js';
 
 /** Result shape of a portal (extended protocol), filled in by the server's answers. */
 interface Portal {
@@ -507,11 +508,8 @@ export class PgSessionCore {
   }
 
   private onFunctionCall(oid: number, raw: Buffer): void {
-    // The fast-path function call runs a function by OID without SQL: it is procedural code.
-    const statement: StatementClassification = Object.freeze({
-      kind: 'procedural', actions: ['sql:procedural'] as const, tablesRead: [], tablesWritten: [], functions: [`oid:${oid}`], columnsReferenced: [],
-      readOnly: false, locksRows: false, text: `-- FunctionCall oid ${oid}`, fingerprint: '',
-    });
+    // The fast-path function call runs a function by OID without SQL: procedural code, admin for a built-in.
+    const statement = functionCallClassification(oid);
     const verdict = this.gate.decide(statement);
     const run = this.newRun(statement.text, verdict, statement);
     if (verdict.effect !== 'allow') {

@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest';
+import { SqlClassificationError } from '@gw/sql';
+import { MysqlClassifier } from './classifier.js';
+
+/**
+ * Spellings that used to get a dangerous statement classified as something harmless (a hidden statement,
+ * a write or file write seen as a read, a table missing from the lists, a name the agent resolves
+ * differently from the server). Each must now be classified for what it does, or refused.
+ */
+const classifier = new MysqlClassifier();
+const all = (text: string) => classifier.classify(text, { backslashEscapes: true });
+const one = (text: string) => {
+  const [s, ...rest] = all(text);
+  expect(rest).toEqual([]);
+  return s!;
+};
+const refused = (text: string) => expect(() => all(text)).toThrow(SqlClassificationError);
+
+describe('MySQL spellings that must not pass for harmless', () => {
+  it('a `--` followed by a Unicode space is no comment to the server: the statement after it is seen', () => {
+    // The server only starts a `--` comment at an ASCII space or control character; U+00A0 is an identifier character.
+    const hidden = 'SELECT 1 --\u00a0 FROM (SELECT 2 AS `\u00a0`) AS d; DROP TABLE t';
+    expect(all(hidden).map((s) => s.kind)).toEqual(['select', 'ddl']);
+    for (const space of ['\u3000', '\ufeff', '\u2028']) {
+      let kinds: string[] = [];
+      try {
+        kinds = all(`SELECT 1 --${space}x; DROP TABLE t`).map((s) => s.kind);
+      } catch (error) {
+        expect(error).toBeInstanceOf(SqlClassificationError);
+        continue;
+      }
+      expect(kinds).toContain('ddl');
+    }
+    // ... while a control character does start one, as on the server.
+    expect(all('SELECT 1 --\u0001; DROP TABLE t').map((s) => s.kind)).toEqual(['select']);
+  });
+
+  it('refuses a versioned comment that ends elsewhere for a server that skips it', () => {
+    // A server older than the version skips to the first `*/`, quotes or not: `; DROP TABLE t` runs there.
+    refused("SELECT 1 /*!99999 ' */ ; DROP TABLE t; -- ' */");
+    refused("SELECT 1 /*M!999999 ' */ ; DROP TABLE t; -- ' */");
+    refused('SELECT 1 /*!99999 /* x */ ; DROP TABLE t; */');
+    // mysqldump's versioned comments read the same either way
+    expect(one("/*!50003 SET sql_mode = 'NO_AUTO_VALUE_ON_ZERO' */").kind).toBe('session');
+    expect(one('/*!40101 SET NAMES utf8mb4 */').kind).toBe('session');
+  });
+
+  it('refuses a double-quoted token that ends elsewhere under ANSI_QUOTES (a session setting)', () => {
+    // ANSI_QUOTES: "a\" is an identifier, the derived table makes it a column, and the DROP runs.
+    refused('SELECT "a\\" FROM (SELECT 1 AS `a\\`) d ; DROP TABLE t; -- "');
+    refused('SELECT "a\\"b" AS x');
+    // the same in both readings: kept
+    expect(one('SELECT "C:\\\\path" AS p').kind).toBe('select');
+    expect(one('SELECT "it\'s" AS p').kind).toBe('select');
+  });
+
+  it('refuses a change of sql_mode or character set followed by more statements in the same text', () => {
+    // The server reads the rest only after running the SET: for it, the string ends at `a\`, and the DROP runs.
+    refused("SET sql_mode = 'NO_BACKSLASH_ESCAPES'; SELECT 'a\\'; DROP TABLE t; -- '");
+    refused("SET @@session.sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES'); SELECT 'a\\'; DROP TABLE t; -- '");
+    refused('SET NAMES gbk; SELECT 1');
+    refused('EXECUTE s; SELECT 1');
+    expect(all("SELECT 1; SET sql_mode = ''").map((s) => s.kind)).toEqual(['select', 'session']);
+    expect(all('SET NAMES utf8mb4; SELECT 1').map((s) => s.kind)).toEqual(['session', 'select']);
+  });
+
+  it('refuses a NUL outside strings (the server ends a `#` comment there)', () => {
+    refused('SELECT 1 # x\u0000; DROP TABLE t\n');
+  });
+
+  it('classifies EXECUTE IMMEDIATE as the text it runs, never as a statement named `immediate`', () => {
+    const immediate = one("EXECUTE IMMEDIATE 'DROP TABLE t'");
+    expect(immediate).toMatchObject({ kind: 'execute', actions: ['sql:ddl'], tablesWritten: ['t'], readOnly: false });
+    expect(immediate.execute).toBeUndefined();
+    const dynamic = one('EXECUTE IMMEDIATE @q');
+    expect(dynamic).toMatchObject({ kind: 'execute', actions: ['sql:admin'] });
+    expect(dynamic.execute).toBeUndefined();
+    refused("EXECUTE IMMEDIATE 'SELECT 1; DROP TABLE t'");
+    expect(one('EXECUTE immediate USING @a').execute).toEqual({ name: 'immediate', argumentActions: [] });
+  });
+
+  it('resolves EXECUTE by the name the server reads, and refuses anything else before USING', () => {
+    expect(one('EXECUTE `s b` USING @a').execute?.name).toBe('s b');
+    refused('EXECUTE /*!99999 x */ s');
+    expect(one('DEALLOCATE PREPARE `s b`').deallocate).toEqual({ name: 's b' });
+  });
+
+  it('sees INTO OUTFILE / DUMPFILE wherever a UNION puts it', () => {
+    for (const text of [
+      "SELECT a FROM t UNION SELECT b FROM u INTO OUTFILE '/tmp/x'",
+      "SELECT a FROM t UNION SELECT b FROM u INTO DUMPFILE '/tmp/x'",
+      "(SELECT a FROM t) UNION (SELECT b FROM u INTO OUTFILE '/tmp/x')",
+    ]) {
+      expect(one(text)).toMatchObject({ kind: 'copy_to', actions: ['sql:admin', 'sql:select'], readOnly: false });
+    }
+  });
+
+  it('keeps a table that a CTE of the same name reads (CTEs see only the CTEs before them)', () => {
+    expect(one('WITH users AS (SELECT * FROM users) SELECT * FROM users').tablesRead).toEqual(['users']);
+    expect(one('WITH a AS (SELECT * FROM b), b AS (SELECT 1) SELECT * FROM a').tablesRead).toEqual(['b']);
+    expect(one('WITH RECURSIVE r (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT * FROM r').tablesRead).toEqual([]);
+  });
+
+  it("sees the tables read in a multi-table UPDATE's join", () => {
+    expect(one('UPDATE t JOIN (SELECT id FROM secret) s ON s.id = t.id SET t.x = 1')).toMatchObject({
+      actions: ['sql:select', 'sql:update'], tablesRead: ['secret'], tablesWritten: ['t'],
+    });
+    expect(one('UPDATE t JOIN u ON u.id = t.id AND u.k = (SELECT k FROM secret LIMIT 1) SET t.x = 1').tablesRead).toEqual(['secret']);
+  });
+
+  it('names the real target of DELETE / UPDATE with modifiers (not a table called `ignore`)', () => {
+    expect(one('DELETE IGNORE FROM t WHERE a = 1')).toMatchObject({ kind: 'delete', tablesWritten: ['t'], tablesRead: [] });
+    expect(one('DELETE QUICK FROM t')).toMatchObject({ kind: 'delete', tablesWritten: ['t'], tablesRead: [] });
+    expect(one('DELETE LOW_PRIORITY QUICK IGNORE FROM t')).toMatchObject({ kind: 'delete', tablesWritten: ['t'] });
+    expect(one('UPDATE IGNORE t SET a = 1')).toMatchObject({ kind: 'update', tablesWritten: ['t'] });
+  });
+
+  it('makes a character set in which the server cuts text differently admin', () => {
+    // In GBK the bytes of `中\` end with a character whose second byte is the backslash: `SELECT '中\' ; DROP ...` splits.
+    for (const text of ['SET NAMES gbk', "SET NAMES 'sjis'", 'SET CHARACTER SET big5', 'SET CHARSET cp932', "SET character_set_client = 'gb18030'", 'SET @@session.character_set_client = gbk', 'SET NAMES DEFAULT']) {
+      expect(one(text).actions).toEqual(['sql:admin']);
+    }
+    expect(one("SET NAMES 'utf8mb4'").actions).toEqual(['sql:session']);
+    // not served from the shape of the statement above
+    expect(one("SET NAMES 'gbk'").actions).toEqual(['sql:admin']);
+    expect(one('SET NAMES utf8mb4 COLLATE utf8mb4_bin').actions).toEqual(['sql:session']);
+    expect(one('SET character_set_client = utf8mb4').actions).toEqual(['sql:session']);
+  });
+
+  it('does not take `SET NAMES x, ...` for a plain character set change', () => {
+    refused('SET NAMES utf8mb4, @x = (SELECT authentication_string FROM mysql.user LIMIT 1)');
+    expect(one('SET NAMES utf8mb4, GLOBAL max_connections = 1').actions).toEqual(['sql:admin']);
+  });
+
+  it('reports row locks, in a subquery too, as not read-only', () => {
+    expect(one('SELECT * FROM t FOR UPDATE')).toMatchObject({ locksRows: true, readOnly: false });
+    expect(one('SELECT * FROM t WHERE a IN (SELECT b FROM u FOR UPDATE)')).toMatchObject({ locksRows: true, readOnly: false });
+  });
+
+  it("reads the target of a MariaDB RETURNING (the rows go back to the client)", () => {
+    expect(one('DELETE FROM t RETURNING a')).toMatchObject({ actions: ['sql:delete', 'sql:select'], tablesRead: ['t'], tablesWritten: ['t'] });
+  });
+
+  it('makes entering a system schema admin (its tables are then named without it)', () => {
+    expect(one('USE mysql')).toMatchObject({ kind: 'admin', readOnly: false });
+    expect(one('USE `Performance_Schema`').actions).toContain('sql:admin');
+    expect(one('USE shop').actions).toEqual(['sql:session']);
+  });
+
+  it('reads quoted and qualified names in HANDLER and SHOW as the server does', () => {
+    expect(one('HANDLER `shop`.`customers` OPEN').tablesRead).toEqual(['shop.customers']);
+    expect(one('HANDLER SECRET READ FIRST').tablesRead).toEqual(['secret']);
+    expect(one('SHOW CREATE TABLE shop.secret').tablesRead).toEqual(['shop.secret']);
+    expect(one('SHOW COLUMNS FROM `secret` FROM `shop`').tablesRead).toEqual(['shop.secret']);
+  });
+
+  it('makes a view with another DEFINER admin, and names the view it creates', () => {
+    expect(one('CREATE DEFINER=`root`@`%` SQL SECURITY DEFINER VIEW v AS SELECT * FROM secret')).toMatchObject({
+      actions: ['sql:admin', 'sql:ddl', 'sql:select'], tablesRead: ['secret'], tablesWritten: ['v'],
+    });
+    expect(one('CREATE VIEW shop.v AS SELECT 1')).toMatchObject({ actions: ['sql:ddl'], tablesWritten: ['shop.v'] });
+  });
+
+  it('makes a table stored on another server or in a server directory admin', () => {
+    expect(one("CREATE TABLE t (x INT) ENGINE=FEDERATED CONNECTION='mysql://root@remote/db/t'").actions).toEqual(['sql:admin', 'sql:ddl']);
+    expect(one("CREATE TABLE t (x INT) DATA DIRECTORY = '/etc'").actions).toEqual(['sql:admin', 'sql:ddl']);
+    expect(one('CREATE TABLE t (x INT) ENGINE=InnoDB').actions).toEqual(['sql:ddl']);
+  });
+
+  it('makes a UDF loaded from a shared library admin', () => {
+    expect(one("CREATE FUNCTION f RETURNS STRING SONAME 'evil.so'").actions).toEqual(['sql:admin', 'sql:ddl', 'sql:procedural']);
+  });
+
+  it('refuses a KILL whose target the agent would read differently', () => {
+    refused('KILL 0x10');
+    refused('KILL 1+2');
+    refused('KILL QUERY ID 5');
+    expect(one('KILL CONNECTION 7').kill).toEqual({ query: false, connectionId: 7 });
+  });
+});
