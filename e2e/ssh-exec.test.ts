@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ssh2 from 'ssh2';
 import { gatewaySsh, tmuxSsh, type GatewaySsh } from './support/ssh-client.js';
 import { startSshTarget, type SshTarget } from './support/ssh-fixture.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { latestSession, sessionEvents } from './support/session-events.js';
 import { TEST_LOGIN } from './support/sshd.js';
 import { startStack, type Stack } from './support/stack.js';
 
@@ -32,7 +35,7 @@ describe('ssh through the gateway: exec, policy, certificates', () => {
 
   beforeAll(async () => {
     target = await startSshTarget();
-    stack = await startStack({ policy: POLICY, resources: [target.resource('box', { env: 'dev' }), target.resource('prod-box', { env: 'prod' }), target.fixedKeyResource('box-fixed')] });
+    stack = await startStack({ policy: POLICY, resources: [target.resource('box', { env: 'dev' }, undefined, { acceptEnv: ['GW_COLOR', 'BASH_ENV', 'LD_*'] }), target.resource('prod-box', { env: 'prod' }), target.fixedKeyResource('box-fixed')] });
     token = await stack.cp.token('ai-agent');
     client = gatewaySsh(stack.sshPort, token);
   }, 60_000);
@@ -115,6 +118,26 @@ describe('ssh through the gateway: exec, policy, certificates', () => {
   it('passes environment variables the target accepts', async () => {
     const result = await client.ssh(`${TEST_LOGIN}@box`, ['-o', 'SetEnv=GW_COLOR=blue', 'echo "color=$GW_COLOR"']);
     expect(result.stdout).toBe('color=blue\n');
+  });
+
+  it('passes only the variables the resource accepts, and never those that change what a command runs', async () => {
+    // The target would take all of these (its AcceptEnv lists them); the resource accepts GW_COLOR, and
+    // lists BASH_ENV and LD_* too, which are refused whatever the list says: bash would source the file.
+    const script = join(target.sshd.dir, 'bash-env.sh');
+    writeFileSync(script, 'echo injected-by-bash-env\n', { mode: 0o644 });
+    const result = await client.ssh(`${TEST_LOGIN}@box`, [
+      '-o', `SetEnv=BASH_ENV=${script} LD_PRELOAD=/nonexistent.so GW_COLOR=blue GW_HIDDEN=seen`,
+      'echo "color=$GW_COLOR hidden=$GW_HIDDEN preload=$LD_PRELOAD"',
+    ]);
+    expect(result.stdout).toBe('color=blue hidden= preload=\n');
+    const events = await sessionEvents(stack, await latestSession(stack), (ev) => ev.some((e) => e.type === 'ssh.exec'));
+    const refused = events.filter((e) => e.type === 'ssh.refused').map((e) => e.data);
+    expect(refused).toEqual(expect.arrayContaining([
+      expect.objectContaining({ request: 'env BASH_ENV', reason: 'BASH_ENV changes what the command runs' }),
+      expect.objectContaining({ request: 'env LD_PRELOAD', reason: 'LD_PRELOAD changes what the command runs' }),
+      expect.objectContaining({ request: 'env GW_HIDDEN', reason: "GW_HIDDEN is not in the resource's ssh.acceptEnv" }),
+    ]));
+    expect(events.find((e) => e.type === 'ssh.exec')?.data.env).toEqual({ GW_COLOR: 'blue' });
   });
 
   it('keeps the connection usable after a denial (two channels on one connection), and delivers signals', async () => {

@@ -12,7 +12,7 @@ export interface SshTarget {
   caKeyFile: string;
   caPublicKey: string;
   /** `hostKeysFile: true` names the target's key by file (the sshd's .pub) rather than inline. */
-  resource(name: string, labels?: Record<string, string>, address?: string, opts?: { hostKeysFile?: boolean }): StackResource;
+  resource(name: string, labels?: Record<string, string>, address?: string, opts?: { hostKeysFile?: boolean; acceptEnv?: string[] }): StackResource;
   /** The weaker fallback: one fixed key (in the target's authorized_keys) for every session. */
   fixedKeyResource(name: string): StackResource;
 }
@@ -32,7 +32,7 @@ export async function startSshTarget(): Promise<SshTarget> {
       type: 'ssh',
       address,
       labels,
-      extra: { ssh: { ...(opts.hostKeysFile ? { hostKeysFile: join(sshd.dir, 'host_key.pub') } : { hostKeys: [sshd.hostKey] }), caKeyFile } },
+      extra: { ssh: { ...(opts.hostKeysFile ? { hostKeysFile: join(sshd.dir, 'host_key.pub') } : { hostKeys: [sshd.hostKey] }), caKeyFile, ...(opts.acceptEnv ? { acceptEnv: opts.acceptEnv } : {}) } },
     }),
     fixedKeyResource: (name) => ({
       name,

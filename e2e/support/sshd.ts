@@ -72,7 +72,8 @@ export async function startSshd(opts: { caPublicKey?: string; authorizedKey?: st
       'AllowTcpForwarding yes',
       'X11Forwarding no',
       'Subsystem sftp internal-sftp',
-      'AcceptEnv GW_*',
+      // The target accepts more than the gateway passes: e2e/ssh-exec shows the gateway refusing them.
+      'AcceptEnv GW_* BASH_ENV LD_PRELOAD',
       'LogLevel VERBOSE',
       '',
     ].join('\n'),

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { DEFAULT_ACCEPT_ENV } from './env-filter.js';
 
 export const SSH_MODES = ['certificate', 'fixed'] as const;
 
@@ -21,6 +22,9 @@ const hostKeyLine = z
  * - `caKeyFile`: the CA's private key (Ed25519, PKCS#8 PEM), made at first start with mode 0600;
  *   default `<spoolDir>/ssh-ca.key`.
  * - `recordOutputLimitBytes`: terminal and exec output kept in the recording per channel.
+ * - `acceptEnv`: the variables a client's `env` requests may pass to the target, as names or prefixes
+ *   ending in `*` (like sshd's `AcceptEnv`); default the locale, time zone and colour variables. Variables
+ *   that change what runs (`BASH_ENV`, `LD_*`, `PATH`, ...) are never passed (env-filter.ts).
  */
 export const sshOptionsShape = {
   hostKeys: z.array(hostKeyLine).max(16).default([]),
@@ -28,6 +32,10 @@ export const sshOptionsShape = {
   mode: z.enum(SSH_MODES).default('certificate'),
   caKeyFile: z.string().min(1).max(1024).optional(),
   recordOutputLimitBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(32 * 1024 * 1024),
+  acceptEnv: z
+    .array(z.string().regex(/^(\*|[A-Za-z_][A-Za-z0-9_]*\*?)$/, 'expected a variable name, or a prefix ending in *'))
+    .max(64)
+    .default([...DEFAULT_ACCEPT_ENV]),
 };
 
 export const sshOptionsSchema = z

@@ -194,6 +194,7 @@ export class SshHandler implements ProtocolHandler {
       },
       recorder,
       recordOutputLimitBytes: options.recordOutputLimitBytes,
+      acceptEnv: options.acceptEnv,
       maskingKey: (this.maskingKey ??= loadMaskingKey(undefined, this.o.spoolDir)),
       log,
       ...(this.o.requestApproval ? { holdForApproval: holdThrough(this.o.requestApproval, grant.sid, 'command') } : {}),

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { SessionRecorder } from '../../recording/recording-shipper.js';
 import type { PolicyHolder } from '../../policy/policy-holder.js';
 import { refuseOnChannel, spliceSessionChannel } from '@gw/ssh-relay';
+import { envRefusal } from './env-filter.js';
 import { IoRecorder } from './io-recorder.js';
 import { SftpInspector } from './sftp-inspector.js';
 import type { ApprovalOutcome, HoldForApproval } from '../../approvals/approval-client.js';
@@ -28,6 +29,8 @@ export interface SshSessionOptions {
   policyContext: SshPolicyContext;
   recorder: SessionRecorder;
   recordOutputLimitBytes: number;
+  /** Variables a client's `env` requests may pass to the target (see env-filter.ts). */
+  acceptEnv: readonly string[];
   /** HMAC key of the `hash` mask style in recordings. */
   maskingKey: Buffer;
   log: Logger;
@@ -152,8 +155,14 @@ export class SshSession {
       pty = info;
       accept?.();
     });
-    session.on('env', (accept, _reject, info) => {
-      if (Object.keys(env).length < 64) env[String(info.key).slice(0, 256)] = String(info.val).slice(0, 4096);
+    session.on('env', (accept, reject, info) => {
+      const name = String(info.key).slice(0, 256);
+      const refused = envRefusal(name, this.o.acceptEnv) ?? (Object.keys(env).length >= 64 ? 'more than 64 variables' : undefined);
+      if (refused) {
+        this.o.recorder.record('ssh.refused', { channel, request: `env ${name.slice(0, 64)}`, reason: refused });
+        return reject?.();
+      }
+      env[name] = String(info.val).slice(0, 4096);
       accept?.();
     });
     session.on('window-change', (accept, _reject, info) => {
