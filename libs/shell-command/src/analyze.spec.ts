@@ -70,6 +70,72 @@ describe('analyzeShellCommand: fails closed', () => {
   );
 });
 
+describe('analyzeShellCommand: spellings found in the audit', () => {
+  it.each([
+    // the grammar hands words after a redirection to the redirection
+    ['sudo >x rm -rf /', ['rm', 'sudo'], ['rm:-r', 'rm:-f']], ['rm 2>/dev/null -rf /', ['rm'], ['rm:-r', 'rm:-f']], ['rm <f -rf /', ['rm'], ['rm:-r', 'rm:-f']],
+    ['rm -r >x -f >y -v /', ['rm'], ['rm:-r', 'rm:-f', 'rm:-v']], ['sudo -u root 2>/dev/null rm -rf /', ['rm', 'sudo'], ['rm:-r', 'rm:-f']],
+    // wrappers that take assignments, a lone dash, a flag before the command, or were unknown
+    ['env - rm -rf /', ['env', 'rm'], ['rm:-r']], ['sudo A=1 rm -rf /', ['rm', 'sudo'], ['rm:-r']], ['time A=1 rm -rf /', ['rm', 'time'], ['rm:-r']],
+    ['coproc A=1 rm -rf /', ['coproc', 'rm'], ['rm:-r']], ["sg wheel -c 'rm -rf /'", ['rm', 'sg'], ['rm:-r']], ['pkexec rm -rf /', ['pkexec', 'rm'], ['rm:-r']],
+    ['nsenter -t 1 -m -u -i -n -p rm -rf /', ['nsenter', 'rm'], ['rm:-r']], ['unshare -r rm -rf /', ['rm', 'unshare'], ['rm:-r']],
+    ['setpriv --reuid=0 rm -rf /', ['rm', 'setpriv'], ['rm:-r']], ['gosu root rm -rf /', ['gosu', 'rm'], ['rm:-r']], ["script -c 'rm -rf /' /dev/null", ['rm', 'script'], ['rm:-r']],
+    ['systemd-run --uid=0 rm -rf /', ['rm', 'systemd-run'], ['rm:-r']], ['fakeroot rm -rf /', ['fakeroot', 'rm'], ['rm:-r']],
+  ])('%j runs %j with %j', async (command, programs, flags) => {
+    const a = await analyzeShellCommand(command);
+    expect(a.programs).toEqual(programs);
+    expect(a.flags).toEqual(expect.arrayContaining(flags));
+  });
+
+  it.each([
+    ['sudo -e /etc/shadow', ['/etc/shadow']], ['sudoedit /etc/sudoers', ['/etc/sudoers']], ['sudo >x rm -rf /', ['x']],
+  ])('%j writes %j', async (command, files) => {
+    expect((await analyzeShellCommand(command)).writesFiles).toEqual(files);
+  });
+
+  it.each(['runuser root', 'pkexec', 'unshare -r', 'script /dev/null', 'systemd-run -t -S', 'pwsh'])('%j reads its program from the session: a shell', async (command) => {
+    expect(await analyzeShellCommand(command)).toMatchObject({ shell: true, interpreter: true });
+  });
+
+  it.each([
+    // bash ends a here-document at EOF for these delimiters; the grammar read on to the quoted line
+    "cat <<$'EOF'\nx\nEOF\nrm -rf /\n$'EOF'", 'cat <<$"EOF"\nx\nEOF\nrm -rf /\n$"EOF"', 'cat <<-E"O"F\nx\nEOF\nrm -rf /\nE"O"F', "cat <<E''OF\nx\nEOF\nrm -rf /\nE''OF",
+    // a NUL ends a word in bash, not in zsh; a code point beyond Unicode threw
+    "$'rm\\0x' -rf /", "$'rm\\x00' -rf /", "$'rm\\c@' -rf /", "$'\\UFFFFFFFF' x",
+    // subscripts evaluated (and $(...) in them run) by declarations, unset, [[ -v ]] and integer assignments
+    "declare 'a[$(rm -rf /)]=1'", "typeset -a 'a[$(id)]=1'", "local 'a[$(id)]'", "unset 'a[$(id)]'", "[[ -v 'a[$(id)]' ]]", "declare -i x; x='a[$(id)]'",
+    // su/runuser -s: the code is for that program
+    "su -s /usr/bin/python3 -c 'import os' root", 'su -s /bin/rm root', "runuser -s /usr/bin/perl -c 'x' root",
+    // sudo -s/-i give the command to a shell, which expands $
+    "sudo -s '$X'", "sudo -i 'echo' '$(id)'",
+    // perl and ruby options with an optional attached value do not take the next word
+    "perl -pi -e 'system(\"rm -rf /\")' f", "perl -l -e 'x'", "perl -0 -e 'x'", "ruby -W -e 'x'", "ruby -x -e 'x'",
+    // PowerShell parameters are words
+    "pwsh -Command 'Remove-Item -Recurse /'", 'pwsh -EncodedCommand AAAA', 'powershell -ec AAAA',
+    // options of ordinary programs that run a command
+    "vim -c '!rm -rf /'", "vim '+!rm -rf /' f", "tar -cf x.tar --to-command='rm -rf /' .", "tar --to-com='rm -rf /' -xf x", "tar -xIf 'sh -c id' x",
+    "git -c core.pager='rm -rf /' log", 'git --exec-path=/tmp log', "ssh -o ProxyCommand='rm -rf /' x", 'ssh -oProxyCommand=x h', 'scp -S /tmp/x a b:',
+    "rsync -e 'sh -c id' a b:", "man -P 'rm -rf /' ls", "less '+!rm -rf /' f", "zip -TT 'rm -rf /' x.zip f",
+    // the grammar's words after a redirection on something other than a simple command
+    '{ ls; } >f -rf',
+  ])('%j is opaque', async (command) => {
+    const a = await analyzeShellCommand(command);
+    expect(a.opaque).toBe(true);
+    expect(a.opaqueReasons.length).toBeGreaterThan(0);
+  });
+
+  it('fails closed on input nested too deeply to walk, without throwing', async () => {
+    const a = await analyzeShellCommand(`${'$('.repeat(2000)}rm${')'.repeat(2000)}`);
+    expect(a.opaqueReasons).toContain('the command is nested more than 500 levels deep');
+  });
+
+  it.each(['cat <<EOF\nx\nEOF', "cat <<'EOF'\nx\nEOF", 'cat <<-"EOF"\n\tx\n\tEOF', 'cat <<\\EOF\nx\nEOF', 'git status', 'git log --oneline', 'ssh host uptime', 'rsync -av a b', 'less +G f', "perl -I lib x.pl", 'ls 2>/dev/null'])(
+    '%j is not opaque', async (command) => {
+      expect((await analyzeShellCommand(command)).opaqueReasons).toEqual([]);
+    },
+  );
+});
+
 describe('analyzeShellCommand: interpreters and shells', () => {
   it.each([
     'bash', 'bash -i', 'bash -l', 'bash -s', 'bash -s -- a b', 'sh', 'dash', 'zsh', 'ksh -i', 'mksh', 'python3', 'python3 -', 'python3 -i', 'python3 -i x.py',

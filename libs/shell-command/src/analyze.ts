@@ -7,9 +7,13 @@ import { staticWordValue } from './words.js';
 
 /** Shell code nested deeper than this (`sh -c "sh -c '...'"`) is not followed: opaque. */
 const MAX_NESTING = 4;
+/** Syntax trees deeper than this (`$($($(...)))` thousands deep) are not walked (the stack would overflow): opaque. */
+const MAX_TREE_DEPTH = 500;
 const WRITE_OPERATORS = new Set(['>', '>>', '>|', '&>', '&>>', '<>']);
 const INPUT_OPERATORS = new Set(['<', '<&', '<>', '<<', '<<-', '<<<']);
 const ARITHMETIC_TEST = /^-(eq|ne|lt|le|gt|ge)$/;
+/** Text that names an array element whose subscript expands something: `a[$(cmd)]`, `a[`cmd`]`. */
+const CODE_IN_SUBSCRIPT = /\[[^\]]*[$`]/;
 
 /**
  * Parses a command line with the bash grammar and returns what it runs. Fails closed: a line that
@@ -48,8 +52,12 @@ interface WalkState {
   depth: number;
 }
 
-function walk(node: Node, state: WalkState): void {
+function walk(node: Node, state: WalkState, level = 0): void {
   const c = state.collector;
+  if (level > MAX_TREE_DEPTH) {
+    c.opaque(`the command is nested more than ${MAX_TREE_DEPTH} levels deep`);
+    return;
+  }
   switch (node.type) {
     case 'ERROR':
       c.opaque('the command is not valid shell syntax');
@@ -67,8 +75,30 @@ function walk(node: Node, state: WalkState): void {
     case 'variable_assignment': {
       const name = node.childForFieldName('name')?.text ?? '';
       if (isCodeChangingVariable(name.replace(/\[.*$/, ''))) c.opaque(`setting ${name} decides what code runs`);
+      // `declare -i x; x='a[$(cmd)]'`: assigning to an integer variable evaluates the value as arithmetic.
+      const value = node.childForFieldName('value');
+      if (value && ['raw_string', 'string'].includes(value.type) && CODE_IN_SUBSCRIPT.test(value.text)) c.opaque('an assigned value names an array subscript that can run code');
       break;
     }
+    case 'declaration_command':
+    case 'unset_command':
+      // `declare 'a[$(cmd)]=1'`, `unset 'a[$(cmd)]'`: the quoted name's subscript is evaluated, running cmd.
+      if (node.namedChildren.some((a) => a !== null && a.type !== 'variable_assignment' && CODE_IN_SUBSCRIPT.test(a.text))) c.opaque(`${node.child(0)?.text ?? 'declare'} evaluates an array subscript that can run code`);
+      break;
+    case 'unary_expression':
+      // `[[ -v 'a[$(cmd)]' ]]` evaluates the subscript too.
+      if (/^-[vR]$/.test(node.childForFieldName('operator')?.text ?? '') && CODE_IN_SUBSCRIPT.test(node.text)) c.opaque('[[ -v ]] evaluates an array subscript that can run code');
+      break;
+    case 'redirected_statement':
+      // The grammar gives words after a redirection (`sudo >f rm -rf /`) to the redirection; bash gives
+      // them to the command. They are read back into a simple command (commandWords); any other body is opaque.
+      if (node.childForFieldName('body')?.type !== 'command' && node.childrenForFieldName('redirect').some((r) => r !== null && wordsAfterRedirect(r).length > 0)) {
+        c.opaque('words after a redirection that belong to no command');
+      }
+      break;
+    case 'heredoc_redirect':
+      checkHeredocDelimiter(node, c);
+      break;
     case 'arithmetic_expansion':
     case 'c_style_for_statement':
     case 'subscript':
@@ -87,17 +117,44 @@ function walk(node: Node, state: WalkState): void {
     default:
       if (node.isMissing) c.opaque('the command is not valid shell syntax');
   }
-  for (const child of node.children) if (child) walk(child, state);
+  for (const child of node.children) if (child) walk(child, state, level + 1);
 }
 
-/** The command's name and arguments, in order, each with its static value. */
+/**
+ * The command's name and arguments, in order, each with its static value. Arguments written after a
+ * redirection (`rm 2>/dev/null -rf /`) are found where the grammar puts them: in the redirection.
+ */
 function commandWords(node: Node): Word[] {
   const name = node.childForFieldName('name');
   if (!name) return [];
   const nameWord = name.namedChildren[0] ?? name;
-  const words: Word[] = [nameWord ? staticWordValue(nameWord) : undefined];
-  for (const arg of node.childrenForFieldName('argument')) if (arg) words.push(staticWordValue(arg));
-  return words;
+  const args: Node[] = node.childrenForFieldName('argument').filter((a) => a !== null);
+  const redirects = node.childrenForFieldName('redirect');
+  const parent = node.parent;
+  if (parent?.type === 'redirected_statement' && parent.childForFieldName('body')?.id === node.id) redirects.push(...parent.childrenForFieldName('redirect'));
+  for (const r of redirects) if (r) args.push(...wordsAfterRedirect(r));
+  args.sort((a, b) => a.startIndex - b.startIndex);
+  return [nameWord ? staticWordValue(nameWord) : undefined, ...args.map((a) => staticWordValue(a))];
+}
+
+/** Words the grammar attached to a redirection after its target: arguments of the command (see commandWords). */
+function wordsAfterRedirect(redirect: Node): Node[] {
+  if (redirect.type !== 'file_redirect') return [];
+  return redirect.childrenForFieldName('destination').slice(1).filter((d) => d !== null);
+}
+
+/**
+ * A here-document ends at the first line equal to its delimiter after quote removal. Bash also
+ * removes `$'...'` and `$"..."` quotes there, the grammar does not (it would read the lines after
+ * bash's end as more text, hiding commands): a delimiter other than plain or plainly quoted
+ * characters, or an end the grammar found at another line, is opaque.
+ */
+function checkHeredocDelimiter(node: Node, c: AnalysisCollector): void {
+  const start = node.children.find((n) => n?.type === 'heredoc_start');
+  const end = node.children.find((n) => n?.type === 'heredoc_end');
+  const plain = start && /^(?:[\w.,:+@%=/-]|\\[\w.,:+@%=/-]|'[\w.,:+@%=/ -]*'|"[\w.,:+@%=/ -]*")+$/.test(start.text);
+  const delimiter = start?.text.replace(/\\(.)|['"]/g, (_m, escaped: string | undefined) => escaped ?? '');
+  if (!plain || (end && end.text !== delimiter)) c.opaque('a here-document delimiter that cannot be read with certainty');
 }
 
 /** Whether the line itself gives this command its stdin: later in a pipeline, or an input redirection around it. */

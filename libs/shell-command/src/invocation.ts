@@ -1,6 +1,6 @@
 import type { AnalysisCollector } from './analysis.js';
 import { parseLeadingOptions } from './option-spec.js';
-import { FIND_EXEC_ACTIONS, interpreterSpec, isCodeChangingVariable, LONG_TO_SHORT, OPAQUE_BUILTINS, WORD_OPTION_PROGRAMS, WRAPPERS, type InterpreterSpec, type WrapperSpec } from './program-tables.js';
+import { COMMAND_OPTIONS, FIND_EXEC_ACTIONS, interpreterSpec, SHELLS, isCodeChangingVariable, LONG_TO_SHORT, OPAQUE_BUILTINS, WORD_OPTION_PROGRAMS, WRAPPERS, type InterpreterSpec, type WrapperSpec } from './program-tables.js';
 
 /** One word of a simple command: its value, or undefined when the shell computes it at run time. */
 export type Word = string | undefined;
@@ -47,6 +47,8 @@ export function analyzeInvocation(words: readonly Word[], ctx: InvocationContext
   if (NAME_TAKING_BUILTINS.has(program) && args.some((a) => a !== undefined && a.includes('[') && /[$`]/.test(a))) {
     c.opaque(`${program} evaluates an array subscript that can run code`);
   }
+  const commandOption = COMMAND_OPTIONS[program] && args.find((a) => a !== undefined && isCommandOption(a, COMMAND_OPTIONS[program]!));
+  if (commandOption) c.opaque(`${program} ${commandOption.split('=')[0]}: an option that runs a command or sets what runs`);
   if (program === 'find') analyzeFind(args, ctx);
   if (program === 'tee') for (const a of operands(args)) c.writesFiles.add(a ?? '?');
   if (program === 'dd') for (const a of args) if (a === undefined || a.startsWith('of=')) c.writesFiles.add(a === undefined ? '?' : a.slice(3));
@@ -61,7 +63,20 @@ function analyzeWrapper(program: string, spec: WrapperSpec, args: readonly Word[
     return;
   }
   const given = new Set(parsed.options.map((o) => o.name));
+  if (spec === WRAPPERS.runuser && !given.has('-u') && !given.has('--user')) return analyzeWrapper(program, WRAPPERS.su!, args, ctx);
   if (spec.noCommandOptions?.some((o) => given.has(o))) return;
+  if (spec.edits === true || (spec.edits && spec.edits.some((o) => given.has(o)))) {
+    for (const file of args.slice(parsed.operandIndex)) c.writesFiles.add(file ?? '?');
+    return;
+  }
+  // `su -s /usr/bin/python3 -c CODE`: the code is for that program; only a POSIX shell's is read here.
+  const shellOption = parsed.options.find((o) => spec.shellOptions?.includes(o.name));
+  if (shellOption) {
+    const shell = shellOption.value ?? '';
+    c.programs.add(shell.slice(shell.lastIndexOf('/') + 1));
+    if (shell.includes('/')) c.programPaths.add(shell);
+    if (!SHELLS.includes(shell.slice(shell.lastIndexOf('/') + 1))) return c.opaque(`${program} ${shellOption.name} runs ${shell || 'a program'} as the shell`);
+  }
   const code = parsed.options.find((o) => spec.codeOptions?.includes(o.name));
   if (code) return analyzeCodeWord(program, code.value, ctx);
 
@@ -79,7 +94,8 @@ function analyzeWrapper(program: string, spec: WrapperSpec, args: readonly Word[
       rest = rest.slice(1);
     }
   }
-  const command = rest.slice(spec.positional ?? 0);
+  let command = rest.slice(spec.positional ?? 0);
+  if (spec.commandFlag && command[0] === spec.commandFlag) command = command.slice(1);
   if (command.length === 0) {
     const shellOptions: readonly string[] = typeof spec.shellWithoutCommand === 'object' ? spec.shellWithoutCommand : [];
     const shell = spec.shellWithoutCommand === true || shellOptions.some((o) => given.has(o));
@@ -90,6 +106,9 @@ function analyzeWrapper(program: string, spec: WrapperSpec, args: readonly Word[
     if (command.some((w) => w === undefined)) c.opaque(`${program} runs code computed at run time`);
     else ctx.analyzeCode(command.join(' '));
     return;
+  }
+  if (spec.shellRunsCommand?.some((o) => given.has(o)) && command.some((w) => w === undefined || /[$`]/.test(w))) {
+    c.opaque(`${program} ${[...given].join(' ')} gives the command to a shell, which expands its $`);
   }
   if (spec.argumentsFromStdin) c.opaque(`${program} runs a command with arguments read at run time`);
   analyzeInvocation(command, { ...ctx, stdinFromLine: ctx.stdinFromLine || spec.argumentsFromStdin === true });
@@ -105,6 +124,10 @@ function analyzeInterpreter(program: string, spec: InterpreterSpec, args: readon
   if (parsed.unknown !== undefined) {
     c.opaque(`${program}: cannot tell how it gets its program (option ${parsed.unknown})`);
     return;
+  }
+  if (spec.wordOptionsOpaque && args.some((a) => a === undefined || a.startsWith('-'))) {
+    c.interpreter = true;
+    return c.opaque(`${program}: cannot tell how it gets its program (its options are words)`);
   }
   const given = new Set(parsed.options.map((o) => o.name));
   const code = parsed.options.find((o) => spec.codeOptions?.includes(o.name));
@@ -162,6 +185,16 @@ function analyzeFind(args: readonly Word[], ctx: InvocationContext): void {
       i = end;
     } else if (a !== undefined && /^-f(print0?|printf|ls)$/.test(a)) ctx.collector.writesFiles.add(args[i + 1] ?? '?');
   }
+}
+
+/** Whether an argument is one of the options listed (see COMMAND_OPTIONS), abbreviated or in a cluster. */
+function isCommandOption(arg: string, listed: readonly string[]): boolean {
+  if (arg.startsWith('+')) return arg.length > 1 && (listed.includes('+') || (listed.includes('+!') && /[!|]/.test(arg)));
+  if (arg.startsWith('--')) {
+    const name = arg.split('=')[0]!;
+    return name.length > 3 && listed.some((o) => o.startsWith(name));
+  }
+  return /^-[^-]/.test(arg) && (listed.includes(arg) || listed.some((o) => /^-[A-Za-z]$/.test(o) && arg.includes(o[1]!)));
 }
 
 /** Operands: arguments that are not options (before `--`), and all after it. */

@@ -5,12 +5,16 @@
 export interface OptionSpec {
   /** Short options that take a value (attached, `-uroot`, or the next word). */
   valueShort?: string;
+  /** Short options whose value is optional and only attached (`perl -i.bak`, `perl -l`): the next word is not theirs. */
+  optionalValueShort?: string;
   /** Short options that take none. For wrappers, any other short option is unknown (fail closed). */
   flagShort?: string;
   valueLong?: readonly string[];
   flagLong?: readonly string[];
   /** `nice -10`: a dash and digits is an option. */
   numericOption?: boolean;
+  /** A lone `-` is this option (`env -` is `env -i`). */
+  loneDash?: string;
 }
 
 export interface ParsedOptions {
@@ -55,6 +59,11 @@ export function parseLeadingOptions(args: readonly (string | undefined)[], spec:
       i++;
       continue;
     }
+    if (arg === '-' && spec.loneDash) {
+      options.push({ name: spec.loneDash });
+      i++;
+      continue;
+    }
     if (!arg.startsWith('-') || arg === '-') return { options, operandIndex: i };
     if (spec.numericOption && /^-[0-9]+$/.test(arg)) {
       options.push({ name: arg });
@@ -70,6 +79,10 @@ export function parseLeadingOptions(args: readonly (string | undefined)[], spec:
           options.push({ name: `-${letter}`, value: args[i + 1] ?? '' });
           i++;
         }
+        break;
+      }
+      if (spec.optionalValueShort?.includes(letter)) {
+        options.push({ name: `-${letter}`, value: arg.slice(j + 1) });
         break;
       }
       if (spec.flagShort?.includes(letter)) options.push({ name: `-${letter}` });

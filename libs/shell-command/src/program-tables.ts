@@ -18,6 +18,14 @@ export interface WrapperSpec extends OptionSpec {
   operandsAreShellCode?: boolean;
   /** Options may follow operands (`su USER -c CMD`); it runs no command operand, only a shell. */
   permutesOptions?: boolean;
+  /** With one of these options the command is given to a shell (`sudo -s CMD`), which expands `$` in it. */
+  shellRunsCommand?: readonly string[];
+  /** Options whose value is the shell that runs the code (`su -s /bin/zsh -c CMD`). */
+  shellOptions?: readonly string[];
+  /** A flag allowed between the positional operands and the command (`sg GROUP -c CMD`). */
+  commandFlag?: string;
+  /** Edits its operands as files (`sudoedit F`), or does with one of these options (`sudo -e F`): they are written. */
+  edits?: true | readonly string[];
 }
 
 const SUDO_VALUE_LONG = ['user', 'group', 'host', 'prompt', 'chdir', 'close-from', 'role', 'type', 'other-user', 'command-timeout', 'chroot'];
@@ -26,16 +34,17 @@ export const WRAPPERS: Readonly<Record<string, WrapperSpec>> = {
   command: { flagShort: 'pvV', noCommandOptions: ['-v', '-V'] },
   builtin: {},
   exec: { valueShort: 'a', flagShort: 'cl' },
+  // `time` and `coproc` are reserved words: what follows is a simple command, assignments first (`time A=1 rm`).
   nice: { valueShort: 'n', valueLong: ['adjustment'], numericOption: true },
   nohup: {},
-  coproc: {},
+  coproc: { assignments: true },
   busybox: {},
-  time: { flagShort: 'p' },
+  time: { flagShort: 'p', assignments: true },
   setsid: { flagShort: 'cfw', flagLong: ['ctty', 'fork', 'wait'] },
   timeout: { valueShort: 'sk', flagShort: 'v', valueLong: ['signal', 'kill-after'], flagLong: ['preserve-status', 'foreground', 'verbose'], positional: 1 },
   env: {
     valueShort: 'uC', flagShort: 'i0v', valueLong: ['unset', 'chdir', 'block-signal', 'default-signal', 'ignore-signal'],
-    flagLong: ['ignore-environment', 'null', 'debug', 'list-signal-handling'], assignments: true,
+    flagLong: ['ignore-environment', 'null', 'debug', 'list-signal-handling'], assignments: true, loneDash: '-i',
     // -S / --split-string: its value is split into a command line at run time.
     codeOptions: ['-S', '--split-string'],
   },
@@ -48,21 +57,61 @@ export const WRAPPERS: Readonly<Record<string, WrapperSpec>> = {
   sudo: {
     valueShort: 'ughpCDrtUTR', flagShort: 'AbEHkKnPSBNsie', valueLong: SUDO_VALUE_LONG,
     flagLong: ['askpass', 'background', 'preserve-env', 'set-home', 'reset-timestamp', 'remove-timestamp', 'non-interactive', 'preserve-groups', 'stdin', 'bell', 'no-update', 'shell', 'login', 'edit'],
-    shellWithoutCommand: ['-s', '-i', '--shell', '--login'],
+    shellWithoutCommand: ['-s', '-i', '--shell', '--login'], shellRunsCommand: ['-s', '-i', '--shell', '--login'],
+    // `sudo VAR=value cmd` sets variables for the command; `sudo -e F` edits F as root.
+    assignments: true, edits: ['-e', '--edit'],
   },
+  sudoedit: { valueShort: 'ughpCDrtUTR', flagShort: 'AbknNS', valueLong: SUDO_VALUE_LONG, flagLong: ['askpass', 'background', 'reset-timestamp', 'remove-timestamp', 'non-interactive', 'stdin', 'bell'], edits: true },
+  // pkexec PROGRAM runs it as root; with no program, root's shell.
+  pkexec: { valueLong: ['user'], flagLong: ['disable-internal-agent', 'keep-cwd'], shellWithoutCommand: true },
+  nsenter: {
+    valueShort: 'tSGW', flagShort: 'muinpUCTrwaFZec', valueLong: ['target', 'setuid', 'setgid', 'wdns'],
+    flagLong: ['all', 'mount', 'uts', 'ipc', 'net', 'pid', 'user', 'cgroup', 'time', 'root', 'wd', 'no-fork', 'preserve-credentials', 'follow-context', 'env', 'join-cgroup'], shellWithoutCommand: true,
+  },
+  unshare: {
+    valueShort: 'RwSGl', flagShort: 'muinpUCTfrc', valueLong: ['root', 'wd', 'setuid', 'setgid', 'propagation', 'setgroups', 'map-user', 'map-group', 'map-users', 'map-groups', 'monotonic', 'boottime'],
+    flagLong: ['mount', 'uts', 'ipc', 'net', 'pid', 'user', 'cgroup', 'time', 'fork', 'map-root-user', 'map-current-user', 'map-auto', 'kill-child', 'mount-proc', 'keep-caps'], shellWithoutCommand: true,
+  },
+  setpriv: {
+    flagShort: 'dL', valueLong: ['reuid', 'regid', 'ruid', 'rgid', 'euid', 'egid', 'groups', 'inh-caps', 'ambient-caps', 'bounding-set', 'securebits', 'pdeathsig', 'selinux-label', 'apparmor-profile', 'landlock-access', 'landlock-rule'],
+    flagLong: ['clear-groups', 'init-groups', 'keep-groups', 'nnp', 'no-new-privs', 'reset-env', 'dump', 'list-caps'], noCommandOptions: ['-d', '-L', '--dump', '--list-caps'],
+  },
+  gosu: { positional: 1 },
+  'su-exec': { positional: 1 },
+  // script [FILE] starts a shell; -c runs shell code.
+  script: {
+    valueShort: 'cEIOBTmo', flagShort: 'aefq', valueLong: ['command', 'echo', 'log-in', 'log-out', 'log-io', 'log-timing', 'logging-format', 'output-limit'],
+    flagLong: ['append', 'return', 'flush', 'force', 'quiet'], codeOptions: ['-c', '--command'], positional: 1, shellWithoutCommand: true,
+  },
+  'systemd-run': {
+    valueShort: 'upEHM', flagShort: 'tPqGdrS', shellWithoutCommand: ['-S', '--shell'],
+    valueLong: ['unit', 'property', 'setenv', 'host', 'machine', 'uid', 'gid', 'nice', 'working-directory', 'description', 'slice', 'service-type', 'on-active', 'on-boot', 'on-startup', 'on-unit-active', 'on-unit-inactive', 'on-calendar', 'timer-property', 'path-property', 'socket-property'],
+    flagLong: ['user', 'system', 'scope', 'pty', 'pipe', 'quiet', 'wait', 'collect', 'same-dir', 'remain-after-exit', 'no-block', 'no-ask-password', 'shell', 'send-sighup', 'slice-inherit'],
+  },
+  fakeroot: { valueShort: 'lsib', flagShort: 'u', valueLong: ['lib', 'faked'], flagLong: ['unknown-is-real'], shellWithoutCommand: true },
+  eatmydata: {},
+  nocache: {},
+  chronic: { flagShort: 'evb' },
+  ifne: { flagShort: 'n' },
+  linux32: { flagShort: 'RFZLXBITSv3' },
+  linux64: { flagShort: 'RFZLXBITSv3' },
   doas: { valueShort: 'uC', flagShort: 'ns', shellWithoutCommand: ['-s'] },
   su: {
     valueShort: 'cgGsw', flagShort: 'lmpfP', valueLong: ['command', 'session-command', 'group', 'supp-group', 'shell', 'whitelist-environment'],
     flagLong: ['login', 'preserve-environment', 'pty', 'fast'], positional: 1, codeOptions: ['-c', '--command', '--session-command'], shellWithoutCommand: true,
-    permutesOptions: true,
+    permutesOptions: true, shellOptions: ['-s', '--shell'],
   },
-  runuser: { valueShort: 'ugGcsw', flagShort: 'lmpfP', valueLong: ['user', 'group', 'supp-group', 'command', 'session-command', 'shell', 'whitelist-environment'], flagLong: ['login', 'preserve-environment', 'pty', 'fast'], codeOptions: ['-c', '--command', '--session-command'] },
+  // runuser -u USER CMD runs CMD; without -u it is su (`runuser USER` starts USER's shell): see analyzeWrapper.
+  runuser: {
+    valueShort: 'ugGcsw', flagShort: 'lmpfP', valueLong: ['user', 'group', 'supp-group', 'command', 'session-command', 'shell', 'whitelist-environment'], flagLong: ['login', 'preserve-environment', 'pty', 'fast'],
+    codeOptions: ['-c', '--command', '--session-command'], shellOptions: ['-s', '--shell'],
+  },
   xargs: {
     valueShort: 'aEeIiLlnPsd', flagShort: '0oprtx', valueLong: ['arg-file', 'delimiter', 'eof', 'replace', 'max-lines', 'max-args', 'max-procs', 'max-chars', 'process-slot-var'],
     flagLong: ['null', 'open-tty', 'interactive', 'no-run-if-empty', 'verbose', 'exit', 'show-limits'], argumentsFromStdin: true,
   },
   watch: { valueShort: 'dnq', flagShort: 'bcegptwx', valueLong: ['differences', 'interval', 'equexit'], flagLong: ['beep', 'color', 'chgexit', 'errexit', 'precise', 'no-title', 'no-wrap', 'exec'], operandsAreShellCode: true },
-  sg: { positional: 1, operandsAreShellCode: true },
+  sg: { positional: 1, operandsAreShellCode: true, commandFlag: '-c' },
   unbuffer: { flagShort: 'p' },
   strace: { valueShort: 'oeEpPsSuIXbaU', flagShort: 'cCdDfFhiknqrtTvVwxyzZ', numericOption: false },
   ltrace: { valueShort: 'aAeElnopsSuwxXD', flagShort: 'bcCfhiLrStTV' },
@@ -80,7 +129,29 @@ export interface InterpreterSpec extends OptionSpec {
   interactiveOptions?: readonly string[];
   /** The first operand is program text, not a script path (awk, sed). */
   operandIsCode?: boolean;
+  /** Its options are words this spec does not describe: any option makes the line opaque. */
+  wordOptionsOpaque?: boolean;
 }
+
+/**
+ * Options of ordinary programs whose value is a command they run or configuration that can name
+ * one (`tar --to-command`, `git -c core.pager=...`, `ssh -o ProxyCommand=...`, `vim -c '!...'`): the
+ * line is opaque. Long options also match their GNU abbreviations; a short one matches anywhere in a
+ * cluster; `+` stands for an editor's `+COMMAND` argument, `+!` for one that holds a `!` or `|`.
+ */
+export const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  tar: ['--to-command', '--use-compress-program', '-I', '--checkpoint-action', '--info-script', '--new-volume-script', '-F', '--rsh-command', '--rmt-command'],
+  git: ['-c', '--config-env', '--exec-path', '--upload-pack', '--receive-pack', '--exec', '--extcmd', '--tool'],
+  ssh: ['-o', '-F'],
+  scp: ['-o', '-F', '-S'],
+  sftp: ['-o', '-F', '-S', '-D'],
+  rsync: ['-e', '--rsh', '--rsync-path'],
+  vim: ['-c', '--cmd', '-S', '+'], vi: ['-c', '--cmd', '-S', '+'], nvim: ['-c', '--cmd', '-S', '+'], view: ['-c', '--cmd', '-S', '+'], ex: ['-c', '--cmd', '-S', '+'], vimdiff: ['-c', '--cmd', '-S', '+'],
+  // less +!CMD / +|CMD: an initial command that is a shell escape.
+  less: ['+!'], more: ['+!'],
+  man: ['-P', '--pager', '-H', '--html'],
+  zip: ['-T', '-TT', '--unzip-command'],
+};
 
 const POSIX_SHELL: InterpreterSpec = {
   flagShort: 'abcefhiklmnprstuvxBCEHPT', valueShort: 'oO', valueLong: ['rcfile', 'init-file'],
@@ -88,12 +159,15 @@ const POSIX_SHELL: InterpreterSpec = {
   codeFromOperandOptions: ['-c'], interactiveOptions: ['-i', '-s'],
 };
 
-const SHELLS = ['sh', 'bash', 'rbash', 'dash', 'ash', 'zsh', 'ksh', 'ksh93', 'mksh', 'lksh', 'pdksh', 'yash', 'posh'];
+/** POSIX-like shells: their code (`-c`) is read like the line itself. */
+export const SHELLS: readonly string[] = ['sh', 'bash', 'rbash', 'dash', 'ash', 'zsh', 'ksh', 'ksh93', 'mksh', 'lksh', 'pdksh', 'yash', 'posh'];
 const VALUE_CODE_SHELLS = ['fish', 'csh', 'tcsh', 'nu', 'elvish', 'xonsh', 'pwsh', 'powershell'];
 
 const PYTHON: InterpreterSpec = { flagShort: 'bBdEhiIOqsSuvVxPR', valueShort: 'WXQ', codeOptions: ['-c'], scriptOptions: ['-m'], interactiveOptions: ['-i'] };
-const PERL: InterpreterSpec = { flagShort: 'acfnpsStTuUvwWX', valueShort: 'MmIxCdDiF0l', codeOptions: ['-e', '-E'] };
-const RUBY: InterpreterSpec = { flagShort: 'acdlnpsSvwyU', valueShort: 'rIECFWTxK0', codeOptions: ['-e'] };
+// perl -i[ext], -l[oct], -0[oct], -x[dir], -C[n], -d[:mod], -D[n], -M/-m/-F take only an attached value
+// (`perl -pi -e CODE` is -p, -i, then -e CODE); ruby's -W[n], -x[dir], -T[n], -K[c], -0[oct], -F likewise.
+const PERL: InterpreterSpec = { flagShort: 'acfnpsStTuUvwWX', valueShort: 'I', optionalValueShort: 'MmxCdDiF0l', codeOptions: ['-e', '-E'] };
+const RUBY: InterpreterSpec = { flagShort: 'acdlnpsSvwyU', valueShort: 'rIEC', optionalValueShort: 'FWTxK0', codeOptions: ['-e'] };
 const NODE: InterpreterSpec = {
   flagShort: 'ic', valueShort: 'r', valueLong: ['require', 'import', 'input-type', 'loader', 'experimental-loader', 'conditions', 'env-file', 'title'],
   flagLong: ['interactive', 'check', 'no-warnings', 'trace-warnings', 'experimental-vm-modules', 'enable-source-maps', 'inspect', 'inspect-brk', 'watch'],
@@ -108,7 +182,9 @@ const RSCRIPT: InterpreterSpec = { codeOptions: ['-e'] };
 /** The interpreter spec for a program's basename, if it runs code it is given. */
 export function interpreterSpec(program: string): InterpreterSpec | undefined {
   if (SHELLS.includes(program)) return POSIX_SHELL;
-  if (VALUE_CODE_SHELLS.includes(program)) return { ...POSIX_SHELL, codeFromOperandOptions: [], codeOptions: ['-c', '--command', '-Command'] };
+  // PowerShell's parameters are words, abbreviated at will (-c, -Command, -ec, -EncodedCommand): any is opaque.
+  if (program === 'pwsh' || program === 'powershell') return { wordOptionsOpaque: true };
+  if (VALUE_CODE_SHELLS.includes(program)) return { ...POSIX_SHELL, codeFromOperandOptions: [], codeOptions: ['-c', '--command'] };
   if (/^python[0-9.]*$/.test(program) || program === 'pypy' || program === 'pypy3') return PYTHON;
   if (/^perl[0-9.]*$/.test(program)) return PERL;
   if (/^(ruby|irb)[0-9.]*$/.test(program)) return RUBY;

@@ -14,8 +14,12 @@ export function staticWordValue(node: Node): string | undefined {
       return /^[-+]?[0-9A-Za-z#]+$/.test(node.text) ? node.text : undefined;
     case 'raw_string':
       return node.text.slice(1, -1);
-    case 'ansi_c_string':
-      return decodeAnsiC(node.text.slice(2, -1));
+    case 'ansi_c_string': {
+      // A NUL ends the word in bash (C strings) but not in zsh: which program it names depends on the
+      // login shell (`$'rm\0x'` is `rm` in bash), so such a word is treated as computed.
+      const value = decodeAnsiC(node.text.slice(2, -1));
+      return value === undefined || value.includes('\0') ? undefined : value;
+    }
     case 'string':
     case 'translated_string':
       return doubleQuoted(node);
@@ -65,13 +69,22 @@ function doubleQuoted(node: Node): string | undefined {
 
 const SIMPLE_ESCAPES: Record<string, string> = { a: '\x07', b: '\b', e: '\x1b', E: '\x1b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', "'": "'", '"': '"', '?': '?' };
 
-/** Bash's `$'...'` (ANSI-C quoting): the escapes are decoded as bash does. */
-export function decodeAnsiC(body: string): string {
-  return body.replace(/\\(x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{1,4}|U[0-9A-Fa-f]{1,8}|[0-7]{1,3}|c.|.)/gs, (match, esc: string) => {
+/**
+ * Bash's `$'...'` (ANSI-C quoting): the escapes are decoded as bash does; undefined for a `\u`/`\U`
+ * beyond Unicode (`$'\UFFFFFFFF'`), whose bytes depend on the shell's locale.
+ */
+export function decodeAnsiC(body: string): string | undefined {
+  let invalid = false;
+  const value = body.replace(/\\(x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{1,4}|U[0-9A-Fa-f]{1,8}|[0-7]{1,3}|c.|.)/gs, (match, esc: string) => {
     const head = esc[0]!;
-    if (head === 'x' || head === 'u' || head === 'U') return String.fromCodePoint(parseInt(esc.slice(1), 16));
+    if (head === 'x' || head === 'u' || head === 'U') {
+      const code = parseInt(esc.slice(1), 16);
+      if (code > 0x10ffff) invalid = true;
+      return code > 0x10ffff ? '' : String.fromCodePoint(code);
+    }
     if (/[0-7]/.test(head)) return String.fromCharCode(parseInt(esc, 8) & 0xff);
     if (head === 'c' && esc.length === 2) return String.fromCharCode(esc.charCodeAt(1) & 0x1f);
     return SIMPLE_ESCAPES[head] ?? match;
   });
+  return invalid ? undefined : value;
 }

@@ -58,6 +58,19 @@ describe('decideSsh', () => {
     expect(await decideSsh(policy, ctx, { action: 'ssh:exec', command: 'bash -l' })).toMatchObject({ effect: 'allow', decidedAs: 'ssh:shell', policies: ['shell'] });
   });
 
+  it('denies rm -r written after a redirection, through a wrapper or behind a lone dash', async () => {
+    for (const command of ['rm 2>/dev/null -r -f /', 'sudo >/dev/null rm -r -f /', 'env - rm -r -f /', 'sudo A=1 rm -r -f /', "sg wheel -c 'rm -r -f /'", 'pkexec rm -r -f /']) {
+      const verdict = await decideSsh(policy, ctx, { action: 'ssh:exec', command });
+      expect(verdict, command).toMatchObject({ effect: 'deny', policies: ['no-rm-program'] });
+      expect(verdict.analysis?.programs, command).toContain('rm');
+    }
+  });
+
+  it('gives policy an opaque analysis for a here-document bash ends earlier than the grammar', async () => {
+    const verdict = await decideSsh(policy, ctx, { action: 'ssh:exec', command: "cat <<$'EOF'\nx\nEOF\nrm -r -f /\n$'EOF'" });
+    expect(verdict.analysis).toMatchObject({ opaque: true, opaqueReasons: ['a here-document delimiter that cannot be read with certainty'] });
+  });
+
   it('gives policy what the command runs, whatever its spelling', async () => {
     for (const command of ['rm -r -f x', 'rm -fr x', 'rm --recursive x', "r''m -rf x", 'sh -c "rm -rf x"', 'ls; /bin/rm -rf x']) {
       const verdict = await decideSsh(policy, ctx, { action: 'ssh:exec', command });
