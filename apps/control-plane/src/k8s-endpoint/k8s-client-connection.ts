@@ -23,7 +23,8 @@ const DROPPED_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'transfer-
 export function forwardedRequestHeaders(headers: IncomingHttpHeaders, upgrade: boolean): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || DROPPED_REQUEST_HEADERS.has(name) || name.startsWith('impersonate-')) continue;
+    // Identity claims: kubectl's `--as` (Impersonate-*) and a front proxy's X-Remote-User/-Group/-Extra-*.
+    if (value === undefined || DROPPED_REQUEST_HEADERS.has(name) || name.startsWith('impersonate-') || name.startsWith('x-remote-')) continue;
     out[name] = value;
   }
   if (upgrade) {

@@ -16,8 +16,8 @@ describe('Kubernetes endpoint routing', () => {
     expect(parseK8sRoute(url)).toBeUndefined();
   });
 
-  it('never forwards the client token, cookies or impersonation headers', () => {
-    const out = forwardedRequestHeaders({ authorization: 'Bearer t', cookie: 'c', 'impersonate-user': 'admin', 'impersonate-group': 'system:masters', accept: 'application/json', connection: 'keep-alive' }, false);
+  it('never forwards the client token, cookies, impersonation or front-proxy identity headers', () => {
+    const out = forwardedRequestHeaders({ authorization: 'Bearer t', cookie: 'c', 'impersonate-user': 'admin', 'impersonate-group': 'system:masters', 'x-remote-user': 'admin', 'x-remote-group': 'system:masters', accept: 'application/json', connection: 'keep-alive' }, false);
     expect(out).toEqual({ accept: 'application/json' });
   });
 });

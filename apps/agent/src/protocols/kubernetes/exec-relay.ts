@@ -7,7 +7,7 @@ import type { ApprovalOutcome } from '../../approvals/approval-client.js';
 import { statusJson, writeUpgradeRefusal } from './k8s-status.js';
 import type { K8sSession } from './kubernetes-handler.js';
 import { policyResource, recordedText } from './kubernetes-handler.js';
-import { RequestAttributeError, requestAttributes, type RequestAttributes } from './request-attributes.js';
+import { RequestAttributeError, queryBool, queryOf, requestAttributes, type RequestAttributes } from './request-attributes.js';
 import { actionFor, describeTarget, policyContextFor } from './request-policy.js';
 import type { ResponseMasking } from './response-masking.js';
 import { WebSocketChannelClient, type ChannelClient } from './channel-client.js';
@@ -79,10 +79,11 @@ export class ExecRelay {
       return writeUpgradeRefusal(socket, 400, 'BadRequest', error.message);
     }
     const action = actionFor(attrs);
-    const query = new URL(url, 'http://cluster').searchParams;
+    // The query as the API server reads it (requestAttributes refused what it would read otherwise).
+    const query = queryOf(url);
     const command = query.getAll('command');
     const container = query.get('container') ?? undefined;
-    const tty = ['1', 'true'].includes((query.get('tty') ?? '').toLowerCase());
+    const tty = queryBool(query.get('tty'));
     const record: Record<string, unknown> = {
       method, path: url.slice(0, 2048), verb: attrs.verb, resource: attrs.resource ?? null, subresource: attrs.subresource ?? null,
       namespace: attrs.namespace ?? null, name: attrs.name ?? null, action: action ?? null, upgrade: String(req.headers.upgrade ?? ''),
@@ -160,7 +161,7 @@ export class ExecRelay {
     if (!request.channels) return refuse(400, 'BadRequest', `${describeTarget(attrs)} over ${SPDY_UPGRADE} is not relayed by the gateway`);
     const protocol = negotiateStreamProtocol(offered, SPDY_EXEC_PROTOCOLS);
     if (!protocol) return refuse(400, 'BadRequest', `the client offered ${offered.join(', ') || 'no stream protocol'}; over ${SPDY_UPGRADE} the gateway speaks ${SPDY_EXEC_PROTOCOLS.join(' and ')} (kubectl 1.27 and newer)`);
-    const client = new SpdyExecClient(`${SPDY_UPGRADE}+${protocol}`, execStreamsWanted(new URL(request.url, 'http://cluster').searchParams));
+    const client = new SpdyExecClient(`${SPDY_UPGRADE}+${protocol}`, execStreamsWanted(queryOf(request.url)));
     const accept = async (): Promise<boolean> => {
       client.attach(acceptSpdyUpgrade(socket, head, protocol, (stream) => client.addStream(stream)));
       try {

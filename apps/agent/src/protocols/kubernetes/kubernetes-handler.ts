@@ -3,7 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Principal } from '@gw/identity';
-import type { PolicyDecision, PolicyInput } from '@gw/policy';
+import type { GatewayAction, PolicyDecision, PolicyInput } from '@gw/policy';
 import type { ProtocolHandler, ProtocolOpenContext } from '../../handlers/protocol-handler.js';
 import type { AgentResource } from '../../config/agent-config.js';
 import type { RecordingShipper, SessionRecorder } from '../../recording/recording-shipper.js';
@@ -14,8 +14,8 @@ import { principalFromGrant } from '../postgres/statement-policy.js';
 import { loadMaskingKey } from '../postgres/masking-key.js';
 import { ClusterCredentialError, sessionAuth, type UpstreamAuth } from './cluster-credentials.js';
 import type { KubernetesOptions } from './kubernetes-config.js';
-import { RequestAttributeError, requestAttributes, type RequestAttributes } from './request-attributes.js';
-import { actionFor, describeTarget, policyContextFor, type RequestExtras } from './request-policy.js';
+import { RequestAttributeError, queryBool, queryOf, requestAttributes, type RequestAttributes } from './request-attributes.js';
+import { actionFor, alsoDecidedAs, describeTarget, policyContextFor, stricterDecision, type RequestExtras } from './request-policy.js';
 import { sendStatus, writeUpgradeRefusal } from './k8s-status.js';
 import { responseMasking, type ResponseMasking } from './response-masking.js';
 import { ExecRelay } from './exec-relay.js';
@@ -65,14 +65,25 @@ export function recordedText(session: K8sSession, masking: ResponseMasking | und
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'authorization', 'proxy-authorization', 'cookie', 'accept-encoding']);
 
 /**
- * Request headers for the API server: the client's credential and any `Impersonate-*` header are
+ * Headers that claim an identity: `Impersonate-*` (kubectl `--as`, `--as-group`, `--as-uid`) and the
+ * front proxy's `X-Remote-User`, `X-Remote-Group`, `X-Remote-Extra-*`, which an API server believes
+ * from a client certificate its request-header CA signed (an agent credential must never be one, but
+ * a client's claim has no business reaching the API server either way).
+ */
+export function isIdentityHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return lower.startsWith('impersonate-') || lower.startsWith('x-remote-');
+}
+
+/**
+ * Request headers for the API server: the client's credential and any identity header (above) are
  * dropped (whatever the control plane let through), the session's own credential is added, and
  * protobuf is never asked for: a protobuf answer could not be masked, so JSON is asked instead.
  */
 export function upstreamHeaders(headers: IncomingMessage['headers'], auth: UpstreamAuth, upgrade: boolean): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || name.startsWith('impersonate-')) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || isIdentityHeader(name)) continue;
     out[name] = value;
   }
   if (upgrade) {
@@ -279,6 +290,8 @@ export class KubernetesHandler implements ProtocolHandler {
     const labels = labelsOf(body, req.headers['content-type']);
     if (labels) extras.objectLabels = labels;
     const action = actionFor(attrs);
+    // Server-side apply may create the object: it must be permitted as that too.
+    const also = action ? alsoDecidedAs(method, req.headers['content-type'], attrs) : undefined;
     const record = {
       method,
       path: url.slice(0, 2048),
@@ -287,10 +300,17 @@ export class KubernetesHandler implements ProtocolHandler {
         ? { apiGroup: attrs.apiGroup ?? '', apiVersion: attrs.apiVersion, resource: attrs.resource, subresource: attrs.subresource ?? null, namespace: attrs.namespace ?? null, name: attrs.name ?? null }
         : { nonResource: true }),
       action: action ?? null,
+      ...(also ? { alsoAction: also } : {}),
     };
-    const decision: PolicyDecision = action
-      ? this.decide({ principal: session.principal, action, resource: policyResource(session.resource), context: policyContextFor(attrs, extras, session.sourceIp) })
+    const decideAs = (as: GatewayAction) => this.decide({ principal: session.principal, action: as, resource: policyResource(session.resource), context: policyContextFor(attrs, extras, session.sourceIp) });
+    let decision: PolicyDecision = action
+      ? decideAs(action)
       : { effect: 'deny', determiningPolicies: [], reasons: [`the request ${method} ${attrs.path} has no Kubernetes verb the gateway knows`], errors: [], obligations: { masking: { entities: [], columns: [] }, requireGrant: false } };
+    if (also) {
+      const second = decideAs(also);
+      const stricter = stricterDecision(decision, second);
+      if (stricter !== decision) decision = { ...stricter, reasons: [`server-side apply creates the object if it does not exist, so it is decided as ${also} too`, ...stricter.reasons] };
+    }
     const decided = { decision: decision.effect, policies: decision.determiningPolicies, reasons: decision.reasons };
     record.path = recordedText(session, this.maskingFor(decision), record.path);
 
@@ -350,7 +370,9 @@ export class KubernetesHandler implements ProtocolHandler {
       const encoding = answer.headers['content-encoding'];
       // An encoded answer (asked for or not) is as unreadable as protobuf: never passed on unmasked.
       const readableType = encoding && encoding !== 'identity' ? 'application/octet-stream' : typeof contentType === 'string' ? contentType : '';
-      const transform = masking?.transformFor(attrs, readableType, attrs.verb === 'watch' || /[?&]watch=(1|true)/i.test(req.url ?? '') || /[?&]follow=(1|true)/i.test(req.url ?? ''));
+      // Streamed answers (watches, `logs -f`) are masked line by line; `follow` is read as the API server reads it.
+      const query = queryOf(req.url ?? '/');
+      const transform = masking?.transformFor(attrs, readableType, attrs.verb === 'watch' || queryBool(query.get('watch')) || queryBool(query.get('follow')));
       const raw = answer.rawHeaders;
       const outHeaders: string[] = [];
       for (let i = 0; i + 1 < raw.length; i += 2) {

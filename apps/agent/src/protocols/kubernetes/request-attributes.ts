@@ -24,16 +24,48 @@ const SPECIAL_VERBS = new Set(['proxy', 'watch']);
 /** Namespace subresources: `/namespaces/<ns>/status` is the namespace's status, not a resource "status". */
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
 
-/** Go's strconv.ParseBool, which the API server uses for `watch`. */
-function parseGoBool(value: string): boolean | undefined {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
-  return undefined;
+/**
+ * A boolean query parameter as the API server reads it (apimachinery's conversion of `watch`,
+ * `follow`, `tty` ...): only `0` and `false` in any case are false; anything else given, even `f`,
+ * `no` or an empty value, is true. Go's strconv.ParseBool would read `f` as false and `FALSE ` as
+ * an error: `?watch=f` is a watch to the API server.
+ */
+export function queryBool(value: string | null): boolean {
+  if (value === null) return false;
+  return value !== '0' && value.toLowerCase() !== 'false';
 }
 
-/** A valid path segment name (the API server ignores a fieldSelector name that is not). */
+/**
+ * A valid path segment name (the API server ignores a fieldSelector name that is not). A backslash
+ * is an escape in field selectors (`\,`, `\=`, `\\`; others are errors that drop the selector):
+ * a name with one is not taken, so the request stays a list of everything.
+ */
 function isValidPathSegmentName(name: string): boolean {
-  return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('%');
+  return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('%') && !name.includes('\\');
+}
+
+/**
+ * The query as the API server reads it (Go's url.ParseQuery). Go drops a `key=value` pair that
+ * holds a raw `;` or a bad percent-escape and reads the rest, where URLSearchParams keeps both: in
+ * `?command=ls;&command=rm` the API server runs `rm` alone. Such queries are refused rather than
+ * guessed at, and so are escapes that are not UTF-8 (Go keeps the bytes, JavaScript would not).
+ */
+export function parseQuery(rawQuery: string): URLSearchParams {
+  for (const pair of rawQuery.split('&')) {
+    if (pair.includes(';')) throw new RequestAttributeError('a raw ";" in the query is read differently by the API server; send it as %3B');
+    try {
+      decodeURIComponent(pair.replace(/\+/g, ' '));
+    } catch {
+      throw new RequestAttributeError(`the query part ${pair.slice(0, 200)} is not valid percent-encoded UTF-8`);
+    }
+  }
+  return new URLSearchParams(rawQuery);
+}
+
+/** The query of a request target (`/api/v1/...?watch=1`), read by parseQuery. */
+export function queryOf(url: string): URLSearchParams {
+  const cut = url.indexOf('?');
+  return parseQuery(cut < 0 ? '' : url.slice(cut + 1));
 }
 
 /**
@@ -64,9 +96,12 @@ export class RequestAttributeError extends Error {}
 export function requestAttributes(method: string, url: string): RequestAttributes {
   // The raw request target, not a URL parser's view of it: a parser resolves `..` and turns `\\`
   // into `/`, while the request goes on to the API server as written.
+  // A `#` has no place in a request target: Go's server keeps it as part of the path (or the
+  // query), where a URL parser would cut it off as a fragment; refused, never guessed.
+  if (url.includes('#')) throw new RequestAttributeError('a "#" is not allowed in a Kubernetes API request (the API server does not read it as a fragment)');
   const cut = url.indexOf('?');
-  const path = (cut < 0 ? url : url.slice(0, cut)).split('#')[0]!;
-  const query = new URLSearchParams(cut < 0 ? '' : url.slice(cut + 1));
+  const path = cut < 0 ? url : url.slice(0, cut);
+  const query = parseQuery(cut < 0 ? '' : url.slice(cut + 1));
   if (!path.startsWith('/')) throw new RequestAttributeError('the request target must be an absolute path');
   const info: RequestAttributes = { isResourceRequest: false, path, verb: method.toLowerCase() };
   let parts = segments(path);
@@ -123,10 +158,8 @@ export function requestAttributes(method: string, url: string): RequestAttribute
   if (parts.length >= 1) info.resource = parts[0]!;
 
   if (info.name === undefined && info.verb === 'get') {
-    const watch = query.get('watch');
-    const asBool = watch === null ? false : parseGoBool(watch);
-    // An unparseable value: the API server falls back to "watch unless it says false".
-    info.verb = (asBool ?? true) ? 'watch' : 'list';
+    // The first `watch` given counts, as for the API server.
+    info.verb = queryBool(query.get('watch')) ? 'watch' : 'list';
     const selector = query.get('fieldSelector');
     const exact = selector ? /^metadata\.name(==|=)([^,]*)$/.exec(selector) : null;
     if (exact && isValidPathSegmentName(exact[2]!)) info.name = exact[2]!;

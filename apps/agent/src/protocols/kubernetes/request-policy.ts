@@ -1,4 +1,4 @@
-import type { GatewayAction, PolicyContext } from '@gw/policy';
+import type { GatewayAction, PolicyContext, PolicyDecision } from '@gw/policy';
 import type { RequestAttributes } from './request-attributes.js';
 
 const VERB_ACTIONS: Record<string, GatewayAction> = {
@@ -27,6 +27,18 @@ const SUBRESOURCE_ACTIONS: Record<string, GatewayAction> = {
   attach: 'k8s:attach',
   portforward: 'k8s:portforward',
   proxy: 'k8s:proxy',
+};
+
+/**
+ * Writes to pod subresources that do what another action does, decided as that action (the
+ * subresource stays in `context.subresource`): an eviction deletes the pod (`POST
+ * .../pods/<name>/eviction` is a `create` to RBAC, but it is how a pod is deleted without
+ * `k8s:delete`), and an ephemeral container runs an image and command of the client's choosing
+ * inside the pod (`kubectl debug`), which is what `k8s:exec` guards.
+ */
+const POD_SUBRESOURCE_WRITES: Record<string, Partial<Record<string, GatewayAction>>> = {
+  eviction: { create: 'k8s:delete' },
+  ephemeralcontainers: { update: 'k8s:exec', patch: 'k8s:exec' },
 };
 
 /** Kinds of the common built-in resources, so that policies can say `context.kind == "Secret"`. */
@@ -58,7 +70,29 @@ const KINDS: Record<string, string> = {
 export function actionFor(attrs: RequestAttributes): GatewayAction | undefined {
   if (!attrs.isResourceRequest) return METHOD_ACTIONS[attrs.verb];
   if (attrs.subresource && SUBRESOURCE_ACTIONS[attrs.subresource]) return SUBRESOURCE_ACTIONS[attrs.subresource];
+  if (attrs.apiGroup === '' && attrs.resource === 'pods' && attrs.subresource) {
+    const instead = POD_SUBRESOURCE_WRITES[attrs.subresource]?.[attrs.verb];
+    if (instead) return instead;
+  }
   return VERB_ACTIONS[attrs.verb];
+}
+
+/**
+ * A second action the request must also be permitted as. Server-side apply (`PATCH` with an
+ * `application/apply-patch+yaml` or `+cbor` body, `kubectl apply --server-side`) creates the object
+ * when it does not exist, and the API server then authorizes `create` as well; the gateway cannot
+ * know whether the object exists, so it decides `k8s:create` too (a subresource is never created).
+ */
+export function alsoDecidedAs(method: string, contentType: string | undefined, attrs: RequestAttributes): GatewayAction | undefined {
+  if (!attrs.isResourceRequest || attrs.subresource !== undefined || attrs.verb !== 'patch') return undefined;
+  return method.toUpperCase() === 'PATCH' && /^\s*application\/apply-patch\+/i.test(contentType ?? '') ? 'k8s:create' : undefined;
+}
+
+const STRICTNESS: Record<PolicyDecision['effect'], number> = { allow: 0, require_approval: 1, deny: 2 };
+
+/** The stricter of two decisions (deny, then require_approval, then allow); on a tie, the first. */
+export function stricterDecision(first: PolicyDecision, second: PolicyDecision): PolicyDecision {
+  return STRICTNESS[second.effect] > STRICTNESS[first.effect] ? second : first;
 }
 
 export interface RequestExtras {

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { RstStatus, type SpdyStream } from '@gw/protocol-spdy';
 import type { ChannelClient } from './channel-client.js';
 import type { SpdyTransport } from './spdy-transport.js';
+import { queryBool } from './request-attributes.js';
 
 /** Channel protocols kubectl negotiates over SPDY whose error stream carries a JSON Status (what the upstream sends). */
 export const SPDY_EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'] as const;
@@ -22,7 +23,8 @@ export interface ExecStreamsWanted {
 }
 
 export function execStreamsWanted(query: URLSearchParams): ExecStreamsWanted {
-  const flag = (name: string) => ['1', 'true'].includes((query.get(name) ?? '').toLowerCase());
+  // As the API server reads them: `stdout=yes` opens stdout there too.
+  const flag = (name: string) => queryBool(query.get(name));
   return { stdin: flag('stdin'), stdout: flag('stdout'), stderr: flag('stderr'), tty: flag('tty') };
 }
 
