@@ -89,11 +89,6 @@ export function isCardNumber(digits: string): boolean {
   return digits.length >= MIN_DIGITS && digits.length <= MAX_DIGITS && knownIin(digits) && luhnValid(digits);
 }
 
-/** Every issuer range starts with 2, 3, 4, 5 or 6: a number starting with another digit is no card. */
-function mayStartCard(charCode: number): boolean {
-  return charCode >= 0x32 && charCode <= 0x36;
-}
-
 /**
  * Card numbers inside one run: any span of whole groups with 13-19 digits (so `4111 1111 1111 1111 2024`
  * still finds the card, and so does `4111111111111111.00`). A run without separators must be a card on
