@@ -71,6 +71,29 @@ describe('mysql clients through the gateway: held statements, mysqldump, the mar
     }
   });
 
+  it('a held execution of a prepared DELETE shows the approver the value it binds (mysql2 execute)', async () => {
+    const c = await fx.gateway();
+    try {
+      const pending = c.execute('DELETE FROM orders WHERE item = ?', ['desk']);
+      let id = '';
+      await expect
+        .poll(async () => {
+          const list = (await api('GET', '/api/v1/approvals?status=pending', approver)).body.items as { id: string; subject: { text: string } }[];
+          id = list.find((a) => a.subject.text.includes('item = ?'))?.id ?? '';
+          return id;
+        }, { timeout: 10_000 })
+        .not.toBe('');
+      const shown = await api('GET', `/api/v1/approvals/${id}`, approver);
+      expect(shown.body.detail).toMatchObject({ text: 'DELETE FROM orders WHERE item = ?', params: ['desk'] });
+      expect((await api('POST', `/api/v1/approvals/${id}/deny`, approver, { comment: 'not this one' })).status).toBe(200);
+      await expect(pending).rejects.toMatchObject({ errno: 1142 });
+      const [items] = await c.query('SELECT item FROM orders ORDER BY id');
+      expect(items).toEqual([{ item: 'book' }, { item: 'desk' }]);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('mysqldump dumps what policy allows (masked) and is refused on a table it forbids', async () => {
     const dump = (tables: string[]) =>
       run('mysqldump', ['-h', '127.0.0.1', '-P', String(fx.stack.mysqlPort), '-u', `${fx.role}@${fx.resource}`, `-p${fx.token}`, '--ssl', '--skip-ssl-verify-server-cert', '--skip-triggers', '--no-tablespaces', fx.db, ...tables], { timeout: 30_000 });

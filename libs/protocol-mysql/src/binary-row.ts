@@ -125,3 +125,46 @@ function temporalText(value: Buffer, type: number): string {
   const time = `${pad(d[4]!)}:${pad(d[5]!)}:${pad(d[6]!)}`;
   return n >= 11 ? `${date} ${time}.${pad(d.readUInt32LE(7), 6)}` : `${date} ${time}`;
 }
+
+/** The parameters of a COM_STMT_EXECUTE as an approver reads them, and the types they were bound with. */
+export interface ExecuteParams {
+  texts: string[];
+  /** Type and flags byte pairs (`type | flags << 8`), to read the next execution that does not send them again. */
+  types: number[];
+}
+
+/**
+ * Reads the parameter values of a COM_STMT_EXECUTE payload (command byte, statement id, flags,
+ * iteration count, NULL bitmap at offset 0, new-params-bound flag, types, values) for `count`
+ * parameters. Types not sent come from the previous execution (`previousTypes`). Parameters whose
+ * value came in COM_STMT_SEND_LONG_DATA (`longData`, indexes) have no value in the packet. Throws
+ * MysqlProtocolError when the packet cannot be read (the caller refuses it: nothing it cannot show runs).
+ */
+export function parseExecuteParams(payload: Buffer, count: number, previousTypes: readonly number[] | undefined, longData: ReadonlySet<number>): ExecuteParams {
+  const r = new MysqlReader(payload, 0, payload.length, 'COM_STMT_EXECUTE');
+  r.skip(10, 'header');
+  if (count === 0) return { texts: [], types: [] };
+  const bitmap = r.bytes((count + 7) >> 3, 'NULL bitmap');
+  let types: number[];
+  if (r.u8('new params bound flag') === 1) {
+    types = [];
+    for (let i = 0; i < count; i++) types.push(r.u16(`parameter ${i + 1} type`));
+  } else if (previousTypes && previousTypes.length === count) {
+    types = [...previousTypes];
+  } else {
+    throw new MysqlProtocolError('invalid_value', 'COM_STMT_EXECUTE without parameter types');
+  }
+  const texts = types.map((typeAndFlags, i) => {
+    if (bitmap[i >> 3]! & (1 << (i & 7))) return 'NULL';
+    if (longData.has(i)) return '<sent as long data (COM_STMT_SEND_LONG_DATA)>';
+    const type = typeAndFlags & 0xff;
+    const start = r.pos;
+    const width = fixedWidth(type);
+    if (width !== undefined) r.skip(width, `parameter ${i + 1}`);
+    else if (isTemporal(type)) r.skip(r.u8(`parameter ${i + 1} length`), `parameter ${i + 1}`);
+    else r.lenencBytes(`parameter ${i + 1}`);
+    // The execute packet's flags byte has the unsigned bit at 0x80; binaryValueText expects 0x20.
+    return binaryValueText(payload.subarray(start, r.pos), type, typeAndFlags & 0x8000 ? UNSIGNED_FLAG : 0);
+  });
+  return { texts, types };
+}

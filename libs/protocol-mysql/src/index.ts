@@ -21,5 +21,5 @@ export {
   BINARY_CHARSET, TYPE, UTF8MB4_CHARSET, encodeColumnDefinition, encodeTextRow, parseColumnCount, parseColumnDefinition, parseTextRow,
 } from './result-set.js';
 export type { ColumnDefinition } from './result-set.js';
-export { binaryString, binaryValueText, encodeBinaryRow, parseBinaryRow } from './binary-row.js';
-export type { BinaryValue } from './binary-row.js';
+export { binaryString, binaryValueText, encodeBinaryRow, parseBinaryRow, parseExecuteParams } from './binary-row.js';
+export type { BinaryValue, ExecuteParams } from './binary-row.js';

@@ -1,6 +1,6 @@
 import type { Principal } from '@gw/identity';
 import type { ApprovalEntity } from './approval.entity.js';
-import { approverEligibility } from './approver-eligibility.js';
+import { approverEligibility, sameIdentity } from './approver-eligibility.js';
 
 /**
  * The public shape of an approval, as anyone who may see it gets it: never a token, the subject is
@@ -44,7 +44,7 @@ export function approvalEventView(a: ApprovalEntity): ApprovalView {
  * approvers the policy names for this approval. Auditors and approvers not named get the masked subject.
  */
 export function mayViewDetail(viewer: Principal, requestedBy: string, approverConstraint: string | null): boolean {
-  if (viewer.gatewayRoles.includes('admin') || viewer.id === requestedBy) return true;
+  if (viewer.gatewayRoles.includes('admin') || sameIdentity(viewer.id, requestedBy)) return true;
   return viewer.gatewayRoles.includes('approver') && approverEligibility(viewer, requestedBy, approverConstraint).ok;
 }
 
@@ -54,7 +54,8 @@ export function approvalViewFor(a: ApprovalEntity, viewer: Principal) {
     a.status === 'pending' &&
     viewer.gatewayRoles.some((r) => r === 'approver' || r === 'admin') &&
     approverEligibility(viewer, a.requestedBy, a.approverConstraint).ok &&
-    !a.votes.some((v) => v.approverId === viewer.id);
+    // The same rule as the vote itself: one vote per person, whichever of their ids voted.
+    !a.votes.some((v) => sameIdentity(v.approverId, viewer.id));
   const detail = a.detail && mayViewDetail(viewer, a.requestedBy, a.approverConstraint) ? { detail: a.detail } : {};
   return { ...approvalView(a), ...detail, youMayDecide: mayVote };
 }

@@ -13,7 +13,7 @@ import { NotDueYet } from '../jobs/job-catalogue.js';
 import { SessionEntity } from '../sessions/session.entity.js';
 import { ApprovalEntity, type ApprovalKind, type ApprovalScope, type ApprovalStatus, type ApprovalVote } from './approval.entity.js';
 import { approvalEventView } from './approval-view.js';
-import { approverEligibility, seesEverything } from './approver-eligibility.js';
+import { approverEligibility, sameIdentity, seesEverything } from './approver-eligibility.js';
 
 export interface ApprovalRequirementInput {
   approvals: number;
@@ -156,7 +156,8 @@ export class ApprovalsService implements OnModuleInit, OnApplicationBootstrap {
         await this.audit.append({ action: 'approval.vote', outcome: 'denied', actor: voter, resource: approval.resourceName, details: { approvalId: id, decision: input.decision, reason: eligible.reason } }, tx);
         return { refused: new DomainError(DomainErrorCode.Forbidden, eligible.reason) };
       }
-      if (approval.votes.some((v) => v.approverId === voter.id)) return { refused: new ConflictError(`you already voted on approval ${id}`) };
+      // One vote per person: the same object through another issuer or token counts as the same voter.
+      if (approval.votes.some((v) => sameIdentity(v.approverId, voter.id))) return { refused: new ConflictError(`you already voted on approval ${id}`) };
       // A Kubernetes request waits in the agent, not in its session: the client sends it again once approved.
       if (approval.sessionId && approval.kind !== 'access_request' && approval.kind !== 'kubernetes_request' && !(await this.sessionLive(tx, approval.sessionId))) {
         const after = await this.settle(tx, approval, 'cancelled', null, 'the session ended while the statement was held');

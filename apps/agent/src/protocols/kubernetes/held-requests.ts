@@ -11,6 +11,8 @@ export interface HeldRequest {
   method: string;
   url: string;
   body: Buffer | undefined;
+  /** The request's Content-Type: the same PATCH body means different things as a merge, strategic merge, JSON or apply patch. */
+  contentType?: string | undefined;
   attrs: RequestAttributes;
   decision: PolicyDecision;
   res: ServerResponse;
@@ -21,13 +23,22 @@ export type HoldOutcome =
   | { kind: 'run'; approvalId: string };
 
 /**
- * What makes a later request "the same request": its method, path with query, and body. With the
- * principal and the cluster (the control plane takes those from the session) it is what an
- * approval of a plain Kubernetes request is for.
+ * What makes a later request "the same request": its method, path with query, media type and body.
+ * With the principal and the cluster (the control plane takes those from the session) it is what an
+ * approval of a plain Kubernetes request is for. The media type is part of it because the API server
+ * reads the same PATCH body differently by Content-Type (an approved strategic merge patch must not
+ * release a JSON merge patch of the same bytes, which replaces lists instead of merging them);
+ * parameters such as `charset` and the case do not change the meaning and are left out.
  */
-export function requestFingerprint(method: string, url: string, body: Buffer | undefined): string {
+export function requestFingerprint(method: string, url: string, body: Buffer | undefined, contentType?: string): string {
   const bodyHash = createHash('sha256').update(body ?? Buffer.alloc(0)).digest('hex');
-  return createHash('sha256').update(method.toUpperCase()).update('\0').update(url).update('\0').update(bodyHash).digest('hex');
+  return createHash('sha256').update(method.toUpperCase()).update('\0').update(url).update('\0').update(bodyHash)
+    .update('\0').update(mediaType(contentType)).digest('hex');
+}
+
+/** `Application/Merge-Patch+JSON; charset=utf-8` -> `application/merge-patch+json`; none: empty. */
+export function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
 /**
@@ -48,7 +59,7 @@ export class HeldRequests {
     };
     const approvals = session.durableApprovals;
     if (!approvals) return refuse(`${target} needs an approval (${held.decision.reasons.join('; ')}), which this agent cannot ask for`);
-    const fingerprint = requestFingerprint(held.method, held.url, held.body);
+    const fingerprint = requestFingerprint(held.method, held.url, held.body, held.contentType);
     const found = await approvals.consume({ sessionId: session.id, fingerprint });
     if (!found.ok) return refuse(`${target} needs an approval (${held.decision.reasons.join('; ')}), and the control plane could not be asked for one: ${found.error}`);
     if (found.consumed) return { kind: 'run', approvalId: found.consumed };
@@ -59,7 +70,7 @@ export class HeldRequests {
       ...(held.attrs.isResourceRequest ? { resource: held.attrs.resource, namespace: held.attrs.namespace ?? null, name: held.attrs.name ?? null, subresource: held.attrs.subresource ?? null } : {}),
       cluster: session.resource.name,
     };
-    const detail = { request: `${held.method} ${held.url}`, ...(held.body && held.body.length <= 64 * 1024 ? { body: held.body.toString('utf8') } : {}) };
+    const detail = { request: `${held.method} ${held.url}`, ...(held.contentType ? { contentType: mediaType(held.contentType) } : {}), ...(held.body && held.body.length <= 64 * 1024 ? { body: held.body.toString('utf8') } : {}) };
     const made = await approvals.create(approvalRequest(session.id, 'kubernetes_request', subject, held.decision.obligations.approval, detail, fingerprint));
     if ('error' in made) return refuse(`${target} needs an approval (${held.decision.reasons.join('; ')}), and none could be requested: ${made.error}`);
     return refuse(

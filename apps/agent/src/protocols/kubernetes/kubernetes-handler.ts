@@ -326,7 +326,7 @@ export class KubernetesHandler implements ProtocolHandler {
     }
     let approvalId: string | undefined;
     if (decision.effect === 'require_approval') {
-      const outcome = await this.held.decide(session, { method, url, body, attrs, decision, res });
+      const outcome = await this.held.decide(session, { method, url, body, contentType: req.headers['content-type'], attrs, decision, res });
       if (outcome.kind === 'answered') {
         session.recorder.record('k8s.request', { ...record, ...decided, approvalId: outcome.approvalId ?? null, status: outcome.status, durationMs: Date.now() - started, bytesIn: body?.length ?? 0, bytesOut: outcome.bytes });
         return;

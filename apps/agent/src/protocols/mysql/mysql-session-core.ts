@@ -1,6 +1,6 @@
 import { Masker, type MaskingRules } from '@gw/masking';
 import {
-  CAP, MAX_PACKET_PAYLOAD, encodePacket, MysqlProtocolError, PacketFramer, STATUS, encodeErr, encodeOk, isEof, isErr, isOk, parseColumnCount, parseColumnDefinition, parseCommand,
+  CAP, MAX_PACKET_PAYLOAD, encodePacket, MysqlProtocolError, PacketFramer, STATUS, encodeErr, encodeOk, isEof, isErr, isOk, parseColumnCount, parseColumnDefinition, parseCommand, parseExecuteParams,
   parseOk, terminatorStatus, type ClientCommand, type ColumnDefinition, type MysqlPacket,
 } from '@gw/protocol-mysql';
 import { SqlClassificationError, type StatementClassification } from '@gw/sql';
@@ -62,6 +62,12 @@ export interface MysqlSessionCoreOptions {
 interface PreparedStatement {
   statement: StatementClassification;
   text: string;
+  /** Number of `?` parameters (the PREPARE answer). */
+  params: number;
+  /** The parameter types of the last execution: an execution may leave them out to reuse them. */
+  types?: number[];
+  /** Parameters whose value came in COM_STMT_SEND_LONG_DATA since the last execution (not in the EXECUTE packet). */
+  longData: Set<number>;
   columns?: ColumnDefinition[];
 }
 
@@ -205,14 +211,19 @@ export class MysqlSessionCore {
         return this.onExecute(p, command.statementId, command.flags);
       case 'long_data':
         // No answer; the data only matters if the statement is executed, which is decided then.
-        if (!this.prepared.has(command.statementId === LAST_PREPARED ? this.lastPrepared : command.statementId)) return;
+      {
+        const prepared = this.prepared.get(command.statementId === LAST_PREPARED ? this.lastPrepared : command.statementId);
+        if (!prepared) return;
+        prepared.longData.add(command.param);
         return this.forward(p, { kind: 'none' });
+      }
       case 'close_statement':
         this.prepared.delete(command.statementId);
         this.cursors.delete(command.statementId);
         return this.forward(p, { kind: 'none' });
       case 'reset_statement':
         this.cursors.delete(command.statementId);
+        this.prepared.get(command.statementId)?.longData.clear();
         return this.forward(p, { kind: 'single' });
       case 'init_db':
         return this.decideAndForward(p, `USE \`${command.schema.replace(/`/g, '``')}\``, { kind: 'single' });
@@ -311,11 +322,24 @@ export class MysqlSessionCore {
     // A new execution closes the statement's cursor on the server.
     this.cursors.delete(id);
     const verdict = this.o.gate.decide(prepared.statement);
+    // The values this execution binds: an approver approves the statement WITH them, so they are shown.
+    let params: string[] | undefined;
+    try {
+      const read = parseExecuteParams(p.payload, prepared.params, prepared.types, prepared.longData);
+      prepared.types = read.types;
+      params = read.texts;
+    } catch {
+      params = undefined;
+    }
+    prepared.longData.clear();
+    if (verdict.effect === 'require_approval' && params === undefined) {
+      return this.deny(p, prepared.text, denied('the parameters of this execution cannot be read to show an approver; denied'), [prepared.statement]);
+    }
     this.afterDecision(p, prepared.text, verdict, [prepared.statement], (approval) => {
       const run = this.newRun(prepared.text, verdict, [prepared.statement]);
       if (approval) run.approval = approval;
       this.forward(p, { kind: 'results', binary: true, run, verdict, statementId: id, ...(flags === CURSOR_TYPE_READ_ONLY ? { cursor: 'open' as const } : {}) });
-    });
+    }, params);
   }
 
   /**
@@ -350,7 +374,7 @@ export class MysqlSessionCore {
   }
 
   /** Allow: run it; deny: ERR; require approval: hold, then one of the two. */
-  private afterDecision(p: MysqlPacket, text: string, verdict: StatementVerdict, statements: StatementClassification[], allowed: (approval?: ApprovalRecord) => void): void {
+  private afterDecision(p: MysqlPacket, text: string, verdict: StatementVerdict, statements: StatementClassification[], allowed: (approval?: ApprovalRecord) => void, params?: string[]): void {
     if (verdict.effect === 'allow') return allowed();
     if (verdict.effect === 'deny') return this.deny(p, text, verdict, statements);
     const fingerprints = statements.map((s) => s.fingerprint);
@@ -363,9 +387,11 @@ export class MysqlSessionCore {
       actions: [...new Set(statements.flatMap((s) => s.actions))].sort(),
       tables: [...new Set(statements.flatMap((s) => [...s.tablesRead, ...s.tablesWritten]))].sort(),
       fingerprints,
+      // A prepared statement's execution: its bound values, masked like the text (unmasked in the detail).
+      ...(params ? { params: params.map((v) => this.o.recording.maskText(v)) } : {}),
     };
     this.o.gate
-      .hold(verdict, subject, { text: cutText(text) }, () => undefined)
+      .hold(verdict, subject, { text: cutText(text), ...(params ? { params: params.map(cutText) } : {}) }, () => undefined)
       .then((outcome) => {
         if (this.ended) return;
         this.busy = false;
@@ -506,7 +532,7 @@ export class MysqlSessionCore {
       st.statementId = payload.readUInt32LE(1);
       st.columns = payload.readUInt16LE(5);
       const params = payload.readUInt16LE(7);
-      this.prepared.set(st.statementId, { statement: e.statement, text: e.text });
+      this.prepared.set(st.statementId, { statement: e.statement, text: e.text, params, longData: new Set() });
       this.lastPrepared = st.statementId;
       st.phase = 'params';
       st.left = params;

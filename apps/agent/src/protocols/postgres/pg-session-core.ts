@@ -805,9 +805,12 @@ function parseDataRowValues(frame: Buffer): (Buffer | null)[] {
   return values;
 }
 
-/** A Bind parameter as an approver reads it: unmasked text, or what a binary value is. */
+/**
+ * A Bind parameter as an approver reads it: unmasked text, or a binary value's bytes in hex (the
+ * approval releases exactly these bytes, so the approver sees them, not only their length).
+ */
 function describeRawParam(value: Buffer | null, format: 0 | 1 | undefined): string {
   if (value === null) return 'NULL';
-  if (format === 1) return `<binary ${value.length} bytes>`;
+  if (format === 1) return `<binary ${value.length} bytes: 0x${value.toString('hex')}>`;
   return cutText(value.toString('utf8'));
 }

@@ -1,7 +1,9 @@
 import { SqlClassificationError, classifySql, type StatementClassification } from '@gw/sql';
+import { MAX_APPROVAL_DETAIL_CHARS } from '@gw/contracts';
 import type { ApprovalOutcome, ApprovalRequested, HoldForApproval } from '../../approvals/approval-client.js';
 import type { PolicyHolder } from '../../policy/policy-holder.js';
 import type { ApprovalRecord } from './statement-approval.js';
+import { MAX_RECORDED_TEXT } from './statement-recording.js';
 import { decideStatement, denied, type SessionPolicyContext, type StatementVerdict } from './statement-policy.js';
 
 /**
@@ -58,6 +60,11 @@ export class StatementGate {
    */
   hold(verdict: StatementVerdict, subject: Record<string, unknown>, detail: Record<string, unknown>, onRequested: (info: ApprovalRequested) => void): Promise<ApprovalOutcome> {
     if (!this.holdForApproval) return Promise.resolve({ status: 'unavailable', reason: 'statement approvals are not available on this agent' });
+    // An approver approves what they are shown: a statement (or value) cut to fit the approval would
+    // let its unseen tail run too, so it is not held but refused.
+    if (!shownInFull(subject, detail)) {
+      return Promise.resolve({ status: 'unavailable', reason: `the statement or one of its values is too large to show an approver in full (over ${MAX_RECORDED_TEXT / 1024} KiB); run it in smaller parts` });
+    }
     const full = { ...subject, protocol: this.protocol, dbRole: this.context.dbRole, policies: verdict.policies, reasons: verdict.reasons };
     const holding = new AbortController();
     this.holding = holding;
@@ -76,4 +83,11 @@ export class StatementGate {
     this.holding.abort('the client cancelled the statement');
     return true;
   }
+}
+
+/** Whether the text and values of a held statement reach the approver uncut (cutText leaves longer strings one character over the limit). */
+function shownInFull(subject: Record<string, unknown>, detail: Record<string, unknown>): boolean {
+  const strings = [subject, detail].flatMap((part) => [part['text'], ...(Array.isArray(part['params']) ? (part['params'] as unknown[]) : [])]);
+  if (strings.some((v) => typeof v === 'string' && v.length > MAX_RECORDED_TEXT)) return false;
+  return JSON.stringify(detail).length <= MAX_APPROVAL_DETAIL_CHARS;
 }

@@ -5,7 +5,7 @@ import { sampleRow, type MaskField } from './row-masking.js';
 import type { ApprovalRecord } from './statement-approval.js';
 import type { StatementVerdict } from './statement-policy.js';
 
-const MAX_RECORDED_TEXT = 64 * 1024;
+export const MAX_RECORDED_TEXT = 64 * 1024;
 
 /** One statement as the recording sees it, from decision to completion. */
 export interface StatementRun {
