@@ -88,6 +88,28 @@ describe('mysql through the gateway: policy, masking, recording, ephemeral users
     }
   });
 
+  it('a stored function, and a view that calls one (directly or through another view), are procedural: refused, and the function never runs', async () => {
+    const r = await root();
+    await r.query(`CREATE TABLE ${DB}.bumps (n int);
+      CREATE FUNCTION ${DB}.bump() RETURNS INT MODIFIES SQL DATA BEGIN INSERT INTO ${DB}.bumps VALUES (1); RETURN 1; END;
+      CREATE VIEW ${DB}.bumping AS SELECT id, ${DB}.bump() AS b FROM ${DB}.customers;
+      CREATE VIEW ${DB}.over_bumping AS SELECT id FROM ${DB}.bumping;
+      CREATE VIEW ${DB}.plain_names AS SELECT id, name FROM ${DB}.customers;`);
+    const c = await client();
+    try {
+      const [plain] = await c.query('SELECT id, name FROM plain_names ORDER BY id');
+      expect(plain).toEqual([{ id: 1, name: 'Ada' }, { id: 2, name: 'Bob' }]);
+      for (const sql of ['SELECT bump()', 'SELECT * FROM bumping', 'SELECT id FROM over_bumping', 'SELECT c.id FROM customers c JOIN `bumping` b ON b.id = c.id']) {
+        await expect(c.query(sql), sql).rejects.toMatchObject({ message: expect.stringContaining('denied by policy "no-delete"') as unknown });
+      }
+      const [ran] = await r.query(`SELECT count(*) AS n FROM ${DB}.bumps`);
+      expect(ran).toEqual([{ n: 0 }]);
+    } finally {
+      await c.end();
+      await r.end();
+    }
+  });
+
   it('mariadb CLI: reads masked rows, a refused DROP, and the session\'s database user is gone afterwards', async () => {
     const { stdout } = await cli('SELECT id, email FROM customers ORDER BY id; SELECT CURRENT_USER() AS u');
     const [rows, user] = stdout.split('u\n');

@@ -17,6 +17,7 @@ import { DEFAULT_MYSQL_OPTIONS, mysql2TlsOptions, mysqlUpstreamTls, tlsFailure, 
 import type { UpstreamTls } from '../postgres/upstream-tls.js';
 import { MysqlSessionCore, type KillOutcome } from './mysql-session-core.js';
 import { startRefusal } from './session-start.js';
+import { loadUserCodeViewNames, loadUserFunctionNames } from './user-code.js';
 import { UpstreamLoginError, loginUpstream, type UpstreamSession } from './upstream-login.js';
 
 const START_TIMEOUT_MS = 15_000;
@@ -38,19 +39,6 @@ interface LiveSession {
   terminate(message: string): void;
 }
 
-/** Names of stored functions and UDFs: calling one runs code the parser cannot see (sql:procedural). */
-async function loadUserFunctionNames(admin: Pool): Promise<ReadonlySet<string>> {
-  const [rows] = await admin.query(`SELECT LOWER(ROUTINE_NAME) AS name FROM information_schema.ROUTINES WHERE ROUTINE_TYPE = 'FUNCTION'`);
-  const names = new Set((rows as { name: string }[]).map((r) => r.name));
-  try {
-    const [udfs] = await admin.query('SELECT LOWER(name) AS name FROM mysql.func');
-    for (const r of udfs as { name: string }[]) names.add(r.name);
-  } catch {
-    // no mysql.func to read (MySQL without the privilege): stored functions only
-  }
-  return names;
-}
-
 /**
  * Serves `mysql` streams: reads the start frame the control plane sends, logs in upstream itself
  * (ephemeral user or fixed credentials), answers the client's login, then runs a MysqlSessionCore
@@ -65,6 +53,12 @@ export class MysqlHandler implements ProtocolHandler {
   private readonly drops = new Set<Promise<void>>();
 
   constructor(private readonly o: DatabaseHandlerOptions) {}
+
+  /** What the session's statements may run without showing it: stored functions, and views that call them. */
+  private async loadUserCode(admin: Pool): Promise<{ userFunctions: ReadonlySet<string>; userCodeViews: ReadonlySet<string> }> {
+    const userFunctions = await loadUserFunctionNames(admin);
+    return { userFunctions, userCodeViews: await loadUserCodeViewNames(admin, this.classifier, userFunctions) };
+  }
 
   get openSessions(): number {
     return this.live.size;
@@ -162,14 +156,14 @@ export class MysqlHandler implements ProtocolHandler {
     };
 
     let upstream: UpstreamSession;
-    let userFunctions: ReadonlySet<string>;
+    let userCode: { userFunctions: ReadonlySet<string>; userCodeViews: ReadonlySet<string> };
     try {
-      [upstream, userFunctions] = await Promise.all([
+      [upstream, userCode] = await Promise.all([
         loginUpstream({
           host: resource.address.host, port: resource.address.port, user, password, schema: start.schema, capabilities: start.capabilities, charset: start.charset, attributes: start.attributes,
           tls: state.tls,
         }),
-        loadUserFunctionNames(state.admin),
+        this.loadUserCode(state.admin),
       ]);
     } catch (error) {
       await dropUser();
@@ -205,7 +199,7 @@ export class MysqlHandler implements ProtocolHandler {
         resource: policyResource(resource, 'mysql'),
         dbRole: grant.login,
         sourceIp: header.client.address ?? '',
-        userFunctions,
+        ...userCode,
       },
       this.o.requestApproval ? holdThrough(this.o.requestApproval, grant.sid, 'statement') : undefined,
       lifetime.signal,
