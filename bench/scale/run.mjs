@@ -13,7 +13,7 @@ import pg from 'pg';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { cpuMs } from '../support/process-stats.mjs';
 import { devIdpToken, freePort, waitFor } from '../support/stack.mjs';
-import { openSession, sessionUrl } from './connect-session.mjs';
+import { openSession, pool, sessionUrl } from './connect-session.mjs';
 
 const REPLICAS = Number(process.env.BENCH_REPLICAS ?? 3);
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 1000);
@@ -49,18 +49,6 @@ function spawnNode(args, env) {
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore'] });
   children.push(child);
   return child;
-}
-
-async function pool(items, concurrency, work) {
-  const results = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i], i);
-    }
-  }));
-  return results;
 }
 
 // ---------------------------------------------------------------- the system

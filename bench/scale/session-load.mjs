@@ -7,22 +7,10 @@
 //   in:  { type: 'busy', count, seconds }                               -> out: { type: 'busy-done', rtts }
 //   in:  { type: 'close' }                                               -> exits
 import WebSocket from 'ws';
-import { openSession, sessionUrl } from './connect-session.mjs';
+import { openSession, pool, sessionUrl } from './connect-session.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let opened = [];
-
-async function pool(items, concurrency, work) {
-  const results = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i], i);
-    }
-  }));
-  return results;
-}
 
 async function openAll({ lbPort, token, sessions, agents, concurrency }) {
   const all = await pool(Array.from({ length: sessions }, (_, i) => i), concurrency, (i) => openSession(sessionUrl(lbPort, `echo-${i % agents}`), token));
