@@ -32,6 +32,10 @@ describe('README: Kubernetes examples under the demo policy', () => {
     expect((await kubectl(['exec', 'web-1', '--', 'echo', 'hello'])).stdout).toBe('hello\n');
     const create = await kubectl(['create', 'namespace', 'x']);
     expect(create.stderr).toContain('Error from server (Forbidden): namespaces is forbidden: no policy permits k8s:create');
+    // Creates in default are permitted, a service account token is not: it would work without the gateway.
+    const minted = await kubectl(['create', 'token', 'reader']);
+    expect(minted.stdout).toBe('');
+    expect(minted.stderr).toContain('error: failed to create token: serviceaccounts/token "reader" is forbidden: denied by policy "requester-k8s-no-credentials"');
   });
 
   it('holds a delete until an approver approves; then the same command deletes, once; an exec into prod waits on stderr', async () => {

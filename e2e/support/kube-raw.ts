@@ -1,7 +1,7 @@
 import { request } from 'node:https';
 
 /** A raw HTTPS request to the gateway's Kubernetes endpoint, for what kubectl does not show (watch bytes, Table objects). */
-export function k8sRequest(url: string, ca: string, token: string, opts: { method?: string; accept?: string; headers?: Record<string, string>; firstLineOnly?: boolean } = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+export function k8sRequest(url: string, ca: string, token: string, opts: { method?: string; accept?: string; headers?: Record<string, string>; body?: string; firstLineOnly?: boolean } = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: opts.method ?? 'GET', ca, headers: { authorization: `Bearer ${token}`, ...(opts.accept ? { accept: opts.accept } : {}), ...(opts.headers ?? {}) } }, (res) => {
       let body = '';
@@ -17,6 +17,6 @@ export function k8sRequest(url: string, ca: string, token: string, opts: { metho
       res.on('error', () => undefined);
     });
     req.on('error', (error) => (opts.firstLineOnly ? undefined : reject(error)));
-    req.end();
+    req.end(opts.body);
   });
 }

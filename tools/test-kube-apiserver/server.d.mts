@@ -20,6 +20,8 @@ export interface TestApiServer {
   requests: RecordedRequest[];
   tokens: Map<string, { user: string; groups: string[]; expiresAt: number; agent?: boolean; serviceAccount?: string; expirationSeconds?: number }>;
   store: { rv: number; objects: Map<string, Record<string, unknown>> };
+  /** Refuses (403) the requests of `user` with `method` (any when absent) under `pathPrefix`, as RBAC without the role would. */
+  deny(rule: { user: string; method?: string; pathPrefix: string }): void;
   expireMintedTokens(): void;
   close(): Promise<void>;
 }

@@ -15,7 +15,8 @@ import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
-import { RESOURCES, Store, resourceInfo } from './store.mjs';
+import { parse as parseYaml } from 'yaml';
+import { GROUPS, RESOURCES, Store, resourceInfo } from './store.mjs';
 
 const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
 /** Port-forward over WebSocket as the kubelet serves it (binary channels). Not kubectl's tunnelled SPDY (`SPDY/3.1+portforward.k8s.io`). */
@@ -39,21 +40,47 @@ function send(res, code, body, contentType = 'application/json') {
   res.end(text);
 }
 
-function readJson(req) {
+const JSON_TYPES = new Set(['', 'application/json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/json-patch+json']);
+const YAML_TYPES = new Set(['application/yaml', 'application/apply-patch+yaml']);
+
+/** A request body as JSON or YAML, by its media type; anything else (protobuf, CBOR) is refused. */
+function readBody(req) {
   return new Promise((resolve, reject) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
+      const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
       if (text === '') return resolve({});
       try {
-        resolve(JSON.parse(text));
+        if (JSON_TYPES.has(type)) return resolve(JSON.parse(text));
+        if (YAML_TYPES.has(type)) return resolve(parseYaml(text));
       } catch {
-        reject(Object.assign(new Error('the test API server reads JSON request bodies only'), { contentType: req.headers['content-type'] }));
+        // refused below
       }
+      reject(Object.assign(new Error('the test API server reads JSON and YAML request bodies only'), { contentType: req.headers['content-type'] }));
     });
     req.on('error', reject);
   });
+}
+
+/** RFC 6902 add, replace and remove on object members (what the tests send). */
+function applyJsonPatch(object, ops) {
+  const copy = structuredClone(object);
+  for (const op of ops) {
+    const path = op.path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const last = path.pop();
+    let parent = copy;
+    for (const part of path) parent = parent[part] ??= {};
+    if (op.op === 'remove') delete parent[last];
+    else if (op.op === 'add' || op.op === 'replace') parent[last] = op.value;
+  }
+  return copy;
+}
+
+/** A merge of `patch` into `existing` (objects merged, labels too), as merge patches and apply roughly do. */
+function mergeObject(existing, patch) {
+  return { ...existing, ...patch, metadata: { ...existing.metadata, ...(patch.metadata ?? {}), labels: { ...(existing.metadata.labels ?? {}), ...(patch.metadata?.labels ?? {}) } } };
 }
 
 function wantsTable(accept) {
@@ -80,6 +107,8 @@ function table(info, objects, includeObject) {
  * requests, minted tokens, the object store, and close().
  */
 export async function startTestApiServer({ port = 0, agentToken = `agent-${randomBytes(12).toString('hex')}`, logLines = 3, stateDir, realExec = true } = {}) {
+  /** RBAC the double applies: requests of `user` with `method` under `pathPrefix` are refused (403), as a missing role would. */
+  const denied = [];
   // stateDir: where the certificate goes (kept); by default a scratch directory removed at close.
   const dir = stateDir ?? mkdtempSync(join(tmpdir(), 'test-kube-apiserver-'));
   const tls = makeCertificate(dir);
@@ -116,6 +145,9 @@ export async function startTestApiServer({ port = 0, agentToken = `agent-${rando
     }
     record.user = user;
     record.groups = groups;
+    const path = req.url.split('?')[0];
+    const rule = denied.find((r) => r.user === user && (r.method === undefined || r.method === req.method) && path.startsWith(r.pathPrefix));
+    if (rule) return { forbidden: `User "${user}" cannot ${req.method.toLowerCase()} ${path} (a rule of the test API server)`, record };
     return { user, groups, entry, record };
   }
 
@@ -123,9 +155,14 @@ export async function startTestApiServer({ port = 0, agentToken = `agent-${rando
     if (path === '/version') return send(res, 200, { major: '1', minor: '33', gitVersion: 'v1.33.0-gateway-test-double', platform: 'linux/amd64' });
     if (path === '/api') return send(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1:443' }] });
     if (path === '/apis') {
-      return send(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [{ name: 'apps', versions: [{ groupVersion: 'apps/v1', version: 'v1' }], preferredVersion: { groupVersion: 'apps/v1', version: 'v1' } }] });
+      const groups = GROUPS.map((gv) => {
+        const [name, version] = gv.split('/');
+        return { name, versions: [{ groupVersion: gv, version }], preferredVersion: { groupVersion: gv, version } };
+      });
+      return send(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups });
     }
-    const groupVersion = path === '/api/v1' ? { group: '', version: 'v1', gv: 'v1' } : path === '/apis/apps/v1' ? { group: 'apps', version: 'v1', gv: 'apps/v1' } : undefined;
+    const served = path === '/api/v1' ? 'v1' : path.startsWith('/apis/') ? path.slice('/apis/'.length) : undefined;
+    const groupVersion = served === 'v1' ? { group: '', version: 'v1', gv: 'v1' } : GROUPS.includes(served) ? { group: served.split('/')[0], version: served.split('/')[1], gv: served } : undefined;
     if (!groupVersion) return false;
     const verbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
     const resources = RESOURCES.filter((r) => r.group === groupVersion.group).flatMap((r) => {
@@ -137,6 +174,9 @@ export async function startTestApiServer({ port = 0, agentToken = `agent-${rando
       if (r.resource === 'namespaces') return [{ ...main, shortNames: ['ns'] }];
       if (r.resource === 'configmaps') return [{ ...main, shortNames: ['cm'] }];
       if (r.resource === 'deployments') return [{ ...main, shortNames: ['deploy'] }];
+      if (r.resource === 'certificatesigningrequests') {
+        return [{ ...main, shortNames: ['csr'] }, { name: 'certificatesigningrequests/approval', singularName: '', namespaced: false, kind: 'CertificateSigningRequest', verbs: ['get', 'patch', 'update'] }, { name: 'certificatesigningrequests/status', singularName: '', namespaced: false, kind: 'CertificateSigningRequest', verbs: ['get', 'patch', 'update'] }];
+      }
       return [main];
     });
     send(res, 200, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: groupVersion.gv, resources });
@@ -180,7 +220,12 @@ export async function startTestApiServer({ port = 0, agentToken = `agent-${rando
     if (subresource === 'token' && info.resource === 'serviceaccounts' && req.method === 'POST') {
       if (!auth.entry.agent) return send(res, 403, status(403, 'Forbidden', `User "${auth.user}" cannot create resource "serviceaccounts/token"`));
       if (!store.get(info, namespace, name)) return send(res, 404, status(404, 'NotFound', `serviceaccounts "${name}" not found`, { details: { name, kind: 'serviceaccounts' } }));
-      const body = await readJson(req);
+      let body;
+      try {
+        body = await readBody(req);
+      } catch (error) {
+        return send(res, 415, status(415, 'UnsupportedMediaType', `${error.message} (got ${error.contentType})`));
+      }
       const seconds = body?.spec?.expirationSeconds ?? 3600;
       if (seconds < 600) return send(res, 400, status(400, 'BadRequest', 'spec.expirationSeconds: Invalid value: may not specify a duration less than 10 minutes'));
       const token = `sa-${randomBytes(16).toString('hex')}`;
@@ -203,6 +248,17 @@ export async function startTestApiServer({ port = 0, agentToken = `agent-${rando
         live.delete(res);
       });
       return;
+    }
+    if (subresource === 'approval' && info.resource === 'certificatesigningrequests' && req.method === 'PUT') {
+      const csr = store.get(info, '', name);
+      if (!csr) return send(res, 404, status(404, 'NotFound', `certificatesigningrequests.certificates.k8s.io "${name}" not found`));
+      let body;
+      try {
+        body = await readBody(req);
+      } catch (error) {
+        return send(res, 415, status(415, 'UnsupportedMediaType', `${error.message} (got ${error.contentType})`));
+      }
+      return send(res, 200, store.put(info, '', { ...csr, status: { ...(csr.status ?? {}), conditions: body?.status?.conditions ?? [] } }, 'MODIFIED'));
     }
     if (subresource) return send(res, 404, status(404, 'NotFound', `subresource ${subresource} is not served by the test API server`));
 
@@ -240,7 +296,7 @@ export async function startTestApiServer({ port = 0, agentToken = `agent-${rando
     if (req.method === 'POST') {
       let body;
       try {
-        body = await readJson(req);
+        body = await readBody(req);
       } catch (error) {
         return send(res, 415, status(415, 'UnsupportedMediaType', `${error.message} (got ${error.contentType})`));
       }
@@ -252,14 +308,19 @@ export async function startTestApiServer({ port = 0, agentToken = `agent-${rando
     }
     if (req.method === 'PUT' || req.method === 'PATCH') {
       const existing = store.get(info, namespace, name);
-      if (!existing) return send(res, 404, status(404, 'NotFound', `${info.resource} "${name}" not found`, { details: { name, kind: info.resource } }));
+      const apply = req.method === 'PATCH' && (req.headers['content-type'] ?? '').startsWith('application/apply-patch+');
+      // A PUT creates where the resource allows it; server-side apply creates whatever it names.
+      const creates = !existing && (apply || (req.method === 'PUT' && info.allowCreateOnUpdate));
+      if (!existing && !creates) return send(res, 404, status(404, 'NotFound', `${info.resource} "${name}" not found`, { details: { name, kind: info.resource } }));
       let body;
       try {
-        body = await readJson(req);
+        body = await readBody(req);
       } catch (error) {
-        return send(res, 415, status(415, 'UnsupportedMediaType', error.message));
+        return send(res, 415, status(415, 'UnsupportedMediaType', `${error.message} (got ${error.contentType})`));
       }
-      const merged = req.method === 'PUT' ? body : { ...existing, ...body, metadata: { ...existing.metadata, ...(body.metadata ?? {}), labels: { ...(existing.metadata.labels ?? {}), ...(body.metadata?.labels ?? {}) } } };
+      if (creates) return send(res, 201, store.put(info, namespace, { ...body, metadata: { ...(body.metadata ?? {}), name } }, 'ADDED'));
+      const jsonPatch = (req.headers['content-type'] ?? '').startsWith('application/json-patch+json');
+      const merged = req.method === 'PUT' ? body : jsonPatch ? applyJsonPatch(existing, body) : mergeObject(existing, body);
       return send(res, 200, store.put(info, namespace, { ...merged, metadata: { ...merged.metadata, name } }, 'MODIFIED'));
     }
     if (req.method === 'DELETE') {
@@ -380,6 +441,10 @@ export async function startTestApiServer({ port = 0, agentToken = `agent-${rando
     requests,
     tokens,
     store,
+    /** Refuses (403) the requests of `user` with `method` (any when absent) under `pathPrefix`, as RBAC without the role would. */
+    deny(rule) {
+      denied.push(rule);
+    },
     /** Makes every minted service account token expired (as if its expirationSeconds had passed). */
     expireMintedTokens() {
       for (const entry of tokens.values()) if (!entry.agent) entry.expiresAt = 0;

@@ -1,7 +1,11 @@
 // In-memory objects of the test API server double: a few built-in resources, resource versions,
 // and watchers that get every change.
 
-/** The resources the double serves: group/version, plural, kind, namespaced, Table columns. */
+/**
+ * The resources the double serves: group/version, plural, kind, namespaced, Table columns, and
+ * whether a PUT to a missing object creates it (as the real API server's strategies say: role
+ * bindings and roles do, pods, secrets, configmaps, deployments ... do not).
+ */
 export const RESOURCES = [
   { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false, columns: ['Status'], cells: (o) => [o.status?.phase ?? 'Active'] },
   { group: '', version: 'v1', resource: 'pods', kind: 'Pod', namespaced: true, columns: ['Ready', 'Status'], cells: (o) => ['1/1', o.status?.phase ?? 'Running'] },
@@ -9,7 +13,13 @@ export const RESOURCES = [
   { group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', namespaced: true, columns: ['Data'], cells: (o) => [Object.keys(o.data ?? {}).length] },
   { group: '', version: 'v1', resource: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true, columns: [], cells: () => [] },
   { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespaced: true, columns: ['Ready'], cells: (o) => [`${o.spec?.replicas ?? 1}/${o.spec?.replicas ?? 1}`] },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', kind: 'Role', namespaced: true, columns: [], cells: () => [], allowCreateOnUpdate: true },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', kind: 'RoleBinding', namespaced: true, columns: ['Role'], cells: (o) => [`${o.roleRef?.kind ?? ''}/${o.roleRef?.name ?? ''}`], allowCreateOnUpdate: true },
+  { group: 'certificates.k8s.io', version: 'v1', resource: 'certificatesigningrequests', kind: 'CertificateSigningRequest', namespaced: false, columns: ['SignerName', 'Condition'], cells: (o) => [o.spec?.signerName ?? '', (o.status?.conditions ?? []).map((c) => c.type).join(',') || 'Pending'] },
 ];
+
+/** The API groups the double serves besides the core group, in discovery order. */
+export const GROUPS = [...new Set(RESOURCES.filter((r) => r.group !== '').map((r) => `${r.group}/${r.version}`))];
 
 export function resourceInfo(group, version, resource) {
   return RESOURCES.find((r) => r.group === group && r.version === version && r.resource === resource);
@@ -75,6 +85,8 @@ export class Store {
     const cms = resourceInfo('', 'v1', 'configmaps');
     const sas = resourceInfo('', 'v1', 'serviceaccounts');
     const deps = resourceInfo('apps', 'v1', 'deployments');
+    const roleBindings = resourceInfo('rbac.authorization.k8s.io', 'v1', 'rolebindings');
+    const csrs = resourceInfo('certificates.k8s.io', 'v1', 'certificatesigningrequests');
     for (const name of ['default', 'prod', 'gw']) this.put(ns, '', { metadata: { name, labels: { 'kubernetes.io/metadata.name': name } }, status: { phase: 'Active' } }, 'ADDED');
     this.put(pods, 'default', { metadata: { name: 'web-1', labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] }, status: { phase: 'Running' } }, 'ADDED');
     this.put(pods, 'prod', { metadata: { name: 'api-1', labels: { app: 'api' } }, spec: { containers: [{ name: 'api', image: 'api:1' }] }, status: { phase: 'Running' } }, 'ADDED');
@@ -87,5 +99,8 @@ export class Store {
     this.put(cms, 'default', { metadata: { name: 'app-config' }, data: { owner: 'alice@example.com', mode: 'fast' } }, 'ADDED');
     for (const [namespace, name] of [['gw', 'deployer'], ['default', 'reader'], ['gw', 'agent']]) this.put(sas, namespace, { metadata: { name } }, 'ADDED');
     this.put(deps, 'default', { metadata: { name: 'web', labels: { app: 'web' } }, spec: { replicas: 2 } }, 'ADDED');
+    this.put(roleBindings, 'default', { metadata: { name: 'readers' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' }, subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: 'default' }] }, 'ADDED');
+    // A client certificate request for the kube-apiserver-client signer: approved, its signer issues it.
+    this.put(csrs, '', { metadata: { name: 'csr-admin' }, spec: { signerName: 'kubernetes.io/kube-apiserver-client', request: Buffer.from('-----BEGIN CERTIFICATE REQUEST-----\n(a test double does not sign)\n-----END CERTIFICATE REQUEST-----\n').toString('base64'), usages: ['client auth'], username: 'system:serviceaccount:gw:deployer' } }, 'ADDED');
   }
 }

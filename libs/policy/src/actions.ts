@@ -29,6 +29,9 @@ export const GATEWAY_ACTIONS = [
   'k8s:deletecollection',
   'k8s:attach',
   'k8s:proxy',
+  // Mints a credential that works without the gateway (TokenRequest, approving or signing a CSR, a
+  // service account token Secret); outside `k8s:write`, like exec.
+  'k8s:issue_credential',
   'mcp:call_tool',
   'mcp:read_resource',
   'mcp:get_prompt',
@@ -70,6 +73,7 @@ export const ACTION_GROUPS = {
     'k8s:attach',
     'k8s:portforward',
     'k8s:proxy',
+    'k8s:issue_credential',
   ],
   'k8s:read': ['k8s:get', 'k8s:list', 'k8s:watch'],
   'k8s:write': ['k8s:create', 'k8s:update', 'k8s:patch', 'k8s:delete', 'k8s:deletecollection'],

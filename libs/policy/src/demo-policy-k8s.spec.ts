@@ -25,4 +25,27 @@ describe('demo policy: Kubernetes', () => {
     expect(decide('k8s:create', { apiResource: 'pods', namespace: 'prod' }).effect).toBe('deny');
     expect(decide('k8s:portforward', { apiResource: 'pods', subresource: 'portforward', namespace: 'default' }).effect).toBe('deny');
   });
+
+  it('denies workloads minting credentials (TokenRequest, CSR approval and signing, token Secrets), also in default', () => {
+    const mint = decide('k8s:issue_credential', { apiResource: 'serviceaccounts', subresource: 'token', namespace: 'default', name: 'reader' });
+    expect(mint.effect).toBe('deny');
+    expect(mint.determiningPolicies).toEqual(['requester-k8s-no-credentials']);
+    expect(mint.reasons.join(' ')).toContain('the credential would work without the gateway');
+    expect(decide('k8s:issue_credential', { apiGroup: 'certificates.k8s.io', apiResource: 'certificatesigningrequests', subresource: 'approval', name: 'csr-1' }).effect).toBe('deny');
+    // A token Secret is a create in default (permitted) and a credential (forbidden): the agent takes the stricter.
+    expect(decide('k8s:create', { apiResource: 'secrets', namespace: 'default' }).effect).toBe('allow');
+    expect(decide('k8s:issue_credential', { apiResource: 'secrets', namespace: 'default' }).effect).toBe('deny');
+    const admin = engine.evaluate({ principal: { ...workload, gatewayRoles: ['admin', 'requester'] }, action: 'k8s:issue_credential', resource: cluster, context: { sourceIp: '', apiGroup: '', apiResource: 'serviceaccounts', subresource: 'token', namespace: 'default' } });
+    expect(admin.effect).toBe('allow');
+  });
+
+  it('denies workloads writing roles and role bindings, also in default', () => {
+    for (const action of ['k8s:create', 'k8s:update', 'k8s:patch'] as const) {
+      const write = decide(action, { apiGroup: 'rbac.authorization.k8s.io', apiResource: 'rolebindings', namespace: 'default', name: 'x' });
+      expect(write.effect, action).toBe('deny');
+      expect(write.determiningPolicies).toEqual(['requester-k8s-no-rbac-writes']);
+    }
+    expect(decide('k8s:get', { apiGroup: 'rbac.authorization.k8s.io', apiResource: 'rolebindings', namespace: 'default', name: 'x' }).effect).toBe('allow');
+    expect(decide('k8s:create', { apiGroup: 'apps', apiResource: 'deployments', namespace: 'default' }).effect).toBe('allow');
+  });
 });

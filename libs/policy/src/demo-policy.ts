@@ -193,7 +193,8 @@ unless { principal.gatewayRoles.contains("admin") };
 // Kubernetes (the k8s-demo cluster): workloads act as the service account gw/deployer, whose token
 // the agent asks the API server for per session. They read with Secret data and PII masked, create
 // and change things in the default namespace, exec into its pods; deletes wait for an approver, and
-// so does an exec into a pod in prod. Everything else (e.g. writes in prod) is denied.
+// so does an exec into a pod in prod. Everything else (e.g. writes in prod) is denied, and so are,
+// also in default, minting credentials and writing RBAC objects (the two forbids below).
 @id("requester-k8s-connect")
 @k8s_service_account("gw/deployer")
 @max_session("1h")
@@ -214,6 +215,27 @@ when {
   principal.gatewayRoles.contains("requester") && resource.type == "kubernetes" &&
   context has namespace && context.namespace == "default"
 };
+
+// A service account token (TokenRequest, kubectl create token), an approved or signed certificate
+// signing request, or a service account token Secret is a credential that works without the gateway:
+// no policy, no approval, no record. The agent decides those requests as k8s:issue_credential.
+@id("requester-k8s-no-credentials")
+@reason("minting credentials (service account tokens, certificate approvals and signatures, token Secrets) is not allowed for workloads: the credential would work without the gateway")
+forbid (principal, action == Gateway::Action::"k8s:issue_credential", resource)
+when { principal.gatewayRoles.contains("requester") }
+unless { principal.gatewayRoles.contains("admin") };
+
+// Roles and role bindings grant permissions, to anyone and also outside the gateway (the API
+// server's bind and escalate checks apply to the service account, not to this policy): workloads do
+// not write them, even in default where they may create other things.
+@id("requester-k8s-no-rbac-writes")
+@reason("roles and role bindings grant permissions; workloads do not write them")
+forbid (principal, action in [Gateway::Action::"k8s:create", Gateway::Action::"k8s:update", Gateway::Action::"k8s:patch"], resource)
+when {
+  principal.gatewayRoles.contains("requester") &&
+  context has apiGroup && context.apiGroup == "rbac.authorization.k8s.io"
+}
+unless { principal.gatewayRoles.contains("admin") };
 
 @id("requester-k8s-delete-approval")
 ${oneApproval('15m')}

@@ -50,14 +50,18 @@ export class PolicyEngine {
   private readonly policySetId: string;
   private readonly cache: LruCache<string, PolicyDecision>;
   private readonly clock: () => Date;
+  private readonly conditionsJson: string;
+  private readonly contextReads = new Map<string, boolean>();
 
   private constructor(
     readonly text: string,
     hash: string,
     policies: PolicyInfo[],
     warnings: PolicySetError[],
+    conditionsJson: readonly string[],
     options: PolicyEngineOptions,
   ) {
+    this.conditionsJson = conditionsJson.join('\n');
     this.hash = hash;
     this.policies = Object.freeze(policies.map((p) => deepFreeze(p)));
     this.warnings = Object.freeze(warnings);
@@ -79,7 +83,23 @@ export class PolicyEngine {
     if (answer.type !== 'success') {
       throw new PolicyValidationError(answer.errors.map((e) => ({ message: e.message })));
     }
-    return new PolicyEngine(text, hash, analysed.policies, analysed.warnings, options);
+    return new PolicyEngine(text, hash, analysed.policies, analysed.warnings, analysed.conditionsJson, options);
+  }
+
+  /**
+   * Whether a decision of this set could depend on `context.<attribute>`: some policy's conditions
+   * name it. Read from Cedar's JSON form of the conditions, where the name is one JSON string however
+   * it was written (`context.x`, `context["x"]`, escapes in the string): a set that never names an
+   * attribute decides the same whatever its value, so a caller that cannot know the value may go on.
+   * An over-approximation (a string literal equal to the name counts too), never an under-one.
+   */
+  readsContext(attribute: string): boolean {
+    let reads = this.contextReads.get(attribute);
+    if (reads === undefined) {
+      reads = this.conditionsJson.includes(JSON.stringify(attribute));
+      this.contextReads.set(attribute, reads);
+    }
+    return reads;
   }
 
   /** Short form of {@link hash} for logs and the API. */

@@ -39,6 +39,8 @@ describe('validatePolicySet', () => {
       'requester-k8s-connect',
       'requester-k8s-read',
       'requester-k8s-write-default',
+      'requester-k8s-no-credentials',
+      'requester-k8s-no-rbac-writes',
       'requester-k8s-delete-approval',
       'requester-k8s-exec-default',
       'requester-k8s-exec-prod-approval',

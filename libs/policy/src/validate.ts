@@ -12,7 +12,14 @@ export type PolicySetValidation =
 
 /** A validated set plus the per-id policy texts the engine hands to Cedar. */
 export type AnalysedPolicySet =
-  | { ok: true; policies: PolicyInfo[]; warnings: PolicySetError[]; cedarPolicies: Record<string, string> }
+  | {
+    ok: true;
+    policies: PolicyInfo[];
+    warnings: PolicySetError[];
+    cedarPolicies: Record<string, string>;
+    /** Each policy's `when`/`unless` conditions in Cedar's JSON form (what they can read). */
+    conditionsJson: string[];
+  }
   | { ok: false; errors: PolicySetError[] };
 
 /**
@@ -51,6 +58,7 @@ export function analysePolicySet(text: string): AnalysedPolicySet {
   const located = locate(text, parts.policies);
   const infos: PolicyInfo[] = [];
   const cedarPolicies: Record<string, string> = {};
+  const conditionsJson: string[] = [];
   const keyToPolicy = new Map<string, { id?: string; located: LocatedPolicy }>();
   const seen = new Map<string, number>();
 
@@ -62,6 +70,7 @@ export function analysePolicySet(text: string): AnalysedPolicySet {
       return;
     }
     const annotations = json.json.annotations ?? {};
+    conditionsJson.push(JSON.stringify(json.json.conditions));
     const rawId = annotations.id;
     const parsed = parseAnnotations(json.json.effect, annotations);
     const label = rawId !== undefined ? `policy "${rawId}" (line ${policy.line})` : `policy at line ${policy.line}`;
@@ -107,7 +116,7 @@ export function analysePolicySet(text: string): AnalysedPolicySet {
   }
 
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, policies: infos, warnings, cedarPolicies };
+  return { ok: true, policies: infos, warnings, cedarPolicies, conditionsJson };
 }
 
 function fail(message: string): { ok: false; errors: PolicySetError[] } {

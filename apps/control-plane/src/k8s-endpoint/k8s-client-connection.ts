@@ -20,11 +20,28 @@ const MAX_REFUSAL_BODY = 64 * 1024;
 const DROPPED_REQUEST_HEADERS = new Set(['authorization', 'proxy-authorization', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'cookie']);
 const DROPPED_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'trailer', 'upgrade']);
 
+/** Identity claims: kubectl's `--as` (Impersonate-*) and a front proxy's X-Remote-User/-Group/-Extra-*. */
+function isIdentityClaim(name: string): boolean {
+  return name.startsWith('impersonate-') || name.startsWith('x-remote-');
+}
+
+/**
+ * Why a request that claims another identity is refused, or undefined. The gateway acts with the
+ * credential policy maps the token to; dropping the claim and going on would run the request as
+ * someone other than the client asked (`kubectl --as=viewer delete ...` would delete with the
+ * session's full rights), so it is refused instead (the agent refuses it too).
+ */
+export function identityClaimRefusal(headers: IncomingHttpHeaders): string | undefined {
+  const claimed = Object.keys(headers).filter(isIdentityClaim);
+  if (claimed.length === 0) return undefined;
+  return `impersonation is not available through the gateway (the request carries ${claimed.sort().join(', ')}; kubectl --as, --as-group, --as-uid send them): ` +
+    'every request acts as the identity that policy maps your token to';
+}
+
 export function forwardedRequestHeaders(headers: IncomingHttpHeaders, upgrade: boolean): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
-    // Identity claims: kubectl's `--as` (Impersonate-*) and a front proxy's X-Remote-User/-Group/-Extra-*.
-    if (value === undefined || DROPPED_REQUEST_HEADERS.has(name) || name.startsWith('impersonate-') || name.startsWith('x-remote-')) continue;
+    if (value === undefined || DROPPED_REQUEST_HEADERS.has(name) || isIdentityClaim(name)) continue;
     out[name] = value;
   }
   if (upgrade) {
@@ -99,6 +116,8 @@ export class K8sClientConnection {
     if (!route) return sendStatus(res, 404, 'NotFound', `this endpoint serves Kubernetes clusters at /k8s/<resource>/...; "${(req.url ?? '').slice(0, 200)}" is not one`);
     const principal = await this.authenticate(req, (code, reason, message) => sendStatus(res, code, reason, message));
     if (!principal) return;
+    const claim = this.identityClaim(req, principal);
+    if (claim) return sendStatus(res, 403, 'Forbidden', claim);
     let session: RelaySession;
     try {
       session = await this.sessionFor(principal, route, req);
@@ -115,6 +134,8 @@ export class K8sClientConnection {
     if (!route) return writeRawStatus(socket, 404, 'NotFound', 'this endpoint serves Kubernetes clusters at /k8s/<resource>/...');
     const principal = await this.authenticate(req, (code, reason, message) => writeRawStatus(socket, code, reason, message));
     if (!principal) return;
+    const claim = this.identityClaim(req, principal);
+    if (claim) return writeRawStatus(socket, 403, 'Forbidden', claim);
     let session: RelaySession;
     try {
       session = await this.openSession(principal, route, req);
@@ -159,6 +180,12 @@ export class K8sClientConnection {
       void this.finish(session, 'error', error);
     });
     upstream.end();
+  }
+
+  private identityClaim(req: IncomingMessage, principal: Principal): string | undefined {
+    const claim = identityClaimRefusal(req.headers);
+    if (claim) this.deps.log.warn({ principalId: principal.id, headers: Object.keys(req.headers).filter(isIdentityClaim) }, 'refused a Kubernetes request that claims another identity');
+    return claim;
   }
 
   private async authenticate(req: IncomingMessage, refuse: (code: number, reason: StatusReason, message: string) => void): Promise<Principal | undefined> {

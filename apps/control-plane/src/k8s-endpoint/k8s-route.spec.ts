@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forwardedRequestHeaders } from './k8s-client-connection.js';
+import { forwardedRequestHeaders, identityClaimRefusal } from './k8s-client-connection.js';
 import { parseK8sRoute } from './k8s-route.js';
 
 describe('Kubernetes endpoint routing', () => {
@@ -19,5 +19,11 @@ describe('Kubernetes endpoint routing', () => {
   it('never forwards the client token, cookies, impersonation or front-proxy identity headers', () => {
     const out = forwardedRequestHeaders({ authorization: 'Bearer t', cookie: 'c', 'impersonate-user': 'admin', 'impersonate-group': 'system:masters', 'x-remote-user': 'admin', 'x-remote-group': 'system:masters', accept: 'application/json', connection: 'keep-alive' }, false);
     expect(out).toEqual({ accept: 'application/json' });
+  });
+
+  it('refuses a request that claims another identity (kubectl --as) rather than running it as the session', () => {
+    expect(identityClaimRefusal({ accept: 'application/json', authorization: 'Bearer t' })).toBeUndefined();
+    expect(identityClaimRefusal({ 'impersonate-user': 'system:admin' })).toMatch(/^impersonation is not available through the gateway \(the request carries impersonate-user; kubectl --as/);
+    expect(identityClaimRefusal({ 'x-remote-group': 'system:masters' })).toContain('x-remote-group');
   });
 });

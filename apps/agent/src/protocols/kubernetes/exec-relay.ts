@@ -6,7 +6,7 @@ import type { SpdyStream } from '@gw/protocol-spdy';
 import type { ApprovalOutcome } from '../../approvals/approval-client.js';
 import { statusJson, writeUpgradeRefusal } from './k8s-status.js';
 import type { K8sSession } from './kubernetes-handler.js';
-import { policyResource, recordedText } from './kubernetes-handler.js';
+import { identityClaimRefusal, policyResource, recordedText } from './kubernetes-handler.js';
 import { RequestAttributeError, queryBool, queryOf, requestAttributes, type RequestAttributes } from './request-attributes.js';
 import { actionFor, describeTarget, policyContextFor } from './request-policy.js';
 import type { ResponseMasking } from './response-masking.js';
@@ -103,6 +103,8 @@ export class ExecRelay {
       writeUpgradeRefusal(socket, code, reason, message);
       session.recorder.record('k8s.request', { ...record, ...extra, status: code, durationMs: Date.now() - started });
     };
+    const claim = identityClaimRefusal(req.headers);
+    if (claim) return refuse(403, 'Forbidden', claim, { decision: 'deny', policies: [], reasons: [claim] });
     if (decision.effect === 'deny') {
       const why = decision.determiningPolicies.length > 0 ? `denied by policy "${decision.determiningPolicies.join('", "')}": ${decision.reasons.join('; ')}` : decision.reasons.join('; ');
       return refuse(403, 'Forbidden', `${describeTarget(attrs)} is forbidden: ${why}`);

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
-export type StatusReason = 'Forbidden' | 'BadRequest' | 'RequestEntityTooLarge' | 'ServiceUnavailable' | 'InternalError' | 'BadGateway';
+export type StatusReason = 'Forbidden' | 'BadRequest' | 'UnsupportedMediaType' | 'RequestEntityTooLarge' | 'ServiceUnavailable' | 'InternalError' | 'BadGateway';
 
 /**
  * A Kubernetes `Status` failure, so kubectl prints `Error from server (Forbidden): <message>` and

@@ -15,11 +15,17 @@ import { loadMaskingKey } from '../postgres/masking-key.js';
 import { ClusterCredentialError, sessionAuth, type UpstreamAuth } from './cluster-credentials.js';
 import type { KubernetesOptions } from './kubernetes-config.js';
 import { RequestAttributeError, queryBool, queryOf, requestAttributes, type RequestAttributes } from './request-attributes.js';
-import { actionFor, alsoDecidedAs, describeTarget, policyContextFor, stricterDecision, type RequestExtras } from './request-policy.js';
-import { sendStatus, writeUpgradeRefusal } from './k8s-status.js';
+import { actionFor, alsoDecidedAs, describeTarget, mayCreate, policyContextFor, stricterDecision, type RequestExtras } from './request-policy.js';
+import { sendStatus, writeUpgradeRefusal, type StatusReason } from './k8s-status.js';
+import { readRequestBody, type BodyRead } from './request-body.js';
+import { decideWriteThatMayCreate, type ExistenceCheck } from './create-on-write.js';
+import { objectExists } from './object-existence.js';
 import { responseMasking, type ResponseMasking } from './response-masking.js';
 import { ExecRelay } from './exec-relay.js';
 import { HeldRequests } from './held-requests.js';
+
+/** Writes whose decision may read the labels of the object in the body. */
+const LABELLED_WRITES: ReadonlySet<GatewayAction> = new Set(['k8s:create', 'k8s:update', 'k8s:patch']);
 
 /** The API server's own limit on request bodies; larger ones are refused before they are read. */
 export const MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024;
@@ -76,6 +82,18 @@ export function isIdentityHeader(name: string): boolean {
 }
 
 /**
+ * Why a request that claims another identity is refused, or undefined. Dropping the claim and going
+ * on would run the request as someone other than the client asked (`kubectl --as=viewer delete ...`
+ * would delete with the session's full rights): refused instead, whatever policy says.
+ */
+export function identityClaimRefusal(headers: IncomingMessage['headers']): string | undefined {
+  const claimed = Object.keys(headers).filter(isIdentityHeader);
+  if (claimed.length === 0) return undefined;
+  return `impersonation is not available through the gateway (the request carries ${claimed.sort().join(', ')}; kubectl --as, --as-group, --as-uid send them): ` +
+    'every request acts as the identity that policy maps your token to';
+}
+
+/**
  * Request headers for the API server: the client's credential and any identity header (above) are
  * dropped (whatever the control plane let through), the session's own credential is added, and
  * protobuf is never asked for: a protobuf answer could not be masked, so JSON is asked instead.
@@ -118,17 +136,6 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
     req.once('end', () => resolve(Buffer.concat(chunks)));
     req.once('error', reject);
   });
-}
-
-function labelsOf(body: Buffer | undefined, contentType: string | undefined): Record<string, string> | undefined {
-  if (!body || body.length === 0 || !/json/i.test(contentType ?? '')) return undefined;
-  try {
-    const labels = (JSON.parse(body.toString('utf8')) as { metadata?: { labels?: unknown } }).metadata?.labels;
-    if (typeof labels !== 'object' || labels === null) return undefined;
-    return Object.fromEntries(Object.entries(labels).filter((e): e is [string, string] => typeof e[1] === 'string'));
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -259,6 +266,12 @@ export class KubernetesHandler implements ProtocolHandler {
     return current.engine.evaluate(input);
   }
 
+  /** Whether the current policy could decide on `context.<attribute>` (no policy: nothing is allowed anyway). */
+  policyReads(attribute: string): boolean {
+    const current = this.o.policy.current();
+    return current.engine ? current.engine.readsContext(attribute) : false;
+  }
+
   maskingFor(decision: PolicyDecision): ResponseMasking | undefined {
     return responseMasking(decision.obligations.masking, (this.maskingKey ??= loadMaskingKey(undefined, this.o.spoolDir)));
   }
@@ -286,13 +299,15 @@ export class KubernetesHandler implements ProtocolHandler {
       }
       body = read;
     }
-    const extras: RequestExtras = {};
-    const labels = labelsOf(body, req.headers['content-type']);
-    if (labels) extras.objectLabels = labels;
+    const contentType = req.headers['content-type'];
     const action = actionFor(attrs);
-    // Server-side apply may create the object: it must be permitted as that too.
-    const also = action ? alsoDecidedAs(method, req.headers['content-type'], attrs) : undefined;
-    const record = {
+    const bodyRead: BodyRead = readRequestBody(body, contentType);
+    const extras: RequestExtras = {};
+    if (bodyRead.readable && bodyRead.labels) extras.objectLabels = bodyRead.labels;
+    // A Secret that will hold a service account token: decided as issuing a credential too.
+    const also = action ? alsoDecidedAs(method, contentType, attrs, bodyRead) : [];
+    const createsIfAbsent = mayCreate(method, contentType, attrs, action);
+    const record: Record<string, unknown> & { path: string } = {
       method,
       path: url.slice(0, 2048),
       verb: attrs.verb,
@@ -300,16 +315,38 @@ export class KubernetesHandler implements ProtocolHandler {
         ? { apiGroup: attrs.apiGroup ?? '', apiVersion: attrs.apiVersion, resource: attrs.resource, subresource: attrs.subresource ?? null, namespace: attrs.namespace ?? null, name: attrs.name ?? null }
         : { nonResource: true }),
       action: action ?? null,
-      ...(also ? { alsoAction: also } : {}),
+      ...(also.length > 0 ? { alsoActions: also.map((a) => a.action) } : {}),
     };
+    const refuse = (code: number, reason: StatusReason, message: string) => {
+      const size = sendStatus(res, code, reason, message, undefined, !attrs.isResourceRequest);
+      session.recorder.record('k8s.request', { ...record, path: recordedText(session, undefined, record.path), decision: 'deny', policies: [], reasons: [message], status: code, durationMs: Date.now() - started, bytesIn: body?.length ?? 0, bytesOut: size });
+    };
+    const claim = identityClaimRefusal(req.headers);
+    if (claim) return refuse(403, 'Forbidden', claim);
+    // Labels policy cannot see must not decide a write that policy would decide on them.
+    if (!bodyRead.readable && action && LABELLED_WRITES.has(action) && this.policyReads('objectLabels')) {
+      return refuse(bodyRead.code, bodyRead.reason, `${describeTarget(attrs)}: policy decides on the labels of the object (context.objectLabels), and ${bodyRead.message}`);
+    }
     const decideAs = (as: GatewayAction) => this.decide({ principal: session.principal, action: as, resource: policyResource(session.resource), context: policyContextFor(attrs, extras, session.sourceIp) });
     let decision: PolicyDecision = action
       ? decideAs(action)
       : { effect: 'deny', determiningPolicies: [], reasons: [`the request ${method} ${attrs.path} has no Kubernetes verb the gateway knows`], errors: [], obligations: { masking: { entities: [], columns: [] }, requireGrant: false } };
-    if (also) {
-      const second = decideAs(also);
-      const stricter = stricterDecision(decision, second);
-      if (stricter !== decision) decision = { ...stricter, reasons: [`server-side apply creates the object if it does not exist, so it is decided as ${also} too`, ...stricter.reasons] };
+    let decidedAsCreate = false;
+    let existence: ExistenceCheck | undefined;
+    if (action && createsIfAbsent) {
+      const write = await decideWriteThatMayCreate(decision, decideAs('k8s:create'), () => objectExists(session.resource, session.options, attrs), {
+        request: method.toUpperCase() === 'PUT' ? 'a PUT' : 'server-side apply',
+        action,
+      });
+      decision = write.decision;
+      decidedAsCreate = write.decidedAsCreate;
+      existence = write.check;
+      if (existence) record.existenceCheck = existence;
+      if (decidedAsCreate) record.decidedAs = 'k8s:create';
+    }
+    for (const extra of also) {
+      const stricter = stricterDecision(decision, decideAs(extra.action));
+      if (stricter !== decision) decision = { ...stricter, reasons: [`${extra.why}, so it is decided as ${extra.action} too`, ...stricter.reasons] };
     }
     const decided = { decision: decision.effect, policies: decision.determiningPolicies, reasons: decision.reasons };
     record.path = recordedText(session, this.maskingFor(decision), record.path);
@@ -326,7 +363,7 @@ export class KubernetesHandler implements ProtocolHandler {
     }
     let approvalId: string | undefined;
     if (decision.effect === 'require_approval') {
-      const outcome = await this.held.decide(session, { method, url, body, contentType: req.headers['content-type'], attrs, decision, res });
+      const outcome = await this.held.decide(session, { method, url, body, contentType, attrs: decidedAsCreate ? { ...attrs, verb: 'create' } : attrs, decision, res });
       if (outcome.kind === 'answered') {
         session.recorder.record('k8s.request', { ...record, ...decided, approvalId: outcome.approvalId ?? null, status: outcome.status, durationMs: Date.now() - started, bytesIn: body?.length ?? 0, bytesOut: outcome.bytes });
         return;
@@ -334,7 +371,11 @@ export class KubernetesHandler implements ProtocolHandler {
       approvalId = outcome.approvalId;
     }
     this.forward(session, req, res, body, attrs, decision, (status, bytesOut, bytesIn) => {
-      session.recorder.record('k8s.request', { ...record, ...decided, ...(approvalId ? { approvalId } : {}), status, durationMs: Date.now() - started, bytesIn, bytesOut });
+      // 201 to a write decided as the update of an object that was there: it was deleted between
+      // the agent's check and the write (the API server checks both in one transaction; the gateway cannot).
+      const created = createsIfAbsent && status === 201;
+      if (created && existence?.exists === true) session.log.warn({ path: record.path }, 'a write decided as an update created the object: it was deleted after the existence check');
+      session.recorder.record('k8s.request', { ...record, ...decided, ...(approvalId ? { approvalId } : {}), ...(created ? { created: true } : {}), status, durationMs: Date.now() - started, bytesIn, bytesOut });
     });
   }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { DEMO_POLICY, PolicyEngine, type PolicyInput } from '@gw/policy';
+import { DEMO_POLICY, PolicyEngine } from '@gw/policy';
 import { RequestAttributeError, requestAttributes } from './request-attributes.js';
-import { actionFor, alsoDecidedAs, policyContextFor, stricterDecision } from './request-policy.js';
+import { actionFor, alsoDecidedAs, mayCreate, policyContextFor } from './request-policy.js';
+import { readRequestBody } from './request-body.js';
 import { execStreamsWanted } from './spdy-exec-client.js';
 
 describe('Kubernetes request attributes (as the API server derives them)', () => {
@@ -29,7 +30,6 @@ describe('Kubernetes request attributes (as the API server derives them)', () =>
     ['GET', '/api/v1/namespaces', { verb: 'list', resource: 'namespaces' }, 'k8s:list'],
     ['GET', '/api/v1/namespaces/prod', { verb: 'get', resource: 'namespaces', name: 'prod', namespace: 'prod' }, 'k8s:get'],
     ['PUT', '/api/v1/namespaces/prod/finalize', { verb: 'update', resource: 'namespaces', name: 'prod', subresource: 'finalize' }, 'k8s:update'],
-    ['POST', '/api/v1/namespaces/gw/serviceaccounts/deployer/token', { verb: 'create', subresource: 'token' }, 'k8s:create'],
   ])('%s %s', (method, url, expected, action) => {
     const attrs = requestAttributes(method, url);
     expect(attrs).toMatchObject({ isResourceRequest: true, ...expected });
@@ -81,6 +81,15 @@ describe('Kubernetes request attributes (as the API server derives them)', () =>
     ['PATCH', '/api/v1/namespaces/default/pods/web-1/ephemeralcontainers', { verb: 'patch', subresource: 'ephemeralcontainers' }, 'k8s:exec'],
     ['PUT', '/api/v1/namespaces/default/pods/web-1/ephemeralcontainers', { verb: 'update', subresource: 'ephemeralcontainers' }, 'k8s:exec'],
     ['GET', '/api/v1/namespaces/default/pods/web-1/ephemeralcontainers', { verb: 'get', subresource: 'ephemeralcontainers' }, 'k8s:get'],
+    // Credentials that work without the gateway: a service account token, an approved or signed CSR.
+    ['POST', '/api/v1/namespaces/gw/serviceaccounts/deployer/token', { verb: 'create', subresource: 'token', name: 'deployer' }, 'k8s:issue_credential'],
+    ['PUT', '/apis/certificates.k8s.io/v1/certificatesigningrequests/csr-1/approval', { verb: 'update', subresource: 'approval' }, 'k8s:issue_credential'],
+    ['PATCH', '/apis/certificates.k8s.io/v1/certificatesigningrequests/csr-1/approval', { verb: 'patch', subresource: 'approval' }, 'k8s:issue_credential'],
+    ['PUT', '/apis/certificates.k8s.io/v1beta1/certificatesigningrequests/csr-1/status', { verb: 'update', subresource: 'status' }, 'k8s:issue_credential'],
+    ['GET', '/apis/certificates.k8s.io/v1/certificatesigningrequests/csr-1/approval', { verb: 'get', subresource: 'approval' }, 'k8s:get'],
+    ['POST', '/apis/certificates.k8s.io/v1/certificatesigningrequests', { verb: 'create', resource: 'certificatesigningrequests' }, 'k8s:create'],
+    // Not the same names in another group: only the core group's service accounts mint tokens.
+    ['POST', '/apis/example.com/v1/namespaces/gw/serviceaccounts/x/token', { verb: 'create', subresource: 'token' }, 'k8s:create'],
   ])('as the API server reads it: %s %s', (method, url, expected, action) => {
     const attrs = requestAttributes(method, url);
     const { name, ...rest } = expected as { name?: string };
@@ -105,22 +114,36 @@ describe('Kubernetes request attributes (as the API server derives them)', () =>
     expect(execStreamsWanted(new URLSearchParams('stdout=yes&stderr=0&tty=TRUE&stdin=False'))).toEqual({ stdout: true, stderr: false, tty: true, stdin: false });
   });
 
-  it('decides server-side apply as create too: it creates the object when it does not exist', () => {
-    const engine = PolicyEngine.compile(`
-      @id("patch-only")
-      permit (principal, action == Gateway::Action::"k8s:patch", resource);
-    `);
-    const attrs = requestAttributes('PATCH', '/apis/apps/v1/namespaces/prod/deployments/new-one?fieldManager=kubectl');
-    const decide = (action: PolicyInput['action']) => engine.evaluate({
-      principal: { id: 'iss#w', kind: 'workload', issuer: 'iss', subject: 'w', roles: [], groups: [], gatewayRoles: [] },
-      action, resource: { name: 'c', type: 'kubernetes', labels: {} }, context: policyContextFor(attrs, {}, ''),
-    });
-    expect(alsoDecidedAs('PATCH', 'application/apply-patch+yaml', attrs)).toBe('k8s:create');
-    expect(alsoDecidedAs('PATCH', 'application/strategic-merge-patch+json', attrs)).toBeUndefined();
-    expect(alsoDecidedAs('PATCH', 'application/apply-patch+yaml', requestAttributes('PATCH', '/apis/apps/v1/namespaces/prod/deployments/web/status'))).toBeUndefined();
-    const patch = decide('k8s:patch');
-    expect(patch.effect).toBe('allow');
-    expect(stricterDecision(patch, decide(alsoDecidedAs('PATCH', 'application/apply-patch+yaml', attrs)!)).effect).toBe('deny');
+  it('a PUT and server-side apply may create the object; other writes may not', () => {
+    const at = (method: string, url: string) => requestAttributes(method, url);
+    const put = at('PUT', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings/x');
+    expect(mayCreate('PUT', 'application/json', put, actionFor(put))).toBe(true);
+    const status = at('PUT', '/apis/apps/v1/namespaces/prod/deployments/web/status');
+    expect(mayCreate('PUT', 'application/json', status, actionFor(status))).toBe(true);
+    const apply = at('PATCH', '/apis/apps/v1/namespaces/prod/deployments/new-one?fieldManager=kubectl');
+    expect(mayCreate('PATCH', 'application/apply-patch+yaml', apply, actionFor(apply))).toBe(true);
+    expect(mayCreate('PATCH', 'application/strategic-merge-patch+json', apply, actionFor(apply))).toBe(false);
+    expect(mayCreate('POST', 'application/json', at('POST', '/api/v1/namespaces/default/configmaps'), 'k8s:create')).toBe(false);
+    // Decided as what they do, and they create nothing.
+    const debug = at('PUT', '/api/v1/namespaces/default/pods/web-1/ephemeralcontainers');
+    expect(mayCreate('PUT', 'application/json', debug, actionFor(debug))).toBe(false);
+    const approve = at('PUT', '/apis/certificates.k8s.io/v1/certificatesigningrequests/csr-1/approval');
+    expect(mayCreate('PUT', 'application/json', approve, actionFor(approve))).toBe(false);
+  });
+
+  it('creating a service account token Secret is decided as issuing a credential too; a Secret whose type cannot be read as well', () => {
+    const create = requestAttributes('POST', '/api/v1/namespaces/default/secrets');
+    const body = (text: string, type = 'application/json') => readRequestBody(Buffer.from(text), type);
+    expect(alsoDecidedAs('POST', 'application/json', create, body('{"type":"kubernetes.io/service-account-token","metadata":{"name":"t"}}')).map((a) => a.action)).toEqual(['k8s:issue_credential']);
+    expect(alsoDecidedAs('POST', 'application/json', create, body('{"type":"Opaque","metadata":{"name":"t"}}'))).toEqual([]);
+    const protobuf = alsoDecidedAs('POST', 'application/vnd.kubernetes.protobuf', create, body('k8s\u0000', 'application/vnd.kubernetes.protobuf'));
+    expect(protobuf.map((a) => a.action)).toEqual(['k8s:issue_credential']);
+    expect(protobuf[0]!.why).toContain("the Secret's type cannot be read");
+    const apply = requestAttributes('PATCH', '/api/v1/namespaces/default/secrets/t');
+    expect(alsoDecidedAs('PATCH', 'application/apply-patch+yaml', apply, body('type: kubernetes.io/service-account-token\n', 'application/apply-patch+yaml'))).toHaveLength(1);
+    expect(alsoDecidedAs('PATCH', 'application/merge-patch+json', apply, body('{"type":"kubernetes.io/service-account-token"}'))).toEqual([]);
+    const configmap = requestAttributes('POST', '/api/v1/namespaces/default/configmaps');
+    expect(alsoDecidedAs('POST', 'application/json', configmap, body('{"type":"kubernetes.io/service-account-token"}'))).toEqual([]);
   });
 
   it('the demo policy holds an eviction for an approver like a delete (it permits creates in default)', () => {

@@ -1,5 +1,6 @@
 import type { GatewayAction, PolicyContext, PolicyDecision } from '@gw/policy';
 import type { RequestAttributes } from './request-attributes.js';
+import type { BodyRead } from './request-body.js';
 
 const VERB_ACTIONS: Record<string, GatewayAction> = {
   get: 'k8s:get',
@@ -30,16 +31,29 @@ const SUBRESOURCE_ACTIONS: Record<string, GatewayAction> = {
 };
 
 /**
- * Writes to pod subresources that do what another action does, decided as that action (the
- * subresource stays in `context.subresource`): an eviction deletes the pod (`POST
- * .../pods/<name>/eviction` is a `create` to RBAC, but it is how a pod is deleted without
- * `k8s:delete`), and an ephemeral container runs an image and command of the client's choosing
- * inside the pod (`kubectl debug`), which is what `k8s:exec` guards.
+ * Writes to subresources that do what another action does, decided as that action (the subresource
+ * stays in `context.subresource`), keyed `<API group>/<resource>/<subresource>` (the core group is ""):
+ * - a pod eviction deletes the pod (`POST .../pods/<name>/eviction` is a `create` to RBAC, but it is
+ *   how a pod is deleted without `k8s:delete`);
+ * - an ephemeral container runs an image and command of the client's choosing inside the pod
+ *   (`kubectl debug`), which is what `k8s:exec` guards;
+ * - credentials that work without the gateway, `k8s:issue_credential`: a TokenRequest
+ *   (`kubectl create token`) returns a bearer token of the service account; approving a certificate
+ *   signing request (`kubectl certificate approve`) lets its signer issue the certificate (for the
+ *   `kubernetes.io/kube-apiserver-client` signer: a client certificate of any user and group the
+ *   request names), and its `status` is where a signer writes the certificate itself. Creating the
+ *   request only asks; it issues nothing until it is approved.
  */
-const POD_SUBRESOURCE_WRITES: Record<string, Partial<Record<string, GatewayAction>>> = {
-  eviction: { create: 'k8s:delete' },
-  ephemeralcontainers: { update: 'k8s:exec', patch: 'k8s:exec' },
+const SUBRESOURCE_WRITES: Record<string, Partial<Record<string, GatewayAction>>> = {
+  '/pods/eviction': { create: 'k8s:delete' },
+  '/pods/ephemeralcontainers': { update: 'k8s:exec', patch: 'k8s:exec' },
+  '/serviceaccounts/token': { create: 'k8s:issue_credential' },
+  'certificates.k8s.io/certificatesigningrequests/approval': { update: 'k8s:issue_credential', patch: 'k8s:issue_credential' },
+  'certificates.k8s.io/certificatesigningrequests/status': { update: 'k8s:issue_credential', patch: 'k8s:issue_credential' },
 };
+
+/** A Secret of this type is filled by the API server's token controller with a token of the service account it names, which never expires. */
+export const SERVICE_ACCOUNT_TOKEN_SECRET = 'kubernetes.io/service-account-token';
 
 /** Kinds of the common built-in resources, so that policies can say `context.kind == "Secret"`. */
 const KINDS: Record<string, string> = {
@@ -70,25 +84,53 @@ const KINDS: Record<string, string> = {
 export function actionFor(attrs: RequestAttributes): GatewayAction | undefined {
   if (!attrs.isResourceRequest) return METHOD_ACTIONS[attrs.verb];
   if (attrs.subresource && SUBRESOURCE_ACTIONS[attrs.subresource]) return SUBRESOURCE_ACTIONS[attrs.subresource];
-  if (attrs.apiGroup === '' && attrs.resource === 'pods' && attrs.subresource) {
-    const instead = POD_SUBRESOURCE_WRITES[attrs.subresource]?.[attrs.verb];
+  if (attrs.subresource) {
+    const instead = SUBRESOURCE_WRITES[`${attrs.apiGroup ?? ''}/${attrs.resource ?? ''}/${attrs.subresource}`]?.[attrs.verb];
     if (instead) return instead;
   }
   return VERB_ACTIONS[attrs.verb];
 }
 
-/**
- * A second action the request must also be permitted as. Server-side apply (`PATCH` with an
- * `application/apply-patch+yaml` or `+cbor` body, `kubectl apply --server-side`) creates the object
- * when it does not exist, and the API server then authorizes `create` as well; the gateway cannot
- * know whether the object exists, so it decides `k8s:create` too (a subresource is never created).
- */
-export function alsoDecidedAs(method: string, contentType: string | undefined, attrs: RequestAttributes): GatewayAction | undefined {
-  if (!attrs.isResourceRequest || attrs.subresource !== undefined || attrs.verb !== 'patch') return undefined;
-  return method.toUpperCase() === 'PATCH' && /^\s*application\/apply-patch\+/i.test(contentType ?? '') ? 'k8s:create' : undefined;
+/** Server-side apply: `PATCH` with an `application/apply-patch+yaml` (or `+cbor`) body. */
+export function isServerSideApply(method: string, contentType: string | undefined): boolean {
+  return method.toUpperCase() === 'PATCH' && /^\s*application\/apply-patch\+/i.test(contentType ?? '');
 }
 
-const STRICTNESS: Record<PolicyDecision['effect'], number> = { allow: 0, require_approval: 1, deny: 2 };
+/**
+ * Whether the request creates the object when it does not exist, in which case the API server also
+ * authorizes it as `create` (same resource, subresource, namespace and name): a `PUT` to a resource
+ * that allows create-on-update (role bindings, roles, services, leases, events ... among the built-in
+ * ones; which ones is the API server's to know, so every `PUT` counts), and server-side apply, which
+ * creates whatever it names. Subresources count too: whether a subresource's store creates is the
+ * resource's business. Only requests decided as `k8s:update` or `k8s:patch` (an ephemeral container
+ * or a CSR approval is decided as what it does, and creates nothing).
+ */
+export function mayCreate(method: string, contentType: string | undefined, attrs: RequestAttributes, action: GatewayAction | undefined): boolean {
+  if (!attrs.isResourceRequest || attrs.name === undefined) return false;
+  if (action === 'k8s:update') return method.toUpperCase() === 'PUT';
+  return action === 'k8s:patch' && isServerSideApply(method, contentType);
+}
+
+/** Another action a request must also be permitted as, and why (the stricter decision wins). */
+export interface AlsoDecided {
+  action: GatewayAction;
+  why: string;
+}
+
+/**
+ * Creating a Secret of type `kubernetes.io/service-account-token` (a POST, or a server-side apply,
+ * which may create it) has the API server put a token of the service account in it that never
+ * expires: also `k8s:issue_credential`. A body whose type cannot be read (protobuf) is decided so too.
+ */
+export function alsoDecidedAs(method: string, contentType: string | undefined, attrs: RequestAttributes, body: BodyRead): AlsoDecided[] {
+  const creates = attrs.verb === 'create' || (attrs.verb === 'patch' && isServerSideApply(method, contentType));
+  if (!attrs.isResourceRequest || attrs.apiGroup !== '' || attrs.resource !== 'secrets' || attrs.subresource !== undefined || !creates) return [];
+  if (!body.readable) return [{ action: 'k8s:issue_credential', why: `the Secret's type cannot be read from the body (${body.message}), and a ${SERVICE_ACCOUNT_TOKEN_SECRET} Secret is filled with a service account token` }];
+  if (body.type === SERVICE_ACCOUNT_TOKEN_SECRET) return [{ action: 'k8s:issue_credential', why: `a Secret of type ${SERVICE_ACCOUNT_TOKEN_SECRET} is filled with a token of its service account that never expires` }];
+  return [];
+}
+
+export const STRICTNESS: Record<PolicyDecision['effect'], number> = { allow: 0, require_approval: 1, deny: 2 };
 
 /** The stricter of two decisions (deny, then require_approval, then allow); on a tie, the first. */
 export function stricterDecision(first: PolicyDecision, second: PolicyDecision): PolicyDecision {
@@ -96,7 +138,7 @@ export function stricterDecision(first: PolicyDecision, second: PolicyDecision):
 }
 
 export interface RequestExtras {
-  /** metadata.labels of the object in the body, where the body is JSON. */
+  /** metadata.labels the body sets (JSON, YAML, the JSON patch forms, server-side apply). */
   objectLabels?: Record<string, string>;
   /** exec/attach: the container and command from the query. */
   container?: string;
