@@ -10,7 +10,7 @@ const POLICY = `
 @id("k8s-connect") @k8s_service_account("gw/deployer") @k8s_groups("gw:readers, gw:deployers")
 permit (principal, action == Gateway::Action::"connect", resource)
   when { resource.type == "kubernetes" && principal.gatewayRoles.contains("requester") };
-@id("k8s-read") @mask_columns("secrets.data:full, secrets.stringData:full") @mask("email:partial")
+@id("k8s-read") @mask_columns("secrets.data:full, secrets.stringData:full") @mask("email:partial, ssn:full")
 permit (principal, action in Gateway::Action::"k8s:read", resource) when { principal.gatewayRoles.contains("requester") };
 @id("k8s-write-default")
 permit (principal, action in Gateway::Action::"k8s:write", resource)
@@ -119,6 +119,15 @@ describe('kubernetes through the gateway: kubectl, per-request policy, masking, 
     const logs = await kubectl(['logs', 'web-1']);
     expect(logs.stdout).toContain('line 1 of web-1');
     expect(logs.stdout).not.toContain('bob@example.com');
+  });
+
+  it('masks bare digits that a ConfigMap key names an SSN (kubectl get -o json), not the same digits under another key', async () => {
+    const manifest = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'payroll' }, data: { customer_ssn: '536228714', batch: '536228714' } };
+    const created = await kubectl(['create', '--validate=false', '-f', '-'], { input: JSON.stringify(manifest) });
+    expect(created.stderr).toBe('');
+    const got = await kubectl(['get', 'configmap', 'payroll', '-o', 'json']);
+    expect(got.stderr).toBe('');
+    expect((JSON.parse(got.stdout) as { data: Record<string, string> }).data).toEqual({ customer_ssn: '*********', batch: '536228714' });
   });
 
   it('streams logs -f live through the gateway, masked line by line', async () => {
