@@ -207,6 +207,25 @@ describe('kubernetes through the gateway: kubectl, per-request policy, masking, 
     expect(recorded).not.toContain('dave@example.com');
   });
 
+  it('exec output without a terminal: a value the stream cuts between messages is masked whole, for the client and in the recording', async () => {
+    // 20,000 lines of about 20 bytes: the pipe and the WebSocket cut them wherever a read ends.
+    const out = await kubectl(['exec', 'web-1', '--', 'sh', '-c', 'seq 1 20000 | sed "s/.*/user&@example.com/"']);
+    expect(out.stderr).toBe('');
+    const lines = out.stdout.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(20_000);
+    expect(lines.filter((l) => !/^u\*+@example\.com$/.test(l))).toEqual([]);
+    let recorded = '';
+    for (let i = 0; i < 50 && !recorded.includes('seq 1 20000'); i += 1) {
+      const sessions = await stack.cp.request('GET', '/api/v1/sessions?resource=k8s&limit=100', { token: stack.admin });
+      const bodies: string[] = [];
+      for (const s of sessions.body.items as { id: string }[]) bodies.push(JSON.stringify((await stack.cp.request('GET', `/api/v1/sessions/${s.id}/events`, { token: stack.admin })).body));
+      recorded = bodies.join('\n');
+      if (!recorded.includes('seq 1 20000')) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(recorded).toContain('seq 1 20000');
+    expect(recorded).not.toMatch(/user\d|\d@example/);
+  });
+
   it('attaches over WebSocket (decided as k8s:attach)', async () => {
     const attached = await kubectl(['attach', '-i', 'web-1'], { input: 'to the container\n' });
     expect(attached.stdout).toContain('to the container');

@@ -96,13 +96,17 @@ export interface ResponseMasking {
   /** A transform that masks the answer; undefined when there is nothing to mask. */
   transformFor(attrs: RequestAttributes, contentType: string, streaming: boolean): Transform | undefined;
   readonly objects: ObjectMasker;
+  /** The entity masking of text streams (exec and attach channels, see channel-masking.ts). */
+  readonly masker: Masker;
 }
 
 export function responseMasking(rules: MaskingObligation, key: Uint8Array): ResponseMasking | undefined {
   if (rules.entities.length === 0 && rules.columns.length === 0) return undefined;
-  const objects = new ObjectMasker(new Masker(rules, { key }));
+  const masker = new Masker(rules, { key });
+  const objects = new ObjectMasker(masker);
   return {
     objects,
+    masker,
     transformFor(attrs, contentType, streaming) {
       const resource = attrs.isResourceRequest && !attrs.subresource ? attrs.resource : undefined;
       if (/json/i.test(contentType)) {
