@@ -1,5 +1,4 @@
 import type { EntityMatch, Recognizer } from '../types.js';
-import { allMatches } from './all-matches.js';
 
 // A JWS has three parts (header.payload.signature; the signature is empty in an unsecured JWT,
 // `alg: none`, and the payload in a detached one), a JWE five (header.key.iv.ciphertext.tag; the key is
@@ -8,12 +7,39 @@ import { allMatches } from './all-matches.js';
 // `Cns…`, ` {…` is `IHs…`) or, read by a TextDecoder as jose does, a byte-order mark (`77u_…`), and list
 // its keys in any order. So any run of such parts is a candidate, and decoding the header decides. The
 // part classes exclude '.' and '=' ends a part, so the parts split one way only (linear matching).
-const TOKEN = /(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{12,}={0,2}(?:\.[A-Za-z0-9_-]*={0,2}){2,4}/g;
+const TOKEN_AT = /[A-Za-z0-9_-]{12,}={0,2}(?:\.[A-Za-z0-9_-]*={0,2}){2,4}/y;
 /**
  * Longest header decoded. Headers are small, but one that carries its certificate chain (`x5c`) runs to
  * several KiB; past this a candidate is not taken for a token.
  */
 const MAX_HEADER = 64 * 1024;
+
+function isBase64Url(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 95;
+}
+
+/**
+ * The candidate runs of text, found from its dots: a token's first part is the whole run of base64url
+ * characters (and up to two `=`) before a dot. Walking back from each dot stops at the one before, so
+ * the text is read a bounded number of times; a pattern that may start anywhere was twice as slow on
+ * dotted prose.
+ */
+function* candidates(text: string): Generator<RegExpExecArray> {
+  let from = 0;
+  for (let dot = text.indexOf('.', from); dot !== -1; dot = text.indexOf('.', from)) {
+    let runEnd = dot;
+    while (runEnd > 0 && dot - runEnd < 2 && text.charCodeAt(runEnd - 1) === 61) runEnd--; // '=' padding
+    let start = runEnd;
+    while (start > 0 && isBase64Url(text.charCodeAt(start - 1))) start--;
+    from = dot + 1;
+    if (runEnd - start < 12) continue;
+    TOKEN_AT.lastIndex = start;
+    const m = TOKEN_AT.exec(text);
+    if (m === null) continue;
+    from = Math.max(from, start + m[0].length);
+    yield m;
+  }
+}
 
 /** How many '_'/'-' positions of a candidate's first part are tried as the start of a glued-on token. */
 const MAX_GLUED_STARTS = 8;
@@ -66,7 +92,7 @@ export const jwtRecognizer: Recognizer = {
   mayMatch: (_text, hints) => hints.hasDot,
   find(text) {
     const found: EntityMatch[] = [];
-    for (const m of allMatches(TOKEN, text)) {
+    for (const m of candidates(text)) {
       const parts = m[0].split('.');
       const first = parts[0] ?? '';
       // The token may be glued to a word by '_' or '-' (`jwt_eyJ…`, `Bearer-eyJ…`), characters that
