@@ -10,7 +10,7 @@ const POLICY = `
 @id("k8s-connect") @k8s_service_account("gw/deployer") @k8s_groups("gw:readers, gw:deployers")
 permit (principal, action == Gateway::Action::"connect", resource)
   when { resource.type == "kubernetes" && principal.gatewayRoles.contains("requester") };
-@id("k8s-read") @mask_columns("secrets.data:full, secrets.stringData:full") @mask("email:partial")
+@id("k8s-read") @mask_columns("secrets.data:full, secrets.stringData:full") @mask("email:partial, ssn:full")
 permit (principal, action in Gateway::Action::"k8s:read", resource) when { principal.gatewayRoles.contains("requester") };
 @id("k8s-write-default")
 permit (principal, action in Gateway::Action::"k8s:write", resource)
@@ -124,6 +124,15 @@ describe('kubernetes through the gateway: kubectl, per-request policy, masking, 
     expect(logs.stdout).not.toContain('bob@example.com');
   });
 
+  it('masks bare digits that a ConfigMap key names an SSN (kubectl get -o json), not the same digits under another key', async () => {
+    const manifest = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'payroll' }, data: { customer_ssn: '536228714', batch: '536228714' } };
+    const created = await kubectl(['create', '--validate=false', '-f', '-'], { input: JSON.stringify(manifest) });
+    expect(created.stderr).toBe('');
+    const got = await kubectl(['get', 'configmap', 'payroll', '-o', 'json']);
+    expect(got.stderr).toBe('');
+    expect((JSON.parse(got.stdout) as { data: Record<string, string> }).data).toEqual({ customer_ssn: '*********', batch: '536228714' });
+  });
+
   it('streams logs -f live through the gateway, masked line by line', async () => {
     const child = spawn(kubectlBinary('1.33'), ['--kubeconfig', kubectl.kubeconfigFor(token), 'logs', '-f', 'web-1'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -199,6 +208,25 @@ describe('kubernetes through the gateway: kubectl, per-request policy, masking, 
     }
     expect(recorded).toContain('"command":"echo d***@example.com"');
     expect(recorded).not.toContain('dave@example.com');
+  });
+
+  it('exec output without a terminal: a value the stream cuts between messages is masked whole, for the client and in the recording', async () => {
+    // 20,000 lines of about 20 bytes: the pipe and the WebSocket cut them wherever a read ends.
+    const out = await kubectl(['exec', 'web-1', '--', 'sh', '-c', 'seq 1 20000 | sed "s/.*/user&@example.com/"']);
+    expect(out.stderr).toBe('');
+    const lines = out.stdout.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(20_000);
+    expect(lines.filter((l) => !/^u\*+@example\.com$/.test(l))).toEqual([]);
+    let recorded = '';
+    for (let i = 0; i < 50 && !recorded.includes('seq 1 20000'); i += 1) {
+      const sessions = await stack.cp.request('GET', '/api/v1/sessions?resource=k8s&limit=100', { token: stack.admin });
+      const bodies: string[] = [];
+      for (const s of sessions.body.items as { id: string }[]) bodies.push(JSON.stringify((await stack.cp.request('GET', `/api/v1/sessions/${s.id}/events`, { token: stack.admin })).body));
+      recorded = bodies.join('\n');
+      if (!recorded.includes('seq 1 20000')) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(recorded).toContain('seq 1 20000');
+    expect(recorded).not.toMatch(/user\d|\d@example/);
   });
 
   it('attaches over WebSocket (decided as k8s:attach)', async () => {

@@ -18,7 +18,7 @@ import { sessionEvents } from './support/session-events.js';
  */
 const POLICY = `
 @id("admins") permit (principal, action, resource) when { principal.gatewayRoles.contains("admin") };
-@id("mcp-connect") @mask("email:partial, card:full")
+@id("mcp-connect") @mask("email:partial, card:full, ssn:full")
 permit (principal, action == Gateway::Action::"connect", resource) when { principal.gatewayRoles.contains("requester") && resource.type == "mcp" };
 @id("calls") permit (principal, action == Gateway::Action::"mcp:call_tool", resource) when { principal.gatewayRoles.contains("requester") };
 @id("faulty-asks-may-ask") permit (principal, action in [Gateway::Action::"mcp:sampling", Gateway::Action::"mcp:elicitation"], resource)
@@ -82,6 +82,16 @@ describe('MCP servers behind the gateway: a misbehaving server, server requests 
     expect(JSON.stringify(res)).not.toContain(EMAIL);
     expect(JSON.stringify(res)).not.toContain('4111');
     expect(res.structuredContent).toEqual({ customer: { name: 'Grace Hopper', email: expect.stringMatching(/^g\*+@example\.com$/), card: expect.not.stringContaining('1111 1111') } });
+  });
+
+  it('personal data in keys, in numbers, as bare digits under a key that names them and as text labelled an image is masked', async () => {
+    const { call } = await connect('faulty');
+    const res = await call('ledger');
+    expect(res.isError).toBeFalsy();
+    expect(res.structuredContent).toEqual({ accounts: { 'g***********@example.com': { card: null, ssn: '*********', balance: 12.5 } } });
+    const image = res.content.find((c) => c.type === 'image');
+    expect(image?.type === 'image' ? Buffer.from(image.data, 'base64').toString() : '').toBe('owner g***********@example.com');
+    expect(JSON.stringify(res)).not.toMatch(/grace\.hopper|4111111111111111|536228714/);
   });
 
   it('an oversized result is cut at the limit with a note, and recorded as cut', async () => {

@@ -6,7 +6,7 @@ const POLICY = `
 @id("my-read")
 @mask("email:partial, card:full, ssn:full, phone:partial, iban:partial")
 @mask_columns("*.salary:null, customers.name:hash")
-permit (principal, action in Gateway::Action::"sql:read", resource) when { principal.gatewayRoles.contains("requester") };
+permit (principal, action in [Gateway::Action::"sql:read", Gateway::Action::"sql:insert"], resource) when { principal.gatewayRoles.contains("requester") };
 `;
 
 /** Values that must never reach the client as they are, wherever they sit in a row. */
@@ -35,6 +35,10 @@ describe('mysql masking corpus: text and binary protocol, column rules and recog
       id += 1;
       await d.query(`INSERT INTO ${fx.db}.corpus VALUES (?, ?, ?, JSON_OBJECT('v', ?), 1234.50, ?)`, [id, label, value, value, id === 1 ? 4111111111111111 : id]);
     }
+    // Bare digits that only their column's name says are an SSN or a phone number.
+    await d.query(`CREATE TABLE ${fx.db}.people (id int primary key, ssn varchar(20), ssn_num int, tax_id bigint, mobile_phone varchar(20), dashed_ssn varchar(20))`);
+    await d.query(`INSERT INTO ${fx.db}.people VALUES (1, '536228714', 536228714, 772104321, '14155550132', '536-22-8714')`);
+    await d.query(`CREATE UNIQUE INDEX customers_email ON ${fx.db}.customers (email)`);
     await d.end();
   }, 60_000);
   afterAll(async () => {
@@ -76,5 +80,54 @@ describe('mysql masking corpus: text and binary protocol, column rules and recog
     } finally {
       await c.end();
     }
+  });
+
+  it.each([
+    ['text protocol', false],
+    ['binary protocol (prepared)', true],
+  ])('%s: bare digits in columns named ssn / tax_id / mobile_phone (text and numbers) and expressions over them are masked', async (_name, prepared) => {
+    const c = await fx.gateway();
+    try {
+      const sql = "SELECT id, ssn, ssn_num, tax_id, mobile_phone, REPLACE(dashed_ssn, '-', '') AS digits FROM people WHERE id = ?";
+      const [rows] = prepared ? await c.execute(sql, [1]) : await c.query(sql, [1]);
+      expect(rows).toEqual([{ id: 1, ssn: '*********', ssn_num: null, tax_id: null, mobile_phone: '*******0132', digits: '*********' }]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it.each([
+    ['text protocol', false],
+    ['binary protocol (prepared)', true],
+  ])('%s: values a server error quotes are masked (a duplicate key; an XPATH error over a column)', async (_name, prepared) => {
+    const c = await fx.gateway();
+    const run = (sql: string) => (prepared ? c.execute(sql, [1]) : c.query(sql, [1]));
+    try {
+      // (MariaDB prepares only constant XPath: this one goes over the text protocol in both cases.)
+      await expect(c.query("SELECT EXTRACTVALUE('<a/>', CONCAT('~', (SELECT email FROM customers WHERE id = 1)))")).rejects.toMatchObject({
+        errno: 1105,
+        sqlState: 'HY000',
+        message: "XPATH syntax error: '~a**@example.com'",
+      });
+      await expect(run('INSERT INTO customers (id, email) SELECT 10, email FROM customers WHERE id = ?')).rejects.toMatchObject({
+        errno: 1062,
+        sqlState: '23000',
+        message: "Duplicate entry 'a**@example.com' for key 'customers_email'",
+      });
+      // The session goes on.
+      const [rows] = await c.query('SELECT email FROM customers WHERE id = 1');
+      expect(rows).toEqual([{ email: 'a**@example.com' }]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('the mariadb client: an error quoting a value shows it masked', async () => {
+    const failed = await fx.cli('INSERT INTO customers (id, email) SELECT 11, email FROM customers WHERE id = 1').then(
+      () => '',
+      (e: { stderr: string }) => e.stderr,
+    );
+    expect(failed).toContain("ERROR 1062 (23000) at line 1: Duplicate entry 'a**@example.com' for key 'customers_email'");
+    expect(failed).not.toContain('ada@example.com');
   });
 });

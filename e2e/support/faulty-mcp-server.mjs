@@ -20,6 +20,16 @@ const lookup = server.registerTool('lookup', {
   return { ...text(`${name} <${EMAIL}> card ${CARD}`), structuredContent: { customer } };
 });
 
+// Personal data where a leaf-by-leaf scan does not look: in keys, in numbers, as bare digits under a key
+// that names them, and as text labelled an image.
+server.registerTool('ledger', { description: 'Returns the ledger.', annotations: { readOnlyHint: true } }, () => ({
+  content: [
+    { type: 'text', text: 'ledger attached' },
+    { type: 'image', mimeType: 'image/png', data: Buffer.from(`owner ${EMAIL}`).toString('base64') },
+  ],
+  structuredContent: { accounts: { [EMAIL]: { card: Number(CARD.replace(/ /g, '')), ssn: '536228714', balance: 12.5 } } },
+}));
+
 server.registerTool('big', { description: 'Returns a long text.', inputSchema: { bytes: z.number().int() }, annotations: { readOnlyHint: true } },
   ({ bytes }) => text('y'.repeat(bytes)));
 

@@ -25,6 +25,17 @@ const PEM_BODY = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7';
 const JWT_SPACED = `${b64url('{ "alg": "HS256", "typ": "JWT" }')}.${b64url('{"sub":"42"}')}.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c`;
 const JWT_NEWLINE = `${b64url('{\n  "alg": "RS256"\n}')}.${b64url('{"sub":"42"}')}.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c`;
 const JWT_TAB = `${b64url('{\t"alg":"ES256"}')}.${b64url('{"sub":"42"}')}.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c`;
+// Headers that do not start with `{` (JSON allows whitespace before it; jose's TextDecoder drops a
+// byte-order mark), padded parts, keys in another order.
+const padded = (s: string) => Buffer.from(s, 'utf8').toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+const SIG = 'SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+const JWT_LEADING_LF = `${b64url('\n{"alg":"HS256","typ":"JWT"}')}.${b64url('{"sub":"42"}')}.${SIG}`;
+const JWT_LEADING_SPACES = `${b64url('  {  "alg" : "none" }')}.${b64url('{"sub":"42"}')}.`;
+const JWT_CRLF = `${b64url('\r\n{"kid":"k1",\r\n"alg":"RS256"}\r\n')}.${b64url('{"sub":"42"}')}.${SIG}`;
+const JWT_BOM = `${b64url('\ufeff{"alg":"ES256"}')}.${b64url('{"sub":"42"}')}.${SIG}`;
+const JWT_PADDED = `${padded('{"alg":"HS256"}')}.${padded('{"sub":"1"}')}.${SIG}`;
+const JWT_TYP_FIRST_PADDED = `${padded('{"typ":"JWT","alg":"HS256"}')}.${padded('{"sub":"1"}')}.${padded('sg')}`;
+const JWE_LEADING_SPACE = `${b64url(' {"enc":"A256GCM","alg":"dir"}')}..AxY8DCtDaGlsbGljb3RoZQ.KDlTtXchhZTGufMYmOYGS4HffxPSUrfmqCHXaI9wOGY.9hH0vgRfYgPnAHOd8stkvw`;
 // Encrypted tokens (JWE): five parts; with `alg: dir` the encrypted key is empty.
 const JWE = `${b64url('{"alg":"RSA-OAEP-256","enc":"A256GCM"}')}.OKOawDo13gRp2ojaHV7LFpZcgV7T6DVZKTyKOMTYUmKoTCVJRgckCL9kiMT03JGe.48V1_ALb6US04U3b.5eym8TW_c8SuK0ltJ3rpYIzOeDQz7TALvtu6UG9oMo4vpzs9tX_EFShS8iB7j6ji.XFBoMYUZodetZdvTiFvSkQ`;
 const JWE_DIR = `${b64url('{"alg":"dir","enc":"A128CBC-HS256"}')}..AxY8DCtDaGlsbGljb3RoZQ.KDlTtXchhZTGufMYmOYGS4HffxPSUrfmqCHXaI9wOGY.9hH0vgRfYgPnAHOd8stkvw`;
@@ -238,6 +249,32 @@ const TRUE_POSITIVES: readonly Case[] = [
   // SSNs grouped by underscores or slashes, after a word that names them
   { text: 'ssn 536_22_1234', found: [['ssn', '536_22_1234']] },
   { text: '{"social_security_number":"536/22/1234"}', found: [['ssn', '536/22/1234']] },
+  // --- audit 3 ---
+  // SSNs written with slashes or underscores, standing alone: no hint needed
+  { text: 'batch 536/22/1234', found: [['ssn', '536/22/1234']] },
+  { text: 'id 536_22_1234, (772/10/4321)', found: [['ssn', '536_22_1234'], ['ssn', '772/10/4321']] },
+  { text: '"536/22/1234"', found: [['ssn', '536/22/1234']] },
+  // other dashes than '-' (PDFs, word processors), in any mix; a hyphen after a word
+  { text: '536–22–1234, 536—22—1234, 536−22−1234, 536‐22-1234', found: [['ssn', '536–22–1234'], ['ssn', '536—22—1234'], ['ssn', '536−22−1234'], ['ssn', '536‐22-1234']] },
+  { text: 'EMP-536-22-1234', found: [['ssn', '536-22-1234']] },
+  // a no-break space (NFKC: a space) and a fullwidth solidus (NFKC: '/')
+  { text: '536 22 1234 and 536／22／1234', found: [['ssn', '536 22 1234'], ['ssn', '536／22／1234']] },
+  // any other separator, or a path or identifier, after an SSN word
+  { text: 'ssn: 536:22:1234', found: [['ssn', '536:22:1234']] },
+  { text: 'SSN 536 - 22 - 1234', found: [['ssn', '536 - 22 - 1234']] },
+  { text: 'ssn|536|22|1234', found: [['ssn', '536|22|1234']] },
+  { text: 'tax id 536\\22\\1234', found: [['ssn', '536\\22\\1234']] },
+  { text: '/people/ssn/536/22/1234', found: [['ssn', '536/22/1234']] },
+  // JWTs by structure: whitespace or a byte-order mark before the header's brace, keys in any order,
+  // padded parts, glued to a word by '_' or '-'
+  { text: `t ${JWT_LEADING_LF}`, found: [['jwt', JWT_LEADING_LF]] },
+  { text: `t=${JWT_LEADING_SPACES};`, found: [['jwt', JWT_LEADING_SPACES]] },
+  { text: `"${JWT_CRLF}"`, found: [['jwt', JWT_CRLF]] },
+  { text: `${JWT_BOM} x`, found: [['jwt', JWT_BOM]] },
+  { text: `Bearer ${JWT_PADDED}`, found: [['jwt', JWT_PADDED]] },
+  { text: `Bearer ${JWT_TYP_FIRST_PADDED}.`, found: [['jwt', JWT_TYP_FIRST_PADDED]] },
+  { text: `cookie jwt_${JWT} and auth-${JWT_LEADING_LF}`, found: [['jwt', JWT], ['jwt', JWT_LEADING_LF]] },
+  { text: `jwe ${JWE_LEADING_SPACE}`, found: [['jwt', JWE_LEADING_SPACE]] },
   // a card number in a query string or form body (`+` is a space there)
   { text: 'GET /pay?pan=4111+1111+1111+1111&exp=12/29', found: [['card', '4111+1111+1111+1111']] },
   { text: 'card=5555+5555+5555+4444', found: [['card', '5555+5555+5555+4444']] },
@@ -324,8 +361,20 @@ const FALSE_POSITIVES: readonly Case[] = [
   { text: 'GB82\tWEST 1234 5698 7654 33', found: [] },
   // an address literal that holds no address
   { text: 'ada@[300.1.1.1] and ada@[IPv6:zz::1] and a@[x]', found: [] },
-  // underscored or slashed 9-digit groups without an SSN word: ids, paths
-  { text: 'id 536_22_1234 at /files/536/22/1234 and batch 536/22/1234', found: [] },
+  // underscored or slashed 9-digit groups without an SSN word, attached to a path or an identifier
+  { text: 'at /files/536/22/1234 and batch_536_22_1234, 536/22/1234/edit, v536_22_1234', found: [] },
+  // --- audit 3 ---
+  // three numbers in a row in CSV, TSV, psql's output, arithmetic and times, without an SSN word
+  { text: '536,22,1234\n536;22;1234\n536\t22\t1234\n 536 | 22 | 1234\n536|22|1234', found: [] },
+  { text: 'SELECT 536 - 22 - 1234, 536+22+1234, 536*22*1234; took 536:22:1234', found: [] },
+  // dates, versions and phone numbers that use the separators an SSN may use
+  { text: 'due 12/31/2024, 2024/12/31, 31_12_2024, v1.22.1234, 1.536.22.1234, +1 536 222 1234', found: [] },
+  // a 3-2-4 group inside a longer grouped number, whatever the separator
+  { text: '1/536/22/1234 and 536_22_1234_5 and 7-536–22–1234 and 536:22:1234:9 ssn', found: [] },
+  // dotted base64 that is not a token: decodes to text, to an array, to JSON without alg, or is no JSON
+  { text: `${b64url('hello world, hi')}.${b64url('x')}.${b64url('y')} ${b64url(' ["alg"]')}.e30.sig`, found: [] },
+  { text: `${b64url('  {"typ":"JWT"}')}.e30.sig ${b64url('\n{"alg":1}')}.e30.sig ${b64url(' {"alg":"HS256"')}.e30.sig`, found: [] },
+  { text: 'my-very-long-hostname.example.com and org.apache.commons.lang3.StringUtils.isBlank', found: [] },
   // a `+`-joined number that fails Luhn
   { text: 'pan=4111+1111+1111+1112', found: [] },
 ];

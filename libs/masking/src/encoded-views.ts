@@ -57,6 +57,24 @@ export function maskBase64Runs(value: string, mask: MaskText): string {
   });
 }
 
+/**
+ * Masks the base64 of a binary payload (an image or audio item of an MCP result): text that was
+ * base64-encoded and labelled an image is masked and encoded again; real binary data (mostly
+ * unprintable once decoded) is left as it is, however long.
+ */
+export function maskBase64Payload(value: string, mask: MaskText): string {
+  const body = value.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(body)) return mask(value); // not base64: text like any other
+  const urlSafe = /[-_]/.test(body);
+  const bytes = Buffer.from(body, urlSafe ? 'base64url' : 'base64');
+  if (bytes.length < MIN_DECODED_BYTES || !mostlyPrintable(bytes)) return value;
+  const decoded = bytesToText(bytes);
+  const masked = mask(decoded);
+  if (masked === decoded) return value;
+  const encoded = textToBytes(masked).toString(urlSafe ? 'base64url' : 'base64');
+  return urlSafe && !body.endsWith('=') ? encoded.replace(/=+$/, '') : encoded;
+}
+
 /** Masks a value read backwards (`reverse(card)`), then turns it around again. */
 export function maskReversed(value: string, mask: MaskText): string {
   const reversed = reverse(value);

@@ -15,3 +15,4 @@ export type { ValueHints } from './hints.js';
 export { numberDigits } from './numbers.js';
 export type { NumberKind } from './numbers.js';
 export { isCardNumber } from './recognizers/card.js';
+export { JsonValueMasker } from './json-values.js';

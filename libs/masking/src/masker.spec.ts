@@ -136,11 +136,16 @@ describe('Masker', () => {
     expect(partial.maskValue('to ada@[192.168.0.1]')).toBe('to a**@[***.***.*.*]');
   });
 
-  it('reads NNN_NN_NNNN and NNN/NN/NNNN as an SSN with the hint from the value name', () => {
+  it('reads NNN_NN_NNNN and NNN/NN/NNNN standing alone as an SSN; in a path or identifier, or with other separators, only with a hint', () => {
     const masker = new Masker({ entities: [{ entity: 'ssn', style: 'full' }], columns: [] }, { key: KEY });
-    expect(masker.maskValue('536_22_1234')).toBe('536_22_1234');
-    expect(masker.maskValue('536_22_1234', { column: 'ssn' }, false, { ssn: true })).toBe('***_**_****');
-    expect(masker.maskValue('536/22/1234', { column: 'tax_id' }, false, { ssn: true })).toBe('***/**/****');
+    expect(masker.maskValue('536_22_1234')).toBe('***_**_****');
+    expect(masker.maskValue('536/22/1234')).toBe('***/**/****');
+    expect(masker.maskValue('/files/536/22/1234')).toBe('/files/536/22/1234');
+    expect(masker.maskValue('/files/536/22/1234', { column: 'ssn' }, false, { ssn: true })).toBe('/files/***/**/****');
+    expect(masker.maskValue('row_536_22_1234', { column: 'ssn' }, false, { ssn: true })).toBe('row_***_**_****');
+    expect(masker.maskValue('536:22:1234')).toBe('536:22:1234');
+    expect(masker.maskValue('536:22:1234', { column: 'ssn' }, false, { ssn: true })).toBe('***:**:****');
+    expect(masker.maskValue('536 | 22 | 1234', { column: 'tax_id' }, false, { ssn: true })).toBe('*** | ** | ****');
     // still validated: area 000 is never issued
     expect(masker.maskValue('000_22_1234', { column: 'ssn' }, false, { ssn: true })).toBe('000_22_1234');
   });
@@ -233,6 +238,17 @@ describe('Masker', () => {
       'AccountKey="'.repeat(3_000),
       'hooks.slack.com/services/T0000000/B'.repeat(1_000),
       'whsec_' + 'A'.repeat(40_000),
+      // audit 3: JWT candidates of any first characters (dotted base64url runs, '_'/'-'-glued starts,
+      // whitespace-only headers), SSN groups joined by any separator
+      'abcdefghijklmn.'.repeat(2_600),
+      'a_'.repeat(20_000) + '.x.y',
+      ('a-'.repeat(100) + '.b.c ').repeat(200),
+      'ICAg'.repeat(10_000) + '.e30.sig',
+      'ICAgICAgICAgICAg.e30.sig '.repeat(1_500),
+      '536:22:'.repeat(6_000),
+      '536 | 22 | '.repeat(4_000),
+      'ssn 536/22/'.repeat(4_000),
+      '1/'.repeat(20_000),
     ];
     for (const text of adversarial) {
       const input = `${text} ada@example.com`;

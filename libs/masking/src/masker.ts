@@ -1,4 +1,4 @@
-import { maskBase64Runs, maskHexRuns, maskReversed } from './encoded-views.js';
+import { maskBase64Payload, maskBase64Runs, maskHexRuns, maskReversed } from './encoded-views.js';
 import { decodeEscapes } from './escaped-text.js';
 import { NO_HINTS, type ValueHints } from './hints.js';
 import { entityInNumber, type NumberKind } from './numbers.js';
@@ -100,6 +100,16 @@ export class Masker {
     out = maskBase64Runs(out, plain);
     if (computed) out = maskReversed(out, plain);
     return out;
+  }
+
+  /**
+   * The base64 of a binary payload (an image or audio item): when it decodes to text, that text is
+   * masked (as maskEntities does) and encoded again; binary data is returned as it is, whatever its
+   * length. See encoded-views.ts.
+   */
+  maskBase64Payload(value: string): string {
+    if (this.entities.size === 0) return value;
+    return maskBase64Payload(value, (text) => this.maskEntities(text));
   }
 
   /**

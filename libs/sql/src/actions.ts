@@ -69,4 +69,9 @@ export interface StatementClassification {
   readonly execute?: { readonly name: string; readonly argumentActions: readonly SqlAction[] };
   /** For `DEALLOCATE name` (`null` = ALL, also set by `DISCARD ALL`). */
   readonly deallocate?: { readonly name: string | null };
+  /**
+   * For `COPY ... TO`: the output's format (`binary` also for a format the server does not know).
+   * Binary output cannot be masked: with masking active such a statement is refused.
+   */
+  readonly copyFormat?: 'text' | 'csv' | 'binary';
 }

@@ -73,6 +73,7 @@ export function buildClassification({ type, body, collector, text, fingerprint, 
     ...(prepared ? { prepared } : {}),
     ...(execute ? { execute } : {}),
     ...(collector.deallocate ? { deallocate: Object.freeze({ ...collector.deallocate }) } : {}),
+    ...(collector.copyFormat && type === 'CopyStmt' ? { copyFormat: collector.copyFormat } : {}),
   };
   if (typeof fingerprint === 'function') lazyFingerprint(result, fingerprint);
   return Object.freeze(result);

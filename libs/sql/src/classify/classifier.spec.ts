@@ -25,6 +25,19 @@ const NOT_IN_RAW_TREES = new Set([
 describe('SqlClassifier', () => {
   beforeAll(loadSqlParser);
 
+  it('tells the output format of COPY ... TO (binary in every spelling, and for a format it does not know)', () => {
+    const c = new SqlClassifier();
+    const format = (sql: string) => c.classify(sql)[0]?.copyFormat;
+    expect(format('COPY t TO STDOUT')).toBe('text');
+    expect(format('COPY (SELECT 1) TO STDOUT (FORMAT csv, HEADER)')).toBe('csv');
+    expect(format("COPY t TO STDOUT WITH (FORMAT 'text')")).toBe('text');
+    for (const sql of ['COPY t TO STDOUT (FORMAT binary)', 'COPY t TO STDOUT BINARY', "COPY t TO STDOUT (FORMAT 'binary')", 'COPY (SELECT 1) TO STDOUT WITH BINARY', 'COPY t TO STDOUT WITH (format "binary")', 'COPY t TO STDOUT (FORMAT "BINARY")', 'COPY t TO STDOUT (FORMAT parquet)']) {
+      expect(format(sql), sql).toBe('binary');
+    }
+    expect(format('COPY t FROM STDIN (FORMAT binary)')).toBeUndefined();
+    expect(format('SELECT 1')).toBeUndefined();
+  });
+
   it('classifies every statement of a multi-statement string with its own text slice', () => {
     const text = "SELECT 'héllo; x' FROM a;\n  -- comment; DELETE FROM z\n DELETE FROM b WHERE id = 1 ; SET ROLE admin";
     const result = new SqlClassifier().classify(text);

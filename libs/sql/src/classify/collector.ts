@@ -20,6 +20,8 @@ export class Collector {
    * body): the classification may differ for other constants, so it must not serve texts of the same shape.
    */
   readsConstantValues = false;
+  /** For COPY ... TO: the output format. */
+  copyFormat?: 'text' | 'csv' | 'binary';
   prepareName?: string;
   /** Type and body of the PREPAREd statement (for its own kind). */
   preparedNode?: { type: string; body: Record<string, unknown> };

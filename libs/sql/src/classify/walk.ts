@@ -380,6 +380,7 @@ export class TreeWalker {
 
   private onCopy(body: Body): ReadonlySet<string> {
     const from = body['is_from'] === true;
+    if (!from) this.out.copyFormat = copyFormatOf(body['options']);
     // COPY to/from a server file or program reads/writes the server's file system as its OS user.
     if (body['is_program'] === true || typeof body['filename'] === 'string') this.addAction('sql:admin');
     const relation = body['relation'];
@@ -479,6 +480,23 @@ const EMPTY: ReadonlySet<string> = new Set();
 const RELATION_FIELD: ReadonlySet<string> = new Set(['relation']);
 const QUERY_FIELD: ReadonlySet<string> = new Set(['query']);
 const SETSTMT_FIELD: ReadonlySet<string> = new Set(['setstmt']);
+
+/**
+ * The format of a COPY's output: `text` unless an option says `csv` or `binary`. A format this version
+ * does not know (the server refuses it) counts as `binary`, output masking cannot read.
+ */
+function copyFormatOf(options: unknown): 'text' | 'csv' | 'binary' {
+  let format: 'text' | 'csv' | 'binary' = 'text';
+  for (const option of asArray(options)) {
+    const { type, body: def } = unwrap(option);
+    if (type !== 'DefElem' || def['defname'] !== 'format') continue;
+    const value = def['arg'] === undefined ? undefined : unwrap(def['arg']);
+    const name = value?.type === 'String' ? value.body['sval'] : undefined;
+    if (name === 'binary' || (name !== 'text' && name !== 'csv')) return 'binary';
+    format = name;
+  }
+  return format;
+}
 
 /** EXPLAIN (ANALYZE false|off|0|no): anything else, including a value we do not understand, counts as true. */
 function isFalseOption(arg: unknown): boolean {

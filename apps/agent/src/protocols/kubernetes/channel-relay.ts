@@ -3,6 +3,7 @@ import type { PolicyDecision } from '@gw/policy';
 import { CLIENT_HIGH_WATER, CLIENT_LOW_WATER, type ChannelClient } from './channel-client.js';
 import type { K8sSession } from './kubernetes-handler.js';
 import { recordedText } from './kubernetes-handler.js';
+import { ChannelTextMasker } from './channel-masking.js';
 import type { ResponseMasking } from './response-masking.js';
 
 const STDIN = 0;
@@ -60,11 +61,34 @@ export function relayChannels(session: K8sSession, client: ChannelClient, upstre
     recorded += data.length;
     recorder.record('k8s.io', { channel: execChannel, frames: [[(Date.now() - t0) / 1000, kind, recorded > limit ? '[recording limit reached]' : data]] });
   };
+  // With entity masking, each direction of the channel is masked as a stream (ChannelTextMasker): a
+  // value cut between two messages is masked whole. Without a terminal the client gets the masked
+  // output; a terminal's output reaches the client as it is (its control sequences must stay intact)
+  // and only the recording is masked. Typed input is masked in the recording only.
+  const streaming = masking?.masker.scansEntities ? masking.masker : undefined;
+  const channelMaskers = new Map<number, ChannelTextMasker>();
+  const channelMasker = (channel: number, release: (bytes: Buffer, text: string) => void): ChannelTextMasker => {
+    let m = channelMaskers.get(channel);
+    if (!m) {
+      m = new ChannelTextMasker(streaming!, release);
+      channelMaskers.set(channel, m);
+    }
+    return m;
+  };
+  /** Output of a channel without a terminal, released masked: to the client (with its channel byte) and to the recording. */
+  const releaseOutput = (channel: number) => (bytes: Buffer, text: string) => {
+    frame('o', text);
+    const message = Buffer.concat([Buffer.from([channel]), bytes]);
+    bytesOut += message.length;
+    if (client.isOpen) client.send(message, true);
+  };
   client.on('message', (buf: Buffer, isBinary: boolean) => {
     bytesIn += buf.length;
     if (o.channels && buf.length > 0) {
-      if (buf[0] === STDIN) frame('i', masking ? masking.objects.maskText(buf.subarray(1).toString('utf8')) : buf.subarray(1).toString('utf8'));
-      else if (buf[0] === RESIZE) {
+      if (buf[0] === STDIN) {
+        if (streaming) channelMasker(STDIN, (_bytes, text) => frame('i', text)).write(buf.subarray(1));
+        else frame('i', buf.subarray(1).toString('utf8'));
+      } else if (buf[0] === RESIZE) {
         try {
           const size = JSON.parse(buf.subarray(1).toString('utf8')) as { Width?: number; Height?: number };
           frame('r', `${size.Width ?? 80}x${size.Height ?? 24}`);
@@ -89,18 +113,28 @@ export function relayChannels(session: K8sSession, client: ChannelClient, upstre
     }
   });
   upstream.on('message', (data: RawData, isBinary: boolean) => {
-    let buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-    if (o.channels && buf.length > 0 && (buf[0] === STDOUT || buf[0] === STDERR)) {
-      const text = buf.subarray(1).toString('utf8');
-      // Without a terminal, output is text lines: masked for the client too. A terminal's
-      // output is masked only in the recording (its control sequences must stay intact).
-      const masked = masking ? masking.objects.maskText(text) : text;
-      if (masking && !o.tty && masked !== text) buf = Buffer.concat([buf.subarray(0, 1), Buffer.from(masked)]);
-      frame('o', masked);
+    const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    // (An empty message on a channel, as a server may send when the channels open, is relayed as it is.)
+    const output = o.channels && buf.length > 1 && (buf[0] === STDOUT || buf[0] === STDERR);
+    if (output) {
+      const channel = buf[0]!;
+      if (!streaming) {
+        frame('o', buf.subarray(1).toString('utf8'));
+      } else if (o.tty) {
+        channelMasker(channel, (_bytes, text) => frame('o', text)).write(buf.subarray(1));
+      } else {
+        // Released (masked) by the channel's masker, now or once the rest of a cut value is here.
+        channelMasker(channel, releaseOutput(channel)).write(buf.subarray(1));
+      }
+    } else if (!o.tty) {
+      // The exit status (channel 3) and anything else come after the output before them.
+      for (const [channel, m] of channelMaskers) if (channel !== STDIN) m.flush();
     }
-    bytesOut += buf.length;
-    if (!client.isOpen) return;
-    client.send(buf, isBinary);
+    if (!(output && streaming && !o.tty)) {
+      bytesOut += buf.length;
+      if (!client.isOpen) return;
+      client.send(buf, isBinary);
+    }
     // Backpressure towards the client: the API server is not read until the client has caught up.
     if (!upstreamPaused && client.congested) {
       upstreamPaused = true;
@@ -115,6 +149,8 @@ export function relayChannels(session: K8sSession, client: ChannelClient, upstre
   const end = (by: string, code: number, reason: string) => {
     if (ended) return;
     ended = true;
+    // What the maskers still hold goes out (and into the recording) before the close.
+    for (const m of channelMaskers.values()) m.close();
     if (client.isOpen) client.close(closeCodeFor(code), reason.slice(0, 120));
     if (upstream.readyState === WebSocket.OPEN) upstream.close(closeCodeFor(code), reason.slice(0, 120));
     setTimeout(() => {

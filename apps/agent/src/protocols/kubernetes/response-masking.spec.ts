@@ -56,6 +56,28 @@ describe('masking of Kubernetes answers', () => {
     expect(out).toMatch(/^héllo from b\*+@example\.com\n$/);
   });
 
+  it('masks keys, numbers that are cards, bare digits a field or a Table column names (a CRD), and base64 Secret values under such a key', async () => {
+    const all = { entities: (['email', 'card', 'ssn', 'phone'] as const).map((entity) => ({ entity, style: 'full' as const })), columns: [] };
+    const through2 = (url: string, doc: unknown) => text(Readable.from([Buffer.from(JSON.stringify(doc))]).pipe(responseMasking(all, KEY)!.transformFor(requestAttributes('GET', url), 'application/json', false)!));
+    const cr = {
+      kind: 'Customer', apiVersion: 'crm.example.com/v1', metadata: { name: 'c1' },
+      spec: { owners: { 'ada@example.com': { role: 'admin' } }, card: 4111111111111111, ssn: '536221234', replicas: 536221234 },
+    };
+    expect(JSON.parse(await through2('/apis/crm.example.com/v1/namespaces/d/customers/c1', cr))).toEqual({
+      ...cr, spec: { owners: { '***@*******.***': { role: 'admin' } }, card: null, ssn: '*********', replicas: 536221234 },
+    });
+    const table = {
+      kind: 'Table', apiVersion: 'meta.k8s.io/v1', columnDefinitions: [{ name: 'Name', type: 'string' }, { name: 'SSN', type: 'string' }, { name: 'Age', type: 'integer' }],
+      rows: [{ cells: ['c1', '536221234', 536221234], object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { name: 'c1' } } }],
+    };
+    const maskedTable = JSON.parse(await through2('/apis/crm.example.com/v1/namespaces/d/customers', table)) as typeof table;
+    expect(maskedTable.rows[0]!.cells).toEqual(['c1', '*********', 536221234]);
+    const cm = { kind: 'Secret', apiVersion: 'v1', metadata: { name: 's' }, data: { customer_ssn: Buffer.from('536221234').toString('base64'), id: Buffer.from('536221234').toString('base64') } };
+    const maskedSecret = JSON.parse(await through2('/api/v1/namespaces/d/secrets/s', cm)) as typeof cm;
+    expect(Buffer.from(maskedSecret.data.customer_ssn, 'base64').toString()).toBe('*********');
+    expect(maskedSecret.data.id).toBe(cm.data.id);
+  });
+
   it('never passes an answer it cannot read (protobuf)', async () => {
     await expect(through('/api/v1/namespaces/d/secrets/s', 'application/vnd.kubernetes.protobuf', false, [Buffer.from([0x6b, 0x38, 0x73, 0])])).rejects.toThrow(/cannot be masked/);
   });

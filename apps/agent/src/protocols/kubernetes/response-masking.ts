@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { Masker, maskFull } from '@gw/masking';
+import { JsonValueMasker, Masker, maskFull } from '@gw/masking';
 import type { MaskingObligation } from '@gw/policy';
 import type { RequestAttributes } from './request-attributes.js';
 
@@ -30,16 +30,24 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  *   (objects, lists, Table rows, watch events) or text (logs).
  */
 export class ObjectMasker {
-  constructor(private readonly masker: Masker) {}
+  private readonly json: JsonValueMasker;
+
+  constructor(private readonly masker: Masker) {
+    this.json = new JsonValueMasker(masker);
+  }
 
   maskDocument(doc: unknown, hintResource?: string): unknown {
     return this.walk(doc, hintResource);
   }
 
-  private walk(value: unknown, resource?: string): unknown {
-    if (typeof value === 'string') return this.masker.maskEntities(value);
-    if (Array.isArray(value)) return value.map((v) => this.walk(v, resource));
-    if (!isRecord(value)) return value;
+  /**
+   * `key`: the field (or, for a Table row's cells, the column) a value sits under, which names what
+   * bare digits in it are (`data: { ssn: "536221234" }`). Keys are masked too (a CRD's map keyed by
+   * e-mail address), and a number that holds an entity becomes null (see JsonValueMasker).
+   */
+  private walk(value: unknown, resource?: string, key?: string): unknown {
+    if (Array.isArray(value)) return value.map((v) => this.walk(v, resource, key));
+    if (!isRecord(value)) return this.json.leaf(value, key);
     const kind = typeof value.kind === 'string' ? value.kind : undefined;
     // A list's items, a watch event's object and a Table row's object are objects of their own kind.
     let own = resource;
@@ -51,18 +59,32 @@ export class ObjectMasker {
       const style = own !== undefined && field !== 'metadata' && field !== 'kind' && field !== 'apiVersion' ? this.masker.columnStyle({ table: own, column: field }) : undefined;
       if (style !== undefined) {
         maskedField = true;
-        out[field] = isRecord(v)
-          ? Object.fromEntries(Object.entries(v).map(([k, inner]) => [k, typeof inner === 'string' ? this.masker.maskWithStyle(inner, style) : null]))
-          : typeof v === 'string' ? this.masker.maskWithStyle(v, style) : null;
+        if (isRecord(v)) {
+          const values: Record<string, unknown> = {};
+          for (const [k, inner] of Object.entries(v)) JsonValueMasker.assign(values, this.json.key(k), typeof inner === 'string' ? this.masker.maskWithStyle(inner, style) : null);
+          out[field] = values;
+        } else {
+          out[field] = typeof v === 'string' ? this.masker.maskWithStyle(v, style) : null;
+        }
         continue;
       }
       const childResource = field === 'items' || field === 'object' || field === 'rows' ? own : undefined;
-      out[field] = this.walk(v, childResource);
+      const masked = kind === 'Table' && field === 'rows' && Array.isArray(v) ? v.map((row) => this.tableRow(row, value.columnDefinitions, childResource)) : this.walk(v, childResource, field);
+      JsonValueMasker.assign(out, this.json.key(field), masked);
     }
     if (maskedField && isRecord(out.metadata) && isRecord(out.metadata.annotations) && LAST_APPLIED in out.metadata.annotations) {
       out.metadata = { ...out.metadata, annotations: { ...out.metadata.annotations, [LAST_APPLIED]: maskFull('x'.repeat(8)) } };
     }
     return out;
+  }
+
+  /** A Table row: each cell named by its column (`kubectl get` of a CRD with an `SSN` printer column). */
+  private tableRow(row: unknown, columns: unknown, resource: string | undefined): unknown {
+    if (!isRecord(row) || !Array.isArray(row.cells)) return this.walk(row, resource);
+    const names = Array.isArray(columns) ? columns.map((c) => (isRecord(c) && typeof c.name === 'string' ? c.name : undefined)) : [];
+    const { cells, ...rest } = row;
+    const masked = this.walk(rest, resource) as Record<string, unknown>;
+    return { ...masked, cells: cells.map((cell, i) => this.walk(cell, resource, names[i])) };
   }
 
   maskText(line: string): string {
@@ -74,13 +96,17 @@ export interface ResponseMasking {
   /** A transform that masks the answer; undefined when there is nothing to mask. */
   transformFor(attrs: RequestAttributes, contentType: string, streaming: boolean): Transform | undefined;
   readonly objects: ObjectMasker;
+  /** The entity masking of text streams (exec and attach channels, see channel-masking.ts). */
+  readonly masker: Masker;
 }
 
 export function responseMasking(rules: MaskingObligation, key: Uint8Array): ResponseMasking | undefined {
   if (rules.entities.length === 0 && rules.columns.length === 0) return undefined;
-  const objects = new ObjectMasker(new Masker(rules, { key }));
+  const masker = new Masker(rules, { key });
+  const objects = new ObjectMasker(masker);
   return {
     objects,
+    masker,
     transformFor(attrs, contentType, streaming) {
       const resource = attrs.isResourceRequest && !attrs.subresource ? attrs.resource : undefined;
       if (/json/i.test(contentType)) {

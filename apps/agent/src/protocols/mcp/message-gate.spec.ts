@@ -28,11 +28,34 @@ describe('MCP message gate', () => {
     expect(truncated).toBe(false);
     expect(JSON.stringify(masked)).not.toContain('ada@example.com');
     expect(masked).toMatchObject({ content: [{ type: 'text' }], structuredContent: { n: 3 }, isError: false });
-    const image = maskResult({ content: [{ type: 'image', data: 'YWRhQGV4YW1wbGUuY29t', mimeType: 'image/png' }], structuredContent: { data: 'ada@example.com' } }, masker, 10_000).result;
-    expect(image).toEqual({ content: [{ type: 'image', data: 'YWRhQGV4YW1wbGUuY29t', mimeType: 'image/png' }], structuredContent: { data: expect.not.stringContaining('ada@') } });
+    // An image's data is left as it is when it is binary (however long); text labelled an image is masked.
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(4096, 0x00), Buffer.from('ada@example.com')]).toString('base64');
+    const image = maskResult({ content: [{ type: 'image', data: png, mimeType: 'image/png' }, { type: 'image', data: 'YWRhQGV4YW1wbGUuY29t', mimeType: 'image/png' }], structuredContent: { data: 'ada@example.com' } }, masker, 10_000).result;
+    expect(image).toEqual({
+      content: [{ type: 'image', data: png, mimeType: 'image/png' }, { type: 'image', data: Buffer.from('***@*******.***').toString('base64'), mimeType: 'image/png' }],
+      structuredContent: { data: expect.not.stringContaining('ada@') },
+    });
     const cut = maskResult({ content: [{ type: 'text', text: 'x'.repeat(5000) }] }, undefined, 1024);
     expect(cut.truncated).toBe(true);
     expect((cut.result as { content: { text: string }[] }).content[0]!.text).toMatch(/^x{1024}\n\[gateway: cut at 1024 bytes of result text\]$/);
+  });
+
+  it('masks keys, numbers and bare digits a key names in structured content; structural strings are masked but never cut', () => {
+    const all = new Masker({ entities: (['email', 'card', 'ssn', 'phone'] as const).map((entity) => ({ entity, style: 'full' as const })), columns: [] }, { key: 'k'.repeat(32) });
+    const result = {
+      content: [{ type: 'text', text: 'see structured content' }],
+      structuredContent: {
+        accounts: { 'ada@example.com': { card: 4111111111111111, ssn: '536221234', ssns: ['772104321'], mobile: 14155550132, id: 536221234, type: 'bob@example.org' } },
+      },
+    };
+    const { result: masked } = maskResult(result, all, 10_000);
+    expect(masked).toEqual({
+      content: [{ type: 'text', text: 'see structured content' }],
+      structuredContent: { accounts: { '***@*******.***': { card: null, ssn: '*********', ssns: ['*********'], mobile: null, id: 536221234, type: '***@*******.***' } } },
+    });
+    // With the budget spent, a text is cut but a content item's type is not.
+    const cut = maskResult({ content: [{ text: 'x'.repeat(100), type: 'text' }] }, all, 10).result as { content: { type: string; text: string }[] };
+    expect(cut.content[0]!.type).toBe('text');
   });
 
   it('hashes a tool by name, description and input schema, whatever the key order; any change gives another hash', () => {

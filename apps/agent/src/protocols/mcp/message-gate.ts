@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Masker } from '@gw/masking';
+import { JsonValueMasker, type Masker } from '@gw/masking';
 import type { GatewayAction, PolicyContext } from '@gw/policy';
 
 /** A JSON-RPC message as it arrives: checked field by field, never trusted. */
@@ -80,25 +80,39 @@ export function toolsOf(result: unknown): ToolDefinition[] {
 }
 
 /**
- * Fields of MCP content that are not text for a person but the schema's own values: `type` and
- * `mimeType`, and the `data` of an image or audio content item (base64: masking or cutting it would
- * only break it).
+ * Fields of MCP content that are the schema's own values, not text for a person: `type` and
+ * `mimeType` are masked (an entity there is still an entity) but never cut, so the content keeps its
+ * shape; the `data` of an image or audio item is base64 that only text labelled an image decodes to
+ * text worth masking (see Masker.maskBase64Payload).
  */
 const STRUCTURAL_KEYS = new Set(['type', 'mimeType']);
 const isBinaryContent = (v: Record<string, unknown>) => v.type === 'image' || v.type === 'audio';
 
+/** One JSON value masker per Masker: its key hints are remembered across results. */
+const jsonMaskers = new WeakMap<Masker, JsonValueMasker>();
+export function jsonMaskerOf(masker: Masker): JsonValueMasker {
+  let json = jsonMaskers.get(masker);
+  if (!json) {
+    json = new JsonValueMasker(masker);
+    jsonMaskers.set(masker, json);
+  }
+  return json;
+}
+
 /**
- * A result with every text leaf masked (`content[].text`, resource `text`, `structuredContent`
- * strings, prompt messages), keys and structure untouched so the JSON-RPC envelope and the result's
- * schema hold; text past `maxBytes` in total is cut with a note. Returns the result and whether it was cut.
+ * A result with every leaf masked (`content[].text`, resource `text`, `structuredContent` strings
+ * and numbers, prompt messages) and every key too (a map keyed by e-mail address); a key names what
+ * bare digits under it are (`"ssn": "536221234"`). The JSON-RPC envelope and the result's shape hold;
+ * text past `maxBytes` in total is cut with a note. Returns the result and whether it was cut.
  */
 export function maskResult(result: unknown, masker: Masker | undefined, maxBytes: number): { result: unknown; truncated: boolean } {
   let budget = maxBytes;
   let truncated = false;
+  const json = masker ? jsonMaskerOf(masker) : undefined;
   const walk = (v: unknown, key?: string): unknown => {
-    if (typeof v === 'string' && key !== undefined && STRUCTURAL_KEYS.has(key)) return v;
+    if (typeof v === 'string' && key !== undefined && STRUCTURAL_KEYS.has(key)) return json ? json.leaf(v, key) : v;
     if (typeof v === 'string') {
-      const masked = masker ? masker.maskEntities(v) : v;
+      const masked = json ? (json.leaf(v, key) as string) : v;
       const size = Buffer.byteLength(masked);
       if (size <= budget) {
         budget -= size;
@@ -109,9 +123,17 @@ export function maskResult(result: unknown, masker: Masker | undefined, maxBytes
       budget = 0;
       return `${kept}\n[gateway: cut at ${maxBytes} bytes of result text]`;
     }
-    if (Array.isArray(v)) return v.map((x) => walk(x));
-    if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'data' && isBinaryContent(v) ? x : walk(x, k)]));
-    return v;
+    // An array's items are named by the array's key (`"ssns": [...]`).
+    if (Array.isArray(v)) return v.map((x) => walk(x, key));
+    if (isRecord(v)) {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) {
+        const value = k === 'data' && isBinaryContent(v) ? (typeof x === 'string' && masker ? masker.maskBase64Payload(x) : x) : walk(x, k);
+        JsonValueMasker.assign(out, json ? json.key(k) : k, value);
+      }
+      return out;
+    }
+    return json ? json.leaf(v, key) : v;
   };
   return { result: walk(result), truncated };
 }

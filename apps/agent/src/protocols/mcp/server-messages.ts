@@ -1,7 +1,7 @@
-import type { Masker } from '@gw/masking';
+import { JsonValueMasker, type Masker } from '@gw/masking';
 import type { GatewayAction } from '@gw/policy';
 import { MCP_GATEWAY_METHOD_PREFIX } from '@gw/contracts';
-import type { JsonRpcMessage } from './message-gate.js';
+import { jsonMaskerOf, type JsonRpcMessage } from './message-gate.js';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -47,9 +47,14 @@ export function maskedNotification(m: JsonRpcMessage, masker: Masker | undefined
   return { ...m, params };
 }
 
-function maskLeaves(v: unknown, masker: Masker): unknown {
-  if (typeof v === 'string') return masker.maskEntities(v);
-  if (Array.isArray(v)) return v.map((x) => maskLeaves(x, masker));
-  if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, maskLeaves(x, masker)]));
-  return v;
+/** Every leaf and key of a log message's data, a key naming what bare digits under it are (see JsonValueMasker). */
+function maskLeaves(v: unknown, masker: Masker, key?: string): unknown {
+  const json = jsonMaskerOf(masker);
+  if (Array.isArray(v)) return v.map((x) => maskLeaves(x, masker, key));
+  if (isRecord(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) JsonValueMasker.assign(out, json.key(k), maskLeaves(x, masker, k));
+    return out;
+  }
+  return json.leaf(v, key);
 }

@@ -2,6 +2,7 @@ import {
   CAP, COM, GATEWAY_CAPABILITIES, PacketFramer, TYPE, encodeColumnDefinition, encodeErr, encodeOk, encodeTextRow, packet, parseBinaryRow, parseErr, parseTextRow,
   type ColumnDefinition,
 } from '@gw/protocol-mysql';
+import { Masker } from '@gw/masking';
 import { MysqlClassifier } from '@gw/sql-mysql';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +10,7 @@ import { memoryRecorder } from '../../../test/support/pg-session-fixture.js';
 import { PolicyHolder } from '../../policy/policy-holder.js';
 import { StatementGate } from '../postgres/statement-gate.js';
 import { StatementRecording } from '../postgres/statement-recording.js';
-import { MysqlSessionCore } from './mysql-session-core.js';
+import { maskErrMessage, MysqlSessionCore } from './mysql-session-core.js';
 
 /*
  * The MySQL session core fed bytes directly, no sockets: however the client's and the database's bytes
@@ -143,6 +144,20 @@ describe('MysqlSessionCore', () => {
     confirm();
     await settle();
     expect(payloads(s.toClient)).toHaveLength(5);
+  });
+
+  it("masks the values a database error quotes, in the error and in the record; a progress report is left alone", async () => {
+    const s = session();
+    s.core.clientBytes(packet(Buffer.from('\x03SELECT email FROM customers', 'latin1'), 0));
+    s.core.serverBytes(packet(encodeErr({ code: 1062, sqlState: '23000', message: "Duplicate entry 'ada@example.com' for key 'email'" }), 1));
+    await settle();
+    expect(parseErr(payloads(s.toClient)[0]!.payload)).toEqual({ code: 1062, sqlState: '23000', message: "Duplicate entry 'a**@example.com' for key 'email'" });
+    expect(s.records[0]!.data['error']).toMatchObject({ message: "Duplicate entry 'a**@example.com' for key 'email'" });
+    const masker = new Masker({ entities: [{ entity: 'email', style: 'full' }], columns: [] }, { key: Buffer.alloc(32, 7) });
+    // Without the SQL state (a client without CLIENT_PROTOCOL_41), and MariaDB's progress report (code 0xffff).
+    const bare = Buffer.concat([Buffer.from([0xff, 0x26, 0x04]), Buffer.from("Duplicate entry 'ada@example.com'")]);
+    expect(maskErrMessage(bare, masker)?.toString('latin1')).toBe("\xff\x26\x04Duplicate entry '***@*******.***'");
+    expect(maskErrMessage(Buffer.concat([Buffer.from([0xff, 0xff, 0xff, 1, 2, 0, 0, 0]), Buffer.from('ada@example.com')]), masker)).toBeUndefined();
   });
 
   it('passes a database error through and records it', async () => {

@@ -75,7 +75,7 @@ interface PreparedStatement {
 type Expectation =
   | { kind: 'none' }
   | { kind: 'single'; run?: StatementRun }
-  | { kind: 'results'; binary: boolean; run?: StatementRun; verdict: StatementVerdict; statementId?: number; cursor?: 'open' | 'fetch' }
+  | { kind: 'results'; binary: boolean; run?: StatementRun; verdict: StatementVerdict; statementId?: number; cursor?: 'open' | 'fetch'; columns: readonly string[] }
   | { kind: 'prepare'; text: string; statement: StatementClassification; run: StatementRun }
   | { kind: 'field_list' };
 
@@ -294,7 +294,7 @@ export class MysqlSessionCore {
       }
       const run = this.newRun(text, verdict, resolved);
       if (approval) run.approval = approval;
-      this.forward(p, { kind: 'results', binary: false, run, verdict });
+      this.forward(p, { kind: 'results', binary: false, run, verdict, columns: [...new Set(resolved.flatMap((s) => s.columnsReferenced))] });
     };
     this.afterDecision(p, text, verdict, resolved, onAllowed);
   }
@@ -338,7 +338,7 @@ export class MysqlSessionCore {
     this.afterDecision(p, prepared.text, verdict, [prepared.statement], (approval) => {
       const run = this.newRun(prepared.text, verdict, [prepared.statement]);
       if (approval) run.approval = approval;
-      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId: id, ...(flags === CURSOR_TYPE_READ_ONLY ? { cursor: 'open' as const } : {}) });
+      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId: id, columns: prepared.statement.columnsReferenced, ...(flags === CURSOR_TYPE_READ_ONLY ? { cursor: 'open' as const } : {}) });
     }, params);
   }
 
@@ -356,7 +356,7 @@ export class MysqlSessionCore {
       const run = this.newRun(prepared.text, verdict, [prepared.statement]);
       run.params = [`fetch ${rows} rows`];
       if (approval) run.approval = approval;
-      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId, cursor: 'fetch' });
+      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId, cursor: 'fetch', columns: prepared.statement.columnsReferenced });
       this.result = { phase: 'rows', columnsLeft: 0, defs: cursor.defs, rawDefs: [], masking: cursor.masking, ...(cursor.masker ? { masker: cursor.masker } : {}) };
     });
   }
@@ -468,9 +468,16 @@ export class MysqlSessionCore {
     this.busy = false;
   }
 
-  private masker(verdict: StatementVerdict): Masker | undefined {
-    const rules = verdict.masking;
-    if (rules.entities.length === 0 && rules.columns.length === 0 && verdict.derivedStyle === undefined) return undefined;
+  /** An ERR packet with its message masked by the masking of the statement it answers (the session's, for none). */
+  private maskedErr(p: MysqlPacket, e: Expectation): MysqlPacket {
+    const verdict = e.kind === 'results' ? e.verdict : e.kind === 'single' || e.kind === 'prepare' ? e.run?.verdict : undefined;
+    const masking = verdict?.masking ?? this.o.gate.sessionMasking();
+    if (masking.entities.length === 0) return p;
+    const masked = maskErrMessage(p.payload, this.maskerFor(masking));
+    return masked === undefined ? p : { ...p, payload: masked };
+  }
+
+  private maskerFor(rules: MaskingRules): Masker {
     let masker = this.maskers.get(rules);
     if (!masker) {
       masker = new Masker(rules, { key: this.o.maskingKey });
@@ -479,15 +486,25 @@ export class MysqlSessionCore {
     return masker;
   }
 
+  private masker(verdict: StatementVerdict): Masker | undefined {
+    const rules = verdict.masking;
+    if (rules.entities.length === 0 && rules.columns.length === 0 && verdict.derivedStyle === undefined) return undefined;
+    return this.maskerFor(rules);
+  }
+
   private trackStatus(p: Buffer, terminator: boolean): number {
     const status = terminator ? terminatorStatus(p, this.o.capabilities) : parseOk(p, this.o.capabilities).status;
     this.backslashEscapes = (status & STATUS_NO_BACKSLASH_ESCAPES) === 0;
     return status;
   }
 
-  private onServerPacket(p: MysqlPacket, out: Output): void {
+  private onServerPacket(packet: MysqlPacket, out: Output): void {
     const e = this.expectation;
     if (!e) throw new MysqlProtocolError('invalid_value', 'the database sent a packet no command asked for');
+    // An ERR can quote a row's value (`Duplicate entry 'ada@example.com' for key 'email'`, `Truncated
+    // incorrect DOUBLE value: '…'`): masked like the statement's results. No other packet of an answer
+    // starts with 0xff (rows, column definitions and OK/EOF never do).
+    const p = packet.payload[0] === 0xff ? this.maskedErr(packet, e) : packet;
     switch (e.kind) {
       case 'single':
       case 'field_list':
@@ -600,7 +617,7 @@ export class MysqlSessionCore {
         r.rawDefs.push(payload);
         if (--r.columnsLeft > 0) return;
         r.masker = this.masker(e.verdict);
-        r.masking = new ResultMasking(r.defs, r.masker, e.verdict.derivedStyle);
+        r.masking = new ResultMasking(r.defs, r.masker, e.verdict.derivedStyle, e.columns);
         const defs = r.masking.definitionPayloads(r.rawDefs);
         let seq = p.seq - r.defs.length + 1;
         for (const d of defs) out.push(packetOf(d, seq++ & 0xff));
@@ -665,6 +682,21 @@ export class MysqlSessionCore {
     }
     this.record(run, 'OK', undefined);
   }
+}
+
+/** MariaDB's progress report travels as an ERR packet with this code (CLIENT_PROGRESS): no message to mask. */
+const PROGRESS_REPORT = 0xffff;
+
+/**
+ * An ERR payload (0xff, code, `#` and SQL state under CLIENT_PROTOCOL_41, message) with entities in its
+ * message masked, or undefined when nothing changed.
+ */
+export function maskErrMessage(payload: Buffer, masker: Masker): Buffer | undefined {
+  if (payload.length < 3 || payload[0] !== 0xff || payload.readUInt16LE(1) === PROGRESS_REPORT) return undefined;
+  const at = payload[3] === 0x23 && payload.length >= 9 ? 9 : 3;
+  const message = payload.subarray(at).toString('utf8');
+  const masked = masker.maskEntities(message, true);
+  return masked === message ? undefined : Buffer.concat([payload.subarray(0, at), Buffer.from(masked, 'utf8')]);
 }
 
 /** The wire bytes of a packet as it came (header rebuilt; split packets split again). */

@@ -1,6 +1,6 @@
-import type { Masker, MaskStyle } from '@gw/masking';
+import { hintsFromNames, type Masker, type MaskStyle, type NumberKind, type ValueHints } from '@gw/masking';
 import {
-  BINARY_CHARSET, TYPE, UTF8MB4_CHARSET, binaryString, binaryValueText, encodeBinaryRow, encodeColumnDefinition, encodeTextRow, parseBinaryRow, parseTextRow,
+  TYPE, UTF8MB4_CHARSET, binaryString, binaryValueText, encodeBinaryRow, encodeColumnDefinition, encodeTextRow, parseBinaryRow, parseTextRow,
   type ColumnDefinition,
 } from '@gw/protocol-mysql';
 
@@ -8,16 +8,23 @@ import {
 const TEXT_TYPES: ReadonlySet<number> = new Set([
   TYPE.VARCHAR, TYPE.VAR_STRING, TYPE.STRING, TYPE.TINY_BLOB, TYPE.MEDIUM_BLOB, TYPE.LONG_BLOB, TYPE.BLOB, TYPE.JSON, TYPE.ENUM, TYPE.SET,
 ]);
-const NUMBER_TYPES: ReadonlySet<number> = new Set([TYPE.TINY, TYPE.SHORT, TYPE.LONG, TYPE.INT24, TYPE.LONGLONG, TYPE.DECIMAL, TYPE.NEWDECIMAL, TYPE.FLOAT, TYPE.DOUBLE, TYPE.YEAR]);
+/** Number column types, as the masking reads their text (see entityInNumber). */
+const NUMBER_KINDS: ReadonlyMap<number, NumberKind> = new Map([
+  [TYPE.TINY, 'integer'], [TYPE.SHORT, 'integer'], [TYPE.LONG, 'integer'], [TYPE.INT24, 'integer'], [TYPE.LONGLONG, 'integer'], [TYPE.YEAR, 'integer'],
+  [TYPE.DECIMAL, 'numeric'], [TYPE.NEWDECIMAL, 'numeric'], [TYPE.FLOAT, 'float'], [TYPE.DOUBLE, 'float'],
+]);
 
 /** How one column of a result set is masked. */
 type ColumnPlan =
   /** A column rule (or a value derived from a ruled column): the whole value in this style. */
   | { kind: 'style'; style: MaskStyle }
-  /** Text: entities masked in place (`computed`: an expression's result, also read backwards). */
-  | { kind: 'scan'; computed: boolean }
-  /** A number: replaced by NULL when it is itself an entity (a card number in a BIGINT). */
-  | { kind: 'number' }
+  /**
+   * Text: entities masked in place (`computed`: an expression's result, also read backwards; `hints`:
+   * what the column's names say bare digits are, see hintsFromNames).
+   */
+  | { kind: 'scan'; computed: boolean; hints: ValueHints }
+  /** A number: replaced by NULL when it is itself an entity (a card number in a BIGINT, an `ssn INT`). */
+  | { kind: 'number'; numberKind: NumberKind; hints: ValueHints }
   | { kind: 'keep' };
 
 /**
@@ -32,9 +39,13 @@ export class ResultMasking {
   readonly columns: ColumnDefinition[];
   readonly masks: boolean;
 
-  constructor(private readonly source: readonly ColumnDefinition[], masker: Masker | undefined, derivedStyle: MaskStyle | undefined) {
+  /**
+   * `referencedColumns`: the columns the statement references, which name what an expression column
+   * holds (`REPLACE(ssn, '-', '')` is named after the expression, not the column).
+   */
+  constructor(private readonly source: readonly ColumnDefinition[], masker: Masker | undefined, derivedStyle: MaskStyle | undefined, referencedColumns: readonly string[] = []) {
     const columns = source;
-    this.plans = columns.map((c) => planFor(c, masker, derivedStyle));
+    this.plans = columns.map((c) => planFor(c, masker, derivedStyle, referencedColumns));
     this.masks = masker !== undefined && this.plans.some((p) => p.kind !== 'keep');
     this.columns = columns.map((c, i) => (this.plans[i]!.kind === 'style' && !TEXT_TYPES.has(c.type) ? asText(c) : c));
   }
@@ -80,7 +91,7 @@ export class ResultMasking {
   }
 }
 
-function planFor(c: ColumnDefinition, masker: Masker | undefined, derivedStyle: MaskStyle | undefined): ColumnPlan {
+function planFor(c: ColumnDefinition, masker: Masker | undefined, derivedStyle: MaskStyle | undefined, referencedColumns: readonly string[]): ColumnPlan {
   if (!masker) return { kind: 'keep' };
   const source = c.orgTable && c.orgName ? { table: c.schema ? `${c.schema}.${c.orgTable}` : c.orgTable, column: c.orgName } : undefined;
   if (source) {
@@ -90,9 +101,11 @@ function planFor(c: ColumnDefinition, masker: Masker | undefined, derivedStyle: 
     return { kind: 'style', style: derivedStyle };
   }
   if (!masker.scansEntities) return { kind: 'keep' };
-  if (NUMBER_TYPES.has(c.type)) return { kind: 'number' };
-  if (TEXT_TYPES.has(c.type) || c.charset !== BINARY_CHARSET) return { kind: 'scan', computed: source === undefined };
-  return { kind: 'scan', computed: source === undefined };
+  // As for Postgres: a stored column by its own names, an expression also by the columns the statement reads.
+  const hints = hintsFromNames(source ? [c.name, c.orgName] : [c.name, ...referencedColumns]);
+  const numberKind = NUMBER_KINDS.get(c.type);
+  if (numberKind !== undefined) return { kind: 'number', numberKind, hints };
+  return { kind: 'scan', computed: source === undefined, hints };
 }
 
 /** The masked text, null for SQL NULL, or undefined when the value stays as it is. */
@@ -103,9 +116,9 @@ function applyPlan(plan: ColumnPlan, text: string, masker: Masker): string | nul
     case 'style':
       return masker.maskWithStyle(text, plan.style);
     case 'number':
-      return masker.entityInNumber(text) === undefined ? undefined : null;
+      return masker.entityInNumber(text, plan.hints, plan.numberKind) === undefined ? undefined : null;
     case 'scan': {
-      const masked = masker.maskEntities(text, plan.computed);
+      const masked = masker.maskEntities(text, plan.computed, plan.hints);
       return masked === text ? undefined : masked;
     }
   }

@@ -8,7 +8,10 @@ import type { NoticeFields } from '@gw/protocol-postgres';
  */
 const TEXT_FIELDS = ['message', 'detail', 'hint', 'where', 'internalQuery'] as const;
 
-/** The fields with every free-text field entity-masked, or undefined when nothing changed. */
+/**
+ * The fields with every free-text field entity-masked, or undefined when nothing changed. Fields of a
+ * code this version does not know could carry anything: they are masked too.
+ */
 export function maskNoticeFields(fields: NoticeFields, masker: Masker): NoticeFields | undefined {
   let out: Record<string, unknown> | undefined;
   for (const key of TEXT_FIELDS) {
@@ -18,6 +21,13 @@ export function maskNoticeFields(fields: NoticeFields, masker: Masker): NoticeFi
     if (masked === value) continue;
     out ??= { ...fields };
     out[key] = masked;
+  }
+  if (fields.unknown && fields.unknown.length > 0) {
+    const unknown = fields.unknown.map((f) => ({ code: f.code, value: masker.maskEntities(f.value, true) }));
+    if (unknown.some((f, i) => f.value !== fields.unknown?.[i]?.value)) {
+      out ??= { ...fields };
+      out['unknown'] = unknown;
+    }
   }
   return out;
 }

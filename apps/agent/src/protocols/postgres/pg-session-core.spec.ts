@@ -139,4 +139,61 @@ describe('PgSessionCore fed bytes (no sockets)', () => {
     expect(new BackendParser().parseAll(Buffer.concat(s.client.out))).toMatchObject([{ kind: 'ErrorResponse', fields: { severity: 'FATAL', code: '08P01' } }]);
     expect(s.core.isEnded).toBe(true);
   });
+
+  it('masks what the database sends besides rows: notices, reported settings and notifications, also while idle', async () => {
+    const s = session();
+    // Idle (no statement): a notification another session sent, a setting report.
+    s.core.serverBytes(Buffer.concat([
+      serializeBackend({ kind: 'NotificationResponse', processId: 9, channel: 'c', payload: 'to alice@example.com' }),
+      serializeBackend({ kind: 'ParameterStatus', name: 'application_name', value: 'alice@example.com' }),
+    ]));
+    await settle();
+    s.core.clientBytes(query('SELECT audited_read()'));
+    await settle();
+    // During the statement: a function's notice (message, detail, a field of a code this version does not know).
+    s.core.serverBytes(Buffer.concat([
+      serializeBackend({ kind: 'NoticeResponse', fields: { severity: 'NOTICE', code: '00000', message: 'for alice@example.com', detail: 'bob@example.org', unknown: [{ code: 'Z', value: 'carol@example.net' }] } }),
+      serializeBackend({ kind: 'CommandComplete', tag: 'SELECT 0' }),
+      readyForQuery('I'),
+    ]));
+    await settle();
+    const toClient = new BackendParser().parseAll(Buffer.concat(s.client.out));
+    expect(toClient).toMatchObject([
+      { kind: 'NotificationResponse', payload: 'to *****@*******.***' },
+      { kind: 'ParameterStatus', name: 'application_name', value: '*****@*******.***' },
+      { kind: 'NoticeResponse', fields: { message: 'for *****@*******.***', detail: '***@*******.***', unknown: [{ code: 'Z', value: '*****@*******.***' }] } },
+      { kind: 'CommandComplete' },
+      { kind: 'ReadyForQuery' },
+    ]);
+    s.core.end('test over');
+  });
+
+  it('masks the result of a fast-path function call (lo_read) like bytea; a denied call gets the session masking', async () => {
+    const s = session();
+    s.core.clientBytes(serializeFrontend({ kind: 'FunctionCall', functionOid: 954, argFormats: [], args: [], resultFormat: 1 }));
+    await settle();
+    s.core.serverBytes(Buffer.concat([serializeBackend({ kind: 'FunctionCallResponse', result: Buffer.from('mail alice@example.com') }), readyForQuery('I')]));
+    await settle();
+    // The fixture policy permits reads only (the call is denied): an answer the database should not
+    // have sent is masked with what the session may read.
+    const toClient = new BackendParser().parseAll(Buffer.concat(s.client.out));
+    expect(toClient[0]).toMatchObject({ kind: 'FunctionCallResponse', result: Buffer.from('mail *****@*******.***') });
+    s.core.end('test over');
+  });
+
+  it('refuses a binary COPY TO when masking applies, before the database sees it; text COPY goes through', async () => {
+    for (const sql of ['COPY customers TO STDOUT (FORMAT binary)', 'COPY (SELECT email FROM customers) TO STDOUT BINARY']) {
+      const s = session();
+      s.core.clientBytes(query(sql));
+      await settle();
+      const sent = new FrontendParser({ startupDone: true }).parseAll(Buffer.concat(s.server.out));
+      expect(sent[0]).toMatchObject({ kind: 'Query', sql: expect.stringMatching(/^GW_DENIED_/) });
+      s.core.end('test over');
+    }
+    const s = session();
+    s.core.clientBytes(query('COPY customers TO STDOUT (FORMAT csv)'));
+    await settle();
+    expect(new FrontendParser({ startupDone: true }).parseAll(Buffer.concat(s.server.out))[0]).toMatchObject({ kind: 'Query', sql: 'COPY customers TO STDOUT (FORMAT csv)' });
+    s.core.end('test over');
+  });
 });

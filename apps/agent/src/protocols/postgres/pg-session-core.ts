@@ -1,4 +1,4 @@
-import { NO_HINTS, type ValueHints } from '@gw/masking';
+import { NO_HINTS, type MaskingRules as MaskingObligation, type ValueHints } from '@gw/masking';
 import {
   errorResponse,
   noticeResponse,
@@ -603,16 +603,26 @@ export class PgSessionCore {
         return this.toClient(masked ? serializeBackend({ kind: 'CopyData', data: masked }) : m.raw);
       }
       case 'NotificationResponse': {
-        // pg_notify(channel, email) would carry a column value past masking: mask it like a result.
-        const verdict = this.verdictOf(head);
-        const payload = verdict ? this.masking.notification(m.payload, verdict) : undefined;
+        // pg_notify(channel, email) would carry a column value past masking: mask it like a result,
+        // also when it arrives while this session is idle (sent by another session).
+        const payload = this.masking.notification(m.payload, this.maskingOf(head));
         return this.toClient(payload !== undefined ? serializeBackend({ ...m, payload }) : m.raw);
       }
-      case 'FunctionCallResponse':
+      case 'NoticeResponse':
+        // A trigger's or function's RAISE NOTICE/WARNING can quote any row.
+        return this.toClient(this.masking.notice('NoticeResponse', m.fields, m.raw, this.maskingOf(head), undefined).raw);
+      case 'ParameterStatus': {
+        // set_config('application_name', email, false) has the server report the value.
+        const value = this.masking.parameterValue(m.value, this.maskingOf(head));
+        return this.toClient(value !== undefined ? serializeBackend({ kind: 'ParameterStatus', name: m.name, value }) : m.raw);
+      }
+      case 'FunctionCallResponse': {
+        // libpq's large-object calls (lo_read, psql's \lo_export) read data through the fast path.
+        const result = m.result === null ? undefined : this.masking.functionResult(m.result, this.maskingOf(head));
+        return this.toClient(result !== undefined ? serializeBackend({ kind: 'FunctionCallResponse', result }) : m.raw);
+      }
       case 'CopyInResponse':
       case 'CopyDone':
-      case 'NoticeResponse':
-      case 'ParameterStatus':
       case 'BackendKeyData':
       case 'NegotiateProtocolVersion':
         return this.toClient(m.raw);
@@ -711,12 +721,24 @@ export class PgSessionCore {
 
   /** The decision of the statement the server is answering, if any. */
   private verdictOf(head: Pending | undefined): StatementVerdict | undefined {
-    return head?.kind === 'query' ? head.verdict : head && 'run' in head ? head.run?.verdict : undefined;
+    if (head?.kind === 'query') return head.verdict;
+    if (head?.kind === 'bind' || head?.kind === 'execute') return head.run?.verdict ?? head.portal.verdict;
+    return head && 'run' in head ? head.run?.verdict : undefined;
+  }
+
+  /**
+   * The masking for what the server sends now: that of the statement it is answering or, when there
+   * is none (idle, a Parse or Describe, a Sync) or it was denied (a denial carries no masking), the
+   * session's (see StatementGate.sessionMasking).
+   */
+  private maskingOf(head: Pending | undefined): MaskingObligation {
+    const verdict = this.verdictOf(head);
+    return verdict && verdict.effect !== 'deny' ? verdict.masking : this.gate.sessionMasking();
   }
 
   /** Masks values the server quotes in an error with the masking of the statement that caused it. */
   private maskError(fields: NoticeFields, raw: Buffer, head: Pending | undefined): { fields: NoticeFields; raw: Buffer } {
-    return this.masking.error(fields, raw, this.verdictOf(head), head && 'marker' in head ? head.marker : undefined);
+    return this.masking.notice('ErrorResponse', fields, raw, this.maskingOf(head), head && 'marker' in head ? head.marker : undefined);
   }
 
   /**

@@ -20,7 +20,8 @@ export function copyHints(columns: readonly string[]): ValueHints {
 
 /**
  * What the client sees of a statement's result under its verdict's masking: rows, COPY data,
- * notifications and the values a server quotes in an error. One Masker per set of rules, remembered.
+ * notifications, reported settings, fast-path call results and the values a server quotes in an
+ * error or notice. One Masker per set of rules, remembered.
  */
 export class ResultMasking {
   private readonly maskers = new Map<string, Masker>();
@@ -51,19 +52,41 @@ export class ResultMasking {
   }
 
   /** A notification payload (pg_notify could carry a column value), or undefined when unchanged. */
-  notification(payload: string, verdict: StatementVerdict): string | undefined {
-    if (!hasRules(verdict.masking)) return undefined;
-    const masked = this.maskerFor(verdict.masking).maskEntities(payload, true);
+  notification(payload: string, masking: MaskingRules): string | undefined {
+    if (!hasRules(masking)) return undefined;
+    const masked = this.maskerFor(masking).maskEntities(payload, true);
     return masked === payload ? undefined : masked;
   }
 
-  /** Values a server quotes in an ErrorResponse, masked with the statement's masking. */
-  error(fields: NoticeFields, raw: Buffer, verdict: StatementVerdict | undefined, marker: string | undefined): { fields: NoticeFields; raw: Buffer } {
-    if (!verdict || !hasRules(verdict.masking)) return { fields, raw };
+  /**
+   * A reported setting's value: `set_config('application_name', email, false)` makes the server report
+   * the column's value in a ParameterStatus. Undefined when unchanged.
+   */
+  parameterValue(value: string, masking: MaskingRules): string | undefined {
+    return this.notification(value, masking);
+  }
+
+  /**
+   * The result of a fast-path function call (libpq's large-object calls: `lo_read` hands back the
+   * object's bytes), its bytes read as Latin-1 text like a binary bytea. Undefined when unchanged.
+   */
+  functionResult(result: Buffer, masking: MaskingRules): Buffer | undefined {
+    if (!hasRules(masking)) return undefined;
+    const text = result.toString('latin1');
+    const masked = this.maskerFor(masking).maskEntities(text, true);
+    return masked === text ? undefined : Buffer.from(masked, 'latin1');
+  }
+
+  /**
+   * Values a server quotes in an ErrorResponse or NoticeResponse (`Key (email)=(…) already exists`, a
+   * trigger's `RAISE NOTICE`), masked with the statement's masking.
+   */
+  notice(kind: 'ErrorResponse' | 'NoticeResponse', fields: NoticeFields, raw: Buffer, masking: MaskingRules | undefined, marker: string | undefined): { fields: NoticeFields; raw: Buffer } {
+    if (!masking || !hasRules(masking)) return { fields, raw };
     // The marker's own error is replaced by the denial anyway; masking must not alter the marker first.
     if (marker && (fields.message ?? '').includes(marker)) return { fields, raw };
-    const masked = maskNoticeFields(fields, this.maskerFor(verdict.masking));
-    return masked ? { fields: masked, raw: serializeBackend({ kind: 'ErrorResponse', fields: masked }) } : { fields, raw };
+    const masked = maskNoticeFields(fields, this.maskerFor(masking));
+    return masked ? { fields: masked, raw: serializeBackend({ kind, fields: masked }) } : { fields, raw };
   }
 
   private maskerForKey(rules: MaskingRules): Masker {

@@ -1,6 +1,7 @@
 import { SqlClassificationError, classifySql, type StatementClassification } from '@gw/sql';
 import { MAX_APPROVAL_DETAIL_CHARS } from '@gw/contracts';
 import type { ApprovalOutcome, ApprovalRequested, HoldForApproval } from '../../approvals/approval-client.js';
+import { mergeMasking, type MaskingObligation } from '@gw/policy';
 import type { PolicyHolder } from '../../policy/policy-holder.js';
 import type { ApprovalRecord } from './statement-approval.js';
 import { MAX_RECORDED_TEXT } from './statement-recording.js';
@@ -16,6 +17,11 @@ export class StatementGate {
   private readonly approvedFingerprints = new Map<string, string>();
   /** The approval wait in progress, if any: a client's CancelRequest ends it. */
   private holding: AbortController | undefined;
+  /** The rules objects (verdicts share them) whose masking `decided` holds. */
+  private readonly maskingsSeen = new WeakSet<MaskingObligation>();
+  /** The masking of every statement decided so far, merged (the stronger style wins). */
+  private decided: MaskingObligation = EMPTY_MASKING;
+  private sessionMaskingMemo: { read: MaskingObligation; decided: MaskingObligation; merged: MaskingObligation } | undefined;
 
   constructor(
     private readonly policy: PolicyHolder,
@@ -38,7 +44,35 @@ export class StatementGate {
   }
 
   decide(statement: StatementClassification): StatementVerdict {
-    return decideStatement(this.policy, this.context, statement);
+    const verdict = decideStatement(this.policy, this.context, statement);
+    // Binary COPY rows are the types' send formats with nothing to say which: masking cannot read
+    // them, so the statement is refused before it runs (the session goes on).
+    if (statement.copyFormat === 'binary' && verdict.effect !== 'deny' && (verdict.masking.entities.length > 0 || verdict.masking.columns.length > 0)) {
+      return denied('COPY output in binary format cannot be masked, and masking applies to this statement; use FORMAT text or csv');
+    }
+    if (verdict.effect !== 'deny' && (verdict.masking.entities.length > 0 || verdict.masking.columns.length > 0) && !this.maskingsSeen.has(verdict.masking)) {
+      this.maskingsSeen.add(verdict.masking);
+      this.decided = mergeMasking([this.decided, verdict.masking]);
+    }
+    return verdict;
+  }
+
+  /**
+   * The masking for what the server sends outside any statement, or during one the agent has no
+   * verdict for: a notification delivered while the session is idle (another session's `pg_notify`),
+   * a notice or parameter status between statements. It is the masking of a plain read now, merged
+   * with that of every statement this session has run: data reaching the client this way is data
+   * it could have read, so it is masked at least as reads are (never less: fail closed).
+   */
+  sessionMasking(): MaskingObligation {
+    const classified = this.classify('SELECT 1');
+    const read = 'effect' in classified ? undefined : classified[0];
+    const readMasking = read ? decideStatement(this.policy, this.context, read).masking : EMPTY_MASKING;
+    const memo = this.sessionMaskingMemo;
+    if (memo?.read === readMasking && memo.decided === this.decided) return memo.merged;
+    const merged = mergeMasking([readMasking, this.decided]);
+    this.sessionMaskingMemo = { read: readMasking, decided: this.decided, merged };
+    return merged;
   }
 
   /** An approval with scope `session` covering every fingerprint that needs one. */
@@ -84,6 +118,8 @@ export class StatementGate {
     return true;
   }
 }
+
+const EMPTY_MASKING: MaskingObligation = { entities: [], columns: [] };
 
 /** Whether the text and values of a held statement reach the approver uncut (cutText leaves longer strings one character over the limit). */
 function shownInFull(subject: Record<string, unknown>, detail: Record<string, unknown>): boolean {
