@@ -20,6 +20,28 @@ export async function loadUserFunctionNames(admin: Pool): Promise<ReadonlySet<st
 const lastName = (name: string): string => (name.split('.').pop() ?? name).toLowerCase();
 
 /**
+ * What a view definition calls and reads, by its text: every session start reads all views, and a
+ * definition changes far more rarely than sessions open, so each text is classified once (bounded;
+ * dropped whole when full). `undefined`: the text does not classify.
+ */
+const definitions = new Map<string, { functions: string[]; reads: string[] } | undefined>();
+const MAX_DEFINITIONS = 5_000;
+
+function readDefinition(classifier: MysqlClassifier, definition: string): { functions: string[]; reads: string[] } | undefined {
+  if (definitions.has(definition)) return definitions.get(definition);
+  let read: { functions: string[]; reads: string[] } | undefined;
+  try {
+    const statements = classifier.classify(definition);
+    read = { functions: statements.flatMap((s) => s.functions.map(lastName)), reads: statements.flatMap((s) => s.tablesRead.map(lastName)) };
+  } catch {
+    read = undefined;
+  }
+  if (definitions.size >= MAX_DEFINITIONS) definitions.clear();
+  definitions.set(definition, read);
+  return read;
+}
+
+/**
  * Views whose definition calls a stored function or UDF, directly or through other views: reading
  * one runs that function (which may write) as surely as calling it. The server keeps each view's
  * definition as one SELECT (information_schema.VIEWS), which the session's own classifier reads. A
@@ -40,14 +62,9 @@ export async function loadUserCodeViewNames(admin: Pool, classifier: MysqlClassi
       view.callsCode = true;
       continue;
     }
-    try {
-      for (const statement of classifier.classify(definition)) {
-        if (statement.functions.some((f) => userFunctions.has(lastName(f)))) view.callsCode = true;
-        view.reads.push(...statement.tablesRead.map(lastName));
-      }
-    } catch {
-      view.callsCode = true;
-    }
+    const read = readDefinition(classifier, definition);
+    if (read === undefined || read.functions.some((f) => userFunctions.has(f))) view.callsCode = true;
+    else view.reads.push(...read.reads);
   }
   // Views over views: a view calls code when any view it reads does, until nothing changes.
   for (let changed = true; changed; ) {
