@@ -22,6 +22,54 @@ export interface UpstreamAuth {
 
 export class ClusterCredentialError extends Error {}
 
+/** A request the agent itself makes to the API server (with `auth`, its own credential or a minted one). */
+export interface AgentApiRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+  /** The answer's text is kept up to this size (the rest is read and dropped). */
+  maxAnswerBytes: number;
+}
+
+/** An answer that broke off after its status line came (`phase: 'answer'`), or no answer at all (`'request'`). */
+export type AgentApiError = Error & { code?: string; phase: 'request' | 'answer' };
+
+/** Sends `request` to the resource's API server; resolves with any status, rejects with an AgentApiError. */
+export function agentApiRequest(resource: AgentResource, auth: UpstreamAuth, request: AgentApiRequest): Promise<{ status: number; text: string }> {
+  const failed = (phase: AgentApiError['phase']) => (error: Error): AgentApiError => Object.assign(error, { phase });
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: resource.address.host,
+        port: resource.address.port,
+        method: request.method,
+        path: request.path,
+        ca: auth.ca,
+        ...(auth.servername ? { servername: auth.servername } : {}),
+        ...(auth.cert ? { cert: auth.cert, key: auth.key } : {}),
+        headers: { ...auth.headers, ...request.headers, ...(request.body !== undefined ? { 'content-length': Buffer.byteLength(request.body) } : {}) },
+        timeout: request.timeoutMs,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size <= request.maxAnswerBytes) chunks.push(c);
+        });
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.once('error', (error: Error) => reject(failed('answer')(error)));
+      },
+    );
+    req.once('timeout', () => req.destroy(new Error(`no answer within ${request.timeoutMs / 1000} s`)));
+    req.once('error', (error: Error) => reject(failed('request')(error)));
+    req.end(request.body);
+  });
+}
+
 function readText(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
@@ -92,34 +140,13 @@ export async function sessionAuth(resource: AgentResource, options: KubernetesOp
 async function requestToken(resource: AgentResource, own: UpstreamAuth, namespace: string, name: string, seconds: number): Promise<{ token: string; expiresAt: string }> {
   const body = JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: seconds } });
   const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(name)}/token`;
-  const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = httpsRequest(
-      {
-        host: resource.address.host,
-        port: resource.address.port,
-        method: 'POST',
-        path,
-        ca: own.ca,
-        ...(own.servername ? { servername: own.servername } : {}),
-        ...(own.cert ? { cert: own.cert, key: own.key } : {}),
-        headers: { ...own.headers, 'content-type': 'application/json', accept: 'application/json', 'content-length': Buffer.byteLength(body) },
-        timeout: TOKEN_REQUEST_TIMEOUT_MS,
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size <= MAX_ANSWER_BYTES) chunks.push(c);
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${TOKEN_REQUEST_TIMEOUT_MS / 1000} s`)));
-    req.on('error', reject);
-    req.end(body);
+  const answer = await agentApiRequest(resource, own, {
+    method: 'POST',
+    path,
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body,
+    timeoutMs: TOKEN_REQUEST_TIMEOUT_MS,
+    maxAnswerBytes: MAX_ANSWER_BYTES,
   }).catch((error: Error & { code?: string }) => {
     throw new ClusterCredentialError(`the API server of ${resource.name} could not be reached for a service account token (${error.code ?? error.message})`);
   });

@@ -1,6 +1,5 @@
-import { request as httpsRequest } from 'node:https';
 import type { AgentResource } from '../../config/agent-config.js';
-import { ClusterCredentialError, agentAuth } from './cluster-credentials.js';
+import { ClusterCredentialError, agentApiRequest, agentAuth, type AgentApiError } from './cluster-credentials.js';
 import type { Existence } from './create-on-write.js';
 import type { KubernetesOptions } from './kubernetes-config.js';
 import type { RequestAttributes } from './request-attributes.js';
@@ -35,45 +34,22 @@ export async function objectExists(resource: AgentResource, options: KubernetesO
     throw error;
   }
   const path = objectPath(attrs);
-  return new Promise<Existence>((resolve) => {
-    const req = httpsRequest(
-      {
-        host: resource.address.host,
-        port: resource.address.port,
-        method: 'GET',
-        path,
-        ca: auth.ca,
-        ...(auth.servername ? { servername: auth.servername } : {}),
-        ...(auth.cert ? { cert: auth.cert, key: auth.key } : {}),
-        headers: { ...auth.headers, accept: METADATA_ONLY },
-        timeout: CHECK_TIMEOUT_MS,
-        agent: false,
-      },
-      (res) => {
-        const status = res.statusCode ?? 0;
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size <= MAX_ANSWER_BYTES) chunks.push(c);
-        });
-        res.once('error', (error: Error) => resolve({ error: `the API server's answer to GET ${path} broke off (${error.message})` }));
-        res.once('end', () => {
-          if (status === 200) return resolve({ exists: true, status });
-          if (status === 404) return resolve({ exists: false, status });
-          let message = '';
-          try {
-            const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { message?: unknown };
-            if (typeof parsed.message === 'string') message = `: ${parsed.message.slice(0, 300)}`;
-          } catch {
-            // no Status body
-          }
-          resolve({ error: `the API server answered ${status} to the agent's GET ${path}${message}` });
-        });
-      },
-    );
-    req.once('timeout', () => req.destroy(new Error(`no answer within ${CHECK_TIMEOUT_MS / 1000} s`)));
-    req.once('error', (error: Error & { code?: string }) => resolve({ error: `the agent's GET ${path} failed (${error.code ?? error.message})` }));
-    req.end();
-  });
+  let answer: { status: number; text: string };
+  try {
+    answer = await agentApiRequest(resource, auth, { method: 'GET', path, headers: { accept: METADATA_ONLY }, timeoutMs: CHECK_TIMEOUT_MS, maxAnswerBytes: MAX_ANSWER_BYTES });
+  } catch (error) {
+    const failure = error as AgentApiError;
+    if (failure.phase === 'answer') return { error: `the API server's answer to GET ${path} broke off (${failure.message})` };
+    return { error: `the agent's GET ${path} failed (${failure.code ?? failure.message})` };
+  }
+  if (answer.status === 200) return { exists: true, status: answer.status };
+  if (answer.status === 404) return { exists: false, status: answer.status };
+  let message = '';
+  try {
+    const parsed = JSON.parse(answer.text) as { message?: unknown };
+    if (typeof parsed.message === 'string') message = `: ${parsed.message.slice(0, 300)}`;
+  } catch {
+    // no Status body
+  }
+  return { error: `the API server answered ${answer.status} to the agent's GET ${path}${message}` };
 }
