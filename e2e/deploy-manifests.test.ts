@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { CONTROL_PLANE_NODE_FLAGS } from '../tools/node-flags.mjs';
 
 const run = promisify(execFile);
 
@@ -137,4 +138,9 @@ describe('container images: the Dockerfiles\' structure', () => {
       expect(existsSync(cmd!)).toBe(true); // the path the image runs is what the build produces
     });
   }
+
+  it('control-plane: the image runs Node with the flags npm start and the benches use (tools/node-flags.mjs)', () => {
+    const text = readFileSync('deploy/docker/control-plane.Dockerfile', 'utf8');
+    expect(/^ENV NODE_OPTIONS=(.+)$/m.exec(text)?.[1]).toBe(CONTROL_PLANE_NODE_FLAGS.join(' '));
+  });
 });

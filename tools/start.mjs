@@ -6,6 +6,7 @@ import { startDemoAgent } from './start-agent.mjs';
 import { prepareSshDemo } from './start-ssh-demo.mjs';
 import { prepareDemoRedis } from './demo-redis.mjs';
 import { supervise } from './supervise.mjs';
+import { CONTROL_PLANE_NODE_FLAGS } from './node-flags.mjs';
 import { ensureDemoData, ensureDemoFiles, ensureMariadbDemoData } from './demo-data.mjs';
 import net from 'node:net';
 import { userInfo } from 'node:os';
@@ -40,9 +41,9 @@ function relayOutput(name, child) {
  * Starts a node script. `restart: true` (the agent) keeps it running with backoff; otherwise (the
  * IdP and control plane, which everything else needs) its death stops everything.
  */
-function start(name, script, extraEnv = {}, args = [], { restart = false } = {}) {
+function start(name, script, extraEnv = {}, args = [], { restart = false, nodeFlags = [] } = {}) {
   const spawnOne = () => {
-    const child = spawn(process.execPath, [script, ...args], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeFlags, script, ...args], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     relayOutput(name, child);
     return child;
   };
@@ -127,7 +128,7 @@ async function main() {
   await ensureDemoFiles();
   start('dev-idp', 'apps/dev-idp/dist/main.js');
   await waitFor('dev IdP', async () => (await fetch(`${IDP_URL}/.well-known/openid-configuration`)).ok);
-  start('control-plane', 'apps/control-plane/dist/main.js');
+  start('control-plane', 'apps/control-plane/dist/main.js', {}, [], { nodeFlags: CONTROL_PLANE_NODE_FLAGS });
   await waitFor('control plane', async () => (await fetch(`${API_URL}/readyz`)).ok);
 
   const admin = await token('security-admin');

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { cpuMs } from '../support/process-stats.mjs';
+import { CONTROL_PLANE_NODE_FLAGS } from '../../tools/node-flags.mjs';
 import { devIdpToken, freePort, waitFor } from '../support/stack.mjs';
 import { openSession, pool, sessionUrl } from './connect-session.mjs';
 
@@ -39,8 +40,10 @@ const ms = (x) => `${x.toFixed(1)} ms`;
 
 // BENCH_PROFILE=1 runs the replicas with --cpu-prof (profiles in .data/profiles, written when they
 // are stopped with SIGTERM at the end; the replica killed in the restart test leaves none).
-// BENCH_NODE_ARGS adds node flags to the replicas (e.g. GC settings, to compare in A/B runs).
+// The replicas run with the flags the control plane is shipped with (tools/node-flags.mjs);
+// BENCH_NODE_ARGS adds node flags after them (e.g. other GC settings, to compare in A/B runs).
 const profileArgs = (name) => [
+  ...CONTROL_PLANE_NODE_FLAGS,
   ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
   ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=.data/profiles', `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : []),
 ];

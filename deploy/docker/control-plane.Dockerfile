@@ -13,6 +13,8 @@ FROM node:20-bookworm-slim
 # the slim image has the library but not the command.
 RUN apt-get update && apt-get install -y --no-install-recommends openssl && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
+# tools/node-flags.mjs: the control plane's V8 young generation (why there; e2e/deploy-manifests checks they agree).
+ENV NODE_OPTIONS=--max-semi-space-size=32
 WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules

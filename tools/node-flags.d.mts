@@ -1,0 +1,1 @@
+export declare const CONTROL_PLANE_NODE_FLAGS: readonly string[];
