@@ -194,6 +194,56 @@ describe('kubernetes: writes that create, credentials, impersonation, labels in 
     });
   });
 
+  describe('pod specs that reach the node are decided as k8s:run_privileged, where writes are otherwise permitted', () => {
+    const pod = (name: string, spec: Record<string, unknown>) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'main', image: 'busybox' }], ...spec } });
+
+    it('refuses a pod with the host filesystem mounted and a privileged container; the same pod without them is created', async () => {
+      const rooted = pod('rooted', {
+        hostPID: true,
+        volumes: [{ name: 'host', hostPath: { path: '/' } }],
+        containers: [{ name: 'main', image: 'busybox', securityContext: { privileged: true }, volumeMounts: [{ name: 'host', mountPath: '/host' }] }],
+      });
+      const before = cluster.api.requests.length;
+      const result = await kubectl([...FROM_FILE('create'), file('rooted.json', rooted)]);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain('pods is forbidden: the pod spec asks for a privileged container, hostPID, a hostPath volume, which reaches the node, so it is decided as k8s:run_privileged too');
+      expect(result.stderr).toContain('no policy permits k8s:run_privileged');
+      expect(cluster.api.requests.slice(before).filter((r) => r.method === 'POST' && r.path.includes('/pods'))).toEqual([]);
+      expect(stored('/pods/default/rooted')).toBeUndefined();
+      const plain = await kubectl([...FROM_FILE('create'), file('plain-pod.json', pod('plain', {}))]);
+      expect(plain.stdout).toContain('pod/plain created');
+      // Whom policy permits it (administrators here) creates it.
+      const admin = await kubectl([...FROM_FILE('create'), file('rooted.json', rooted)], { token: adminToken });
+      expect(admin.stdout).toContain('pod/rooted created');
+    });
+
+    it('refuses the same through a deployment, in a YAML body, and in JSON, merge and strategic patches (old and new kubectl)', async () => {
+      expect((await kubectl(['create', 'deployment', 'api', '--image=nginx'], { version: '1.30' })).stdout).toContain('deployment.apps/api created');
+      const yaml = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: node-agent\nspec:\n  template:\n    spec:\n      hostNetwork: yes\n      containers:\n      - name: main\n        image: busybox\n';
+      const created = await kubectl([...FROM_FILE('create'), file('node-agent.yaml', yaml)]);
+      expect(created.stderr).toContain('deployments.apps is forbidden: the pod spec asks for hostNetwork, which reaches the node');
+      for (const version of ['1.30', '1.33']) {
+        const patches: [string, string, string][] = [
+          ['json', '[{"op":"add","path":"/spec/template/spec/containers/0/securityContext","value":{"capabilities":{"add":["SYS_ADMIN"]}}}]', 'the capability SYS_ADMIN'],
+          ['merge', '{"spec":{"template":{"spec":{"hostIPC":true}}}}', 'hostIPC'],
+          ['strategic', '{"spec":{"template":{"spec":{"volumes":[{"name":"sock","hostPath":{"path":"/var/run/docker.sock"}}]}}}}', 'a hostPath volume'],
+        ];
+        for (const [type, patch, what] of patches) {
+          const result = await kubectl(['patch', 'deployment', 'api', '--type', type, '-p', patch], { version });
+          expect(result.code, `${version} ${type}`).not.toBe(0);
+          expect(result.stderr, `${version} ${type}`).toContain(`deployments.apps "api" is forbidden: the pod spec asks for ${what}, which reaches the node, so it is decided as k8s:run_privileged too`);
+        }
+      }
+      const spec = (stored('apps/deployments/default/api') as unknown as { spec: { template: { spec: Record<string, unknown> } } }).spec.template.spec;
+      expect(spec).not.toHaveProperty('hostIPC');
+      expect(spec).not.toHaveProperty('volumes');
+      // A patch that asks for nothing of the node goes through.
+      expect((await kubectl(['patch', 'deployment', 'api', '--type', 'merge', '-p', '{"spec":{"replicas":2}}'])).stdout).toContain('deployment.apps/api patched');
+      const events = await requestEvents();
+      expect(events).toContainEqual(expect.objectContaining({ method: 'PATCH', name: 'api', action: 'k8s:patch', alsoActions: ['k8s:run_privileged'], decision: 'deny', status: 403 }));
+    });
+  });
+
   describe('labels are read from every body the API server reads, and an unreadable one is refused when policy reads labels', () => {
     const labelled = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { privileged: 'true' } }, data: { a: 'b' } });
 

@@ -32,6 +32,9 @@ export const GATEWAY_ACTIONS = [
   // Mints a credential that works without the gateway (TokenRequest, approving or signing a CSR, a
   // service account token Secret); outside `k8s:write`, like exec.
   'k8s:issue_credential',
+  // Writes a pod spec that reaches the node (host namespaces, hostPath, privileged containers, added
+  // capabilities ...: beyond the Pod Security Standards' baseline); outside `k8s:write`, like exec.
+  'k8s:run_privileged',
   'mcp:call_tool',
   'mcp:read_resource',
   'mcp:get_prompt',
@@ -74,6 +77,7 @@ export const ACTION_GROUPS = {
     'k8s:portforward',
     'k8s:proxy',
     'k8s:issue_credential',
+    'k8s:run_privileged',
   ],
   'k8s:read': ['k8s:get', 'k8s:list', 'k8s:watch'],
   'k8s:write': ['k8s:create', 'k8s:update', 'k8s:patch', 'k8s:delete', 'k8s:deletecollection'],

@@ -39,6 +39,17 @@ describe('demo policy: Kubernetes', () => {
     expect(admin.effect).toBe('allow');
   });
 
+  it('denies workloads pod specs that reach the node (k8s:run_privileged), also in default, and leaves them to admins', () => {
+    const privileged = decide('k8s:run_privileged', { apiResource: 'pods', namespace: 'default', name: 'p' });
+    expect(privileged.effect).toBe('deny');
+    expect(privileged.determiningPolicies).toEqual(['requester-k8s-no-privileged-pods']);
+    expect(privileged.reasons.join(' ')).toContain('reach the node');
+    // The same pod without those privileges is a plain create, permitted in default: the agent takes the stricter.
+    expect(decide('k8s:create', { apiResource: 'pods', namespace: 'default', name: 'p' }).effect).toBe('allow');
+    const admin = engine.evaluate({ principal: { ...workload, gatewayRoles: ['admin', 'requester'] }, action: 'k8s:run_privileged', resource: cluster, context: { sourceIp: '', apiGroup: 'apps', apiResource: 'deployments', namespace: 'prod' } });
+    expect(admin.effect).toBe('allow');
+  });
+
   it('denies workloads writing roles and role bindings, also in default', () => {
     for (const action of ['k8s:create', 'k8s:update', 'k8s:patch'] as const) {
       const write = decide(action, { apiGroup: 'rbac.authorization.k8s.io', apiResource: 'rolebindings', namespace: 'default', name: 'x' });

@@ -225,6 +225,15 @@ forbid (principal, action == Gateway::Action::"k8s:issue_credential", resource)
 when { principal.gatewayRoles.contains("requester") }
 unless { principal.gatewayRoles.contains("admin") };
 
+// A pod spec with host namespaces, a hostPath volume, a privileged container or added capabilities
+// (beyond the Pod Security Standards' baseline) is the node, and every secret on it, not a workload:
+// the agent decides such writes (Pods, Deployments, Jobs ... in any namespace) as k8s:run_privileged too.
+@id("requester-k8s-no-privileged-pods")
+@reason("pods with host namespaces, hostPath volumes, host ports, privileged containers or added capabilities reach the node; workloads do not create them")
+forbid (principal, action == Gateway::Action::"k8s:run_privileged", resource)
+when { principal.gatewayRoles.contains("requester") }
+unless { principal.gatewayRoles.contains("admin") };
+
 // Roles and role bindings grant permissions, to anyone and also outside the gateway (the API
 // server's bind and escalate checks apply to the service account, not to this policy): workloads do
 // not write them, even in default where they may create other things.

@@ -130,7 +130,7 @@ export const CEDAR_SCHEMA = `namespace Gateway {
     appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };
   action "k8s:create", "k8s:update", "k8s:patch", "k8s:delete", "k8s:deletecollection" in ["k8s", "k8s:write"]
     appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };
-  action "k8s:exec", "k8s:attach", "k8s:portforward", "k8s:proxy", "k8s:issue_credential" in ["k8s"]
+  action "k8s:exec", "k8s:attach", "k8s:portforward", "k8s:proxy", "k8s:issue_credential", "k8s:run_privileged" in ["k8s"]
     appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };
   action "mcp:call_tool", "mcp:read_resource", "mcp:get_prompt" in ["mcp"]
     appliesTo { principal: [Principal], resource: [Resource], context: RequestContext };

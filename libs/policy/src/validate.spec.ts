@@ -40,6 +40,7 @@ describe('validatePolicySet', () => {
       'requester-k8s-read',
       'requester-k8s-write-default',
       'requester-k8s-no-credentials',
+      'requester-k8s-no-privileged-pods',
       'requester-k8s-no-rbac-writes',
       'requester-k8s-delete-approval',
       'requester-k8s-exec-default',

@@ -1,5 +1,6 @@
 import { parseDocument } from 'yaml';
 import { mediaType } from './held-requests.js';
+import { podPrivileges } from './pod-privileges.js';
 
 /**
  * What policy reads of a write's body: the labels it sets on the object and, for a Secret, its
@@ -14,6 +15,12 @@ export type BodyRead =
     labels?: Record<string, string>;
     /** The object's top-level `type` when it is a string (Secrets). */
     type?: string;
+    /**
+     * What a pod spec in the body asks for beyond the Pod Security Standards' baseline (host
+     * namespaces, hostPath, privileged, added capabilities ...; see pod-privileges.ts), searched in
+     * any body; meaningful only for writes to workload kinds. Absent when nothing.
+     */
+    privileges?: string[];
   }
   | { readable: false; code: 400 | 415; reason: 'BadRequest' | 'UnsupportedMediaType'; message: string };
 
@@ -68,8 +75,35 @@ function readJsonBody(body: Buffer, type: string, form: BodyForm): BodyRead {
   }
   const repeated = repeatedJsonKey(text);
   if (repeated !== undefined) return malformed(type, `the key "${repeated.slice(0, 100)}" appears twice in one object (the API server would merge both)`);
-  if (form === 'json-patch') return labelsFromJsonPatch(value, type);
-  return fromObject(value, form, type);
+  if (form === 'json-patch') return withPrivileges(labelsFromJsonPatch(value, type), jsonPatchPrivileges(value));
+  return withPrivileges(fromObject(value, form, type), podPrivileges(value));
+}
+
+function withPrivileges(read: BodyRead, privileges: string[]): BodyRead {
+  return read.readable && privileges.length > 0 ? { ...read, privileges } : read;
+}
+
+/**
+ * What a JSON patch asks for: each `add` or `replace` value placed at its path (array indices and
+ * `-` as lists), searched like an object. A `move` or `copy` brings a value from the stored object,
+ * which the gateway does not see, so it counts as asking for anything.
+ */
+function jsonPatchPrivileges(ops: unknown): string[] {
+  if (!Array.isArray(ops)) return [];
+  const found = new Set<string>();
+  for (const op of ops) {
+    const kind = field(op, 'op');
+    if (kind === 'move' || kind === 'copy') {
+      found.add(`a JSON patch "${kind}" (its value comes from the stored object, which the gateway does not see)`);
+      continue;
+    }
+    if (kind !== 'add' && kind !== 'replace') continue;
+    const segments = pointer(field(op, 'path')) ?? [];
+    let placed: unknown = field(op, 'value');
+    for (const segment of [...segments].reverse()) placed = /^(\d+|-)$/.test(segment) ? [placed] : { [segment]: placed };
+    for (const what of podPrivileges(placed)) found.add(what);
+  }
+  return [...found];
 }
 
 /**
@@ -95,7 +129,7 @@ function readYamlBody(body: Buffer, type: string, form: BodyForm): BodyRead {
   } catch (error) {
     return malformed(type, (error as Error).message);
   }
-  return fromObject(value, form, type);
+  return withPrivileges(fromObject(value, form, type), podPrivileges(value));
 }
 
 /** A Map from YAML (keys of any type) or a plain object from JSON, with its entries. */

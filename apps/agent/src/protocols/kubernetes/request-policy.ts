@@ -118,16 +118,44 @@ export interface AlsoDecided {
 }
 
 /**
- * Creating a Secret of type `kubernetes.io/service-account-token` (a POST, or a server-side apply,
- * which may create it) has the API server put a token of the service account in it that never
- * expires: also `k8s:issue_credential`. A body whose type cannot be read (protobuf) is decided so too.
+ * Built-in kinds whose objects are or make pods (`<API group>/<resource>`, the core group is ""), and
+ * the one subresource that changes a pod's containers: their writes carry a pod spec.
+ */
+const WORKLOAD_RESOURCES = new Set([
+  '/pods', '/podtemplates', '/replicationcontrollers',
+  'apps/deployments', 'apps/replicasets', 'apps/statefulsets', 'apps/daemonsets',
+  'batch/jobs', 'batch/cronjobs',
+]);
+const WORKLOAD_SUBRESOURCES = new Set(['/pods/ephemeralcontainers']);
+
+/** Whether the request writes a pod spec: a create, update or patch of a workload kind (or of a pod's ephemeral containers). */
+function writesPodSpec(attrs: RequestAttributes): boolean {
+  if (!attrs.isResourceRequest || !['create', 'update', 'patch'].includes(attrs.verb)) return false;
+  const key = `${attrs.apiGroup ?? ''}/${attrs.resource ?? ''}`;
+  return attrs.subresource === undefined ? WORKLOAD_RESOURCES.has(key) : WORKLOAD_SUBRESOURCES.has(`${key}/${attrs.subresource}`);
+}
+
+/**
+ * Other actions a request must also be permitted as:
+ * - creating a Secret of type `kubernetes.io/service-account-token` (a POST, or a server-side apply,
+ *   which may create it) has the API server put a token of the service account in it that never
+ *   expires: also `k8s:issue_credential`; a body whose type cannot be read (protobuf) is decided so too;
+ * - writing a pod spec (a Pod, a Deployment, a Job ..., a pod's ephemeral containers) that asks for
+ *   more than the Pod Security Standards' baseline (host namespaces, hostPath volumes, host ports,
+ *   privileged containers, added capabilities, unconfined profiles ...: pod-privileges.ts) reaches the
+ *   node: also `k8s:run_privileged`; a body that cannot be read is decided so too.
  */
 export function alsoDecidedAs(method: string, contentType: string | undefined, attrs: RequestAttributes, body: BodyRead): AlsoDecided[] {
+  const also: AlsoDecided[] = [];
+  if (writesPodSpec(attrs)) {
+    if (!body.readable) also.push({ action: 'k8s:run_privileged', why: `the pod spec cannot be read from the body (${body.message}), and a pod spec can ask for the node's privileges` });
+    else if (body.privileges) also.push({ action: 'k8s:run_privileged', why: `the pod spec asks for ${body.privileges.slice(0, 5).join(', ')}${body.privileges.length > 5 ? ' ...' : ''}, which reaches the node` });
+  }
   const creates = attrs.verb === 'create' || (attrs.verb === 'patch' && isServerSideApply(method, contentType));
-  if (!attrs.isResourceRequest || attrs.apiGroup !== '' || attrs.resource !== 'secrets' || attrs.subresource !== undefined || !creates) return [];
-  if (!body.readable) return [{ action: 'k8s:issue_credential', why: `the Secret's type cannot be read from the body (${body.message}), and a ${SERVICE_ACCOUNT_TOKEN_SECRET} Secret is filled with a service account token` }];
-  if (body.type === SERVICE_ACCOUNT_TOKEN_SECRET) return [{ action: 'k8s:issue_credential', why: `a Secret of type ${SERVICE_ACCOUNT_TOKEN_SECRET} is filled with a token of its service account that never expires` }];
-  return [];
+  if (!attrs.isResourceRequest || attrs.apiGroup !== '' || attrs.resource !== 'secrets' || attrs.subresource !== undefined || !creates) return also;
+  if (!body.readable) also.push({ action: 'k8s:issue_credential', why: `the Secret's type cannot be read from the body (${body.message}), and a ${SERVICE_ACCOUNT_TOKEN_SECRET} Secret is filled with a service account token` });
+  else if (body.type === SERVICE_ACCOUNT_TOKEN_SECRET) also.push({ action: 'k8s:issue_credential', why: `a Secret of type ${SERVICE_ACCOUNT_TOKEN_SECRET} is filled with a token of its service account that never expires` });
+  return also;
 }
 
 export const STRICTNESS: Record<PolicyDecision['effect'], number> = { allow: 0, require_approval: 1, deny: 2 };
