@@ -40,6 +40,11 @@ describe('pod specs that reach the node (Pod Security Standards baseline)', () =
     expect(podPrivileges({ spec: { hostNetwork: 'true' } })).toEqual([]);
   });
 
+  it('field names match in any case (an API server decoding like Go\'s encoding/json would take them)', () => {
+    expect(podPrivileges({ spec: { HostNetwork: true, containers: [{ SecurityContext: { Privileged: true, Capabilities: { Add: ['SYS_ADMIN'] } } }] } }))
+      .toEqual(['hostNetwork', 'a privileged container', 'the capability SYS_ADMIN']);
+  });
+
   it('writes of workload kinds are decided as k8s:run_privileged too: JSON, YAML, merge, strategic and JSON patches, server-side apply', () => {
     const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { hostPID: true, containers: [{ name: 'a', image: 'x' }] } };
     const [created] = privilegedOf('POST', '/api/v1/namespaces/default/pods', json(pod));

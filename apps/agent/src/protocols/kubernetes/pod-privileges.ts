@@ -43,15 +43,25 @@ function entriesOf(value: unknown): [unknown, unknown][] | undefined {
 }
 
 function fieldOf(value: unknown, name: string): unknown {
-  return entriesOf(value)?.find(([key]) => key === name)?.[1];
+  const lower = name.toLowerCase();
+  return entriesOf(value)?.find(([key]) => typeof key === 'string' && key.toLowerCase() === lower)?.[1];
 }
 
 function namesIn(list: unknown): string[] {
   return Array.isArray(list) ? list.map((item) => (typeof item === 'string' ? item : JSON.stringify(item) ?? String(item))) : [];
 }
 
-/** What one key and its value ask for (empty when nothing beyond the baseline). */
-function askedBy(key: string, value: unknown): string[] {
+/** Field names as the checks below spell them, by their lower case. */
+const FIELDS = new Map(['hostNetwork', 'hostPID', 'hostIPC', 'privileged', 'hostPath', 'hostPort', 'procMount', 'capabilities', 'seccompProfile', 'appArmorProfile', 'seLinuxOptions', 'sysctls', 'windowsOptions'].map((f) => [f.toLowerCase(), f]));
+
+/**
+ * What one key and its value ask for (empty when nothing beyond the baseline). Field names match
+ * in any case: the API server's decoder is case-sensitive today, but Go's standard one, which older
+ * API servers used, took `HostNetwork` for `hostNetwork`; asking too much here only refuses a body
+ * no client sends.
+ */
+function askedBy(rawKey: string, value: unknown): string[] {
+  const key = FIELDS.get(rawKey.toLowerCase()) ?? rawKey;
   switch (key) {
     case 'hostNetwork':
     case 'hostPID':
