@@ -12,6 +12,8 @@
  * these names mean nothing.
  */
 
+import { entriesOf } from './parsed-body.js';
+
 /** Capabilities the baseline profile allows a container to add (the container runtime's defaults). */
 const BASELINE_CAPABILITIES = new Set([
   'AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE',
@@ -34,13 +36,6 @@ const PROFILE_ANNOTATIONS = [/^seccomp\.security\.alpha\.kubernetes\.io\//, /^co
 
 /** Deeper than this, the body is not searched further and counts as asking for everything. */
 const MAX_DEPTH = 100;
-
-/** A Map from YAML or a plain object from JSON, as entries; undefined for anything else. */
-function entriesOf(value: unknown): [unknown, unknown][] | undefined {
-  if (value instanceof Map) return [...(value as Map<unknown, unknown>).entries()];
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return Object.entries(value);
-  return undefined;
-}
 
 function fieldOf(value: unknown, name: string): unknown {
   const lower = name.toLowerCase();

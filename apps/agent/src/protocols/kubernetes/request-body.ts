@@ -1,5 +1,6 @@
 import { parseDocument } from 'yaml';
 import { mediaType } from './held-requests.js';
+import { entriesOf } from './parsed-body.js';
 import { podPrivileges } from './pod-privileges.js';
 
 /**
@@ -130,13 +131,6 @@ function readYamlBody(body: Buffer, type: string, form: BodyForm): BodyRead {
     return malformed(type, (error as Error).message);
   }
   return withPrivileges(fromObject(value, form, type), podPrivileges(value));
-}
-
-/** A Map from YAML (keys of any type) or a plain object from JSON, with its entries. */
-function entriesOf(value: unknown): [unknown, unknown][] | undefined {
-  if (value instanceof Map) return [...(value as Map<unknown, unknown>).entries()];
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return Object.entries(value);
-  return undefined;
 }
 
 function field(value: unknown, name: string): unknown {
