@@ -388,7 +388,7 @@ export class MysqlSessionCore {
       tables: [...new Set(statements.flatMap((s) => [...s.tablesRead, ...s.tablesWritten]))].sort(),
       fingerprints,
       // A prepared statement's execution: its bound values, masked like the text (unmasked in the detail).
-      ...(params ? { params: params.map((v) => this.o.recording.maskText(v)) } : {}),
+      ...(params ? { params: params.map((v) => this.o.recording.maskValue(v)) } : {}),
     };
     this.o.gate
       .hold(verdict, subject, { text: cutText(text), ...(params ? { params: params.map(cutText) } : {}) }, () => undefined)
@@ -672,7 +672,7 @@ export class MysqlSessionCore {
     if (isErr(payload)) {
       const code = payload.readUInt16LE(1);
       const message = payload.subarray(payload[3] === 0x23 ? 9 : 3).toString('utf8');
-      this.record(run, undefined, { code: String(code), message: this.o.recording.maskText(message) });
+      this.record(run, undefined, { code: String(code), message: this.o.recording.maskValue(message) });
       return;
     }
     if (isOk(payload)) {

@@ -6,6 +6,9 @@ import type { ApprovalRecord } from './statement-approval.js';
 import type { StatementVerdict } from './statement-policy.js';
 
 export const MAX_RECORDED_TEXT = 64 * 1024;
+/** Masked statement texts a session keeps, and the longest text kept (a few KiB per session at most). */
+const MASKED_TEXT_CACHE_ENTRIES = 32;
+const MASKED_TEXT_CACHE_MAX_LENGTH = 2048;
 
 /** One statement as the recording sees it, from decision to completion. */
 export interface StatementRun {
@@ -37,6 +40,12 @@ export function cutText(text: string): string {
  */
 export class StatementRecording {
   private readonly masker: Masker;
+  /**
+   * Texts recur (a prepared statement's on every Execute, a pool's same queries), and scanning one
+   * for every entity costs more than the rest of its record: the masked form of recent short texts is
+   * kept. Masking depends only on the text (the recording's masker is fixed for the session).
+   */
+  private readonly maskedTexts = new Map<string, string>();
 
   constructor(
     private readonly recorder: SessionRecorder,
@@ -48,8 +57,21 @@ export class StatementRecording {
     this.masker = new Masker({ entities: MASK_ENTITIES.map((entity) => ({ entity, style: 'full' })), columns: [] }, { key: maskingKey });
   }
 
-  /** Text as it may be recorded: cut to 64 KiB, every recognized entity masked. */
+  /** A statement's text as it may be recorded: cut to 64 KiB, every recognized entity masked. */
   maskText(text: string): string {
+    const known = this.maskedTexts.get(text);
+    if (known !== undefined) return known;
+    const masked = this.masker.maskEntities(cutText(text));
+    if (text.length <= MASKED_TEXT_CACHE_MAX_LENGTH) {
+      // Oldest first out: a Map iterates in insertion order.
+      if (this.maskedTexts.size >= MASKED_TEXT_CACHE_ENTRIES) this.maskedTexts.delete(this.maskedTexts.keys().next().value!);
+      this.maskedTexts.set(text, masked);
+    }
+    return masked;
+  }
+
+  /** A value (a parameter, a message) as it may be recorded: as maskText, never kept (values rarely recur). */
+  maskValue(text: string): string {
     return this.masker.maskEntities(cutText(text));
   }
 
@@ -57,7 +79,7 @@ export class StatementRecording {
   describeParam(value: Buffer | null, format: 0 | 1 | undefined): string {
     if (value === null) return 'NULL';
     if (format === 1) return `<binary ${value.length} bytes>`;
-    return this.maskText(value.toString('utf8'));
+    return this.maskValue(value.toString('utf8'));
   }
 
   newRun(text: string, verdict: StatementVerdict, s?: StatementClassification): StatementRun {
