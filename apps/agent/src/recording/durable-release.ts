@@ -120,6 +120,9 @@ export class DurableReleaseQueue {
 
   private release(): void {
     if (this.broken) return;
+    // What was held leaves joined: each write is a tunnel frame and a write to the client's socket, and
+    // an answer is held as many small pieces (a MySQL result is one packet per column and row).
+    const joined = new ReleasedBytes((bytes) => this.target.write(bytes));
     this.target.cork();
     try {
       while (this.queue.length > 0) {
@@ -132,8 +135,9 @@ export class DurableReleaseQueue {
         }
         this.queue.shift();
         this.heldBytes -= head.length;
-        this.target.write(head);
+        joined.add(head);
       }
+      joined.flush();
     } finally {
       this.target.uncork();
     }
@@ -148,5 +152,29 @@ export class DurableReleaseQueue {
     if (this.broken) return;
     this.close();
     this.target.failed(error);
+  }
+}
+
+/** Joins consecutive released pieces into writes of up to RELEASE_WRITE_BYTES. */
+const RELEASE_WRITE_BYTES = 64 * 1024;
+
+class ReleasedBytes {
+  private pieces: Buffer[] = [];
+  private bytes = 0;
+
+  constructor(private readonly write: (bytes: Buffer) => void) {}
+
+  add(piece: Buffer): void {
+    if (this.bytes > 0 && this.bytes + piece.length > RELEASE_WRITE_BYTES) this.flush();
+    this.pieces.push(piece);
+    this.bytes += piece.length;
+  }
+
+  flush(): void {
+    if (this.pieces.length === 0) return;
+    const pieces = this.pieces;
+    this.pieces = [];
+    this.bytes = 0;
+    this.write(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));
   }
 }
