@@ -40,6 +40,28 @@ describe('MySQL classification', () => {
     const text = "SELECT 'a\\'; DROP TABLE t; -- '";
     expect(actionsOf(text, true)).toEqual(['sql:select']);
     expect(actionsOf(text, false)).toEqual(['sql:select', 'sql:ddl']);
+    // Seen again, in either order: a text is kept with the way it was read.
+    expect(actionsOf(text, false)).toEqual(['sql:select', 'sql:ddl']);
+    expect(actionsOf(text, true)).toEqual(['sql:select']);
+  });
+
+  it('classifies a text seen before as the first time, and refuses one that was refused every time', () => {
+    const fresh = new MysqlClassifier({ cacheSize: 2 });
+    const text = 'SELECT id, email FROM shop.customers WHERE id = 3; DELETE FROM shop.orders';
+    const first = fresh.classify(text);
+    const again = fresh.classify(text);
+    expect(again).toEqual(first);
+    expect(again.map((s) => s.text)).toEqual(['SELECT id, email FROM shop.customers WHERE id = 3', 'DELETE FROM shop.orders']);
+    // Callers get their own objects: a change to one does not reach the next caller.
+    (again[0] as { kind: string }).kind = 'changed';
+    expect(fresh.classify(text)[0]!.kind).toBe('select');
+    // Pushed out by other texts, still the same.
+    fresh.classify('SELECT 1');
+    fresh.classify('SELECT 2');
+    expect(fresh.classify(text)).toEqual(first);
+    for (let i = 0; i < 2; i++) expect(() => fresh.classify("SET NAMES 'gbk'; SELECT 1")).toThrow(SqlClassificationError);
+    expect(fresh.classify('KILL 42')[0]!.kill).toEqual({ query: false, connectionId: 42 });
+    expect(fresh.classify('KILL 43')[0]!.kill).toEqual({ query: false, connectionId: 43 });
   });
 
   it('handles the statement families deliberately', () => {

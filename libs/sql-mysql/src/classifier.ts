@@ -34,6 +34,20 @@ const OUTSIDE_STORAGE = /\bENGINE\s*=?\s*['"`]?(?:FEDERATED|FEDERATEDX|CONNECT|S
 /** Schemas whose tables are the server's own secrets or internals (password hashes, other sessions' statements). */
 const SYSTEM_SCHEMAS = new Set(['mysql', 'performance_schema', 'sys']);
 
+/** Texts up to this length are kept whole (the text cache holds at most cacheSize of them). */
+const MAX_CACHED_TEXT = 2048;
+
+/** How the text is read (backslash escapes or not) is part of what it means. */
+const textKey = (text: string, options: LexOptions): string => `${options.backslashEscapes ? 'b' : 'n'}${text}`;
+
+/**
+ * PREPARE ... FROM 'text' and EXECUTE IMMEDIATE 'text' depend on their string, KILL on its number, a
+ * character set change on its (possibly quoted) name: never shared by shape (nor kept by text).
+ */
+function isShareable(s: LexedStatement): boolean {
+  return s.words[0] !== 'PREPARE' && s.words[0] !== 'KILL' && s.words[0] !== 'EXECUTE' && !changesCharset(s.words);
+}
+
 const sortedActions = (actions: Iterable<SqlAction>): SqlAction[] => [...new Set(actions)].sort();
 const fingerprint = (shape: string): string => createHash('sha256').update(shape).digest('hex').slice(0, 16);
 
@@ -46,6 +60,11 @@ const fingerprint = (shape: string): string => createHash('sha256').update(shape
 export class MysqlClassifier {
   private readonly parser = new Parser();
   private readonly shapes = new Map<string, MysqlStatementClassification>();
+  /**
+   * Whole texts seen before (a pool's or an ORM's same queries), classified without lexing them
+   * again: cutting a text the server's way is the costliest part of a shape-cache hit.
+   */
+  private readonly texts = new Map<string, readonly MysqlStatementClassification[]>();
   private readonly maxTextLength: number;
   private readonly maxStatements: number;
   private readonly cacheSize: number;
@@ -58,6 +77,8 @@ export class MysqlClassifier {
 
   classify(text: string, options: LexOptions = { backslashEscapes: true }): MysqlStatementClassification[] {
     if (text.length > this.maxTextLength) throw new SqlClassificationError('LIMIT_EXCEEDED', `statement text of ${text.length} characters exceeds ${this.maxTextLength}`);
+    const known = text.length <= MAX_CACHED_TEXT ? this.texts.get(textKey(text, options)) : undefined;
+    if (known) return known.map((c) => ({ ...c }));
     const statements = lexStatements(text, options);
     if (statements.length === 0) throw new SqlClassificationError('PARSE_ERROR', 'empty statement');
     if (statements.length > this.maxStatements) throw new SqlClassificationError('LIMIT_EXCEEDED', `more than ${this.maxStatements} statements`);
@@ -67,13 +88,16 @@ export class MysqlClassifier {
     if (statements.slice(0, -1).some(changesReading)) {
       throw new SqlClassificationError('PARSE_ERROR', 'a statement that changes sql_mode or the character set must be sent last (or alone)');
     }
-    return statements.map((s) => this.classifyOne(s, options));
+    const classified = statements.map((s) => this.classifyOne(s, options));
+    if (text.length <= MAX_CACHED_TEXT && statements.every(isShareable)) {
+      if (this.texts.size >= this.cacheSize) this.texts.delete(this.texts.keys().next().value!);
+      this.texts.set(textKey(text, options), classified.map((c) => Object.freeze({ ...c })));
+    }
+    return classified;
   }
 
   private classifyOne(s: LexedStatement, options: LexOptions): MysqlStatementClassification {
-    // PREPARE ... FROM 'text' and EXECUTE IMMEDIATE 'text' depend on their string, KILL on its number, a
-    // character set change on its (possibly quoted) name: never shared by shape.
-    const cacheable = s.words[0] !== 'PREPARE' && s.words[0] !== 'KILL' && s.words[0] !== 'EXECUTE' && !changesCharset(s.words);
+    const cacheable = isShareable(s);
     const key = `${options.backslashEscapes ? 'b' : 'n'}${s.shape}`;
     const cached = cacheable ? this.shapes.get(key) : undefined;
     if (cached) return { ...cached, text: s.text };
