@@ -5,11 +5,14 @@
 //   npm run build && node bench/mysql/run.mjs
 //   BENCH_QUERIES=20000 BENCH_CONCURRENCY=8 BENCH_ROUNDS=3 (the best round of each path is reported)
 // The gateway path runs without TLS (MYSQL_ALLOW_CLEARTEXT=true, loopback only), like the other two.
-import { execFile, spawn } from 'node:child_process';
+// Anchor for its two hops (control plane, agent): two relays in a chain that do nothing else (2×socat,
+// 2×node: bench/support/relay-chain.mjs), what any two-process path reaches here at best.
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import { cpuMs } from '../support/process-stats.mjs';
-import { freePort, startBenchStack } from '../support/stack.mjs';
+import { startBenchStack } from '../support/stack.mjs';
+import { relayChain } from '../support/relay-chain.mjs';
 
 const run = promisify(execFile);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 20000);
@@ -60,8 +63,8 @@ await root.query(`CREATE DATABASE ${DB}; CREATE TABLE ${DB}.customers (id int pr
   INSERT INTO ${DB}.customers VALUES (1, 'Ada', 'ada@example.com'), (2, 'Alan', 'alan@example.org'), (3, 'Grace', 'grace@example.net');
   CREATE ROLE ${ROLE}; GRANT SELECT ON ${DB}.* TO ${ROLE};`);
 
-const socatPort = await freePort();
-const socat = spawn('socat', [`TCP-LISTEN:${socatPort},bind=127.0.0.1,reuseaddr,fork`, 'TCP:127.0.0.1:3306'], { stdio: 'ignore' });
+const socat = await relayChain('socat', 3306, 1);
+const chains = { socat: await relayChain('socat', 3306, 2), node: await relayChain('node', 3306, 2) };
 const stack = await startBenchStack({
   policy: POLICY,
   controlPlaneEnv: { MYSQL_ALLOW_CLEARTEXT: 'true' },
@@ -73,11 +76,13 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 200));
   await best('direct', { port: 3306, user: 'root', password: '' }, []);
   // socat forks a process per connection, whose CPU time is not read here (they are gone at the end).
-  const relay = await best('socat', { port: socatPort, user: 'root', password: '' }, []);
+  const relay = await best('socat', { port: socat.port, user: 'root', password: '' }, []);
+  const socat2 = await best('2×socat', { port: chains.socat.port, user: 'root', password: '' }, []);
+  const node2 = await best('2×node', { port: chains.node.port, user: 'root', password: '' }, []);
   const gateway = await best('gateway', { port: stack.mysqlPort, user: `${ROLE}@bench-mysql`, password: token }, [{ name: 'control plane', pid: stack.controlPlanePid }, { name: 'agent', pid: stack.agentPid }]);
-  console.log(`gateway / socat = ${(gateway / relay).toFixed(2)} (target >= 0.5)`);
+  console.log(`gateway / socat = ${(gateway / relay).toFixed(2)} (target >= 0.5); anchor: 2×socat / socat = ${(socat2 / relay).toFixed(2)}, 2×node / socat = ${(node2 / relay).toFixed(2)}`);
 } finally {
-  socat.kill();
+  for (const relay of [socat, chains.socat, chains.node]) relay.close();
   await stack.stop();
   await root.query(`DROP DATABASE IF EXISTS ${DB}; DROP ROLE IF EXISTS ${ROLE}`);
   await root.end();

@@ -1,12 +1,14 @@
 // Tunnel benchmark: redis-benchmark and raw throughput through gw connect -> control plane ->
 // agent, against a direct connection and a plain TCP relay (socat) in the same run; plus agent memory
-// idle and with 100 sessions.
+// idle and with 100 sessions. The anchor for the three hops: chains of three relays that do nothing
+// else (three socats, three bare Node relays), what any three-process path reaches here at best.
 //   npm run build && node bench/tunnel/run.mjs
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import net from 'node:net';
 import { startConnectListener } from '../../apps/cli/dist/index.js';
-import { freePort, rssOf, startBenchStack } from '../support/stack.mjs';
+import { rssOf, startBenchStack } from '../support/stack.mjs';
+import { relayChain } from '../support/relay-chain.mjs';
 
 const POLICY = `@id("bench") permit (principal, action == Gateway::Action::"connect", resource) when { resource.type == "tcp" };`;
 const MiB = 1024 * 1024;
@@ -40,20 +42,9 @@ async function redisBench(port) {
   return rows;
 }
 
-/** A plain TCP relay (socat, one process per connection) in front of `port`: the peer the tunnel is judged against. */
-async function socatRelay(port) {
-  const listen = await freePort();
-  const child = spawn('socat', [`TCP-LISTEN:${listen},bind=127.0.0.1,reuseaddr,fork`, `TCP:127.0.0.1:${port}`], { stdio: 'ignore' });
-  for (let i = 0; i < 50; i++) {
-    const ok = await new Promise((r) => { const s = net.connect(listen, '127.0.0.1', () => { s.destroy(); r(true); }).once('error', () => r(false)); });
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { port: listen, close: () => child.kill('SIGTERM') };
-}
-
 const sink = await sinkServer();
-const relays = { redis: await socatRelay(6379), sink: await socatRelay(sink.port) };
+const relays = { redis: await relayChain('socat', 6379, 1), sink: await relayChain('socat', sink.port, 1) };
+const chains = { socat: await relayChain('socat', 6379, 3), node: await relayChain('node', 6379, 3) };
 const stack = await startBenchStack({
   policy: POLICY,
   resources: [
@@ -70,6 +61,8 @@ try {
   const direct = await redisBench(6379);
   const relay = await redisBench(relays.redis.port);
   const tunnel = await redisBench(redisL.port);
+  const socat3 = await redisBench(chains.socat.port);
+  const node3 = await redisBench(chains.node.port);
   const directMBs = await pushThrough(sink.port, 512 * MiB);
   const relayMBs = await pushThrough(relays.sink.port, 512 * MiB);
   const tunnelMBs = await pushThrough(sinkL.port, 512 * MiB);
@@ -82,19 +75,19 @@ try {
   const rss100 = await rssOf(stack.agentPid);
   for (const s of held) s.destroy();
 
-  console.log('\nredis-benchmark -c 8 -n 20000 (requests/s; latency ms)');
-  console.log('test   direct rps  socat rps  tunnel rps  /direct  /socat   direct p50/p99   socat p50/p99   tunnel p50/p99');
+  console.log('\nredis-benchmark -c 8 -n 20000 (requests/s; latency ms). Anchor: three relays in a chain that do nothing else (3×socat, 3×node), the hops of gw connect -> control plane -> agent.');
+  console.log('test       direct    socat  3×socat   3×node   tunnel  /direct  /socat  3×socat/socat  3×node/socat   socat p50/p99   tunnel p50/p99');
   for (const t of Object.keys(direct)) {
-    const d = direct[t], r = relay[t], g = tunnel[t];
-    console.log(`${t.padEnd(6)} ${String(d.rps).padStart(10)} ${String(r.rps).padStart(10)} ${String(g.rps).padStart(11)}  ${(g.rps / d.rps).toFixed(2).padStart(7)} ${(g.rps / r.rps).toFixed(2).padStart(6)}   ${d.p50.toFixed(3)}/${d.p99.toFixed(3)}      ${r.p50.toFixed(3)}/${r.p99.toFixed(3)}     ${g.p50.toFixed(3)}/${g.p99.toFixed(3)}`);
+    const [d, r, s3, n3, g] = [direct[t], relay[t], socat3[t], node3[t], tunnel[t]];
+    const rps = (x) => x.rps.toFixed(0).padStart(8);
+    console.log(`${t.padEnd(10)} ${rps(d)} ${rps(r)} ${rps(s3)} ${rps(n3)} ${rps(g)}  ${(g.rps / d.rps).toFixed(2).padStart(7)} ${(g.rps / r.rps).toFixed(2).padStart(7)} ${(s3.rps / r.rps).toFixed(2).padStart(14)} ${(n3.rps / r.rps).toFixed(2).padStart(13)}   ${r.p50.toFixed(3)}/${r.p99.toFixed(3)}     ${g.p50.toFixed(3)}/${g.p99.toFixed(3)}`);
   }
   console.log(`\nthroughput, 512 MiB one way: direct ${directMBs.toFixed(0)} MiB/s, socat ${relayMBs.toFixed(0)} MiB/s, tunnel ${tunnelMBs.toFixed(0)} MiB/s; tunnel/direct ${(tunnelMBs / directMBs).toFixed(2)}, tunnel/socat ${(tunnelMBs / relayMBs).toFixed(2)}`);
   console.log(`agent RSS: idle ${(idleRss / MiB).toFixed(0)} MiB, with 100 open sessions ${(rss100 / MiB).toFixed(0)} MiB`);
   await redisL.close();
   await sinkL.close();
 } finally {
-  relays.redis.close();
-  relays.sink.close();
+  for (const relay of [relays.redis, relays.sink, chains.socat, chains.node]) relay.close();
   await stack.stop();
   sink.close();
 }
