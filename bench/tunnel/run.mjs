@@ -3,7 +3,7 @@
 // idle and with 100 sessions. The anchor for the three hops: chains of three relays that do nothing
 // else (three socats, three bare Node relays), what any three-process path reaches here at best.
 //   npm run build && node bench/tunnel/run.mjs
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import net from 'node:net';
 import { startConnectListener } from '../../apps/cli/dist/index.js';
