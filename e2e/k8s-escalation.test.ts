@@ -242,6 +242,25 @@ describe('kubernetes: writes that create, credentials, impersonation, labels in 
       const events = await requestEvents();
       expect(events).toContainEqual(expect.objectContaining({ method: 'PATCH', name: 'api', action: 'k8s:patch', alsoActions: ['k8s:run_privileged'], decision: 'deny', status: 403 }));
     });
+
+    it('refuses the same in a custom resource an operator makes pods from (an Argo Workflow); a plain one is created', async () => {
+      const workflow = (name: string, container: Record<string, unknown>) =>
+        `apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  name: ${name}\nspec:\n  entrypoint: main\n  templates:\n  - name: main\n    container: ${JSON.stringify({ image: 'busybox', command: ['sh', '-c', 'id'], ...container })}\n`;
+      const before = cluster.api.requests.length;
+      const refused = await kubectl([...FROM_FILE('create'), file('escape.yaml', workflow('escape', { securityContext: { privileged: true, capabilities: { add: ['SYS_ADMIN'] } } }))], { version: '1.33' });
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('workflows.argoproj.io is forbidden: the pod spec asks for ');
+      for (const what of ['a privileged container', 'the capability SYS_ADMIN', 'which reaches the node, so it is decided as k8s:run_privileged too']) expect(refused.stderr).toContain(what);
+      expect(cluster.api.requests.slice(before).filter((r) => r.method === 'POST' && r.path.includes('/workflows'))).toEqual([]);
+      const patched = await kubectl(['patch', 'workflows.argoproj.io', 'plain', '--type', 'merge', '-p', '{"spec":{"hostNetwork":true}}'], { version: '1.30' });
+      expect(patched.stderr).toMatch(/forbidden: the pod spec asks for hostNetwork|not found/);
+      const plain = await kubectl([...FROM_FILE('create'), file('plain-workflow.yaml', workflow('plain', {}))], { version: '1.30' });
+      expect(plain.stdout).toContain('workflow.argoproj.io/plain created');
+      const again = await kubectl(['patch', 'workflows.argoproj.io', 'plain', '--type', 'merge', '-p', '{"spec":{"hostNetwork":true}}'], { version: '1.30' });
+      expect(again.stderr).toContain('workflows.argoproj.io "plain" is forbidden: the pod spec asks for hostNetwork, which reaches the node');
+      expect(stored('argoproj.io/workflows/default/plain')).toBeDefined();
+      expect(stored('argoproj.io/workflows/default/plain') as unknown as { spec: Record<string, unknown> }).not.toHaveProperty('spec.hostNetwork');
+    });
   });
 
   describe('labels are read from every body the API server reads, and an unreadable one is refused when policy reads labels', () => {

@@ -15,6 +15,8 @@ export const RESOURCES = [
   { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespaced: true, columns: ['Ready'], cells: (o) => [`${o.spec?.replicas ?? 1}/${o.spec?.replicas ?? 1}`] },
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', kind: 'Role', namespaced: true, columns: [], cells: () => [], allowCreateOnUpdate: true },
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', kind: 'RoleBinding', namespaced: true, columns: ['Role'], cells: (o) => [`${o.roleRef?.kind ?? ''}/${o.roleRef?.name ?? ''}`], allowCreateOnUpdate: true },
+  // A custom resource (as a CRD would serve it): an operator makes pods from its templates.
+  { group: 'argoproj.io', version: 'v1alpha1', resource: 'workflows', kind: 'Workflow', namespaced: true, columns: ['Status'], cells: (o) => [o.status?.phase ?? 'Pending'] },
   { group: 'certificates.k8s.io', version: 'v1', resource: 'certificatesigningrequests', kind: 'CertificateSigningRequest', namespaced: false, columns: ['SignerName', 'Condition'], cells: (o) => [o.spec?.signerName ?? '', (o.status?.conditions ?? []).map((c) => c.type).join(',') || 'Pending'] },
 ];
 

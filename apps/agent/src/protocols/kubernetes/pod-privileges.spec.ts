@@ -69,10 +69,29 @@ describe('pod specs that reach the node (Pod Security Standards baseline)', () =
 
   it('the same names in objects that are not workloads, and writes that carry no pod spec, are not decided so', () => {
     expect(privilegedOf('POST', '/api/v1/namespaces/default/configmaps', json({ data: { hostPath: '/', privileged: 'true' } }))).toEqual([]);
-    expect(privilegedOf('POST', '/apis/example.com/v1/namespaces/default/pods', json({ spec: { hostPID: true } }))).toEqual([]);
+    expect(privilegedOf('POST', '/apis/networking.k8s.io/v1/namespaces/default/networkpolicies', json({ spec: { privileged: true, hostNetwork: true } }))).toEqual([]);
     expect(privilegedOf('PATCH', '/apis/apps/v1/namespaces/default/deployments/web/scale', json({ spec: { replicas: 2 } }), 'application/merge-patch+json')).toEqual([]);
     expect(privilegedOf('DELETE', '/api/v1/namespaces/default/pods/web-1', json({ spec: { hostPID: true } }))).toEqual([]);
     expect(privilegedOf('POST', '/api/v1/namespaces/default/pods', json({ spec: { containers: [{ name: 'a', image: 'nginx' }] } }))).toEqual([]);
   });
 
+  it('writes of custom resources are searched as a workload\'s (an operator makes pods from them), but not their status', () => {
+    // Argo Workflows: a container inside a template list.
+    const workflow = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', spec: { templates: [{ name: 'main', container: { image: 'x', securityContext: { privileged: true } } }] } };
+    expect(privilegedOf('POST', '/apis/argoproj.io/v1alpha1/namespaces/default/workflows', json(workflow))[0]?.why).toContain('a privileged container');
+    // The Prometheus operator: pod fields straight in the spec.
+    expect(privilegedOf('PATCH', '/apis/monitoring.coreos.com/v1/namespaces/mon/prometheuses/k8s', json({ spec: { hostNetwork: true } }), 'application/merge-patch+json')[0]?.why).toContain('hostNetwork');
+    // Knative: a pod template, changed by a JSON patch.
+    const volume = [{ op: 'add', path: '/spec/template/spec/volumes/-', value: { name: 'root', hostPath: { path: '/' } } }];
+    expect(privilegedOf('PATCH', '/apis/serving.knative.dev/v1/namespaces/default/services/s', json(volume), 'application/json-patch+json')).toHaveLength(1);
+    // Cluster-scoped, a body that cannot be read.
+    expect(privilegedOf('POST', '/apis/example.com/v1/widgets', Buffer.from('{not json'))[0]?.why).toContain('cannot be read');
+    // A ControllerRevision holds a pod template that a rollback puts back.
+    expect(privilegedOf('POST', '/apis/apps/v1/namespaces/default/controllerrevisions', json({ data: { spec: { template: { spec: { hostPID: true } } } }, revision: 2 }))).toHaveLength(1);
+    // Within the baseline, a status or scale subresource, Kubernetes' own groups: nothing.
+    expect(privilegedOf('POST', '/apis/argoproj.io/v1alpha1/namespaces/default/workflows', json({ spec: { templates: [{ name: 'main', container: { image: 'x' } }] } }))).toEqual([]);
+    expect(privilegedOf('PUT', '/apis/example.com/v1/namespaces/default/widgets/w/status', json({ status: { hostPID: true } }))).toEqual([]);
+    expect(privilegedOf('PATCH', '/apis/example.com/v1/namespaces/default/widgets/w/scale', json({ spec: { hostPID: true } }), 'application/merge-patch+json')).toEqual([]);
+    expect(privilegedOf('POST', '/apis/snapshot.storage.k8s.io/v1/namespaces/default/volumesnapshots', json({ spec: { hostPath: '/' } }))).toEqual([]);
+  });
 });

@@ -119,20 +119,37 @@ export interface AlsoDecided {
 
 /**
  * Built-in kinds whose objects are or make pods (`<API group>/<resource>`, the core group is ""), and
- * the one subresource that changes a pod's containers: their writes carry a pod spec.
+ * the one subresource that changes a pod's containers: their writes carry a pod spec. A
+ * ControllerRevision holds a past pod template that a rollback puts back.
  */
 const WORKLOAD_RESOURCES = new Set([
   '/pods', '/podtemplates', '/replicationcontrollers',
-  'apps/deployments', 'apps/replicasets', 'apps/statefulsets', 'apps/daemonsets',
+  'apps/deployments', 'apps/replicasets', 'apps/statefulsets', 'apps/daemonsets', 'apps/controllerrevisions',
   'batch/jobs', 'batch/cronjobs',
 ]);
 const WORKLOAD_SUBRESOURCES = new Set(['/pods/ephemeralcontainers']);
 
-/** Whether the request writes a pod spec: a create, update or patch of a workload kind (or of a pod's ephemeral containers). */
+/**
+ * The API group of a custom resource: a CRD's group has a dot in it, and Kubernetes' own groups end
+ * in `k8s.io`. An operator makes pods from its custom resources (Argo Workflows and Rollouts, Tekton,
+ * Knative, KubeVirt, the Prometheus operator ...), from a pod template inside them or from pod fields
+ * in their spec (`hostNetwork`, `volumes`, `securityContext`), so their writes are searched as a
+ * workload's are. A field of the same name that means something else in some custom resource only
+ * makes its write need k8s:run_privileged too: the refusal names the field.
+ */
+function isCustomResourceGroup(group: string | undefined): boolean {
+  return group !== undefined && group.includes('.') && group !== 'k8s.io' && !group.endsWith('.k8s.io');
+}
+
+/**
+ * Whether the request writes a pod spec: a create, update or patch of a workload kind (or of a pod's
+ * ephemeral containers), or of a custom resource (its main resource: not status or scale).
+ */
 function writesPodSpec(attrs: RequestAttributes): boolean {
   if (!attrs.isResourceRequest || !['create', 'update', 'patch'].includes(attrs.verb)) return false;
   const key = `${attrs.apiGroup ?? ''}/${attrs.resource ?? ''}`;
-  return attrs.subresource === undefined ? WORKLOAD_RESOURCES.has(key) : WORKLOAD_SUBRESOURCES.has(`${key}/${attrs.subresource}`);
+  if (attrs.subresource !== undefined) return WORKLOAD_SUBRESOURCES.has(`${key}/${attrs.subresource}`);
+  return WORKLOAD_RESOURCES.has(key) || isCustomResourceGroup(attrs.apiGroup);
 }
 
 /**
@@ -140,7 +157,7 @@ function writesPodSpec(attrs: RequestAttributes): boolean {
  * - creating a Secret of type `kubernetes.io/service-account-token` (a POST, or a server-side apply,
  *   which may create it) has the API server put a token of the service account in it that never
  *   expires: also `k8s:issue_credential`; a body whose type cannot be read (protobuf) is decided so too;
- * - writing a pod spec (a Pod, a Deployment, a Job ..., a pod's ephemeral containers) that asks for
+ * - writing a pod spec (a Pod, a Deployment, a Job ..., a pod's ephemeral containers, a custom resource) that asks for
  *   more than the Pod Security Standards' baseline (host namespaces, hostPath volumes, host ports,
  *   privileged containers, added capabilities, unconfined profiles ...: pod-privileges.ts) reaches the
  *   node: also `k8s:run_privileged`; a body that cannot be read is decided so too.
