@@ -70,4 +70,19 @@ describe('session event chunks', () => {
     expect((await chunks.page(sid, -1, 10)).map((e) => e.seq)).toEqual([0, 1, 2, 3, 4]);
     expect((await chunks.ofTypes(sid, ['ssh.io', 'ssh.exec', 'ssh.resize'])).map((e) => e.seq)).toEqual([0, 1, 2, 3, 4]);
   });
+
+  it('stores every character the JSON of an event can hold as it was, for several sessions in one insert', async () => {
+    const texts = ['quote " and backslash \\ and {braces}, [brackets]', "SELECT '{\"a\": 1}'::jsonb, E'\\x00'", 'ünïcödé ✓ 𝄞 and a tab\t and a newline\n', '"},{"sid":"00000000-0000-4000-8000-000000000000"'];
+    const sessions = await Promise.all(texts.map(() => newSession()));
+    const inputs = sessions.map((sessionId, i) => ({
+      sessionId,
+      seqs: [0, 1],
+      json: [0, 1].map((seq) => JSON.stringify({ seq, at: '2027-01-15T08:00:00.000Z', type: 'pg.statement', data: { text: texts[i], seq } })),
+    }));
+    expect(await chunks.store(inputs)).toEqual([2, 2, 2, 2]);
+    for (const [i, sid] of sessions.entries()) {
+      const events = await chunks.page(sid, -1, 10);
+      expect(events.map((e) => [e.seq, e.type, e.data])).toEqual([[0, 'pg.statement', { text: texts[i], seq: 0 }], [1, 'pg.statement', { text: texts[i], seq: 1 }]]);
+    }
+  });
 });

@@ -36,25 +36,23 @@ export class SessionEventChunks {
    */
   async store(inputs: readonly ChunkInput[]): Promise<number[]> {
     if (inputs.length === 0) return [];
+    // One JSON document for all inputs: the events are JSON already, so it is built by joining them,
+    // with nothing to escape (a text[] literal would escape every quote of every event).
+    const batch = `[${inputs.map((c) => `{"sid":${JSON.stringify(c.sessionId)},"lo":${c.seqs[0]},"hi":${c.seqs[c.seqs.length - 1]},"events":[${c.json.join(',')}]}`).join(',')}]`;
     const rows = await this.db.query<{ i: number; stored: boolean; clashed: boolean }[]>(
       `WITH b AS (
-         SELECT * FROM unnest($1::int[], $2::uuid[], $3::bigint[], $4::bigint[], $5::text[]) AS b(i, sid, lo, hi, events)),
+         SELECT (n - 1)::int AS i, (x->>'sid')::uuid AS sid, (x->>'lo')::bigint AS lo, (x->>'hi')::bigint AS hi, x->'events' AS events
+         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(x, n)),
        clash AS (
          SELECT DISTINCT b.i FROM b JOIN session_event_chunks c ON c.session_id = b.sid AND c.last_seq >= b.lo AND c.first_seq <= b.hi),
        ins AS (
          INSERT INTO session_event_chunks (session_id, first_seq, last_seq, events)
-         SELECT sid, lo, hi, events::jsonb FROM b WHERE i NOT IN (SELECT i FROM clash)
+         SELECT sid, lo, hi, events FROM b WHERE i NOT IN (SELECT i FROM clash)
          ON CONFLICT DO NOTHING RETURNING session_id, first_seq)
        SELECT b.i, EXISTS (SELECT 1 FROM ins WHERE ins.session_id = b.sid AND ins.first_seq = b.lo) AS stored,
               b.i IN (SELECT i FROM clash) AS clashed
        FROM b`,
-      [
-        inputs.map((_, i) => i),
-        inputs.map((c) => c.sessionId),
-        inputs.map((c) => c.seqs[0]),
-        inputs.map((c) => c.seqs[c.seqs.length - 1]),
-        inputs.map((c) => `[${c.json.join(',')}]`),
-      ],
+      [batch],
     );
     const stored = inputs.map(() => 0);
     for (const row of rows) {
