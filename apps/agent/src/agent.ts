@@ -1,5 +1,5 @@
 import { MCP_TOOL_PIN_EVENTS, PG_EVENTS, RECORDING_BATCHES_EVENT, RECORDING_EVENT, SESSION_SIGNAL_EVENTS, type AgentHello, type RecordingAck, type RecordingBatchesAck, type SessionSignalAck, type ToolPinCheckAck } from '@gw/contracts';
-import type { TunnelStats } from '@gw/tunnel';
+import { flushPendingFrameBatches, type TunnelStats } from '@gw/tunnel';
 import type { Logger } from 'pino';
 import type { BackoffOptions } from './backoff.js';
 import { parseAgentConfig, type AgentConfig, type AgentResource, type ParseOptions } from './config/agent-config.js';
@@ -85,6 +85,8 @@ export async function startAgent(configInput: AgentConfig | string, options: Sta
     spoolDir: config.spoolDir,
     flushIntervalMs: config.recording.flushIntervalMs,
     durability: config.recording.durability,
+    // Answers a journal flush let go are sent to the control plane at once, not one event-loop turn later.
+    afterRelease: flushPendingFrameBatches,
     shipDelayMs: config.recording.shipDelayMs,
     log,
     send: (batch) => channel.request<RecordingAck>(RECORDING_EVENT, batch, 15_000),

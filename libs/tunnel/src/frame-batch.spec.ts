@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeFrame, encodeFrame } from './codec.js';
 import { TunnelEndpoint } from './endpoint.js';
 import { FrameError } from './errors.js';
-import { DEFAULT_MAX_BATCH_BYTES, FrameCoalescer, splitFrameBatch } from './frame-batch.js';
+import { DEFAULT_MAX_BATCH_BYTES, FrameCoalescer, flushPendingFrameBatches, splitFrameBatch } from './frame-batch.js';
 import type { Frame } from './frame.js';
 import { MAX_FRAME_PAYLOAD } from './limits.js';
 import type { TunnelStream } from './stream.js';
@@ -79,6 +79,35 @@ describe('FrameCoalescer', () => {
     c.send(encodeFrame({ type: 'END', streamId: 1 }));
     await tick();
     expect(errors).toMatchObject([{ message: 'socket gone' }]);
+  });
+
+  it('flushPendingFrameBatches sends what every coalescer holds now, once, and nothing of one that was discarded', async () => {
+    const [a, b, gone] = [[], [], []] as Uint8Array[][];
+    const ca = new FrameCoalescer((x) => a.push(x));
+    const cb = new FrameCoalescer((x) => b.push(x));
+    const cg = new FrameCoalescer((x) => gone.push(x));
+    const encoded = frames.map((f) => encodeFrame(f));
+    ca.send(encoded[1]!);
+    ca.send(encoded[2]!);
+    cb.send(encoded[4]!);
+    cg.send(encoded[4]!);
+    cg.discard();
+    const failures: unknown[] = [];
+    const failing = new FrameCoalescer(() => { throw new Error('socket gone'); }, { onError: (e) => failures.push(e) });
+    failing.send(encoded[4]!);
+    flushPendingFrameBatches();
+    expect(a.map((x) => splitFrameBatch(x).length)).toEqual([2]);
+    expect(b).toHaveLength(1);
+    expect(gone).toEqual([]);
+    expect(failures).toMatchObject([{ message: 'socket gone' }]);
+    // The scheduled send finds nothing left; later frames go on the next turn as before.
+    await tick();
+    expect([a.length, b.length]).toEqual([1, 1]);
+    ca.send(encoded[4]!);
+    await tick();
+    expect(a).toHaveLength(2);
+    flushPendingFrameBatches();
+    expect(a).toHaveLength(2);
   });
 });
 

@@ -43,6 +43,19 @@ export function splitFrameBatch(batch: Uint8Array): Uint8Array[] {
   return frames;
 }
 
+/** Coalescers holding frames not sent yet, for flushPendingFrameBatches. */
+const pendingCoalescers = new Set<FrameCoalescer>();
+
+/**
+ * Sends every queued batch now instead of on its setImmediate. For work that ends inside a
+ * setImmediate callback of its own (the agent's journal flush releases held answers there): frames
+ * queued then would otherwise wait one more event-loop iteration, since an immediate queued from an
+ * immediate runs in the next one.
+ */
+export function flushPendingFrameBatches(): void {
+  for (const coalescer of [...pendingCoalescers]) coalescer.flushNow();
+}
+
 /**
  * Collects the frames sent during one event-loop turn and hands them to the transport as one batch
  * (on setImmediate, or earlier when the batch would grow past `maxBytes`). Order is kept.
@@ -77,8 +90,16 @@ export class FrameCoalescer {
     if (this.bytes + frame.length > this.maxBytes) this.flush();
     this.frames.push(frame);
     this.bytes += frame.length;
-    this.scheduled ??= setImmediate(this.flushScheduled);
+    if (!this.scheduled) {
+      this.scheduled = setImmediate(this.flushScheduled);
+      pendingCoalescers.add(this);
+    }
   };
+
+  /** As the scheduled flush: errors of the transport go to `onError`. */
+  flushNow(): void {
+    this.flushScheduled();
+  }
 
   private readonly flushScheduled = (): void => {
     try {
@@ -93,6 +114,7 @@ export class FrameCoalescer {
   readonly flush = (): void => {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = undefined;
+    pendingCoalescers.delete(this);
     if (this.frames.length === 0) return;
     const frames = this.frames;
     const bytes = this.bytes;
@@ -113,6 +135,7 @@ export class FrameCoalescer {
   discard(): void {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = undefined;
+    pendingCoalescers.delete(this);
     this.frames = [];
     this.bytes = 0;
   }

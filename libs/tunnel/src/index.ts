@@ -3,7 +3,7 @@ export * from './errors.js';
 export * from './codes.js';
 export * from './frame.js';
 export { encodeFrame, decodeFrame, truncateReason } from './codec.js';
-export { splitFrameBatch, FrameCoalescer, DEFAULT_MAX_BATCH_BYTES } from './frame-batch.js';
+export { splitFrameBatch, FrameCoalescer, DEFAULT_MAX_BATCH_BYTES, flushPendingFrameBatches } from './frame-batch.js';
 export * from './open-header.js';
 export * from './stats.js';
 export type { TunnelRole, StreamHandler, StreamOpenContext, TunnelEndpointOptions } from './endpoint-options.js';

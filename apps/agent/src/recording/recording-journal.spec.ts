@@ -57,6 +57,23 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 20));
 const settledState = (p: Promise<void>) => Promise.race([p.then(() => 'resolved', () => 'rejected'), tick().then(() => 'pending')]);
 
 describe('RecordingJournal group commit', () => {
+  it('calls afterRelease once the waiters of a flush someone waited for have run, not after timed flushes', async () => {
+    const seen: string[] = [];
+    const journal = new RecordingJournal(root, 50, undefined, { durability: 'write', afterRelease: () => seen.push('after release') });
+    // A waiter whose reaction runs a few promise hops later, as the held answer's release does.
+    void journal.append('s1', event('s1')).then(() => undefined).then(() => seen.push('released s1'));
+    void journal.append('s2', event('s2')).then(() => seen.push('released s2'));
+    await journal.sync();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen).toEqual(['released s2', 'released s1', 'after release']);
+    // A record nobody waits for is written by the timed flush: no call.
+    void journal.append('s1', event('s1'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(journal.stats.flushes).toBeGreaterThanOrEqual(2);
+    expect(seen.filter((s) => s === 'after release')).toHaveLength(1);
+    await journal.close();
+  });
+
   it('coalesces the records of every session appended in one turn into one write and one fdatasync', async () => {
     const journal = new RecordingJournal(root, 1000);
     const sessions = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];

@@ -50,6 +50,12 @@ export type RecordingDurability = 'fsync' | 'write';
 export interface RecordingJournalOptions {
   openFile?: OpenSegmentFile;
   durability?: RecordingDurability;
+  /**
+   * Called after a flush's waiters have run (on process.nextTick, behind the promise reactions its
+   * resolution set off): what they released is all written by then (the agent sends it to the
+   * control plane at once, see flushPendingFrameBatches of @gw/tunnel).
+   */
+  afterRelease?: () => void;
 }
 
 /** What a restart finds in the journal for one session. */
@@ -152,6 +158,7 @@ export class RecordingJournal {
   private writes: Promise<void> = Promise.resolve();
   private readonly openFile: OpenSegmentFile;
   private readonly durability: RecordingDurability;
+  private readonly afterRelease: (() => void) | undefined;
   /** Written by an urgent flush in `write` durability and not fsynced yet: the next timed flush fsyncs. */
   private unsynced = false;
   readonly stats: JournalStats = { flushes: 0, datasyncs: 0, failedFlushes: 0 };
@@ -164,6 +171,7 @@ export class RecordingJournal {
   ) {
     this.openFile = options.openFile ?? openSegmentFile;
     this.durability = options.durability ?? 'fsync';
+    this.afterRelease = options.afterRelease;
   }
 
   /**
@@ -265,8 +273,10 @@ export class RecordingJournal {
 
   private settled(batch: Batch, error: unknown): void {
     this.inFlight = undefined;
-    if (error === undefined) batch.resolve();
-    else {
+    if (error === undefined) {
+      batch.resolve();
+      if (this.afterRelease && batch.urgent) process.nextTick(this.afterRelease);
+    } else {
       this.stats.failedFlushes += 1;
       // Written again by the next flush, into a new segment; their appenders are told now.
       const retry = batch.entries;

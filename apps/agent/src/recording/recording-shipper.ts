@@ -25,6 +25,8 @@ export interface RecordingShipperOptions {
   flushIntervalMs?: number;
   /** What a held result waits for: the record fsynced (default) or written to the file. */
   durability?: RecordingDurability;
+  /** Called once the answers a flush released are written (see RecordingJournalOptions.afterRelease). */
+  afterRelease?: () => void;
   /**
    * How long durable events wait before they are shipped, so that one batch (one message, one insert
    * on the control plane) carries many statements instead of one (default 100 ms).
@@ -72,7 +74,7 @@ export class RecordingShipper {
 
   constructor(private readonly options: RecordingShipperOptions) {
     this.dir = join(options.spoolDir, 'recordings');
-    this.journal = new RecordingJournal(this.dir, options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS, undefined, { durability: options.durability ?? 'write' });
+    this.journal = new RecordingJournal(this.dir, options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS, undefined, { durability: options.durability ?? 'write', afterRelease: options.afterRelease });
     this.restored = SessionSpool.restore(this.journal).then(
       (spools) => {
         for (const spool of spools) if (!this.spools.has(spool.sessionId)) this.spools.set(spool.sessionId, spool);

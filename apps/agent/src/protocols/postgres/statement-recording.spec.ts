@@ -9,7 +9,7 @@ const ALLOW = { effect: 'allow' as const, policies: ['p'], reasons: [], masking:
 function recordedTexts(texts: string[]): string[] {
   const { recorder, records } = memoryRecorder();
   const recording = new StatementRecording(recorder, KEY, 0);
-  for (const text of texts) recording.finish(recording.newRun(text, ALLOW), 'SELECT 1', undefined, false);
+  for (const text of texts) void recording.finish(recording.newRun(text, ALLOW), 'SELECT 1', undefined, false);
   return records.map((r) => r.data.text as string);
 }
 
