@@ -5,16 +5,10 @@
 // plain relay (socat) the issues judge against.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { freePort } from './stack.mjs';
+import { freePort, waitFor } from './stack.mjs';
 
-async function listening(port) {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((r) => { const s = net.connect(port, '127.0.0.1', () => { s.destroy(); r(true); }).once('error', () => r(false)); });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`relay on ${port} did not start`);
-}
+/** Whether something accepts connections on `port`. */
+const accepts = (port) => new Promise((r) => { const s = net.connect(port, '127.0.0.1', () => { s.destroy(); r(true); }).once('error', () => r(false)); });
 
 /**
  * `hops` relays in a row in front of `target`, each `socat` (a process per connection, as the single
@@ -30,7 +24,7 @@ export async function relayChain(kind, target, hops) {
       ? spawn('socat', [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `TCP:127.0.0.1:${next}`], { stdio: 'ignore' })
       : spawn(process.execPath, [new URL('./tcp-relay.mjs', import.meta.url).pathname, String(port), String(next)], { stdio: 'ignore' });
     children.push(child);
-    await listening(port);
+    await waitFor(`relay on ${port}`, () => accepts(port), 10_000);
     next = port;
   }
   return { port: next, close: () => { for (const child of children) child.kill('SIGTERM'); } };
