@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { CONTROL_PLANE_NODE_FLAGS } from '../tools/node-flags.mjs';
+import { AGENT_NODE_FLAGS, CONTROL_PLANE_NODE_FLAGS } from '../tools/node-flags.mjs';
 
 const run = promisify(execFile);
 
@@ -139,8 +139,11 @@ describe('container images: the Dockerfiles\' structure', () => {
     });
   }
 
-  it('control-plane: the image runs Node with the flags npm start and the benches use (tools/node-flags.mjs)', () => {
-    const text = readFileSync('deploy/docker/control-plane.Dockerfile', 'utf8');
-    expect(/^ENV NODE_OPTIONS=(.+)$/m.exec(text)?.[1]).toBe(CONTROL_PLANE_NODE_FLAGS.join(' '));
-  });
+  for (const [app, flags] of [['control-plane', CONTROL_PLANE_NODE_FLAGS], ['agent', AGENT_NODE_FLAGS]] as const) {
+    it(`${app}: the image runs Node with the flags npm start and the benches use (tools/node-flags.mjs)`, () => {
+      const text = readFileSync(`deploy/docker/${app}.Dockerfile`, 'utf8');
+      expect(flags.length).toBeGreaterThan(0);
+      expect(/^ENV NODE_OPTIONS=(.+)$/m.exec(text)?.[1]).toBe(flags.join(' '));
+    });
+  }
 });

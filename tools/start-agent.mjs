@@ -1,6 +1,7 @@
 // Part of `npm start`: registers the demo agent once (its credential is kept in .data/agent, mode
 // 0600) and starts it with examples/agent.yaml, serving the demo Redis, Postgres and SSH target.
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { AGENT_NODE_FLAGS } from './node-flags.mjs';
 
 const CREDENTIAL_FILE = '.data/agent/credential';
 
@@ -24,7 +25,7 @@ export async function startDemoAgent({ api, admin, start }) {
     console.log(`registered the demo agent as ${name}`);
   }
   // Restarted with backoff if it dies (kill -9 included); the control plane keeps serving meanwhile.
-  start('agent', 'apps/agent/dist/main.js', { GW_AGENT_CREDENTIAL: credential }, ['--config', 'examples/agent.yaml'], { restart: true });
+  start('agent', 'apps/agent/dist/main.js', { GW_AGENT_CREDENTIAL: credential }, ['--config', 'examples/agent.yaml'], { restart: true, nodeFlags: AGENT_NODE_FLAGS });
   const deadline = Date.now() + 30_000;
   for (;;) {
     const res = await api('GET', '/api/v1/resources', admin);

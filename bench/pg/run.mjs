@@ -10,7 +10,7 @@
 //   BENCH_HOLD=1 starts the stack, prints the pgbench command line and pids, and waits for Ctrl-C.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { freePort, startBenchStack } from '../support/stack.mjs';
+import { freePort, rssOf, startBenchStack } from '../support/stack.mjs';
 import { startPgbouncer } from '../support/pgbouncer.mjs';
 import { startPgFloor } from '../support/pg-floor.mjs';
 import { preparePgbench } from '../support/pgbench-db.mjs';
@@ -64,6 +64,8 @@ async function throughPgbouncer(poolMode, args, clients) {
     await bouncer.stop();
   }
 }
+// The agent's memory: at start, and once it has served every run (idle again, nothing collected by hand).
+const agentRssAtStart = await rssOf(stack.agentPid);
 const floor = process.env.BENCH_FLOOR === '0' ? undefined : await startPgFloor(process.env.BENCH_FLOOR === 'tunnel' ? 'tunnel' : 'ws');
 try {
   const token = await stack.token('ai-agent');
@@ -94,6 +96,8 @@ try {
       }
     }
   }
+  const MiB = 1024 * 1024;
+  console.log(`\nagent RSS: ${(agentRssAtStart / MiB).toFixed(0)} MiB at start, ${((await rssOf(stack.agentPid)) / MiB).toFixed(0)} MiB after the runs`);
 } finally {
   await floor?.stop();
   await stack.stop();

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { CONTROL_PLANE_NODE_FLAGS } from '../../tools/node-flags.mjs';
+import { AGENT_NODE_FLAGS, CONTROL_PLANE_NODE_FLAGS } from '../../tools/node-flags.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const children = [];
@@ -17,8 +17,9 @@ const children = [];
 // BENCH_NODE_ARGS adds node flags to both (e.g. --perf-basic-prof, to read `perf record` samples).
 const profileArgs = (name) => {
   if (name === 'idp') return [];
-  // The control plane runs with the flags it is shipped with (tools/node-flags.mjs); BENCH_NODE_ARGS comes after, to override them.
-  const extra = [...(name === 'control-plane' ? CONTROL_PLANE_NODE_FLAGS : []), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  // Both run with the flags they are shipped with (tools/node-flags.mjs); BENCH_NODE_ARGS comes after, to override them.
+  const shipped = { 'control-plane': CONTROL_PLANE_NODE_FLAGS, agent: AGENT_NODE_FLAGS }[name] ?? [];
+  const extra = [...shipped, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   return process.env.BENCH_PROFILE ? [...extra, '--cpu-prof', '--cpu-prof-dir=.data/profiles', `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : extra;
 };
 

@@ -11,6 +11,8 @@ RUN npm ci && npm run -s build \
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
+# The agent's Node flags (tools/node-flags.mjs): WebAssembly stays on V8's baseline compiler.
+ENV NODE_OPTIONS=--liftoff-only
 WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules

@@ -3,8 +3,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { AGENT_NODE_FLAGS } from '../../tools/node-flags.mjs';
 
-/** A real agent process (the built `apps/agent/dist/main.js`), for kill and memory tests. */
+/** A real agent process (the built `apps/agent/dist/main.js`, with the Node flags it ships with), for kill and memory tests. */
 export interface AgentProcess {
   child: ChildProcess;
   rssBytes(): number;
@@ -33,7 +34,7 @@ export function spawnAgent(opts: SpawnAgentOptions): AgentProcess & { dir: strin
     logLevel: 'warn',
     ...opts.config,
   }));
-  const child = spawn(process.execPath, ['apps/agent/dist/main.js', '--config', configFile], {
+  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, 'apps/agent/dist/main.js', '--config', configFile], {
     env: { ...process.env, GW_AGENT_CREDENTIAL: opts.credential },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
