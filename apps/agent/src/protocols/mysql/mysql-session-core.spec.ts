@@ -1,5 +1,5 @@
 import {
-  CAP, COM, GATEWAY_CAPABILITIES, PacketFramer, TYPE, encodeColumnDefinition, encodeErr, encodeOk, encodeTextRow, packet, parseBinaryRow, parseErr, parseTextRow,
+  CAP, COM, GATEWAY_CAPABILITIES, PacketFramer, TYPE, encodeColumnDefinition, encodeErr, encodeOk, encodeTextRow, packet, parseBinaryRow, parseColumnDefinition, parseErr, parseTextRow,
   type ColumnDefinition,
 } from '@gw/protocol-mysql';
 import { Masker } from '@gw/masking';
@@ -10,7 +10,7 @@ import { memoryRecorder } from '../../../test/support/pg-session-fixture.js';
 import { PolicyHolder } from '../../policy/policy-holder.js';
 import { StatementGate } from '../postgres/statement-gate.js';
 import { StatementRecording } from '../postgres/statement-recording.js';
-import { maskErrMessage, MysqlSessionCore } from './mysql-session-core.js';
+import { maskColumnDefault, maskErrMessage, MysqlSessionCore } from './mysql-session-core.js';
 
 /*
  * The MySQL session core fed bytes directly, no sockets: however the client's and the database's bytes
@@ -158,6 +158,48 @@ describe('MysqlSessionCore', () => {
     const bare = Buffer.concat([Buffer.from([0xff, 0x26, 0x04]), Buffer.from("Duplicate entry 'ada@example.com'")]);
     expect(maskErrMessage(bare, masker)?.toString('latin1')).toBe("\xff\x26\x04Duplicate entry '***@*******.***'");
     expect(maskErrMessage(Buffer.concat([Buffer.from([0xff, 0xff, 0xff, 1, 2, 0, 0, 0]), Buffer.from('ada@example.com')]), masker)).toBeUndefined();
+  });
+
+  it('COM_FIELD_LIST: masks the defaults it lists, however the answer is cut, and records it as SHOW COLUMNS', async () => {
+    const withDefault = (name: string, value: string | null) => encodeColumnDefinition({ ...column(name), defaultValue: value === null ? null : Buffer.from(value) });
+    const answer = Buffer.concat([
+      packet(withDefault('id', null), 1),
+      packet(withDefault('contact', 'ops+alerts@example.com'), 2),
+      packet(withDefault('note', 'none'), 3),
+      packet(Buffer.from([0xfe, 0, 0, 2, 0]), 4),
+    ]);
+    for (let cut = 0; cut <= answer.length; cut++) {
+      const s = session();
+      s.core.clientBytes(packet(Buffer.concat([Buffer.from([COM.FIELD_LIST]), Buffer.from('customers\0')]), 0));
+      expect(payloads(s.toServer)[0]!.payload[0]).toBe(COM.FIELD_LIST);
+      s.core.serverBytes(answer.subarray(0, cut));
+      s.core.serverBytes(answer.subarray(cut));
+      await settle();
+      const out = payloads(s.toClient);
+      expect(out.map((p) => p.seq)).toEqual([1, 2, 3, 4]);
+      const defaults = out.slice(0, 3).map((p) => parseColumnDefinition(p.payload));
+      expect(defaults.map((d) => d.defaultValue?.toString() ?? null)).toEqual([null, 'o*********@example.com', 'none']);
+      expect(defaults.map((d) => d.name)).toEqual(['id', 'contact', 'note']);
+      expect(out[0]!.payload).toEqual(withDefault('id', null));
+      expect(s.records.map((r) => [r.data['text'], r.data['rowCount'], r.data['decision']])).toEqual([['SHOW COLUMNS FROM `customers`', 3, 'allow']]);
+      expect(s.failures).toEqual([]);
+    }
+    const masker = new Masker({ entities: [{ entity: 'email', style: 'full' }], columns: [] }, { key: Buffer.alloc(32, 7) });
+    // A default longer than 250 bytes (a 3-byte length prefix) keeps every byte before it.
+    const long = `${'x'.repeat(300)} ada@example.com`;
+    const masked = maskColumnDefault(withDefault('bio', long), masker)!;
+    expect(parseColumnDefinition(masked).defaultValue?.toString()).toBe(`${'x'.repeat(300)} ***@*******.***`);
+    expect(masked.subarray(0, masked.length - 318)).toEqual(withDefault('bio', long).subarray(0, masked.length - 318));
+    expect(maskColumnDefault(withDefault('bio', 'nothing here'), masker)).toBeUndefined();
+  });
+
+  it('COM_FIELD_LIST: a database error is passed through and recorded', async () => {
+    const s = session();
+    s.core.clientBytes(packet(Buffer.concat([Buffer.from([COM.FIELD_LIST]), Buffer.from('nope\0')]), 0));
+    s.core.serverBytes(packet(encodeErr({ code: 1146, sqlState: '42S02', message: "Table 'shop.nope' doesn't exist" }), 1));
+    await settle();
+    expect(parseErr(payloads(s.toClient)[0]!.payload).code).toBe(1146);
+    expect(s.records.map((r) => [r.data['text'], (r.data['error'] as { code: string }).code])).toEqual([['SHOW COLUMNS FROM `nope`', '1146']]);
   });
 
   it('passes a database error through and records it', async () => {

@@ -1,7 +1,7 @@
 import { Masker, type MaskingRules } from '@gw/masking';
 import {
   CAP, MAX_PACKET_PAYLOAD, encodePacket, MysqlProtocolError, PacketFramer, STATUS, encodeErr, encodeOk, isEof, isErr, isOk, parseColumnCount, parseColumnDefinition, parseCommand, parseExecuteParams,
-  parseOk, terminatorStatus, type ClientCommand, type ColumnDefinition, type MysqlPacket,
+  MysqlWriter, parseOk, terminatorStatus, type ClientCommand, type ColumnDefinition, type MysqlPacket,
 } from '@gw/protocol-mysql';
 import { SqlClassificationError, type StatementClassification } from '@gw/sql';
 import type { MysqlClassifier, MysqlStatementClassification } from '@gw/sql-mysql';
@@ -77,7 +77,8 @@ type Expectation =
   | { kind: 'single'; run?: StatementRun }
   | { kind: 'results'; binary: boolean; run?: StatementRun; verdict: StatementVerdict; statementId?: number; cursor?: 'open' | 'fetch'; columns: readonly string[] }
   | { kind: 'prepare'; text: string; statement: StatementClassification; run: StatementRun }
-  | { kind: 'field_list' };
+  /** COM_FIELD_LIST: column definitions (with their defaults) until the terminator; `listed` counts them. */
+  | { kind: 'field_list'; run: StatementRun; listed: number };
 
 /** Where a result-set answer is. */
 interface ResultState {
@@ -226,9 +227,9 @@ export class MysqlSessionCore {
         this.prepared.get(command.statementId)?.longData.clear();
         return this.forward(p, { kind: 'single' });
       case 'init_db':
-        return this.decideAndForward(p, `USE \`${command.schema.replace(/`/g, '``')}\``, { kind: 'single' });
+        return this.decideAndForward(p, `USE \`${command.schema.replace(/`/g, '``')}\``, 'single');
       case 'field_list':
-        return this.decideAndForward(p, `SHOW COLUMNS FROM \`${command.table.replace(/`/g, '``')}\``, { kind: 'field_list' });
+        return this.decideAndForward(p, `SHOW COLUMNS FROM \`${command.table.replace(/`/g, '``')}\``, 'field_list');
       case 'kill':
         return this.onKill(p, { query: false, connectionId: command.connectionId });
       case 'set_option':
@@ -361,15 +362,15 @@ export class MysqlSessionCore {
     });
   }
 
-  /** COM_INIT_DB and COM_FIELD_LIST are decided as the statements they amount to. */
-  private decideAndForward(p: MysqlPacket, equivalent: string, expectation: Expectation): void {
+  /** COM_INIT_DB and COM_FIELD_LIST are decided, and recorded, as the statements they amount to. */
+  private decideAndForward(p: MysqlPacket, equivalent: string, answer: 'single' | 'field_list'): void {
     const classified = this.classify(equivalent);
     if (!Array.isArray(classified)) return this.deny(p, equivalent, classified, []);
     const verdict = combineVerdicts(classified.map((s) => this.o.gate.decide(s)));
     this.afterDecision(p, equivalent, verdict, classified, (approval) => {
       const run = this.newRun(equivalent, verdict, classified);
       if (approval) run.approval = approval;
-      this.forward(p, expectation.kind === 'single' ? { kind: 'single', run } : expectation);
+      this.forward(p, answer === 'single' ? { kind: 'single', run } : { kind: 'field_list', run, listed: 0 });
     });
   }
 
@@ -470,7 +471,7 @@ export class MysqlSessionCore {
 
   /** An ERR packet with its message masked by the masking of the statement it answers (the session's, for none). */
   private maskedErr(p: MysqlPacket, e: Expectation): MysqlPacket {
-    const verdict = e.kind === 'results' ? e.verdict : e.kind === 'single' || e.kind === 'prepare' ? e.run?.verdict : undefined;
+    const verdict = e.kind === 'results' ? e.verdict : e.kind === 'single' || e.kind === 'prepare' || e.kind === 'field_list' ? e.run?.verdict : undefined;
     const masking = verdict?.masking ?? this.o.gate.sessionMasking();
     if (masking.entities.length === 0) return p;
     const masked = maskErrMessage(p.payload, this.maskerFor(masking));
@@ -519,20 +520,40 @@ export class MysqlSessionCore {
   }
 
   private onSimpleAnswer(p: MysqlPacket, e: Extract<Expectation, { kind: 'single' | 'field_list' }>, out: Output): void {
-    out.push(rawPacket(p));
     const payload = p.payload;
+    if (e.kind === 'field_list') return this.onFieldList(p, e, out);
+    out.push(rawPacket(p));
     if (isErr(payload)) {
-      if (e.kind === 'single' && e.run) this.finishRun(e.run, payload);
+      if (e.run) this.finishRun(e.run, payload);
       return this.done();
-    }
-    if (e.kind === 'field_list') {
-      // Column definitions until the terminator.
-      if (isEof(payload) || (this.o.capabilities & CAP.DEPRECATE_EOF && payload[0] === 0xfe && payload.length < MAX_PACKET_PAYLOAD)) this.done();
-      return;
     }
     if (isOk(payload)) this.trackStatus(payload, false);
     if (e.run) this.finishRun(e.run, payload);
     this.done();
+  }
+
+  /**
+   * COM_FIELD_LIST's answer: column definitions, each ending with the column's default value, until
+   * the terminator. A default is data like any other (`DEFAULT 'ops@example.com'`): it is masked with
+   * the entity rules of the `SHOW COLUMNS` the command was decided as, as that statement's `Default`
+   * column would be. The command is recorded like that statement, with the number of columns listed.
+   */
+  private onFieldList(p: MysqlPacket, e: Extract<Expectation, { kind: 'field_list' }>, out: Output): void {
+    const payload = p.payload;
+    if (isErr(payload)) {
+      out.push(rawPacket(p));
+      this.finishRun(e.run, payload);
+      return this.done();
+    }
+    if (isEof(payload) || (this.o.capabilities & CAP.DEPRECATE_EOF && payload[0] === 0xfe && payload.length < MAX_PACKET_PAYLOAD)) {
+      out.push(rawPacket(p));
+      this.record(e.run, `FIELDS ${e.listed}`, undefined);
+      return this.done();
+    }
+    e.listed += 1;
+    const masking = e.run.verdict.masking;
+    const masked = masking.entities.length > 0 ? maskColumnDefault(payload, this.maskerFor(masking)) : undefined;
+    out.push(masked ? packetOf(masked, p.seq) : rawPacket(p));
   }
 
   private onPrepareAnswer(p: MysqlPacket, e: Extract<Expectation, { kind: 'prepare' }>, out: Output): void {
@@ -697,6 +718,26 @@ export function maskErrMessage(payload: Buffer, masker: Masker): Buffer | undefi
   const message = payload.subarray(at).toString('utf8');
   const masked = masker.maskEntities(message, true);
   return masked === message ? undefined : Buffer.concat([payload.subarray(0, at), Buffer.from(masked, 'utf8')]);
+}
+
+/**
+ * A COM_FIELD_LIST column definition with the entities in its default value masked, or undefined when
+ * nothing changed. The default is the packet's last field: everything before it is kept byte for byte.
+ */
+export function maskColumnDefault(payload: Buffer, masker: Masker): Buffer | undefined {
+  const value = parseColumnDefinition(payload).defaultValue;
+  if (!value) return undefined;
+  const text = value.toString('utf8');
+  // A stored value, like a column's: not read backwards.
+  const masked = masker.maskEntities(text);
+  if (masked === text) return undefined;
+  const kept = payload.subarray(0, payload.length - lenencSize(value.length) - value.length);
+  return Buffer.concat([kept, new MysqlWriter(masked.length + 9).lenencBytes(Buffer.from(masked, 'utf8')).finish()]);
+}
+
+/** Bytes of a length-encoded integer's encoding. */
+function lenencSize(n: number): number {
+  return n < 251 ? 1 : n < 0x10000 ? 3 : n < 0x1000000 ? 4 : 9;
 }
 
 /** The wire bytes of a packet as it came (header rebuilt; split packets split again). */
