@@ -63,6 +63,8 @@ describe('postgres: row data outside result rows is masked too', () => {
       CREATE TABLE docs (id int PRIMARY KEY, body text, doc jsonb, tags text[]);
       INSERT INTO docs VALUES (1, 'mail ${PII.ada.email}', '{"card": "${PII.ada.card}"}', ARRAY['${PII.ada.ssn}']);
       GRANT ALL ON docs TO ${fx.role};
+      CREATE TABLE cut_values (id int PRIMARY KEY, a text, b text NOT NULL);
+      GRANT ALL ON cut_values TO ${fx.role};
       GRANT SELECT ON LARGE OBJECT ${largeObject} TO ${fx.role};
     `);
     conn = `host=127.0.0.1 port=${fx.stack.pgPort} dbname=${fx.resource} user=${fx.role} sslmode=require`;
@@ -91,6 +93,20 @@ describe('postgres: row data outside result rows is masked too', () => {
     const out = await psql(['-c', 'INSERT INTO customers (id, email) SELECT 10, email FROM customers WHERE id = 1']);
     expect(out).toContain(`DETAIL:  Key (email)=(${ADA.email}) already exists.`);
     expect(leaked(out)).toEqual([]);
+  });
+
+  it("psql: what is left of an entity where Postgres cut a value short in a DETAIL (64 bytes, then ...) is masked too", async () => {
+    // Each value is cut to 64 bytes: 50 x's, a space, then the first 13 characters of the card, the
+    // first 11 of the e-mail, the first 16 of the IBAN: too short for any recognizer.
+    const out = await psql([
+      '-c', "INSERT INTO cut_values SELECT 1, repeat('x', 50) || ' ' || card, NULL FROM customers WHERE id = 1",
+      '-c', "INSERT INTO cut_values SELECT 1, repeat('y', 52) || ' ' || email, NULL FROM customers WHERE id = 1",
+      '-c', "INSERT INTO cut_values SELECT 1, repeat('z', 47) || ' ' || iban, NULL FROM customers WHERE id = 1",
+    ]);
+    expect(out).toContain(`DETAIL:  Failing row contains (1, ${'x'.repeat(50)} **** **** ***..., null).`);
+    expect(out).toContain(`DETAIL:  Failing row contains (1, ${'y'.repeat(52)} ***@*******..., null).`);
+    expect(out).toContain(`DETAIL:  Failing row contains (1, ${'z'.repeat(47)} GB82 WEST **** *..., null).`);
+    for (const fragment of [PII.ada.card.slice(0, 13), PII.ada.email.slice(0, 11), PII.ada.card.slice(0, 9), PII.ada.iban.slice(0, 16)]) expect(out).not.toContain(fragment);
   });
 
   it('node-postgres: a notification that arrives while the listening session is idle is masked', async () => {

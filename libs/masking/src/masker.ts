@@ -1,3 +1,4 @@
+import { maskCutFragments } from './cut-fragments.js';
 import { maskBase64Payload, maskBase64Runs, maskHexRuns, maskReversed } from './encoded-views.js';
 import { decodeEscapes } from './escaped-text.js';
 import { NO_HINTS, type ValueHints } from './hints.js';
@@ -71,6 +72,16 @@ export class Masker {
       .sort((a, b) => b.specificity - a.specificity);
     this.maxScanLength = options.maxScanLength ?? 1024 * 1024;
     this.recognizerOptions = { defaultRegion: options.defaultRegion };
+  }
+
+  /**
+   * A server's message (an error, a notice, their details): entity-masked like a computed value, and
+   * the remains of entities at the places where the server cut a quoted value short (`...`) masked by
+   * their shape, since what is left of them is too short to recognize (see cut-fragments.ts).
+   */
+  maskMessage(text: string): string {
+    if (this.entities.size === 0) return text;
+    return maskCutFragments(this.maskEntities(text, true), this.entities);
   }
 
   /**

@@ -716,7 +716,7 @@ export function maskErrMessage(payload: Buffer, masker: Masker): Buffer | undefi
   if (payload.length < 3 || payload[0] !== 0xff || payload.readUInt16LE(1) === PROGRESS_REPORT) return undefined;
   const at = payload[3] === 0x23 && payload.length >= 9 ? 9 : 3;
   const message = payload.subarray(at).toString('utf8');
-  const masked = masker.maskEntities(message, true);
+  const masked = masker.maskMessage(message);
   return masked === message ? undefined : Buffer.concat([payload.subarray(0, at), Buffer.from(masked, 'utf8')]);
 }
 

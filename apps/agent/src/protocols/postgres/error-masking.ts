@@ -4,7 +4,9 @@ import type { NoticeFields } from '@gw/protocol-postgres';
 /**
  * Server errors and notices quote values (`invalid input syntax for type integer: "ada@example.com"`,
  * key details of constraint violations, contexts): with masking active they are masked like result
- * text, otherwise `SELECT email::int` would read any column through the error message.
+ * text, otherwise `SELECT email::int` would read any column through the error message. Postgres cuts
+ * the values it quotes in details at 64 bytes (`Failing row contains (1, 4111 1111 111..., null)`): what
+ * is left of an entity at such a cut is masked by its shape (Masker.maskMessage).
  */
 const TEXT_FIELDS = ['message', 'detail', 'hint', 'where', 'internalQuery'] as const;
 
@@ -17,13 +19,13 @@ export function maskNoticeFields(fields: NoticeFields, masker: Masker): NoticeFi
   for (const key of TEXT_FIELDS) {
     const value = fields[key];
     if (value === undefined) continue;
-    const masked = masker.maskEntities(value, true);
+    const masked = masker.maskMessage(value);
     if (masked === value) continue;
     out ??= { ...fields };
     out[key] = masked;
   }
   if (fields.unknown && fields.unknown.length > 0) {
-    const unknown = fields.unknown.map((f) => ({ code: f.code, value: masker.maskEntities(f.value, true) }));
+    const unknown = fields.unknown.map((f) => ({ code: f.code, value: masker.maskMessage(f.value) }));
     if (unknown.some((f, i) => f.value !== fields.unknown?.[i]?.value)) {
       out ??= { ...fields };
       out['unknown'] = unknown;
