@@ -130,4 +130,14 @@ describe('mysql masking corpus: text and binary protocol, column rules and recog
     expect(failed).toContain("ERROR 1062 (23000) at line 1: Duplicate entry 'a**@example.com' for key 'customers_email'");
     expect(failed).not.toContain('ada@example.com');
   });
+
+  it('the mariadb client: what is left of a value MariaDB cut short in an error (then ...) is masked too', async () => {
+    // XPATH errors quote about 30 characters and mark the cut: `ada@exa...` is too short for the e-mail recognizer.
+    const failed = await fx.cli("SELECT EXTRACTVALUE('<a/>', CONCAT('~', REPEAT('x', 20), ' ', (SELECT email FROM customers WHERE id = 1)))").then(
+      () => '',
+      (e: { stderr: string }) => e.stderr,
+    );
+    expect(failed).toContain(`ERROR 1105 (HY000) at line 1: XPATH syntax error: '~${'x'.repeat(20)} ***@***...'`);
+    expect(failed).not.toContain('ada@exa');
+  });
 });
