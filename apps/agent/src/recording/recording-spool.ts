@@ -11,6 +11,19 @@ export const MAX_PENDING_IN_MEMORY = 5000;
 
 export { encodedSize, fitEvent } from './recording-event.js';
 
+let lastIsoMs = -1;
+let lastIso = '';
+
+/** The current time as ISO text, formatted once per millisecond: many events share one. */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastIsoMs) {
+    lastIsoMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 /**
  * One session's spooled events: its lines in the agent's recording journal and the unacknowledged
  * tail in memory. `durableSeq` says how far the journal is fsynced for this session: only that much may
@@ -38,7 +51,7 @@ export class SessionSpool {
    * The event stays a plain object until the journal's flush serializes it, once.
    */
   append(type: string, data: Record<string, unknown>, durable = false): Promise<void> {
-    const event: RecordingEvent = { seq: this.nextSeq++, at: new Date().toISOString(), type, data };
+    const event: RecordingEvent = { seq: this.nextSeq++, at: isoNow(), type, data };
     if (type === 'pg.end' || type === 'session.end') this.ended = true;
     if (this.pending.length < MAX_PENDING_IN_MEMORY && !this.diskBacklog) this.pending.push(event);
     else this.diskBacklog = true;

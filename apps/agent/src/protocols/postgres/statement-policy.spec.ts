@@ -134,6 +134,22 @@ describe('remembered verdicts', () => {
     // A different table is a different classification: decided on its own.
     expect(decideStatement(holder, { ...ctx }, one('DELETE FROM orders WHERE id = 3'))).toMatchObject({ effect: 'deny', policies: ['no-delete-on-orders'] });
   });
+
+  it('never takes one shape\'s verdict for a classification that shares its actions list but not its tables', () => {
+    const session: SessionPolicyContext = { ...ctx };
+    const customers = one('DELETE FROM customers WHERE id = 1');
+    expect(decideStatement(holder, session, customers)).toMatchObject({ effect: 'allow' });
+    // Same frozen actions list (as a resolved EXECUTE or a hand-built classification could carry).
+    const orders: StatementClassification = Object.freeze({ ...customers, tablesWritten: Object.freeze(['orders']), tablesRead: Object.freeze(['orders']) });
+    expect(orders.actions).toBe(customers.actions);
+    expect(decideStatement(holder, session, orders)).toMatchObject({ effect: 'deny', policies: ['no-delete-on-orders'] });
+    // A list that is not frozen could change after the key was made: it is never remembered by identity.
+    const tables = ['customers'];
+    const mutable: StatementClassification = { ...customers, actions: [...customers.actions], tablesWritten: tables, tablesRead: tables };
+    expect(decideStatement(holder, session, mutable)).toMatchObject({ effect: 'allow' });
+    tables[0] = 'orders';
+    expect(decideStatement(holder, session, mutable)).toMatchObject({ effect: 'deny', policies: ['no-delete-on-orders'] });
+  });
 });
 
 describe('classification failure', () => {

@@ -85,7 +85,8 @@ const verdictMemos = new WeakMap<SessionPolicyContext, VerdictMemo>();
 export function decideStatement(policy: PolicyHolder, ctx: SessionPolicyContext, statement: StatementClassification): StatementVerdict {
   const current = policy.current();
   if (!current.engine) return denied(`${current.reason}; denied`);
-  const hour = new Date().getUTCHours();
+  // The UTC hour without a Date object per statement (the epoch has no leap seconds).
+  const hour = Math.floor(Date.now() / 3_600_000) % 24;
   let memo = verdictMemos.get(ctx);
   if (!memo || memo.engine !== current.engine || memo.hour !== hour) {
     memo = { engine: current.engine, hour, verdicts: new Map() };
@@ -93,7 +94,7 @@ export function decideStatement(policy: PolicyHolder, ctx: SessionPolicyContext,
   }
   // Everything of the classification that the decision reads: the policy inputs, and the columns
   // referenced (they decide whether computed results are masked as derived from a ruled column).
-  const key = JSON.stringify([statement.kind, statement.actions, statement.tablesRead, statement.tablesWritten, statement.functions, statement.readOnly, statement.locksRows, statement.columnsReferenced]);
+  const key = decisionKey(statement);
   let verdict = memo.verdicts.get(key);
   if (!verdict) {
     verdict = decideUncached(current.engine, ctx, statement);
@@ -103,6 +104,46 @@ export function decideStatement(policy: PolicyHolder, ctx: SessionPolicyContext,
   // Callers own what they get (they may sort or extend the lists); the masking rules are shared, and
   // their identity lets the session find its masker without serializing them.
   return { ...verdict, policies: [...verdict.policies], reasons: [...verdict.reasons] };
+}
+
+/** A decision key serialized once per classification shape (see decisionKey). */
+interface ShapeKey {
+  kind: StatementClassification['kind'];
+  tablesRead: readonly string[];
+  tablesWritten: readonly string[];
+  functions: readonly string[];
+  columnsReferenced: readonly string[];
+  readOnly: boolean;
+  locksRows: boolean;
+  key: string;
+}
+const shapeKeys = new WeakMap<object, ShapeKey>();
+
+/**
+ * The memo key of a classification: everything the decision reads. Statements of one shape (only
+ * their literals differ) share the classifier's frozen lists, so the key is serialized once per shape
+ * and found again by the identity of those lists; any field that differs serializes afresh.
+ */
+function decisionKey(s: StatementClassification): string {
+  const known = shapeKeys.get(s.actions);
+  if (
+    known &&
+    known.tablesRead === s.tablesRead &&
+    known.tablesWritten === s.tablesWritten &&
+    known.functions === s.functions &&
+    known.columnsReferenced === s.columnsReferenced &&
+    known.kind === s.kind &&
+    known.readOnly === s.readOnly &&
+    known.locksRows === s.locksRows
+  ) {
+    return known.key;
+  }
+  const key = JSON.stringify([s.kind, s.actions, s.tablesRead, s.tablesWritten, s.functions, s.readOnly, s.locksRows, s.columnsReferenced]);
+  // Only frozen lists can be trusted to stay what they were when the key was made.
+  if (Object.isFrozen(s.actions) && Object.isFrozen(s.tablesRead) && Object.isFrozen(s.tablesWritten) && Object.isFrozen(s.functions) && Object.isFrozen(s.columnsReferenced)) {
+    shapeKeys.set(s.actions, { kind: s.kind, tablesRead: s.tablesRead, tablesWritten: s.tablesWritten, functions: s.functions, columnsReferenced: s.columnsReferenced, readOnly: s.readOnly, locksRows: s.locksRows, key });
+  }
+  return key;
 }
 
 function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, statement: StatementClassification): StatementVerdict {
