@@ -122,6 +122,34 @@ describe('mysql masking corpus: text and binary protocol, column rules and recog
     }
   });
 
+  it('a ruled or name-hinted column is never kept in a user variable; derived tables are masked like expressions', async () => {
+    const c = await fx.gateway();
+    try {
+      for (const sql of [
+        'SELECT salary INTO @kept FROM corpus WHERE id = 1',
+        'SELECT salary FROM corpus WHERE id = 1 INTO @kept',
+        'SELECT @kept := salary FROM corpus WHERE id = 1',
+        'SET @kept = (SELECT name FROM customers WHERE id = 1)',
+        'SELECT ssn INTO @kept FROM people WHERE id = 1',
+      ]) {
+        await expect(c.query(sql), sql).rejects.toMatchObject({ errno: 1142, message: expect.stringMatching(/^denied by policy "my-read": the statement would keep a value of column (salary|name|ssn), which policy masks, beyond its result \(in a user variable\)/) });
+      }
+      // Nothing was kept; variables of other values work as before.
+      expect((await c.query('SELECT @kept AS v'))[0]).toEqual([{ v: null }]);
+      await c.query('SELECT id INTO @id FROM corpus WHERE id = 2');
+      expect((await c.query('SELECT label FROM corpus WHERE id = @id'))[0]).toEqual([{ label: 'card with dashes' }]);
+      // The server names a derived table's alias as a column's source (`d.x`), not the table it reads.
+      const [derived] = await c.query('SELECT x, y FROM (SELECT salary AS x, salary * 1 AS y FROM corpus WHERE id = 1) d');
+      expect(derived).toEqual([{ x: null, y: null }]);
+      const [renamed] = await c.execute('SELECT x FROM (SELECT ssn AS x FROM people WHERE id = ?) d', [1]);
+      expect(renamed).toEqual([{ x: '*********' }]);
+      const [named] = await c.query('SELECT w.n FROM (SELECT name AS n FROM customers WHERE id = 1) w');
+      expect((named as { n: string }[])[0]!.n).toMatch(/^h:[0-9a-f]{16}$/);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('the mariadb client: an error quoting a value shows it masked', async () => {
     const failed = await fx.cli('INSERT INTO customers (id, email) SELECT 11, email FROM customers WHERE id = 1').then(
       () => '',

@@ -282,6 +282,35 @@ describe('postgres gateway with real clients: psql, node-postgres, pgbench', () 
       }
     });
 
+    it('a value of a ruled column is never kept in a setting or a notification, where the rule could not follow it', async () => {
+      await fx.stack.activatePolicy(PG_POLICY.replace('@id("pg-read")', '@id("pg-read")\n@mask_columns("customers.ssn:full")'));
+      try {
+        const c = fx.gateway();
+        await c.connect();
+        const notified: string[] = [];
+        c.on('notification', (n) => notified.push(n.payload ?? ''));
+        try {
+          const kept = "SELECT set_config('my.kept', ssn, false) FROM customers WHERE id = 1";
+          await expect.poll(async () => c.query(kept).then(() => 'ran', (e: Error) => e.message), { timeout: 5000 }).toBe(
+            'denied by policy "pg-read": the statement would keep a value of column ssn, which policy masks, beyond its result (in a setting), where the masking cannot follow it',
+          );
+          await expect(c.query("SELECT set_config('my.kept', (SELECT ssn FROM customers WHERE id = 1), true)")).rejects.toThrow(/column ssn, which policy masks/);
+          // Nothing was kept: read back, the setting does not exist.
+          expect((await c.query("SELECT current_setting('my.kept', true) AS v")).rows[0]).toEqual({ v: null });
+          await c.query('LISTEN kept');
+          await expect(c.query("SELECT pg_notify('kept', ssn) FROM customers WHERE id = 1")).rejects.toThrow(/in a notification or a setting/);
+          // Settings and notifications of other values go on as before, in the same session.
+          expect((await c.query("SELECT set_config('application_name', 'nightly', false) AS v")).rows[0]).toEqual({ v: 'nightly' });
+          await c.query("SELECT pg_notify('kept', name) FROM customers WHERE id = 1");
+          await expect.poll(() => notified, { timeout: 5000 }).toEqual(['Ada Lovelace']);
+        } finally {
+          await c.end();
+        }
+      } finally {
+        await fx.stack.activatePolicy(PG_POLICY);
+      }
+    });
+
     it('column rules hold through views: renamed, computed, view-on-view, materialized, subquery', async () => {
       await fx.directQuery(`
         CREATE VIEW people AS SELECT c.id, c.name AS who, upper(c.name) AS shout, c.balance FROM customers c;

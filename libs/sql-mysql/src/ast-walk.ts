@@ -7,6 +7,8 @@ export interface AstFacts {
   locksRows: boolean;
   /** An `INTO OUTFILE` / `INTO DUMPFILE` anywhere in the statement (a UNION puts it on its last part). */
   writesFile: boolean;
+  /** A user variable assigned anywhere: `INTO @v`, `SET @v = ...`, `@v := ...`. */
+  storesUserVariables?: boolean;
 }
 
 type Node = Record<string, unknown>;
@@ -30,6 +32,11 @@ function functionName(node: Node): string | undefined {
     return (name['name'] as Node[]).map((part) => str(part['value'])).join('.').toLowerCase();
   }
   return undefined;
+}
+
+/** `@name` (not a system variable `@@name`). */
+function isUserVariable(node: unknown): boolean {
+  return isNode(node) && node['type'] === 'var' && node['prefix'] === '@';
 }
 
 function columnName(node: Node): string | undefined {
@@ -66,6 +73,8 @@ export function walkAst(root: unknown, facts: AstFacts, skipRootKeys: ReadonlySe
       if (table !== undefined) facts.tables.add(table);
     } else if (type === 'into' && /^(OUTFILE|DUMPFILE)$/i.test(str(node['keyword']))) {
       facts.writesFile = true;
+    } else if ((type === 'into' && str(node['keyword']).toLowerCase() === 'var') || (type === 'assign' && isUserVariable(node['left']))) {
+      facts.storesUserVariables = true;
     }
     if (type === 'select' && (isNode(node['locking_read']) || (typeof node['locking_read'] === 'string' && node['locking_read'] !== ''))) facts.locksRows = true;
     for (const [key, value] of Object.entries(node)) {
@@ -110,6 +119,7 @@ export function walkWithClause(ast: Node, facts: AstFacts, limit: { nodes: numbe
     for (const table of body.tables) if (!visible.has(table)) facts.tables.add(table);
     facts.locksRows ||= body.locksRows;
     facts.writesFile ||= body.writesFile;
+    if (body.storesUserVariables) facts.storesUserVariables = true;
   });
 }
 

@@ -98,6 +98,28 @@ describe('MySQL classification', () => {
     expect(one('LOCK TABLES customers READ')).toMatchObject({ actions: ['sql:select', 'sql:session'], tablesRead: ['customers'] });
   });
 
+  it('says when a statement keeps values in user variables (where a column\'s masking cannot follow them)', () => {
+    for (const text of [
+      'SELECT salary INTO @s FROM pay WHERE id = 1',
+      'SELECT salary FROM pay INTO @v',
+      'SELECT a, b INTO @x, @y FROM t',
+      'SET @t = (SELECT salary FROM pay)',
+      'SET @a = 1, @b := (SELECT salary FROM pay)',
+      'SELECT @u := salary FROM pay',
+      'DO @q := (SELECT salary FROM pay)',
+      'WITH w AS (SELECT @z := salary AS s FROM pay) SELECT * FROM w',
+      'SELECT * FROM (SELECT @d := salary FROM pay) d',
+      '/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE */',
+    ]) {
+      expect(one(text).storesUserVariables, text).toBe(true);
+    }
+    for (const text of ['SELECT @s', 'SELECT salary FROM pay WHERE id = @id', 'SET @@session.sql_mode = DEFAULT', "SELECT salary INTO OUTFILE '/tmp/x' FROM pay", 'SET NAMES utf8mb4']) {
+      expect(one(text).storesUserVariables, text).toBeUndefined();
+    }
+    // An assignment the parser cannot place is refused like any text it cannot read.
+    refused('SELECT id FROM pay WHERE (@w := salary) > 0');
+  });
+
   it('refuses what it cannot read (fail closed)', () => {
     refused('SELEC * FROM t');
     refused("SELECT 'unterminated");

@@ -397,6 +397,7 @@ export class MysqlClassifier {
       // Row locks (FOR UPDATE, also in a subquery) block other sessions' writes: not read-only, as in Postgres.
       readOnly: readOnly && !actions.has('sql:admin') && !locksRows,
       locksRows,
+      ...(facts.storesUserVariables ? { storesUserVariables: true } : {}),
     };
   }
 }

@@ -53,6 +53,12 @@ export interface StatementClassification {
   readonly readOnly: boolean;
   /** True for SELECT ... FOR UPDATE/SHARE and friends: reads that take row locks. */
   readonly locksRows: boolean;
+  /**
+   * True when the statement keeps values in the session beyond its result (MySQL user variables:
+   * `SELECT ... INTO @v`, `SET @v = ...`, `@v := ...`): a later statement reads them with nothing
+   * telling which column they came from, so a column's masking cannot follow them.
+   */
+  readonly storesUserVariables?: boolean;
   /** The statement's own slice of the submitted text. */
   readonly text: string;
   /**

@@ -75,7 +75,7 @@ interface PreparedStatement {
 type Expectation =
   | { kind: 'none' }
   | { kind: 'single'; run?: StatementRun }
-  | { kind: 'results'; binary: boolean; run?: StatementRun; verdict: StatementVerdict; statementId?: number; cursor?: 'open' | 'fetch'; columns: readonly string[] }
+  | { kind: 'results'; binary: boolean; run?: StatementRun; verdict: StatementVerdict; statementId?: number; cursor?: 'open' | 'fetch'; columns: readonly string[]; tables: readonly string[] }
   | { kind: 'prepare'; text: string; statement: StatementClassification; run: StatementRun }
   /** COM_FIELD_LIST: column definitions (with their defaults) until the terminator; `listed` counts them. */
   | { kind: 'field_list'; run: StatementRun; listed: number };
@@ -295,7 +295,7 @@ export class MysqlSessionCore {
       }
       const run = this.newRun(text, verdict, resolved);
       if (approval) run.approval = approval;
-      this.forward(p, { kind: 'results', binary: false, run, verdict, columns: [...new Set(resolved.flatMap((s) => s.columnsReferenced))] });
+      this.forward(p, { kind: 'results', binary: false, run, verdict, columns: [...new Set(resolved.flatMap((s) => s.columnsReferenced))], tables: [...new Set(resolved.flatMap((s) => s.tablesRead))] });
     };
     this.afterDecision(p, text, verdict, resolved, onAllowed);
   }
@@ -339,7 +339,7 @@ export class MysqlSessionCore {
     this.afterDecision(p, prepared.text, verdict, [prepared.statement], (approval) => {
       const run = this.newRun(prepared.text, verdict, [prepared.statement]);
       if (approval) run.approval = approval;
-      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId: id, columns: prepared.statement.columnsReferenced, ...(flags === CURSOR_TYPE_READ_ONLY ? { cursor: 'open' as const } : {}) });
+      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId: id, columns: prepared.statement.columnsReferenced, tables: prepared.statement.tablesRead, ...(flags === CURSOR_TYPE_READ_ONLY ? { cursor: 'open' as const } : {}) });
     }, params);
   }
 
@@ -357,7 +357,7 @@ export class MysqlSessionCore {
       const run = this.newRun(prepared.text, verdict, [prepared.statement]);
       run.params = [`fetch ${rows} rows`];
       if (approval) run.approval = approval;
-      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId, cursor: 'fetch', columns: prepared.statement.columnsReferenced });
+      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId, cursor: 'fetch', columns: prepared.statement.columnsReferenced, tables: prepared.statement.tablesRead });
       this.result = { phase: 'rows', columnsLeft: 0, defs: cursor.defs, rawDefs: [], masking: cursor.masking, ...(cursor.masker ? { masker: cursor.masker } : {}) };
     });
   }
@@ -638,7 +638,7 @@ export class MysqlSessionCore {
         r.rawDefs.push(payload);
         if (--r.columnsLeft > 0) return;
         r.masker = this.masker(e.verdict);
-        r.masking = new ResultMasking(r.defs, r.masker, e.verdict.derivedStyle, e.columns);
+        r.masking = new ResultMasking(r.defs, r.masker, e.verdict.derivedStyle, e.columns, e.tables);
         const defs = r.masking.definitionPayloads(r.rawDefs);
         let seq = p.seq - r.defs.length + 1;
         for (const d of defs) out.push(packetOf(d, seq++ & 0xff));

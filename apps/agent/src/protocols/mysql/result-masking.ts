@@ -31,7 +31,9 @@ type ColumnPlan =
  * The masking of one result set, decided from its column definitions: a column's source
  * (schema.org_table.org_name, given by the server for every column read from a table) picks its
  * column rule; expression columns (no source) are masked as derived when the statement references a
- * ruled column. A column masked whole whose type is not text is declared as text to the client
+ * ruled column. So are columns of a derived table (`FROM (SELECT salary AS x FROM pay) d`): for those
+ * the server names the derived table and its alias (`d.x`), not the table the value comes from, so a
+ * source that is none of the tables the statement reads is taken for an expression. A column masked whole whose type is not text is declared as text to the client
  * (VAR_STRING, utf8mb4), so drivers do not read `***` as a number.
  */
 export class ResultMasking {
@@ -43,9 +45,17 @@ export class ResultMasking {
    * `referencedColumns`: the columns the statement references, which name what an expression column
    * holds (`REPLACE(ssn, '-', '')` is named after the expression, not the column).
    */
-  constructor(private readonly source: readonly ColumnDefinition[], masker: Masker | undefined, derivedStyle: MaskStyle | undefined, referencedColumns: readonly string[] = []) {
+  constructor(
+    private readonly source: readonly ColumnDefinition[],
+    masker: Masker | undefined,
+    derivedStyle: MaskStyle | undefined,
+    referencedColumns: readonly string[] = [],
+    /** The tables the statement reads (as classified: `db.table` or `table`, lower case). */
+    tablesRead: readonly string[] = [],
+  ) {
     const columns = source;
-    this.plans = columns.map((c) => planFor(c, masker, derivedStyle, referencedColumns));
+    const tables = new Set(tablesRead.map((t) => t.slice(t.lastIndexOf('.') + 1)));
+    this.plans = columns.map((c) => planFor(c, masker, derivedStyle, referencedColumns, tables));
     this.masks = masker !== undefined && this.plans.some((p) => p.kind !== 'keep');
     this.columns = columns.map((c, i) => (this.plans[i]!.kind === 'style' && !TEXT_TYPES.has(c.type) ? asText(c) : c));
   }
@@ -91,9 +101,10 @@ export class ResultMasking {
   }
 }
 
-function planFor(c: ColumnDefinition, masker: Masker | undefined, derivedStyle: MaskStyle | undefined, referencedColumns: readonly string[]): ColumnPlan {
+function planFor(c: ColumnDefinition, masker: Masker | undefined, derivedStyle: MaskStyle | undefined, referencedColumns: readonly string[], tablesRead: ReadonlySet<string>): ColumnPlan {
   if (!masker) return { kind: 'keep' };
-  const source = c.orgTable && c.orgName ? { table: c.schema ? `${c.schema}.${c.orgTable}` : c.orgTable, column: c.orgName } : undefined;
+  const fromTableRead = c.orgTable !== '' && tablesRead.has(c.orgTable.toLowerCase());
+  const source = c.orgTable && c.orgName && fromTableRead ? { table: c.schema ? `${c.schema}.${c.orgTable}` : c.orgTable, column: c.orgName } : undefined;
   if (source) {
     const style = masker.columnStyle(source) ?? masker.columnStyle({ table: c.orgTable, column: c.orgName });
     if (style !== undefined) return { kind: 'style', style };

@@ -2,6 +2,7 @@ import { PolicyEngine } from '@gw/policy';
 import { PreparedStatementTracker, SqlClassificationError, classifySql, loadSqlParser, type StatementClassification } from '@gw/sql';
 import pino from 'pino';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { MysqlClassifier } from '@gw/sql-mysql';
 import { PolicyHolder } from '../../policy/policy-holder.js';
 import { combineVerdicts, decideStatement, denialMessage, mergeApproval, principalFromGrant, type SessionPolicyContext } from './statement-policy.js';
 
@@ -149,6 +150,55 @@ describe('remembered verdicts', () => {
     expect(decideStatement(holder, session, mutable)).toMatchObject({ effect: 'allow' });
     tables[0] = 'orders';
     expect(decideStatement(holder, session, mutable)).toMatchObject({ effect: 'deny', policies: ['no-delete-on-orders'] });
+  });
+});
+
+describe('values kept beyond the result', () => {
+  const masked = new PolicyHolder(
+    () => ({
+      version: 1,
+      sha256: 'm',
+      text: `@id("masked-read") @mask("email:partial, ssn:full") @mask_columns("customers.balance:null")
+        permit (principal, action in [Gateway::Action::"sql:read", Gateway::Action::"sql:session"], resource);`,
+    }),
+    log,
+  );
+  const mysql = new MysqlClassifier();
+  const decide = (s: StatementClassification) => decideStatement(masked, { ...ctx }, s);
+
+  it('refuses a setting or a notification made of a column masked by a rule or by its name, naming the policy and the column', () => {
+    const setting = decide(one("SELECT set_config('my.v', balance::text, false) FROM customers"));
+    expect(setting).toMatchObject({ effect: 'deny', policies: ['masked-read'] });
+    expect(denialMessage(setting)).toBe(
+      'denied by policy "masked-read": the statement would keep a value of column balance, which policy masks, beyond its result (in a setting), where the masking cannot follow it',
+    );
+    expect(decide(one("SELECT pg_catalog.set_config('my.v', (SELECT ssn FROM people LIMIT 1), false)"))).toMatchObject({ effect: 'deny', reasons: [expect.stringContaining('column ssn')] });
+    expect(decide(one("SELECT pg_notify('ch', balance::text) FROM customers"))).toMatchObject({ effect: 'deny', reasons: [expect.stringContaining('in a notification')] });
+  });
+
+  it('lets through what keeps no masked column: a setting of constants, or of a column masking does not know by name', () => {
+    expect(decide(one("SELECT set_config('application_name', 'job-7', false)")).effect).toBe('allow');
+    expect(decide(one("SELECT set_config('my.id', id::text, false) FROM customers")).effect).toBe('allow');
+    expect(decide(one('SELECT balance FROM customers')).effect).toBe('allow');
+  });
+
+  it('refuses MySQL user variables assigned from a ruled, a name-hinted or a star column, and allows the rest', () => {
+    const my = (text: string) => decide(mysql.classify(text)[0]!);
+    for (const text of ['SELECT balance INTO @b FROM customers', 'SET @b = (SELECT balance FROM customers LIMIT 1)', 'SELECT @b := balance FROM customers', 'SELECT ssn INTO @s FROM people', 'SELECT * INTO @a, @b FROM customers LIMIT 1']) {
+      expect(my(text), text).toMatchObject({ effect: 'deny', reasons: [expect.stringContaining('in a user variable')] });
+    }
+    expect(my('SELECT id INTO @id FROM customers LIMIT 1').effect).toBe('allow');
+    expect(my('SET @OLD_SQL_MODE = @@SQL_MODE').effect).toBe('allow');
+    expect(my('SELECT @b').effect).toBe('allow');
+  });
+
+  it('never takes a remembered verdict of the same shape without the variable for one with it', () => {
+    const session: SessionPolicyContext = { ...ctx };
+    const plain = one('SELECT balance FROM customers');
+    expect(decideStatement(masked, session, plain).effect).toBe('allow');
+    // Same frozen lists (the memo finds a shape by them), one field more.
+    expect(decideStatement(masked, session, Object.freeze({ ...plain, storesUserVariables: true })).effect).toBe('deny');
+    expect(decideStatement(masked, session, plain).effect).toBe('allow');
   });
 });
 
