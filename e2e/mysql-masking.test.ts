@@ -145,6 +145,8 @@ describe('mysql masking corpus: text and binary protocol, column rules and recog
       expect(renamed).toEqual([{ x: '*********' }]);
       const [named] = await c.query('SELECT w.n FROM (SELECT name AS n FROM customers WHERE id = 1) w');
       expect((named as { n: string }[])[0]!.n).toMatch(/^h:[0-9a-f]{16}$/);
+      const [cte] = await c.query('WITH w AS (SELECT name AS n, id FROM customers WHERE id = 1) SELECT n FROM w');
+      expect((cte as { n: string }[])[0]!.n).toMatch(/^h:[0-9a-f]{16}$/);
     } finally {
       await c.end();
     }
