@@ -134,6 +134,13 @@ describe('mysql masking corpus: text and binary protocol, column rules and recog
       ]) {
         await expect(c.query(sql), sql).rejects.toMatchObject({ errno: 1142, message: expect.stringMatching(/^denied by policy "my-read": the statement would keep a value of column (salary|name|ssn), which policy masks, beyond its result \(in a user variable\)/) });
       }
+      // Nor copied into another table by a write the policy allows (sql:insert).
+      await expect(c.query("INSERT INTO corpus (id, label) SELECT 100, name FROM customers WHERE id = 1")).rejects.toMatchObject({
+        errno: 1142,
+        message: expect.stringContaining('would keep a value of column name, which policy masks, beyond its result (in a table)'),
+      });
+      await c.query("INSERT INTO corpus (id, label) SELECT 101, 'copied' FROM customers WHERE name = 'Ada'");
+      expect((await c.query('SELECT id, label FROM corpus WHERE id >= 100'))[0]).toEqual([{ id: 101, label: 'copied' }]);
       // Nothing was kept; variables of other values work as before.
       expect((await c.query('SELECT @kept AS v'))[0]).toEqual([{ v: null }]);
       await c.query('SELECT id INTO @id FROM corpus WHERE id = 2');

@@ -298,11 +298,19 @@ describe('postgres gateway with real clients: psql, node-postgres, pgbench', () 
           // Nothing was kept: read back, the setting does not exist.
           expect((await c.query("SELECT current_setting('my.kept', true) AS v")).rows[0]).toEqual({ v: null });
           await c.query('LISTEN kept');
-          await expect(c.query("SELECT pg_notify('kept', ssn) FROM customers WHERE id = 1")).rejects.toThrow(/in a notification or a setting/);
+          await expect(c.query("SELECT pg_notify('kept', ssn) FROM customers WHERE id = 1")).rejects.toThrow(/beyond its result \(in a notification\)/);
           // Settings and notifications of other values go on as before, in the same session.
           expect((await c.query("SELECT set_config('application_name', 'nightly', false) AS v")).rows[0]).toEqual({ v: 'nightly' });
           await c.query("SELECT pg_notify('kept', name) FROM customers WHERE id = 1");
           await expect.poll(() => notified, { timeout: 5000 }).toEqual(['Ada Lovelace']);
+          // Nor copied into another column or table by a write the policy allows (requesters may update).
+          await expect(c.query('UPDATE customers SET note = ssn WHERE id = 1')).rejects.toThrow(
+            'denied by policy "pg-read": the statement would keep a value of column ssn, which policy masks, beyond its result (in a table), where the masking cannot follow it',
+          );
+          await expect(c.query('INSERT INTO orders (customer_id, amount, item) SELECT id, 1, ssn FROM customers WHERE id = 1')).rejects.toThrow(/column ssn, which policy masks/);
+          expect((await fx.directQuery<{ note: string }>('SELECT note FROM customers WHERE id = 1'))[0]?.note).toBe('vip');
+          // Looking rows up by the masked column stores nothing of it.
+          expect((await c.query("UPDATE customers SET note = note WHERE ssn = $1", [PII.ada.ssn])).rowCount).toBe(1);
         } finally {
           await c.end();
         }

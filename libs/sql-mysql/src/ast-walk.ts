@@ -153,3 +153,24 @@ export function targetTables(ast: Node): Set<string> {
   }
   return out;
 }
+
+/** Clauses of a SELECT that pick rows rather than make values. */
+const ROW_PICKING_KEYS: ReadonlySet<string> = new Set(['where', 'having', 'groupby', 'orderby', 'limit', 'locking_read']);
+
+/**
+ * Last names of the columns whose values an INSERT, REPLACE or UPDATE stores: its VALUES (subqueries
+ * included) or its SELECT (without the clauses that only pick rows), its SET and ON DUPLICATE KEY
+ * UPDATE expressions, and its WITH clause. `*` for a star.
+ */
+export function storedColumns(ast: Node, limit: { nodes: number; max: number }): Set<string> {
+  const facts: AstFacts = { tables: new Set(), functions: new Set(), columns: new Set(), locksRows: false, writesFile: false };
+  const values = ast['values'];
+  const parts: unknown[] = [ast['set'], ast['on_duplicate_update'], ast['with']];
+  if (isNode(values) && values['type'] === 'select') {
+    parts.push(Object.fromEntries(Object.entries(values).filter(([key]) => !ROW_PICKING_KEYS.has(key))));
+  } else {
+    parts.push(values);
+  }
+  for (const part of parts) if (isNode(part) || Array.isArray(part)) walkAst(part, facts, new Set(), limit);
+  return facts.columns;
+}

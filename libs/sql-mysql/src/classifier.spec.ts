@@ -120,6 +120,21 @@ describe('MySQL classification', () => {
     refused('SELECT id FROM pay WHERE (@w := salary) > 0');
   });
 
+  it('names the columns whose values a write stores, not those that only pick rows', () => {
+    const stored = (text: string) => one(text).columnsStored;
+    expect(stored('INSERT INTO t (a) SELECT ssn FROM c WHERE salary > 1')).toEqual(['ssn']);
+    expect(stored('REPLACE INTO t (a) SELECT ssn FROM c')).toEqual(['ssn']);
+    expect(stored('INSERT INTO t (a) VALUES ((SELECT ssn FROM c LIMIT 1))')).toEqual(['ssn']);
+    expect(stored('INSERT INTO t SET a = (SELECT ssn FROM c LIMIT 1)')).toEqual(['ssn']);
+    expect(stored('INSERT INTO t (a) VALUES (1) ON DUPLICATE KEY UPDATE a = ssn')).toEqual(['ssn']);
+    expect(stored('UPDATE c SET note = ssn WHERE id = 1')).toEqual(['ssn']);
+    expect(stored('UPDATE c JOIN d ON c.id = d.id SET c.note = d.ssn')).toEqual(['ssn']);
+    expect(stored('INSERT INTO t SELECT * FROM c')).toEqual(['*']);
+    for (const text of ['UPDATE c SET note = 1 WHERE ssn = 1', 'DELETE FROM c WHERE ssn = 1', 'INSERT INTO t (a) VALUES (1)', 'SELECT ssn FROM c', 'CREATE VIEW v AS SELECT ssn FROM c']) {
+      expect(stored(text), text).toBeUndefined();
+    }
+  });
+
   it('refuses what it cannot read (fail closed)', () => {
     refused('SELEC * FROM t');
     refused("SELECT 'unterminated");

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import mariadbGrammar from 'node-sql-parser/build/mariadb.js';
 import { SqlClassificationError, type SqlAction, type StatementClassification, type StatementKind } from '@gw/sql';
-import { cteNames, str, targetTables, walkAst, walkTargetList, walkWithClause, type AstFacts } from './ast-walk.js';
+import { cteNames, storedColumns, str, targetTables, walkAst, walkTargetList, walkWithClause, type AstFacts } from './ast-walk.js';
 import { ADMIN, ADMIN_FUNCTIONS, ADMIN_LEADERS, ADMIN_VARIABLES, CATALOG_READ, CATALOG_SHOWS, SESSION, type FamilyRule } from './families.js';
 import { lexStatements, type LexedStatement, type LexOptions } from './lexer.js';
 
@@ -268,10 +268,12 @@ export class MysqlClassifier {
     const facts: AstFacts = { tables: new Set(), functions: new Set(), columns: new Set(), locksRows: false, writesFile: false };
     const dml = type === 'insert' || type === 'replace' || type === 'update' || type === 'delete';
     let written = new Set<string>();
+    let stored = new Set<string>();
     try {
       const limit = { nodes: 0, max: 200_000 };
       walkAst(ast, facts, new Set(dml ? ['table', 'with'] : ['with']), limit);
       if (dml) walkTargetList(ast, facts, limit);
+      if (dml && type !== 'delete') stored = storedColumns(ast, limit);
       // The statement itself sees every CTE name; each CTE body only those defined before it.
       for (const cte of cteNames(ast)) facts.tables.delete(cte);
       walkWithClause(ast, facts, limit);
@@ -316,6 +318,8 @@ export class MysqlClassifier {
       case 'rename':
         kind = 'ddl';
         actions.add('sql:ddl');
+        // CREATE TABLE ... SELECT stores what it reads (a view only names its query).
+        if (type === 'create' && read.length > 0 && !isAst(ast['view'])) stored = new Set(facts.columns);
         if (type === 'create' && (read.length > 0 || isAst(ast['view']))) {
           // CREATE VIEW v AS SELECT ... / CREATE TABLE ... LIKE: the first table is the one created.
           const created = Array.isArray(ast['table']) ? (ast['table'] as Ast[]) : isAst(ast['table']) ? [ast['table']] : [];
@@ -398,6 +402,7 @@ export class MysqlClassifier {
       readOnly: readOnly && !actions.has('sql:admin') && !locksRows,
       locksRows,
       ...(facts.storesUserVariables ? { storesUserVariables: true } : {}),
+      ...(stored.size > 0 ? { columnsStored: [...stored].sort() } : {}),
     };
   }
 }

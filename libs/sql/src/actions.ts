@@ -59,6 +59,14 @@ export interface StatementClassification {
    * telling which column they came from, so a column's masking cannot follow them.
    */
   readonly storesUserVariables?: boolean;
+  /**
+   * Last names of the columns whose values the statement stores in the database (`*` for a star or a
+   * whole row): an INSERT's rows (`INSERT ... SELECT`, VALUES subqueries), UPDATE SET and ON CONFLICT /
+   * ON DUPLICATE KEY UPDATE expressions, MERGE actions and source, CREATE TABLE AS / SELECT INTO; with
+   * the CTEs of such a statement, but not the clauses that only pick rows (WHERE, HAVING, ORDER BY...).
+   * Absent when none. A later read of the copy names the new column, so a column's masking cannot follow.
+   */
+  readonly columnsStored?: readonly string[];
   /** The statement's own slice of the submitted text. */
   readonly text: string;
   /**

@@ -66,6 +66,7 @@ export function buildClassification({ type, body, collector, text, fingerprint, 
     tablesWritten: Object.freeze(sorted(collector.tablesWritten)),
     functions: Object.freeze(sorted(collector.functions)),
     columnsReferenced: Object.freeze(sorted(columnsReferenced(collector))),
+    ...(collector.columnsStored.size > 0 ? { columnsStored: Object.freeze(sorted(columnsStored(collector))) } : {}),
     readOnly,
     locksRows: collector.locksRows,
     text,
@@ -97,6 +98,7 @@ export function withText(template: StatementClassification, text: string, finger
     tablesWritten: template.tablesWritten,
     functions: template.functions,
     columnsReferenced: template.columnsReferenced,
+    ...(template.columnsStored ? { columnsStored: template.columnsStored } : {}),
     readOnly: template.readOnly,
     locksRows: template.locksRows,
     text,
@@ -110,6 +112,13 @@ export function withText(template: StatementClassification, text: string, finger
 function columnsReferenced(collector: Collector): Set<string> {
   const names = new Set(collector.columnNames);
   for (const bare of collector.bareReferences) if (collector.relationNames.has(bare)) names.add('*');
+  return names;
+}
+
+/** Stored column names; a whole row stored (`INSERT INTO t SELECT c FROM customers c`) counts as `*`. */
+function columnsStored(collector: Collector): Set<string> {
+  const names = new Set(collector.columnsStored);
+  for (const bare of collector.storedBareReferences) if (collector.relationNames.has(bare)) names.add('*');
   return names;
 }
 

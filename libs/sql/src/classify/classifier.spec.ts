@@ -92,6 +92,8 @@ describe('SqlClassifier', () => {
       ['SELECT * FROM t WHERE id = 1 FOR UPDATE', 'SELECT * FROM t WHERE id = 2 FOR UPDATE'],
       ["SELECT nextval('s1')", "SELECT nextval('s2')"],
       ["DELETE FROM t WHERE d < now() - interval '1 day'", "DELETE FROM t WHERE d < now() - interval '30 days'"],
+      ["INSERT INTO t (a) SELECT ssn FROM c WHERE id = 1", "INSERT INTO t (a) SELECT ssn FROM c WHERE id = 2"],
+      ["UPDATE c SET note = ssn || 'x' WHERE id = 1", "UPDATE c SET note = ssn || 'y' WHERE id = 7"],
     ];
     for (const [seed, probe] of pairs) {
       const warm = new SqlClassifier();
@@ -112,6 +114,29 @@ describe('SqlClassifier', () => {
     c.classify('SELECT * FROM t WHERE a = 5');
     expect(c.stats).toEqual({ parses: 6, cacheHits: 0, shapeHits: 0 });
     expect(() => c.classify('SELEC 1')).toThrow(SqlClassificationError);
+  });
+
+  it('names the columns whose values a statement stores, not those that only pick rows', () => {
+    const c = new SqlClassifier();
+    const stored = (sql: string) => c.classify(sql)[0]?.columnsStored;
+    expect(stored("INSERT INTO t (a) SELECT ssn FROM c WHERE salary > 1 ORDER BY name")).toEqual(['ssn']);
+    expect(stored('INSERT INTO t VALUES ((SELECT ssn FROM c LIMIT 1))')).toEqual(['ssn']);
+    expect(stored('UPDATE c SET note = upper(ssn) WHERE id = 1')).toEqual(['ssn']);
+    expect(stored("INSERT INTO t (a) VALUES ('x') ON CONFLICT (a) DO UPDATE SET b = t.ssn")).toEqual(['ssn']);
+    expect(stored('MERGE INTO t USING c ON t.id = c.id WHEN MATCHED THEN UPDATE SET note = c.ssn')).toEqual(['ssn']);
+    expect(stored('CREATE TABLE t2 AS SELECT ssn FROM c')).toEqual(['ssn']);
+    expect(stored('SELECT ssn INTO t3 FROM c')).toEqual(['ssn']);
+    // Through a CTE or a derived table the copy is renamed; the source column is still named.
+    expect(stored('WITH x AS (SELECT ssn AS v FROM c) INSERT INTO t SELECT v FROM x')).toEqual(['ssn', 'v']);
+    expect(stored('INSERT INTO t SELECT x FROM (SELECT ssn AS x FROM c WHERE salary > 1) d')).toEqual(['ssn', 'x']);
+    expect(stored('WITH d AS (UPDATE c SET note = ssn RETURNING id) SELECT * FROM d')).toEqual(['ssn']);
+    // A star or a whole row may be any column.
+    expect(stored('INSERT INTO t SELECT * FROM c')).toEqual(['*']);
+    expect(stored('INSERT INTO t SELECT c FROM customers c')).toEqual(['*', 'c']);
+    // Columns that only pick rows, or reads, store nothing.
+    for (const sql of ["UPDATE c SET note = 'x' WHERE ssn = '1'", "DELETE FROM c WHERE ssn = '1'", 'SELECT ssn FROM c', 'INSERT INTO t (a) SELECT id FROM c WHERE id IN (SELECT id FROM c2 WHERE ssn = $1)']) {
+      expect(stored(sql)?.filter((col) => col === 'ssn') ?? [], sql).toEqual([]);
+    }
   });
 
   it('returns frozen results so a caller cannot corrupt the cache', () => {

@@ -10,6 +10,10 @@ export class Collector {
   readonly columnNames = new Set<string>();
   /** Single-name column references: a whole-row reference when the name is a relation or alias. */
   readonly bareReferences = new Set<string>();
+  /** Last names of the column references whose values the statement stores (see StatementClassification.columnsStored). */
+  readonly columnsStored = new Set<string>();
+  /** Single-name references among those (whole rows when they name a relation). */
+  readonly storedBareReferences = new Set<string>();
   /** Names and aliases of the relations in FROM clauses, lower-cased. */
   readonly relationNames = new Set<string>();
   locksRows = false;
@@ -35,6 +39,7 @@ export class Collector {
     for (const t of nested.tablesWritten) this.tablesWritten.add(t);
     for (const f of nested.functions) this.functions.add(f);
     for (const c of nested.columnsReferenced) this.columnNames.add(c);
+    for (const c of nested.columnsStored ?? []) this.columnsStored.add(c);
     if (nested.locksRows) this.locksRows = true;
     if (!nested.readOnly) this.writesOutsideTables = true;
   }

@@ -100,6 +100,31 @@ function relationName(rangeVar: Body): string {
   return parts.join('.');
 }
 
+/** Fields whose values a statement stores in the database (see StatementClassification.columnsStored). */
+const STORING_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
+  InsertStmt: new Set(['selectStmt', 'onConflictClause']),
+  UpdateStmt: new Set(['targetList']),
+  MergeStmt: new Set(['mergeWhenClauses', 'sourceRelation']),
+  CreateTableAsStmt: new Set(['query']),
+};
+/** Clauses of a SELECT that pick rows rather than make values. */
+const ROW_PICKING_FIELDS: ReadonlySet<string> = new Set(['whereClause', 'havingClause', 'groupClause', 'sortClause', 'limitOffset', 'limitCount', 'lockingClause']);
+
+/** Whether a statement stores what it computes: the writes above, and SELECT INTO (a new table). */
+function storesValues(type: string, body: Body): boolean {
+  return STORING_FIELDS[type] !== undefined || (type === 'SelectStmt' && body['intoClause'] !== undefined);
+}
+
+/** Whether the values under `field` of a `type` node end up stored, given whether its parent's did. */
+function fieldStores(type: string, body: Body, field: string, parentStores: boolean): boolean {
+  if (STORING_FIELDS[type]?.has(field)) return true;
+  if (type === 'SelectStmt') {
+    if (ROW_PICKING_FIELDS.has(field)) return false;
+    if (body['intoClause'] !== undefined) return true;
+  }
+  return parentStores;
+}
+
 /**
  * Walks one statement's parse tree generically: every node is visited, every node type must be known
  * (a statement in STATEMENT_RULES or an entry of INERT_NODES), and every statement found anywhere --
@@ -114,6 +139,8 @@ export class TreeWalker {
   private executing = true;
   /** What the function-call rules (function-calls.ts) may touch. */
   private readonly functionCallContext: FunctionCallContext;
+  /** True while walking values the statement stores (see fieldStores). */
+  private storing = false;
   /** set_config() calls whose name argument a `pg_settings` lookup pins to one setting. */
   private readonly pinnedSettings = new WeakMap<Body, string>();
 
@@ -177,13 +204,19 @@ export class TreeWalker {
       }
       const writeFields = rule?.writeFields ?? CLAUSE_WRITE_FIELDS[type] ?? [];
       const inherited: Mode = WRITE_CONTEXT_CARRIERS.has(type) ? mode : 'read';
+      const parentStores = this.storing;
+      // A writing statement's CTEs may feed what it stores (`WITH x AS (SELECT ssn ...) INSERT ... SELECT * FROM x`).
+      if (storesValues(type, body)) this.storing = true;
       const ctes = this.openWithScope(body);
+      this.storing = parentStores;
       try {
         for (const [field, value] of Object.entries(body)) {
           if (skip.has(field) || field === 'withClause') continue;
+          this.storing = fieldStores(type, body, field, parentStores);
           this.walkField(type, field, value, writeFields.includes(field) ? 'write' : inherited);
         }
       } finally {
+        this.storing = parentStores;
         if (ctes) this.cteScopes.pop();
       }
     } finally {
@@ -263,12 +296,17 @@ export class TreeWalker {
     const last = fields[fields.length - 1];
     if (isObject(last) && 'A_Star' in last) {
       this.out.columnNames.add('*');
+      if (this.storing) this.out.columnsStored.add('*');
       return;
     }
     const name = stringValue(last)?.toLowerCase();
     if (name === undefined) return;
     this.out.columnNames.add(name);
     if (fields.length === 1) this.out.bareReferences.add(name);
+    if (this.storing) {
+      this.out.columnsStored.add(name);
+      if (fields.length === 1) this.out.storedBareReferences.add(name);
+    }
   }
 
   private recordFunction(call: Body): void {

@@ -1,9 +1,11 @@
-import { NO_HINTS, hintsFromNames, ruleTableMatches, strongestStyle, type ColumnRef, type MaskStyle } from '@gw/masking';
+import { ruleTableMatches, strongestStyle, type ColumnRef, type MaskStyle } from '@gw/masking';
 import type { PolicyEngine, PolicyInput } from '@gw/policy';
 import { mergeMasking, type ApprovalRequirement, type MaskingObligation, type PolicyDecision, type PolicyResource } from '@gw/policy';
 import type { StatementClassification } from '@gw/sql';
 import type { SessionPrincipal } from '@gw/tunnel';
 import type { PolicyHolder } from '../../policy/policy-holder.js';
+import { decisionKey } from './decision-key.js';
+import { keepsValues, maskedValuesKept } from './kept-values.js';
 import { callsUserCode, readsUserCodeView } from './user-functions.js';
 
 type Principal = PolicyInput['principal'];
@@ -106,73 +108,29 @@ export function decideStatement(policy: PolicyHolder, ctx: SessionPolicyContext,
   return { ...verdict, policies: [...verdict.policies], reasons: [...verdict.reasons] };
 }
 
-/** A decision key serialized once per classification shape (see decisionKey). */
-interface ShapeKey {
-  kind: StatementClassification['kind'];
-  tablesRead: readonly string[];
-  tablesWritten: readonly string[];
-  functions: readonly string[];
-  columnsReferenced: readonly string[];
-  readOnly: boolean;
-  locksRows: boolean;
-  storesUserVariables: boolean;
-  key: string;
-}
-const shapeKeys = new WeakMap<object, ShapeKey>();
-
-/**
- * The memo key of a classification: everything the decision reads. Statements of one shape (only
- * their literals differ) share the classifier's frozen lists, so the key is serialized once per shape
- * and found again by the identity of those lists; any field that differs serializes afresh.
- */
-function decisionKey(s: StatementClassification): string {
-  const known = shapeKeys.get(s.actions);
-  if (
-    known &&
-    known.tablesRead === s.tablesRead &&
-    known.tablesWritten === s.tablesWritten &&
-    known.functions === s.functions &&
-    known.columnsReferenced === s.columnsReferenced &&
-    known.kind === s.kind &&
-    known.readOnly === s.readOnly &&
-    known.locksRows === s.locksRows &&
-    known.storesUserVariables === (s.storesUserVariables === true)
-  ) {
-    return known.key;
-  }
-  const key = JSON.stringify([s.kind, s.actions, s.tablesRead, s.tablesWritten, s.functions, s.readOnly, s.locksRows, s.columnsReferenced, s.storesUserVariables === true]);
-  // Only frozen lists can be trusted to stay what they were when the key was made.
-  if (Object.isFrozen(s.actions) && Object.isFrozen(s.tablesRead) && Object.isFrozen(s.tablesWritten) && Object.isFrozen(s.functions) && Object.isFrozen(s.columnsReferenced)) {
-    shapeKeys.set(s.actions, { kind: s.kind, tablesRead: s.tablesRead, tablesWritten: s.tablesWritten, functions: s.functions, columnsReferenced: s.columnsReferenced, readOnly: s.readOnly, locksRows: s.locksRows, storesUserVariables: s.storesUserVariables === true, key });
-  }
-  return key;
-}
-
 function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, statement: StatementClassification): StatementVerdict {
   if (statement.actions.length === 0) return denied('statement needs no known action; denied');
   const tables = [...new Set([...statement.tablesRead, ...statement.tablesWritten])].sort();
   const actions = new Set(statement.actions);
   if (callsUserCode(statement.functions, ctx.userFunctions ?? new Set())) actions.add('sql:procedural');
   if (readsUserCodeView(statement.tablesRead, ctx.userCodeViews ?? new Set())) actions.add('sql:procedural');
+  const evaluate = (action: PolicyInput['action']): PolicyDecision =>
+    engine.evaluate({
+      principal: ctx.principal,
+      action,
+      resource: ctx.resource,
+      context: {
+        sourceIp: ctx.sourceIp,
+        statementKind: statement.kind,
+        tables,
+        tablesWritten: [...statement.tablesWritten],
+        functions: [...statement.functions],
+        readOnly: statement.readOnly,
+        dbRole: ctx.dbRole,
+      },
+    });
   const decisions: PolicyDecision[] = [];
-  for (const action of actions) {
-    decisions.push(
-      engine.evaluate({
-        principal: ctx.principal,
-        action,
-        resource: ctx.resource,
-        context: {
-          sourceIp: ctx.sourceIp,
-          statementKind: statement.kind,
-          tables,
-          tablesWritten: [...statement.tablesWritten],
-          functions: [...statement.functions],
-          readOnly: statement.readOnly,
-          dbRole: ctx.dbRole,
-        },
-      }),
-    );
-  }
+  for (const action of actions) decisions.push(evaluate(action));
   const denies = decisions.filter((d) => d.effect === 'deny');
   if (denies.length > 0) {
     return {
@@ -184,13 +142,17 @@ function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, stateme
   }
   const masking = decisions.reduce<MaskingObligation>((acc, d) => mergeMasking([acc, d.obligations.masking]), NO_MASKING);
   const derived = derivedStyleOf(masking, statement, tables);
-  const kept = maskedColumnsKept(masking, statement, derived);
+  // What a statement keeps is read back later by a plain read: the masking of reading these tables
+  // counts too (an UPDATE that copies a column is allowed by a permit that masks nothing).
+  const read = keepsValues(statement) ? evaluate('sql:select') : undefined;
+  const readMasks = read && read.effect !== 'deny' ? [read] : [];
+  const kept = maskedValuesKept(mergeMasking([masking, ...readMasks.map((d) => d.obligations.masking)]), statement, tables);
   if (kept !== undefined) {
-    const masks = decisions.filter((d) => d.obligations.masking.columns.length > 0 || d.obligations.masking.entities.length > 0);
+    const masks = [...decisions, ...readMasks].filter((d) => d.obligations.masking.columns.length > 0 || d.obligations.masking.entities.length > 0);
     return {
       effect: 'deny',
       policies: [...new Set(masks.flatMap((d) => d.determiningPolicies))],
-      reasons: [`the statement would keep a value of ${kept}, which policy masks, beyond its result (${keptWhere(statement)}), where the masking cannot follow it`],
+      reasons: [`the statement would keep a value of ${kept.columns}, which policy masks, beyond its result (${kept.where}), where the masking cannot follow it`],
       masking: NO_MASKING,
     };
   }
@@ -208,39 +170,6 @@ function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, stateme
     };
   }
   return { effect: 'allow', policies: [...new Set(decisions.flatMap((d) => d.determiningPolicies))], reasons: [], masking, ...withDerived };
-}
-
-/**
- * Functions that keep a value in the session beyond the statement's result: a setting read back with
- * `current_setting`, a notification payload. What they keep names no column.
- */
-const VALUE_KEEPING_FUNCTIONS: ReadonlySet<string> = new Set(['set_config', 'pg_notify']);
-
-function keepsValues(statement: StatementClassification): boolean {
-  return statement.storesUserVariables === true || statement.functions.some((f) => VALUE_KEEPING_FUNCTIONS.has(f.replace(/^pg_catalog\./, '')));
-}
-
-/** Where the statement keeps values, for the denial. */
-function keptWhere(statement: StatementClassification): string {
-  if (statement.storesUserVariables) return 'in a user variable';
-  return statement.functions.some((f) => f.endsWith('pg_notify')) ? 'in a notification or a setting' : 'in a setting';
-}
-
-/**
- * A statement that keeps values beyond its result (user variables, settings, notifications) while it
- * references a column that masking knows only by its name: a column rule's column (`derived`), or,
- * under entity masking, a column whose name is what makes bare digits an SSN or a phone number (a
- * star could be any of them). Read back later, the value names no column and would pass unmasked.
- * Returns those columns for the denial, undefined when the statement may run.
- */
-function maskedColumnsKept(masking: MaskingObligation, statement: StatementClassification, derived: MaskStyle | undefined): string | undefined {
-  if (!keepsValues(statement)) return undefined;
-  const referenced = statement.columnsReferenced;
-  const ruled = masking.columns.filter((rule) => referenced.includes('*') || referenced.includes(rule.column.toLowerCase())).map((rule) => rule.column.toLowerCase());
-  const hinted = masking.entities.length > 0 ? referenced.filter((c) => c === '*' || hintsFromNames([c]) !== NO_HINTS) : [];
-  const columns = [...new Set([...(derived !== undefined ? ruled : []), ...hinted])];
-  if (columns.length === 0) return undefined;
-  return columns.map((c) => (c === '*' ? 'every column (*)' : `column ${c}`)).join(', ');
 }
 
 /** The strongest style of the column rules whose column (or a star/whole row) the statement references on a table it touches. */
