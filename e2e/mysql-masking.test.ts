@@ -159,6 +159,28 @@ describe('mysql masking corpus: text and binary protocol, column rules and recog
     }
   });
 
+  it('warnings and errors about a statement that reads a ruled column quote its values masked', async () => {
+    const c = await fx.gateway();
+    try {
+      await c.query("SELECT CAST(CONCAT(salary, 'x') AS DOUBLE) AS v FROM corpus WHERE id = 1");
+      expect((await c.query('SHOW WARNINGS'))[0]).toEqual([{ Level: 'Warning', Code: 1292, Message: "Truncated incorrect DOUBLE value: '****.***'" }]);
+      // A statement that reads no ruled column makes the warnings its own: shown as they are.
+      await c.query("SELECT CAST('12x' AS DOUBLE) AS v");
+      expect((await c.query('SHOW WARNINGS'))[0]).toEqual([{ Level: 'Warning', Code: 1292, Message: "Truncated incorrect DOUBLE value: '12x'" }]);
+    } finally {
+      await c.end();
+    }
+    // The mariadb client shows warnings itself (--show-warnings), and an error quoting a hashed name.
+    const warned = await fx.cli("SELECT CAST(CONCAT(salary, 'x') AS DOUBLE) AS v FROM corpus WHERE id = 1", ['--show-warnings']);
+    expect(`${warned.stdout}${warned.stderr}`).toContain("Truncated incorrect DOUBLE value: '****.***'");
+    expect(`${warned.stdout}${warned.stderr}`).not.toContain('1234.50');
+    const failed = await fx.cli("SELECT EXTRACTVALUE('<a/>', CONCAT('~', (SELECT name FROM customers WHERE id = 1)))").then(
+      () => '',
+      (e: { stderr: string }) => e.stderr,
+    );
+    expect(failed).toContain("XPATH syntax error: '~***'");
+  });
+
   it('the mariadb client: an error quoting a value shows it masked', async () => {
     const failed = await fx.cli('INSERT INTO customers (id, email) SELECT 11, email FROM customers WHERE id = 1').then(
       () => '',

@@ -309,6 +309,9 @@ describe('postgres gateway with real clients: psql, node-postgres, pgbench', () 
           );
           await expect(c.query('INSERT INTO orders (customer_id, amount, item) SELECT id, 1, ssn FROM customers WHERE id = 1')).rejects.toThrow(/column ssn, which policy masks/);
           expect((await fx.directQuery<{ note: string }>('SELECT note FROM customers WHERE id = 1'))[0]?.note).toBe('vip');
+          // Errors about a statement that reads the ruled column quote its values masked.
+          await expect(c.query("SELECT (ssn || 'x')::int FROM customers WHERE id = 1")).rejects.toThrow('invalid input syntax for type integer: "***-**-*****"');
+          await expect(c.query('SELECT name::int FROM customers WHERE id = 1')).rejects.toThrow('invalid input syntax for type integer: "Ada Lovelace"');
           // Looking rows up by the masked column stores nothing of it.
           expect((await c.query("UPDATE customers SET note = note WHERE ssn = $1", [PII.ada.ssn])).rowCount).toBe(1);
         } finally {

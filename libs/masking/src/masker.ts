@@ -1,4 +1,5 @@
 import { maskCutFragments } from './cut-fragments.js';
+import { maskQuotedValues } from './quoted-values.js';
 import { maskBase64Payload, maskBase64Runs, maskHexRuns, maskReversed } from './encoded-views.js';
 import { decodeEscapes } from './escaped-text.js';
 import { NO_HINTS, type ValueHints } from './hints.js';
@@ -78,10 +79,13 @@ export class Masker {
    * A server's message (an error, a notice, their details): entity-masked like a computed value, and
    * the remains of entities at the places where the server cut a quoted value short (`...`) masked by
    * their shape, since what is left of them is too short to recognize (see cut-fragments.ts).
+   * `quotedValues`: the message answers a statement that references a column masked by a column rule,
+   * whose values have no shape to recognize: every value it quotes is masked (see quoted-values.ts).
    */
-  maskMessage(text: string): string {
-    if (this.entities.size === 0) return text;
-    return maskCutFragments(this.maskEntities(text, true), this.entities);
+  maskMessage(text: string, quotedValues = false): string {
+    const quoted = quotedValues ? maskQuotedValues(text) : text;
+    if (this.entities.size === 0) return quoted;
+    return maskCutFragments(this.maskEntities(quoted, true), this.entities);
   }
 
   /**

@@ -158,6 +158,10 @@ describe('MysqlSessionCore', () => {
     const bare = Buffer.concat([Buffer.from([0xff, 0x26, 0x04]), Buffer.from("Duplicate entry 'ada@example.com'")]);
     expect(maskErrMessage(bare, masker)?.toString('latin1')).toBe("\xff\x26\x04Duplicate entry '***@*******.***'");
     expect(maskErrMessage(Buffer.concat([Buffer.from([0xff, 0xff, 0xff, 1, 2, 0, 0, 0]), Buffer.from('ada@example.com')]), masker)).toBeUndefined();
+    // For a statement that references a ruled column, every quoted value: a name has no shape to find.
+    const named = Buffer.concat([Buffer.from([0xff, 0x26, 0x04]), Buffer.from("Duplicate entry 'Ada' for key 'name'")]);
+    expect(maskErrMessage(named, masker)).toBeUndefined();
+    expect(maskErrMessage(named, masker, true)?.toString('latin1')).toBe("\xff\x26\x04Duplicate entry '***' for key '****'");
   });
 
   it('COM_FIELD_LIST: masks the defaults it lists, however the answer is cut, and records it as SHOW COLUMNS', async () => {

@@ -75,7 +75,7 @@ interface PreparedStatement {
 type Expectation =
   | { kind: 'none' }
   | { kind: 'single'; run?: StatementRun }
-  | { kind: 'results'; binary: boolean; run?: StatementRun; verdict: StatementVerdict; statementId?: number; cursor?: 'open' | 'fetch'; columns: readonly string[]; tables: readonly string[] }
+  | { kind: 'results'; binary: boolean; run?: StatementRun; verdict: StatementVerdict; statementId?: number; cursor?: 'open' | 'fetch'; columns: readonly string[]; tables: readonly string[]; messages?: boolean }
   | { kind: 'prepare'; text: string; statement: StatementClassification; run: StatementRun }
   /** COM_FIELD_LIST: column definitions (with their defaults) until the terminator; `listed` counts them. */
   | { kind: 'field_list'; run: StatementRun; listed: number };
@@ -127,6 +127,8 @@ export class MysqlSessionCore {
   /** SQL-level `PREPARE name FROM '...'` statements, for `EXECUTE name`. */
   private readonly sqlPrepared = new Map<string, StatementClassification>();
   private busy = false;
+  /** The server's warnings are those of a statement that referenced a ruled column (see warningsQuoting). */
+  private warningsOfRuled = false;
   private lastPrepared = -1;
   private ended = false;
   private backslashEscapes = true;
@@ -295,7 +297,8 @@ export class MysqlSessionCore {
       }
       const run = this.newRun(text, verdict, resolved);
       if (approval) run.approval = approval;
-      this.forward(p, { kind: 'results', binary: false, run, verdict, columns: [...new Set(resolved.flatMap((s) => s.columnsReferenced))], tables: [...new Set(resolved.flatMap((s) => s.tablesRead))] });
+      const messages = this.warningsQuoting(resolved.map((s) => s.text), verdict);
+      this.forward(p, { kind: 'results', binary: false, run, verdict, columns: [...new Set(resolved.flatMap((s) => s.columnsReferenced))], tables: [...new Set(resolved.flatMap((s) => s.tablesRead))], ...(messages ? { messages } : {}) });
     };
     this.afterDecision(p, text, verdict, resolved, onAllowed);
   }
@@ -339,7 +342,8 @@ export class MysqlSessionCore {
     this.afterDecision(p, prepared.text, verdict, [prepared.statement], (approval) => {
       const run = this.newRun(prepared.text, verdict, [prepared.statement]);
       if (approval) run.approval = approval;
-      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId: id, columns: prepared.statement.columnsReferenced, tables: prepared.statement.tablesRead, ...(flags === CURSOR_TYPE_READ_ONLY ? { cursor: 'open' as const } : {}) });
+      const messages = this.warningsQuoting([prepared.text], verdict);
+      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId: id, columns: prepared.statement.columnsReferenced, tables: prepared.statement.tablesRead, ...(messages ? { messages } : {}), ...(flags === CURSOR_TYPE_READ_ONLY ? { cursor: 'open' as const } : {}) });
     }, params);
   }
 
@@ -473,8 +477,10 @@ export class MysqlSessionCore {
   private maskedErr(p: MysqlPacket, e: Expectation): MysqlPacket {
     const verdict = e.kind === 'results' ? e.verdict : e.kind === 'single' || e.kind === 'prepare' || e.kind === 'field_list' ? e.run?.verdict : undefined;
     const masking = verdict?.masking ?? this.o.gate.sessionMasking();
-    if (masking.entities.length === 0) return p;
-    const masked = maskErrMessage(p.payload, this.maskerFor(masking));
+    // A statement that references a ruled column: every value the message quotes is masked.
+    const quoted = verdict !== undefined && verdict.effect !== 'deny' && verdict.derivedStyle !== undefined;
+    if (masking.entities.length === 0 && !quoted) return p;
+    const masked = maskErrMessage(p.payload, this.maskerFor(masking), quoted);
     return masked === undefined ? p : { ...p, payload: masked };
   }
 
@@ -485,6 +491,18 @@ export class MysqlSessionCore {
       this.maskers.set(rules, masker);
     }
     return masker;
+  }
+
+  /**
+   * Whether the result of these statements is the server's warnings (SHOW WARNINGS / SHOW ERRORS) for a
+   * statement that referenced a ruled column: their messages quote its values (`Truncated incorrect
+   * DOUBLE value: '98765.43x'`), masked then like an error's. Any other statement makes the warnings
+   * its own from now on.
+   */
+  private warningsQuoting(texts: readonly string[], verdict: StatementVerdict): boolean {
+    if (texts.length > 0 && texts.every((t) => READS_WARNINGS.test(t))) return this.warningsOfRuled;
+    this.warningsOfRuled = verdict.derivedStyle !== undefined;
+    return false;
   }
 
   private masker(verdict: StatementVerdict): Masker | undefined {
@@ -637,8 +655,8 @@ export class MysqlSessionCore {
         r.defs.push(parseColumnDefinition(payload));
         r.rawDefs.push(payload);
         if (--r.columnsLeft > 0) return;
-        r.masker = this.masker(e.verdict);
-        r.masking = new ResultMasking(r.defs, r.masker, e.verdict.derivedStyle, e.columns, e.tables);
+        r.masker = this.masker(e.verdict) ?? (e.messages ? this.maskerFor(e.verdict.masking) : undefined);
+        r.masking = new ResultMasking(r.defs, r.masker, e.verdict.derivedStyle, e.columns, e.tables, e.messages === true);
         const defs = r.masking.definitionPayloads(r.rawDefs);
         let seq = p.seq - r.defs.length + 1;
         for (const d of defs) out.push(packetOf(d, seq++ & 0xff));
@@ -705,6 +723,9 @@ export class MysqlSessionCore {
   }
 }
 
+/** Statements whose result is the server's warnings or errors of the statement before. */
+const READS_WARNINGS = /^\s*SHOW\s+(?:COUNT\s*\(\s*\*\s*\)\s+)?(?:WARNINGS|ERRORS)\b/i;
+
 /** MariaDB's progress report travels as an ERR packet with this code (CLIENT_PROGRESS): no message to mask. */
 const PROGRESS_REPORT = 0xffff;
 
@@ -712,11 +733,11 @@ const PROGRESS_REPORT = 0xffff;
  * An ERR payload (0xff, code, `#` and SQL state under CLIENT_PROTOCOL_41, message) with entities in its
  * message masked, or undefined when nothing changed.
  */
-export function maskErrMessage(payload: Buffer, masker: Masker): Buffer | undefined {
+export function maskErrMessage(payload: Buffer, masker: Masker, quotedValues = false): Buffer | undefined {
   if (payload.length < 3 || payload[0] !== 0xff || payload.readUInt16LE(1) === PROGRESS_REPORT) return undefined;
   const at = payload[3] === 0x23 && payload.length >= 9 ? 9 : 3;
   const message = payload.subarray(at).toString('utf8');
-  const masked = masker.maskMessage(message);
+  const masked = masker.maskMessage(message, quotedValues);
   return masked === message ? undefined : Buffer.concat([payload.subarray(0, at), Buffer.from(masked, 'utf8')]);
 }
 

@@ -25,6 +25,8 @@ type ColumnPlan =
   | { kind: 'scan'; computed: boolean; hints: ValueHints }
   /** A number: replaced by NULL when it is itself an entity (a card number in a BIGINT, an `ssn INT`). */
   | { kind: 'number'; numberKind: NumberKind; hints: ValueHints }
+  /** A server message about a statement that referenced a ruled column (SHOW WARNINGS): quoted values masked. */
+  | { kind: 'message' }
   | { kind: 'keep' };
 
 /**
@@ -52,10 +54,12 @@ export class ResultMasking {
     referencedColumns: readonly string[] = [],
     /** The tables the statement reads (as classified: `db.table` or `table`, lower case). */
     tablesRead: readonly string[] = [],
+    /** The rows are server messages quoting values of a ruled column (see MysqlSessionCore.warningsQuoting). */
+    quotedMessages = false,
   ) {
     const columns = source;
     const tables = new Set(tablesRead.map((t) => t.slice(t.lastIndexOf('.') + 1)));
-    this.plans = columns.map((c) => planFor(c, masker, derivedStyle, referencedColumns, tables));
+    this.plans = columns.map((c) => (quotedMessages && masker && TEXT_TYPES.has(c.type) ? { kind: 'message' } : planFor(c, masker, derivedStyle, referencedColumns, tables)));
     this.masks = masker !== undefined && this.plans.some((p) => p.kind !== 'keep');
     this.columns = columns.map((c, i) => (this.plans[i]!.kind === 'style' && !TEXT_TYPES.has(c.type) ? asText(c) : c));
   }
@@ -126,6 +130,10 @@ function applyPlan(plan: ColumnPlan, text: string, masker: Masker): string | nul
       return undefined;
     case 'style':
       return masker.maskWithStyle(text, plan.style);
+    case 'message': {
+      const masked = masker.maskMessage(text, true);
+      return masked === text ? undefined : masked;
+    }
     case 'number':
       return masker.entityInNumber(text, plan.hints, plan.numberKind) === undefined ? undefined : null;
     case 'scan': {

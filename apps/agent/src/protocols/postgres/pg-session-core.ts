@@ -610,7 +610,7 @@ export class PgSessionCore {
       }
       case 'NoticeResponse':
         // A trigger's or function's RAISE NOTICE/WARNING can quote any row.
-        return this.toClient(this.masking.notice('NoticeResponse', m.fields, m.raw, this.maskingOf(head), undefined).raw);
+        return this.toClient(this.masking.notice('NoticeResponse', m.fields, m.raw, this.maskingOf(head), undefined, this.readsRuledColumn(head)).raw);
       case 'ParameterStatus': {
         // set_config('application_name', email, false) has the server report the value.
         const value = this.masking.parameterValue(m.value, this.maskingOf(head));
@@ -738,7 +738,13 @@ export class PgSessionCore {
 
   /** Masks values the server quotes in an error with the masking of the statement that caused it. */
   private maskError(fields: NoticeFields, raw: Buffer, head: Pending | undefined): { fields: NoticeFields; raw: Buffer } {
-    return this.masking.notice('ErrorResponse', fields, raw, this.maskingOf(head), head && 'marker' in head ? head.marker : undefined);
+    return this.masking.notice('ErrorResponse', fields, raw, this.maskingOf(head), head && 'marker' in head ? head.marker : undefined, this.readsRuledColumn(head));
+  }
+
+  /** The statement answered references a column under a column rule (its verdict has a derived style). */
+  private readsRuledColumn(head: Pending | undefined): boolean {
+    const verdict = this.verdictOf(head);
+    return verdict !== undefined && verdict.effect !== 'deny' && verdict.derivedStyle !== undefined;
   }
 
   /**

@@ -81,11 +81,19 @@ export class ResultMasking {
    * Values a server quotes in an ErrorResponse or NoticeResponse (`Key (email)=(…) already exists`, a
    * trigger's `RAISE NOTICE`), masked with the statement's masking.
    */
-  notice(kind: 'ErrorResponse' | 'NoticeResponse', fields: NoticeFields, raw: Buffer, masking: MaskingRules | undefined, marker: string | undefined): { fields: NoticeFields; raw: Buffer } {
+  notice(
+    kind: 'ErrorResponse' | 'NoticeResponse',
+    fields: NoticeFields,
+    raw: Buffer,
+    masking: MaskingRules | undefined,
+    marker: string | undefined,
+    /** The statement references a ruled column: every value the message quotes is masked. */
+    quotedValues = false,
+  ): { fields: NoticeFields; raw: Buffer } {
     if (!masking || !hasRules(masking)) return { fields, raw };
     // The marker's own error is replaced by the denial anyway; masking must not alter the marker first.
     if (marker && (fields.message ?? '').includes(marker)) return { fields, raw };
-    const masked = maskNoticeFields(fields, this.maskerFor(masking));
+    const masked = maskNoticeFields(fields, this.maskerFor(masking), quotedValues);
     return masked ? { fields: masked, raw: serializeBackend({ kind, fields: masked }) } : { fields, raw };
   }
 
