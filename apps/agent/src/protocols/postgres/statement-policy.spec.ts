@@ -229,6 +229,21 @@ describe('values kept beyond the result', () => {
     expect(decideStatement(split, { ...ctx }, one("UPDATE customers SET note = 'x' WHERE balance > 10")).effect).toBe('allow');
   });
 
+  it('refuses the statistics\' sampled values under masking, not their other columns', () => {
+    const denial = decide(one("SELECT attname, histogram_bounds FROM pg_stats WHERE tablename = 'customers'"));
+    expect(denialMessage(denial)).toBe('denied by policy "masked-read": pg_stats holds samples of column values, which masking cannot tell apart by column; read its other columns');
+    expect(decide(one('SELECT * FROM pg_catalog.pg_stats')).effect).toBe('deny');
+    expect(decide(one('SELECT s FROM pg_stats s')).effect).toBe('deny');
+    expect(decide(one('SELECT most_common_vals FROM pg_stats_ext')).effect).toBe('deny');
+    expect(decide(mysql.classify('SELECT HISTOGRAM FROM information_schema.COLUMN_STATISTICS')[0]!).effect).toBe('deny');
+    expect(decide(one("SELECT attname, n_distinct, null_frac FROM pg_stats WHERE tablename = 'customers'")).effect).toBe('allow');
+    // A table of one's own that happens to share the name is not the catalog's.
+    expect(decide(one('SELECT histogram_bounds FROM app.pg_stats')).effect).toBe('allow');
+    // Without masking there is nothing to protect.
+    const unmasked = new PolicyHolder(() => ({ version: 1, sha256: 'u', text: '@id("plain-read") permit (principal, action in Gateway::Action::"sql:read", resource);' }), log);
+    expect(decideStatement(unmasked, { ...ctx }, one('SELECT histogram_bounds FROM pg_stats')).effect).toBe('allow');
+  });
+
   it('never takes a remembered verdict of the same shape without the variable for one with it', () => {
     const session: SessionPolicyContext = { ...ctx };
     const plain = one('SELECT balance FROM customers');

@@ -6,6 +6,7 @@ import type { SessionPrincipal } from '@gw/tunnel';
 import type { PolicyHolder } from '../../policy/policy-holder.js';
 import { decisionKey } from './decision-key.js';
 import { keepsValues, maskedValuesKept } from './kept-values.js';
+import { valueSamplesRead } from './value-samples.js';
 import { callsUserCode, readsUserCodeView } from './user-functions.js';
 
 type Principal = PolicyInput['principal'];
@@ -142,19 +143,17 @@ function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, stateme
   }
   const masking = decisions.reduce<MaskingObligation>((acc, d) => mergeMasking([acc, d.obligations.masking]), NO_MASKING);
   const derived = derivedStyleOf(masking, statement, tables);
+  const samples = valueSamplesRead(masking, statement);
+  if (samples !== undefined) {
+    return maskingDenial(decisions, `${samples} holds samples of column values, which masking cannot tell apart by column; read its other columns`);
+  }
   // What a statement keeps is read back later by a plain read: the masking of reading these tables
   // counts too (an UPDATE that copies a column is allowed by a permit that masks nothing).
   const read = keepsValues(statement) ? evaluate('sql:select') : undefined;
   const readMasks = read && read.effect !== 'deny' ? [read] : [];
   const kept = maskedValuesKept(mergeMasking([masking, ...readMasks.map((d) => d.obligations.masking)]), statement, tables);
   if (kept !== undefined) {
-    const masks = [...decisions, ...readMasks].filter((d) => d.obligations.masking.columns.length > 0 || d.obligations.masking.entities.length > 0);
-    return {
-      effect: 'deny',
-      policies: [...new Set(masks.flatMap((d) => d.determiningPolicies))],
-      reasons: [`the statement would keep a value of ${kept.columns}, which policy masks, beyond its result (${kept.where}), where the masking cannot follow it`],
-      masking: NO_MASKING,
-    };
+    return maskingDenial([...decisions, ...readMasks], `the statement would keep a value of ${kept.columns}, which policy masks, beyond its result (${kept.where}), where the masking cannot follow it`);
   }
   const withDerived = derived ? { derivedStyle: derived } : {};
   const approvals = decisions.filter((d) => d.effect === 'require_approval');
@@ -170,6 +169,12 @@ function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, stateme
     };
   }
   return { effect: 'allow', policies: [...new Set(decisions.flatMap((d) => d.determiningPolicies))], reasons: [], masking, ...withDerived };
+}
+
+/** A denial because masking could not hold: named after the policies whose masking it protects. */
+function maskingDenial(decisions: readonly PolicyDecision[], reason: string): StatementVerdict {
+  const masks = decisions.filter((d) => d.obligations.masking.columns.length > 0 || d.obligations.masking.entities.length > 0);
+  return denied(reason, [...new Set(masks.flatMap((d) => d.determiningPolicies))]);
 }
 
 /** The strongest style of the column rules whose column (or a star/whole row) the statement references on a table it touches. */
