@@ -312,6 +312,9 @@ describe('postgres gateway with real clients: psql, node-postgres, pgbench', () 
           // Errors about a statement that reads the ruled column quote its values masked.
           await expect(c.query("SELECT (ssn || 'x')::int FROM customers WHERE id = 1")).rejects.toThrow('invalid input syntax for type integer: "***-**-*****"');
           await expect(c.query('SELECT name::int FROM customers WHERE id = 1')).rejects.toThrow('invalid input syntax for type integer: "Ada Lovelace"');
+          // COPY rows carry no column names for the rule to go by: refused when they hold the ruled column.
+          await expect(c.query('COPY customers TO STDOUT')).rejects.toThrow('denied by policy "pg-read": COPY output carries no column names');
+          await expect(c.query('COPY (SELECT id, ssn FROM customers) TO STDOUT')).rejects.toThrow('COPY output carries no column names');
           // The planner's statistics sample every column's values: those are refused under masking.
           await fx.directQuery('ANALYZE customers');
           await expect(c.query("SELECT histogram_bounds FROM pg_stats WHERE tablename = 'customers' AND attname = 'ssn'")).rejects.toThrow(

@@ -229,6 +229,16 @@ describe('values kept beyond the result', () => {
     expect(decideStatement(split, { ...ctx }, one("UPDATE customers SET note = 'x' WHERE balance > 10")).effect).toBe('allow');
   });
 
+  it('refuses a COPY TO of columns under a column rule (its rows carry no column names), not of others', () => {
+    expect(denialMessage(decide(one('COPY customers TO STDOUT')))).toBe(
+      'denied by policy "masked-read": COPY output carries no column names, so the column rules that apply to it cannot be applied; read it with SELECT',
+    );
+    expect(decide(one('COPY customers (id, balance) TO STDOUT')).effect).toBe('deny');
+    expect(decide(one('COPY (SELECT balance * 2 FROM customers) TO STDOUT WITH (FORMAT csv)')).effect).toBe('deny');
+    expect(decide(one('COPY (SELECT id, email FROM customers) TO STDOUT')).effect).toBe('allow');
+    expect(decide(one('COPY orders TO STDOUT')).effect).toBe('allow');
+  });
+
   it('refuses the statistics\' sampled values under masking, not their other columns', () => {
     const denial = decide(one("SELECT attname, histogram_bounds FROM pg_stats WHERE tablename = 'customers'"));
     expect(denialMessage(denial)).toBe('denied by policy "masked-read": pg_stats holds samples of column values, which masking cannot tell apart by column; read its other columns');

@@ -142,7 +142,10 @@ function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, stateme
     };
   }
   const masking = decisions.reduce<MaskingObligation>((acc, d) => mergeMasking([acc, d.obligations.masking]), NO_MASKING);
-  const derived = derivedStyleOf(masking, statement, tables);
+  const derived = derivedStyleOf(masking, statement.columnsReferenced, tables);
+  if (copiesRuledColumns(masking, statement, tables)) {
+    return maskingDenial(decisions, 'COPY output carries no column names, so the column rules that apply to it cannot be applied; read it with SELECT');
+  }
   const samples = valueSamplesRead(masking, statement);
   if (samples !== undefined) {
     return maskingDenial(decisions, `${samples} holds samples of column values, which masking cannot tell apart by column; read its other columns`);
@@ -171,6 +174,17 @@ function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, stateme
   return { effect: 'allow', policies: [...new Set(decisions.flatMap((d) => d.determiningPolicies))], reasons: [], masking, ...withDerived };
 }
 
+/**
+ * COPY ... TO sends rows without column names (no RowDescription), so a column rule has nothing to
+ * find its column by: a COPY whose columns fall under a column rule is refused. A COPY of a table
+ * without a column list (or of a query that names no column) copies every column.
+ */
+function copiesRuledColumns(masking: MaskingObligation, statement: StatementClassification, tables: readonly string[]): boolean {
+  if (statement.kind !== 'copy_to' || masking.columns.length === 0) return false;
+  const columns = statement.columnsReferenced.length > 0 ? statement.columnsReferenced : ['*'];
+  return derivedStyleOf(masking, columns, tables) !== undefined;
+}
+
 /** A denial because masking could not hold: named after the policies whose masking it protects. */
 function maskingDenial(decisions: readonly PolicyDecision[], reason: string): StatementVerdict {
   const masks = decisions.filter((d) => d.obligations.masking.columns.length > 0 || d.obligations.masking.entities.length > 0);
@@ -178,9 +192,9 @@ function maskingDenial(decisions: readonly PolicyDecision[], reason: string): St
 }
 
 /** The strongest style of the column rules whose column (or a star/whole row) the statement references on a table it touches. */
-function derivedStyleOf(masking: MaskingObligation, statement: StatementClassification, tables: readonly string[]): MaskStyle | undefined {
+function derivedStyleOf(masking: MaskingObligation, columnsReferenced: readonly string[], tables: readonly string[]): MaskStyle | undefined {
   if (masking.columns.length === 0) return undefined;
-  const referenced = new Set(statement.columnsReferenced);
+  const referenced = new Set(columnsReferenced);
   const applies = masking.columns.filter(
     (rule) =>
       (referenced.has('*') || referenced.has(rule.column.toLowerCase())) && (rule.table === '*' || tables.some((table) => ruleTableMatches(rule.table, table))),
