@@ -17,7 +17,8 @@ import { DEFAULT_MYSQL_OPTIONS, mysql2TlsOptions, mysqlUpstreamTls, tlsFailure, 
 import type { UpstreamTls } from '../postgres/upstream-tls.js';
 import { MysqlSessionCore, type KillOutcome } from './mysql-session-core.js';
 import { startRefusal } from './session-start.js';
-import { loadUserCodeViewNames, loadUserFunctionNames } from './user-code.js';
+import { loadUserFunctionNames, loadViews } from './user-code.js';
+import type { ViewLineage } from '../postgres/view-masking.js';
 import { UpstreamLoginError, loginUpstream, type UpstreamSession } from './upstream-login.js';
 
 const START_TIMEOUT_MS = 15_000;
@@ -27,6 +28,13 @@ interface ResourceState {
   tls: UpstreamTls;
   users: EphemeralUsers;
   maskingKey: Buffer;
+}
+
+
+interface UserCode {
+  userFunctions: ReadonlySet<string>;
+  userCodeViews: ReadonlySet<string>;
+  views: ReadonlyMap<string, ViewLineage>;
 }
 
 /** A live session, as KILL from another session of the same principal finds it. */
@@ -54,10 +62,10 @@ export class MysqlHandler implements ProtocolHandler {
 
   constructor(private readonly o: DatabaseHandlerOptions) {}
 
-  /** What the session's statements may run without showing it: stored functions, and views that call them. */
-  private async loadUserCode(admin: Pool): Promise<{ userFunctions: ReadonlySet<string>; userCodeViews: ReadonlySet<string> }> {
+  /** What the session's statements may run without showing it (stored functions, views that call them), and what is behind views. */
+  private async loadUserCode(admin: Pool): Promise<UserCode> {
     const userFunctions = await loadUserFunctionNames(admin);
-    return { userFunctions, userCodeViews: await loadUserCodeViewNames(admin, this.classifier, userFunctions) };
+    return { userFunctions, ...(await loadViews(admin, this.classifier, userFunctions)) };
   }
 
   get openSessions(): number {
@@ -156,7 +164,7 @@ export class MysqlHandler implements ProtocolHandler {
     };
 
     let upstream: UpstreamSession;
-    let userCode: { userFunctions: ReadonlySet<string>; userCodeViews: ReadonlySet<string> };
+    let userCode: UserCode;
     try {
       [upstream, userCode] = await Promise.all([
         loginUpstream({

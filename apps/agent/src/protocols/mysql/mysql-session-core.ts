@@ -298,7 +298,7 @@ export class MysqlSessionCore {
       const run = this.newRun(text, verdict, resolved);
       if (approval) run.approval = approval;
       const messages = this.warningsQuoting(resolved.map((s) => s.text), verdict);
-      this.forward(p, { kind: 'results', binary: false, run, verdict, columns: [...new Set(resolved.flatMap((s) => s.columnsReferenced))], tables: [...new Set(resolved.flatMap((s) => s.tablesRead))], ...(messages ? { messages } : {}) });
+      this.forward(p, { kind: 'results', binary: false, run, verdict, columns: [...new Set(resolved.flatMap((s) => s.columnsReferenced))], tables: this.baseTablesRead(resolved), ...(messages ? { messages } : {}) });
     };
     this.afterDecision(p, text, verdict, resolved, onAllowed);
   }
@@ -343,7 +343,7 @@ export class MysqlSessionCore {
       const run = this.newRun(prepared.text, verdict, [prepared.statement]);
       if (approval) run.approval = approval;
       const messages = this.warningsQuoting([prepared.text], verdict);
-      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId: id, columns: prepared.statement.columnsReferenced, tables: prepared.statement.tablesRead, ...(messages ? { messages } : {}), ...(flags === CURSOR_TYPE_READ_ONLY ? { cursor: 'open' as const } : {}) });
+      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId: id, columns: prepared.statement.columnsReferenced, tables: this.baseTablesRead([prepared.statement]), ...(messages ? { messages } : {}), ...(flags === CURSOR_TYPE_READ_ONLY ? { cursor: 'open' as const } : {}) });
     }, params);
   }
 
@@ -361,7 +361,7 @@ export class MysqlSessionCore {
       const run = this.newRun(prepared.text, verdict, [prepared.statement]);
       run.params = [`fetch ${rows} rows`];
       if (approval) run.approval = approval;
-      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId, cursor: 'fetch', columns: prepared.statement.columnsReferenced, tables: prepared.statement.tablesRead });
+      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId, cursor: 'fetch', columns: prepared.statement.columnsReferenced, tables: this.baseTablesRead([prepared.statement]) });
       this.result = { phase: 'rows', columnsLeft: 0, defs: cursor.defs, rawDefs: [], masking: cursor.masking, ...(cursor.masker ? { masker: cursor.masker } : {}) };
     });
   }
@@ -503,6 +503,17 @@ export class MysqlSessionCore {
     if (texts.length > 0 && texts.every((t) => READS_WARNINGS.test(t))) return this.warningsOfRuled;
     this.warningsOfRuled = verdict.derivedStyle !== undefined;
     return false;
+  }
+
+  /**
+   * The tables the statements read that are not views: the server names a view as the source of its
+   * columns, which says nothing of the table behind it, so result masking takes a view's columns for
+   * expressions (masked as derived, the policy having looked behind the view).
+   */
+  private baseTablesRead(statements: readonly StatementClassification[]): string[] {
+    const views = this.o.gate.context.views;
+    const tables = new Set(statements.flatMap((s) => s.tablesRead));
+    return [...tables].filter((t) => !views?.has((t.split('.').pop() ?? t).toLowerCase()));
   }
 
   private masker(verdict: StatementVerdict): Masker | undefined {

@@ -35,7 +35,8 @@ type ColumnPlan =
  * column rule; expression columns (no source) are masked as derived when the statement references a
  * ruled column. So are columns of a derived table (`FROM (SELECT salary AS x FROM pay) d`): for those
  * the server names the derived table and its alias (`d.x`), not the table the value comes from, so a
- * source that is none of the tables the statement reads is taken for an expression. A column masked whole whose type is not text is declared as text to the client
+ * source that is none of the tables the statement reads is taken for an expression. The session leaves
+ * views out of those tables for the same reason (the policy has looked behind them: view-masking.ts). A column masked whole whose type is not text is declared as text to the client
  * (VAR_STRING, utf8mb4), so drivers do not read `***` as a number.
  */
 export class ResultMasking {

@@ -1,5 +1,6 @@
 import type { MysqlClassifier } from '@gw/sql-mysql';
 import type { Pool } from 'mysql2/promise';
+import type { ViewLineage } from '../postgres/view-masking.js';
 
 /** Schemas whose views are the server's own (their functions are the `sys` helpers, read-only). */
 const SERVER_SCHEMAS = ['information_schema', 'performance_schema', 'mysql'];
@@ -24,15 +25,24 @@ const lastName = (name: string): string => (name.split('.').pop() ?? name).toLow
  * definition changes far more rarely than sessions open, so each text is classified once (bounded;
  * dropped whole when full). `undefined`: the text does not classify.
  */
-const definitions = new Map<string, { functions: string[]; reads: string[] } | undefined>();
+interface ViewDefinition {
+  functions: string[];
+  reads: string[];
+  columns: string[];
+}
+const definitions = new Map<string, ViewDefinition | undefined>();
 const MAX_DEFINITIONS = 5_000;
 
-function readDefinition(classifier: MysqlClassifier, definition: string): { functions: string[]; reads: string[] } | undefined {
+function readDefinition(classifier: MysqlClassifier, definition: string): ViewDefinition | undefined {
   if (definitions.has(definition)) return definitions.get(definition);
-  let read: { functions: string[]; reads: string[] } | undefined;
+  let read: ViewDefinition | undefined;
   try {
     const statements = classifier.classify(definition);
-    read = { functions: statements.flatMap((s) => s.functions.map(lastName)), reads: statements.flatMap((s) => s.tablesRead.map(lastName)) };
+    read = {
+      functions: statements.flatMap((s) => s.functions.map(lastName)),
+      reads: statements.flatMap((s) => s.tablesRead.map(lastName)),
+      columns: statements.flatMap((s) => s.columnsReferenced),
+    };
   } catch {
     read = undefined;
   }
@@ -42,40 +52,54 @@ function readDefinition(classifier: MysqlClassifier, definition: string): { func
 }
 
 /**
- * Views whose definition calls a stored function or UDF, directly or through other views: reading
- * one runs that function (which may write) as surely as calling it. The server keeps each view's
- * definition as one SELECT (information_schema.VIEWS), which the session's own classifier reads. A
- * definition the admin account may not see (empty without SHOW VIEW) or that does not classify counts
- * as calling code: a view nobody can look into is not taken for a plain read. Names lower-cased,
- * without schema (a same-named view in another schema only adds caution), as readsUserCodeView matches.
+ * Every view, by name (lower-cased, without schema: a same-named view in another schema only adds
+ * caution), with what the session needs to know of it. The server keeps each view's definition as one
+ * SELECT (information_schema.VIEWS), which the session's own classifier reads.
+ * - `userCodeViews`: views whose definition calls a stored function or UDF, directly or through other
+ *   views: reading one runs that function (which may write) as surely as calling it.
+ * - `views`: the base tables and the columns behind each view, through views on views. The server
+ *   names a view as the source of its columns, so a column rule on a base table would not find them:
+ *   the policy masks a view's columns as derived from what is behind it (statement-policy.ts).
+ * A definition the admin account may not see (empty without SHOW VIEW) or that does not classify is
+ * opaque: it counts as calling code and as reading every ruled column.
  */
-export async function loadUserCodeViewNames(admin: Pool, classifier: MysqlClassifier, userFunctions: ReadonlySet<string>): Promise<ReadonlySet<string>> {
+export async function loadViews(admin: Pool, classifier: MysqlClassifier, userFunctions: ReadonlySet<string>): Promise<{ userCodeViews: ReadonlySet<string>; views: ReadonlyMap<string, ViewLineage> }> {
   const [rows] = await admin.query(
     `SELECT LOWER(TABLE_NAME) AS name, VIEW_DEFINITION AS definition FROM information_schema.VIEWS WHERE TABLE_SCHEMA NOT IN (?)`,
     [SERVER_SCHEMAS],
   );
-  const views = new Map<string, { callsCode: boolean; reads: string[] }>();
+  const views = new Map<string, { callsCode: boolean; opaque: boolean; reads: string[]; columns: string[] }>();
   for (const { name, definition } of rows as { name: string; definition: string | null }[]) {
-    const view = views.get(name) ?? { callsCode: false, reads: [] };
+    const view = views.get(name) ?? { callsCode: false, opaque: false, reads: [], columns: [] };
     views.set(name, view);
-    if (!definition) {
+    const read = definition ? readDefinition(classifier, definition) : undefined;
+    if (read === undefined) {
       view.callsCode = true;
+      view.opaque = true;
       continue;
     }
-    const read = readDefinition(classifier, definition);
-    if (read === undefined || read.functions.some((f) => userFunctions.has(f))) view.callsCode = true;
-    else view.reads.push(...read.reads);
+    if (read.functions.some((f) => userFunctions.has(f))) view.callsCode = true;
+    view.reads.push(...read.reads);
+    view.columns.push(...read.columns);
   }
-  // Views over views: a view calls code when any view it reads does, until nothing changes.
+  // Views over views: what a view reads through another, until nothing changes.
   for (let changed = true; changed; ) {
     changed = false;
     for (const view of views.values()) {
-      if (view.callsCode) continue;
-      if (view.reads.some((table) => views.get(table)?.callsCode)) {
-        view.callsCode = true;
-        changed = true;
+      for (const table of view.reads) {
+        const inner = views.get(table);
+        if (!inner || inner === view) continue;
+        const before = view.reads.length + view.columns.length + Number(view.callsCode) + Number(view.opaque);
+        view.callsCode ||= inner.callsCode;
+        view.opaque ||= inner.opaque;
+        for (const t of inner.reads) if (!view.reads.includes(t)) view.reads.push(t);
+        for (const c of inner.columns) if (!view.columns.includes(c)) view.columns.push(c);
+        if (view.reads.length + view.columns.length + Number(view.callsCode) + Number(view.opaque) !== before) changed = true;
       }
     }
   }
-  return new Set([...views].filter(([, v]) => v.callsCode).map(([name]) => name));
+  return {
+    userCodeViews: new Set([...views].filter(([, v]) => v.callsCode).map(([name]) => name)),
+    views: new Map([...views].map(([name, v]) => [name, { tables: v.reads.filter((t) => !views.has(t)), columns: v.columns, opaque: v.opaque }])),
+  };
 }

@@ -7,6 +7,7 @@ import type { PolicyHolder } from '../../policy/policy-holder.js';
 import { decisionKey } from './decision-key.js';
 import { keepsValues, maskedValuesKept } from './kept-values.js';
 import { valueSamplesRead } from './value-samples.js';
+import { behindViews, opaqueViewStyle, type ViewLineage } from './view-masking.js';
 import { callsUserCode, readsUserCodeView } from './user-functions.js';
 
 type Principal = PolicyInput['principal'];
@@ -39,6 +40,11 @@ export interface SessionPolicyContext {
   userFunctions?: ReadonlySet<string>;
   /** Names of views that call such functions (see user-functions.ts); absent = none known. */
   userCodeViews?: ReadonlySet<string>;
+  /**
+   * MySQL: what is behind each view (mysql/user-code.ts), whose columns the server names after the
+   * view. Postgres looks through views column by column in its masking instead (column-catalog.ts).
+   */
+  views?: ReadonlyMap<string, ViewLineage>;
 }
 
 export const NO_MASKING: MaskingObligation = { entities: [], columns: [] };
@@ -142,7 +148,11 @@ function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, stateme
     };
   }
   const masking = decisions.reduce<MaskingObligation>((acc, d) => mergeMasking([acc, d.obligations.masking]), NO_MASKING);
-  const derived = derivedStyleOf(masking, statement.columnsReferenced, tables);
+  // A view's columns come from what is behind it: its columns and base tables count as referenced.
+  const behind = behindViews(ctx.views, statement.tablesRead);
+  const derived = behind.opaque
+    ? opaqueViewStyle(masking)
+    : derivedStyleOf(masking, [...statement.columnsReferenced, ...behind.columns], [...tables, ...behind.tables]);
   if (copiesRuledColumns(masking, statement, tables)) {
     return maskingDenial(decisions, 'COPY output carries no column names, so the column rules that apply to it cannot be applied; read it with SELECT');
   }
