@@ -1,6 +1,9 @@
 import { NO_HINTS, hintsFromNames, ruleTableMatches } from '@gw/masking';
 import type { MaskingObligation } from '@gw/policy';
 import type { StatementClassification } from '@gw/sql';
+import type { ViewLineage } from './view-masking.js';
+
+const NOTHING_BEHIND: ViewLineage = { tables: [], columns: [], opaque: false };
 
 /*
  * Masking happens on the way to the client, by what names a value: its column (a column rule, or a
@@ -40,15 +43,18 @@ export interface KeptValues {
  * apply to the statement's tables, and, under entity masking, the columns whose names make bare
  * digits an entity. A star or a whole row may be any of them.
  */
-export function maskedValuesKept(masking: MaskingObligation, statement: StatementClassification, tables: readonly string[]): KeptValues | undefined {
+export function maskedValuesKept(masking: MaskingObligation, statement: StatementClassification, tables: readonly string[], behind: ViewLineage = NOTHING_BEHIND): KeptValues | undefined {
   if (masking.columns.length === 0 && masking.entities.length === 0) return undefined;
   const places: { columns: readonly string[]; where: string }[] = [];
   const session = sessionPlaces(statement);
+  // A view's columns may be any column behind it (every one, when its definition is unknown).
+  const viewed = [...behind.columns, ...(behind.opaque ? ['*'] : [])];
   // What the session keeps may come from any column the statement references.
-  if (session.length > 0) places.push({ columns: statement.columnsReferenced, where: session.join(', ') });
-  if (statement.columnsStored) places.push({ columns: statement.columnsStored, where: 'in a table' });
+  if (session.length > 0) places.push({ columns: [...statement.columnsReferenced, ...viewed], where: session.join(', ') });
+  if (statement.columnsStored) places.push({ columns: [...statement.columnsStored, ...viewed], where: 'in a table' });
+  const allTables = [...tables, ...behind.tables];
   for (const { columns, where } of places) {
-    const masked = maskedAmong(masking, columns, tables);
+    const masked = maskedAmong(masking, columns, allTables);
     if (masked.length > 0) return { columns: masked.map((c) => (c === '*' ? 'every column (*)' : `column ${c}`)).join(', '), where };
   }
   return undefined;

@@ -164,7 +164,7 @@ function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, stateme
   // counts too (an UPDATE that copies a column is allowed by a permit that masks nothing).
   const read = keepsValues(statement) ? evaluate('sql:select') : undefined;
   const readMasks = read && read.effect !== 'deny' ? [read] : [];
-  const kept = maskedValuesKept(mergeMasking([masking, ...readMasks.map((d) => d.obligations.masking)]), statement, tables);
+  const kept = maskedValuesKept(mergeMasking([masking, ...readMasks.map((d) => d.obligations.masking)]), statement, tables, behind);
   if (kept !== undefined) {
     return maskingDenial([...decisions, ...readMasks], `the statement would keep a value of ${kept.columns}, which policy masks, beyond its result (${kept.where}), where the masking cannot follow it`);
   }
