@@ -165,7 +165,8 @@ const ROW_PICKING_KEYS: ReadonlySet<string> = new Set(['where', 'having', 'group
 export function storedColumns(ast: Node, limit: { nodes: number; max: number }): Set<string> {
   const facts: AstFacts = { tables: new Set(), functions: new Set(), columns: new Set(), locksRows: false, writesFile: false };
   const values = ast['values'];
-  const parts: unknown[] = [ast['set'], ast['on_duplicate_update'], ast['with']];
+  const set = ast['type'] === 'update' && Array.isArray(ast['set']) ? (ast['set'] as unknown[]).filter((item) => !(isNode(item) && rewritesItself(item, ast))) : ast['set'];
+  const parts: unknown[] = [set, ast['on_duplicate_update'], ast['with']];
   if (isNode(values) && values['type'] === 'select') {
     parts.push(Object.fromEntries(Object.entries(values).filter(([key]) => !ROW_PICKING_KEYS.has(key))));
   } else {
@@ -173,4 +174,37 @@ export function storedColumns(ast: Node, limit: { nodes: number; max: number }):
   }
   for (const part of parts) if (isNode(part) || Array.isArray(part)) walkAst(part, facts, new Set(), limit);
   return facts.columns;
+}
+
+/**
+ * `UPDATE t SET c = f(c)` on one table: the SET item's value comes only from the column it is written
+ * back to (every column reference names `c`, bare or qualified by the table's name or alias; no
+ * subquery), so nothing of it is kept anywhere else.
+ */
+function rewritesItself(item: Node, ast: Node): boolean {
+  const targets = Array.isArray(ast['table']) ? (ast['table'] as unknown[]) : [];
+  const target = targets.length === 1 && isNode(targets[0]) ? targets[0] : undefined;
+  if (!target || isNode(target['join']) || typeof target['join'] === 'string' || typeof item['column'] !== 'string') return false;
+  const column = item['column'].toLowerCase();
+  const owners = new Set([str(target['table']).toLowerCase(), str(target['as']).toLowerCase()].filter(Boolean));
+  if (item['table'] !== null && item['table'] !== undefined && !owners.has(str(item['table']).toLowerCase())) return false;
+  let refs = 0;
+  const stack: unknown[] = [item['value']];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (Array.isArray(node)) {
+      stack.push(...(node as unknown[]));
+      continue;
+    }
+    if (!isNode(node)) continue;
+    if (node['type'] === 'select' || 'ast' in node) return false;
+    if (node['type'] === 'column_ref') {
+      const table = node['table'];
+      if (columnName(node) !== column || (table !== null && table !== undefined && !owners.has(str(table).toLowerCase()))) return false;
+      refs += 1;
+      continue;
+    }
+    for (const value of Object.values(node)) stack.push(value);
+  }
+  return refs > 0;
 }

@@ -130,6 +130,14 @@ describe('SqlClassifier', () => {
     expect(stored('WITH x AS (SELECT ssn AS v FROM c) INSERT INTO t SELECT v FROM x')).toEqual(['ssn', 'v']);
     expect(stored('INSERT INTO t SELECT x FROM (SELECT ssn AS x FROM c WHERE salary > 1) d')).toEqual(['ssn', 'x']);
     expect(stored('WITH d AS (UPDATE c SET note = ssn RETURNING id) SELECT * FROM d')).toEqual(['ssn']);
+    // A column written back from itself keeps nothing elsewhere; any other SET item still counts.
+    expect(stored('UPDATE customers SET name = upper(name) WHERE id = 1')).toBeUndefined();
+    expect(stored('UPDATE customers c SET name = trim(c.name)')).toBeUndefined();
+    expect(stored('UPDATE customers SET name = upper(name), note = ssn')).toEqual(['ssn']);
+    expect(stored('UPDATE customers SET note = ssn, name = upper(name)')).toEqual(['ssn']);
+    expect(stored('UPDATE customers SET name = name || ssn')).toEqual(['name', 'ssn']);
+    expect(stored('UPDATE customers SET name = (SELECT name FROM other LIMIT 1)')).toEqual(['name']);
+    expect(stored('UPDATE customers SET name = o.name FROM other o WHERE o.id = customers.id')).toEqual(['name']);
     // A star or a whole row may be any column.
     expect(stored('INSERT INTO t SELECT * FROM c')).toEqual(['*']);
     expect(stored('INSERT INTO t SELECT c FROM customers c')).toEqual(['*', 'c']);

@@ -125,6 +125,47 @@ function fieldStores(type: string, body: Body, field: string, parentStores: bool
   return parentStores;
 }
 
+/** The names of everything under `node` that could bring in a value other than a plain column's. */
+const VALUE_SOURCES: ReadonlySet<string> = new Set(['SubLink', 'SelectStmt', 'MultiAssignRef']);
+
+/**
+ * `UPDATE t SET c = f(c)`: the SET item's value comes only from the column it is written back to (its
+ * column references all name `c`, bare or qualified by the target's name or alias; no subquery), so
+ * nothing of it is kept anywhere else.
+ */
+function rewritesItself(target: Body, relation: unknown): boolean {
+  const column = typeof target['name'] === 'string' ? target['name'].toLowerCase() : undefined;
+  if (column === undefined || target['indirection'] !== undefined) return false;
+  const owners = new Set<string>();
+  if (isObject(relation)) {
+    if (typeof relation['relname'] === 'string') owners.add(relation['relname'].toLowerCase());
+    const alias = relation['alias'];
+    if (isObject(alias) && typeof alias['aliasname'] === 'string') owners.add(alias['aliasname'].toLowerCase());
+  }
+  let refs = 0;
+  const stack: unknown[] = [target['val']];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (Array.isArray(node)) {
+      stack.push(...(node as unknown[]));
+      continue;
+    }
+    if (!isObject(node)) continue;
+    for (const [key, value] of Object.entries(node)) {
+      if (VALUE_SOURCES.has(key)) return false;
+      if (key === 'ColumnRef' && isObject(value)) {
+        const names = asArray(value['fields']).map((f) => stringValue(f)?.toLowerCase());
+        const last = names[names.length - 1];
+        if (last !== column || names.length > 2 || (names.length === 2 && !owners.has(names[0] ?? ''))) return false;
+        refs += 1;
+        continue;
+      }
+      stack.push(value);
+    }
+  }
+  return refs > 0;
+}
+
 /**
  * Walks one statement's parse tree generically: every node is visited, every node type must be known
  * (a statement in STATEMENT_RULES or an entry of INERT_NODES), and every statement found anywhere --
@@ -141,6 +182,8 @@ export class TreeWalker {
   private readonly functionCallContext: FunctionCallContext;
   /** True while walking values the statement stores (see fieldStores). */
   private storing = false;
+  /** SET items of an UPDATE that write a column back from itself (see rewritesItself): they keep nothing elsewhere. */
+  private readonly selfRewrites = new WeakSet<Body>();
   /** set_config() calls whose name argument a `pg_settings` lookup pins to one setting. */
   private readonly pinnedSettings = new WeakMap<Body, string>();
 
@@ -204,7 +247,8 @@ export class TreeWalker {
       }
       const writeFields = rule?.writeFields ?? CLAUSE_WRITE_FIELDS[type] ?? [];
       const inherited: Mode = WRITE_CONTEXT_CARRIERS.has(type) ? mode : 'read';
-      const parentStores = this.storing;
+      const outerStoring = this.storing;
+      const parentStores = this.selfRewrites.has(body) ? false : outerStoring;
       // A writing statement's CTEs may feed what it stores (`WITH x AS (SELECT ssn ...) INSERT ... SELECT * FROM x`).
       if (storesValues(type, body)) this.storing = true;
       const ctes = this.openWithScope(body);
@@ -216,7 +260,7 @@ export class TreeWalker {
           this.walkField(type, field, value, writeFields.includes(field) ? 'write' : inherited);
         }
       } finally {
-        this.storing = parentStores;
+        this.storing = outerStoring;
         if (ctes) this.cteScopes.pop();
       }
     } finally {
@@ -330,6 +374,10 @@ export class TreeWalker {
       case 'UpdateStmt':
         if (hasItems(body['fromClause'])) this.addAction('sql:select');
         this.onReturning(body);
+        for (const item of asArray(body['targetList'])) {
+          const target = isObject(item) && isObject(item['ResTarget']) ? item['ResTarget'] : undefined;
+          if (target && rewritesItself(target, body['relation'])) this.selfRewrites.add(target);
+        }
         return EMPTY;
       case 'DeleteStmt':
         if (hasItems(body['usingClause'])) this.addAction('sql:select');
