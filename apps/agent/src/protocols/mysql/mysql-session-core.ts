@@ -8,6 +8,7 @@ import type { MysqlClassifier, MysqlStatementClassification } from '@gw/sql-mysq
 import { approvalRecord, refusedByApproval, type ApprovalRecord } from '../postgres/statement-approval.js';
 import type { StatementGate } from '../postgres/statement-gate.js';
 import { combineVerdicts, denialMessage, denied, type StatementVerdict } from '../postgres/statement-policy.js';
+import { viewNamed } from '../postgres/view-masking.js';
 import { cutText, type StatementRecording, type StatementRun } from '../postgres/statement-recording.js';
 import { DurableReleaseQueue } from '../../recording/durable-release.js';
 import { ResultMasking } from './result-masking.js';
@@ -513,7 +514,7 @@ export class MysqlSessionCore {
   private baseTablesRead(statements: readonly StatementClassification[]): string[] {
     const views = this.o.gate.context.views;
     const tables = new Set(statements.flatMap((s) => s.tablesRead));
-    return [...tables].filter((t) => !views?.has((t.split('.').pop() ?? t).toLowerCase()));
+    return [...tables].filter((t) => viewNamed(views, t) === undefined);
   }
 
   private masker(verdict: StatementVerdict): Masker | undefined {

@@ -11,12 +11,17 @@ export interface ViewLineage {
   readonly opaque: boolean;
 }
 
+/** The view a table name read by a statement names, if any (matched without schema, lower-cased). */
+export function viewNamed(views: ReadonlyMap<string, ViewLineage> | undefined, table: string): ViewLineage | undefined {
+  return views?.get((table.split('.').pop() ?? table).toLowerCase());
+}
+
 /** The base tables and columns behind the views among `tables` (names matched without schema). */
 export function behindViews(views: ReadonlyMap<string, ViewLineage> | undefined, tables: readonly string[]): ViewLineage {
   const behind = { tables: [] as string[], columns: [] as string[], opaque: false };
   if (!views || views.size === 0) return behind;
   for (const table of tables) {
-    const view = views.get((table.split('.').pop() ?? table).toLowerCase());
+    const view = viewNamed(views, table);
     if (!view) continue;
     behind.tables.push(...view.tables);
     behind.columns.push(...view.columns);
