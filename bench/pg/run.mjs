@@ -20,6 +20,9 @@ const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const CLIENTS = (process.env.BENCH_CLIENTS ?? '8,32').split(',').map(Number);
 const FILTER = process.env.BENCH_FILTER ?? '';
+// Every path gets the same unmeasured warm-up run first: the gateway's JIT compiles its hot paths and
+// its caches fill in the first seconds, as in any long-running process; pgbouncer and Postgres get it too.
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
 const DB = 'gateway_bench_pg';
 const POLICY = `
 @id("bench-connect") permit (principal, action == Gateway::Action::"connect", resource) when { resource.type == "postgres" };
@@ -28,8 +31,8 @@ const POLICY = `
 permit (principal, action in [Gateway::Action::"sql:select", Gateway::Action::"sql:insert", Gateway::Action::"sql:update", Gateway::Action::"sql:session"], resource)
 when { resource.type == "postgres" };`;
 
-async function pgbench(args, env, clients) {
-  const { stdout } = await run('pgbench', [...args, '-c', String(clients), '-j', '2', '-T', String(SECONDS), '-n'], { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 });
+async function pgbench(args, env, clients, seconds = SECONDS) {
+  const { stdout } = await run('pgbench', [...args, '-c', String(clients), '-j', '2', '-T', String(seconds), '-n'], { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 });
   const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1]);
   const latency = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]);
   const failed = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
@@ -38,6 +41,7 @@ async function pgbench(args, env, clients) {
 
 /** Runs pgbench against one path and measures the CPU our processes spent per transaction meanwhile. */
 async function measure(args, env, clients, pids = {}) {
+  if (WARMUP > 0) await pgbench(args, env, clients, WARMUP);
   const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)]));
   const r = await pgbench(args, env, clients);
   const tx = r.tps * SECONDS;
@@ -106,7 +110,7 @@ process.exit(0);
 
 function printRow({ name, statements, d, b, g, f, c, poolMode }, header) {
   if (header) {
-    console.log(`\npgbench -j 2 -T ${SECONDS}, scale 10. Paths: direct (cleartext), pgbouncer (TLS to the client), gateway (TLS to the endpoint; inspection, masking, recording on), floor (two bare Node relays, TLS at the front, nothing inspected; its CPU in the CP/agent columns).`);
+    console.log(`\npgbench -j 2 -T ${SECONDS} after a ${WARMUP} s warm-up run of the same script on the same path, scale 10. Paths: direct (cleartext), pgbouncer (TLS to the client), gateway (TLS to the endpoint; inspection, masking, recording on), floor (two bare Node relays, TLS at the front, nothing inspected; its CPU in the CP/agent columns).`);
     console.log('script                               path        tps   ms/tx  /direct  /pgbouncer  failed  CP us/stmt  agent us/stmt  pgbouncer us/stmt');
   }
   const line = (path, r) => {

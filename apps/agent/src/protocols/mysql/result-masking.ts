@@ -1,8 +1,18 @@
-import { hintsFromNames, type Masker, type MaskStyle, type NumberKind, type ValueHints } from '@gw/masking';
+import { hintsFromNames, strongestStyle, type Masker, type MaskStyle, type NumberKind, type ValueHints } from '@gw/masking';
 import {
   TYPE, UTF8MB4_CHARSET, binaryString, binaryValueText, encodeBinaryRow, encodeColumnDefinition, encodeTextRow, parseBinaryRow, parseTextRow,
   type ColumnDefinition,
 } from '@gw/protocol-mysql';
+import { followViewColumn, type FollowedColumn, type ViewLineage } from '../postgres/view-masking.js';
+
+/**
+ * The one view a statement reads, when it reads nothing else: only then does a column the server names
+ * after that view surely come from it (an alias can give any table's or derived table's columns a view's name).
+ */
+export interface SoleView {
+  readonly name: string;
+  readonly views: ReadonlyMap<string, ViewLineage>;
+}
 
 /** Column types whose values are text (scanned for entities and masked in place). */
 const TEXT_TYPES: ReadonlySet<number> = new Set([
@@ -57,10 +67,11 @@ export class ResultMasking {
     tablesRead: readonly string[] = [],
     /** The rows are server messages quoting values of a ruled column (see MysqlSessionCore.warningsQuoting). */
     quotedMessages = false,
+    soleView?: SoleView,
   ) {
     const columns = source;
     const tables = new Set(tablesRead.map((t) => t.slice(t.lastIndexOf('.') + 1)));
-    this.plans = columns.map((c) => (quotedMessages && masker && TEXT_TYPES.has(c.type) ? { kind: 'message' } : planFor(c, masker, derivedStyle, referencedColumns, tables)));
+    this.plans = columns.map((c) => (quotedMessages && masker && TEXT_TYPES.has(c.type) ? { kind: 'message' } : planFor(c, masker, derivedStyle, referencedColumns, tables, soleView)));
     this.masks = masker !== undefined && this.plans.some((p) => p.kind !== 'keep');
     this.columns = columns.map((c, i) => (this.plans[i]!.kind === 'style' && !TEXT_TYPES.has(c.type) ? asText(c) : c));
   }
@@ -106,10 +117,14 @@ export class ResultMasking {
   }
 }
 
-function planFor(c: ColumnDefinition, masker: Masker | undefined, derivedStyle: MaskStyle | undefined, referencedColumns: readonly string[], tablesRead: ReadonlySet<string>): ColumnPlan {
+function planFor(
+  c: ColumnDefinition, masker: Masker | undefined, derivedStyle: MaskStyle | undefined, referencedColumns: readonly string[], tablesRead: ReadonlySet<string>, soleView: SoleView | undefined,
+): ColumnPlan {
   if (!masker) return { kind: 'keep' };
   const fromTableRead = c.orgTable !== '' && tablesRead.has(c.orgTable.toLowerCase());
   const source = c.orgTable && c.orgName && fromTableRead ? { table: c.schema ? `${c.schema}.${c.orgTable}` : c.orgTable, column: c.orgName } : undefined;
+  const followed = !source && soleView && c.orgName && c.orgTable.toLowerCase() === soleView.name ? followViewColumn(soleView.views, soleView.name, c.orgName) : undefined;
+  if (followed) return viewColumnPlan(c, masker, followed, soleView!);
   if (source) {
     const style = masker.columnStyle(source) ?? masker.columnStyle({ table: c.orgTable, column: c.orgName });
     if (style !== undefined) return { kind: 'style', style };
@@ -122,6 +137,30 @@ function planFor(c: ColumnDefinition, masker: Masker | undefined, derivedStyle: 
   const numberKind = NUMBER_KINDS.get(c.type);
   if (numberKind !== undefined) return { kind: 'number', numberKind, hints };
   return { kind: 'scan', computed: source === undefined, hints };
+}
+
+/**
+ * A column of the one view a statement reads, followed to where it comes from: a base column as it is
+ * is masked like that column (and by a rule naming the view's column itself); a computed one like an
+ * expression over the columns it is computed from.
+ */
+function viewColumnPlan(c: ColumnDefinition, masker: Masker, followed: FollowedColumn, soleView: SoleView): ColumnPlan {
+  const behind = soleView.views.get(soleView.name)?.tables ?? [];
+  const styles = [masker.columnStyle({ table: c.orgTable, column: c.orgName })];
+  for (const reference of followed.references) {
+    const dot = reference.lastIndexOf('.');
+    // A bare name (a derived table's column) may be any column of the tables behind the view.
+    const tables = dot > 0 ? [reference.slice(0, dot)] : behind;
+    for (const table of tables) styles.push(masker.columnStyle({ table, column: reference.slice(dot + 1) }));
+  }
+  const style = strongestStyle(styles.filter((s): s is MaskStyle => s !== undefined));
+  if (style !== undefined) return { kind: 'style', style };
+  if (!masker.scansEntities) return { kind: 'keep' };
+  const names = followed.references.map((r) => r.slice(r.lastIndexOf('.') + 1));
+  const hints = hintsFromNames([c.name, c.orgName, ...names]);
+  const numberKind = NUMBER_KINDS.get(c.type);
+  if (numberKind !== undefined) return { kind: 'number', numberKind, hints };
+  return { kind: 'scan', computed: followed.column === undefined, hints };
 }
 
 /** The masked text, null for SQL NULL, or undefined when the value stays as it is. */

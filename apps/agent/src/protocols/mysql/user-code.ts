@@ -1,4 +1,4 @@
-import type { MysqlClassifier } from '@gw/sql-mysql';
+import { viewColumns, type MysqlClassifier, type ViewColumn } from '@gw/sql-mysql';
 import type { Pool } from 'mysql2/promise';
 import type { ViewLineage } from '../postgres/view-masking.js';
 
@@ -29,6 +29,8 @@ interface ViewDefinition {
   functions: string[];
   reads: string[];
   columns: string[];
+  /** Where each column of the view comes from; undefined when the definition's columns cannot be followed. */
+  byName: Map<string, ViewColumn> | undefined;
 }
 const definitions = new Map<string, ViewDefinition | undefined>();
 const MAX_DEFINITIONS = 5_000;
@@ -42,6 +44,7 @@ function readDefinition(classifier: MysqlClassifier, definition: string): ViewDe
       functions: statements.flatMap((s) => s.functions.map(lastName)),
       reads: statements.flatMap((s) => s.tablesRead.map(lastName)),
       columns: statements.flatMap((s) => s.columnsReferenced),
+      byName: columnsByName(definition),
     };
   } catch {
     read = undefined;
@@ -49,6 +52,17 @@ function readDefinition(classifier: MysqlClassifier, definition: string): ViewDe
   if (definitions.size >= MAX_DEFINITIONS) definitions.clear();
   definitions.set(definition, read);
   return read;
+}
+
+function columnsByName(definition: string): Map<string, ViewColumn> | undefined {
+  const columns = viewColumns(definition);
+  if (!columns) return undefined;
+  const byName = new Map<string, ViewColumn>();
+  for (const column of columns) {
+    if (byName.has(column.name)) return undefined; // two columns of one name: which one a result shows is unknown
+    byName.set(column.name, column);
+  }
+  return byName;
 }
 
 /**
@@ -59,7 +73,9 @@ function readDefinition(classifier: MysqlClassifier, definition: string): ViewDe
  *   views: reading one runs that function (which may write) as surely as calling it.
  * - `views`: the base tables and the columns behind each view, through views on views. The server
  *   names a view as the source of its columns, so a column rule on a base table would not find them:
- *   the policy masks a view's columns as derived from what is behind it (statement-policy.ts).
+ *   the policy masks a view's columns as derived from what is behind it (statement-policy.ts), and
+ *   result masking follows each column of a view to the columns it comes from where it can
+ *   (`columnsByName`; only for a view whose name no other schema's view has).
  * A definition the admin account may not see (empty without SHOW VIEW) or that does not classify is
  * opaque: it counts as calling code and as reading every ruled column.
  */
@@ -68,11 +84,13 @@ export async function loadViews(admin: Pool, classifier: MysqlClassifier, userFu
     `SELECT LOWER(TABLE_NAME) AS name, VIEW_DEFINITION AS definition FROM information_schema.VIEWS WHERE TABLE_SCHEMA NOT IN (?)`,
     [SERVER_SCHEMAS],
   );
-  const views = new Map<string, { callsCode: boolean; opaque: boolean; reads: string[]; columns: string[] }>();
+  const views = new Map<string, { callsCode: boolean; opaque: boolean; reads: string[]; columns: string[]; byName?: Map<string, ViewColumn>; named: number }>();
   for (const { name, definition } of rows as { name: string; definition: string | null }[]) {
-    const view = views.get(name) ?? { callsCode: false, opaque: false, reads: [], columns: [] };
+    const view = views.get(name) ?? { callsCode: false, opaque: false, reads: [], columns: [], named: 0 };
     views.set(name, view);
+    view.named += 1;
     const read = definition ? readDefinition(classifier, definition) : undefined;
+    view.byName = view.named === 1 ? read?.byName : undefined;
     if (read === undefined) {
       view.callsCode = true;
       view.opaque = true;
@@ -100,6 +118,8 @@ export async function loadViews(admin: Pool, classifier: MysqlClassifier, userFu
   }
   return {
     userCodeViews: new Set([...views].filter(([, v]) => v.callsCode).map(([name]) => name)),
-    views: new Map([...views].map(([name, v]) => [name, { tables: v.reads.filter((t) => !views.has(t)), columns: v.columns, opaque: v.opaque }])),
+    views: new Map([...views].map(([name, v]) => [name, {
+      tables: v.reads.filter((t) => !views.has(t)), columns: v.columns, opaque: v.opaque, ...(v.byName ? { columnsByName: v.byName } : {}),
+    }])),
   };
 }

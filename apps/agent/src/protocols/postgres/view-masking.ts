@@ -1,5 +1,6 @@
 import { strongestStyle, type MaskStyle } from '@gw/masking';
 import type { MaskingObligation } from '@gw/policy';
+import type { ViewColumn } from '@gw/sql-mysql';
 
 /**
  * What is behind a view, for masking: the base tables and the columns its definition (and the views it
@@ -9,6 +10,44 @@ export interface ViewLineage {
   readonly tables: readonly string[];
   readonly columns: readonly string[];
   readonly opaque: boolean;
+  /** Where each of its columns comes from (MySQL, by lower-cased name); absent when not followed. */
+  readonly columnsByName?: ReadonlyMap<string, ViewColumn>;
+}
+
+/** What a view's column holds: one base column as it is, or a value computed from `references`. */
+export interface FollowedColumn {
+  readonly column?: { readonly table: string; readonly column: string };
+  readonly references: readonly string[];
+}
+
+/** Views on views deeper than this are not followed (their columns stay masked as derived). */
+const MAX_VIEW_DEPTH = 16;
+
+/**
+ * A view's column followed through views on views to the base column it is, or to the base columns
+ * it is computed from; undefined when some step is not known (the caller masks it as derived).
+ */
+export function followViewColumn(views: ReadonlyMap<string, ViewLineage> | undefined, view: string, column: string, depth = 0): FollowedColumn | undefined {
+  if (depth > MAX_VIEW_DEPTH) return undefined;
+  const found = viewNamed(views, view)?.columnsByName?.get(column.toLowerCase());
+  if (!found) return undefined;
+  if (found.column) {
+    if (!viewNamed(views, found.column.table)) return { column: found.column, references: found.references };
+    return followViewColumn(views, found.column.table, found.column.column, depth + 1);
+  }
+  const references: string[] = [];
+  for (const reference of found.references) {
+    const dot = reference.lastIndexOf('.');
+    const table = dot > 0 ? reference.slice(0, dot) : undefined;
+    if (!table || !viewNamed(views, table)) {
+      references.push(reference);
+      continue;
+    }
+    const inner = followViewColumn(views, table, reference.slice(dot + 1), depth + 1);
+    if (!inner) return undefined;
+    references.push(...inner.references);
+  }
+  return { references };
 }
 
 /** The view a table name read by a statement names, if any (matched without schema, lower-cased). */

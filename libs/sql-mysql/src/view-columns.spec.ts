@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { viewColumns } from './view-columns.js';
+
+// Definitions as MariaDB keeps them in information_schema.VIEWS (every column qualified, named with AS).
+describe('viewColumns', () => {
+  it('follows a renamed column to the column behind it', () => {
+    const columns = viewColumns('select `vt`.`customers`.`id` AS `id`,`vt`.`customers`.`name` AS `who` from `vt`.`customers`');
+    expect(columns).toEqual([
+      { name: 'id', column: { table: 'customers', column: 'id' }, references: ['customers.id'] },
+      { name: 'who', column: { table: 'customers', column: 'name' }, references: ['customers.name'] },
+    ]);
+  });
+
+  it('resolves table aliases', () => {
+    const columns = viewColumns('select `c`.`ssn` AS `s` from `vt`.`customers` `c`');
+    expect(columns?.[0]?.column).toEqual({ table: 'customers', column: 'ssn' });
+  });
+
+  it('names every column an expression or a subquery computes from', () => {
+    const columns = viewColumns(
+      "select concat(`vt`.`customers`.`email`,'x') AS `e`,(select max(`c2`.`ssn`) from `vt`.`customers` `c2`) AS `s`,`vt`.`customers`.`id` + 1 AS `n` from `vt`.`customers`",
+    );
+    expect(columns?.map((c) => [c.name, c.column, c.references])).toEqual([
+      ['e', undefined, ['customers.email']],
+      ['s', undefined, ['customers.ssn']],
+      ['n', undefined, ['customers.id']],
+    ]);
+  });
+
+  it('takes a column of a derived table as computed from everything the derived table reads', () => {
+    const columns = viewColumns('select `d`.`x` AS `x` from (select `vt`.`pay`.`salary` AS `x` from `vt`.`pay`) `d`');
+    expect(columns?.[0]?.column).toBeUndefined();
+    expect(columns?.[0]?.references).toContain('pay.salary');
+  });
+
+  it('takes a column of a union from every branch', () => {
+    const columns = viewColumns('select `vt`.`a`.`id` AS `id` from `vt`.`a` union select `vt`.`b`.`ssn` AS `ssn` from `vt`.`b`');
+    expect(columns?.[0]).toEqual({ name: 'id', references: ['a.id', 'b.ssn'] });
+  });
+
+  it('gives up on what it cannot follow', () => {
+    expect(viewColumns('select * from customers')).toBeUndefined();
+    expect(viewColumns('not sql at all')).toBeUndefined();
+    expect(viewColumns('select 1 AS `a`; select 2 AS `b`')).toBeUndefined();
+  });
+});
