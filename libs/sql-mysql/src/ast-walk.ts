@@ -9,6 +9,19 @@ export interface AstFacts {
   writesFile: boolean;
   /** A user variable assigned anywhere: `INTO @v`, `SET @v = ...`, `@v := ...`. */
   storesUserVariables?: boolean;
+  /** Every name the statement gives a relation, anywhere in it (see bindRelation); collected when present. */
+  relations?: Map<string, string | null>;
+}
+
+/**
+ * Records that the statement calls a relation `name`: a table or view `target` (its name without
+ * schema), or null for what is not one (a derived table, a CTE). A name bound twice to different things
+ * (or to anything unknown) becomes null: the server's name for a result column's source is then ambiguous.
+ */
+export function bindRelation(relations: Map<string, string | null> | undefined, name: string, target: string | null): void {
+  if (!relations || !name) return;
+  const key = name.toLowerCase();
+  relations.set(key, relations.has(key) && relations.get(key) !== target ? null : target);
 }
 
 type Node = Record<string, unknown>;
@@ -70,12 +83,19 @@ export function walkAst(root: unknown, facts: AstFacts, skipRootKeys: ReadonlySe
       if (name) facts.functions.add(name);
     } else if ('db' in node) {
       const table = tableName(node);
-      if (table !== undefined) facts.tables.add(table);
+      if (table !== undefined) {
+        facts.tables.add(table);
+        const bare = table.slice(table.lastIndexOf('.') + 1);
+        bindRelation(facts.relations, str(node['as']) || bare, bare);
+      }
     } else if (type === 'into' && /^(OUTFILE|DUMPFILE)$/i.test(str(node['keyword']))) {
       facts.writesFile = true;
     } else if ((type === 'into' && str(node['keyword']).toLowerCase() === 'var') || (type === 'assign' && isUserVariable(node['left']))) {
       facts.storesUserVariables = true;
     }
+    // A derived table (or a subquery with an alias, which may be a select-list column: ambiguity is the safe side) and CTE names.
+    if (isNode(node['expr']) && isNode(node['expr']['ast']) && typeof node['as'] === 'string') bindRelation(facts.relations, node['as'], null);
+    if (Array.isArray(node['with'])) for (const cte of node['with'] as unknown[]) if (isNode(cte)) bindRelation(facts.relations, cteName(cte) ?? '', null);
     if (type === 'select' && (isNode(node['locking_read']) || (typeof node['locking_read'] === 'string' && node['locking_read'] !== ''))) facts.locksRows = true;
     for (const [key, value] of Object.entries(node)) {
       if (isRoot && skipRootKeys.has(key)) continue;

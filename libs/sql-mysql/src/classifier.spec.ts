@@ -159,3 +159,22 @@ describe('MySQL classification', () => {
     expect(one('SELECT * FROM `b`').tablesRead).toEqual(['b']);
   });
 });
+
+describe('relations: the names a statement gives its tables, views, derived tables and CTEs', () => {
+  const relations = (sql: string) => Object.fromEntries(classifier.classify(sql)[0]!.relations ?? []);
+
+  it('binds a table or view to its name or alias, without schema', () => {
+    expect(relations('SELECT v.id FROM shop.people_v v JOIN corpus ON 1')).toEqual({ v: 'people_v', corpus: 'corpus' });
+  });
+
+  it('binds derived tables and CTEs to nothing, and a name used twice to nothing', () => {
+    expect(relations('SELECT people_v.id FROM (SELECT who AS id FROM people_v) AS people_v')).toEqual({ people_v: null });
+    expect(relations('WITH w AS (SELECT id FROM people_v) SELECT id FROM w')).toEqual({ w: null, people_v: 'people_v' });
+    expect(relations('SELECT x.id FROM people_v x WHERE EXISTS (SELECT 1 FROM customers x)')).toEqual({ x: null });
+  });
+
+  it('keeps the bindings for every statement of the same shape', () => {
+    classifier.classify('SELECT v.id FROM people_v v WHERE v.id = 1');
+    expect(relations('SELECT v.id FROM people_v v WHERE v.id = 2')).toEqual({ v: 'people_v' });
+  });
+});

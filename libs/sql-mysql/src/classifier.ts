@@ -11,6 +11,13 @@ export interface MysqlStatementClassification extends StatementClassification {
   readonly kill?: { readonly query: boolean; readonly connectionId: number };
   /** `LOAD DATA LOCAL` / `LOAD XML LOCAL`: the client would send one of its own files. */
   readonly localInfile?: boolean;
+  /**
+   * Every name the statement gives a relation (a table or view by its name or alias, anywhere in the
+   * statement) with the table or view it names, or null when the name is a derived table's or a CTE's or
+   * names more than one thing. The server names a view's (or a derived table's) alias as the source of
+   * its columns: only a name bound to one view alone says which view a column comes from.
+   */
+  readonly relations?: ReadonlyMap<string, string | null>;
 }
 
 export interface MysqlClassifierOptions {
@@ -265,7 +272,7 @@ export class MysqlClassifier {
       const inner = this.fromAst(ast['expr'] as Ast, words.slice(1), base, code);
       return { ...inner, kind: 'explain' };
     }
-    const facts: AstFacts = { tables: new Set(), functions: new Set(), columns: new Set(), locksRows: false, writesFile: false };
+    const facts: AstFacts = { tables: new Set(), functions: new Set(), columns: new Set(), locksRows: false, writesFile: false, relations: new Map() };
     const dml = type === 'insert' || type === 'replace' || type === 'update' || type === 'delete';
     let written = new Set<string>();
     let stored = new Set<string>();
@@ -403,6 +410,7 @@ export class MysqlClassifier {
       locksRows,
       ...(facts.storesUserVariables ? { storesUserVariables: true } : {}),
       ...(stored.size > 0 ? { columnsStored: [...stored].sort() } : {}),
+      ...(facts.relations && facts.relations.size > 0 ? { relations: facts.relations } : {}),
     };
   }
 }

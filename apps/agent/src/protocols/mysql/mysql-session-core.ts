@@ -11,7 +11,7 @@ import { combineVerdicts, denialMessage, denied, type StatementVerdict } from '.
 import { viewNamed } from '../postgres/view-masking.js';
 import { cutText, type StatementRecording, type StatementRun } from '../postgres/statement-recording.js';
 import { DurableReleaseQueue } from '../../recording/durable-release.js';
-import { ResultMasking, type SoleView } from './result-masking.js';
+import { ResultMasking, type ViewSources } from './result-masking.js';
 
 /** ER_TABLEACCESS_DENIED_ERROR: a statement refused on tables. */
 export const ERR_TABLE_DENIED = { code: 1142, sqlState: '42000' } as const;
@@ -76,7 +76,7 @@ interface PreparedStatement {
 type Expectation =
   | { kind: 'none' }
   | { kind: 'single'; run?: StatementRun }
-  | { kind: 'results'; binary: boolean; run?: StatementRun; verdict: StatementVerdict; statementId?: number; cursor?: 'open' | 'fetch'; columns: readonly string[]; tables: readonly string[]; soleView?: SoleView; messages?: boolean }
+  | { kind: 'results'; binary: boolean; run?: StatementRun; verdict: StatementVerdict; statementId?: number; cursor?: 'open' | 'fetch'; columns: readonly string[]; tables: readonly string[]; viewSources?: ViewSources; messages?: boolean }
   | { kind: 'prepare'; text: string; statement: StatementClassification; run: StatementRun }
   /** COM_FIELD_LIST: column definitions (with their defaults) until the terminator; `listed` counts them. */
   | { kind: 'field_list'; run: StatementRun; listed: number };
@@ -299,7 +299,7 @@ export class MysqlSessionCore {
       const run = this.newRun(text, verdict, resolved);
       if (approval) run.approval = approval;
       const messages = this.warningsQuoting(resolved.map((s) => s.text), verdict);
-      this.forward(p, { kind: 'results', binary: false, run, verdict, columns: [...new Set(resolved.flatMap((s) => s.columnsReferenced))], tables: this.baseTablesRead(resolved), ...this.soleViewRead(resolved), ...(messages ? { messages } : {}) });
+      this.forward(p, { kind: 'results', binary: false, run, verdict, columns: [...new Set(resolved.flatMap((s) => s.columnsReferenced))], tables: this.baseTablesRead(resolved), ...this.viewSourcesOf(resolved), ...(messages ? { messages } : {}) });
     };
     this.afterDecision(p, text, verdict, resolved, onAllowed);
   }
@@ -344,7 +344,7 @@ export class MysqlSessionCore {
       const run = this.newRun(prepared.text, verdict, [prepared.statement]);
       if (approval) run.approval = approval;
       const messages = this.warningsQuoting([prepared.text], verdict);
-      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId: id, columns: prepared.statement.columnsReferenced, tables: this.baseTablesRead([prepared.statement]), ...this.soleViewRead([prepared.statement]), ...(messages ? { messages } : {}), ...(flags === CURSOR_TYPE_READ_ONLY ? { cursor: 'open' as const } : {}) });
+      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId: id, columns: prepared.statement.columnsReferenced, tables: this.baseTablesRead([prepared.statement]), ...this.viewSourcesOf([prepared.statement]), ...(messages ? { messages } : {}), ...(flags === CURSOR_TYPE_READ_ONLY ? { cursor: 'open' as const } : {}) });
     }, params);
   }
 
@@ -362,7 +362,7 @@ export class MysqlSessionCore {
       const run = this.newRun(prepared.text, verdict, [prepared.statement]);
       run.params = [`fetch ${rows} rows`];
       if (approval) run.approval = approval;
-      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId, cursor: 'fetch', columns: prepared.statement.columnsReferenced, tables: this.baseTablesRead([prepared.statement]), ...this.soleViewRead([prepared.statement]) });
+      this.forward(p, { kind: 'results', binary: true, run, verdict, statementId, cursor: 'fetch', columns: prepared.statement.columnsReferenced, tables: this.baseTablesRead([prepared.statement]), ...this.viewSourcesOf([prepared.statement]) });
       this.result = { phase: 'rows', columnsLeft: 0, defs: cursor.defs, rawDefs: [], masking: cursor.masking, ...(cursor.masker ? { masker: cursor.masker } : {}) };
     });
   }
@@ -517,13 +517,13 @@ export class MysqlSessionCore {
     return [...tables].filter((t) => viewNamed(views, t) === undefined);
   }
 
-  /** The view the statements read when they read nothing else (see SoleView), as a results entry's field. */
-  private soleViewRead(statements: readonly StatementClassification[]): { soleView?: SoleView } {
+  /** The names the statements give their relations, with the views, as a results entry's field (see ViewSources). */
+  private viewSourcesOf(statements: readonly MysqlStatementClassification[]): { viewSources?: ViewSources } {
     const views = this.o.gate.context.views;
-    const tables = new Set(statements.flatMap((s) => s.tablesRead.map((t) => (t.split('.').pop() ?? t).toLowerCase())));
-    if (!views || tables.size !== 1) return {};
-    const name = [...tables][0]!;
-    return viewNamed(views, name) ? { soleView: { name, views } } : {};
+    if (!views || views.size === 0) return {};
+    const relations = new Map<string, string | null>();
+    for (const s of statements) for (const [name, target] of s.relations ?? []) relations.set(name, relations.has(name) && relations.get(name) !== target ? null : target);
+    return relations.size > 0 ? { viewSources: { views, relations } } : {};
   }
 
   private masker(verdict: StatementVerdict): Masker | undefined {
@@ -677,7 +677,7 @@ export class MysqlSessionCore {
         r.rawDefs.push(payload);
         if (--r.columnsLeft > 0) return;
         r.masker = this.masker(e.verdict) ?? (e.messages ? this.maskerFor(e.verdict.masking) : undefined);
-        r.masking = new ResultMasking(r.defs, r.masker, e.verdict.derivedStyle, e.columns, e.tables, e.messages === true, e.soleView);
+        r.masking = new ResultMasking(r.defs, r.masker, e.verdict.derivedStyle, e.columns, e.tables, e.messages === true, e.viewSources);
         const defs = r.masking.definitionPayloads(r.rawDefs);
         let seq = p.seq - r.defs.length + 1;
         for (const d of defs) out.push(packetOf(d, seq++ & 0xff));

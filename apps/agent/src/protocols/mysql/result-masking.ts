@@ -3,15 +3,17 @@ import {
   TYPE, UTF8MB4_CHARSET, binaryString, binaryValueText, encodeBinaryRow, encodeColumnDefinition, encodeTextRow, parseBinaryRow, parseTextRow,
   type ColumnDefinition,
 } from '@gw/protocol-mysql';
-import { followViewColumn, type FollowedColumn, type ViewLineage } from '../postgres/view-masking.js';
+import { followViewColumn, viewNamed, type FollowedColumn, type ViewLineage } from '../postgres/view-masking.js';
 
 /**
- * The one view a statement reads, when it reads nothing else: only then does a column the server names
- * after that view surely come from it (an alias can give any table's or derived table's columns a view's name).
+ * What result masking needs to follow a view's columns: the views, and the names the statements give
+ * their relations (MysqlStatementClassification.relations). The server names a view's alias, or a derived
+ * table's, as the source of its columns, so only a name bound to one view alone, in that view's schema,
+ * says that a column comes from that view.
  */
-export interface SoleView {
-  readonly name: string;
+export interface ViewSources {
   readonly views: ReadonlyMap<string, ViewLineage>;
+  readonly relations: ReadonlyMap<string, string | null>;
 }
 
 /** Column types whose values are text (scanned for entities and masked in place). */
@@ -67,11 +69,11 @@ export class ResultMasking {
     tablesRead: readonly string[] = [],
     /** The rows are server messages quoting values of a ruled column (see MysqlSessionCore.warningsQuoting). */
     quotedMessages = false,
-    soleView?: SoleView,
+    viewSources?: ViewSources,
   ) {
     const columns = source;
     const tables = new Set(tablesRead.map((t) => t.slice(t.lastIndexOf('.') + 1)));
-    this.plans = columns.map((c) => (quotedMessages && masker && TEXT_TYPES.has(c.type) ? { kind: 'message' } : planFor(c, masker, derivedStyle, referencedColumns, tables, soleView)));
+    this.plans = columns.map((c) => (quotedMessages && masker && TEXT_TYPES.has(c.type) ? { kind: 'message' } : planFor(c, masker, derivedStyle, referencedColumns, tables, viewSources)));
     this.masks = masker !== undefined && this.plans.some((p) => p.kind !== 'keep');
     this.columns = columns.map((c, i) => (this.plans[i]!.kind === 'style' && !TEXT_TYPES.has(c.type) ? asText(c) : c));
   }
@@ -118,13 +120,14 @@ export class ResultMasking {
 }
 
 function planFor(
-  c: ColumnDefinition, masker: Masker | undefined, derivedStyle: MaskStyle | undefined, referencedColumns: readonly string[], tablesRead: ReadonlySet<string>, soleView: SoleView | undefined,
+  c: ColumnDefinition, masker: Masker | undefined, derivedStyle: MaskStyle | undefined, referencedColumns: readonly string[], tablesRead: ReadonlySet<string>, viewSources: ViewSources | undefined,
 ): ColumnPlan {
   if (!masker) return { kind: 'keep' };
   const fromTableRead = c.orgTable !== '' && tablesRead.has(c.orgTable.toLowerCase());
   const source = c.orgTable && c.orgName && fromTableRead ? { table: c.schema ? `${c.schema}.${c.orgTable}` : c.orgTable, column: c.orgName } : undefined;
-  const followed = !source && soleView && c.orgName && c.orgTable.toLowerCase() === soleView.name ? followViewColumn(soleView.views, soleView.name, c.orgName) : undefined;
-  if (followed) return viewColumnPlan(c, masker, followed, soleView!);
+  const view = !source && c.orgName ? viewOfColumn(c, viewSources) : undefined;
+  const followed = view ? followViewColumn(viewSources!.views, view, c.orgName) : undefined;
+  if (followed) return viewColumnPlan(c, masker, followed, view!, viewSources!);
   if (source) {
     const style = masker.columnStyle(source) ?? masker.columnStyle({ table: c.orgTable, column: c.orgName });
     if (style !== undefined) return { kind: 'style', style };
@@ -139,14 +142,23 @@ function planFor(
   return { kind: 'scan', computed: source === undefined, hints };
 }
 
+/** The view a result column comes from, when the name the server gives its source is bound to that view alone, in its schema. */
+function viewOfColumn(c: ColumnDefinition, viewSources: ViewSources | undefined): string | undefined {
+  const bound = viewSources?.relations.get(c.orgTable.toLowerCase());
+  if (!bound) return undefined;
+  const view = viewNamed(viewSources!.views, bound);
+  return view?.schema !== undefined && view.schema === c.schema.toLowerCase() ? bound : undefined;
+}
+
 /**
- * A column of the one view a statement reads, followed to where it comes from: a base column as it is
+ * A column of a view a statement reads, followed to where it comes from: a base column as it is
  * is masked like that column (and by a rule naming the view's column itself); a computed one like an
  * expression over the columns it is computed from.
  */
-function viewColumnPlan(c: ColumnDefinition, masker: Masker, followed: FollowedColumn, soleView: SoleView): ColumnPlan {
-  const behind = soleView.views.get(soleView.name)?.tables ?? [];
-  const styles = [masker.columnStyle({ table: c.orgTable, column: c.orgName })];
+function viewColumnPlan(c: ColumnDefinition, masker: Masker, followed: FollowedColumn, view: string, viewSources: ViewSources): ColumnPlan {
+  const behind = viewNamed(viewSources.views, view)?.tables ?? [];
+  // A rule may name the view's column itself (by the view's name; the alias too, which only adds masking).
+  const styles = [masker.columnStyle({ table: view, column: c.orgName }), masker.columnStyle({ table: c.orgTable, column: c.orgName })];
   for (const reference of followed.references) {
     const dot = reference.lastIndexOf('.');
     // A bare name (a derived table's column) may be any column of the tables behind the view.

@@ -81,12 +81,12 @@ function columnsByName(definition: string): Map<string, ViewColumn> | undefined 
  */
 export async function loadViews(admin: Pool, classifier: MysqlClassifier, userFunctions: ReadonlySet<string>): Promise<{ userCodeViews: ReadonlySet<string>; views: ReadonlyMap<string, ViewLineage> }> {
   const [rows] = await admin.query(
-    `SELECT LOWER(TABLE_NAME) AS name, VIEW_DEFINITION AS definition FROM information_schema.VIEWS WHERE TABLE_SCHEMA NOT IN (?)`,
+    `SELECT LOWER(TABLE_NAME) AS name, LOWER(TABLE_SCHEMA) AS \`schema\`, VIEW_DEFINITION AS definition FROM information_schema.VIEWS WHERE TABLE_SCHEMA NOT IN (?)`,
     [SERVER_SCHEMAS],
   );
-  const views = new Map<string, { callsCode: boolean; opaque: boolean; reads: string[]; columns: string[]; byName?: Map<string, ViewColumn>; named: number }>();
-  for (const { name, definition } of rows as { name: string; definition: string | null }[]) {
-    const view = views.get(name) ?? { callsCode: false, opaque: false, reads: [], columns: [], named: 0 };
+  const views = new Map<string, { callsCode: boolean; opaque: boolean; reads: string[]; columns: string[]; byName?: Map<string, ViewColumn>; schema: string; named: number }>();
+  for (const { name, schema, definition } of rows as { name: string; schema: string; definition: string | null }[]) {
+    const view = views.get(name) ?? { callsCode: false, opaque: false, reads: [], columns: [], schema, named: 0 };
     views.set(name, view);
     view.named += 1;
     const read = definition ? readDefinition(classifier, definition) : undefined;
@@ -119,7 +119,7 @@ export async function loadViews(admin: Pool, classifier: MysqlClassifier, userFu
   return {
     userCodeViews: new Set([...views].filter(([, v]) => v.callsCode).map(([name]) => name)),
     views: new Map([...views].map(([name, v]) => [name, {
-      tables: v.reads.filter((t) => !views.has(t)), columns: v.columns, opaque: v.opaque, ...(v.byName ? { columnsByName: v.byName } : {}),
+      tables: v.reads.filter((t) => !views.has(t)), columns: v.columns, opaque: v.opaque, ...(v.byName ? { columnsByName: v.byName, schema: v.schema } : {}),
     }])),
   };
 }

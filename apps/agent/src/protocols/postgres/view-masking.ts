@@ -12,6 +12,8 @@ export interface ViewLineage {
   readonly opaque: boolean;
   /** Where each of its columns comes from (MySQL, by lower-cased name); absent when not followed. */
   readonly columnsByName?: ReadonlyMap<string, ViewColumn>;
+  /** The schema the view is in (lower case), known with `columnsByName`. */
+  readonly schema?: string;
 }
 
 /** What a view's column holds: one base column as it is, or a value computed from `references`. */
