@@ -16,6 +16,14 @@ describe('viewColumns', () => {
     expect(columns?.[0]?.column).toEqual({ table: 'customers', column: 'ssn' });
   });
 
+  it('resolves a correlated subquery through the outer FROM and a CTE to what it reads', () => {
+    const columns = viewColumns(
+      'with `w` as (select `vt`.`pay`.`salary` AS `s`,`vt`.`pay`.`id` AS `id` from `vt`.`pay`) select `c`.`id` AS `id`,(select `w`.`s` from `w` where `w`.`id` = `c`.`id`) AS `s` from `vt`.`customers` `c`',
+    );
+    expect(columns?.[0]?.column).toBeUndefined(); // a CTE's text counts for every column: computed
+    expect(columns?.[1]?.references).toEqual(expect.arrayContaining(['pay.salary', 'customers.id']));
+  });
+
   it('names every column an expression or a subquery computes from', () => {
     const columns = viewColumns(
       "select concat(`vt`.`customers`.`email`,'x') AS `e`,(select max(`c2`.`ssn`) from `vt`.`customers` `c2`) AS `s`,`vt`.`customers`.`id` + 1 AS `n` from `vt`.`customers`",
@@ -40,6 +48,10 @@ describe('viewColumns', () => {
 
   it('gives up on what it cannot follow', () => {
     expect(viewColumns('select * from customers')).toBeUndefined();
+    // A qualifier that names no relation in scope: the definition was not read as the server reads it.
+    expect(viewColumns('select `x`.`ssn` AS `id` from `vt`.`customers` `c`')).toBeUndefined();
+    // Nested joins the parser cannot read.
+    expect(viewColumns('select `c`.`id` AS `id` from ((`vt`.`customers` `c` join `vt`.`t2` `x` on(1)) join `vt`.`t3` `y` on(1))')).toBeUndefined();
     expect(viewColumns('not sql at all')).toBeUndefined();
     expect(viewColumns('select 1 AS `a`; select 2 AS `b`')).toBeUndefined();
   });

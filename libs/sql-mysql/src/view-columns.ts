@@ -44,10 +44,16 @@ function fromAliases(from: unknown): Map<string, string | undefined> {
   return aliases;
 }
 
-/** Every column reference under `node`, resolved through `aliases` where it can be. */
-function referencesIn(node: unknown, aliases: Map<string, string | undefined>, into: Set<string>): void {
+/** What a walk found: the references, and whether some qualifier named no relation in scope. */
+interface Found {
+  readonly references: Set<string>;
+  unresolved: boolean;
+}
+
+/** Every column reference under `node`, resolved through `aliases`. */
+function referencesIn(node: unknown, aliases: Map<string, string | undefined>, found: Found): void {
   if (Array.isArray(node)) {
-    for (const item of node) referencesIn(item, aliases, into);
+    for (const item of node) referencesIn(item, aliases, found);
     return;
   }
   if (!isNode(node)) return;
@@ -55,15 +61,17 @@ function referencesIn(node: unknown, aliases: Map<string, string | undefined>, i
     const column = nameOf(node.column);
     if (column === undefined) return;
     const qualifier = nameOf(node.table)?.toLowerCase();
-    const table = qualifier === undefined ? undefined : aliases.has(qualifier) ? aliases.get(qualifier) : qualifier;
-    into.add(table ? `${table}.${column.toLowerCase()}` : column.toLowerCase());
+    // A qualifier that names nothing in scope means the definition was not read as the server reads it.
+    if (qualifier !== undefined && !aliases.has(qualifier)) found.unresolved = true;
+    const table = qualifier === undefined ? undefined : aliases.get(qualifier);
+    found.references.add(table ? `${table}.${column.toLowerCase()}` : column.toLowerCase());
     return;
   }
   // A subquery brings its own FROM list; its references resolve through it first.
   const inner = isNode(node.ast) ? node.ast : node.type === 'select' ? node : undefined;
-  if (inner && inner !== node) return referencesIn(inner, aliases, into);
+  if (inner && inner !== node) return referencesIn(inner, aliases, found);
   const scoped = node.type === 'select' ? new Map([...aliases, ...fromAliases(node.from)]) : aliases;
-  for (const [key, value] of Object.entries(node)) if (key !== 'tableList' && key !== 'columnList') referencesIn(value, scoped, into);
+  for (const [key, value] of Object.entries(node)) if (key !== 'tableList' && key !== 'columnList') referencesIn(value, scoped, found);
 }
 
 /**
@@ -92,16 +100,19 @@ export function viewColumns(definition: string): ViewColumn[] | undefined {
     const expr = isNode(first.expr) ? first.expr : undefined;
     const name = nameOf(first.as) ?? (expr?.type === 'column_ref' ? nameOf(expr.column) : undefined);
     if (!expr || name === undefined || name === '*') return undefined;
-    const references = new Set<string>();
+    const found: Found = { references: new Set<string>(), unresolved: false };
     for (const branch of branches) {
       const item = (branch.columns as Node[])[i]!;
       if (isNode(item.expr) && item.expr.type === 'column_ref' && nameOf(item.expr.column) === '*') return undefined;
       const aliases = fromAliases(branch.from);
-      referencesIn(select.with, aliases, references);
-      referencesIn(item.expr, aliases, references);
+      for (const name of withNames) if (name) aliases.set(name, undefined);
+      referencesIn(select.with, aliases, found);
+      referencesIn(item.expr, aliases, found);
       // A derived table's columns are what its own select list computes: everything under it counts.
-      for (const derived of fromEntries(branch.from)) if (derived.expr !== undefined) referencesIn(derived.expr, aliases, references);
+      for (const derived of fromEntries(branch.from)) if (derived.expr !== undefined) referencesIn(derived.expr, aliases, found);
     }
+    if (found.unresolved) return undefined;
+    const references = found.references;
     // One column of one named table (not a CTE, not a derived table) in every branch: the column itself.
     const only = references.size === 1 && branches.length === 1 && expr.type === 'column_ref' ? [...references][0]! : undefined;
     const dot = only?.lastIndexOf('.') ?? -1;
