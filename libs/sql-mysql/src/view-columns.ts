@@ -4,7 +4,7 @@ import mariadbGrammar from 'node-sql-parser/build/mariadb.js';
  * Where one column of a view comes from, read from the view's definition (the one SELECT the server
  * keeps in information_schema.VIEWS, every column qualified and named with AS).
  * - `column`: the column is one column of a table (or of another view) as it is, `table` as the
- *   definition names it (lower case, without schema);
+ *   definition names it (lower case, `schema.table` when qualified, as the server stores definitions);
  * - otherwise the column is computed, and `references` lists every column its value is computed from
  *   (`table.column` where the table is known, else the bare column), subqueries included.
  */
@@ -39,7 +39,8 @@ function fromAliases(from: unknown): Map<string, string | undefined> {
     const table = nameOf(entry.table);
     const alias = nameOf(entry.as) ?? table;
     if (alias === undefined) continue;
-    aliases.set(alias.toLowerCase(), entry.expr !== undefined || table === undefined ? undefined : table.toLowerCase());
+    const db = nameOf(entry.db);
+    aliases.set(alias.toLowerCase(), entry.expr !== undefined || table === undefined ? undefined : `${db ? `${db}.` : ''}${table}`.toLowerCase());
   }
   return aliases;
 }
@@ -117,7 +118,7 @@ export function viewColumns(definition: string): ViewColumn[] | undefined {
     const only = references.size === 1 && branches.length === 1 && expr.type === 'column_ref' ? [...references][0]! : undefined;
     const dot = only?.lastIndexOf('.') ?? -1;
     const table = only && dot > 0 ? only.slice(0, dot) : undefined;
-    const column = table && !withNames.has(table) ? { table: table.split('.').pop()!, column: only!.slice(dot + 1) } : undefined;
+    const column = table && !withNames.has(table) ? { table, column: only!.slice(dot + 1) } : undefined;
     columns.push({ name: name.toLowerCase(), ...(column ? { column } : {}), references: [...references] });
   }
   return columns;

@@ -26,6 +26,19 @@ export interface FollowedColumn {
 const MAX_VIEW_DEPTH = 16;
 
 /**
+ * What a table name in a view's definition names: a view known by that name in that schema, a base
+ * table (no view of that name, or the view of that name is in another schema), or unknown (a view of
+ * that name exists and the name carries no schema, or the view's schema is not known).
+ */
+function relationKind(views: ReadonlyMap<string, ViewLineage> | undefined, table: string): 'view' | 'table' | 'unknown' {
+  const view = viewNamed(views, table);
+  if (!view) return 'table';
+  const dot = table.lastIndexOf('.');
+  if (dot < 0 || view.schema === undefined) return 'unknown';
+  return view.schema === table.slice(0, dot).toLowerCase() ? 'view' : 'table';
+}
+
+/**
  * A view's column followed through views on views to the base column it is, or to the base columns
  * it is computed from; undefined when some step is not known (the caller masks it as derived).
  */
@@ -34,18 +47,22 @@ export function followViewColumn(views: ReadonlyMap<string, ViewLineage> | undef
   const found = viewNamed(views, view)?.columnsByName?.get(column.toLowerCase());
   if (!found) return undefined;
   if (found.column) {
-    if (!viewNamed(views, found.column.table)) return { column: found.column, references: found.references };
+    const kind = relationKind(views, found.column.table);
+    if (kind === 'table') return { column: found.column, references: found.references };
+    if (kind === 'unknown') return undefined;
     return followViewColumn(views, found.column.table, found.column.column, depth + 1);
   }
   const references: string[] = [];
   for (const reference of found.references) {
     const dot = reference.lastIndexOf('.');
     const table = dot > 0 ? reference.slice(0, dot) : undefined;
-    if (!table || !viewNamed(views, table)) {
+    const kind = table ? relationKind(views, table) : 'table';
+    if (kind === 'unknown') return undefined;
+    if (kind === 'table') {
       references.push(reference);
       continue;
     }
-    const inner = followViewColumn(views, table, reference.slice(dot + 1), depth + 1);
+    const inner = followViewColumn(views, table!, reference.slice(dot + 1), depth + 1);
     if (!inner) return undefined;
     references.push(...inner.references);
   }
