@@ -3,3 +3,4 @@ export type { MysqlClassifierOptions, MysqlStatementClassification } from './cla
 export { lexStatements } from './lexer.js';
 export type { LexedStatement, LexOptions } from './lexer.js';
 export { viewColumns, type ViewColumn } from './view-columns.js';
+export { bindRelation } from './ast-walk.js';

@@ -4,7 +4,7 @@ import {
   MysqlWriter, parseOk, terminatorStatus, type ClientCommand, type ColumnDefinition, type MysqlPacket,
 } from '@gw/protocol-mysql';
 import { SqlClassificationError, type StatementClassification } from '@gw/sql';
-import type { MysqlClassifier, MysqlStatementClassification } from '@gw/sql-mysql';
+import { bindRelation, type MysqlClassifier, type MysqlStatementClassification } from '@gw/sql-mysql';
 import { approvalRecord, refusedByApproval, type ApprovalRecord } from '../postgres/statement-approval.js';
 import type { StatementGate } from '../postgres/statement-gate.js';
 import { combineVerdicts, denialMessage, denied, type StatementVerdict } from '../postgres/statement-policy.js';
@@ -522,7 +522,7 @@ export class MysqlSessionCore {
     const views = this.o.gate.context.views;
     if (!views || views.size === 0) return {};
     const relations = new Map<string, string | null>();
-    for (const s of statements) for (const [name, target] of s.relations ?? []) relations.set(name, relations.has(name) && relations.get(name) !== target ? null : target);
+    for (const s of statements) for (const [name, target] of s.relations ?? []) bindRelation(relations, name, target);
     return relations.size > 0 ? { viewSources: { views, relations } } : {};
   }
 
