@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +61,8 @@ describe('ssh transfers through the gateway: sftp, scp, port forwarding, failure
   when { principal.gatewayRoles.contains("requester") && resource.type == "ssh" };
 @id("sftp-unless-locked") permit (principal, action == Gateway::Action::"ssh:sftp", resource)
   when { principal.gatewayRoles.contains("requester") && !resource.hasTag("locked") };
+@id("no-opaque") forbid (principal, action in [Gateway::Action::"ssh:exec", Gateway::Action::"ssh:shell"], resource)
+  when { context has opaque && context.opaque };
 @id("forward-to-echo") permit (principal, action == Gateway::Action::"ssh:forward", resource)
   when { principal.gatewayRoles.contains("requester") && context has host && context.host == "127.0.0.1" && context has port && context.port == ${echo.port} };
 `;
@@ -108,6 +110,30 @@ describe('ssh transfers through the gateway: sftp, scp, port forwarding, failure
     const downEvents = await eventsOf(await latestSession(stack), (ev) => ev.some((e) => e.type === 'ssh.sftp' && e.data.op === 'read'));
     expect(downEvents.find((e) => e.type === 'ssh.sftp' && e.data.op === 'read')?.data).toMatchObject({ path: `${remoteDir}/up.bin`, bytesRead: 5 * 1024 * 1024 + 123 });
   });
+
+  it('syncs a directory up and down with rsync over ssh (its remote rsync --server passes command policy), byte for byte', async () => {
+    const up = join(work, 'rsync-up');
+    const down = join(work, 'rsync-down');
+    mkdirSync(join(up, 'sub'), { recursive: true });
+    writeFileSync(join(up, 'a.bin'), randomBytes(300 * 1024));
+    writeFileSync(join(up, 'sub', 'b.txt'), 'rsync through the gateway\n');
+    const rsh = ['ssh', ...client.options, '-p', String(stack.sshPort), '-l', `${TEST_LOGIN}@box`].join(' ');
+    const push = await client.run('rsync', ['-a', '-e', rsh, `${up}/`, `127.0.0.1:${remoteDir}/rsync/`], { timeoutMs: 30_000 });
+    expect(push.stderr).toBe('');
+    expect(push.code).toBe(0);
+    expect(sha256(`${remoteDir}/rsync/a.bin`)).toBe(sha256(join(up, 'a.bin')));
+    const pushId = await latestSession(stack);
+    const pull = await client.run('rsync', ['-a', '-e', rsh, `127.0.0.1:${remoteDir}/rsync/`, `${down}/`], { timeoutMs: 30_000 });
+    expect(pull.code).toBe(0);
+    expect([sha256(join(down, 'a.bin')), readFileSync(join(down, 'sub', 'b.txt'), 'utf8')]).toEqual([sha256(join(up, 'a.bin')), 'rsync through the gateway\n']);
+
+    const events = await eventsOf(pushId, (ev) => ev.some((e) => e.type === 'ssh.exec'));
+    expect(events.find((e) => e.type === 'ssh.exec')?.data).toMatchObject({ command: expect.stringMatching(/^rsync --server /) as unknown, decision: 'allow' });
+    // The capability string is let through only in that shape: a real remote shell for -e is not.
+    const smuggled = await client.ssh(`${TEST_LOGIN}@box`, [`rsync --server -e 'sh -c id' . ${remoteDir}/x`]);
+    expect(smuggled.code).toBe(126);
+    expect(smuggled.stderr).toMatch(/denied by policy "no-opaque"/);
+  }, 60_000);
 
   it('runs an sftp batch (mkdir, put, rename, ls, rm) and records each operation', async () => {
     const local = join(work, 'batch.txt');

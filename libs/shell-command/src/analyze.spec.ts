@@ -115,7 +115,8 @@ describe('analyzeShellCommand: spellings found in the audit', () => {
     // options of ordinary programs that run a command
     "vim -c '!rm -rf /'", "vim '+!rm -rf /' f", "tar -cf x.tar --to-command='rm -rf /' .", "tar --to-com='rm -rf /' -xf x", "tar -xIf 'sh -c id' x",
     "git -c core.pager='rm -rf /' log", 'git --exec-path=/tmp log', "ssh -o ProxyCommand='rm -rf /' x", 'ssh -oProxyCommand=x h', 'scp -S /tmp/x a b:',
-    "rsync -e 'sh -c id' a b:", "man -P 'rm -rf /' ls", "less '+!rm -rf /' f", "zip -TT 'rm -rf /' x.zip f",
+    "rsync -e 'sh -c id' a b:", "rsync --server -e 'sh -c id' . d/", "rsync --server -ve'sh -c id' . d/", "rsync --server -vlogDtpre.iLsfxCIvu --rsync-path='sh -c id' . d/",
+    'rsync -vlogDtpre.iLsfxCIvu . d/', "man -P 'rm -rf /' ls", "less '+!rm -rf /' f", "zip -TT 'rm -rf /' x.zip f",
     // the grammar's words after a redirection on something other than a simple command
     '{ ls; } >f -rf',
   ])('%j is opaque', async (command) => {
@@ -129,11 +130,17 @@ describe('analyzeShellCommand: spellings found in the audit', () => {
     expect(a.opaqueReasons).toContain('the command is nested more than 500 levels deep');
   });
 
-  it.each(['cat <<EOF\nx\nEOF', "cat <<'EOF'\nx\nEOF", 'cat <<-"EOF"\n\tx\n\tEOF', 'cat <<\\EOF\nx\nEOF', 'git status', 'git log --oneline', 'ssh host uptime', 'rsync -av a b', 'less +G f', "perl -I lib x.pl", 'ls 2>/dev/null'])(
+  it.each(['cat <<EOF\nx\nEOF', "cat <<'EOF'\nx\nEOF", 'cat <<-"EOF"\n\tx\n\tEOF', 'cat <<\\EOF\nx\nEOF', 'git status', 'git log --oneline', 'ssh host uptime', 'rsync -av a b', 'rsync --server -vlogDtpre.iLsfxCIvu . d/', 'rsync --server --sender -vlogDtpre.iLsfxCIvu . d/', 'less +G f', "perl -I lib x.pl", 'ls 2>/dev/null'])(
     '%j is not opaque', async (command) => {
       expect((await analyzeShellCommand(command)).opaqueReasons).toEqual([]);
     },
   );
+});
+
+it('reads the capability string of rsync --server (what `rsync -e ssh` runs remotely) as the value of -e, not as options', async () => {
+  const a = await analyzeShellCommand('rsync --server -vlogDtpre.iLsfxCIvu --delete . d/');
+  expect(a.flags).toEqual(['rsync:--delete', 'rsync:--server', 'rsync:-D', 'rsync:-e', 'rsync:-g', 'rsync:-l', 'rsync:-o', 'rsync:-p', 'rsync:-r', 'rsync:-t', 'rsync:-v']);
+  expect(a.opaque).toBe(false);
 });
 
 describe('analyzeShellCommand: interpreters and shells', () => {

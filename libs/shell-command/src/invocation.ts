@@ -47,7 +47,8 @@ export function analyzeInvocation(words: readonly Word[], ctx: InvocationContext
   if (NAME_TAKING_BUILTINS.has(program) && args.some((a) => a !== undefined && a.includes('[') && /[$`]/.test(a))) {
     c.opaque(`${program} evaluates an array subscript that can run code`);
   }
-  const commandOption = COMMAND_OPTIONS[program] && args.find((a) => a !== undefined && isCommandOption(a, COMMAND_OPTIONS[program]!));
+  const commandOption =
+    COMMAND_OPTIONS[program] && args.find((a) => a !== undefined && !isRsyncServerCapabilities(program, args, a) && isCommandOption(a, COMMAND_OPTIONS[program]!));
   if (commandOption) c.opaque(`${program} ${commandOption.split('=')[0]}: an option that runs a command or sets what runs`);
   if (program === 'find') analyzeFind(args, ctx);
   if (program === 'tee') for (const a of operands(args)) c.writesFiles.add(a ?? '?');
@@ -188,6 +189,18 @@ function analyzeFind(args: readonly Word[], ctx: InvocationContext): void {
 }
 
 /** Whether an argument is one of the options listed (see COMMAND_OPTIONS), abbreviated or in a cluster. */
+/**
+ * `rsync --server ...` is what a client's `rsync -e ssh` runs on the remote end. There the value
+ * attached to `-e` in the option cluster (`-vlogDtpre.iLsfxCIvu`) is the client's capability string,
+ * which the server reads as data and never runs (rsync's server mode takes it as its client info); it
+ * is not `--rsh`. Only that exact shape is let through: letters, `e`, a dot, letters.
+ */
+const RSYNC_SERVER_CAPABILITIES = /^-[A-Za-z]*e\.[A-Za-z]*$/;
+
+function isRsyncServerCapabilities(program: string, args: readonly Word[], arg: string): boolean {
+  return program === 'rsync' && args[0] === '--server' && RSYNC_SERVER_CAPABILITIES.test(arg);
+}
+
 function isCommandOption(arg: string, listed: readonly string[]): boolean {
   if (arg.startsWith('+')) return arg.length > 1 && (listed.includes('+') || (listed.includes('+!') && /[!|]/.test(arg)));
   if (arg.startsWith('--')) {
@@ -223,6 +236,10 @@ export function addFlags(program: string, args: readonly Word[], c: AnalysisColl
       const short = longs?.[name];
       if (short) c.flags.add(`${program}:${short}`);
     } else if (WORD_OPTION_PROGRAMS.has(program)) c.flags.add(`${program}:${a}`);
-    else for (const letter of a.slice(1)) c.flags.add(`${program}:-${letter}`);
+    else {
+      // The capability string after rsync's server-mode `-e` is a value, not more options.
+      const cluster = isRsyncServerCapabilities(program, args, a) ? a.slice(0, a.indexOf('e.') + 1) : a;
+      for (const letter of cluster.slice(1)) c.flags.add(`${program}:-${letter}`);
+    }
   }
 }
