@@ -66,7 +66,9 @@ describe('ssh command policy: the demo policy cannot be spelled around', () => {
     `python3 - <<EOF\nimport shutil; shutil.rmtree("${VICTIM}")\nEOF`, `eval 'rm -rf ${VICTIM}'`,
     // overwriting the file instead
     `echo gone > ${FILE}`, `echo gone >| ${FILE}`, `ls &> ${FILE}`, `echo gone | tee ${FILE}`, `truncate -s 0 ${FILE}`, `cp /dev/null ${FILE}`,
-    `mv ${FILE} /dev/null`, `dd if=/dev/null of=${FILE}`, `sed -i d ${FILE}`, `shred -u ${FILE}`,
+    `mv ${FILE} /dev/null`, `dd if=/dev/null of=${FILE}`, `sed -i d ${FILE}`, `shred -u ${FILE}`, `uniq /dev/null ${FILE}`, `sort -o ${FILE} /dev/null`,
+    // allowed programs made to run another: sort's compressor gets the sorted lines, here shell code
+    `printf 'rm -rf ${VICTIM}\\n%.0s' $(seq 1 20000) | sort -S 64k -T /tmp --compress-program=sh`, `flock /tmp/gw-e2e-lock -c 'rm -rf ${VICTIM}'`,
   ])('refuses %j and the directory survives', async (command) => {
     const result = await workload.ssh(HOST, [command]);
     expect(result.code, result.stderr).toBe(126);
