@@ -42,7 +42,7 @@ describe('demo policy: SSH lines', () => {
 
   it.each([
     'uptime', 'ls -la /tmp', 'cat /etc/hostname | grep x | wc -l', 'df -h; free -m', 'ps aux 2>/dev/null', 'id && whoami',
-    'find /var/log -name "*.log"', 'echo "rm -rf /" ', "grep -r 'sudo' /etc/motd", 'scp -t /tmp/upload', 'env LANG=C ls',
+    'find /var/log -name "*.log"', 'echo "rm -rf /" ', "grep -r 'sudo' /etc/motd", 'scp -t /tmp/upload', 'scp -f /tmp/report.txt', 'scp -r -t /tmp/dir', 'env LANG=C ls',
   ])('allows the read-only command %j', async (command) => {
     expect((await decideCommand(command)).effect).toBe('allow');
   });
@@ -67,6 +67,7 @@ describe('demo policy: SSH lines', () => {
     ['find /tmp/x -delete', 'requester-ssh-no-destructive-options'], ['find . -fprint f', 'requester-ssh-no-destructive-options'],
     ['echo x > f', 'requester-ssh-no-file-writes'], ['echo x >> f', 'requester-ssh-no-file-writes'], ['echo x >| f', 'requester-ssh-no-file-writes'],
     ['ls &> f', 'requester-ssh-no-file-writes'], ['cat /etc/hostname >&f', 'requester-ssh-no-file-writes'], ['echo x | tee f', 'requester-ssh-no-file-writes'],
+    ['scp /etc/hostname elsewhere:/tmp/', 'requester-ssh-scp-server-only'], ['scp -r /var/log user@10.0.0.9:', 'requester-ssh-scp-server-only'],
     ['echo x > $HOME/f', 'requester-ssh-no-file-writes'], ['uniq in.txt out.txt', 'requester-ssh-no-file-writes'], ['sort -uo out.txt in.txt', 'requester-ssh-no-file-writes'],
     // allowed programs that run another: sort pipes its temporary files through --compress-program (here: the sorted lines run as shell code)
     ["printf 'touch /tmp/pwned\\n%.0s' $(seq 1 20000) | sort -S 64k --compress-program=sh", 'requester-ssh-no-opaque'], ['sort --compress-prog=sh f', 'requester-ssh-no-opaque'],

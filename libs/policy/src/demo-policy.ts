@@ -184,6 +184,15 @@ when {
 }
 unless { principal.gatewayRoles.contains("admin") };
 
+@id("requester-ssh-scp-server-only")
+@reason("scp runs on the target only as the receiving or sending end of a copy (scp -t / scp -f), never as a client copying elsewhere")
+forbid (principal, action == Gateway::Action::"ssh:exec", resource)
+when {
+  principal.gatewayRoles.contains("requester") && context has programs && context.programs.contains("scp") &&
+  context has flags && !context.flags.containsAny(["scp:-t", "scp:-f"])
+}
+unless { principal.gatewayRoles.contains("admin") };
+
 @id("requester-ssh-no-opaque")
 @reason("the command has parts known only at run time (a computed program name, code given inline to an interpreter, eval, xargs, find -exec) or does not parse")
 forbid (principal, action in [Gateway::Action::"ssh:exec", Gateway::Action::"ssh:shell"], resource)

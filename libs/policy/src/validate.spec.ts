@@ -35,6 +35,7 @@ describe('validatePolicySet', () => {
       'requester-ssh-no-destructive',
       'requester-ssh-no-destructive-options',
       'requester-ssh-no-file-writes',
+      'requester-ssh-scp-server-only',
       'requester-ssh-no-opaque',
       'requester-k8s-connect',
       'requester-k8s-read',
