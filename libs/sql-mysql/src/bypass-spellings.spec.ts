@@ -154,6 +154,23 @@ describe('MySQL spellings that must not pass for harmless', () => {
     expect(one('SHOW COLUMNS FROM `secret` FROM `shop`').tablesRead).toEqual(['shop.secret']);
   });
 
+  it('classifies the expressions the server evaluates in SHOW ... WHERE and HANDLER ... READ', () => {
+    // SHOW's WHERE takes any expression: subqueries read other tables, functions read server files.
+    expect(one('SHOW TABLES WHERE (SELECT COUNT(*) FROM secret) > 0')).toMatchObject({ actions: ['sql:select'], tablesRead: ['secret'] });
+    expect(one("SHOW VARIABLES WHERE Variable_name = 'version' AND LOAD_FILE('/etc/passwd') IS NOT NULL").actions).toContain('sql:admin');
+    expect(one("SHOW FULL TABLES FROM shop WHERE Table_type = 'VIEW'")).toMatchObject({ actions: ['sql:select'], tablesRead: [] });
+    expect(one("SHOW COLUMNS FROM `where` WHERE Field = 'a'").tablesRead).toEqual(['where']);
+    refused("SHOW VARIABLES WHERE Variable_name = 'version' AND (@x := (SELECT a FROM secret LIMIT 1)) IS NOT NULL");
+    // HANDLER ... READ evaluates built-in functions in its key values and WHERE condition.
+    expect(one("HANDLER secret READ FIRST WHERE LOAD_FILE('/etc/passwd') IS NOT NULL").actions).toContain('sql:admin');
+    expect(one("HANDLER secret READ `PRIMARY` = (LOAD_FILE('/etc/passwd')) LIMIT 1").actions).toContain('sql:admin');
+    expect(one('HANDLER h READ FIRST WHERE a = (SELECT a FROM t LIMIT 1)').tablesRead).toEqual(['h', 't']);
+    refused('HANDLER secret READ FIRST WHERE (@h := a) > 0');
+    refused('HANDLER secret OPEN junk more');
+    expect(one('HANDLER secret READ idx NEXT LIMIT 5')).toMatchObject({ actions: ['sql:select'], tablesRead: ['secret'], readOnly: true });
+    expect(one('HANDLER secret OPEN AS h').tablesRead).toEqual(['secret']);
+  });
+
   it('makes a view with another DEFINER admin, and names the view it creates', () => {
     expect(one('CREATE DEFINER=`root`@`%` SQL SECURITY DEFINER VIEW v AS SELECT * FROM secret')).toMatchObject({
       actions: ['sql:admin', 'sql:ddl', 'sql:select'], tablesRead: ['secret'], tablesWritten: ['v'],

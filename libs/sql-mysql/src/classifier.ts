@@ -126,8 +126,12 @@ export class MysqlClassifier {
     });
     if (ADMIN_LEADERS.has(first)) return family(ADMIN);
     switch (first) {
-      case 'SHOW':
-        return this.show(w, s.code, family);
+      case 'SHOW': {
+        // `SHOW TABLES WHERE <expr>`: the server evaluates any expression there (subqueries, functions, `@v :=`).
+        const where = keywordOutsideQuotes(s.code, 'WHERE');
+        const shown = this.show(w, where < 0 ? s.code : s.code.slice(0, where), family);
+        return where < 0 ? shown : this.withExpressions(shown, `SELECT 1 ${s.code.slice(where)}`, s, base);
+      }
       case 'KILL': {
         // The agent kills the connection itself: only the forms whose target it reads exactly (not `KILL 0x10`,
         // `KILL 1+2`, MariaDB's `KILL QUERY ID 5`, which names a query, or `KILL USER u`).
@@ -136,7 +140,7 @@ export class MysqlClassifier {
         return family(ADMIN, [], { kill: { query: /^QUERY/i.test(id[1] ?? ''), connectionId: Number(id[2]) } });
       }
       case 'HANDLER':
-        return family(CATALOG_READ, [nameAfter(s.code, /^\s*HANDLER\s+/i).name]);
+        return this.handler(s, base, family);
       case 'SAVEPOINT':
       case 'RELEASE':
         return family(SESSION);
@@ -213,6 +217,48 @@ export class MysqlClassifier {
     }
     if (what === 'CREATE' && (rest[1] === 'TABLE' || rest[1] === 'VIEW')) table = nameAfter(code, /^\s*SHOW\s+CREATE\s+(?:TABLE|VIEW)\s+/i).name;
     return family(CATALOG_READ, table ? [table] : []);
+  }
+
+  /**
+   * `HANDLER t OPEN [AS a]`, `HANDLER t CLOSE`, `HANDLER t READ [idx] FIRST|NEXT|PREV|LAST [WHERE ...] [LIMIT ...]`,
+   * `HANDLER t READ idx op (values) [WHERE ...] [LIMIT ...]`: the values and the WHERE condition are expressions the
+   * server evaluates (built-in functions such as LOAD_FILE or GET_LOCK, `@v := col`), classified here as a SELECT of
+   * them. Any other shape is refused.
+   */
+  private handler(s: LexedStatement, base: { text: string; fingerprint: string }, family: (rule: FamilyRule, tables?: string[]) => MysqlStatementClassification): MysqlStatementClassification {
+    const { name, rest } = nameAfter(s.code, /^\s*HANDLER\s+/i);
+    const opened = family(CATALOG_READ, [name]);
+    if (/^(?:OPEN(?:\s+(?:AS\s+)?(?:`(?:[^`]|``)+`|[\w$]+))?|CLOSE)$/i.test(rest)) return opened;
+    const ident = '(?:`(?:[^`]|``)+`|[\\w$]+)';
+    const scan = new RegExp(`^READ\\s+(?:${ident}\\s+)?(?:FIRST|NEXT|PREV|LAST)\\b(.*)$`, 'is').exec(rest);
+    const keyed = new RegExp(`^READ\\s+${ident}\\s*(?:<=|>=|=|<|>)(.*)$`, 'is').exec(rest);
+    if (scan) return scan[1]!.trim() === '' ? opened : this.withExpressions(opened, `SELECT 1 ${scan[1]!}`, s, base);
+    if (keyed) return this.withExpressions(opened, `SELECT ${keyed[1]!}`, s, base);
+    throw new SqlClassificationError('PARSE_ERROR', 'the MySQL classifier cannot read this HANDLER statement');
+  }
+
+  /**
+   * A statement family read by its words whose clauses hold expressions the server evaluates: the expressions are
+   * classified as the SELECT `select` (parsed like any statement, or refused) and what they do is added.
+   */
+  private withExpressions(outer: MysqlStatementClassification, select: string, s: LexedStatement, base: { text: string; fingerprint: string }): MysqlStatementClassification {
+    const inner = this.parsed({ ...s, code: select }, base);
+    if (inner.kind !== 'select') throw new SqlClassificationError('PARSE_ERROR', 'unexpected clause in the statement');
+    const union = (a: readonly string[], b: readonly string[]): string[] => [...new Set([...a, ...b])].sort();
+    const stores = outer.storesUserVariables || inner.storesUserVariables;
+    const columnsStored = union(outer.columnsStored ?? [], inner.columnsStored ?? []);
+    return {
+      ...outer,
+      actions: sortedActions([...outer.actions, ...inner.actions]),
+      tablesRead: union(outer.tablesRead, inner.tablesRead),
+      tablesWritten: union(outer.tablesWritten, inner.tablesWritten),
+      functions: union(outer.functions, inner.functions),
+      columnsReferenced: union(outer.columnsReferenced, inner.columnsReferenced),
+      readOnly: outer.readOnly && inner.readOnly,
+      locksRows: outer.locksRows || inner.locksRows,
+      ...(stores ? { storesUserVariables: true } : {}),
+      ...(columnsStored.length > 0 ? { columnsStored } : {}),
+    };
   }
 
   private prepare(s: LexedStatement, options: LexOptions, family: (rule: FamilyRule, tables?: string[], extra?: Partial<MysqlStatementClassification>) => MysqlStatementClassification): MysqlStatementClassification {
@@ -488,6 +534,13 @@ function readsLikeUtf8(code: string): boolean {
   const mentions = code.match(/character_set_client/gi)?.length ?? 0;
   // Every mention must be a plain assignment of a same-reading set (not DEFAULT, a variable or an expression).
   return assignments.length === mentions && assignments.every((a) => SAME_READING_CHARSETS.has(a[2]!.toLowerCase()));
+}
+
+/** Where the keyword first appears in the statement as a word outside strings and quoted identifiers (-1: nowhere). */
+function keywordOutsideQuotes(code: string, keyword: string): number {
+  const token = new RegExp(`'(?:[^'\\\\]|\\\\.|'')*'|"(?:[^"\\\\]|\\\\.|"")*"|\`(?:[^\`]|\`\`)*\`|[\\w$@]+`, 'gs');
+  for (const m of code.matchAll(token)) if (m[0].toUpperCase() === keyword) return m.index;
+  return -1;
 }
 
 function tableAfter(code: string, marker: RegExp): string[] {
