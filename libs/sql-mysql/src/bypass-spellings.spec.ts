@@ -64,6 +64,28 @@ describe('MySQL spellings that must not pass for harmless', () => {
     expect(all('SET NAMES utf8mb4; SELECT 1').map((s) => s.kind)).toEqual(['session', 'select']);
   });
 
+  it('makes a sql_mode that changes the grammar admin, and refuses MSSQL brackets', () => {
+    // Under MSSQL `[x']` is an identifier: the server runs the DROP the classifier read inside a string.
+    refused("SAVEPOINT [x'] ; DROP TABLE t; -- ']");
+    refused("SELECT 1 AS [x'] ; DROP TABLE t; -- ']");
+    expect(one("SELECT '[x]', `[y]` FROM t -- [z]").kind).toBe('select');
+    for (const text of ["SET sql_mode = 'MSSQL'", 'SET sql_mode = ORACLE', "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,MSSQL'", "SET @a = 1, sql_mode = 'ORACLE'", "SET sql_mode = CONCAT('ORA', 'CLE')", 'SET sql_mode = @v', 'SET @@session.sql_mode = 2147483648', '/*!40101 SET SQL_MODE=@OLD_SQL_MODE */']) {
+      expect(one(text).actions, text).toEqual(['sql:admin']);
+    }
+    // The modes are in the string: the same shape with other modes is not served from the cache.
+    expect(one("SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES'").actions).toEqual(['sql:session']);
+    expect(one("SET SESSION sql_mode = 'MSSQL'").actions).toEqual(['sql:admin']);
+    expect(one("SET sql_mode = 'ansi_quotes,TRADITIONAL'").actions).toEqual(['sql:session']);
+    expect(one('/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE */').actions).toEqual(['sql:session']);
+  });
+
+  it('refuses anything after a savepoint name (SAVEPOINT and RELEASE are read by their words)', () => {
+    refused('SAVEPOINT x junk');
+    refused('RELEASE SAVEPOINT x junk');
+    expect(one('SAVEPOINT `a b`').kind).toBe('session');
+    expect(one('RELEASE SAVEPOINT x').kind).toBe('session');
+  });
+
   it('refuses a NUL outside strings (the server ends a `#` comment there)', () => {
     refused('SELECT 1 # x\u0000; DROP TABLE t\n');
   });

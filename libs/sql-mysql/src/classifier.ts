@@ -49,10 +49,11 @@ const textKey = (text: string, options: LexOptions): string => `${options.backsl
 
 /**
  * PREPARE ... FROM 'text' and EXECUTE IMMEDIATE 'text' depend on their string, KILL on its number, a
- * character set change on its (possibly quoted) name: never shared by shape (nor kept by text).
+ * character set change on its (possibly quoted) name, a sql_mode change on its modes: never shared by shape
+ * (nor kept by text).
  */
 function isShareable(s: LexedStatement): boolean {
-  return s.words[0] !== 'PREPARE' && s.words[0] !== 'KILL' && s.words[0] !== 'EXECUTE' && !changesCharset(s.words);
+  return s.words[0] !== 'PREPARE' && s.words[0] !== 'KILL' && s.words[0] !== 'EXECUTE' && !changesCharset(s.words) && !s.words.some((w) => w.replace(/^@@/, '') === 'SQL_MODE');
 }
 
 const sortedActions = (actions: Iterable<SqlAction>): SqlAction[] => [...new Set(actions)].sort();
@@ -142,8 +143,12 @@ export class MysqlClassifier {
       case 'HANDLER':
         return this.handler(s, base, family);
       case 'SAVEPOINT':
-      case 'RELEASE':
+      case 'RELEASE': {
+        // Read by its words: nothing but the name may follow (what the server reads as more of the name is not seen here).
+        const { rest } = nameAfter(s.code, first === 'SAVEPOINT' ? /^\s*SAVEPOINT\s+/i : /^\s*RELEASE\s+SAVEPOINT\s+/i);
+        if (rest !== '') throw new SqlClassificationError('PARSE_ERROR', 'unexpected text after the savepoint name');
         return family(SESSION);
+      }
       case 'PREPARE':
         return this.prepare(s, options, family);
       case 'EXECUTE':
@@ -163,6 +168,7 @@ export class MysqlClassifier {
         if (charsetStatement(s.code) !== undefined) return family(SESSION);
         if (w[1] === 'TRANSACTION' || ((w[1] === 'SESSION' || w[1] === 'LOCAL') && w[2] === 'TRANSACTION')) return family(SESSION);
         if (w.some((x) => ADMIN_VARIABLES.has(x.replace(/^@@/, '')))) return family(ADMIN);
+        if (w.some((x) => x.replace(/^@@/, '') === 'SQL_MODE') && !keepsGrammar(s.code)) return family(ADMIN);
         break;
       }
       case 'LOAD':
@@ -541,6 +547,31 @@ function keywordOutsideQuotes(code: string, keyword: string): number {
   const token = new RegExp(`'(?:[^'\\\\]|\\\\.|'')*'|"(?:[^"\\\\]|\\\\.|"")*"|\`(?:[^\`]|\`\`)*\`|[\\w$@]+`, 'gs');
   for (const m of code.matchAll(token)) if (m[0].toUpperCase() === keyword) return m.index;
   return -1;
+}
+
+/**
+ * sql_mode values after which the server reads statements as the classifier does (NO_BACKSLASH_ESCAPES is
+ * followed through the server's status flag, ANSI_QUOTES by the lexer). Not MSSQL (`[x']` quotes an identifier,
+ * so `SAVEPOINT [x'] ; DROP TABLE t; -- ']` hides a DROP in what the classifier reads as a string), ORACLE (another
+ * grammar: `s.nextval` writes a sequence, BEGIN ... END runs a block), nor the other emulations.
+ */
+const GRAMMAR_KEEPING_MODES: ReadonlySet<string> = new Set([
+  'REAL_AS_FLOAT', 'PIPES_AS_CONCAT', 'ANSI_QUOTES', 'IGNORE_SPACE', 'IGNORE_BAD_TABLE_OPTIONS', 'ONLY_FULL_GROUP_BY', 'NO_UNSIGNED_SUBTRACTION',
+  'NO_DIR_IN_CREATE', 'NO_AUTO_VALUE_ON_ZERO', 'NO_BACKSLASH_ESCAPES', 'STRICT_TRANS_TABLES', 'STRICT_ALL_TABLES', 'NO_ZERO_IN_DATE', 'NO_ZERO_DATE',
+  'ALLOW_INVALID_DATES', 'ERROR_FOR_DIVISION_BY_ZERO', 'TRADITIONAL', 'NO_AUTO_CREATE_USER', 'HIGH_NOT_PRECEDENCE', 'NO_ENGINE_SUBSTITUTION',
+  'PAD_CHAR_TO_FULL_LENGTH', 'EMPTY_STRING_IS_NULL', 'SIMULTANEOUS_ASSIGNMENT', 'TIME_ROUND_FRACTIONAL', 'ANSI', 'NO_KEY_OPTIONS', 'NO_TABLE_OPTIONS',
+  'NO_FIELD_OPTIONS', 'DEFAULT',
+]);
+
+/**
+ * Whether every assignment of sql_mode in the SET statement is a literal list of grammar-keeping modes (or DEFAULT).
+ * A variable, an expression or a number (a bit mask) may turn on any mode: refused as admin.
+ */
+function keepsGrammar(code: string): boolean {
+  const assignments = [...code.matchAll(/(?<![\w$])(?<!(?<!@)@)sql_mode`?\s*:?=(?!=)\s*('[^'\\]*'|"[^"\\]*"|[A-Za-z_]+)\s*(?=,|$)/gi)];
+  const targets = code.match(/(?<![\w$])(?<!(?<!@)@)sql_mode`?\s*:?=(?!=)/gi)?.length ?? 0;
+  if (assignments.length !== targets) return false;
+  return assignments.every((a) => a[1]!.replace(/^['"]|['"]$/g, '').split(',').every((mode) => mode.trim() === '' || GRAMMAR_KEEPING_MODES.has(mode.trim().toUpperCase())));
 }
 
 function tableAfter(code: string, marker: RegExp): string[] {

@@ -120,6 +120,9 @@ export function lexStatements(text: string, options: LexOptions): LexedStatement
       i = eol < 0 ? n : eol;
       continue;
     }
+    // `[x]` quotes an identifier under sql_mode MSSQL (a quote inside it is no string): no MariaDB statement has a
+    // bracket outside strings otherwise, so one means the server may be cutting the text differently.
+    if (c === '[' || c === ']') throw new SqlClassificationError('PARSE_ERROR', 'a square bracket outside strings (an identifier quote under sql_mode MSSQL)');
     // A ';' inside an executable comment ends the statement too (its content is code): both parts get classified.
     if (c === ';') {
       push(i);
