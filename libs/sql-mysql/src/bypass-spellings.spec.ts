@@ -86,6 +86,24 @@ describe('MySQL spellings that must not pass for harmless', () => {
     expect(one('RELEASE SAVEPOINT x').kind).toBe('session');
   });
 
+  it('sees the writes and kept values of sequence and session functions', () => {
+    // NEXTVAL / SETVAL write the sequence (MariaDB wants INSERT on it); Oracle-mode `s.nextval` too.
+    for (const text of ['SELECT NEXTVAL(s)', 'SELECT SETVAL(s, 100)', 'DO NEXTVAL(s)', 'SELECT s.nextval FROM dual', 'WITH w AS (SELECT NEXTVAL(s) AS n) SELECT * FROM w', 'SHOW TABLES WHERE SETVAL(s, 500) > 0']) {
+      expect(one(text), text).toMatchObject({ actions: ['sql:select', 'sql:update'], tablesWritten: ['s'], readOnly: false });
+    }
+    expect(one('SELECT NEXTVAL(shop.s)').tablesWritten).toEqual(['shop.s']);
+    expect(one('SELECT LASTVAL(s)')).toMatchObject({ actions: ['sql:select'], tablesWritten: [], readOnly: true });
+    // A value kept in the session and read back later, where its column's masking cannot follow.
+    for (const text of ['SELECT LAST_INSERT_ID(ssn) FROM c', 'SELECT SETVAL(s, ssn) FROM c', 'SET @@session.max_join_size = (SELECT ssn FROM c LIMIT 1)', 'SET SESSION group_concat_max_len = (SELECT ssn FROM c LIMIT 1)']) {
+      expect(one(text).storesUserVariables, text).toBe(true);
+    }
+    expect(one('SELECT LAST_INSERT_ID()').storesUserVariables).toBeUndefined();
+    expect(one('SET max_join_size = 5').storesUserVariables).toBeUndefined();
+    expect(one('SET default_storage_engine = InnoDB').storesUserVariables).toBeUndefined();
+    // A named lock outlives the statement.
+    expect(one("SELECT GET_LOCK('x', 0)")).toMatchObject({ actions: ['sql:select', 'sql:session'], readOnly: false });
+  });
+
   it('refuses a NUL outside strings (the server ends a `#` comment there)', () => {
     refused('SELECT 1 # x\u0000; DROP TABLE t\n');
   });

@@ -324,7 +324,7 @@ export class MysqlClassifier {
       const inner = this.fromAst(ast['expr'] as Ast, words.slice(1), base, code);
       return { ...inner, kind: 'explain' };
     }
-    const facts: AstFacts = { tables: new Set(), functions: new Set(), columns: new Set(), locksRows: false, writesFile: false, relations: new Map() };
+    const facts: AstFacts = { tables: new Set(), functions: new Set(), columns: new Set(), locksRows: false, writesFile: false, relations: new Map(), sequencesWritten: new Set() };
     const dml = type === 'insert' || type === 'replace' || type === 'update' || type === 'delete';
     let written = new Set<string>();
     let stored = new Set<string>();
@@ -405,6 +405,9 @@ export class MysqlClassifier {
         kind = 'session';
         actions.add('sql:session');
         readOnly = true;
+        // `SET @@session.max_join_size = (SELECT salary ...)` keeps the value in a setting, read back with `SELECT @@max_join_size`
+        // (a bare word, as in `SET default_storage_engine = InnoDB`, is a name, not a column: only a subquery reads one).
+        if (type === 'set' && facts.tables.size > 0) facts.storesUserVariables = true;
         // After `USE mysql`, `SELECT * FROM user` names no schema: entering a system schema is what the
         // qualified names below would have made admin.
         if (type === 'use' && SYSTEM_SCHEMAS.has(str(ast['db']).toLowerCase())) {
@@ -438,6 +441,17 @@ export class MysqlClassifier {
         // A statement type this classifier has no rule for: only an administrator's policy may allow it.
         kind = 'other';
         actions.add('sql:admin');
+    }
+    // NEXTVAL / SETVAL write the sequence (not where a table definition only names it, as a column DEFAULT).
+    if (kind !== 'ddl' && facts.sequencesWritten!.size > 0) {
+      actions.add('sql:update');
+      readOnly = false;
+      written = new Set([...written, ...facts.sequencesWritten!]);
+    }
+    // A named lock is held by the session past the statement (as Postgres's advisory locks).
+    if (facts.advisoryLocks) {
+      actions.add('sql:session');
+      readOnly = false;
     }
     read = read.filter((t) => !written.has(t) || type === 'insert' || type === 'replace');
     // MariaDB's RETURNING hands the target's rows back to the client: a read of the target, as in Postgres.
