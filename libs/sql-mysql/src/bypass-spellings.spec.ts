@@ -153,6 +153,9 @@ describe('MySQL spellings that must not pass for harmless', () => {
     expect(one('DELETE QUICK FROM t')).toMatchObject({ kind: 'delete', tablesWritten: ['t'], tablesRead: [] });
     expect(one('DELETE LOW_PRIORITY QUICK IGNORE FROM t')).toMatchObject({ kind: 'delete', tablesWritten: ['t'] });
     expect(one('UPDATE IGNORE t SET a = 1')).toMatchObject({ kind: 'update', tablesWritten: ['t'] });
+    // MariaDB's DELETE HISTORY deletes the history rows of t (not of a table called `history`).
+    expect(one('DELETE HISTORY FROM t')).toMatchObject({ kind: 'delete', actions: ['sql:delete'], tablesWritten: ['t'], tablesRead: [] });
+    expect(one('DELETE HISTORY FROM t BEFORE SYSTEM_TIME (SELECT MAX(at) FROM secret)')).toMatchObject({ kind: 'delete', tablesWritten: ['t'], tablesRead: ['secret'] });
   });
 
   it('makes a character set in which the server cuts text differently admin', () => {

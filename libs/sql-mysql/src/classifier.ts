@@ -195,10 +195,15 @@ export class MysqlClassifier {
       case 'TABLE':
         return this.parsed({ ...s, code: `SELECT * FROM ${s.code.replace(/^\s*TABLE\b/i, '')}` }, base);
       case 'DELETE':
+        // MariaDB's `DELETE HISTORY FROM t [BEFORE SYSTEM_TIME [TIMESTAMP|TRANSACTION] expr]` deletes t's history rows: the
+        // parser takes `history` for the target and t for a read. Read as a DELETE of t whose condition is the expression.
+        if (w[1] === 'HISTORY') {
+          const code = s.code.replace(/^(\s*DELETE)\s+HISTORY\b/i, '$1').replace(/\bBEFORE\s+SYSTEM_TIME\s+(?:(?:TIMESTAMP|TRANSACTION)\s+)?/i, 'WHERE ');
+          return this.parsed({ ...s, code }, base);
+        }
+        return this.parsed({ ...s, code: withoutModifiers(s.code) }, base);
       case 'UPDATE':
-        // The parser reads `DELETE IGNORE FROM t` / `UPDATE IGNORE t` as a multi-table statement whose target
-        // is a table named `ignore` (and `t` a mere read). The modifiers change neither the target nor the rows.
-        return this.parsed({ ...s, code: s.code.replace(/^(\s*(?:DELETE|UPDATE))((?:\s+(?:LOW_PRIORITY|QUICK|IGNORE)\b)+)/i, '$1') }, base);
+        return this.parsed({ ...s, code: withoutModifiers(s.code) }, base);
       default:
         break;
     }
@@ -554,6 +559,14 @@ function readsLikeUtf8(code: string): boolean {
   const mentions = code.match(/character_set_client/gi)?.length ?? 0;
   // Every mention must be a plain assignment of a same-reading set (not DEFAULT, a variable or an expression).
   return assignments.length === mentions && assignments.every((a) => SAME_READING_CHARSETS.has(a[2]!.toLowerCase()));
+}
+
+/**
+ * The parser reads `DELETE IGNORE FROM t` / `UPDATE IGNORE t` as a multi-table statement whose target is a table
+ * named `ignore` (and `t` a mere read). The modifiers change neither the target nor the rows.
+ */
+function withoutModifiers(code: string): string {
+  return code.replace(/^(\s*(?:DELETE|UPDATE))((?:\s+(?:LOW_PRIORITY|QUICK|IGNORE)\b)+)/i, '$1');
 }
 
 /** Where the keyword first appears in the statement as a word outside strings and quoted identifiers (-1: nowhere). */
