@@ -119,6 +119,18 @@ describe('MySQL spellings that must not pass for harmless', () => {
     expect(one('EXECUTE immediate USING @a').execute).toEqual({ name: 'immediate', argumentActions: [] });
   });
 
+  it('sees what the USING arguments of EXECUTE evaluate (MariaDB takes expressions there)', () => {
+    // `PREPARE s FROM 'SELECT ?'` is a plain read; its arguments may call LOAD_FILE (checked on MariaDB 10.11).
+    expect(one("EXECUTE IMMEDIATE 'SELECT ?' USING LOAD_FILE('/etc/passwd')")).toMatchObject({ kind: 'execute', actions: ['sql:admin', 'sql:select'], readOnly: false });
+    expect(one("EXECUTE IMMEDIATE 'SELECT ?' USING @x := 5").storesUserVariables).toBe(true);
+    expect(one("EXECUTE IMMEDIATE 'SELECT ?' USING @a")).toMatchObject({ actions: ['sql:select'], readOnly: true });
+    // A named statement is resolved to what was prepared, which knows nothing of the arguments: values only.
+    refused("EXECUTE s USING LOAD_FILE('/etc/passwd')");
+    refused("EXECUTE s USING GET_LOCK('k', 0)");
+    refused('EXECUTE s USING @x := 5');
+    expect(one("EXECUTE s USING @a, 1, 'x', @b + 1").execute).toEqual({ name: 's', argumentActions: [] });
+  });
+
   it('resolves EXECUTE by the name the server reads, and refuses anything else before USING', () => {
     expect(one('EXECUTE `s b` USING @a').execute?.name).toBe('s b');
     refused('EXECUTE /*!99999 x */ s');

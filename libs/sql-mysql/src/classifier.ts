@@ -152,7 +152,7 @@ export class MysqlClassifier {
       case 'PREPARE':
         return this.prepare(s, options, family);
       case 'EXECUTE':
-        return this.execute(s, options, family);
+        return this.execute(s, options, family, base);
       case 'DEALLOCATE':
         return { ...family(SESSION), deallocate: { name: preparedName(s.code, /^\s*DEALLOCATE\s+PREPARE\s+/i) } };
       case 'DO':
@@ -291,10 +291,10 @@ export class MysqlClassifier {
    * `EXECUTE IMMEDIATE 'text'` runs the text itself: it must never be resolved as a statement named
    * `immediate` (which `PREPARE immediate FROM 'SELECT 1'` may have defined), but classified like the text.
    */
-  private execute(s: LexedStatement, options: LexOptions, family: (rule: FamilyRule) => MysqlStatementClassification): MysqlStatementClassification {
+  private execute(s: LexedStatement, options: LexOptions, family: (rule: FamilyRule) => MysqlStatementClassification, base: { text: string; fingerprint: string }): MysqlStatementClassification {
     const immediate = /^\s*EXECUTE\s+IMMEDIATE\b\s*(.*)$/is.exec(s.code);
     if (immediate && immediate[1] !== '' && !/^USING\b/i.test(immediate[1]!)) {
-      const literal = /^('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")\s*(?:USING\b.*)?$/is.exec(immediate[1]!);
+      const literal = /^('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")\s*(?:USING\b(.*))?$/is.exec(immediate[1]!);
       // Any other expression (a variable, CONCAT(...)) is text the classifier cannot see.
       if (!literal) return { ...family(ADMIN), kind: 'execute' };
       const statements = this.classify(unquote(literal[1]!, options.backslashEscapes), options);
@@ -303,11 +303,22 @@ export class MysqlClassifier {
       if (statement.execute || statement.prepared || statement.kill || statement.deallocate) {
         throw new SqlClassificationError('PARSE_ERROR', 'EXECUTE IMMEDIATE of a prepared-statement command');
       }
-      return { ...statement, text: s.text, kind: 'execute', fingerprint: fingerprint(s.shape + literal[1]) };
+      const executed: MysqlStatementClassification = { ...statement, text: s.text, kind: 'execute', fingerprint: fingerprint(s.shape + literal[1]) };
+      // The USING arguments are expressions the server evaluates (LOAD_FILE('/etc/passwd'), GET_LOCK(...), @v := ...).
+      return literal[2] === undefined ? executed : this.withExpressions(executed, `SELECT ${literal[2]}`, s, base);
     }
     const { name, rest } = nameAfter(s.code, /^\s*EXECUTE\s+/i);
     // Anything between the name and USING (`EXECUTE /*!99999 x *\/ s`) could make the server run another name.
     if (rest !== '' && !/^USING\b/i.test(rest)) throw new SqlClassificationError('PARSE_ERROR', 'EXECUTE takes a statement name and USING only');
+    if (rest !== '') {
+      // The statement is resolved to the one prepared under the name, which knows nothing of the arguments: they may only
+      // be values (literals, user variables, operators on them), not calls (`USING LOAD_FILE('/etc/passwd')` reads a
+      // server file) nor assignments.
+      const args = this.parsed({ ...s, code: `SELECT ${rest.replace(/^USING\b/i, '')}` }, base);
+      if (args.kind !== 'select' || args.functions.length > 0 || args.tablesRead.length > 0 || args.tablesWritten.length > 0 || args.storesUserVariables || args.actions.some((a) => a !== 'sql:select')) {
+        throw new SqlClassificationError('PARSE_ERROR', 'EXECUTE ... USING takes values and user variables only');
+      }
+    }
     return { ...family(ADMIN), kind: 'execute', execute: { name, argumentActions: [] } };
   }
 
