@@ -196,6 +196,15 @@ describe('MySQL spellings that must not pass for harmless', () => {
     expect(one('DELETE FROM t RETURNING a')).toMatchObject({ actions: ['sql:delete', 'sql:select'], tablesRead: ['t'], tablesWritten: ['t'] });
   });
 
+  it('makes the information_schema tables behind the admin SHOW forms admin', () => {
+    // SHOW PROCESSLIST is admin: the same rows (other sessions' statements) through information_schema too.
+    for (const text of ['SELECT info FROM information_schema.processlist', 'SELECT * FROM INFORMATION_SCHEMA.PROCESSLIST', 'SELECT trx_query FROM information_schema.innodb_trx', 'SELECT * FROM information_schema.INNODB_FT_INDEX_TABLE', 'SELECT * FROM information_schema.user_statistics']) {
+      expect(one(text).actions, text).toContain('sql:admin');
+    }
+    expect(one('SELECT table_name FROM information_schema.tables').actions).toEqual(['sql:select']);
+    expect(one('SELECT * FROM information_schema.columns').actions).toEqual(['sql:select']);
+  });
+
   it('makes entering a system schema admin (its tables are then named without it)', () => {
     expect(one('USE mysql')).toMatchObject({ kind: 'admin', readOnly: false });
     expect(one('USE `Performance_Schema`').actions).toContain('sql:admin');

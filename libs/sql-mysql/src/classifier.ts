@@ -41,6 +41,13 @@ const OUTSIDE_STORAGE = /\bENGINE\s*=?\s*['"`]?(?:FEDERATED|FEDERATEDX|CONNECT|S
 /** Schemas whose tables are the server's own secrets or internals (password hashes, other sessions' statements). */
 const SYSTEM_SCHEMAS = new Set(['mysql', 'performance_schema', 'sys']);
 
+/**
+ * information_schema tables that show what the admin SHOW forms show: other sessions' statements (PROCESSLIST,
+ * INNODB_TRX, QUERY_CACHE_INFO), engine internals and index contents (INNODB_*: INNODB_FT_INDEX_TABLE lists the
+ * words of a table's full-text index), per-user and per-table statistics, the thread pool, locks.
+ */
+const ADMIN_INFORMATION_SCHEMA = /^information_schema\.(?:processlist|innodb_\w+|\w+_statistics|thread_pool_\w+|query_response_time\w*|query_cache_info|metadata_lock_info|wsrep_\w+)$/;
+
 /** Texts up to this length are kept whole (the text cache holds at most cacheSize of them). */
 const MAX_CACHED_TEXT = 2048;
 
@@ -476,7 +483,7 @@ export class MysqlClassifier {
     if (kind === 'session' && read.length > 0 && type !== 'lock') {
       actions.add('sql:select');
     }
-    if ([...facts.tables, ...written].some((t) => SYSTEM_SCHEMAS.has(t.split('.')[0]!) && t.includes('.'))) actions.add('sql:admin');
+    if ([...facts.tables, ...written].some((t) => (SYSTEM_SCHEMAS.has(t.split('.')[0]!) && t.includes('.')) || ADMIN_INFORMATION_SCHEMA.test(t))) actions.add('sql:admin');
     if ([...facts.functions].some((f) => ADMIN_FUNCTIONS.has(f))) actions.add('sql:admin');
     const locksRows = facts.locksRows;
     return {
