@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SqlClassificationError } from '@gw/sql';
 import { MysqlClassifier } from './classifier.js';
+import { lexStatements } from './lexer.js';
 
 /**
  * Spellings that used to get a dangerous statement classified as something harmless (a hidden statement,
@@ -102,6 +103,15 @@ describe('MySQL spellings that must not pass for harmless', () => {
     expect(one('SET default_storage_engine = InnoDB').storesUserVariables).toBeUndefined();
     // A named lock outlives the statement.
     expect(one("SELECT GET_LOCK('x', 0)")).toMatchObject({ actions: ['sql:select', 'sql:session'], readOnly: false });
+  });
+
+  it('cuts a long text in linear time (the agent classifies on its event loop)', () => {
+    // About 1 MiB of `a IN (0,1,2,...)`: the lexer used to look at the end of the text built so far for every word.
+    const text = `SELECT * FROM t WHERE a IN (${Array.from({ length: 150_000 }, (_, i) => i).join(',')}) AND @v = 1`;
+    const started = performance.now();
+    const [statement] = lexStatements(text, { backslashEscapes: true });
+    expect(performance.now() - started).toBeLessThan(3000);
+    expect(statement!.words.slice(-3)).toEqual(['AND', '@V', '1']);
   });
 
   it('refuses a NUL outside strings (the server ends a `#` comment there)', () => {
