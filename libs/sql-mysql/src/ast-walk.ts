@@ -11,6 +11,33 @@ export interface AstFacts {
   storesUserVariables?: boolean;
   /** Every name the statement gives a relation, anywhere in it (see bindRelation); collected when present. */
   relations?: Map<string, string | null>;
+  /** Sequences a call advances or sets (NEXTVAL(s), SETVAL(s, n), Oracle-mode `s.nextval`); `*` when the argument is not a name. */
+  sequencesWritten?: Set<string>;
+  /** A named lock taken or released (GET_LOCK...): held by the session past the statement. */
+  advisoryLocks?: boolean;
+}
+
+/** Built-in functions that write a sequence (MariaDB checks INSERT privilege on it). */
+const SEQUENCE_WRITERS: ReadonlySet<string> = new Set(['nextval', 'setval']);
+/** Built-in functions that take or release a named lock held by the session. */
+const ADVISORY_LOCKS: ReadonlySet<string> = new Set(['get_lock', 'release_lock', 'release_all_locks']);
+
+/**
+ * What a call does beyond computing its value: writes a sequence, keeps a value in the session (SETVAL's value is
+ * read back with LASTVAL, LAST_INSERT_ID(expr)'s with LAST_INSERT_ID()), or holds a named lock.
+ */
+function noteCallEffects(name: string, node: Node, facts: AstFacts): void {
+  const last = name.slice(name.lastIndexOf('.') + 1);
+  const args = isNode(node['args']) && Array.isArray(node['args']['value']) ? (node['args']['value'] as unknown[]) : [];
+  if (SEQUENCE_WRITERS.has(last)) {
+    const sequence = args[0];
+    const column = isNode(sequence) && sequence['type'] === 'column_ref' ? columnName(sequence) : undefined;
+    const qualifier = isNode(sequence) ? [sequence['db'], sequence['table']].filter((p): p is string => typeof p === 'string' && p !== '') : [];
+    (facts.sequencesWritten ??= new Set()).add(column ? [...qualifier, column].join('.').toLowerCase() : '*');
+    if (last === 'setval') facts.storesUserVariables = true;
+  }
+  if (last === 'last_insert_id' && args.length > 0) facts.storesUserVariables = true;
+  if (ADVISORY_LOCKS.has(last)) facts.advisoryLocks = true;
 }
 
 /**
@@ -78,9 +105,17 @@ export function walkAst(root: unknown, facts: AstFacts, skipRootKeys: ReadonlySe
     if (type === 'column_ref') {
       const column = columnName(node);
       if (column !== undefined) facts.columns.add(column);
+      // Under sql_mode ORACLE `s.nextval` advances the sequence s (elsewhere it is a column read: the stricter reading).
+      if (column === 'nextval' && typeof node['table'] === 'string' && node['table'] !== '') {
+        const db = typeof node['db'] === 'string' && node['db'] ? `${node['db']}.` : '';
+        (facts.sequencesWritten ??= new Set()).add(`${db}${node['table']}`.toLowerCase());
+      }
     } else if (type === 'function' || type === 'aggr_func') {
       const name = functionName(node);
-      if (name) facts.functions.add(name);
+      if (name) {
+        facts.functions.add(name);
+        noteCallEffects(name, node, facts);
+      }
     } else if ('db' in node) {
       const table = tableName(node);
       if (table !== undefined) {
@@ -140,6 +175,8 @@ export function walkWithClause(ast: Node, facts: AstFacts, limit: { nodes: numbe
     facts.locksRows ||= body.locksRows;
     facts.writesFile ||= body.writesFile;
     if (body.storesUserVariables) facts.storesUserVariables = true;
+    if (body.advisoryLocks) facts.advisoryLocks = true;
+    for (const sequence of body.sequencesWritten ?? []) (facts.sequencesWritten ??= new Set()).add(sequence);
   });
 }
 

@@ -41,6 +41,13 @@ const OUTSIDE_STORAGE = /\bENGINE\s*=?\s*['"`]?(?:FEDERATED|FEDERATEDX|CONNECT|S
 /** Schemas whose tables are the server's own secrets or internals (password hashes, other sessions' statements). */
 const SYSTEM_SCHEMAS = new Set(['mysql', 'performance_schema', 'sys']);
 
+/**
+ * information_schema tables that show what the admin SHOW forms show: other sessions' statements (PROCESSLIST,
+ * INNODB_TRX, QUERY_CACHE_INFO), engine internals and index contents (INNODB_*: INNODB_FT_INDEX_TABLE lists the
+ * words of a table's full-text index), per-user and per-table statistics, the thread pool, locks.
+ */
+const ADMIN_INFORMATION_SCHEMA = /^information_schema\.(?:processlist|innodb_\w+|\w+_statistics|thread_pool_\w+|query_response_time\w*|query_cache_info|metadata_lock_info|wsrep_\w+)$/;
+
 /** Texts up to this length are kept whole (the text cache holds at most cacheSize of them). */
 const MAX_CACHED_TEXT = 2048;
 
@@ -49,10 +56,11 @@ const textKey = (text: string, options: LexOptions): string => `${options.backsl
 
 /**
  * PREPARE ... FROM 'text' and EXECUTE IMMEDIATE 'text' depend on their string, KILL on its number, a
- * character set change on its (possibly quoted) name: never shared by shape (nor kept by text).
+ * character set change on its (possibly quoted) name, a sql_mode change on its modes: never shared by shape
+ * (nor kept by text).
  */
 function isShareable(s: LexedStatement): boolean {
-  return s.words[0] !== 'PREPARE' && s.words[0] !== 'KILL' && s.words[0] !== 'EXECUTE' && !changesCharset(s.words);
+  return s.words[0] !== 'PREPARE' && s.words[0] !== 'KILL' && s.words[0] !== 'EXECUTE' && !changesCharset(s.words) && !s.words.some((w) => w.replace(/^@@/, '') === 'SQL_MODE');
 }
 
 const sortedActions = (actions: Iterable<SqlAction>): SqlAction[] => [...new Set(actions)].sort();
@@ -126,8 +134,12 @@ export class MysqlClassifier {
     });
     if (ADMIN_LEADERS.has(first)) return family(ADMIN);
     switch (first) {
-      case 'SHOW':
-        return this.show(w, s.code, family);
+      case 'SHOW': {
+        // `SHOW TABLES WHERE <expr>`: the server evaluates any expression there (subqueries, functions, `@v :=`).
+        const where = keywordOutsideQuotes(s.code, 'WHERE');
+        const shown = this.show(w, where < 0 ? s.code : s.code.slice(0, where), family);
+        return where < 0 ? shown : this.withExpressions(shown, `SELECT 1 ${s.code.slice(where)}`, s, base);
+      }
       case 'KILL': {
         // The agent kills the connection itself: only the forms whose target it reads exactly (not `KILL 0x10`,
         // `KILL 1+2`, MariaDB's `KILL QUERY ID 5`, which names a query, or `KILL USER u`).
@@ -136,14 +148,18 @@ export class MysqlClassifier {
         return family(ADMIN, [], { kill: { query: /^QUERY/i.test(id[1] ?? ''), connectionId: Number(id[2]) } });
       }
       case 'HANDLER':
-        return family(CATALOG_READ, [nameAfter(s.code, /^\s*HANDLER\s+/i).name]);
+        return this.handler(s, base, family);
       case 'SAVEPOINT':
-      case 'RELEASE':
+      case 'RELEASE': {
+        // Read by its words: nothing but the name may follow (what the server reads as more of the name is not seen here).
+        const { rest } = nameAfter(s.code, first === 'SAVEPOINT' ? /^\s*SAVEPOINT\s+/i : /^\s*RELEASE\s+SAVEPOINT\s+/i);
+        if (rest !== '') throw new SqlClassificationError('PARSE_ERROR', 'unexpected text after the savepoint name');
         return family(SESSION);
+      }
       case 'PREPARE':
         return this.prepare(s, options, family);
       case 'EXECUTE':
-        return this.execute(s, options, family);
+        return this.execute(s, options, family, base);
       case 'DEALLOCATE':
         return { ...family(SESSION), deallocate: { name: preparedName(s.code, /^\s*DEALLOCATE\s+PREPARE\s+/i) } };
       case 'DO':
@@ -159,6 +175,7 @@ export class MysqlClassifier {
         if (charsetStatement(s.code) !== undefined) return family(SESSION);
         if (w[1] === 'TRANSACTION' || ((w[1] === 'SESSION' || w[1] === 'LOCAL') && w[2] === 'TRANSACTION')) return family(SESSION);
         if (w.some((x) => ADMIN_VARIABLES.has(x.replace(/^@@/, '')))) return family(ADMIN);
+        if (w.some((x) => x.replace(/^@@/, '') === 'SQL_MODE') && !keepsGrammar(s.code)) return family(ADMIN);
         break;
       }
       case 'LOAD':
@@ -185,10 +202,15 @@ export class MysqlClassifier {
       case 'TABLE':
         return this.parsed({ ...s, code: `SELECT * FROM ${s.code.replace(/^\s*TABLE\b/i, '')}` }, base);
       case 'DELETE':
+        // MariaDB's `DELETE HISTORY FROM t [BEFORE SYSTEM_TIME [TIMESTAMP|TRANSACTION] expr]` deletes t's history rows: the
+        // parser takes `history` for the target and t for a read. Read as a DELETE of t whose condition is the expression.
+        if (w[1] === 'HISTORY') {
+          const code = s.code.replace(/^(\s*DELETE)\s+HISTORY\b/i, '$1').replace(/\bBEFORE\s+SYSTEM_TIME\s+(?:(?:TIMESTAMP|TRANSACTION)\s+)?/i, 'WHERE ');
+          return this.parsed({ ...s, code }, base);
+        }
+        return this.parsed({ ...s, code: withoutModifiers(s.code) }, base);
       case 'UPDATE':
-        // The parser reads `DELETE IGNORE FROM t` / `UPDATE IGNORE t` as a multi-table statement whose target
-        // is a table named `ignore` (and `t` a mere read). The modifiers change neither the target nor the rows.
-        return this.parsed({ ...s, code: s.code.replace(/^(\s*(?:DELETE|UPDATE))((?:\s+(?:LOW_PRIORITY|QUICK|IGNORE)\b)+)/i, '$1') }, base);
+        return this.parsed({ ...s, code: withoutModifiers(s.code) }, base);
       default:
         break;
     }
@@ -215,6 +237,48 @@ export class MysqlClassifier {
     return family(CATALOG_READ, table ? [table] : []);
   }
 
+  /**
+   * `HANDLER t OPEN [AS a]`, `HANDLER t CLOSE`, `HANDLER t READ [idx] FIRST|NEXT|PREV|LAST [WHERE ...] [LIMIT ...]`,
+   * `HANDLER t READ idx op (values) [WHERE ...] [LIMIT ...]`: the values and the WHERE condition are expressions the
+   * server evaluates (built-in functions such as LOAD_FILE or GET_LOCK, `@v := col`), classified here as a SELECT of
+   * them. Any other shape is refused.
+   */
+  private handler(s: LexedStatement, base: { text: string; fingerprint: string }, family: (rule: FamilyRule, tables?: string[]) => MysqlStatementClassification): MysqlStatementClassification {
+    const { name, rest } = nameAfter(s.code, /^\s*HANDLER\s+/i);
+    const opened = family(CATALOG_READ, [name]);
+    if (/^(?:OPEN(?:\s+(?:AS\s+)?(?:`(?:[^`]|``)+`|[\w$]+))?|CLOSE)$/i.test(rest)) return opened;
+    const ident = '(?:`(?:[^`]|``)+`|[\\w$]+)';
+    const scan = new RegExp(`^READ\\s+(?:${ident}\\s+)?(?:FIRST|NEXT|PREV|LAST)\\b(.*)$`, 'is').exec(rest);
+    const keyed = new RegExp(`^READ\\s+${ident}\\s*(?:<=|>=|=|<|>)(.*)$`, 'is').exec(rest);
+    if (scan) return scan[1]!.trim() === '' ? opened : this.withExpressions(opened, `SELECT 1 ${scan[1]!}`, s, base);
+    if (keyed) return this.withExpressions(opened, `SELECT ${keyed[1]!}`, s, base);
+    throw new SqlClassificationError('PARSE_ERROR', 'the MySQL classifier cannot read this HANDLER statement');
+  }
+
+  /**
+   * A statement family read by its words whose clauses hold expressions the server evaluates: the expressions are
+   * classified as the SELECT `select` (parsed like any statement, or refused) and what they do is added.
+   */
+  private withExpressions(outer: MysqlStatementClassification, select: string, s: LexedStatement, base: { text: string; fingerprint: string }): MysqlStatementClassification {
+    const inner = this.parsed({ ...s, code: select }, base);
+    if (inner.kind !== 'select') throw new SqlClassificationError('PARSE_ERROR', 'unexpected clause in the statement');
+    const union = (a: readonly string[], b: readonly string[]): string[] => [...new Set([...a, ...b])].sort();
+    const stores = outer.storesUserVariables || inner.storesUserVariables;
+    const columnsStored = union(outer.columnsStored ?? [], inner.columnsStored ?? []);
+    return {
+      ...outer,
+      actions: sortedActions([...outer.actions, ...inner.actions]),
+      tablesRead: union(outer.tablesRead, inner.tablesRead),
+      tablesWritten: union(outer.tablesWritten, inner.tablesWritten),
+      functions: union(outer.functions, inner.functions),
+      columnsReferenced: union(outer.columnsReferenced, inner.columnsReferenced),
+      readOnly: outer.readOnly && inner.readOnly,
+      locksRows: outer.locksRows || inner.locksRows,
+      ...(stores ? { storesUserVariables: true } : {}),
+      ...(columnsStored.length > 0 ? { columnsStored } : {}),
+    };
+  }
+
   private prepare(s: LexedStatement, options: LexOptions, family: (rule: FamilyRule, tables?: string[], extra?: Partial<MysqlStatementClassification>) => MysqlStatementClassification): MysqlStatementClassification {
     const m = /^PREPARE\s+(`[^`]+`|\w+)\s+FROM\s+('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")\s*$/is.exec(s.code);
     if (!m) {
@@ -234,10 +298,10 @@ export class MysqlClassifier {
    * `EXECUTE IMMEDIATE 'text'` runs the text itself: it must never be resolved as a statement named
    * `immediate` (which `PREPARE immediate FROM 'SELECT 1'` may have defined), but classified like the text.
    */
-  private execute(s: LexedStatement, options: LexOptions, family: (rule: FamilyRule) => MysqlStatementClassification): MysqlStatementClassification {
+  private execute(s: LexedStatement, options: LexOptions, family: (rule: FamilyRule) => MysqlStatementClassification, base: { text: string; fingerprint: string }): MysqlStatementClassification {
     const immediate = /^\s*EXECUTE\s+IMMEDIATE\b\s*(.*)$/is.exec(s.code);
     if (immediate && immediate[1] !== '' && !/^USING\b/i.test(immediate[1]!)) {
-      const literal = /^('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")\s*(?:USING\b.*)?$/is.exec(immediate[1]!);
+      const literal = /^('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")\s*(?:USING\b(.*))?$/is.exec(immediate[1]!);
       // Any other expression (a variable, CONCAT(...)) is text the classifier cannot see.
       if (!literal) return { ...family(ADMIN), kind: 'execute' };
       const statements = this.classify(unquote(literal[1]!, options.backslashEscapes), options);
@@ -246,11 +310,22 @@ export class MysqlClassifier {
       if (statement.execute || statement.prepared || statement.kill || statement.deallocate) {
         throw new SqlClassificationError('PARSE_ERROR', 'EXECUTE IMMEDIATE of a prepared-statement command');
       }
-      return { ...statement, text: s.text, kind: 'execute', fingerprint: fingerprint(s.shape + literal[1]) };
+      const executed: MysqlStatementClassification = { ...statement, text: s.text, kind: 'execute', fingerprint: fingerprint(s.shape + literal[1]) };
+      // The USING arguments are expressions the server evaluates (LOAD_FILE('/etc/passwd'), GET_LOCK(...), @v := ...).
+      return literal[2] === undefined ? executed : this.withExpressions(executed, `SELECT ${literal[2]}`, s, base);
     }
     const { name, rest } = nameAfter(s.code, /^\s*EXECUTE\s+/i);
     // Anything between the name and USING (`EXECUTE /*!99999 x *\/ s`) could make the server run another name.
     if (rest !== '' && !/^USING\b/i.test(rest)) throw new SqlClassificationError('PARSE_ERROR', 'EXECUTE takes a statement name and USING only');
+    if (rest !== '') {
+      // The statement is resolved to the one prepared under the name, which knows nothing of the arguments: they may only
+      // be values (literals, user variables, operators on them), not calls (`USING LOAD_FILE('/etc/passwd')` reads a
+      // server file) nor assignments.
+      const args = this.parsed({ ...s, code: `SELECT ${rest.replace(/^USING\b/i, '')}` }, base);
+      if (args.kind !== 'select' || args.functions.length > 0 || args.tablesRead.length > 0 || args.tablesWritten.length > 0 || args.storesUserVariables || args.actions.some((a) => a !== 'sql:select')) {
+        throw new SqlClassificationError('PARSE_ERROR', 'EXECUTE ... USING takes values and user variables only');
+      }
+    }
     return { ...family(ADMIN), kind: 'execute', execute: { name, argumentActions: [] } };
   }
 
@@ -272,7 +347,7 @@ export class MysqlClassifier {
       const inner = this.fromAst(ast['expr'] as Ast, words.slice(1), base, code);
       return { ...inner, kind: 'explain' };
     }
-    const facts: AstFacts = { tables: new Set(), functions: new Set(), columns: new Set(), locksRows: false, writesFile: false, relations: new Map() };
+    const facts: AstFacts = { tables: new Set(), functions: new Set(), columns: new Set(), locksRows: false, writesFile: false, relations: new Map(), sequencesWritten: new Set() };
     const dml = type === 'insert' || type === 'replace' || type === 'update' || type === 'delete';
     let written = new Set<string>();
     let stored = new Set<string>();
@@ -353,6 +428,9 @@ export class MysqlClassifier {
         kind = 'session';
         actions.add('sql:session');
         readOnly = true;
+        // `SET @@session.max_join_size = (SELECT salary ...)` keeps the value in a setting, read back with `SELECT @@max_join_size`
+        // (a bare word, as in `SET default_storage_engine = InnoDB`, is a name, not a column: only a subquery reads one).
+        if (type === 'set' && facts.tables.size > 0) facts.storesUserVariables = true;
         // After `USE mysql`, `SELECT * FROM user` names no schema: entering a system schema is what the
         // qualified names below would have made admin.
         if (type === 'use' && SYSTEM_SCHEMAS.has(str(ast['db']).toLowerCase())) {
@@ -387,6 +465,17 @@ export class MysqlClassifier {
         kind = 'other';
         actions.add('sql:admin');
     }
+    // NEXTVAL / SETVAL write the sequence (not where a table definition only names it, as a column DEFAULT).
+    if (kind !== 'ddl' && facts.sequencesWritten!.size > 0) {
+      actions.add('sql:update');
+      readOnly = false;
+      written = new Set([...written, ...facts.sequencesWritten!]);
+    }
+    // A named lock is held by the session past the statement (as Postgres's advisory locks).
+    if (facts.advisoryLocks) {
+      actions.add('sql:session');
+      readOnly = false;
+    }
     read = read.filter((t) => !written.has(t) || type === 'insert' || type === 'replace');
     // MariaDB's RETURNING hands the target's rows back to the client: a read of the target, as in Postgres.
     if (dml && isAst(ast['returning'])) read.push(...written);
@@ -394,7 +483,7 @@ export class MysqlClassifier {
     if (kind === 'session' && read.length > 0 && type !== 'lock') {
       actions.add('sql:select');
     }
-    if ([...facts.tables, ...written].some((t) => SYSTEM_SCHEMAS.has(t.split('.')[0]!) && t.includes('.'))) actions.add('sql:admin');
+    if ([...facts.tables, ...written].some((t) => (SYSTEM_SCHEMAS.has(t.split('.')[0]!) && t.includes('.')) || ADMIN_INFORMATION_SCHEMA.test(t))) actions.add('sql:admin');
     if ([...facts.functions].some((f) => ADMIN_FUNCTIONS.has(f))) actions.add('sql:admin');
     const locksRows = facts.locksRows;
     return {
@@ -488,6 +577,46 @@ function readsLikeUtf8(code: string): boolean {
   const mentions = code.match(/character_set_client/gi)?.length ?? 0;
   // Every mention must be a plain assignment of a same-reading set (not DEFAULT, a variable or an expression).
   return assignments.length === mentions && assignments.every((a) => SAME_READING_CHARSETS.has(a[2]!.toLowerCase()));
+}
+
+/**
+ * The parser reads `DELETE IGNORE FROM t` / `UPDATE IGNORE t` as a multi-table statement whose target is a table
+ * named `ignore` (and `t` a mere read). The modifiers change neither the target nor the rows.
+ */
+function withoutModifiers(code: string): string {
+  return code.replace(/^(\s*(?:DELETE|UPDATE))((?:\s+(?:LOW_PRIORITY|QUICK|IGNORE)\b)+)/i, '$1');
+}
+
+/** Where the keyword first appears in the statement as a word outside strings and quoted identifiers (-1: nowhere). */
+function keywordOutsideQuotes(code: string, keyword: string): number {
+  const token = new RegExp(`'(?:[^'\\\\]|\\\\.|'')*'|"(?:[^"\\\\]|\\\\.|"")*"|\`(?:[^\`]|\`\`)*\`|[\\w$@]+`, 'gs');
+  for (const m of code.matchAll(token)) if (m[0].toUpperCase() === keyword) return m.index;
+  return -1;
+}
+
+/**
+ * sql_mode values after which the server reads statements as the classifier does (NO_BACKSLASH_ESCAPES is
+ * followed through the server's status flag, ANSI_QUOTES by the lexer). Not MSSQL (`[x']` quotes an identifier,
+ * so `SAVEPOINT [x'] ; DROP TABLE t; -- ']` hides a DROP in what the classifier reads as a string), ORACLE (another
+ * grammar: `s.nextval` writes a sequence, BEGIN ... END runs a block), nor the other emulations.
+ */
+const GRAMMAR_KEEPING_MODES: ReadonlySet<string> = new Set([
+  'REAL_AS_FLOAT', 'PIPES_AS_CONCAT', 'ANSI_QUOTES', 'IGNORE_SPACE', 'IGNORE_BAD_TABLE_OPTIONS', 'ONLY_FULL_GROUP_BY', 'NO_UNSIGNED_SUBTRACTION',
+  'NO_DIR_IN_CREATE', 'NO_AUTO_VALUE_ON_ZERO', 'NO_BACKSLASH_ESCAPES', 'STRICT_TRANS_TABLES', 'STRICT_ALL_TABLES', 'NO_ZERO_IN_DATE', 'NO_ZERO_DATE',
+  'ALLOW_INVALID_DATES', 'ERROR_FOR_DIVISION_BY_ZERO', 'TRADITIONAL', 'NO_AUTO_CREATE_USER', 'HIGH_NOT_PRECEDENCE', 'NO_ENGINE_SUBSTITUTION',
+  'PAD_CHAR_TO_FULL_LENGTH', 'EMPTY_STRING_IS_NULL', 'SIMULTANEOUS_ASSIGNMENT', 'TIME_ROUND_FRACTIONAL', 'ANSI', 'NO_KEY_OPTIONS', 'NO_TABLE_OPTIONS',
+  'NO_FIELD_OPTIONS', 'DEFAULT',
+]);
+
+/**
+ * Whether every assignment of sql_mode in the SET statement is a literal list of grammar-keeping modes (or DEFAULT).
+ * A variable, an expression or a number (a bit mask) may turn on any mode: refused as admin.
+ */
+function keepsGrammar(code: string): boolean {
+  const assignments = [...code.matchAll(/(?<![\w$])(?<!(?<!@)@)sql_mode`?\s*:?=(?!=)\s*('[^'\\]*'|"[^"\\]*"|[A-Za-z_]+)\s*(?=,|$)/gi)];
+  const targets = code.match(/(?<![\w$])(?<!(?<!@)@)sql_mode`?\s*:?=(?!=)/gi)?.length ?? 0;
+  if (assignments.length !== targets) return false;
+  return assignments.every((a) => a[1]!.replace(/^['"]|['"]$/g, '').split(',').every((mode) => mode.trim() === '' || GRAMMAR_KEEPING_MODES.has(mode.trim().toUpperCase())));
 }
 
 function tableAfter(code: string, marker: RegExp): string[] {

@@ -36,6 +36,15 @@ export function lexStatements(text: string, options: LexOptions): LexedStatement
   let start = 0;
   let code = '';
   let shape = '';
+  /**
+   * Whether `shape` ends with a space. Kept here rather than asked of the string: `code` and `shape` are built by
+   * appending, and asking such a string about its end flattens it each time, quadratic in the text's length.
+   */
+  let shapeSpace = false;
+  const addShape = (part: string): void => {
+    shape += part;
+    if (part !== '') shapeSpace = part.endsWith(' ');
+  };
   let words: string[] = [];
   let i = 0;
   const n = text.length;
@@ -44,6 +53,7 @@ export function lexStatements(text: string, options: LexOptions): LexedStatement
     if (code.trim().length > 0) out.push({ text: slice.trim(), code: code.trim(), shape: shape.trim(), words });
     code = '';
     shape = '';
+    shapeSpace = false;
     words = [];
   };
   /** Inside an executable comment: its closing `*\/` is blanked, the content kept. */
@@ -70,7 +80,7 @@ export function lexStatements(text: string, options: LexOptions): LexedStatement
       // The parser reads backslashes as escapes: under NO_BACKSLASH_ESCAPES a backslash is itself, so it is doubled for it.
       code += options.backslashEscapes || c === '`' ? literal : literal.replace(/\\/g, '\\\\');
       // Only single quotes are surely strings: "..." names an identifier under ANSI_QUOTES.
-      shape += c === "'" ? '?' : text.slice(i, end);
+      addShape(c === "'" ? '?' : text.slice(i, end));
       i = end;
       continue;
     }
@@ -78,7 +88,7 @@ export function lexStatements(text: string, options: LexOptions): LexedStatement
       const executable = /^\/\*(M?!)(\d{5,6})?/.exec(text.slice(i, i + 10));
       if (executable) {
         code += ' '.repeat(executable[0].length);
-        shape += ' ';
+        addShape(' ');
         i += executable[0].length;
         executableDepth += 1;
         // A version (or MariaDB's `M!`, plain text to MySQL) means some servers skip the comment instead.
@@ -89,7 +99,7 @@ export function lexStatements(text: string, options: LexOptions): LexedStatement
       if (close < 0) throw new SqlClassificationError('PARSE_ERROR', 'unterminated comment');
       if (text.slice(i, close).includes('\0')) throw new SqlClassificationError('PARSE_ERROR', 'statement text contains a NUL character');
       code += ' ';
-      shape += ' ';
+      addShape(' ');
       i = close + 2;
       continue;
     }
@@ -103,7 +113,7 @@ export function lexStatements(text: string, options: LexOptions): LexedStatement
       }
       executableDepth -= 1;
       code += '  ';
-      shape += ' ';
+      addShape(' ');
       i += 2;
       continue;
     }
@@ -116,10 +126,13 @@ export function lexStatements(text: string, options: LexOptions): LexedStatement
       const eol = text.indexOf('\n', i);
       if (text.slice(i, eol < 0 ? n : eol).includes('\0')) throw new SqlClassificationError('PARSE_ERROR', 'statement text contains a NUL character');
       code += ' ';
-      shape += ' ';
+      addShape(' ');
       i = eol < 0 ? n : eol;
       continue;
     }
+    // `[x]` quotes an identifier under sql_mode MSSQL (a quote inside it is no string): no MariaDB statement has a
+    // bracket outside strings otherwise, so one means the server may be cutting the text differently.
+    if (c === '[' || c === ']') throw new SqlClassificationError('PARSE_ERROR', 'a square bracket outside strings (an identifier quote under sql_mode MSSQL)');
     // A ';' inside an executable comment ends the statement too (its content is code): both parts get classified.
     if (c === ';') {
       push(i);
@@ -132,15 +145,16 @@ export function lexStatements(text: string, options: LexOptions): LexedStatement
       while (j < n && isWordChar(text[j]!)) j++;
       const word = text.slice(i, j);
       // `@var` and `@@var` stay one word so SET statements can be read.
-      const prefix = /@{1,2}$/.exec(code)?.[0] ?? '';
+      // (Read off the text: an `@` is always copied to `code` as it is, so `code` ends with the same ones.)
+      const prefix = text[i - 1] !== '@' ? '' : text[i - 2] === '@' ? '@@' : '@';
       words.push((prefix + word).toUpperCase());
       code += word;
-      shape += /^(\d+|0x[0-9a-f]+)$/i.test(word) ? '?' : word;
+      addShape(/^(\d+|0x[0-9a-f]+)$/i.test(word) ? '?' : word);
       i = j;
       continue;
     }
     code += c;
-    shape += /\s/.test(c) ? (shape.endsWith(' ') ? '' : ' ') : c;
+    addShape(/\s/.test(c) ? (shapeSpace ? '' : ' ') : c);
     i += 1;
   }
   if (executableDepth > 0) throw new SqlClassificationError('PARSE_ERROR', 'unterminated executable comment');
