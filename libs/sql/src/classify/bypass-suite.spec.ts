@@ -197,6 +197,13 @@ const CASES: readonly Case[] = [
   { sql: 'SELECT 1 OPERATOR(public.+) 2', kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
   { sql: 'SELECT 1 OPERATOR(pg_catalog.+) 2, a BETWEEN 1 AND 2, j ->> \'k\', a !~~* \'x\' FROM t', kind: 'select', actions: ['sql:select'], read: ['t'], readOnly: true },
 
+  // operators named outside an A_Expr: a subquery comparison, ORDER BY ... USING (the operator's btree family's functions)
+  { sql: 'SELECT 1 === ANY (SELECT 1)', kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
+  { sql: 'SELECT 1 FROM t WHERE a OPERATOR(public.<) ALL (SELECT a FROM u)', kind: 'select', actions: ['sql:procedural', 'sql:select'], read: ['t', 'u'], readOnly: false },
+  { sql: 'SELECT * FROM t ORDER BY a USING <<<', kind: 'select', actions: ['sql:procedural', 'sql:select'], read: ['t'], readOnly: false },
+  { sql: 'SELECT array_agg(a ORDER BY a USING <<<) FROM t', kind: 'select', actions: ['sql:procedural', 'sql:select'], read: ['t'], functions: ['array_agg'], readOnly: false },
+  { sql: 'SELECT a = ANY (SELECT b FROM u), a IN (SELECT b FROM u) FROM t ORDER BY a USING >, b DESC', kind: 'select', actions: ['sql:select'], read: ['t', 'u'], readOnly: true },
+
   // a plain EXPLAIN plans the statement, and the planner runs an IMMUTABLE function with constant arguments
   { sql: 'EXPLAIN SELECT evil(1)', kind: 'explain', actions: ['sql:procedural', 'sql:select'], functions: ['evil'], readOnly: false },
 ];

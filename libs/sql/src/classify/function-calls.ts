@@ -70,10 +70,24 @@ const BUILT_IN_OPERATORS: ReadonlySet<string> = new Set([
 export function applyOperator(ctx: FunctionCallContext, expr: Body): void {
   // BETWEEN and its variants are keywords (expanded to >= and <=), not operator names.
   if (typeof expr['kind'] === 'string' && expr['kind'].includes('BETWEEN')) return;
-  const parts = Array.isArray(expr['name']) ? (expr['name'] as unknown[]).map(operatorPart) : [];
-  const name = parts[parts.length - 1];
+  applyOperatorName(ctx, expr['name']);
+}
+
+/**
+ * An operator named outside an A_Expr: `x === ANY (SELECT ...)` (SubLink.operName) and `ORDER BY x USING ===`
+ * (SortBy.useOp, which runs the support functions of the operator's btree family). Absent names (plain
+ * `IN (SELECT ...)`, `EXISTS`, `ORDER BY x DESC`) name no operator.
+ */
+export function applyOperatorList(ctx: FunctionCallContext, name: unknown): void {
+  if (name === undefined || (Array.isArray(name) && name.length === 0)) return;
+  applyOperatorName(ctx, name);
+}
+
+function applyOperatorName(ctx: FunctionCallContext, name: unknown): void {
+  const parts = Array.isArray(name) ? (name as unknown[]).map(operatorPart) : [];
+  const last = parts[parts.length - 1];
   const schema = parts.length > 1 ? parts[parts.length - 2] : undefined;
-  if (name === undefined || !BUILT_IN_OPERATORS.has(name) || (schema !== undefined && !BUILT_IN_SCHEMAS.has(schema))) {
+  if (last === undefined || !BUILT_IN_OPERATORS.has(last) || (schema !== undefined && !BUILT_IN_SCHEMAS.has(schema))) {
     ctx.addAction(UNKNOWN_FUNCTION_ACTION);
   }
 }

@@ -2,7 +2,7 @@ import type { SqlAction, StatementClassification } from '../actions.js';
 import { SqlClassificationError } from '../errors.js';
 import { INLINE_STRUCT_FIELDS } from '../parser/node-schema.generated.js';
 import type { Collector } from './collector.js';
-import { applyFunctionCall, applyOperator, type FunctionCallContext } from './function-calls.js';
+import { applyFunctionCall, applyOperator, applyOperatorList, type FunctionCallContext } from './function-calls.js';
 import { INERT_NODES } from './inert-nodes.js';
 import { ADMIN_SETTINGS, SAME_READING_VALUES } from './settings.js';
 import { settingPinnedByLookup } from './settings-lookup.js';
@@ -244,6 +244,10 @@ export class TreeWalker {
         this.recordColumnRef(body);
       } else if (type === 'A_Expr') {
         applyOperator(this.functionCallContext, body);
+      } else if (type === 'SubLink') {
+        applyOperatorList(this.functionCallContext, body['operName']);
+      } else if (type === 'SortBy') {
+        applyOperatorList(this.functionCallContext, body['useOp']);
       }
       const writeFields = rule?.writeFields ?? CLAUSE_WRITE_FIELDS[type] ?? [];
       const inherited: Mode = WRITE_CONTEXT_CARRIERS.has(type) ? mode : 'read';
@@ -270,6 +274,10 @@ export class TreeWalker {
 
   private walkField(parentType: string, field: string, value: unknown, mode: Mode): void {
     if (value === null || typeof value !== 'object') return; // scalars: names, flags, locations, enums
+    this.walkItems(parentType, field, value, mode);
+  }
+
+  private walkItems(parentType: string, field: string, value: unknown, mode: Mode): void {
     const inline = INLINE_STRUCT_FIELDS[parentType]?.[field];
     const inlineType = inline?.endsWith('[]') ? inline.slice(0, -2) : inline;
     const items = Array.isArray(value) ? value : [value];
