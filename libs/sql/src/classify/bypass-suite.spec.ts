@@ -204,6 +204,21 @@ const CASES: readonly Case[] = [
   { sql: 'SELECT array_agg(a ORDER BY a USING <<<) FROM t', kind: 'select', actions: ['sql:procedural', 'sql:select'], read: ['t'], functions: ['array_agg'], readOnly: false },
   { sql: 'SELECT a = ANY (SELECT b FROM u), a IN (SELECT b FROM u) FROM t ORDER BY a USING >, b DESC', kind: 'select', actions: ['sql:select'], read: ['t', 'u'], readOnly: true },
 
+  // converting a value to a type runs its code: a user cast's function, a domain's CHECK, a type's input function
+  { sql: "SELECT '1'::dm", kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
+  { sql: "SELECT CAST('x' AS public.text), dm '1'", kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
+  { sql: 'SELECT ARRAY[1]::dm[]', kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
+  { sql: 'SELECT \'x\'::"TEXT"', kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
+  { sql: "SELECT * FROM json_to_record('{}') AS x(a dm)", kind: 'select', actions: ['sql:procedural', 'sql:select'], functions: ['json_to_record'], readOnly: false },
+  { sql: "SELECT * FROM xmltable('/a' PASSING '<a>1</a>' COLUMNS x dm PATH '.')", kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
+  { sql: "SELECT set_config('application_name'::evil.text, 'x', false)", kind: 'select', actions: ['sql:admin', 'sql:procedural', 'sql:select'], functions: ['set_config'] },
+  {
+    sql: "SELECT '1'::int, '1'::varchar(3), '{}'::text[], now()::timestamp with time zone, 1::double precision, 'a'::\"char\", 't'::regclass, 1::information_schema.cardinal_number, '1'::pg_catalog.int8",
+    kind: 'select', actions: ['sql:select'], functions: ['now'], readOnly: true,
+  },
+  { sql: "SELECT * FROM json_to_record('{}') AS x(a int, b text)", kind: 'select', actions: ['sql:select'], functions: ['json_to_record'], readOnly: true },
+  { sql: 'CREATE TABLE ct (a dm)', kind: 'ddl', actions: ['sql:ddl'], written: ['ct'] },
+
   // a plain EXPLAIN plans the statement, and the planner runs an IMMUTABLE function with constant arguments
   { sql: 'EXPLAIN SELECT evil(1)', kind: 'explain', actions: ['sql:procedural', 'sql:select'], functions: ['evil'], readOnly: false },
 ];

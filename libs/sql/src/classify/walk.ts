@@ -2,7 +2,9 @@ import type { SqlAction, StatementClassification } from '../actions.js';
 import { SqlClassificationError } from '../errors.js';
 import { INLINE_STRUCT_FIELDS } from '../parser/node-schema.generated.js';
 import type { Collector } from './collector.js';
+import { isBuiltInType } from './builtin-types.js';
 import { applyFunctionCall, applyOperator, applyOperatorList, type FunctionCallContext } from './function-calls.js';
+import { UNKNOWN_FUNCTION_ACTION } from './function-rules.js';
 import { INERT_NODES } from './inert-nodes.js';
 import { ADMIN_SETTINGS, SAME_READING_VALUES } from './settings.js';
 import { settingPinnedByLookup } from './settings-lookup.js';
@@ -184,6 +186,8 @@ export class TreeWalker {
   private storing = false;
   /** SET items of an UPDATE that write a column back from itself (see rewritesItself): they keep nothing elsewhere. */
   private readonly selfRewrites = new WeakSet<Body>();
+  /** Depth of FROM-clause functions (`f() AS x(a mytype)`, XMLTABLE): their column definitions convert values. */
+  private fromFunctionDepth = 0;
   /** set_config() calls whose name argument a `pg_settings` lookup pins to one setting. */
   private readonly pinnedSettings = new WeakMap<Body, string>();
 
@@ -274,7 +278,35 @@ export class TreeWalker {
 
   private walkField(parentType: string, field: string, value: unknown, mode: Mode): void {
     if (value === null || typeof value !== 'object') return; // scalars: names, flags, locations, enums
+    if (field === 'typeName' && (VALUE_TYPE_PARENTS.has(parentType) || (parentType === 'ColumnDef' && this.fromFunctionDepth > 0))) {
+      this.checkValueType(value);
+    }
+    if (parentType === 'RangeFunction' || parentType === 'RangeTableFunc') {
+      this.fromFunctionDepth += 1;
+      try {
+        this.walkItems(parentType, field, value, mode);
+      } finally {
+        this.fromFunctionDepth -= 1;
+      }
+      return;
+    }
     this.walkItems(parentType, field, value, mode);
+  }
+
+  /**
+   * A value converted to a type runs that type's code: a cast's function (`CREATE CAST ... WITH FUNCTION`),
+   * a domain's CHECK constraints, a type's input function. PostgreSQL's own types run PostgreSQL's own code;
+   * any other type name (another schema, a quoted upper-case name, a `%TYPE`) may run user code, like an
+   * unknown function. (A cast from a user type to a built-in one is not seen here, as same-named operators
+   * for user types are not.)
+   */
+  private checkValueType(value: unknown): void {
+    const typeName = isObject(value) && isObject(value['TypeName']) ? value['TypeName'] : value;
+    const names = isObject(typeName) ? asArray(typeName['names']).map(stringValue) : [];
+    const known = names.filter((n): n is string => n !== undefined);
+    const builtIn =
+      isObject(typeName) && typeName['pct_type'] !== true && known.length > 0 && known.length === names.length && isBuiltInType(known);
+    if (!builtIn) this.addAction(UNKNOWN_FUNCTION_ACTION);
   }
 
   private walkItems(parentType: string, field: string, value: unknown, mode: Mode): void {
@@ -569,6 +601,9 @@ export class TreeWalker {
     }
   }
 }
+
+/** Nodes whose `typeName` is a type values are converted to (ColumnDef too, below a FROM-clause function). */
+const VALUE_TYPE_PARENTS: ReadonlySet<string> = new Set(['TypeCast', 'RangeTableFuncCol', 'XmlSerialize', 'JsonOutput', 'JsonTableColumn']);
 
 const EMPTY: ReadonlySet<string> = new Set();
 const RELATION_FIELD: ReadonlySet<string> = new Set(['relation']);
