@@ -112,6 +112,18 @@ const CASES: readonly Case[] = [
   { sql: "SELECT set_config(current_user || 'x', 'v', false)", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['set_config'] },
   { sql: "SELECT set_config('search_path', 'x', true)", kind: 'select', actions: ['sql:select', 'sql:session'], functions: ['set_config'], readOnly: true },
   { sql: 'SET search_path TO app, public', kind: 'session', actions: ['sql:session'], readOnly: true },
+  // a schema ahead of pg_catalog makes every later built-in name (lower(x), =, ::int4) run that schema's look-alike
+  { sql: 'SET search_path = evil, pg_catalog', kind: 'admin', actions: ['sql:admin'] },
+  { sql: "SET SESSION search_path = '$user', pg_catalog, public", kind: 'admin', actions: ['sql:admin'] },
+  { sql: 'SET search_path = pg_temp, pg_catalog, app', kind: 'session', actions: ['sql:session'], readOnly: true },
+  { sql: "SET search_path = 'evil, pg_catalog'", kind: 'session', actions: ['sql:session'], readOnly: true }, // one schema named "evil, pg_catalog"
+  { sql: 'SET search_path TO DEFAULT', kind: 'session', actions: ['sql:session'], readOnly: true },
+  { sql: "SELECT set_config('search_path', 'Evil , PG_CATALOG', true)", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['set_config'] },
+  { sql: "SELECT set_config('search_path', 'evil, \"pg_catalog\"', false)", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['set_config'] },
+  { sql: "SELECT set_config('search_path', current_user, false)", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['set_config'] },
+  { sql: "SELECT set_config(name, 'evil, pg_catalog', false) FROM pg_settings WHERE name = 'search_path'", kind: 'select', actions: ['sql:admin', 'sql:select'], read: ['pg_settings'], functions: ['set_config'] },
+  { sql: "SELECT pg_catalog.set_config('search_path', '', false)", kind: 'select', actions: ['sql:select', 'sql:session'], functions: ['pg_catalog.set_config'], readOnly: true },
+  { sql: "SELECT set_config('search_path', '\"$user\", public, pg_temp', false)", kind: 'select', actions: ['sql:select', 'sql:session'], functions: ['set_config'], readOnly: true },
   { sql: 'SHOW work_mem', kind: 'session', actions: ['sql:session'], readOnly: true },
   { sql: 'RESET ALL', kind: 'session', actions: ['sql:session'], readOnly: true },
   { sql: 'BEGIN ISOLATION LEVEL SERIALIZABLE', kind: 'session', actions: ['sql:session'], readOnly: true },

@@ -3,7 +3,7 @@ import { SqlClassificationError } from '../errors.js';
 import type { Collector } from './collector.js';
 import { literalArgument, regclassName } from './function-arguments.js';
 import { BUILT_IN_SCHEMAS, functionRuleFor, UNKNOWN_FUNCTION_ACTION } from './function-rules.js';
-import { ADMIN_SETTINGS } from './settings.js';
+import { ADMIN_SETTINGS, searchPathKeepsCatalogFirst, splitSearchPath } from './settings.js';
 
 type Body = Record<string, unknown>;
 
@@ -102,7 +102,17 @@ function applySetting(ctx: FunctionCallContext, call: Body, args: readonly unkno
   ctx.out.readsConstantValues = true;
   const setting = (literalArgument(args[0], SQL_TEXT_CASTS) ?? ctx.pinnedSetting(call))?.trim().toLowerCase();
   // A computed setting name could be 'role': fail closed.
-  ctx.addAction(setting === undefined || ADMIN_SETTINGS.has(setting) ? 'sql:admin' : 'sql:session');
+  if (setting === undefined || ADMIN_SETTINGS.has(setting)) {
+    ctx.addAction('sql:admin');
+  } else if (setting === 'search_path') {
+    // A path that puts a schema before pg_catalog changes what every later built-in name runs; a computed
+    // value could be one.
+    const value = literalArgument(args[1], SQL_TEXT_CASTS);
+    const schemas = value === undefined ? undefined : splitSearchPath(value);
+    ctx.addAction(schemas !== undefined && searchPathKeepsCatalogFirst(schemas) ? 'sql:session' : 'sql:admin');
+  } else {
+    ctx.addAction('sql:session');
+  }
 }
 
 function refuseNamedArguments(base: string, args: readonly unknown[]): void {

@@ -6,7 +6,7 @@ import { isBuiltInType } from './builtin-types.js';
 import { applyFunctionCall, applyOperator, applyOperatorList, type FunctionCallContext } from './function-calls.js';
 import { UNKNOWN_FUNCTION_ACTION } from './function-rules.js';
 import { INERT_NODES } from './inert-nodes.js';
-import { ADMIN_SETTINGS, SAME_READING_VALUES } from './settings.js';
+import { ADMIN_SETTINGS, SAME_READING_VALUES, searchPathKeepsCatalogFirst } from './settings.js';
 import { settingPinnedByLookup } from './settings-lookup.js';
 import { statementRuleFor } from './statement-rules.js';
 
@@ -546,6 +546,10 @@ export class TreeWalker {
       this.addAction('sql:session');
     } else if (name === undefined) {
       throw malformed('SET without a setting name');
+    } else if (name === 'search_path' && kind === 'VAR_SET_VALUE') {
+      // A path that puts a schema before pg_catalog changes what every later built-in name runs.
+      const schemas = searchPathOf(body);
+      this.addAction(schemas !== undefined && searchPathKeepsCatalogFirst(schemas) ? 'sql:session' : 'sql:admin');
     } else {
       this.addAction(ADMIN_SETTINGS.has(name) && !keepsReading(name, body) ? 'sql:admin' : 'sql:session');
     }
@@ -638,6 +642,21 @@ function isFalseOption(arg: unknown): boolean {
   if (type === 'Boolean') return body['boolval'] !== true;
   if (type === 'Integer') return body['ival'] === undefined || body['ival'] === 0;
   return false;
+}
+
+/**
+ * The schemas of `SET search_path = a, 'b', "C"`: each value is one schema name, exactly as written (the
+ * server quotes each list item as an identifier). Undefined for a value that is not a string.
+ */
+function searchPathOf(body: Body): string[] | undefined {
+  const schemas: string[] = [];
+  for (const arg of asArray(body['args'])) {
+    const constant = isObject(arg) ? arg['A_Const'] : undefined;
+    const sval = isObject(constant) ? constant['sval'] : undefined;
+    if (!isObject(sval) || typeof sval['sval'] !== 'string') return undefined;
+    schemas.push(sval['sval']);
+  }
+  return schemas;
 }
 
 /** `SET client_encoding = 'UTF8'` and the like: a single constant equal to what the classifier assumes. */
