@@ -130,6 +130,11 @@ const CASES: readonly Case[] = [
   { sql: 'SAVEPOINT s1', kind: 'session', actions: ['sql:session'], readOnly: true },
   { sql: 'ROLLBACK TO SAVEPOINT s1', kind: 'session', actions: ['sql:session'], readOnly: true },
   { sql: 'COMMIT', kind: 'session', actions: ['sql:session'], readOnly: true },
+  // two-phase commit outlives the session (and its locks), or finishes another session's transaction
+  { sql: "PREPARE TRANSACTION 'held'", kind: 'admin', actions: ['sql:admin'] },
+  { sql: "COMMIT PREPARED 'theirs'", kind: 'admin', actions: ['sql:admin'] },
+  { sql: "ROLLBACK PREPARED 'theirs'", kind: 'admin', actions: ['sql:admin'] },
+  { sql: 'ROLLBACK AND CHAIN', kind: 'session', actions: ['sql:session'], readOnly: true },
   { sql: 'DISCARD ALL', kind: 'session', actions: ['sql:session'], readOnly: true },
   { sql: "NOTIFY chan, 'payload'", kind: 'session', actions: ['sql:session'], readOnly: true },
 
