@@ -12,6 +12,8 @@ export interface FunctionCallContext {
   readonly out: Collector;
   /** False below a plain EXPLAIN: the call is planned, not run. */
   isExecuting(): boolean;
+  /** True while the walk is in values the statement stores (see StatementClassification.columnsStored). */
+  isStoring(): boolean;
   addAction(action: SqlAction): void;
   /** Classifies SQL text found in a literal argument (nesting is bounded by the classifier). */
   classifyNested(text: string): readonly StatementClassification[];
@@ -130,6 +132,10 @@ function applyTableRead(ctx: FunctionCallContext, base: string, args: readonly u
   const text = literalArgument(args[0], REGCLASS_CASTS);
   if (text === undefined) throw dynamic(`${base}() reads a table whose name is not a literal: refusing`);
   ctx.out.tablesRead.add(regclassName(text));
+  // The result holds every column of the table (table_to_xml's XML), under no column name of its own:
+  // a whole-row read, like `row_to_json(t)`, for masking.
+  ctx.out.columnNames.add('*');
+  if (ctx.isStoring()) ctx.out.columnsStored.add('*');
 }
 
 /**
@@ -154,7 +160,11 @@ function applySqlText(
     if (text === undefined) throw dynamic(`${base}() runs SQL given as text, and argument ${position + 1} is not a literal: refusing`);
     const nested = ctx.classifyNested(text);
     if (ctx.isExecuting()) {
-      for (const statement of nested) ctx.out.absorb(statement);
+      for (const statement of nested) {
+        ctx.out.absorb(statement);
+        // The call's value is made of the columns its SQL reads: stored where the call's value is.
+        if (ctx.isStoring()) for (const column of statement.columnsReferenced) ctx.out.columnsStored.add(column);
+      }
     } else if (nested.some((s) => s.actions.includes('sql:admin'))) {
       ctx.addAction('sql:admin');
     }

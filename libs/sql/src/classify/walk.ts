@@ -199,6 +199,7 @@ export class TreeWalker {
     this.functionCallContext = {
       out,
       isExecuting: () => this.executing,
+      isStoring: () => this.storing,
       addAction: (action) => this.addAction(action),
       classifyNested: (text) => this.classifyNested(text),
       pinnedSetting: (call) => this.pinnedSettings.get(call),
