@@ -235,6 +235,11 @@ const CASES: readonly Case[] = [
   },
   { sql: "SELECT * FROM json_to_record('{}') AS x(a int, b text)", kind: 'select', actions: ['sql:select'], functions: ['json_to_record'], readOnly: true },
   { sql: 'CREATE TABLE ct (a dm)', kind: 'ddl', actions: ['sql:ddl'], written: ['ct'] },
+  // built-ins that convert into a type the caller picks (by OID, or as the type of a row argument)
+  { sql: "SELECT array_in('{3}', 'dm'::regtype, -1)", kind: 'select', actions: ['sql:procedural', 'sql:select'], functions: ['array_in'], readOnly: false },
+  { sql: "SELECT pg_catalog.domain_in('1', 'dm'::regtype, -1)", kind: 'select', actions: ['sql:procedural', 'sql:select'], functions: ['pg_catalog.domain_in'], readOnly: false },
+  { sql: 'SELECT jsonb_populate_record(td, \'{"a": 5}\') FROM td', kind: 'select', actions: ['sql:procedural', 'sql:select'], read: ['td'], functions: ['jsonb_populate_record'], readOnly: false },
+  { sql: "SELECT * FROM json_populate_recordset(NULL::pg_catalog.pg_class, '[]')", kind: 'select', actions: ['sql:select'], functions: ['json_populate_recordset'], readOnly: true },
 
   // a plain EXPLAIN plans the statement, and the planner runs an IMMUTABLE function with constant arguments
   { sql: 'EXPLAIN SELECT evil(1)', kind: 'explain', actions: ['sql:procedural', 'sql:select'], functions: ['evil'], readOnly: false },

@@ -44,12 +44,39 @@ export function applyFunctionCall(ctx: FunctionCallContext, call: Body, parts: r
   const userCode = rule === undefined || written !== base || (schema !== undefined && !BUILT_IN_SCHEMAS.has(schema));
   if (userCode) ctx.addAction(UNKNOWN_FUNCTION_ACTION);
   if (rule === undefined) return;
+  if (runsTypeCode(base, call)) ctx.addAction(UNKNOWN_FUNCTION_ACTION);
   for (const action of rule.actions) ctx.addAction(action);
   if (rule.notReadOnly && ctx.isExecuting()) ctx.out.writesOutsideTables = true;
   const args = Array.isArray(call['args']) ? (call['args'] as unknown[]) : [];
   if (rule.setting) applySetting(ctx, call, args);
   if (rule.tableReader) applyTableRead(ctx, base, args);
   if (rule.sqlTextArgs !== undefined) applySqlText(ctx, base, call, args, rule.sqlTextArgs);
+}
+
+/**
+ * Built-ins that convert text into a type the caller names by OID (`array_in('{1}', 'dm'::regtype, -1)`,
+ * `pg_input_is_valid('1', 'dm')`): they run that type's input function and, for a domain, its CHECK
+ * constraints -- user code when the type is not PostgreSQL's own, which the classifier cannot tell.
+ */
+const TYPE_INPUT_BY_OID: ReadonlySet<string> = new Set([
+  'array_in', 'domain_in', 'record_in', 'range_in', 'multirange_in', 'pg_input_is_valid', 'pg_input_error_info',
+]);
+
+/**
+ * Built-ins that fill a row of their first argument's type from JSON: each field is converted to its
+ * column's type (a domain's CHECK runs). A cast to a type there is judged by the walker
+ * (`NULL::pg_catalog.pg_class` is PostgreSQL's own); any other first argument (a table's row `t`, a
+ * column, a parameter) has a type the classifier cannot see.
+ */
+const ROW_POPULATORS: ReadonlySet<string> = new Set([
+  'json_populate_record', 'json_populate_recordset', 'jsonb_populate_record', 'jsonb_populate_recordset', 'jsonb_populate_record_valid',
+]);
+
+function runsTypeCode(base: string, call: Body): boolean {
+  if (TYPE_INPUT_BY_OID.has(base)) return true;
+  if (!ROW_POPULATORS.has(base)) return false;
+  const first = Array.isArray(call['args']) ? (call['args'] as unknown[])[0] : undefined;
+  return !(typeof first === 'object' && first !== null && 'TypeCast' in first);
 }
 
 /**
