@@ -11,6 +11,6 @@ export type { PreparedStatementTrackerOptions } from './prepared-tracker.js';
 export { functionRuleFor, UNKNOWN_FUNCTION_ACTION } from './classify/function-rules.js';
 export type { FunctionClass, FunctionRule, GeneratedFunctionRow } from './classify/function-class.js';
 export { PG_FUNCTIONS, PG_FUNCTIONS_SERVER_VERSION } from './classify/pg-functions.generated.js';
-export { ADMIN_SETTINGS } from './classify/settings.js';
+export { ADMIN_SETTINGS, splitSearchPath } from './classify/settings.js';
 export { viewColumnLineage } from './view-lineage.js';
 export type { ViewColumnLineage, ViewColumnSource } from './view-lineage.js';

@@ -112,12 +112,29 @@ const CASES: readonly Case[] = [
   { sql: "SELECT set_config(current_user || 'x', 'v', false)", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['set_config'] },
   { sql: "SELECT set_config('search_path', 'x', true)", kind: 'select', actions: ['sql:select', 'sql:session'], functions: ['set_config'], readOnly: true },
   { sql: 'SET search_path TO app, public', kind: 'session', actions: ['sql:session'], readOnly: true },
+  // a schema ahead of pg_catalog makes every later built-in name (lower(x), =, ::int4) run that schema's look-alike
+  { sql: 'SET search_path = evil, pg_catalog', kind: 'admin', actions: ['sql:admin'] },
+  { sql: "SET SESSION search_path = '$user', pg_catalog, public", kind: 'admin', actions: ['sql:admin'] },
+  { sql: 'SET search_path = pg_temp, pg_catalog, app', kind: 'session', actions: ['sql:session'], readOnly: true },
+  { sql: "SET search_path = 'evil, pg_catalog'", kind: 'session', actions: ['sql:session'], readOnly: true }, // one schema named "evil, pg_catalog"
+  { sql: 'SET search_path TO DEFAULT', kind: 'session', actions: ['sql:session'], readOnly: true },
+  { sql: "SELECT set_config('search_path', 'Evil , PG_CATALOG', true)", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['set_config'] },
+  { sql: "SELECT set_config('search_path', 'evil, \"pg_catalog\"', false)", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['set_config'] },
+  { sql: "SELECT set_config('search_path', current_user, false)", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['set_config'] },
+  { sql: "SELECT set_config(name, 'evil, pg_catalog', false) FROM pg_settings WHERE name = 'search_path'", kind: 'select', actions: ['sql:admin', 'sql:select'], read: ['pg_settings'], functions: ['set_config'] },
+  { sql: "SELECT pg_catalog.set_config('search_path', '', false)", kind: 'select', actions: ['sql:select', 'sql:session'], functions: ['pg_catalog.set_config'], readOnly: true },
+  { sql: "SELECT set_config('search_path', '\"$user\", public, pg_temp', false)", kind: 'select', actions: ['sql:select', 'sql:session'], functions: ['set_config'], readOnly: true },
   { sql: 'SHOW work_mem', kind: 'session', actions: ['sql:session'], readOnly: true },
   { sql: 'RESET ALL', kind: 'session', actions: ['sql:session'], readOnly: true },
   { sql: 'BEGIN ISOLATION LEVEL SERIALIZABLE', kind: 'session', actions: ['sql:session'], readOnly: true },
   { sql: 'SAVEPOINT s1', kind: 'session', actions: ['sql:session'], readOnly: true },
   { sql: 'ROLLBACK TO SAVEPOINT s1', kind: 'session', actions: ['sql:session'], readOnly: true },
   { sql: 'COMMIT', kind: 'session', actions: ['sql:session'], readOnly: true },
+  // two-phase commit outlives the session (and its locks), or finishes another session's transaction
+  { sql: "PREPARE TRANSACTION 'held'", kind: 'admin', actions: ['sql:admin'] },
+  { sql: "COMMIT PREPARED 'theirs'", kind: 'admin', actions: ['sql:admin'] },
+  { sql: "ROLLBACK PREPARED 'theirs'", kind: 'admin', actions: ['sql:admin'] },
+  { sql: 'ROLLBACK AND CHAIN', kind: 'session', actions: ['sql:session'], readOnly: true },
   { sql: 'DISCARD ALL', kind: 'session', actions: ['sql:session'], readOnly: true },
   { sql: "NOTIFY chan, 'payload'", kind: 'session', actions: ['sql:session'], readOnly: true },
 
@@ -196,6 +213,33 @@ const CASES: readonly Case[] = [
   { sql: 'SELECT a === b FROM t', kind: 'select', actions: ['sql:procedural', 'sql:select'], read: ['t'], readOnly: false },
   { sql: 'SELECT 1 OPERATOR(public.+) 2', kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
   { sql: 'SELECT 1 OPERATOR(pg_catalog.+) 2, a BETWEEN 1 AND 2, j ->> \'k\', a !~~* \'x\' FROM t', kind: 'select', actions: ['sql:select'], read: ['t'], readOnly: true },
+
+  // operators named outside an A_Expr: a subquery comparison, ORDER BY ... USING (the operator's btree family's functions)
+  { sql: 'SELECT 1 === ANY (SELECT 1)', kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
+  { sql: 'SELECT 1 FROM t WHERE a OPERATOR(public.<) ALL (SELECT a FROM u)', kind: 'select', actions: ['sql:procedural', 'sql:select'], read: ['t', 'u'], readOnly: false },
+  { sql: 'SELECT * FROM t ORDER BY a USING <<<', kind: 'select', actions: ['sql:procedural', 'sql:select'], read: ['t'], readOnly: false },
+  { sql: 'SELECT array_agg(a ORDER BY a USING <<<) FROM t', kind: 'select', actions: ['sql:procedural', 'sql:select'], read: ['t'], functions: ['array_agg'], readOnly: false },
+  { sql: 'SELECT a = ANY (SELECT b FROM u), a IN (SELECT b FROM u) FROM t ORDER BY a USING >, b DESC', kind: 'select', actions: ['sql:select'], read: ['t', 'u'], readOnly: true },
+
+  // converting a value to a type runs its code: a user cast's function, a domain's CHECK, a type's input function
+  { sql: "SELECT '1'::dm", kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
+  { sql: "SELECT CAST('x' AS public.text), dm '1'", kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
+  { sql: 'SELECT ARRAY[1]::dm[]', kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
+  { sql: 'SELECT \'x\'::"TEXT"', kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
+  { sql: "SELECT * FROM json_to_record('{}') AS x(a dm)", kind: 'select', actions: ['sql:procedural', 'sql:select'], functions: ['json_to_record'], readOnly: false },
+  { sql: "SELECT * FROM xmltable('/a' PASSING '<a>1</a>' COLUMNS x dm PATH '.')", kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
+  { sql: "SELECT set_config('application_name'::evil.text, 'x', false)", kind: 'select', actions: ['sql:admin', 'sql:procedural', 'sql:select'], functions: ['set_config'] },
+  {
+    sql: "SELECT '1'::int, '1'::varchar(3), '{}'::text[], now()::timestamp with time zone, 1::double precision, 'a'::\"char\", 't'::regclass, 1::information_schema.cardinal_number, '1'::pg_catalog.int8",
+    kind: 'select', actions: ['sql:select'], functions: ['now'], readOnly: true,
+  },
+  { sql: "SELECT * FROM json_to_record('{}') AS x(a int, b text)", kind: 'select', actions: ['sql:select'], functions: ['json_to_record'], readOnly: true },
+  { sql: 'CREATE TABLE ct (a dm)', kind: 'ddl', actions: ['sql:ddl'], written: ['ct'] },
+  // built-ins that convert into a type the caller picks (by OID, or as the type of a row argument)
+  { sql: "SELECT array_in('{3}', 'dm'::regtype, -1)", kind: 'select', actions: ['sql:procedural', 'sql:select'], functions: ['array_in'], readOnly: false },
+  { sql: "SELECT pg_catalog.domain_in('1', 'dm'::regtype, -1)", kind: 'select', actions: ['sql:procedural', 'sql:select'], functions: ['pg_catalog.domain_in'], readOnly: false },
+  { sql: 'SELECT jsonb_populate_record(td, \'{"a": 5}\') FROM td', kind: 'select', actions: ['sql:procedural', 'sql:select'], read: ['td'], functions: ['jsonb_populate_record'], readOnly: false },
+  { sql: "SELECT * FROM json_populate_recordset(NULL::pg_catalog.pg_class, '[]')", kind: 'select', actions: ['sql:select'], functions: ['json_populate_recordset'], readOnly: true },
 
   // a plain EXPLAIN plans the statement, and the planner runs an IMMUTABLE function with constant arguments
   { sql: 'EXPLAIN SELECT evil(1)', kind: 'explain', actions: ['sql:procedural', 'sql:select'], functions: ['evil'], readOnly: false },

@@ -147,6 +147,19 @@ describe('SqlClassifier', () => {
     }
   });
 
+  it('counts what table_to_xml and SQL-text functions return as the columns they read', () => {
+    const c = new SqlClassifier();
+    const one = (sql: string) => c.classify(sql)[0];
+    // table_to_xml returns every column of the table in one XML value: a whole-row read for masking.
+    expect(one("SELECT table_to_xml('customers', true, false, '')")?.columnsReferenced).toEqual(['*']);
+    expect(one("SELECT pg_catalog.table_to_xml_and_xmlschema('s.customers'::regclass, true, false, '')")?.columnsReferenced).toEqual(['*']);
+    expect(one("CREATE TABLE x AS SELECT table_to_xml('customers', true, false, '')")?.columnsStored).toEqual(['*']);
+    // The columns a query_to_xml / ts_stat text reads are stored where the call's value is.
+    expect(one("INSERT INTO t SELECT query_to_xml('SELECT ssn FROM customers', true, false, '')")?.columnsStored).toEqual(['ssn']);
+    expect(one("CREATE TABLE w AS SELECT * FROM ts_stat('SELECT ssn_tsv FROM customers')")?.columnsStored).toEqual(['*', 'ssn_tsv']);
+    expect(one("SELECT query_to_xml('SELECT ssn FROM customers', true, false, '')")?.columnsStored).toBeUndefined();
+  });
+
   it('returns frozen results so a caller cannot corrupt the cache', () => {
     const [s] = new SqlClassifier().classify('DELETE FROM t');
     expect(Object.isFrozen(s)).toBe(true);

@@ -18,10 +18,13 @@ export function literalArgument(arg: unknown, castTo: ReadonlySet<string>): stri
   if (!isObject(cast)) return undefined;
   const typeName = cast['typeName'];
   const names = isObject(typeName) && Array.isArray(typeName['names']) ? typeName['names'] : [];
-  const last: unknown = names[names.length - 1];
-  const type = isObject(last) && isObject(last['String']) ? last['String']['sval'] : undefined;
+  const parts = names.map((n: unknown) => (isObject(n) && isObject(n['String']) ? n['String']['sval'] : undefined));
+  const type = parts[parts.length - 1];
+  // Only PostgreSQL's own type, as the server names it: `::evil.text` or `::"TEXT"` is another type, whose
+  // cast to text may compute any value.
+  if (parts.length > 2 || (parts.length === 2 && parts[0] !== 'pg_catalog')) return undefined;
   // Array casts and typmods (`::text[]`, `::varchar(5)`, which truncates) change the value: not literal.
-  if (typeof type !== 'string' || !castTo.has(type.toLowerCase())) return undefined;
+  if (typeof type !== 'string' || !castTo.has(type)) return undefined;
   if (isObject(typeName) && (typeName['arrayBounds'] !== undefined || typeName['typmods'] !== undefined)) return undefined;
   const inner = cast['arg'];
   if (!isObject(inner) || !isObject(inner['A_Const'])) return undefined;

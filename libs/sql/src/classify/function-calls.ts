@@ -3,7 +3,7 @@ import { SqlClassificationError } from '../errors.js';
 import type { Collector } from './collector.js';
 import { literalArgument, regclassName } from './function-arguments.js';
 import { BUILT_IN_SCHEMAS, functionRuleFor, UNKNOWN_FUNCTION_ACTION } from './function-rules.js';
-import { ADMIN_SETTINGS } from './settings.js';
+import { ADMIN_SETTINGS, searchPathKeepsCatalogFirst, splitSearchPath } from './settings.js';
 
 type Body = Record<string, unknown>;
 
@@ -12,6 +12,8 @@ export interface FunctionCallContext {
   readonly out: Collector;
   /** False below a plain EXPLAIN: the call is planned, not run. */
   isExecuting(): boolean;
+  /** True while the walk is in values the statement stores (see StatementClassification.columnsStored). */
+  isStoring(): boolean;
   addAction(action: SqlAction): void;
   /** Classifies SQL text found in a literal argument (nesting is bounded by the classifier). */
   classifyNested(text: string): readonly StatementClassification[];
@@ -42,12 +44,39 @@ export function applyFunctionCall(ctx: FunctionCallContext, call: Body, parts: r
   const userCode = rule === undefined || written !== base || (schema !== undefined && !BUILT_IN_SCHEMAS.has(schema));
   if (userCode) ctx.addAction(UNKNOWN_FUNCTION_ACTION);
   if (rule === undefined) return;
+  if (runsTypeCode(base, call)) ctx.addAction(UNKNOWN_FUNCTION_ACTION);
   for (const action of rule.actions) ctx.addAction(action);
   if (rule.notReadOnly && ctx.isExecuting()) ctx.out.writesOutsideTables = true;
   const args = Array.isArray(call['args']) ? (call['args'] as unknown[]) : [];
   if (rule.setting) applySetting(ctx, call, args);
   if (rule.tableReader) applyTableRead(ctx, base, args);
   if (rule.sqlTextArgs !== undefined) applySqlText(ctx, base, call, args, rule.sqlTextArgs);
+}
+
+/**
+ * Built-ins that convert text into a type the caller names by OID (`array_in('{1}', 'dm'::regtype, -1)`,
+ * `pg_input_is_valid('1', 'dm')`): they run that type's input function and, for a domain, its CHECK
+ * constraints -- user code when the type is not PostgreSQL's own, which the classifier cannot tell.
+ */
+const TYPE_INPUT_BY_OID: ReadonlySet<string> = new Set([
+  'array_in', 'domain_in', 'record_in', 'range_in', 'multirange_in', 'pg_input_is_valid', 'pg_input_error_info',
+]);
+
+/**
+ * Built-ins that fill a row of their first argument's type from JSON: each field is converted to its
+ * column's type (a domain's CHECK runs). A cast to a type there is judged by the walker
+ * (`NULL::pg_catalog.pg_class` is PostgreSQL's own); any other first argument (a table's row `t`, a
+ * column, a parameter) has a type the classifier cannot see.
+ */
+const ROW_POPULATORS: ReadonlySet<string> = new Set([
+  'json_populate_record', 'json_populate_recordset', 'jsonb_populate_record', 'jsonb_populate_recordset', 'jsonb_populate_record_valid',
+]);
+
+function runsTypeCode(base: string, call: Body): boolean {
+  if (TYPE_INPUT_BY_OID.has(base)) return true;
+  if (!ROW_POPULATORS.has(base)) return false;
+  const first = Array.isArray(call['args']) ? (call['args'] as unknown[])[0] : undefined;
+  return !(typeof first === 'object' && first !== null && 'TypeCast' in first);
 }
 
 /**
@@ -70,10 +99,24 @@ const BUILT_IN_OPERATORS: ReadonlySet<string> = new Set([
 export function applyOperator(ctx: FunctionCallContext, expr: Body): void {
   // BETWEEN and its variants are keywords (expanded to >= and <=), not operator names.
   if (typeof expr['kind'] === 'string' && expr['kind'].includes('BETWEEN')) return;
-  const parts = Array.isArray(expr['name']) ? (expr['name'] as unknown[]).map(operatorPart) : [];
-  const name = parts[parts.length - 1];
+  applyOperatorName(ctx, expr['name']);
+}
+
+/**
+ * An operator named outside an A_Expr: `x === ANY (SELECT ...)` (SubLink.operName) and `ORDER BY x USING ===`
+ * (SortBy.useOp, which runs the support functions of the operator's btree family). Absent names (plain
+ * `IN (SELECT ...)`, `EXISTS`, `ORDER BY x DESC`) name no operator.
+ */
+export function applyOperatorList(ctx: FunctionCallContext, name: unknown): void {
+  if (name === undefined || (Array.isArray(name) && name.length === 0)) return;
+  applyOperatorName(ctx, name);
+}
+
+function applyOperatorName(ctx: FunctionCallContext, name: unknown): void {
+  const parts = Array.isArray(name) ? (name as unknown[]).map(operatorPart) : [];
+  const last = parts[parts.length - 1];
   const schema = parts.length > 1 ? parts[parts.length - 2] : undefined;
-  if (name === undefined || !BUILT_IN_OPERATORS.has(name) || (schema !== undefined && !BUILT_IN_SCHEMAS.has(schema))) {
+  if (last === undefined || !BUILT_IN_OPERATORS.has(last) || (schema !== undefined && !BUILT_IN_SCHEMAS.has(schema))) {
     ctx.addAction(UNKNOWN_FUNCTION_ACTION);
   }
 }
@@ -88,7 +131,17 @@ function applySetting(ctx: FunctionCallContext, call: Body, args: readonly unkno
   ctx.out.readsConstantValues = true;
   const setting = (literalArgument(args[0], SQL_TEXT_CASTS) ?? ctx.pinnedSetting(call))?.trim().toLowerCase();
   // A computed setting name could be 'role': fail closed.
-  ctx.addAction(setting === undefined || ADMIN_SETTINGS.has(setting) ? 'sql:admin' : 'sql:session');
+  if (setting === undefined || ADMIN_SETTINGS.has(setting)) {
+    ctx.addAction('sql:admin');
+  } else if (setting === 'search_path') {
+    // A path that puts a schema before pg_catalog changes what every later built-in name runs; a computed
+    // value could be one.
+    const value = literalArgument(args[1], SQL_TEXT_CASTS);
+    const schemas = value === undefined ? undefined : splitSearchPath(value);
+    ctx.addAction(schemas !== undefined && searchPathKeepsCatalogFirst(schemas) ? 'sql:session' : 'sql:admin');
+  } else {
+    ctx.addAction('sql:session');
+  }
 }
 
 function refuseNamedArguments(base: string, args: readonly unknown[]): void {
@@ -106,6 +159,10 @@ function applyTableRead(ctx: FunctionCallContext, base: string, args: readonly u
   const text = literalArgument(args[0], REGCLASS_CASTS);
   if (text === undefined) throw dynamic(`${base}() reads a table whose name is not a literal: refusing`);
   ctx.out.tablesRead.add(regclassName(text));
+  // The result holds every column of the table (table_to_xml's XML), under no column name of its own:
+  // a whole-row read, like `row_to_json(t)`, for masking.
+  ctx.out.columnNames.add('*');
+  if (ctx.isStoring()) ctx.out.columnsStored.add('*');
 }
 
 /**
@@ -130,7 +187,11 @@ function applySqlText(
     if (text === undefined) throw dynamic(`${base}() runs SQL given as text, and argument ${position + 1} is not a literal: refusing`);
     const nested = ctx.classifyNested(text);
     if (ctx.isExecuting()) {
-      for (const statement of nested) ctx.out.absorb(statement);
+      for (const statement of nested) {
+        ctx.out.absorb(statement);
+        // The call's value is made of the columns its SQL reads: stored where the call's value is.
+        if (ctx.isStoring()) for (const column of statement.columnsReferenced) ctx.out.columnsStored.add(column);
+      }
     } else if (nested.some((s) => s.actions.includes('sql:admin'))) {
       ctx.addAction('sql:admin');
     }

@@ -30,3 +30,57 @@ export const SAME_READING_VALUES: ReadonlyMap<string, RegExp> = new Map([
   ['client_encoding', /^(utf-?8|unicode)$/i],
   ['standard_conforming_strings', /^on$/i],
 ]);
+
+/**
+ * Whether a search_path keeps PostgreSQL's own functions, operators and types ahead of every other schema,
+ * as the classifier assumes when it reads `lower(x)`, `a = b` or `'1'::int4` as built-ins: pg_catalog is
+ * searched first unless the path names it after another schema (`SET search_path = evil, pg_catalog`
+ * makes `lower(x)` run `evil.lower`). Only `pg_temp` may come before it: it is never searched for
+ * functions or operators, and is searched first for relations and types anyway.
+ * `schemas` are the path's schema names exactly as the server reads them.
+ */
+export function searchPathKeepsCatalogFirst(schemas: readonly string[]): boolean {
+  const catalog = schemas.indexOf('pg_catalog');
+  return catalog < 0 || schemas.slice(0, catalog).every((schema) => schema === 'pg_temp');
+}
+
+/**
+ * The schema names of a search_path given as one string (set_config's value), split as the server's
+ * SplitIdentifierString does: comma-separated, spaces around names ignored, double-quoted names kept as
+ * written (`""` is a quote), others lower-cased (ASCII letters). Undefined when the server would refuse it.
+ */
+export function splitSearchPath(text: string): string[] | undefined {
+  const names: string[] = [];
+  let i = 0;
+  const isSpace = (c: string | undefined) => c !== undefined && /\s/.test(c);
+  for (;;) {
+    while (isSpace(text[i])) i += 1;
+    if (i >= text.length && names.length === 0) return names; // an empty path
+    let name = '';
+    if (text[i] === '"') {
+      i += 1;
+      for (;;) {
+        if (i >= text.length) return undefined;
+        if (text[i] === '"') {
+          if (text[i + 1] !== '"') break;
+          i += 1;
+        }
+        name += text[i];
+        i += 1;
+      }
+      i += 1;
+    } else {
+      while (i < text.length && text[i] !== ',' && !isSpace(text[i])) {
+        name += text[i];
+        i += 1;
+      }
+      if (name === '') return undefined;
+      name = name.replace(/[A-Z]/g, (c) => c.toLowerCase());
+    }
+    names.push(name);
+    while (isSpace(text[i])) i += 1;
+    if (i >= text.length) return names;
+    if (text[i] !== ',') return undefined;
+    i += 1;
+  }
+}

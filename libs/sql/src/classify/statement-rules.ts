@@ -155,7 +155,16 @@ const ACCESS_SHARE_LOCK: StatementRule = { kind: 'select', actions: ['sql:select
  * (ALTER, DROP, TRUNCATE, VACUUM FULL). pg_dump takes it on every table it dumps, so it is a read of
  * those tables.
  */
+/**
+ * Two-phase commit: PREPARE TRANSACTION keeps the transaction, and every lock it holds (FOR UPDATE rows,
+ * advisory xact locks, the ACCESS SHARE locks that block ALTER/VACUUM FULL/DROP), past the session's end
+ * until someone finishes it; COMMIT/ROLLBACK PREPARED finishes a transaction another session prepared.
+ */
+const TWO_PHASE_KINDS: ReadonlySet<unknown> = new Set(['TRANS_STMT_PREPARE', 'TRANS_STMT_COMMIT_PREPARED', 'TRANS_STMT_ROLLBACK_PREPARED']);
+const TWO_PHASE: StatementRule = admin();
+
 export function statementRuleFor(type: string, body: Record<string, unknown>): StatementRule | undefined {
   if (type === 'LockStmt' && body['mode'] === ACCESS_SHARE_LOCK_MODE) return ACCESS_SHARE_LOCK;
+  if (type === 'TransactionStmt' && TWO_PHASE_KINDS.has(body['kind'])) return TWO_PHASE;
   return STATEMENT_RULES[type];
 }

@@ -2,9 +2,11 @@ import type { SqlAction, StatementClassification } from '../actions.js';
 import { SqlClassificationError } from '../errors.js';
 import { INLINE_STRUCT_FIELDS } from '../parser/node-schema.generated.js';
 import type { Collector } from './collector.js';
-import { applyFunctionCall, applyOperator, type FunctionCallContext } from './function-calls.js';
+import { isBuiltInType } from './builtin-types.js';
+import { applyFunctionCall, applyOperator, applyOperatorList, type FunctionCallContext } from './function-calls.js';
+import { UNKNOWN_FUNCTION_ACTION } from './function-rules.js';
 import { INERT_NODES } from './inert-nodes.js';
-import { ADMIN_SETTINGS, SAME_READING_VALUES } from './settings.js';
+import { ADMIN_SETTINGS, SAME_READING_VALUES, searchPathKeepsCatalogFirst } from './settings.js';
 import { settingPinnedByLookup } from './settings-lookup.js';
 import { statementRuleFor } from './statement-rules.js';
 
@@ -184,6 +186,8 @@ export class TreeWalker {
   private storing = false;
   /** SET items of an UPDATE that write a column back from itself (see rewritesItself): they keep nothing elsewhere. */
   private readonly selfRewrites = new WeakSet<Body>();
+  /** Depth of FROM-clause functions (`f() AS x(a mytype)`, XMLTABLE): their column definitions convert values. */
+  private fromFunctionDepth = 0;
   /** set_config() calls whose name argument a `pg_settings` lookup pins to one setting. */
   private readonly pinnedSettings = new WeakMap<Body, string>();
 
@@ -195,6 +199,7 @@ export class TreeWalker {
     this.functionCallContext = {
       out,
       isExecuting: () => this.executing,
+      isStoring: () => this.storing,
       addAction: (action) => this.addAction(action),
       classifyNested: (text) => this.classifyNested(text),
       pinnedSetting: (call) => this.pinnedSettings.get(call),
@@ -244,6 +249,10 @@ export class TreeWalker {
         this.recordColumnRef(body);
       } else if (type === 'A_Expr') {
         applyOperator(this.functionCallContext, body);
+      } else if (type === 'SubLink') {
+        applyOperatorList(this.functionCallContext, body['operName']);
+      } else if (type === 'SortBy') {
+        applyOperatorList(this.functionCallContext, body['useOp']);
       }
       const writeFields = rule?.writeFields ?? CLAUSE_WRITE_FIELDS[type] ?? [];
       const inherited: Mode = WRITE_CONTEXT_CARRIERS.has(type) ? mode : 'read';
@@ -270,6 +279,38 @@ export class TreeWalker {
 
   private walkField(parentType: string, field: string, value: unknown, mode: Mode): void {
     if (value === null || typeof value !== 'object') return; // scalars: names, flags, locations, enums
+    if (field === 'typeName' && (VALUE_TYPE_PARENTS.has(parentType) || (parentType === 'ColumnDef' && this.fromFunctionDepth > 0))) {
+      this.checkValueType(value);
+    }
+    if (parentType === 'RangeFunction' || parentType === 'RangeTableFunc') {
+      this.fromFunctionDepth += 1;
+      try {
+        this.walkItems(parentType, field, value, mode);
+      } finally {
+        this.fromFunctionDepth -= 1;
+      }
+      return;
+    }
+    this.walkItems(parentType, field, value, mode);
+  }
+
+  /**
+   * A value converted to a type runs that type's code: a cast's function (`CREATE CAST ... WITH FUNCTION`),
+   * a domain's CHECK constraints, a type's input function. PostgreSQL's own types run PostgreSQL's own code;
+   * any other type name (another schema, a quoted upper-case name, a `%TYPE`) may run user code, like an
+   * unknown function. (A cast from a user type to a built-in one is not seen here, as same-named operators
+   * for user types are not.)
+   */
+  private checkValueType(value: unknown): void {
+    const typeName = isObject(value) && isObject(value['TypeName']) ? value['TypeName'] : value;
+    const names = isObject(typeName) ? asArray(typeName['names']).map(stringValue) : [];
+    const known = names.filter((n): n is string => n !== undefined);
+    const builtIn =
+      isObject(typeName) && typeName['pct_type'] !== true && known.length > 0 && known.length === names.length && isBuiltInType(known);
+    if (!builtIn) this.addAction(UNKNOWN_FUNCTION_ACTION);
+  }
+
+  private walkItems(parentType: string, field: string, value: unknown, mode: Mode): void {
     const inline = INLINE_STRUCT_FIELDS[parentType]?.[field];
     const inlineType = inline?.endsWith('[]') ? inline.slice(0, -2) : inline;
     const items = Array.isArray(value) ? value : [value];
@@ -506,6 +547,10 @@ export class TreeWalker {
       this.addAction('sql:session');
     } else if (name === undefined) {
       throw malformed('SET without a setting name');
+    } else if (name === 'search_path' && kind === 'VAR_SET_VALUE') {
+      // A path that puts a schema before pg_catalog changes what every later built-in name runs.
+      const schemas = searchPathOf(body);
+      this.addAction(schemas !== undefined && searchPathKeepsCatalogFirst(schemas) ? 'sql:session' : 'sql:admin');
     } else {
       this.addAction(ADMIN_SETTINGS.has(name) && !keepsReading(name, body) ? 'sql:admin' : 'sql:session');
     }
@@ -562,6 +607,9 @@ export class TreeWalker {
   }
 }
 
+/** Nodes whose `typeName` is a type values are converted to (ColumnDef too, below a FROM-clause function). */
+const VALUE_TYPE_PARENTS: ReadonlySet<string> = new Set(['TypeCast', 'RangeTableFuncCol', 'XmlSerialize', 'JsonOutput', 'JsonTableColumn']);
+
 const EMPTY: ReadonlySet<string> = new Set();
 const RELATION_FIELD: ReadonlySet<string> = new Set(['relation']);
 const QUERY_FIELD: ReadonlySet<string> = new Set(['query']);
@@ -595,6 +643,21 @@ function isFalseOption(arg: unknown): boolean {
   if (type === 'Boolean') return body['boolval'] !== true;
   if (type === 'Integer') return body['ival'] === undefined || body['ival'] === 0;
   return false;
+}
+
+/**
+ * The schemas of `SET search_path = a, 'b', "C"`: each value is one schema name, exactly as written (the
+ * server quotes each list item as an identifier). Undefined for a value that is not a string.
+ */
+function searchPathOf(body: Body): string[] | undefined {
+  const schemas: string[] = [];
+  for (const arg of asArray(body['args'])) {
+    const constant = isObject(arg) ? arg['A_Const'] : undefined;
+    const sval = isObject(constant) ? constant['sval'] : undefined;
+    if (!isObject(sval) || typeof sval['sval'] !== 'string') return undefined;
+    schemas.push(sval['sval']);
+  }
+  return schemas;
 }
 
 /** `SET client_encoding = 'UTF8'` and the like: a single constant equal to what the classifier assumes. */

@@ -54,8 +54,18 @@ describe('startup parameters', () => {
         ['default_transaction_read_only', 'on'],
       ]),
     });
-    expect(seen).toContain(`SET "search_path" TO 'app, public'`);
+    expect(seen).toContain(`SET "search_path" TO 'app', 'public'`);
     expect(seen).not.toContainEqual(expect.stringContaining('client_encoding'));
+  });
+
+  it('decides search_path as the list of schemas the server reads from it: one before pg_catalog is admin', () => {
+    seen.length = 0;
+    expect(decide({ search_path: 'evil,pg_catalog' })).toMatchObject({ ok: false, code: '42501', message: expect.stringContaining('no-admin') as unknown });
+    expect(seen).toEqual([`SET "search_path" TO 'evil', 'pg_catalog'`]);
+    expect(decide({ options: '-c search_path=Evil,"pg_catalog"' })).toMatchObject({ ok: false, code: '42501' });
+    expect(decide({ search_path: '"$user", public, pg_temp' })).toMatchObject({ ok: true });
+    expect(decide({ search_path: '' })).toMatchObject({ ok: true });
+    expect(decide({ search_path: 'a,,b' })).toMatchObject({ ok: false, code: '08004' });
   });
 
   it('refuses a setting the policy denies, naming the setting and the policy', () => {

@@ -1,3 +1,4 @@
+import { splitSearchPath } from '@gw/sql';
 import { parseStartupOptions } from './startup-options.js';
 import { denialMessage, type StatementVerdict } from './statement-policy.js';
 
@@ -86,7 +87,15 @@ function fixedRule(lower: string, name: string, value: string): StartupDecision 
 
 function policyRule(name: string, value: string, decideSet: SetDecider): StartupDecision | undefined {
   if (TEXT_READING_SETTINGS.has(name.toLowerCase())) return undefined; // decided by its fixed rule
-  const verdict = decideSet(`SET ${quoteIdentifier(name)} TO ${quoteLiteral(value)}`);
+  let text = `SET ${quoteIdentifier(name)} TO ${quoteLiteral(value)}`;
+  if (name.toLowerCase() === 'search_path') {
+    // The server reads a startup value as the list itself (`evil,pg_catalog` is two schemas), while
+    // `SET search_path TO 'evil,pg_catalog'` names one schema: decide the SET of the schemas it lists.
+    const schemas = splitSearchPath(value);
+    if (schemas === undefined) return refused08004(`search_path "${bounded(value)}" is not a list of schema names`);
+    text = `SET ${quoteIdentifier(name)} TO ${schemas.length === 0 ? "''" : schemas.map(quoteLiteral).join(', ')}`;
+  }
+  const verdict = decideSet(text);
   if (verdict.effect === 'allow') return undefined;
   if (verdict.effect === 'require_approval') {
     return { ok: false, code: '42501', message: `startup setting "${name}" needs approval, which cannot be held while connecting: connect without it and run SET ${name} in the session` };
