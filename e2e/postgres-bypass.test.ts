@@ -114,6 +114,29 @@ describe('postgres gateway: policy bypass attempts through node-postgres', () =>
     }
   });
 
+  it('a cast to a domain whose CHECK calls a DBA function, or to a type with a user cast, is procedural code; enums and row types are plain values', async () => {
+    await fx.directQuery(`CREATE FUNCTION gw_check_fn(int) RETURNS bool LANGUAGE sql AS 'DELETE FROM orders RETURNING true';
+      CREATE DOMAIN gw_checked AS int CHECK (gw_check_fn(VALUE));
+      CREATE TYPE gw_kind AS ENUM ('book', 'pen');
+      CREATE TYPE gw_cast_target AS ENUM ('x');
+      CREATE FUNCTION gw_cast_fn(text) RETURNS gw_cast_target LANGUAGE sql AS 'DELETE FROM orders RETURNING ''x''::gw_cast_target';
+      CREATE CAST (text AS gw_cast_target) WITH FUNCTION gw_cast_fn(text);
+      CREATE TABLE gw_row (id int, kind gw_kind, tags text[])`);
+    const fresh = fx.gateway(); // the catalogue is read when a session starts
+    await fresh.connect();
+    try {
+      for (const text of ["SELECT '1'::gw_checked", 'SELECT CAST(1 AS public.gw_checked)', "SELECT * FROM json_to_record('{\"a\": 1}') AS x(a gw_checked)", "SELECT 'x'::text::gw_cast_target"]) {
+        await expect(fresh.query(text), text).rejects.toMatchObject({ code: '42501' });
+      }
+      expect(await fx.counts()).toEqual(before);
+      const plain = await fresh.query(`SELECT 'pen'::gw_kind AS kind, $1::public.gw_kind AS param, '{book}'::gw_kind[] AS kinds, (jsonb_populate_record(NULL::gw_row, '{"id": 7, "kind": "book"}')).id AS id`, ['book']);
+      expect(plain.rows).toEqual([{ kind: 'pen', param: 'book', kinds: '{book}', id: 7 }]);
+    } finally {
+      await fresh.end();
+      await fx.directQuery(`DROP TABLE gw_row; DROP CAST (text AS gw_cast_target); DROP FUNCTION gw_cast_fn(text); DROP TYPE gw_cast_target, gw_kind; DROP DOMAIN gw_checked; DROP FUNCTION gw_check_fn(int)`);
+    }
+  });
+
   it('the denial names the forbidding policy and its reason', async () => {
     await expect(c.query('DELETE FROM orders')).rejects.toMatchObject({
       code: '42501',

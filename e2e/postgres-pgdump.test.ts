@@ -98,13 +98,13 @@ describe('pg_dump, pg_restore, startup settings and libpq pipeline mode through 
   describe('startup settings, as parameters and in options', () => {
     it('PGOPTIONS settings apply (-c and --name=value, libpq escaping) and a statement_timeout cancels a long query', async () => {
       const out = await psql(['-c', 'SHOW statement_timeout', '-c', 'SHOW search_path', '-c', 'SHOW "TimeZone"', '-c', 'SHOW idle_in_transaction_session_timeout', '-c', 'SELECT pg_sleep(2)'], {
-        PGOPTIONS: '-c statement_timeout=300 --search-path=public,\\ pg_catalog -cTimeZone=Asia/Tokyo --idle_in_transaction_session_timeout=1min',
+        PGOPTIONS: '-c statement_timeout=300 --search-path=pg_catalog,\\ public -cTimeZone=Asia/Tokyo --idle_in_transaction_session_timeout=1min',
       });
-      expect(out.stdout.split('\n').slice(0, 4)).toEqual(['300ms', 'public, pg_catalog', 'Asia/Tokyo', '1min']);
+      expect(out.stdout.split('\n').slice(0, 4)).toEqual(['300ms', 'pg_catalog, public', 'Asia/Tokyo', '1min']);
       expect(out.stderr).toContain('ERROR:  canceling statement due to statement timeout');
       // The recording names the settings the session started with.
       const events = await sessionEvents(fx.stack, await latestSession(fx.stack, fx.resource), (e) => e.some((x) => x.type === 'pg.end'));
-      expect(events[0]).toMatchObject({ type: 'pg.session', data: { settings: { statement_timeout: '300', search_path: 'public, pg_catalog', TimeZone: 'Asia/Tokyo', application_name: 'psql' } } });
+      expect(events[0]).toMatchObject({ type: 'pg.session', data: { settings: { statement_timeout: '300', search_path: 'pg_catalog, public', TimeZone: 'Asia/Tokyo', application_name: 'psql' } } });
     });
 
     it('settings libpq sends from its environment (PGTZ, PGDATESTYLE) and in the connection string apply', async () => {
@@ -118,6 +118,8 @@ describe('pg_dump, pg_restore, startup settings and libpq pipeline mode through 
 
     it.each([
       ['-c session_replication_role=replica', /FATAL: {2}startup setting "session_replication_role": denied by policy "no-destructive"/],
+      // a schema before pg_catalog: its look-alikes of built-in functions would run under their names
+      ['--search-path=public,\\ pg_catalog', /FATAL: {2}startup setting "search_path": denied by policy "no-destructive"/],
       ['-c role=postgres', /FATAL: {2}startup setting "role" is not allowed through the gateway/],
       ['--session-authorization=postgres', /FATAL: {2}startup setting "session_authorization" is not allowed/],
       ['-c standard_conforming_strings=off', /FATAL: {2}standard_conforming_strings "off" is not supported through the gateway .*use on/],

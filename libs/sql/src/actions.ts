@@ -67,6 +67,14 @@ export interface StatementClassification {
    * Absent when none. A later read of the copy names the new column, so a column's masking cannot follow.
    */
   readonly columnsStored?: readonly string[];
+  /**
+   * Types that are not PostgreSQL's own which the statement converts values to (casts, typed literals,
+   * column definition lists of FROM-clause functions), as the parser names them (unquoted parts
+   * lower-cased, joined by `.`); `?` for one it cannot name (`%TYPE`). Converting runs the type's code (a
+   * domain's CHECK, a `CREATE CAST ... WITH FUNCTION`), which the text does not show: whoever knows the
+   * database decides whether that is user code (an enum's is not). Absent when none.
+   */
+  readonly typesConverted?: readonly string[];
   /** The statement's own slice of the submitted text. */
   readonly text: string;
   /**

@@ -12,6 +12,8 @@ interface Case {
   readonly written?: readonly string[];
   readonly readOnly?: boolean;
   readonly functions?: readonly string[];
+  /** typesConverted: user types values are converted to (default none). */
+  readonly types?: readonly string[];
 }
 
 /**
@@ -222,13 +224,16 @@ const CASES: readonly Case[] = [
   { sql: 'SELECT a = ANY (SELECT b FROM u), a IN (SELECT b FROM u) FROM t ORDER BY a USING >, b DESC', kind: 'select', actions: ['sql:select'], read: ['t', 'u'], readOnly: true },
 
   // converting a value to a type runs its code: a user cast's function, a domain's CHECK, a type's input function
-  { sql: "SELECT '1'::dm", kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
-  { sql: "SELECT CAST('x' AS public.text), dm '1'", kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
-  { sql: 'SELECT ARRAY[1]::dm[]', kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
-  { sql: 'SELECT \'x\'::"TEXT"', kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
-  { sql: "SELECT * FROM json_to_record('{}') AS x(a dm)", kind: 'select', actions: ['sql:procedural', 'sql:select'], functions: ['json_to_record'], readOnly: false },
-  { sql: "SELECT * FROM xmltable('/a' PASSING '<a>1</a>' COLUMNS x dm PATH '.')", kind: 'select', actions: ['sql:procedural', 'sql:select'], readOnly: false },
-  { sql: "SELECT set_config('application_name'::evil.text, 'x', false)", kind: 'select', actions: ['sql:admin', 'sql:procedural', 'sql:select'], functions: ['set_config'] },
+  // (reported in typesConverted: the agent, which knows the database, decides which types run user code)
+  { sql: "SELECT '1'::dm", kind: 'select', actions: ['sql:select'], types: ['dm'] },
+  { sql: "SELECT CAST('x' AS public.text), dm '1'", kind: 'select', actions: ['sql:select'], types: ['dm', 'public.text'] },
+  { sql: 'SELECT ARRAY[1]::dm[]', kind: 'select', actions: ['sql:select'], types: ['dm'] },
+  { sql: 'SELECT \'x\'::"TEXT"', kind: 'select', actions: ['sql:select'], types: ['TEXT'] },
+  { sql: "SELECT * FROM json_to_record('{}') AS x(a dm)", kind: 'select', actions: ['sql:select'], functions: ['json_to_record'], types: ['dm'] },
+  { sql: "SELECT * FROM xmltable('/a' PASSING '<a>1</a>' COLUMNS x dm PATH '.')", kind: 'select', actions: ['sql:select'], types: ['dm'] },
+  { sql: 'SELECT x::mood, \'{}\'::"Status"[], jsonb_populate_record(NULL::app.plain, \'{}\') FROM t', kind: 'select', actions: ['sql:select'], read: ['t'], functions: ['jsonb_populate_record'], types: ['Status', 'app.plain', 'mood'] },
+  { sql: "EXPLAIN SELECT '1'::dm", kind: 'explain', actions: ['sql:select'], types: ['dm'] },
+  { sql: "SELECT set_config('application_name'::evil.text, 'x', false)", kind: 'select', actions: ['sql:admin', 'sql:select'], functions: ['set_config'], types: ['evil.text'] },
   {
     sql: "SELECT '1'::int, '1'::varchar(3), '{}'::text[], now()::timestamp with time zone, 1::double precision, 'a'::\"char\", 't'::regclass, 1::information_schema.cardinal_number, '1'::pg_catalog.int8",
     kind: 'select', actions: ['sql:select'], functions: ['now'], readOnly: true,
@@ -262,6 +267,7 @@ describe('bypass suite', () => {
     expect(statement?.tablesRead).toEqual([...(c.read ?? [])].sort());
     expect(statement?.tablesWritten).toEqual([...(c.written ?? [])].sort());
     if (c.functions !== undefined) expect(statement?.functions).toEqual([...c.functions].sort());
+    expect(statement?.typesConverted ?? []).toEqual([...(c.types ?? [])].sort());
     if (c.readOnly !== undefined) expect(statement?.readOnly).toBe(c.readOnly);
     // Anything that needs more than select/session must never be reported read-only.
     if (c.actions.some((a) => a !== 'sql:select' && a !== 'sql:session')) expect(statement?.readOnly).toBe(false);

@@ -6,6 +6,8 @@ export class Collector {
   readonly tablesRead = new Set<string>();
   readonly tablesWritten = new Set<string>();
   readonly functions = new Set<string>();
+  /** Types not PostgreSQL's own that values are converted to (see StatementClassification.typesConverted). */
+  readonly typesConverted = new Set<string>();
   /** Last name of every column reference, lower-cased; `*` for a star. */
   readonly columnNames = new Set<string>();
   /** Single-name column references: a whole-row reference when the name is a relation or alias. */
@@ -38,6 +40,7 @@ export class Collector {
     for (const t of nested.tablesRead) this.tablesRead.add(t);
     for (const t of nested.tablesWritten) this.tablesWritten.add(t);
     for (const f of nested.functions) this.functions.add(f);
+    for (const t of nested.typesConverted ?? []) this.typesConverted.add(t);
     for (const c of nested.columnsReferenced) this.columnNames.add(c);
     for (const c of nested.columnsStored ?? []) this.columnsStored.add(c);
     if (nested.locksRows) this.locksRows = true;

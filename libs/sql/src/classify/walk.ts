@@ -4,7 +4,6 @@ import { INLINE_STRUCT_FIELDS } from '../parser/node-schema.generated.js';
 import type { Collector } from './collector.js';
 import { isBuiltInType } from './builtin-types.js';
 import { applyFunctionCall, applyOperator, applyOperatorList, type FunctionCallContext } from './function-calls.js';
-import { UNKNOWN_FUNCTION_ACTION } from './function-rules.js';
 import { INERT_NODES } from './inert-nodes.js';
 import { ADMIN_SETTINGS, SAME_READING_VALUES, searchPathKeepsCatalogFirst } from './settings.js';
 import { settingPinnedByLookup } from './settings-lookup.js';
@@ -297,17 +296,18 @@ export class TreeWalker {
   /**
    * A value converted to a type runs that type's code: a cast's function (`CREATE CAST ... WITH FUNCTION`),
    * a domain's CHECK constraints, a type's input function. PostgreSQL's own types run PostgreSQL's own code;
-   * any other type name (another schema, a quoted upper-case name, a `%TYPE`) may run user code, like an
-   * unknown function. (A cast from a user type to a built-in one is not seen here, as same-named operators
-   * for user types are not.)
+   * any other type name (another schema, a quoted upper-case name, a `%TYPE`) is reported in
+   * `typesConverted`, for the caller who knows the database to tell user code (a domain's CHECK) from none
+   * (an enum). (A cast from a user type to a built-in one is not seen here, as same-named operators for user
+   * types are not.)
    */
   private checkValueType(value: unknown): void {
     const typeName = isObject(value) && isObject(value['TypeName']) ? value['TypeName'] : value;
     const names = isObject(typeName) ? asArray(typeName['names']).map(stringValue) : [];
     const known = names.filter((n): n is string => n !== undefined);
-    const builtIn =
-      isObject(typeName) && typeName['pct_type'] !== true && known.length > 0 && known.length === names.length && isBuiltInType(known);
-    if (!builtIn) this.addAction(UNKNOWN_FUNCTION_ACTION);
+    const readable = isObject(typeName) && typeName['pct_type'] !== true && known.length > 0 && known.length === names.length;
+    if (readable && isBuiltInType(known)) return;
+    this.out.typesConverted.add(readable ? known.join('.') : '?');
   }
 
   private walkItems(parentType: string, field: string, value: unknown, mode: Mode): void {

@@ -11,6 +11,7 @@ interface ShapeKey {
   locksRows: boolean;
   storesUserVariables: boolean;
   columnsStored: readonly string[] | undefined;
+  typesConverted: readonly string[] | undefined;
   key: string;
 }
 const shapeKeys = new WeakMap<object, ShapeKey>();
@@ -32,15 +33,16 @@ export function decisionKey(s: StatementClassification): string {
     known.readOnly === s.readOnly &&
     known.locksRows === s.locksRows &&
     known.storesUserVariables === (s.storesUserVariables === true) &&
-    known.columnsStored === s.columnsStored
+    known.columnsStored === s.columnsStored &&
+    known.typesConverted === s.typesConverted
   ) {
     return known.key;
   }
-  const key = JSON.stringify([s.kind, s.actions, s.tablesRead, s.tablesWritten, s.functions, s.readOnly, s.locksRows, s.columnsReferenced, s.storesUserVariables === true, s.columnsStored ?? null]);
+  const key = JSON.stringify([s.kind, s.actions, s.tablesRead, s.tablesWritten, s.functions, s.readOnly, s.locksRows, s.columnsReferenced, s.storesUserVariables === true, s.columnsStored ?? null, s.typesConverted ?? null]);
   // Only frozen lists can be trusted to stay what they were when the key was made.
-  const lists = [s.actions, s.tablesRead, s.tablesWritten, s.functions, s.columnsReferenced, ...(s.columnsStored ? [s.columnsStored] : [])];
+  const lists = [s.actions, s.tablesRead, s.tablesWritten, s.functions, s.columnsReferenced, ...(s.columnsStored ? [s.columnsStored] : []), ...(s.typesConverted ? [s.typesConverted] : [])];
   if (lists.every((list) => Object.isFrozen(list))) {
-    shapeKeys.set(s.actions, { kind: s.kind, tablesRead: s.tablesRead, tablesWritten: s.tablesWritten, functions: s.functions, columnsReferenced: s.columnsReferenced, readOnly: s.readOnly, locksRows: s.locksRows, storesUserVariables: s.storesUserVariables === true, columnsStored: s.columnsStored, key });
+    shapeKeys.set(s.actions, { kind: s.kind, tablesRead: s.tablesRead, tablesWritten: s.tablesWritten, functions: s.functions, columnsReferenced: s.columnsReferenced, readOnly: s.readOnly, locksRows: s.locksRows, storesUserVariables: s.storesUserVariables === true, columnsStored: s.columnsStored, typesConverted: s.typesConverted, key });
   }
   return key;
 }

@@ -7,7 +7,7 @@ import type { ProtocolHandler, ProtocolOpenContext } from '../../handlers/protoc
 import { holdThrough } from '../../approvals/approval-client.js';
 import { acceptStream, closeResourceStates, msUntilExpiry, policyResource, recordedPrincipal, type DatabaseHandlerOptions } from '../database/database-handler.js';
 import { ColumnCatalog } from './column-catalog.js';
-import { loadUserCodeViewNames, loadUserFunctionNames } from './user-functions.js';
+import { loadSafeUserTypes, loadUserCodeViewNames, loadUserFunctionNames } from './user-functions.js';
 import { EphemeralRoles, RoleRefusedError, assertAssumable, type EphemeralRole } from './ephemeral-roles.js';
 import { loadMaskingKey } from './masking-key.js';
 import { PgSession } from './pg-session.js';
@@ -252,8 +252,9 @@ export class PostgresHandler implements ProtocolHandler {
 
     let userFunctions: ReadonlySet<string>;
     let userCodeViews: ReadonlySet<string>;
+    let safeUserTypes: ReadonlySet<string>;
     try {
-      [userFunctions, userCodeViews] = await Promise.all([loadUserFunctionNames(state.admin), loadUserCodeViewNames(state.admin)]);
+      [userFunctions, userCodeViews, safeUserTypes] = await Promise.all([loadUserFunctionNames(state.admin), loadUserCodeViewNames(state.admin), loadSafeUserTypes(state.admin)]);
     } catch (error) {
       upstream.socket.destroy();
       await dropRole();
@@ -286,7 +287,7 @@ export class PostgresHandler implements ProtocolHandler {
       upstreamAddress: resource.address,
       upstreamKey: upstream.key,
       policy: this.o.policy,
-      policyContext: { ...policyContext, userFunctions, userCodeViews },
+      policyContext: { ...policyContext, userFunctions, userCodeViews, safeUserTypes },
       catalog: new ColumnCatalog(state.admin),
       maskingKey: state.maskingKey,
       recorder,

@@ -119,6 +119,25 @@ describe('decideStatement', () => {
     const v = decideStatement(holder, ctx, { ...one('SELECT 1'), actions: [] });
     expect(v.effect).toBe('deny');
   });
+
+  it('counts a conversion to a user type as user code unless the session knows the type as safe (an enum)', () => {
+    const engine = vi.spyOn(PolicyEngine.prototype, 'evaluate');
+    try {
+      const session: SessionPolicyContext = { ...ctx, safeUserTypes: new Set(['mood', 'public.mood']) };
+      decideStatement(holder, session, one("SELECT 'happy'::mood, 'sad'::public.mood"));
+      expect(engine.mock.calls.map(([input]) => input.action)).toEqual(['sql:select']);
+      engine.mockClear();
+      // A domain (not in the safe set), and any user type when the session knows none: procedural, and not read-only.
+      for (const [statement, context] of [["SELECT '1'::checked", session], ["SELECT 'happy'::mood", { ...ctx }]] as const) {
+        decideStatement(holder, context, one(statement));
+        expect(engine.mock.calls.map(([input]) => input.action).sort()).toEqual(['sql:procedural', 'sql:select']);
+        expect(engine.mock.calls.every(([input]) => input.context['readOnly'] === false)).toBe(true);
+        engine.mockClear();
+      }
+    } finally {
+      engine.mockRestore();
+    }
+  });
 });
 
 describe('remembered verdicts', () => {

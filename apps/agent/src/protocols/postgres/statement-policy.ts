@@ -8,7 +8,7 @@ import { decisionKey } from './decision-key.js';
 import { keepsValues, maskedValuesKept } from './kept-values.js';
 import { valueSamplesRead } from './value-samples.js';
 import { behindViews, opaqueViewStyle, type ViewLineage } from './view-masking.js';
-import { callsUserCode, readsUserCodeView } from './user-functions.js';
+import { callsUserCode, convertsToUserCodeType, readsUserCodeView } from './user-functions.js';
 
 type Principal = PolicyInput['principal'];
 
@@ -40,6 +40,8 @@ export interface SessionPolicyContext {
   userFunctions?: ReadonlySet<string>;
   /** Names of views that call such functions (see user-functions.ts); absent = none known. */
   userCodeViews?: ReadonlySet<string>;
+  /** User types whose conversion runs no user code (see user-functions.ts); absent = none: every user type counts as code. */
+  safeUserTypes?: ReadonlySet<string>;
   /**
    * MySQL: what is behind each view (mysql/user-code.ts), whose columns the server names after the
    * view. Postgres looks through views column by column in its masking instead (column-catalog.ts).
@@ -119,8 +121,11 @@ function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, stateme
   if (statement.actions.length === 0) return denied('statement needs no known action; denied');
   const tables = [...new Set([...statement.tablesRead, ...statement.tablesWritten])].sort();
   const actions = new Set(statement.actions);
-  if (callsUserCode(statement.functions, ctx.userFunctions ?? new Set())) actions.add('sql:procedural');
-  if (readsUserCodeView(statement.tablesRead, ctx.userCodeViews ?? new Set())) actions.add('sql:procedural');
+  const runsUserCode =
+    callsUserCode(statement.functions, ctx.userFunctions ?? new Set()) ||
+    readsUserCodeView(statement.tablesRead, ctx.userCodeViews ?? new Set()) ||
+    convertsToUserCodeType(statement.typesConverted, ctx.safeUserTypes ?? new Set());
+  if (runsUserCode) actions.add('sql:procedural');
   const evaluate = (action: PolicyInput['action']): PolicyDecision =>
     engine.evaluate({
       principal: ctx.principal,
@@ -132,7 +137,8 @@ function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, stateme
         tables,
         tablesWritten: [...statement.tablesWritten],
         functions: [...statement.functions],
-        readOnly: statement.readOnly,
+        // User code may write whatever the statement itself does not.
+        readOnly: statement.readOnly && !runsUserCode,
         dbRole: ctx.dbRole,
       },
     });
