@@ -66,7 +66,7 @@ export async function loadSafeUserTypes(admin: pg.Pool): Promise<ReadonlySet<str
     `WITH user_types AS (
        SELECT t.oid, t.typname, n.nspname, t.typtype, t.typrelid
          FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-        WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
+        WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
      ),
      cast_by_user_function AS (
        SELECT c.casttarget FROM pg_cast c
