@@ -278,6 +278,18 @@ const TRUE_POSITIVES: readonly Case[] = [
   // a card number in a query string or form body (`+` is a space there)
   { text: 'GET /pay?pan=4111+1111+1111+1111&exp=12/29', found: [['card', '4111+1111+1111+1111']] },
   { text: 'card=5555+5555+5555+4444', found: [['card', '5555+5555+5555+4444']] },
+  // --- red team (masking) ---
+  // RFC 5322 atext in the local part: the part before the character was left visible (`o'`), or all of it
+  { text: "to mary.o'brien@example.ie", found: [['email', "mary.o'brien@example.ie"]] },
+  { text: 'to a{b}@example.com and john!smith@example.com, a#b~c@example.com', found: [['email', 'a{b}@example.com'], ['email', 'john!smith@example.com'], ['email', 'a#b~c@example.com']] },
+  // quotes, code marks and an ellipsis before an address are not part of it
+  { text: "VALUES ('Ada','ada@example.com')", found: [['email', 'ada@example.com']] },
+  { text: 'send to `ada@example.com` or {bob@example.org}', found: [['email', 'ada@example.com'], ['email', 'bob@example.org']] },
+  // dots RFC 5322 forbids (legacy Japanese mobile addresses): the whole address was visible
+  { text: 'to taro.@docomo.ne.jp and a..b@example.com', found: [['email', 'taro.@docomo.ne.jp'], ['email', 'a..b@example.com']] },
+  // more than nine labels, and a label after the address that is no TLD: the whole address was visible
+  { text: 'to a@a.b.c.d.e.f.g.h.i.com', found: [['email', 'a@a.b.c.d.e.f.g.h.i.com']] },
+  { text: 'archived alice@example.com.2024 and bob@example.org.-', found: [['email', 'alice@example.com'], ['email', 'bob@example.org']] },
 ];
 
 const FALSE_POSITIVES: readonly Case[] = [
@@ -377,6 +389,9 @@ const FALSE_POSITIVES: readonly Case[] = [
   { text: 'my-very-long-hostname.example.com and org.apache.commons.lang3.StringUtils.isBlank', found: [] },
   // a `+`-joined number that fails Luhn
   { text: 'pan=4111+1111+1111+1112', found: [] },
+  // --- red team (masking) ---
+  // `@` in code and package specs, a local part without a letter or digit
+  { text: "npm i @types/node@20.1.0 lodash@4.17.21 HEAD@{1} image@sha256:abc ...@example.com '@example.com", found: [] },
 ];
 
 const ALL = new Set(MASK_ENTITIES);
