@@ -290,6 +290,10 @@ const TRUE_POSITIVES: readonly Case[] = [
   // more than nine labels, and a label after the address that is no TLD: the whole address was visible
   { text: 'to a@a.b.c.d.e.f.g.h.i.com', found: [['email', 'a@a.b.c.d.e.f.g.h.i.com']] },
   { text: 'archived alice@example.com.2024 and bob@example.org.-', found: [['email', 'alice@example.com'], ['email', 'bob@example.org']] },
+  // typographic dashes (PDFs, word processors) group cards, phone numbers and IBANs as `-` does; only SSNs read them before
+  { text: 'pan 4111–1111–1111–1111, amex 3782—822463—10005', found: [['card', '4111–1111–1111–1111'], ['card', '3782—822463—10005']] },
+  { text: 'call +1 415–555–2671 or +44 20‒7946‒0958', found: [['phone', '+1 415–555–2671'], ['phone', '+44 20‒7946‒0958']] },
+  { text: 'iban DE89–3704–0044–0532–0130–00', found: [['iban', 'DE89–3704–0044–0532–0130–00']] },
 ];
 
 const FALSE_POSITIVES: readonly Case[] = [
