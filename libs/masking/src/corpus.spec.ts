@@ -294,6 +294,8 @@ const TRUE_POSITIVES: readonly Case[] = [
   { text: 'pan 4111–1111–1111–1111, amex 3782—822463—10005', found: [['card', '4111–1111–1111–1111'], ['card', '3782—822463—10005']] },
   { text: 'call +1 415–555–2671 or +44 20‒7946‒0958', found: [['phone', '+1 415–555–2671'], ['phone', '+44 20‒7946‒0958']] },
   { text: 'iban DE89–3704–0044–0532–0130–00', found: [['iban', 'DE89–3704–0044–0532–0130–00']] },
+  // an IBAN in a form body or query string, where `+` is a space (cards were read there already)
+  { text: 'POST /pay iban=DE89+3704+0044+0532+0130+00&bic=COBADEFFXXX', found: [['iban', 'DE89+3704+0044+0532+0130+00']] },
 ];
 
 const FALSE_POSITIVES: readonly Case[] = [
@@ -396,6 +398,7 @@ const FALSE_POSITIVES: readonly Case[] = [
   // --- red team (masking) ---
   // `@` in code and package specs, a local part without a letter or digit
   { text: "npm i @types/node@20.1.0 lodash@4.17.21 HEAD@{1} image@sha256:abc ...@example.com '@example.com", found: [] },
+  { text: 'iban=DE89+3704+0044+0532+0130+01', found: [] },
 ];
 
 const ALL = new Set(MASK_ENTITIES);
