@@ -101,3 +101,21 @@ describe('PII written with URL, HTML or JSON escapes is masked, and the escapes 
     expect(masker.maskEntities(value)).toBe(value);
   });
 });
+
+describe('encodings found by the red team', () => {
+  it('binary shown as a 0x literal (mysql --binary-as-hex, SQL Server varbinary)', () => {
+    expect(masker.maskEntities(`email: 0x${hex('ada@example.com').toUpperCase()}`)).toBe(`email: 0x${hex('***@*******.***').toUpperCase()}`);
+    expect(masker.maskEntities(`0x${hex('4111111111111111')}`)).toBe(`0x${hex('*'.repeat(16))}`);
+    // a pointer is no text: left as it is
+    expect(masker.maskEntities('ptr 0x7ffd5e8c1a20')).toBe('ptr 0x7ffd5e8c1a20');
+  });
+
+  it("base64 wrapped every 76 characters (Postgres encode(…, 'base64'), MIME) with a value across the break", () => {
+    const text = 'Customer note: please contact the account holder at alice@example.com or call';
+    const wrap = (s: string, lineBreak: string): string => s.match(/.{1,76}/g)!.join(lineBreak);
+    for (const lineBreak of ['\n', '\r\n']) {
+      const out = masker.maskEntities(wrap(b64(text), lineBreak));
+      expect(out).toBe(wrap(b64(text.replace('alice@example.com', '*****@*******.***')), lineBreak));
+    }
+  });
+});
