@@ -296,6 +296,14 @@ const TRUE_POSITIVES: readonly Case[] = [
   { text: 'iban DE89–3704–0044–0532–0130–00', found: [['iban', 'DE89–3704–0044–0532–0130–00']] },
   // an IBAN in a form body or query string, where `+` is a space (cards were read there already)
   { text: 'POST /pay iban=DE89+3704+0044+0532+0130+00&bic=COBADEFFXXX', found: [['iban', 'DE89+3704+0044+0532+0130+00']] },
+  // with a region configured, other countries' national numbers were left visible (read only as the region's)
+  {
+    text: 'US (415) 555-2671, Berlin 030 901820, Paris 01 23 45 67 89',
+    found: [['phone', '(415) 555-2671'], ['phone', '030 901820'], ['phone', '01 23 45 67 89']],
+    region: 'GB',
+  },
+  // `00` with a space after it, and `011`, the NANP international prefix
+  { text: 'call 00 44 20 7946 0958 or 011 44 20 7946 0958', found: [['phone', '00 44 20 7946 0958'], ['phone', '011 44 20 7946 0958']], region: 'US' },
 ];
 
 const FALSE_POSITIVES: readonly Case[] = [
@@ -399,6 +407,8 @@ const FALSE_POSITIVES: readonly Case[] = [
   // `@` in code and package specs, a local part without a letter or digit
   { text: "npm i @types/node@20.1.0 lodash@4.17.21 HEAD@{1} image@sha256:abc ...@example.com '@example.com", found: [] },
   { text: 'iban=DE89+3704+0044+0532+0130+01', found: [] },
+  // read in DE, numbers without the trunk 0 its numbers are written with: year ranges, coordinates, ZIP+4, ids
+  { text: 'years 2019-2024, at 48.858844, 2.294351, zip 94105-1234, INV 2024 0001 2345, oid 2200 16384 16385', found: [], region: 'DE' },
 ];
 
 const ALL = new Set(MASK_ENTITIES);
