@@ -304,6 +304,8 @@ const TRUE_POSITIVES: readonly Case[] = [
   },
   // `00` with a space after it, and `011`, the NANP international prefix
   { text: 'call 00 44 20 7946 0958 or 011 44 20 7946 0958', found: [['phone', '00 44 20 7946 0958'], ['phone', '011 44 20 7946 0958']], region: 'US' },
+  // `social_sec_num`, `socialSecNo`: bare digits after a key name that abbreviates only the second word
+  { text: 'social_sec_num=536221234 {"socialSecNo":"772104321"}', found: [['ssn', '536221234'], ['ssn', '772104321']] },
 ];
 
 const FALSE_POSITIVES: readonly Case[] = [
