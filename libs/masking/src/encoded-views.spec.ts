@@ -71,6 +71,7 @@ describe('PII written with URL, HTML or JSON escapes is masked, and the escapes 
     ['an HTML decimal character reference', '<p>ada&#64;example.com</p>', '<p>***&#64;*******.***</p>'],
     ['an HTML hex reference and a named one', 'ada&#x40;example&period;com or bob&commat;example.org', '***&#x40;*******&period;*** or ***&commat;*******.***'],
     ['a UTF-8 local part, percent-encoded', 'to=jos%C3%A9%40example.es', 'to=****%40*******.**'],
+    ['HTML decimal references without their semicolon (browsers decode them)', '<p>ada&#64example&#46com</p>', '<p>***&#64*******&#46***</p>'],
   ])('%s', (_name, value, masked) => {
     expect(masker.maskEntities(value)).toBe(masked);
   });
