@@ -305,6 +305,8 @@ const TRUE_POSITIVES: readonly Case[] = [
   },
   // `00` with a space after it, and `011`, the NANP international prefix
   { text: 'call 00 44 20 7946 0958 or 011 44 20 7946 0958', found: [['phone', '00 44 20 7946 0958'], ['phone', '011 44 20 7946 0958']], region: 'US' },
+  // a German area code and number joined by a slash (DIN 5008's older form)
+  { text: 'Berlin 030/901820, Handy 0171/1234567', found: [['phone', '030/901820'], ['phone', '0171/1234567']] },
   // `social_sec_num`, `socialSecNo`: bare digits after a key name that abbreviates only the second word
   { text: 'social_sec_num=536221234 {"socialSecNo":"772104321"}', found: [['ssn', '536221234'], ['ssn', '772104321']] },
 ];
@@ -412,6 +414,7 @@ const FALSE_POSITIVES: readonly Case[] = [
   { text: 'iban=DE89+3704+0044+0532+0130+01', found: [] },
   // read in DE, numbers without the trunk 0 its numbers are written with: year ranges, coordinates, ZIP+4, ids
   { text: 'years 2019-2024, at 48.858844, 2.294351, zip 94105-1234, INV 2024 0001 2345, oid 2200 16384 16385', found: [], region: 'DE' },
+  { text: 'paths /v1/items/4155/5526710 and 12/3456789, ratio 1/2345678', found: [] },
 ];
 
 const ALL = new Set(MASK_ENTITIES);

@@ -14,6 +14,11 @@ import { allMatches } from './all-matches.js';
 const CANDIDATE = /(?<![\w+]|\w-|\d:)\+?\(?\d[\d ()./-]{5,30}\d/g;
 /** Characters that show a number was written as a phone number, not an id: `+`, brackets, separators. */
 const PHONE_FORMATTING = /[+() .-]/;
+/**
+ * A trunk-`0` area code and the subscriber number joined by a slash, as German and Austrian numbers
+ * were long written (`030/1234567`, `0171/1234567`): formatting too, in that one shape.
+ */
+const AREA_CODE_SLASH = /^0\d{1,5}\/\d{3,}$/;
 const MIN_DIGITS = 7;
 /** E.164 allows at most 15 digits: a longer candidate may hold several numbers and needs the matcher. */
 const MAX_SINGLE_NUMBER_DIGITS = 15;
@@ -146,7 +151,7 @@ export const phoneRecognizer: Recognizer = {
       // masked, the extension alone identifies no one.
       // A bare digit string is a phone number only where the value's name or the words before it say so.
       const hinted = options.hints?.phone === true || CONTEXT.test(text.slice(Math.max(0, start - CONTEXT_WINDOW), start));
-      if (!PHONE_FORMATTING.test(candidate) && !hinted) continue;
+      if (!PHONE_FORMATTING.test(candidate) && !AREA_CODE_SLASH.test(candidate) && !hinted) continue;
       if (digits > MAX_SINGLE_NUMBER_DIGITS) {
         // Several numbers in one span: the matcher (costly) reads them, in the configured region or as
         // international numbers; without a region it runs only where the span starts like one.
