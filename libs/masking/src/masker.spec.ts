@@ -257,3 +257,14 @@ describe('Masker', () => {
     }
   });
 });
+
+describe('masked text scanned again (a recording masks what the client was sent)', () => {
+  it('does not take a partially masked address for an address', () => {
+    const full = new Masker(ALL_FULL, { key: KEY });
+    const partial = new Masker({ entities: [{ entity: 'email', style: 'partial' }], columns: [] }, { key: KEY });
+    for (const address of ['ada@example.com', "mary.o'brien@example.ie", 'a{b}@example.com']) {
+      const once = partial.maskEntities(`Duplicate entry '${address}' for key 'email'`);
+      expect(full.maskEntities(once)).toBe(once);
+    }
+  });
+});

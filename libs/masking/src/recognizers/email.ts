@@ -8,18 +8,20 @@ import { allMatches } from './all-matches.js';
 // digits of any script are allowed (RFC 6531 internationalized addresses, IDN domains), and so is a
 // quoted local part (`"john doe"@example.com`, RFC 5322), whose quotes cannot overlap the bare form. The
 // bare form takes RFC 5322's other atext characters too (`o'brien@…`, `a{b}@…`, `x!y@…`), except those
-// that structure URLs and tables around an address (`/ = ? & |`: `?email=ada@…`, psql's `a|ada@…`). The
+// that structure URLs and tables around an address (`/ = ? & |`: `?email=ada@…`, psql's `a|ada@…`) and
+// `*`, the mask character: an address masked `partial` (`a**@example.com`) is not an address again when
+// the masked text is scanned once more (a recording's own full-style pass). The
 // domain may also be an address literal (`ada@[192.168.0.1]`, `ada@[IPv6:2001:db8::1]`, RFC 5321), whose
 // bracket cannot start a label; validAddressLiteral checks what is inside.
 const EMAIL =
-  /(?:(?<![\p{L}\p{M}\p{N}._%+\-!#$'*^`{}~])[\p{L}\p{M}\p{N}._%+\-!#$'*^`{}~]{1,64}|"(?:[^"\\\r\n]|\\.){1,64}")@(?:[\p{L}\p{M}\p{N}-]{1,63}(?:\.[\p{L}\p{M}\p{N}-]{1,63}){1,126}|\[[0-9A-Za-z:.]{2,50}\])/gu;
+  /(?:(?<![\p{L}\p{M}\p{N}._%+\-!#$'^`{}~])[\p{L}\p{M}\p{N}._%+\-!#$'^`{}~]{1,64}|"(?:[^"\\\r\n]|\\.){1,64}")@(?:[\p{L}\p{M}\p{N}-]{1,63}(?:\.[\p{L}\p{M}\p{N}-]{1,63}){1,126}|\[[0-9A-Za-z:.]{2,50}\])/gu;
 /**
  * What a match's local part may start with that is not part of the address: quotes and code marks
- * around it (`'ada@example.com'` in SQL, `` `ada@…` ``, `*ada@…*`, `{ada@…,…}` in a Postgres array) and
+ * around it (`'ada@example.com'` in SQL, `` `ada@…` ``, `{ada@…,…}` in a Postgres array) and
  * the dots of an ellipsis (`see...ada@example.com`). RFC 5322 allows most of these in a local part, but
  * text puts them around addresses far more often; the address is masked either way.
  */
-const LEADING_NOISE = /^[.'!#$*^`{}~]+/u;
+const LEADING_NOISE = /^[.'!#$^`{}~]+/u;
 /** A local part says something only with a letter or digit in it. */
 const SIGNIFICANT = /[\p{L}\p{N}]/u;
 /** A top-level domain: letters of any script, or an IDN's ASCII form (`xn--p1ai`). */
