@@ -111,6 +111,13 @@ describe('encodings found by the red team', () => {
     expect(masker.maskEntities('ptr 0x7ffd5e8c1a20')).toBe('ptr 0x7ffd5e8c1a20');
   });
 
+  it('reads a long base64 run followed by no wrapped line once, not from each of its characters', () => {
+    const started = Date.now();
+    expect(masker.maskEntities(`${'A'.repeat(60_000)}\n! ada@example.com`).endsWith('! ***@*******.***')).toBe(true);
+    // Linear: tens of milliseconds; retried from each character it took seconds.
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
   it("base64 wrapped every 76 characters (Postgres encode(…, 'base64'), MIME) with a value across the break", () => {
     const text = 'Customer note: please contact the account holder at alice@example.com or call';
     const wrap = (s: string, lineBreak: string): string => s.match(/.{1,76}/g)!.join(lineBreak);

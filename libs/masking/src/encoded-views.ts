@@ -19,9 +19,10 @@ const BASE64_RUN = /[A-Za-z0-9+/_-]{8,}={0,2}/g;
 /**
  * Base64 wrapped in lines (Postgres' `encode(…, 'base64')` breaks every 76 characters, MIME and the
  * `base64` tool too): a value that straddles a line break is in neither line's decoding, so a block of
- * lines of one width (a multiple of 4) is decoded whole.
+ * lines of one width (a multiple of 4) is decoded whole. A block starts where a run starts (the
+ * look-behind): else a long run not followed by a line would be retried from each of its characters.
  */
-const BASE64_WRAPPED = /[A-Za-z0-9+/]{8,}(?:\r?\n[A-Za-z0-9+/]{2,})+={0,2}/g;
+const BASE64_WRAPPED = /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{8,}(?:\r?\n[A-Za-z0-9+/]{2,})+={0,2}/g;
 
 /** Latin-1 keeps every byte as one code unit, so decode -> mask -> encode preserves unmasked bytes. */
 function bytesToText(bytes: Buffer): string {

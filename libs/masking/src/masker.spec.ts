@@ -249,6 +249,15 @@ describe('Masker', () => {
       '536 | 22 | '.repeat(4_000),
       'ssn 536/22/'.repeat(4_000),
       '1/'.repeat(20_000),
+      // red team: a base64 run not followed by a wrapped line, control sequences and strings, atext
+      // and dots before an `@`
+      'A'.repeat(60_000) + '\n!',
+      'AAAAAAAAAAAA\n!'.repeat(3_000),
+      '\x1b[31ma\x1b[0m'.repeat(8_000),
+      '\x1b]0;a@b.co\x07'.repeat(4_000),
+      "'a{".repeat(15_000) + '@',
+      '.a@b.c'.repeat(8_000),
+      'a@b.' + 'c.'.repeat(20_000) + '1',
     ];
     for (const text of adversarial) {
       const input = `${text} ada@example.com`;
