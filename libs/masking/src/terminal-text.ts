@@ -18,13 +18,18 @@ export interface TerminalView {
   originalOffset(index: number): number;
 }
 
+/** Whether `text` may hold a control sequence (an ESC or an 8-bit CSI): most texts have neither. */
+export function mayHaveControlSequence(text: string): boolean {
+  return text.includes('\x1b') || text.includes('\x9b');
+}
+
 /**
  * Leaves control sequences out of a terminal's text, so that a value the terminal shows in one piece is
  * read in one piece: `grep --color` wraps the match (`\x1b[01;31m\x1b[Kada\x1b[m\x1b[K@example.com`),
  * a prompt colour sticks to the next word (`\x1b[31mSSN: ...`).
  */
 export function terminalView(text: string): TerminalView {
-  if (!text.includes('\x1b') && !text.includes('\x9b')) return { visible: text, sequences: [], originalOffset: (i) => i };
+  if (!mayHaveControlSequence(text)) return { visible: text, sequences: [], originalOffset: (i) => i };
   const sequences: [number, number][] = [];
   let visible = '';
   const offsets: number[] = [];

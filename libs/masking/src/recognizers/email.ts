@@ -22,6 +22,7 @@ const EMAIL =
  * text puts them around addresses far more often; the address is masked either way.
  */
 const LEADING_NOISE = /^[.'!#$^`{}~]+/u;
+const NOISE_START: ReadonlySet<string> = new Set([...".'!#$^`{}~"]);
 /** A local part says something only with a letter or digit in it. */
 const SIGNIFICANT = /[\p{L}\p{N}]/u;
 /** A top-level domain: letters of any script, or an IDN's ASCII form (`xn--p1ai`). */
@@ -74,13 +75,12 @@ export const emailRecognizer: Recognizer = {
       // A sentence-ending '-' or similar is not part of the address.
       while (value.endsWith('-')) value = value.slice(0, -1);
       const at = value.lastIndexOf('@');
-      const noise = value.startsWith('"') ? 0 : (LEADING_NOISE.exec(value)?.[0].length ?? 0);
-      const local = value.slice(noise, at);
+      const noise = NOISE_START.has(value[0] ?? '') ? (LEADING_NOISE.exec(value)?.[0].length ?? 0) : 0;
+      const local = noise === 0 ? value.slice(0, at) : value.slice(noise, at);
       const domain = validDomainPrefix(value.slice(at + 1));
       if (domain === undefined || !validLocal(local)) continue;
-      const start = m.index + noise;
-      const address = `${local}@${domain}`;
-      found.push({ entity: 'email', start, end: start + address.length, normalized: address.toLowerCase() });
+      const address = value.slice(noise, at + 1 + domain.length);
+      found.push({ entity: 'email', start: m.index + noise, end: m.index + at + 1 + domain.length, normalized: address.toLowerCase() });
     }
     return found;
   },
