@@ -141,6 +141,7 @@ const TRUE_POSITIVES: readonly Case[] = [
   { text: 'x 4111111111111111.0', found: [['card', '4111111111111111']] },
   { text: 'f 4.111111111111111e+15', found: [['card', '4.111111111111111e+15']] },
   { text: 'f 5.555555555554444E15', found: [['card', '5.555555555554444E15']] },
+  { text: 'f 4.111111111111111E+015', found: [['card', '4.111111111111111E+015']] },
   { text: 'm $4,111,111,111,111,111.00', found: [['card', '4,111,111,111,111,111']] },
   { text: '{"pan":4111111111111111,"n":1}', found: [['card', '4111111111111111']] },
   { text: '{4111111111111111,5555555555554444}', found: [['card', '4111111111111111'], ['card', '5555555555554444']] },
@@ -278,6 +279,36 @@ const TRUE_POSITIVES: readonly Case[] = [
   // a card number in a query string or form body (`+` is a space there)
   { text: 'GET /pay?pan=4111+1111+1111+1111&exp=12/29', found: [['card', '4111+1111+1111+1111']] },
   { text: 'card=5555+5555+5555+4444', found: [['card', '5555+5555+5555+4444']] },
+  // --- red team (masking) ---
+  // RFC 5322 atext in the local part: the part before the character was left visible (`o'`), or all of it
+  { text: "to mary.o'brien@example.ie", found: [['email', "mary.o'brien@example.ie"]] },
+  { text: 'to a{b}@example.com and john!smith@example.com, a#b~c@example.com', found: [['email', 'a{b}@example.com'], ['email', 'john!smith@example.com'], ['email', 'a#b~c@example.com']] },
+  // quotes, code marks and an ellipsis before an address are not part of it
+  { text: "VALUES ('Ada','ada@example.com')", found: [['email', 'ada@example.com']] },
+  { text: 'send to `ada@example.com` or {bob@example.org}', found: [['email', 'ada@example.com'], ['email', 'bob@example.org']] },
+  // dots RFC 5322 forbids (legacy Japanese mobile addresses): the whole address was visible
+  { text: 'to taro.@docomo.ne.jp and a..b@example.com', found: [['email', 'taro.@docomo.ne.jp'], ['email', 'a..b@example.com']] },
+  // more than nine labels, and a label after the address that is no TLD: the whole address was visible
+  { text: 'to a@a.b.c.d.e.f.g.h.i.com', found: [['email', 'a@a.b.c.d.e.f.g.h.i.com']] },
+  { text: 'archived alice@example.com.2024 and bob@example.org.-', found: [['email', 'alice@example.com'], ['email', 'bob@example.org']] },
+  // typographic dashes (PDFs, word processors) group cards, phone numbers and IBANs as `-` does; only SSNs read them before
+  { text: 'pan 4111–1111–1111–1111, amex 3782—822463—10005', found: [['card', '4111–1111–1111–1111'], ['card', '3782—822463—10005']] },
+  { text: 'call +1 415–555–2671 or +44 20‒7946‒0958', found: [['phone', '+1 415–555–2671'], ['phone', '+44 20‒7946‒0958']] },
+  { text: 'iban DE89–3704–0044–0532–0130–00', found: [['iban', 'DE89–3704–0044–0532–0130–00']] },
+  // an IBAN in a form body or query string, where `+` is a space (cards were read there already)
+  { text: 'POST /pay iban=DE89+3704+0044+0532+0130+00&bic=COBADEFFXXX', found: [['iban', 'DE89+3704+0044+0532+0130+00']] },
+  // with a region configured, other countries' national numbers were left visible (read only as the region's)
+  {
+    text: 'US (415) 555-2671, Berlin 030 901820, Paris 01 23 45 67 89',
+    found: [['phone', '(415) 555-2671'], ['phone', '030 901820'], ['phone', '01 23 45 67 89']],
+    region: 'GB',
+  },
+  // `00` with a space after it, and `011`, the NANP international prefix
+  { text: 'call 00 44 20 7946 0958 or 011 44 20 7946 0958', found: [['phone', '00 44 20 7946 0958'], ['phone', '011 44 20 7946 0958']], region: 'US' },
+  // a German area code and number joined by a slash (DIN 5008's older form)
+  { text: 'Berlin 030/901820, Handy 0171/1234567', found: [['phone', '030/901820'], ['phone', '0171/1234567']] },
+  // `social_sec_num`, `socialSecNo`: bare digits after a key name that abbreviates only the second word
+  { text: 'social_sec_num=536221234 {"socialSecNo":"772104321"}', found: [['ssn', '536221234'], ['ssn', '772104321']] },
 ];
 
 const FALSE_POSITIVES: readonly Case[] = [
@@ -377,6 +408,13 @@ const FALSE_POSITIVES: readonly Case[] = [
   { text: 'my-very-long-hostname.example.com and org.apache.commons.lang3.StringUtils.isBlank', found: [] },
   // a `+`-joined number that fails Luhn
   { text: 'pan=4111+1111+1111+1112', found: [] },
+  // --- red team (masking) ---
+  // `@` in code and package specs, a local part without a letter or digit
+  { text: "npm i @types/node@20.1.0 lodash@4.17.21 HEAD@{1} image@sha256:abc ...@example.com '@example.com", found: [] },
+  { text: 'iban=DE89+3704+0044+0532+0130+01', found: [] },
+  // read in DE, numbers without the trunk 0 its numbers are written with: year ranges, coordinates, ZIP+4, ids
+  { text: 'years 2019-2024, at 48.858844, 2.294351, zip 94105-1234, INV 2024 0001 2345, oid 2200 16384 16385', found: [], region: 'DE' },
+  { text: 'paths /v1/items/4155/5526710 and 12/3456789, ratio 1/2345678', found: [] },
 ];
 
 const ALL = new Set(MASK_ENTITIES);

@@ -71,6 +71,7 @@ describe('PII written with URL, HTML or JSON escapes is masked, and the escapes 
     ['an HTML decimal character reference', '<p>ada&#64;example.com</p>', '<p>***&#64;*******.***</p>'],
     ['an HTML hex reference and a named one', 'ada&#x40;example&period;com or bob&commat;example.org', '***&#x40;*******&period;*** or ***&commat;*******.***'],
     ['a UTF-8 local part, percent-encoded', 'to=jos%C3%A9%40example.es', 'to=****%40*******.**'],
+    ['HTML decimal references without their semicolon (browsers decode them)', '<p>ada&#64example&#46com</p>', '<p>***&#64*******&#46***</p>'],
   ])('%s', (_name, value, masked) => {
     expect(masker.maskEntities(value)).toBe(masked);
   });
@@ -99,5 +100,30 @@ describe('PII written with URL, HTML or JSON escapes is masked, and the escapes 
     ['JSON escapes of ordinary text', '{"n":"Zo\\u00eb \\u2013 \\u00e9t\\u00e9"}'],
   ])('leaves %s alone', (_name, value) => {
     expect(masker.maskEntities(value)).toBe(value);
+  });
+});
+
+describe('encodings found by the red team', () => {
+  it('binary shown as a 0x literal (mysql --binary-as-hex, SQL Server varbinary)', () => {
+    expect(masker.maskEntities(`email: 0x${hex('ada@example.com').toUpperCase()}`)).toBe(`email: 0x${hex('***@*******.***').toUpperCase()}`);
+    expect(masker.maskEntities(`0x${hex('4111111111111111')}`)).toBe(`0x${hex('*'.repeat(16))}`);
+    // a pointer is no text: left as it is
+    expect(masker.maskEntities('ptr 0x7ffd5e8c1a20')).toBe('ptr 0x7ffd5e8c1a20');
+  });
+
+  it('reads a long base64 run followed by no wrapped line once, not from each of its characters', () => {
+    const started = Date.now();
+    expect(masker.maskEntities(`${'A'.repeat(60_000)}\n! ada@example.com`).endsWith('! ***@*******.***')).toBe(true);
+    // Linear: tens of milliseconds; retried from each character it took seconds.
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  it("base64 wrapped every 76 characters (Postgres encode(…, 'base64'), MIME) with a value across the break", () => {
+    const text = 'Customer note: please contact the account holder at alice@example.com or call';
+    const wrap = (s: string, lineBreak: string): string => s.match(/.{1,76}/g)!.join(lineBreak);
+    for (const lineBreak of ['\n', '\r\n']) {
+      const out = masker.maskEntities(wrap(b64(text), lineBreak));
+      expect(out).toBe(wrap(b64(text.replace('alice@example.com', '*****@*******.***')), lineBreak));
+    }
   });
 });

@@ -11,10 +11,18 @@ export type MaskText = (text: string) => string;
 /** Decoded runs shorter than this many bytes cannot hold any entity the recognizers know (e-mail ≥ 6). */
 const MIN_DECODED_BYTES = 6;
 
-// Hex runs: an optional `\x` (bytea output) then at least MIN_DECODED_BYTES bytes, on word boundaries.
-const HEX_RUN = /(?:(\\x)|\b)((?:[0-9a-fA-F]{2}){6,})\b/g;
+// Hex runs: an optional `\x` (bytea output) or `0x` (MySQL's and SQL Server's binary literals, the
+// mysql client's --binary-as-hex) then at least MIN_DECODED_BYTES bytes, on word boundaries.
+const HEX_RUN = /(?:(\\x|0[xX])|\b)((?:[0-9a-fA-F]{2}){6,})\b/g;
 // Standard and URL-safe base64 runs of at least 8 characters (6 bytes), optional padding.
 const BASE64_RUN = /[A-Za-z0-9+/_-]{8,}={0,2}/g;
+/**
+ * Base64 wrapped in lines (Postgres' `encode(…, 'base64')` breaks every 76 characters, MIME and the
+ * `base64` tool too): a value that straddles a line break is in neither line's decoding, so a block of
+ * lines of one width (a multiple of 4) is decoded whole. A block starts where a run starts (the
+ * look-behind): else a long run not followed by a line would be retried from each of its characters.
+ */
+const BASE64_WRAPPED = /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{8,}(?:\r?\n[A-Za-z0-9+/]{2,})+={0,2}/g;
 
 /** Latin-1 keeps every byte as one code unit, so decode -> mask -> encode preserves unmasked bytes. */
 function bytesToText(bytes: Buffer): string {
@@ -38,10 +46,11 @@ export function maskHexRuns(value: string, mask: MaskText): string {
   });
 }
 
-/** Masks what is inside base64 runs (`encode(..., 'base64')`, base64url tokens). */
+/** Masks what is inside base64 runs (`encode(..., 'base64')`, base64url tokens), also wrapped in lines. */
 export function maskBase64Runs(value: string, mask: MaskText): string {
   if (value.length < 8) return value;
-  return value.replace(BASE64_RUN, (run: string) => {
+  const unwrapped = value.includes('\n') ? value.replace(BASE64_WRAPPED, (block: string) => maskWrappedBase64(block, mask)) : value;
+  return unwrapped.replace(BASE64_RUN, (run: string) => {
     const urlSafe = /[-_]/.test(run);
     if (urlSafe && /[+/]/.test(run)) return run; // mixed alphabets: not base64
     const body = run.replace(/=+$/, '');
@@ -55,6 +64,27 @@ export function maskBase64Runs(value: string, mask: MaskText): string {
     // Keep the run's own padding convention.
     return run.endsWith('=') || urlSafe ? encoded : encoded.replace(/=+$/, '');
   });
+}
+
+/** A block of base64 lines of one width: decoded whole, masked, encoded and wrapped the same way again. */
+function maskWrappedBase64(block: string, mask: MaskText): string {
+  const lines = block.split(/\r?\n/);
+  const width = lines[0]?.length ?? 0;
+  const last = lines[lines.length - 1] ?? '';
+  if (width % 4 !== 0 || last.length > width || lines.slice(1, -1).some((line) => line.length !== width)) return block;
+  const body = lines.join('').replace(/=+$/, '');
+  if (body.length % 4 === 1) return block;
+  const bytes = Buffer.from(body, 'base64');
+  if (!mostlyPrintable(bytes)) return block;
+  const decoded = bytesToText(bytes);
+  const masked = mask(decoded);
+  if (masked === decoded) return block;
+  const encoded = textToBytes(masked).toString('base64');
+  const padded = block.endsWith('=') ? encoded : encoded.replace(/=+$/, '');
+  const lineBreak = block.includes('\r\n') ? '\r\n' : '\n';
+  const out: string[] = [];
+  for (let i = 0; i < padded.length; i += width) out.push(padded.slice(i, i + width));
+  return out.join(lineBreak);
 }
 
 /**

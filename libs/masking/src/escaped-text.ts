@@ -8,9 +8,10 @@
  */
 
 // Percent-encoded bytes (a run, so that UTF-8 sequences decode whole), HTML numeric character
-// references and the two named ones an address needs, and JSON `\uXXXX` (not after a backslash: `\\u`
+// references (also without their `;`: browsers decode `ada&#64example.com` as an address) and the two
+// named ones an address needs, and JSON `\uXXXX` (not after a backslash: `\\u`
 // is an escaped backslash followed by a `u`).
-const ESCAPE = /(?:%[0-9A-Fa-f]{2})+|&#(?:\d{1,7}|[xX][0-9A-Fa-f]{1,6});|&(?:commat|period);|(?<!\\)\\u[0-9A-Fa-f]{4}/g;
+const ESCAPE = /(?:%[0-9A-Fa-f]{2})+|&#(?:\d{1,7}|[xX][0-9A-Fa-f]{1,6});?|&(?:commat|period);|(?<!\\)\\u[0-9A-Fa-f]{4}/g;
 const NAMED: Readonly<Record<string, string>> = { '&commat;': '@', '&period;': '.' };
 
 export interface EscapedText {
@@ -93,10 +94,10 @@ export function decodeEscapes(text: string): EscapedText | undefined {
   };
 }
 
-/** `&#64;` / `&#x40;` as its character; an out-of-range number stays as written. */
+/** `&#64;` / `&#x40;` / `&#64` as its character; an out-of-range number stays as written. */
 function characterReference(escape: string): string {
   const hex = escape[2] === 'x' || escape[2] === 'X';
-  const code = parseInt(escape.slice(hex ? 3 : 2, -1), hex ? 16 : 10);
+  const code = parseInt(escape.slice(hex ? 3 : 2, escape.endsWith(';') ? -1 : undefined), hex ? 16 : 10);
   return code > 0 && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff) ? String.fromCodePoint(code) : escape;
 }
 

@@ -15,6 +15,7 @@ const PHONE_WORDS: ReadonlySet<string> = new Set(['tel', 'tele', 'telephone', 'f
 /** Word pairs that name an SSN when they stand next to each other (`social_security`, `tax_id`). */
 const SSN_PAIRS: readonly (readonly [string, string])[] = [
   ['social', 'security'],
+  ['social', 'sec'],
   ['soc', 'sec'],
   ['tax', 'id'],
   ['tax', 'number'],

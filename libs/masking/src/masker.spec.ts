@@ -249,11 +249,31 @@ describe('Masker', () => {
       '536 | 22 | '.repeat(4_000),
       'ssn 536/22/'.repeat(4_000),
       '1/'.repeat(20_000),
+      // red team: a base64 run not followed by a wrapped line, control sequences and strings, atext
+      // and dots before an `@`
+      'A'.repeat(60_000) + '\n!',
+      'AAAAAAAAAAAA\n!'.repeat(3_000),
+      '\x1b[31ma\x1b[0m'.repeat(8_000),
+      '\x1b]0;a@b.co\x07'.repeat(4_000),
+      "'a{".repeat(15_000) + '@',
+      '.a@b.c'.repeat(8_000),
+      'a@b.' + 'c.'.repeat(20_000) + '1',
     ];
     for (const text of adversarial) {
       const input = `${text} ada@example.com`;
       const out = masker.maskValue(input);
       expect(out?.endsWith(' ***@*******.***')).toBe(true);
+    }
+  });
+});
+
+describe('masked text scanned again (a recording masks what the client was sent)', () => {
+  it('does not take a partially masked address for an address', () => {
+    const full = new Masker(ALL_FULL, { key: KEY });
+    const partial = new Masker({ entities: [{ entity: 'email', style: 'partial' }], columns: [] }, { key: KEY });
+    for (const address of ['ada@example.com', "mary.o'brien@example.ie", 'a{b}@example.com']) {
+      const once = partial.maskEntities(`Duplicate entry '${address}' for key 'email'`);
+      expect(full.maskEntities(once)).toBe(once);
     }
   });
 });

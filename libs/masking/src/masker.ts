@@ -6,6 +6,7 @@ import { NO_HINTS, type ValueHints } from './hints.js';
 import { entityInNumber, type NumberKind } from './numbers.js';
 import { findEntities } from './scan.js';
 import { maskFull, maskHash, maskOccurrence, maskPartial } from './styles.js';
+import { mayHaveControlSequence, terminalSpans } from './terminal-text.js';
 import type { ColumnRef, EntityMatch, MaskEntity, MaskingRules, MaskStyle, RecognizerOptions } from './types.js';
 
 export interface MaskerOptions extends RecognizerOptions {
@@ -157,7 +158,9 @@ export class Masker {
   }
 
   private maskPlain(value: string, options: RecognizerOptions): string {
-    const spans = this.spansIn(value, options);
+    // Command output and logs keep terminal control sequences (`grep --color`, coloured log levels):
+    // values are read as the terminal shows them, and window titles and hyperlink targets are masked.
+    const spans = (mayHaveControlSequence(value) ? terminalSpans(value, (text) => this.spansIn(text, options)) : undefined) ?? this.spansIn(value, options);
     if (spans.length === 0) return value;
     let out = '';
     let cursor = 0;

@@ -18,6 +18,7 @@ describe('scanTextOf', () => {
     ['ideographic full stop', 'a@b。io', 'a@b.io'],
     ['ligature', 'ﬁle@x.io', 'file@x.io'],
     ['circled digits', '①②', '12'],
+    ['typographic dashes', '4111–1111—1111‒1111−‐', '4111-1111-1111-1111--'],
   ])('%s', (_name, input, expected) => {
     expect(scanTextOf(input).text).toBe(expected);
   });

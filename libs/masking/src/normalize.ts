@@ -1,7 +1,7 @@
 /**
  * What the recognizers read: the text in NFKC (fullwidth `＠４１１１`, ligatures, superscripts and other
  * compatibility forms become their plain letters and digits), decimal digits of any script as ASCII
- * digits, ideographic full stops as `.` (IDNA treats them as dots), and default-ignorable characters
+ * digits, ideographic full stops as `.` (IDNA treats them as dots), typographic dashes as `-`, and default-ignorable characters
  * (zero-width spaces and joiners, soft hyphens) dropped — each of them would otherwise split or
  * disguise a value so that no pattern sees it. Each code point is normalized on its own, so every
  * character of the scanned text maps back to the original characters it came from, and a mask covers
@@ -18,6 +18,12 @@ export interface ScanText {
 const IGNORABLE = /\p{Default_Ignorable_Code_Point}/u;
 const DECIMAL_DIGIT = /\p{Nd}/u;
 const FULL_STOPS: ReadonlySet<string> = new Set(['\u3002', '\uff61']);
+/**
+ * Dashes that word processors, PDFs and typeset text put where `-` was typed (U+2010 to U+2015, the
+ * minus sign; NFKC leaves them as they are): a card, phone number or IBAN grouped by them is grouped
+ * by `-`.
+ */
+const DASH = /[\u2010-\u2015\u2212]/u;
 /** Longest run of adjacent digit blocks walked back to find a digit's zero (blocks come in tens). */
 const MAX_DIGIT_RUN = 60;
 
@@ -59,7 +65,7 @@ function mapCharacter(ch: string): string {
   if (IGNORABLE.test(ch)) return '';
   if (FULL_STOPS.has(ch)) return '.';
   let out = '';
-  for (const c of ch.normalize('NFKC')) out += c.charCodeAt(0) > 0x7f && DECIMAL_DIGIT.test(c) ? asciiDigit(c) : c;
+  for (const c of ch.normalize('NFKC')) out += c.charCodeAt(0) <= 0x7f ? c : DECIMAL_DIGIT.test(c) ? asciiDigit(c) : DASH.test(c) ? '-' : c;
   return out;
 }
 

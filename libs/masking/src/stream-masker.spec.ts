@@ -87,3 +87,21 @@ describe('StreamMasker and escaped text', () => {
     expect(joined(out)).toBe('GET /unsubscribe?e=***%40*******.*** HTTP/1.1\n');
   });
 });
+
+describe('terminal control sequences (red team)', () => {
+  it('masks the body of a window title or hyperlink target in a stream, at every split point', () => {
+    const text = '\x1b]0;ada@example.com: ~\x07$ \x1b]8;;mailto:bob@example.com\x1b\\mail\x1b]8;;\x1b\\\n';
+    const expected = '\x1b]0;***@*******.***: ~\x07$ \x1b]8;;mailto:***@*******.***\x1b\\mail\x1b]8;;\x1b\\\n';
+    for (let i = 0; i <= text.length; i++) {
+      const stream = new StreamMasker<number>(masker);
+      expect(joined([...stream.write(text.slice(0, i), 1), ...stream.write(text.slice(i), 2), ...stream.end()])).toBe(expected);
+    }
+  });
+
+  it('maskEntities (command output, pod logs) reads values as the terminal shows them and leaves the sequences intact', () => {
+    expect(masker.maskEntities('\x1b[01;31m\x1b[Kada\x1b[m\x1b[K@example.com')).toBe('\x1b[01;31m\x1b[K***\x1b[m\x1b[K@*******.***');
+    expect(masker.maskEntities('\x1b[32m4111\x1b[0m 1111 1111 1111 ok')).toBe('\x1b[32m****\x1b[0m **** **** **** ok');
+    expect(masker.maskEntities('\x1b]0;ada@example.com: ~\x07$ ls')).toBe('\x1b]0;***@*******.***: ~\x07$ ls');
+    expect(masker.maskEntities('\x1b]8;;mailto:ada@example.com\x1b\\ada@example.com\x1b]8;;\x1b\\')).toBe('\x1b]8;;mailto:***@*******.***\x1b\\***@*******.***\x1b]8;;\x1b\\');
+  });
+});

@@ -1,6 +1,6 @@
 import type { Masker } from './masker.js';
 import { maskFull } from './styles.js';
-import { keepControlSequences, terminalView } from './terminal-text.js';
+import { terminalSpans, terminalView } from './terminal-text.js';
 
 /**
  * Characters of a stream held back at most (outside a private-key block): longer than any value the
@@ -66,14 +66,10 @@ export class StreamMasker<Tag> {
     const scanned = this.context + text;
     // Values are looked for in what a terminal shows: control sequences inside or next to a value
     // (colours, `grep --color`) would hide it from the recognizers.
+    // The bodies of control strings (window titles, hyperlink targets) are masked too.
     const view = terminalView(scanned);
-    const spans = this.masker
-      .maskedSpans(view.visible)
-      .map((s) => {
-        const start = view.originalOffset(s.start);
-        const end = view.originalOffset(s.end - 1) + 1;
-        return { start: start - offset, end: end - offset, replacement: keepControlSequences(scanned.slice(start, end), s.replacement) };
-      })
+    const spans = (terminalSpans(scanned, (t) => this.masker.maskedSpans(t), view) ?? this.masker.maskedSpans(scanned))
+      .map((s) => ({ start: s.start - offset, end: s.end - offset, replacement: s.replacement }))
       .filter((s) => s.end > 0);
     let cut = final ? text.length : this.releasePoint(scanned, offset);
     // Never release half a control sequence: the rest would read as text next time.

@@ -9,9 +9,9 @@ import { allMatches } from './all-matches.js';
 // so the '+' of a phone number after a number (`12 +44 20 …`) joins nothing.
 const RUN = /(?<!\d)\d+(?:(?:[ \-./_]{1,3}|\+|,(?=\d{3}(?!\d)))\d+)*(?!\d)/g;
 const GROUP = /\d+/g;
-// A number in exponent notation (float8 output `4.111111111111111e+15`, JSON numbers): its digits are
-// the card's digits.
-const EXPONENT = /(?<![\w.])(\d)(?:\.(\d{1,20}))?[eE]\+?(\d{1,2})(?![\d.])/g;
+// A number in exponent notation (float8 output `4.111111111111111e+15`, JSON numbers, a three-digit
+// exponent as C runtimes on Windows print it: `4.111111111111111E+015`): its digits are the card's digits.
+const EXPONENT = /(?<![\w.])(\d)(?:\.(\d{1,20}))?[eE]\+?0?(\d{1,2})(?![\d.])/g;
 const MIN_DIGITS = 13;
 const MAX_DIGITS = 19;
 

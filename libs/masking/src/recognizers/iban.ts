@@ -14,11 +14,11 @@ function isAlnum(c: string | undefined): boolean {
 /**
  * Between two characters of an IBAN: up to MAX_BLANKS spaces and tabs (the printed form groups by 4; text
  * aligned by hand or pasted from a table has `DE89  3704 …`, `GB82\tWEST …`), or a single dash, dot,
- * slash or underscore.
+ * slash, underscore or `+` (a space in a query string or form body: `iban=DE89+3704+…`).
  */
 const BLANKS: ReadonlySet<string> = new Set([' ', '\t']);
 const MAX_BLANKS = 3;
-const SEPARATORS: ReadonlySet<string> = new Set(['-', '.', '/', '_']);
+const SEPARATORS: ReadonlySet<string> = new Set(['-', '.', '/', '_', '+']);
 
 /** The length of the separator at `i`, 0 if there is none. */
 function separatorAt(text: string, i: number): number {

@@ -14,6 +14,11 @@ import { allMatches } from './all-matches.js';
 const CANDIDATE = /(?<![\w+]|\w-|\d:)\+?\(?\d[\d ()./-]{5,30}\d/g;
 /** Characters that show a number was written as a phone number, not an id: `+`, brackets, separators. */
 const PHONE_FORMATTING = /[+() .-]/;
+/**
+ * A trunk-`0` area code and the subscriber number joined by a slash, as German and Austrian numbers
+ * were long written (`030/1234567`, `0171/1234567`): formatting too, in that one shape.
+ */
+const AREA_CODE_SLASH = /^0\d{1,5}\/\d{3,}$/;
 const MIN_DIGITS = 7;
 /** E.164 allows at most 15 digits: a longer candidate may hold several numbers and needs the matcher. */
 const MAX_SINGLE_NUMBER_DIGITS = 15;
@@ -32,14 +37,17 @@ const ISBN10 = /^\d{1,5}-\d{1,7}-\d{1,7}-[\dX]$/;
  */
 const CONTEXT = /(?:phone|(?<![a-z])tel(?![a-z])|(?<![a-z])telephone|mobile|(?<![a-z])cell|(?<![a-z])fax(?![a-z])|msisdn|whatsapp)/i;
 const CONTEXT_WINDOW = 40;
-/** `00` is the international call prefix almost everywhere (`0044 20 7946 0958` = `+44 20 7946 0958`). */
-const INTERNATIONAL_00 = /^\(?00(?=[1-9])/;
+/** `00` is the international call prefix almost everywhere (`0044 20 7946 0958`, `00 44 20 …` = `+44 20 7946 0958`). */
+const INTERNATIONAL_00 = /^\(?00[ .-]?(?=[1-9])/;
+const INTERNATIONAL_011 = /^\(?011[ .-]?(?=[1-9])/;
 /**
- * Without a configured region a national number is still read in the two shapes that say where they are
- * from: ten NANP digits (area code not starting with 0 or 1, optionally after a `1`) as US/Canada, and a
- * trunk `0` prefix in the countries that use one. Other bare national forms need `defaultRegion`.
+ * Besides the configured region's national numbers (if any), a national number is read in the two shapes
+ * that say where they are from: ten NANP digits (area code not starting with 0 or 1, optionally after a
+ * `1`) as US/Canada, and a trunk `0` prefix in the countries that use one. Other bare national forms need
+ * `defaultRegion`.
  */
 const NANP = /^(?:\+?1[ .-]?)?\(?[2-9]\d{2}\)?[ .-]{0,2}\d{3}[ .-]?\d{4}$/;
+const TRUNK_ZERO = /^\(?0/;
 const TRUNK_ZERO_REGIONS: readonly CountryCode[] = ['GB', 'DE', 'FR', 'ES', 'NL', 'BE', 'CH', 'AT', 'SE', 'AU', 'NZ', 'IN', 'JP', 'BR', 'ZA', 'IE', 'PL'];
 
 function digitCount(text: string): number {
@@ -66,6 +74,17 @@ function valid(text: string, region?: CountryCode): PhoneNumber | undefined {
 }
 
 /**
+ * Whether a national number is written without the trunk `0` its country writes it with: `2019-2024`,
+ * `48.858844`, `94105-1234` read in DE are 0201 92024, 04885 8844, 0941 051234 (German numbers are of
+ * any length), but nobody writes a German, French or British number without its `0`: these are year
+ * ranges, coordinates, ZIP+4 codes, ids. Only a hint (the value's name or a word like `phone` before it)
+ * says otherwise.
+ */
+function lostTrunkPrefix(candidate: string, number: PhoneNumber): boolean {
+  return TRUNK_ZERO.test(number.format('NATIONAL')) && !TRUNK_ZERO.test(candidate);
+}
+
+/**
  * One candidate read as a single phone number, or undefined: international (`+`, `00`), in the
  * configured region, in the regions its shape names, and with a hint also as E.164 without its `+`.
  */
@@ -77,15 +96,23 @@ export function parsePhoneCandidate(candidate: string, region: CountryCode | und
   }
   if (region) {
     const national = valid(candidate, region);
-    if (national) return national;
-  } else if (NANP.test(candidate)) {
+    if (national && (hinted || !lostTrunkPrefix(candidate, national))) return national;
+  }
+  // The shapes that say where a number is from count with a region too: a gateway configured for DE
+  // still sees US and British customers' numbers.
+  if (NANP.test(candidate)) {
     const nanp = valid(candidate, 'US');
     if (nanp) return nanp;
-  } else if (/^\(?0/.test(candidate)) {
+  } else if (TRUNK_ZERO.test(candidate)) {
     for (const r of TRUNK_ZERO_REGIONS) {
-      const national = valid(candidate, r);
+      const national = r === region ? undefined : valid(candidate, r);
       if (national) return national;
     }
+  }
+  // `011` is the international call prefix of the NANP countries (`011 44 20 7946 0958`).
+  if (INTERNATIONAL_011.test(candidate)) {
+    const international = valid(candidate.replace(INTERNATIONAL_011, '+'));
+    if (international) return international;
   }
   return hinted && /^\d+$/.test(candidate) ? valid(`+${candidate}`) : undefined;
 }
@@ -124,7 +151,7 @@ export const phoneRecognizer: Recognizer = {
       // masked, the extension alone identifies no one.
       // A bare digit string is a phone number only where the value's name or the words before it say so.
       const hinted = options.hints?.phone === true || CONTEXT.test(text.slice(Math.max(0, start - CONTEXT_WINDOW), start));
-      if (!PHONE_FORMATTING.test(candidate) && !hinted) continue;
+      if (!PHONE_FORMATTING.test(candidate) && !AREA_CODE_SLASH.test(candidate) && !hinted) continue;
       if (digits > MAX_SINGLE_NUMBER_DIGITS) {
         // Several numbers in one span: the matcher (costly) reads them, in the configured region or as
         // international numbers; without a region it runs only where the span starts like one.
