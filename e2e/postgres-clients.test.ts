@@ -214,6 +214,9 @@ describe('postgres gateway with real clients: psql, node-postgres, pgbench', () 
     });
 
     it('binary-format arrays and records are decoded and masked; a binary value it cannot read ends the session (0A000)', async () => {
+      // The enum exists before the session starts: a type made during a session counts as user code there.
+      const d = await fx.direct();
+      await d.query(`DO $$ BEGIN CREATE TYPE gw_mood AS ENUM ('happy'); EXCEPTION WHEN duplicate_object THEN NULL; END $$`).finally(() => d.end());
       const c = fx.gateway();
       c.on('error', () => undefined);
       await c.connect();
@@ -229,8 +232,6 @@ describe('postgres gateway with real clients: psql, node-postgres, pgbench', () 
       for (const v of [...Object.values(PII.ada), ...Object.values(PII.bob)]) expect(aggBytes).not.toContain(v);
       expect(aggBytes).toContain(PII.notACard);
       // An enum's binary form is its bare label: nothing says it is text, so it is refused rather than passed.
-      const d = await fx.direct();
-      await d.query(`DO $$ BEGIN CREATE TYPE gw_mood AS ENUM ('happy'); EXCEPTION WHEN duplicate_object THEN NULL; END $$`).finally(() => d.end());
       await expect(binaryQuery(c, { text: `SELECT 'happy'::gw_mood AS m, $1::int AS n`, values: [1] })).rejects.toMatchObject({ code: '0A000' });
       await c.end().catch(() => undefined);
     });
