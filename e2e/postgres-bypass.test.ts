@@ -114,6 +114,21 @@ describe('postgres gateway: policy bypass attempts through node-postgres', () =>
     }
   });
 
+  it('a DBA function of one row argument is procedural code also in attribute notation (o.fn for fn(o))', async () => {
+    await fx.directQuery(`CREATE FUNCTION gw_row_fn(orders) RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1'`);
+    const fresh = fx.gateway(); // the catalogue is read when a session starts
+    await fresh.connect();
+    try {
+      for (const text of ['SELECT o.gw_row_fn FROM orders o', 'SELECT (o).gw_row_fn FROM orders o', 'SELECT orders.gw_row_fn FROM orders']) {
+        await expect(fresh.query(text), text).rejects.toMatchObject({ code: '42501' });
+      }
+      expect(await fx.counts()).toEqual(before);
+    } finally {
+      await fresh.end();
+      await fx.directQuery('DROP FUNCTION gw_row_fn(orders)');
+    }
+  });
+
   it('a cast to a domain whose CHECK calls a DBA function, or to a type with a user cast, is procedural code; enums and row types are plain values', async () => {
     await fx.directQuery(`CREATE FUNCTION gw_check_fn(int) RETURNS bool LANGUAGE sql AS 'DELETE FROM orders RETURNING true';
       CREATE DOMAIN gw_checked AS int CHECK (gw_check_fn(VALUE));

@@ -273,6 +273,14 @@ describe('postgres gateway with real clients: psql, node-postgres, pgbench', () 
           expect(r.rows[0]).toMatchObject({ n: null, name: 'Ada Lovelace', d: '***-**-****' });
           // JSON keeps its shape: every value is masked, the keys stay.
           expect(r.rows[0]?.j).toMatchObject({ id: null, ssn: '***-**-****', name: '*** ********' });
+          // The same functions called in attribute notation: c.to_json is to_json(c), a whole row.
+          // Every value of the row is masked, as for row_to_json(c): not only what a recognizer finds.
+          const attribute = await c.query<{ to_json: { ssn: string }; row_to_json: { ssn: string }; quote_literal: string }>(
+            'SELECT c.to_json, (c).row_to_json, c.quote_literal FROM customers c WHERE id = 1',
+          );
+          expect(attribute.rows[0]?.to_json).toMatchObject({ ssn: '***-**-****', name: '*** ********' });
+          expect(attribute.rows[0]?.row_to_json).toMatchObject({ ssn: '***-**-****', name: '*** ********' });
+          expect(attribute.rows[0]?.quote_literal).not.toContain('Ada Lovelace');
           const plain = await c.query<{ name: string; n: number }>('SELECT upper(name) AS name, count(*)::int AS n FROM customers GROUP BY name ORDER BY name LIMIT 1');
           expect(plain.rows[0]).toEqual({ name: 'ADA LOVELACE', n: 1 });
         } finally {

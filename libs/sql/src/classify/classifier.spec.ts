@@ -147,6 +147,16 @@ describe('SqlClassifier', () => {
     }
   });
 
+  it('reads a function of one row argument called in attribute notation (c.to_json) as a call on the whole row', () => {
+    const c = new SqlClassifier();
+    const one = (sql: string) => c.classify(sql)[0];
+    expect(one('SELECT c.to_json FROM customers c')).toMatchObject({ functions: ['to_json'], columnsReferenced: ['*', 'to_json'] });
+    expect(one('SELECT (c).row_to_json, (c.*).quote_literal FROM customers c')).toMatchObject({ functions: ['quote_literal', 'row_to_json'], columnsReferenced: ['*', 'c', 'quote_literal', 'row_to_json'] });
+    expect(one('INSERT INTO t SELECT public.customers.to_jsonb FROM public.customers')?.columnsStored).toEqual(['*', 'to_jsonb']);
+    // A field of a composite column, and an ordinary qualified column, stay what they are.
+    expect(one('SELECT (c.address).city, c.email FROM customers c')).toMatchObject({ functions: [], columnsReferenced: ['address', 'city', 'email'] });
+  });
+
   it('counts what table_to_xml and SQL-text functions return as the columns they read', () => {
     const c = new SqlClassifier();
     const one = (sql: string) => c.classify(sql)[0];

@@ -246,6 +246,8 @@ export class TreeWalker {
         this.recordFunction(body);
       } else if (type === 'ColumnRef') {
         this.recordColumnRef(body);
+      } else if (type === 'A_Indirection') {
+        this.recordFieldSelections(body);
       } else if (type === 'A_Expr') {
         applyOperator(this.functionCallContext, body);
       } else if (type === 'SubLink') {
@@ -388,10 +390,35 @@ export class TreeWalker {
     if (name === undefined) return;
     this.out.columnNames.add(name);
     if (fields.length === 1) this.out.bareReferences.add(name);
+    if (fields.length >= 2 && ROW_ARGUMENT_FUNCTIONS.has(name)) this.recordAttributeCall(name);
     if (this.storing) {
       this.out.columnsStored.add(name);
       if (fields.length === 1) this.out.storedBareReferences.add(name);
     }
+  }
+
+  /**
+   * `(c).name`: a field of a composite value, or a function called on it in attribute notation. The names
+   * count as columns referenced (the agent also knows which name is a user function taking a row).
+   */
+  private recordFieldSelections(indirection: Body): void {
+    for (const item of asArray(indirection['indirection'])) {
+      const name = stringValue(item)?.toLowerCase();
+      if (name === undefined) continue;
+      this.out.columnNames.add(name);
+      if (this.storing) this.out.columnsStored.add(name);
+      if (ROW_ARGUMENT_FUNCTIONS.has(name)) this.recordAttributeCall(name);
+    }
+  }
+
+  /**
+   * `c.to_json` is `to_json(c)` when `c` has no column of that name: PostgreSQL calls a function of one
+   * row argument in attribute notation. It reads the whole row, whatever the text names.
+   */
+  private recordAttributeCall(name: string): void {
+    this.out.functions.add(name);
+    this.out.columnNames.add('*');
+    if (this.storing) this.out.columnsStored.add('*');
   }
 
   private recordFunction(call: Body): void {
@@ -606,6 +633,19 @@ export class TreeWalker {
     }
   }
 }
+
+/**
+ * PostgreSQL's own functions that take one argument of any row type, and can therefore be called in
+ * attribute notation (`c.to_json`): pg_proc entries of pg_catalog whose first argument is record,
+ * anyelement, "any", anycompatible, anynonarray or anycompatiblenonarray and that need only that one
+ * (PostgreSQL 15).
+ */
+const ROW_ARGUMENT_FUNCTIONS: ReadonlySet<string> = new Set([
+  'any_out', 'anycompatible_out', 'anycompatiblenonarray_out', 'anyelement_out', 'anynonarray_out', 'concat', 'hash_record',
+  'json_build_array', 'json_build_object', 'jsonb_build_array', 'jsonb_build_object', 'num_nonnulls', 'num_nulls', 'pg_collation_for',
+  'pg_column_compression', 'pg_column_size', 'pg_typeof', 'quote_literal', 'quote_nullable', 'record_out', 'record_send', 'row_to_json',
+  'to_json', 'to_jsonb',
+]);
 
 /** Nodes whose `typeName` is a type values are converted to (ColumnDef too, below a FROM-clause function). */
 const VALUE_TYPE_PARENTS: ReadonlySet<string> = new Set(['TypeCast', 'RangeTableFuncCol', 'XmlSerialize', 'JsonOutput', 'JsonTableColumn']);

@@ -7,7 +7,7 @@ import type { ProtocolHandler, ProtocolOpenContext } from '../../handlers/protoc
 import { holdThrough } from '../../approvals/approval-client.js';
 import { acceptStream, closeResourceStates, msUntilExpiry, policyResource, recordedPrincipal, type DatabaseHandlerOptions } from '../database/database-handler.js';
 import { ColumnCatalog } from './column-catalog.js';
-import { loadSafeUserTypes, loadUserCodeViewNames, loadUserFunctionNames } from './user-functions.js';
+import { loadSafeUserTypes, loadUserCodeViewNames, loadUserFunctionNames, loadUserRowFunctionNames } from './user-functions.js';
 import { EphemeralRoles, RoleRefusedError, assertAssumable, type EphemeralRole } from './ephemeral-roles.js';
 import { loadMaskingKey } from './masking-key.js';
 import { PgSession } from './pg-session.js';
@@ -253,8 +253,14 @@ export class PostgresHandler implements ProtocolHandler {
     let userFunctions: ReadonlySet<string>;
     let userCodeViews: ReadonlySet<string>;
     let safeUserTypes: ReadonlySet<string>;
+    let userRowFunctions: ReadonlySet<string>;
     try {
-      [userFunctions, userCodeViews, safeUserTypes] = await Promise.all([loadUserFunctionNames(state.admin), loadUserCodeViewNames(state.admin), loadSafeUserTypes(state.admin)]);
+      [userFunctions, userCodeViews, safeUserTypes, userRowFunctions] = await Promise.all([
+        loadUserFunctionNames(state.admin),
+        loadUserCodeViewNames(state.admin),
+        loadSafeUserTypes(state.admin),
+        loadUserRowFunctionNames(state.admin),
+      ]);
     } catch (error) {
       upstream.socket.destroy();
       await dropRole();
@@ -287,7 +293,7 @@ export class PostgresHandler implements ProtocolHandler {
       upstreamAddress: resource.address,
       upstreamKey: upstream.key,
       policy: this.o.policy,
-      policyContext: { ...policyContext, userFunctions, userCodeViews, safeUserTypes },
+      policyContext: { ...policyContext, userFunctions, userCodeViews, safeUserTypes, userRowFunctions },
       catalog: new ColumnCatalog(state.admin),
       maskingKey: state.maskingKey,
       recorder,

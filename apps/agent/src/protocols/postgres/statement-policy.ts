@@ -8,7 +8,7 @@ import { decisionKey } from './decision-key.js';
 import { keepsValues, maskedValuesKept } from './kept-values.js';
 import { valueSamplesRead } from './value-samples.js';
 import { behindViews, opaqueViewStyle, type ViewLineage } from './view-masking.js';
-import { callsUserCode, convertsToUserCodeType, readsUserCodeView } from './user-functions.js';
+import { callsUserCode, callsUserRowFunction, convertsToUserCodeType, readsUserCodeView } from './user-functions.js';
 
 type Principal = PolicyInput['principal'];
 
@@ -40,6 +40,8 @@ export interface SessionPolicyContext {
   userFunctions?: ReadonlySet<string>;
   /** Names of views that call such functions (see user-functions.ts); absent = none known. */
   userCodeViews?: ReadonlySet<string>;
+  /** Names of user functions of one row argument, callable as `t.name` (see user-functions.ts); absent = none known. */
+  userRowFunctions?: ReadonlySet<string>;
   /** User types whose conversion runs no user code (see user-functions.ts); absent = none: every user type counts as code. */
   safeUserTypes?: ReadonlySet<string>;
   /**
@@ -123,6 +125,7 @@ function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, stateme
   const actions = new Set(statement.actions);
   const runsUserCode =
     callsUserCode(statement.functions, ctx.userFunctions ?? new Set()) ||
+    callsUserRowFunction(statement.columnsReferenced, ctx.userRowFunctions ?? new Set()) ||
     readsUserCodeView(statement.tablesRead, ctx.userCodeViews ?? new Set()) ||
     convertsToUserCodeType(statement.typesConverted, ctx.safeUserTypes ?? new Set());
   if (runsUserCode) actions.add('sql:procedural');

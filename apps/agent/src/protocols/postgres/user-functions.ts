@@ -15,6 +15,26 @@ export async function loadUserFunctionNames(admin: pg.Pool): Promise<ReadonlySet
   return new Set(rows.map((r) => r.name));
 }
 
+/**
+ * User functions that take one row (a composite or pseudo-type argument, the rest defaulted or variadic):
+ * PostgreSQL calls them in attribute notation too, `t.full_name` for `full_name(t)`, which a statement's
+ * text shows only as a column name. Lower-cased, without schema.
+ */
+export async function loadUserRowFunctionNames(admin: pg.Pool): Promise<ReadonlySet<string>> {
+  const { rows } = await admin.query<{ name: string }>(
+    `SELECT DISTINCT lower(p.proname) AS name
+       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_type t ON t.oid = p.proargtypes[0]
+      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+        AND p.pronargs >= 1 AND t.typtype IN ('c', 'p') AND (p.pronargs - p.pronargdefaults <= 1 OR p.provariadic <> 0)`,
+  );
+  return new Set(rows.map((r) => r.name));
+}
+
+/** Whether a column name the statement references may be such a function called in attribute notation. */
+export function callsUserRowFunction(columnsReferenced: readonly string[], userRowFunctions: ReadonlySet<string>): boolean {
+  return userRowFunctions.size > 0 && columnsReferenced.some((name) => userRowFunctions.has(name));
+}
+
 /** Whether a called function (as the classifier names it: lower-cased, qualified as written) may be user code. */
 export function callsUserCode(functions: readonly string[], userFunctions: ReadonlySet<string>): boolean {
   return functions.some((name) => {
