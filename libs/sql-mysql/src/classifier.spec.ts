@@ -75,6 +75,12 @@ describe('MySQL classification', () => {
     expect(one('SET @@global.max_connections = 1').actions).toEqual(['sql:admin']);
     expect(one('SET GLOBAL max_connections = 1').actions).toEqual(['sql:admin']);
     expect(one('SET sql_log_bin = 0').actions).toEqual(['sql:admin']);
+    for (const sql of ['SET foreign_key_checks = 0', 'SET SESSION unique_checks = 0', 'SET @@check_constraint_checks = OFF', 'SET @@session.system_versioning_insert_history = 1',
+      "SET timestamp = UNIX_TIMESTAMP('2001-01-01')", 'SET slow_query_log = 0', 'SET LOCAL log_slow_query = OFF', 'SET binlog_format = STATEMENT', "SET debug_dbug = 'd,x'",
+      '/*!40014 SET @OLD_FOREIGN_KEY_CHECKS=@@FOREIGN_KEY_CHECKS, FOREIGN_KEY_CHECKS=0 */']) {
+      expect(one(sql).actions, sql).toEqual(['sql:admin']);
+    }
+    expect(one('SET @x = 1, autocommit = 0, max_statement_time = 5').actions).toEqual(['sql:session']);
     expect(one('SET NAMES utf8mb4').actions).toEqual(['sql:session']);
     expect(one("SET SESSION sql_mode = ''").actions).toEqual(['sql:session']);
     expect(one('SET @s = (SELECT ssn FROM customers LIMIT 1)')).toMatchObject({ actions: ['sql:select', 'sql:session'], tablesRead: ['customers'] });

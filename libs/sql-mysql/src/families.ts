@@ -34,6 +34,12 @@ export const CATALOG_SHOWS: ReadonlySet<string> = new Set([
 export const ADMIN_VARIABLES: ReadonlySet<string> = new Set([
   'SQL_LOG_BIN', 'SQL_LOG_OFF', 'PSEUDO_THREAD_ID', 'PSEUDO_SLAVE_MODE', 'GTID_NEXT', 'GTID_SEQ_NO', 'GTID_DOMAIN_ID', 'SERVER_ID', 'SKIP_REPLICATION',
   'GTID_PURGED', 'ROLE', 'DEFAULT', 'PASSWORD', 'WSREP_ON', 'WSREP_OSU_METHOD', 'SESSION_AUTHORIZATION', 'SQL_SAFE_UPDATES_OFF',
+  // Switches off what keeps the data consistent or its history honest: foreign keys, unique and CHECK
+  // constraints, writing a system-versioned table's history rows, the session's clock (row_start, NOW()).
+  'FOREIGN_KEY_CHECKS', 'UNIQUE_CHECKS', 'CHECK_CONSTRAINT_CHECKS', 'SYSTEM_VERSIONING_INSERT_HISTORY', 'TIMESTAMP',
+  // What the server logs of the session, and debugging hooks.
+  'SLOW_QUERY_LOG', 'LOG_SLOW_QUERY', 'LOG_SLOW_FILTER', 'LOG_SLOW_DISABLED_STATEMENTS', 'LOG_DISABLED_STATEMENTS', 'BINLOG_FORMAT',
+  'BINLOG_ROW_IMAGE', 'BINLOG_ANNOTATE_ROW_EVENTS', 'DEBUG', 'DEBUG_DBUG', 'DEBUG_SYNC',
 ]);
 
 /** Functions that reach outside the database (the server's files) or its other sessions. */
