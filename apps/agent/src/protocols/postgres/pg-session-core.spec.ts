@@ -117,6 +117,26 @@ describe('PgSessionCore fed bytes (no sockets)', () => {
     }
   });
 
+  it('decides a Parse that declares a user type for a parameter as converting to it: procedural unless the session knows the type as safe', async () => {
+    const parse = (paramTypes: number[]) => serializeFrontend({ kind: 'Parse', statement: '', sql: 'SELECT $1 AS v', paramTypes });
+    const sentFor = async (paramTypes: number[], safeUserTypes: ReadonlySet<string>) => {
+      const client = port();
+      const server = port();
+      const options = sessionOptions(memoryRecorder().recorder);
+      const core = new PgSessionCore({ ...options, policyContext: { ...options.policyContext, safeUserTypes }, client, server });
+      core.start();
+      core.clientBytes(parse(paramTypes));
+      await settle();
+      core.end('test over');
+      return new FrontendParser({ startupDone: true }).parseAll(Buffer.concat(server.out))[0];
+    };
+    // Built-in parameter types (int8, text) and a user type the session knows as an enum pass as sent.
+    expect(await sentFor([20, 25], new Set())).toMatchObject({ kind: 'Parse', sql: 'SELECT $1 AS v' });
+    expect(await sentFor([50001], new Set(['oid:50001']))).toMatchObject({ kind: 'Parse', sql: 'SELECT $1 AS v' });
+    // Any other user type (a domain whose CHECK runs at Bind) is refused: the policy permits no sql:procedural.
+    expect(await sentFor([50002], new Set(['oid:50001']))).toMatchObject({ kind: 'Parse', sql: expect.stringMatching(/^GW_DENIED_/) });
+  });
+
   it('replaces a denied statement by a marker the database refuses, at every cut of the client stream', async () => {
     const denied = query('DELETE FROM customers');
     for (let cut = 0; cut <= denied.length; cut++) {

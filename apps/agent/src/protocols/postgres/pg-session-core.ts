@@ -33,6 +33,7 @@ import { StatementGate } from './statement-gate.js';
 import { NO_MASKING, combineVerdicts, denialMessage, denied, type SessionPolicyContext, type StatementVerdict } from './statement-policy.js';
 import { StatementRecording, cutText, type StatementRun } from './statement-recording.js';
 import { functionCallClassification } from './fast-path.js';
+import { withDeclaredParameterTypes } from './user-functions.js';
 
 /** Result shape of a portal (extended protocol), filled in by the server's answers. */
 interface Portal {
@@ -377,7 +378,7 @@ export class PgSessionCore {
     if (isVerdict(classified)) verdict = classified;
     else if (classified.length > 1) verdict = denied('a prepared statement cannot contain several statements; denied');
     else {
-      statement = classified[0];
+      statement = classified[0] && withDeclaredParameterTypes(classified[0], m.paramTypes);
       try {
         if (statement?.execute) statement = this.tracker.resolve(statement);
         verdict = statement ? this.gate.decide(statement) : { effect: 'allow', policies: [], reasons: [], masking: NO_MASKING };

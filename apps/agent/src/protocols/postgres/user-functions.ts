@@ -1,3 +1,4 @@
+import type { StatementClassification } from '@gw/sql';
 import type pg from 'pg';
 
 /**
@@ -78,13 +79,14 @@ export async function loadUserCodeViewNames(admin: pg.Pool): Promise<ReadonlySet
  * composite types, a table's row type included, whose columns are all PostgreSQL's own types, enums or
  * arrays of those, provided no cast written as a user function leads to them. Named as the classifier
  * names a type (see StatementClassification.typesConverted): `schema.name`, and the bare name when no
- * other type of that name is unsafe. Everything else converted to (domains, whose CHECK may call
+ * other type of that name is unsafe; and as `oid:<n>` (with its array type's), for the parameter types
+ * an extended-protocol Parse declares (see withDeclaredParameterTypes). Everything else converted to (domains, whose CHECK may call
  * anything, base types with their own I/O functions, ranges) is user code, and so is a type made later.
  */
 export async function loadSafeUserTypes(admin: pg.Pool): Promise<ReadonlySet<string>> {
-  const { rows } = await admin.query<{ name: string; schema: string; safe: boolean }>(
+  const { rows } = await admin.query<{ name: string; schema: string; safe: boolean; oid: number; array: number }>(
     `WITH user_types AS (
-       SELECT t.oid, t.typname, n.nspname, t.typtype, t.typrelid
+       SELECT t.oid, t.typname, n.nspname, t.typtype, t.typrelid, t.typarray
          FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
      ),
@@ -97,7 +99,7 @@ export async function loadSafeUserTypes(admin: pg.Pool): Promise<ReadonlySet<str
        SELECT t.oid FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
         WHERE n.nspname IN ('pg_catalog', 'information_schema') OR t.typtype = 'e'
      )
-     SELECT u.typname AS name, u.nspname AS schema,
+     SELECT u.typname AS name, u.nspname AS schema, u.oid::int AS oid, u.typarray::int AS array,
             (u.oid NOT IN (SELECT casttarget FROM cast_by_user_function) AND (
               u.typtype = 'e' OR (u.typtype = 'c' AND NOT EXISTS (
                 SELECT 1 FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid
@@ -114,8 +116,25 @@ export async function loadSafeUserTypes(admin: pg.Pool): Promise<ReadonlySet<str
     if (!r.safe) continue;
     safe.add(`${r.schema}.${r.name}`);
     if (!unsafeNames.has(r.name)) safe.add(r.name);
+    safe.add(`oid:${r.oid}`);
+    if (r.array !== 0) safe.add(`oid:${r.array}`);
   }
   return safe;
+}
+
+/** OIDs below this are PostgreSQL's own objects (FirstNormalObjectId). */
+const FIRST_USER_OID = 16384;
+
+/**
+ * A Parse may declare its parameters' types: a bound value is converted to each, which runs that type's
+ * code as a cast would. Types that are not PostgreSQL's own are added to the statement's
+ * typesConverted as `oid:<n>`, to be decided like the casts its text makes.
+ */
+export function withDeclaredParameterTypes(statement: StatementClassification, paramTypes: readonly number[]): StatementClassification {
+  const user = paramTypes.filter((oid) => oid >= FIRST_USER_OID).map((oid) => `oid:${oid}`);
+  if (user.length === 0) return statement;
+  const typesConverted = Object.freeze([...new Set([...(statement.typesConverted ?? []), ...user])].sort());
+  return Object.freeze({ ...statement, typesConverted });
 }
 
 /** Whether a statement converts a value to a type whose conversion may run user code (see loadSafeUserTypes). */
