@@ -1,4 +1,5 @@
 import { SqlClassificationError } from '../errors.js';
+import { readQuotedIdentifier } from './quoted-identifier.js';
 
 type Body = Record<string, unknown>;
 
@@ -45,20 +46,11 @@ export function regclassName(text: string): string {
   for (;;) {
     skipSpaces();
     if (text[i] === '"') {
-      let name = '';
-      i += 1;
-      for (;;) {
-        if (i >= text.length) throw refused(`unterminated quoted name in '${text}'`);
-        if (text[i] === '"') {
-          if (text[i + 1] !== '"') break;
-          i += 1;
-        }
-        name += text[i];
-        i += 1;
-      }
-      i += 1;
-      if (name === '') throw refused(`empty quoted name in '${text}'`);
-      parts.push(name);
+      const quoted = readQuotedIdentifier(text, i);
+      if (quoted === undefined) throw refused(`unterminated quoted name in '${text}'`);
+      if (quoted.name === '') throw refused(`empty quoted name in '${text}'`);
+      parts.push(quoted.name);
+      i = quoted.end;
     } else {
       const match = /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/.exec(text.slice(i));
       if (match === null) throw refused(`'${text}' is not a table name`);

@@ -1,3 +1,5 @@
+import { readQuotedIdentifier } from './quoted-identifier.js';
+
 /**
  * Settings (GUCs) whose change is `sql:admin` rather than `sql:session`, for SET/RESET and set_config():
  * - identity: `role`, `session_authorization` change whose privileges every later statement runs with;
@@ -58,17 +60,9 @@ export function splitSearchPath(text: string): string[] | undefined {
     if (i >= text.length && names.length === 0) return names; // an empty path
     let name = '';
     if (text[i] === '"') {
-      i += 1;
-      for (;;) {
-        if (i >= text.length) return undefined;
-        if (text[i] === '"') {
-          if (text[i + 1] !== '"') break;
-          i += 1;
-        }
-        name += text[i];
-        i += 1;
-      }
-      i += 1;
+      const quoted = readQuotedIdentifier(text, i);
+      if (quoted === undefined) return undefined;
+      ({ name, end: i } = quoted);
     } else {
       while (i < text.length && text[i] !== ',' && !isSpace(text[i])) {
         name += text[i];
