@@ -242,6 +242,21 @@ describe('API input validation: every path and query parameter', () => {
     }
   });
 
+  it('refuses bodies nested deeper than the schemas go with 400, for any caller, never a 500', async () => {
+    const requester = await h.token('ai-agent');
+    const cases: { path: string; token: string; body: string }[] = [
+      { path: '/api/v1/access-requests', token: requester, body: '['.repeat(200_000) + ']'.repeat(200_000) },
+      { path: '/api/v1/access-requests', token: requester, body: '{"a":'.repeat(150_000) + '1' + '}'.repeat(150_000) },
+      { path: '/api/v1/policies/dry-run', token: admin, body: `{"principal":{"id":"x"},"action":"connect","resource":{"name":"r","type":"postgres"},"context":{"a":${'['.repeat(5000)}${']'.repeat(5000)}}}` },
+    ];
+    for (const c of cases) {
+      const res = await rawRequest(h.baseUrl, 'POST', c.path, c.token, c.body);
+      expect(res.status, c.path).toBe(400);
+      expect(res.body.fields, c.path).toEqual([{ path: expect.any(String), message: 'nested deeper than 64 levels of arrays and objects' }]);
+      expectCleanError(res, `deep body to ${c.path}`);
+    }
+  });
+
   it('gw connect: a resource name no agent could declare is an unknown resource (4404), not an internal error', async () => {
     const wsBase = h.baseUrl.replace(/^http/, 'ws');
     for (const name of ['%00', 'db%00x', 'a'.repeat(4000), encodeURIComponent('🦄'), 'UPPER', '..%2F..', '%ED%A0%80', '']) {

@@ -108,6 +108,19 @@ describe('audit chain', () => {
     }
   });
 
+  it('the database refuses TRUNCATE too (a row trigger does not fire on it), and the chain stays whole', async () => {
+    const client = new pg.Client({ connectionString: h.dbUrl });
+    await client.connect();
+    try {
+      const before = (await client.query('SELECT count(*)::int AS n FROM audit_events')).rows[0].n as number;
+      await expect(client.query('TRUNCATE audit_events')).rejects.toThrow(/append-only/);
+      await expect(client.query('TRUNCATE audit_events CASCADE')).rejects.toThrow(/append-only/);
+      expect((await client.query('SELECT count(*)::int AS n FROM audit_events')).rows[0].n).toBe(before);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('a deleted row in the middle is detected as a gap', async () => {
     const client = new pg.Client({ connectionString: h.dbUrl });
     await client.connect();

@@ -35,12 +35,19 @@ describe('migrations', () => {
       const replicaColumn = `SELECT column_name FROM information_schema.columns WHERE table_name = 'sessions' AND column_name = 'replica_id'`;
       const clientKeyColumn = `SELECT column_name FROM information_schema.columns WHERE table_name = 'sessions' AND column_name = 'client_key'`;
       expect(await ds.query(clientKeyColumn)).toHaveLength(1);
+      // TRUNCATE is refused like UPDATE and DELETE (a row trigger does not fire on it); undone, the trigger is gone.
+      const truncateTrigger = `SELECT tgname FROM pg_trigger WHERE tgname = 'audit_events_no_truncate'`;
+      await expect(ds.query(`TRUNCATE audit_events`)).rejects.toThrow(/append-only/);
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await ds.query(truncateTrigger)).toEqual([]);
       // Audit chain version 2: undone while no row uses it; refused once one does.
       const chainVersion = `SELECT column_name FROM information_schema.columns WHERE table_name = 'audit_events' AND column_name = 'chain_version'`;
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await ds.query(chainVersion)).toEqual([]);
       await ds.runMigrations({ transaction: 'each' });
       await ds.query(`SELECT * FROM audit_append($1::jsonb)`, [JSON.stringify([{ id: '00000000-0000-4000-8000-0000000000a1', occurredAt: '2026-01-01T00:00:00.000Z', actorId: null, actor: null, action: 'test', resource: null, outcome: 'success', details: {}, contentHash: 'a'.repeat(64) }])]);
+      expect(await ds.query(truncateTrigger)).toHaveLength(1);
+      await ds.undoLastMigration({ transaction: 'each' }); // no TRUNCATE trigger
       await expect(ds.undoLastMigration({ transaction: 'each' })).rejects.toThrow(/chained with version 2/);
       expect(await ds.query(chainVersion)).toHaveLength(1);
       await ds.query(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update`);
@@ -59,6 +66,7 @@ describe('migrations', () => {
         { seq: 0, type: 'pg.statement', data: { n: 0 } }, { seq: 1, type: 'pg.end', data: {} }, { seq: 2, type: 'pg.end', data: { n: 2 } }]);
       await ds.runMigrations({ transaction: 'each' });
       expect(await ds.query(`SELECT first_seq::int, last_seq::int, jsonb_array_length(events) AS n FROM session_event_chunks`)).toEqual([{ first_seq: 0, last_seq: 2, n: 3 }]);
+      await ds.undoLastMigration({ transaction: 'each' }); // no TRUNCATE trigger
       await ds.undoLastMigration({ transaction: 'each' }); // the audit chain function
       await ds.undoLastMigration({ transaction: 'each' }); // the chunks
       await ds.query(`DELETE FROM sessions`);

@@ -178,6 +178,8 @@ function toRejection(error: unknown): TokenRejectedError {
   if (error instanceof errors.JWTExpired) return new TokenRejectedError('expired', 'the token has expired', { cause: error });
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.reason === 'missing') return new TokenRejectedError('claim_missing', `claim "${error.claim}" is missing`, { cause: error });
+    // A time claim that is not a number is a malformed token, not an early or expired one.
+    if (error.reason === 'invalid') return new TokenRejectedError('malformed', `claim "${error.claim}" must be a number`, { cause: error });
     switch (error.claim) {
       case 'nbf':
         return new TokenRejectedError('not_yet_valid', 'the token is not valid yet (nbf)', { cause: error });
@@ -194,6 +196,8 @@ function toRejection(error: unknown): TokenRejectedError {
   if (error instanceof errors.JWKSNoMatchingKey) return new TokenRejectedError('key_not_found', 'no signing key of the issuer matches the token', { cause: error });
   if (error instanceof errors.JWKSMultipleMatchingKeys) return new TokenRejectedError('key_not_found', 'the token does not name one signing key (kid)', { cause: error });
   if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) return new TokenRejectedError('malformed', 'the token is not a valid JWT', { cause: error });
+  // `crit` naming an extension jose does not implement (RFC 7515 4.1.11 says: refuse the token).
+  if (error instanceof errors.JOSENotSupported) return new TokenRejectedError('malformed', 'the token header names a critical extension (crit) the gateway does not support', { cause: error });
   // Anything else (unsupported key type, crypto failure) is still a refusal, never a crash.
   return new TokenRejectedError('signature_invalid', 'the token could not be verified', { cause: error });
 }

@@ -205,6 +205,17 @@ describe('tokens that must be refused', () => {
     await expectRejected(await sign(rs256, v2Payload({ iat: now + 120, nbf: undefined })), 'issued_in_future');
   });
 
+  it('refuses time claims that are not numbers and unsupported critical extensions as malformed, with a reason that says so', async () => {
+    const nbf = await expectRejected(await sign(rs256, v2Payload({ nbf: 'soon' as unknown as number })), 'malformed');
+    expect(nbf.reason).toBe('claim "nbf" must be a number');
+    expect((await expectRejected(await sign(rs256, v2Payload({ exp: `${nowSeconds() + 600}` as unknown as number })), 'malformed')).reason).toBe('claim "exp" must be a number');
+    // jose will not sign with an unknown crit extension, so the signature is made by hand.
+    const input = `${b64url({ alg: 'RS256', kid: rs256.kid, typ: 'JWT', crit: ['x-gw-probe'], 'x-gw-probe': true })}.${b64url(v2Payload())}`;
+    const signature = new Uint8Array(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', rs256.privateKey, new TextEncoder().encode(input)));
+    const crit = await expectRejected(`${input}.${Buffer.from(signature).toString('base64url')}`, 'malformed');
+    expect(crit.reason).toMatch(/critical extension \(crit\)/);
+  });
+
   it('refuses alg "none"', async () => {
     const token = `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(v2Payload({ roles: ['Gateway.Admin'] }))}.`;
     await expectRejected(token, 'algorithm_not_allowed');

@@ -21,6 +21,7 @@ import { McpSessionRecords1765120000000 } from './migrations/1765120000000-mcp-s
 import { ProcessAttribution1765150000000 } from './migrations/1765150000000-process-attribution.js';
 import { SessionClientKeys1765320000000 } from './migrations/1765320000000-session-client-keys.js';
 import { SessionEventChunks1765400000000 } from './migrations/1765400000000-session-event-chunks.js';
+import { AuditNoTruncate1765600000000 } from './migrations/1765600000000-audit-no-truncate.js';
 import { AuditAppendFunction1765500000000 } from './migrations/1765500000000-audit-append-function.js';
 import { SessionReplicas1765200000000 } from './migrations/1765200000000-session-replicas.js';
 import { WebhookSubscriptionEntity } from '../webhooks/webhook-subscription.entity.js';
@@ -40,6 +41,7 @@ export const MIGRATIONS = [InitialSchema1764300000000, AgentOidcIdentity17644000
   SessionClientKeys1765320000000,
   SessionEventChunks1765400000000,
   AuditAppendFunction1765500000000,
+  AuditNoTruncate1765600000000,
 ];
 
 export function createDataSource(url: string): DataSource {
