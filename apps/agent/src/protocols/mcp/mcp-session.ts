@@ -11,7 +11,7 @@ import { MCP_HELD_CALL_METHOD, type McpHeldCallReport } from '@gw/contracts';
 import type { McpOptions } from './mcp-handler.js';
 import { SERVER_REQUESTS, isGatewayNotification, isServerRequestMethod, maskedNotification, withAllowedCapabilities, type ServerRequestMethod } from './server-messages.js';
 import {
-  gatedRequest, isNotification, isRequest, isResponse, maskResult, toolHints, toolRefusal, toolsOf, toolHash,
+  RESERVED_ID_PREFIX, gatedRequest, isClientNotificationMethod, isNotification, isRequest, isReservedId, isResponse, maskResult, toolHints, toolRefusal, toolsOf, toolHash,
   type GatedRequest, type JsonRpcMessage, type ToolDefinition,
 } from './message-gate.js';
 
@@ -108,8 +108,15 @@ export class McpSession {
   async fromClient(m: JsonRpcMessage): Promise<void> {
     if (!isRecord(m) || m.jsonrpc !== '2.0') return this.error(m?.id, RPC.invalidRequest, 'Invalid Request: not a JSON-RPC 2.0 message');
     if (isResponse(m)) return this.answerToServer(m);
-    if (isNotification(m)) return this.send(m);
-    if (!isRequest(m)) return this.error(m.id, RPC.invalidRequest, 'Invalid Request');
+    if (isNotification(m)) {
+      // A method without an id that is not a notification (`tools/call` ...) would reach the server
+      // undecided, and a lax server runs it: only notifications pass as notifications.
+      if (isClientNotificationMethod(m.method)) return this.send(m);
+      this.d.recorder.record('mcp.request', { method: cut(m.method), refused: 'a request without an id (only notifications/* may go without one): not passed on' });
+      return;
+    }
+    if (!isRequest(m)) return this.error(m.id, RPC.invalidRequest, 'Invalid Request: the id must be a string or a number');
+    if (isReservedId(m.id)) return this.error(m.id, RPC.invalidRequest, `Invalid Request: ids starting with "${RESERVED_ID_PREFIX}" are the gateway's own; use another id`);
     if (this.pending.has(keyOf(m.id))) return this.error(m.id, RPC.invalidRequest, 'Invalid Request: this id is already in use by a request in progress');
     if (this.pending.size >= MAX_PENDING) return this.error(m.id, RPC.internal, `too many requests in progress in this session (at most ${MAX_PENDING})`);
     const method = m.method as string;

@@ -27,6 +27,11 @@ const ARGUMENTS_TEXT_LIMIT = 16 * 1024;
 export const isRequest = (m: JsonRpcMessage) => typeof m.method === 'string' && (typeof m.id === 'string' || typeof m.id === 'number');
 export const isNotification = (m: JsonRpcMessage) => typeof m.method === 'string' && m.id === undefined;
 export const isResponse = (m: JsonRpcMessage) => m.method === undefined && (m.result !== undefined || m.error !== undefined);
+/** What a client may send without an id: notifications only (a `tools/call` without an id is not one). */
+export const isClientNotificationMethod = (method: unknown): boolean => typeof method === 'string' && method.startsWith('notifications/');
+/** The agent's own requests to the server (`gw-tools-1`, `gw-approved-1`) use these ids: a client's must not collide with them. */
+export const RESERVED_ID_PREFIX = 'gw-';
+export const isReservedId = (id: unknown): boolean => typeof id === 'string' && id.startsWith(RESERVED_ID_PREFIX);
 
 /** The policy question of a request, or undefined for methods that are not decided one by one (list, ping, initialize). */
 export function gatedRequest(m: JsonRpcMessage, tools: ReadonlyMap<string, ToolDefinition>, sourceIp: string): GatedRequest | undefined {
