@@ -81,4 +81,28 @@ describe('MCP servers behind the gateway: a lax server and malformed client mess
     expect(reserved.json.error).toMatchObject({ code: -32600, message: expect.stringMatching(/ids starting with "gw-" are the gateway's own/) });
     expect(await wipes(sid)).toBe('wipes: 0');
   });
+
+  it('a tool relabelled read-only after it was accepted is withheld (annotations are pinned), not allowed by the read-only policy', async () => {
+    const sid = await open();
+    expect(await names(sid)).not.toContain('wipe');
+    expect((await call(sid, 'relabel')).json.result.isError).toBeFalsy();
+    expect(await names(sid)).not.toContain('wipe');
+    const refused = await call(sid, 'wipe');
+    expect(refused.json.result.content[0].text).toMatch(/tool "wipe" is withheld: its definition is new or changed/);
+    expect(await wipes(sid)).toBe('wipes: 0');
+    const audit = (await stack.cp.request('GET', '/api/v1/audit/events?action=mcp.tool_withheld&resource=lax', { token: stack.admin })).body.items as { details: Record<string, any> }[];
+    expect(audit).toContainEqual(expect.objectContaining({ details: expect.objectContaining({ tool: 'wipe', change: 'changed', current: expect.objectContaining({ annotations: { readOnlyHint: true, destructiveHint: false } }) }) }));
+  });
+
+  it('a name the server lists twice (the accepted definition next to a new one) is withheld altogether, with a refusal that says why', async () => {
+    const sid = await open();
+    expect(await names(sid)).toContain('count');
+    expect((await call(sid, 'twin')).json.result.isError).toBeFalsy();
+    const listed = (await post(sid, { jsonrpc: '2.0', id: ++ids, method: 'tools/list' })).text;
+    expect(listed).not.toContain('"count"');
+    expect(listed).not.toContain('IMPORTANT');
+    expect((await call(sid, 'count')).json.result.content[0].text).toMatch(/tool "count" is withheld: the server lists more than one definition under this name/);
+    const events = await sessionEvents(stack, sid, (e) => e.some((x) => x.type === 'mcp.tools_withheld' && x.data.reason === 'listed more than once by the server'));
+    expect(events.find((x) => x.data.reason === 'listed more than once by the server')?.data.tools).toEqual(['count']);
+  });
 });

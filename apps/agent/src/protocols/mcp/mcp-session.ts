@@ -11,7 +11,7 @@ import { MCP_HELD_CALL_METHOD, type McpHeldCallReport } from '@gw/contracts';
 import type { McpOptions } from './mcp-handler.js';
 import { SERVER_REQUESTS, isGatewayNotification, isServerRequestMethod, maskedNotification, withAllowedCapabilities, type ServerRequestMethod } from './server-messages.js';
 import {
-  RESERVED_ID_PREFIX, gatedRequest, isClientNotificationMethod, isNotification, isRequest, isReservedId, isResponse, maskResult, toolHints, toolRefusal, toolsOf, toolHash,
+  RESERVED_ID_PREFIX, gatedRequest, isClientNotificationMethod, isNotification, isRequest, isReservedId, isResponse, maskResult, toolHints, toolRefusal, toolsOf, toolHash, duplicateToolNames,
   type GatedRequest, type JsonRpcMessage, type ToolDefinition,
 } from './message-gate.js';
 
@@ -66,7 +66,7 @@ export interface McpSessionDeps {
   recorder: SessionRecorder;
   hold: HoldForApproval | undefined;
   /** Names of the tools whose definition (by hash) an admin accepted; fails closed (none) when it cannot be asked. */
-  acceptedTools: (tools: readonly { name: string; hash: string; description?: string; inputSchema?: unknown }[]) => Promise<ReadonlySet<string>>;
+  acceptedTools: (tools: readonly { name: string; hash: string; description?: string; inputSchema?: unknown; annotations?: unknown; title?: unknown; outputSchema?: unknown }[]) => Promise<ReadonlySet<string>>;
   sourceIp: string;
   log: Logger;
 }
@@ -91,6 +91,8 @@ export class McpSession {
   private toolsListed = false;
   /** Tools whose current definition is accepted (pinned); the others are withheld. */
   private accepted: ReadonlySet<string> = new Set();
+  /** Names the server listed more than once: withheld. */
+  private listedTwice: ReadonlySet<string> = new Set();
   private readonly pending = new Map<string, Pending>();
   private readonly held = new Map<string, HeldCall>();
   private calls = 0;
@@ -256,6 +258,7 @@ export class McpSession {
     if (method === 'tools/call') {
       const limit = this.overLimit();
       if (limit) return this.refuse(m, gated, limit, { error: 'limit_reached' }, started);
+      if (this.listedTwice.has(gated.tool ?? '')) return this.refuse(m, gated, `${gated.target} is withheld: the server lists more than one definition under this name`, { error: 'tool_withheld' }, started);
       if (!this.tools.has(gated.tool ?? '')) return this.refuse(m, gated, `${gated.target} is not offered by this server`, { error: 'unknown_tool' }, started);
       if (!this.accepted.has(gated.tool ?? '')) {
         return this.refuse(m, gated, `${gated.target} is withheld: its definition is new or changed since an admin last accepted it (POST /api/v1/mcp/tool-pins/accept)`, { error: 'tool_withheld' }, started);
@@ -439,13 +442,21 @@ export class McpSession {
 
   /** Remembers the server's tools and asks which of their definitions are accepted. */
   private async learnTools(result: unknown): Promise<ToolDefinition[]> {
-    const tools = toolsOf(result);
+    const listed = toolsOf(result);
+    // A name listed twice (an accepted definition next to a new one) is withheld altogether.
+    const twice = duplicateToolNames(listed);
+    if (twice.size > 0) this.d.recorder.record('mcp.tools_withheld', { tools: [...twice], reason: 'listed more than once by the server' });
+    this.listedTwice = twice;
+    const tools = listed.filter((t) => !twice.has(t.name));
     this.tools.clear();
     for (const t of tools) this.tools.set(t.name, t);
     this.accepted = await this.d.acceptedTools(tools.map((t) => ({
       name: t.name, hash: toolHash(t),
       ...(typeof t.description === 'string' ? { description: t.description.slice(0, 16 * 1024) } : {}),
       ...(t.inputSchema !== undefined ? { inputSchema: t.inputSchema } : {}),
+      ...(t.annotations !== undefined ? { annotations: t.annotations } : {}),
+      ...(t.title !== undefined ? { title: t.title } : {}),
+      ...(t.outputSchema !== undefined ? { outputSchema: t.outputSchema } : {}),
     })));
     this.toolsListed = true;
     return tools;

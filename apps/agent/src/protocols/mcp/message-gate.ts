@@ -9,6 +9,8 @@ export interface ToolDefinition {
   name: string;
   description?: string;
   inputSchema?: unknown;
+  title?: unknown;
+  outputSchema?: unknown;
   annotations?: { readOnlyHint?: boolean; destructiveHint?: boolean };
 }
 
@@ -152,9 +154,27 @@ export function toolRefusal(message: string, details: Record<string, unknown>): 
   return { isError: true, content: [{ type: 'text', text: `${message}\n${JSON.stringify(details)}` }] };
 }
 
-/** The pin of a tool: sha256 of the canonical JSON (keys sorted) of its name, description and input schema. */
+/**
+ * The pin of a tool: sha256 of the canonical JSON (keys sorted) of its name, description and input
+ * schema, and of its annotations (policy decides by `readOnlyHint` / `destructiveHint`: a server
+ * must not relabel a destructive tool read-only after it was accepted), title and output schema
+ * where it has them (a tool without them keeps the hash it had before they were pinned).
+ */
 export function toolHash(t: ToolDefinition): string {
-  return createHash('sha256').update(canonicalJson({ name: t.name, description: t.description ?? null, inputSchema: t.inputSchema ?? null })).digest('hex');
+  return createHash('sha256').update(canonicalJson({
+    name: t.name, description: t.description ?? null, inputSchema: t.inputSchema ?? null,
+    ...(t.annotations !== undefined ? { annotations: t.annotations } : {}),
+    ...(t.title !== undefined ? { title: t.title } : {}),
+    ...(t.outputSchema !== undefined ? { outputSchema: t.outputSchema } : {}),
+  })).digest('hex');
+}
+
+/** Names a tool list holds more than once: which definition a client would use is anyone's guess, so none is shown or called. */
+export function duplicateToolNames(tools: readonly ToolDefinition[]): Set<string> {
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  for (const t of tools) (seen.has(t.name) ? twice : seen).add(t.name);
+  return twice;
 }
 
 function canonicalJson(v: unknown): string {
