@@ -105,4 +105,15 @@ describe('MCP servers behind the gateway: a lax server and malformed client mess
     const events = await sessionEvents(stack, sid, (e) => e.some((x) => x.type === 'mcp.tools_withheld' && x.data.reason === 'listed more than once by the server'));
     expect(events.find((x) => x.data.reason === 'listed more than once by the server')?.data.tools).toEqual(['count']);
   });
+
+  it("personal data in a server's JSON-RPC error and in notifications of any kind is masked", async () => {
+    const sid = await open();
+    const failed = await call(sid, 'fail');
+    expect(failed.json.error).toMatchObject({ code: -32000, message: 'no such customer g***********@example.com', data: { card: '**** **** **** ****' } });
+    const shouted = await call(sid, 'shout');
+    expect(shouted.text).toContain('notifications/lax/customer');
+    expect(shouted.text).toContain('notifications/resources/updated');
+    expect(shouted.text).not.toContain(EMAIL);
+    expect(shouted.text).not.toContain('4111');
+  });
 });

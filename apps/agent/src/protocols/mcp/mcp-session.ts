@@ -9,7 +9,7 @@ import type { HoldForApproval } from '../../approvals/approval-client.js';
 import type { SessionRecorder } from '../../recording/recording-shipper.js';
 import { MCP_HELD_CALL_METHOD, type McpHeldCallReport } from '@gw/contracts';
 import type { McpOptions } from './mcp-handler.js';
-import { SERVER_REQUESTS, isGatewayNotification, isServerRequestMethod, maskedNotification, withAllowedCapabilities, type ServerRequestMethod } from './server-messages.js';
+import { SERVER_REQUESTS, isGatewayNotification, isServerRequestMethod, maskedError, maskedNotification, withAllowedCapabilities, type ServerRequestMethod } from './server-messages.js';
 import {
   RESERVED_ID_PREFIX, gatedRequest, isClientNotificationMethod, isNotification, isRequest, isReservedId, isResponse, maskResult, toolHints, toolRefusal, toolsOf, toolHash, duplicateToolNames,
   type GatedRequest, type JsonRpcMessage, type ToolDefinition,
@@ -195,7 +195,8 @@ export class McpSession {
       return;
     }
     this.serverRequests.set(keyOf(id), { method, started: Date.now() });
-    this.toClient(m);
+    // What the server asks (a sampling prompt, an elicitation message) is masked like its answers.
+    this.toClient(maskedNotification(m, this.d.masker(this.d.connectMasking)));
   }
 
   /** The client's answer to a request of the server: passed on only if the server asked it. */
@@ -418,7 +419,8 @@ export class McpSession {
 
   /** The answer as the client may see it: hidden tools left out, every text leaf masked, the size capped. */
   private async shape(m: JsonRpcMessage, p: Pending): Promise<JsonRpcMessage & { truncated?: boolean }> {
-    if (m.error !== undefined || !isRecord(m.result)) return { jsonrpc: '2.0', id: m.id, error: m.error ?? { code: RPC.internal, message: 'malformed answer from the MCP server' } };
+    // An error's message and data are the server's text too: masked like a result (a customer named in "not found").
+    if (m.error !== undefined || !isRecord(m.result)) return { jsonrpc: '2.0', id: m.id, error: m.error !== undefined ? maskedError(m.error, this.d.masker(mergeMasking(this.d.connectMasking, p.decision?.obligations.masking))) : { code: RPC.internal, message: 'malformed answer from the MCP server' } };
     let result: Record<string, unknown> = m.result;
     if (p.method === 'tools/list') result = await this.visibleTools(result);
     if (p.method === 'initialize') return { jsonrpc: '2.0', id: m.id, result };
