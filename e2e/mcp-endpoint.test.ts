@@ -171,6 +171,12 @@ describe('MCP endpoint: protected resource metadata, tokens, Origin, sessions, m
     expect([-32700, -32600]).toContain(notRpc.json.error.code);
     const unknownMethod = await rawMcp(base, { token, headers, body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'no/such' }) });
     expect(unknownMethod.json).toMatchObject({ id: 7, error: { code: -32601 } });
+    // A request without an id is not a notification; ids are strings or numbers, once per batch.
+    const noId = await rawMcp(base, { token, headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'list_resources', arguments: {} } }) });
+    expect(noId.status).toBe(400);
+    expect(noId.json.error).toMatchObject({ code: -32600, message: expect.stringMatching(/"tools\/call" without an id: only notifications/) });
+    const twice = await rawMcp(base, { token, headers, body: JSON.stringify([1, 2].map(() => ({ jsonrpc: '2.0', id: 9, method: 'tools/list' }))) });
+    expect(twice.json.error.message).toMatch(/id 9 is used twice in the batch/);
     const badArgs = await rawMcp(base, { token, headers, body: JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'postgres_query', arguments: { resource: 'pg-offline' } } }) });
     const error = badArgs.json.error ?? (badArgs.json.result?.isError ? badArgs.json.result : undefined);
     expect(error).toBeDefined();

@@ -22,10 +22,13 @@ export const toolPinCheckSchema = z.strictObject({
     .array(
       z.strictObject({
         name: z.string().min(1).max(256),
-        /** sha256 hex of the canonical JSON of { name, description, inputSchema }. */
+        /** sha256 hex of the canonical JSON of { name, description, inputSchema } and, where the tool has them, annotations, title, outputSchema. */
         hash: z.string().regex(/^[0-9a-f]{64}$/),
         description: z.string().max(16 * 1024).optional(),
         inputSchema: z.unknown().optional(),
+        annotations: z.unknown().optional(),
+        title: z.unknown().optional(),
+        outputSchema: z.unknown().optional(),
       }),
     )
     .max(MAX_PINNED_TOOLS),

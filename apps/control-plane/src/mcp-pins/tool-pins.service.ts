@@ -13,7 +13,7 @@ export interface ToolPinView {
   tool: string;
   hash: string;
   status: ToolPinStatus;
-  definition: { description?: string; inputSchema?: unknown };
+  definition: { description?: string; inputSchema?: unknown; annotations?: unknown; title?: unknown; outputSchema?: unknown };
   firstSeenAt: string;
   decidedAt: string | null;
   decidedBy: Record<string, unknown> | null;
@@ -24,7 +24,7 @@ interface Row {
   tool: string;
   hash: string;
   status: ToolPinStatus;
-  definition: { description?: string; inputSchema?: unknown };
+  definition: { description?: string; inputSchema?: unknown; annotations?: unknown; title?: unknown; outputSchema?: unknown };
   first_seen_at: Date;
   decided_at: Date | null;
   decided_by: Record<string, unknown> | null;
@@ -63,7 +63,7 @@ export class ToolPinsService {
       if (same) continue; // withheld (or superseded and not accepted again): stays withheld, reported once
       const previous = known.find((k) => k.status === 'accepted');
       const autoAccept = known.length === 0 && c.acceptNew;
-      const definition = { ...(t.description !== undefined ? { description: t.description } : {}), ...(t.inputSchema !== undefined ? { inputSchema: t.inputSchema } : {}) };
+      const definition = Object.fromEntries((['description', 'inputSchema', 'annotations', 'title', 'outputSchema'] as const).filter((k) => t[k] !== undefined).map((k) => [k, t[k]]));
       const inserted = await this.dataSource.query<Row[]>(
         `INSERT INTO mcp_tool_pins (resource, tool, hash, status, definition, decided_at, decided_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING *`,

@@ -10,6 +10,7 @@ import { McpSessionsStore, type McpSessionRecord } from './mcp-sessions.store.js
 import { McpToolsService } from './mcp-tools.service.js';
 import { JSONRPC, header, jsonRpcError, readBody, sourceOf } from './mcp-http-io.js';
 import { McpRequestAuth } from './mcp-request-auth.js';
+import { invalidClientMessage, type Message } from './mcp-relay-session.js';
 
 
 /**
@@ -72,6 +73,12 @@ export class McpHttpHandler {
     } catch {
       return jsonRpcError(res, 400, JSONRPC.parseError, 'Parse error: Invalid JSON');
     }
+
+    // A `tools/call` without an id, an id of another type, an id twice in a batch: refused, saying which
+    // (the SDK would take the first for a notification and drop it without a word).
+    const candidates = (Array.isArray(message) ? message : [message]).filter((m): m is Message => typeof m === 'object' && m !== null && !Array.isArray(m) && (m as Message).jsonrpc === '2.0');
+    const invalid = invalidClientMessage(candidates);
+    if (invalid) return jsonRpcError(res, 400, JSONRPC.invalidRequest, `Invalid Request: ${invalid}`);
 
     let session: McpSessionRecord | null = null;
     let mcpSessionId: string | null;

@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import type { Principal } from '@gw/identity';
 import type { OpenedSession } from '../connect/session-broker.service.js';
-import { RelaySession, progressTokensOf, type PostStream } from './mcp-relay-session.js';
+import { RelaySession, invalidClientMessage, progressTokensOf, type PostStream } from './mcp-relay-session.js';
 
 /** Just enough of a ServerResponse to see what a client would receive. */
 class FakeResponse extends EventEmitter {
@@ -99,3 +99,20 @@ describe('MCP relay session (control plane side of /mcp/<resource>)', () => {
     expect([...progressTokensOf([{ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { _meta: { progressToken: 5 } } }, { jsonrpc: '2.0', id: 2, method: 'ping' }])]).toEqual(['5']);
   });
 });
+
+describe('client messages the relay refuses before they reach the agent', () => {
+  it('a request method without an id is not a notification: refused, naming it (a lax server would run it undecided)', () => {
+    expect(invalidClientMessage([{ jsonrpc: '2.0', method: 'tools/call', params: { name: 'wipe' } }])).toMatch(/"tools\/call" without an id: only notifications/);
+    expect(invalidClientMessage([{ jsonrpc: '2.0', method: 'resources/read', params: { uri: 'file:///x' } }])).toMatch(/without an id/);
+    expect(invalidClientMessage([{ jsonrpc: '2.0', method: 'notifications/initialized' }])).toBeUndefined();
+  });
+
+  it('ids of other types than string and number, a method that is not a string, and an id used twice in a batch are refused', () => {
+    for (const id of [null, true, { a: 1 }, [1]]) expect(invalidClientMessage([{ jsonrpc: '2.0', id, method: 'tools/call' }])).toMatch(/must be a string or a number/);
+    expect(invalidClientMessage([{ jsonrpc: '2.0', id: 1, method: 7 }])).toMatch(/method must be a string/);
+    expect(invalidClientMessage([{ jsonrpc: '2.0', id: 1, method: 'ping' }, { jsonrpc: '2.0', id: 1, method: 'ping' }])).toMatch(/id 1 is used twice/);
+    // 1 and "1" are different ids; answers to the server's requests carry no method.
+    expect(invalidClientMessage([{ jsonrpc: '2.0', id: 1, method: 'ping' }, { jsonrpc: '2.0', id: '1', method: 'ping' }, { jsonrpc: '2.0', id: 1, result: {} }])).toBeUndefined();
+  });
+});
+

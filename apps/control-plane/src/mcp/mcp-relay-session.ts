@@ -14,6 +14,27 @@ export const isRequest = (m: Message) => typeof m.method === 'string' && (typeof
 const isResponse = (m: Message) => m.method === undefined && (m.result !== undefined || m.error !== undefined);
 
 /**
+ * Why a client's messages are refused before they reach the agent, or undefined. A method without
+ * an id is a notification only when it is one (`notifications/...`): a `tools/call` without an id
+ * would reach the server undecided by policy. Ids are strings or numbers, once per batch.
+ */
+export function invalidClientMessage(messages: readonly Message[]): string | undefined {
+  const ids = new Set<string>();
+  for (const m of messages) {
+    if (m.method === undefined) continue; // an answer to a request of the server
+    if (typeof m.method !== 'string') return 'the method must be a string';
+    if (m.id === undefined) {
+      if (!m.method.startsWith('notifications/')) return `"${m.method.slice(0, 100)}" without an id: only notifications (notifications/...) may go without one; give the request an id (a string or a number)`;
+      continue;
+    }
+    if (typeof m.id !== 'string' && typeof m.id !== 'number') return `the id of "${m.method.slice(0, 100)}" must be a string or a number`;
+    if (ids.has(keyOf(m.id))) return `id ${keyOf(m.id).slice(0, 100)} is used twice in the batch`;
+    ids.add(keyOf(m.id));
+  }
+  return undefined;
+}
+
+/**
  * A POST whose answer is still awaited. It answers with JSON unless a message of the server arrives
  * for it first (and the client accepts `text/event-stream`): then it turns into an SSE stream that
  * carries those messages and, last, the answers.

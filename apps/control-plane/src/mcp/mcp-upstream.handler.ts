@@ -13,7 +13,7 @@ import { JSONRPC, header, jsonRpcError, readBody, sourceOf } from './mcp-http-io
 import { McpRequestAuth } from './mcp-request-auth.js';
 import { HeldCallsStore } from './held-calls.store.js';
 import { McpReplicaForwarder } from './mcp-replica-forwarder.js';
-import { RelaySession, isRequest, progressTokensOf, type Message, type PostStream } from './mcp-relay-session.js';
+import { RelaySession, invalidClientMessage, isRequest, progressTokensOf, type Message, type PostStream } from './mcp-relay-session.js';
 
 /** Longest a client request waits for its answer here (the agent's own per-call limit is usually lower). */
 const ANSWER_TIMEOUT_MS = 15 * 60 * 1000;
@@ -110,6 +110,9 @@ export class McpUpstreamHandler implements BeforeApplicationShutdown {
       return jsonRpcError(res, 400, JSONRPC.invalidRequest, 'Invalid Request: expected JSON-RPC 2.0 messages');
     }
 
+    const invalid = invalidClientMessage(messages);
+    if (invalid) return jsonRpcError(res, 400, JSONRPC.invalidRequest, `Invalid Request: ${invalid}`);
+
     let session: RelaySession;
     const initialize = messages.find((m) => isInitializeRequest(m));
     if (initialize) {
@@ -125,6 +128,8 @@ export class McpUpstreamHandler implements BeforeApplicationShutdown {
     }
 
     const requests = messages.filter(isRequest);
+    const busy = requests.find((m) => session.waiting.has(keyOf(m.id)));
+    if (busy) return jsonRpcError(res, 400, JSONRPC.invalidRequest, `Invalid Request: id ${keyOf(busy.id).slice(0, 100)} is already in use by a request of this session in progress; use another id`);
     const answers = requests.map((m) => this.answerTo(session, m));
     if (requests.length === 0) {
       for (const m of messages) session.toAgent(m);

@@ -9,9 +9,9 @@ import type { HoldForApproval } from '../../approvals/approval-client.js';
 import type { SessionRecorder } from '../../recording/recording-shipper.js';
 import { MCP_HELD_CALL_METHOD, type McpHeldCallReport } from '@gw/contracts';
 import type { McpOptions } from './mcp-handler.js';
-import { SERVER_REQUESTS, isGatewayNotification, isServerRequestMethod, maskedNotification, withAllowedCapabilities, type ServerRequestMethod } from './server-messages.js';
+import { SERVER_REQUESTS, isGatewayNotification, isServerRequestMethod, maskedError, maskedNotification, withAllowedCapabilities, type ServerRequestMethod } from './server-messages.js';
 import {
-  gatedRequest, isNotification, isRequest, isResponse, maskResult, toolHints, toolRefusal, toolsOf, toolHash,
+  RESERVED_ID_PREFIX, gatedRequest, isClientNotificationMethod, isNotification, isRequest, isReservedId, isResponse, maskResult, toolHints, toolRefusal, toolsOf, toolHash, duplicateToolNames,
   type GatedRequest, type JsonRpcMessage, type ToolDefinition,
 } from './message-gate.js';
 
@@ -66,7 +66,7 @@ export interface McpSessionDeps {
   recorder: SessionRecorder;
   hold: HoldForApproval | undefined;
   /** Names of the tools whose definition (by hash) an admin accepted; fails closed (none) when it cannot be asked. */
-  acceptedTools: (tools: readonly { name: string; hash: string; description?: string; inputSchema?: unknown }[]) => Promise<ReadonlySet<string>>;
+  acceptedTools: (tools: readonly { name: string; hash: string; description?: string; inputSchema?: unknown; annotations?: unknown; title?: unknown; outputSchema?: unknown }[]) => Promise<ReadonlySet<string>>;
   sourceIp: string;
   log: Logger;
 }
@@ -91,6 +91,8 @@ export class McpSession {
   private toolsListed = false;
   /** Tools whose current definition is accepted (pinned); the others are withheld. */
   private accepted: ReadonlySet<string> = new Set();
+  /** Names the server listed more than once: withheld. */
+  private listedTwice: ReadonlySet<string> = new Set();
   private readonly pending = new Map<string, Pending>();
   private readonly held = new Map<string, HeldCall>();
   private calls = 0;
@@ -108,8 +110,15 @@ export class McpSession {
   async fromClient(m: JsonRpcMessage): Promise<void> {
     if (!isRecord(m) || m.jsonrpc !== '2.0') return this.error(m?.id, RPC.invalidRequest, 'Invalid Request: not a JSON-RPC 2.0 message');
     if (isResponse(m)) return this.answerToServer(m);
-    if (isNotification(m)) return this.send(m);
-    if (!isRequest(m)) return this.error(m.id, RPC.invalidRequest, 'Invalid Request');
+    if (isNotification(m)) {
+      // A method without an id that is not a notification (`tools/call` ...) would reach the server
+      // undecided, and a lax server runs it: only notifications pass as notifications.
+      if (isClientNotificationMethod(m.method)) return this.send(m);
+      this.d.recorder.record('mcp.request', { method: cut(m.method), refused: 'a request without an id (only notifications/* may go without one): not passed on' });
+      return;
+    }
+    if (!isRequest(m)) return this.error(m.id, RPC.invalidRequest, 'Invalid Request: the id must be a string or a number');
+    if (isReservedId(m.id)) return this.error(m.id, RPC.invalidRequest, `Invalid Request: ids starting with "${RESERVED_ID_PREFIX}" are the gateway's own; use another id`);
     if (this.pending.has(keyOf(m.id))) return this.error(m.id, RPC.invalidRequest, 'Invalid Request: this id is already in use by a request in progress');
     if (this.pending.size >= MAX_PENDING) return this.error(m.id, RPC.internal, `too many requests in progress in this session (at most ${MAX_PENDING})`);
     const method = m.method as string;
@@ -186,7 +195,8 @@ export class McpSession {
       return;
     }
     this.serverRequests.set(keyOf(id), { method, started: Date.now() });
-    this.toClient(m);
+    // What the server asks (a sampling prompt, an elicitation message) is masked like its answers.
+    this.toClient(maskedNotification(m, this.d.masker(this.d.connectMasking)));
   }
 
   /** The client's answer to a request of the server: passed on only if the server asked it. */
@@ -249,6 +259,7 @@ export class McpSession {
     if (method === 'tools/call') {
       const limit = this.overLimit();
       if (limit) return this.refuse(m, gated, limit, { error: 'limit_reached' }, started);
+      if (this.listedTwice.has(gated.tool ?? '')) return this.refuse(m, gated, `${gated.target} is withheld: the server lists more than one definition under this name`, { error: 'tool_withheld' }, started);
       if (!this.tools.has(gated.tool ?? '')) return this.refuse(m, gated, `${gated.target} is not offered by this server`, { error: 'unknown_tool' }, started);
       if (!this.accepted.has(gated.tool ?? '')) {
         return this.refuse(m, gated, `${gated.target} is withheld: its definition is new or changed since an admin last accepted it (POST /api/v1/mcp/tool-pins/accept)`, { error: 'tool_withheld' }, started);
@@ -408,7 +419,8 @@ export class McpSession {
 
   /** The answer as the client may see it: hidden tools left out, every text leaf masked, the size capped. */
   private async shape(m: JsonRpcMessage, p: Pending): Promise<JsonRpcMessage & { truncated?: boolean }> {
-    if (m.error !== undefined || !isRecord(m.result)) return { jsonrpc: '2.0', id: m.id, error: m.error ?? { code: RPC.internal, message: 'malformed answer from the MCP server' } };
+    // An error's message and data are the server's text too: masked like a result (a customer named in "not found").
+    if (m.error !== undefined || !isRecord(m.result)) return { jsonrpc: '2.0', id: m.id, error: m.error !== undefined ? maskedError(m.error, this.d.masker(mergeMasking(this.d.connectMasking, p.decision?.obligations.masking))) : { code: RPC.internal, message: 'malformed answer from the MCP server' } };
     let result: Record<string, unknown> = m.result;
     if (p.method === 'tools/list') result = await this.visibleTools(result);
     if (p.method === 'initialize') return { jsonrpc: '2.0', id: m.id, result };
@@ -432,13 +444,21 @@ export class McpSession {
 
   /** Remembers the server's tools and asks which of their definitions are accepted. */
   private async learnTools(result: unknown): Promise<ToolDefinition[]> {
-    const tools = toolsOf(result);
+    const listed = toolsOf(result);
+    // A name listed twice (an accepted definition next to a new one) is withheld altogether.
+    const twice = duplicateToolNames(listed);
+    if (twice.size > 0) this.d.recorder.record('mcp.tools_withheld', { tools: [...twice], reason: 'listed more than once by the server' });
+    this.listedTwice = twice;
+    const tools = listed.filter((t) => !twice.has(t.name));
     this.tools.clear();
     for (const t of tools) this.tools.set(t.name, t);
     this.accepted = await this.d.acceptedTools(tools.map((t) => ({
       name: t.name, hash: toolHash(t),
       ...(typeof t.description === 'string' ? { description: t.description.slice(0, 16 * 1024) } : {}),
       ...(t.inputSchema !== undefined ? { inputSchema: t.inputSchema } : {}),
+      ...(t.annotations !== undefined ? { annotations: t.annotations } : {}),
+      ...(t.title !== undefined ? { title: t.title } : {}),
+      ...(t.outputSchema !== undefined ? { outputSchema: t.outputSchema } : {}),
     })));
     this.toolsListed = true;
     return tools;

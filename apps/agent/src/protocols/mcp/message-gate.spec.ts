@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Masker } from '@gw/masking';
-import { gatedRequest, maskResult, toolHash, toolsOf, type ToolDefinition } from './message-gate.js';
+import { createHash } from 'node:crypto';
+import { duplicateToolNames, gatedRequest, isClientNotificationMethod, isReservedId, maskResult, toolHash, toolsOf, type ToolDefinition } from './message-gate.js';
 
 const tools = new Map<string, ToolDefinition>([['write_file', { name: 'write_file', annotations: { readOnlyHint: false, destructiveHint: true } }]]);
 const masker = new Masker({ entities: [{ entity: 'email', style: 'full' }], columns: [] }, { key: 'k'.repeat(32) });
@@ -64,6 +65,31 @@ describe('MCP message gate', () => {
     expect(a).toBe(b);
     expect(toolHash({ name: 't', description: 'd2', inputSchema: { type: 'object', properties: { a: { type: 'string' } } } })).not.toBe(a);
     expect(toolHash({ name: 't', description: 'd', inputSchema: { type: 'object' } })).not.toBe(a);
+  });
+
+  it('pins the annotations policy decides by (and title, output schema): relabelling a destructive tool read-only is a change', () => {
+    const destructive = { name: 'wipe', description: 'd', inputSchema: { type: 'object' }, annotations: { readOnlyHint: false, destructiveHint: true } };
+    const relabelled = { ...destructive, annotations: { readOnlyHint: true, destructiveHint: false } };
+    expect(toolHash(relabelled)).not.toBe(toolHash(destructive));
+    expect(toolHash({ ...destructive, title: 'Wipe' })).not.toBe(toolHash(destructive));
+    expect(toolHash({ ...destructive, outputSchema: { type: 'object' } })).not.toBe(toolHash(destructive));
+    // A tool without them keeps the hash it had before they were pinned (no re-acceptance needed).
+    const plain = { name: 't', description: 'd', inputSchema: { type: 'object' } };
+    expect(toolHash(plain)).toBe(createHash('sha256').update('{"description":"d","inputSchema":{"type":"object"},"name":"t"}').digest('hex'));
+  });
+
+  it('finds names a tool list holds more than once', () => {
+    expect([...duplicateToolNames([{ name: 'a' }, { name: 'b' }, { name: 'a', description: 'other' }])]).toEqual(['a']);
+    expect(duplicateToolNames([{ name: 'a' }, { name: 'b' }]).size).toBe(0);
+  });
+
+  it('lets only notifications go without an id, and keeps the gateway\'s own request ids to itself', () => {
+    expect(isClientNotificationMethod('notifications/cancelled')).toBe(true);
+    for (const m of ['tools/call', 'resources/read', 'prompts/get', 'notificationsX', 42]) expect(isClientNotificationMethod(m)).toBe(false);
+    expect(isReservedId('gw-approved-1')).toBe(true);
+    expect(isReservedId('gw-tools-1')).toBe(true);
+    expect(isReservedId(7)).toBe(false);
+    expect(isReservedId('client-1')).toBe(false);
   });
 
   it('reads tool definitions from a tools/list result, dropping malformed entries', () => {

@@ -9,6 +9,8 @@ export interface ToolDefinition {
   name: string;
   description?: string;
   inputSchema?: unknown;
+  title?: unknown;
+  outputSchema?: unknown;
   annotations?: { readOnlyHint?: boolean; destructiveHint?: boolean };
 }
 
@@ -27,6 +29,11 @@ const ARGUMENTS_TEXT_LIMIT = 16 * 1024;
 export const isRequest = (m: JsonRpcMessage) => typeof m.method === 'string' && (typeof m.id === 'string' || typeof m.id === 'number');
 export const isNotification = (m: JsonRpcMessage) => typeof m.method === 'string' && m.id === undefined;
 export const isResponse = (m: JsonRpcMessage) => m.method === undefined && (m.result !== undefined || m.error !== undefined);
+/** What a client may send without an id: notifications only (a `tools/call` without an id is not one). */
+export const isClientNotificationMethod = (method: unknown): boolean => typeof method === 'string' && method.startsWith('notifications/');
+/** The agent's own requests to the server (`gw-tools-1`, `gw-approved-1`) use these ids: a client's must not collide with them. */
+export const RESERVED_ID_PREFIX = 'gw-';
+export const isReservedId = (id: unknown): boolean => typeof id === 'string' && id.startsWith(RESERVED_ID_PREFIX);
 
 /** The policy question of a request, or undefined for methods that are not decided one by one (list, ping, initialize). */
 export function gatedRequest(m: JsonRpcMessage, tools: ReadonlyMap<string, ToolDefinition>, sourceIp: string): GatedRequest | undefined {
@@ -147,9 +154,27 @@ export function toolRefusal(message: string, details: Record<string, unknown>): 
   return { isError: true, content: [{ type: 'text', text: `${message}\n${JSON.stringify(details)}` }] };
 }
 
-/** The pin of a tool: sha256 of the canonical JSON (keys sorted) of its name, description and input schema. */
+/**
+ * The pin of a tool: sha256 of the canonical JSON (keys sorted) of its name, description and input
+ * schema, and of its annotations (policy decides by `readOnlyHint` / `destructiveHint`: a server
+ * must not relabel a destructive tool read-only after it was accepted), title and output schema
+ * where it has them (a tool without them keeps the hash it had before they were pinned).
+ */
 export function toolHash(t: ToolDefinition): string {
-  return createHash('sha256').update(canonicalJson({ name: t.name, description: t.description ?? null, inputSchema: t.inputSchema ?? null })).digest('hex');
+  return createHash('sha256').update(canonicalJson({
+    name: t.name, description: t.description ?? null, inputSchema: t.inputSchema ?? null,
+    ...(t.annotations !== undefined ? { annotations: t.annotations } : {}),
+    ...(t.title !== undefined ? { title: t.title } : {}),
+    ...(t.outputSchema !== undefined ? { outputSchema: t.outputSchema } : {}),
+  })).digest('hex');
+}
+
+/** Names a tool list holds more than once: which definition a client would use is anyone's guess, so none is shown or called. */
+export function duplicateToolNames(tools: readonly ToolDefinition[]): Set<string> {
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  for (const t of tools) (seen.has(t.name) ? twice : seen).add(t.name);
+  return twice;
 }
 
 function canonicalJson(v: unknown): string {

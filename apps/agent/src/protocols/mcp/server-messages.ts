@@ -34,17 +34,34 @@ export function withAllowedCapabilities(m: JsonRpcMessage, allowed: (method: Ser
 /** A server notification in the gateway's own namespace would pass for the agent's: never relayed. */
 export const isGatewayNotification = (m: JsonRpcMessage) => typeof m.method === 'string' && m.method.startsWith(MCP_GATEWAY_METHOD_PREFIX);
 
+/** Fields that identify what a message is about (a request id, a progress token): matched by the client, never masked. */
+const IDENTIFYING_KEYS = new Set(['progressToken', 'requestId']);
+
 /**
- * A server notification as the client may see it: the text a person reads (a log message's `data`,
- * a progress `message`) masked with the session's rules; tokens, URIs and counters untouched so
- * the client can still match them to its requests.
+ * A server notification (or a request of the server that policy lets through) as the client may
+ * see it: every text leaf and key of its params masked with the session's rules, whatever the
+ * method (a log message's `data`, a progress `message`, a resource `uri`, a notification of the
+ * server's own kind); progress tokens and request ids untouched so the client can still match
+ * them to its requests.
  */
 export function maskedNotification(m: JsonRpcMessage, masker: Masker | undefined): JsonRpcMessage {
   if (!masker || !isRecord(m.params)) return m;
-  const params = { ...m.params };
-  if (m.method === 'notifications/message' && params.data !== undefined) params.data = maskLeaves(params.data, masker);
-  if (m.method === 'notifications/progress' && typeof params.message === 'string') params.message = masker.maskEntities(params.message);
+  const params: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(m.params)) {
+    if (IDENTIFYING_KEYS.has(k) || k === '_meta') params[k] = v;
+    else JsonValueMasker.assign(params, jsonMaskerOf(masker).key(k), maskLeaves(v, masker, k));
+  }
   return { ...m, params };
+}
+
+/** A JSON-RPC error of the server as the client may see it: its message and data masked, its code kept. */
+export function maskedError(error: unknown, masker: Masker | undefined): unknown {
+  if (!masker || !isRecord(error)) return error;
+  return {
+    ...error,
+    ...(typeof error.message === 'string' ? { message: masker.maskEntities(error.message) } : {}),
+    ...(error.data !== undefined ? { data: maskLeaves(error.data, masker, 'data') } : {}),
+  };
 }
 
 /** Every leaf and key of a log message's data, a key naming what bare digits under it are (see JsonValueMasker). */
