@@ -1,3 +1,6 @@
+import { fetch } from 'undici';
+import { FORBIDDEN_DESTINATION, isForbiddenWebhookAddress, webhookDispatcher } from './webhook-destination.js';
+
 export interface SendResult {
   ok: boolean;
   statusCode?: number;
@@ -13,9 +16,12 @@ const MAX_ERROR_BODY = 200;
  * a failure. The timeout covers the whole exchange, reading the response included.
  */
 export async function sendWebhook(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<SendResult> {
+  // A literal address never reaches the dispatcher's lookup: checked here (a subscription made before
+  // the rule, or through the database, is refused at delivery too).
+  if (isForbiddenWebhookAddress(new URL(url).hostname)) return { ok: false, error: FORBIDDEN_DESTINATION };
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal });
+    const res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal, dispatcher: webhookDispatcher });
     const snippet = await readSnippet(res);
     if (res.status >= 200 && res.status < 300) return { ok: true, statusCode: res.status };
     if (res.status >= 300 && res.status < 400) {
@@ -29,7 +35,7 @@ export async function sendWebhook(url: string, headers: Record<string, string>, 
 }
 
 /** The first bytes of the answer, for the error column; the rest is discarded unread. */
-async function readSnippet(res: Response): Promise<string> {
+async function readSnippet(res: Awaited<ReturnType<typeof fetch>>): Promise<string> {
   if (!res.body) return '';
   const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];

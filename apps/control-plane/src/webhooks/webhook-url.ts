@@ -1,8 +1,11 @@
+import { FORBIDDEN_DESTINATION, isForbiddenWebhookAddress } from './webhook-destination.js';
+
 /**
  * Receiver URLs: http or https only, no user:password (it would be stored and shown like any other
  * field; the signature authenticates deliveries), no fragment (never sent). Private and loopback
  * addresses are allowed on purpose: the gateway runs on-premises and its receivers (chat bridges,
- * ticketing, SOAR) usually live on the internal network. Redirects are never followed.
+ * ticketing, SOAR) usually live on the internal network; link-local ones are not (webhook-destination.ts).
+ * Redirects are never followed.
  */
 export function webhookUrlProblem(raw: string): string | undefined {
   let url: URL;
@@ -15,6 +18,7 @@ export function webhookUrlProblem(raw: string): string | undefined {
   if (url.username || url.password) return 'credentials in the URL are not allowed; deliveries are authenticated by the signature header';
   if (url.hash) return 'a URL fragment is never sent; remove it';
   if (!url.hostname) return 'the URL needs a host';
+  if (isForbiddenWebhookAddress(url.hostname)) return FORBIDDEN_DESTINATION;
   return undefined;
 }
 
