@@ -31,9 +31,9 @@ type Resolver = (hostname: string, options: LookupAllOptions, callback: (err: No
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 /** A `lookup` for net.connect that refuses a host name any of whose addresses is forbidden. */
-export function guardedLookup(resolve: Resolver = dnsLookup as unknown as Resolver): LookupFunction {
+export function guardedLookup(resolve: Resolver = dnsLookup): LookupFunction {
   const lookup = (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
-    resolve(hostname, { ...options, all: true } as LookupAllOptions, (err, addresses) => {
+    resolve(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, []);
       const bad = addresses.find((a) => isForbiddenWebhookAddress(a.address));
       if (bad || addresses.length === 0) {
@@ -45,7 +45,7 @@ export function guardedLookup(resolve: Resolver = dnsLookup as unknown as Resolv
       else callback(null, addresses[0]!.address, addresses[0]!.family);
     });
   };
-  return lookup as LookupFunction;
+  return lookup;
 }
 
 /** The connection pool webhook deliveries use: every connection's addresses pass the check above. */
