@@ -47,6 +47,20 @@ describe('masking of Kubernetes answers', () => {
     }
   });
 
+  it('drops the last-applied-configuration of a Secret in metadata-only views (Table rows, PartialObjectMetadata, their watch events), where data is absent', async () => {
+    const meta = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: secret.metadata };
+    const table = JSON.stringify({ kind: 'Table', apiVersion: 'meta.k8s.io/v1', columnDefinitions: [{ name: 'Name' }], rows: [{ cells: ['s'], object: meta }] });
+    const tableType = 'application/json;as=Table;v=v1;g=meta.k8s.io';
+    expect(await through('/api/v1/namespaces/d/secrets', tableType, false, [table])).not.toContain('hunter2');
+    expect(await through('/api/v1/namespaces/d/secrets?watch=1', `${tableType};stream=watch`, true, [`${JSON.stringify({ type: 'ADDED', object: JSON.parse(table) as unknown })}\n`])).not.toContain('hunter2');
+    expect(await through('/api/v1/namespaces/d/secrets/s', 'application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io', false, [JSON.stringify(meta)])).not.toContain('hunter2');
+    const list = JSON.stringify({ kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: {}, items: [meta] });
+    expect(await through('/api/v1/secrets', 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io', false, [list])).not.toContain('hunter2');
+    // Objects of resources no column rule names keep it (nothing of theirs is masked by column).
+    const cm = JSON.stringify({ ...meta, metadata: { name: 'c', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"data":{"k":"v1"}}' } } });
+    expect(await through('/api/v1/namespaces/d/configmaps/c', 'application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io', false, [cm])).toContain('{\\"k\\":\\"v1\\"}');
+  });
+
   it('runs the recognizers over ConfigMaps and log lines, a character split between chunks included', async () => {
     const cm = JSON.stringify({ kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'c' }, data: { owner: 'alice@example.com' } });
     expect(await through('/api/v1/namespaces/d/configmaps/c', 'application/json', false, [cm])).not.toContain('alice@example.com');

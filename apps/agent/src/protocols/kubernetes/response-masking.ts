@@ -21,6 +21,14 @@ function resourceOfKind(kind: string): string {
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
+ * Kinds that wrap or describe objects of the resource asked for rather than being one: a Table, a
+ * watch event, a Status, and the metadata-only views (`Accept: application/json;as=PartialObjectMetadata`
+ * or `...List`, and a Table's rows, which hold PartialObjectMetadata unless `includeObject=Object`).
+ * Their contents are objects of the request's resource (or of the list's kind).
+ */
+const WRAPPER_KINDS = new Set(['Table', 'Status', 'WatchEvent', 'PartialObjectMetadata', 'PartialObjectMetadataList']);
+
+/**
  * What a permit's masking asks of Kubernetes answers:
  * - `@mask_columns("secrets.data:full, secrets.stringData:full")`: a column is a top-level field
  *   of an object of that resource; each value of the field (or the field itself) is masked in the
@@ -32,8 +40,25 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export class ObjectMasker {
   private readonly json: JsonValueMasker;
 
-  constructor(private readonly masker: Masker) {
+  /** Resources (plural, lower case) that some column rule names; `*` when a rule names every table. */
+  private readonly ruledResources: ReadonlySet<string>;
+
+  constructor(private readonly masker: Masker, columns: MaskingObligation['columns'] = []) {
     this.json = new JsonValueMasker(masker);
+    this.ruledResources = new Set(columns.map((c) => {
+      const table = c.table.toLowerCase();
+      return table.includes('.') ? table.slice(table.lastIndexOf('.') + 1) : table;
+    }));
+  }
+
+  /**
+   * Whether some column rule masks fields of this resource. Its objects then lose their
+   * last-applied-configuration annotation (the whole object as written, masked fields included)
+   * even where the masked field is absent: the metadata-only views (Table rows, `as=PartialObjectMetadata`)
+   * carry the annotation without the field.
+   */
+  private hasColumnRules(resource: string | undefined): boolean {
+    return resource !== undefined && (this.ruledResources.has('*') || this.ruledResources.has(resource));
   }
 
   maskDocument(doc: unknown, hintResource?: string): unknown {
@@ -51,8 +76,9 @@ export class ObjectMasker {
     const kind = typeof value.kind === 'string' ? value.kind : undefined;
     // A list's items, a watch event's object and a Table row's object are objects of their own kind.
     let own = resource;
-    if (kind?.endsWith('List') && Array.isArray(value.items)) own = resourceOfKind(kind.slice(0, -'List'.length));
-    else if (kind && typeof value.apiVersion === 'string' && !['Table', 'Status', 'WatchEvent', 'PartialObjectMetadata', 'PartialObjectMetadataList'].includes(kind)) own = resourceOfKind(kind);
+    if (kind !== undefined && WRAPPER_KINDS.has(kind)) own = resource;
+    else if (kind?.endsWith('List') && Array.isArray(value.items)) own = resourceOfKind(kind.slice(0, -'List'.length));
+    else if (kind && typeof value.apiVersion === 'string') own = resourceOfKind(kind);
     const out: Record<string, unknown> = {};
     let maskedField = false;
     for (const [field, v] of Object.entries(value)) {
@@ -72,7 +98,7 @@ export class ObjectMasker {
       const masked = kind === 'Table' && field === 'rows' && Array.isArray(v) ? v.map((row) => this.tableRow(row, value.columnDefinitions, childResource)) : this.walk(v, childResource, field);
       JsonValueMasker.assign(out, this.json.key(field), masked);
     }
-    if (maskedField && isRecord(out.metadata) && isRecord(out.metadata.annotations) && LAST_APPLIED in out.metadata.annotations) {
+    if ((maskedField || this.hasColumnRules(own)) && isRecord(out.metadata) && isRecord(out.metadata.annotations) && LAST_APPLIED in out.metadata.annotations) {
       out.metadata = { ...out.metadata, annotations: { ...out.metadata.annotations, [LAST_APPLIED]: maskFull('x'.repeat(8)) } };
     }
     return out;
@@ -103,7 +129,7 @@ export interface ResponseMasking {
 export function responseMasking(rules: MaskingObligation, key: Uint8Array): ResponseMasking | undefined {
   if (rules.entities.length === 0 && rules.columns.length === 0) return undefined;
   const masker = new Masker(rules, { key });
-  const objects = new ObjectMasker(masker);
+  const objects = new ObjectMasker(masker, rules.columns);
   return {
     objects,
     masker,
