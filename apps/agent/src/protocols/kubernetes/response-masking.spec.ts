@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
 import { requestAttributes } from './request-attributes.js';
-import { responseMasking } from './response-masking.js';
+import { identityOnly, responseMasking } from './response-masking.js';
 
 const KEY = Buffer.alloc(32, 7);
 const rules = {
@@ -59,6 +59,17 @@ describe('masking of Kubernetes answers', () => {
     // Objects of resources no column rule names keep it (nothing of theirs is masked by column).
     const cm = JSON.stringify({ ...meta, metadata: { name: 'c', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"data":{"k":"v1"}}' } } });
     expect(await through('/api/v1/namespaces/d/configmaps/c', 'application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io', false, [cm])).toContain('{\\"k\\":\\"v1\\"}');
+  });
+
+  it('reduces the answer to a write the principal may not read to the identity of its objects; a Status stays; anything else is cut off', async () => {
+    const reduce = (contentType: string, doc: string) => text(Readable.from([Buffer.from(doc)]).pipe(identityOnly(contentType, 'k8s:get denied')));
+    const out = JSON.parse(await reduce('application/json', JSON.stringify(secret))) as Record<string, unknown>;
+    expect(out).toEqual({ kind: 'Secret', apiVersion: 'v1', metadata: { name: 's' } });
+    const list = JSON.parse(await reduce('application/json', JSON.stringify({ kind: 'SecretList', apiVersion: 'v1', metadata: {}, items: [secret] }))) as { items: unknown[] };
+    expect(list.items).toEqual([{ kind: 'Secret', apiVersion: 'v1', metadata: { name: 's' } }]);
+    const status = { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'not found', code: 404 };
+    expect(JSON.parse(await reduce('application/json', JSON.stringify(status)))).toEqual(status);
+    await expect(reduce('application/yaml', 'data:\n  password: aHVudGVy\n')).rejects.toThrow(/cannot be reduced/);
   });
 
   it('runs the recognizers over ConfigMaps and log lines, a character split between chunks included', async () => {

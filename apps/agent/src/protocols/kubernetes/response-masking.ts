@@ -151,6 +151,41 @@ export function responseMasking(rules: MaskingObligation, key: Uint8Array): Resp
   };
 }
 
+/** What of an object stays when only its identity may go back. */
+const IDENTITY_METADATA = ['name', 'generateName', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp'];
+
+function identityOf(value: unknown): unknown {
+  if (!isRecord(value)) return null;
+  // A Status (an error, or a delete's success) is the API server's own answer, not the object.
+  if (value.kind === 'Status') return value;
+  const out: Record<string, unknown> = {};
+  if (typeof value.kind === 'string') out.kind = value.kind;
+  if (typeof value.apiVersion === 'string') out.apiVersion = value.apiVersion;
+  if (isRecord(value.metadata)) {
+    const metadata: Record<string, unknown> = {};
+    for (const field of IDENTITY_METADATA) if (value.metadata[field] !== undefined) metadata[field] = value.metadata[field];
+    out.metadata = metadata;
+  }
+  if (Array.isArray(value.items)) out.items = value.items.map(identityOf);
+  return out;
+}
+
+/**
+ * The answer to a write of an object that policy would not let the principal read: each object
+ * keeps only kind, apiVersion and the identity in its metadata (kubectl still prints
+ * `secret/x patched`); an answer that is not JSON is cut off.
+ */
+export function identityOnly(contentType: string, why: string): Transform {
+  if (!/json/i.test(contentType)) {
+    return new Transform({
+      transform(_chunk, _enc, callback) {
+        callback(new Error(`an answer of type ${contentType} cannot be reduced to the object's identity (${why})`));
+      },
+    });
+  }
+  return new WholeJsonMasker((doc) => identityOf(doc));
+}
+
 /** Masks a JSON answer as one document (it must be complete to be parsed). */
 class WholeJsonMasker extends Transform {
   private readonly chunks: Buffer[] = [];
