@@ -19,6 +19,12 @@ permit (principal, action == Gateway::Action::"connect", resource)
 @id("k8s-portforward-default")
 permit (principal, action == Gateway::Action::"k8s:portforward", resource)
   when { principal.gatewayRoles.contains("requester") && context has namespace && context.namespace == "default" };
+@id("k8s-proxy-default") @mask("email:partial")
+permit (principal, action == Gateway::Action::"k8s:proxy", resource)
+  when { principal.gatewayRoles.contains("requester") && context has namespace && context.namespace == "default" };
+@id("k8s-proxy-prod")
+permit (principal, action == Gateway::Action::"k8s:proxy", resource)
+  when { principal.gatewayRoles.contains("requester") && context has namespace && context.namespace == "prod" };
 @id("no-debugger-port") @reason("the debugger port is not forwarded")
 forbid (principal, action == Gateway::Action::"k8s:portforward", resource) when { context has port && context.port == 9229 };
 `;
@@ -128,6 +134,20 @@ describe('kubernetes port-forward through the gateway (WebSocket, v4.channel.k8s
       subresource: 'portforward', namespace: 'prod', name: 'worker-1', action: 'k8s:portforward', decision: 'deny', status: 403,
     }));
   }, 60_000);
+
+  it('refuses a WebSocket through pods/proxy where the permit masks answers (its messages cannot be masked); without masking it reaches the API server', async () => {
+    const base = `${stack.k8s.server.replace(/^https:/, 'wss:')}/k8s/k8s/api/v1/namespaces`;
+    const before = cluster.api.requests.length;
+    const masked = await portForward(`${base}/default/pods/web-1/proxy/ws`, stack.k8s.certificateAuthority, token);
+    if (!('status' in masked)) throw new Error('a WebSocket through a masked proxy was upgraded');
+    expect(masked.status).toBe(403);
+    expect(JSON.parse(masked.body).message).toContain('the messages of a proxied connection cannot be masked');
+    expect(cluster.api.requests.slice(before).some((r) => r.path.includes('/proxy'))).toBe(false);
+    // (The test double serves no proxy: what it answers does not matter here, only that it was asked.)
+    const unmasked = await portForward(`${base}/prod/pods/worker-1/proxy/ws`, stack.k8s.certificateAuthority, token).catch(() => undefined);
+    if (unmasked && 'ws' in unmasked) unmasked.ws.close();
+    expect(cluster.api.requests.slice(before).some((r) => r.path.startsWith('/api/v1/namespaces/prod/pods/worker-1/proxy/ws'))).toBe(true);
+  }, 30_000);
 
   it('refuses SPDY tunnelled in a WebSocket for anything but port-forward, with a 400 that says so, and never dials the API server', async () => {
     // kubectl tunnels SPDY in a WebSocket (subprotocol SPDY/3.1+portforward.k8s.io) for port-forward only

@@ -140,6 +140,13 @@ export class ExecRelay {
       const why = decision.determiningPolicies.length > 0 ? `denied by policy "${decision.determiningPolicies.join('", "')}": ${decision.reasons.join('; ')}` : decision.reasons.join('; ');
       return refuse(403, 'Forbidden', `${describeTarget(attrs)} is forbidden: ${why}`);
     }
+    // A WebSocket through pods/services/nodes proxy carries whatever the application sends: the agent
+    // cannot mask its messages, so a permit that asks for masking is not met, and the upgrade is refused.
+    const { masking: rules } = decision.obligations;
+    if (action === 'k8s:proxy' && (rules.entities.length > 0 || rules.columns.length > 0)) {
+      const message = `${describeTarget(attrs)} is forbidden over an upgraded connection: the permit masks answers (${decision.determiningPolicies.join(', ')}), and the messages of a proxied connection cannot be masked; plain HTTP requests through the proxy are masked`;
+      return refuse(403, 'Forbidden', message, { decision: 'deny', reasons: [...decided.reasons, message] });
+    }
     const upgrade = String(req.headers.upgrade ?? '');
     if (upgrade.toUpperCase() === SPDY_UPGRADE) return this.handleSpdy(session, req, socket, head, request, refuse);
     if (!/^websocket$/i.test(upgrade)) {
