@@ -87,7 +87,8 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
  * a client's claim has no business reaching the API server either way).
  */
 export function isIdentityHeader(name: string): boolean {
-  const lower = name.toLowerCase();
+  // `Impersonate_User` too: a proxy in front of an API server may read `_` as `-` (CGI-style).
+  const lower = name.toLowerCase().replace(/_/g, '-');
   return lower.startsWith('impersonate-') || lower.startsWith('x-remote-');
 }
 
