@@ -72,6 +72,17 @@ describe('masking of Kubernetes answers', () => {
     await expect(reduce('application/yaml', 'data:\n  password: aHVudGVy\n')).rejects.toThrow(/cannot be reduced/);
   });
 
+  it('applies column rules named by the resource asked for, whatever plural the kind would make (Endpoints, a custom resource naming its own)', async () => {
+    const crdRules = { entities: [], columns: [{ table: 'dbcreds', column: 'spec', style: 'full' as const }, { table: 'endpoints', column: 'subsets', style: 'full' as const }] };
+    const mask = (url: string, doc: unknown) => text(Readable.from([Buffer.from(JSON.stringify(doc))]).pipe(responseMasking(crdRules, KEY)!.transformFor(requestAttributes('GET', url), 'application/json', false)!));
+    const cred = { kind: 'DatabaseCredential', apiVersion: 'example.com/v1', metadata: { name: 'x' }, spec: { password: 'hunter2-secret' } };
+    expect(await mask('/apis/example.com/v1/namespaces/d/dbcreds/x', cred)).not.toContain('hunter2');
+    expect(await mask('/apis/example.com/v1/namespaces/d/dbcreds', { kind: 'DatabaseCredentialList', apiVersion: 'example.com/v1', metadata: {}, items: [{ metadata: { name: 'x' }, spec: cred.spec }] })).not.toContain('hunter2');
+    const endpoints = { kind: 'Endpoints', apiVersion: 'v1', metadata: { name: 'e' }, subsets: [{ addresses: [{ ip: '10.1.2.3' }] }] };
+    expect(await mask('/api/v1/namespaces/d/endpoints/e', endpoints)).not.toContain('10.1.2.3');
+    expect(await mask('/api/v1/namespaces/d/endpoints', { kind: 'EndpointsList', apiVersion: 'v1', metadata: {}, items: [endpoints] })).not.toContain('10.1.2.3');
+  });
+
   it('runs the recognizers over ConfigMaps and log lines, a character split between chunks included', async () => {
     const cm = JSON.stringify({ kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'c' }, data: { owner: 'alice@example.com' } });
     expect(await through('/api/v1/namespaces/d/configmaps/c', 'application/json', false, [cm])).not.toContain('alice@example.com');

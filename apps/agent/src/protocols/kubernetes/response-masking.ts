@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { JsonValueMasker, Masker, maskFull } from '@gw/masking';
-import type { MaskingObligation } from '@gw/policy';
+import type { MaskingObligation, MaskStyle } from '@gw/policy';
 import type { RequestAttributes } from './request-attributes.js';
 
 /** Largest JSON answer masked whole (lists); a larger one is cut off rather than passed unmasked. */
@@ -57,12 +57,21 @@ export class ObjectMasker {
    * even where the masked field is absent: the metadata-only views (Table rows, `as=PartialObjectMetadata`)
    * carry the annotation without the field.
    */
-  private hasColumnRules(resource: string | undefined): boolean {
-    return resource !== undefined && (this.ruledResources.has('*') || this.ruledResources.has(resource));
+  private hasColumnRules(resources: readonly string[]): boolean {
+    return resources.length > 0 && (this.ruledResources.has('*') || resources.some((r) => this.ruledResources.has(r)));
+  }
+
+  /** The first column rule's style for `field` of an object of one of `resources`. */
+  private columnStyleOf(resources: readonly string[], field: string): MaskStyle | undefined {
+    for (const table of resources) {
+      const style = this.masker.columnStyle({ table, column: field });
+      if (style !== undefined) return style;
+    }
+    return undefined;
   }
 
   maskDocument(doc: unknown, hintResource?: string): unknown {
-    return this.walk(doc, hintResource);
+    return this.walk(doc, hintResource !== undefined ? [hintResource] : []);
   }
 
   /**
@@ -70,19 +79,22 @@ export class ObjectMasker {
    * bare digits in it are (`data: { ssn: "536221234" }`). Keys are masked too (a CRD's map keyed by
    * e-mail address), and a number that holds an entity becomes null (see JsonValueMasker).
    */
-  private walk(value: unknown, resource?: string, key?: string): unknown {
+  private walk(value: unknown, resource: readonly string[], key?: string): unknown {
     if (Array.isArray(value)) return value.map((v) => this.walk(v, resource, key));
     if (!isRecord(value)) return this.json.leaf(value, key);
     const kind = typeof value.kind === 'string' ? value.kind : undefined;
-    // A list's items, a watch event's object and a Table row's object are objects of their own kind.
-    let own = resource;
-    if (kind !== undefined && WRAPPER_KINDS.has(kind)) own = resource;
-    else if (kind?.endsWith('List') && Array.isArray(value.items)) own = resourceOfKind(kind.slice(0, -'List'.length));
-    else if (kind && typeof value.apiVersion === 'string') own = resourceOfKind(kind);
+    // A list's items, a watch event's object and a Table row's object are objects of their own kind,
+    // and of the resource asked for: a plural made from the kind is a guess (`Endpoints`, and a
+    // custom resource names its plural freely), so the rules of both names apply.
+    let derived: string | undefined;
+    if (kind !== undefined && WRAPPER_KINDS.has(kind)) derived = undefined;
+    else if (kind?.endsWith('List') && Array.isArray(value.items)) derived = resourceOfKind(kind.slice(0, -'List'.length));
+    else if (kind && typeof value.apiVersion === 'string') derived = resourceOfKind(kind);
+    const own = derived !== undefined && !resource.includes(derived) ? [...resource, derived] : resource;
     const out: Record<string, unknown> = {};
     let maskedField = false;
     for (const [field, v] of Object.entries(value)) {
-      const style = own !== undefined && field !== 'metadata' && field !== 'kind' && field !== 'apiVersion' ? this.masker.columnStyle({ table: own, column: field }) : undefined;
+      const style = field !== 'metadata' && field !== 'kind' && field !== 'apiVersion' ? this.columnStyleOf(own, field) : undefined;
       if (style !== undefined) {
         maskedField = true;
         if (isRecord(v)) {
@@ -94,7 +106,7 @@ export class ObjectMasker {
         }
         continue;
       }
-      const childResource = field === 'items' || field === 'object' || field === 'rows' ? own : undefined;
+      const childResource = field === 'items' || field === 'object' || field === 'rows' ? own : [];
       const masked = kind === 'Table' && field === 'rows' && Array.isArray(v) ? v.map((row) => this.tableRow(row, value.columnDefinitions, childResource)) : this.walk(v, childResource, field);
       JsonValueMasker.assign(out, this.json.key(field), masked);
     }
@@ -105,7 +117,7 @@ export class ObjectMasker {
   }
 
   /** A Table row: each cell named by its column (`kubectl get` of a CRD with an `SSN` printer column). */
-  private tableRow(row: unknown, columns: unknown, resource: string | undefined): unknown {
+  private tableRow(row: unknown, columns: unknown, resource: readonly string[]): unknown {
     if (!isRecord(row) || !Array.isArray(row.cells)) return this.walk(row, resource);
     const names = Array.isArray(columns) ? columns.map((c) => (isRecord(c) && typeof c.name === 'string' ? c.name : undefined)) : [];
     const { cells, ...rest } = row;
