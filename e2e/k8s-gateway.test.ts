@@ -92,7 +92,7 @@ describe('kubernetes through the gateway: kubectl, per-request policy, masking, 
     expect(reads[0]).toMatchObject({ token: cluster.api.agentToken, impersonateUser: whoami.body.id, impersonateGroups: ['gw:deployers', 'gw:readers'] });
   });
 
-  it('masks Secret data (JSON, YAML, lists, Table objects, watch events) and e-mail addresses in ConfigMaps and logs', async () => {
+  it('masks Secret data (JSON, YAML, lists, Table objects and metadata, watch events) and e-mail addresses in ConfigMaps and logs', async () => {
     const secret = await kubectl(['get', 'secret', 'db-credentials', '-o', 'json']);
     expect(secret.stderr).toBe('');
     const parsed = JSON.parse(secret.stdout) as { data: Record<string, string>; metadata: { annotations: Record<string, string> } };
@@ -110,6 +110,14 @@ describe('kubernetes through the gateway: kubectl, per-request policy, masking, 
     expect(table.body).toContain('"kind":"Table"');
     expect(table.body).toContain('db-credentials');
     expect(table.body).not.toContain(Buffer.from('hunter2-secret').toString('base64'));
+    // kubectl get's own Table (rows hold PartialObjectMetadata): the last-applied-configuration
+    // annotation holds the Secret as written, data and all, though the rows carry no data field.
+    for (const query of ['', '?watch=1']) {
+      const meta = await k8sRequest(`${base}/secrets${query}`, stack.k8s.certificateAuthority, token, { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io', firstLineOnly: query !== '' });
+      expect(meta.body).toContain('"kind":"PartialObjectMetadata"');
+      expect(meta.body).toContain('kubectl.kubernetes.io/last-applied-configuration');
+      expect(meta.body).not.toContain('hunter2');
+    }
     const watch = await k8sRequest(`${base}/secrets?watch=1`, stack.k8s.certificateAuthority, token, { firstLineOnly: true });
     expect(JSON.parse(watch.body)).toMatchObject({ type: 'ADDED', object: { kind: 'Secret', metadata: { name: 'db-credentials' } } });
     expect(watch.body).not.toContain(Buffer.from('hunter2-secret').toString('base64'));

@@ -19,6 +19,14 @@ permit (principal, action == Gateway::Action::"connect", resource)
 @id("k8s-portforward-default")
 permit (principal, action == Gateway::Action::"k8s:portforward", resource)
   when { principal.gatewayRoles.contains("requester") && context has namespace && context.namespace == "default" };
+@id("k8s-proxy-default") @mask("email:partial")
+permit (principal, action == Gateway::Action::"k8s:proxy", resource)
+  when { principal.gatewayRoles.contains("requester") && context has namespace && context.namespace == "default" };
+@id("k8s-proxy-prod")
+permit (principal, action == Gateway::Action::"k8s:proxy", resource)
+  when { principal.gatewayRoles.contains("requester") && context has namespace && context.namespace == "prod" };
+@id("no-debugger-port") @reason("the debugger port is not forwarded")
+forbid (principal, action == Gateway::Action::"k8s:portforward", resource) when { context has port && context.port == 9229 };
 `;
 
 /** The WebSocket port-forward protocol of the kubelet (v4.channel.k8s.io), as a client library speaks it. */
@@ -84,6 +92,22 @@ describe('kubernetes port-forward through the gateway (WebSocket, v4.channel.k8s
       ws.close(1000);
     });
 
+    // Each port of the query is decided (context.port): one forbidden port refuses the port-forward;
+    // a port the API server would read otherwise (or not at all) is refused as a bad request.
+    for (const query of ['ports=9229', 'ports=8080&ports=9229', 'ports=8080,9229', 'ports=%2B9229']) {
+      const refused = await portForward(`${base}/default/pods/web-1/portforward?${query}`, ca, token);
+      if (!('status' in refused)) throw new Error(`port-forward with ${query} was not refused`);
+      expect(refused.status, query).toBe(403);
+      expect(JSON.parse(refused.body).message, query).toContain('denied by policy "no-debugger-port"');
+    }
+    for (const query of ['ports=0', 'ports=65536', 'ports=%209229', 'ports=x', 'ports=']) {
+      const refused = await portForward(`${base}/default/pods/web-1/portforward?${query}`, ca, token);
+      if (!('status' in refused)) throw new Error(`port-forward with ${query} was not refused`);
+      expect(refused.status, query).toBe(400);
+      expect(JSON.parse(refused.body).message, query).toContain('is not a port from 1 to 65535');
+    }
+    expect(cluster.api.requests.filter((r) => r.path.startsWith('/api/v1/namespaces/default/pods/web-1/portforward')).length).toBe(1);
+
     const denied = await portForward(`${base}/prod/pods/worker-1/portforward?ports=5432`, ca, token);
     if (!('status' in denied)) throw new Error('port-forward to prod/worker-1 was not refused');
     expect(denied.status).toBe(403);
@@ -100,7 +124,7 @@ describe('kubernetes port-forward through the gateway (WebSocket, v4.channel.k8s
       const sessions = (await stack.cp.request('GET', '/api/v1/sessions?resource=k8s&limit=100', { token: stack.admin })).body.items as { id: string }[];
       found = [];
       for (const s of sessions) found.push(...forwards((await stack.cp.request('GET', `/api/v1/sessions/${s.id}/events?limit=1000`, { token: stack.admin })).body.items as SessionEvent[]));
-      return found.some((r) => r.status === 101) && found.some((r) => r.status === 403);
+      return found.some((r) => r.status === 101) && found.some((r) => r.status === 403 && r.namespace === 'prod');
     }, { timeout: 15_000, interval: 200 }).toBe(true);
     expect(found).toContainEqual(expect.objectContaining({
       verb: 'get', resource: 'pods', subresource: 'portforward', namespace: 'default', name: 'web-1', action: 'k8s:portforward',
@@ -110,6 +134,20 @@ describe('kubernetes port-forward through the gateway (WebSocket, v4.channel.k8s
       subresource: 'portforward', namespace: 'prod', name: 'worker-1', action: 'k8s:portforward', decision: 'deny', status: 403,
     }));
   }, 60_000);
+
+  it('refuses a WebSocket through pods/proxy where the permit masks answers (its messages cannot be masked); without masking it reaches the API server', async () => {
+    const base = `${stack.k8s.server.replace(/^https:/, 'wss:')}/k8s/k8s/api/v1/namespaces`;
+    const before = cluster.api.requests.length;
+    const masked = await portForward(`${base}/default/pods/web-1/proxy/ws`, stack.k8s.certificateAuthority, token);
+    if (!('status' in masked)) throw new Error('a WebSocket through a masked proxy was upgraded');
+    expect(masked.status).toBe(403);
+    expect(JSON.parse(masked.body).message).toContain('the messages of a proxied connection cannot be masked');
+    expect(cluster.api.requests.slice(before).some((r) => r.path.includes('/proxy'))).toBe(false);
+    // (The test double serves no proxy: what it answers does not matter here, only that it was asked.)
+    const unmasked = await portForward(`${base}/prod/pods/worker-1/proxy/ws`, stack.k8s.certificateAuthority, token).catch(() => undefined);
+    if (unmasked && 'ws' in unmasked) unmasked.ws.close();
+    expect(cluster.api.requests.slice(before).some((r) => r.path.startsWith('/api/v1/namespaces/prod/pods/worker-1/proxy/ws'))).toBe(true);
+  }, 30_000);
 
   it('refuses SPDY tunnelled in a WebSocket for anything but port-forward, with a 400 that says so, and never dials the API server', async () => {
     // kubectl tunnels SPDY in a WebSocket (subprotocol SPDY/3.1+portforward.k8s.io) for port-forward only

@@ -23,6 +23,8 @@ permit (principal, action == Gateway::Action::"k8s:exec", resource)
 @id("k8s-portforward-default")
 permit (principal, action == Gateway::Action::"k8s:portforward", resource)
   when { principal.gatewayRoles.contains("requester") && context has namespace && context.namespace == "default" };
+@id("no-debugger-port") @reason("the debugger port is not forwarded")
+forbid (principal, action == Gateway::Action::"k8s:portforward", resource) when { context has port && context.port == 9229 };
 `;
 
 async function allEvents(stack: Stack): Promise<SessionEvent[]> {
@@ -197,6 +199,27 @@ describe('kubectl over SPDY through the gateway (exec and attach before 1.30, po
     await expect.poll(async () => (await allEvents(stack)).filter((e) => e.type === 'k8s.request' && e.data.subresource === 'portforward' && e.data.status === 101).map((e) => e.data.upgrade).sort(), { timeout: 15_000, interval: 200 })
       .toEqual(['SPDY/3.1', 'SPDY/3.1', 'websocket']);
   }, 120_000);
+
+  it('decides each forwarded connection with its port (context.port): a forbidden port never reaches the API server, old and new kubectl', async () => {
+    const before = cluster.api.requests.length;
+    for (const version of ['1.27', '1.33']) {
+      const child = spawn(kubectlBinary(version), ['--kubeconfig', kubectl.kubeconfigFor(token), 'port-forward', 'pod/web-1', ':9229'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        const seen = output(child);
+        const local = Number((await seen.waitFor(/Forwarding from 127\.0\.0\.1:(\d+) -> 9229/))[1]);
+        const socket = connect(local, '127.0.0.1');
+        socket.on('error', () => undefined);
+        socket.write('GET / HTTP/1.1\r\n\r\n');
+        await seen.waitFor(/port-forward to port 9229 is forbidden: denied by policy \\?"no-debugger-port\\?"/);
+        socket.destroy();
+      } finally {
+        child.kill('SIGTERM');
+      }
+    }
+    expect(cluster.api.requests.slice(before).some((r) => r.path.includes('/portforward'))).toBe(false);
+    await expect.poll(async () => (await allEvents(stack)).filter((e) => e.type === 'k8s.portforward' && e.data.port === 9229).map((e) => [e.data.decision, e.data.policies, e.data.status]), { timeout: 15_000, interval: 200 })
+      .toEqual([['deny', ['no-debugger-port'], 403], ['deny', ['no-debugger-port'], 403]]);
+  }, 60_000);
 
   it('refuses port-forward (403 Forbidden) where no k8s:portforward permit applies, old and new kubectl', async () => {
     const before = cluster.api.requests.length;

@@ -22,7 +22,9 @@ const DROPPED_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'transfer-
 
 /** Identity claims: kubectl's `--as` (Impersonate-*) and a front proxy's X-Remote-User/-Group/-Extra-*. */
 function isIdentityClaim(name: string): boolean {
-  return name.startsWith('impersonate-') || name.startsWith('x-remote-');
+  // `Impersonate_User` too: a proxy in front of an API server may read `_` as `-` (CGI-style).
+  const lower = name.toLowerCase().replace(/_/g, '-');
+  return lower.startsWith('impersonate-') || lower.startsWith('x-remote-');
 }
 
 /**

@@ -25,5 +25,8 @@ describe('Kubernetes endpoint routing', () => {
     expect(identityClaimRefusal({ accept: 'application/json', authorization: 'Bearer t' })).toBeUndefined();
     expect(identityClaimRefusal({ 'impersonate-user': 'system:admin' })).toMatch(/^impersonation is not available through the gateway \(the request carries impersonate-user; kubectl --as/);
     expect(identityClaimRefusal({ 'x-remote-group': 'system:masters' })).toContain('x-remote-group');
+    // A proxy in front of the API server may read `_` as `-`.
+    expect(identityClaimRefusal({ impersonate_user: 'system:admin' })).toContain('impersonate_user');
+    expect(forwardedRequestHeaders({ impersonate_group: 'system:masters', x_remote_user: 'admin', accept: 'application/json' }, false)).toEqual({ accept: 'application/json' });
   });
 });

@@ -8,7 +8,7 @@ import { statusJson, writeUpgradeRefusal } from './k8s-status.js';
 import type { K8sSession } from './kubernetes-handler.js';
 import { identityClaimRefusal, policyResource, recordedText } from './kubernetes-handler.js';
 import { RequestAttributeError, queryBool, queryOf, requestAttributes, type RequestAttributes } from './request-attributes.js';
-import { actionFor, describeTarget, policyContextFor } from './request-policy.js';
+import { actionFor, describeTarget, policyContextFor, stricterDecision } from './request-policy.js';
 import type { ResponseMasking } from './response-masking.js';
 import { WebSocketChannelClient, type ChannelClient } from './channel-client.js';
 import { relayChannels, type RelayOptions } from './channel-relay.js';
@@ -49,6 +49,24 @@ interface UpgradeRequest {
 }
 
 
+/**
+ * The ports of a port-forward's query as the API server reads them (`ports`, repeated; a value is a
+ * decimal integer, Go's strconv with an optional sign; commas are read as separators too, as the
+ * kubelet does). A value that is not a port from 1 to 65535 is refused rather than guessed at.
+ */
+export function portForwardPorts(query: URLSearchParams): number[] {
+  const ports: number[] = [];
+  for (const value of query.getAll('ports')) {
+    for (const part of value.split(',')) {
+      if (!/^\+?\d{1,10}$/.test(part) || Number(part) < 1 || Number(part) > 65535) {
+        throw new RequestAttributeError(`the port-forward port "${part.slice(0, 50)}" is not a port from 1 to 65535`);
+      }
+      ports.push(Number(part));
+    }
+  }
+  return ports;
+}
+
 function offeredProtocols(req: IncomingMessage): string[] {
   const header = req.headers['sec-websocket-protocol'];
   return (typeof header === 'string' ? header : '').split(',').map((p) => p.trim()).filter((p) => p !== '');
@@ -88,11 +106,24 @@ export class ExecRelay {
       method, path: url.slice(0, 2048), verb: attrs.verb, resource: attrs.resource ?? null, subresource: attrs.subresource ?? null,
       namespace: attrs.namespace ?? null, name: attrs.name ?? null, action: action ?? null, upgrade: String(req.headers.upgrade ?? ''),
     };
+    let ports: number[] = [];
+    if (action === 'k8s:portforward') {
+      try {
+        ports = portForwardPorts(query);
+      } catch (error) {
+        if (!(error instanceof RequestAttributeError)) throw error;
+        return writeUpgradeRefusal(socket, 400, 'BadRequest', error.message);
+      }
+    }
+    const decideWith = (port?: number): PolicyDecision => this.deps.decide({
+      principal: session.principal, action: action!, resource: policyResource(session.resource),
+      context: policyContextFor(attrs, { ...(container !== undefined ? { container } : {}), ...(command.length > 0 ? { command } : {}), ...(port !== undefined ? { port } : {}) }, session.sourceIp),
+    });
+    // A port-forward that names its ports in the query (WebSocket clients) is decided for each
+    // (context.port; the strictest wins); kubectl's SPDY port-forward names them per connection, and
+    // each connection is decided again with its port (forwardConnection).
     const decision: PolicyDecision = action && ['k8s:exec', 'k8s:attach', 'k8s:portforward', 'k8s:proxy'].includes(action)
-      ? this.deps.decide({
-        principal: session.principal, action, resource: policyResource(session.resource),
-        context: policyContextFor(attrs, { ...(container !== undefined ? { container } : {}), ...(command.length > 0 ? { command } : {}) }, session.sourceIp),
-      })
+      ? (ports.length > 0 ? ports.map((p) => decideWith(p)).reduce((a, b) => stricterDecision(a, b)) : decideWith())
       : { effect: 'deny', determiningPolicies: [], reasons: [`${describeTarget(attrs)} cannot be upgraded through the gateway`], errors: [], obligations: { masking: { entities: [], columns: [] }, requireGrant: false } };
     const decided = { decision: decision.effect, policies: decision.determiningPolicies, reasons: decision.reasons };
     record.path = recordedText(session, this.deps.masking(decision), String(record.path));
@@ -108,6 +139,13 @@ export class ExecRelay {
     if (decision.effect === 'deny') {
       const why = decision.determiningPolicies.length > 0 ? `denied by policy "${decision.determiningPolicies.join('", "')}": ${decision.reasons.join('; ')}` : decision.reasons.join('; ');
       return refuse(403, 'Forbidden', `${describeTarget(attrs)} is forbidden: ${why}`);
+    }
+    // A WebSocket through pods/services/nodes proxy carries whatever the application sends: the agent
+    // cannot mask its messages, so a permit that asks for masking is not met, and the upgrade is refused.
+    const { masking: rules } = decision.obligations;
+    if (action === 'k8s:proxy' && (rules.entities.length > 0 || rules.columns.length > 0)) {
+      const message = `${describeTarget(attrs)} is forbidden over an upgraded connection: the permit masks answers (${decision.determiningPolicies.join(', ')}), and the messages of a proxied connection cannot be masked; plain HTTP requests through the proxy are masked`;
+      return refuse(403, 'Forbidden', message, { decision: 'deny', reasons: [...decided.reasons, message] });
     }
     const upgrade = String(req.headers.upgrade ?? '');
     if (upgrade.toUpperCase() === SPDY_UPGRADE) return this.handleSpdy(session, req, socket, head, request, refuse);
@@ -221,6 +259,20 @@ export class ExecRelay {
 
   private async forwardConnection(session: K8sSession, req: IncomingMessage, request: UpgradeRequest, connection: ForwardedConnection): Promise<void> {
     const { client, port, requestId } = connection;
+    // Each forwarded connection names its port only now: decided again with it (context.port).
+    const forPort = this.deps.decide({
+      principal: session.principal, action: 'k8s:portforward', resource: policyResource(session.resource),
+      context: policyContextFor(request.attrs, { ...(request.container !== undefined ? { container: request.container } : {}), port }, session.sourceIp),
+    });
+    if (forPort.effect !== 'allow') {
+      const why = forPort.effect === 'require_approval'
+        ? `port-forward to port ${port} needs an approval (${forPort.reasons.join('; ')}), which cannot be waited for here`
+        : `port-forward to port ${port} is forbidden: ${forPort.determiningPolicies.length > 0 ? `denied by policy "${forPort.determiningPolicies.join('", "')}": ` : ''}${forPort.reasons.join('; ')}`;
+      client.send(Buffer.concat([Buffer.from([1, port & 0xff, port >> 8]), Buffer.from(why)]));
+      client.close();
+      session.recorder.record('k8s.portforward', { ...request.record, port, requestId, decision: forPort.effect === 'require_approval' ? 'deny' : forPort.effect, policies: forPort.determiningPolicies, reasons: [why], status: 403, durationMs: 0 });
+      return;
+    }
     const url = new URL(request.url, 'http://cluster');
     url.searchParams.delete('ports');
     url.searchParams.set('ports', String(port));

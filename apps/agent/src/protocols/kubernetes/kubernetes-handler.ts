@@ -3,7 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Principal } from '@gw/identity';
-import type { GatewayAction, PolicyDecision, PolicyInput } from '@gw/policy';
+import { mergeMasking, type GatewayAction, type PolicyDecision, type PolicyInput } from '@gw/policy';
 import type { ProtocolHandler, ProtocolOpenContext } from '../../handlers/protocol-handler.js';
 import type { AgentResource } from '../../config/agent-config.js';
 import type { RecordingShipper, SessionRecorder } from '../../recording/recording-shipper.js';
@@ -20,9 +20,19 @@ import { sendStatus, writeUpgradeRefusal, type StatusReason } from './k8s-status
 import { readRequestBody, type BodyRead } from './request-body.js';
 import { decideWriteThatMayCreate, type ExistenceCheck } from './create-on-write.js';
 import { objectExists } from './object-existence.js';
-import { responseMasking, type ResponseMasking } from './response-masking.js';
+import { identityOnly, responseMasking, type ResponseMasking } from './response-masking.js';
 import { ExecRelay } from './exec-relay.js';
 import { HeldRequests } from './held-requests.js';
+
+/** Verbs whose answer is the object written (or deleted): it holds what a read of it would show. */
+const WRITE_VERBS: ReadonlySet<string> = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
+
+/** How the answer to a request is masked: the permit's rules, or only the objects' identity. */
+export interface AnswerMasking {
+  masking: ResponseMasking | undefined;
+  /** Policy would not let the principal read what the write answers with: only kind, apiVersion and the object's name go back. */
+  identityOnly?: string;
+}
 
 /** Writes whose decision may read the labels of the object in the body. */
 const LABELLED_WRITES: ReadonlySet<GatewayAction> = new Set(['k8s:create', 'k8s:update', 'k8s:patch']);
@@ -77,7 +87,8 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
  * a client's claim has no business reaching the API server either way).
  */
 export function isIdentityHeader(name: string): boolean {
-  const lower = name.toLowerCase();
+  // `Impersonate_User` too: a proxy in front of an API server may read `_` as `-` (CGI-style).
+  const lower = name.toLowerCase().replace(/_/g, '-');
   return lower.startsWith('impersonate-') || lower.startsWith('x-remote-');
 }
 
@@ -370,7 +381,9 @@ export class KubernetesHandler implements ProtocolHandler {
       }
       approvalId = outcome.approvalId;
     }
-    this.forward(session, req, res, body, attrs, decision, (status, bytesOut, bytesIn) => {
+    const answer = this.answerMasking(attrs, decision, decideAs);
+    if (answer.identityOnly) record.answer = 'identity only';
+    this.forward(session, req, res, body, attrs, answer, (status, bytesOut, bytesIn) => {
       // 201 to a write decided as the update of an object that was there: it was deleted between
       // the agent's check and the write (the API server checks both in one transaction; the gateway cannot).
       const created = createsIfAbsent && status === 201;
@@ -379,7 +392,25 @@ export class KubernetesHandler implements ProtocolHandler {
     });
   }
 
-  private forward(session: K8sSession, req: IncomingMessage, res: ServerResponse, body: Buffer | undefined, attrs: RequestAttributes, decision: PolicyDecision, done: (status: number, bytesOut: number, bytesIn: number) => void): void {
+  /**
+   * The answer to a write is the object as stored (a no-op `PATCH ?dryRun=All` with `{}` returns it
+   * whole), so it is masked as a read of it would be as well as by the write's permit: the rules of
+   * both decisions (`k8s:get` of a named object, `k8s:list` otherwise). When policy would not let the
+   * principal read it at all, only the identity of the objects goes back (kind, apiVersion, name ...).
+   */
+  answerMasking(attrs: RequestAttributes, decision: PolicyDecision, decideAs: (action: GatewayAction) => PolicyDecision): AnswerMasking {
+    if (!attrs.isResourceRequest || !WRITE_VERBS.has(attrs.verb)) return { masking: this.maskingFor(decision) };
+    const readAction: GatewayAction = attrs.name !== undefined ? 'k8s:get' : 'k8s:list';
+    const read = decideAs(readAction);
+    if (read.effect === 'deny') {
+      const why = read.determiningPolicies.length > 0 ? `policy "${read.determiningPolicies.join('", "')}"` : 'no policy permits it';
+      return { masking: this.maskingFor(decision), identityOnly: `${readAction} of ${describeTarget(attrs)} is denied (${why})` };
+    }
+    const merged = mergeMasking([decision.obligations.masking, read.obligations.masking]);
+    return { masking: this.maskingFor({ ...decision, obligations: { ...decision.obligations, masking: merged } }) };
+  }
+
+  private forward(session: K8sSession, req: IncomingMessage, res: ServerResponse, body: Buffer | undefined, attrs: RequestAttributes, answerMasking: AnswerMasking, done: (status: number, bytesOut: number, bytesIn: number) => void): void {
     const { auth, resource } = session;
     const headers = upstreamHeaders(req.headers, auth, false);
     if (body) {
@@ -406,14 +437,17 @@ export class KubernetesHandler implements ProtocolHandler {
     };
     upstream.on('response', (answer: IncomingMessage) => {
       const status = answer.statusCode ?? 502;
-      const masking = this.maskingFor(decision);
+      const { masking } = answerMasking;
       const contentType = answer.headers['content-type'];
       const encoding = answer.headers['content-encoding'];
       // An encoded answer (asked for or not) is as unreadable as protobuf: never passed on unmasked.
       const readableType = encoding && encoding !== 'identity' ? 'application/octet-stream' : typeof contentType === 'string' ? contentType : '';
       // Streamed answers (watches, `logs -f`) are masked line by line; `follow` is read as the API server reads it.
       const query = queryOf(req.url ?? '/');
-      const transform = masking?.transformFor(attrs, readableType, attrs.verb === 'watch' || queryBool(query.get('watch')) || queryBool(query.get('follow')));
+      const streaming = attrs.verb === 'watch' || queryBool(query.get('watch')) || queryBool(query.get('follow'));
+      const transform = answerMasking.identityOnly !== undefined
+        ? identityOnly(readableType, answerMasking.identityOnly)
+        : masking?.transformFor(attrs, readableType, streaming);
       const raw = answer.rawHeaders;
       const outHeaders: string[] = [];
       for (let i = 0; i + 1 < raw.length; i += 2) {

@@ -188,6 +188,8 @@ export interface RequestExtras {
   /** exec/attach: the container and command from the query. */
   container?: string;
   command?: string[];
+  /** port-forward: the pod port of one forwarded connection (or of one `ports` value). */
+  port?: number;
 }
 
 export function policyContextFor(attrs: RequestAttributes, extras: RequestExtras, sourceIp: string): PolicyContext {
@@ -212,6 +214,7 @@ export function policyContextFor(attrs: RequestAttributes, extras: RequestExtras
   if (extras.objectLabels) context.objectLabels = Object.entries(extras.objectLabels).map(([k, v]) => `${k}=${v}`);
   if (extras.container !== undefined) context.container = extras.container;
   if (extras.command) context.command = extras.command.join(' ');
+  if (extras.port !== undefined) context.port = extras.port;
   return context;
 }
 

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
 import { requestAttributes } from './request-attributes.js';
-import { responseMasking } from './response-masking.js';
+import { identityOnly, responseMasking } from './response-masking.js';
 
 const KEY = Buffer.alloc(32, 7);
 const rules = {
@@ -45,6 +45,42 @@ describe('masking of Kubernetes answers', () => {
       expect(out.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { type: string }).type)).toEqual(['ADDED', 'MODIFIED']);
       expect(out).not.toContain(PASSWORD);
     }
+  });
+
+  it('drops the last-applied-configuration of a Secret in metadata-only views (Table rows, PartialObjectMetadata, their watch events), where data is absent', async () => {
+    const meta = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: secret.metadata };
+    const table = JSON.stringify({ kind: 'Table', apiVersion: 'meta.k8s.io/v1', columnDefinitions: [{ name: 'Name' }], rows: [{ cells: ['s'], object: meta }] });
+    const tableType = 'application/json;as=Table;v=v1;g=meta.k8s.io';
+    expect(await through('/api/v1/namespaces/d/secrets', tableType, false, [table])).not.toContain('hunter2');
+    expect(await through('/api/v1/namespaces/d/secrets?watch=1', `${tableType};stream=watch`, true, [`${JSON.stringify({ type: 'ADDED', object: JSON.parse(table) as unknown })}\n`])).not.toContain('hunter2');
+    expect(await through('/api/v1/namespaces/d/secrets/s', 'application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io', false, [JSON.stringify(meta)])).not.toContain('hunter2');
+    const list = JSON.stringify({ kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: {}, items: [meta] });
+    expect(await through('/api/v1/secrets', 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io', false, [list])).not.toContain('hunter2');
+    // Objects of resources no column rule names keep it (nothing of theirs is masked by column).
+    const cm = JSON.stringify({ ...meta, metadata: { name: 'c', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"data":{"k":"v1"}}' } } });
+    expect(await through('/api/v1/namespaces/d/configmaps/c', 'application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io', false, [cm])).toContain('{\\"k\\":\\"v1\\"}');
+  });
+
+  it('reduces the answer to a write the principal may not read to the identity of its objects; a Status stays; anything else is cut off', async () => {
+    const reduce = (contentType: string, doc: string) => text(Readable.from([Buffer.from(doc)]).pipe(identityOnly(contentType, 'k8s:get denied')));
+    const out = JSON.parse(await reduce('application/json', JSON.stringify(secret))) as Record<string, unknown>;
+    expect(out).toEqual({ kind: 'Secret', apiVersion: 'v1', metadata: { name: 's' } });
+    const list = JSON.parse(await reduce('application/json', JSON.stringify({ kind: 'SecretList', apiVersion: 'v1', metadata: {}, items: [secret] }))) as { items: unknown[] };
+    expect(list.items).toEqual([{ kind: 'Secret', apiVersion: 'v1', metadata: { name: 's' } }]);
+    const status = { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'not found', code: 404 };
+    expect(JSON.parse(await reduce('application/json', JSON.stringify(status)))).toEqual(status);
+    await expect(reduce('application/yaml', 'data:\n  password: aHVudGVy\n')).rejects.toThrow(/cannot be reduced/);
+  });
+
+  it('applies column rules named by the resource asked for, whatever plural the kind would make (Endpoints, a custom resource naming its own)', async () => {
+    const crdRules = { entities: [], columns: [{ table: 'dbcreds', column: 'spec', style: 'full' as const }, { table: 'endpoints', column: 'subsets', style: 'full' as const }] };
+    const mask = (url: string, doc: unknown) => text(Readable.from([Buffer.from(JSON.stringify(doc))]).pipe(responseMasking(crdRules, KEY)!.transformFor(requestAttributes('GET', url), 'application/json', false)!));
+    const cred = { kind: 'DatabaseCredential', apiVersion: 'example.com/v1', metadata: { name: 'x' }, spec: { password: 'hunter2-secret' } };
+    expect(await mask('/apis/example.com/v1/namespaces/d/dbcreds/x', cred)).not.toContain('hunter2');
+    expect(await mask('/apis/example.com/v1/namespaces/d/dbcreds', { kind: 'DatabaseCredentialList', apiVersion: 'example.com/v1', metadata: {}, items: [{ metadata: { name: 'x' }, spec: cred.spec }] })).not.toContain('hunter2');
+    const endpoints = { kind: 'Endpoints', apiVersion: 'v1', metadata: { name: 'e' }, subsets: [{ addresses: [{ ip: '10.1.2.3' }] }] };
+    expect(await mask('/api/v1/namespaces/d/endpoints/e', endpoints)).not.toContain('10.1.2.3');
+    expect(await mask('/api/v1/namespaces/d/endpoints', { kind: 'EndpointsList', apiVersion: 'v1', metadata: {}, items: [endpoints] })).not.toContain('10.1.2.3');
   });
 
   it('runs the recognizers over ConfigMaps and log lines, a character split between chunks included', async () => {

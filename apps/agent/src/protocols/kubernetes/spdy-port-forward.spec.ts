@@ -71,3 +71,15 @@ describe('SpdyPortForwardPairs', () => {
     expect(closed).toEqual(['client closed its connection']);
   });
 });
+
+describe('the ports of a port-forward query, as policy sees them (context.port)', () => {
+  it('reads repeated and comma-separated ports with an optional +, and refuses anything that is not a port', async () => {
+    const { portForwardPorts } = await import('./exec-relay.js');
+    const { RequestAttributeError } = await import('./request-attributes.js');
+    expect(portForwardPorts(new URLSearchParams('ports=8080&ports=9229,%2B443&ports=0080'))).toEqual([8080, 9229, 443, 80]);
+    expect(portForwardPorts(new URLSearchParams(''))).toEqual([]);
+    for (const bad of ['ports=', 'ports=0', 'ports=65536', 'ports=-1', 'ports=%209229', 'ports=80,', 'ports=%2B%2B80', 'ports=+80', 'ports=0x50', 'ports=8e3']) {
+      expect(() => portForwardPorts(new URLSearchParams(bad)), bad).toThrow(RequestAttributeError);
+    }
+  });
+});

@@ -37,6 +37,10 @@ describe('headers the agent sends to the API server', () => {
     const refusal = identityClaimRefusal({ 'impersonate-user': 'viewer', 'impersonate-group': 'g', accept: 'application/json' });
     expect(refusal).toContain('impersonation is not available through the gateway (the request carries impersonate-group, impersonate-user;');
     expect(identityClaimRefusal({ 'x-remote-user': 'admin' })).toContain('x-remote-user');
+    // A proxy in front of the API server may read `_` as `-`: refused too, and never sent on.
+    expect(identityClaimRefusal({ impersonate_user: 'admin' })).toContain('impersonate_user');
+    expect(identityClaimRefusal({ x_remote_group: 'system:masters' })).toContain('x_remote_group');
+    expect(upstreamHeaders({ impersonate_user: 'admin', 'x_remote-user': 'admin' }, auth, false)).toEqual({ authorization: 'Bearer sa-token' });
   });
 
   it('checks whether an object exists at its own path, without the subresource', () => {
