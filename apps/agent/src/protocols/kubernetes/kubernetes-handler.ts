@@ -334,6 +334,18 @@ export class KubernetesHandler implements ProtocolHandler {
     };
     const claim = identityClaimRefusal(req.headers);
     if (claim) return refuse(403, 'Forbidden', claim);
+    // An ephemeral container (kubectl debug) runs a command as an exec does: policy sees it as context.command.
+    if (attrs.subresource === 'ephemeralcontainers' && action) {
+      const commands = bodyRead.readable ? bodyRead.ephemeralCommands : undefined;
+      // Several containers' commands are joined by a `;` word (kubectl debug adds one).
+      if (commands && commands.length > 0 && commands.every((c) => c !== null)) extras.command = commands.flatMap((c, i) => (i === 0 ? c : [';', ...c]));
+      else if (this.policyReads('command')) {
+        const why = commands?.includes(null)
+          ? "an ephemeral container without a command runs its image's entrypoint, which the gateway cannot see; name the command (kubectl debug ... -- <command>)"
+          : 'the ephemeral containers it adds cannot be read from the body';
+        return refuse(403, 'Forbidden', `${describeTarget(attrs)}: policy decides on the command an exec runs (context.command), and ${why}`);
+      }
+    }
     // Labels policy cannot see must not decide a write that policy would decide on them.
     if (!bodyRead.readable && action && LABELLED_WRITES.has(action) && this.policyReads('objectLabels')) {
       return refuse(bodyRead.code, bodyRead.reason, `${describeTarget(attrs)}: policy decides on the labels of the object (context.objectLabels), and ${bodyRead.message}`);

@@ -1,6 +1,7 @@
 import { parseDocument } from 'yaml';
 import { mediaType } from './held-requests.js';
 import { entriesOf } from './parsed-body.js';
+import { ephemeralContainerCommands } from './ephemeral-containers.js';
 import { podPrivileges } from './pod-privileges.js';
 
 /**
@@ -22,6 +23,11 @@ export type BodyRead =
      * any body; meaningful only for writes to workload kinds. Absent when nothing.
      */
     privileges?: string[];
+    /**
+     * The commands of the ephemeral containers the body names (see ephemeral-containers.ts); absent when
+     * it names none. Meaningful only for writes to `pods/<name>/ephemeralcontainers`.
+     */
+    ephemeralCommands?: (string[] | null)[];
   }
   | { readable: false; code: 400 | 415; reason: 'BadRequest' | 'UnsupportedMediaType'; message: string };
 
@@ -76,12 +82,32 @@ function readJsonBody(body: Buffer, type: string, form: BodyForm): BodyRead {
   }
   const repeated = repeatedJsonKey(text);
   if (repeated !== undefined) return malformed(type, `the key "${repeated.slice(0, 100)}" appears twice in one object (the API server would merge both)`);
-  if (form === 'json-patch') return withPrivileges(labelsFromJsonPatch(value, type), jsonPatchPrivileges(value));
-  return withPrivileges(fromObject(value, form, type), podPrivileges(value));
+  if (form === 'json-patch') return withPodSpec(labelsFromJsonPatch(value, type), jsonPatchPrivileges(value), placedValues(value));
+  return withPodSpec(fromObject(value, form, type), podPrivileges(value), [value]);
 }
 
-function withPrivileges(read: BodyRead, privileges: string[]): BodyRead {
-  return read.readable && privileges.length > 0 ? { ...read, privileges } : read;
+function withPodSpec(read: BodyRead, privileges: string[], values: readonly unknown[]): BodyRead {
+  if (!read.readable) return read;
+  const ephemeralCommands = ephemeralContainerCommands(values);
+  return {
+    ...read,
+    ...(privileges.length > 0 ? { privileges } : {}),
+    ...(ephemeralCommands ? { ephemeralCommands } : {}),
+  };
+}
+
+/** Each `add` or `replace` value of a JSON patch placed at its path (array indices and `-` as lists). */
+function placedValues(ops: unknown): unknown[] {
+  if (!Array.isArray(ops)) return [];
+  const placed: unknown[] = [];
+  for (const op of ops) {
+    const kind = field(op, 'op');
+    if (kind !== 'add' && kind !== 'replace') continue;
+    let value: unknown = field(op, 'value');
+    for (const segment of [...(pointer(field(op, 'path')) ?? [])].reverse()) value = /^(\d+|-)$/.test(segment) ? [value] : { [segment]: value };
+    placed.push(value);
+  }
+  return placed;
 }
 
 /**
@@ -94,16 +120,9 @@ function jsonPatchPrivileges(ops: unknown): string[] {
   const found = new Set<string>();
   for (const op of ops) {
     const kind = field(op, 'op');
-    if (kind === 'move' || kind === 'copy') {
-      found.add(`a JSON patch "${kind}" (its value comes from the stored object, which the gateway does not see)`);
-      continue;
-    }
-    if (kind !== 'add' && kind !== 'replace') continue;
-    const segments = pointer(field(op, 'path')) ?? [];
-    let placed: unknown = field(op, 'value');
-    for (const segment of [...segments].reverse()) placed = /^(\d+|-)$/.test(segment) ? [placed] : { [segment]: placed };
-    for (const what of podPrivileges(placed)) found.add(what);
+    if (kind === 'move' || kind === 'copy') found.add(`a JSON patch "${kind}" (its value comes from the stored object, which the gateway does not see)`);
   }
+  for (const placed of placedValues(ops)) for (const what of podPrivileges(placed)) found.add(what);
   return [...found];
 }
 
@@ -130,7 +149,7 @@ function readYamlBody(body: Buffer, type: string, form: BodyForm): BodyRead {
   } catch (error) {
     return malformed(type, (error as Error).message);
   }
-  return withPrivileges(fromObject(value, form, type), podPrivileges(value));
+  return withPodSpec(fromObject(value, form, type), podPrivileges(value), [value]);
 }
 
 function field(value: unknown, name: string): unknown {
