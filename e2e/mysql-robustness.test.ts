@@ -54,6 +54,25 @@ describe('mysql endpoint robustness: truncated, oversized and random packets', (
     expect(parseErr(packets[1]!)).toMatchObject({ code: 1835, message: expect.stringContaining('limit') as unknown });
   });
 
+  it('an SSLRequest with the first TLS bytes in the same write, then a reset connection, leaves the endpoint serving (no uncaught error)', async () => {
+    // mysqlclient (MariaDB Connector/C) sends its ClientHello right behind the SSLRequest; a client that then
+    // resets the connection made the raw socket under the TLS bridge emit an error nobody listened to.
+    for (let i = 0; i < 5; i++) {
+      const { socket } = await rawClient(fx.stack.mysqlPort);
+      const sslRequest = Buffer.alloc(32);
+      sslRequest.writeUInt32LE((GATEWAY_CAPABILITIES | CAP.SSL) >>> 0, 0);
+      sslRequest.writeUInt32LE(1 << 24, 4);
+      sslRequest[8] = 45;
+      socket.write(Buffer.concat([packet(sslRequest, 1), Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03])]));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      socket.resetAndDestroy();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const { packets, socket } = await rawClient(fx.stack.mysqlPort);
+    expect(packets[0]![0]).toBe(10);
+    socket.destroy();
+  });
+
   it('a handshake response cut short, then the connection closed, leaves the endpoint serving', async () => {
     const { socket, closed } = await rawClient(fx.stack.mysqlPort);
     const full = encodeHandshakeResponse({

@@ -153,6 +153,9 @@ export class MysqlConnection extends DatabaseClientConnection<'handshake' | 'swi
         if (!bridge.push(d)) raw.pause();
       });
       raw.on('end', () => bridge.push(null));
+      // The raw socket still reads for the bridge: its errors (a client that resets) end the TLS side,
+      // whose handlers tear the connection down; unheard, one would be an uncaught exception.
+      raw.on('error', (error) => bridge.destroy(error));
       raw.on('close', () => bridge.destroy());
       transport = bridge;
     }
