@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPgFixture, type PgFixture } from './support/pg-fixture.js';
 import { authenticate, cstr, errorCode, frame, messages, prng, rawTls, startupFrame, type RawConn } from './support/pg-raw.js';
@@ -56,6 +57,21 @@ describe('postgres gateway robustness: malformed, out-of-order and random frames
   describe('before authentication', () => {
     beforeAll(async () => {
       sessionsBefore = await sessionCount();
+    });
+
+    it('an SSLRequest with TLS bytes right behind it, then a reset connection, leaves the endpoint serving (no uncaught error)', async () => {
+      for (let i = 0; i < 5; i++) {
+        const socket = connect({ host: '127.0.0.1', port: fx.stack.pgPort });
+        socket.on('error', () => undefined);
+        await new Promise((resolve) => socket.once('connect', resolve));
+        socket.write(Buffer.concat([int32(8), int32(80877103), Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03])]));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        socket.resetAndDestroy();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const c = await rawTls(fx.stack.pgPort);
+      expect(c.isClosed()).toBe(false);
+      c.destroy();
     });
 
     it('a Query before the startup message is refused and the connection closed', async () => {
