@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './support/stack.js';
 import { assertAgentBuilt } from './support/pg-fixture.js';
 import { sessionEvents } from './support/session-events.js';
+import { rawMcp } from './support/mcp-client.js';
 
 /**
  * A lax, hand-written server (e2e/support/lax-mcp-server.mjs: runs a tools/call whatever its id,
@@ -25,19 +26,8 @@ describe('MCP servers behind the gateway: a lax server and malformed client mess
   let token: string;
   let ids = 100;
   const post = async (sid: string | undefined, body: unknown) => {
-    const res = await fetch(`${stack.cp.baseUrl}/mcp/lax`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}`, ...(sid ? { 'mcp-session-id': sid } : {}) },
-      body: JSON.stringify(body),
-    });
-    const text = await res.text();
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, sid: res.headers.get('mcp-session-id'), text, json };
+    const res = await rawMcp(stack.cp.baseUrl, { path: '/mcp/lax', token, body: JSON.stringify(body), headers: sid ? { 'mcp-session-id': sid } : {} });
+    return { ...res, sid: res.headers.get('mcp-session-id') };
   };
   const open = async () => {
     const r = await post(undefined, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });

@@ -25,11 +25,11 @@ export async function mcpClient(baseUrl: string, token: string, info = { name: '
   };
 }
 
-/** Raw JSON-RPC over HTTP to /mcp, for what a well-behaved client never sends. */
-export async function rawMcp(baseUrl: string, opts: { token?: string; body?: string; headers?: Record<string, string>; method?: string }) {
+/** Raw JSON-RPC over HTTP to /mcp (or `path`: an MCP server behind an agent), for what a well-behaved client never sends. */
+export async function rawMcp(baseUrl: string, opts: { token?: string; body?: string; headers?: Record<string, string>; method?: string; path?: string }) {
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(opts.headers ?? {}) };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  const res = await fetch(`${baseUrl}/mcp`, { method: opts.method ?? 'POST', headers, body: opts.body });
+  const res = await fetch(`${baseUrl}${opts.path ?? '/mcp'}`, { method: opts.method ?? 'POST', headers, body: opts.body });
   const text = await res.text();
   let json: any;
   try {
