@@ -33,7 +33,7 @@ import { StatementGate } from './statement-gate.js';
 import { NO_MASKING, combineVerdicts, denialMessage, denied, type SessionPolicyContext, type StatementVerdict } from './statement-policy.js';
 import { StatementRecording, cutText, type StatementRun } from './statement-recording.js';
 import { functionCallClassification } from './fast-path.js';
-import { withDeclaredParameterTypes } from './user-functions.js';
+import { withDeclaredParameterTypes } from './user-types.js';
 
 /** Result shape of a portal (extended protocol), filled in by the server's answers. */
 interface Portal {

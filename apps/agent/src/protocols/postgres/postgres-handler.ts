@@ -7,7 +7,8 @@ import type { ProtocolHandler, ProtocolOpenContext } from '../../handlers/protoc
 import { holdThrough } from '../../approvals/approval-client.js';
 import { acceptStream, closeResourceStates, msUntilExpiry, policyResource, recordedPrincipal, type DatabaseHandlerOptions } from '../database/database-handler.js';
 import { ColumnCatalog } from './column-catalog.js';
-import { loadSafeUserTypes, loadUserCodeViewNames, loadUserFunctionNames, loadUserRowFunctionNames } from './user-functions.js';
+import { loadUserCodeViewNames, loadUserFunctionNames, loadUserRowFunctionNames } from './user-functions.js';
+import { loadSafeUserTypes } from './user-types.js';
 import { EphemeralRoles, RoleRefusedError, assertAssumable, type EphemeralRole } from './ephemeral-roles.js';
 import { loadMaskingKey } from './masking-key.js';
 import { PgSession } from './pg-session.js';

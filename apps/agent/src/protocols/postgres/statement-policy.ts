@@ -8,7 +8,8 @@ import { decisionKey } from './decision-key.js';
 import { keepsValues, maskedValuesKept } from './kept-values.js';
 import { valueSamplesRead } from './value-samples.js';
 import { behindViews, opaqueViewStyle, type ViewLineage } from './view-masking.js';
-import { callsUserCode, callsUserRowFunction, convertsToUserCodeType, readsUserCodeView } from './user-functions.js';
+import { callsUserCode, callsUserRowFunction, readsUserCodeView } from './user-functions.js';
+import { convertsToUserCodeType } from './user-types.js';
 
 type Principal = PolicyInput['principal'];
 
@@ -42,7 +43,7 @@ export interface SessionPolicyContext {
   userCodeViews?: ReadonlySet<string>;
   /** Names of user functions of one row argument, callable as `t.name` (see user-functions.ts); absent = none known. */
   userRowFunctions?: ReadonlySet<string>;
-  /** User types whose conversion runs no user code (see user-functions.ts); absent = none: every user type counts as code. */
+  /** User types whose conversion runs no user code (see user-types.ts); absent = none: every user type counts as code. */
   safeUserTypes?: ReadonlySet<string>;
   /**
    * MySQL: what is behind each view (mysql/user-code.ts), whose columns the server names after the
