@@ -43,6 +43,8 @@ const envSchema = z.object({
   REDIS_PREFIX: z.string().default('gw'),
   OIDC_ISSUERS: jsonFromString('OIDC_ISSUERS').default(JSON.parse(DEFAULT_OIDC_ISSUERS) as unknown),
   ROLE_MAPPINGS: jsonFromString('ROLE_MAPPINGS').optional(),
+  /** Refused credentials audited one by one per source address and minute; the rest go into one summary per minute. */
+  AUDIT_REFUSALS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(20),
   DATA_DIR: z.string().default('.data/control-plane'),
   MIGRATIONS_RUN: z.enum(['true', 'false']).default('true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -127,7 +129,8 @@ export interface AppConfig {
    * sealed replica messages (see redis/replica-message-seal.ts).
    */
   redis: { url: string; prefix: string; tls: boolean; tlsCa?: string; messageMaxSkewMs: number };
-  identity: { issuers: unknown; roleMappings: unknown };
+  /** `refusalsPerMinute`: see RefusalAuditThrottle (identity/refusal-audit-throttle.ts). */
+  identity: { issuers: unknown; roleMappings: unknown; refusalsPerMinute: number };
   postgres: { host: string; port: number; certFile?: string; keyFile?: string; allowCleartext: boolean };
   /** MySQL wire endpoint (user `<db user>@<resource>`, token via mysql_clear_password over TLS); port -1 = off. */
   mysql: { host: string; port: number; certFile?: string; keyFile?: string; allowCleartext: boolean };
@@ -216,7 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       tlsCa: e.REDIS_TLS_CA_FILE === undefined ? undefined : readRedisCa(e.REDIS_URL, e.REDIS_TLS_CA_FILE),
       messageMaxSkewMs: e.REDIS_MESSAGE_MAX_SKEW_MS,
     },
-    identity: { issuers: e.OIDC_ISSUERS, roleMappings: e.ROLE_MAPPINGS },
+    identity: { issuers: e.OIDC_ISSUERS, roleMappings: e.ROLE_MAPPINGS, refusalsPerMinute: e.AUDIT_REFUSALS_PER_MINUTE },
     postgres: {
       host: e.PG_HOST,
       port: e.PG_PORT,
