@@ -17,6 +17,13 @@ const POLICY = `
 permit (principal, action == Gateway::Action::"connect", resource) when { principal.gatewayRoles.contains("requester") && resource.type == "mcp" };
 @id("read-only-tools") permit (principal, action == Gateway::Action::"mcp:call_tool", resource)
   when { principal.gatewayRoles.contains("requester") && context has toolReadOnly && context.toolReadOnly };
+@id("public-files") permit (principal, action == Gateway::Action::"mcp:read_resource", resource)
+  when { principal.gatewayRoles.contains("requester") && context has uri && context.uri like "file:///public/*" };
+@id("greeting") permit (principal, action == Gateway::Action::"mcp:get_prompt", resource)
+  when { principal.gatewayRoles.contains("requester") && context has prompt && context.prompt == "greeting" };
+@id("held-files") @approval("required") @approvers("role:approver")
+permit (principal, action == Gateway::Action::"mcp:read_resource", resource)
+  when { principal.gatewayRoles.contains("requester") && context has uri && context.uri like "file:///held/*" };
 `;
 const SERVER = resolve('e2e/support/lax-mcp-server.mjs');
 const EMAIL = 'grace.hopper@example.com';
@@ -105,5 +112,28 @@ describe('MCP servers behind the gateway: a lax server and malformed client mess
     expect(shouted.text).toContain('notifications/resources/updated');
     expect(shouted.text).not.toContain(EMAIL);
     expect(shouted.text).not.toContain('4111');
+  });
+
+  it('subscribing to a resource and completing an argument are decided as reading it or getting the prompt; suggestions are masked', async () => {
+    const sid = await open();
+    const rpc = async (method: string, params: unknown) => (await post(sid, { jsonrpc: '2.0', id: ++ids, method, params })).json;
+    const subscribed = async () => (await call(sid, 'subscriptions')).json.result.content[0].text as string;
+    const secret = await rpc('resources/subscribe', { uri: 'file:///customers/all.csv' });
+    expect(secret.error.message).toMatch(/subscription to resource "file:\/\/\/customers\/all.csv" denied/);
+    const held = await rpc('resources/subscribe', { uri: 'file:///held/x' });
+    expect(held.error.message).toMatch(/refused: policy holds it for approval.*ask for the resource or prompt itself/);
+    expect(await rpc('resources/subscribe', { uri: 'file:///public/menu.txt' })).toMatchObject({ result: {} });
+    expect(JSON.parse(await subscribed())).toEqual(['file:///public/menu.txt']);
+
+    const forPrompt = await rpc('completion/complete', { ref: { type: 'ref/prompt', name: 'customer_report' }, argument: { name: 'email', value: 'gr' } });
+    expect(forPrompt.error.message).toMatch(/completion of prompt "customer_report" denied/);
+    const forTemplate = await rpc('completion/complete', { ref: { type: 'ref/resource', uri: 'file:///customers/{email}' }, argument: { name: 'email', value: 'gr' } });
+    expect(forTemplate.error.message).toMatch(/completion of resource "file:\/\/\/customers\/\{email\}" denied/);
+    const odd = await rpc('completion/complete', { ref: { type: 'ref/other' }, argument: { name: 'email', value: 'gr' } });
+    expect(odd.error.message).toMatch(/denied/);
+    const allowed = await rpc('completion/complete', { ref: { type: 'ref/prompt', name: 'greeting' }, argument: { name: 'name', value: 'gr' } });
+    expect(allowed.result.completion.values).toHaveLength(2);
+    expect(JSON.stringify(allowed)).not.toContain(EMAIL);
+    expect(allowed.result.completion.values[0]).toMatch(/^g\*+@example\.com$/);
   });
 });

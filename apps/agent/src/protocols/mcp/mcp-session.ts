@@ -272,6 +272,10 @@ export class McpSession {
       this.d.recorder.record('mcp.request', recorded);
       return this.refuse(m, gated, `${gated.target} denied${named}: ${decision.reasons.join('; ') || 'no policy allows it'}`, { error: 'denied', policies: decision.determiningPolicies }, started, true);
     }
+    if (decision.effect === 'require_approval' && gated.approvable === false) {
+      this.d.recorder.record('mcp.request', recorded);
+      return this.refuse(m, gated, `${gated.target} refused: policy holds it for approval (${decision.reasons.join('; ') || 'approval required'}); ask for the resource or prompt itself to open an approval`, { error: 'approval_required', policies: decision.determiningPolicies }, started, true);
+    }
     if (decision.effect === 'require_approval') {
       const approvalId = await this.heldCall(m, gated, decision);
       if (approvalId === undefined) return; // answered: held, or still waiting
@@ -487,7 +491,8 @@ export class McpSession {
 
   private maskedArguments(m: JsonRpcMessage): unknown {
     const params = isRecord(m.params) ? m.params : {};
-    return cut(maskResult(params.arguments ?? params.uri ?? null, this.d.masker(this.d.connectMasking), RECORDED_BYTES).result);
+    const asked = params.arguments ?? params.uri ?? (params.ref !== undefined ? { ref: params.ref, argument: params.argument } : null);
+    return cut(maskResult(asked, this.d.masker(this.d.connectMasking), RECORDED_BYTES).result);
   }
 }
 

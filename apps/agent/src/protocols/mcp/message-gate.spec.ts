@@ -23,6 +23,17 @@ describe('MCP message gate', () => {
     for (const method of ['tools/list', 'ping', 'initialize', 'resources/list']) expect(gatedRequest({ jsonrpc: '2.0', id: 1, method }, tools, '')).toBeUndefined();
   });
 
+  it('decides a subscription as reading the resource and a completion as the prompt or resource it completes, never as approvable', () => {
+    expect(gatedRequest({ jsonrpc: '2.0', id: 1, method: 'resources/subscribe', params: { uri: 'db://customers' } }, tools, '')).toMatchObject({ action: 'mcp:read_resource', context: { uri: 'db://customers' }, approvable: false });
+    expect(gatedRequest({ jsonrpc: '2.0', id: 1, method: 'completion/complete', params: { ref: { type: 'ref/prompt', name: 'report' }, argument: { name: 'customer', value: 'a' } } }, tools, ''))
+      .toMatchObject({ action: 'mcp:get_prompt', context: { prompt: 'report', argumentNames: ['customer'], arguments: '{"customer":"a"}' }, approvable: false });
+    expect(gatedRequest({ jsonrpc: '2.0', id: 1, method: 'completion/complete', params: { ref: { type: 'ref/resource', uri: 'db://customers/{email}' }, argument: { name: 'email', value: '' } } }, tools, ''))
+      .toMatchObject({ action: 'mcp:read_resource', context: { uri: 'db://customers/{email}' }, approvable: false });
+    // A reference of another kind (or none) is still decided, as reading an empty uri.
+    expect(gatedRequest({ jsonrpc: '2.0', id: 1, method: 'completion/complete', params: { ref: { type: 'ref/new' } } }, tools, '')).toMatchObject({ action: 'mcp:read_resource', context: { uri: '' } });
+    expect(gatedRequest({ jsonrpc: '2.0', id: 1, method: 'resources/unsubscribe', params: { uri: 'db://customers' } }, tools, '')).toBeUndefined();
+  });
+
   it('masks every string leaf of a result and keeps its shape; cuts text past the limit with a note', () => {
     const result = { content: [{ type: 'text', text: 'mail ada@example.com' }], structuredContent: { content: 'ada@example.com', n: 3 }, isError: false };
     const { result: masked, truncated } = maskResult(result, masker, 10_000);

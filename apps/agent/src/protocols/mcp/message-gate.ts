@@ -21,6 +21,11 @@ export interface GatedRequest {
   target: string;
   tool?: string;
   context: PolicyContext;
+  /**
+   * False for requests that only stand beside a read or a prompt (subscribing to a resource,
+   * completing an argument): a policy that holds the read refuses them instead of opening an approval.
+   */
+  approvable?: false;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -66,9 +71,35 @@ export function gatedRequest(m: JsonRpcMessage, tools: ReadonlyMap<string, ToolD
       const args = isRecord(params.arguments) ? params.arguments : {};
       return { action: 'mcp:get_prompt', target: `prompt "${prompt}"`, context: { ...base, prompt: prompt.slice(0, 1024), arguments: JSON.stringify(args).slice(0, ARGUMENTS_TEXT_LIMIT), argumentNames: Object.keys(args).slice(0, 512) } };
     }
+    // Updates of a resource one may not read tell what changes and when: decided as reading it.
+    case 'resources/subscribe': {
+      const uri = typeof params.uri === 'string' ? params.uri : '';
+      return { action: 'mcp:read_resource', target: `subscription to resource "${uri}"`, context: { ...base, uri: uri.slice(0, ARGUMENTS_TEXT_LIMIT) }, approvable: false };
+    }
+    // Completions suggest values (a server backed by a database suggests its rows): decided as the
+    // prompt or resource (template) they complete an argument of.
+    case 'completion/complete':
+      return completionRequest(params, base);
     default:
       return undefined;
   }
+}
+
+function completionRequest(params: Record<string, unknown>, base: PolicyContext): GatedRequest {
+  const ref = isRecord(params.ref) ? params.ref : {};
+  const argument = isRecord(params.argument) ? params.argument : {};
+  const name = typeof argument.name === 'string' ? argument.name.slice(0, 1024) : '';
+  const args = { [name]: typeof argument.value === 'string' ? argument.value : '' };
+  if (ref.type === 'ref/prompt') {
+    const prompt = typeof ref.name === 'string' ? ref.name : '';
+    return {
+      action: 'mcp:get_prompt', target: `completion of prompt "${prompt}"`, approvable: false,
+      context: { ...base, prompt: prompt.slice(0, 1024), arguments: JSON.stringify(args).slice(0, ARGUMENTS_TEXT_LIMIT), argumentNames: [name] },
+    };
+  }
+  // ref/resource, or a reference this gateway does not know: decided as reading its uri (empty when absent).
+  const uri = typeof ref.uri === 'string' ? ref.uri : '';
+  return { action: 'mcp:read_resource', target: `completion of resource "${uri}"`, context: { ...base, uri: uri.slice(0, ARGUMENTS_TEXT_LIMIT) }, approvable: false };
 }
 
 /** The tool's annotations as the policy context names them; absent hints stay absent (policies test `context has`). */
