@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -56,14 +56,14 @@ describe('ssh recordings are masked by the session\'s masking obligations', () =
 
   const ended = (events: SessionEvent[]) => events.some((e) => e.type === 'session.end');
 
-  it('masks exec stdin, output and the command line; the client still gets the real output', async () => {
+  it('masks exec stdin, output and the command line; the client gets the output masked as well', async () => {
     const result = await workload.ssh(HOST, ['echo 4111-1111-1111-1111; cat'], { input: PII_TEXT });
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toBe(`4111-1111-1111-1111\n${PII_TEXT}`);
+    const expected = 'card **** **** **** ****\nmail ***.********@*******.***\nssn ***-**-****\niban **** **** **** **** **30 00\ncall +** ** **** 0958\n';
+    expect(result.stdout).toBe(`****-****-****-****\n${expected}`);
     const id = await latestSession(stack);
     const events = await sessionEvents(stack, id, ended);
     expect(events.find((e) => e.type === 'ssh.exec')?.data).toMatchObject({ command: 'echo ****-****-****-****; cat', decision: 'allow' });
-    const expected = 'card **** **** **** ****\nmail ***.********@*******.***\nssn ***-**-****\niban **** **** **** **** **30 00\ncall +** ** **** 0958\n';
     expect(ioText(events, 'i')).toBe(expected);
     expect(ioText(events, 'o')).toBe(`****-****-****-****\n${expected}`);
     expectNoClearValue(JSON.stringify(events));
@@ -72,6 +72,25 @@ describe('ssh recordings are masked by the session\'s masking obligations', () =
     expect(cast.status).toBe(200);
     expectNoClearValue(String(cast.body));
     expect(JSON.parse(String(cast.body).split('\n')[0]!)).toMatchObject({ command: 'echo ****-****-****-****; cat' });
+  });
+
+  it('masks a command\'s stderr, and a value its output cuts in two, before the client sees them; exit status and binary bytes come through', async () => {
+    const result = await workload.ssh(HOST, ["printf 'mail ada.love'; sleep 0.1; printf 'lace@example.com\\n'; echo 536-22-1234 >&2; head -c 4 /dev/zero | tr '\\0' '\\377'; exit 3"]);
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe('mail ***.********@*******.***\n\uFFFD\uFFFD\uFFFD\uFFFD');
+    expect(result.stderr).toBe('***-**-****\n');
+  });
+
+  it('passes a file copy (scp -O, whose target end is `scp -f`) byte for byte: a copy is decided and recorded, not rewritten', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-scp-pii-'));
+    const admin = gatewaySsh(stack.sshPort, stack.admin);
+    const remote = `/tmp/gw-scp-pii-${process.pid}-${Date.now()}.txt`;
+    expect((await admin.ssh(HOST, [`cat > ${remote}`], { input: PII_TEXT })).code).toBe(0);
+    const local = join(dir, 'copy.txt');
+    const copied = await workload.run('scp', [...workload.options, '-O', '-P', String(stack.sshPort), '-o', `User=${HOST}`, `127.0.0.1:${remote}`, local]);
+    expect(copied.code, copied.stderr).toBe(0);
+    expect(readFileSync(local, 'utf8')).toBe(PII_TEXT);
+    await admin.ssh(HOST, [`rm -f ${remote}`]);
   });
 
   it('masks what is piped into a refused `ssh host bash` with the connect obligation', async () => {

@@ -1,3 +1,4 @@
+import type { Readable, Writable } from 'node:stream';
 import type { ClientChannel, ServerChannel } from 'ssh2';
 
 /** Longest wait for buffered output to reach the other side once the channel has closed. */
@@ -13,11 +14,27 @@ export interface SpliceObserver {
 }
 
 /**
+ * Rewrites one output stream on its way to the client (masking): takes the target's chunks, hands
+ * what may go out to `release` (at once or later: a filter may hold a value cut between two chunks),
+ * and releases everything it still holds at `end`.
+ */
+export interface OutputFilter {
+  write(chunk: Buffer): void;
+  end(): void;
+}
+export type OutputFilterFactory = (release: (bytes: Buffer) => void) => OutputFilter;
+
+export interface SpliceOptions {
+  /** One filter per output stream (stdout, stderr); without one the bytes go as they are. */
+  outputFilter?: OutputFilterFactory;
+}
+
+/**
  * Joins a session channel accepted from the client side (`server`) to the one opened towards the
  * target (`client`): data both ways with backpressure (pipe), stderr, EOF, and the exit status or
  * signal, sent before the channel closes as RFC 4254 §6.10 expects.
  */
-export function spliceSessionChannel(server: ServerChannel, client: ClientChannel, observer: SpliceObserver = {}): void {
+export function spliceSessionChannel(server: ServerChannel, client: ClientChannel, observer: SpliceObserver = {}, options: SpliceOptions = {}): void {
   let closedOnce = false;
   const closed = (): void => {
     if (closedOnce) return;
@@ -29,8 +46,13 @@ export function spliceSessionChannel(server: ServerChannel, client: ClientChanne
   if (observer.output) client.on('data', (chunk: Buffer) => observer.output?.(chunk));
   if (observer.stderr) client.stderr.on('data', (chunk: Buffer) => observer.stderr?.(chunk));
   server.pipe(client);
-  client.pipe(server, { end: false });
-  client.stderr.pipe(server.stderr, { end: false });
+  if (options.outputFilter) {
+    pipeThrough(client, server, options.outputFilter);
+    pipeThrough(client.stderr, server.stderr, options.outputFilter);
+  } else {
+    client.pipe(server, { end: false });
+    client.stderr.pipe(server.stderr, { end: false });
+  }
   client.on('exit', (code: number | null, signal?: string, coreDumped?: boolean, message?: string) => {
     exit = code !== null ? { code } : { signal: signal ?? 'KILL', coreDumped: coreDumped === true, message: message ?? '' };
     observer.exit?.(code !== null ? { code } : { signal: signal ?? 'KILL' });
@@ -70,6 +92,24 @@ export function spliceSessionChannel(server: ServerChannel, client: ClientChanne
   });
   server.on('error', () => client.close());
   client.on('error', () => server.close());
+}
+
+/**
+ * `from` to `to` through a filter, with backpressure: while the client reads slower than the target
+ * writes, the target's stream is paused. What the filter holds is released when `from` ends, before
+ * the channel's exit status and close (see finish above, which waits for `from` to end).
+ */
+function pipeThrough(from: Readable, to: Writable, factory: OutputFilterFactory): void {
+  const filter = factory((bytes) => {
+    if (bytes.length === 0 || to.writableEnded || to.destroyed) return;
+    if (!to.write(bytes) && !from.isPaused()) {
+      from.pause();
+      to.once('drain', () => from.resume());
+    }
+  });
+  from.on('data', (chunk: Buffer) => filter.write(chunk));
+  // Registered before finish's own 'end' listener (added at close): held text goes out first.
+  from.once('end', () => filter.end());
 }
 
 /** Ends a session channel with a message on stderr and an exit status (a refusal the client can read). */

@@ -3,7 +3,7 @@ import type { PolicyDecision } from '@gw/policy';
 import { CLIENT_HIGH_WATER, CLIENT_LOW_WATER, type ChannelClient } from './channel-client.js';
 import type { K8sSession } from './kubernetes-handler.js';
 import { recordedText } from './kubernetes-handler.js';
-import { ChannelTextMasker } from './channel-masking.js';
+import { ChannelTextMasker } from '../output-masking/channel-text-masker.js';
 import type { ResponseMasking } from './response-masking.js';
 
 const STDIN = 0;

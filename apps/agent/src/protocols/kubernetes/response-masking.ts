@@ -134,7 +134,7 @@ export interface ResponseMasking {
   /** A transform that masks the answer; undefined when there is nothing to mask. */
   transformFor(attrs: RequestAttributes, contentType: string, streaming: boolean): Transform | undefined;
   readonly objects: ObjectMasker;
-  /** The entity masking of text streams (exec and attach channels, see channel-masking.ts). */
+  /** The entity masking of text streams (exec and attach channels, see ../output-masking/channel-text-masker.ts). */
   readonly masker: Masker;
 }
 

@@ -134,3 +134,15 @@ export function heldRefusal(verdict: SshVerdict, what: string, outcome: Exclude<
 export function heldNotice(what: string, approvalId: string, expiresAt: Date, approveUrl: string): string {
   return `gateway: ${what} is held for approval ${approvalId} until ${expiresAt.toISOString()}; an approver runs it with: POST ${approveUrl}\r\n`;
 }
+
+/**
+ * The command is only the target's end of a file copy: `scp -t` / `scp -f` (what `scp` runs over
+ * ssh), `rsync --server`, or an sftp server. Its output is the copy protocol, not text for a reader.
+ */
+export function isFileTransferServer(analysis: ShellCommandAnalysis | undefined): boolean {
+  if (!analysis || analysis.opaque || analysis.programs.length !== 1) return false;
+  const [program] = analysis.programs;
+  if (program === 'scp') return analysis.flags.includes('scp:-t') || analysis.flags.includes('scp:-f');
+  if (program === 'rsync') return analysis.flags.includes('rsync:--server');
+  return program === 'sftp-server';
+}

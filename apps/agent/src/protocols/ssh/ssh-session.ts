@@ -4,13 +4,14 @@ import type { AuthContext, Client, ClientChannel, Connection, PseudoTtyInfo, Ser
 import type { Logger } from 'pino';
 import type { SessionRecorder } from '../../recording/recording-shipper.js';
 import type { PolicyHolder } from '../../policy/policy-holder.js';
-import { refuseOnChannel, spliceSessionChannel } from '@gw/ssh-relay';
+import { refuseOnChannel, spliceSessionChannel, type OutputFilterFactory } from '@gw/ssh-relay';
+import { ChannelTextMasker } from '../output-masking/channel-text-masker.js';
 import { envRefusal } from './env-filter.js';
 import { IoRecorder } from './io-recorder.js';
 import { SftpInspector } from './sftp-inspector.js';
 import type { ApprovalOutcome, HoldForApproval } from '../../approvals/approval-client.js';
 import { Masker, type MaskingRules } from '@gw/masking';
-import { channelMasking, decideSsh, heldNotice, heldRefusal, refusalMessage, type SshPolicyContext, type SshRequest, type SshVerdict } from './ssh-policy.js';
+import { channelMasking, decideSsh, heldNotice, heldRefusal, isFileTransferServer, refusalMessage, type SshPolicyContext, type SshRequest, type SshVerdict } from './ssh-policy.js';
 import { SSH_INNER_ALGORITHMS } from '@gw/contracts';
 
 /** Exit status of a command the gateway refused (the shell's "cannot execute"). */
@@ -225,6 +226,17 @@ export class SshSession {
         started = upstream;
         io = new IoRecorder(this.o.recorder, channel, this.o.recordOutputLimitBytes, masker);
         const rec = io;
+        // A command's output comes back masked, as query results do. A terminal (a shell, `ssh -t`)
+        // is masked only in the recording: rewriting a screen's bytes breaks what draws it. The ends
+        // of a file copy (scp -t/-f, rsync --server) pass as they are, like sftp: a copy is decided
+        // and recorded, and masking would corrupt its protocol.
+        const live = masker && kind === 'exec' && !pty && !isFileTransferServer(verdict.analysis);
+        const outputFilter: OutputFilterFactory | undefined = live
+          ? (release) => {
+              const text = new ChannelTextMasker(masker, (bytes) => release(bytes));
+              return { write: (chunk) => text.write(chunk), end: () => text.close() };
+            }
+          : undefined;
         spliceSessionChannel(outer, upstream, {
           // A terminal's keystrokes, and an exec's stdin too: a script piped into a command is code
           // that ran, and must be in the recording like typed input.
@@ -233,7 +245,7 @@ export class SshSession {
           stderr: (c) => rec.data('e', c),
           exit: (status) => this.o.recorder.record('ssh.exit', { channel, ...status }),
           closed: () => rec.close(),
-        });
+        }, { ...(outputFilter ? { outputFilter } : {}) });
       });
     };
 

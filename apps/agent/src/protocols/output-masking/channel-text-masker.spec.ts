@@ -1,6 +1,6 @@
 import { Masker } from '@gw/masking';
 import { describe, expect, it } from 'vitest';
-import { ChannelTextMasker, completeUtf8Length } from './channel-masking.js';
+import { ChannelTextMasker, completeUtf8Length } from './channel-text-masker.js';
 
 const masker = new Masker({ entities: [{ entity: 'email', style: 'full' }, { entity: 'card', style: 'full' }], columns: [] }, { key: 'k'.repeat(32) });
 

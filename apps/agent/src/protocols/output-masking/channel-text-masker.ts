@@ -8,8 +8,9 @@ import { StreamMasker, type Masker } from '@gw/masking';
 export const CHANNEL_HOLD_MS = 250;
 
 /**
- * Masks one direction of an exec or attach channel as a stream (see StreamMasker): a value that the
- * API server's WebSocket messages cut in two (`ada@exa` | `mple.com`) is masked whole. Bytes are read
+ * Masks one direction of an exec or attach channel (Kubernetes) or an SSH exec's output as a stream
+ * (see StreamMasker): a value that the API server's WebSocket messages or the SSH channel's data
+ * cut in two (`ada@exa` | `mple.com`) is masked whole. Bytes are read
  * as UTF-8 while they are UTF-8, so text keeps its characters and unmasked output its exact bytes; at
  * the first bytes that are not (a tar stream, `kubectl cp`), the rest of the channel is read as Latin-1,
  * one character per byte, so binary data passes byte for byte where nothing is masked. Released text
