@@ -43,9 +43,11 @@ interface Outcomes {
 
 /**
  * MySQL clients other than the Node ones (e2e/mysql-clients.test.ts): Python's pure PyMySQL,
- * mysqlclient and Perl's DBD::MariaDB (both on MariaDB Connector/C), each doing what its users do.
+ * mysqlclient and Perl's DBD::MariaDB (both on MariaDB Connector/C), and two that implement the
+ * protocol themselves, PHP's mysqlnd (PDO_MYSQL and mysqli) and Java's MariaDB Connector/J, each
+ * doing what its users do.
  */
-describe('mysql client matrix through the gateway: PyMySQL, mysqlclient, DBD::MariaDB', () => {
+describe('mysql client matrix through the gateway: PyMySQL, mysqlclient, DBD::MariaDB, PHP mysqlnd, Connector/J', () => {
   let fx: MysqlFixture;
 
   beforeAll(async () => {
@@ -123,5 +125,37 @@ describe('mysql client matrix through the gateway: PyMySQL, mysqlclient, DBD::Ma
     expect(out['server_prepared']).toEqual([[[...ADA.slice(0, 2), null]], [[...BOB.slice(0, 2), 42]]]);
     expect(out['after_denied']).toEqual([[1]]);
     expect(out.multi).toEqual([[[ADA[0]]], [[ADA[2]]]]);
+  }, 90_000);
+
+  for (const driver of ['pdo', 'mysqli'] as const) {
+    it(`PHP ${driver === 'pdo' ? 'PDO_MYSQL' : 'mysqli'} (mysqlnd): emulated and native prepares, unbuffered reads, refusals, transaction, multi-statements, TLS`, async () => {
+      const out = await client('php', ['e2e/support/php_mysqlnd_client.php'], driver);
+      await expectCommon(out, driver);
+      expect(out['server']).toMatch(/MariaDB-gateway$/);
+      // Prepared on the server (PDO without emulation, every mysqli statement): binary rows, masked;
+      // a card number stored in a BIGINT is itself an entity and comes back NULL.
+      expect(out['server_prepared']).toEqual([[[...ADA.slice(0, 2), null]], [[...BOB.slice(0, 2), 42]]]);
+      expect(out['after_denied']).toEqual([[1]]);
+      expect(out['after_transaction']).toEqual([[3]]);
+      expect(out['after_multi_refused']).toEqual([[2]]);
+      expect(out.multi).toEqual([[ADA[0]], [ADA[2]]]);
+      // A client that did not ask for multi-statements gets the text refused, and none of it runs.
+      expect(out['multi_off']).toEqual([expect.any(Number) as unknown, expect.any(String) as unknown]);
+      expect(await orders(`${driver}-single`)).toBe(0);
+    }, 90_000);
+  }
+
+  it('Java MariaDB Connector/J: client and server prepared statements, streamed results, refusals, transaction, multi-statements, TLS', async () => {
+    const out = await client('java', ['-cp', '/usr/share/java/mariadb-java-client.jar', 'e2e/support/MariadbJdbcClient.java'], 'jdbc');
+    await expectCommon(out, 'jdbc');
+    expect(out['server']).toMatch(/MariaDB-gateway$/);
+    expect(out['server_prepared']).toEqual([[[...ADA.slice(0, 2), null]], [[...BOB.slice(0, 2), 42]]]);
+    expect(out['server_streamed']).toEqual({ rows: 500, leaked: 0 });
+    expect(out['after_denied']).toEqual([[1]]);
+    expect(out['after_transaction']).toEqual([[3]]);
+    expect(out['after_multi_refused']).toEqual([[2]]);
+    expect(out.multi).toEqual([[ADA[0]], [ADA[2]]]);
+    expect(out['multi_off']).toEqual([expect.any(Number) as unknown, expect.any(String) as unknown]);
+    expect(await orders('jdbc-single')).toBe(0);
   }, 90_000);
 });

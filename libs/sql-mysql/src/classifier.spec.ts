@@ -83,6 +83,15 @@ describe('MySQL classification', () => {
     expect(one('SET @x = 1, autocommit = 0, max_statement_time = 5').actions).toEqual(['sql:session']);
     expect(one('SET NAMES utf8mb4').actions).toEqual(['sql:session']);
     expect(one("SET SESSION sql_mode = ''").actions).toEqual(['sql:session']);
+    // What MariaDB Connector/J sends on every connection: the session's own modes plus grammar-keeping ones.
+    expect(one("set autocommit=1, session_track_schema=1, session_track_system_variables='auto_increment_increment' , sql_mode = concat(@@sql_mode,',STRICT_TRANS_TABLES')").actions)
+      .toEqual(['sql:session']);
+    expect(one("SET sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_ZERO_DATE,TRADITIONAL')").actions).toEqual(['sql:session']);
+    // Adding a grammar-changing mode, or to anything but the session's own modes, stays admin.
+    for (const sql of ["SET sql_mode = concat(@@sql_mode, ',ORACLE')", "SET sql_mode = concat(@@global.sql_mode, ',STRICT_TRANS_TABLES')", "SET sql_mode = concat(@sql_mode, '')",
+      "SET sql_mode = concat(@@sql_mode, ',STRICT_TRANS_TABLES', @x)", "SET sql_mode = concat(@@sql_mode, ',MSSQL'), autocommit = 1", "SET sql_mode = concat('ORACLE,', @@sql_mode)"]) {
+      expect(one(sql).actions, sql).toEqual(['sql:admin']);
+    }
     expect(one('SET @s = (SELECT ssn FROM customers LIMIT 1)')).toMatchObject({ actions: ['sql:select', 'sql:session'], tablesRead: ['customers'] });
     expect(one('PREPARE s FROM @q').actions).toEqual(['sql:admin']);
     expect(one("PREPARE s FROM 'DELETE FROM customers WHERE id = ?'")).toMatchObject({ kind: 'prepare', actions: ['sql:delete'], prepared: { name: 's' } });

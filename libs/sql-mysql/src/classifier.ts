@@ -609,14 +609,19 @@ const GRAMMAR_KEEPING_MODES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Whether every assignment of sql_mode in the SET statement is a literal list of grammar-keeping modes (or DEFAULT).
- * A variable, an expression or a number (a bit mask) may turn on any mode: refused as admin.
+ * Whether every assignment of sql_mode in the SET statement is a literal list of grammar-keeping modes (or DEFAULT),
+ * or adds such a list to the session's own modes: `CONCAT(@@sql_mode, ',STRICT_TRANS_TABLES')`, which MariaDB
+ * Connector/J sends on every connection. That keeps the grammar the session already had, so the classifier
+ * reads what follows as it read what came before. Another variable, expression or a number (a bit mask) may
+ * turn on any mode: refused as admin.
  */
 function keepsGrammar(code: string): boolean {
-  const assignments = [...code.matchAll(/(?<![\w$])(?<!(?<!@)@)sql_mode`?\s*:?=(?!=)\s*('[^'\\]*'|"[^"\\]*"|[A-Za-z_]+)\s*(?=,|$)/gi)];
+  const assignments = [...code.matchAll(
+    /(?<![\w$])(?<!(?<!@)@)sql_mode`?\s*:?=(?!=)\s*('[^'\\]*'|"[^"\\]*"|[A-Za-z_]+|CONCAT\s*\(\s*@@(?:SESSION\.|LOCAL\.)?sql_mode\s*,\s*('[^'\\]*'|"[^"\\]*")\s*\))\s*(?=,|$)/gi,
+  )];
   const targets = code.match(/(?<![\w$])(?<!(?<!@)@)sql_mode`?\s*:?=(?!=)/gi)?.length ?? 0;
   if (assignments.length !== targets) return false;
-  return assignments.every((a) => a[1]!.replace(/^['"]|['"]$/g, '').split(',').every((mode) => mode.trim() === '' || GRAMMAR_KEEPING_MODES.has(mode.trim().toUpperCase())));
+  return assignments.every((a) => (a[2] ?? a[1]!).replace(/^['"]|['"]$/g, '').split(',').every((mode) => mode.trim() === '' || GRAMMAR_KEEPING_MODES.has(mode.trim().toUpperCase())));
 }
 
 function tableAfter(code: string, marker: RegExp): string[] {
