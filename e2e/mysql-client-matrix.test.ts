@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMysqlFixture, type MysqlFixture } from './support/mysql-fixture.js';
+import type { SessionEvent } from './support/session-events.js';
 
 const run = promisify(execFile);
 
@@ -87,6 +88,27 @@ describe('mysql client matrix through the gateway: PyMySQL, mysqlclient, DBD::Ma
     }
   }
 
+  /**
+   * The statement texts the gateway recorded for the client tagged `tag` (its parameterized queries end in
+   * a `/* tag *\/` comment), polled until both appear: a query prepared on the server is recorded with its
+   * `?`, one the driver filled in with the value.
+   */
+  async function recordedQueries(tag: string): Promise<string[]> {
+    let texts: string[] = [];
+    await expect
+      .poll(async () => {
+        const sessions = (await fx.stack.cp.request('GET', `/api/v1/sessions?resource=${fx.resource}&limit=500`, { token: fx.stack.admin })).body.items as { id: string }[];
+        texts = [];
+        for (const { id } of sessions) {
+          const events = (await fx.stack.cp.request('GET', `/api/v1/sessions/${id}/events?limit=1000`, { token: fx.stack.admin })).body.items as SessionEvent[];
+          texts.push(...events.filter((e) => e.type === 'mysql.statement' && String(e.data['text']).endsWith(`/* ${tag} */`)).map((e) => String(e.data['text'])));
+        }
+        return texts.some((t) => t.includes('card_number')) && texts.some((t) => !t.includes('card_number'));
+      }, { timeout: 10_000 })
+      .toBe(true);
+    return [...new Set(texts)].sort();
+  }
+
   /** What holds for every client: masking, refusals with their codes, transactions, TLS and the token. */
   async function expectCommon(out: Outcomes, tag: string): Promise<void> {
     expect(out.rows).toEqual([[1, ...ADA], [2, ...BOB]]);
@@ -102,6 +124,10 @@ describe('mysql client matrix through the gateway: PyMySQL, mysqlclient, DBD::Ma
     expect(out.bad_token[0]).toBe(1045);
     expect(out.bad_token[1]).toMatch(/token refused/);
     expect(out.bad_token[1]).not.toContain(fx.token);
+    if (out['untrusted'] !== undefined) {
+      // The client checks the endpoint's certificate: CAs that did not sign it fail the login.
+      expect(out['untrusted']).toEqual([expect.any(Number) as unknown, expect.stringMatching(/certif|SSL|TLS/i) as unknown]);
+    }
     // The refused statement rolled nothing forward; the insert after the rollback was kept; no
     // statement of the refused multi-statement text ran.
     expect([await orders(`${tag}-undone`), await orders(`${tag}-kept`), await orders(`${tag}-multi`)]).toEqual([0, 1, 0]);
@@ -142,6 +168,11 @@ describe('mysql client matrix through the gateway: PyMySQL, mysqlclient, DBD::Ma
       // A client that did not ask for multi-statements gets the text refused, and none of it runs.
       expect(out['multi_off']).toEqual([expect.any(Number) as unknown, expect.any(String) as unknown]);
       expect(await orders(`${driver}-single`)).toBe(0);
+      // PDO fills the value in itself unless emulation is off; mysqli always prepares on the server.
+      expect(await recordedQueries(driver)).toEqual([
+        `SELECT email, card FROM customers WHERE id = ${driver === 'pdo' ? "'1'" : '?'} /* ${driver} */`,
+        `SELECT email, card, card_number FROM customers WHERE id = ? /* ${driver} */`,
+      ].sort());
     }, 90_000);
   }
 
@@ -157,5 +188,9 @@ describe('mysql client matrix through the gateway: PyMySQL, mysqlclient, DBD::Ma
     expect(out.multi).toEqual([[ADA[0]], [ADA[2]]]);
     expect(out['multi_off']).toEqual([expect.any(Number) as unknown, expect.any(String) as unknown]);
     expect(await orders('jdbc-single')).toBe(0);
+    expect(await recordedQueries('jdbc')).toEqual([
+      'SELECT email, card FROM customers WHERE id = 1 /* jdbc */',
+      'SELECT email, card, card_number FROM customers WHERE id = ? /* jdbc */',
+    ].sort());
   }, 90_000);
 });

@@ -76,7 +76,7 @@ public class MariadbJdbcClient {
       out.put("server", c.getMetaData().getDatabaseProductVersion());
       out.put("rows", query(c, "SELECT id, email, card, phone FROM customers ORDER BY id"));
       // useServerPrepStmts=false (the default): placeholders filled in by the driver, a text query.
-      out.put("param", prepared(c, "SELECT email, card FROM customers WHERE id = ?", 1).get(0));
+      out.put("param", prepared(c, "SELECT email, card FROM customers WHERE id = ? /* " + TAG + " */", 1).get(0));
 
       // setFetchSize(Integer.MIN_VALUE): the rows are streamed, read as they arrive; every one must come masked.
       try (Statement s = c.createStatement()) {
@@ -117,7 +117,7 @@ public class MariadbJdbcClient {
 
     // useServerPrepStmts=true: COM_STMT_PREPARE/EXECUTE and binary rows, masked as well.
     try (Connection server = connect(TLS + "&useServerPrepStmts=true")) {
-      out.put("server_prepared", prepared(server, "SELECT email, card, card_number FROM customers WHERE id = ?", 1, 2));
+      out.put("server_prepared", prepared(server, "SELECT email, card, card_number FROM customers WHERE id = ? /* " + TAG + " */", 1, 2));
       // A server-prepared statement streamed with a fetch size.
       try (PreparedStatement p = server.prepareStatement("SELECT email FROM people WHERE id <= ? ORDER BY id")) {
         p.setFetchSize(Integer.MIN_VALUE);
@@ -146,6 +146,8 @@ public class MariadbJdbcClient {
     }
 
     out.put("no_tls", errorOf(() -> connect("").close()));
+    // CAs that did not sign the endpoint's certificate (Debian's bundle): the TLS check must fail.
+    out.put("untrusted", errorOf(() -> connect("useSsl=true&serverSslCert=/etc/ssl/certs/ca-certificates.crt").close()));
     out.put("bad_token", errorOf(() -> connect(TLS, "not-a-token").close()));
     System.out.println(json(out));
   }

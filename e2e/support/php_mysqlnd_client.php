@@ -12,21 +12,23 @@
 $driver = getenv('GW_DRIVER');
 [$host, $port, $user, $password, $db, $ca, $tag] = array_map('getenv', ['GW_HOST', 'GW_PORT', 'GW_USER', 'GW_PASSWORD', 'GW_DB', 'GW_CA', 'GW_TAG']);
 $port = (int) $port;
+/** CAs that did not sign the endpoint's certificate (Debian's bundle): the TLS check must fail. */
+const UNTRUSTED_CA = '/etc/ssl/certs/ca-certificates.crt';
 
 function pdo_connect(bool $tls = true, ?string $secret = null, array $options = []): PDO {
   global $host, $port, $user, $password, $db, $ca;
   $tlsOptions = $tls ? [PDO::MYSQL_ATTR_SSL_CA => $ca, PDO::MYSQL_ATTR_SSL_VERIFY_SERVER_CERT => true] : [];
   return new PDO("mysql:host=$host;port=$port;dbname=$db", $user, $secret ?? $password,
-    [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION] + $tlsOptions + $options);
+    $options + [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION] + $tlsOptions);
 }
 
-function mysqli_connect_with(bool $tls = true, ?string $secret = null, int $flags = 0): mysqli {
+function mysqli_connect_with(bool $tls = true, ?string $secret = null, int $flags = 0, ?string $caFile = null): mysqli {
   global $host, $port, $user, $password, $db, $ca;
   $m = mysqli_init();
   // Integers come back as PHP ints in text results too, as they do from prepared statements.
   $m->options(MYSQLI_OPT_INT_AND_FLOAT_NATIVE, true);
   if ($tls) {
-    $m->ssl_set(null, null, $ca, null, null);
+    $m->ssl_set(null, null, $caFile ?? $ca, null, null);
     $m->options(MYSQLI_OPT_SSL_VERIFY_SERVER_CERT, true);
     $flags |= MYSQLI_CLIENT_SSL;
   }
@@ -63,12 +65,12 @@ if ($driver === 'pdo') {
   $out['server'] = $c->getAttribute(PDO::ATTR_SERVER_VERSION);
   $out['rows'] = $c->query('SELECT id, email, card, phone FROM customers ORDER BY id')->fetchAll(PDO::FETCH_NUM);
   // Placeholders: emulated by PDO by default (the value is quoted into a text query) ...
-  $s = $c->prepare('SELECT email, card FROM customers WHERE id = ?');
+  $s = $c->prepare("SELECT email, card FROM customers WHERE id = ? /* $driver */");
   $s->execute([1]);
   $out['param'] = $s->fetchAll(PDO::FETCH_NUM);
   // ... and real prepared statements (COM_STMT_PREPARE/EXECUTE, binary rows) without emulation.
   $native = pdo_connect(true, null, [PDO::ATTR_EMULATE_PREPARES => false]);
-  $p = $native->prepare('SELECT email, card, card_number FROM customers WHERE id = ?');
+  $p = $native->prepare("SELECT email, card, card_number FROM customers WHERE id = ? /* $driver */");
   $out['server_prepared'] = array_map(function ($id) use ($p) { $p->execute([$id]); return $p->fetchAll(PDO::FETCH_NUM); }, [1, 2]);
   $native = null;
 
@@ -108,6 +110,7 @@ if ($driver === 'pdo') {
   $single = null;
 
   $out['no_tls'] = error_of(fn () => pdo_connect(false));
+  $out['untrusted'] = error_of(fn () => pdo_connect(true, null, [PDO::MYSQL_ATTR_SSL_CA => UNTRUSTED_CA]));
   $out['bad_token'] = error_of(fn () => pdo_connect(true, 'not-a-token'));
 } else {
   mysqli_report(MYSQLI_REPORT_ERROR | MYSQLI_REPORT_STRICT);
@@ -115,12 +118,12 @@ if ($driver === 'pdo') {
   $out['server'] = $c->server_info;
   $out['rows'] = $c->query('SELECT id, email, card, phone FROM customers ORDER BY id')->fetch_all(MYSQLI_NUM);
   // mysqli's prepared statements are the server's (COM_STMT_PREPARE/EXECUTE, binary rows).
-  $s = $c->prepare('SELECT email, card FROM customers WHERE id = ?');
+  $s = $c->prepare("SELECT email, card FROM customers WHERE id = ? /* $driver */");
   $id = 1;
   $s->bind_param('i', $id);
   $s->execute();
   $out['param'] = $s->get_result()->fetch_all(MYSQLI_NUM);
-  $p = $c->prepare('SELECT email, card, card_number FROM customers WHERE id = ?');
+  $p = $c->prepare("SELECT email, card, card_number FROM customers WHERE id = ? /* $driver */");
   $out['server_prepared'] = array_map(function ($id) use ($p) { $p->execute([$id]); return $p->get_result()->fetch_all(MYSQLI_NUM); }, [1, 2]);
   $p->close();
 
@@ -159,6 +162,7 @@ if ($driver === 'pdo') {
   $c->close();
 
   $out['no_tls'] = error_of(fn () => mysqli_connect_with(false));
+  $out['untrusted'] = error_of(fn () => mysqli_connect_with(true, null, 0, UNTRUSTED_CA));
   $out['bad_token'] = error_of(fn () => mysqli_connect_with(true, 'not-a-token'));
 }
 echo json_encode($out), "\n";
