@@ -4,8 +4,8 @@
 // php8.2-cli + php8.2-mysql). Run by e2e/mysql-client-matrix.test.ts; prints one JSON object of outcomes.
 // GW_HOST, GW_PORT, GW_USER, GW_PASSWORD (the token), GW_DB, GW_CA (the endpoint's certificate), GW_TAG.
 //
-// The login: mysqlnd answers the endpoint's switch to mysql_clear_password with the password as it is,
-// and does so only on a TLS connection. TLS with the certificate checked takes, for PDO,
+// The login: mysqlnd answers the endpoint's switch to mysql_clear_password with the password as it is;
+// the endpoint asks for it only once TLS is up. TLS with the certificate checked takes, for PDO,
 // PDO::MYSQL_ATTR_SSL_CA (which turns TLS on) and PDO::MYSQL_ATTR_SSL_VERIFY_SERVER_CERT => true; for
 // mysqli, ssl_set(null, null, $ca, null, null), MYSQLI_OPT_SSL_VERIFY_SERVER_CERT and MYSQLI_CLIENT_SSL.
 
