@@ -154,7 +154,7 @@ describe('mysql client matrix through the gateway: PyMySQL, mysqlclient, DBD::Ma
   }, 90_000);
 
   for (const driver of ['pdo', 'mysqli'] as const) {
-    it(`PHP ${driver === 'pdo' ? 'PDO_MYSQL' : 'mysqli'} (mysqlnd): emulated and native prepares, unbuffered reads, refusals, transaction, multi-statements, TLS`, async () => {
+    it(`PHP ${driver === 'pdo' ? 'PDO_MYSQL (mysqlnd): emulated and native' : 'mysqli (mysqlnd): server'} prepares, unbuffered reads, refusals, transaction, multi-statements, TLS`, async () => {
       const out = await client('php', ['e2e/support/php_mysqlnd_client.php'], driver);
       await expectCommon(out, driver);
       expect(out['server']).toMatch(/MariaDB-gateway$/);
@@ -176,7 +176,7 @@ describe('mysql client matrix through the gateway: PyMySQL, mysqlclient, DBD::Ma
     }, 90_000);
   }
 
-  it('Java MariaDB Connector/J: client and server prepared statements, streamed results, refusals, transaction, multi-statements, TLS', async () => {
+  it('Java MariaDB Connector/J: client and server prepared statements, streamed results, refusals, transaction and savepoint, query timeout, multi-statements, TLS', async () => {
     const out = await client('java', ['-cp', '/usr/share/java/mariadb-java-client.jar', 'e2e/support/MariadbJdbcClient.java'], 'jdbc');
     await expectCommon(out, 'jdbc');
     expect(out['server']).toMatch(/MariaDB-gateway$/);
@@ -188,6 +188,10 @@ describe('mysql client matrix through the gateway: PyMySQL, mysqlclient, DBD::Ma
     expect(out.multi).toEqual([[ADA[0]], [ADA[2]]]);
     expect(out['multi_off']).toEqual([expect.any(Number) as unknown, expect.any(String) as unknown]);
     expect(await orders('jdbc-single')).toBe(0);
+    // rollback(Savepoint) undid the insert after it; setQueryTimeout stopped a long query and leaves short ones alone.
+    expect(await orders('jdbc-savepoint')).toBe(0);
+    expect(out['timeout']).toEqual([1969, expect.stringMatching(/max_statement_time exceeded/) as unknown]);
+    expect(out['within_timeout']).toEqual([[ADA[0]]]);
     expect(await recordedQueries('jdbc')).toEqual([
       'SELECT email, card FROM customers WHERE id = 1 /* jdbc */',
       'SELECT email, card, card_number FROM customers WHERE id = ? /* jdbc */',

@@ -12,6 +12,7 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -108,8 +109,20 @@ public class MariadbJdbcClient {
         p.executeUpdate();
         c.commit();
       }
+      // A savepoint (nested transactions in Spring and JPA): rollback(Savepoint) sends ROLLBACK TO SAVEPOINT.
+      c.setAutoCommit(false);
+      Savepoint savepoint = c.setSavepoint("before");
+      c.createStatement().executeUpdate("INSERT INTO orders (customer_id, item) VALUES (1, '" + TAG + "-savepoint')");
+      c.rollback(savepoint);
+      c.commit();
       c.setAutoCommit(true);
       out.put("after_transaction", query(c, "SELECT 3"));
+      // setQueryTimeout: MariaDB's SET STATEMENT max_statement_time=1 FOR <the query>.
+      try (Statement s = c.createStatement()) {
+        s.setQueryTimeout(1);
+        out.put("timeout", errorOf(() -> s.executeQuery("SELECT SLEEP(5) FROM customers WHERE id = 1")));
+        out.put("within_timeout", rows(s.executeQuery("SELECT email FROM customers WHERE id = 1")));
+      }
       // Without allowMultiQueries the driver does not ask for multi-statements: the text is refused whole.
       out.put("multi_off", errorOf(() -> c.createStatement().execute(
           "INSERT INTO orders (customer_id, item) VALUES (2, '" + TAG + "-single'); INSERT INTO orders (customer_id, item) VALUES (2, '" + TAG + "-single')")));

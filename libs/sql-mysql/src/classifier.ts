@@ -50,6 +50,13 @@ const ADMIN_INFORMATION_SCHEMA = /^information_schema\.(?:processlist|innodb_\w+
 
 /** Texts up to this length are kept whole (the text cache holds at most cacheSize of them). */
 const MAX_CACHED_TEXT = 2048;
+/**
+ * MariaDB's `SET STATEMENT <var> = <value>, ... FOR <statement>`, read only when every variable is a numeric limit
+ * on that one statement (Connector/J's setQueryTimeout sends `max_statement_time`). Any other variable (sql_mode, a
+ * character set, foreign_key_checks ...) could change how the statement is read or what it may do: not read, denied.
+ */
+const STATEMENT_LIMIT = String.raw`(?:max_statement_time|lock_wait_timeout|innodb_lock_wait_timeout)\s*=\s*\d+(?:\.\d+)?`;
+const SET_STATEMENT_LIMITS = new RegExp(String.raw`^\s*SET\s+STATEMENT\s+${STATEMENT_LIMIT}(?:\s*,\s*${STATEMENT_LIMIT})*\s+FOR\s+`, 'i');
 
 /** How the text is read (backslash escapes or not) is part of what it means. */
 const textKey = (text: string, options: LexOptions): string => `${options.backslashEscapes ? 'b' : 'n'}${text}`;
@@ -149,6 +156,14 @@ export class MysqlClassifier {
       }
       case 'HANDLER':
         return this.handler(s, base, family);
+      case 'ROLLBACK':
+        // `ROLLBACK [WORK] TO [SAVEPOINT] name` (JDBC's rollback(Savepoint)); the parser reads only a plain ROLLBACK.
+        if (w[1] === 'TO' || (w[1] === 'WORK' && w[2] === 'TO')) {
+          const { rest } = nameAfter(s.code, /^\s*ROLLBACK\s+(?:WORK\s+)?TO\s+(?:SAVEPOINT\s+)?/i);
+          if (rest !== '') throw new SqlClassificationError('PARSE_ERROR', 'unexpected text after the savepoint name');
+          return family(SESSION);
+        }
+        break;
       case 'SAVEPOINT':
       case 'RELEASE': {
         // Read by its words: nothing but the name may follow (what the server reads as more of the name is not seen here).
@@ -168,6 +183,7 @@ export class MysqlClassifier {
         if (w[1] === 'NOT') return family({ kind: 'procedural', actions: ['sql:procedural', 'sql:admin'], readOnly: false });
         break;
       case 'SET': {
+        if (w[1] === 'STATEMENT') return this.setStatement(s, options, base);
         // A character set in which the server reads later text differently from the classifier is admin.
         if (changesCharset(w) && !readsLikeUtf8(s.code)) return family(ADMIN);
         if (w[1] === 'ROLE' || w[1] === 'DEFAULT' || w[1] === 'PASSWORD' || w.some((x) => x === 'GLOBAL' || x === '@@GLOBAL' || x.startsWith('PERSIST') || x === '@@PERSIST')) return family(ADMIN);
@@ -259,6 +275,20 @@ export class MysqlClassifier {
    * A statement family read by its words whose clauses hold expressions the server evaluates: the expressions are
    * classified as the SELECT `select` (parsed like any statement, or refused) and what they do is added.
    */
+  /** `SET STATEMENT <limits> FOR <statement>`: decided as the statement it runs (see SET_STATEMENT_LIMITS). */
+  private setStatement(s: LexedStatement, options: LexOptions, base: { text: string; fingerprint: string }): MysqlStatementClassification {
+    const limits = SET_STATEMENT_LIMITS.exec(s.code);
+    if (!limits) throw new SqlClassificationError('PARSE_ERROR', 'SET STATEMENT ... FOR is read only with numeric max_statement_time, lock_wait_timeout or innodb_lock_wait_timeout');
+    const inner = lexStatements(s.code.slice(limits[0].length), options);
+    if (inner.length !== 1) throw new SqlClassificationError('PARSE_ERROR', 'SET STATEMENT ... FOR must be followed by one statement');
+    const statement = this.build(inner[0]!, options);
+    // What the session core acts on by itself (a kill, a named prepared statement, a client file) must come alone.
+    if (inner[0]!.words[0] === 'SET' || statement.kill || statement.execute || statement.prepared || statement.deallocate || statement.localInfile) {
+      throw new SqlClassificationError('PARSE_ERROR', 'this statement cannot follow SET STATEMENT ... FOR');
+    }
+    return { ...statement, ...base };
+  }
+
   private withExpressions(outer: MysqlStatementClassification, select: string, s: LexedStatement, base: { text: string; fingerprint: string }): MysqlStatementClassification {
     const inner = this.parsed({ ...s, code: select }, base);
     if (inner.kind !== 'select') throw new SqlClassificationError('PARSE_ERROR', 'unexpected clause in the statement');
