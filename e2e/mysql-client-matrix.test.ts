@@ -176,12 +176,13 @@ describe('mysql client matrix through the gateway: PyMySQL, mysqlclient, DBD::Ma
     }, 90_000);
   }
 
-  it('Java MariaDB Connector/J: client and server prepared statements, streamed results, refusals, transaction and savepoint, query timeout, multi-statements, TLS', async () => {
+  it('Java MariaDB Connector/J: client and server prepared statements, streamed results, refusals, transaction and savepoint, query timeout, metadata, multi-statements, TLS', async () => {
     const out = await client('java', ['-cp', '/usr/share/java/mariadb-java-client.jar', 'e2e/support/MariadbJdbcClient.java'], 'jdbc');
     await expectCommon(out, 'jdbc');
     expect(out['server']).toMatch(/MariaDB-gateway$/);
     expect(out['server_prepared']).toEqual([[[...ADA.slice(0, 2), null]], [[...BOB.slice(0, 2), 42]]]);
     expect(out['server_streamed']).toEqual({ rows: 500, leaked: 0 });
+    expect(out['columns']).toEqual(['id INT', 'name VARCHAR', 'email VARCHAR', 'card VARCHAR', 'phone VARCHAR', 'card_number BIGINT']);
     expect(out['after_denied']).toEqual([[1]]);
     expect(out['after_transaction']).toEqual([[3]]);
     expect(out['after_multi_refused']).toEqual([[2]]);

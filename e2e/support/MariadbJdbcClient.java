@@ -76,6 +76,12 @@ public class MariadbJdbcClient {
     try (Connection c = connect(TLS)) {
       out.put("server", c.getMetaData().getDatabaseProductVersion());
       out.put("rows", query(c, "SELECT id, email, card, phone FROM customers ORDER BY id"));
+      // What ORMs and database tools read: the catalogue through DatabaseMetaData (information_schema queries).
+      List<Object> columns = new ArrayList<>();
+      try (ResultSet rs = c.getMetaData().getColumns(null, null, "customers", "%")) {
+        while (rs.next()) columns.add(rs.getString("COLUMN_NAME") + " " + rs.getString("TYPE_NAME"));
+      }
+      out.put("columns", columns);
       // useServerPrepStmts=false (the default): placeholders filled in by the driver, a text query.
       out.put("param", prepared(c, "SELECT email, card FROM customers WHERE id = ? /* " + TAG + " */", 1).get(0));
 

@@ -96,6 +96,11 @@ describe('MySQL classification', () => {
       'SET STATEMENT max_statement_time=1 FOR SET STATEMENT sql_mode=ORACLE FOR SELECT 1', "SET STATEMENT max_statement_time=1 FOR LOAD DATA LOCAL INFILE '/etc/passwd' INTO TABLE t"]) {
       expect(() => one(sql), sql).toThrow();
     }
+    // CONVERT(x, UNSIGNED INTEGER) (Connector/J's DatabaseMetaData.getColumns): read as CONVERT(x, UNSIGNED); strings keep their words.
+    expect(one("SELECT CONVERT(CASE data_type WHEN 'year' THEN numeric_scale ELSE 0 END, UNSIGNED INTEGER) d, CAST(x AS SIGNED INT) FROM information_schema.columns WHERE column_type = 'signed int'"))
+      .toMatchObject({ kind: 'select', tablesRead: ['information_schema.columns'] });
+    expect(one('SELECT CONVERT(ssn, SIGNED INTEGER) FROM customers')).toMatchObject({ tablesRead: ['customers'], columnsReferenced: ['ssn'] });
+    expect(() => one('SELECT CONVERT(x, SIGNED INTEGER FROM t')).toThrow(/cannot read/);
     // What MariaDB Connector/J sends on every connection: the session's own modes plus grammar-keeping ones.
     expect(one("set autocommit=1, session_track_schema=1, session_track_system_variables='auto_increment_increment' , sql_mode = concat(@@sql_mode,',STRICT_TRANS_TABLES')").actions)
       .toEqual(['sql:session']);

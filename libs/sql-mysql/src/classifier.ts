@@ -364,7 +364,14 @@ export class MysqlClassifier {
     try {
       tree = this.parser.astify(s.code, { database: 'MariaDB' });
     } catch (error) {
-      throw new SqlClassificationError('PARSE_ERROR', `the MySQL parser cannot read this statement: ${String((error as Error).message ?? error).slice(0, 200)}`);
+      // Read again with the short conversion types only when the text as sent does not parse: what parses today is read as it was.
+      const short = withShortSignedTypes(s.code);
+      try {
+        if (short === s.code) throw error;
+        tree = this.parser.astify(short, { database: 'MariaDB' });
+      } catch {
+        throw new SqlClassificationError('PARSE_ERROR', `the MySQL parser cannot read this statement: ${String((error as Error).message ?? error).slice(0, 200)}`);
+      }
     }
     const asts = Array.isArray(tree) ? tree : [tree];
     if (asts.length !== 1) throw new SqlClassificationError('PARSE_ERROR', 'the statement parsed as several');
@@ -607,6 +614,16 @@ function readsLikeUtf8(code: string): boolean {
   const mentions = code.match(/character_set_client/gi)?.length ?? 0;
   // Every mention must be a plain assignment of a same-reading set (not DEFAULT, a variable or an expression).
   return assignments.length === mentions && assignments.every((a) => SAME_READING_CHARSETS.has(a[2]!.toLowerCase()));
+}
+
+/**
+ * `CONVERT(x, UNSIGNED INTEGER)` is `CONVERT(x, UNSIGNED)` to the server, but node-sql-parser reads only the short
+ * form there (Connector/J's DatabaseMetaData.getColumns sends the long one). Used only for a text that does not parse
+ * as sent; INT and INTEGER are reserved words, always a type, so dropping them (outside strings and quoted
+ * identifiers) adds or removes no table, column or function the statement names.
+ */
+function withShortSignedTypes(code: string): string {
+  return code.replace(/'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`(?:[^`]|``)*`|\b((?:UN)?SIGNED)\s+INT(?:EGER)?\b/gis, (m, signed?: string) => signed ?? m);
 }
 
 /**
