@@ -104,7 +104,7 @@ if ($driver === 'pdo') {
   $out['multi_refused'] = error_of(fn () => $c->exec("INSERT INTO orders (customer_id, item) VALUES (2, '$tag-multi'); DROP TABLE orders"));
   $out['after_multi_refused'] = $c->query('SELECT 2')->fetchAll(PDO::FETCH_NUM);
   $c = null;
-  // Without the multi-statements flag the server reads one statement: the text is a syntax error.
+  // Without the multi-statements flag at login, a text of several statements is refused.
   $single = pdo_connect(true, null, [PDO::MYSQL_ATTR_MULTI_STATEMENTS => false]);
   $out['multi_off'] = error_of(fn () => $single->exec("INSERT INTO orders (customer_id, item) VALUES (2, '$tag-single'); INSERT INTO orders (customer_id, item) VALUES (2, '$tag-single')"));
   $single = null;
@@ -148,7 +148,7 @@ if ($driver === 'pdo') {
   $c->commit();
   $out['after_transaction'] = $c->query('SELECT 3')->fetch_all(MYSQLI_NUM);
 
-  // multi_query sends several statements in one text (mysqli sets the flag for that call itself).
+  // multi_query sends several statements in one text; mysqli turns them on for it with COM_SET_OPTION.
   $c->multi_query('SELECT email FROM customers WHERE id = 1; SELECT phone FROM customers WHERE id = 1');
   $multi = [];
   do {
@@ -157,7 +157,7 @@ if ($driver === 'pdo') {
   $out['multi'] = $multi;
   $out['multi_refused'] = error_of(fn () => $c->multi_query("INSERT INTO orders (customer_id, item) VALUES (2, '$tag-multi'); DROP TABLE orders"));
   $out['after_multi_refused'] = $c->query('SELECT 2')->fetch_all(MYSQLI_NUM);
-  // query() is one statement: the same text through it is a syntax error.
+  // query() turns multi-statements off again (COM_SET_OPTION): the same kind of text is refused.
   $out['multi_off'] = error_of(fn () => $c->query("INSERT INTO orders (customer_id, item) VALUES (2, '$tag-single'); INSERT INTO orders (customer_id, item) VALUES (2, '$tag-single')"));
   $c->close();
 
