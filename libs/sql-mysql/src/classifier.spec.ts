@@ -83,6 +83,33 @@ describe('MySQL classification', () => {
     expect(one('SET @x = 1, autocommit = 0, max_statement_time = 5').actions).toEqual(['sql:session']);
     expect(one('SET NAMES utf8mb4').actions).toEqual(['sql:session']);
     expect(one("SET SESSION sql_mode = ''").actions).toEqual(['sql:session']);
+    // JDBC's rollback(Savepoint) and Connector/J's setQueryTimeout (MariaDB's SET STATEMENT ... FOR), decided as the statement it runs.
+    for (const sql of ['ROLLBACK TO SAVEPOINT `a`', 'ROLLBACK WORK TO sp1', 'rollback to savepoint']) expect(one(sql).actions, sql).toEqual(['sql:session']);
+    expect(() => one('ROLLBACK TO SAVEPOINT a, b')).toThrow(/after the savepoint name/);
+    expect(one('SET STATEMENT max_statement_time=1 FOR SELECT email FROM customers')).toMatchObject({ kind: 'select', actions: ['sql:select'], tablesRead: ['customers'] });
+    expect(one('SET STATEMENT max_statement_time = 2.5, lock_wait_timeout = 3 FOR DELETE FROM customers WHERE id = 1'))
+      .toMatchObject({ actions: ['sql:delete'], tablesWritten: ['customers'], text: 'SET STATEMENT max_statement_time = 2.5, lock_wait_timeout = 3 FOR DELETE FROM customers WHERE id = 1' });
+    expect(one('SET STATEMENT max_statement_time=1 FOR DROP TABLE customers').actions).toContain('sql:ddl');
+    // Another variable could change how the statement is read (sql_mode, a character set) or what it may do: not read.
+    for (const sql of ["SET STATEMENT sql_mode='ORACLE' FOR SELECT 1", 'SET STATEMENT foreign_key_checks=0 FOR DELETE FROM customers', 'SET STATEMENT max_statement_time=@t FOR SELECT 1',
+      'SET STATEMENT max_statement_time=1, sql_log_bin=0 FOR SELECT 1', 'SET STATEMENT max_statement_time=1 FOR KILL 5', 'SET STATEMENT max_statement_time=1 FOR EXECUTE s',
+      'SET STATEMENT max_statement_time=1 FOR SET STATEMENT sql_mode=ORACLE FOR SELECT 1', "SET STATEMENT max_statement_time=1 FOR LOAD DATA LOCAL INFILE '/etc/passwd' INTO TABLE t"]) {
+      expect(() => one(sql), sql).toThrow();
+    }
+    // CONVERT(x, UNSIGNED INTEGER) (Connector/J's DatabaseMetaData.getColumns): read as CONVERT(x, UNSIGNED); strings keep their words.
+    expect(one("SELECT CONVERT(CASE data_type WHEN 'year' THEN numeric_scale ELSE 0 END, UNSIGNED INTEGER) d, CAST(x AS SIGNED INT) FROM information_schema.columns WHERE column_type = 'signed int'"))
+      .toMatchObject({ kind: 'select', tablesRead: ['information_schema.columns'] });
+    expect(one('SELECT CONVERT(ssn, SIGNED INTEGER) FROM customers')).toMatchObject({ tablesRead: ['customers'], columnsReferenced: ['ssn'] });
+    expect(() => one('SELECT CONVERT(x, SIGNED INTEGER FROM t')).toThrow(/cannot read/);
+    // What MariaDB Connector/J sends on every connection: the session's own modes plus grammar-keeping ones.
+    expect(one("set autocommit=1, session_track_schema=1, session_track_system_variables='auto_increment_increment' , sql_mode = concat(@@sql_mode,',STRICT_TRANS_TABLES')").actions)
+      .toEqual(['sql:session']);
+    expect(one("SET sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_ZERO_DATE,TRADITIONAL')").actions).toEqual(['sql:session']);
+    // Adding a grammar-changing mode, or to anything but the session's own modes, stays admin.
+    for (const sql of ["SET sql_mode = concat(@@sql_mode, ',ORACLE')", "SET sql_mode = concat(@@global.sql_mode, ',STRICT_TRANS_TABLES')", "SET sql_mode = concat(@sql_mode, '')",
+      "SET sql_mode = concat(@@sql_mode, ',STRICT_TRANS_TABLES', @x)", "SET sql_mode = concat(@@sql_mode, ',MSSQL'), autocommit = 1", "SET sql_mode = concat('ORACLE,', @@sql_mode)"]) {
+      expect(one(sql).actions, sql).toEqual(['sql:admin']);
+    }
     expect(one('SET @s = (SELECT ssn FROM customers LIMIT 1)')).toMatchObject({ actions: ['sql:select', 'sql:session'], tablesRead: ['customers'] });
     expect(one('PREPARE s FROM @q').actions).toEqual(['sql:admin']);
     expect(one("PREPARE s FROM 'DELETE FROM customers WHERE id = ?'")).toMatchObject({ kind: 'prepare', actions: ['sql:delete'], prepared: { name: 's' } });

@@ -50,6 +50,13 @@ const ADMIN_INFORMATION_SCHEMA = /^information_schema\.(?:processlist|innodb_\w+
 
 /** Texts up to this length are kept whole (the text cache holds at most cacheSize of them). */
 const MAX_CACHED_TEXT = 2048;
+/**
+ * MariaDB's `SET STATEMENT <var> = <value>, ... FOR <statement>`, read only when every variable is a numeric limit
+ * on that one statement (Connector/J's setQueryTimeout sends `max_statement_time`). Any other variable (sql_mode, a
+ * character set, foreign_key_checks ...) could change how the statement is read or what it may do: not read, denied.
+ */
+const STATEMENT_LIMIT = String.raw`(?:max_statement_time|lock_wait_timeout|innodb_lock_wait_timeout)\s*=\s*\d+(?:\.\d+)?`;
+const SET_STATEMENT_LIMITS = new RegExp(String.raw`^\s*SET\s+STATEMENT\s+${STATEMENT_LIMIT}(?:\s*,\s*${STATEMENT_LIMIT})*\s+FOR\s+`, 'i');
 
 /** How the text is read (backslash escapes or not) is part of what it means. */
 const textKey = (text: string, options: LexOptions): string => `${options.backslashEscapes ? 'b' : 'n'}${text}`;
@@ -149,6 +156,14 @@ export class MysqlClassifier {
       }
       case 'HANDLER':
         return this.handler(s, base, family);
+      case 'ROLLBACK':
+        // `ROLLBACK [WORK] TO [SAVEPOINT] name` (JDBC's rollback(Savepoint)); the parser reads only a plain ROLLBACK.
+        if (w[1] === 'TO' || (w[1] === 'WORK' && w[2] === 'TO')) {
+          const { rest } = nameAfter(s.code, /^\s*ROLLBACK\s+(?:WORK\s+)?TO\s+(?:SAVEPOINT\s+)?/i);
+          if (rest !== '') throw new SqlClassificationError('PARSE_ERROR', 'unexpected text after the savepoint name');
+          return family(SESSION);
+        }
+        break;
       case 'SAVEPOINT':
       case 'RELEASE': {
         // Read by its words: nothing but the name may follow (what the server reads as more of the name is not seen here).
@@ -168,6 +183,7 @@ export class MysqlClassifier {
         if (w[1] === 'NOT') return family({ kind: 'procedural', actions: ['sql:procedural', 'sql:admin'], readOnly: false });
         break;
       case 'SET': {
+        if (w[1] === 'STATEMENT') return this.setStatement(s, options, base);
         // A character set in which the server reads later text differently from the classifier is admin.
         if (changesCharset(w) && !readsLikeUtf8(s.code)) return family(ADMIN);
         if (w[1] === 'ROLE' || w[1] === 'DEFAULT' || w[1] === 'PASSWORD' || w.some((x) => x === 'GLOBAL' || x === '@@GLOBAL' || x.startsWith('PERSIST') || x === '@@PERSIST')) return family(ADMIN);
@@ -259,6 +275,20 @@ export class MysqlClassifier {
    * A statement family read by its words whose clauses hold expressions the server evaluates: the expressions are
    * classified as the SELECT `select` (parsed like any statement, or refused) and what they do is added.
    */
+  /** `SET STATEMENT <limits> FOR <statement>`: decided as the statement it runs (see SET_STATEMENT_LIMITS). */
+  private setStatement(s: LexedStatement, options: LexOptions, base: { text: string; fingerprint: string }): MysqlStatementClassification {
+    const limits = SET_STATEMENT_LIMITS.exec(s.code);
+    if (!limits) throw new SqlClassificationError('PARSE_ERROR', 'SET STATEMENT ... FOR is read only with numeric max_statement_time, lock_wait_timeout or innodb_lock_wait_timeout');
+    const inner = lexStatements(s.code.slice(limits[0].length), options);
+    if (inner.length !== 1) throw new SqlClassificationError('PARSE_ERROR', 'SET STATEMENT ... FOR must be followed by one statement');
+    const statement = this.build(inner[0]!, options);
+    // What the session core acts on by itself (a kill, a named prepared statement, a client file) must come alone.
+    if (inner[0]!.words[0] === 'SET' || statement.kill || statement.execute || statement.prepared || statement.deallocate || statement.localInfile) {
+      throw new SqlClassificationError('PARSE_ERROR', 'this statement cannot follow SET STATEMENT ... FOR');
+    }
+    return { ...statement, ...base };
+  }
+
   private withExpressions(outer: MysqlStatementClassification, select: string, s: LexedStatement, base: { text: string; fingerprint: string }): MysqlStatementClassification {
     const inner = this.parsed({ ...s, code: select }, base);
     if (inner.kind !== 'select') throw new SqlClassificationError('PARSE_ERROR', 'unexpected clause in the statement');
@@ -334,7 +364,14 @@ export class MysqlClassifier {
     try {
       tree = this.parser.astify(s.code, { database: 'MariaDB' });
     } catch (error) {
-      throw new SqlClassificationError('PARSE_ERROR', `the MySQL parser cannot read this statement: ${String((error as Error).message ?? error).slice(0, 200)}`);
+      // Read again with the short conversion types only when the text as sent does not parse: what parses today is read as it was.
+      const short = withShortSignedTypes(s.code);
+      try {
+        if (short === s.code) throw error;
+        tree = this.parser.astify(short, { database: 'MariaDB' });
+      } catch {
+        throw new SqlClassificationError('PARSE_ERROR', `the MySQL parser cannot read this statement: ${String((error as Error).message ?? error).slice(0, 200)}`);
+      }
     }
     const asts = Array.isArray(tree) ? tree : [tree];
     if (asts.length !== 1) throw new SqlClassificationError('PARSE_ERROR', 'the statement parsed as several');
@@ -580,6 +617,16 @@ function readsLikeUtf8(code: string): boolean {
 }
 
 /**
+ * `CONVERT(x, UNSIGNED INTEGER)` is `CONVERT(x, UNSIGNED)` to the server, but node-sql-parser reads only the short
+ * form there (Connector/J's DatabaseMetaData.getColumns sends the long one). Used only for a text that does not parse
+ * as sent; INT and INTEGER are reserved words, always a type, so dropping them (outside strings and quoted
+ * identifiers) adds or removes no table, column or function the statement names.
+ */
+function withShortSignedTypes(code: string): string {
+  return code.replace(/'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`(?:[^`]|``)*`|\b((?:UN)?SIGNED)\s+INT(?:EGER)?\b/gis, (m, signed?: string) => signed ?? m);
+}
+
+/**
  * The parser reads `DELETE IGNORE FROM t` / `UPDATE IGNORE t` as a multi-table statement whose target is a table
  * named `ignore` (and `t` a mere read). The modifiers change neither the target nor the rows.
  */
@@ -609,14 +656,19 @@ const GRAMMAR_KEEPING_MODES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Whether every assignment of sql_mode in the SET statement is a literal list of grammar-keeping modes (or DEFAULT).
- * A variable, an expression or a number (a bit mask) may turn on any mode: refused as admin.
+ * Whether every assignment of sql_mode in the SET statement is a literal list of grammar-keeping modes (or DEFAULT),
+ * or adds such a list to the session's own modes: `CONCAT(@@sql_mode, ',STRICT_TRANS_TABLES')`, which MariaDB
+ * Connector/J sends on every connection. That keeps the grammar the session already had, so the classifier
+ * reads what follows as it read what came before. Another variable, expression or a number (a bit mask) may
+ * turn on any mode: refused as admin.
  */
 function keepsGrammar(code: string): boolean {
-  const assignments = [...code.matchAll(/(?<![\w$])(?<!(?<!@)@)sql_mode`?\s*:?=(?!=)\s*('[^'\\]*'|"[^"\\]*"|[A-Za-z_]+)\s*(?=,|$)/gi)];
+  const assignments = [...code.matchAll(
+    /(?<![\w$])(?<!(?<!@)@)sql_mode`?\s*:?=(?!=)\s*('[^'\\]*'|"[^"\\]*"|[A-Za-z_]+|CONCAT\s*\(\s*@@(?:SESSION\.|LOCAL\.)?sql_mode\s*,\s*('[^'\\]*'|"[^"\\]*")\s*\))\s*(?=,|$)/gi,
+  )];
   const targets = code.match(/(?<![\w$])(?<!(?<!@)@)sql_mode`?\s*:?=(?!=)/gi)?.length ?? 0;
   if (assignments.length !== targets) return false;
-  return assignments.every((a) => a[1]!.replace(/^['"]|['"]$/g, '').split(',').every((mode) => mode.trim() === '' || GRAMMAR_KEEPING_MODES.has(mode.trim().toUpperCase())));
+  return assignments.every((a) => (a[2] ?? a[1]!).replace(/^['"]|['"]$/g, '').split(',').every((mode) => mode.trim() === '' || GRAMMAR_KEEPING_MODES.has(mode.trim().toUpperCase())));
 }
 
 function tableAfter(code: string, marker: RegExp): string[] {

@@ -29,7 +29,7 @@ const CAPS = GATEWAY_CAPABILITIES & ~CAP.SSL;
 const CLASSIFIER = new MysqlClassifier();
 const POLICY_HOLDER = new PolicyHolder(() => ({ version: 1, sha256: 'x', text: POLICY }), pino({ level: 'silent' }));
 
-function session(durability?: (n: number) => Promise<void>) {
+function session(durability?: (n: number) => Promise<void>, capabilities = CAPS) {
   const { recorder, records } = memoryRecorder(durability);
   const toClient: Buffer[] = [];
   const toServer: Buffer[] = [];
@@ -52,7 +52,7 @@ function session(durability?: (n: number) => Promise<void>) {
     classifier: CLASSIFIER,
     recording: new StatementRecording(recorder, Buffer.alloc(32, 7), 10, 'mysql.statement'),
     maskingKey: Buffer.alloc(32, 7),
-    capabilities: CAPS,
+    capabilities,
     sampleRows: 10,
     kill: () => Promise.resolve({ ok: false, code: 1094, message: 'Unknown thread id' }),
     fail: (reason) => failures.push(reason),
@@ -113,6 +113,30 @@ describe('MysqlSessionCore', () => {
     s.core.serverBytes(packet(encodeOk(), 1));
     await settle();
     expect(payloads(s.toClient).at(-1)!.payload[0]).toBe(0x00);
+  });
+
+  it('follows COM_SET_OPTION for multi-statements (what mysqli::multi_query sends), not only the login flag', async () => {
+    const s = session(undefined, CAPS & ~CAP.MULTI_STATEMENTS);
+    const multi = packet(Buffer.from('\x03SELECT id FROM customers; SELECT email FROM customers', 'latin1'), 0);
+    const setOption = (option: number) => packet(Buffer.from([COM.SET_OPTION, option, 0]), 0);
+    const sent = () => payloads(s.toServer).map((p) => p.payload[0] === COM.QUERY ? p.payload.subarray(1).toString() : `option ${p.payload[1]}`);
+    s.core.clientBytes(multi);
+    await settle();
+    expect(sent()).toEqual([]);
+    expect(parseErr(payloads(s.toClient)[0]!.payload).message).toMatch(/need CLIENT_MULTI_STATEMENTS/);
+    // MYSQL_OPTION_MULTI_STATEMENTS_ON: the server now runs such texts, and the gateway lets them through (each one decided).
+    s.core.clientBytes(setOption(0));
+    s.core.serverBytes(packet(encodeOk(), 1));
+    s.core.clientBytes(multi);
+    expect(sent()).toEqual(['option 0', 'SELECT id FROM customers; SELECT email FROM customers']);
+    s.core.serverBytes(packet(encodeErr({ code: 1146, sqlState: '42S02', message: 'no table' }), 1));
+    // _OFF: refused again.
+    s.core.clientBytes(setOption(1));
+    s.core.serverBytes(packet(encodeOk(), 1));
+    s.core.clientBytes(multi);
+    await settle();
+    expect(sent()).toHaveLength(3);
+    expect(parseErr(payloads(s.toClient).at(-1)!.payload).message).toMatch(/need CLIENT_MULTI_STATEMENTS/);
   });
 
   it('ties an execution to the prepared text: a DELETE cannot be prepared, an unknown id is refused', async () => {

@@ -29,6 +29,9 @@ const ERR_UNKNOWN_STATEMENT = { code: 1243, sqlState: 'HY000' } as const;
 const ERR_NO_OPEN_CURSOR = { code: 1421, sqlState: 'HY000' } as const;
 /** Server status flag: the session runs with sql_mode NO_BACKSLASH_ESCAPES (strings end differently). */
 const STATUS_NO_BACKSLASH_ESCAPES = 0x200;
+/** COM_SET_OPTION's options: MYSQL_OPTION_MULTI_STATEMENTS_ON and _OFF. */
+const OPTION_MULTI_STATEMENTS_ON = 0;
+const OPTION_MULTI_STATEMENTS_OFF = 1;
 
 /** Where the packets of an answer go (the ordered, durability-gated output). */
 interface Output {
@@ -133,12 +136,20 @@ export class MysqlSessionCore {
   private lastPrepared = -1;
   private ended = false;
   private backslashEscapes = true;
+  /**
+   * Whether the server runs several statements sent in one text: the login's CLIENT_MULTI_STATEMENTS, then
+   * what COM_SET_OPTION last asked for (PHP's mysqli turns it on for each multi_query). Followed as the
+   * command is sent: if the server refuses the change, believing it on only lets the server's syntax error
+   * through, believing it off only refuses texts the server would have run.
+   */
+  private multiStatements: boolean;
   private readonly maskers = new WeakMap<MaskingRules, Masker>();
 
   /** Everything for the client, in order, each answer behind its statement's record (as for Postgres). */
   private readonly released: DurableReleaseQueue;
 
   constructor(private readonly o: MysqlSessionCoreOptions) {
+    this.multiStatements = (o.capabilities & CAP.MULTI_STATEMENTS) !== 0;
     this.released = new DurableReleaseQueue({
       write: (bytes) => void o.toClient(bytes),
       cork: () => undefined,
@@ -236,6 +247,9 @@ export class MysqlSessionCore {
       case 'kill':
         return this.onKill(p, { query: false, connectionId: command.connectionId });
       case 'set_option':
+        if (command.option === OPTION_MULTI_STATEMENTS_ON) this.multiStatements = true;
+        if (command.option === OPTION_MULTI_STATEMENTS_OFF) this.multiStatements = false;
+        return this.forward(p, { kind: 'single' });
       case 'ping':
       case 'statistics':
       case 'debug':
@@ -269,7 +283,7 @@ export class MysqlSessionCore {
   private onQuery(p: MysqlPacket, text: string): void {
     const classified = this.classify(text);
     if (!Array.isArray(classified)) return this.deny(p, text, classified, []);
-    if (!(this.o.capabilities & CAP.MULTI_STATEMENTS) && classified.length > 1) {
+    if (!this.multiStatements && classified.length > 1) {
       return this.deny(p, text, denied('several statements in one query need CLIENT_MULTI_STATEMENTS; denied'), classified);
     }
     const kill = classified.find((s) => s.kill);
