@@ -490,7 +490,6 @@ describe('client compatibility matrix through the gateway', () => {
         maxBuffer: 16 * 1024 * 1024,
       });
       out = JSON.parse(stdout) as Record<string, unknown>;
-      console.log(stdout);
     }, 120_000);
 
     it('plain statements and PreparedStatements past prepareThreshold (named, binary results) are masked', () => {
@@ -522,10 +521,13 @@ describe('client compatibility matrix through the gateway', () => {
         )
         .toBe(true);
       const byId = statements.filter((d) => d['text'] === 'SELECT email, card, ssn, born FROM customers WHERE id = $1');
-      console.log(JSON.stringify(byId));
       expect(byId).toHaveLength(8);
       for (const d of byId) expect(d).toMatchObject({ decision: 'allow', policies: ['pg-read'], rowCount: 1 });
-      expect(byId[7]).toMatchObject({ rows: [['b**@example.org', '****-****-****-****', '***-**-****', '1990-01-02']] });
+      // pgJDBC binds the id in binary, and from the named statement on asks for the date in binary too:
+      // the recording shows both as Postgres prints them.
+      expect(byId.map((d) => [d['params'], d['rows']])).toEqual(
+        [1, 2, 1, 2, 1, 2, 1, 2].map((id) => [[String(id)], [id === 1 ? [MASKED_ADA.email, MASKED_ADA.card, MASKED_ADA.ssn, '1815-12-10'] : ['b**@example.org', '****-****-****-****', '***-**-****', '1990-01-02']]]),
+      );
       expect(JSON.stringify(statements)).not.toContain(PII.ada.email);
     });
 
