@@ -556,6 +556,33 @@ describe('client compatibility matrix through the gateway', () => {
       expect(out['streamed_binary']).toEqual(expected);
     });
 
+    it('two suspended portals read in turn on one connection are each masked by their own columns', () => {
+      expect(out['interleaved']).toEqual({
+        rows: BIG_ROWS,
+        leaked: 0,
+        people: [
+          [MASKED_ADA.ssn, '1', MASKED_ADA.card, MASKED_ADA.email],
+          ['***-**-****', '2', '****-****-****-****', 'b**@example.org'],
+          [null, '3', null, null],
+        ],
+      });
+    });
+
+    it('metadata before execution, a denied statement on the named path, a 2000-row batch, a denied batch in a transaction, autosave=always, preferQueryMode=simple', async () => {
+      expect(out['metadata']).toEqual(['email', 'text', 'int4']);
+      expect(out['denied_prepared']).toEqual(['42501', '42501', '42501']);
+      expect(out['after_denied_prepared']).toBe(1);
+      expect(out['large_batch']).toBe(2000);
+      expect(await ordersTagged('jdbc-large-batch')).toBe(2000);
+      expect(out['tx_batch']).toBe('42501');
+      expect([await ordersTagged('jdbc-tx-batch'), await ordersTagged('jdbc-after-tx-batch')]).toEqual([0, 1]);
+      // The denial rolled back to pgJDBC's automatic savepoint: the rest of the transaction committed.
+      expect(out['autosave_denied']).toBe('42501');
+      expect([await ordersTagged('jdbc-autosave-before'), await ordersTagged('jdbc-autosave-after')]).toEqual([1, 1]);
+      expect(out['simple_mode']).toEqual([MASKED_ADA.email, MASKED_ADA.card, MASKED_ADA.ssn]);
+      expect([out['simple_mode_denied'], out['simple_mode_after']]).toEqual(['42501', 1]);
+    });
+
     it('a savepoint; a denied statement inside a transaction, rollback, more work', async () => {
       expect([await ordersTagged('jdbc-kept'), await ordersTagged('jdbc-undone')]).toEqual([1, 0]);
       expect(out['denied']).toMatchObject({ sqlstate: '42501', message: expect.stringMatching(DENIED) as unknown });
@@ -576,6 +603,10 @@ describe('client compatibility matrix through the gateway', () => {
       expect(out['duplicate']).toEqual({ sqlstate: DUPLICATE.code, message: DUPLICATE.message, detail: DUPLICATE.detail, hint: null });
       expect(out['no_function']).toEqual({ sqlstate: NO_FUNCTION.code, message: NO_FUNCTION.message, detail: null, hint: NO_FUNCTION.hint });
       expect(out['wrong_token']).toMatchObject({ sqlstate: '28P01' });
+    });
+
+    it('LISTEN/NOTIFY between two connections', () => {
+      expect(out['notify']).toEqual(['hello from pgjdbc']);
     });
   });
 

@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
 import org.postgresql.PGStatement;
 import org.postgresql.util.PSQLException;
 import org.postgresql.util.ServerErrorMessage;
@@ -335,6 +337,38 @@ public class PgJdbcClient {
         c.commit();
       }
 
+      // autosave=always: pgJDBC sets a savepoint before each statement in a transaction and rolls back to
+      // it when one fails, so the transaction goes on after a denial.
+      try (Connection c = gateway("pgjdbc-autosave", "autosave", "always"); Statement s = c.createStatement()) {
+        c.setAutoCommit(false);
+        s.executeUpdate("INSERT INTO orders (customer_id, amount, item) VALUES (1, 1, 'jdbc-autosave-before')");
+        try {
+          s.executeUpdate("DELETE FROM orders WHERE id = 1");
+          out.put("autosave_denied", "not refused");
+        } catch (SQLException e) {
+          out.put("autosave_denied", e.getSQLState());
+        }
+        s.executeUpdate("INSERT INTO orders (customer_id, amount, item) VALUES (1, 1, 'jdbc-autosave-after')");
+        c.commit();
+      }
+
+      // preferQueryMode=simple: the simple protocol, parameters inlined by the driver.
+      try (Connection c = gateway("pgjdbc-simple", "preferQueryMode", "simple"); PreparedStatement ps = c.prepareStatement("SELECT email, card, ssn FROM customers WHERE id = ?")) {
+        ps.setInt(1, 1);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          out.put("simple_mode", row(rs, 3));
+        }
+        try (PreparedStatement del = c.prepareStatement("DELETE FROM orders WHERE id = ?")) {
+          del.setInt(1, 1);
+          del.executeUpdate();
+          out.put("simple_mode_denied", "not refused");
+        } catch (SQLException e) {
+          out.put("simple_mode_denied", e.getSQLState());
+        }
+        out.put("simple_mode_after", scalar(c, "SELECT count(*)::int FROM orders WHERE id = 1"));
+      }
+
       // Statement.cancel() from another thread: a CancelRequest on a new connection with the key the
       // gateway handed out. Two sessions sleep; cancelling one leaves the other running.
       try (Connection a = gateway("pgjdbc-cancel-a"); Connection b = gateway("pgjdbc-cancel-b"); Statement sa = a.createStatement(); Statement sb = b.createStatement()) {
@@ -357,6 +391,20 @@ public class PgJdbcClient {
           out.put("query_timeout", errorFields(e));
         }
         out.put("usable_after_timeout", scalar(a, "SELECT 3"));
+      }
+
+      // LISTEN/NOTIFY: notifications arrive with getNotifications(timeout).
+      try (Connection listener = gateway("pgjdbc-listen"); Connection sender = gateway("pgjdbc-notify")) {
+        try (Statement s = listener.createStatement()) {
+          s.execute("LISTEN gw_matrix_jdbc");
+        }
+        try (Statement s = sender.createStatement()) {
+          s.execute("NOTIFY gw_matrix_jdbc, 'hello from pgjdbc'");
+        }
+        List<Object> payloads = new ArrayList<>();
+        PGNotification[] got = listener.unwrap(PGConnection.class).getNotifications(10_000);
+        if (got != null) for (PGNotification n : got) payloads.add(n.getParameter());
+        out.put("notify", payloads);
       }
 
       // Server errors keep SQLSTATE, message, detail and hint.
