@@ -475,6 +475,9 @@ describe('client compatibility matrix through the gateway', () => {
     type ErrorFields = { sqlstate: string; message: string; detail: string | null; hint: string | null };
     let out: Record<string, unknown>;
     beforeAll(async () => {
+      // A large object holding PII, readable by the application role.
+      const [lo] = await fx.directQuery<{ oid: number }>(`SELECT lo_from_bytea(0, convert_to($1, 'UTF8'))::int8 AS oid`, [`${PII.ada.email} ${PII.ada.card}`]);
+      await fx.directQuery(`GRANT SELECT ON LARGE OBJECT ${lo?.oid} TO ${fx.role}`);
       const { stdout } = await run('java', ['-cp', '/usr/share/java/postgresql.jar', 'e2e/support/PgJdbcClient.java'], {
         env: {
           ...process.env,
@@ -485,6 +488,7 @@ describe('client compatibility matrix through the gateway', () => {
           // The endpoint's self-signed certificate (SAN 127.0.0.1), the root verify-full checks against.
           GW_ROOTCERT: resolve(fx.stack.cp.config.dataDir, 'tls', 'pg-endpoint.crt'),
           GW_DIRECT_URL: `jdbc:postgresql://127.0.0.1:5432/${fx.resource}?user=postgres`,
+          GW_LO_OID: String(lo?.oid),
         },
         timeout: 90_000,
         maxBuffer: 16 * 1024 * 1024,
@@ -603,6 +607,11 @@ describe('client compatibility matrix through the gateway', () => {
       expect(out['duplicate']).toEqual({ sqlstate: DUPLICATE.code, message: DUPLICATE.message, detail: DUPLICATE.detail, hint: null });
       expect(out['no_function']).toEqual({ sqlstate: NO_FUNCTION.code, message: NO_FUNCTION.message, detail: null, hint: NO_FUNCTION.hint });
       expect(out['wrong_token']).toMatchObject({ sqlstate: '28P01' });
+    });
+
+    it('the large-object API (fast-path calls) is refused as procedural; the connection goes on', () => {
+      expect(out['large_object']).toMatchObject({ sqlstate: '42501', message: expect.stringMatching(DENIED) as unknown });
+      expect(out['after_large_object']).toBe(4);
     });
 
     it('LISTEN/NOTIFY between two connections', () => {

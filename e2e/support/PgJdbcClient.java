@@ -17,6 +17,8 @@ import java.util.concurrent.CompletableFuture;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.postgresql.PGStatement;
+import org.postgresql.largeobject.LargeObject;
+import org.postgresql.largeobject.LargeObjectManager;
 import org.postgresql.util.PSQLException;
 import org.postgresql.util.ServerErrorMessage;
 
@@ -405,6 +407,21 @@ public class PgJdbcClient {
         PGNotification[] got = listener.unwrap(PGConnection.class).getNotifications(10_000);
         if (got != null) for (PGNotification n : got) payloads.add(n.getParameter());
         out.put("notify", payloads);
+      }
+
+      // The large-object API (getBlob of an oid column uses it): fast-path FunctionCalls, which policy
+      // decides as procedural calls (refused here); the connection goes on after a rollback.
+      try (Connection c = gateway("pgjdbc-lo")) {
+        c.setAutoCommit(false);
+        try {
+          LargeObject lo = c.unwrap(PGConnection.class).getLargeObjectAPI().open(Long.parseLong(env("GW_LO_OID")), LargeObjectManager.READ);
+          out.put("large_object", new String(lo.read(200), java.nio.charset.StandardCharsets.UTF_8));
+        } catch (SQLException e) {
+          out.put("large_object", errorFields(e));
+        }
+        c.rollback();
+        out.put("after_large_object", scalar(c, "SELECT 4"));
+        c.commit();
       }
 
       // Server errors keep SQLSTATE, message, detail and hint.
