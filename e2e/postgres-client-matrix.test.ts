@@ -614,6 +614,18 @@ describe('client compatibility matrix through the gateway', () => {
       expect(out['after_large_object']).toBe(4);
     });
 
+    it('isValid and DatabaseMetaData (the catalog queries of pools, Hibernate and DBeaver) answer', () => {
+      expect(out['metadata_api']).toEqual({
+        valid: true,
+        tables: ['big', 'customers', 'orders'],
+        columns: ['id:int4', 'name:text', 'email:text', 'card:varchar', 'ssn:text', 'iban:text', 'phone:text', 'note:text', 'balance:numeric', 'born:date'],
+        // getPrimaryKeys calls information_schema._pg_expandarray, one of PostgreSQL's own functions.
+        primary_keys: ['id'],
+        foreign_keys: ['customer_id->customers.id'],
+        product: expect.stringMatching(/^PostgreSQL \d+$/) as unknown,
+      });
+    });
+
     it('LISTEN/NOTIFY between two connections', () => {
       expect(out['notify']).toEqual(['hello from pgjdbc']);
     });

@@ -424,6 +424,38 @@ public class PgJdbcClient {
         c.commit();
       }
 
+      // What pools and tools (Hikari's isValid, Hibernate's schema validation, DBeaver) ask first: an
+      // empty query, and DatabaseMetaData's catalog queries.
+      try (Connection c = gateway("pgjdbc-metadata", "assumeMinServerVersion", "12")) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("valid", c.isValid(5));
+        java.sql.DatabaseMetaData md = c.getMetaData();
+        List<Object> tables = new ArrayList<>();
+        try (ResultSet rs = md.getTables(null, "public", "%", new String[] {"TABLE"})) {
+          while (rs.next()) tables.add(rs.getString("TABLE_NAME"));
+        }
+        m.put("tables", tables);
+        List<Object> columns = new ArrayList<>();
+        try (ResultSet rs = md.getColumns(null, "public", "customers", "%")) {
+          while (rs.next()) columns.add(rs.getString("COLUMN_NAME") + ":" + rs.getString("TYPE_NAME"));
+        }
+        m.put("columns", columns);
+        List<Object> keys = new ArrayList<>();
+        try (ResultSet rs = md.getPrimaryKeys(null, "public", "orders")) {
+          while (rs.next()) keys.add(rs.getString("COLUMN_NAME"));
+        }
+        m.put("primary_keys", keys);
+        List<Object> imported = new ArrayList<>();
+        try (ResultSet rs = md.getImportedKeys(null, "public", "orders")) {
+          while (rs.next()) imported.add(rs.getString("FKCOLUMN_NAME") + "->" + rs.getString("PKTABLE_NAME") + "." + rs.getString("PKCOLUMN_NAME"));
+        }
+        m.put("foreign_keys", imported);
+        m.put("product", md.getDatabaseProductName() + " " + md.getDatabaseMajorVersion());
+        out.put("metadata_api", m);
+      } catch (SQLException e) {
+        out.put("metadata_api", errorFields(e));
+      }
+
       // Server errors keep SQLSTATE, message, detail and hint.
       try (Connection c = gateway("pgjdbc-errors"); Statement s = c.createStatement()) {
         try {
