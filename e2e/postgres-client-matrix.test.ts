@@ -623,6 +623,7 @@ describe('client compatibility matrix through the gateway', () => {
         primary_keys: ['id'],
         foreign_keys: ['customer_id->customers.id'],
         product: expect.stringMatching(/^PostgreSQL \d+$/) as unknown,
+        other_calls_refused: {},
       });
     });
 

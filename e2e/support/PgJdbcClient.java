@@ -451,6 +451,40 @@ public class PgJdbcClient {
         }
         m.put("foreign_keys", imported);
         m.put("product", md.getDatabaseProductName() + " " + md.getDatabaseMajorVersion());
+        // The other catalog calls (pgJDBC does not implement getPseudoColumns and getSuperTables): each
+        // one's refusal, if any.
+        Map<String, Object> refused = new LinkedHashMap<>();
+        String[] names = {"getIndexInfo", "getSchemas", "getTypeInfo", "getExportedKeys", "getCatalogs", "getTablePrivileges", "getColumnPrivileges", "getProcedures", "getFunctions", "getBestRowIdentifier", "getVersionColumns", "getUDTs", "getTableTypes", "getClientInfoProperties", "getFunctionColumns", "getProcedureColumns", "getCrossReference"};
+        for (String name : names) {
+          try {
+            ResultSet rs = switch (name) {
+              case "getIndexInfo" -> md.getIndexInfo(null, "public", "orders", false, false);
+              case "getSchemas" -> md.getSchemas();
+              case "getTypeInfo" -> md.getTypeInfo();
+              case "getExportedKeys" -> md.getExportedKeys(null, "public", "customers");
+              case "getCatalogs" -> md.getCatalogs();
+              case "getTablePrivileges" -> md.getTablePrivileges(null, "public", "orders");
+              case "getColumnPrivileges" -> md.getColumnPrivileges(null, "public", "orders", "%");
+              case "getProcedures" -> md.getProcedures(null, "public", "%");
+              case "getFunctions" -> md.getFunctions(null, "public", "%");
+              case "getBestRowIdentifier" -> md.getBestRowIdentifier(null, "public", "orders", java.sql.DatabaseMetaData.bestRowSession, true);
+              case "getVersionColumns" -> md.getVersionColumns(null, "public", "orders");
+              case "getUDTs" -> md.getUDTs(null, "public", "%", null);
+              case "getTableTypes" -> md.getTableTypes();
+              case "getClientInfoProperties" -> md.getClientInfoProperties();
+              case "getFunctionColumns" -> md.getFunctionColumns(null, "public", "%", "%");
+              case "getProcedureColumns" -> md.getProcedureColumns(null, "public", "%", "%");
+              default -> md.getCrossReference(null, "public", "customers", null, "public", "orders");
+            };
+            while (rs.next()) {
+              // read to the end
+            }
+            rs.close();
+          } catch (SQLException e) {
+            refused.put(name, e.getSQLState() + " " + e.getMessage());
+          }
+        }
+        m.put("other_calls_refused", refused);
         out.put("metadata_api", m);
       } catch (SQLException e) {
         out.put("metadata_api", errorFields(e));
