@@ -478,6 +478,7 @@ describe('client compatibility matrix through the gateway', () => {
       // A large object holding PII, readable by the application role.
       const [lo] = await fx.directQuery<{ oid: number }>(`SELECT lo_from_bytea(0, convert_to($1, 'UTF8'))::int8 AS oid`, [`${PII.ada.email} ${PII.ada.card}`]);
       await fx.directQuery(`GRANT SELECT ON LARGE OBJECT ${lo?.oid} TO ${fx.role}`);
+      await fx.directQuery(`CREATE TABLE docs (id int PRIMARY KEY, body bytea); INSERT INTO docs VALUES (1, convert_to('write to ${PII.ada.email}, card ${PII.ada.card}', 'UTF8')); GRANT SELECT ON docs TO ${fx.role}`);
       const { stdout } = await run('java', ['-cp', '/usr/share/java/postgresql.jar', 'e2e/support/PgJdbcClient.java'], {
         env: {
           ...process.env,
@@ -617,7 +618,7 @@ describe('client compatibility matrix through the gateway', () => {
     it('isValid and DatabaseMetaData (the catalog queries of pools, Hibernate and DBeaver) answer', () => {
       expect(out['metadata_api']).toEqual({
         valid: true,
-        tables: ['big', 'customers', 'orders'],
+        tables: ['big', 'customers', 'docs', 'orders'],
         columns: ['id:int4', 'name:text', 'email:text', 'card:varchar', 'ssn:text', 'iban:text', 'phone:text', 'note:text', 'balance:numeric', 'born:date'],
         // getPrimaryKeys calls information_schema._pg_expandarray, one of PostgreSQL's own functions.
         primary_keys: ['id'],
@@ -625,6 +626,12 @@ describe('client compatibility matrix through the gateway', () => {
         product: expect.stringMatching(/^PostgreSQL \d+$/) as unknown,
         other_calls_refused: {},
       });
+    });
+
+    it('getGeneratedKeys (RETURNING *) of a batch, a CallableStatement, and a bytea read in text and binary, masked', () => {
+      expect(out['generated_keys']).toEqual(['2:jdbc-generated', '2:jdbc-generated']);
+      expect(out['callable']).toBe('JDBC');
+      expect(out['bytea']).toEqual(Array(6).fill(`write to ${MASKED_ADA.email}, card ${MASKED_ADA.card}`));
     });
 
     it('LISTEN/NOTIFY between two connections', () => {

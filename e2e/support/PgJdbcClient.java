@@ -490,6 +490,44 @@ public class PgJdbcClient {
         out.put("metadata_api", errorFields(e));
       }
 
+      // getGeneratedKeys (pgJDBC appends RETURNING *), a CallableStatement of a built-in function, and a
+      // bytea column with PII read past the threshold (bytea is binary by default in pgJDBC).
+      try (Connection c = gateway("pgjdbc-misc")) {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO orders (customer_id, amount, item) VALUES (?, ?, ?)", Statement.RETURN_GENERATED_KEYS)) {
+          List<Object> keys = new ArrayList<>();
+          for (int i = 0; i < 2; i++) {
+            ps.setInt(1, 2);
+            ps.setBigDecimal(2, BigDecimal.ONE);
+            ps.setString(3, "jdbc-generated");
+            ps.addBatch();
+          }
+          ps.executeBatch();
+          try (ResultSet rs = ps.getGeneratedKeys()) {
+            while (rs.next()) keys.add(rs.getInt("customer_id") + ":" + rs.getString("item"));
+          }
+          out.put("generated_keys", keys);
+        }
+        try (java.sql.CallableStatement cs = c.prepareCall("{? = call upper(?)}")) {
+          cs.registerOutParameter(1, java.sql.Types.VARCHAR);
+          cs.setString(2, "jdbc");
+          cs.execute();
+          out.put("callable", cs.getString(1));
+        } catch (SQLException e) {
+          out.put("callable", errorFields(e));
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT body FROM docs WHERE id = ?")) {
+          List<Object> bodies = new ArrayList<>();
+          for (int i = 0; i < 6; i++) {
+            ps.setInt(1, 1);
+            try (ResultSet rs = ps.executeQuery()) {
+              rs.next();
+              bodies.add(new String(rs.getBytes(1), java.nio.charset.StandardCharsets.UTF_8));
+            }
+          }
+          out.put("bytea", bodies);
+        }
+      }
+
       // Server errors keep SQLSTATE, message, detail and hint.
       try (Connection c = gateway("pgjdbc-errors"); Statement s = c.createStatement()) {
         try {
