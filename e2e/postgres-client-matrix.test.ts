@@ -634,6 +634,11 @@ describe('client compatibility matrix through the gateway', () => {
       expect(out['bytea']).toEqual(Array(6).fill(`write to ${MASKED_ADA.email}, card ${MASKED_ADA.card}`));
     });
 
+    it('options and currentSchema apply as startup parameters; readOnly transactions refuse writes (25006)', async () => {
+      expect(out['connection_options']).toEqual(['7s', 'public', '25006']);
+      expect(await ordersTagged('jdbc-read-only')).toBe(0);
+    });
+
     it('LISTEN/NOTIFY between two connections', () => {
       expect(out['notify']).toEqual(['hello from pgjdbc']);
     });

@@ -528,6 +528,21 @@ public class PgJdbcClient {
         }
       }
 
+      // Connection properties that become startup parameters (options, currentSchema) or session
+      // commands (readOnly: BEGIN READ ONLY with autocommit off).
+      try (Connection c = gateway("pgjdbc-options", "options", "-c statement_timeout=7s", "currentSchema", "public", "readOnly", "true")) {
+        c.setAutoCommit(false);
+        List<Object> m = new ArrayList<>(Arrays.asList(scalar(c, "SHOW statement_timeout"), scalar(c, "SHOW search_path")));
+        try (Statement s = c.createStatement()) {
+          s.executeUpdate("INSERT INTO orders (customer_id, amount, item) VALUES (1, 1, 'jdbc-read-only')");
+          m.add("written");
+        } catch (SQLException e) {
+          m.add(e.getSQLState());
+        }
+        c.rollback();
+        out.put("connection_options", m);
+      }
+
       // Server errors keep SQLSTATE, message, detail and hint.
       try (Connection c = gateway("pgjdbc-errors"); Statement s = c.createStatement()) {
         try {
