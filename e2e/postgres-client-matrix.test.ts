@@ -511,7 +511,7 @@ describe('client compatibility matrix through the gateway', () => {
     });
 
     it('every execution of the named statement is recorded with its text, decision and masked rows', async () => {
-      const sessions = (await fx.stack.cp.request('GET', `/api/v1/sessions?resource=${fx.resource}`, { token: fx.stack.admin })).body as { items: { id: string; declared?: { applicationName?: string } }[] };
+      const sessions = (await fx.stack.cp.request('GET', `/api/v1/sessions?resource=${fx.resource}&limit=500`, { token: fx.stack.admin })).body as { items: { id: string; declared?: { applicationName?: string } }[] };
       const session = sessions.items.find((s) => s.declared?.applicationName === 'pgjdbc-prepared');
       expect(session).toBeDefined();
       let statements: Record<string, unknown>[] = [];
