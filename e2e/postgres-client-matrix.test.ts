@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { PrismaPg } from '@prisma/adapter-pg';
 import knexFactory, { type Knex } from 'knex';
@@ -10,7 +10,7 @@ import QueryStream from 'pg-query-stream';
 import postgres from 'postgres';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPgFixture, type PgFixture } from './support/pg-fixture.js';
+import { PII, startPgFixture, type PgFixture } from './support/pg-fixture.js';
 
 /**
  * The compatibility matrix: each client as its users use it, through the gateway with TLS and the
@@ -469,6 +469,210 @@ describe('client compatibility matrix through the gateway', () => {
       expect(out['pipeline']).toEqual(['b**@example.org', true, 'piped']);
       expect(out['notify']).toEqual(['hello from psycopg']);
     }, 90_000);
+  });
+
+  describe('pgJDBC (Debian libpostgresql-jdbc-java), sslmode=verify-full', () => {
+    type ErrorFields = { sqlstate: string; message: string; detail: string | null; hint: string | null };
+    let out: Record<string, unknown>;
+    beforeAll(async () => {
+      // A large object holding PII, readable by the application role.
+      const [lo] = await fx.directQuery<{ oid: number }>(`SELECT lo_from_bytea(0, convert_to($1, 'UTF8'))::int8 AS oid`, [`${PII.ada.email} ${PII.ada.card}`]);
+      await fx.directQuery(`GRANT SELECT ON LARGE OBJECT ${lo?.oid} TO ${fx.role}`);
+      await fx.directQuery(`CREATE TABLE docs (id int PRIMARY KEY, body bytea); INSERT INTO docs VALUES (1, convert_to('write to ${PII.ada.email}, card ${PII.ada.card}', 'UTF8')); GRANT SELECT ON docs TO ${fx.role}`);
+      const { stdout } = await run('java', ['-cp', '/usr/share/java/postgresql.jar', 'e2e/support/PgJdbcClient.java'], {
+        env: {
+          ...process.env,
+          GW_PORT: String(fx.stack.pgPort),
+          GW_DB: fx.resource,
+          GW_USER: fx.role,
+          GW_TOKEN: fx.token,
+          // The endpoint's self-signed certificate (SAN 127.0.0.1), the root verify-full checks against.
+          GW_ROOTCERT: resolve(fx.stack.cp.config.dataDir, 'tls', 'pg-endpoint.crt'),
+          GW_DIRECT_URL: `jdbc:postgresql://127.0.0.1:5432/${fx.resource}?user=postgres`,
+          GW_LO_OID: String(lo?.oid),
+        },
+        timeout: 90_000,
+        maxBuffer: 16 * 1024 * 1024,
+      });
+      out = JSON.parse(stdout) as Record<string, unknown>;
+    }, 120_000);
+
+    it('plain statements and PreparedStatements past prepareThreshold (named, binary results) are masked', () => {
+      const ada = [MASKED_ADA.email, MASKED_ADA.card, MASKED_ADA.ssn, '1815-12-10'];
+      const bob = ['b**@example.org', '****-****-****-****', '***-**-****', '1990-01-02'];
+      expect(out['masked']).toEqual([MASKED_ADA.email, MASKED_ADA.card, MASKED_ADA.ssn]);
+      expect(out['settings']).toEqual(['pgjdbc-plain', true]);
+      expect(out['prepared_default']).toEqual([ada, bob, ada, bob, ada, bob, ada, bob]);
+      expect(out['prepared_default_server_side']).toBe(true);
+      // The server holds pgJDBC's named statement: the 5th execution and later ran on the named path.
+      expect(out['named_statements']).toEqual(['SELECT email, card, ssn, born FROM customers WHERE id = $1']);
+      expect(out['prepared_threshold_1']).toEqual([bob, ada, [null, null, null, null]]);
+      expect(out['prepared_threshold_1_server_side']).toBe(true);
+    });
+
+    it('every execution of the named statement is recorded with its text, decision and masked rows', async () => {
+      const sessions = (await fx.stack.cp.request('GET', `/api/v1/sessions?resource=${fx.resource}&limit=500`, { token: fx.stack.admin })).body as { items: { id: string; declared?: { applicationName?: string } }[] };
+      const session = sessions.items.find((s) => s.declared?.applicationName === 'pgjdbc-prepared');
+      expect(session).toBeDefined();
+      let statements: Record<string, unknown>[] = [];
+      await expect
+        .poll(
+          async () => {
+            const events = ((await fx.stack.cp.request('GET', `/api/v1/sessions/${session?.id ?? ''}/events?limit=1000`, { token: fx.stack.admin })).body as { items: { type: string; data: Record<string, unknown> }[] }).items;
+            statements = events.filter((e) => e.type === 'pg.statement').map((e) => e.data);
+            return events.some((e) => e.type === 'pg.end');
+          },
+          { timeout: 10_000 },
+        )
+        .toBe(true);
+      const byId = statements.filter((d) => d['text'] === 'SELECT email, card, ssn, born FROM customers WHERE id = $1');
+      expect(byId).toHaveLength(8);
+      for (const d of byId) expect(d).toMatchObject({ decision: 'allow', policies: ['pg-read'], rowCount: 1 });
+      // pgJDBC binds the id in binary, and from the named statement on asks for the date in binary too:
+      // the recording shows both as Postgres prints them.
+      expect(byId.map((d) => [d['params'], d['rows']])).toEqual(
+        [1, 2, 1, 2, 1, 2, 1, 2].map((id) => [[String(id)], [id === 1 ? [MASKED_ADA.email, MASKED_ADA.card, MASKED_ADA.ssn, '1815-12-10'] : ['b**@example.org', '****-****-****-****', '***-**-****', '1990-01-02']]]),
+      );
+      expect(JSON.stringify(statements)).not.toContain(PII.ada.email);
+    });
+
+    it('executeBatch: pipelined and rewritten inserts run; a denied statement in a batch fails it like a server error, and the session goes on', async () => {
+      expect(out['batch_counts']).toEqual([1, 1, 1, 1, 1, 1]);
+      expect(await ordersTagged('jdbc-batch')).toBe(6);
+      expect(out['rewritten_counts']).toHaveLength(10);
+      expect(await ordersTagged('jdbc-rewritten')).toBe(10);
+      const denied = out['batch_denied'] as { error: ErrorFields; counts: number[] };
+      expect(denied.error).toMatchObject({ sqlstate: '42501', message: expect.stringMatching(DENIED) as unknown });
+      // A real server error in the same place: pgJDBC's batch is one implicit transaction (one Sync), so
+      // nothing of it stays. A denial must leave the database exactly as that error does.
+      const serverError = out['batch_server_error'] as { error: ErrorFields; counts: number[] };
+      expect(serverError.error).toMatchObject({ sqlstate: DUPLICATE.code, detail: DUPLICATE.detail });
+      expect([await ordersTagged('jdbc-server_error-before'), await ordersTagged('jdbc-server_error-after')]).toEqual([0, 0]);
+      expect([await ordersTagged('jdbc-denied-before'), await ordersTagged('jdbc-denied-after')]).toEqual([0, 0]);
+      expect(denied.counts).toEqual(serverError.counts);
+      // The denied DELETE did not run, and the session answered the next statement.
+      expect(out['batch_denied_then']).toBe(1);
+      expect(out['batch_server_error_then']).toBe(1);
+    });
+
+    it('setFetchSize streams a large result (portal suspension), text and binary, every row masked', () => {
+      const expected = { rows: BIG_ROWS, leaked: 0, first: expect.stringMatching(/^u\*+@example\.com$/) as unknown };
+      expect(out['streamed']).toEqual(expected);
+      expect(out['streamed_binary']).toEqual(expected);
+    });
+
+    it('two suspended portals read in turn on one connection are each masked by their own columns', () => {
+      expect(out['interleaved']).toEqual({
+        rows: BIG_ROWS,
+        leaked: 0,
+        people: [
+          [MASKED_ADA.ssn, '1', MASKED_ADA.card, MASKED_ADA.email],
+          ['***-**-****', '2', '****-****-****-****', 'b**@example.org'],
+          [null, '3', null, null],
+        ],
+      });
+    });
+
+    it('metadata before execution, a denied statement on the named path, a 2000-row batch, a denied batch in a transaction, autosave=always, preferQueryMode=simple', async () => {
+      expect(out['metadata']).toEqual(['email', 'text', 'int4']);
+      expect(out['denied_prepared']).toEqual(['42501', '42501', '42501']);
+      expect(out['after_denied_prepared']).toBe(1);
+      expect(out['large_batch']).toBe(2000);
+      expect(await ordersTagged('jdbc-large-batch')).toBe(2000);
+      expect(out['tx_batch']).toBe('42501');
+      expect([await ordersTagged('jdbc-tx-batch'), await ordersTagged('jdbc-after-tx-batch')]).toEqual([0, 1]);
+      // The denial rolled back to pgJDBC's automatic savepoint: the rest of the transaction committed.
+      expect(out['autosave_denied']).toBe('42501');
+      expect([await ordersTagged('jdbc-autosave-before'), await ordersTagged('jdbc-autosave-after')]).toEqual([1, 1]);
+      expect(out['simple_mode']).toEqual([MASKED_ADA.email, MASKED_ADA.card, MASKED_ADA.ssn]);
+      expect([out['simple_mode_denied'], out['simple_mode_after']]).toEqual(['42501', 1]);
+    });
+
+    it('a savepoint; a denied statement inside a transaction, rollback, more work', async () => {
+      expect([await ordersTagged('jdbc-kept'), await ordersTagged('jdbc-undone')]).toEqual([1, 0]);
+      expect(out['denied']).toMatchObject({ sqlstate: '42501', message: expect.stringMatching(DENIED) as unknown });
+      expect(out['in_failed_tx']).toBe('25P02');
+      expect(out['after_denied']).toBe(1);
+    });
+
+    it('Statement.cancel() cancels its own session only (57014); setQueryTimeout cancels on the server', () => {
+      expect(out['cancel_a']).toBe('57014');
+      expect(out['b_still_running']).toBe(true);
+      expect(out['cancel_b']).toBe('57014');
+      expect(out['usable_after_cancel']).toEqual([1, 2]);
+      expect(out['query_timeout']).toMatchObject({ sqlstate: '57014', message: 'canceling statement due to user request' });
+      expect(out['usable_after_timeout']).toBe(3);
+    });
+
+    it('server errors keep SQLSTATE, message, detail and hint; a wrong token is refused with 28P01', () => {
+      expect(out['duplicate']).toEqual({ sqlstate: DUPLICATE.code, message: DUPLICATE.message, detail: DUPLICATE.detail, hint: null });
+      expect(out['no_function']).toEqual({ sqlstate: NO_FUNCTION.code, message: NO_FUNCTION.message, detail: null, hint: NO_FUNCTION.hint });
+      expect(out['wrong_token']).toMatchObject({ sqlstate: '28P01' });
+    });
+
+    it('the large-object API (fast-path calls) is refused as procedural; the connection goes on', () => {
+      expect(out['large_object']).toMatchObject({ sqlstate: '42501', message: expect.stringMatching(DENIED) as unknown });
+      expect(out['after_large_object']).toBe(4);
+    });
+
+    it('isValid and DatabaseMetaData (the catalog queries of pools, Hibernate and DBeaver) answer', () => {
+      expect(out['metadata_api']).toEqual({
+        valid: true,
+        tables: ['big', 'customers', 'docs', 'orders'],
+        columns: ['id:int4', 'name:text', 'email:text', 'card:varchar', 'ssn:text', 'iban:text', 'phone:text', 'note:text', 'balance:numeric', 'born:date'],
+        // getPrimaryKeys calls information_schema._pg_expandarray, one of PostgreSQL's own functions.
+        primary_keys: ['id'],
+        foreign_keys: ['customer_id->customers.id'],
+        product: expect.stringMatching(/^PostgreSQL \d+$/) as unknown,
+        other_calls_refused: {},
+      });
+    });
+
+    it('getGeneratedKeys (RETURNING *) of a batch, a CallableStatement, and a bytea read in text and binary, masked', () => {
+      expect(out['generated_keys']).toEqual(['2:jdbc-generated', '2:jdbc-generated']);
+      expect(out['callable']).toBe('JDBC');
+      expect(out['bytea']).toEqual(Array(6).fill(`write to ${MASKED_ADA.email}, card ${MASKED_ADA.card}`));
+    });
+
+    it('options and currentSchema apply as startup parameters; readOnly transactions refuse writes (25006)', async () => {
+      expect(out['connection_options']).toEqual(['7s', 'public', '25006']);
+      expect(await ordersTagged('jdbc-read-only')).toBe(0);
+    });
+
+    it('LISTEN/NOTIFY between two connections', () => {
+      expect(out['notify']).toEqual(['hello from pgjdbc']);
+    });
+  });
+
+  describe('Ruby pg and PHP PDO_PGSQL (libpq)', () => {
+    it('Ruby pg: masked rows, exec_params and exec_prepared, a denied statement (42501) and the session goes on', async () => {
+      const conninfo = `host=127.0.0.1 port=${fx.stack.pgPort} dbname=${fx.resource} user=${fx.role} password=${fx.token} sslmode=require`;
+      const { stdout } = await run('ruby', ['e2e/support/ruby_pg_client.rb'], { env: { ...process.env, GW_CONNINFO: conninfo }, timeout: 30_000 });
+      expect(JSON.parse(stdout)).toEqual({
+        ssl: true,
+        masked: [MASKED_ADA.email, MASKED_ADA.card, MASKED_ADA.ssn],
+        param: ['b**@example.org', '****-****-****-****'],
+        prepared: [MASKED_ADA.ssn, MASKED_ADA.ssn],
+        denied: { class: 'PG::InsufficientPrivilege', sqlstate: '42501', message: expect.stringMatching(DENIED) as unknown },
+        after_denied: 1,
+      });
+    });
+
+    it('PHP PDO_PGSQL: masked rows, a server-side prepared statement, a denied statement (42501) and the connection goes on', async () => {
+      const { stdout } = await run('php', ['e2e/support/php_pdo_client.php'], {
+        env: { ...process.env, GW_DSN: `pgsql:host=127.0.0.1;port=${fx.stack.pgPort};dbname=${fx.resource};sslmode=require`, GW_USER: fx.role, GW_TOKEN: fx.token },
+        timeout: 30_000,
+      });
+      expect(JSON.parse(stdout)).toEqual({
+        masked: [MASKED_ADA.email, MASKED_ADA.card, MASKED_ADA.ssn],
+        param: [
+          ['b**@example.org', '****-****-****-****'],
+          [MASKED_ADA.email, MASKED_ADA.card],
+        ],
+        denied: { sqlstate: '42501', message: expect.stringMatching(DENIED) as unknown },
+        after_denied: 1,
+      });
+    });
   });
 
   describe('pg_cancel_backend / pg_terminate_backend of the pid the gateway handed out', () => {

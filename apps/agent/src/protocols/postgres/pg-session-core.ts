@@ -123,6 +123,8 @@ export class PgSessionCore {
   private readonly portals = new Map<string, Portal>();
   /** Prepared statements that are a bare `pg_cancel_backend($1)`: their Bind asks the control plane. */
   private readonly signalStatements = new Map<string, BackendSignalCall>();
+  /** The parameter types each Parse declared, by statement name: the recording decodes binary parameters with them. */
+  private readonly declaredParamTypes = new Map<string, readonly number[]>();
   private readonly gate: StatementGate;
   private readonly masking: ResultMasking;
   private readonly recording: StatementRecording;
@@ -239,6 +241,7 @@ export class PgSessionCore {
         if (m.target === 'S') {
           this.tracker.closeProtocolStatement(m.name);
           this.signalStatements.delete(m.name);
+          this.declaredParamTypes.delete(m.name);
         } else this.portals.delete(m.name);
         this.expect({ kind: 'close' });
         return this.toServer(m.raw);
@@ -372,6 +375,9 @@ export class PgSessionCore {
   private onParse(m: Parsed<Parse>): void {
     const { statement: name, sql, raw } = m;
     this.signalStatements.delete(name);
+    this.declaredParamTypes.delete(name);
+    // As many as the portals kept: past that a binary parameter is recorded as its size only.
+    if (m.paramTypes.length > 0 && this.declaredParamTypes.size < MAX_PORTALS) this.declaredParamTypes.set(name, m.paramTypes);
     const classified = this.gate.classify(sql);
     let verdict: StatementVerdict;
     let statement: StatementClassification | undefined;
@@ -421,7 +427,8 @@ export class PgSessionCore {
         ? { effect: 'allow', policies: [], reasons: [], masking: NO_MASKING } // empty query: nothing to run
         : denied(`${error.message}; denied`);
     }
-    const params = m.params.map((p, i) => this.recording.describeParam(p, m.paramFormats.length === 1 ? m.paramFormats[0] : m.paramFormats[i]));
+    const types = this.declaredParamTypes.get(m.statement);
+    const params = m.params.map((p, i) => this.recording.describeParam(p, m.paramFormats.length === 1 ? m.paramFormats[0] : m.paramFormats[i], types?.[i]));
     const portal: Portal = { verdict, statement, params, fields: undefined, described: false };
     if (m.portal === '' || this.portals.size < MAX_PORTALS) this.portals.set(m.portal, portal);
     const call = this.signalStatements.get(m.statement);

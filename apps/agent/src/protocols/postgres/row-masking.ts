@@ -2,7 +2,7 @@ import { hintsFromNames, NO_HINTS, type ColumnRef, type Masker, type MaskStyle, 
 import { dataRow, type FieldDescription } from '@gw/protocol-postgres';
 import { decodeArray, decodeRecord, encodeArray, encodeRecord } from './binary-containers.js';
 import { nullInvalidJsonScalars } from './json-scalars.js';
-import { maskNumberArrayText, NUMBER_ARRAY_ELEMENT, NUMBER_TYPES, numberHoldsEntity, UnreadableNumberError } from './numeric-values.js';
+import { maskNumberArrayText, NUMBER_ARRAY_ELEMENT, NUMBER_TYPES, numberHoldsEntity, numberText, UnreadableNumberError } from './numeric-values.js';
 
 /** Types whose values are text on the wire (in both formats): the ones masking looks into. */
 export const TEXT_LIKE_TYPES: ReadonlySet<number> = new Set([
@@ -254,12 +254,43 @@ export function maskDataRow(values: readonly (Buffer | null)[], fields: readonly
   return out ? dataRow(out) : undefined;
 }
 
+const BOOL = 16;
+const DATE = 1082;
+const POSTGRES_EPOCH_MS = Date.UTC(2000, 0, 1);
+
+/**
+ * A binary value of a common scalar type as Postgres prints it (ISO dates), for the recording: pgJDBC
+ * sends integer parameters in binary and asks for numbers, dates and booleans in binary once a statement
+ * is prepared on the server, and a reader of the recording should see `42`, not its four bytes.
+ * Undefined for other types and for values that do not decode (the caller shows the bytes).
+ */
+export function binaryScalarText(value: Buffer, typeOid: number): string | undefined {
+  if (NUMBER_TYPES.has(typeOid)) {
+    try {
+      return numberText(value, typeOid, 1);
+    } catch (error) {
+      if (error instanceof UnreadableNumberError) return undefined;
+      throw error;
+    }
+  }
+  if (typeOid === BOOL && value.length === 1) return value[0] ? 't' : 'f';
+  if (typeOid === DATE && value.length === 4) {
+    const days = value.readInt32BE(0);
+    if (days === 0x7fffffff) return 'infinity';
+    if (days === -0x80000000) return '-infinity';
+    const iso = new Date(POSTGRES_EPOCH_MS + days * 86_400_000).toISOString();
+    // Years 1 to 9999 only: ISO prints BC and five-digit years unlike Postgres.
+    return /^\d{4}-/.test(iso) && !iso.startsWith('0000') ? iso.slice(0, 10) : undefined;
+  }
+  return undefined;
+}
+
 /** Decodes a row for the recording sample, as the client sees it. */
 export function sampleRow(values: readonly (Buffer | null)[], fields: readonly MaskField[]): (string | null)[] {
   return values.map((value, i) => {
     if (value === null) return null;
     const field = fields[i];
-    if (field && field.format === 1 && !TEXT_LIKE_TYPES.has(field.typeOid)) return `\\x${value.subarray(0, 64).toString('hex')}`;
+    if (field && field.format === 1 && !TEXT_LIKE_TYPES.has(field.typeOid)) return binaryScalarText(value, field.typeOid) ?? `\\x${value.subarray(0, 64).toString('hex')}`;
     const text = field?.typeOid === JSONB && field.format === 1 ? value.subarray(1).toString('utf8') : value.toString('utf8');
     return text.length > 1024 ? `${text.slice(0, 1024)}…` : text;
   });

@@ -140,6 +140,25 @@ describe('decideStatement', () => {
   });
 });
 
+describe('calls to functions', () => {
+  it("counts a call qualified with any schema but pg_catalog and information_schema as user code (pgJDBC's getPrimaryKeys calls information_schema._pg_expandarray)", () => {
+    const engine = vi.spyOn(PolicyEngine.prototype, 'evaluate');
+    try {
+      const actions = (sql: string) => {
+        engine.mockClear();
+        decideStatement(holder, ctx, one(sql));
+        return engine.mock.calls.map(([input]) => input.action).sort();
+      };
+      expect(actions('SELECT (information_schema._pg_expandarray(i.indkey)).n FROM pg_catalog.pg_index i')).toEqual(['sql:select']);
+      expect(actions('SELECT pg_catalog.lower(email) FROM customers')).toEqual(['sql:select']);
+      expect(actions('SELECT public.lower(email) FROM customers')).toEqual(['sql:procedural', 'sql:select']);
+      expect(actions('SELECT audit.touch(1)')).toEqual(['sql:procedural', 'sql:select']);
+    } finally {
+      engine.mockRestore();
+    }
+  });
+});
+
 describe('remembered verdicts', () => {
   it('reuse the decision for statements that differ only in literals, and not after a policy change', () => {
     let snapshot = { version: 1, sha256: 'a', text: POLICY };

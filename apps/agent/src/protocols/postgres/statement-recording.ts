@@ -1,7 +1,7 @@
 import { Masker, MASK_ENTITIES } from '@gw/masking';
 import type { StatementClassification } from '@gw/sql';
 import type { SessionRecorder } from '../../recording/recording-shipper.js';
-import { sampleRow, type MaskField } from './row-masking.js';
+import { binaryScalarText, sampleRow, type MaskField } from './row-masking.js';
 import type { ApprovalRecord } from './statement-approval.js';
 import type { StatementVerdict } from './statement-policy.js';
 
@@ -75,10 +75,13 @@ export class StatementRecording {
     return this.masker.maskEntities(cutText(text));
   }
 
-  /** A Bind parameter as it may be recorded. */
-  describeParam(value: Buffer | null, format: 0 | 1 | undefined): string {
+  /** A Bind parameter as it may be recorded; `typeOid` is the type its Parse declared (0: none). */
+  describeParam(value: Buffer | null, format: 0 | 1 | undefined, typeOid = 0): string {
     if (value === null) return 'NULL';
-    if (format === 1) return `<binary ${value.length} bytes>`;
+    if (format === 1) {
+      const text = binaryScalarText(value, typeOid);
+      return text === undefined ? `<binary ${value.length} bytes>` : this.maskValue(text);
+    }
     return this.maskValue(value.toString('utf8'));
   }
 

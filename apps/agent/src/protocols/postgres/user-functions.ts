@@ -40,8 +40,11 @@ export function callsUserCode(functions: readonly string[], userFunctions: Reado
   return functions.some((name) => {
     const dot = name.lastIndexOf('.');
     if (dot < 0) return userFunctions.has(name);
-    // Qualified with any schema but pg_catalog: not a built-in.
-    return name.slice(0, dot) !== 'pg_catalog';
+    // Qualified with any schema but PostgreSQL's own two: not a built-in. information_schema's helpers
+    // are initdb's, as loadUserFunctionNames counts them (pgJDBC's getPrimaryKeys and getIndexInfo call
+    // information_schema._pg_expandarray); only a superuser can create functions in that schema.
+    const schema = name.slice(0, dot);
+    return schema !== 'pg_catalog' && schema !== 'information_schema';
   });
 }
 
