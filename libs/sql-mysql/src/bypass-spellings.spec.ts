@@ -262,6 +262,20 @@ describe('MySQL spellings that must not pass for harmless', () => {
     expect(one("CREATE FUNCTION f RETURNS STRING SONAME 'evil.so'").actions).toEqual(['sql:admin', 'sql:ddl', 'sql:procedural']);
   });
 
+  it('references the column a double-quoted token names under ANSI_QUOTES (a session setting the gateway cannot see)', () => {
+    // Under ANSI_QUOTES "card" is the column: CONCAT("card", '') is an expression over it, masked as derived only if seen.
+    expect(one(`SELECT CONCAT("card", '') AS x FROM customers`).columnsReferenced).toContain('card');
+    expect(one('SELECT CONCAT("card") INTO @v FROM customers LIMIT 1')).toMatchObject({ storesUserVariables: true, columnsReferenced: expect.arrayContaining(['card']) as unknown });
+    expect(one('INSERT INTO notes (body) SELECT CONCAT("Card") FROM customers').columnsStored).toContain('card');
+    expect(one('UPDATE notes SET body = "card"').columnsStored).toContain('card');
+  });
+
+  it('references the column under `SELECT BINARY col` (the parser reads a column `binary` named col)', () => {
+    expect(one('SELECT BINARY card FROM customers').columnsReferenced).toContain('card');
+    expect(one('SELECT BINARY card INTO @v FROM customers LIMIT 1')).toMatchObject({ storesUserVariables: true, columnsReferenced: expect.arrayContaining(['card']) as unknown });
+    expect(one('SELECT (SELECT binary value FROM secrets LIMIT 1) AS x').columnsReferenced).toContain('value');
+  });
+
   it('refuses a KILL whose target the agent would read differently', () => {
     refused('KILL 0x10');
     refused('KILL 1+2');

@@ -338,13 +338,13 @@ export class MysqlClassifier {
     }
     const asts = Array.isArray(tree) ? tree : [tree];
     if (asts.length !== 1) throw new SqlClassificationError('PARSE_ERROR', 'the statement parsed as several');
-    return this.fromAst(asts[0]!, s.words, base, s.code);
+    return this.fromAst(asts[0]!, s.words, base, s.code, s.quotedNames);
   }
 
-  private fromAst(ast: Ast, words: readonly string[], base: { text: string; fingerprint: string }, code: string): MysqlStatementClassification {
+  private fromAst(ast: Ast, words: readonly string[], base: { text: string; fingerprint: string }, code: string, quotedNames: readonly string[]): MysqlStatementClassification {
     const type = str(ast['type']);
     if (type === 'explain' && typeof ast['expr'] === 'object' && ast['expr'] !== null) {
-      const inner = this.fromAst(ast['expr'] as Ast, words.slice(1), base, code);
+      const inner = this.fromAst(ast['expr'] as Ast, words.slice(1), base, code, quotedNames);
       return { ...inner, kind: 'explain' };
     }
     const facts: AstFacts = { tables: new Set(), functions: new Set(), columns: new Set(), locksRows: false, writesFile: false, relations: new Map(), sequencesWritten: new Set() };
@@ -361,6 +361,12 @@ export class MysqlClassifier {
       walkWithClause(ast, facts, limit);
     } catch {
       throw new SqlClassificationError('LIMIT_EXCEEDED', 'statement tree too large');
+    }
+    // Under ANSI_QUOTES (which the session may turn on unseen) a double-quoted token is a column, not a string: the
+    // stricter reading counts it as referenced, and as stored by a write (`INSERT ... SELECT CONCAT("ssn") FROM c`).
+    for (const name of quotedNames) {
+      facts.columns.add(name);
+      if (dml && type !== 'delete') stored.add(name);
     }
     if (dml) written = targetTables(ast);
     const actions = new Set<SqlAction>();
