@@ -219,6 +219,9 @@ describe('MySQL spellings that must not pass for harmless', () => {
     expect(one('USE mysql')).toMatchObject({ kind: 'admin', readOnly: false });
     expect(one('USE `Performance_Schema`').actions).toContain('sql:admin');
     expect(one('USE shop').actions).toEqual(['sql:session']);
+    // information_schema's admin tables are recognized by their qualified name: unqualified there after USE.
+    expect(one('USE information_schema')).toMatchObject({ kind: 'admin', readOnly: false });
+    expect(one('USE `INFORMATION_SCHEMA`').actions).toContain('sql:admin');
   });
 
   it('reads quoted and qualified names in HANDLER and SHOW as the server does', () => {

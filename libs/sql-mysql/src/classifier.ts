@@ -438,8 +438,9 @@ export class MysqlClassifier {
         // (a bare word, as in `SET default_storage_engine = InnoDB`, is a name, not a column: only a subquery reads one).
         if (type === 'set' && facts.tables.size > 0) facts.storesUserVariables = true;
         // After `USE mysql`, `SELECT * FROM user` names no schema: entering a system schema is what the
-        // qualified names below would have made admin.
-        if (type === 'use' && SYSTEM_SCHEMAS.has(str(ast['db']).toLowerCase())) {
+        // qualified names below would have made admin. So is entering information_schema, whose admin tables
+        // (ADMIN_INFORMATION_SCHEMA) are known by their qualified names: `SELECT info FROM processlist` there.
+        if (type === 'use' && (SYSTEM_SCHEMAS.has(str(ast['db']).toLowerCase()) || str(ast['db']).toLowerCase() === 'information_schema')) {
           kind = 'admin';
           actions.add('sql:admin');
         }
