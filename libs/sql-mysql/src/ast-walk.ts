@@ -128,9 +128,6 @@ export function walkAst(root: unknown, facts: AstFacts, skipRootKeys: ReadonlySe
     } else if ((type === 'into' && str(node['keyword']).toLowerCase() === 'var') || (type === 'assign' && isUserVariable(node['left']))) {
       facts.storesUserVariables = true;
     }
-    // `SELECT BINARY ssn FROM c` is the cast BINARY(ssn) to the server; the parser reads a column `binary` named `ssn`.
-    // The name it takes for an alias counts as a column too (over-reading a real column `binary` given an alias is harmless).
-    if (isNode(node['expr']) && node['expr']['type'] === 'column_ref' && columnName(node['expr']) === 'binary' && typeof node['as'] === 'string') facts.columns.add(node['as'].toLowerCase());
     // A derived table (or a subquery with an alias, which may be a select-list column: ambiguity is the safe side) and CTE names.
     if (isNode(node['expr']) && isNode(node['expr']['ast']) && typeof node['as'] === 'string') bindRelation(facts.relations, node['as'], null);
     if (Array.isArray(node['with'])) for (const cte of node['with'] as unknown[]) if (isNode(cte)) bindRelation(facts.relations, cteName(cte) ?? '', null);

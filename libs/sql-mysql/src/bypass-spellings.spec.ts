@@ -277,6 +277,10 @@ describe('MySQL spellings that must not pass for harmless', () => {
     expect(one('SELECT BINARY card FROM customers').columnsReferenced).toContain('card');
     expect(one('SELECT BINARY card INTO @v FROM customers LIMIT 1')).toMatchObject({ storesUserVariables: true, columnsReferenced: expect.arrayContaining(['card']) as unknown });
     expect(one('SELECT (SELECT binary value FROM secrets LIMIT 1) AS x').columnsReferenced).toContain('value');
+    // under another operator the parser puts the alias on the outer expression
+    expect(one('SELECT -BINARY salary FROM pay').columnsReferenced).toContain('salary');
+    expect(one('SELECT NOT BINARY card FROM customers').columnsReferenced).toContain('card');
+    expect(one('INSERT INTO notes (body) SELECT BINARY card FROM customers').columnsStored).toContain('card');
   });
 
   it('refuses a KILL whose target the agent would read differently', () => {

@@ -364,7 +364,10 @@ export class MysqlClassifier {
     }
     // Under ANSI_QUOTES (which the session may turn on unseen) a double-quoted token is a column, not a string: the
     // stricter reading counts it as referenced, and as stored by a write (`INSERT ... SELECT CONCAT("ssn") FROM c`).
-    for (const name of quotedNames) {
+    // `SELECT BINARY ssn`, `SELECT -BINARY ssn`: the server casts the column, the parser reads a column `binary` named (aliased)
+    // ssn. The word after the operator BINARY counts as a column (over-reading `CAST(x AS BINARY) AS y` as `as` is harmless).
+    const operands = words.flatMap((w, i) => (w === 'BINARY' && i + 1 < words.length ? [words[i + 1]!.toLowerCase()] : []));
+    for (const name of [...quotedNames, ...operands]) {
       facts.columns.add(name);
       if (dml && type !== 'delete') stored.add(name);
     }
