@@ -245,7 +245,9 @@ describe('MySQL spellings that must not pass for harmless', () => {
     refused('HANDLER secret READ FIRST WHERE (@h := a) > 0');
     refused('HANDLER secret OPEN junk more');
     expect(one('HANDLER secret READ idx NEXT LIMIT 5')).toMatchObject({ actions: ['sql:select'], tablesRead: ['secret'], readOnly: true });
-    expect(one('HANDLER secret OPEN AS h').tablesRead).toEqual(['secret']);
+    // An alias would make later reads name no table (masking by the rows' source table would miss them).
+    refused('HANDLER customers OPEN AS h');
+    refused('HANDLER customers OPEN h');
   });
 
   it('makes a view with another DEFINER admin, and names the view it creates', () => {

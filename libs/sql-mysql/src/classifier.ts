@@ -238,7 +238,7 @@ export class MysqlClassifier {
   }
 
   /**
-   * `HANDLER t OPEN [AS a]`, `HANDLER t CLOSE`, `HANDLER t READ [idx] FIRST|NEXT|PREV|LAST [WHERE ...] [LIMIT ...]`,
+   * `HANDLER t OPEN`, `HANDLER t CLOSE`, `HANDLER t READ [idx] FIRST|NEXT|PREV|LAST [WHERE ...] [LIMIT ...]`,
    * `HANDLER t READ idx op (values) [WHERE ...] [LIMIT ...]`: the values and the WHERE condition are expressions the
    * server evaluates (built-in functions such as LOAD_FILE or GET_LOCK, `@v := col`), classified here as a SELECT of
    * them. Any other shape is refused.
@@ -246,7 +246,10 @@ export class MysqlClassifier {
   private handler(s: LexedStatement, base: { text: string; fingerprint: string }, family: (rule: FamilyRule, tables?: string[]) => MysqlStatementClassification): MysqlStatementClassification {
     const { name, rest } = nameAfter(s.code, /^\s*HANDLER\s+/i);
     const opened = family(CATALOG_READ, [name]);
-    if (/^(?:OPEN(?:\s+(?:AS\s+)?(?:`(?:[^`]|``)+`|[\w$]+))?|CLOSE)$/i.test(rest)) return opened;
+    // No `OPEN AS alias`: `HANDLER a READ` would then name no table, and the rows' columns (their source the table)
+    // would not be matched to the tables the statement reads, so column masking rules would miss them.
+    if (/^(?:OPEN|CLOSE)$/i.test(rest)) return opened;
+    if (/^OPEN\b/i.test(rest)) throw new SqlClassificationError('PARSE_ERROR', 'HANDLER ... OPEN under an alias is not supported through the gateway; open the table by its name');
     const ident = '(?:`(?:[^`]|``)+`|[\\w$]+)';
     const scan = new RegExp(`^READ\\s+(?:${ident}\\s+)?(?:FIRST|NEXT|PREV|LAST)\\b(.*)$`, 'is').exec(rest);
     const keyed = new RegExp(`^READ\\s+${ident}\\s*(?:<=|>=|=|<|>)(.*)$`, 'is').exec(rest);
