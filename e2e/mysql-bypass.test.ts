@@ -19,6 +19,8 @@ const REFUSED: [string, string][] = [
   ['executable comment hiding a DROP', 'SELECT 1 /*! ; DROP TABLE customers */'],
   ['versioned executable comment', '/*!50000 DELETE FROM customers */'],
   ['MariaDB executable comment', 'SELECT 1 /*M!100000 ; DELETE FROM customers */'],
+  // The server ends both comments at the first `*/`; the second is `*` and a comment up to the quoted `*/`: a DELETE.
+  ['executable comment nested in another', "SELECT 1 /*!, 2 /*!, 3 */, 4 */* '*/', 5 AS y, ' ; DELETE FROM customers; -- '"],
   ['multi-statement with a DELETE', 'SELECT 1; DELETE FROM customers'],
   ['PREPARE from a user variable', "SET @q = 'DELETE FROM customers'; PREPARE s FROM @q; EXECUTE s"],
   ['PREPARE from a literal DELETE', "PREPARE s FROM 'DELETE FROM customers'"],

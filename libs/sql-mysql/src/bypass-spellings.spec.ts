@@ -46,6 +46,15 @@ describe('MySQL spellings that must not pass for harmless', () => {
     expect(one('/*!40101 SET NAMES utf8mb4 */').kind).toBe('session');
   });
 
+  it('refuses an executable comment nested in another (the server ends both at the first `*/`)', () => {
+    // Checked on MariaDB 10.11: the server ran the hidden statement, the classifier saw one SELECT.
+    refused("SELECT 1 /*!, 2 /*!, 3 */, 4 */* '*/', 5 AS y, ' ; DELETE FROM customers; -- '");
+    refused('SELECT 1 /*! , 2 /*M! , 3 */ , 4 */');
+    // a plain comment inside, and executable comments one after the other, read the same way on the server
+    expect(one('SELECT 1 /*! , 2 /* , 3 */ , 4 */ AS x').kind).toBe('select');
+    expect(one('/*!40101 SELECT 1 */ /*!40101 , 2 */').kind).toBe('select');
+  });
+
   it('refuses a double-quoted token that ends elsewhere under ANSI_QUOTES (a session setting)', () => {
     // ANSI_QUOTES: "a\" is an identifier, the derived table makes it a column, and the DROP runs.
     refused('SELECT "a\\" FROM (SELECT 1 AS `a\\`) d ; DROP TABLE t; -- "');

@@ -96,6 +96,9 @@ export function lexStatements(text: string, options: LexOptions): LexedStatement
     if (c === '/' && next === '*') {
       const executable = /^\/\*(M?!)(\d{5,6})?/.exec(text.slice(i, i + 10));
       if (executable) {
+        // The server does not nest them: inside one, `/*!` is dropped and the first `*/` ends the outer comment, so the
+        // second `*/` is `*` and the start of a comment to it (`/*!, 2 /*!, 3 */, 4 */* '*/', ' ; DELETE ...; -- '` hides a DELETE).
+        if (executableDepth > 0) throw new SqlClassificationError('PARSE_ERROR', 'an executable comment nested in another');
         code += ' '.repeat(executable[0].length);
         addShape(' ');
         i += executable[0].length;
