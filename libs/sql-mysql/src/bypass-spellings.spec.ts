@@ -294,6 +294,13 @@ describe('MySQL spellings that must not pass for harmless', () => {
     expect(one('INSERT INTO notes (body) SELECT BINARY card FROM customers').columnsStored).toContain('card');
   });
 
+  it('names a backquoted table, column or function with a doubled backquote as the server does', () => {
+    expect(one('SELECT t.`c``d` FROM `sec``ret` t JOIN `d``b`.`x``y` u')).toMatchObject({ tablesRead: ['d`b.x`y', 'sec`ret'], columnsReferenced: ['c`d'] });
+    // the catalogue's name of a stored function (sql:procedural when the session's list has it)
+    expect(one('SELECT `my``func`(1), `d``b`.`f``g`(2)').functions).toEqual(['f`g', 'my`func']);
+    expect(one('INSERT INTO `sec``ret` (a) VALUES (1)').tablesWritten).toEqual(['sec`ret']);
+  });
+
   it('refuses a KILL whose target the agent would read differently', () => {
     refused('KILL 0x10');
     refused('KILL 1+2');
