@@ -217,7 +217,8 @@ describe('MySQL spellings that must not pass for harmless', () => {
 
   it('makes the information_schema tables behind the admin SHOW forms admin', () => {
     // SHOW PROCESSLIST is admin: the same rows (other sessions' statements) through information_schema too.
-    for (const text of ['SELECT info FROM information_schema.processlist', 'SELECT * FROM INFORMATION_SCHEMA.PROCESSLIST', 'SELECT trx_query FROM information_schema.innodb_trx', 'SELECT * FROM information_schema.INNODB_FT_INDEX_TABLE', 'SELECT * FROM information_schema.user_statistics']) {
+    for (const text of ['SELECT info FROM information_schema.processlist', 'SELECT * FROM INFORMATION_SCHEMA.PROCESSLIST', 'SELECT trx_query FROM information_schema.innodb_trx', 'SELECT * FROM information_schema.INNODB_FT_INDEX_TABLE', 'SELECT * FROM information_schema.user_statistics',
+      'SELECT query_str FROM information_schema.ROCKSDB_TRX', 'SELECT * FROM information_schema.TOKUDB_TRX', 'SELECT * FROM information_schema.XTRADB_READ_VIEW', 'SELECT * FROM information_schema.DISKS']) {
       expect(one(text).actions, text).toContain('sql:admin');
     }
     expect(one('SELECT table_name FROM information_schema.tables').actions).toEqual(['sql:select']);

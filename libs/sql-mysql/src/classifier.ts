@@ -43,10 +43,11 @@ const SYSTEM_SCHEMAS = new Set(['mysql', 'performance_schema', 'sys']);
 
 /**
  * information_schema tables that show what the admin SHOW forms show: other sessions' statements (PROCESSLIST,
- * INNODB_TRX, QUERY_CACHE_INFO), engine internals and index contents (INNODB_*: INNODB_FT_INDEX_TABLE lists the
- * words of a table's full-text index), per-user and per-table statistics, the thread pool, locks.
+ * INNODB_TRX, ROCKSDB_TRX, QUERY_CACHE_INFO), engine internals and index contents (INNODB_*: INNODB_FT_INDEX_TABLE lists the
+ * words of a table's full-text index; XTRADB_*, ROCKSDB_*, TOKUDB_*), per-user and per-table statistics, the thread pool,
+ * locks, the server's disks.
  */
-const ADMIN_INFORMATION_SCHEMA = /^information_schema\.(?:processlist|innodb_\w+|\w+_statistics|thread_pool_\w+|query_response_time\w*|query_cache_info|metadata_lock_info|wsrep_\w+)$/;
+const ADMIN_INFORMATION_SCHEMA = /^information_schema\.(?:processlist|innodb_\w+|xtradb_\w+|rocksdb_\w+|tokudb_\w+|\w+_statistics|thread_pool_\w+|query_response_time\w*|query_cache_info|metadata_lock_info|wsrep_\w+|disks)$/;
 
 /** Texts up to this length are kept whole (the text cache holds at most cacheSize of them). */
 const MAX_CACHED_TEXT = 2048;
