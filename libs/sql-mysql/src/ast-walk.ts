@@ -58,18 +58,24 @@ const isNode = (v: unknown): v is Node => typeof v === 'object' && v !== null;
 /** A scalar of the tree as text; anything else (an object where a name was expected) as ''. */
 export const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
 
+/**
+ * A name as the server reads it: the parser keeps a backquoted name's doubled backquote (`` `sec``ret` `` names
+ * sec`ret), which a policy naming the table, or the catalogue's name of a function, would not match.
+ */
+const identifier = (name: string): string => name.replace(/``/g, '`');
+
 /** `db.table` when qualified, bare otherwise; lower-cased (MySQL compares them by the file system, policies by lower case). */
 export function tableName(ref: Node): string | undefined {
   if (typeof ref['table'] !== 'string') return undefined;
-  const db = typeof ref['db'] === 'string' && ref['db'] ? `${ref['db']}.` : '';
-  return `${db}${ref['table']}`.toLowerCase();
+  const db = typeof ref['db'] === 'string' && ref['db'] ? `${identifier(ref['db'])}.` : '';
+  return `${db}${identifier(ref['table'])}`.toLowerCase();
 }
 
 function functionName(node: Node): string | undefined {
   const name = node['name'];
-  if (typeof name === 'string') return name.toLowerCase();
+  if (typeof name === 'string') return identifier(name).toLowerCase();
   if (isNode(name) && Array.isArray(name['name'])) {
-    return (name['name'] as Node[]).map((part) => str(part['value'])).join('.').toLowerCase();
+    return (name['name'] as Node[]).map((part) => identifier(str(part['value']))).join('.').toLowerCase();
   }
   return undefined;
 }
@@ -81,8 +87,8 @@ function isUserVariable(node: unknown): boolean {
 
 function columnName(node: Node): string | undefined {
   const column = node['column'];
-  if (typeof column === 'string') return column.toLowerCase();
-  if (isNode(column) && isNode(column['expr'])) return str(column['expr']['value']).toLowerCase();
+  if (typeof column === 'string') return identifier(column).toLowerCase();
+  if (isNode(column) && isNode(column['expr'])) return identifier(str(column['expr']['value'])).toLowerCase();
   return undefined;
 }
 

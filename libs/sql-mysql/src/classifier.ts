@@ -43,10 +43,11 @@ const SYSTEM_SCHEMAS = new Set(['mysql', 'performance_schema', 'sys']);
 
 /**
  * information_schema tables that show what the admin SHOW forms show: other sessions' statements (PROCESSLIST,
- * INNODB_TRX, QUERY_CACHE_INFO), engine internals and index contents (INNODB_*: INNODB_FT_INDEX_TABLE lists the
- * words of a table's full-text index), per-user and per-table statistics, the thread pool, locks.
+ * INNODB_TRX, ROCKSDB_TRX, QUERY_CACHE_INFO), engine internals and index contents (INNODB_*: INNODB_FT_INDEX_TABLE lists the
+ * words of a table's full-text index; XTRADB_*, ROCKSDB_*, TOKUDB_*), per-user and per-table statistics, the thread pool,
+ * locks, the server's disks.
  */
-const ADMIN_INFORMATION_SCHEMA = /^information_schema\.(?:processlist|innodb_\w+|\w+_statistics|thread_pool_\w+|query_response_time\w*|query_cache_info|metadata_lock_info|wsrep_\w+)$/;
+const ADMIN_INFORMATION_SCHEMA = /^information_schema\.(?:processlist|innodb_\w+|xtradb_\w+|rocksdb_\w+|tokudb_\w+|\w+_statistics|thread_pool_\w+|query_response_time\w*|query_cache_info|metadata_lock_info|wsrep_\w+|disks)$/;
 
 /** Texts up to this length are kept whole (the text cache holds at most cacheSize of them). */
 const MAX_CACHED_TEXT = 2048;
@@ -254,7 +255,7 @@ export class MysqlClassifier {
   }
 
   /**
-   * `HANDLER t OPEN [AS a]`, `HANDLER t CLOSE`, `HANDLER t READ [idx] FIRST|NEXT|PREV|LAST [WHERE ...] [LIMIT ...]`,
+   * `HANDLER t OPEN`, `HANDLER t CLOSE`, `HANDLER t READ [idx] FIRST|NEXT|PREV|LAST [WHERE ...] [LIMIT ...]`,
    * `HANDLER t READ idx op (values) [WHERE ...] [LIMIT ...]`: the values and the WHERE condition are expressions the
    * server evaluates (built-in functions such as LOAD_FILE or GET_LOCK, `@v := col`), classified here as a SELECT of
    * them. Any other shape is refused.
@@ -262,7 +263,10 @@ export class MysqlClassifier {
   private handler(s: LexedStatement, base: { text: string; fingerprint: string }, family: (rule: FamilyRule, tables?: string[]) => MysqlStatementClassification): MysqlStatementClassification {
     const { name, rest } = nameAfter(s.code, /^\s*HANDLER\s+/i);
     const opened = family(CATALOG_READ, [name]);
-    if (/^(?:OPEN(?:\s+(?:AS\s+)?(?:`(?:[^`]|``)+`|[\w$]+))?|CLOSE)$/i.test(rest)) return opened;
+    // No `OPEN AS alias`: `HANDLER a READ` would then name no table, and the rows' columns (their source the table)
+    // would not be matched to the tables the statement reads, so column masking rules would miss them.
+    if (/^(?:OPEN|CLOSE)$/i.test(rest)) return opened;
+    if (/^OPEN\b/i.test(rest)) throw new SqlClassificationError('PARSE_ERROR', 'HANDLER ... OPEN under an alias is not supported through the gateway; open the table by its name');
     const ident = '(?:`(?:[^`]|``)+`|[\\w$]+)';
     const scan = new RegExp(`^READ\\s+(?:${ident}\\s+)?(?:FIRST|NEXT|PREV|LAST)\\b(.*)$`, 'is').exec(rest);
     const keyed = new RegExp(`^READ\\s+${ident}\\s*(?:<=|>=|=|<|>)(.*)$`, 'is').exec(rest);
@@ -375,13 +379,13 @@ export class MysqlClassifier {
     }
     const asts = Array.isArray(tree) ? tree : [tree];
     if (asts.length !== 1) throw new SqlClassificationError('PARSE_ERROR', 'the statement parsed as several');
-    return this.fromAst(asts[0]!, s.words, base, s.code);
+    return this.fromAst(asts[0]!, s.words, base, s.code, s.quotedNames);
   }
 
-  private fromAst(ast: Ast, words: readonly string[], base: { text: string; fingerprint: string }, code: string): MysqlStatementClassification {
+  private fromAst(ast: Ast, words: readonly string[], base: { text: string; fingerprint: string }, code: string, quotedNames: readonly string[]): MysqlStatementClassification {
     const type = str(ast['type']);
     if (type === 'explain' && typeof ast['expr'] === 'object' && ast['expr'] !== null) {
-      const inner = this.fromAst(ast['expr'] as Ast, words.slice(1), base, code);
+      const inner = this.fromAst(ast['expr'] as Ast, words.slice(1), base, code, quotedNames);
       return { ...inner, kind: 'explain' };
     }
     const facts: AstFacts = { tables: new Set(), functions: new Set(), columns: new Set(), locksRows: false, writesFile: false, relations: new Map(), sequencesWritten: new Set() };
@@ -398,6 +402,15 @@ export class MysqlClassifier {
       walkWithClause(ast, facts, limit);
     } catch {
       throw new SqlClassificationError('LIMIT_EXCEEDED', 'statement tree too large');
+    }
+    // Under ANSI_QUOTES (which the session may turn on unseen) a double-quoted token is a column, not a string: the
+    // stricter reading counts it as referenced, and as stored by a write (`INSERT ... SELECT CONCAT("ssn") FROM c`).
+    // `SELECT BINARY ssn`, `SELECT -BINARY ssn`: the server casts the column, the parser reads a column `binary` named (aliased)
+    // ssn. The word after the operator BINARY counts as a column (over-reading `CAST(x AS BINARY) AS y` as `as` is harmless).
+    const operands = words.flatMap((w, i) => (w === 'BINARY' && i + 1 < words.length ? [words[i + 1]!.toLowerCase()] : []));
+    for (const name of [...quotedNames, ...operands]) {
+      facts.columns.add(name);
+      if (dml && type !== 'delete') stored.add(name);
     }
     if (dml) written = targetTables(ast);
     const actions = new Set<SqlAction>();
@@ -469,8 +482,9 @@ export class MysqlClassifier {
         // (a bare word, as in `SET default_storage_engine = InnoDB`, is a name, not a column: only a subquery reads one).
         if (type === 'set' && facts.tables.size > 0) facts.storesUserVariables = true;
         // After `USE mysql`, `SELECT * FROM user` names no schema: entering a system schema is what the
-        // qualified names below would have made admin.
-        if (type === 'use' && SYSTEM_SCHEMAS.has(str(ast['db']).toLowerCase())) {
+        // qualified names below would have made admin. So is entering information_schema, whose admin tables
+        // (ADMIN_INFORMATION_SCHEMA) are known by their qualified names: `SELECT info FROM processlist` there.
+        if (type === 'use' && (SYSTEM_SCHEMAS.has(str(ast['db']).toLowerCase()) || str(ast['db']).toLowerCase() === 'information_schema')) {
           kind = 'admin';
           actions.add('sql:admin');
         }

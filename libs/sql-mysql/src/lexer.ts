@@ -13,6 +13,12 @@ export interface LexedStatement {
   readonly shape: string;
   /** Upper-cased words outside strings and quoted identifiers, in order (for the statement families the parser does not know). */
   readonly words: readonly string[];
+  /**
+   * What each double-quoted token names under sql_mode ANSI_QUOTES (a session setting the status flags do not
+   * show), lower-cased: an identifier there, a string elsewhere. The parser reads a string, so
+   * `SELECT CONCAT("ssn", '') FROM c` would reference no column; the classifier counts these as columns too.
+   */
+  readonly quotedNames: readonly string[];
 }
 
 export interface LexOptions {
@@ -46,15 +52,17 @@ export function lexStatements(text: string, options: LexOptions): LexedStatement
     if (part !== '') shapeSpace = part.endsWith(' ');
   };
   let words: string[] = [];
+  let quotedNames: string[] = [];
   let i = 0;
   const n = text.length;
   const push = (end: number): void => {
     const slice = text.slice(start, end);
-    if (code.trim().length > 0) out.push({ text: slice.trim(), code: code.trim(), shape: shape.trim(), words });
+    if (code.trim().length > 0) out.push({ text: slice.trim(), code: code.trim(), shape: shape.trim(), words, quotedNames });
     code = '';
     shape = '';
     shapeSpace = false;
     words = [];
+    quotedNames = [];
   };
   /** Inside an executable comment: its closing `*\/` is blanked, the content kept. */
   let executableDepth = 0;
@@ -77,6 +85,7 @@ export function lexStatements(text: string, options: LexOptions): LexedStatement
         throw new SqlClassificationError('PARSE_ERROR', 'a double-quoted string or identifier ends elsewhere under ANSI_QUOTES');
       }
       const literal = text.slice(i, end);
+      if (c === '"') quotedNames.push(literal.slice(1, -1).replace(/""/g, '"').toLowerCase());
       // The parser reads backslashes as escapes: under NO_BACKSLASH_ESCAPES a backslash is itself, so it is doubled for it.
       code += options.backslashEscapes || c === '`' ? literal : literal.replace(/\\/g, '\\\\');
       // Only single quotes are surely strings: "..." names an identifier under ANSI_QUOTES.
@@ -87,6 +96,9 @@ export function lexStatements(text: string, options: LexOptions): LexedStatement
     if (c === '/' && next === '*') {
       const executable = /^\/\*(M?!)(\d{5,6})?/.exec(text.slice(i, i + 10));
       if (executable) {
+        // The server does not nest them: inside one, `/*!` is dropped and the first `*/` ends the outer comment, so the
+        // second `*/` is `*` and the start of a comment to it (`/*!, 2 /*!, 3 */, 4 */* '*/', ' ; DELETE ...; -- '` hides a DELETE).
+        if (executableDepth > 0) throw new SqlClassificationError('PARSE_ERROR', 'an executable comment nested in another');
         code += ' '.repeat(executable[0].length);
         addShape(' ');
         i += executable[0].length;

@@ -104,6 +104,17 @@ describe('MysqlSessionCore', () => {
     expect(s.records.map((r) => r.data['decision'])).toEqual(['deny']);
   });
 
+  it('refuses COM_DEBUG (an administrator\'s command no statement policy decides) without reaching the database', async () => {
+    const s = session();
+    s.core.clientBytes(packet(Buffer.from([COM.DEBUG]), 0));
+    await settle();
+    expect(s.toServer).toEqual([]);
+    expect(parseErr(payloads(s.toClient)[0]!.payload)).toMatchObject({ code: 1227, message: expect.stringContaining('COM_DEBUG') as unknown });
+    // the session goes on
+    s.core.clientBytes(packet(Buffer.from([COM.PING]), 0));
+    expect(s.toServer).toHaveLength(1);
+  });
+
   it('holds pipelined commands until the answer before them has ended', async () => {
     const s = session();
     s.core.clientBytes(Buffer.concat([packet(Buffer.from('\x03SELECT id, email FROM customers', 'latin1'), 0), packet(Buffer.from([COM.PING]), 0)]));

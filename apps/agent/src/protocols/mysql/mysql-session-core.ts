@@ -252,8 +252,11 @@ export class MysqlSessionCore {
         return this.forward(p, { kind: 'single' });
       case 'ping':
       case 'statistics':
-      case 'debug':
         return this.forward(p, { kind: 'single' });
+      case 'debug':
+        // The server dumps its state to its error log (an administrator's command, `mysqladmin debug`), which no
+        // statement policy decides: a session with fixed credentials that hold the privilege would run it unchecked.
+        return this.refuse(p, ERR_ACCESS_DENIED, 'COM_DEBUG is not allowed through the gateway');
       case 'reset_connection':
         this.prepared.clear();
         this.sqlPrepared.clear();
