@@ -244,4 +244,26 @@ describe('mysql masking corpus: text and binary protocol, column rules and recog
     expect(failed).toContain(`ERROR 1105 (HY000) at line 1: XPATH syntax error: '~${'x'.repeat(20)} ***@***...'`);
     expect(failed).not.toContain('ada@exa');
   });
+
+  it('values sent back in a wide encoding are masked too: character_set_results = utf16, or binary with CONVERT(... USING utf16/utf32)', async () => {
+    const c = await fx.gateway();
+    try {
+      const narrow = (v: unknown): string => Buffer.from(v as Buffer).filter((b) => b !== 0).toString('latin1');
+      await c.query('SET character_set_results = binary');
+      const sql = "SELECT CONVERT(value USING utf16) AS be, CONVERT(value USING utf16le) AS le, CONVERT(value USING utf32) AS u32, HEX(CONVERT(value USING ucs2)) AS hx FROM corpus WHERE label IN ('email', 'card with spaces') ORDER BY id";
+      for (const prepared of [false, true]) {
+        const [rows] = prepared ? await c.execute({ sql, rowsAsArray: true }) : await c.query({ sql, rowsAsArray: true });
+        const [card, email] = rows as unknown[][];
+        for (const v of email!.slice(0, 3)) expect(narrow(v)).toBe('g***********@example.com');
+        for (const v of card!.slice(0, 3)) expect(narrow(v)).toBe('**** **** **** ****');
+        expect(narrow(Buffer.from(String(email![3]), 'hex'))).toBe('g***********@example.com');
+      }
+      await c.query('SET character_set_results = utf16');
+      const [rows] = await c.query({ sql: "SELECT value FROM corpus WHERE label = 'email'", rowsAsArray: true });
+      expect(JSON.stringify(rows)).not.toContain('grace.hopper');
+      expect((rows as string[][])[0]![0]).toBe('g***********@example.com');
+    } finally {
+      await c.end();
+    }
+  });
 });

@@ -127,3 +127,36 @@ describe('encodings found by the red team', () => {
     }
   });
 });
+
+describe('PII in a wide encoding (UTF-16, UTF-32) read as bytes', () => {
+  const wide = (text: string, encoding: 'utf16be' | 'utf16le' | 'utf32be' | 'utf32le'): string => {
+    const width = encoding.startsWith('utf32') ? 4 : 2;
+    const big = encoding.endsWith('be');
+    return [...text].map((ch) => {
+      const pad = '\u0000'.repeat(width - 1);
+      return big ? pad + ch : ch + pad;
+    }).join('');
+  };
+  const value = 'mail ada@example.com card 4111 1111 1111 1111';
+
+  it.each(['utf16be', 'utf16le', 'utf32be', 'utf32le'] as const)('%s: entities masked, the NUL padding kept', (encoding) => {
+    const masked = masker.maskEntities(wide(value, encoding));
+    expect(masked).toBe(wide('mail ***@*******.*** card **** **** **** ****', encoding));
+  });
+
+  it('inside hex (HEX(CONVERT(email USING utf16))), and with text around it', () => {
+    const masked = masker.maskEntities(`x ${hex(wide('ada@example.com', 'utf16be'))} y`);
+    expect(unhex(masked.slice(2, -2))).toBe(wide('***@*******.***', 'utf16be'));
+    expect(masker.maskEntities(`ok ${wide('ada@example.com', 'utf16le')}!`)).toBe(`ok ${wide('***@*******.***', 'utf16le')}!`);
+  });
+
+  it('a mask of another length (hash) turns every character of the run into *', () => {
+    const hashing = new Masker({ entities: [{ entity: 'email', style: 'hash' }], columns: [] }, { key: '0123456789abcdef0123' });
+    expect(hashing.maskEntities(wide('ada@example.com', 'utf16be'))).toBe(wide('*'.repeat(15), 'utf16be'));
+  });
+
+  it('wide text without entities, and NULs in ordinary data, are left alone', () => {
+    expect(masker.maskEntities(wide('hello world, nothing here', 'utf16be'))).toBe(wide('hello world, nothing here', 'utf16be'));
+    expect(masker.maskEntities('a\u0000b\u0000\u0000c')).toBe('a\u0000b\u0000\u0000c');
+  });
+});

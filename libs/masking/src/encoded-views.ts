@@ -105,6 +105,45 @@ export function maskBase64Payload(value: string, mask: MaskText): string {
   return urlSafe && !body.endsWith('=') ? encoded.replace(/=+$/, '') : encoded;
 }
 
+/**
+ * Text in a wide encoding, read as if it were UTF-8 or Latin-1: UTF-16 and UTF-32 put NUL bytes beside
+ * every ASCII character (`CONVERT(email USING utf16)` under MySQL's `character_set_results = binary`, or
+ * `character_set_results = utf16` itself), which the recognizers would read as `\0a\0d\0a\0@`.
+ * Runs of ASCII characters each padded with NULs are read without the NULs, masked, and padded again;
+ * a mask of another length (`hash`) becomes `*` for every character, since the run must keep its
+ * byte layout.
+ */
+const WIDE_RUNS: readonly RegExp[] = [
+  // UTF-32 first: its runs hold no two-byte pattern of six characters.
+  /[\x20-\x7e]?(?:\u0000\u0000\u0000[\x20-\x7e]){5,}(?:\u0000\u0000\u0000)?/g,
+  /[\x20-\x7e]?(?:\u0000[\x20-\x7e]){5,}\u0000?/g,
+];
+
+/**
+ * Masks what is inside runs of UTF-16 or UTF-32 encoded ASCII (see WIDE_RUNS). Whether a run is
+ * big- or little-endian does not matter: its characters are the non-NUL ones, in order, and the
+ * masked ones go back to the same places.
+ */
+export function maskWideRuns(value: string, mask: MaskText): string {
+  if (value.length < MIN_DECODED_BYTES * 2 || !value.includes('\u0000')) return value;
+  let out = value;
+  for (const pattern of WIDE_RUNS) {
+    out = out.replace(pattern, (run: string) => {
+      const places: number[] = [];
+      for (let i = 0; i < run.length; i++) if (run[i] !== '\u0000') places.push(i);
+      if (places.length < MIN_DECODED_BYTES) return run;
+      const narrow = places.map((i) => run[i]).join('');
+      const masked = mask(narrow);
+      if (masked === narrow) return run;
+      const chars = masked.length === narrow.length ? masked : '*'.repeat(narrow.length);
+      const wide = [...run];
+      places.forEach((at, k) => (wide[at] = chars[k]!));
+      return wide.join('');
+    });
+  }
+  return out;
+}
+
 /** Masks a value read backwards (`reverse(card)`), then turns it around again. */
 export function maskReversed(value: string, mask: MaskText): string {
   const reversed = reverse(value);

@@ -1,6 +1,6 @@
 import { maskCutFragments } from './cut-fragments.js';
 import { maskQuotedValues } from './quoted-values.js';
-import { maskBase64Payload, maskBase64Runs, maskHexRuns, maskReversed } from './encoded-views.js';
+import { maskBase64Payload, maskBase64Runs, maskHexRuns, maskReversed, maskWideRuns } from './encoded-views.js';
 import { decodeEscapes } from './escaped-text.js';
 import { NO_HINTS, type ValueHints } from './hints.js';
 import { entityInNumber, type NumberKind } from './numbers.js';
@@ -103,14 +103,17 @@ export class Masker {
 
   /**
    * Scans `value` for the configured entities and masks each occurrence in place, then does the same
-   * inside hex and base64 runs (bytea output, `encode()`), and for a computed value, backwards.
+   * inside UTF-16/UTF-32 text, hex and base64 runs (bytea output, `encode()`), and for a computed
+   * value, backwards.
    * `hints` (see hintsFromNames) let bare digits count as an SSN or phone number.
    */
   maskEntities(value: string, computed = false, hints: ValueHints = NO_HINTS): string {
     if (this.entities.size === 0) return value;
     if (value.length > this.maxScanLength) return OVERSIZED_VALUE;
     const options: RecognizerOptions = hints === NO_HINTS ? this.recognizerOptions : { ...this.recognizerOptions, hints };
-    const plain = (text: string): string => this.maskPlain(text, options);
+    const narrow = (text: string): string => this.maskPlain(text, options);
+    // Text in a wide encoding is looked into as well, also where hex or base64 carries it.
+    const plain = (text: string): string => maskWideRuns(narrow(text), narrow);
     let out = plain(value);
     out = maskHexRuns(out, plain);
     out = maskBase64Runs(out, plain);
