@@ -67,6 +67,21 @@ describe('decideStatement', () => {
     expect(v.masking).toEqual({ entities: [], columns: [] });
   });
 
+  it('a policy naming a bare table or function matches its qualified spellings too (Postgres and MySQL)', () => {
+    for (const sql of ['DELETE FROM orders WHERE id = 1', 'DELETE FROM public.orders WHERE id = 1', 'DELETE FROM "public"."orders" WHERE id = 1', 'WITH d AS (DELETE FROM shop.orders RETURNING *) SELECT 1']) {
+      expect(decideStatement(holder, ctx, one(sql)), sql).toMatchObject({ effect: 'deny', policies: ['no-delete-on-orders'] });
+    }
+    const [mysqlDelete] = new MysqlClassifier().classify('DELETE FROM `shop`.`orders` WHERE id = 1', { backslashEscapes: true });
+    expect(decideStatement(holder, ctx, mysqlDelete!)).toMatchObject({ effect: 'deny', policies: ['no-delete-on-orders'] });
+    // Another table whose name only ends the same way is not matched.
+    expect(decideStatement(holder, ctx, one('DELETE FROM public.orders_archive WHERE id = 1'))).toMatchObject({ effect: 'allow' });
+    const functions = new PolicyHolder(() => ({ version: 1, sha256: 'f', text: `@id("read") permit (principal, action in Gateway::Action::"sql:read", resource);
+@id("no-files") forbid (principal, action, resource) when { context has functions && context.functions.contains("pg_read_file") };` }), log);
+    for (const sql of ["SELECT pg_read_file('/etc/passwd')", "SELECT pg_catalog.pg_read_file('/etc/passwd')"]) {
+      expect(decideStatement(functions, ctx, one(sql)), sql).toMatchObject({ effect: 'deny', policies: ['no-files'] });
+    }
+  });
+
   it('asks the engine about each action, with the statement context', () => {
     const current = holder.current();
     if (!current.engine) throw new Error('policy should compile');

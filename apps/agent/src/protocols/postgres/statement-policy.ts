@@ -138,9 +138,9 @@ function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, stateme
       context: {
         sourceIp: ctx.sourceIp,
         statementKind: statement.kind,
-        tables,
-        tablesWritten: [...statement.tablesWritten],
-        functions: [...statement.functions],
+        tables: withBareNames(tables),
+        tablesWritten: withBareNames(statement.tablesWritten),
+        functions: withBareNames(statement.functions),
         // User code may write whatever the statement itself does not.
         readOnly: statement.readOnly && !runsUserCode,
         dbRole: ctx.dbRole,
@@ -278,4 +278,18 @@ export function mergeApproval(requirements: readonly ApprovalRequirement[]): App
     ...(timeouts.length > 0 ? { timeoutSeconds: Math.min(...timeouts) } : {}),
     view: requirements.some((r) => r.view === 'masked') ? 'masked' : 'unmasked',
   };
+}
+
+/**
+ * The names a policy sees: each as the statement wrote it, and a qualified one (`public.secrets`,
+ * `shop.secrets`, `pg_catalog.pg_read_file`) also by its bare name, so a policy naming `secrets`
+ * matches every spelling of it; a qualified name in a policy matches that spelling only.
+ */
+export function withBareNames(names: readonly string[]): string[] {
+  const out = new Set(names);
+  for (const name of names) {
+    const dot = name.lastIndexOf('.');
+    if (dot > 0 && dot < name.length - 1) out.add(name.slice(dot + 1));
+  }
+  return [...out].sort();
 }
