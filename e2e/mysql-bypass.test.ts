@@ -64,6 +64,17 @@ describe('mysql bypass table: each way around statement policy is refused throug
     await fx?.close();
   });
 
+  it('a forbid naming the bare table holds when the statement names its database too', async () => {
+    const c = await fx.gateway();
+    try {
+      for (const sql of [`SELECT * FROM ${fx.db}.secrets`, `SELECT * FROM \`${fx.db}\`.\`secrets\``, `SELECT (SELECT value FROM ${fx.db}.secrets LIMIT 1) AS v`]) {
+        await expect(c.query(sql), sql).rejects.toMatchObject({ errno: 1142 });
+      }
+    } finally {
+      await c.end();
+    }
+  });
+
   it.each(REFUSED)('%s', async (_name, sql) => {
     const c = await fx.gateway({ multipleStatements: true });
     try {
