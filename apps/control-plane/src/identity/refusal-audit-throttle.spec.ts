@@ -69,4 +69,15 @@ describe('RefusalAuditThrottle', () => {
     t.giveBack(first);
     expect(t.takeSummaries(5000).map((s) => s.sourceIp)).toEqual(['a', 'b']);
   });
+
+  it('keeps at most 10 000 summaries waiting (the database is down); the rest are added up under the overflow source', () => {
+    const t = new RefusalAuditThrottle(0, 1000, 20_000);
+    for (let n = 0; n < 10_050; n++) t.admit(`10.1.${n >> 8}.${n & 255}`, TOKEN, detail(n), 0);
+    const summaries = t.takeSummaries(1000);
+    expect(summaries).toHaveLength(10_001);
+    expect(summaries.at(-1)).toMatchObject({ sourceIp: OVERFLOW_SOURCE, count: 50 });
+    expect(summaries.reduce((sum, s) => sum + s.count, 0)).toBe(10_050);
+    t.giveBack(summaries);
+    expect(t.takeSummaries(1000).reduce((sum, s) => sum + s.count, 0)).toBe(10_050);
+  });
 });

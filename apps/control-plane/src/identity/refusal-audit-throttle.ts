@@ -34,6 +34,8 @@ export interface SuppressedRefusals {
 const SAMPLE_SIZE = 5;
 /** The shared bucket of sources beyond maxSources (an address spray is one summary, still counted). */
 export const OVERFLOW_SOURCE = '*';
+/** Summaries waiting to be written (the database may be down a while); more are merged into one per kind. */
+const MAX_WAITING_SUMMARIES = 10_000;
 
 interface SourceWindow {
   startedAt: number;
@@ -95,12 +97,31 @@ export class RefusalAuditThrottle {
 
   /** Summaries that could not be written (the database was down) wait for the next take. */
   giveBack(summaries: readonly SuppressedRefusals[]): void {
-    this.ended.unshift(...summaries);
+    const waiting = this.ended;
+    this.ended = [];
+    for (const s of [...summaries, ...waiting]) this.keep(s);
   }
 
   private endWindow(id: string, window: SourceWindow): void {
     this.windows.delete(id);
-    if (window.suppressed) this.ended.push(window.suppressed);
+    if (window.suppressed) this.keep(window.suppressed);
+  }
+
+  /** Queues a summary; past MAX_WAITING_SUMMARIES it is added to the last one of its kind under OVERFLOW_SOURCE. */
+  private keep(summary: SuppressedRefusals): void {
+    if (this.ended.length < MAX_WAITING_SUMMARIES) {
+      this.ended.push(summary);
+      return;
+    }
+    let overflow = this.ended.findLast((s) => s.sourceIp === OVERFLOW_SOURCE && s.action === summary.action);
+    if (!overflow) {
+      overflow = { ...summary, sourceIp: OVERFLOW_SOURCE, codes: {}, count: 0, tokenIds: [], paths: [] };
+      this.ended.push(overflow);
+    }
+    overflow.count += summary.count;
+    for (const [code, n] of Object.entries(summary.codes)) overflow.codes[code] = (overflow.codes[code] ?? 0) + n;
+    if (summary.firstAt < overflow.firstAt) overflow.firstAt = summary.firstAt;
+    if (summary.lastAt > overflow.lastAt) overflow.lastAt = summary.lastAt;
   }
 
   private keyFor(sourceIp: string | null, action: string, now: number): { id: string; sourceIp: string | null } {
