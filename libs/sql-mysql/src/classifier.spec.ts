@@ -86,6 +86,11 @@ describe('MySQL classification', () => {
     // JDBC's rollback(Savepoint) and Connector/J's setQueryTimeout (MariaDB's SET STATEMENT ... FOR), decided as the statement it runs.
     for (const sql of ['ROLLBACK TO SAVEPOINT `a`', 'ROLLBACK WORK TO sp1', 'rollback to savepoint']) expect(one(sql).actions, sql).toEqual(['sql:session']);
     expect(() => one('ROLLBACK TO SAVEPOINT a, b')).toThrow(/after the savepoint name/);
+    // The transaction statements' optional words (mysqldump --single-transaction sends the consistent snapshot).
+    for (const sql of ['COMMIT WORK', 'COMMIT AND NO CHAIN NO RELEASE', 'ROLLBACK AND CHAIN', 'rollback work release', 'START TRANSACTION WITH CONSISTENT SNAPSHOT', 'START TRANSACTION /*!40100 WITH CONSISTENT SNAPSHOT */, READ ONLY']) {
+      expect(one(sql).actions, sql).toEqual(['sql:session']);
+    }
+    for (const sql of ['COMMIT AND CHAIN x', 'COMMIT WORK DELETE', 'START TRANSACTION WITH CONSISTENT SNAPSHOT FOR UPDATE']) expect(() => one(sql), sql).toThrow();
     expect(one('SET STATEMENT max_statement_time=1 FOR SELECT email FROM customers')).toMatchObject({ kind: 'select', actions: ['sql:select'], tablesRead: ['customers'] });
     expect(one('SET STATEMENT max_statement_time = 2.5, lock_wait_timeout = 3 FOR DELETE FROM customers WHERE id = 1'))
       .toMatchObject({ actions: ['sql:delete'], tablesWritten: ['customers'], text: 'SET STATEMENT max_statement_time = 2.5, lock_wait_timeout = 3 FOR DELETE FROM customers WHERE id = 1' });

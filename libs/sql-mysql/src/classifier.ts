@@ -59,6 +59,11 @@ const MAX_CACHED_TEXT = 2048;
 const STATEMENT_LIMIT = String.raw`(?:max_statement_time|lock_wait_timeout|innodb_lock_wait_timeout)\s*=\s*\d+(?:\.\d+)?`;
 const SET_STATEMENT_LIMITS = new RegExp(String.raw`^\s*SET\s+STATEMENT\s+${STATEMENT_LIMIT}(?:\s*,\s*${STATEMENT_LIMIT})*\s+FOR\s+`, 'i');
 
+/** `COMMIT` / `ROLLBACK` with their optional words, nothing else (read by words: the parser knows only the bare forms). */
+const TRANSACTION_END = /^\s*(?:COMMIT|ROLLBACK)(?:\s+WORK)?(?:\s+AND(?:\s+NO)?\s+CHAIN)?(?:\s+(?:NO\s+)?RELEASE)?\s*$/i;
+const TRANSACTION_MODE = String.raw`(?:WITH\s+CONSISTENT\s+SNAPSHOT|READ\s+ONLY|READ\s+WRITE)`;
+const TRANSACTION_START = new RegExp(String.raw`^\s*START\s+TRANSACTION\s+${TRANSACTION_MODE}(?:\s*,\s*${TRANSACTION_MODE})*\s*$`, 'i');
+
 /** How the text is read (backslash escapes or not) is part of what it means. */
 const textKey = (text: string, options: LexOptions): string => `${options.backslashEscapes ? 'b' : 'n'}${text}`;
 
@@ -164,6 +169,15 @@ export class MysqlClassifier {
           if (rest !== '') throw new SqlClassificationError('PARSE_ERROR', 'unexpected text after the savepoint name');
           return family(SESSION);
         }
+        if (TRANSACTION_END.test(s.code)) return family(SESSION);
+        break;
+      case 'COMMIT':
+        // `COMMIT [WORK] [AND [NO] CHAIN] [[NO] RELEASE]`: the parser reads only a plain COMMIT.
+        if (TRANSACTION_END.test(s.code)) return family(SESSION);
+        break;
+      case 'START':
+        // `START TRANSACTION WITH CONSISTENT SNAPSHOT` (mysqldump --single-transaction), alone or with READ ONLY/WRITE.
+        if (TRANSACTION_START.test(s.code)) return family(SESSION);
         break;
       case 'SAVEPOINT':
       case 'RELEASE': {
