@@ -95,13 +95,16 @@ describe('mysql clients through the gateway: held statements, mysqldump, the mar
   });
 
   it('mysqldump dumps what policy allows (masked) and is refused on a table it forbids', async () => {
-    const dump = (tables: string[]) =>
-      run('mysqldump', ['-h', '127.0.0.1', '-P', String(fx.stack.mysqlPort), '-u', `${fx.role}@${fx.resource}`, `-p${fx.token}`, '--ssl', '--skip-ssl-verify-server-cert', '--skip-triggers', '--no-tablespaces', fx.db, ...tables], { timeout: 30_000 });
-    const { stdout } = await dump(['customers']);
-    expect(stdout).toContain('CREATE TABLE `customers`');
-    expect(stdout).toContain("a**@example.com");
-    expect(stdout).not.toContain('ada@example.com');
-    expect(stdout).not.toContain('4111 1111 1111 1111');
+    const dump = (tables: string[], options: string[] = []) =>
+      run('mysqldump', ['-h', '127.0.0.1', '-P', String(fx.stack.mysqlPort), '-u', `${fx.role}@${fx.resource}`, `-p${fx.token}`, '--ssl', '--skip-ssl-verify-server-cert', '--skip-triggers', '--no-tablespaces', ...options, fx.db, ...tables], { timeout: 30_000 });
+    // --single-transaction: one consistent snapshot (START TRANSACTION WITH CONSISTENT SNAPSHOT, savepoints).
+    for (const options of [[], ['--single-transaction']]) {
+      const { stdout } = await dump(['customers'], options);
+      expect(stdout).toContain('CREATE TABLE `customers`');
+      expect(stdout).toContain("a**@example.com");
+      expect(stdout).not.toContain('ada@example.com');
+      expect(stdout).not.toContain('4111 1111 1111 1111');
+    }
     await expect(dump(['secrets'])).rejects.toMatchObject({ stderr: expect.stringContaining('no-secrets') as unknown });
   });
 
