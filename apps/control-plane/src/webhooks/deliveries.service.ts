@@ -77,7 +77,9 @@ export class DeliveriesService {
     const [job] = await this.store.createDeliveries(event, [subscriptionId]);
     if (!job) throw new Error('the test delivery was not stored');
     await this.audit.append({ action: 'webhook.subscription.tested', outcome: 'success', actor, resource: `webhook:${subscriptionId}`, details: { deliveryId: job.deliveryId } });
+    // Read before it is queued: the answer (202) describes the queued delivery, whatever a fast worker does meanwhile.
+    const queued = await this.dataSource.getRepository(WebhookDeliveryEntity).findOneOrFail({ where: { id: job.deliveryId } });
     await this.queue.enqueue([job]);
-    return this.dataSource.getRepository(WebhookDeliveryEntity).findOneOrFail({ where: { id: job.deliveryId } });
+    return queued;
   }
 }
