@@ -193,6 +193,15 @@ when {
 }
 unless { principal.gatewayRoles.contains("admin") };
 
+// A command's output comes back to the client masked, a terminal's does not (a rewrite would break
+// its screen; it is masked only in the recording): workloads run commands without one (no ssh -t),
+// so what they read is masked. A request that does not say whether it has a terminal is refused too.
+@id("requester-ssh-no-terminal")
+@reason("workloads run commands without a terminal (no ssh -t): a terminal's output is not masked on its way to the client")
+forbid (principal, action in [Gateway::Action::"ssh:exec", Gateway::Action::"ssh:shell"], resource)
+when { principal.gatewayRoles.contains("requester") && !(context has pty && !context.pty) }
+unless { principal.gatewayRoles.contains("admin") };
+
 @id("requester-ssh-no-opaque")
 @reason("the command has parts known only at run time (a computed program name, code given inline to an interpreter, eval, xargs, find -exec) or does not parse")
 forbid (principal, action in [Gateway::Action::"ssh:exec", Gateway::Action::"ssh:shell"], resource)

@@ -132,6 +132,9 @@ describe('analyzeShellCommand: spellings found in the audit', () => {
     'rsync -vlogDtpre.iLsfxCIvu . d/', "man -P 'rm -rf /' ls", "less '+!rm -rf /' f", "zip -TT 'rm -rf /' x.zip f",
     // the grammar's words after a redirection on something other than a simple command
     '{ ls; } >f -rf',
+    // substitutions inside ${...} the grammar does not parse (bash runs them); a value expanded as a prompt; an indirection
+    'ls ${x:=`rm -rf /`}', 'ls ${x-`rm -rf /`}', 'ls ${x%%`rm -rf /`}', 'ls ${x#$(rm -rf /)}', 'ls ${x-<(rm -rf /)}', 'ls "${x:+`id`}"',
+    "x='$(rm -rf /)'; ls ${x@P}", "x='a[$(rm -rf /)]'; ls ${!x}",
   ])('%j is opaque', async (command) => {
     const a = await analyzeShellCommand(command);
     expect(a.opaque).toBe(true);

@@ -113,11 +113,25 @@ function walk(node: Node, state: WalkState, level = 0): void {
     case 'expansion':
       // ${x:offset}: the offset is arithmetic.
       if (/^\$\{[#!]?[^}:]*:[^-=?+]/.test(node.text)) c.opaque('a substring offset is arithmetic, which can run code');
+      // The grammar does not parse every substitution inside ${...} (`${x:=`cmd`}`, `${x#$(cmd)}`,
+      // `${x-<(cmd)}`), which bash runs: one it did not give a node is code policy cannot see.
+      if (unparsedSubstitution(node)) c.opaque('a command or process substitution inside ${...} that cannot be read with certainty');
+      // ${x@P} expands x's value as a prompt, running any $(...) in it; ${!x} reads the variable x names,
+      // whose subscript (`a[$(cmd)]`) is evaluated: both run code that is only known at run time.
+      if (/^\$\{[^}]*@P\}$/.test(node.text)) c.opaque('${x@P} expands a value as a prompt, which can run code');
+      if (/^\$\{![^}*@]*\}$/.test(node.text)) c.opaque('${!x} reads a variable named at run time, whose subscript can run code');
       break;
     default:
       if (node.isMissing) c.opaque('the command is not valid shell syntax');
   }
   for (const child of node.children) if (child) walk(child, state, level + 1);
+}
+
+/** An expansion whose text has a backtick, `<(`/`>(` or more `$(` than the substitutions the grammar found in it. */
+function unparsedSubstitution(node: Node): boolean {
+  if (/`|[<>]\(/.test(node.text)) return true;
+  const written = node.text.split('$(').length - 1;
+  return written > node.descendantsOfType(['command_substitution', 'arithmetic_expansion']).length;
 }
 
 /**
