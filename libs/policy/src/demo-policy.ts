@@ -195,10 +195,11 @@ unless { principal.gatewayRoles.contains("admin") };
 
 // A command's output comes back to the client masked, a terminal's does not (a rewrite would break
 // its screen; it is masked only in the recording): workloads run commands without one (no ssh -t),
-// so what they read is masked. A request that does not say whether it has a terminal is refused too.
+// so what they read is masked. An exec that does not say whether it has a terminal is refused too.
+// (Workloads get no ssh:shell at all.)
 @id("requester-ssh-no-terminal")
 @reason("workloads run commands without a terminal (no ssh -t): a terminal's output is not masked on its way to the client")
-forbid (principal, action in [Gateway::Action::"ssh:exec", Gateway::Action::"ssh:shell"], resource)
+forbid (principal, action == Gateway::Action::"ssh:exec", resource)
 when { principal.gatewayRoles.contains("requester") && !(context has pty && !context.pty) }
 unless { principal.gatewayRoles.contains("admin") };
 

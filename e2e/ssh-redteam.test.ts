@@ -1,0 +1,91 @@
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { DEMO_POLICY, DEMO_SSH_LOGIN } from '@gw/policy';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { gatewaySsh, type GatewaySsh } from './support/ssh-client.js';
+import { startSshTarget, type SshTarget } from './support/ssh-fixture.js';
+import { TEST_LOGIN } from './support/sshd.js';
+import { startStack, type Stack } from './support/stack.js';
+
+/**
+ * Red-team of the SSH path under the demo policy, as a workload, with real ssh and sshd: spellings
+ * bash runs but the command analysis did not see, a terminal's unmasked output, and the relay's
+ * handling of output that is not tidy text.
+ */
+const HOST = `${TEST_LOGIN}@demo-box`;
+const VICTIM = `/tmp/gw-e2e-redteam-${process.pid}`;
+const FILE = `${VICTIM}/keep.txt`;
+const PII = 'card 4111 1111 1111 1111 mail ada.lovelace@example.com';
+const MASKED = 'card **** **** **** **** mail a***********@example.com';
+
+describe('ssh red team: the demo policy and live output masking, as a workload', () => {
+  let target: SshTarget;
+  let stack: Stack;
+  let workload: GatewaySsh;
+
+  beforeAll(async () => {
+    target = await startSshTarget();
+    const policy = DEMO_POLICY.replaceAll(`"${DEMO_SSH_LOGIN}"`, `"${TEST_LOGIN}"`);
+    stack = await startStack({ policy, resources: [target.resource('demo-box', { demo: 'true' })] });
+    workload = gatewaySsh(stack.sshPort, await stack.cp.token('ai-agent'));
+  }, 60_000);
+
+  afterAll(async () => {
+    rmSync(VICTIM, { recursive: true, force: true });
+    await stack?.close();
+    await target?.sshd.remove();
+  });
+
+  beforeEach(() => {
+    mkdirSync(VICTIM, { recursive: true });
+    writeFileSync(FILE, `${PII}\n`);
+    const uid = Number(execFileSync('id', ['-u', TEST_LOGIN]).toString());
+    chownSync(VICTIM, uid, uid);
+    chownSync(FILE, uid, uid);
+  });
+
+  const untouched = () => existsSync(VICTIM) && readFileSync(FILE, 'utf8') === `${PII}\n`;
+
+  it.each([
+    // substitutions inside ${...} that bash runs and the grammar did not parse
+    `ls \${x:=\`rm -rf ${VICTIM}\`}`, `ls \${x-\`rm -rf ${VICTIM}\`}`, `ls "\${x:+\`rm -rf ${VICTIM}\`}"`,
+    `x=a; ls \${x%%\`rm -rf ${VICTIM}\`}`, `x=a; ls \${x#$(rm -rf ${VICTIM})}`, `ls \${x-<(rm -rf ${VICTIM})}`,
+    // a value expanded as a prompt; an indirection through an array subscript
+    `x='$(rm -rf ${VICTIM})'; ls \${x@P}`, `x='a[$(rm -rf ${VICTIM})]'; ls \${!x}`,
+  ])('refuses %j and the directory survives', async (command) => {
+    const result = await workload.ssh(HOST, [command]);
+    expect(result.code, result.stderr).toBe(126);
+    expect(result.stderr).toMatch(/gateway: command denied by policy "requester-ssh-no-opaque"/);
+    expect(untouched()).toBe(true);
+  });
+
+  it('refuses a command on a terminal (ssh -tt), whose output would come back unmasked; without one it runs masked', async () => {
+    const onTerminal = await workload.ssh(HOST, ['-tt', `cat ${FILE}`]);
+    expect(onTerminal.code).toBe(126);
+    expect(onTerminal.stdout + onTerminal.stderr).toMatch(/denied by policy "requester-ssh-no-terminal"/);
+    expect(onTerminal.stdout + onTerminal.stderr).not.toMatch(/4111|lovelace/);
+    const plain = await workload.ssh(HOST, [`cat ${FILE}`]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toBe(`${MASKED}\n`);
+  });
+
+  it('masks a value with terminal colours in it, output without a final line break, and a long line', async () => {
+    const colour = await workload.ssh(HOST, [`printf 'mail \\033[1mada.lovelace@example.com\\033[0m\\n'; printf '%s' 'end 4111 1111 1111 1111'`]);
+    expect(colour.code, colour.stderr).toBe(0);
+    expect(colour.stdout).toBe('mail \x1b[1ma***********@example.com\x1b[0m\nend **** **** **** ****');
+    const long = await workload.ssh(HOST, [`head -c 3000 /dev/zero | tr '\\0' x; cat ${FILE}`]);
+    expect(long.stdout).toBe(`${'x'.repeat(3000)}${MASKED}\n`);
+  });
+
+  it('relays large output and input whole, with exit status and stdin EOF', async () => {
+    const big = await workload.ssh(HOST, ['seq 1 200000']);
+    expect(big.code, big.stderr).toBe(0);
+    expect(big.stdout).toBe(`${Array.from({ length: 200000 }, (_, i) => i + 1).join('\n')}\n`);
+    const input = `${'0123456789abcdef'.repeat(65536)}\n${PII}\n`;
+    const echoed = await workload.ssh(HOST, ['cat'], { input });
+    expect(echoed.code, echoed.stderr).toBe(0);
+    expect(echoed.stdout).toBe(`${'0123456789abcdef'.repeat(65536)}\n${MASKED}\n`);
+    const failed = await workload.ssh(HOST, [`grep -q nothing-like-this ${FILE}`]);
+    expect(failed.code).toBe(1);
+  });
+});
