@@ -51,7 +51,7 @@ describe('ssh red team: the demo policy and live output masking, as a workload',
     `ls \${x:=\`rm -rf ${VICTIM}\`}`, `ls \${x-\`rm -rf ${VICTIM}\`}`, `ls "\${x:+\`rm -rf ${VICTIM}\`}"`,
     `x=a; ls \${x%%\`rm -rf ${VICTIM}\`}`, `x=a; ls \${x#$(rm -rf ${VICTIM})}`, `ls \${x-<(rm -rf ${VICTIM})}`,
     // a value expanded as a prompt; an indirection through an array subscript
-    `x='$(rm -rf ${VICTIM})'; ls \${x@P}`, `x='a[$(rm -rf ${VICTIM})]'; ls \${!x}`,
+    `x='$(rm -rf ${VICTIM})'; ls \${x@P}`, `for x in 'a[$(rm -rf ${VICTIM})]'; do ls \${!x}; done`,
   ])('refuses %j and the directory survives', async (command) => {
     const result = await workload.ssh(HOST, [command]);
     expect(result.code, result.stderr).toBe(126);

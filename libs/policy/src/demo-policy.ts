@@ -113,6 +113,8 @@ when {
   context has login && context.login == "${DEMO_SSH_LOGIN}"
 };
 
+// Copies (sftp, scp -t/-f) are decided and recorded but not masked (masking would corrupt them): a
+// workload reads a file it copies in the clear. Deliberate: keep PII where the demo login cannot read it.
 @id("requester-ssh-sftp")
 permit (principal, action == Gateway::Action::"ssh:sftp", resource)
 when { principal.gatewayRoles.contains("requester") && resource.type == "ssh" && resource.hasTag("demo") };

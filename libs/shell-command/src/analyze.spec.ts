@@ -134,7 +134,7 @@ describe('analyzeShellCommand: spellings found in the audit', () => {
     '{ ls; } >f -rf',
     // substitutions inside ${...} the grammar does not parse (bash runs them); a value expanded as a prompt; an indirection
     'ls ${x:=`rm -rf /`}', 'ls ${x-`rm -rf /`}', 'ls ${x%%`rm -rf /`}', 'ls ${x#$(rm -rf /)}', 'ls ${x-<(rm -rf /)}', 'ls "${x:+`id`}"',
-    "x='$(rm -rf /)'; ls ${x@P}", "x='a[$(rm -rf /)]'; ls ${!x}",
+    "x='$(rm -rf /)'; ls ${x@P}", "for x in 'a[$(rm -rf /)]'; do ls ${!x}; done",
   ])('%j is opaque', async (command) => {
     const a = await analyzeShellCommand(command);
     expect(a.opaque).toBe(true);
