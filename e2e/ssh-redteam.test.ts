@@ -50,12 +50,16 @@ describe('ssh red team: the demo policy and live output masking, as a workload',
     // substitutions inside ${...} that bash runs and the grammar did not parse
     `ls \${x:=\`rm -rf ${VICTIM}\`}`, `ls \${x-\`rm -rf ${VICTIM}\`}`, `ls "\${x:+\`rm -rf ${VICTIM}\`}"`,
     `x=a; ls \${x%%\`rm -rf ${VICTIM}\`}`, `x=a; ls \${x#$(rm -rf ${VICTIM})}`, `ls \${x-<(rm -rf ${VICTIM})}`,
+    // backticks in an unquoted here-document, which bash runs
+    `cat <<E\nnote \`rm -rf ${VICTIM}\`\nE`,
+    // a substitution nested in backticks
+    `echo \`echo \\\`rm -rf ${VICTIM}\\\`\``,
     // a value expanded as a prompt; an indirection through an array subscript
     `x='$(rm -rf ${VICTIM})'; ls \${x@P}`, `for x in 'a[$(rm -rf ${VICTIM})]'; do ls \${!x}; done`,
   ])('refuses %j and the directory survives', async (command) => {
     const result = await workload.ssh(HOST, [command]);
     expect(result.code, result.stderr).toBe(126);
-    expect(result.stderr).toMatch(/gateway: command denied by policy "requester-ssh-no-opaque"/);
+    expect(result.stderr).toMatch(/gateway: command denied by policy "requester-ssh-no-(opaque|destructive)"/);
     expect(untouched()).toBe(true);
   });
 

@@ -134,7 +134,7 @@ describe('analyzeShellCommand: spellings found in the audit', () => {
     '{ ls; } >f -rf',
     // substitutions inside ${...} the grammar does not parse (bash runs them); a value expanded as a prompt; an indirection
     'ls ${x:=`rm -rf /`}', 'ls ${x-`rm -rf /`}', 'ls ${x%%`rm -rf /`}', 'ls ${x#$(rm -rf /)}', 'ls ${x-<(rm -rf /)}', 'ls "${x:+`id`}"',
-    "x='$(rm -rf /)'; ls ${x@P}", "for x in 'a[$(rm -rf /)]'; do ls ${!x}; done",
+    'cat <<E\na `rm -rf /` b\nE', 'cat <<-E\n\t`id`\n\tE',     "x='$(rm -rf /)'; ls ${x@P}", "for x in 'a[$(rm -rf /)]'; do ls ${!x}; done",
   ])('%j is opaque', async (command) => {
     const a = await analyzeShellCommand(command);
     expect(a.opaque).toBe(true);
@@ -182,6 +182,10 @@ describe('analyzeShellCommand: interpreters and shells', () => {
       expect(await analyzeShellCommand(command)).toMatchObject({ shell: false, interpreter: true, opaque: false });
     },
   );
+
+  it.each(['echo `echo \\`rm -rf /\\``', 'echo "`echo \\`rm -rf /\\``"', 'echo `echo \\`echo \\\\\\`rm -rf /\\\\\\`\\``'])('%j: sees rm in backticks nested in backticks', async (command) => {
+    expect((await analyzeShellCommand(command)).programs).toContain('rm');
+  });
 
   it('keeps the programs named by a path apart', async () => {
     expect(await analyzeShellCommand('/usr/bin/sudo ./deploy.sh')).toMatchObject({ programs: ['deploy.sh', 'sudo'], programPaths: ['./deploy.sh', '/usr/bin/sudo'] });
