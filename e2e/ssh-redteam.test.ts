@@ -1,5 +1,5 @@
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { DEMO_POLICY, DEMO_SSH_LOGIN } from '@gw/policy';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { gatewaySsh, type GatewaySsh } from './support/ssh-client.js';
@@ -44,6 +44,15 @@ describe('ssh red team: the demo policy and live output masking, as a workload',
     chownSync(FILE, uid, uid);
   });
 
+  /** ssh's stdout as bytes (the helper reads it as UTF-8 text). */
+  const sshBytes = (command: string) =>
+    new Promise<{ code: number | null; stdout: Buffer }>((resolve) => {
+      const child = spawn('ssh', [...workload.options, '-p', String(stack.sshPort), '-l', HOST, '127.0.0.1', command], { env: workload.env, stdio: ['ignore', 'pipe', 'ignore'] });
+      const out: Buffer[] = [];
+      child.stdout.on('data', (c: Buffer) => out.push(c));
+      child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out) }));
+    });
+
   const untouched = () => existsSync(VICTIM) && readFileSync(FILE, 'utf8') === `${PII}\n`;
 
   it.each([
@@ -79,6 +88,21 @@ describe('ssh red team: the demo policy and live output masking, as a workload',
     expect(colour.stdout).toBe('mail \x1b[1ma***********@example.com\x1b[0m\nend **** **** **** ****');
     const long = await workload.ssh(HOST, [`head -c 3000 /dev/zero | tr '\\0' x; cat ${FILE}`]);
     expect(long.stdout).toBe(`${'x'.repeat(3000)}${MASKED}\n`);
+  });
+
+  it('masks values in a UTF-16 file, and in hex or base64 text, that a permitted `cat` prints', async () => {
+    const encodings: [string, Buffer, (masked: string) => Buffer][] = [
+      ['utf16le', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${PII}\n`, 'utf16le')]), (m) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${m}\n`, 'utf16le')])],
+      ['utf16be', Buffer.from(`${PII}\n`, 'utf16le').swap16(), (m) => Buffer.from(`${m}\n`, 'utf16le').swap16()],
+      ['hex', Buffer.from(`${Buffer.from(PII).toString('hex')}\n`), (m) => Buffer.from(`${Buffer.from(m).toString('hex')}\n`)],
+      ['base64', Buffer.from(`${Buffer.from(PII).toString('base64')}\n`), (m) => Buffer.from(`${Buffer.from(m).toString('base64')}\n`)],
+    ];
+    for (const [name, bytes, expected] of encodings) {
+      writeFileSync(`${VICTIM}/${name}.txt`, bytes);
+      const result = await sshBytes(`cat ${VICTIM}/${name}.txt`);
+      expect(result.code, name).toBe(0);
+      expect(result.stdout.equals(expected(MASKED)), `${name}: ${JSON.stringify(result.stdout.toString('latin1'))}`).toBe(true);
+    }
   });
 
   it('relays large output and input whole, with exit status and stdin EOF', async () => {
