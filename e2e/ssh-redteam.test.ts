@@ -44,12 +44,14 @@ describe('ssh red team: the demo policy and live output masking, as a workload',
     chownSync(FILE, uid, uid);
   });
 
-  /** ssh's stdout as bytes (the helper reads it as UTF-8 text). */
-  const sshBytes = (command: string) =>
+  /** ssh's stdout as bytes (the helper reads it as UTF-8 text); `stall` leaves it unread for a while (ssh's pipe fills, so it stops reading the channel). */
+  const sshBytes = (command: string, stall = false) =>
     new Promise<{ code: number | null; stdout: Buffer }>((resolve) => {
       const child = spawn('ssh', [...workload.options, '-p', String(stack.sshPort), '-l', HOST, '127.0.0.1', command], { env: workload.env, stdio: ['ignore', 'pipe', 'ignore'] });
       const out: Buffer[] = [];
-      child.stdout.on('data', (c: Buffer) => out.push(c));
+      const read = () => child.stdout.on('data', (c: Buffer) => out.push(c));
+      if (stall) setTimeout(read, 2000);
+      else read();
       child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out) }));
     });
 
@@ -113,6 +115,10 @@ describe('ssh red team: the demo policy and live output masking, as a workload',
     const echoed = await workload.ssh(HOST, ['cat'], { input });
     expect(echoed.code, echoed.stderr).toBe(0);
     expect(echoed.stdout).toBe(`${'0123456789abcdef'.repeat(65536)}\n${MASKED}\n`);
+    // A client that stops reading for a while: the target is held back (backpressure), nothing is lost.
+    const stalled = await sshBytes(`seq 1 300000; cat ${FILE}`, true);
+    expect(stalled.code).toBe(0);
+    expect(stalled.stdout.toString()).toBe(`${Array.from({ length: 300000 }, (_, i) => i + 1).join('\n')}\n${MASKED}\n`);
     const failed = await workload.ssh(HOST, [`grep -q nothing-like-this ${FILE}`]);
     expect(failed.code).toBe(1);
   });
