@@ -55,7 +55,7 @@ describe('ssh red team: the demo policy and live output masking, as a workload',
       child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out) }));
     });
 
-  const untouched = () => existsSync(VICTIM) && readFileSync(FILE, 'utf8') === `${PII}\n`;
+  const untouched = () => existsSync(VICTIM) && readFileSync(FILE, 'utf8') === `${PII}\n` && !existsSync(`${FILE}.mgc`);
 
   it.each([
     // substitutions inside ${...} that bash runs and the grammar did not parse
@@ -65,12 +65,14 @@ describe('ssh red team: the demo policy and live output masking, as a workload',
     `cat <<E\nnote \`rm -rf ${VICTIM}\`\nE`,
     // a substitution nested in backticks
     `echo \`echo \\\`rm -rf ${VICTIM}\\\`\``,
+    // an allowed program that writes a file it does not name: file -C compiles NAME.mgc into the current directory
+    `cd ${VICTIM} && file -C -m keep.txt`,
     // a value expanded as a prompt; an indirection through an array subscript
     `x='$(rm -rf ${VICTIM})'; ls \${x@P}`, `for x in 'a[$(rm -rf ${VICTIM})]'; do ls \${!x}; done`,
   ])('refuses %j and the directory survives', async (command) => {
     const result = await workload.ssh(HOST, [command]);
     expect(result.code, result.stderr).toBe(126);
-    expect(result.stderr).toMatch(/gateway: command denied by policy "requester-ssh-no-(opaque|destructive)"/);
+    expect(result.stderr).toMatch(/gateway: command denied by policy "requester-ssh-no-(opaque|destructive|file-writes)"/);
     expect(untouched()).toBe(true);
   });
 

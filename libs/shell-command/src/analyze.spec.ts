@@ -187,6 +187,14 @@ describe('analyzeShellCommand: interpreters and shells', () => {
     expect((await analyzeShellCommand(command)).programs).toContain('rm');
   });
 
+  it.each(['file -C -m magic', 'file -Cm magic', 'file --compile -m magic'])('%j writes a compiled magic file', async (command) => {
+    expect((await analyzeShellCommand(command)).writesFiles).toContain('?');
+  });
+
+  it('file without -C writes nothing', async () => {
+    expect((await analyzeShellCommand('file -b /etc/hostname')).writesFiles).toEqual([]);
+  });
+
   it('keeps the programs named by a path apart', async () => {
     expect(await analyzeShellCommand('/usr/bin/sudo ./deploy.sh')).toMatchObject({ programs: ['deploy.sh', 'sudo'], programPaths: ['./deploy.sh', '/usr/bin/sudo'] });
   });
