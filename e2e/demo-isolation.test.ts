@@ -13,6 +13,7 @@ import { startStack, type Stack } from './support/stack.js';
 import { supervise, type Supervisor } from '../tools/supervise.mjs';
 import { DEMO_REDIS_DEFAULT_PORT, prepareDemoRedis } from '../tools/demo-redis.mjs';
 import { prepareSshDemo } from '../tools/start-ssh-demo.mjs';
+import { DEMO_LOGIN_HOME } from '../tools/demo-login.mjs';
 
 /**
  * The resources `npm start` serves are reached by workloads; they must not be a way into the
@@ -127,6 +128,30 @@ describe('the demo resources cannot reach the control plane\'s Redis, keys or da
       const refused = await client.ssh(`${login}@ssh-demo`, ['id -un']);
       expect(refused.code).not.toBe(0);
       expect(refused.stdout).toBe('');
+    }
+  });
+
+  it(`a workload's copy cannot plant a startup file in ${DEMO_SSH_LOGIN}'s home, which would run unseen at its next command`, async () => {
+    // bash reads ~/.bashrc for every command sshd runs: a copy there would be code no command policy decided.
+    const bashrc = `${DEMO_LOGIN_HOME}/.bashrc`;
+    const original = existsSync(bashrc) ? readFileSync(bashrc) : undefined;
+    const marker = `/tmp/gw-e2e-planted-${process.pid}`;
+    const payload = `/tmp/gw-e2e-payload-${process.pid}`;
+    writeFileSync(payload, `touch ${marker}\n`);
+    const scp = (...args: string[]) => client.run('scp', [...client.options, '-P', String(stack.sshPort), '-o', `User=${DEMO_SSH_LOGIN}@ssh-demo`, ...args]);
+    try {
+      for (const copy of [[payload, `127.0.0.1:${bashrc}`], ['-O', payload, `127.0.0.1:${bashrc}`], [payload, `127.0.0.1:${DEMO_LOGIN_HOME}/.bash_profile`]]) {
+        const up = await scp(...copy);
+        expect(up.code, `scp ${copy.join(' ')} was let through`).not.toBe(0);
+      }
+      expect((await client.ssh(`${DEMO_SSH_LOGIN}@ssh-demo`, ['uptime'])).code).toBe(0);
+      expect(existsSync(marker)).toBe(false);
+      // Copies still work where they belong.
+      expect((await scp(payload, `127.0.0.1:/tmp/gw-e2e-copied-${process.pid}`)).code).toBe(0);
+    } finally {
+      if (original && !readFileSync(bashrc).equals(original)) writeFileSync(bashrc, original);
+      rmSync(`${DEMO_LOGIN_HOME}/.bash_profile`, { force: true });
+      for (const f of [marker, payload, `/tmp/gw-e2e-copied-${process.pid}`]) rmSync(f, { force: true });
     }
   });
 

@@ -35,7 +35,19 @@ export function ensureDemoLogin() {
   // A new account's password is "!" (locked) and sshd refuses locked accounts even with a
   // certificate; "*" means no password can ever match, without locking.
   run('usermod', ['-p', '*', DEMO_LOGIN]);
+  lockDemoHome();
   return Number(run('id', ['-u', DEMO_LOGIN]).trim());
+}
+
+/**
+ * The login's home and everything in it belong to root, read-only to the login. Workloads may copy
+ * files as this login (scp, sftp): into its home they would plant a startup file (`.bashrc`, which
+ * bash reads for every command sshd runs, `.profile`, `.ssh/rc`) whose code runs at the next login,
+ * where command policy never sees it. Copies go to /tmp.
+ */
+export function lockDemoHome() {
+  run('chown', ['-R', 'root:root', DEMO_LOGIN_HOME]);
+  run('chmod', ['-R', 'go-w', DEMO_LOGIN_HOME]);
 }
 
 /** Directories 0700 and files 0600 under `dir`: only the user running `npm start` reads them. */

@@ -74,6 +74,8 @@ export function prepareSshDemo(env) {
     `AllowUsers ${login}`,
     asRoot ? 'PermitRootLogin no' : 'PermitRootLogin prohibit-password',
     'StrictModes no',
+    // ~/.ssh/rc would run at every login: code no command policy decided (the home is root's too).
+    'PermitUserRC no',
     'X11Forwarding no',
     'AllowAgentForwarding no',
     'Subsystem sftp internal-sftp',

@@ -153,11 +153,31 @@ export class Masker {
   /**
    * The occurrences of the configured entities in `text` with what each becomes, in `text`'s offsets
    * (sorted, no overlaps). For callers that place masked text themselves, such as a stream masked in
-   * pieces (stream-masker.ts). Plain text only: hex and base64 runs are not decoded here.
+   * pieces (stream-masker.ts). Values inside UTF-16/UTF-32 text, hex and base64 runs are masked as
+   * maskEntities masks them (`cat` of a UTF-16 file, `xxd`, `base64`): then one span covers everything
+   * from the first changed character to the last.
    */
   maskedSpans(text: string): MaskedSpan[] {
     if (this.entities.size === 0) return [];
-    return this.spansIn(text, this.recognizerOptions);
+    const spans = this.spansIn(text, this.recognizerOptions);
+    const narrow = (t: string): string => this.maskPlain(t, this.recognizerOptions);
+    const plain = (t: string): string => maskWideRuns(narrow(t), narrow);
+    let masked = '';
+    let cursor = 0;
+    for (const span of spans) {
+      masked += text.slice(cursor, span.start) + span.replacement;
+      cursor = span.end;
+    }
+    masked += text.slice(cursor);
+    const viewed = maskBase64Runs(maskHexRuns(maskWideRuns(masked, narrow), plain), plain);
+    if (viewed === masked) return spans;
+    let start = 0;
+    while (start < text.length && start < viewed.length && text[start] === viewed[start]) start++;
+    let end = 0;
+    while (end < text.length - start && end < viewed.length - start && text[text.length - 1 - end] === viewed[viewed.length - 1 - end]) end++;
+    // Which entity an encoded run held is not known here: the span names the first one found, or any configured.
+    const entity = spans[0]?.entity ?? [...this.entities][0]!;
+    return [{ start, end: text.length - end, entity, replacement: viewed.slice(start, viewed.length - end) }];
   }
 
   private maskPlain(value: string, options: RecognizerOptions): string {

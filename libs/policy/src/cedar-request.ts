@@ -62,6 +62,7 @@ export function buildCedarRequest(input: PolicyInput, hourNow: number): CedarReq
   if (ctx.opaque !== undefined) context.opaque = ctx.opaque;
   if (ctx.interpreter !== undefined) context.interpreter = ctx.interpreter;
   if (ctx.shell !== undefined) context.shell = ctx.shell;
+  if (ctx.pty !== undefined) context.pty = ctx.pty;
   if (ctx.host !== undefined) context.host = ctx.host;
   if (ctx.port !== undefined) context.port = ctx.port;
   if (ctx.namespace !== undefined) context.namespace = ctx.namespace;

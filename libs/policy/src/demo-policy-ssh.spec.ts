@@ -12,12 +12,24 @@ describe('demo policy: SSH lines', () => {
   const engine = PolicyEngine.compile(DEMO_POLICY);
   const decide = (action: PolicyInput['action'], context: PolicyInput['context'] = {}, resource = demoHost, principal = workload) =>
     engine.evaluate({ principal, action, resource, context: { login: DEMO_SSH_LOGIN, ...context } });
-  /** As the agent decides an exec: the command analyzed, a shell decided as ssh:shell. */
-  const decideCommand = async (command: string, principal = workload) => {
+  /** As the agent decides an exec (without a terminal unless `pty`): the command analyzed, a shell decided as ssh:shell. */
+  const decideCommand = async (command: string, principal = workload, pty = false) => {
     const a = await analyzeShellCommand(command);
     const { opaqueReasons: _reasons, ...fields } = a;
-    return decide(a.shell ? 'ssh:shell' : 'ssh:exec', { command, ...fields }, demoHost, principal);
+    return decide(a.shell ? 'ssh:shell' : 'ssh:exec', { command, ...fields, pty }, demoHost, principal);
   };
+
+  it('refuses workloads a command on a terminal (ssh -t), whose output would come back unmasked; admins may', async () => {
+    expect((await decideCommand('cat /etc/hostname')).effect).toBe('allow');
+    const onTerminal = await decideCommand('cat /etc/hostname', workload, true);
+    expect(onTerminal.effect).toBe('deny');
+    expect(onTerminal.determiningPolicies).toContain('requester-ssh-no-terminal');
+    expect((await decideCommand('sudo id', workload, true)).effect).toBe('deny');
+    // Not said whether there is a terminal: refused (fail closed).
+    const { opaqueReasons: _r, ...fields } = await analyzeShellCommand('uptime');
+    expect(decide('ssh:exec', { command: 'uptime', ...fields }).effect).toBe('deny');
+    expect((await decideCommand('cat /etc/hostname', admin, true)).effect).toBe('allow');
+  });
 
   it('lets workloads connect and copy files on demo hosts only', () => {
     expect(decide('connect').effect).toBe('allow');

@@ -113,6 +113,8 @@ when {
   context has login && context.login == "${DEMO_SSH_LOGIN}"
 };
 
+// Copies (sftp, scp -t/-f) are decided and recorded but not masked (masking would corrupt them): a
+// workload reads a file it copies in the clear. Deliberate: keep PII where the demo login cannot read it.
 @id("requester-ssh-sftp")
 permit (principal, action == Gateway::Action::"ssh:sftp", resource)
 when { principal.gatewayRoles.contains("requester") && resource.type == "ssh" && resource.hasTag("demo") };
@@ -191,6 +193,16 @@ when {
   principal.gatewayRoles.contains("requester") && context has programs && context.programs.contains("scp") &&
   context has flags && !context.flags.containsAny(["scp:-t", "scp:-f"])
 }
+unless { principal.gatewayRoles.contains("admin") };
+
+// A command's output comes back to the client masked, a terminal's does not (a rewrite would break
+// its screen; it is masked only in the recording): workloads run commands without one (no ssh -t),
+// so what they read is masked. An exec that does not say whether it has a terminal is refused too.
+// (Workloads get no ssh:shell at all.)
+@id("requester-ssh-no-terminal")
+@reason("workloads run commands without a terminal (no ssh -t): a terminal's output is not masked on its way to the client")
+forbid (principal, action == Gateway::Action::"ssh:exec", resource)
+when { principal.gatewayRoles.contains("requester") && !(context has pty && !context.pty) }
 unless { principal.gatewayRoles.contains("admin") };
 
 @id("requester-ssh-no-opaque")

@@ -46,6 +46,8 @@ export interface PolicyContext {
   interpreter?: boolean;
   /** An interpreter reads its program from the session's stdin or terminal. */
   shell?: boolean;
+  /** ssh:exec / ssh:shell: the channel asked for a terminal (`ssh -t`), whose output is masked only in the recording. */
+  pty?: boolean;
   // ssh:forward
   host?: string;
   port?: number;
@@ -166,6 +168,7 @@ export const policyInputSchema = z.object({
       opaque: z.boolean().optional(),
       interpreter: z.boolean().optional(),
       shell: z.boolean().optional(),
+      pty: z.boolean().optional(),
       host: str.optional(),
       port: z.number().int().min(0).max(65_535).optional(),
       namespace: str.optional(),

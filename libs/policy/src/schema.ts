@@ -86,6 +86,7 @@ export const CEDAR_SCHEMA = `namespace Gateway {
     opaque?: Bool,
     interpreter?: Bool,
     shell?: Bool,
+    pty?: Bool,
     host?: String,
     port?: Long,
     namespace?: String,

@@ -36,6 +36,7 @@ describe('validatePolicySet', () => {
       'requester-ssh-no-destructive-options',
       'requester-ssh-no-file-writes',
       'requester-ssh-scp-server-only',
+      'requester-ssh-no-terminal',
       'requester-ssh-no-opaque',
       'requester-k8s-connect',
       'requester-k8s-read',

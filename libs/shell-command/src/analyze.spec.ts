@@ -132,6 +132,9 @@ describe('analyzeShellCommand: spellings found in the audit', () => {
     'rsync -vlogDtpre.iLsfxCIvu . d/', "man -P 'rm -rf /' ls", "less '+!rm -rf /' f", "zip -TT 'rm -rf /' x.zip f",
     // the grammar's words after a redirection on something other than a simple command
     '{ ls; } >f -rf',
+    // substitutions inside ${...} the grammar does not parse (bash runs them); a value expanded as a prompt; an indirection
+    'ls ${x:=`rm -rf /`}', 'ls ${x-`rm -rf /`}', 'ls ${x%%`rm -rf /`}', 'ls ${x#$(rm -rf /)}', 'ls ${x-<(rm -rf /)}', 'ls "${x:+`id`}"',
+    'cat <<E\na `rm -rf /` b\nE', 'cat <<-E\n\t`id`\n\tE',     "x='$(rm -rf /)'; ls ${x@P}", "for x in 'a[$(rm -rf /)]'; do ls ${!x}; done",
   ])('%j is opaque', async (command) => {
     const a = await analyzeShellCommand(command);
     expect(a.opaque).toBe(true);
@@ -179,6 +182,18 @@ describe('analyzeShellCommand: interpreters and shells', () => {
       expect(await analyzeShellCommand(command)).toMatchObject({ shell: false, interpreter: true, opaque: false });
     },
   );
+
+  it.each(['echo `echo \\`rm -rf /\\``', 'echo "`echo \\`rm -rf /\\``"', 'echo `echo \\`echo \\\\\\`rm -rf /\\\\\\`\\``'])('%j: sees rm in backticks nested in backticks', async (command) => {
+    expect((await analyzeShellCommand(command)).programs).toContain('rm');
+  });
+
+  it.each(['file -C -m magic', 'file -Cm magic', 'file --compile -m magic'])('%j writes a compiled magic file', async (command) => {
+    expect((await analyzeShellCommand(command)).writesFiles).toContain('?');
+  });
+
+  it('file without -C writes nothing', async () => {
+    expect((await analyzeShellCommand('file -b /etc/hostname')).writesFiles).toEqual([]);
+  });
 
   it('keeps the programs named by a path apart', async () => {
     expect(await analyzeShellCommand('/usr/bin/sudo ./deploy.sh')).toMatchObject({ programs: ['deploy.sh', 'sudo'], programPaths: ['./deploy.sh', '/usr/bin/sudo'] });

@@ -99,6 +99,14 @@ function walk(node: Node, state: WalkState, level = 0): void {
     case 'heredoc_redirect':
       checkHeredocDelimiter(node, c);
       break;
+    case 'command_substitution': {
+      // In `...` bash first removes a backslash before $, ` and \, then parses what is left: an escaped
+      // backtick inside is a nested substitution (`echo \`rm x\``) that the grammar reads as a word.
+      const inner = node.child(0)?.type === '`' ? node.text.slice(1, -1) : undefined;
+      const unescaped = inner?.replace(/\\([$`\\])/g, '$1');
+      if (inner !== undefined && unescaped !== inner) analyzeSource(state.parser, unescaped!, c, state.depth + 1);
+      break;
+    }
     case 'arithmetic_expansion':
     case 'c_style_for_statement':
     case 'subscript':
@@ -113,11 +121,28 @@ function walk(node: Node, state: WalkState, level = 0): void {
     case 'expansion':
       // ${x:offset}: the offset is arithmetic.
       if (/^\$\{[#!]?[^}:]*:[^-=?+]/.test(node.text)) c.opaque('a substring offset is arithmetic, which can run code');
+      // The grammar does not parse every substitution inside ${...} (`${x:=`cmd`}`, `${x#$(cmd)}`,
+      // `${x-<(cmd)}`), which bash runs: one it did not give a node is code policy cannot see.
+      if (unparsedSubstitution(node)) c.opaque('a command or process substitution inside ${...} that cannot be read with certainty');
+      // ${x@P} expands x's value as a prompt, running any $(...) in it; ${!x} reads the variable x names,
+      // whose subscript (`a[$(cmd)]`) is evaluated: both run code that is only known at run time.
+      if (/^\$\{[^}]*@P\}$/.test(node.text)) c.opaque('${x@P} expands a value as a prompt, which can run code');
+      if (/^\$\{![^}*@]*\}$/.test(node.text)) c.opaque('${!x} reads a variable named at run time, whose subscript can run code');
       break;
     default:
       if (node.isMissing) c.opaque('the command is not valid shell syntax');
   }
   for (const child of node.children) if (child) walk(child, state, level + 1);
+}
+
+/**
+ * Text with a substitution the grammar did not parse: `unparsed` (in ${...}: a backtick, `<(`/`>(`), or
+ * more `$(` than the substitutions the grammar found in it.
+ */
+function unparsedSubstitution(node: Node, unparsed = /`|[<>]\(/): boolean {
+  if (unparsed.test(node.text)) return true;
+  const written = node.text.split('$(').length - 1;
+  return written > node.descendantsOfType(['command_substitution', 'arithmetic_expansion']).length;
 }
 
 /**
@@ -155,6 +180,11 @@ function checkHeredocDelimiter(node: Node, c: AnalysisCollector): void {
   const plain = start && /^(?:[\w.,:+@%=/-]|\\[\w.,:+@%=/-]|'[\w.,:+@%=/ -]*'|"[\w.,:+@%=/ -]*")+$/.test(start.text);
   const delimiter = start?.text.replace(/\\(.)|['"]/g, (_m, escaped: string | undefined) => escaped ?? '');
   if (!plain || (end && end.text !== delimiter)) c.opaque('a here-document delimiter that cannot be read with certainty');
+  // An unquoted delimiter: bash runs the body's substitutions, but the grammar parses only `$(...)`
+  // there, not `...` in backticks.
+  const unquoted = start && !/['"\\]/.test(start.text);
+  const body = node.children.find((n) => n?.type === 'heredoc_body');
+  if (unquoted && body && unparsedSubstitution(body, /`/)) c.opaque('a command substitution in a here-document that cannot be read with certainty');
 }
 
 /** Whether the line itself gives this command its stdin: later in a pipeline, or an input redirection around it. */

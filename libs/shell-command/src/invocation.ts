@@ -56,6 +56,8 @@ export function analyzeInvocation(words: readonly Word[], ctx: InvocationContext
   if (program === 'find') analyzeFind(args, ctx);
   if (program === 'tee') for (const a of operands(args)) c.writesFiles.add(a ?? '?');
   if (program === 'dd') for (const a of args) if (a === undefined || a.startsWith('of=')) c.writesFiles.add(a === undefined ? '?' : a.slice(3));
+  // `file -C -m NAME` compiles magic into NAME.mgc in the current directory: a write to a file not named.
+  if (program === 'file' && args.some((a) => a === undefined || a === '--compile' || /^-[^-]*C/.test(a))) c.writesFiles.add('?');
   const writer = OUTPUT_FILE_PROGRAMS[program];
   if (writer) for (const file of filesWritten(writer, args)) c.writesFiles.add(file);
   if (program === 'socat' && args.some((a) => a === undefined || SOCAT_COMMAND_ADDRESS.test(a))) c.opaque('socat runs a command as one end of the connection (EXEC:, SYSTEM:)');

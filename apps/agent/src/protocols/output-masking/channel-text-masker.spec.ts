@@ -11,6 +11,26 @@ function channel(holdMs = 10_000) {
 }
 
 describe('ChannelTextMasker', () => {
+  it('masks a value in UTF-16 (either byte order), hex or base64 output, cut between messages at every offset', () => {
+    const line = 'user 1 ada@example.com card 4111 1111 1111 1111';
+    const masked = 'user 1 ***@*******.*** card **** **** **** ****';
+    const views: [Buffer, Buffer][] = [
+      [Buffer.from(`${line}\n`, 'utf16le'), Buffer.from(`${masked}\n`, 'utf16le')],
+      [Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(`${line}\n`, 'utf16le').swap16()]), Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(`${masked}\n`, 'utf16le').swap16()])],
+      [Buffer.from(`${Buffer.from(line).toString('hex')}\n`), Buffer.from(`${Buffer.from(masked).toString('hex')}\n`)],
+      [Buffer.from(`${Buffer.from(line).toString('base64')}\n`), Buffer.from(`${Buffer.from(masked).toString('base64')}\n`)],
+    ];
+    for (const [bytes, expected] of views) {
+      for (let cut = 0; cut <= bytes.length; cut += 7) {
+        const { m, all } = channel();
+        m.write(bytes.subarray(0, cut));
+        m.write(bytes.subarray(cut));
+        m.close();
+        expect(all().equals(expected), `cut at ${cut}: ${JSON.stringify(all().toString('latin1'))}`).toBe(true);
+      }
+    }
+  });
+
   it('masks a value cut between messages at every offset, and releases each complete line at once', () => {
     const text = Buffer.from('user 1 ada@example.com card 4111 1111 1111 1111\nnext line\n');
     for (let cut = 0; cut <= text.length; cut++) {

@@ -7,8 +7,8 @@ export type SshAction = 'ssh:exec' | 'ssh:shell' | 'ssh:sftp' | 'ssh:forward';
 
 /** What one SSH request asks for, in policy terms. */
 export type SshRequest =
-  | { action: 'ssh:exec'; command: string }
-  | { action: 'ssh:shell' }
+  | { action: 'ssh:exec'; command: string; pty?: boolean }
+  | { action: 'ssh:shell'; pty?: boolean }
   | { action: 'ssh:sftp' }
   | { action: 'ssh:forward'; host: string; port: number };
 
@@ -58,6 +58,8 @@ export async function decideSsh(policy: PolicyHolder, ctx: SshPolicyContext, req
     Object.assign(context, commandContext(request.command, analysis));
     if (analysis.shell) action = 'ssh:shell';
   }
+  // A terminal's output reaches the client unmasked (only its recording is masked): policy may refuse one.
+  if ((request.action === 'ssh:exec' || request.action === 'ssh:shell') && request.pty !== undefined) context.pty = request.pty;
   if (request.action === 'ssh:forward') {
     context.host = request.host;
     context.port = request.port;

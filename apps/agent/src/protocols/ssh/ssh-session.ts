@@ -251,10 +251,10 @@ export class SshSession {
 
     session.on('exec', (accept, _reject, info) => {
       const command = info.command;
-      start('exec', accept, { action: 'ssh:exec', command }, (cb) => this.o.upstream.exec(command, { env, ...(pty ? { pty } : {}) }, cb), 'command', command).catch(failed);
+      start('exec', accept, { action: 'ssh:exec', command, pty: pty !== undefined }, (cb) => this.o.upstream.exec(command, { env, ...(pty ? { pty } : {}) }, cb), 'command', command).catch(failed);
     });
     session.on('shell', (accept) => {
-      start('shell', accept, { action: 'ssh:shell' }, (cb) => this.o.upstream.shell(pty ?? false, { env }, cb), 'interactive shell').catch(failed);
+      start('shell', accept, { action: 'ssh:shell', pty: pty !== undefined }, (cb) => this.o.upstream.shell(pty ?? false, { env }, cb), 'interactive shell').catch(failed);
     });
     session.on('subsystem', (accept, reject, info) => {
       if (info.name !== 'sftp') {
