@@ -242,6 +242,9 @@ export class TreeWalker {
         throw new SqlClassificationError('UNKNOWN_NODE', `unrecognised parse-tree node ${type}: refusing to classify`);
       } else if (type === 'RangeVar') {
         this.recordRelation(body, mode);
+        this.recordColumnAliases(body);
+      } else if (type === 'JoinExpr') {
+        this.recordColumnAliases(body);
       } else if (type === 'FuncCall') {
         this.recordFunction(body);
       } else if (type === 'ColumnRef') {
@@ -376,6 +379,19 @@ export class TreeWalker {
     } else if (!this.isCteReference(rangeVar)) {
       this.out.tablesRead.add(relationName(rangeVar));
     }
+  }
+
+  /**
+   * `customers AS t(a, b)`, `(x JOIN y ON ...) AS j(a, b)`: a column alias list renames a table's columns
+   * by position, so `b` may be `name` and no reference names the column it reads. Every column of
+   * the relation may be read under another name: counted as a star (read, and stored when the
+   * values are stored).
+   */
+  private recordColumnAliases(relation: Body): void {
+    const alias = relation['alias'];
+    if (!isObject(alias) || !hasItems(alias['colnames'])) return;
+    this.out.columnNames.add('*');
+    if (this.storing) this.out.columnsStored.add('*');
   }
 
   private recordColumnRef(ref: Body): void {
