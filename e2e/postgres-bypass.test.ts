@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPgFixture, type PgFixture } from './support/pg-fixture.js';
+import { PG_POLICY, startPgFixture, type PgFixture } from './support/pg-fixture.js';
 
 /**
  * Attempts to get a forbidden statement past the gateway with a real driver. Each must come back as
@@ -294,5 +294,66 @@ describe('postgres gateway: built-in functions under a read-only policy', () => 
     expect((await c.query<{ v: string }>('SELECT last_value::text AS v FROM orders_id_seq')).rows).toHaveLength(1);
     expect((await c.query("SELECT pg_notify('gw_chan', 'x')")).rowCount).toBe(1);
     expect({ counts: await fx.counts(), sequence: await sequence() }).toEqual(before);
+  });
+});
+
+/** `name` is under a column rule (no recognizer would find a name): only the rule can mask it. */
+const COLUMN_RULE_POLICY = PG_POLICY.replace('@id("pg-read")', '@id("pg-read")\n@mask_columns("customers.name:full")');
+const ADA = /ada lovelace/i;
+
+describe('postgres gateway: a column rule holds for values read under another name', () => {
+  let fx: PgFixture;
+
+  beforeAll(async () => {
+    fx = await startPgFixture('colrule', { policy: COLUMN_RULE_POLICY });
+  }, 60_000);
+
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  /** Runs the statements in order on one gateway connection; the rows of the last one. */
+  const rowsOf = async (...texts: (string | pg.QueryConfig)[]) => {
+    const c = fx.gateway();
+    await c.connect();
+    try {
+      let last: pg.QueryResult | undefined;
+      for (const text of texts) last = await c.query(text as string);
+      return last?.rows ?? [];
+    } finally {
+      await c.end();
+    }
+  };
+
+  it.each([
+    { name: 'a column alias list renaming name (customers AS t(a, f))', texts: ["SELECT f || '' AS v FROM customers AS t(a, f) ORDER BY a"] },
+    { name: 'a column alias list on a parenthesized join', texts: ['SELECT upper(x) AS v FROM (customers c JOIN orders o ON o.customer_id = c.id) AS j(a, x)'] },
+    { name: 'the row of a JOIN ... USING (name) AS u', texts: ['SELECT u::text AS v FROM customers FULL JOIN (SELECT NULL::text AS name) n USING (name) AS u'] },
+    { name: 'FETCH from a WITH HOLD cursor declared in an earlier Query', texts: ['DECLARE gw_hc CURSOR WITH HOLD FOR SELECT upper(name) AS v FROM customers', 'FETCH ALL FROM gw_hc'] },
+    { name: 'FETCH in a transaction, one statement per Query', texts: ['BEGIN', "DECLARE gw_c CURSOR FOR SELECT name || '' AS v FROM customers", 'MOVE FORWARD 0 IN gw_c', 'FETCH 2 FROM gw_c'] },
+    { name: 'FETCH through the extended protocol', texts: ['DECLARE gw_hc CURSOR WITH HOLD FOR SELECT lower(name) AS v FROM customers', { text: 'FETCH ALL FROM gw_hc', values: [] }] },
+  ])('$name: masked', async ({ texts }) => {
+    const rows = await rowsOf(...texts);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(JSON.stringify(rows)).not.toMatch(ADA);
+    expect(JSON.stringify(rows)).toMatch(/\*\*\* \*\*\*\*\*\*\*\*/);
+  });
+
+  it('storing a renamed ruled column, and FETCH from a cursor the gateway did not see declared, are refused', async () => {
+    const before = await fx.counts();
+    await expect(rowsOf('INSERT INTO orders (item, amount) SELECT f, 1 FROM customers t(a, f)')).rejects.toMatchObject({ code: '42501' });
+    await expect(rowsOf("INSERT INTO orders (item, amount) SELECT u::text, 1 FROM customers JOIN (SELECT 'Ada Lovelace'::text AS name) n USING (name) AS u")).rejects.toMatchObject({ code: '42501' });
+    await expect(rowsOf('BEGIN', 'FETCH ALL FROM gw_nowhere')).rejects.toMatchObject({ code: '42501', message: expect.stringMatching(/cursor "gw_nowhere" was not declared/) as unknown });
+    expect(await fx.counts()).toEqual(before);
+  });
+
+  it('allowed: alias lists and cursors over columns without a rule read as before', async () => {
+    expect(await rowsOf("SELECT i || '' AS v FROM orders AS o(a, b, c, i) WHERE a = 1")).toEqual([{ v: 'book' }]);
+    expect(await rowsOf("SELECT o.item || '' AS v FROM orders o JOIN (SELECT 2 AS id) k USING (id)")).toEqual([{ v: 'pen' }]);
+    expect(
+      await rowsOf('BEGIN', 'DECLARE gw_o CURSOR FOR SELECT id, upper(item) AS v FROM orders ORDER BY id', 'MOVE FORWARD 1 IN gw_o', 'FETCH 1 FROM gw_o'),
+    ).toEqual([{ id: 2, v: 'PEN' }]);
+    // A cursor over the ruled table: its name column is masked, the others pass.
+    expect(await rowsOf('DECLARE gw_all CURSOR WITH HOLD FOR SELECT id, name FROM customers ORDER BY id', 'FETCH 1 FROM gw_all')).toEqual([{ id: 1, name: '*** ********' }]);
   });
 });

@@ -157,6 +157,28 @@ describe('SqlClassifier', () => {
     expect(one('SELECT (c.address).city, c.email FROM customers c')).toMatchObject({ functions: [], columnsReferenced: ['address', 'city', 'email'] });
   });
 
+  it('reads a relation whose columns an alias list renames (t(a, f)), and the columns of JOIN ... USING, as referenced', () => {
+    const c = new SqlClassifier();
+    const one = (sql: string) => c.classify(sql)[0];
+    // `f` may be any column of customers: every column counts (read, and stored when the values are).
+    expect(one("SELECT f || '' FROM customers AS t(a, f)")?.columnsReferenced).toEqual(['*', 'f']);
+    expect(one('SELECT x FROM (customers c JOIN orders o ON true) AS j(a, x)')?.columnsReferenced).toEqual(['*', 'x']);
+    expect(one('INSERT INTO o (item) SELECT f FROM customers t(a, f)')?.columnsStored).toEqual(['*', 'f']);
+    // `USING (name) AS u`: the row u holds the merged name without any column reference naming it.
+    expect(one('SELECT u::text FROM customers FULL JOIN v USING (name) AS u')?.columnsReferenced).toEqual(['name', 'u']);
+    // Without an alias list nothing changes.
+    expect(one('SELECT t.name FROM customers AS t')?.columnsReferenced).toEqual(['name']);
+  });
+
+  it('names the cursor a DECLARE declares and the one a FETCH / MOVE reads', () => {
+    const c = new SqlClassifier();
+    const one = (sql: string) => c.classify(sql)[0];
+    expect(one('DECLARE hc CURSOR WITH HOLD FOR SELECT name FROM customers')).toMatchObject({ cursor: { name: 'hc', use: 'declare' }, tablesRead: ['customers'] });
+    expect(one('FETCH ALL FROM "HC"')?.cursor).toEqual({ name: 'HC', use: 'fetch' });
+    expect(one('MOVE BACKWARD ALL IN hc')?.cursor).toEqual({ name: 'hc', use: 'fetch' });
+    expect(one('CLOSE hc')?.cursor).toBeUndefined();
+  });
+
   it('counts what table_to_xml and SQL-text functions return as the columns they read', () => {
     const c = new SqlClassifier();
     const one = (sql: string) => c.classify(sql)[0];

@@ -245,6 +245,7 @@ export class TreeWalker {
         this.recordColumnAliases(body);
       } else if (type === 'JoinExpr') {
         this.recordColumnAliases(body);
+        this.recordUsingColumns(body);
       } else if (type === 'FuncCall') {
         this.recordFunction(body);
       } else if (type === 'ColumnRef') {
@@ -392,6 +393,20 @@ export class TreeWalker {
     if (!isObject(alias) || !hasItems(alias['colnames'])) return;
     this.out.columnNames.add('*');
     if (this.storing) this.out.columnsStored.add('*');
+  }
+
+  /**
+   * `a JOIN b USING (name)`: the USING list names columns as plain strings, not column references, yet
+   * the join's merged column is their value (`FULL JOIN` computes it), and `USING (name) AS u` makes a
+   * row of them that the select list reads as `u`: the names count as columns referenced.
+   */
+  private recordUsingColumns(join: Body): void {
+    for (const item of asArray(join['usingClause'])) {
+      const name = stringValue(item)?.toLowerCase();
+      if (name === undefined) continue;
+      this.out.columnNames.add(name);
+      if (this.storing) this.out.columnsStored.add(name);
+    }
   }
 
   private recordColumnRef(ref: Body): void {
