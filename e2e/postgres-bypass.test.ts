@@ -347,6 +347,26 @@ describe('postgres gateway: a column rule holds for values read under another na
     expect(await fx.counts()).toEqual(before);
   });
 
+  it.each([
+    { name: 'a regoper cast (the value after a colon)', text: "SELECT replace(name, ' ', '_')::regoper FROM customers WHERE id = 1" },
+    { name: "an XML parse error (libxml's detail repeats the text)", text: "SELECT ('<a>' || name || '</b>')::xml FROM customers WHERE id = 1" },
+    { name: "a JSON parse error (the context shows the text up to the bad token)", text: "SELECT ('[' || replace(name, ' ', '_') || ']')::json FROM customers WHERE id = 1" },
+    { name: 'an XML document without a tag', text: 'SELECT xmlparse(document name) FROM customers WHERE id = 1' },
+  ])('an error of $name quotes no value of the ruled column', async ({ text }) => {
+    const err = (await rowsOf(text).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as (pg.DatabaseError & { where?: string }) | undefined;
+    expect(err?.code).toMatch(/^(22|42|2200)/);
+    const fields = { message: err?.message, detail: err?.detail, where: err?.where, hint: err?.hint };
+    expect(JSON.stringify(fields)).not.toMatch(/ada|lovelace/i);
+  });
+
+  it('errors of statements that read no ruled column are left as the server wrote them', async () => {
+    await expect(rowsOf("SELECT ('<a>' || item || '</b>')::xml FROM orders WHERE id = 1")).rejects.toMatchObject({ detail: expect.stringContaining('<a>book</b>') as unknown });
+    await expect(rowsOf("SELECT item::regoper FROM orders WHERE id = 1")).rejects.toMatchObject({ message: 'operator does not exist: book' });
+  });
+
   it('allowed: alias lists and cursors over columns without a rule read as before', async () => {
     expect(await rowsOf("SELECT i || '' AS v FROM orders AS o(a, b, c, i) WHERE a = 1")).toEqual([{ v: 'book' }]);
     expect(await rowsOf("SELECT o.item || '' AS v FROM orders o JOIN (SELECT 2 AS id) k USING (id)")).toEqual([{ v: 'pen' }]);
