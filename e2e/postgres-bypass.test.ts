@@ -67,6 +67,16 @@ const ATTACKS: Attack[] = [
   { name: 'ts_stat of a parameter', run: (c) => c.query({ text: 'SELECT * FROM ts_stat($1)', values: ['SELECT to_tsvector(item) FROM orders'] }) },
   { name: 'query_to_xml of a parameter', run: (c) => c.query({ text: "SELECT query_to_xml($1, true, false, '')", values: ['SELECT 1'] }) },
   { name: 'table_to_xml of a computed name', run: q("SELECT table_to_xml(lower('ORDERS'), true, false, '')") },
+  // pg_settings' rule makes an UPDATE of it a set_config(): standard_conforming_strings off, then the
+  // server reads `'a\''` as `'a\'` + `'` and runs the DELETE the classifier saw inside a string.
+  {
+    name: 'UPDATE pg_settings turning standard_conforming_strings off, then a backslash-quoted DELETE',
+    run: async (c) => {
+      await c.query("UPDATE pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings'");
+      return c.query("SELECT 'a\\''; DELETE FROM orders; --'");
+    },
+  },
+  { name: 'UPDATE pg_catalog.pg_settings in a data-modifying CTE', run: q("WITH s AS (UPDATE pg_catalog.pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings' RETURNING 1) SELECT * FROM s") },
 ];
 
 describe('postgres gateway: policy bypass attempts through node-postgres', () => {

@@ -170,6 +170,14 @@ describe('SqlClassifier', () => {
     expect(one('SELECT t.name FROM customers AS t')?.columnsReferenced).toEqual(['name']);
   });
 
+  it('an UPDATE of pg_settings is a set_config() of settings named by rows: admin', () => {
+    const c = new SqlClassifier();
+    for (const sql of ["UPDATE pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings'", "UPDATE pg_catalog.pg_settings s SET setting = 'x'", 'WITH u AS (UPDATE pg_settings SET setting = $1 RETURNING 1) SELECT 1']) {
+      expect(c.classify(sql)[0], sql).toMatchObject({ actions: expect.arrayContaining(['sql:admin']) as unknown, functions: ['set_config'] });
+    }
+    expect(c.classify('SELECT name, setting FROM pg_settings')[0]?.actions).toEqual(['sql:select']);
+  });
+
   it('names the cursor a DECLARE declares and the one a FETCH / MOVE reads', () => {
     const c = new SqlClassifier();
     const one = (sql: string) => c.classify(sql)[0];

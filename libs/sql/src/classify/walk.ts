@@ -377,6 +377,14 @@ export class TreeWalker {
     // Targets of INSERT/UPDATE/DELETE/MERGE are never CTE names in Postgres, so only reads can be.
     if (mode === 'write') {
       this.out.tablesWritten.add(relationName(rangeVar));
+      // pg_settings' rule turns an UPDATE of its rows into set_config() of the settings they name:
+      // `UPDATE pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings'` makes the
+      // server read later text differently from the classifier. Which settings change is a matter of
+      // rows, not of the text: administrative, as a set_config() of a setting it cannot name.
+      if (typeof relname === 'string' && relname.toLowerCase() === 'pg_settings') {
+        this.out.functions.add('set_config');
+        this.addAction('sql:admin');
+      }
     } else if (!this.isCteReference(rangeVar)) {
       this.out.tablesRead.add(relationName(rangeVar));
     }
