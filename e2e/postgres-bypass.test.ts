@@ -349,6 +349,26 @@ describe('postgres gateway: a column rule holds for values read under another na
     expect(JSON.stringify(rows)).toMatch(/\*\*\* \*\*\*\*\*\*\*\*/);
   });
 
+  it('FETCH from a protocol portal (Bind names it like a cursor) is masked as the bound statement, whatever a DECLARE of that name read', async () => {
+    const c = fx.gateway();
+    await c.connect();
+    try {
+      await c.query('DECLARE gw_portal CURSOR WITH HOLD FOR SELECT 1 AS v');
+      await c.query('CLOSE gw_portal');
+      await c.query('BEGIN');
+      // One row through a named portal, then Sync: the portal stays open until the transaction ends.
+      const bound = new pg.Query({ text: 'SELECT upper(name) AS v FROM customers ORDER BY id', values: [], portal: 'gw_portal', rows: 1 } as pg.QueryConfig);
+      (bound as unknown as { handlePortalSuspended: (conn: { sync(): void }) => void }).handlePortalSuspended = (conn) => conn.sync();
+      const first = (await c.query(bound as unknown as pg.QueryConfig)) as unknown as { rows: unknown[] } | undefined;
+      const rest = await c.query('FETCH ALL FROM gw_portal');
+      await c.query('COMMIT');
+      expect(rest.rows.length).toBeGreaterThan(0);
+      expect(JSON.stringify([first?.rows, rest.rows])).not.toMatch(/lovelace|builder|person/i);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('storing a renamed ruled column, and FETCH from a cursor the gateway did not see declared, are refused', async () => {
     const before = await fx.counts();
     await expect(rowsOf('INSERT INTO orders (item, amount) SELECT f, 1 FROM customers t(a, f)')).rejects.toMatchObject({ code: '42501' });

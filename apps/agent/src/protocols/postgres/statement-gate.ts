@@ -75,19 +75,24 @@ export class StatementGate {
     const own = decideStatement(this.policy, this.context, statement);
     const cursor = statement.cursor;
     if (cursor === undefined || own.effect === 'deny') return own;
-    if (cursor.use === 'declare') {
-      const queries = this.cursors.get(cursor.name) ?? new Map<string, StatementClassification>();
-      if (!queries.has(decisionKey(statement))) {
-        if (this.cursorQueries >= MAX_CURSOR_QUERIES) return denied(`more than ${MAX_CURSOR_QUERIES} cursor declarations in one session; denied`);
-        this.cursorQueries += 1;
-        queries.set(decisionKey(statement), statement);
-        this.cursors.set(cursor.name, queries);
-      }
-      return own;
-    }
+    if (cursor.use === 'declare') return this.declareCursor(cursor.name, statement) ? own : denied(`more than ${MAX_CURSOR_QUERIES} cursor declarations in one session; denied`);
     const declared = this.cursors.get(cursor.name);
     if (declared === undefined) return denied(`cursor "${cursor.name}" was not declared through the gateway, so what it reads is not known; denied`);
     return combineVerdicts([own, ...[...declared.values()].map((query) => decideStatement(this.policy, this.context, query))]);
+  }
+
+  /**
+   * Remembers what a cursor name reads: a DECLARE, or a protocol Bind to a named portal (the server's
+   * SQL FETCH reads such a portal too). False when the session already holds too many.
+   */
+  declareCursor(name: string, statement: StatementClassification): boolean {
+    const queries = this.cursors.get(name) ?? new Map<string, StatementClassification>();
+    if (queries.has(decisionKey(statement))) return true;
+    if (this.cursorQueries >= MAX_CURSOR_QUERIES) return false;
+    this.cursorQueries += 1;
+    queries.set(decisionKey(statement), statement);
+    this.cursors.set(name, queries);
+    return true;
   }
 
   /**
