@@ -338,6 +338,7 @@ describe('postgres gateway: a column rule holds for values read under another na
   it.each([
     { name: 'a column alias list renaming name (customers AS t(a, f))', texts: ["SELECT f || '' AS v FROM customers AS t(a, f) ORDER BY a"] },
     { name: 'a column alias list on a parenthesized join', texts: ['SELECT upper(x) AS v FROM (customers c JOIN orders o ON o.customer_id = c.id) AS j(a, x)'] },
+    { name: 'the whole row of a join alias', texts: ['SELECT row_to_json(j) AS v FROM (customers c JOIN orders o ON o.customer_id = c.id) AS j'] },
     { name: 'the row of a JOIN ... USING (name) AS u', texts: ['SELECT u::text AS v FROM customers FULL JOIN (SELECT NULL::text AS name) n USING (name) AS u'] },
     { name: 'FETCH from a WITH HOLD cursor declared in an earlier Query', texts: ['DECLARE gw_hc CURSOR WITH HOLD FOR SELECT upper(name) AS v FROM customers', 'FETCH ALL FROM gw_hc'] },
     { name: 'FETCH in a transaction, one statement per Query', texts: ['BEGIN', "DECLARE gw_c CURSOR FOR SELECT name || '' AS v FROM customers", 'MOVE FORWARD 0 IN gw_c', 'FETCH 2 FROM gw_c'] },

@@ -165,7 +165,12 @@ describe('SqlClassifier', () => {
     expect(one('SELECT x FROM (customers c JOIN orders o ON true) AS j(a, x)')?.columnsReferenced).toEqual(['*', 'x']);
     expect(one('INSERT INTO o (item) SELECT f FROM customers t(a, f)')?.columnsStored).toEqual(['*', 'f']);
     // `USING (name) AS u`: the row u holds the merged name without any column reference naming it.
-    expect(one('SELECT u::text FROM customers FULL JOIN v USING (name) AS u')?.columnsReferenced).toEqual(['name', 'u']);
+    // (u, a relation name like a join's alias, is also a whole row: `*`, the safe over-count.)
+    expect(one('SELECT u::text FROM customers FULL JOIN v USING (name) AS u')?.columnsReferenced).toEqual(['*', 'name', 'u']);
+    expect(one('SELECT u.name FROM customers FULL JOIN v USING (name) AS u')?.columnsReferenced).toEqual(['name']);
+    // A join's alias alone is a whole row of the join: every column.
+    expect(one('SELECT row_to_json(j) FROM (customers c JOIN orders o ON true) AS j')?.columnsReferenced).toEqual(['*', 'j']);
+    expect(one('INSERT INTO t (x) SELECT j::text FROM (customers c JOIN orders o ON true) AS j')?.columnsStored).toEqual(['*', 'j']);
     // Without an alias list nothing changes.
     expect(one('SELECT t.name FROM customers AS t')?.columnsReferenced).toEqual(['name']);
   });

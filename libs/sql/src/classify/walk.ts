@@ -244,6 +244,7 @@ export class TreeWalker {
         this.recordRelation(body, mode);
         this.recordColumnAliases(body);
       } else if (type === 'JoinExpr') {
+        this.recordJoinAliases(body);
         this.recordColumnAliases(body);
         this.recordUsingColumns(body);
       } else if (type === 'FuncCall') {
@@ -401,6 +402,17 @@ export class TreeWalker {
     if (!isObject(alias) || !hasItems(alias['colnames'])) return;
     this.out.columnNames.add('*');
     if (this.storing) this.out.columnsStored.add('*');
+  }
+
+  /**
+   * `(customers c JOIN orders o ON ...) AS j`: `j` alone is a whole row of every column of the join,
+   * which no column reference names; like a table's name or alias, it counts as a relation name.
+   */
+  private recordJoinAliases(join: Body): void {
+    for (const field of ['alias', 'join_using_alias']) {
+      const alias = join[field];
+      if (isObject(alias) && typeof alias['aliasname'] === 'string') this.out.relationNames.add(alias['aliasname'].toLowerCase());
+    }
   }
 
   /**
