@@ -139,6 +139,24 @@ describe('postgres gateway: policy bypass attempts through node-postgres', () =>
     }
   });
 
+  it('a DBA function named like an SQL/JSON construct of a newer parser (json_scalar, json_query, ...) is procedural code: this server calls it', async () => {
+    // The classifier's parser (PostgreSQL 17) reads JSON_SCALAR(x) as SQL/JSON syntax, no function call;
+    // a server before 17 reads the same text as a call of whatever json_scalar the search path finds.
+    await fx.directQuery(`CREATE FUNCTION json_scalar(int) RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1';
+      CREATE FUNCTION json_query(int, int) RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1'`);
+    const fresh = fx.gateway(); // the catalogue is read when a session starts
+    await fresh.connect();
+    try {
+      for (const text of ['SELECT json_scalar(1)', 'SELECT public.json_scalar(1)', 'SELECT json_query(1, 2)', 'SELECT JSON_SCALAR(1) AS x']) {
+        await expect(fresh.query(text), text).rejects.toMatchObject({ code: '42501' });
+      }
+      expect(await fx.counts()).toEqual(before);
+    } finally {
+      await fresh.end();
+      await fx.directQuery('DROP FUNCTION json_scalar(int); DROP FUNCTION json_query(int, int)');
+    }
+  });
+
   it('a cast to a domain whose CHECK calls a DBA function, or to a type with a user cast, is procedural code; enums and row types are plain values', async () => {
     await fx.directQuery(`CREATE FUNCTION gw_check_fn(int) RETURNS bool LANGUAGE sql AS 'DELETE FROM orders RETURNING true';
       CREATE DOMAIN gw_checked AS int CHECK (gw_check_fn(VALUE));

@@ -183,6 +183,14 @@ describe('SqlClassifier', () => {
     expect(c.classify('SELECT name, setting FROM pg_settings')[0]?.actions).toEqual(['sql:select']);
   });
 
+  it('reports SQL/JSON constructs written like calls under the function name an older server would call', () => {
+    const c = new SqlClassifier();
+    const fns = (sql: string) => c.classify(sql)[0]?.functions;
+    expect(fns('SELECT json_scalar(1), json_serialize(2), json(3)')).toEqual(['json', 'json_scalar', 'json_serialize']);
+    expect(fns("SELECT json_query(a, '$'), json_value(a, '$'), json_exists(a, '$') FROM t")).toEqual(['json_exists', 'json_query', 'json_value']);
+    expect(fns('SELECT json_object(), json_array(1), json_arrayagg(x) FROM t')).toEqual(['json_array', 'json_arrayagg', 'json_object']);
+  });
+
   it('names the cursor a DECLARE declares and the one a FETCH / MOVE reads', () => {
     const c = new SqlClassifier();
     const one = (sql: string) => c.classify(sql)[0];

@@ -27,6 +27,29 @@ const CLAUSE_WRITE_FIELDS: Readonly<Record<string, readonly string[]>> = {
   IntoClause: ['rel'],
 };
 
+/**
+ * SQL/JSON constructs of the parser (PostgreSQL 17) written like function calls. A server before 16/17
+ * reads the same text as a call of whatever function of that name the search path finds, a user's
+ * `json_scalar(int)` included: they count as calls of that name (user code where one exists).
+ */
+const CALL_LIKE_SYNTAX: Readonly<Record<string, string>> = {
+  JsonScalarExpr: 'json_scalar',
+  JsonSerializeExpr: 'json_serialize',
+  JsonParseExpr: 'json',
+  JsonObjectConstructor: 'json_object',
+  JsonArrayConstructor: 'json_array',
+  JsonArrayQueryConstructor: 'json_array',
+  JsonArrayAgg: 'json_arrayagg',
+  JsonObjectAgg: 'json_objectagg',
+  MergeSupportFunc: 'merge_action',
+};
+const JSON_FUNCTION_OPS: Readonly<Record<string, string>> = {
+  JSON_QUERY_OP: 'json_query',
+  JSON_VALUE_OP: 'json_value',
+  JSON_EXISTS_OP: 'json_exists',
+  JSON_TABLE_OP: 'json_table',
+};
+
 /** Node types through which a write context reaches the RangeVar below them. */
 const WRITE_CONTEXT_CARRIERS: ReadonlySet<string> = new Set(['List', 'VacuumRelation']);
 
@@ -253,6 +276,10 @@ export class TreeWalker {
         this.recordColumnRef(body);
       } else if (type === 'A_Indirection') {
         this.recordFieldSelections(body);
+      } else if (CALL_LIKE_SYNTAX[type] !== undefined) {
+        this.out.functions.add(CALL_LIKE_SYNTAX[type]);
+      } else if (type === 'JsonFuncExpr') {
+        this.out.functions.add(JSON_FUNCTION_OPS[String(body['op'])] ?? 'json_query');
       } else if (type === 'A_Expr') {
         applyOperator(this.functionCallContext, body);
       } else if (type === 'SubLink') {
