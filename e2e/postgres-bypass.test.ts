@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPgFixture, type PgFixture } from './support/pg-fixture.js';
+import { PG_POLICY, startPgFixture, type PgFixture } from './support/pg-fixture.js';
 
 /**
  * Attempts to get a forbidden statement past the gateway with a real driver. Each must come back as
@@ -67,6 +67,16 @@ const ATTACKS: Attack[] = [
   { name: 'ts_stat of a parameter', run: (c) => c.query({ text: 'SELECT * FROM ts_stat($1)', values: ['SELECT to_tsvector(item) FROM orders'] }) },
   { name: 'query_to_xml of a parameter', run: (c) => c.query({ text: "SELECT query_to_xml($1, true, false, '')", values: ['SELECT 1'] }) },
   { name: 'table_to_xml of a computed name', run: q("SELECT table_to_xml(lower('ORDERS'), true, false, '')") },
+  // pg_settings' rule makes an UPDATE of it a set_config(): standard_conforming_strings off, then the
+  // server reads `'a\''` as `'a\'` + `'` and runs the DELETE the classifier saw inside a string.
+  {
+    name: 'UPDATE pg_settings turning standard_conforming_strings off, then a backslash-quoted DELETE',
+    run: async (c) => {
+      await c.query("UPDATE pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings'");
+      return c.query("SELECT 'a\\''; DELETE FROM orders; --'");
+    },
+  },
+  { name: 'UPDATE pg_catalog.pg_settings in a data-modifying CTE', run: q("WITH s AS (UPDATE pg_catalog.pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings' RETURNING 1) SELECT * FROM s") },
 ];
 
 describe('postgres gateway: policy bypass attempts through node-postgres', () => {
@@ -126,6 +136,24 @@ describe('postgres gateway: policy bypass attempts through node-postgres', () =>
     } finally {
       await fresh.end();
       await fx.directQuery('DROP FUNCTION gw_row_fn(orders)');
+    }
+  });
+
+  it('a DBA function named like an SQL/JSON construct of a newer parser (json_scalar, json_query, ...) is procedural code: this server calls it', async () => {
+    // The classifier's parser (PostgreSQL 17) reads JSON_SCALAR(x) as SQL/JSON syntax, no function call;
+    // a server before 17 reads the same text as a call of whatever json_scalar the search path finds.
+    await fx.directQuery(`CREATE FUNCTION json_scalar(int) RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1';
+      CREATE FUNCTION json_query(int, int) RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1'`);
+    const fresh = fx.gateway(); // the catalogue is read when a session starts
+    await fresh.connect();
+    try {
+      for (const text of ['SELECT json_scalar(1)', 'SELECT public.json_scalar(1)', 'SELECT json_query(1, 2)', 'SELECT JSON_SCALAR(1) AS x']) {
+        await expect(fresh.query(text), text).rejects.toMatchObject({ code: '42501' });
+      }
+      expect(await fx.counts()).toEqual(before);
+    } finally {
+      await fresh.end();
+      await fx.directQuery('DROP FUNCTION json_scalar(int); DROP FUNCTION json_query(int, int)');
     }
   });
 
@@ -294,5 +322,107 @@ describe('postgres gateway: built-in functions under a read-only policy', () => 
     expect((await c.query<{ v: string }>('SELECT last_value::text AS v FROM orders_id_seq')).rows).toHaveLength(1);
     expect((await c.query("SELECT pg_notify('gw_chan', 'x')")).rowCount).toBe(1);
     expect({ counts: await fx.counts(), sequence: await sequence() }).toEqual(before);
+  });
+});
+
+/** `name` is under a column rule (no recognizer would find a name): only the rule can mask it. */
+const COLUMN_RULE_POLICY = PG_POLICY.replace('@id("pg-read")', '@id("pg-read")\n@mask_columns("customers.name:full")');
+const ADA = /ada lovelace/i;
+
+describe('postgres gateway: a column rule holds for values read under another name', () => {
+  let fx: PgFixture;
+
+  beforeAll(async () => {
+    fx = await startPgFixture('colrule', { policy: COLUMN_RULE_POLICY });
+  }, 60_000);
+
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  /** Runs the statements in order on one gateway connection; the rows of the last one. */
+  const rowsOf = async (...texts: (string | pg.QueryConfig)[]) => {
+    const c = fx.gateway();
+    await c.connect();
+    try {
+      let last: pg.QueryResult | undefined;
+      for (const text of texts) last = await c.query(text as string);
+      return last?.rows ?? [];
+    } finally {
+      await c.end();
+    }
+  };
+
+  it.each([
+    { name: 'a column alias list renaming name (customers AS t(a, f))', texts: ["SELECT f || '' AS v FROM customers AS t(a, f) ORDER BY a"] },
+    { name: 'a column alias list on a parenthesized join', texts: ['SELECT upper(x) AS v FROM (customers c JOIN orders o ON o.customer_id = c.id) AS j(a, x)'] },
+    { name: 'the whole row of a join alias', texts: ['SELECT row_to_json(j) AS v FROM (customers c JOIN orders o ON o.customer_id = c.id) AS j'] },
+    { name: 'the row of a JOIN ... USING (name) AS u', texts: ['SELECT u::text AS v FROM customers FULL JOIN (SELECT NULL::text AS name) n USING (name) AS u'] },
+    { name: 'FETCH from a WITH HOLD cursor declared in an earlier Query', texts: ['DECLARE gw_hc CURSOR WITH HOLD FOR SELECT upper(name) AS v FROM customers', 'FETCH ALL FROM gw_hc'] },
+    { name: 'FETCH in a transaction, one statement per Query', texts: ['BEGIN', "DECLARE gw_c CURSOR FOR SELECT name || '' AS v FROM customers", 'MOVE FORWARD 0 IN gw_c', 'FETCH 2 FROM gw_c'] },
+    { name: 'FETCH through the extended protocol', texts: ['DECLARE gw_hc CURSOR WITH HOLD FOR SELECT lower(name) AS v FROM customers', { text: 'FETCH ALL FROM gw_hc', values: [] }] },
+  ])('$name: masked', async ({ texts }) => {
+    const rows = await rowsOf(...texts);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(JSON.stringify(rows)).not.toMatch(ADA);
+    expect(JSON.stringify(rows)).toMatch(/\*\*\* \*\*\*\*\*\*\*\*/);
+  });
+
+  it('FETCH from a protocol portal (Bind names it like a cursor) is masked as the bound statement, whatever a DECLARE of that name read', async () => {
+    const c = fx.gateway();
+    await c.connect();
+    try {
+      await c.query('DECLARE gw_portal CURSOR WITH HOLD FOR SELECT 1 AS v');
+      await c.query('CLOSE gw_portal');
+      await c.query('BEGIN');
+      // One row through a named portal, then Sync: the portal stays open until the transaction ends.
+      const bound = new pg.Query({ text: 'SELECT upper(name) AS v FROM customers ORDER BY id', values: [], portal: 'gw_portal', rows: 1 } as pg.QueryConfig);
+      (bound as unknown as { handlePortalSuspended: (conn: { sync(): void }) => void }).handlePortalSuspended = (conn) => conn.sync();
+      const first = (await c.query(bound as unknown as pg.QueryConfig)) as unknown as { rows: unknown[] } | undefined;
+      const rest = await c.query('FETCH ALL FROM gw_portal');
+      await c.query('COMMIT');
+      expect(rest.rows.length).toBeGreaterThan(0);
+      expect(JSON.stringify([first?.rows, rest.rows])).not.toMatch(/lovelace|builder|person/i);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('storing a renamed ruled column, and FETCH from a cursor the gateway did not see declared, are refused', async () => {
+    const before = await fx.counts();
+    await expect(rowsOf('INSERT INTO orders (item, amount) SELECT f, 1 FROM customers t(a, f)')).rejects.toMatchObject({ code: '42501' });
+    await expect(rowsOf("INSERT INTO orders (item, amount) SELECT u::text, 1 FROM customers JOIN (SELECT 'Ada Lovelace'::text AS name) n USING (name) AS u")).rejects.toMatchObject({ code: '42501' });
+    await expect(rowsOf('BEGIN', 'FETCH ALL FROM gw_nowhere')).rejects.toMatchObject({ code: '42501', message: expect.stringMatching(/cursor "gw_nowhere" was not declared/) as unknown });
+    expect(await fx.counts()).toEqual(before);
+  });
+
+  it.each([
+    { name: 'a regoper cast (the value after a colon)', text: "SELECT replace(name, ' ', '_')::regoper FROM customers WHERE id = 1" },
+    { name: "an XML parse error (libxml's detail repeats the text)", text: "SELECT ('<a>' || name || '</b>')::xml FROM customers WHERE id = 1" },
+    { name: "a JSON parse error (the context shows the text up to the bad token)", text: "SELECT ('[' || replace(name, ' ', '_') || ']')::json FROM customers WHERE id = 1" },
+    { name: 'an XML document without a tag', text: 'SELECT xmlparse(document name) FROM customers WHERE id = 1' },
+  ])('an error of $name quotes no value of the ruled column', async ({ text }) => {
+    const err = (await rowsOf(text).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as (pg.DatabaseError & { where?: string }) | undefined;
+    expect(err?.code).toMatch(/^(22|42|2200)/);
+    const fields = { message: err?.message, detail: err?.detail, where: err?.where, hint: err?.hint };
+    expect(JSON.stringify(fields)).not.toMatch(/ada|lovelace/i);
+  });
+
+  it('errors of statements that read no ruled column are left as the server wrote them', async () => {
+    await expect(rowsOf("SELECT ('<a>' || item || '</b>')::xml FROM orders WHERE id = 1")).rejects.toMatchObject({ detail: expect.stringContaining('<a>book</b>') as unknown });
+    await expect(rowsOf("SELECT item::regoper FROM orders WHERE id = 1")).rejects.toMatchObject({ message: 'operator does not exist: book' });
+  });
+
+  it('allowed: alias lists and cursors over columns without a rule read as before', async () => {
+    expect(await rowsOf("SELECT i || '' AS v FROM orders AS o(a, b, c, i) WHERE a = 1")).toEqual([{ v: 'book' }]);
+    expect(await rowsOf("SELECT o.item || '' AS v FROM orders o JOIN (SELECT 2 AS id) k USING (id)")).toEqual([{ v: 'pen' }]);
+    expect(
+      await rowsOf('BEGIN', 'DECLARE gw_o CURSOR FOR SELECT id, upper(item) AS v FROM orders ORDER BY id', 'MOVE FORWARD 1 IN gw_o', 'FETCH 1 FROM gw_o'),
+    ).toEqual([{ id: 2, v: 'PEN' }]);
+    // A cursor over the ruled table: its name column is masked, the others pass.
+    expect(await rowsOf('DECLARE gw_all CURSOR WITH HOLD FOR SELECT id, name FROM customers ORDER BY id', 'FETCH 1 FROM gw_all')).toEqual([{ id: 1, name: '*** ********' }]);
   });
 });

@@ -89,6 +89,12 @@ export interface StatementClassification {
    * statement's actions hold `sql:admin` as a fail-closed placeholder, plus whatever the arguments do.
    */
   readonly execute?: { readonly name: string; readonly argumentActions: readonly SqlAction[] };
+  /**
+   * For `DECLARE name CURSOR FOR query` (`declare`: the statement's tables and columns are the query's)
+   * and `FETCH` / `MOVE` from a cursor (`fetch`: the rows are the declared query's, which the FETCH
+   * text does not show; resolve it through the DECLARE, or deny).
+   */
+  readonly cursor?: { readonly name: string; readonly use: 'declare' | 'fetch' };
   /** For `DEALLOCATE name` (`null` = ALL, also set by `DISCARD ALL`). */
   readonly deallocate?: { readonly name: string | null };
   /**

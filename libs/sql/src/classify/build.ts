@@ -74,11 +74,21 @@ export function buildClassification({ type, body, collector, text, fingerprint, 
     fingerprint: typeof fingerprint === 'string' ? fingerprint : '',
     ...(prepared ? { prepared } : {}),
     ...(execute ? { execute } : {}),
+    ...cursorOf(type, body),
     ...(collector.deallocate ? { deallocate: Object.freeze({ ...collector.deallocate }) } : {}),
     ...(collector.copyFormat && type === 'CopyStmt' ? { copyFormat: collector.copyFormat } : {}),
   };
   if (typeof fingerprint === 'function') lazyFingerprint(result, fingerprint);
   return Object.freeze(result);
+}
+
+/** The cursor a DECLARE names, or the one a FETCH / MOVE reads (see StatementClassification.cursor). */
+function cursorOf(type: string, body: Record<string, unknown>): Pick<StatementClassification, 'cursor'> {
+  const name = body['portalname'];
+  if (type === 'DeclareCursorStmt' && typeof name === 'string') return { cursor: Object.freeze({ name, use: 'declare' as const }) };
+  // FETCH from an unnamed cursor (portalname '' or absent) is the unnamed portal: still a cursor to resolve.
+  if (type === 'FetchStmt') return { cursor: Object.freeze({ name: typeof name === 'string' ? name : '', use: 'fetch' as const }) };
+  return {};
 }
 
 /** Fingerprinting parses the text a second time: only pay for it when someone asks. */

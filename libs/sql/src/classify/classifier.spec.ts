@@ -157,6 +157,49 @@ describe('SqlClassifier', () => {
     expect(one('SELECT (c.address).city, c.email FROM customers c')).toMatchObject({ functions: [], columnsReferenced: ['address', 'city', 'email'] });
   });
 
+  it('reads a relation whose columns an alias list renames (t(a, f)), and the columns of JOIN ... USING, as referenced', () => {
+    const c = new SqlClassifier();
+    const one = (sql: string) => c.classify(sql)[0];
+    // `f` may be any column of customers: every column counts (read, and stored when the values are).
+    expect(one("SELECT f || '' FROM customers AS t(a, f)")?.columnsReferenced).toEqual(['*', 'f']);
+    expect(one('SELECT x FROM (customers c JOIN orders o ON true) AS j(a, x)')?.columnsReferenced).toEqual(['*', 'x']);
+    expect(one('INSERT INTO o (item) SELECT f FROM customers t(a, f)')?.columnsStored).toEqual(['*', 'f']);
+    // `USING (name) AS u`: the row u holds the merged name without any column reference naming it.
+    // (u, a relation name like a join's alias, is also a whole row: `*`, the safe over-count.)
+    expect(one('SELECT u::text FROM customers FULL JOIN v USING (name) AS u')?.columnsReferenced).toEqual(['*', 'name', 'u']);
+    expect(one('SELECT u.name FROM customers FULL JOIN v USING (name) AS u')?.columnsReferenced).toEqual(['name']);
+    // A join's alias alone is a whole row of the join: every column.
+    expect(one('SELECT row_to_json(j) FROM (customers c JOIN orders o ON true) AS j')?.columnsReferenced).toEqual(['*', 'j']);
+    expect(one('INSERT INTO t (x) SELECT j::text FROM (customers c JOIN orders o ON true) AS j')?.columnsStored).toEqual(['*', 'j']);
+    // Without an alias list nothing changes.
+    expect(one('SELECT t.name FROM customers AS t')?.columnsReferenced).toEqual(['name']);
+  });
+
+  it('an UPDATE of pg_settings is a set_config() of settings named by rows: admin', () => {
+    const c = new SqlClassifier();
+    for (const sql of ["UPDATE pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings'", "UPDATE pg_catalog.pg_settings s SET setting = 'x'", 'WITH u AS (UPDATE pg_settings SET setting = $1 RETURNING 1) SELECT 1']) {
+      expect(c.classify(sql)[0], sql).toMatchObject({ actions: expect.arrayContaining(['sql:admin']) as unknown, functions: ['set_config'] });
+    }
+    expect(c.classify('SELECT name, setting FROM pg_settings')[0]?.actions).toEqual(['sql:select']);
+  });
+
+  it('reports SQL/JSON constructs written like calls under the function name an older server would call', () => {
+    const c = new SqlClassifier();
+    const fns = (sql: string) => c.classify(sql)[0]?.functions;
+    expect(fns('SELECT json_scalar(1), json_serialize(2), json(3)')).toEqual(['json', 'json_scalar', 'json_serialize']);
+    expect(fns("SELECT json_query(a, '$'), json_value(a, '$'), json_exists(a, '$') FROM t")).toEqual(['json_exists', 'json_query', 'json_value']);
+    expect(fns('SELECT json_object(), json_array(1), json_arrayagg(x) FROM t')).toEqual(['json_array', 'json_arrayagg', 'json_object']);
+  });
+
+  it('names the cursor a DECLARE declares and the one a FETCH / MOVE reads', () => {
+    const c = new SqlClassifier();
+    const one = (sql: string) => c.classify(sql)[0];
+    expect(one('DECLARE hc CURSOR WITH HOLD FOR SELECT name FROM customers')).toMatchObject({ cursor: { name: 'hc', use: 'declare' }, tablesRead: ['customers'] });
+    expect(one('FETCH ALL FROM "HC"')?.cursor).toEqual({ name: 'HC', use: 'fetch' });
+    expect(one('MOVE BACKWARD ALL IN hc')?.cursor).toEqual({ name: 'hc', use: 'fetch' });
+    expect(one('CLOSE hc')?.cursor).toBeUndefined();
+  });
+
   it('counts what table_to_xml and SQL-text functions return as the columns they read', () => {
     const c = new SqlClassifier();
     const one = (sql: string) => c.classify(sql)[0];

@@ -27,6 +27,29 @@ const CLAUSE_WRITE_FIELDS: Readonly<Record<string, readonly string[]>> = {
   IntoClause: ['rel'],
 };
 
+/**
+ * SQL/JSON constructs of the parser (PostgreSQL 17) written like function calls. A server before 16/17
+ * reads the same text as a call of whatever function of that name the search path finds, a user's
+ * `json_scalar(int)` included: they count as calls of that name (user code where one exists).
+ */
+const CALL_LIKE_SYNTAX: Readonly<Record<string, string>> = {
+  JsonScalarExpr: 'json_scalar',
+  JsonSerializeExpr: 'json_serialize',
+  JsonParseExpr: 'json',
+  JsonObjectConstructor: 'json_object',
+  JsonArrayConstructor: 'json_array',
+  JsonArrayQueryConstructor: 'json_array',
+  JsonArrayAgg: 'json_arrayagg',
+  JsonObjectAgg: 'json_objectagg',
+  MergeSupportFunc: 'merge_action',
+};
+const JSON_FUNCTION_OPS: Readonly<Record<string, string>> = {
+  JSON_QUERY_OP: 'json_query',
+  JSON_VALUE_OP: 'json_value',
+  JSON_EXISTS_OP: 'json_exists',
+  JSON_TABLE_OP: 'json_table',
+};
+
 /** Node types through which a write context reaches the RangeVar below them. */
 const WRITE_CONTEXT_CARRIERS: ReadonlySet<string> = new Set(['List', 'VacuumRelation']);
 
@@ -242,12 +265,21 @@ export class TreeWalker {
         throw new SqlClassificationError('UNKNOWN_NODE', `unrecognised parse-tree node ${type}: refusing to classify`);
       } else if (type === 'RangeVar') {
         this.recordRelation(body, mode);
+        this.recordColumnAliases(body);
+      } else if (type === 'JoinExpr') {
+        this.recordJoinAliases(body);
+        this.recordColumnAliases(body);
+        this.recordUsingColumns(body);
       } else if (type === 'FuncCall') {
         this.recordFunction(body);
       } else if (type === 'ColumnRef') {
         this.recordColumnRef(body);
       } else if (type === 'A_Indirection') {
         this.recordFieldSelections(body);
+      } else if (CALL_LIKE_SYNTAX[type] !== undefined) {
+        this.out.functions.add(CALL_LIKE_SYNTAX[type]);
+      } else if (type === 'JsonFuncExpr') {
+        this.out.functions.add(JSON_FUNCTION_OPS[String(body['op'])] ?? 'json_query');
       } else if (type === 'A_Expr') {
         applyOperator(this.functionCallContext, body);
       } else if (type === 'SubLink') {
@@ -373,8 +405,54 @@ export class TreeWalker {
     // Targets of INSERT/UPDATE/DELETE/MERGE are never CTE names in Postgres, so only reads can be.
     if (mode === 'write') {
       this.out.tablesWritten.add(relationName(rangeVar));
+      // pg_settings' rule turns an UPDATE of its rows into set_config() of the settings they name:
+      // `UPDATE pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings'` makes the
+      // server read later text differently from the classifier. Which settings change is a matter of
+      // rows, not of the text: administrative, as a set_config() of a setting it cannot name.
+      if (typeof relname === 'string' && relname.toLowerCase() === 'pg_settings') {
+        this.out.functions.add('set_config');
+        this.addAction('sql:admin');
+      }
     } else if (!this.isCteReference(rangeVar)) {
       this.out.tablesRead.add(relationName(rangeVar));
+    }
+  }
+
+  /**
+   * `customers AS t(a, b)`, `(x JOIN y ON ...) AS j(a, b)`: a column alias list renames a table's columns
+   * by position, so `b` may be `name` and no reference names the column it reads. Every column of
+   * the relation may be read under another name: counted as a star (read, and stored when the
+   * values are stored).
+   */
+  private recordColumnAliases(relation: Body): void {
+    const alias = relation['alias'];
+    if (!isObject(alias) || !hasItems(alias['colnames'])) return;
+    this.out.columnNames.add('*');
+    if (this.storing) this.out.columnsStored.add('*');
+  }
+
+  /**
+   * `(customers c JOIN orders o ON ...) AS j`: `j` alone is a whole row of every column of the join,
+   * which no column reference names; like a table's name or alias, it counts as a relation name.
+   */
+  private recordJoinAliases(join: Body): void {
+    for (const field of ['alias', 'join_using_alias']) {
+      const alias = join[field];
+      if (isObject(alias) && typeof alias['aliasname'] === 'string') this.out.relationNames.add(alias['aliasname'].toLowerCase());
+    }
+  }
+
+  /**
+   * `a JOIN b USING (name)`: the USING list names columns as plain strings, not column references, yet
+   * the join's merged column is their value (`FULL JOIN` computes it), and `USING (name) AS u` makes a
+   * row of them that the select list reads as `u`: the names count as columns referenced.
+   */
+  private recordUsingColumns(join: Body): void {
+    for (const item of asArray(join['usingClause'])) {
+      const name = stringValue(item)?.toLowerCase();
+      if (name === undefined) continue;
+      this.out.columnNames.add(name);
+      if (this.storing) this.out.columnsStored.add(name);
     }
   }
 

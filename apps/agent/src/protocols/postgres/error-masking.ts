@@ -21,17 +21,34 @@ export function maskNoticeFields(fields: NoticeFields, masker: Masker, quotedVal
   for (const key of TEXT_FIELDS) {
     const value = fields[key];
     if (value === undefined) continue;
-    const masked = masker.maskMessage(value, quotedValues);
+    const masked = unquotedMasked(key, masker.maskMessage(value, quotedValues), quotedValues);
     if (masked === value) continue;
     out ??= { ...fields };
     out[key] = masked;
   }
   if (fields.unknown && fields.unknown.length > 0) {
-    const unknown = fields.unknown.map((f) => ({ code: f.code, value: masker.maskMessage(f.value, quotedValues) }));
+    const unknown = fields.unknown.map((f) => ({ code: f.code, value: unquotedMasked('unknown', masker.maskMessage(f.value, quotedValues), quotedValues) }));
     if (unknown.some((f, i) => f.value !== fields.unknown?.[i]?.value)) {
       out ??= { ...fields };
       out['unknown'] = unknown;
     }
   }
   return out;
+}
+
+/** Every letter and digit becomes `*`; punctuation and spacing stay. */
+const hide = (text: string): string => text.replace(/[\p{L}\p{N}]/gu, '*');
+
+/**
+ * Under a column rule (`quotedValues`) a value need not be quoted: Postgres appends it to a message
+ * after a colon (`operator does not exist: Ada_Lovelace` for a `regoper` cast), and details and
+ * contexts echo the input verbatim (libxml's `line 1: ...` detail repeats the XML text, a JSON error's
+ * context is `JSON data, line 1: {"a":Ada...`). The server's own words cannot be told apart from the
+ * value there: a message is masked from its first `: ` on, every other field whole.
+ */
+function unquotedMasked(field: string, text: string, quotedValues: boolean): string {
+  if (!quotedValues) return text;
+  if (field !== 'message') return hide(text);
+  const colon = text.indexOf(': ');
+  return colon < 0 ? text : text.slice(0, colon + 2) + hide(text.slice(colon + 2));
 }

@@ -427,6 +427,10 @@ export class PgSessionCore {
         ? { effect: 'allow', policies: [], reasons: [], masking: NO_MASKING } // empty query: nothing to run
         : denied(`${error.message}; denied`);
     }
+    // A named portal is a cursor to SQL: `FETCH ALL FROM <portal>` reads the rows of this statement.
+    if (m.portal !== '' && statement && verdict.effect !== 'deny' && !this.gate.declareCursor(m.portal, statement)) {
+      verdict = denied('too many cursors and portals in one session; denied');
+    }
     const types = this.declaredParamTypes.get(m.statement);
     const params = m.params.map((p, i) => this.recording.describeParam(p, m.paramFormats.length === 1 ? m.paramFormats[0] : m.paramFormats[i], types?.[i]));
     const portal: Portal = { verdict, statement, params, fields: undefined, described: false };

@@ -5,7 +5,11 @@ import { mergeMasking, type MaskingObligation } from '@gw/policy';
 import type { PolicyHolder } from '../../policy/policy-holder.js';
 import type { ApprovalRecord } from './statement-approval.js';
 import { MAX_RECORDED_TEXT } from './statement-recording.js';
-import { decideStatement, denied, type SessionPolicyContext, type StatementVerdict } from './statement-policy.js';
+import { decisionKey } from './decision-key.js';
+import { combineVerdicts, decideStatement, denied, type SessionPolicyContext, type StatementVerdict } from './statement-policy.js';
+
+/** Distinct cursor declarations remembered per session (psql's FETCH_COUNT reuses one name). */
+const MAX_CURSOR_QUERIES = 10_000;
 
 /**
  * Where a session's statements are understood and decided: classification with the real parser
@@ -22,6 +26,9 @@ export class StatementGate {
   /** The masking of every statement decided so far, merged (the stronger style wins). */
   private decided: MaskingObligation = EMPTY_MASKING;
   private sessionMaskingMemo: { read: MaskingObligation; decided: MaskingObligation; merged: MaskingObligation } | undefined;
+  /** The queries each cursor name was declared with (see decideCursor), by decision key. */
+  private readonly cursors = new Map<string, Map<string, StatementClassification>>();
+  private cursorQueries = 0;
 
   constructor(
     private readonly policy: PolicyHolder,
@@ -44,7 +51,7 @@ export class StatementGate {
   }
 
   decide(statement: StatementClassification): StatementVerdict {
-    const verdict = decideStatement(this.policy, this.context, statement);
+    const verdict = this.decideCursor(statement);
     // Binary COPY rows are the types' send formats with nothing to say which: masking cannot read
     // them, so the statement is refused before it runs (the session goes on).
     if (statement.copyFormat === 'binary' && verdict.effect !== 'deny' && (verdict.masking.entities.length > 0 || verdict.masking.columns.length > 0)) {
@@ -55,6 +62,37 @@ export class StatementGate {
       this.decided = mergeMasking([this.decided, verdict.masking]);
     }
     return verdict;
+  }
+
+  /**
+   * A FETCH returns the rows of the query its cursor was declared with, which the FETCH text does not
+   * show: it is decided as that query (its tables, its masking, its values derived from ruled columns).
+   * Every query a name was declared with stays (a later DECLARE the server refuses must not replace the
+   * live one): a FETCH is decided as all of them together. A cursor the gateway did not see declared
+   * (one a function opened, a protocol portal) is refused: nothing says what it reads.
+   */
+  private decideCursor(statement: StatementClassification): StatementVerdict {
+    const own = decideStatement(this.policy, this.context, statement);
+    const cursor = statement.cursor;
+    if (cursor === undefined || own.effect === 'deny') return own;
+    if (cursor.use === 'declare') return this.declareCursor(cursor.name, statement) ? own : denied(`more than ${MAX_CURSOR_QUERIES} cursor declarations in one session; denied`);
+    const declared = this.cursors.get(cursor.name);
+    if (declared === undefined) return denied(`cursor "${cursor.name}" was not declared through the gateway, so what it reads is not known; denied`);
+    return combineVerdicts([own, ...[...declared.values()].map((query) => decideStatement(this.policy, this.context, query))]);
+  }
+
+  /**
+   * Remembers what a cursor name reads: a DECLARE, or a protocol Bind to a named portal (the server's
+   * SQL FETCH reads such a portal too). False when the session already holds too many.
+   */
+  declareCursor(name: string, statement: StatementClassification): boolean {
+    const queries = this.cursors.get(name) ?? new Map<string, StatementClassification>();
+    if (queries.has(decisionKey(statement))) return true;
+    if (this.cursorQueries >= MAX_CURSOR_QUERIES) return false;
+    this.cursorQueries += 1;
+    queries.set(decisionKey(statement), statement);
+    this.cursors.set(name, queries);
+    return true;
   }
 
   /**
