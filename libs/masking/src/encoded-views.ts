@@ -115,7 +115,9 @@ export function maskBase64Payload(value: string, mask: MaskText): string {
  */
 const WIDE_RUNS: readonly RegExp[] = [
   // UTF-32 first: its runs hold no two-byte pattern of six characters.
+  // eslint-disable-next-line no-control-regex -- the NUL padding is what a wide run is made of
   /[\x20-\x7e]?(?:\u0000\u0000\u0000[\x20-\x7e]){5,}(?:\u0000\u0000\u0000)?/g,
+  // eslint-disable-next-line no-control-regex -- as above
   /[\x20-\x7e]?(?:\u0000[\x20-\x7e]){5,}\u0000?/g,
 ];
 
