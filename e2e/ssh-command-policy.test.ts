@@ -1,11 +1,10 @@
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { DEMO_POLICY, DEMO_SSH_LOGIN } from '@gw/policy';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { gatewaySsh, type GatewaySsh } from './support/ssh-client.js';
-import { startSshTarget, type SshTarget } from './support/ssh-fixture.js';
+import { startDemoSsh, type DemoSsh } from './support/demo-ssh.js';
 import { TEST_LOGIN } from './support/sshd.js';
-import { startStack, type Stack } from './support/stack.js';
+import type { Stack } from './support/stack.js';
 import { latestSession, sessionEvents } from './support/session-events.js';
 
 /**
@@ -18,22 +17,18 @@ const FILE = `${VICTIM}/keep.txt`;
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
 describe('ssh command policy: the demo policy cannot be spelled around', () => {
-  let target: SshTarget;
+  let demo: DemoSsh;
   let stack: Stack;
   let workload: GatewaySsh;
 
   beforeAll(async () => {
-    target = await startSshTarget();
-    // The demo policy lets workloads log in as the demo login only; the test target's login stands in for it.
-    const policy = DEMO_POLICY.replaceAll(`"${DEMO_SSH_LOGIN}"`, `"${TEST_LOGIN}"`);
-    stack = await startStack({ policy, resources: [target.resource('demo-box', { demo: 'true' })] });
-    workload = gatewaySsh(stack.sshPort, await stack.cp.token('ai-agent'));
+    demo = await startDemoSsh();
+    ({ stack, workload } = demo);
   }, 60_000);
 
   afterAll(async () => {
     rmSync(VICTIM, { recursive: true, force: true });
-    await stack?.close();
-    await target?.sshd.remove();
+    await demo?.close();
   });
 
   beforeEach(() => {

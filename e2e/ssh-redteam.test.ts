@@ -1,11 +1,10 @@
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
-import { DEMO_POLICY, DEMO_SSH_LOGIN } from '@gw/policy';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { gatewaySsh, type GatewaySsh } from './support/ssh-client.js';
-import { startSshTarget, type SshTarget } from './support/ssh-fixture.js';
+import type { GatewaySsh } from './support/ssh-client.js';
+import { startDemoSsh, type DemoSsh } from './support/demo-ssh.js';
 import { TEST_LOGIN } from './support/sshd.js';
-import { startStack, type Stack } from './support/stack.js';
+import type { Stack } from './support/stack.js';
 
 /**
  * Red-team of the SSH path under the demo policy, as a workload, with real ssh and sshd: spellings
@@ -19,21 +18,18 @@ const PII = 'card 4111 1111 1111 1111 mail ada.lovelace@example.com';
 const MASKED = 'card **** **** **** **** mail a***********@example.com';
 
 describe('ssh red team: the demo policy and live output masking, as a workload', () => {
-  let target: SshTarget;
+  let demo: DemoSsh;
   let stack: Stack;
   let workload: GatewaySsh;
 
   beforeAll(async () => {
-    target = await startSshTarget();
-    const policy = DEMO_POLICY.replaceAll(`"${DEMO_SSH_LOGIN}"`, `"${TEST_LOGIN}"`);
-    stack = await startStack({ policy, resources: [target.resource('demo-box', { demo: 'true' })] });
-    workload = gatewaySsh(stack.sshPort, await stack.cp.token('ai-agent'));
+    demo = await startDemoSsh();
+    ({ stack, workload } = demo);
   }, 60_000);
 
   afterAll(async () => {
     rmSync(VICTIM, { recursive: true, force: true });
-    await stack?.close();
-    await target?.sshd.remove();
+    await demo?.close();
   });
 
   beforeEach(() => {
