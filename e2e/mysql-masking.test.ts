@@ -248,7 +248,7 @@ describe('mysql masking corpus: text and binary protocol, column rules and recog
   it('values sent back in a wide encoding are masked too: character_set_results = utf16, or binary with CONVERT(... USING utf16/utf32)', async () => {
     const c = await fx.gateway();
     try {
-      const narrow = (v: unknown): string => Buffer.from(v as Buffer).filter((b) => b !== 0).toString('latin1');
+      const narrow = (v: unknown): string => Buffer.from(Buffer.from(v as Buffer).filter((b) => b !== 0)).toString('latin1');
       await c.query('SET character_set_results = binary');
       const sql = "SELECT CONVERT(value USING utf16) AS be, CONVERT(value USING utf16le) AS le, CONVERT(value USING utf32) AS u32, HEX(CONVERT(value USING ucs2)) AS hx FROM corpus WHERE label IN ('email', 'card with spaces') ORDER BY id";
       for (const prepared of [false, true]) {
