@@ -206,8 +206,10 @@ describe('web console in a real browser against the real stack', { timeout: 60_0
       page.once('dialog', (d) => void d.accept());
       await row.getByRole('button', { name: 'Kill' }).click();
       expect(await sleeping).not.toBe('completed');
-      const killed = (await api('GET', `/api/v1/sessions?resource=${fx.resource}&status=killed`)).body.items as { declared: { applicationName?: string } }[];
-      expect(killed.some((k) => k.declared.applicationName === 'console-kill')).toBe(true);
+      // The client is cut off as the kill is recorded: the session's row may show it a moment later.
+      const killed = async () => ((await api('GET', `/api/v1/sessions?resource=${fx.resource}&status=killed`)).body.items as { declared: { applicationName?: string } }[])
+        .some((k) => k.declared.applicationName === 'console-kill');
+      await expect.poll(killed, { timeout: 10_000 }).toBe(true);
     } finally {
       await ctx.close();
       await c.end().catch(() => undefined);
