@@ -1,8 +1,7 @@
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { gatewaySsh, type GatewaySsh } from './support/ssh-client.js';
-import { startDemoSsh, type DemoSsh } from './support/demo-ssh.js';
+import { loginOwnedFile, startDemoSsh, type DemoSsh } from './support/demo-ssh.js';
 import { TEST_LOGIN } from './support/sshd.js';
 import type { Stack } from './support/stack.js';
 import { latestSession, sessionEvents } from './support/session-events.js';
@@ -31,14 +30,8 @@ describe('ssh command policy: the demo policy cannot be spelled around', () => {
     await demo?.close();
   });
 
-  beforeEach(() => {
-    // A directory the login owns (so only policy stands between the workload and its deletion).
-    mkdirSync(VICTIM, { recursive: true });
-    writeFileSync(FILE, 'keep\n');
-    const uid = Number(execFileSync('id', ['-u', TEST_LOGIN]).toString());
-    chownSync(VICTIM, uid, uid);
-    chownSync(FILE, uid, uid);
-  });
+  // A directory the login owns (so only policy stands between the workload and its deletion).
+  beforeEach(() => loginOwnedFile(VICTIM, FILE, 'keep\n'));
 
   const untouched = () => existsSync(VICTIM) && readFileSync(FILE, 'utf8') === 'keep\n';
 

@@ -1,8 +1,8 @@
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { GatewaySsh } from './support/ssh-client.js';
-import { startDemoSsh, type DemoSsh } from './support/demo-ssh.js';
+import { loginOwnedFile, startDemoSsh, type DemoSsh } from './support/demo-ssh.js';
 import { TEST_LOGIN } from './support/sshd.js';
 import type { Stack } from './support/stack.js';
 
@@ -32,13 +32,8 @@ describe('ssh red team: the demo policy and live output masking, as a workload',
     await demo?.close();
   });
 
-  beforeEach(() => {
-    mkdirSync(VICTIM, { recursive: true });
-    writeFileSync(FILE, `${PII}\n`);
-    const uid = Number(execFileSync('id', ['-u', TEST_LOGIN]).toString());
-    chownSync(VICTIM, uid, uid);
-    chownSync(FILE, uid, uid);
-  });
+  // A directory the login owns (so only policy stands between the workload and its deletion).
+  beforeEach(() => loginOwnedFile(VICTIM, FILE, `${PII}\n`));
 
   /** ssh's stdout as bytes (the helper reads it as UTF-8 text); `stall` leaves it unread for a while (ssh's pipe fills, so it stops reading the channel). */
   const sshBytes = (command: string, stall = false) =>

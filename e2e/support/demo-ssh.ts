@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { DEMO_POLICY, DEMO_SSH_LOGIN } from '@gw/policy';
 import { gatewaySsh, type GatewaySsh } from './ssh-client.js';
 import { startSshTarget, type SshTarget } from './ssh-fixture.js';
@@ -31,4 +33,16 @@ export async function startDemoSsh(): Promise<DemoSsh> {
       await target.sshd.remove();
     },
   };
+}
+
+/**
+ * A directory holding one file, both owned by the test login: only policy stands between a workload
+ * and changing them.
+ */
+export function loginOwnedFile(dir: string, file: string, content: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file, content);
+  const uid = Number(execFileSync('id', ['-u', TEST_LOGIN]).toString());
+  chownSync(dir, uid, uid);
+  chownSync(file, uid, uid);
 }
