@@ -107,7 +107,8 @@ describe('mysql masking corpus: text and binary protocol, column rules and recog
       await expect(c.query("SELECT EXTRACTVALUE('<a/>', CONCAT('~', (SELECT email FROM customers WHERE id = 1)))")).rejects.toMatchObject({
         errno: 1105,
         sqlState: 'HY000',
-        message: "XPATH syntax error: '~a**@example.com'",
+        // Computed from a column named for a masked entity: masked whole.
+        message: "XPATH syntax error: '~***@*******.***'",
       });
       await expect(run('INSERT INTO customers (id, email) SELECT 10, email FROM customers WHERE id = ?')).rejects.toMatchObject({
         errno: 1062,
@@ -241,7 +242,8 @@ describe('mysql masking corpus: text and binary protocol, column rules and recog
       () => '',
       (e: { stderr: string }) => e.stderr,
     );
-    expect(failed).toContain(`ERROR 1105 (HY000) at line 1: XPATH syntax error: '~${'x'.repeat(20)} ***@***...'`);
+    // Computed from a column named for a masked entity: every quoted value is masked whole, the cut one too.
+    expect(failed).toContain(`ERROR 1105 (HY000) at line 1: XPATH syntax error: '~${'*'.repeat(20)} ***@***...'`);
     expect(failed).not.toContain('ada@exa');
   });
 

@@ -1,6 +1,6 @@
 export { MASK_ENTITIES } from './types.js';
 export type { ColumnRef, EntityMatch, MaskEntity, MaskingObligation, MaskingRules, MaskStyle, RecognizerOptions } from './types.js';
-export { Masker, OVERSIZED_VALUE, ruleTableMatches, strongestStyle } from './masker.js';
+export { derivedValueStyle, Masker, OVERSIZED_VALUE, ruleTableMatches, strongestStyle } from './masker.js';
 export type { MaskedSpan, MaskerOptions } from './masker.js';
 export { StreamMasker, STREAM_CARRY_CHARS } from './stream-masker.js';
 export type { MaskedPiece } from './stream-masker.js';
@@ -11,6 +11,7 @@ export { HASH_HEX_LENGTH, HASH_PREFIX, maskFull, maskHash, maskPartial } from '.
 export { luhnValid } from './recognizers/card.js';
 export { ssnValid } from './recognizers/ssn.js';
 export { hintsFromNames, NO_HINTS } from './hints.js';
+export { entitiesNamedBy } from './entity-names.js';
 export type { ValueHints } from './hints.js';
 export { numberDigits } from './numbers.js';
 export type { NumberKind } from './numbers.js';

@@ -261,6 +261,15 @@ export function ruleTableMatches(ruleTable: string, table: string): boolean {
   return !t.includes('.') && rule.endsWith(`.${t}`);
 }
 
+/**
+ * The style for a value computed from a masked one (`lower(email)`, `substr(ssn, 1, 3)`), masked whole:
+ * `partial` keeps the last characters of whatever the expression puts last (`repeat('-', 9) ||
+ * substr(email, 1, 4)` would show four characters of the e-mail at a time), so it becomes `full`.
+ */
+export function derivedValueStyle(style: MaskStyle | undefined): MaskStyle | undefined {
+  return style === 'partial' ? 'full' : style;
+}
+
 /** The strongest of some styles (full/null > hash > partial), or undefined for none. */
 export function strongestStyle(styles: Iterable<MaskStyle>): MaskStyle | undefined {
   let best: MaskStyle | undefined;

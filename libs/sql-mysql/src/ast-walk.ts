@@ -271,3 +271,89 @@ function rewritesItself(item: Node, ast: Node): boolean {
   }
   return refs > 0;
 }
+
+/** Casts that keep a value whole (without a length: `CAST(email AS CHAR(3))` cuts it) or make it a number. */
+const WHOLE_VALUE_CASTS: ReadonlySet<string> = new Set(['CHAR', 'NCHAR', 'VARCHAR', 'BINARY', 'SIGNED', 'UNSIGNED', 'INTEGER', 'INT', 'DECIMAL', 'DOUBLE', 'FLOAT']);
+/** Calls that put their arguments' values in the result as they are (one of them, or a container of them). */
+const WHOLE_VALUE_CALLS: ReadonlySet<string> = new Set(['min', 'max', 'coalesce', 'ifnull', 'nullif', 'json_array', 'json_arrayagg', 'greatest', 'least']);
+/** Node types of constants and placeholders. */
+const CONSTANTS: ReadonlySet<string> = new Set(['number', 'single_quote_string', 'double_quote_string', 'string', 'bool', 'null', 'origin', 'param', 'hex_string', 'bit_string', 'full_hex_string', 'natural_string']);
+
+/**
+ * Whether a select list item's value may be reshaped from the columns it reads (`UPPER(x)`, `CONCAT(x, '')`,
+ * `SUBSTR(x, 1, 3)`, `(SELECT x ...)`): false for a plain column, a constant, and what only carries whole column
+ * values (`CAST(x AS CHAR)`, `MIN(x)`, `COALESCE(x, y)`, `JSON_ARRAY(x, y)`): their values keep their shape, so
+ * the recognizers still find them.
+ */
+function computesValue(expr: Node): boolean {
+  const type = str(expr['type']);
+  if (type === 'column_ref' || CONSTANTS.has(type)) return false;
+  if (type === 'cast') {
+    const targets = Array.isArray(expr['target']) ? (expr['target'] as unknown[]) : [];
+    const whole = targets.length === 1 && isNode(targets[0]) && targets[0]['length'] === undefined && WHOLE_VALUE_CASTS.has(str(targets[0]['dataType']).toUpperCase());
+    return !whole || !isNode(expr['expr']) || computesValue(expr['expr']);
+  }
+  if ((type === 'aggr_func' || type === 'function') && (expr['over'] === null || expr['over'] === undefined)) {
+    const name = functionName(expr);
+    if (name === undefined || !WHOLE_VALUE_CALLS.has(name)) return true;
+    const args = isNode(expr['args']) ? expr['args'] : {};
+    if (type === 'aggr_func') return args['distinct'] !== undefined && args['distinct'] !== null ? true : !isNode(args['expr']) || computesValue(args['expr']);
+    const values = Array.isArray(args['value']) ? (args['value'] as unknown[]) : [];
+    return values.some((v) => !isNode(v) || computesValue(v));
+  }
+  return true;
+}
+
+/**
+ * Last names of the columns that computed select-list (and RETURNING) items read (`UPPER(email)`,
+ * `SUBSTR(ssn, 1, 3)`, `REPLACE((SELECT email ...), ...)`; computesValue): the result columns an expression
+ * may have reshaped (see StatementClassification.columnsComputed). A plain column item (`email`, `c.email`, a
+ * star) is not one, nor is a column only filtered on. When such an item reads a column or a subquery, the
+ * plain column items of the statement's derived tables, CTEs and subqueries count too: they pass a column on
+ * under another name (`SELECT REPLACE(x, '@', '#') FROM (SELECT email AS x FROM c) d`).
+ */
+export function computedColumns(ast: Node, limit: { nodes: number; max: number }): Set<string> {
+  const computed = new Set<string>();
+  const passedOn = new Set<string>();
+  let computes = false;
+  const visit = (node: unknown, nested: boolean, computing: boolean): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item, nested, computing);
+      return;
+    }
+    if (!isNode(node)) return;
+    if (++limit.nodes > limit.max) throw new RangeError('statement tree too large');
+    if (node['type'] === 'column_ref') {
+      const column = columnName(node);
+      if (computing && column !== undefined && column !== '*') {
+        computed.add(column);
+        computes = true;
+      }
+      return;
+    }
+    const selectList = (node['type'] === 'select' || node['type'] === 'returning') && Array.isArray(node['columns']);
+    // A subquery inside a computed item: what its select list passes on is computed from.
+    if (selectList && computing) computes = true;
+    for (const [key, value] of Object.entries(node)) {
+      if (value === null || typeof value !== 'object') continue;
+      if (key === 'columns' && selectList) {
+        for (const item of value as unknown[]) {
+          const expr = isNode(item) ? item['expr'] : undefined;
+          if (!isNode(expr)) continue;
+          if (expr['type'] === 'column_ref') {
+            const column = columnName(expr);
+            if (nested && column !== undefined && column !== '*') passedOn.add(column);
+          } else {
+            visit(expr, true, computesValue(expr));
+          }
+        }
+      } else {
+        // A UNION's next part is output like the first; anything else below a select list is nested.
+        visit(value, key === '_next' ? nested : selectList || nested, selectList ? false : computing);
+      }
+    }
+  };
+  visit(ast, false, false);
+  if (computes) for (const column of passedOn) computed.add(column);
+  return computed;
+}

@@ -215,4 +215,21 @@ describe('relations: the names a statement gives its tables, views, derived tabl
     classifier.classify('SELECT v.id FROM people_v v WHERE v.id = 1');
     expect(relations('SELECT v.id FROM people_v v WHERE v.id = 2')).toEqual({ v: 'people_v' });
   });
+
+  it('names the columns that computed select-list items read, at any level, not those passed through or filtered on', () => {
+    expect(one("SELECT id, email, REPLACE(ssn, '-', '') FROM c WHERE phone LIKE '1%' ORDER BY card").columnsComputed).toEqual(['ssn']);
+    expect(one('SELECT c.email, c.* FROM c WHERE email IS NOT NULL').columnsComputed).toBeUndefined();
+    expect(one('SELECT x FROM (SELECT UPPER(email) AS x FROM c) d').columnsComputed).toEqual(['email']);
+    expect(one('WITH t AS (SELECT SUBSTR(ssn, 1, 3) AS a FROM c) SELECT a FROM t').columnsComputed).toEqual(['ssn']);
+    expect(one('SELECT (SELECT email FROM c LIMIT 1) AS e').columnsComputed).toEqual(['email']);
+    expect(one('SELECT GROUP_CONCAT(card) FROM c').columnsComputed).toEqual(['card']);
+    expect(one('SELECT COUNT(*) FROM c WHERE email LIKE ?').columnsComputed).toBeUndefined();
+    expect(one("SELECT email, UPPER(name) AS n, (SELECT COUNT(*) FROM c WHERE email LIKE '%x') AS k FROM c").columnsComputed).toEqual(['name']);
+    expect(one("SELECT REPLACE(x, '@', '#') FROM (SELECT email AS x FROM c) d").columnsComputed).toEqual(['email', 'x']);
+    expect(one('WITH t AS (SELECT ssn AS s FROM c) SELECT LOWER(s) FROM t').columnsComputed).toEqual(['s', 'ssn']);
+    expect(one('SELECT x FROM (SELECT email AS x FROM c) d').columnsComputed).toBeUndefined();
+    expect(one("SELECT REPLACE((SELECT email FROM c LIMIT 1), '@', '#')").columnsComputed).toEqual(['email']);
+    expect(one('SELECT email FROM a UNION SELECT name FROM b').columnsComputed).toBeUndefined();
+    expect(one('DELETE FROM c WHERE id = 1 RETURNING LOWER(email)').columnsComputed).toEqual(['email']);
+  });
 });

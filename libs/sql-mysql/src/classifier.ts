@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import mariadbGrammar from 'node-sql-parser/build/mariadb.js';
 import { SqlClassificationError, type SqlAction, type StatementClassification, type StatementKind } from '@gw/sql';
-import { cteNames, storedColumns, str, targetTables, walkAst, walkTargetList, walkWithClause, type AstFacts } from './ast-walk.js';
+import { computedColumns, cteNames, storedColumns, str, targetTables, walkAst, walkTargetList, walkWithClause, type AstFacts } from './ast-walk.js';
 import { ADMIN, ADMIN_FUNCTIONS, ADMIN_LEADERS, ADMIN_VARIABLES, CATALOG_READ, CATALOG_SHOWS, SESSION, type FamilyRule } from './families.js';
 import { lexStatements, type LexedStatement, type LexOptions } from './lexer.js';
 
@@ -313,6 +313,7 @@ export class MysqlClassifier {
     const union = (a: readonly string[], b: readonly string[]): string[] => [...new Set([...a, ...b])].sort();
     const stores = outer.storesUserVariables || inner.storesUserVariables;
     const columnsStored = union(outer.columnsStored ?? [], inner.columnsStored ?? []);
+    const columnsComputed = union(outer.columnsComputed ?? [], inner.columnsComputed ?? []);
     return {
       ...outer,
       actions: sortedActions([...outer.actions, ...inner.actions]),
@@ -324,6 +325,7 @@ export class MysqlClassifier {
       locksRows: outer.locksRows || inner.locksRows,
       ...(stores ? { storesUserVariables: true } : {}),
       ...(columnsStored.length > 0 ? { columnsStored } : {}),
+      ...(columnsComputed.length > 0 ? { columnsComputed } : {}),
     };
   }
 
@@ -406,9 +408,11 @@ export class MysqlClassifier {
     const dml = type === 'insert' || type === 'replace' || type === 'update' || type === 'delete';
     let written = new Set<string>();
     let stored = new Set<string>();
+    let computed = new Set<string>();
     try {
       const limit = { nodes: 0, max: 200_000 };
       walkAst(ast, facts, new Set(dml ? ['table', 'with'] : ['with']), limit);
+      computed = computedColumns(ast, limit);
       if (dml) walkTargetList(ast, facts, limit);
       if (dml && type !== 'delete') stored = storedColumns(ast, limit);
       // The statement itself sees every CTE name; each CTE body only those defined before it.
@@ -424,6 +428,7 @@ export class MysqlClassifier {
     const operands = words.flatMap((w, i) => (w === 'BINARY' && i + 1 < words.length ? [words[i + 1]!.toLowerCase()] : []));
     for (const name of [...quotedNames, ...operands]) {
       facts.columns.add(name);
+      computed.add(name);
       if (dml && type !== 'delete') stored.add(name);
     }
     if (dml) written = targetTables(ast);
@@ -564,6 +569,7 @@ export class MysqlClassifier {
       locksRows,
       ...(facts.storesUserVariables ? { storesUserVariables: true } : {}),
       ...(stored.size > 0 ? { columnsStored: [...stored].sort() } : {}),
+      ...(computed.size > 0 ? { columnsComputed: [...computed].sort() } : {}),
       ...(facts.relations && facts.relations.size > 0 ? { relations: facts.relations } : {}),
     };
   }

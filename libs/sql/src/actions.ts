@@ -49,6 +49,13 @@ export interface StatementClassification {
    * be derived from.
    */
   readonly columnsReferenced: readonly string[];
+  /**
+   * Last names of the columns referenced inside select-list (and RETURNING) items that compute their
+   * value (`upper(email)`, `substr(ssn, 1, 3)`, `(SELECT email ...)`), at any level (subqueries, CTEs):
+   * the result columns an expression may have reshaped. A column only passed through (`email`,
+   * `c.email`) or only filtered on (`WHERE email LIKE ...`) is not one. Absent when none.
+   */
+  readonly columnsComputed?: readonly string[];
   /** True when the statement changes no data and no privileges (only reads and/or session settings). */
   readonly readOnly: boolean;
   /** True for SELECT ... FOR UPDATE/SHARE and friends: reads that take row locks. */

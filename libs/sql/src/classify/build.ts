@@ -59,6 +59,7 @@ export function buildClassification({ type, body, collector, text, fingerprint, 
   const readOnly =
     [...actions].every((action) => READ_ONLY_ACTIONS.has(action)) && !collector.locksRows && !collector.writesOutsideTables;
 
+  const computed = columnsComputed(collector);
   const result: StatementClassification = {
     kind: kindOf(type, body, actions),
     actions: Object.freeze(sorted(actions)),
@@ -67,6 +68,7 @@ export function buildClassification({ type, body, collector, text, fingerprint, 
     functions: Object.freeze(sorted(collector.functions)),
     columnsReferenced: Object.freeze(sorted(columnsReferenced(collector))),
     ...(collector.columnsStored.size > 0 ? { columnsStored: Object.freeze(sorted(columnsStored(collector))) } : {}),
+    ...(computed.size > 0 ? { columnsComputed: Object.freeze(sorted(computed)) } : {}),
     ...(collector.typesConverted.size > 0 ? { typesConverted: Object.freeze(sorted(collector.typesConverted)) } : {}),
     readOnly,
     locksRows: collector.locksRows,
@@ -110,6 +112,7 @@ export function withText(template: StatementClassification, text: string, finger
     functions: template.functions,
     columnsReferenced: template.columnsReferenced,
     ...(template.columnsStored ? { columnsStored: template.columnsStored } : {}),
+    ...(template.columnsComputed ? { columnsComputed: template.columnsComputed } : {}),
     ...(template.typesConverted ? { typesConverted: template.typesConverted } : {}),
     readOnly: template.readOnly,
     locksRows: template.locksRows,
@@ -124,6 +127,16 @@ export function withText(template: StatementClassification, text: string, finger
 function columnsReferenced(collector: Collector): Set<string> {
   const names = new Set(collector.columnNames);
   for (const bare of collector.bareReferences) if (collector.relationNames.has(bare)) names.add('*');
+  return names;
+}
+
+/**
+ * Columns computed items read; when the statement computes anything, also the plain columns that
+ * subqueries, CTEs and derived tables pass on under other names (`SELECT upper(x) FROM (SELECT email AS x ...) s`).
+ */
+function columnsComputed(collector: Collector): Set<string> {
+  const names = new Set(collector.columnsComputed);
+  if (collector.computes) for (const name of collector.columnsPassedOn) names.add(name);
   return names;
 }
 

@@ -116,6 +116,26 @@ describe('SqlClassifier', () => {
     expect(() => c.classify('SELEC 1')).toThrow(SqlClassificationError);
   });
 
+  it('names the columns that computed select-list items read, at any level, not those passed through or filtered on', () => {
+    const c = new SqlClassifier();
+    const computed = (sql: string) => c.classify(sql)[0]?.columnsComputed;
+    expect(computed("SELECT id, email, replace(ssn, '-', '') FROM c WHERE phone LIKE '1%' ORDER BY card")).toEqual(['ssn']);
+    expect(computed('SELECT c.email, c.* FROM c WHERE email IS NOT NULL')).toBeUndefined();
+    expect(computed('SELECT x FROM (SELECT upper(email) AS x FROM c) s')).toEqual(['email']);
+    expect(computed('WITH t AS (SELECT substr(ssn, 1, 3) AS a FROM c) SELECT a FROM t')).toEqual(['ssn']);
+    expect(computed('SELECT (SELECT email FROM c LIMIT 1) AS e')).toEqual(['email']);
+    expect(computed('SELECT (c).email || 1 FROM c')).toEqual(['c', 'email']);
+    expect(computed("UPDATE c SET note = 'x' RETURNING lower(email)")).toEqual(['email']);
+    expect(computed('SELECT count(*) FROM c WHERE email LIKE $1')).toBeUndefined();
+    // A subquery's filter is no computed value; a column a derived table passes on under another name is.
+    expect(computed("SELECT email, upper(name) AS n, (SELECT count(*) FROM c WHERE email LIKE '%x') AS k FROM c")).toEqual(['name']);
+    expect(computed("SELECT replace(x, '@', '#') FROM (SELECT email AS x FROM c) s")).toEqual(['email', 'x']);
+    expect(computed('WITH t AS (SELECT ssn AS s FROM c) SELECT lower(s) FROM t')).toEqual(['s', 'ssn']);
+    expect(computed('SELECT x FROM (SELECT email AS x FROM c) s')).toBeUndefined();
+    expect(computed("SELECT replace((SELECT email FROM c LIMIT 1), '@', '#')")).toEqual(['email']);
+    expect(computed('SELECT email FROM a UNION SELECT name FROM b')).toBeUndefined();
+  });
+
   it('names the columns whose values a statement stores, not those that only pick rows', () => {
     const c = new SqlClassifier();
     const stored = (sql: string) => c.classify(sql)[0]?.columnsStored;

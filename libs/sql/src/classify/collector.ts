@@ -12,6 +12,12 @@ export class Collector {
   readonly columnNames = new Set<string>();
   /** Single-name column references: a whole-row reference when the name is a relation or alias. */
   readonly bareReferences = new Set<string>();
+  /** Last names of the columns referenced inside computed select-list items (see StatementClassification.columnsComputed). */
+  readonly columnsComputed = new Set<string>();
+  /** Plain columns in the select lists of subqueries, CTEs and derived tables: passed on under their output names. */
+  readonly columnsPassedOn = new Set<string>();
+  /** Some select-list (or RETURNING, SET) item computes its value from a column or a subquery. */
+  computes = false;
   /** Last names of the column references whose values the statement stores (see StatementClassification.columnsStored). */
   readonly columnsStored = new Set<string>();
   /** Single-name references among those (whole rows when they name a relation). */
@@ -43,6 +49,7 @@ export class Collector {
     for (const t of nested.typesConverted ?? []) this.typesConverted.add(t);
     for (const c of nested.columnsReferenced) this.columnNames.add(c);
     for (const c of nested.columnsStored ?? []) this.columnsStored.add(c);
+    for (const c of nested.columnsComputed ?? []) this.columnsComputed.add(c);
     if (nested.locksRows) this.locksRows = true;
     if (!nested.readOnly) this.writesOutsideTables = true;
   }

@@ -149,6 +149,48 @@ function fieldStores(type: string, body: Body, field: string, parentStores: bool
   return parentStores;
 }
 
+/** Casts that keep a value whole (no length modifier: `email::varchar(3)` cuts it), or make it a number. */
+const WHOLE_VALUE_CASTS: ReadonlySet<string> = new Set(['text', 'varchar', 'bytea', 'int2', 'int4', 'int8', 'numeric', 'float4', 'float8']);
+/** Calls that put their arguments' values in the result as they are (a container, one of them). */
+const WHOLE_VALUE_CALLS: ReadonlySet<string> = new Set(['array_agg', 'min', 'max', 'to_json', 'to_jsonb', 'json_agg', 'jsonb_agg', 'json_build_array', 'jsonb_build_array']);
+
+/**
+ * Whether a select list item's value may be reshaped from the columns it reads (`upper(x)`, `x || ''`,
+ * `substr(x, 1, 3)`, `(SELECT x ...)`): false for a plain column (`x`, `t.x`, a star) and for what only
+ * carries whole column values: `x::text`, `ARRAY[x, y]`, `(x, y)`, `array_agg(x)`, `min(x)`,
+ * `coalesce(x, y)`, constants. Their values keep their shape, so the recognizers still find them.
+ */
+function computesValue(val: unknown): boolean {
+  if (!isObject(val)) return false;
+  const { type, body } = unwrap(val);
+  switch (type) {
+    case 'ColumnRef':
+    case 'A_Const':
+    case 'ParamRef':
+      return false;
+    case 'TypeCast': {
+      const typeName = isObject(body['typeName']) ? body['typeName'] : {};
+      const names = asArray(typeName['names']).map(stringValue);
+      const last = names[names.length - 1];
+      return hasItems(typeName['typmods']) || typeName['arrayBounds'] !== undefined || last === undefined || !WHOLE_VALUE_CASTS.has(last) || computesValue(body['arg']);
+    }
+    case 'A_ArrayExpr':
+      return asArray(body['elements']).some(computesValue);
+    case 'RowExpr':
+    case 'CoalesceExpr':
+    case 'MinMaxExpr':
+      return asArray(body['args']).some(computesValue);
+    case 'FuncCall': {
+      const names = asArray(body['funcname']).map(stringValue);
+      const last = names[names.length - 1];
+      const builtIn = names.length === 1 || (names.length === 2 && names[0] === 'pg_catalog');
+      return !builtIn || last === undefined || !WHOLE_VALUE_CALLS.has(last) || body['over'] !== undefined || asArray(body['args']).some(computesValue);
+    }
+    default:
+      return true;
+  }
+}
+
 /** The names of everything under `node` that could bring in a value other than a plain column's. */
 const VALUE_SOURCES: ReadonlySet<string> = new Set(['SubLink', 'SelectStmt', 'MultiAssignRef']);
 
@@ -206,6 +248,10 @@ export class TreeWalker {
   private readonly functionCallContext: FunctionCallContext;
   /** True while walking values the statement stores (see fieldStores). */
   private storing = false;
+  /** True while walking a target list item that computes its value (see Collector.columnsComputed). */
+  private computing = false;
+  /** How many select lists enclose the walk: 1 in the statement's own, more in subqueries, CTEs, derived tables. */
+  private selectDepth = 0;
   /** SET items of an UPDATE that write a column back from itself (see rewritesItself): they keep nothing elsewhere. */
   private readonly selfRewrites = new WeakSet<Body>();
   /** Depth of FROM-clause functions (`f() AS x(a mytype)`, XMLTABLE): their column definitions convert values. */
@@ -290,6 +336,16 @@ export class TreeWalker {
       const writeFields = rule?.writeFields ?? CLAUSE_WRITE_FIELDS[type] ?? [];
       const inherited: Mode = WRITE_CONTEXT_CARRIERS.has(type) ? mode : 'read';
       const outerStoring = this.storing;
+      const outerComputing = this.computing;
+      const outerSelectDepth = this.selectDepth;
+      // A select list of its own (not a UNION's parent): what it computes is judged item by item.
+      if (type === 'SelectStmt' && body['targetList'] !== undefined) {
+        // A subquery in a computed item: what its select list passes on is computed from.
+        if (this.computing) this.out.computes = true;
+        this.selectDepth += 1;
+        this.computing = false;
+      }
+      if (type === 'ResTarget') this.recordTarget(body['val']);
       const parentStores = this.selfRewrites.has(body) ? false : outerStoring;
       // A writing statement's CTEs may feed what it stores (`WITH x AS (SELECT ssn ...) INSERT ... SELECT * FROM x`).
       if (storesValues(type, body)) this.storing = true;
@@ -303,6 +359,8 @@ export class TreeWalker {
         }
       } finally {
         this.storing = outerStoring;
+        this.computing = outerComputing;
+        this.selectDepth = outerSelectDepth;
         if (ctes) this.cteScopes.pop();
       }
     } finally {
@@ -456,6 +514,21 @@ export class TreeWalker {
     }
   }
 
+  /**
+   * A target list item: one that computes its value makes the walk below it `computing`; a plain column
+   * in a nested select list passes that column on under its output name (see Collector.columnsPassedOn).
+   */
+  private recordTarget(val: unknown): void {
+    if (computesValue(val)) {
+      this.computing = true;
+      return;
+    }
+    if (this.selectDepth < 2 || !isObject(val) || !isObject(val['ColumnRef'])) return;
+    const fields = asArray(val['ColumnRef']['fields']);
+    const name = stringValue(fields[fields.length - 1])?.toLowerCase();
+    if (name !== undefined) this.out.columnsPassedOn.add(name);
+  }
+
   private recordColumnRef(ref: Body): void {
     const fields = asArray(ref['fields']);
     const last = fields[fields.length - 1];
@@ -467,6 +540,10 @@ export class TreeWalker {
     const name = stringValue(last)?.toLowerCase();
     if (name === undefined) return;
     this.out.columnNames.add(name);
+    if (this.computing) {
+      this.out.columnsComputed.add(name);
+      this.out.computes = true;
+    }
     if (fields.length === 1) this.out.bareReferences.add(name);
     if (fields.length >= 2 && ROW_ARGUMENT_FUNCTIONS.has(name)) this.recordAttributeCall(name);
     if (this.storing) {
@@ -484,6 +561,7 @@ export class TreeWalker {
       const name = stringValue(item)?.toLowerCase();
       if (name === undefined) continue;
       this.out.columnNames.add(name);
+      if (this.computing) this.out.columnsComputed.add(name);
       if (this.storing) this.out.columnsStored.add(name);
       if (ROW_ARGUMENT_FUNCTIONS.has(name)) this.recordAttributeCall(name);
     }

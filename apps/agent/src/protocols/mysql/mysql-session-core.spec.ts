@@ -183,11 +183,17 @@ describe('MysqlSessionCore', () => {
 
   it("masks the values a database error quotes, in the error and in the record; a progress report is left alone", async () => {
     const s = session();
-    s.core.clientBytes(packet(Buffer.from('\x03SELECT email FROM customers', 'latin1'), 0));
+    s.core.clientBytes(packet(Buffer.from('\x03SELECT name FROM customers', 'latin1'), 0));
     s.core.serverBytes(packet(encodeErr({ code: 1062, sqlState: '23000', message: "Duplicate entry 'ada@example.com' for key 'email'" }), 1));
     await settle();
     expect(parseErr(payloads(s.toClient)[0]!.payload)).toEqual({ code: 1062, sqlState: '23000', message: "Duplicate entry 'a**@example.com' for key 'email'" });
     expect(s.records[0]!.data['error']).toMatchObject({ message: "Duplicate entry 'a**@example.com' for key 'email'" });
+    // A statement that references a column named for a masked entity: every quoted value, whatever its shape.
+    const t = session();
+    t.core.clientBytes(packet(Buffer.from("\x03SELECT CAST(REPLACE(email, '@', '#') AS SIGNED) FROM customers", 'latin1'), 0));
+    t.core.serverBytes(packet(encodeErr({ code: 1292, sqlState: '22007', message: "Truncated incorrect INTEGER value: 'ada#example.com'" }), 1));
+    await settle();
+    expect(parseErr(payloads(t.toClient)[0]!.payload).message).toBe("Truncated incorrect INTEGER value: '***#*******.***'");
     const masker = new Masker({ entities: [{ entity: 'email', style: 'full' }], columns: [] }, { key: Buffer.alloc(32, 7) });
     // Without the SQL state (a client without CLIENT_PROTOCOL_41), and MariaDB's progress report (code 0xffff).
     const bare = Buffer.concat([Buffer.from([0xff, 0x26, 0x04]), Buffer.from("Duplicate entry 'ada@example.com'")]);

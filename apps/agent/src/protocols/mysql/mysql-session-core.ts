@@ -7,7 +7,7 @@ import { SqlClassificationError, type StatementClassification } from '@gw/sql';
 import { bindRelation, type MysqlClassifier, type MysqlStatementClassification } from '@gw/sql-mysql';
 import { approvalRecord, refusedByApproval, type ApprovalRecord } from '../postgres/statement-approval.js';
 import type { StatementGate } from '../postgres/statement-gate.js';
-import { combineVerdicts, denialMessage, denied, type StatementVerdict } from '../postgres/statement-policy.js';
+import { combineVerdicts, denialMessage, denied, derivesMaskedValues, type StatementVerdict } from '../postgres/statement-policy.js';
 import { viewNamed } from '../postgres/view-masking.js';
 import { cutText, type StatementRecording, type StatementRun } from '../postgres/statement-recording.js';
 import { DurableReleaseQueue } from '../../recording/durable-release.js';
@@ -496,7 +496,7 @@ export class MysqlSessionCore {
     const verdict = e.kind === 'results' ? e.verdict : e.kind === 'single' || e.kind === 'prepare' || e.kind === 'field_list' ? e.run?.verdict : undefined;
     const masking = verdict?.masking ?? this.o.gate.sessionMasking();
     // A statement that references a ruled column: every value the message quotes is masked.
-    const quoted = verdict !== undefined && verdict.effect !== 'deny' && verdict.derivedStyle !== undefined;
+    const quoted = derivesMaskedValues(verdict);
     if (masking.entities.length === 0 && !quoted) return p;
     const masked = maskErrMessage(p.payload, this.maskerFor(masking), quoted);
     return masked === undefined ? p : { ...p, payload: masked };
@@ -519,7 +519,7 @@ export class MysqlSessionCore {
    */
   private warningsQuoting(texts: readonly string[], verdict: StatementVerdict): boolean {
     if (texts.length > 0 && texts.every((t) => READS_WARNINGS.test(t))) return this.warningsOfRuled;
-    this.warningsOfRuled = verdict.derivedStyle !== undefined;
+    this.warningsOfRuled = derivesMaskedValues(verdict);
     return false;
   }
 
@@ -694,7 +694,7 @@ export class MysqlSessionCore {
         r.rawDefs.push(payload);
         if (--r.columnsLeft > 0) return;
         r.masker = this.masker(e.verdict) ?? (e.messages ? this.maskerFor(e.verdict.masking) : undefined);
-        r.masking = new ResultMasking(r.defs, r.masker, e.verdict.derivedStyle, e.columns, e.tables, e.messages === true, e.viewSources);
+        r.masking = new ResultMasking(r.defs, r.masker, e.verdict, e.columns, e.tables, e.messages === true, e.viewSources);
         const defs = r.masking.definitionPayloads(r.rawDefs);
         let seq = p.seq - r.defs.length + 1;
         for (const d of defs) out.push(packetOf(d, seq++ & 0xff));

@@ -1,4 +1,4 @@
-import { hintsFromNames, strongestStyle, type Masker, type MaskStyle, type NumberKind, type ValueHints } from '@gw/masking';
+import { derivedValueStyle, hintsFromNames, strongestStyle, type Masker, type MaskStyle, type NumberKind, type ValueHints } from '@gw/masking';
 import {
   TYPE, UTF8MB4_CHARSET, binaryString, binaryValueText, encodeBinaryRow, encodeColumnDefinition, encodeTextRow, parseBinaryRow, parseTextRow,
   type ColumnDefinition,
@@ -63,7 +63,8 @@ export class ResultMasking {
   constructor(
     private readonly source: readonly ColumnDefinition[],
     masker: Masker | undefined,
-    derivedStyle: MaskStyle | undefined,
+    /** The statement's derived styles (StatementVerdict.derivedStyle, entityDerivedStyle). */
+    derived: DerivedStyles,
     referencedColumns: readonly string[] = [],
     /** The tables the statement reads (as classified: `db.table` or `table`, lower case). */
     tablesRead: readonly string[] = [],
@@ -73,7 +74,7 @@ export class ResultMasking {
   ) {
     const columns = source;
     const tables = new Set(tablesRead.map((t) => t.slice(t.lastIndexOf('.') + 1)));
-    this.plans = columns.map((c) => (quotedMessages && masker && TEXT_TYPES.has(c.type) ? { kind: 'message' } : planFor(c, masker, derivedStyle, referencedColumns, tables, viewSources)));
+    this.plans = columns.map((c) => (quotedMessages && masker && TEXT_TYPES.has(c.type) ? { kind: 'message' } : planFor(c, masker, derivedStyleFor(c, derived), referencedColumns, tables, viewSources)));
     this.masks = masker !== undefined && this.plans.some((p) => p.kind !== 'keep');
     this.columns = columns.map((c, i) => (this.plans[i]!.kind === 'style' && !TEXT_TYPES.has(c.type) ? asText(c) : c));
   }
@@ -117,6 +118,21 @@ export class ResultMasking {
       ? { payload: encodeBinaryRow(out), shown: texts }
       : { payload, shown: texts };
   }
+}
+
+/** A statement's styles for values it computes from masked columns (see StatementVerdict). */
+export interface DerivedStyles {
+  readonly derivedStyle?: MaskStyle;
+  readonly entityDerivedStyle?: MaskStyle;
+}
+
+/** Column types of scalars (numbers, times, years) that the entity-derived style leaves to the number checks. */
+const SCALAR_TYPES: ReadonlySet<number> = new Set([...NUMBER_KINDS.keys(), TYPE.DATE, TYPE.NEWDATE, TYPE.TIME, TYPE.TIME2, TYPE.DATETIME, TYPE.DATETIME2, TYPE.TIMESTAMP, TYPE.TIMESTAMP2, TYPE.NULL]);
+
+/** The style an expression column of this type takes: a column rule's for any type, an entity's for non-scalars. */
+function derivedStyleFor(c: ColumnDefinition, derived: DerivedStyles): MaskStyle | undefined {
+  const entity = SCALAR_TYPES.has(c.type) ? undefined : derived.entityDerivedStyle;
+  return strongestStyle([derived.derivedStyle, entity].filter((x): x is MaskStyle => x !== undefined));
 }
 
 function planFor(
@@ -165,7 +181,9 @@ function viewColumnPlan(c: ColumnDefinition, masker: Masker, followed: FollowedC
     const tables = dot > 0 ? [reference.slice(0, dot)] : behind;
     for (const table of tables) styles.push(masker.columnStyle({ table, column: reference.slice(dot + 1) }));
   }
-  const style = strongestStyle(styles.filter((s): s is MaskStyle => s !== undefined));
+  const ruled = strongestStyle(styles.filter((s): s is MaskStyle => s !== undefined));
+  // A computed view column is a derived value: masked whole (see derivedValueStyle).
+  const style = followed.column === undefined ? derivedValueStyle(ruled) : ruled;
   if (style !== undefined) return { kind: 'style', style };
   if (!masker.scansEntities) return { kind: 'keep' };
   const names = followed.references.map((r) => r.slice(r.lastIndexOf('.') + 1));

@@ -11,6 +11,7 @@ interface ShapeKey {
   locksRows: boolean;
   storesUserVariables: boolean;
   columnsStored: readonly string[] | undefined;
+  columnsComputed: readonly string[] | undefined;
   typesConverted: readonly string[] | undefined;
   key: string;
 }
@@ -34,15 +35,16 @@ export function decisionKey(s: StatementClassification): string {
     known.locksRows === s.locksRows &&
     known.storesUserVariables === (s.storesUserVariables === true) &&
     known.columnsStored === s.columnsStored &&
+    known.columnsComputed === s.columnsComputed &&
     known.typesConverted === s.typesConverted
   ) {
     return known.key;
   }
-  const key = JSON.stringify([s.kind, s.actions, s.tablesRead, s.tablesWritten, s.functions, s.readOnly, s.locksRows, s.columnsReferenced, s.storesUserVariables === true, s.columnsStored ?? null, s.typesConverted ?? null]);
+  const key = JSON.stringify([s.kind, s.actions, s.tablesRead, s.tablesWritten, s.functions, s.readOnly, s.locksRows, s.columnsReferenced, s.storesUserVariables === true, s.columnsStored ?? null, s.typesConverted ?? null, s.columnsComputed ?? null]);
   // Only frozen lists can be trusted to stay what they were when the key was made.
-  const lists = [s.actions, s.tablesRead, s.tablesWritten, s.functions, s.columnsReferenced, ...(s.columnsStored ? [s.columnsStored] : []), ...(s.typesConverted ? [s.typesConverted] : [])];
+  const lists = [s.actions, s.tablesRead, s.tablesWritten, s.functions, s.columnsReferenced, ...(s.columnsStored ? [s.columnsStored] : []), ...(s.columnsComputed ? [s.columnsComputed] : []), ...(s.typesConverted ? [s.typesConverted] : [])];
   if (lists.every((list) => Object.isFrozen(list))) {
-    shapeKeys.set(s.actions, { kind: s.kind, tablesRead: s.tablesRead, tablesWritten: s.tablesWritten, functions: s.functions, columnsReferenced: s.columnsReferenced, readOnly: s.readOnly, locksRows: s.locksRows, storesUserVariables: s.storesUserVariables === true, columnsStored: s.columnsStored, typesConverted: s.typesConverted, key });
+    shapeKeys.set(s.actions, { kind: s.kind, tablesRead: s.tablesRead, tablesWritten: s.tablesWritten, functions: s.functions, columnsReferenced: s.columnsReferenced, readOnly: s.readOnly, locksRows: s.locksRows, storesUserVariables: s.storesUserVariables === true, columnsStored: s.columnsStored, columnsComputed: s.columnsComputed, typesConverted: s.typesConverted, key });
   }
   return key;
 }

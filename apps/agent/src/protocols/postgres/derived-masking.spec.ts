@@ -60,6 +60,46 @@ describe('values derived from a column under a column rule', () => {
   });
 });
 
+describe('values computed from columns named for a masked entity', () => {
+  const ENTITY_POLICY = `
+@id("read")
+@mask("email:partial, ssn:full")
+permit (principal, action in Gateway::Action::"sql:read", resource);
+`;
+  const entityHolder = new PolicyHolder(() => ({ version: 1, sha256: 'b', text: ENTITY_POLICY }), pino({ level: 'silent' }));
+  const verdictOf = (sql: string) => combineVerdicts(classifySql(sql).map((s) => decideStatement(entityHolder, ctx, s)));
+
+  it.each([
+    ["SELECT translate(ssn, '0123456789', 'abcdefghij') FROM customers", 'full'],
+    ["SELECT split_part(email, '@', 1) FROM customers", 'full'],
+    ["SELECT replace(customer_email, '@', '#'), substr(tax_id, 1, 3) FROM people", 'full'],
+    ['SELECT x FROM (SELECT upper(email) AS x FROM customers) s', 'full'],
+  ])('%s: computed results take the entity style (%s)', (sql, style) => {
+    const verdict = verdictOf(sql);
+    expect(verdict.entityDerivedStyle).toBe(style);
+    expect(verdict.derivedStyle).toBeUndefined();
+  });
+
+  it.each([
+    'SELECT email, ssn FROM customers',
+    "SELECT count(*) FROM customers WHERE email LIKE '%@example.com'",
+    'SELECT upper(name) FROM customers WHERE ssn IS NOT NULL',
+    "SELECT replace(card, ' ', '') FROM customers",
+  ])('%s: nothing computed from a column named for a masked entity', (sql) => {
+    expect(verdictOf(sql).entityDerivedStyle).toBeUndefined();
+  });
+
+  it('masks computed text, arrays and JSON whole; computed numbers stay (they are checked as entities)', () => {
+    const masker = new Masker({ entities: [{ entity: 'ssn', style: 'full' }], columns: [] }, { key: '0123456789abcdef0123' });
+    const field = (over: Partial<FieldDescription>): FieldDescription => ({ name: 'x', tableOid: 0, columnAttr: 0, typeOid: 25, typeSize: -1, typeModifier: -1, format: 0, ...over });
+    const fields = maskFields([field({}), field({ typeOid: 1009 }), field({ typeOid: 23 }), field({ typeOid: 20 })], () => undefined, undefined, undefined, ['ssn'], 'full');
+    const out = maskDataRow([Buffer.from('fdg-cc-ieba'), Buffer.from('{536,22,8714}'), Buffer.from('536'), Buffer.from('536228714')], fields, masker);
+    const [row] = new BackendParser().parseAll(out!);
+    if (row?.kind !== 'DataRow') throw new Error('expected a DataRow');
+    expect(row.values.map((v) => v?.toString('utf8') ?? null)).toEqual(['***-**-****', '{***,**,****}', '536', null]);
+  });
+});
+
 describe('row masking of derived values', () => {
   const masker = new Masker({ entities: [], columns: [{ table: 'public.customers', column: 'ssn', style: 'full' }] }, { key: '0123456789abcdef0123' });
   const field = (over: Partial<FieldDescription>): FieldDescription => ({ name: 'x', tableOid: 0, columnAttr: 0, typeOid: 25, typeSize: -1, typeModifier: -1, format: 0, ...over });

@@ -30,7 +30,7 @@ import { ResultMasking, copyHints, hasRules } from './result-masking.js';
 import { UnmaskableValueError, type MaskField } from './row-masking.js';
 import { approvalNotice, approvalRecord, refusedByApproval, type ApprovalRecord } from './statement-approval.js';
 import { StatementGate } from './statement-gate.js';
-import { NO_MASKING, combineVerdicts, denialMessage, denied, type SessionPolicyContext, type StatementVerdict } from './statement-policy.js';
+import { NO_MASKING, combineVerdicts, denialMessage, denied, derivesMaskedValues, type SessionPolicyContext, type StatementVerdict } from './statement-policy.js';
 import { StatementRecording, cutText, type StatementRun } from './statement-recording.js';
 import { functionCallClassification } from './fast-path.js';
 import { withDeclaredParameterTypes } from './user-types.js';
@@ -753,10 +753,9 @@ export class PgSessionCore {
     return this.masking.notice('ErrorResponse', fields, raw, this.maskingOf(head), head && 'marker' in head ? head.marker : undefined, this.readsRuledColumn(head));
   }
 
-  /** The statement answered references a column under a column rule (its verdict has a derived style). */
+  /** The statement answered computes values from a masked column (see derivesMaskedValues). */
   private readsRuledColumn(head: Pending | undefined): boolean {
-    const verdict = this.verdictOf(head);
-    return verdict !== undefined && verdict.effect !== 'deny' && verdict.derivedStyle !== undefined;
+    return derivesMaskedValues(this.verdictOf(head));
   }
 
   /**

@@ -1,4 +1,4 @@
-import { hintsFromNames, NO_HINTS, type ColumnRef, type Masker, type MaskStyle, type ValueHints } from '@gw/masking';
+import { derivedValueStyle, hintsFromNames, NO_HINTS, strongestStyle, type ColumnRef, type Masker, type MaskStyle, type ValueHints } from '@gw/masking';
 import { dataRow, type FieldDescription } from '@gw/protocol-postgres';
 import { decodeArray, decodeRecord, encodeArray, encodeRecord } from './binary-containers.js';
 import { nullInvalidJsonScalars } from './json-scalars.js';
@@ -75,12 +75,17 @@ export function maskFields(
   derivedStyle?: MaskStyle,
   styleOf: (columns: readonly ColumnRef[]) => MaskStyle | undefined = () => undefined,
   referencedColumns: readonly string[] = [],
+  /** See StatementVerdict.entityDerivedStyle: for computed fields that are not scalars (numbers, times ...). */
+  entityDerivedStyle?: MaskStyle,
 ): MaskField[] {
   return fields.map((f) => {
     const stored = f.tableOid !== 0 && f.columnAttr > 0;
     if (!stored) {
       const hints = hintsFromNames([f.name, ...referencedColumns]);
-      return { typeOid: f.typeOid, format: f.format, column: { column: f.name }, computed: true, hints, ...(derivedStyle ? { derivedStyle } : {}) };
+      // Numbers (and arrays of them) stay readable: they are checked as entities themselves (maskScalar, maskNumberArray).
+      const number = SCALAR_TYPES.has(f.typeOid) || NUMBER_ARRAY_ELEMENT[f.typeOid] !== undefined;
+      const style = number ? derivedStyle : strongestStyle([derivedStyle, entityDerivedStyle].filter((x): x is MaskStyle => x !== undefined));
+      return { typeOid: f.typeOid, format: f.format, column: { column: f.name }, computed: true, hints, ...(style ? { derivedStyle: style } : {}) };
     }
     const source = resolve(f.tableOid, f.columnAttr, f.name);
     const hints = hintsFromNames([f.name, source?.column, source?.view?.column]);
@@ -88,7 +93,7 @@ export function maskFields(
     if (!source?.view) return field;
     const own = { ...(source.view.table === undefined ? {} : { table: source.view.table }), column: source.view.column };
     if (source.derivedFrom === undefined) return styleOf([source]) ? field : { ...field, column: own };
-    const style = styleOf([...source.derivedFrom, own]);
+    const style = derivedValueStyle(styleOf([...source.derivedFrom, own]));
     return style ? { ...field, column: own, derivedStyle: style } : { ...field, column: own };
   });
 }

@@ -1,4 +1,4 @@
-import { ruleTableMatches, strongestStyle, type ColumnRef, type MaskStyle } from '@gw/masking';
+import { derivedValueStyle, entitiesNamedBy, ruleTableMatches, strongestStyle, type ColumnRef, type MaskStyle } from '@gw/masking';
 import type { PolicyEngine, PolicyInput } from '@gw/policy';
 import { mergeMasking, type ApprovalRequirement, type MaskingObligation, type PolicyDecision, type PolicyResource } from '@gw/policy';
 import type { StatementClassification } from '@gw/sql';
@@ -23,9 +23,17 @@ export interface StatementVerdict {
   /**
    * Style for expression results (no source column) of a statement that references a column under a
    * column rule, or a whole row/star of a table that has one: `reverse(ssn)`, `ssn || ''`,
-   * `row_to_json(c)` are derived from the ruled column and masked as a whole in the rule's style.
+   * `row_to_json(c)` are derived from the ruled column and masked as a whole in the rule's style
+   * (`partial` as `full`: see derivedValueStyle).
    */
   derivedStyle?: MaskStyle;
+  /**
+   * Style for expression results that are not plain numbers, times or booleans, of a statement that
+   * references a column whose name names an entity the policy masks (`replace(email, '@', '#')`,
+   * `substr(ssn, 1, 3)`: see entityDerivedStyleOf). Numbers stay readable (`count(*) ... WHERE email
+   * LIKE ...`) and are checked as entities themselves.
+   */
+  entityDerivedStyle?: MaskStyle;
   /** For require_approval: the merged requirement (highest N, approvers joined, shortest timeout). */
   approval?: ApprovalRequirement;
   /** Overrides the client-facing denial message (a denied or expired approval names itself). */
@@ -160,9 +168,9 @@ function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, stateme
   const masking = decisions.reduce<MaskingObligation>((acc, d) => mergeMasking([acc, d.obligations.masking]), NO_MASKING);
   // A view's columns come from what is behind it: its columns and base tables count as referenced.
   const behind = behindViews(ctx.views, statement.tablesRead);
-  const derived = behind.opaque
-    ? opaqueViewStyle(masking)
-    : derivedStyleOf(masking, [...statement.columnsReferenced, ...behind.columns], [...tables, ...behind.tables]);
+  const referenced = [...statement.columnsReferenced, ...behind.columns];
+  const derived = derivedValueStyle(behind.opaque ? opaqueViewStyle(masking) : derivedStyleOf(masking, referenced, [...tables, ...behind.tables]));
+  const entityDerived = entityDerivedStyleOf(masking, statement.columnsComputed ?? []);
   if (copiesRuledColumns(masking, statement, tables)) {
     return maskingDenial(decisions, 'COPY output carries no column names, so the column rules that apply to it cannot be applied; read it with SELECT');
   }
@@ -178,7 +186,7 @@ function decideUncached(engine: PolicyEngine, ctx: SessionPolicyContext, stateme
   if (kept !== undefined) {
     return maskingDenial([...decisions, ...readMasks], `the statement would keep a value of ${kept.columns}, which policy masks, beyond its result (${kept.where}), where the masking cannot follow it`);
   }
-  const withDerived = derived ? { derivedStyle: derived } : {};
+  const withDerived = { ...(derived ? { derivedStyle: derived } : {}), ...(entityDerived ? { entityDerivedStyle: entityDerived } : {}) };
   const approvals = decisions.filter((d) => d.effect === 'require_approval');
   if (approvals.length > 0) {
     const approval = mergeApproval(approvals.flatMap((d) => (d.obligations.approval ? [d.obligations.approval] : [])));
@@ -222,6 +230,22 @@ function derivedStyleOf(masking: MaskingObligation, columnsReferenced: readonly 
   return strongestStyle(applies.map((rule) => rule.style));
 }
 
+/**
+ * The strongest style of the entity rules whose entity is named by a column that a computed select-list
+ * item reads (`email`, `customer_ssn`, `cardNumber`: entitiesNamedBy; StatementClassification.columnsComputed).
+ * An expression over such a column can change the value's shape so that no recognizer finds it any more
+ * (`translate(ssn, '0123456789', 'abcdefghij')`, `split_part(email, '@', 1)`), so the statement's computed
+ * results are masked whole, as for a column rule. A column passed through as it is (`SELECT email`) or
+ * only filtered on (`WHERE email LIKE ...`) keeps its values' shape: it is scanned as before. A star or a
+ * whole row names no column: its values reach the result as they are and are scanned there.
+ */
+export function entityDerivedStyleOf(masking: MaskingObligation, columnsComputed: readonly string[]): MaskStyle | undefined {
+  if (masking.entities.length === 0 || columnsComputed.length === 0) return undefined;
+  const named = new Set(columnsComputed.flatMap((column) => entitiesNamedBy(column)));
+  if (named.size === 0) return undefined;
+  return derivedValueStyle(strongestStyle(masking.entities.filter((rule) => named.has(rule.entity)).map((rule) => rule.style)));
+}
+
 /** The strongest style of the column rules that name any of these (resolved) columns. */
 export function styleForColumns(masking: MaskingObligation, columns: readonly ColumnRef[]): MaskStyle | undefined {
   if (masking.columns.length === 0 || columns.length === 0) return undefined;
@@ -240,7 +264,8 @@ export function combineVerdicts(verdicts: readonly StatementVerdict[]): Statemen
   const approvals = verdicts.filter((v) => v.effect === 'require_approval');
   const masking = verdicts.reduce<MaskingObligation>((acc, v) => mergeMasking([acc, v.masking]), NO_MASKING);
   const derived = strongestStyle(verdicts.flatMap((v) => (v.derivedStyle ? [v.derivedStyle] : [])));
-  const withDerived = derived ? { derivedStyle: derived } : {};
+  const entityDerived = strongestStyle(verdicts.flatMap((v) => (v.entityDerivedStyle ? [v.entityDerivedStyle] : [])));
+  const withDerived = { ...(derived ? { derivedStyle: derived } : {}), ...(entityDerived ? { entityDerivedStyle: entityDerived } : {}) };
   if (approvals.length > 0) {
     const approval = mergeApproval(approvals.flatMap((v) => (v.approval ? [v.approval] : [])));
     return {
@@ -253,6 +278,14 @@ export function combineVerdicts(verdicts: readonly StatementVerdict[]): Statemen
     };
   }
   return { effect: 'allow', policies: [...new Set(verdicts.flatMap((v) => v.policies))], reasons: [], masking, ...withDerived };
+}
+
+/**
+ * The statement computes values from a masked column (a column rule's, or one named for a masked
+ * entity): messages the server quotes its values in (errors, warnings) have every quoted value masked.
+ */
+export function derivesMaskedValues(verdict: StatementVerdict | undefined): boolean {
+  return verdict !== undefined && verdict.effect !== 'deny' && (verdict.derivedStyle !== undefined || verdict.entityDerivedStyle !== undefined);
 }
 
 /** The client-facing message for a refused statement. */
