@@ -331,6 +331,16 @@ export function computedColumns(ast: Node, limit: { nodes: number; max: number }
       }
       return;
     }
+    // What an UPDATE's SET or an INSERT's VALUES computes is kept in the table (see kept-values in the agent).
+    if (node['type'] === 'update' && Array.isArray(node['set'])) {
+      for (const item of node['set'] as unknown[]) if (isNode(item) && isNode(item['value']) && computesValue(item['value'])) visit(item['value'], true, true);
+    }
+    if (node['type'] === 'values' && Array.isArray(node['values'])) {
+      for (const row of node['values'] as unknown[]) {
+        const values = isNode(row) && Array.isArray(row['value']) ? (row['value'] as unknown[]) : [];
+        for (const value of values) if (isNode(value) && computesValue(value)) visit(value, true, true);
+      }
+    }
     const selectList = (node['type'] === 'select' || node['type'] === 'returning') && Array.isArray(node['columns']);
     // A subquery inside a computed item: what its select list passes on is computed from.
     if (selectList && computing) computes = true;

@@ -231,5 +231,9 @@ describe('relations: the names a statement gives its tables, views, derived tabl
     expect(one("SELECT REPLACE((SELECT email FROM c LIMIT 1), '@', '#')").columnsComputed).toEqual(['email']);
     expect(one('SELECT email FROM a UNION SELECT name FROM b').columnsComputed).toBeUndefined();
     expect(one('DELETE FROM c WHERE id = 1 RETURNING LOWER(email)').columnsComputed).toEqual(['email']);
+    // What a write computes and keeps.
+    expect(one("UPDATE n SET body = REPLACE(email, '@', '#') WHERE id = 1").columnsComputed).toEqual(['email']);
+    expect(one("INSERT INTO n (body) VALUES (REPLACE((SELECT email FROM c LIMIT 1), '@', '#'))").columnsComputed).toEqual(['email']);
+    expect(one("SELECT id FROM c WHERE email IN (LOWER('A'), 'b')").columnsComputed).toBeUndefined();
   });
 });

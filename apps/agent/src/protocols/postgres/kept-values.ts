@@ -1,4 +1,4 @@
-import { NO_HINTS, hintsFromNames, ruleTableMatches } from '@gw/masking';
+import { NO_HINTS, entitiesNamedBy, hintsFromNames, ruleTableMatches } from '@gw/masking';
 import type { MaskingObligation } from '@gw/policy';
 import type { StatementClassification } from '@gw/sql';
 import type { ViewLineage } from './view-masking.js';
@@ -41,7 +41,10 @@ export interface KeptValues {
  * The masked columns whose values the statement would keep where their masking cannot follow them,
  * or undefined when it keeps none. Masked by their column are: the columns of the column rules that
  * apply to the statement's tables, and, under entity masking, the columns whose names make bare
- * digits an entity. A star or a whole row may be any of them.
+ * digits an entity and the columns named for a masked entity that the statement reshapes
+ * (`set_config('x', replace(email, '@', '#'), false)`: StatementClassification.columnsComputed; read
+ * back, the value no longer has the shape its recognizer looks for). A star or a whole row may be any
+ * of them.
  */
 export function maskedValuesKept(masking: MaskingObligation, statement: StatementClassification, tables: readonly string[], behind: ViewLineage = NOTHING_BEHIND): KeptValues | undefined {
   if (masking.columns.length === 0 && masking.entities.length === 0) return undefined;
@@ -54,7 +57,7 @@ export function maskedValuesKept(masking: MaskingObligation, statement: Statemen
   if (statement.columnsStored) places.push({ columns: [...statement.columnsStored, ...viewed], where: 'in a table' });
   const allTables = [...tables, ...behind.tables];
   for (const { columns, where } of places) {
-    const masked = maskedAmong(masking, columns, allTables);
+    const masked = maskedAmong(masking, columns, allTables, statement.columnsComputed ?? []);
     if (masked.length > 0) return { columns: masked.map((c) => (c === '*' ? 'every column (*)' : `column ${c}`)).join(', '), where };
   }
   return undefined;
@@ -70,11 +73,13 @@ function sessionPlaces(statement: StatementClassification): string[] {
   return [...places];
 }
 
-function maskedAmong(masking: MaskingObligation, columns: readonly string[], tables: readonly string[]): string[] {
+function maskedAmong(masking: MaskingObligation, columns: readonly string[], tables: readonly string[], computed: readonly string[]): string[] {
   const star = columns.includes('*');
   const ruled = masking.columns
     .filter((rule) => (star || columns.includes(rule.column.toLowerCase())) && (rule.table === '*' || tables.some((table) => ruleTableMatches(rule.table, table))))
     .map((rule) => (star && !columns.includes(rule.column.toLowerCase()) ? '*' : rule.column.toLowerCase()));
   const hinted = masking.entities.length > 0 ? columns.filter((c) => c === '*' || hintsFromNames([c]) !== NO_HINTS) : [];
-  return [...new Set([...ruled, ...hinted])].sort();
+  const masked = new Set(masking.entities.map((rule) => rule.entity));
+  const reshaped = columns.filter((c) => computed.includes(c) && entitiesNamedBy(c).some((entity) => masked.has(entity)));
+  return [...new Set([...ruled, ...hinted, ...reshaped])].sort();
 }

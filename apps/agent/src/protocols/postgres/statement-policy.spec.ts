@@ -238,6 +238,19 @@ describe('values kept beyond the result', () => {
     expect(decide(one("SELECT pg_notify('ch', balance::text) FROM customers"))).toMatchObject({ effect: 'deny', reasons: [expect.stringContaining('(in a notification)')] });
   });
 
+  it('refuses keeping a reshaped value of a column named for a masked entity; the value as it is keeps its shape and may be kept', () => {
+    const my = (text: string) => decide(mysql.classify(text)[0]!);
+    const write = (text: string) => decideStatement(writes, { ...ctx }, one(text));
+    expect(decide(one("SELECT set_config('application_name', replace(email, '@', '#'), false) FROM customers"))).toMatchObject({ effect: 'deny', reasons: [expect.stringContaining('column email')] });
+    expect(write("UPDATE customers SET note = translate(email, 'abc', 'xyz') WHERE id = 1")).toMatchObject({ effect: 'deny', reasons: [expect.stringContaining('(in a table)')] });
+    expect(write("INSERT INTO notes (body) SELECT split_part(email, '@', 1) FROM customers")).toMatchObject({ effect: 'deny' });
+    expect(my("SELECT REPLACE(email, '@', '#') INTO @e FROM customers LIMIT 1")).toMatchObject({ effect: 'deny', reasons: [expect.stringContaining('in a user variable')] });
+    // A call's arguments count as computed: set_config(..., email, ...) itself is refused too.
+    expect(decide(one("SELECT set_config('application_name', email, false) FROM customers")).effect).toBe('deny');
+    expect(write('UPDATE customers SET note = email WHERE id = 1').effect).toBe('allow');
+    expect(write("UPDATE customers SET note = 'x' WHERE email LIKE '%@example.com'").effect).toBe('allow');
+  });
+
   it('lets through what keeps no masked column: a setting of constants, or of a column masking does not know by name', () => {
     expect(decide(one("SELECT set_config('application_name', 'job-7', false)")).effect).toBe('allow');
     expect(decide(one("SELECT set_config('my.id', id::text, false) FROM customers")).effect).toBe('allow');
