@@ -199,14 +199,18 @@ describe('postgres gateway with real clients: psql, node-postgres, pgbench', () 
       }
     });
 
-    it('pg_notify payloads built from a column are masked', async () => {
+    it('pg_notify payloads are masked; one built from a column named for a masked entity is refused', async () => {
       const c = fx.gateway();
       const payloads: string[] = [];
       c.on('notification', (n) => payloads.push(n.payload ?? ''));
       await c.connect();
       try {
         await c.query('LISTEN gw_leak');
-        await c.query(`SELECT pg_notify('gw_leak', email || ' ' || card) FROM customers WHERE id = 1`);
+        await expect(c.query(`SELECT pg_notify('gw_leak', email || ' ' || card) FROM customers WHERE id = 1`)).rejects.toMatchObject({
+          code: '42501',
+          message: expect.stringContaining('beyond its result (in a notification)') as unknown,
+        });
+        await c.query(`SELECT pg_notify('gw_leak', '${PII.ada.email} ${PII.ada.card}')`);
         await expect.poll(() => payloads.length, { timeout: 2000 }).toBe(1);
         expect(payloads).toEqual([`${MASKED_ADA.email} ${MASKED_ADA.card}`]);
       } finally {

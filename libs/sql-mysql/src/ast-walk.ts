@@ -281,13 +281,15 @@ const CONSTANTS: ReadonlySet<string> = new Set(['number', 'single_quote_string',
 
 /**
  * Whether a select list item's value may be reshaped from the columns it reads (`UPPER(x)`, `CONCAT(x, '')`,
- * `SUBSTR(x, 1, 3)`, `(SELECT x ...)`): false for a plain column, a constant, and what only carries whole column
- * values (`CAST(x AS CHAR)`, `MIN(x)`, `COALESCE(x, y)`, `JSON_ARRAY(x, y)`): their values keep their shape, so
- * the recognizers still find them.
+ * `SUBSTR(x, 1, 3)`): false for a plain column, a constant, a scalar subquery (its own select list decides) and
+ * what only carries whole column values (`CAST(x AS CHAR)`, `MIN(x)`, `COALESCE(x, y)`, `JSON_ARRAY(x, y)`):
+ * their values keep their shape, so the recognizers still find them.
  */
 function computesValue(expr: Node): boolean {
   const type = str(expr['type']);
   if (type === 'column_ref' || CONSTANTS.has(type)) return false;
+  // A scalar subquery passes its one value on: its own select list says whether that is computed.
+  if (type === 'select' || isNode(expr['ast'])) return false;
   if (type === 'cast') {
     const targets = Array.isArray(expr['target']) ? (expr['target'] as unknown[]) : [];
     const whole = targets.length === 1 && isNode(targets[0]) && targets[0]['length'] === undefined && WHOLE_VALUE_CASTS.has(str(targets[0]['dataType']).toUpperCase());
@@ -335,6 +337,8 @@ export function computedColumns(ast: Node, limit: { nodes: number; max: number }
     if (node['type'] === 'update' && Array.isArray(node['set'])) {
       for (const item of node['set'] as unknown[]) if (isNode(item) && isNode(item['value']) && computesValue(item['value'])) visit(item['value'], true, true);
     }
+    // `SET @v = expr`, `@v := expr`: what a user variable keeps (see kept-values in the agent).
+    if (node['type'] === 'assign' && isNode(node['right']) && computesValue(node['right'])) visit(node['right'], true, true);
     if (node['type'] === 'values' && Array.isArray(node['values'])) {
       for (const row of node['values'] as unknown[]) {
         const values = isNode(row) && Array.isArray(row['value']) ? (row['value'] as unknown[]) : [];

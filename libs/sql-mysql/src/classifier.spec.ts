@@ -221,7 +221,8 @@ describe('relations: the names a statement gives its tables, views, derived tabl
     expect(one('SELECT c.email, c.* FROM c WHERE email IS NOT NULL').columnsComputed).toBeUndefined();
     expect(one('SELECT x FROM (SELECT UPPER(email) AS x FROM c) d').columnsComputed).toEqual(['email']);
     expect(one('WITH t AS (SELECT SUBSTR(ssn, 1, 3) AS a FROM c) SELECT a FROM t').columnsComputed).toEqual(['ssn']);
-    expect(one('SELECT (SELECT email FROM c LIMIT 1) AS e').columnsComputed).toEqual(['email']);
+    expect(one('SELECT (SELECT email FROM c LIMIT 1) AS e').columnsComputed).toBeUndefined();
+    expect(one("SELECT (SELECT LOWER(email) FROM c LIMIT 1) AS e").columnsComputed).toEqual(['email']);
     expect(one('SELECT GROUP_CONCAT(card) FROM c').columnsComputed).toEqual(['card']);
     expect(one('SELECT COUNT(*) FROM c WHERE email LIKE ?').columnsComputed).toBeUndefined();
     expect(one("SELECT email, UPPER(name) AS n, (SELECT COUNT(*) FROM c WHERE email LIKE '%x') AS k FROM c").columnsComputed).toEqual(['name']);
@@ -235,5 +236,7 @@ describe('relations: the names a statement gives its tables, views, derived tabl
     expect(one("UPDATE n SET body = REPLACE(email, '@', '#') WHERE id = 1").columnsComputed).toEqual(['email']);
     expect(one("INSERT INTO n (body) VALUES (REPLACE((SELECT email FROM c LIMIT 1), '@', '#'))").columnsComputed).toEqual(['email']);
     expect(one("SELECT id FROM c WHERE email IN (LOWER('A'), 'b')").columnsComputed).toBeUndefined();
+    expect(one("SET @e = (SELECT REPLACE(email, '@', '#') FROM c LIMIT 1)").columnsComputed).toEqual(['email']);
+    expect(one('SET @e = (SELECT email FROM c LIMIT 1)').columnsComputed).toBeUndefined();
   });
 });

@@ -123,7 +123,9 @@ describe('SqlClassifier', () => {
     expect(computed('SELECT c.email, c.* FROM c WHERE email IS NOT NULL')).toBeUndefined();
     expect(computed('SELECT x FROM (SELECT upper(email) AS x FROM c) s')).toEqual(['email']);
     expect(computed('WITH t AS (SELECT substr(ssn, 1, 3) AS a FROM c) SELECT a FROM t')).toEqual(['ssn']);
-    expect(computed('SELECT (SELECT email FROM c LIMIT 1) AS e')).toEqual(['email']);
+    expect(computed('SELECT (SELECT email FROM c LIMIT 1) AS e')).toBeUndefined();
+    expect(computed('SELECT (SELECT lower(email) FROM c LIMIT 1) AS e')).toEqual(['email']);
+    expect(computed('SELECT ARRAY(SELECT email FROM c) AS e')).toBeUndefined();
     expect(computed('SELECT (c).email || 1 FROM c')).toEqual(['c', 'email']);
     expect(computed("UPDATE c SET note = 'x' RETURNING lower(email)")).toEqual(['email']);
     expect(computed('SELECT count(*) FROM c WHERE email LIKE $1')).toBeUndefined();

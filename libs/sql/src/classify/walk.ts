@@ -156,7 +156,7 @@ const WHOLE_VALUE_CALLS: ReadonlySet<string> = new Set(['array_agg', 'min', 'max
 
 /**
  * Whether a select list item's value may be reshaped from the columns it reads (`upper(x)`, `x || ''`,
- * `substr(x, 1, 3)`, `(SELECT x ...)`): false for a plain column (`x`, `t.x`, a star) and for what only
+ * `substr(x, 1, 3)`): false for a plain column (`x`, `t.x`, a star), a subquery and for what only
  * carries whole column values: `x::text`, `ARRAY[x, y]`, `(x, y)`, `array_agg(x)`, `min(x)`,
  * `coalesce(x, y)`, constants. Their values keep their shape, so the recognizers still find them.
  */
@@ -167,6 +167,8 @@ function computesValue(val: unknown): boolean {
     case 'ColumnRef':
     case 'A_Const':
     case 'ParamRef':
+    // A subquery passes its value on (`(SELECT x ...)`, `ARRAY(SELECT x ...)`): its own select list says whether that is computed.
+    case 'SubLink':
       return false;
     case 'TypeCast': {
       const typeName = isObject(body['typeName']) ? body['typeName'] : {};
