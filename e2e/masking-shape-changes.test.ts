@@ -53,10 +53,17 @@ describe('postgres: values computed from entity-named columns are masked whole',
     "WITH t AS (SELECT ssn AS s FROM customers WHERE id = 1) SELECT translate(s, '0123456789', 'abcdefghij') AS v FROM t",
     "SELECT replace((SELECT email FROM customers WHERE id = 1), '@', '#') AS v",
     "SELECT repeat('-', 9) || substr(email, 1, 4) AS v FROM customers WHERE id = 1",
+    "SELECT replace(row_to_json(c)->>'email', '@', '#') AS v FROM customers c WHERE id = 1",
+    "SELECT translate(c::text, '0123456789@', 'abcdefghij#') AS v FROM customers c WHERE id = 1",
   ])('%s', async (text) => {
     const rows = await rowsOf(text);
     expect(rows).toHaveLength(1);
     expect(leaks(rows)).toEqual([]);
+  });
+
+  it('a whole row passed on as it is is scanned, not masked whole', async () => {
+    const [row] = (await rowsOf('SELECT row_to_json(c) AS j FROM customers c WHERE id = 1')) as { j: Record<string, unknown> }[];
+    expect(row!.j).toMatchObject({ id: 1, name: 'Ada Lovelace', email: 'a**@example.com', ssn: '***-**-****' });
   });
 
   it('plain reads keep the entity style, other columns and counts stay readable', async () => {

@@ -131,11 +131,14 @@ function columnsReferenced(collector: Collector): Set<string> {
 }
 
 /**
- * Columns computed items read; when the statement computes anything, also the plain columns that
- * subqueries, CTEs and derived tables pass on under other names (`SELECT upper(x) FROM (SELECT email AS x ...) s`).
+ * Columns computed items read (`*` for a star or a whole row); when the statement computes anything, also
+ * the plain columns that subqueries, CTEs and derived tables pass on under other names
+ * (`SELECT upper(x) FROM (SELECT email AS x ...) s`).
  */
 function columnsComputed(collector: Collector): Set<string> {
   const names = new Set(collector.columnsComputed);
+  // `replace(row_to_json(c)->>'email', '@', '#')`: a whole row computed from is every column of it.
+  for (const bare of collector.computedBareReferences) if (collector.relationNames.has(bare)) names.add('*');
   if (collector.computes) for (const name of collector.columnsPassedOn) names.add(name);
   return names;
 }

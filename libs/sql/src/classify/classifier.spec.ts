@@ -126,7 +126,11 @@ describe('SqlClassifier', () => {
     expect(computed('SELECT (SELECT email FROM c LIMIT 1) AS e')).toBeUndefined();
     expect(computed('SELECT (SELECT lower(email) FROM c LIMIT 1) AS e')).toEqual(['email']);
     expect(computed('SELECT ARRAY(SELECT email FROM c) AS e')).toBeUndefined();
-    expect(computed('SELECT (c).email || 1 FROM c')).toEqual(['c', 'email']);
+    // A whole row or a star that an expression reads may be any column; passed on whole, it is no computation.
+    expect(computed("SELECT replace(row_to_json(c)->>'email', '@', '#') FROM customers c")).toEqual(['*', 'c']);
+    expect(computed('SELECT md5(c.*::text) FROM customers c')).toEqual(['*']);
+    expect(computed('SELECT row_to_json(c), c::text, to_jsonb(c) FROM customers c')).toBeUndefined();
+    expect(computed('SELECT (c).email || 1 FROM c')).toEqual(['*', 'c', 'email']);
     expect(computed("UPDATE c SET note = 'x' RETURNING lower(email)")).toEqual(['email']);
     expect(computed('SELECT count(*) FROM c WHERE email LIKE $1')).toBeUndefined();
     // A subquery's filter is no computed value; a column a derived table passes on under another name is.

@@ -14,6 +14,8 @@ export class Collector {
   readonly bareReferences = new Set<string>();
   /** Last names of the columns referenced inside computed select-list items (see StatementClassification.columnsComputed). */
   readonly columnsComputed = new Set<string>();
+  /** Single-name references among columnsComputed: a whole row when the name is a relation or alias. */
+  readonly computedBareReferences = new Set<string>();
   /** Plain columns in the select lists of subqueries, CTEs and derived tables: passed on under their output names. */
   readonly columnsPassedOn = new Set<string>();
   /** Some select-list (or RETURNING, SET) item computes its value from a column or a subquery. */

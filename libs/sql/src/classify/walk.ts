@@ -152,7 +152,7 @@ function fieldStores(type: string, body: Body, field: string, parentStores: bool
 /** Casts that keep a value whole (no length modifier: `email::varchar(3)` cuts it), or make it a number. */
 const WHOLE_VALUE_CASTS: ReadonlySet<string> = new Set(['text', 'varchar', 'bytea', 'int2', 'int4', 'int8', 'numeric', 'float4', 'float8']);
 /** Calls that put their arguments' values in the result as they are (a container, one of them). */
-const WHOLE_VALUE_CALLS: ReadonlySet<string> = new Set(['array_agg', 'min', 'max', 'to_json', 'to_jsonb', 'json_agg', 'jsonb_agg', 'json_build_array', 'jsonb_build_array']);
+const WHOLE_VALUE_CALLS: ReadonlySet<string> = new Set(['array_agg', 'min', 'max', 'to_json', 'to_jsonb', 'row_to_json', 'json_agg', 'jsonb_agg', 'json_build_array', 'jsonb_build_array']);
 
 /**
  * Whether a select list item's value may be reshaped from the columns it reads (`upper(x)`, `x || ''`,
@@ -537,6 +537,10 @@ export class TreeWalker {
     if (isObject(last) && 'A_Star' in last) {
       this.out.columnNames.add('*');
       if (this.storing) this.out.columnsStored.add('*');
+      if (this.computing) {
+        this.out.columnsComputed.add('*');
+        this.out.computes = true;
+      }
       return;
     }
     const name = stringValue(last)?.toLowerCase();
@@ -544,6 +548,7 @@ export class TreeWalker {
     this.out.columnNames.add(name);
     if (this.computing) {
       this.out.columnsComputed.add(name);
+      if (fields.length === 1) this.out.computedBareReferences.add(name);
       this.out.computes = true;
     }
     if (fields.length === 1) this.out.bareReferences.add(name);

@@ -237,10 +237,13 @@ function derivedStyleOf(masking: MaskingObligation, columnsReferenced: readonly 
  * (`translate(ssn, '0123456789', 'abcdefghij')`, `split_part(email, '@', 1)`), so the statement's computed
  * results are masked whole, as for a column rule. A column passed through as it is (`SELECT email`) or
  * only filtered on (`WHERE email LIKE ...`) keeps its values' shape: it is scanned as before. A star or a
- * whole row names no column: its values reach the result as they are and are scanned there.
+ * whole row that a computed item reads may be any column (`replace(row_to_json(c)->>'email', '@', '#')`);
+ * passed on whole (`row_to_json(c)`, `c::text`) it is scanned.
  */
 export function entityDerivedStyleOf(masking: MaskingObligation, columnsComputed: readonly string[]): MaskStyle | undefined {
   if (masking.entities.length === 0 || columnsComputed.length === 0) return undefined;
+  // A star or a whole row computed from (`replace(row_to_json(c)->>'email', ...)`) may be any column.
+  if (columnsComputed.includes('*')) return derivedValueStyle(strongestStyle(masking.entities.map((rule) => rule.style)));
   const named = new Set(columnsComputed.flatMap((column) => entitiesNamedBy(column)));
   if (named.size === 0) return undefined;
   return derivedValueStyle(strongestStyle(masking.entities.filter((rule) => named.has(rule.entity)).map((rule) => rule.style)));
