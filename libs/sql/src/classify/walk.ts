@@ -163,11 +163,11 @@ const WHOLE_VALUE_CALLS: ReadonlySet<string> = new Set(['array_agg', 'min', 'max
 function computesValue(val: unknown): boolean {
   if (!isObject(val)) return false;
   const { type, body } = unwrap(val);
+  // A subquery passes its value on (`(SELECT x ...)`, `ARRAY(SELECT x ...)`): its own select list says whether that is computed.
   switch (type) {
     case 'ColumnRef':
     case 'A_Const':
     case 'ParamRef':
-    // A subquery passes its value on (`(SELECT x ...)`, `ARRAY(SELECT x ...)`): its own select list says whether that is computed.
     case 'SubLink':
       return false;
     case 'TypeCast': {
