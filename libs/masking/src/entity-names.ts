@@ -1,3 +1,4 @@
+import { wordsOf } from './name-words.js';
 import type { MaskEntity } from './types.js';
 
 /*
@@ -53,14 +54,6 @@ const STEMS: readonly (readonly [string, MaskEntity])[] = [
   ['password', 'cloud_key'],
 ];
 
-/** Lower-case words of a name: `customerEmail`, `card_number`, `"Tax-Id"` → words. */
-function wordsOf(name: string): string[] {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter((w) => w.length > 0);
-}
 
 const memo = new Map<string, readonly MaskEntity[]>();
 const MEMO_LIMIT = 4096;

@@ -1,3 +1,5 @@
+import { wordsOf } from './name-words.js';
+
 /**
  * What a value's name says about it. A bare `536221234` or `14155552671` is just a number; in a column
  * named `ssn` or `mobile_phone` (or under such a JSON key, or in a statement that reads such a column)
@@ -21,14 +23,6 @@ const SSN_PAIRS: readonly (readonly [string, string])[] = [
   ['tax', 'number'],
 ];
 
-/** Words of a column or key name: `customerSSN`, `mobile_phone`, `"Tax-Id"` → lower-case words. */
-function wordsOf(name: string): string[] {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter((w) => w.length > 0);
-}
 
 /** The hints that some names (column, alias, JSON key) give together. */
 export function hintsFromNames(names: Iterable<string | undefined>): ValueHints {
