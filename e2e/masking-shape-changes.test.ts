@@ -61,6 +61,21 @@ describe('postgres: values computed from entity-named columns are masked whole',
     expect(leaks(rows)).toEqual([]);
   });
 
+  it('the extended protocol (parameters, binary results) masks the same way', async () => {
+    const c = fx.gateway();
+    await c.connect();
+    try {
+      const text = { text: "SELECT replace(email, '@', $1) AS v, substr(ssn, $2, 3) AS w FROM customers WHERE id = $3", values: ['#', 1, 1] };
+      const rows = (await c.query(text)).rows;
+      expect(rows).toHaveLength(1);
+      expect(leaks(rows)).toEqual([]);
+      const binary = (await c.query({ ...text, binary: true } as never)).rows as { v: Buffer | string }[];
+      expect(leaks(binary.map((r) => String(r.v)))).toEqual([]);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('a whole row passed on as it is is scanned, not masked whole', async () => {
     const [row] = (await rowsOf('SELECT row_to_json(c) AS j FROM customers c WHERE id = 1')) as { j: Record<string, unknown> }[];
     expect(row!.j).toMatchObject({ id: 1, name: 'Ada Lovelace', email: 'a**@example.com', ssn: '***-**-****' });
