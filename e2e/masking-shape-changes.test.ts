@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPgFixture, type PgFixture } from './support/pg-fixture.js';
 import { startMysqlFixture, type MysqlFixture } from './support/mysql-fixture.js';
@@ -69,7 +70,8 @@ describe('postgres: values computed from entity-named columns are masked whole',
       const rows = (await c.query(text)).rows;
       expect(rows).toHaveLength(1);
       expect(leaks(rows)).toEqual([]);
-      const binary = (await c.query({ ...text, binary: true } as never)).rows as { v: Buffer | string }[];
+      const binaryQuery: pg.QueryConfig = { ...text, binary: true } as pg.QueryConfig;
+      const binary = (await c.query(binaryQuery)).rows as { v: Buffer | string }[];
       expect(leaks(binary.map((r) => String(r.v)))).toEqual([]);
     } finally {
       await c.end();
