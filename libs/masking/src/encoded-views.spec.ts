@@ -160,3 +160,16 @@ describe('PII in a wide encoding (UTF-16, UTF-32) read as bytes', () => {
     expect(masker.maskEntities('a\u0000b\u0000\u0000c')).toBe('a\u0000b\u0000\u0000c');
   });
 });
+
+describe('computed values read backwards', () => {
+  it('a reversed card is found, ending in zeros too', () => {
+    const reversed = (text: string) => [...text].reverse().join('');
+    expect(masker.maskEntities(reversed('4111 1111 1111 1111'), true)).toBe('**** **** **** ****');
+    expect(masker.maskEntities(reversed('4000000000000002'), true)).toBe('****************');
+    expect(masker.maskEntities(reversed('5105105105105100'), true)).toBe('****************');
+  });
+
+  it('zero-padded ids are no reversed cards (pg_export_snapshot: 00000001-00024E9C-1, 00000001-00000004-1)', () => {
+    for (const id of ['00000001-00024E9C-1', '00000001-00000004-1', '00000007-00054E9C-1']) expect(masker.maskEntities(id, true)).toBe(id);
+  });
+});

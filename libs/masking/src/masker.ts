@@ -117,7 +117,11 @@ export class Masker {
     let out = plain(value);
     out = maskHexRuns(out, plain);
     out = maskBase64Runs(out, plain);
-    if (computed) out = maskReversed(out, plain);
+    if (computed) {
+      const backwardOptions: RecognizerOptions = { ...options, backwards: true };
+      const narrowBackwards = (text: string): string => this.maskPlain(text, backwardOptions);
+      out = maskReversed(out, (text) => maskWideRuns(narrowBackwards(text), narrowBackwards));
+    }
     return out;
   }
 

@@ -47,6 +47,12 @@ export interface RecognizerOptions {
   readonly defaultRegion?: CountryCode;
   /** What the value's name says it is: bare digits count as an SSN or a phone number only with a hint. */
   readonly hints?: ValueHints;
+  /**
+   * The text is a value read backwards (a computed value: `reverse(card)`). A zero-padded number read
+   * backwards (`00000001-00024E9C-1`, a snapshot id, is `1-C9E42000-10000000`) is no card: a card
+   * number read backwards starts with its last digits, and four zeros there are one card in 10 000.
+   */
+  readonly backwards?: boolean;
 }
 
 export interface Recognizer {

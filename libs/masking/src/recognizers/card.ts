@@ -99,7 +99,7 @@ export function isCardNumber(digits: string): boolean {
  * stall the agent that masks it) is read once per starting group, and a start costs a lookup of the
  * issuer ranges and a Luhn check per length they allow, on slices of the run's digits (no copies).
  */
-function cardsInRun(run: string, offset: number, out: EntityMatch[]): void {
+function cardsInRun(run: string, offset: number, out: EntityMatch[], backwards: boolean): void {
   const groups = [...allMatches(GROUP, run)].map((g) => ({ start: g.index, end: g.index + g[0].length }));
   // The run's digits without separators, and where each group's digits start in them.
   const digits = groups.map((g) => run.slice(g.start, g.end)).join('');
@@ -107,7 +107,7 @@ function cardsInRun(run: string, offset: number, out: EntityMatch[]): void {
   for (const g of groups) at.push(at[at.length - 1]! + g.end - g.start);
   let i = 0;
   while (i < groups.length) {
-    const matchedTo = afterDecimalPoint(run, groups[i - 1], groups[i]!) ? -1 : longestCardFrom(run, groups, digits, at, i, offset, out);
+    const matchedTo = afterDecimalPoint(run, groups[i - 1], groups[i]!) ? -1 : longestCardFrom(run, groups, digits, at, i, offset, out, backwards);
     i = matchedTo >= 0 ? matchedTo + 1 : i + 1;
   }
 }
@@ -130,6 +130,7 @@ function longestCardFrom(
   i: number,
   offset: number,
   out: EntityMatch[],
+  backwards: boolean,
 ): number {
   const from = at[i]!;
   // Every issuer range starts with 2, 3, 4, 5 or 6.
@@ -145,6 +146,8 @@ function longestCardFrom(
     if ((lengths & (1 << length)) === 0) continue;
     const number = digits.slice(from, from + length);
     if (!luhnValid(number)) continue;
+    // Read backwards, a zero-padded id (see RecognizerOptions.backwards).
+    if (backwards && number.endsWith('0000')) continue;
     const start = groups[i]!.start;
     const end = groups[j]!.end;
     // One dot and nothing else between the groups is a decimal point, not card formatting.
@@ -158,11 +161,11 @@ function longestCardFrom(
 export const cardRecognizer: Recognizer = {
   entity: 'card',
   mayMatch: (_text, hints) => hints.digits >= 13,
-  find(text) {
+  find(text, options) {
     const found: EntityMatch[] = [];
     for (const m of allMatches(RUN, text)) {
       if (m[0].length < MIN_DIGITS) continue;
-      cardsInRun(m[0], m.index, found);
+      cardsInRun(m[0], m.index, found, options.backwards === true);
     }
     for (const m of allMatches(EXPONENT, text)) {
       const [, lead = '', fraction = '', exponent = ''] = m;
