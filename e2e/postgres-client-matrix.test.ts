@@ -817,4 +817,59 @@ describe('client compatibility matrix through the gateway', () => {
       expect(stderr).not.toMatch(/FATAL|server closed/);
     });
   });
+
+  describe('long sessions: cursors and portals the server closed are forgotten', () => {
+    it('pgJDBC reads 10,100 fetch-size queries on one connection, each through a new named portal, masked', async () => {
+      const { stdout } = await run('java', ['-cp', '/usr/share/java/postgresql.jar', 'e2e/support/PgJdbcCursors.java'], {
+        env: { ...process.env, GW_PORT: String(fx.stack.pgPort), GW_DB: fx.resource, GW_USER: fx.role, GW_TOKEN: fx.token, GW_QUERIES: '10100' },
+        timeout: 120_000,
+      });
+      // Before: the 10,001st query was refused ("too many cursors and portals in one session").
+      expect(JSON.parse(stdout)).toEqual({ done: 10_100, last: MASKED_ADA.email });
+    }, 150_000);
+
+    it('node-postgres declares, fetches and closes 10,100 named cursors in one session; COMMIT ends those without HOLD', async () => {
+      const client = new pg.Client(gateway);
+      await client.connect();
+      try {
+        let fetched = '';
+        for (let batch = 0; batch < 101; batch++) {
+          const parts = ['BEGIN'];
+          for (let i = 0; i < 50; i++) {
+            const name = `cur_${batch}_${i}`;
+            parts.push(`DECLARE ${name} CURSOR FOR SELECT email FROM customers WHERE id = 1`, `FETCH 1 FROM ${name}`);
+            // Half are closed by CLOSE, half by the end of the transaction.
+            if (i % 2 === 0) parts.push(`CLOSE ${name}`);
+          }
+          parts.push('COMMIT');
+          const results = (await client.query(parts.join('; '))) as unknown as pg.QueryResult<{ email: string }>[];
+          fetched = results.find((r) => r.command === 'FETCH')?.rows[0]?.email ?? '';
+        }
+        expect(fetched).toBe(MASKED_ADA.email);
+        // A cursor the server closed cannot be read through the gateway any more (the server would refuse it too).
+        await expect(client.query('BEGIN; FETCH 1 FROM cur_0_1')).rejects.toThrow(/was not declared through the gateway/);
+        await client.query('ROLLBACK');
+      } finally {
+        await client.end();
+      }
+    }, 120_000);
+
+    it('a cursor WITH HOLD outlives COMMIT and stays masked; a refused redeclaration does not replace it', async () => {
+      const client = new pg.Client(gateway);
+      await client.connect();
+      try {
+        await client.query('BEGIN; DECLARE held CURSOR WITH HOLD FOR SELECT email FROM customers WHERE id = 1; COMMIT');
+        // The server refuses this DECLARE (the name is taken): the rows a FETCH reads are still the email's.
+        await expect(client.query('DECLARE held CURSOR WITH HOLD FOR SELECT 1 AS email')).rejects.toThrow(/cursor "held" already exists/);
+        expect((await client.query<{ email: string }>('FETCH 1 FROM held')).rows).toEqual([{ email: MASKED_ADA.email }]);
+        await client.query('CLOSE held');
+        await client.query('DECLARE held CURSOR WITH HOLD FOR SELECT 1 AS n');
+        expect((await client.query<{ n: number }>('FETCH 1 FROM held')).rows).toEqual([{ n: 1 }]);
+        await client.query('CLOSE ALL');
+        await expect(client.query('FETCH 1 FROM held')).rejects.toThrow(/was not declared through the gateway/);
+      } finally {
+        await client.end();
+      }
+    });
+  });
 });

@@ -99,9 +99,15 @@ export interface StatementClassification {
   /**
    * For `DECLARE name CURSOR FOR query` (`declare`: the statement's tables and columns are the query's)
    * and `FETCH` / `MOVE` from a cursor (`fetch`: the rows are the declared query's, which the FETCH
-   * text does not show; resolve it through the DECLARE, or deny).
+   * text does not show; resolve it through the DECLARE, or deny). `hold`: declared WITH HOLD, the
+   * cursor outlives its transaction.
    */
-  readonly cursor?: { readonly name: string; readonly use: 'declare' | 'fetch' };
+  readonly cursor?: { readonly name: string; readonly use: 'declare' | 'fetch'; readonly hold?: boolean };
+  /**
+   * For `CLOSE name` (`null`: `CLOSE ALL`; also set by `DISCARD ALL`, which closes every cursor): once
+   * the server confirms it, what the cursor was declared with may be forgotten.
+   */
+  readonly closeCursor?: { readonly name: string | null };
   /** For `DEALLOCATE name` (`null` = ALL, also set by `DISCARD ALL`). */
   readonly deallocate?: { readonly name: string | null };
   /**

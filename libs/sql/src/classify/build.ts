@@ -84,12 +84,24 @@ export function buildClassification({ type, body, collector, text, fingerprint, 
   return Object.freeze(result);
 }
 
-/** The cursor a DECLARE names, or the one a FETCH / MOVE reads (see StatementClassification.cursor). */
-function cursorOf(type: string, body: Record<string, unknown>): Pick<StatementClassification, 'cursor'> {
+/** DeclareCursorStmt's option bit for WITH HOLD (PostgreSQL's CURSOR_OPT_HOLD): the cursor outlives its transaction. */
+const CURSOR_OPT_HOLD = 0x20;
+
+/**
+ * The cursor a DECLARE names (and whether it is WITH HOLD), the one a FETCH / MOVE reads, and the one a
+ * CLOSE closes (`null`: CLOSE ALL, and DISCARD ALL, which closes every cursor too). See
+ * StatementClassification.cursor and closeCursor.
+ */
+function cursorOf(type: string, body: Record<string, unknown>): Pick<StatementClassification, 'cursor' | 'closeCursor'> {
   const name = body['portalname'];
-  if (type === 'DeclareCursorStmt' && typeof name === 'string') return { cursor: Object.freeze({ name, use: 'declare' as const }) };
+  if (type === 'DeclareCursorStmt' && typeof name === 'string') {
+    const options = typeof body['options'] === 'number' ? body['options'] : 0;
+    return { cursor: Object.freeze({ name, use: 'declare' as const, hold: (options & CURSOR_OPT_HOLD) !== 0 }) };
+  }
   // FETCH from an unnamed cursor (portalname '' or absent) is the unnamed portal: still a cursor to resolve.
   if (type === 'FetchStmt') return { cursor: Object.freeze({ name: typeof name === 'string' ? name : '', use: 'fetch' as const }) };
+  if (type === 'ClosePortalStmt') return { closeCursor: Object.freeze({ name: typeof name === 'string' ? name : null }) };
+  if (type === 'DiscardStmt' && body['target'] === 'DISCARD_ALL') return { closeCursor: Object.freeze({ name: null }) };
   return {};
 }
 

@@ -226,6 +226,20 @@ describe('SqlClassifier', () => {
     expect(one('CLOSE hc')?.cursor).toBeUndefined();
   });
 
+  it('says whether a cursor is WITH HOLD, and which cursor a CLOSE, CLOSE ALL or DISCARD ALL closes', () => {
+    const c = new SqlClassifier();
+    const one = (sql: string) => c.classify(sql)[0];
+    expect(one('DECLARE hc CURSOR WITH HOLD FOR SELECT 1')?.cursor).toEqual({ name: 'hc', use: 'declare', hold: true });
+    expect(one('DECLARE sc SCROLL CURSOR WITHOUT HOLD FOR SELECT 1')?.cursor).toEqual({ name: 'sc', use: 'declare', hold: false });
+    expect(one('declare "Mixed" binary no scroll cursor for select 1')?.cursor).toEqual({ name: 'Mixed', use: 'declare', hold: false });
+    expect(one('CLOSE hc')?.closeCursor).toEqual({ name: 'hc' });
+    expect(one('CLOSE "HC"')?.closeCursor).toEqual({ name: 'HC' });
+    expect(one('CLOSE ALL')?.closeCursor).toEqual({ name: null });
+    expect(one('DISCARD ALL')?.closeCursor).toEqual({ name: null });
+    expect(one('DISCARD PLANS')?.closeCursor).toBeUndefined();
+    expect(one('FETCH 1 FROM hc')?.closeCursor).toBeUndefined();
+  });
+
   it('counts what table_to_xml and SQL-text functions return as the columns they read', () => {
     const c = new SqlClassifier();
     const one = (sql: string) => c.classify(sql)[0];

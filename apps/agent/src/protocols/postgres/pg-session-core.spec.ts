@@ -9,8 +9,10 @@ import {
   serializeFrontend,
 } from '@gw/protocol-postgres';
 import { loadSqlParser } from '@gw/sql';
+import pino from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { memoryRecorder, sessionOptions } from '../../../test/support/pg-session-fixture.js';
+import { PolicyHolder } from '../../policy/policy-holder.js';
 import { PgSessionCore, type ClientPort, type ServerPort } from './pg-session-core.js';
 
 /*
@@ -43,11 +45,13 @@ function port(): ClientPort & ServerPort & { out: Buffer[]; ended: boolean } {
   return p;
 }
 
-function session() {
+function session(policy?: string) {
   const client = port();
   const server = port();
   const { recorder, records } = memoryRecorder();
-  const core = new PgSessionCore({ ...sessionOptions(recorder), client, server });
+  const options = sessionOptions(recorder);
+  if (policy) options.policy = new PolicyHolder(() => ({ version: 1, sha256: 'x', text: policy }), pino({ level: 'silent' }));
+  const core = new PgSessionCore({ ...options, client, server });
   core.start();
   return { core, client, server, records };
 }
@@ -185,6 +189,75 @@ describe('PgSessionCore fed bytes (no sockets)', () => {
       { kind: 'CommandComplete' },
       { kind: 'ReadyForQuery' },
     ]);
+    s.core.end('test over');
+  });
+
+  it('a CLOSE forgets only the cursor declarations made before it: a redeclaration pipelined behind it keeps its masking', async () => {
+    // Only reads of customers are masked: a FETCH decided without the emails' cursor would not be.
+    const s = session(`
+      @id("customers") @mask("email:full")
+      permit (principal, action in Gateway::Action::"sql:read", resource) when { context has tables && context.tables.contains("customers") };
+      @id("other-reads")
+      permit (principal, action in [Gateway::Action::"sql:read", Gateway::Action::"sql:session"], resource) unless { context has tables && context.tables.contains("customers") };`);
+    const answer = async (...messages: Buffer[]) => {
+      s.core.serverBytes(Buffer.concat(messages));
+      await settle();
+    };
+    const emailRows = async () => {
+      s.core.clientBytes(query('FETCH ALL FROM c'));
+      await settle();
+      await answer(serializeBackend({ kind: 'RowDescription', fields: [emailField] }), dataRow([Buffer.from('alice@example.com')]), serializeBackend({ kind: 'CommandComplete', tag: 'FETCH 1' }), readyForQuery('I'));
+    };
+    s.core.clientBytes(query('DECLARE c CURSOR WITH HOLD FOR SELECT 1 AS n'));
+    await settle();
+    await answer(serializeBackend({ kind: 'CommandComplete', tag: 'DECLARE CURSOR' }), readyForQuery('I'));
+    // Pipelined: CLOSE c, then c declared again for the emails, before the CLOSE's answer is back.
+    s.core.clientBytes(Buffer.concat([query('CLOSE c'), query('DECLARE c CURSOR WITH HOLD FOR SELECT email FROM customers')]));
+    await settle();
+    await answer(serializeBackend({ kind: 'CommandComplete', tag: 'CLOSE CURSOR' }), readyForQuery('I'));
+    // Declared after the CLOSE's answer, refused by the server: the name is taken by the emails' cursor.
+    s.core.clientBytes(query('DECLARE c CURSOR WITH HOLD FOR SELECT 1 AS email'));
+    await settle();
+    await answer(serializeBackend({ kind: 'CommandComplete', tag: 'DECLARE CURSOR' }), readyForQuery('I'));
+    await answer(serializeBackend({ kind: 'ErrorResponse', fields: { severity: 'ERROR', code: '42P03', message: 'cursor "c" already exists' } }), readyForQuery('I'));
+    // A transaction ending does not end a cursor WITH HOLD either.
+    await emailRows();
+    // Every statement was allowed (none was replaced by a refusal the fake server would not answer).
+    expect(s.records.map((r) => r.data['decision'])).toEqual(['allow', 'allow', 'allow', 'allow', 'allow']);
+    const toClient = Buffer.concat(s.client.out).toString('latin1');
+    expect(toClient).toContain('*****@*******.***');
+    expect(toClient).not.toContain('alice@example.com');
+    s.core.end('test over');
+  });
+
+  it('forgets portals and cursors without HOLD once the server is idle again, and only those sent before', async () => {
+    const s = session();
+    const bindTo = (portal: string) => serializeFrontend({ kind: 'Bind', portal, statement: '', paramFormats: [], params: [], resultFormats: [] });
+    s.core.clientBytes(Buffer.concat([
+      query('BEGIN'),
+      serializeFrontend({ kind: 'Parse', statement: '', sql: 'SELECT email FROM customers', paramTypes: [] }),
+      bindTo('C_1'),
+      serializeFrontend({ kind: 'Sync' }),
+      query('DECLARE plain CURSOR FOR SELECT email FROM customers; DECLARE kept CURSOR WITH HOLD FOR SELECT email FROM customers; COMMIT'),
+    ]));
+    await settle();
+    expect(s.core.cursorDeclarations).toBe(3);
+    // BEGIN's and the Sync's answers: still in the transaction, nothing is forgotten.
+    s.core.serverBytes(Buffer.concat([
+      serializeBackend({ kind: 'CommandComplete', tag: 'BEGIN' }), readyForQuery('T'),
+      serializeBackend({ kind: 'ParseComplete' }), serializeBackend({ kind: 'BindComplete' }), readyForQuery('T'),
+    ]));
+    await settle();
+    expect(s.core.cursorDeclarations).toBe(3);
+    s.core.serverBytes(Buffer.concat([
+      serializeBackend({ kind: 'CommandComplete', tag: 'DECLARE CURSOR' }),
+      serializeBackend({ kind: 'CommandComplete', tag: 'DECLARE CURSOR' }),
+      serializeBackend({ kind: 'CommandComplete', tag: 'COMMIT' }),
+      readyForQuery('I'),
+    ]));
+    await settle();
+    // The portal and the cursor without HOLD ended with the transaction; the one WITH HOLD stays.
+    expect(s.core.cursorDeclarations).toBe(1);
     s.core.end('test over');
   });
 

@@ -43,18 +43,20 @@ interface Portal {
   fields: MaskField[] | undefined;
   described: boolean;
   approval?: ApprovalRecord;
+  /** The gate's cursor mark when it was bound: a ReadyForQuery after it (idle) means the portal is gone; its CLOSE closes what came before. */
+  cursorMark: number;
 }
 
 /** What the server will answer next, in order: one entry per message that gets an answer. */
 type Pending =
-  | { kind: 'query'; runs: StatementRun[]; index: number; verdict: StatementVerdict; marker?: string; fields?: MaskField[]; prepared: string[] }
+  | { kind: 'query'; runs: StatementRun[]; index: number; verdict: StatementVerdict; marker?: string; fields?: MaskField[]; prepared: string[]; cursorMark?: number }
   | { kind: 'parse'; name: string; added: boolean; marker?: string; run?: StatementRun }
   | { kind: 'bind'; portal: Portal; marker?: string; run?: StatementRun }
   | { kind: 'describe'; target: 'S' | 'P'; portal?: Portal; internal: boolean }
   | { kind: 'execute'; portal: Portal; run: StatementRun }
-  | { kind: 'close' }
-  | { kind: 'sync' }
-  | { kind: 'function'; marker?: string; run: StatementRun };
+  | { kind: 'close'; portal?: string; cursorMark?: number }
+  | { kind: 'sync'; cursorMark?: number }
+  | { kind: 'function'; marker?: string; run: StatementRun; cursorMark?: number };
 
 /** One side of the session as the core sees it: bytes out, backpressure, and flow control of what comes in. */
 export interface SessionPort extends PumpSource, DrainSignal {
@@ -209,6 +211,11 @@ export class PgSessionCore {
     return this.gate.cancelHold();
   }
 
+  /** Cursor and portal declarations the session still holds (tests, stats). */
+  get cursorDeclarations(): number {
+    return this.gate.cursorDeclarations;
+  }
+
   /** True once the session has ended. */
   get isEnded(): boolean {
     return this.ended;
@@ -242,11 +249,14 @@ export class PgSessionCore {
           this.tracker.closeProtocolStatement(m.name);
           this.signalStatements.delete(m.name);
           this.declaredParamTypes.delete(m.name);
-        } else this.portals.delete(m.name);
-        this.expect({ kind: 'close' });
+          this.expect({ kind: 'close' });
+        } else {
+          this.portals.delete(m.name);
+          this.expect({ kind: 'close', portal: m.name, cursorMark: this.gate.cursorMark });
+        }
         return this.toServer(m.raw);
       case 'Sync':
-        this.pending.push({ kind: 'sync' });
+        this.pending.push({ kind: 'sync', cursorMark: this.gate.cursorMark });
         this.skipToSync = false;
         return this.toServer(m.raw);
       case 'FunctionCall':
@@ -269,8 +279,19 @@ export class PgSessionCore {
     }
   }
 
+  /**
+   * The server is idle after the message sent at `mark`: its transaction, and with it every portal
+   * and cursor without HOLD from before that message, is gone. Portals bound later are kept.
+   */
+  private transactionEnded(mark: number): void {
+    this.gate.transactionEnded(mark);
+    for (const [name, portal] of this.portals) if (name !== '' && portal.cursorMark <= mark) this.portals.delete(name);
+  }
+
   /** Queues the expected answer, unless the server is skipping to Sync (it will not answer). */
   private expect(entry: Pending): void {
+    // What ends with a ReadyForQuery notes where cursor declarations stood when it was sent.
+    if (entry.kind === 'query' || entry.kind === 'function') entry.cursorMark = this.gate.cursorMark;
     if (!this.skipToSync) this.pending.push(entry);
   }
 
@@ -299,6 +320,7 @@ export class PgSessionCore {
   private decideQuery(sql: string, raw: Buffer, classified: readonly StatementClassification[]): void | Promise<void> {
     const verdicts: StatementVerdict[] = [];
     const resolved: StatementClassification[] = [];
+    const marks: number[] = [];
     const prepared: string[] = [];
     try {
       for (const s of classified) {
@@ -306,6 +328,8 @@ export class PgSessionCore {
         const effective = s.execute ? this.tracker.resolve(s) : s;
         resolved.push(effective);
         verdicts.push(this.gate.decide(effective));
+        // A CLOSE closes what was declared before it, not what a later statement of the Query declares.
+        marks.push(this.gate.cursorMark);
         if (s.prepared && !this.tracker.get(s.prepared.name)) prepared.push(s.prepared.name);
         this.tracker.observe(s);
       }
@@ -318,24 +342,30 @@ export class PgSessionCore {
     if (verdict.effect === 'require_approval') {
       const fingerprints = resolved.filter((_, i) => verdicts[i]?.effect === 'require_approval').map((s) => s.fingerprint);
       const standing = this.gate.standing(fingerprints);
-      if (standing) return this.forwardQuery(raw, resolved, verdict, prepared, standing);
+      if (standing) return this.forwardQuery(raw, resolved, marks, verdict, prepared, standing);
       // Held: the pump keeps this client's later messages queued until the decision; other sessions go on.
-      return this.holdQuery(sql, raw, verdict, resolved, prepared, fingerprints);
+      return this.holdQuery(sql, raw, verdict, resolved, marks, prepared, fingerprints);
     }
     if (verdict.effect !== 'allow') {
       for (const name of prepared) this.tracker.closeProtocolStatement(name);
       return this.denyQuery(sql, verdict, resolved);
     }
-    this.forwardQuery(raw, resolved, verdict, prepared);
+    this.forwardQuery(raw, resolved, marks, verdict, prepared);
   }
 
-  private forwardQuery(raw: Buffer, resolved: StatementClassification[], verdict: StatementVerdict, prepared: string[], approval?: ApprovalRecord): void {
-    const runs = resolved.map((s) => ({ ...this.newRun(s.text, verdict, s), ...(approval ? { approval } : {}) }));
+  /** `marks[i]`: the gate's cursor mark once statement i was decided (see CursorRegistry). */
+  private forwardQuery(raw: Buffer, resolved: StatementClassification[], marks: readonly number[], verdict: StatementVerdict, prepared: string[], approval?: ApprovalRecord): void {
+    const runs = resolved.map((s, i) => {
+      const run = this.newRun(s.text, verdict, s);
+      if (approval) run.approval = approval;
+      if (s.closeCursor) run.cursorClose = { name: s.closeCursor.name, mark: marks[i] ?? 0 };
+      return run;
+    });
     this.expect({ kind: 'query', runs, index: 0, verdict, prepared });
     this.toServer(raw);
   }
 
-  private async holdQuery(sql: string, raw: Buffer, verdict: StatementVerdict, resolved: StatementClassification[], prepared: string[], fingerprints: string[]): Promise<void> {
+  private async holdQuery(sql: string, raw: Buffer, verdict: StatementVerdict, resolved: StatementClassification[], marks: readonly number[], prepared: string[], fingerprints: string[]): Promise<void> {
     const outcome = await this.hold(verdict, {
       text: this.recording.maskText(sql),
       statementKinds: [...new Set(resolved.map((s) => s.kind))],
@@ -346,7 +376,7 @@ export class PgSessionCore {
     if (this.ended) return;
     if (outcome.status === 'approved') {
       this.gate.remember(outcome, fingerprints);
-      return this.forwardQuery(raw, resolved, verdict, prepared, approvalRecord(outcome));
+      return this.forwardQuery(raw, resolved, marks, verdict, prepared, approvalRecord(outcome));
     }
     for (const name of prepared) this.tracker.closeProtocolStatement(name);
     this.denyQuery(sql, refusedByApproval(verdict, outcome), resolved, approvalRecord(outcome));
@@ -433,7 +463,7 @@ export class PgSessionCore {
     }
     const types = this.declaredParamTypes.get(m.statement);
     const params = m.params.map((p, i) => this.recording.describeParam(p, m.paramFormats.length === 1 ? m.paramFormats[0] : m.paramFormats[i], types?.[i]));
-    const portal: Portal = { verdict, statement, params, fields: undefined, described: false };
+    const portal: Portal = { verdict, statement, params, fields: undefined, described: false, cursorMark: this.gate.cursorMark };
     if (m.portal === '' || this.portals.size < MAX_PORTALS) this.portals.set(m.portal, portal);
     const call = this.signalStatements.get(m.statement);
     if (call && !this.skipToSync) return this.signalBind(m, portal, call);
@@ -505,7 +535,7 @@ export class PgSessionCore {
   }
 
   private onExecute(name: string, raw: Buffer): void {
-    const portal = this.portals.get(name) ?? { verdict: denied('unknown portal'), statement: undefined, params: [], fields: undefined, described: true };
+    const portal = this.portals.get(name) ?? { verdict: denied('unknown portal'), statement: undefined, params: [], fields: undefined, described: true, cursorMark: 0 };
     if (!portal.described && !this.skipToSync) {
       // Masking needs the result's column types; ask the server and keep its answer to ourselves.
       portal.described = true;
@@ -513,6 +543,7 @@ export class PgSessionCore {
       this.toServer(serializeFrontend({ kind: 'Describe', target: 'P', name }));
     }
     const run = this.newRun(portal.statement?.text ?? '', portal.verdict, portal.statement);
+    if (portal.statement?.closeCursor) run.cursorClose = { name: portal.statement.closeCursor.name, mark: portal.cursorMark };
     run.params = portal.params;
     if (portal.approval) run.approval = portal.approval;
     this.expect({ kind: 'execute', portal, run });
@@ -557,7 +588,10 @@ export class PgSessionCore {
         if (head?.kind === 'bind') this.pending.shift();
         return this.toClient(m.raw);
       case 'CloseComplete':
-        if (head?.kind === 'close') this.pending.shift();
+        if (head?.kind === 'close') {
+          this.pending.shift();
+          if (head.portal !== undefined && head.cursorMark !== undefined) this.gate.cursorClosed(head.portal, head.cursorMark);
+        }
         return this.toClient(m.raw);
       case 'ParameterDescription':
         return this.toClient(m.raw);
@@ -579,12 +613,14 @@ export class PgSessionCore {
         if (head?.kind === 'query') {
           const run = head.runs[head.index];
           if (run) this.finishRun(run, tag);
+          if (run?.cursorClose && tag !== undefined) this.gate.cursorClosed(run.cursorClose.name, run.cursorClose.mark);
           if (m.kind === 'CommandComplete' && /^PREPARE/.test(m.tag)) head.prepared.shift();
           head.index += 1;
           head.fields = undefined;
         } else if (head?.kind === 'execute') {
           this.pending.shift();
           this.finishRun(head.run, tag ?? (m.kind === 'PortalSuspended' ? 'SUSPENDED' : undefined));
+          if (head.run.cursorClose && tag !== undefined) this.gate.cursorClosed(head.run.cursorClose.name, head.run.cursorClose.mark);
         }
         return this.toClient(m.raw);
       }
@@ -593,6 +629,7 @@ export class PgSessionCore {
       case 'ReadyForQuery':
         if (head?.kind === 'query' || head?.kind === 'sync' || head?.kind === 'function') {
           this.pending.shift();
+          if (m.status === 'I' && head.cursorMark !== undefined) this.transactionEnded(head.cursorMark);
           if (head.kind === 'query') for (const run of head.runs) if (!run.done) this.finishRun(run, undefined);
           if (head.kind === 'function' && !head.run.done) this.finishRun(head.run, 'FUNCTION CALL');
         }

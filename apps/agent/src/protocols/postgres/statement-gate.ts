@@ -6,9 +6,10 @@ import type { PolicyHolder } from '../../policy/policy-holder.js';
 import type { ApprovalRecord } from './statement-approval.js';
 import { MAX_RECORDED_TEXT } from './statement-recording.js';
 import { decisionKey } from './decision-key.js';
+import { CursorRegistry } from './cursor-registry.js';
 import { combineVerdicts, decideStatement, denied, type SessionPolicyContext, type StatementVerdict } from './statement-policy.js';
 
-/** Distinct cursor declarations remembered per session (psql's FETCH_COUNT reuses one name). */
+/** Distinct open cursor declarations remembered per session (psql's FETCH_COUNT reuses one name; closed ones are forgotten). */
 const MAX_CURSOR_QUERIES = 10_000;
 
 /**
@@ -26,9 +27,8 @@ export class StatementGate {
   /** The masking of every statement decided so far, merged (the stronger style wins). */
   private decided: MaskingObligation = EMPTY_MASKING;
   private sessionMaskingMemo: { read: MaskingObligation; decided: MaskingObligation; merged: MaskingObligation } | undefined;
-  /** The queries each cursor name was declared with (see decideCursor), by decision key. */
-  private readonly cursors = new Map<string, Map<string, StatementClassification>>();
-  private cursorQueries = 0;
+  /** The queries each cursor name was declared with (see decideCursor). */
+  private readonly cursors = new CursorRegistry(MAX_CURSOR_QUERIES);
 
   constructor(
     private readonly policy: PolicyHolder,
@@ -67,32 +67,50 @@ export class StatementGate {
   /**
    * A FETCH returns the rows of the query its cursor was declared with, which the FETCH text does not
    * show: it is decided as that query (its tables, its masking, its values derived from ruled columns).
-   * Every query a name was declared with stays (a later DECLARE the server refuses must not replace the
-   * live one): a FETCH is decided as all of them together. A cursor the gateway did not see declared
+   * Every query a name was declared with stays until the server confirms the cursor closed (a later
+   * DECLARE the server refuses must not replace the live one; see CursorRegistry): a FETCH is decided
+   * as all of them together. A cursor the gateway did not see declared
    * (one a function opened, a protocol portal) is refused: nothing says what it reads.
    */
   private decideCursor(statement: StatementClassification): StatementVerdict {
     const own = decideStatement(this.policy, this.context, statement);
     const cursor = statement.cursor;
     if (cursor === undefined || own.effect === 'deny') return own;
-    if (cursor.use === 'declare') return this.declareCursor(cursor.name, statement) ? own : denied(`more than ${MAX_CURSOR_QUERIES} cursor declarations in one session; denied`);
-    const declared = this.cursors.get(cursor.name);
+    if (cursor.use === 'declare') {
+      return this.declareCursor(cursor.name, statement, cursor.hold === true) ? own : denied(`more than ${MAX_CURSOR_QUERIES} open cursor declarations in one session; close cursors you no longer read; denied`);
+    }
+    const declared = this.cursors.queries(cursor.name);
     if (declared === undefined) return denied(`cursor "${cursor.name}" was not declared through the gateway, so what it reads is not known; denied`);
-    return combineVerdicts([own, ...[...declared.values()].map((query) => decideStatement(this.policy, this.context, query))]);
+    return combineVerdicts([own, ...declared.map((query) => decideStatement(this.policy, this.context, query))]);
   }
 
   /**
    * Remembers what a cursor name reads: a DECLARE, or a protocol Bind to a named portal (the server's
-   * SQL FETCH reads such a portal too). False when the session already holds too many.
+   * SQL FETCH reads such a portal too; a portal never outlives its transaction). False when the session
+   * already holds too many.
    */
-  declareCursor(name: string, statement: StatementClassification): boolean {
-    const queries = this.cursors.get(name) ?? new Map<string, StatementClassification>();
-    if (queries.has(decisionKey(statement))) return true;
-    if (this.cursorQueries >= MAX_CURSOR_QUERIES) return false;
-    this.cursorQueries += 1;
-    queries.set(decisionKey(statement), statement);
-    this.cursors.set(name, queries);
-    return true;
+  declareCursor(name: string, statement: StatementClassification, hold = false): boolean {
+    return this.cursors.declare(name, statement, decisionKey(statement), hold);
+  }
+
+  /** Where the cursor declarations stand now: take it when sending a message that may close cursors (see CursorRegistry). */
+  get cursorMark(): number {
+    return this.cursors.mark;
+  }
+
+  /** The server confirmed a CLOSE of `name` (`null`: all) sent at `mark`. */
+  cursorClosed(name: string | null, mark: number): void {
+    this.cursors.closed(name, mark);
+  }
+
+  /** The server is idle again after the message sent at `mark`: cursors without HOLD and portals are gone. */
+  transactionEnded(mark: number): void {
+    this.cursors.transactionEnded(mark);
+  }
+
+  /** Cursor declarations held (tests, stats). */
+  get cursorDeclarations(): number {
+    return this.cursors.size;
   }
 
   /**

@@ -26,6 +26,8 @@ export interface StatementRun {
   done: boolean;
   /** Set when the statement was held for approval (or ran under a session-wide approval). */
   approval?: ApprovalRecord;
+  /** A CLOSE (or DISCARD ALL): the cursor it closes and the gate's cursor mark when it was decided. */
+  cursorClose?: { name: string | null; mark: number };
 }
 
 export function cutText(text: string): string {
