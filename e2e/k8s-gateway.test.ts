@@ -132,6 +132,16 @@ describe('kubernetes through the gateway: kubectl, per-request policy, masking, 
     expect(logs.stdout).not.toContain('bob@example.com');
   });
 
+  it('kubectl get --raw: a path without the cluster prefix gets a 404 naming the prefix to write; with it, masked like any read', async () => {
+    const bare = await kubectl(['get', '--raw', '/api/v1/namespaces/default/secrets']);
+    expect(bare.code).not.toBe(0);
+    expect(bare.stderr).toContain('kubectl --raw ignores the kubeconfig server\'s path: write /k8s/<resource>/api/v1/namespaces/default/secrets');
+    const prefixed = await kubectl(['get', '--raw', '/k8s/k8s/api/v1/namespaces/default/secrets/db-credentials']);
+    expect(prefixed.stderr).toBe('');
+    expect(JSON.parse(prefixed.stdout)).toMatchObject({ kind: 'Secret', metadata: { name: 'db-credentials' } });
+    expect(prefixed.stdout).not.toContain(Buffer.from('hunter2-secret').toString('base64'));
+  });
+
   it('masks bare digits that a ConfigMap key names an SSN (kubectl get -o json), not the same digits under another key', async () => {
     const manifest = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'payroll' }, data: { customer_ssn: '536228714', batch: '536228714' } };
     const created = await kubectl(['create', '--validate=false', '-f', '-'], { input: JSON.stringify(manifest) });

@@ -115,7 +115,7 @@ export class K8sClientConnection {
 
   async handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const route = parseK8sRoute(req.url);
-    if (!route) return sendStatus(res, 404, 'NotFound', `this endpoint serves Kubernetes clusters at /k8s/<resource>/...; "${(req.url ?? '').slice(0, 200)}" is not one`);
+    if (!route) return sendStatus(res, 404, 'NotFound', notAClusterPath(req.url));
     const principal = await this.authenticate(req, (code, reason, message) => sendStatus(res, code, reason, message));
     if (!principal) return;
     const claim = this.identityClaim(req, principal);
@@ -299,4 +299,14 @@ export class K8sClientConnection {
       .catch((err: unknown) => this.deps.log.warn({ err, sessionId: session.opened.sessionId }, 'closing a kubernetes session failed'));
     return session.finished;
   }
+}
+
+/**
+ * The refusal of a path outside /k8s/<resource>/. `kubectl get --raw` (and create/replace/delete
+ * --raw) sends its path as it is, without the server URL's path, so the hint names the prefix to add.
+ */
+export function notAClusterPath(url: string | undefined): string {
+  const path = (url ?? '').slice(0, 200);
+  const hint = path.startsWith('/api') ? `; kubectl --raw ignores the kubeconfig server's path: write /k8s/<resource>${path.split('?')[0]}` : '';
+  return `this endpoint serves Kubernetes clusters at /k8s/<resource>/...; "${path}" is not one${hint}`;
 }
