@@ -142,6 +142,39 @@ describe('kubernetes through the gateway: kubectl, per-request policy, masking, 
     expect(prefixed.stdout).not.toContain(Buffer.from('hunter2-secret').toString('base64'));
   });
 
+  it('kubectl auth can-i is answered from the gateway policy (protobuf from 1.33, JSON from 1.27); whoami names the principal', async () => {
+    for (const version of ['1.33', '1.27']) {
+      const canI = async (...args: string[]) => {
+        const r = await kubectl(['auth', 'can-i', ...args], { version });
+        return `${r.stdout.trim().split(/\s/)[0]} ${r.code}`;
+      };
+      expect(await canI('get', 'pods')).toBe('yes 0');
+      // The context's namespace is default, where k8s-write-default permits writes.
+      expect(await canI('create', 'configmaps')).toBe('yes 0');
+      expect(await canI('create', 'configmaps', '-n', 'kube-system')).toBe('no 1');
+      // kubectl sends its namespace with a cluster-scoped resource; the real request has none: not permitted.
+      expect(await canI('create', 'namespaces')).toBe('no 1');
+      expect(await canI('delete', 'secrets', '-n', 'prod')).toBe('no 1');
+      expect(await canI('delete', 'pods', '-n', 'prod')).toBe('no 1');
+      expect(await canI('create', 'pods/exec', '-n', 'prod')).toBe('no 1');
+      expect(await canI('create', 'pods/exec')).toBe('yes 0');
+    }
+    // Why, as kubectl shows it without --quiet: the policy that holds or forbids.
+    const held = await kubectl(['auth', 'can-i', 'delete', 'pods', '-n', 'prod']);
+    expect(held.stdout).toContain('no - the gateway holds this request for an approver ("k8s-delete-prod")');
+    const forbidden = await kubectl(['auth', 'can-i', 'delete', 'secrets', '-n', 'prod']);
+    expect(forbidden.stdout).toContain('denied by gateway policy ("no-secret-delete")');
+    const list = await kubectl(['auth', 'can-i', '--list']);
+    expect(list.stderr).toContain('the gateway decides each request by policy');
+    const whoami = await kubectl(['auth', 'whoami', '-o', 'json']);
+    expect(JSON.parse(whoami.stdout)).toMatchObject({ kind: 'SelfSubjectReview', status: { userInfo: { username: expect.stringContaining('#') as unknown, extra: { 'gateway.roles': ['requester'] } } } });
+    // Each review is recorded with what it asked and the decision policy gave.
+    const sessions = (await stack.cp.request('GET', '/api/v1/sessions?resource=k8s&limit=200', { token: stack.admin })).body as { items: { id: string }[] };
+    const events = await Promise.all(sessions.items.map(async (s) => ((await stack.cp.request('GET', `/api/v1/sessions/${s.id}/events?limit=1000`, { token: stack.admin })).body as { items: { type: string; data: Record<string, unknown> }[] }).items));
+    const reviews = events.flat().filter((e) => e.type === 'k8s.request' && e.data['resource'] === 'selfsubjectaccessreviews');
+    expect(reviews.map((e) => e.data['reviewed'])).toContainEqual({ path: '/api/v1/namespaces/prod/secrets', verb: 'delete', action: 'k8s:delete', effect: 'deny' });
+  }, 120_000);
+
   it('masks bare digits that a ConfigMap key names an SSN (kubectl get -o json), not the same digits under another key', async () => {
     const manifest = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'payroll' }, data: { customer_ssn: '536228714', batch: '536228714' } };
     const created = await kubectl(['create', '--validate=false', '-f', '-'], { input: JSON.stringify(manifest) });

@@ -19,6 +19,7 @@ import { actionFor, alsoDecidedAs, describeTarget, mayCreate, policyContextFor, 
 import { sendStatus, writeUpgradeRefusal, type StatusReason } from './k8s-status.js';
 import { readRequestBody, type BodyRead } from './request-body.js';
 import { decideWriteThatMayCreate, type ExistenceCheck } from './create-on-write.js';
+import { SelfReviewError, accessReviewStatus, parseReview, reviewAnswer, reviewedAttributes, rulesReviewStatus, selfReviewKind, whoamiStatus, type SelfReviewKind } from './self-review.js';
 import { objectExists } from './object-existence.js';
 import { identityOnly, responseMasking, type ResponseMasking } from './response-masking.js';
 import { ExecRelay } from './exec-relay.js';
@@ -334,6 +335,8 @@ export class KubernetesHandler implements ProtocolHandler {
     };
     const claim = identityClaimRefusal(req.headers);
     if (claim) return refuse(403, 'Forbidden', claim);
+    const review = selfReviewKind(attrs);
+    if (review) return this.answerSelfReview(session, review, attrs, body, contentType, record, started, res);
     // An ephemeral container (kubectl debug) runs a command as an exec does: policy sees it as context.command.
     if (attrs.subresource === 'ephemeralcontainers' && action) {
       const commands = bodyRead.readable ? bodyRead.ephemeralCommands : undefined;
@@ -410,6 +413,37 @@ export class KubernetesHandler implements ProtocolHandler {
    * both decisions (`k8s:get` of a named object, `k8s:list` otherwise). When policy would not let the
    * principal read it at all, only the identity of the objects goes back (kind, apiVersion, name ...).
    */
+  /** Answers a self review (kubectl auth can-i / whoami) from the gateway's policy: see self-review.ts. */
+  private answerSelfReview(session: K8sSession, kind: SelfReviewKind, attrs: RequestAttributes, body: Buffer | undefined, contentType: string | undefined, record: Record<string, unknown>, started: number, res: ServerResponse): void {
+    const done = (status: number, bytesOut: number, extra: Record<string, unknown>) =>
+      session.recorder.record('k8s.request', { ...record, ...extra, status, durationMs: Date.now() - started, bytesIn: body?.length ?? 0, bytesOut });
+    let answer: Record<string, unknown>;
+    let asked: Record<string, unknown> = {};
+    try {
+      const sent = parseReview(body, kind, contentType);
+      let status: Record<string, unknown>;
+      if (kind === 'access') {
+        const reviewed = reviewedAttributes(sent['spec'] as Record<string, unknown>);
+        const action = actionFor(reviewed);
+        const decision = action
+          ? this.decide({ principal: session.principal, action, resource: policyResource(session.resource), context: policyContextFor(reviewed, {}, session.sourceIp) })
+          : undefined;
+        status = accessReviewStatus(decision);
+        asked = { reviewed: { path: reviewed.path, verb: reviewed.verb, action: action ?? null, effect: decision?.effect ?? 'deny' } };
+      } else status = kind === 'rules' ? rulesReviewStatus() : whoamiStatus(session.principal);
+      answer = reviewAnswer(kind, attrs, sent, status);
+    } catch (error) {
+      if (!(error instanceof SelfReviewError)) throw error;
+      const size = sendStatus(res, 400, 'BadRequest', error.message);
+      done(400, size, { decision: 'deny', policies: [], reasons: [error.message] });
+      return;
+    }
+    const json = JSON.stringify(answer);
+    res.writeHead(201, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+    res.end(json);
+    done(201, Buffer.byteLength(json), { decision: 'allow', policies: [], reasons: ['a self review, answered by the gateway from its policy'], ...asked });
+  }
+
   answerMasking(attrs: RequestAttributes, decision: PolicyDecision, decideAs: (action: GatewayAction) => PolicyDecision): AnswerMasking {
     if (!attrs.isResourceRequest || !WRITE_VERBS.has(attrs.verb)) return { masking: this.maskingFor(decision) };
     const readAction: GatewayAction = attrs.name !== undefined ? 'k8s:get' : 'k8s:list';
