@@ -307,6 +307,6 @@ export class K8sClientConnection {
  */
 export function notAClusterPath(url: string | undefined): string {
   const path = (url ?? '').slice(0, 200);
-  const hint = path.startsWith('/api') ? `; kubectl --raw ignores the kubeconfig server's path: write /k8s/<resource>${path.split('?')[0]}` : '';
+  const hint = path.startsWith('/api') ? `; kubectl --raw ignores the kubeconfig server's path: write /k8s/<resource>${path.split('?')[0]} (kubectl proxy drops it too: use the kubeconfig directly)` : '';
   return `this endpoint serves Kubernetes clusters at /k8s/<resource>/...; "${path}" is not one${hint}`;
 }
