@@ -6,7 +6,7 @@
  */
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 const UNKNOWN_RAW_FIELD = 2;
-const MAX_DEPTH_BYTES = 1024 * 1024;
+const MAX_MESSAGE_BYTES = 1024 * 1024;
 
 export class ProtobufError extends Error {}
 
@@ -28,7 +28,7 @@ function varint(bytes: Buffer, at: number): [number, number] {
 }
 
 export function protoFields(bytes: Buffer): ProtoFields {
-  if (bytes.length > MAX_DEPTH_BYTES) throw new ProtobufError('protobuf message too large');
+  if (bytes.length > MAX_MESSAGE_BYTES) throw new ProtobufError('protobuf message too large');
   const fields: ProtoFields = new Map();
   let at = 0;
   while (at < bytes.length) {

@@ -75,6 +75,8 @@ export class CursorRegistry {
 
   /** The session is idle (its transaction ended) after the declarations up to `upTo`: cursors without HOLD are gone. */
   transactionEnded(upTo: number): void {
+    // Every idle ReadyForQuery comes here: most sessions hold no cursor at all.
+    if (this.count === 0) return;
     for (const n of [...this.byName.keys()]) this.forget(n, upTo, (d) => !d.hold);
   }
 
